@@ -1,0 +1,390 @@
+/**
+ * The Kubernetes-compatible HTTPS API: discovery, OpenAPI v3, CRUD, patch, apply, watch and Table output for every
+ * kind in the registry, with bearer-token authentication. Served kinds change at run time (Promises) and are
+ * visible on the next request.
+ */
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { ApiError, badRequest, forbidden, isApiError, type Status } from '../api/errors.ts';
+import type { KubeObject } from '../api/types.ts';
+import type { ObjectService, WatchEvent } from '../registry/ObjectService.ts';
+import type { Registry } from '../registry/Registry.ts';
+import { apiVersionOf, type ResourceType } from '../registry/ResourceType.ts';
+import { authorize, type RequestAttributes, type TokenAuthenticator, type User } from './auth.ts';
+import { decodeBody, patchTypeOf } from './body.ts';
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.ts';
+import { OpenApiCache } from './openapi.ts';
+import { parseApiPath, type ResourcePath } from './paths.ts';
+import { toTable, wantsTable, type IncludeObject } from './table.ts';
+import type { TlsMaterial } from './tls.ts';
+
+export interface ApiServerOptions {
+  registry: Registry;
+  objects: ObjectService;
+  authenticator: TokenAuthenticator;
+  tls: TlsMaterial;
+  logger: Logger;
+  now?: () => Date;
+  /** Largest accepted request body. Default 3 MiB (the apiserver's limit). */
+  bodyLimit?: number;
+  /** Bytes-free interval after which a watch gets a keep-alive newline. Default 10 s. */
+  heartbeatMs?: number;
+  /** Default lifetime of a watch without timeoutSeconds. Default 30 min. */
+  watchTimeoutMs?: number;
+  /** A watcher that falls this many bytes behind is disconnected (it will resume). Default 16 MiB. */
+  watchBufferLimit?: number;
+  /** Extra routes (git smart HTTP, portal) mounted by the caller. */
+  extraRoutes?: (app: FastifyInstance) => void;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    user?: User;
+  }
+}
+
+const PUBLIC_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz']);
+
+function sendStatus(reply: FastifyReply, err: ApiError): FastifyReply {
+  return reply.code(err.code).type('application/json').send(err.toStatus());
+}
+
+function query(req: FastifyRequest): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.query as Record<string, unknown>)) out[k] = Array.isArray(v) ? String(v[0]) : String(v);
+  return out;
+}
+
+function dryRunOf(q: Record<string, string>, body?: unknown): boolean {
+  const value = q.dryRun ?? (Array.isArray((body as { dryRun?: unknown } | undefined)?.dryRun) ? ((body as { dryRun: string[] }).dryRun[0] ?? '') : undefined);
+  if (value === undefined || value === '') return false;
+  if (value !== 'All') throw badRequest(`invalid dry run value: ${JSON.stringify(value)}: only "All" is supported`);
+  return true;
+}
+
+function fieldValidationOf(q: Record<string, string>): 'Strict' | 'Warn' | 'Ignore' | undefined {
+  const v = q.fieldValidation;
+  if (v === undefined || v === '') return undefined;
+  if (v === 'Strict' || v === 'Warn' || v === 'Ignore') return v;
+  throw badRequest(`fieldValidation must be one of "Strict", "Warn" or "Ignore", got ${JSON.stringify(v)}`);
+}
+
+function fieldManagerOf(q: Record<string, string>): string | undefined {
+  const m = q.fieldManager;
+  if (m !== undefined && m.length > 128) throw badRequest('fieldManager must be at most 128 characters');
+  return m || undefined;
+}
+
+export class ApiServer {
+  private readonly app: FastifyInstance;
+  private readonly opts: ApiServerOptions;
+  private readonly openapi: OpenApiCache;
+  private readonly now: () => Date;
+  private readonly watches = new Set<() => void>();
+  private started = false;
+
+  constructor(options: ApiServerOptions) {
+    this.opts = options;
+    this.now = options.now ?? (() => new Date());
+    this.openapi = new OpenApiCache(options.registry);
+    this.app = Fastify({
+      https: { key: options.tls.key, cert: options.tls.cert },
+      bodyLimit: options.bodyLimit ?? 3 * 1024 * 1024,
+      loggerInstance: options.logger,
+      logController: new LogController({ disableRequestLogging: true }),
+      return503OnClosing: false,
+    }) as unknown as FastifyInstance;
+    this.setup();
+  }
+
+  private setup(): void {
+    const app = this.app;
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+    app.setErrorHandler((err, req, reply) => {
+      if (isApiError(err)) return sendStatus(reply, err);
+      const e = err as { statusCode?: number; code?: string; message: string };
+      if (e.statusCode === 413 || e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        return sendStatus(reply, new ApiError(413, 'RequestEntityTooLarge', 'the request body is too large: limit is 3 MiB'));
+      }
+      if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+        return sendStatus(reply, new ApiError(e.statusCode, 'BadRequest', e.message));
+      }
+      req.log.error({ err, method: req.method, url: req.url }, 'request failed');
+      return sendStatus(reply, new ApiError(500, 'InternalError', `Internal error occurred: ${e.message}`));
+    });
+    app.setNotFoundHandler((_req, reply) => sendStatus(reply, new ApiError(404, 'NotFound', 'the server could not find the requested resource')));
+
+    app.addHook('onRequest', async (req, reply) => {
+      const path = req.url.split('?')[0] as string;
+      if (PUBLIC_PATHS.has(path) || path.startsWith('/git/') || path === '/' || path.startsWith('/portal')) return;
+      const user = this.opts.authenticator.authenticate(req.headers.authorization);
+      if (!user) return sendStatus(reply, new ApiError(401, 'Unauthorized', 'Unauthorized'));
+      req.user = user;
+    });
+
+    app.get('/version', async () => SERVER_VERSION);
+    for (const p of ['/healthz', '/livez', '/readyz']) app.get(p, async (_req, reply) => reply.type('text/plain').send('ok'));
+    app.get('/openapi/v3', async () => this.openapi.index());
+    app.get('/openapi/v3/*', async (req, reply) => {
+      const key = (req.params as { '*': string })['*'];
+      const doc = this.openapi.document(key);
+      if (!doc) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+      return reply.type('application/json').header('Cache-Control', 'no-cache, private').send(doc);
+    });
+
+    const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+    for (const url of ['/api', '/api/*', '/apis', '/apis/*']) {
+      app.route({ method: [...methods], url, handler: (req, reply) => this.handle(req, reply) });
+    }
+    this.opts.extraRoutes?.(app);
+  }
+
+  private async handle(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const pathname = req.url.split('?')[0] as string;
+    const parsed = parseApiPath(pathname);
+    const registry = this.opts.registry;
+    const notFound = new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    if (parsed.kind !== 'resource') {
+      if (req.method !== 'GET') throw new ApiError(405, 'MethodNotAllowed', `${req.method} is not supported here`);
+      if (parsed.kind === 'root') return parsed.core ? apiVersions() : apiGroupList(registry);
+      if (parsed.kind === 'group') return apiGroup(registry, parsed.group) ?? reply.code(404).send(notFound.toStatus());
+      if (parsed.kind === 'groupVersion') return apiResourceList(registry, parsed.group, parsed.version) ?? reply.code(404).send(notFound.toStatus());
+      throw notFound;
+    }
+    const path = parsed.path;
+    const type = registry.byResource(path.group, path.version, path.plural);
+    if (!type) throw notFound;
+    if (path.subresource !== undefined && (path.subresource !== 'status' || !type.statusSubresource)) throw notFound;
+    if (!type.namespaced && path.namespace !== undefined) throw notFound;
+    return this.handleResource(req, reply, type, path);
+  }
+
+  private verbOf(req: FastifyRequest, path: ResourcePath, q: Record<string, string>): RequestAttributes['verb'] {
+    const item = path.name !== undefined;
+    switch (req.method) {
+      case 'GET':
+        return item ? 'get' : q.watch === 'true' || q.watch === '1' ? 'watch' : 'list';
+      case 'POST':
+        return 'create';
+      case 'PUT':
+        return 'update';
+      case 'PATCH':
+        return 'patch';
+      default:
+        return item ? 'delete' : 'deletecollection';
+    }
+  }
+
+  private async handleResource(req: FastifyRequest, reply: FastifyReply, type: ResourceType, path: ResourcePath): Promise<unknown> {
+    const q = query(req);
+    const verb = this.verbOf(req, path, q);
+    const namespace = path.namespace ?? '';
+    const attrs: RequestAttributes = { verb, group: type.group, plural: type.plural, namespaced: type.namespaced };
+    if (path.namespace !== undefined) attrs.namespace = path.namespace;
+    if (path.name !== undefined) attrs.name = path.name;
+    const denied = authorize(req.user as User, attrs);
+    if (denied) throw forbidden(type.plural, type.group, path.name ?? '', denied);
+    const item = path.name !== undefined;
+    if (item !== ['get', 'update', 'patch', 'delete'].includes(verb)) {
+      throw new ApiError(405, 'MethodNotAllowed', `${req.method} is not supported on ${item ? 'an object' : 'a collection'} of kind "${type.plural}"`);
+    }
+    if (type.namespaced && !namespace && ['create', 'update', 'patch', 'delete', 'get'].includes(verb)) {
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    }
+    if (path.subresource === 'status' && !['get', 'update', 'patch'].includes(verb)) {
+      throw new ApiError(405, 'MethodNotAllowed', `${verb} is not supported on the status subresource`);
+    }
+    const objects = this.opts.objects;
+    const version = path.version;
+    const accept = req.headers.accept;
+    const table = wantsTable(accept);
+    const include = (q.includeObject ?? 'Metadata') as IncludeObject;
+    const respond = (code: number, obj: KubeObject, warnings: string[] = []): FastifyReply => {
+      for (const w of warnings) void reply.header('Warning', `299 - ${JSON.stringify(w)}`);
+      if (table) {
+        return reply.code(code).send(toTable(type, [obj], { include, headers: true, resourceVersion: obj.metadata.resourceVersion ?? '', now: this.now().getTime() }));
+      }
+      return reply.code(code).send(obj);
+    };
+    const raw = req.body as Buffer | undefined;
+
+    switch (verb) {
+      case 'get':
+        return respond(200, await objects.get(type, namespace, path.name as string, version));
+      case 'list': {
+        const limit = q.limit ? Number(q.limit) : undefined;
+        if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw badRequest(`limit must be a non-negative integer, got ${JSON.stringify(q.limit)}`);
+        const list = await objects.list(type, path.namespace, {
+          labelSelector: q.labelSelector,
+          fieldSelector: q.fieldSelector,
+          limit,
+          continue: q.continue,
+          version,
+        });
+        if (table) {
+          return toTable(type, list.items, { include, headers: true, resourceVersion: list.resourceVersion, continue: list.continue, now: this.now().getTime() });
+        }
+        const metadata: Record<string, string> = { resourceVersion: list.resourceVersion };
+        if (list.continue) metadata.continue = list.continue;
+        return { kind: type.listKind, apiVersion: apiVersionOf(type, version), metadata, items: list.items };
+      }
+      case 'watch':
+        return this.watch(req, reply, type, path, q, table, include);
+      case 'create': {
+        const body = decodeBody(raw, req.headers['content-type']);
+        if (body === undefined) throw badRequest('the request body is empty: send the object to create');
+        const r = await objects.create(type, namespace, body, { dryRun: dryRunOf(q), fieldManager: fieldManagerOf(q), fieldValidation: fieldValidationOf(q), version });
+        return respond(201, r.object, r.warnings);
+      }
+      case 'update': {
+        const body = decodeBody(raw, req.headers['content-type']);
+        if (body === undefined) throw badRequest('the request body is empty: send the whole object');
+        const r = await objects.update(type, namespace, path.name as string, body, {
+          dryRun: dryRunOf(q),
+          fieldManager: fieldManagerOf(q),
+          fieldValidation: fieldValidationOf(q),
+          version,
+          ...(path.subresource === 'status' ? { subresource: 'status' as const } : {}),
+        });
+        return respond(200, r.object, r.warnings);
+      }
+      case 'patch': {
+        const patchType = patchTypeOf(req.headers['content-type']);
+        const body = decodeBody(raw, patchType === 'apply' ? 'application/yaml' : 'application/json');
+        if (body === undefined) throw badRequest('the request body is empty: send a patch');
+        const force = q.force === undefined ? undefined : q.force === 'true';
+        const r = await objects.patch(type, namespace, path.name as string, patchType, body, {
+          dryRun: dryRunOf(q),
+          fieldManager: fieldManagerOf(q),
+          fieldValidation: fieldValidationOf(q),
+          version,
+          ...(force !== undefined ? { force } : {}),
+          ...(path.subresource === 'status' ? { subresource: 'status' as const } : {}),
+        });
+        return respond(r.created ? 201 : 200, r.object, r.warnings);
+      }
+      case 'delete': {
+        const body = decodeBody(raw, 'application/json') as { preconditions?: { uid?: string; resourceVersion?: string } } | undefined;
+        const r = await objects.delete(type, namespace, path.name as string, { dryRun: dryRunOf(q, body), ...(body?.preconditions ? { preconditions: body.preconditions } : {}) });
+        if (!r.deleted) return respond(200, r.object);
+        const status: Status = {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Success',
+          details: { name: path.name as string, group: type.group, kind: type.plural, uid: r.object.metadata.uid as string },
+          code: 200,
+        };
+        return status;
+      }
+      case 'deletecollection': {
+        const list = await objects.list(type, path.namespace, { labelSelector: q.labelSelector, fieldSelector: q.fieldSelector, version });
+        const dryRun = dryRunOf(q);
+        const items: KubeObject[] = [];
+        for (const obj of list.items) {
+          try {
+            items.push((await objects.delete(type, obj.metadata.namespace ?? '', obj.metadata.name as string, { dryRun })).object);
+          } catch (err) {
+            if (!isApiError(err, 'NotFound')) throw err;
+          }
+        }
+        return { kind: type.listKind, apiVersion: apiVersionOf(type, version), metadata: { resourceVersion: await objects.currentResourceVersion() }, items };
+      }
+    }
+    throw new ApiError(405, 'MethodNotAllowed', `${verb} is not supported`);
+  }
+
+  private async watch(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    type: ResourceType,
+    path: ResourcePath,
+    q: Record<string, string>,
+    table: boolean,
+    include: IncludeObject,
+  ): Promise<void> {
+    const objects = this.opts.objects;
+    objects.selectors(type, q); // 400 for bad selectors before the stream starts
+    const timeoutSeconds = q.timeoutSeconds ? Number(q.timeoutSeconds) : undefined;
+    if (timeoutSeconds !== undefined && !(timeoutSeconds >= 0)) throw badRequest('timeoutSeconds must be a non-negative number');
+    const bookmarks = q.allowWatchBookmarks === 'true';
+    const initialEvents = q.sendInitialEvents === 'true';
+    if (initialEvents && q.resourceVersionMatch !== 'NotOlderThan') {
+      throw badRequest('sendInitialEvents requires resourceVersionMatch=NotOlderThan');
+    }
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    let headersSent = false;
+    let lastRv = q.resourceVersion ?? '';
+    let lastWrite = Date.now();
+    let closed = false;
+    let handle: { stop(): void } | undefined;
+    const limit = this.opts.watchBufferLimit ?? 16 * 1024 * 1024;
+    const close = (): void => {
+      if (closed) return;
+      closed = true;
+      handle?.stop();
+      clearInterval(timer);
+      clearTimeout(deadline);
+      this.watches.delete(close);
+      if (!res.writableEnded) res.end();
+    };
+    const write = (line: string): void => {
+      if (closed) return;
+      res.write(line);
+      lastWrite = Date.now();
+      if (res.writableLength > limit) close(); // too slow: the client resumes from its last resourceVersion
+    };
+    const send = (e: WatchEvent): void => {
+      lastRv = e.object.metadata.resourceVersion ?? lastRv;
+      let object: unknown = e.object;
+      if (table) {
+        object = toTable(type, [e.object], { include, headers: !headersSent, resourceVersion: lastRv, now: this.now().getTime() });
+        headersSent = true;
+      }
+      write(`${JSON.stringify({ type: e.type, object })}\n`);
+    };
+    const bookmark = (rv: string, annotations?: Record<string, string>): void => {
+      write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: type.kind, apiVersion: apiVersionOf(type, path.version), metadata: { resourceVersion: rv, ...(annotations ? { annotations } : {}) } } })}\n`);
+    };
+    const heartbeat = this.opts.heartbeatMs ?? 10_000;
+    const timer = setInterval(() => {
+      if (Date.now() - lastWrite < heartbeat) return;
+      if (bookmarks && lastRv) bookmark(lastRv);
+      else write('\n');
+    }, Math.max(50, Math.min(heartbeat, 5000)));
+    const lifetime = timeoutSeconds !== undefined ? timeoutSeconds * 1000 : this.opts.watchTimeoutMs ?? 30 * 60_000;
+    const deadline = setTimeout(close, lifetime);
+    this.watches.add(close);
+    res.on('close', close);
+    try {
+      handle = await objects.watch(type, path.namespace, { resourceVersion: initialEvents ? '' : q.resourceVersion, labelSelector: q.labelSelector, fieldSelector: q.fieldSelector, version: path.version }, send);
+      if (closed) handle.stop();
+      else if (initialEvents) bookmark(await objects.currentResourceVersion(), { 'k8s.io/initial-events-end': 'true' });
+    } catch (err) {
+      const status = isApiError(err) ? err.toStatus() : new ApiError(500, 'InternalError', String(err)).toStatus();
+      write(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
+      close();
+    }
+  }
+
+  /** Starts listening; resolves with the bound address. */
+  async start(port: number, host = '127.0.0.1'): Promise<{ url: string; port: number }> {
+    await this.app.listen({ port, host });
+    this.started = true;
+    const addr = this.app.server.address();
+    const bound = typeof addr === 'object' && addr ? addr.port : port;
+    return { url: `https://${host.includes(':') ? `[${host}]` : host}:${bound}`, port: bound };
+  }
+
+  /** Ends open watches and stops listening. Idempotent. */
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    for (const close of [...this.watches]) close();
+    await this.app.close();
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Bearer-token authentication and a small authorization policy: platform admins may do anything; application
+ * teams may read the platform's catalog (Promises and other cluster-scoped kinds, except Secrets) and may read and
+ * write namespaced objects only in their own namespaces, never the platform's own kinds.
+ */
+import { timingSafeEqual } from 'node:crypto';
+
+export interface User {
+  name: string;
+  role: 'admin' | 'team';
+  /** For teams: the namespaces they own. */
+  namespaces: string[];
+}
+
+export interface TokenEntry extends User {
+  token: string;
+}
+
+export interface RequestAttributes {
+  verb: 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
+  group: string;
+  plural: string;
+  namespaced: boolean;
+  namespace?: string;
+  name?: string;
+}
+
+/** Groups whose kinds only the platform team may change. */
+const PLATFORM_GROUPS = new Set(['platform.kratix.io', 'fleetops.dev']);
+const READ_VERBS = new Set(['get', 'list', 'watch']);
+
+export class TokenAuthenticator {
+  private readonly entries: { token: Buffer; user: User }[];
+
+  constructor(tokens: TokenEntry[]) {
+    this.entries = tokens.map(({ token, ...user }) => ({ token: Buffer.from(token), user }));
+  }
+
+  /** Returns the user for an `Authorization` header, or undefined. Compares in constant time. */
+  authenticate(header: string | undefined): User | undefined {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+    if (!m) return undefined;
+    const given = Buffer.from(m[1] as string);
+    let found: User | undefined;
+    for (const e of this.entries) {
+      if (e.token.length === given.length && timingSafeEqual(e.token, given)) found = e.user;
+    }
+    return found;
+  }
+}
+
+/** Returns why the request is denied, or undefined when allowed. */
+export function authorize(user: User, attrs: RequestAttributes): string | undefined {
+  if (user.role === 'admin') return undefined;
+  const read = READ_VERBS.has(attrs.verb);
+  if (!attrs.namespaced) {
+    if (attrs.group === '' && attrs.plural === 'namespaces' && read && attrs.name && user.namespaces.includes(attrs.name)) return undefined;
+    if (read && attrs.group !== '') return undefined;
+    return `User "${user.name}" cannot ${attrs.verb} resource "${attrs.plural}" in API group "${attrs.group}" at the cluster scope`;
+  }
+  if (!attrs.namespace || !user.namespaces.includes(attrs.namespace)) {
+    const where = attrs.namespace ? `in the namespace "${attrs.namespace}"` : 'at the cluster scope';
+    return `User "${user.name}" cannot ${attrs.verb} resource "${attrs.plural}" in API group "${attrs.group}" ${where}`;
+  }
+  if (!read && PLATFORM_GROUPS.has(attrs.group)) {
+    return `User "${user.name}" cannot ${attrs.verb} resource "${attrs.plural}" in API group "${attrs.group}": only the platform team may`;
+  }
+  return undefined;
+}

@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+/** The `fleetops` command. Each subcommand lives in commands/; this file only parses flags and reports errors. */
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { isApiError } from '../api/errors.ts';
+import type { SERVER_VERSION } from '../apiserver/discovery.ts';
+import { formatColumns } from './printers.ts';
+import { openContext, type GlobalOptions } from './context.ts';
+import { applyCommand } from './commands/apply.ts';
+import { deleteCommand } from './commands/delete.ts';
+import { describeCommand } from './commands/describe.ts';
+import { getCommand } from './commands/get.ts';
+
+const VERSION = '0.1.0';
+const stdout = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+const readStdin = (): string => readFileSync(0, 'utf8');
+
+/** One line, with the fix where we know it. */
+export function errorLine(err: unknown): string {
+  if (isApiError(err)) {
+    if (err.code === 401) return 'error: You must be logged in to the server (Unauthorized): check the token in your kubeconfig';
+    return `Error from server (${err.reason}): ${err.message}`;
+  }
+  return `error: ${(err as Error).message ?? String(err)}`;
+}
+
+function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals() as GlobalOptions;
+}
+
+async function withContext(cmd: Command, fn: (ctx: ReturnType<typeof openContext>) => Promise<number>): Promise<void> {
+  const ctx = openContext(globals(cmd));
+  try {
+    process.exitCode = await fn(ctx);
+  } finally {
+    ctx.close();
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('fleetops')
+    .description('FleetOps: Promises, resources and fleet-wide rollouts, with a Kubernetes-compatible API')
+    .version(VERSION, '--client-version')
+    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG or ~/.fleetops/kubeconfig)')
+    .option('--context <name>', 'kubeconfig context to use')
+    .option('-n, --namespace <ns>', 'namespace (default: the context\'s)')
+    .showHelpAfterError('(run "fleetops help" for usage)');
+
+  program
+    .command('up')
+    .description('start FleetOps with its embedded defaults and write a kubeconfig (context "platform")')
+    .option('--data-dir <dir>', 'where state lives (default: $FLEETOPS_HOME or ~/.fleetops)')
+    .option('--port <port>', 'API port', '6443')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .action(async (opts: { dataDir?: string; port: string; host: string }) => {
+      const { startFleetOps } = await import('../main.ts');
+      const fleet = await startFleetOps({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), port: Number(opts.port), host: opts.host });
+      stdout(`FleetOps is up.\n  API:        ${fleet.url}\n  kubeconfig: ${fleet.kubeconfigPath} (context "platform")\n\n  export KUBECONFIG=${fleet.kubeconfigPath}\n  kubectl get promises`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await fleet.stop();
+    });
+
+  program
+    .command('apply')
+    .description('create or update objects from files, folders or stdin (server-side apply)')
+    .requiredOption('-f, --filename <path...>', 'file, folder or - for stdin')
+    .addOption(new Option('--dry-run <mode>', 'only check what would happen').choices(['server', 'none']))
+    .option('--force-conflicts', 'take over fields owned by other managers')
+    .action(async (opts: { filename: string[]; dryRun?: string; forceConflicts?: boolean }, cmd: Command) => {
+      await withContext(cmd, (ctx) => applyCommand(ctx, opts, stdout, readStdin));
+    });
+
+  program
+    .command('get')
+    .description('list or show objects: fleetops get <type> [name...]')
+    .argument('<target...>', 'type and names, or type/name')
+    .option('-o, --output <format>', 'yaml|json|wide|name|custom-columns=HEADER:.path,...')
+    .option('-A, --all-namespaces', 'across all namespaces')
+    .option('-l, --selector <selector>', 'label selector')
+    .option('-w, --watch', 'keep printing changes')
+    .option('--no-headers', 'omit table headers')
+    .option('--show-labels', 'add a LABELS column')
+    .action(async (targets: string[], opts: { output?: string; allNamespaces?: boolean; selector?: string; watch?: boolean; headers?: boolean; showLabels?: boolean }, cmd: Command) => {
+      await withContext(cmd, (ctx) => getCommand(ctx, targets, { ...opts, noHeaders: opts.headers === false }, stdout));
+    });
+
+  program
+    .command('describe')
+    .description('show an object in detail, with its events')
+    .argument('<type>')
+    .argument('<name>')
+    .action(async (type: string, name: string, _opts: unknown, cmd: Command) => {
+      await withContext(cmd, (ctx) => describeCommand(ctx, type, name, stdout));
+    });
+
+  program
+    .command('delete')
+    .description('delete objects by type and name, or from files')
+    .argument('[target...]')
+    .option('-f, --filename <path...>', 'file, folder or - for stdin')
+    .option('--wait <bool>', 'wait until finalizers finish', 'true')
+    .option('--timeout <seconds>', 'how long to wait', '120')
+    .option('--ignore-not-found', 'treat missing objects as deleted')
+    .action(async (targets: string[], opts: { filename?: string[]; wait: string; timeout: string; ignoreNotFound?: boolean }, cmd: Command) => {
+      await withContext(cmd, (ctx) =>
+        deleteCommand(ctx, targets, { ...(opts.filename ? { filename: opts.filename } : {}), wait: opts.wait !== 'false', timeoutSeconds: Number(opts.timeout), ignoreNotFound: !!opts.ignoreNotFound }, stdout, readStdin),
+      );
+    });
+
+  program
+    .command('api-resources')
+    .description('list the kinds the server serves')
+    .action(async (_opts: unknown, cmd: Command) => {
+      await withContext(cmd, async (ctx) => {
+        const rows = (await ctx.discovery.resources(true)).map((r) => [r.plural, r.shortNames.join(','), r.group ? `${r.group}/${r.version}` : r.version, String(r.namespaced), r.kind]);
+        stdout(formatColumns(['NAME', 'SHORTNAMES', 'APIVERSION', 'NAMESPACED', 'KIND'], rows));
+        return 0;
+      });
+    });
+
+  program
+    .command('version')
+    .description('print client and server versions')
+    .action(async (_opts: unknown, cmd: Command) => {
+      stdout(`Client Version: fleetops ${VERSION}`);
+      await withContext(cmd, async (ctx) => {
+        const v = await ctx.client.get<typeof SERVER_VERSION>('/version');
+        stdout(`Server Version: ${v.gitVersion} (Kubernetes API ${v.major}.${v.minor})`);
+        return 0;
+      });
+    });
+  return program;
+}
+
+/** Runs the CLI with `argv` (as in process.argv); errors become one line on stderr and exit code 1. */
+export async function runCli(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    process.stderr.write(`${errorLine(err)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+if (import.meta.main) await runCli(process.argv);

@@ -1,0 +1,46 @@
+/**
+ * The one client interface controllers use. Objects are addressed by apiVersion/kind; every write goes through
+ * the same rules as an API request (validation, conflicts, finalizers).
+ */
+import type { KubeObject } from '../api/types.ts';
+
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+export interface ClientListOptions {
+  namespace?: string;
+  labelSelector?: string;
+}
+
+export interface ClientWatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: KubeObject;
+}
+
+export interface Client {
+  get(ref: ObjectRef): Promise<KubeObject | undefined>;
+  list(apiVersion: string, kind: string, options?: ClientListOptions): Promise<KubeObject[]>;
+  create(object: KubeObject): Promise<KubeObject>;
+  /** Full update; `object.metadata.resourceVersion` must be current (409 otherwise). */
+  update(object: KubeObject): Promise<KubeObject>;
+  /** Writes `.status` only (status subresource). */
+  updateStatus(object: KubeObject): Promise<KubeObject>;
+  /** RFC 7396 merge patch of the object or its status. */
+  mergePatch(ref: ObjectRef, patch: Record<string, unknown>, subresource?: 'status'): Promise<KubeObject>;
+  /** Server-side apply by `fieldManager`; creates when missing. */
+  apply(object: KubeObject, fieldManager: string, force?: boolean): Promise<KubeObject>;
+  /** Deletes (or marks for deletion while finalizers remain). Missing objects are not an error. */
+  delete(ref: ObjectRef): Promise<void>;
+  /** Lists then watches; `onEvent` gets a synthetic ADDED per existing object first. */
+  watch(apiVersion: string, kind: string, options: { namespace?: string }, onEvent: (event: ClientWatchEvent) => void): Promise<{ stop(): void }>;
+}
+
+export function refOf(obj: KubeObject): ObjectRef {
+  const ref: ObjectRef = { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name as string };
+  if (obj.metadata.namespace) ref.namespace = obj.metadata.namespace;
+  return ref;
+}

@@ -1,0 +1,78 @@
+/** Client over the ObjectService in the same process: no HTTP, same semantics. */
+import { ApiError, isApiError } from '../api/errors.ts';
+import { parseApiVersion, type KubeObject } from '../api/types.ts';
+import type { ObjectService } from '../registry/ObjectService.ts';
+import type { ResourceType } from '../registry/ResourceType.ts';
+import type { Client, ClientListOptions, ClientWatchEvent, ObjectRef } from './Client.ts';
+
+export class InProcessClient implements Client {
+  private readonly objects: ObjectService;
+  private readonly fieldManager: string;
+
+  constructor(options: { objects: ObjectService; fieldManager?: string }) {
+    this.objects = options.objects;
+    this.fieldManager = options.fieldManager ?? 'fleetops-controller';
+  }
+
+  private type(apiVersion: string, kind: string): { type: ResourceType; version: string } {
+    const { group, version } = parseApiVersion(apiVersion);
+    const type = this.objects.registry.byKind(group, kind);
+    if (!type) throw new ApiError(404, 'NotFound', `no kind "${kind}" is served in "${apiVersion}"`);
+    return { type, version: type.versions.includes(version) ? version : (type.versions[0] as string) };
+  }
+
+  async get(ref: ObjectRef): Promise<KubeObject | undefined> {
+    const { type, version } = this.type(ref.apiVersion, ref.kind);
+    try {
+      return await this.objects.get(type, ref.namespace ?? '', ref.name, version);
+    } catch (err) {
+      if (isApiError(err, 'NotFound')) return undefined;
+      throw err;
+    }
+  }
+
+  async list(apiVersion: string, kind: string, options: ClientListOptions = {}): Promise<KubeObject[]> {
+    const { type, version } = this.type(apiVersion, kind);
+    const query = options.labelSelector ? { labelSelector: options.labelSelector, version } : { version };
+    return (await this.objects.list(type, options.namespace, query)).items;
+  }
+
+  async create(object: KubeObject): Promise<KubeObject> {
+    const { type, version } = this.type(object.apiVersion, object.kind);
+    return (await this.objects.create(type, object.metadata.namespace ?? '', object, { fieldManager: this.fieldManager, version })).object;
+  }
+
+  async update(object: KubeObject): Promise<KubeObject> {
+    const { type, version } = this.type(object.apiVersion, object.kind);
+    return (await this.objects.update(type, object.metadata.namespace ?? '', object.metadata.name as string, object, { fieldManager: this.fieldManager, version })).object;
+  }
+
+  async updateStatus(object: KubeObject): Promise<KubeObject> {
+    const { type, version } = this.type(object.apiVersion, object.kind);
+    return (await this.objects.update(type, object.metadata.namespace ?? '', object.metadata.name as string, object, { fieldManager: this.fieldManager, version, subresource: 'status' })).object;
+  }
+
+  async mergePatch(ref: ObjectRef, patch: Record<string, unknown>, subresource?: 'status'): Promise<KubeObject> {
+    const { type, version } = this.type(ref.apiVersion, ref.kind);
+    return (await this.objects.patch(type, ref.namespace ?? '', ref.name, 'merge', patch, { fieldManager: this.fieldManager, version, ...(subresource ? { subresource } : {}) })).object;
+  }
+
+  async apply(object: KubeObject, fieldManager: string, force = true): Promise<KubeObject> {
+    const { type, version } = this.type(object.apiVersion, object.kind);
+    return (await this.objects.patch(type, object.metadata.namespace ?? '', object.metadata.name as string, 'apply', object, { fieldManager, force, version })).object;
+  }
+
+  async delete(ref: ObjectRef): Promise<void> {
+    const { type } = this.type(ref.apiVersion, ref.kind);
+    try {
+      await this.objects.delete(type, ref.namespace ?? '', ref.name);
+    } catch (err) {
+      if (!isApiError(err, 'NotFound')) throw err;
+    }
+  }
+
+  async watch(apiVersion: string, kind: string, options: { namespace?: string }, onEvent: (event: ClientWatchEvent) => void): Promise<{ stop(): void }> {
+    const { type, version } = this.type(apiVersion, kind);
+    return this.objects.watch(type, options.namespace, { version }, onEvent);
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Runs a level-based reconciler over a work queue: N workers, keys deduplicated, failures retried with backoff,
+ * 409 conflicts retried at once without noise, `requeueAfter` honoured. Keys are opaque strings (usually
+ * `namespace/name`).
+ */
+import type { Logger } from 'pino';
+import { isApiError } from '../api/errors.ts';
+import { WorkQueue } from './WorkQueue.ts';
+
+export interface ReconcileResult {
+  /** Reconcile again after this many milliseconds (polling). */
+  requeueAfter?: number;
+}
+
+/** Thrown for failures that retrying cannot fix; logged once, not retried. */
+export class TerminalError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TerminalError';
+  }
+}
+
+export interface Reconciler {
+  /**
+   * Brings the world in line with the object named by `key`. Must be idempotent and must not depend on which
+   * event caused the call. Throw to retry with backoff; return `requeueAfter` to poll.
+   */
+  reconcile(key: string, log: Logger): Promise<ReconcileResult | void>;
+}
+
+export interface ControllerOptions {
+  name: string;
+  reconciler: Reconciler;
+  logger: Logger;
+  concurrency?: number;
+  queue?: WorkQueue;
+}
+
+export class Controller {
+  readonly name: string;
+  readonly queue: WorkQueue;
+  private readonly reconciler: Reconciler;
+  private readonly log: Logger;
+  private readonly concurrency: number;
+  private workers: Promise<void>[] = [];
+  private running = false;
+  private reconcileSeq = 0;
+  private readonly idleWaiters: (() => void)[] = [];
+  private busy = 0;
+
+  constructor(options: ControllerOptions) {
+    this.name = options.name;
+    this.reconciler = options.reconciler;
+    this.log = options.logger.child({ controller: options.name });
+    this.concurrency = options.concurrency ?? 1;
+    this.queue = options.queue ?? new WorkQueue();
+  }
+
+  enqueue(key: string): void {
+    this.queue.add(key);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (let i = 0; i < this.concurrency; i++) this.workers.push(this.work());
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      this.busy++;
+      const log = this.log.child({ key, reconcileId: ++this.reconcileSeq });
+      log.trace("reconcile start");
+      try {
+        const result = await this.reconciler.reconcile(key, log);
+        this.queue.forget(key);
+        if (result?.requeueAfter !== undefined) this.queue.addAfter(key, result.requeueAfter);
+      } catch (err) {
+        if (err instanceof TerminalError) {
+          log.error({ err }, 'reconcile failed permanently');
+          this.queue.forget(key);
+        } else if (isApiError(err, 'Conflict')) {
+          log.debug('conflict, requeue');
+          this.queue.add(key);
+        } else {
+          log.warn({ err }, 'reconcile failed, retrying with backoff');
+          this.queue.addRateLimited(key);
+        }
+      } finally {
+        this.queue.done(key);
+        this.busy--;
+        if (this.busy === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
+      }
+    }
+  }
+
+  /** Resolves when no key is queued or being processed (for tests and benchmarks). */
+  idle(): Promise<void> {
+    if (this.busy === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.queue.shutDown();
+    await Promise.all(this.workers);
+    this.workers = [];
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * A work queue with client-go semantics: a key is queued at most once, never processed by two workers at once
+ * (a key added while processing is queued again when done), delayed adds, and per-key exponential backoff.
+ */
+
+export interface WorkQueueOptions {
+  /** First retry delay after a failure. Default 10 ms. */
+  baseDelayMs?: number;
+  /** Longest retry delay. Default 60 s. */
+  maxDelayMs?: number;
+  setTimer?: (fn: () => void, ms: number) => { unref?(): void } | unknown;
+  clearTimer?: (handle: unknown) => void;
+}
+
+export class WorkQueue {
+  private readonly queue: string[] = [];
+  private head = 0;
+  private readonly dirty = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly timers = new Map<string, { at: number; handle: unknown }>();
+  private readonly waiters: ((key: string | undefined) => void)[] = [];
+  private shuttingDown = false;
+  private readonly base: number;
+  private readonly max: number;
+  private readonly setTimer: NonNullable<WorkQueueOptions['setTimer']>;
+  private readonly clearTimer: NonNullable<WorkQueueOptions['clearTimer']>;
+
+  constructor(options: WorkQueueOptions = {}) {
+    this.base = options.baseDelayMs ?? 10;
+    this.max = options.maxDelayMs ?? 60_000;
+    this.setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+    this.clearTimer = options.clearTimer ?? ((h) => clearTimeout(h as NodeJS.Timeout));
+  }
+
+  get length(): number {
+    return this.queue.length - this.head;
+  }
+
+  add(key: string): void {
+    if (this.shuttingDown || this.dirty.has(key)) return;
+    this.dirty.add(key);
+    if (this.processing.has(key)) return;
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      this.dirty.delete(key);
+      this.processing.add(key);
+      waiter(key);
+      return;
+    }
+    this.queue.push(key);
+  }
+
+  /** Adds after a delay; an earlier pending delay for the key wins. */
+  addAfter(key: string, ms: number): void {
+    if (this.shuttingDown) return;
+    if (ms <= 0) return this.add(key);
+    const at = Date.now() + ms;
+    const existing = this.timers.get(key);
+    if (existing && existing.at <= at) return;
+    if (existing) this.clearTimer(existing.handle);
+    const handle = this.setTimer(() => {
+      this.timers.delete(key);
+      this.add(key);
+    }, ms);
+    (handle as { unref?: () => void }).unref?.();
+    this.timers.set(key, { at, handle });
+  }
+
+  /** Re-adds after this key's next backoff delay. */
+  addRateLimited(key: string): void {
+    const n = this.failures.get(key) ?? 0;
+    this.failures.set(key, n + 1);
+    this.addAfter(key, Math.min(this.max, this.base * 2 ** n));
+  }
+
+  forget(key: string): void {
+    this.failures.delete(key);
+  }
+
+  /** Waits for the next key; undefined once shut down. Call `done(key)` after processing. */
+  get(): Promise<string | undefined> {
+    if (this.head < this.queue.length) {
+      const key = this.queue[this.head++] as string;
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue.splice(0, this.head);
+        this.head = 0;
+      }
+      this.dirty.delete(key);
+      this.processing.add(key);
+      return Promise.resolve(key);
+    }
+    if (this.shuttingDown) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  done(key: string): void {
+    this.processing.delete(key);
+    if (this.dirty.has(key)) {
+      this.dirty.delete(key);
+      this.add(key);
+    }
+  }
+
+  shutDown(): void {
+    this.shuttingDown = true;
+    for (const { handle } of this.timers.values()) this.clearTimer(handle);
+    this.timers.clear();
+    for (const w of this.waiters.splice(0)) w(undefined);
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * Installs Promises: serves the kind in `spec.api` (refusing schema changes that stored resources would fail),
+ * records `spec.dependencies` as a Work, checks `requiredPromises`, writes Kratix's status and conditions, and on
+ * deletion removes every resource of the kind before the kind goes away.
+ */
+import type { Logger } from 'pino';
+import { setCondition, type Condition } from '../../api/conditions.ts';
+import { isPlainObject, jsonEqual, type JsonObject, type KubeObject } from '../../api/types.ts';
+import type { Client } from '../../client/Client.ts';
+import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
+import { crdToResourceType } from '../../registry/crd.ts';
+import type { ObjectService } from '../../registry/ObjectService.ts';
+import type { Registry } from '../../registry/Registry.ts';
+import type { ResourceType } from '../../registry/ResourceType.ts';
+import type { SchemaValidator } from '../../registry/schema/SchemaValidator.ts';
+import { rfc3339Seconds } from '../../store/SqliteStore.ts';
+import { ensureObject } from '../shared/ensure.ts';
+import type { EventRecorder } from '../shared/EventRecorder.ts';
+import { encodeWorkload, ROOT_GROUP_ID } from '../shared/workloads.ts';
+import { stringify } from 'yaml';
+
+export const PROMISE_API = 'platform.kratix.io/v1alpha1';
+export const PLATFORM_NAMESPACE = 'kratix-platform-system';
+export const PROMISE_FINALIZERS = ['kratix.io/resource-request-cleanup', 'kratix.io/api-crd-cleanup', 'kratix.io/dependencies-cleanup'];
+export const LABEL_PROMISE_NAME = 'kratix.io/promise-name';
+export const LABEL_PROMISE_VERSION = 'kratix.io/promise-version';
+
+export interface PromiseControllerOptions {
+  client: Client;
+  registry: Registry;
+  objects: ObjectService;
+  validator: SchemaValidator;
+  events: EventRecorder;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export function ownerOf(promiseName: string): string {
+  return `promise/${promiseName}`;
+}
+
+/** The type a Promise serves, if its API is valid. */
+export function typeFromPromise(promise: KubeObject, validator: SchemaValidator): ResourceType | undefined {
+  const spec = isPlainObject(promise.spec) ? promise.spec : {};
+  if (!isPlainObject(spec.api) || Object.keys(spec.api).length === 0) return undefined;
+  return crdToResourceType(spec.api, ownerOf(promise.metadata.name as string), validator).type;
+}
+
+export class PromiseController {
+  readonly controller: Controller;
+  private readonly opts: PromiseControllerOptions;
+  private watch: { stop(): void } | undefined;
+
+  constructor(options: PromiseControllerOptions) {
+    this.opts = options;
+    this.controller = new Controller({ name: 'promise', reconciler: { reconcile: (key, log) => this.reconcile(key, log) }, logger: options.logger, concurrency: 2 });
+  }
+
+  /** Registers the kinds of already installed Promises, so they are served before the API opens. */
+  async registerInstalled(): Promise<void> {
+    for (const p of await this.opts.client.list(PROMISE_API, 'Promise')) {
+      const type = typeFromPromise(p, this.opts.validator);
+      if (type && !this.opts.registry.byResource(type.group, type.versions[0] as string, type.plural)) this.opts.registry.register(type);
+    }
+  }
+
+  async start(): Promise<void> {
+    this.controller.start();
+    // Any Promise change can fulfil another's requirements: reconcile them all (there are few Promises).
+    this.watch = await this.opts.client.watch(PROMISE_API, 'Promise', {}, (e) => {
+      this.controller.enqueue(e.object.metadata.name as string);
+      if (e.type !== 'ADDED') for (const t of this.opts.registry.all()) if (t.owner.startsWith('promise/')) this.controller.enqueue(t.owner.slice('promise/'.length));
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.watch?.stop();
+    await this.controller.stop();
+  }
+
+  private now(): string {
+    return rfc3339Seconds((this.opts.now ?? (() => new Date()))());
+  }
+
+  private servedBy(name: string): ResourceType | undefined {
+    return this.opts.registry.all().find((t) => t.owner === ownerOf(name));
+  }
+
+  async reconcile(name: string, log: Logger): Promise<ReconcileResult | void> {
+    const { client } = this.opts;
+    const promise = await client.get({ apiVersion: PROMISE_API, kind: 'Promise', name });
+    if (!promise) {
+      const stale = this.servedBy(name);
+      if (stale) this.opts.registry.unregister(stale.group, stale.plural);
+      return;
+    }
+    log.trace({ rv: promise.metadata.resourceVersion, fin: promise.metadata.finalizers }, 'promise read');
+    if (promise.metadata.deletionTimestamp) return this.finalize(promise, log);
+    const finalizers = promise.metadata.finalizers ?? [];
+    if (PROMISE_FINALIZERS.some((f) => !finalizers.includes(f))) {
+      await client.update({ ...promise, metadata: { ...promise.metadata, finalizers: [...new Set([...finalizers, ...PROMISE_FINALIZERS])] } });
+      return; // the update brings us back
+    }
+    const spec = (isPlainObject(promise.spec) ? promise.spec : {}) as JsonObject;
+    const status: JsonObject = isPlainObject(promise.status) ? structuredClone(promise.status) : {};
+    const now = this.now();
+    let conditions = (status.conditions as Condition[] | undefined) ?? [];
+    let available = true;
+    let message = 'Ready to fulfil resource requests';
+
+    // requiredPromises
+    const required = Array.isArray(spec.requiredPromises) ? (spec.requiredPromises as { name: string; version?: string }[]) : [];
+    if (required.length) {
+      const states = await Promise.all(
+        required.map(async (r) => {
+          const other = await client.get({ apiVersion: PROMISE_API, kind: 'Promise', name: r.name });
+          const version = other?.metadata.labels?.[LABEL_PROMISE_VERSION];
+          let state = 'Requirement installed';
+          if (!other) state = 'Requirement not installed';
+          else if (r.version && version !== r.version) state = 'Requirement not installed at the specified version';
+          else if ((other.status as JsonObject | undefined)?.status !== 'Available') state = 'Requirement not available';
+          return { name: r.name, version: r.version ?? '', state };
+        }),
+      );
+      status.requiredPromises = states;
+      const unmet = states.filter((s) => s.state !== 'Requirement installed');
+      if (unmet.length) {
+        available = false;
+        message = `Requirements not fulfilled: ${unmet.map((u) => `${u.name}${u.version ? '@' + u.version : ''} (${u.state.toLowerCase()})`).join(', ')}`;
+        conditions = setCondition(conditions, { type: 'RequirementsFulfilled', status: 'False', reason: 'RequirementsNotInstalled', message }, now);
+      } else {
+        conditions = setCondition(conditions, { type: 'RequirementsFulfilled', status: 'True', reason: 'RequirementsInstalled', message: 'Requirements fulfilled' }, now);
+      }
+    } else {
+      delete status.requiredPromises;
+      conditions = conditions.filter((c) => c.type !== 'RequirementsFulfilled');
+    }
+
+    // spec.api → served kind
+    const hasApi = isPlainObject(spec.api) && Object.keys(spec.api).length > 0;
+    if (hasApi) {
+      const { type, causes } = crdToResourceType(spec.api, ownerOf(name), this.opts.validator);
+      if (!type) {
+        available = false;
+        message = `Invalid API: ${causes.map((c) => `${c.field}: ${c.message}`).join('; ')}`;
+      } else {
+        const clash = this.opts.registry.all().find((t) => t.group === type.group && t.plural === type.plural && t.owner !== type.owner);
+        const current = this.servedBy(name);
+        if (clash) {
+          available = false;
+          message = `${type.plural}.${type.group} is already served by ${clash.owner === 'builtin' ? 'FleetOps itself' : clash.owner.replace('promise/', 'Promise ')}`;
+        } else if (!current || !jsonEqual(current, type)) {
+          const broken = current ? await this.incompatible(current, type) : [];
+          if (broken.length) {
+            const sample = broken.slice(0, 5).map((b) => `${b.name}: ${b.why}`).join('; ');
+            conditions = setCondition(conditions, { type: 'APICompatible', status: 'False', reason: 'StoredResourcesInvalid', message: `the new schema is not applied: ${broken.length} existing ${type.plural} would be invalid (${sample}); fix them or make the change compatible` }, now);
+            await this.opts.events.record(promise, 'Warning', 'SchemaChangeRefused', `${broken.length} existing ${type.plural} would be invalid under the new schema`);
+          } else {
+            if (current && (current.group !== type.group || current.plural !== type.plural)) this.opts.registry.unregister(current.group, current.plural);
+            this.opts.registry.register(type);
+            conditions = conditions.filter((c) => c.type !== 'APICompatible');
+            log.info({ kind: type.kind, group: type.group }, 'api served');
+          }
+        } else {
+          conditions = conditions.filter((c) => c.type !== 'APICompatible');
+        }
+        status.kind = type.kind;
+        status.apiVersion = `${type.group}/${type.versions[0]}`.toLowerCase();
+      }
+    }
+
+    // spec.dependencies → Work
+    await this.reconcileDependencies(promise, spec);
+
+    const version = promise.metadata.labels?.[LABEL_PROMISE_VERSION];
+    if (version) status.version = version;
+    else delete status.version;
+    conditions = setCondition(
+      conditions,
+      available
+        ? { type: 'Available', status: 'True', reason: 'PromiseAvailable', message: 'Ready to fulfil resource requests' }
+        : { type: 'Available', status: 'False', reason: 'PromiseUnavailable', message: 'Cannot fulfil resource requests' },
+      now,
+    );
+    status.conditions = conditions;
+    status.status = available ? 'Available' : 'Unavailable';
+    status.message = message;
+    status.observedGeneration = promise.metadata.generation;
+    if (available && (promise.status as JsonObject | undefined)?.status !== 'Available') status.lastAvailableTime = now;
+    if (!jsonEqual(status, promise.status)) {
+      await client.updateStatus({ ...promise, status });
+      if ((promise.status as JsonObject | undefined)?.status !== status.status) {
+        await this.opts.events.record(promise, available ? 'Normal' : 'Warning', available ? 'Available' : 'Unavailable', message);
+      }
+    }
+    return available ? undefined : { requeueAfter: 30_000 };
+  }
+
+  /** Stored resources that the new type's schema would reject. */
+  private async incompatible(current: ResourceType, next: ResourceType): Promise<{ name: string; why: string }[]> {
+    const broken: { name: string; why: string }[] = [];
+    const { items } = await this.opts.objects.list(current, undefined);
+    for (const obj of items) {
+      const causes = this.opts.objects.validateAgainst(next, obj);
+      if (causes.length) broken.push({ name: `${obj.metadata.namespace}/${obj.metadata.name}`, why: causes.map((c) => `${c.field} ${c.message}`).join(', ') });
+    }
+    return broken;
+  }
+
+  private async reconcileDependencies(promise: KubeObject, spec: JsonObject): Promise<void> {
+    const name = promise.metadata.name as string;
+    const workName = `${name}-static-deps`;
+    const deps = Array.isArray(spec.dependencies) ? spec.dependencies : [];
+    if (!deps.length) {
+      await this.opts.client.delete({ apiVersion: PROMISE_API, kind: 'Work', namespace: PLATFORM_NAMESPACE, name: workName });
+      return;
+    }
+    const content = deps.map((d) => stringify(d, { lineWidth: 0 })).join('---\n');
+    const selectors = Array.isArray(spec.destinationSelectors) ? (spec.destinationSelectors as { matchLabels?: Record<string, string> }[]) : [];
+    const matchLabels = Object.assign({}, ...selectors.map((s) => s.matchLabels ?? {})) as Record<string, string>;
+    await ensureObject(this.opts.client, {
+      apiVersion: PROMISE_API,
+      kind: 'Work',
+      metadata: {
+        name: workName,
+        namespace: PLATFORM_NAMESPACE,
+        labels: { [LABEL_PROMISE_NAME]: name, 'kratix.io/work-type': 'static-dependency' },
+        ownerReferences: [{ apiVersion: PROMISE_API, kind: 'Promise', name, uid: promise.metadata.uid as string, controller: true }],
+      },
+      spec: {
+        promiseName: name,
+        workloadGroups: [
+          {
+            id: ROOT_GROUP_ID,
+            directory: '.',
+            workloads: [{ filepath: `static/${name}-dependencies.yaml`, content: encodeWorkload(content) }],
+            destinationSelectors: Object.keys(matchLabels).length ? [{ matchLabels, source: 'promise' }] : [],
+          },
+        ],
+      },
+    });
+  }
+
+  private async finalize(promise: KubeObject, log: Logger): Promise<ReconcileResult | void> {
+    const { client, registry } = this.opts;
+    const name = promise.metadata.name as string;
+    const type = this.servedBy(name);
+    if (type) {
+      const { items } = await this.opts.objects.list(type, undefined);
+      if (items.length) {
+        for (const obj of items) if (!obj.metadata.deletionTimestamp) await client.delete({ apiVersion: obj.apiVersion, kind: obj.kind, namespace: obj.metadata.namespace as string, name: obj.metadata.name as string });
+        log.info({ remaining: items.length }, 'waiting for resources to be deleted');
+        return { requeueAfter: 200 };
+      }
+      registry.unregister(type.group, type.plural);
+    }
+    const works = await client.list(PROMISE_API, 'Work', { labelSelector: `${LABEL_PROMISE_NAME}=${name}` });
+    if (works.length) {
+      for (const w of works) await client.delete({ apiVersion: PROMISE_API, kind: 'Work', namespace: w.metadata.namespace as string, name: w.metadata.name as string });
+      return { requeueAfter: 200 };
+    }
+    await client.update({ ...promise, metadata: { ...promise.metadata, finalizers: (promise.metadata.finalizers ?? []).filter((f) => !PROMISE_FINALIZERS.includes(f)) } });
+    log.info('promise deleted');
+  }
+}

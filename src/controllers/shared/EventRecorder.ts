@@ -1,0 +1,58 @@
+/**
+ * Records core v1 Events about objects so `kubectl describe` shows what happened. Repeats of the same
+ * (object, reason, message) increase `count` instead of adding events. Failures to record are logged, never thrown:
+ * events are informational.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { KubeObject } from '../../api/types.ts';
+import type { Client } from '../../client/Client.ts';
+import { rfc3339Seconds } from '../../store/SqliteStore.ts';
+
+export type EventType = 'Normal' | 'Warning';
+
+export interface EventRecorderOptions {
+  client: Client;
+  component: string;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export class EventRecorder {
+  private readonly opts: EventRecorderOptions;
+
+  constructor(options: EventRecorderOptions) {
+    this.opts = options;
+  }
+
+  async record(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
+    const { client, component, logger } = this.opts;
+    const now = rfc3339Seconds((this.opts.now ?? (() => new Date()))());
+    const namespace = obj.metadata.namespace || 'default';
+    const digest = createHash('sha1').update(`${obj.metadata.uid}|${reason}|${message}`).digest('hex').slice(0, 10);
+    const name = `${obj.metadata.name}.${digest}`;
+    try {
+      const existing = await client.get({ apiVersion: 'v1', kind: 'Event', namespace, name });
+      if (existing) {
+        await client.mergePatch({ apiVersion: 'v1', kind: 'Event', namespace, name }, { count: ((existing.count as number) ?? 1) + 1, lastTimestamp: now });
+        return;
+      }
+      await client.create({
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name, namespace },
+        involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace ?? '', uid: obj.metadata.uid },
+        reason,
+        message,
+        type,
+        count: 1,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        source: { component },
+        reportingComponent: component,
+      });
+    } catch (err) {
+      logger.debug({ err, reason }, 'event not recorded');
+    }
+  }
+}

@@ -1,0 +1,26 @@
+/** Idempotent create-or-update that skips the write when labels, annotations and spec already match. */
+import { jsonEqual, type KubeObject } from '../../api/types.ts';
+import type { Client } from '../../client/Client.ts';
+
+export type EnsureOutcome = 'created' | 'updated' | 'unchanged';
+
+export async function ensureObject(client: Client, desired: KubeObject, fields: string[] = ['spec']): Promise<{ object: KubeObject; outcome: EnsureOutcome }> {
+  const existing = await client.get({ apiVersion: desired.apiVersion, kind: desired.kind, name: desired.metadata.name as string, ...(desired.metadata.namespace ? { namespace: desired.metadata.namespace } : {}) });
+  if (!existing) return { object: await client.create(desired), outcome: 'created' };
+  const same =
+    jsonEqual(existing.metadata.labels ?? {}, { ...(existing.metadata.labels ?? {}), ...(desired.metadata.labels ?? {}) }) &&
+    jsonEqual(existing.metadata.annotations ?? {}, { ...(existing.metadata.annotations ?? {}), ...(desired.metadata.annotations ?? {}) }) &&
+    fields.every((f) => jsonEqual(existing[f], desired[f]));
+  if (same) return { object: existing, outcome: 'unchanged' };
+  const next: KubeObject = {
+    ...existing,
+    metadata: {
+      ...existing.metadata,
+      labels: { ...(existing.metadata.labels ?? {}), ...(desired.metadata.labels ?? {}) },
+      annotations: { ...(existing.metadata.annotations ?? {}), ...(desired.metadata.annotations ?? {}) },
+    },
+  };
+  if (Object.keys(next.metadata.annotations ?? {}).length === 0) delete next.metadata.annotations;
+  for (const f of fields) next[f] = desired[f];
+  return { object: await client.update(next), outcome: 'updated' };
+}

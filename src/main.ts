@@ -1,0 +1,170 @@
+/**
+ * Composition root: the only place (with the CLI's `up`) that picks concrete implementations. `startFleetOps`
+ * brings up the store, registry, API server and controllers in one process; run directly it starts with the
+ * embedded defaults.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { isApiError } from './api/errors.ts';
+import { ApiServer } from './apiserver/ApiServer.ts';
+import { TokenAuthenticator, type TokenEntry } from './apiserver/auth.ts';
+import { ensureSelfSignedCert } from './apiserver/tls.ts';
+import { coreTypes, namespaceType } from './registry/builtin/coreKinds.ts';
+import { kratixTypes } from './registry/builtin/kratixKinds.ts';
+import { ObjectService } from './registry/ObjectService.ts';
+import { Registry } from './registry/Registry.ts';
+import { SchemaValidator } from './registry/schema/SchemaValidator.ts';
+import { SqliteStore } from './store/SqliteStore.ts';
+import { InProcessClient } from './client/InProcessClient.ts';
+import { PromiseController } from './controllers/promise/PromiseController.ts';
+import { EventRecorder } from './controllers/shared/EventRecorder.ts';
+import type { Store } from './store/Store.ts';
+
+export interface FleetOpsOptions {
+  /** Where the database, certificate, tokens and kubeconfig live. Default `$FLEETOPS_HOME` or `~/.fleetops`. */
+  dataDir?: string;
+  /** API port; 0 picks a free one. Default 6443. */
+  port?: number;
+  host?: string;
+  logger?: Logger;
+  /** Watch keep-alive interval (tests shorten it). */
+  heartbeatMs?: number;
+}
+
+export interface FleetOps {
+  url: string;
+  port: number;
+  dataDir: string;
+  kubeconfigPath: string;
+  adminToken: string;
+  caCert: string;
+  registry: Registry;
+  objects: ObjectService;
+  store: Store;
+  controllers: { promises: PromiseController };
+  stop(): Promise<void>;
+}
+
+export const SYSTEM_NAMESPACES = ['default', 'kratix-platform-system', 'fleetops-system'];
+
+export function defaultDataDir(): string {
+  return resolve(process.env.FLEETOPS_HOME ?? join(homedir(), '.fleetops'));
+}
+
+interface TokenFile {
+  users: TokenEntry[];
+}
+
+/** Reads the token file, creating it with one admin token on first start. */
+export function loadTokens(dataDir: string): TokenEntry[] {
+  const path = join(dataDir, 'tokens.json');
+  if (!existsSync(path)) {
+    const file: TokenFile = { users: [{ name: 'admin', role: 'admin', namespaces: [], token: randomBytes(24).toString('hex') }] };
+    writeFileSync(path, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
+  }
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as TokenFile;
+  return parsed.users;
+}
+
+export function kubeconfigYaml(url: string, caCert: string, token: string, user = 'admin', context = 'platform', namespace = 'default'): string {
+  const ca = Buffer.from(caCert).toString('base64');
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    `- name: fleetops`,
+    `  cluster:`,
+    `    server: ${url}`,
+    `    certificate-authority-data: ${ca}`,
+    'users:',
+    `- name: ${user}`,
+    `  user:`,
+    `    token: ${token}`,
+    'contexts:',
+    `- name: ${context}`,
+    `  context:`,
+    `    cluster: fleetops`,
+    `    user: ${user}`,
+    `    namespace: ${namespace}`,
+    `current-context: ${context}`,
+    '',
+  ].join('\n');
+}
+
+async function ensureNamespaces(objects: ObjectService): Promise<void> {
+  for (const name of SYSTEM_NAMESPACES) {
+    try {
+      await objects.create(namespaceType, '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    } catch (err) {
+      if (!isApiError(err, 'AlreadyExists')) throw err;
+    }
+  }
+}
+
+export async function startFleetOps(options: FleetOpsOptions = {}): Promise<FleetOps> {
+  const dataDir = resolve(options.dataDir ?? defaultDataDir());
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const logger = options.logger ?? pino({ level: process.env.FLEETOPS_LOG_LEVEL ?? 'info' });
+  const store = new SqliteStore({ path: join(dataDir, 'fleetops.db') });
+  const registry = new Registry();
+  const validator = new SchemaValidator();
+  for (const t of [...coreTypes, ...kratixTypes(validator)]) registry.register(t);
+  const objects = new ObjectService({ store, registry, validator });
+  await ensureNamespaces(objects);
+  const client = new InProcessClient({ objects });
+  const controllerLog = logger.child({ component: 'controllers' });
+  const events = new EventRecorder({ client, component: 'fleetops', logger: controllerLog });
+  const promises = new PromiseController({ client, registry, objects, validator, events, logger: controllerLog });
+  await promises.registerInstalled();
+  await promises.start();
+  const tokens = loadTokens(dataDir);
+  const tls = ensureSelfSignedCert(dataDir);
+  const server = new ApiServer({
+    registry,
+    objects,
+    authenticator: new TokenAuthenticator(tokens),
+    tls,
+    logger: logger.child({ component: 'apiserver' }),
+    ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
+  });
+  const { url, port } = await server.start(options.port ?? 6443, options.host ?? '127.0.0.1');
+  const admin = tokens.find((t) => t.role === 'admin') as TokenEntry;
+  const kubeconfigPath = join(dataDir, 'kubeconfig');
+  writeFileSync(kubeconfigPath, kubeconfigYaml(url, tls.cert, admin.token), { mode: 0o600 });
+  let stopped = false;
+  return {
+    url,
+    port,
+    dataDir,
+    kubeconfigPath,
+    adminToken: admin.token,
+    caCert: tls.cert,
+    registry,
+    objects,
+    store,
+    controllers: { promises },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+      await promises.stop();
+      await store.close();
+    },
+  };
+}
+
+if (import.meta.main) {
+  const fleet = await startFleetOps({ port: Number(process.env.FLEETOPS_PORT ?? 6443) });
+  process.stdout.write(`FleetOps API listening on ${fleet.url}\nkubeconfig: ${fleet.kubeconfigPath} (context "platform")\n  export KUBECONFIG=${fleet.kubeconfigPath}\n`);
+  const shutdown = (): void => {
+    fleet.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}

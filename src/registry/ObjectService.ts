@@ -1,0 +1,621 @@
+/**
+ * The REST semantics of every served kind, independent of HTTP: what create, update, patch, apply and delete do
+ * to an object before it reaches the store (defaulting, pruning, validation, generation, status subresource,
+ * finalizers, dry run, field ownership) and how lists and watches are filtered. The API server and the in-process
+ * client both go through here, so controllers obey the same rules as users.
+ */
+import { randomUUID } from 'node:crypto';
+import { applyPatch, type Operation } from 'rfc6902';
+import {
+  ApiError,
+  badRequest,
+  cause,
+  conflict,
+  invalid,
+  isApiError,
+  notFound,
+  alreadyExists,
+  type StatusCause,
+} from '../api/errors.ts';
+import { matchesFields, parseFieldSelector, type FieldRequirement } from '../api/fields.ts';
+import { everything, parseLabelSelector, type LabelSelector } from '../api/labels.ts';
+import { applyMergePatch } from '../api/mergePatch.ts';
+import { isPlainObject, jsonEqual, type JsonObject, type KubeObject } from '../api/types.ts';
+import {
+  MAX_ANNOTATIONS_BYTES,
+  validateDns1123Label,
+  validateDns1123Subdomain,
+  validateLabelKey,
+  validateLabelValue,
+} from '../api/validation.ts';
+import { keyOf, type ObjectKey, type Store, type StoreEvent, type WatchHandle, type WriteOp } from '../store/Store.ts';
+import { rfc3339Seconds } from '../store/SqliteStore.ts';
+import { recordUpdate, serverSideApply } from './managedFields.ts';
+import type { Registry } from './Registry.ts';
+import { apiVersionOf, typeKeyOf, type ResourceType } from './ResourceType.ts';
+import { SchemaValidator } from './schema/SchemaValidator.ts';
+import { applyDefaults, prune } from './schema/structural.ts';
+
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  fieldManager?: string;
+  /** Unknown fields: Strict rejects (400), Warn drops with a warning (the default), Ignore drops silently. */
+  fieldValidation?: FieldValidation;
+  /** Version the caller speaks; the answer carries it as apiVersion. Defaults to the preferred version. */
+  version?: string;
+}
+
+export interface UpdateOptions extends WriteOptions {
+  subresource?: 'status';
+}
+
+export interface PatchOptions extends UpdateOptions {
+  force?: boolean;
+}
+
+export type PatchType = 'merge' | 'json' | 'apply' | 'strategic';
+
+export interface WriteResult {
+  object: KubeObject;
+  warnings: string[];
+  /** True when the write created the object (POST, or apply of a missing object). */
+  created: boolean;
+}
+
+export interface DeleteOptions {
+  dryRun?: boolean;
+  preconditions?: { uid?: string; resourceVersion?: string };
+}
+
+export interface DeleteResult {
+  /** The object as last stored (with deletionTimestamp when finalizers hold it). */
+  object: KubeObject;
+  /** True when the object is gone; false when finalizers keep it. */
+  deleted: boolean;
+}
+
+export interface ListQuery {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  version?: string;
+}
+
+export interface ObjectList {
+  items: KubeObject[];
+  resourceVersion: string;
+  continue?: string;
+  remainingItemCount?: number;
+}
+
+export interface WatchQuery {
+  /** Unset or '0': start with a synthetic ADDED for every current object. */
+  resourceVersion?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  version?: string;
+}
+
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: KubeObject;
+}
+
+export interface ObjectServiceOptions {
+  store: Store;
+  registry: Registry;
+  now?: () => Date;
+  validator?: SchemaValidator;
+}
+
+const NAMESPACE_TYPE = { group: '', kind: 'Namespace' };
+
+function encodeContinue(after: string, rv: string): string {
+  return Buffer.from(JSON.stringify({ a: after, r: rv })).toString('base64url');
+}
+
+function decodeContinue(token: string): { after: string; rv: string } {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString()) as { a?: unknown; r?: unknown };
+    if (typeof parsed.a !== 'string' || typeof parsed.r !== 'string') throw new Error('shape');
+    return { after: parsed.a, rv: parsed.r };
+  } catch (err) {
+    throw badRequest('continue key is not valid: malformed token', { cause: err });
+  }
+}
+
+/** Everything but metadata (and status, when it has its own subresource): what `generation` counts. */
+function specOf(type: ResourceType, obj: KubeObject): JsonObject {
+  const { metadata: _m, status, ...rest } = obj;
+  return type.statusSubresource ? rest : { ...rest, status };
+}
+
+export class ObjectService {
+  private readonly store: Store;
+  readonly registry: Registry;
+  private readonly now: () => Date;
+  private readonly validator: SchemaValidator;
+
+  constructor(options: ObjectServiceOptions) {
+    this.store = options.store;
+    this.registry = options.registry;
+    this.now = options.now ?? (() => new Date());
+    this.validator = options.validator ?? new SchemaValidator();
+  }
+
+  private key(type: ResourceType, namespace: string, name: string): ObjectKey {
+    return keyOf(typeKeyOf(type), type.namespaced ? namespace : '', name);
+  }
+
+  /** Stamps the caller's version on an object going out. */
+  private present(type: ResourceType, obj: KubeObject, version?: string): KubeObject {
+    obj.apiVersion = apiVersionOf(type, version);
+    return obj;
+  }
+
+  /** Store errors name the kind generically; give them the resource's real name. */
+  private translate(type: ResourceType, name: string, err: unknown): unknown {
+    if (!isApiError(err)) return err;
+    if (err.reason === 'NotFound') return notFound(type.plural, type.group, name);
+    if (err.reason === 'AlreadyExists') return alreadyExists(type.plural, type.group, name);
+    if (err.reason === 'Conflict') return conflict(type.plural, type.group, name);
+    return err;
+  }
+
+  private async commit(type: ResourceType, name: string, ops: WriteOp[]): Promise<KubeObject[]> {
+    try {
+      return await this.store.commit(ops);
+    } catch (err) {
+      throw this.translate(type, name, err);
+    }
+  }
+
+  async currentResourceVersion(): Promise<string> {
+    return String(await this.store.currentRv());
+  }
+
+  async get(type: ResourceType, namespace: string, name: string, version?: string): Promise<KubeObject> {
+    const obj = await this.store.get(this.key(type, namespace, name));
+    if (!obj) throw notFound(type.plural, type.group, name);
+    return this.present(type, obj, version);
+  }
+
+  /** Like `get` but answers undefined for a missing object. */
+  async find(type: ResourceType, namespace: string, name: string): Promise<KubeObject | undefined> {
+    const obj = await this.store.get(this.key(type, namespace, name));
+    return obj ? this.present(type, obj) : undefined;
+  }
+
+  /** Parses a query's selectors; throws 400 for bad ones. */
+  selectors(type: ResourceType, query: { labelSelector?: string; fieldSelector?: string }): { labels: LabelSelector; fields: FieldRequirement[] } {
+    const allowed = ['metadata.name', 'metadata.namespace', ...(type.selectableFields ?? [])];
+    return {
+      labels: query.labelSelector ? parseLabelSelector(query.labelSelector) : everything,
+      fields: query.fieldSelector ? parseFieldSelector(query.fieldSelector, allowed) : [],
+    };
+  }
+
+  async list(type: ResourceType, namespace: string | undefined, query: ListQuery = {}): Promise<ObjectList> {
+    const { labels, fields } = this.selectors(type, query);
+    const ns = type.namespaced ? namespace : undefined;
+    const filtered = !labels.isEmpty() || fields.length > 0;
+    const limit = query.limit && query.limit > 0 ? query.limit : 0;
+    let after = query.continue ? decodeContinue(query.continue).after : undefined;
+    const items: KubeObject[] = [];
+    let listRv = '';
+    // Filtering happens after reading, so fetch pages until the limit is met (or everything when unlimited).
+    for (;;) {
+      const page = await this.store.list(typeKeyOf(type), { namespace: ns, limit: filtered && limit ? Math.max(limit, 500) : limit, after });
+      listRv ||= page.resourceVersion;
+      for (const obj of page.items) {
+        if (limit && items.length === limit) break;
+        if (labels.matches(obj.metadata.labels) && matchesFields(obj, fields)) items.push(this.present(type, obj, query.version));
+        after = `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
+      }
+      if (!page.continueAfter || (limit && items.length === limit)) {
+        const more = limit > 0 && items.length === limit && (page.continueAfter !== undefined || after !== `${page.items.at(-1)?.metadata.namespace ?? ''}/${page.items.at(-1)?.metadata.name}`);
+        const result: ObjectList = { items, resourceVersion: listRv };
+        if (more && after) result.continue = encodeContinue(after, listRv);
+        return result;
+      }
+      after = page.continueAfter;
+    }
+  }
+
+  watch(type: ResourceType, namespace: string | undefined, query: WatchQuery, onEvent: (e: WatchEvent) => void): Promise<WatchHandle> {
+    const { labels, fields } = this.selectors(type, query);
+    const ns = type.namespaced ? namespace : undefined;
+    const matching = new Set<string>();
+    const id = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    const forward = (e: StoreEvent): void => {
+      const obj = this.present(type, e.object, query.version);
+      const matches = labels.matches(obj.metadata.labels) && matchesFields(obj, fields);
+      const known = matching.has(id(obj));
+      // An object leaving the selector is a DELETED for this watcher, entering it an ADDED (apiserver behaviour).
+      if (e.type === 'DELETED' || !matches) {
+        if (known || (e.type === 'DELETED' && matches)) {
+          matching.delete(id(obj));
+          onEvent({ type: 'DELETED', object: obj });
+        }
+        return;
+      }
+      matching.add(id(obj));
+      onEvent({ type: known ? 'MODIFIED' : 'ADDED', object: obj });
+    };
+    const rv = query.resourceVersion;
+    const start = async (): Promise<WatchHandle> => {
+      if (rv === undefined || rv === '' || rv === '0') {
+        const current = await this.list(type, ns, { labelSelector: query.labelSelector, fieldSelector: query.fieldSelector, version: query.version });
+        for (const obj of current.items) {
+          matching.add(id(obj));
+          onEvent({ type: 'ADDED', object: obj });
+        }
+        return this.store.watch({ type: typeKeyOf(type), namespace: ns, fromRv: Number(current.resourceVersion) }, forward);
+      }
+      if (!/^\d+$/.test(rv)) throw badRequest(`invalid resource version: ${JSON.stringify(rv)}`);
+      // Objects seen before `rv` are unknown to us: treat every matching event as it comes.
+      return this.store.watch({ type: typeKeyOf(type), namespace: ns, fromRv: Number(rv) }, (e) => {
+        if (e.type === 'MODIFIED') matching.add(`${e.key.namespace}/${e.key.name}`);
+        forward(e);
+      });
+    };
+    return start();
+  }
+
+  private checkIdentity(type: ResourceType, body: unknown, namespace: string, version: string): KubeObject {
+    if (!isPlainObject(body)) throw badRequest('the body of the request must be a JSON or YAML object');
+    const expected = apiVersionOf(type, version);
+    if (body.kind !== undefined && body.kind !== type.kind) {
+      throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${type.kind})`);
+    }
+    if (body.apiVersion !== undefined && body.apiVersion !== expected && !type.versions.some((v) => apiVersionOf(type, v) === body.apiVersion)) {
+      throw badRequest(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${expected})`);
+    }
+    if (body.metadata !== undefined && !isPlainObject(body.metadata)) throw badRequest('metadata must be an object');
+    const obj = structuredClone(body) as KubeObject;
+    obj.apiVersion = expected;
+    obj.kind = type.kind;
+    obj.metadata ??= {};
+    if (type.namespaced) {
+      if (obj.metadata.namespace !== undefined && obj.metadata.namespace !== '' && obj.metadata.namespace !== namespace) {
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      }
+      obj.metadata.namespace = namespace;
+    } else {
+      delete obj.metadata.namespace;
+    }
+    return obj;
+  }
+
+  private metadataCauses(type: ResourceType, obj: KubeObject): StatusCause[] {
+    const causes: StatusCause[] = [];
+    const m = obj.metadata;
+    if (!m.name) causes.push(cause('FieldValueRequired', 'metadata.name', 'Required value: name or generateName is required'));
+    else {
+      const err = type.nameIsLabel ? validateDns1123Label(m.name) : validateDns1123Subdomain(m.name);
+      if (err) causes.push(cause('FieldValueInvalid', 'metadata.name', `Invalid value: ${JSON.stringify(m.name)}: ${err}`));
+    }
+    for (const [field, map] of [['labels', m.labels], ['annotations', m.annotations]] as const) {
+      if (map === undefined) continue;
+      if (!isPlainObject(map)) {
+        causes.push(cause('FieldValueTypeInvalid', `metadata.${field}`, `Invalid value: must be a map of strings`));
+        continue;
+      }
+      let size = 0;
+      for (const [k, v] of Object.entries(map)) {
+        const keyErr = validateLabelKey(k);
+        if (keyErr) causes.push(cause('FieldValueInvalid', `metadata.${field}`, `Invalid value: ${JSON.stringify(k)}: ${keyErr}`));
+        if (typeof v !== 'string') {
+          causes.push(cause('FieldValueTypeInvalid', `metadata.${field}.${k}`, `Invalid value: must be a string`));
+          continue;
+        }
+        size += k.length + v.length;
+        if (field === 'labels') {
+          const valueErr = validateLabelValue(v);
+          if (valueErr) causes.push(cause('FieldValueInvalid', `metadata.labels`, `Invalid value: ${JSON.stringify(v)}: ${valueErr}`));
+        }
+      }
+      if (field === 'annotations' && size > MAX_ANNOTATIONS_BYTES) {
+        causes.push(cause('FieldValueTooLong', 'metadata.annotations', `Too long: must have at most ${MAX_ANNOTATIONS_BYTES} bytes`));
+      }
+    }
+    if (m.finalizers !== undefined && (!Array.isArray(m.finalizers) || m.finalizers.some((f) => typeof f !== 'string' || validateLabelKey(f) !== ''))) {
+      causes.push(cause('FieldValueInvalid', 'metadata.finalizers', 'Invalid value: each finalizer must be a qualified name'));
+    }
+    return causes;
+  }
+
+  /** Checks a stored object against another type definition (e.g. a Promise's changed schema). */
+  validateAgainst(type: ResourceType, object: KubeObject): StatusCause[] {
+    const copy = structuredClone(object);
+    const version = type.versions[0] as string;
+    const schema = type.schemas[version];
+    if (!schema) return [];
+    prune(schema, copy);
+    applyDefaults(schema, copy);
+    return this.validator.validate(schema, copy);
+  }
+
+  /** Prunes, defaults and validates an object about to be written; returns warnings. */
+  private admit(type: ResourceType, obj: KubeObject, old: KubeObject | undefined, opts: WriteOptions, version: string): string[] {
+    const schema = type.schemas[version] ?? type.schemas[type.versions[0] as string];
+    const warnings: string[] = [];
+    if (schema) {
+      const unknown = prune(schema, obj);
+      if (unknown.length) {
+        const mode = opts.fieldValidation ?? 'Warn';
+        if (mode === 'Strict') {
+          throw badRequest(
+            `${type.kind} in version "${version}" cannot be handled as a ${type.kind}: strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`,
+          );
+        }
+        if (mode === 'Warn') for (const u of unknown) warnings.push(`unknown field "${u}"`);
+      }
+      applyDefaults(schema, obj);
+    }
+    const causes = this.metadataCauses(type, obj);
+    if (schema) causes.push(...this.validator.validate(schema, obj));
+    if (type.strategy?.validate) causes.push(...type.strategy.validate(obj, old));
+    if (causes.length) throw invalid(type.kind, type.group, obj.metadata.name ?? '', causes);
+    return warnings;
+  }
+
+  private async ensureNamespace(type: ResourceType, namespace: string): Promise<void> {
+    if (!type.namespaced) return;
+    if (!namespace) throw badRequest('a namespace is required for a namespaced kind');
+    if (!this.registry.byKind('', 'Namespace')) return;
+    const ns = await this.store.get(keyOf(NAMESPACE_TYPE, '', namespace));
+    if (!ns) throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
+    if (ns.metadata.deletionTimestamp) {
+      throw new ApiError(403, 'Forbidden', `${type.plural} "${''}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`);
+    }
+  }
+
+  async create(type: ResourceType, namespace: string, body: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
+    const version = opts.version ?? (type.versions[0] as string);
+    const obj = this.checkIdentity(type, body, namespace, version);
+    const m = obj.metadata;
+    if (!m.name && m.generateName) m.name = `${m.generateName}${randomUUID().replace(/-/g, '').slice(0, 5)}`;
+    for (const f of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const) delete m[f];
+    m.generation = 1;
+    if (type.statusSubresource) delete obj.status;
+    type.strategy?.prepareForCreate?.(obj);
+    const warnings = this.admit(type, obj, undefined, opts, version);
+    await this.ensureNamespace(type, namespace);
+    if (opts.fieldManager) m.managedFields = recordUpdate(undefined, obj, opts.fieldManager, obj.apiVersion, this.timestamp());
+    const name = m.name as string;
+    if (opts.dryRun) {
+      if (await this.store.get(this.key(type, namespace, name))) throw alreadyExists(type.plural, type.group, name);
+      return { object: { ...obj, metadata: { ...m, uid: randomUUID(), creationTimestamp: this.timestamp() } }, warnings, created: true };
+    }
+    const [stored] = await this.commit(type, name, [{ op: 'create', key: this.key(type, namespace, name), object: obj }]);
+    return { object: this.present(type, stored as KubeObject, version), warnings, created: true };
+  }
+
+  private timestamp(): string {
+    return rfc3339Seconds(this.now());
+  }
+
+  /**
+   * The shared update path: carries server-owned fields over from `old`, bumps generation, enforces status
+   * subresource and finalizer rules, and finishes deletion when the last finalizer goes.
+   */
+  private async write(
+    type: ResourceType,
+    old: KubeObject,
+    next: KubeObject,
+    opts: UpdateOptions & { expectedRv: string; managedFieldsSet?: boolean },
+    version: string,
+  ): Promise<WriteResult> {
+    const name = old.metadata.name as string;
+    let obj: KubeObject;
+    if (opts.subresource === 'status') {
+      // mirrors apiextensions status strategy: everything but .status comes from the stored object
+      obj = { ...structuredClone(old), status: next.status };
+      if (next.status === undefined) delete obj.status;
+      obj.metadata.managedFields = next.metadata.managedFields ?? old.metadata.managedFields;
+    } else {
+      obj = next;
+      if (type.statusSubresource) {
+        if (old.status === undefined) delete obj.status;
+        else obj.status = structuredClone(old.status);
+      }
+    }
+    const m = obj.metadata;
+    m.uid = old.metadata.uid as string;
+    m.creationTimestamp = old.metadata.creationTimestamp as string;
+    if (old.metadata.deletionTimestamp) {
+      m.deletionTimestamp = old.metadata.deletionTimestamp;
+      m.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds ?? 0;
+      const added = (m.finalizers ?? []).filter((f) => !(old.metadata.finalizers ?? []).includes(f));
+      if (added.length) {
+        throw invalid(type.kind, type.group, name, [cause('FieldValueForbidden', 'metadata.finalizers', 'Forbidden: no new finalizers can be added if the object is being deleted')]);
+      }
+    } else {
+      delete m.deletionTimestamp;
+      delete m.deletionGracePeriodSeconds;
+    }
+    const warnings = this.admit(type, obj, old, opts, version);
+    m.generation = (old.metadata.generation ?? 1) + (jsonEqual(specOf(type, old), specOf(type, obj)) ? 0 : 1);
+    if (!opts.managedFieldsSet) {
+      const sentOwn = next.metadata.managedFields !== undefined && !jsonEqual(next.metadata.managedFields, old.metadata.managedFields);
+      if (!sentOwn && opts.fieldManager) {
+        m.managedFields = recordUpdate(old, obj, opts.fieldManager, obj.apiVersion, this.timestamp(), opts.subresource);
+      } else if (!sentOwn) m.managedFields = old.metadata.managedFields;
+      if (m.managedFields === undefined || m.managedFields.length === 0) delete m.managedFields;
+    }
+    const key = this.key(type, old.metadata.namespace ?? '', name);
+    const finishing = m.deletionTimestamp !== undefined && (m.finalizers ?? []).length === 0;
+    if (opts.dryRun) return { object: obj, warnings, created: false };
+    if (finishing) {
+      const [gone] = await this.commit(type, name, [{ op: 'delete', key, expectedRv: opts.expectedRv }]);
+      return { object: this.present(type, { ...(gone as KubeObject), metadata: { ...m, resourceVersion: (gone as KubeObject).metadata.resourceVersion } }, version), warnings, created: false };
+    }
+    const unchanged = jsonEqual({ ...obj, metadata: { ...m, resourceVersion: undefined } }, { ...old, metadata: { ...old.metadata, resourceVersion: undefined } });
+    if (unchanged && opts.expectedRv === old.metadata.resourceVersion) {
+      // no-op writes keep the resourceVersion, as the apiserver does
+      return { object: this.present(type, old, version), warnings, created: false };
+    }
+    const [stored] = await this.commit(type, name, [{ op: 'update', key, object: obj, expectedRv: opts.expectedRv }]);
+    return { object: this.present(type, stored as KubeObject, version), warnings, created: false };
+  }
+
+  async update(type: ResourceType, namespace: string, name: string, body: unknown, opts: UpdateOptions = {}): Promise<WriteResult> {
+    const version = opts.version ?? (type.versions[0] as string);
+    const next = this.checkIdentity(type, body, namespace, version);
+    if (next.metadata.name !== undefined && next.metadata.name !== name) {
+      throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    next.metadata.name = name;
+    const rv = next.metadata.resourceVersion;
+    if (!rv) {
+      throw invalid(type.kind, type.group, name, [cause('FieldValueInvalid', 'metadata.resourceVersion', 'Invalid value: 0x0: must be specified for an update')]);
+    }
+    const old = await this.store.get(this.key(type, namespace, name));
+    if (!old) throw notFound(type.plural, type.group, name);
+    if (old.metadata.resourceVersion !== rv) throw conflict(type.plural, type.group, name);
+    return this.write(type, old, next, { ...opts, expectedRv: rv }, version);
+  }
+
+  async patch(type: ResourceType, namespace: string, name: string, patchType: PatchType, patch: unknown, opts: PatchOptions = {}): Promise<WriteResult> {
+    const version = opts.version ?? (type.versions[0] as string);
+    if (patchType === 'strategic') {
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml',
+      );
+    }
+    if (patchType === 'apply') return this.apply(type, namespace, name, patch, opts, version);
+    if (opts.force !== undefined) {
+      throw invalid('PatchOptions', 'meta.k8s.io', '', [cause('FieldValueForbidden', 'force', 'Forbidden: may not be specified for non-apply patch')]);
+    }
+    // Retries on conflict like the apiserver's GuaranteedUpdate, unless the patch pins a resourceVersion.
+    for (let attempt = 0; ; attempt++) {
+      const old = await this.store.get(this.key(type, namespace, name));
+      if (!old) throw notFound(type.plural, type.group, name);
+      const current = this.present(type, structuredClone(old), version);
+      let patched: unknown;
+      if (patchType === 'merge') {
+        if (!isPlainObject(patch)) throw badRequest('a merge patch must be a JSON object');
+        patched = applyMergePatch(current, patch);
+      } else {
+        if (!Array.isArray(patch)) throw badRequest('a JSON patch must be an array of operations');
+        patched = structuredClone(current);
+        let results;
+        try {
+          results = applyPatch(patched, patch as Operation[]);
+        } catch (err) {
+          throw badRequest(`invalid JSON patch: ${(err as Error).message}`, { cause: err });
+        }
+        const failed = results.find((r) => r !== null);
+        if (failed) throw invalid(type.kind, type.group, name, [cause('FieldValueInvalid', '', `JSON patch failed: ${failed.name}: ${failed.message}`)]);
+      }
+      const next = this.checkIdentity(type, patched, namespace, version);
+      if (next.metadata.name !== name) throw badRequest('a patch may not change metadata.name');
+      const pinned = next.metadata.resourceVersion !== old.metadata.resourceVersion ? next.metadata.resourceVersion : undefined;
+      if (pinned !== undefined) throw conflict(type.plural, type.group, name);
+      try {
+        return await this.write(type, old, next, { ...opts, expectedRv: old.metadata.resourceVersion as string }, version);
+      } catch (err) {
+        if (attempt < 5 && isApiError(err, 'Conflict')) continue;
+        throw err;
+      }
+    }
+  }
+
+  private async apply(type: ResourceType, namespace: string, name: string, patch: unknown, opts: PatchOptions, version: string): Promise<WriteResult> {
+    if (!opts.fieldManager) {
+      throw invalid('PatchOptions', 'meta.k8s.io', '', [cause('FieldValueRequired', 'fieldManager', 'Required value: is required for apply patch')]);
+    }
+    const applied = this.checkIdentity(type, patch, namespace, version);
+    if (applied.metadata.name !== undefined && applied.metadata.name !== name) {
+      throw badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    applied.metadata.name = name;
+    const schema = type.schemas[version] ?? type.schemas[type.versions[0] as string];
+    const warnings: string[] = [];
+    if (schema) {
+      const unknown = prune(schema, applied);
+      if (unknown.length && opts.fieldValidation === 'Strict') {
+        throw badRequest(`${type.kind} in version "${version}" cannot be handled as a ${type.kind}: strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`);
+      }
+      if (opts.fieldValidation !== 'Ignore') for (const u of unknown) warnings.push(`unknown field "${u}"`);
+    }
+    for (let attempt = 0; ; attempt++) {
+      const old = await this.store.get(this.key(type, namespace, name));
+      const live = old ? this.present(type, structuredClone(old), version) : undefined;
+      if (live && opts.subresource !== 'status' && type.statusSubresource) delete applied.status;
+      const { object, conflicts } = serverSideApply(live, applied, opts.fieldManager, opts.force === true, apiVersionOf(type, version), this.timestamp());
+      if (conflicts.length) {
+        const summary = conflicts.map((c) => c.message).join('\n- ');
+        throw new ApiError(409, 'Conflict', `Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}: ${conflicts.length > 1 ? '\n- ' : ''}${summary}`, {
+          name,
+          group: type.group,
+          kind: type.plural,
+          causes: conflicts,
+        });
+      }
+      if (!old) {
+        const created = await this.create(type, namespace, object, { ...opts, fieldManager: undefined, version });
+        created.object.metadata.managedFields = object.metadata.managedFields;
+        if (!opts.dryRun) {
+          // Ownership is known only after create; store it without bumping anything else.
+          const withFields = { ...created.object, metadata: { ...created.object.metadata, managedFields: object.metadata.managedFields } };
+          const [stored] = await this.commit(type, name, [{ op: 'update', key: this.key(type, namespace, name), object: withFields, expectedRv: created.object.metadata.resourceVersion }]);
+          return { object: this.present(type, stored as KubeObject, version), warnings: [...warnings, ...created.warnings], created: true };
+        }
+        return { ...created, warnings: [...warnings, ...created.warnings] };
+      }
+      try {
+        const result = await this.write(type, old, object, { ...opts, expectedRv: old.metadata.resourceVersion as string, managedFieldsSet: true }, version);
+        return { ...result, warnings: [...warnings, ...result.warnings] };
+      } catch (err) {
+        if (attempt < 5 && isApiError(err, 'Conflict') && !err.details?.causes) continue;
+        throw err;
+      }
+    }
+  }
+
+  async delete(type: ResourceType, namespace: string, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
+    const key = this.key(type, namespace, name);
+    const old = await this.store.get(key);
+    if (!old) throw notFound(type.plural, type.group, name);
+    const pre = opts.preconditions;
+    if (pre?.uid && pre.uid !== old.metadata.uid) {
+      throw conflict(type.plural, type.group, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`);
+    }
+    if (pre?.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion) {
+      throw conflict(type.plural, type.group, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
+    }
+    if ((old.metadata.finalizers ?? []).length > 0) {
+      if (old.metadata.deletionTimestamp) return { object: this.present(type, old), deleted: false };
+      const marked: KubeObject = { ...old, metadata: { ...old.metadata, deletionTimestamp: this.timestamp(), deletionGracePeriodSeconds: 0 } };
+      if (opts.dryRun) return { object: this.present(type, marked), deleted: false };
+      const [stored] = await this.commit(type, name, [{ op: 'update', key, object: marked, expectedRv: old.metadata.resourceVersion }]);
+      return { object: this.present(type, stored as KubeObject), deleted: false };
+    }
+    if (opts.dryRun) return { object: this.present(type, old), deleted: true };
+    const [gone] = await this.commit(type, name, [{ op: 'delete', key, expectedRv: old.metadata.resourceVersion }]);
+    if (type.group === '' && type.kind === 'Namespace') await this.emptyNamespace(name);
+    return { object: this.present(type, gone as KubeObject), deleted: true };
+  }
+
+  /** Deletes every namespaced object of a deleted namespace (each through `delete`, so finalizers still hold). */
+  private async emptyNamespace(namespace: string): Promise<void> {
+    for (const t of this.registry.all()) {
+      if (!t.namespaced) continue;
+      const { items } = await this.store.list(typeKeyOf(t), { namespace });
+      for (const obj of items) {
+        try {
+          await this.delete(t, namespace, obj.metadata.name as string);
+        } catch (err) {
+          if (!isApiError(err, 'NotFound')) throw err;
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,70 @@
+/** What the registry knows about one served kind: names, scope, versions, schema, columns and extra rules. */
+import type { StatusCause } from '../api/errors.ts';
+import type { KubeObject } from '../api/types.ts';
+
+export interface JsonSchema {
+  type?: string;
+  properties?: Record<string, JsonSchema>;
+  additionalProperties?: JsonSchema | boolean;
+  items?: JsonSchema;
+  required?: string[];
+  default?: unknown;
+  nullable?: boolean;
+  enum?: unknown[];
+  format?: string;
+  description?: string;
+  'x-kubernetes-preserve-unknown-fields'?: boolean;
+  'x-kubernetes-int-or-string'?: boolean;
+  'x-kubernetes-embedded-resource'?: boolean;
+  [keyword: string]: unknown;
+}
+
+export interface PrinterColumn {
+  name: string;
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  jsonPath: string;
+  description?: string;
+  priority?: number;
+  format?: string;
+}
+
+/** Kind-specific rules run after schema validation (immutability, cross-field checks). */
+export interface TypeStrategy {
+  /** Sets server-owned fields on a new object before validation (e.g. a Namespace's phase). */
+  prepareForCreate?(object: KubeObject): void;
+  /** Returns causes for a 422; `old` is set on update. */
+  validate?(object: KubeObject, old: KubeObject | undefined): StatusCause[];
+}
+
+export interface ResourceType {
+  group: string;
+  /** Served versions, the preferred one first. Objects are stored once; versions differ only in apiVersion. */
+  versions: string[];
+  kind: string;
+  listKind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  categories: string[];
+  namespaced: boolean;
+  /** Has a `/status` subresource: status is written only there. */
+  statusSubresource: boolean;
+  /** openAPIV3Schema of the whole object, per version (undefined: accept anything). */
+  schemas: Record<string, JsonSchema | undefined>;
+  printerColumns: PrinterColumn[];
+  /** Fields besides metadata.name/namespace that field selectors may use. */
+  selectableFields?: string[];
+  /** Names must be DNS-1123 labels rather than subdomains (Namespaces). */
+  nameIsLabel?: boolean;
+  strategy?: TypeStrategy;
+  /** Who defines this type: 'builtin' or `promise/<name>`. */
+  owner: string;
+}
+
+export function typeKeyOf(t: ResourceType): { group: string; kind: string } {
+  return { group: t.group, kind: t.kind };
+}
+
+export function apiVersionOf(t: ResourceType, version = t.versions[0] as string): string {
+  return t.group === '' ? version : `${t.group}/${version}`;
+}

@@ -1,0 +1,93 @@
+/** The few core v1 kinds FleetOps serves: Namespaces, Events (for `kubectl describe`), Secrets, ConfigMaps. */
+import type { ResourceType } from '../ResourceType.ts';
+import { ageColumn, defineType, s } from './defineType.ts';
+
+export const namespaceType = defineType({
+  group: '',
+  version: 'v1',
+  kind: 'Namespace',
+  plural: 'namespaces',
+  namespaced: false,
+  shortNames: ['ns'],
+  statusSubresource: true,
+  nameIsLabel: true,
+  schema: s.root(s.obj({ finalizers: s.arr(s.str()) }), s.obj({ phase: s.str() })),
+  printerColumns: [{ name: 'Status', type: 'string', jsonPath: '.status.phase' }, ageColumn],
+  strategy: {
+    prepareForCreate(ns) {
+      ns.status = { phase: 'Active' };
+    },
+  },
+});
+
+const objectReference = s.obj({
+  apiVersion: s.str(),
+  kind: s.str(),
+  name: s.str(),
+  namespace: s.str(),
+  uid: s.str(),
+  resourceVersion: s.str(),
+  fieldPath: s.str(),
+});
+
+export const eventType = defineType({
+  group: '',
+  version: 'v1',
+  kind: 'Event',
+  plural: 'events',
+  namespaced: true,
+  shortNames: ['ev'],
+  schema: s.root(undefined, undefined, {
+    involvedObject: objectReference,
+    reason: s.str(),
+    message: s.str(),
+    type: s.str(),
+    count: s.int(),
+    firstTimestamp: s.str({ nullable: true }),
+    lastTimestamp: s.str({ nullable: true }),
+    eventTime: s.str({ nullable: true }),
+    source: s.obj({ component: s.str(), host: s.str() }),
+    reportingComponent: s.str(),
+    reportingInstance: s.str(),
+    action: s.str(),
+  }),
+  selectableFields: [
+    'involvedObject.name',
+    'involvedObject.namespace',
+    'involvedObject.kind',
+    'involvedObject.uid',
+    'involvedObject.apiVersion',
+    'reason',
+    'type',
+  ],
+  printerColumns: [
+    { name: 'Last Seen', type: 'date', jsonPath: '.lastTimestamp' },
+    { name: 'Type', type: 'string', jsonPath: '.type' },
+    { name: 'Reason', type: 'string', jsonPath: '.reason' },
+    { name: 'Object', type: 'string', jsonPath: '.involvedObject.name' },
+    { name: 'Message', type: 'string', jsonPath: '.message' },
+  ],
+});
+
+export const secretType = defineType({
+  group: '',
+  version: 'v1',
+  kind: 'Secret',
+  plural: 'secrets',
+  namespaced: true,
+  schema: s.root(undefined, undefined, { data: s.map(s.str({ format: 'byte' })), stringData: s.map(), type: s.str(), immutable: s.bool() }),
+  printerColumns: [{ name: 'Type', type: 'string', jsonPath: '.type' }, ageColumn],
+});
+
+export const configMapType = defineType({
+  group: '',
+  version: 'v1',
+  kind: 'ConfigMap',
+  plural: 'configmaps',
+  namespaced: true,
+  shortNames: ['cm'],
+  schema: s.root(undefined, undefined, { data: s.map(), binaryData: s.map(s.str({ format: 'byte' })), immutable: s.bool() }),
+  printerColumns: [ageColumn],
+});
+
+export const coreTypes: ResourceType[] = [namespaceType, eventType, secretType, configMapType];

@@ -1,0 +1,210 @@
+/**
+ * The Kratix kinds (`platform.kratix.io/v1alpha1`) with Kratix's field names, defaults and printer columns
+ * (see shared/reference/kratix-contract.md §1, §5, §6). Behaviour lives in controllers; here they store and validate.
+ */
+import type { ResourceType } from '../ResourceType.ts';
+import type { SchemaValidator } from '../schema/SchemaValidator.ts';
+import { promiseStrategy } from './promiseStrategy.ts';
+import { ageColumn, defineType, readyColumn, s } from './defineType.ts';
+
+export const KRATIX_GROUP = 'platform.kratix.io';
+export const KRATIX_VERSION = 'v1alpha1';
+
+const selectors = s.arr(s.obj({ matchLabels: s.map() }, { required: ['matchLabels'] }));
+const pipelines = s.arr(s.any());
+const workflowPair = s.obj({ configure: pipelines, delete: pipelines });
+const anyStatus = s.any();
+
+export const promiseType = defineType({
+  group: KRATIX_GROUP,
+  version: KRATIX_VERSION,
+  kind: 'Promise',
+  plural: 'promises',
+  namespaced: false,
+  categories: ['kratix'],
+  statusSubresource: true,
+  schema: s.root(
+    s.obj({
+      api: s.any(),
+      dependencies: s.arr(s.any()),
+      workflows: s.obj({
+        config: s.obj({ pipelineNamespace: s.str(), reconciliationInterval: s.str() }),
+        resource: workflowPair,
+        promise: workflowPair,
+      }),
+      destinationSelectors: selectors,
+      requiredPromises: s.arr(s.obj({ name: s.str(), version: s.str() }, { required: ['name'] })),
+    }),
+    anyStatus,
+  ),
+  printerColumns: [
+    { name: 'Status', type: 'string', jsonPath: '.status.status' },
+    { name: 'Kind', type: 'string', jsonPath: '.status.kind' },
+    { name: 'API Version', type: 'string', jsonPath: '.status.apiVersion' },
+    { name: 'Version', type: 'string', jsonPath: '.status.version' },
+    { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
+  ],
+});
+
+export const destinationType = defineType({
+  group: KRATIX_GROUP,
+  version: KRATIX_VERSION,
+  kind: 'Destination',
+  plural: 'destinations',
+  namespaced: false,
+  shortNames: ['dest', 'dests'],
+  categories: ['kratix'],
+  statusSubresource: true,
+  schema: s.root(
+    s.obj(
+      {
+        path: s.str({ minLength: 1 }),
+        stateStoreRef: s.obj({ kind: s.str({ enum: ['GitStateStore', 'BucketStateStore'] }), name: s.str() }, { required: ['kind', 'name'] }),
+        strictMatchLabels: s.bool({ default: false }),
+        filepath: s.obj(
+          { mode: s.str({ enum: ['nestedByMetadata', 'aggregatedYAML', 'none'], default: 'nestedByMetadata' }), filename: s.str() },
+          { default: {} },
+        ),
+        cleanup: s.str({ enum: ['none', 'all'], default: 'none' }),
+        initWorkloads: s.obj({ enabled: s.bool({ default: true }) }, { default: {} }),
+      },
+      { required: ['path'] },
+    ),
+    anyStatus,
+    {},
+    ['spec'],
+  ),
+  printerColumns: [
+    { name: 'StateStoreKind', type: 'string', jsonPath: '.spec.stateStoreRef.kind' },
+    { name: 'StateStoreName', type: 'string', jsonPath: '.spec.stateStoreRef.name' },
+    readyColumn(),
+    ageColumn,
+  ],
+});
+
+const secretRef = s.obj({ name: s.str(), namespace: s.str({ default: 'default' }) }, { required: ['name'] });
+
+const stateStoreColumns = [{ name: 'Status', type: 'string' as const, jsonPath: '.status.status' }, ageColumn];
+
+export const gitStateStoreType = defineType({
+  group: KRATIX_GROUP,
+  version: KRATIX_VERSION,
+  kind: 'GitStateStore',
+  plural: 'gitstatestores',
+  namespaced: false,
+  categories: ['kratix'],
+  statusSubresource: true,
+  schema: s.root(
+    s.obj(
+      {
+        url: s.str({ minLength: 1 }),
+        path: s.str(),
+        secretRef,
+        branch: s.str({ default: 'main' }),
+        authMethod: s.str({ enum: ['basicAuth', 'ssh', 'githubApp'], default: 'basicAuth' }),
+        gitAuthor: s.obj({ name: s.str({ default: 'kratix' }), email: s.str() }, { default: {} }),
+      },
+      { required: ['url'] },
+    ),
+    anyStatus,
+    {},
+    ['spec'],
+  ),
+  printerColumns: [{ name: 'URL', type: 'string', jsonPath: '.spec.url' }, ...stateStoreColumns],
+});
+
+export const bucketStateStoreType = defineType({
+  group: KRATIX_GROUP,
+  version: KRATIX_VERSION,
+  kind: 'BucketStateStore',
+  plural: 'bucketstatestores',
+  namespaced: false,
+  categories: ['kratix'],
+  statusSubresource: true,
+  schema: s.root(
+    s.obj(
+      {
+        bucketName: s.str({ minLength: 1 }),
+        endpoint: s.str({ minLength: 1 }),
+        path: s.str(),
+        insecure: s.bool(),
+        useDualStack: s.bool(),
+        authMethod: s.str({ enum: ['accessKey', 'IAM'], default: 'accessKey' }),
+        secretRef,
+      },
+      { required: ['bucketName', 'endpoint'] },
+    ),
+    anyStatus,
+    {},
+    ['spec'],
+  ),
+  printerColumns: [{ name: 'Bucket', type: 'string', jsonPath: '.spec.bucketName' }, ...stateStoreColumns],
+});
+
+const workload = s.obj({ filepath: s.str(), content: s.str() }, { required: ['filepath'] });
+
+export const workType = defineType({
+  group: KRATIX_GROUP,
+  version: KRATIX_VERSION,
+  kind: 'Work',
+  plural: 'works',
+  namespaced: true,
+  categories: ['kratix'],
+  statusSubresource: true,
+  schema: s.root(
+    s.obj({
+      lastExecutionTimestamp: s.str(),
+      promiseName: s.str(),
+      resourceName: s.str(),
+      workloadGroups: s.arr(
+        s.obj({
+          id: s.str(),
+          directory: s.str(),
+          workloads: s.arr(workload),
+          destinationSelectors: s.arr(s.obj({ matchLabels: s.map(), source: s.str() })),
+        }),
+      ),
+    }),
+    anyStatus,
+  ),
+  printerColumns: [{ name: 'Status', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].message' }, ageColumn],
+});
+
+export const workPlacementType = defineType({
+  group: KRATIX_GROUP,
+  version: KRATIX_VERSION,
+  kind: 'WorkPlacement',
+  plural: 'workplacements',
+  namespaced: true,
+  shortNames: ['wp', 'wps'],
+  categories: ['kratix'],
+  statusSubresource: true,
+  schema: s.root(
+    s.obj({
+      targetDestinationName: s.str(),
+      workloads: s.arr(workload),
+      promiseName: s.str(),
+      resourceName: s.str(),
+      id: s.str(),
+      generation: s.int(),
+    }),
+    anyStatus,
+  ),
+  printerColumns: [
+    { name: 'Destination', type: 'string', jsonPath: '.spec.targetDestinationName' },
+    readyColumn(),
+    ageColumn,
+  ],
+});
+
+/** The Kratix kinds ready to register, with admission rules that need the schema validator. */
+export function kratixTypes(validator: SchemaValidator): ResourceType[] {
+  return [
+    { ...promiseType, strategy: promiseStrategy(validator) },
+    destinationType,
+    gitStateStoreType,
+    bucketStateStoreType,
+    workType,
+    workPlacementType,
+  ];
+}

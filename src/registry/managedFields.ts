@@ -1,0 +1,209 @@
+/**
+ * Field ownership for server-side apply, stored in `metadata.managedFields` as FieldsV1 trees. Lists are treated
+ * as atomic (owned whole), which is what CRDs without list-map keys get from the real apiserver.
+ */
+import { cause } from '../api/errors.ts';
+import type { StatusCause } from '../api/errors.ts';
+import { isPlainObject, jsonEqual, type JsonObject, type KubeObject, type ManagedFieldsEntry } from '../api/types.ts';
+
+/** A leaf path, e.g. ['spec', 'replicas'] or ['metadata', 'labels', 'app']. */
+type Path = string[];
+
+const SEP = '\u0000';
+
+function leafPaths(value: unknown, prefix: Path, out: Path[]): void {
+  if (isPlainObject(value) && Object.keys(value).length > 0) {
+    for (const [k, v] of Object.entries(value)) leafPaths(v, [...prefix, k], out);
+  } else {
+    out.push(prefix);
+  }
+}
+
+/** The fields an object sets, as leaf paths (identity fields excluded). */
+export function fieldPaths(obj: JsonObject): Path[] {
+  const out: Path[] = [];
+  for (const [k, v] of Object.entries(obj)) {
+    if (k === 'apiVersion' || k === 'kind') continue;
+    if (k === 'metadata' && isPlainObject(v)) {
+      for (const mk of ['labels', 'annotations'] as const) {
+        if (isPlainObject(v[mk])) for (const [lk, lv] of Object.entries(v[mk])) leafPaths(lv, ['metadata', mk, lk], out);
+      }
+      if (Array.isArray(v.finalizers)) out.push(['metadata', 'finalizers']);
+      continue;
+    }
+    leafPaths(v, [k], out);
+  }
+  return out;
+}
+
+function toTree(paths: Path[]): JsonObject {
+  const root: JsonObject = {};
+  for (const p of paths) {
+    let node = root;
+    for (const part of p) {
+      const key = `f:${part}`;
+      node[key] ??= {};
+      node = node[key] as JsonObject;
+    }
+  }
+  return root;
+}
+
+function fromTree(tree: JsonObject, prefix: Path = [], out: Path[] = []): Path[] {
+  const keys = Object.keys(tree).filter((k) => k.startsWith('f:'));
+  if (keys.length === 0 && prefix.length > 0) out.push(prefix);
+  for (const k of keys) fromTree(tree[k] as JsonObject, [...prefix, k.slice(2)], out);
+  return out;
+}
+
+function valueAt(obj: unknown, path: Path): unknown {
+  let cur = obj;
+  for (const p of path) {
+    if (!isPlainObject(cur)) return undefined;
+    cur = cur[p];
+  }
+  return cur;
+}
+
+function removeAt(obj: JsonObject, path: Path): void {
+  const parents: JsonObject[] = [obj];
+  let cur: unknown = obj;
+  for (const p of path.slice(0, -1)) {
+    if (!isPlainObject(cur)) return;
+    cur = cur[p];
+    if (!isPlainObject(cur)) return;
+    parents.push(cur);
+  }
+  delete (cur as JsonObject)[path[path.length - 1] as string];
+  // drop maps left empty by the removal, like the apiserver's merge does
+  for (let i = parents.length - 1; i > 0; i--) {
+    const parent = parents[i - 1] as JsonObject;
+    const key = path[i - 1] as string;
+    if (isPlainObject(parent[key]) && Object.keys(parent[key]).length === 0) delete parent[key];
+    else break;
+  }
+}
+
+/** Deep merge of an applied configuration into a live object; maps merge, everything else replaces. */
+function mergeApplied(live: unknown, applied: unknown): unknown {
+  if (!isPlainObject(applied) || !isPlainObject(live)) return structuredClone(applied);
+  const out: JsonObject = { ...live };
+  for (const [k, v] of Object.entries(applied)) out[k] = k in live ? mergeApplied(live[k], v) : structuredClone(v);
+  return out;
+}
+
+function pathSet(paths: Path[]): Set<string> {
+  return new Set(paths.map((p) => p.join(SEP)));
+}
+
+/** Removes `taken` paths (and their descendants) from an entry; returns the entry or undefined if it is empty. */
+function withoutPaths(entry: ManagedFieldsEntry, taken: Set<string>): ManagedFieldsEntry | undefined {
+  const kept = fromTree(entry.fieldsV1).filter((p) => {
+    const key = p.join(SEP);
+    for (const t of taken) if (key === t || key.startsWith(t + SEP) || t.startsWith(key + SEP)) return false;
+    return true;
+  });
+  return kept.length ? { ...entry, fieldsV1: toTree(kept) } : undefined;
+}
+
+export interface ApplyResult {
+  object: KubeObject;
+  conflicts: StatusCause[];
+}
+
+/**
+ * Server-side apply of `applied` by `manager` onto `live` (undefined when creating). With `force`, conflicting
+ * fields change owner; without it they are reported as conflicts and nothing is changed.
+ */
+export function serverSideApply(
+  live: KubeObject | undefined,
+  applied: KubeObject,
+  manager: string,
+  force: boolean,
+  apiVersion: string,
+  time: string,
+): ApplyResult {
+  const appliedPaths = fieldPaths(applied);
+  const appliedKeys = pathSet(appliedPaths);
+  const entries = live?.metadata.managedFields ?? [];
+  const conflicts: StatusCause[] = [];
+  const taken = new Set<string>();
+  for (const entry of entries) {
+    if (entry.manager === manager && entry.operation === 'Apply') continue;
+    for (const p of fromTree(entry.fieldsV1)) {
+      const key = p.join(SEP);
+      if (!appliedKeys.has(key)) continue;
+      if (jsonEqual(valueAt(live, p), valueAt(applied, p))) continue;
+      taken.add(key);
+      if (!force) {
+        const field = '.' + p.join('.');
+        conflicts.push(cause('FieldManagerConflict', field, `conflict with "${entry.manager}"${entry.operation === 'Update' ? ' using ' + entry.apiVersion : ''}: ${field}`));
+      }
+    }
+  }
+  if (conflicts.length) return { object: live as KubeObject, conflicts };
+
+  let result = (live ? mergeApplied(live, applied) : structuredClone(applied)) as KubeObject;
+  // Fields this manager applied before, no longer applies, and nobody else owns are removed.
+  const previous = entries.find((e) => e.manager === manager && e.operation === 'Apply');
+  if (previous && live) {
+    const othersOwn = new Set<string>();
+    for (const e of entries) if (e !== previous) for (const p of fromTree(e.fieldsV1)) othersOwn.add(p.join(SEP));
+    result = structuredClone(result);
+    for (const p of fromTree(previous.fieldsV1)) {
+      const key = p.join(SEP);
+      if (!appliedKeys.has(key) && !othersOwn.has(key)) removeAt(result as JsonObject, p);
+    }
+  }
+  const others: ManagedFieldsEntry[] = [];
+  for (const e of entries) {
+    if (e.manager === manager && e.operation === 'Apply') continue;
+    const kept = force ? withoutPaths(e, taken) : e;
+    if (kept) others.push(kept);
+  }
+  result.metadata = {
+    ...result.metadata,
+    managedFields: [
+      ...others,
+      { manager, operation: 'Apply', apiVersion, time, fieldsType: 'FieldsV1', fieldsV1: toTree(appliedPaths) },
+    ],
+  };
+  return { object: result, conflicts: [] };
+}
+
+/**
+ * Records a non-apply write by `manager`: the fields it changed become its own (`operation: Update`) and are taken
+ * from other managers. Returns the new managedFields list.
+ */
+export function recordUpdate(
+  old: KubeObject | undefined,
+  updated: KubeObject,
+  manager: string,
+  apiVersion: string,
+  time: string,
+  subresource?: string,
+): ManagedFieldsEntry[] {
+  const entries = old?.metadata.managedFields ?? [];
+  const changed = fieldPaths(updated).filter((p) => !old || !jsonEqual(valueAt(old, p), valueAt(updated, p)));
+  const removed = old ? fieldPaths(old).filter((p) => valueAt(updated, p) === undefined) : [];
+  if (changed.length === 0 && removed.length === 0) return entries;
+  const changedKeys = pathSet([...changed, ...removed]);
+  const result: ManagedFieldsEntry[] = [];
+  let mine: Path[] = [];
+  for (const e of entries) {
+    if (e.manager === manager && e.operation === 'Update' && e.subresource === subresource) {
+      mine = fromTree(e.fieldsV1);
+      continue;
+    }
+    const kept = withoutPaths(e, changedKeys);
+    if (kept) result.push(kept);
+  }
+  const removedKeys = pathSet(removed);
+  const owned = [...mine.filter((p) => !removedKeys.has(p.join(SEP)) && !pathSet(changed).has(p.join(SEP))), ...changed];
+  if (owned.length) {
+    const entry: ManagedFieldsEntry = { manager, operation: 'Update', apiVersion, time, fieldsType: 'FieldsV1', fieldsV1: toTree(owned) };
+    if (subresource) entry.subresource = subresource;
+    result.push(entry);
+  }
+  return result;
+}

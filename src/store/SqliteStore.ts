@@ -1,0 +1,292 @@
+/**
+ * Embedded Store on `node:sqlite` in WAL mode. One process owns the file. Writes are synchronous SQLite
+ * transactions, so a write is durable against a process crash (kill -9) once `commit` resolves: WAL pages are in
+ * the OS before COMMIT returns. Watchers are fed in-process after each commit.
+ */
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { randomUUID } from 'node:crypto';
+import type { KubeObject } from '../api/types.ts';
+import { alreadyExists, conflict, expired, notFound } from '../api/errors.ts';
+import type {
+  ListOptions,
+  ListResult,
+  ObjectKey,
+  Store,
+  StoreEvent,
+  TypeKey,
+  WatchHandle,
+  WatchOptions,
+  WriteOp,
+} from './Store.ts';
+import { WatchHub } from './WatchHub.ts';
+
+export interface SqliteStoreOptions {
+  /** Database file path, or ':memory:'. */
+  path: string;
+  /** Clock for creationTimestamp. */
+  now?: () => Date;
+  /** uid generator. */
+  newUid?: () => string;
+  /** Change-log entries kept; older are compacted away automatically. Default 100,000. */
+  historySize?: number;
+}
+
+/** Kind-agnostic "plural" used only in store error messages, which the registry rewrites with real names. */
+function resourceName(key: TypeKey): string {
+  return key.kind.toLowerCase();
+}
+
+export function rfc3339Seconds(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export class SqliteStore implements Store {
+  private readonly db: DatabaseSync;
+  private readonly now: () => Date;
+  private readonly newUid: () => string;
+  private readonly historySize: number;
+  private readonly hub = new WatchHub();
+  private rv: number;
+  private compactedRv: number;
+  private writesSinceCompact = 0;
+  private closed = false;
+  private readonly stmts: {
+    get: StatementSync;
+    upsert: StatementSync;
+    del: StatementSync;
+    event: StatementSync;
+    history: StatementSync;
+  };
+
+  constructor(options: SqliteStoreOptions) {
+    this.now = options.now ?? (() => new Date());
+    this.newUid = options.newUid ?? randomUUID;
+    this.historySize = options.historySize ?? 100_000;
+    this.db = new DatabaseSync(options.path);
+    this.db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = NORMAL;
+      PRAGMA busy_timeout = 5000;
+      CREATE TABLE IF NOT EXISTS objects (
+        grp TEXT NOT NULL, kind TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL,
+        rv INTEGER NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (grp, kind, ns, name)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS events (
+        rv INTEGER PRIMARY KEY, type TEXT NOT NULL,
+        grp TEXT NOT NULL, kind TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+    `);
+    const maxEvent = this.db.prepare('SELECT coalesce(max(rv), 0) AS m FROM events').get() as { m: number };
+    const maxObject = this.db.prepare('SELECT coalesce(max(rv), 0) AS m FROM objects').get() as { m: number };
+    const compacted = this.db.prepare("SELECT v FROM meta WHERE k = 'compactedRv'").get() as { v: string } | undefined;
+    this.compactedRv = compacted ? Number(compacted.v) : 0;
+    this.rv = Math.max(maxEvent.m, maxObject.m, this.compactedRv);
+    this.stmts = {
+      get: this.db.prepare('SELECT data FROM objects WHERE grp = ? AND kind = ? AND ns = ? AND name = ?'),
+      upsert: this.db.prepare(
+        'INSERT INTO objects (grp, kind, ns, name, rv, data) VALUES (?, ?, ?, ?, ?, ?) ' +
+          'ON CONFLICT (grp, kind, ns, name) DO UPDATE SET rv = excluded.rv, data = excluded.data',
+      ),
+      del: this.db.prepare('DELETE FROM objects WHERE grp = ? AND kind = ? AND ns = ? AND name = ?'),
+      event: this.db.prepare('INSERT INTO events (rv, type, grp, kind, ns, name, data) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      history: this.db.prepare('SELECT rv, type, grp, kind, ns, name, data FROM events WHERE rv > ? ORDER BY rv'),
+    };
+  }
+
+  async get(key: ObjectKey): Promise<KubeObject | undefined> {
+    return this.getSync(key);
+  }
+
+  private getSync(key: ObjectKey): KubeObject | undefined {
+    const row = this.stmts.get.get(key.group, key.kind, key.namespace, key.name) as { data: string } | undefined;
+    return row ? (JSON.parse(row.data) as KubeObject) : undefined;
+  }
+
+  async list(type: TypeKey, options: ListOptions = {}): Promise<ListResult> {
+    const params: (string | number)[] = [type.group, type.kind];
+    let sql = 'SELECT ns, name, data FROM objects WHERE grp = ? AND kind = ?';
+    if (options.namespace !== undefined) {
+      sql += ' AND ns = ?';
+      params.push(options.namespace);
+    }
+    if (options.after) {
+      const slash = options.after.indexOf('/');
+      sql += ' AND (ns, name) > (?, ?)';
+      params.push(options.after.slice(0, slash), options.after.slice(slash + 1));
+    }
+    sql += ' ORDER BY ns, name';
+    const limit = options.limit && options.limit > 0 ? options.limit : 0;
+    if (limit) {
+      sql += ' LIMIT ?';
+      params.push(limit + 1);
+    }
+    // One read transaction keeps rv and rows consistent with each other.
+    const rows = this.db.prepare(sql).all(...params) as { ns: string; name: string; data: string }[];
+    const result: ListResult = { items: [], resourceVersion: String(this.rv) };
+    const page = limit && rows.length > limit ? rows.slice(0, limit) : rows;
+    for (const row of page) result.items.push(JSON.parse(row.data) as KubeObject);
+    if (limit && rows.length > limit) {
+      const last = page[page.length - 1] as { ns: string; name: string };
+      result.continueAfter = `${last.ns}/${last.name}`;
+    }
+    return result;
+  }
+
+  async commit(ops: WriteOp[]): Promise<KubeObject[]> {
+    if (this.closed) throw new Error('store is closed');
+    const events: StoreEvent[] = [];
+    const results: KubeObject[] = [];
+    const startRv = this.rv;
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const op of ops) {
+        const rv = ++this.rv;
+        const { key } = op;
+        const existing = this.getSync(key);
+        let stored: KubeObject;
+        let type: StoreEvent['type'];
+        if (op.op === 'create') {
+          if (existing) throw alreadyExists(resourceName(key), key.group, key.name);
+          stored = structuredClone(op.object);
+          stored.metadata = {
+            ...stored.metadata,
+            name: key.name,
+            uid: this.newUid(),
+            creationTimestamp: rfc3339Seconds(this.now()),
+            generation: stored.metadata.generation ?? 1,
+            resourceVersion: String(rv),
+          };
+          if (key.namespace) stored.metadata.namespace = key.namespace;
+          type = 'ADDED';
+        } else {
+          if (!existing) throw notFound(resourceName(key), key.group, key.name);
+          if (op.expectedRv !== undefined && op.expectedRv !== existing.metadata.resourceVersion) {
+            throw conflict(resourceName(key), key.group, key.name);
+          }
+          if (op.op === 'update') {
+            stored = structuredClone(op.object);
+            stored.metadata = {
+              ...stored.metadata,
+              name: key.name,
+              uid: existing.metadata.uid as string,
+              creationTimestamp: existing.metadata.creationTimestamp as string,
+              resourceVersion: String(rv),
+            };
+            if (key.namespace) stored.metadata.namespace = key.namespace;
+            type = 'MODIFIED';
+          } else {
+            stored = existing;
+            stored.metadata.resourceVersion = String(rv);
+            type = 'DELETED';
+          }
+        }
+        const data = JSON.stringify(stored);
+        if (type === 'DELETED') this.stmts.del.run(key.group, key.kind, key.namespace, key.name);
+        else this.stmts.upsert.run(key.group, key.kind, key.namespace, key.name, rv, data);
+        this.stmts.event.run(rv, type, key.group, key.kind, key.namespace, key.name, data);
+        events.push({ type, rv, key, object: stored });
+        results.push(stored);
+      }
+      this.db.exec('COMMIT');
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      this.rv = startRv;
+      throw err;
+    }
+    this.writesSinceCompact += ops.length;
+    if (this.writesSinceCompact >= Math.max(1000, this.historySize / 10)) {
+      this.writesSinceCompact = 0;
+      this.compactSync(this.historySize);
+    }
+    // Watchers get their own copies: a handler mutating an event must not change what the writer returned.
+    for (const e of events) this.hub.publish({ ...e, object: structuredClone(e.object) });
+    return results;
+  }
+
+  watch(options: WatchOptions, onEvent: (event: StoreEvent) => void): WatchHandle {
+    if (options.fromRv !== undefined && options.fromRv < this.compactedRv) {
+      throw expired(`too old resource version: ${options.fromRv} (${this.compactedRv + 1})`);
+    }
+    // Subscribing and reading history happen in one synchronous step, so no commit can fall between them.
+    const handle = this.hub.subscribe(options, onEvent, options.fromRv ?? this.rv);
+    if (options.fromRv !== undefined && options.fromRv < this.rv) {
+      const rows = this.stmts.history.all(options.fromRv) as {
+        rv: number;
+        type: StoreEvent['type'];
+        grp: string;
+        kind: string;
+        ns: string;
+        name: string;
+        data: string;
+      }[];
+      for (const row of rows) {
+        const key = { group: row.grp, kind: row.kind, namespace: row.ns, name: row.name };
+        this.hub.deliver(handle, { type: row.type, rv: row.rv, key, object: JSON.parse(row.data) as KubeObject });
+      }
+    }
+    return handle;
+  }
+
+  async currentRv(): Promise<number> {
+    return this.rv;
+  }
+
+  async oldestRv(): Promise<number> {
+    return this.compactedRv;
+  }
+
+  async compact(keep: number): Promise<void> {
+    this.compactSync(keep);
+  }
+
+  private compactSync(keep: number): void {
+    const cutoff = this.rv - keep;
+    if (cutoff <= this.compactedRv) return;
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      this.db.prepare('DELETE FROM events WHERE rv <= ?').run(cutoff);
+      this.db.prepare("INSERT INTO meta (k, v) VALUES ('compactedRv', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v").run(String(cutoff));
+      this.db.exec('COMMIT');
+      this.compactedRv = cutoff;
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  async checkIntegrity(): Promise<string[]> {
+    const problems: string[] = [];
+    const check = this.db.prepare('PRAGMA integrity_check').all() as { integrity_check: string }[];
+    for (const row of check) if (row.integrity_check !== 'ok') problems.push(`sqlite: ${row.integrity_check}`);
+    const rows = this.db.prepare('SELECT grp, kind, ns, name, rv, data FROM objects').all() as {
+      grp: string;
+      kind: string;
+      ns: string;
+      name: string;
+      rv: number;
+      data: string;
+    }[];
+    for (const row of rows) {
+      const where = `${row.grp}/${row.kind} ${row.ns}/${row.name}`;
+      let obj: KubeObject;
+      try {
+        obj = JSON.parse(row.data) as KubeObject;
+      } catch {
+        problems.push(`${where}: data is not JSON`);
+        continue;
+      }
+      if (obj.metadata?.name !== row.name) problems.push(`${where}: metadata.name is ${obj.metadata?.name}`);
+      if (obj.metadata?.resourceVersion !== String(row.rv)) problems.push(`${where}: resourceVersion mismatch`);
+      if (row.rv > this.rv) problems.push(`${where}: rv ${row.rv} beyond store rv ${this.rv}`);
+      if (!obj.metadata?.uid) problems.push(`${where}: no uid`);
+    }
+    return problems;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.hub.closeAll();
+    this.db.close();
+  }
+}

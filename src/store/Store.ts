@@ -1,0 +1,107 @@
+/**
+ * The persistence boundary. A Store keeps objects keyed by group/kind/namespace/name, stamps every write with one
+ * global increasing resourceVersion, enforces optimistic concurrency, and keeps a change log that watches resume
+ * from. It knows nothing of kinds' rules (defaulting, validation, generation bumps): that is the registry's job.
+ *
+ * Implementations: SqliteStore (embedded default). Every implementation must pass `runStoreConformance`.
+ */
+import type { KubeObject } from '../api/types.ts';
+
+export interface TypeKey {
+  group: string;
+  kind: string;
+}
+
+export interface ObjectKey extends TypeKey {
+  /** '' for cluster-scoped objects. */
+  namespace: string;
+  name: string;
+}
+
+export type StoreEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface StoreEvent {
+  type: StoreEventType;
+  /** The resourceVersion this change was written at. */
+  rv: number;
+  key: ObjectKey;
+  /** The object after the change (for DELETED: its last state, stamped with the deletion's rv). */
+  object: KubeObject;
+}
+
+export interface ListOptions {
+  /** Restrict to one namespace; undefined lists all. */
+  namespace?: string;
+  /** Maximum items to return; 0 or undefined means all. */
+  limit?: number;
+  /** Resume after this `namespace/name` (from a previous page's `continueAfter`). */
+  after?: string;
+}
+
+export interface ListResult {
+  items: KubeObject[];
+  /** The store's resourceVersion when the list was read (a watch from here misses nothing). */
+  resourceVersion: string;
+  /** Set when more items remain: pass it back as `after`. */
+  continueAfter?: string;
+}
+
+export type WriteOp =
+  | { op: 'create'; key: ObjectKey; object: KubeObject }
+  | { op: 'update'; key: ObjectKey; object: KubeObject; expectedRv?: string }
+  | { op: 'delete'; key: ObjectKey; expectedRv?: string };
+
+export interface WatchOptions {
+  /** Only this type; undefined watches every type. */
+  type?: TypeKey;
+  namespace?: string;
+  /** Deliver every change after this resourceVersion first (throws 410 Expired if compacted away). */
+  fromRv?: number;
+}
+
+export interface WatchHandle {
+  stop(): void;
+}
+
+export interface Store {
+  get(key: ObjectKey): Promise<KubeObject | undefined>;
+  list(type: TypeKey, options?: ListOptions): Promise<ListResult>;
+  /**
+   * Applies writes atomically, in order: all or none. Create stamps uid, creationTimestamp, generation (1 unless
+   * set) and resourceVersion; update keeps uid/creationTimestamp of the stored object. Throws ApiError
+   * AlreadyExists / NotFound / Conflict (stale expectedRv). Returns the stored objects (deleted ones as last seen).
+   */
+  commit(ops: WriteOp[]): Promise<KubeObject[]>;
+  /** Subscribes to changes; replays history after `fromRv` first. Events arrive in resourceVersion order. */
+  watch(options: WatchOptions, onEvent: (event: StoreEvent) => void): WatchHandle;
+  currentRv(): Promise<number>;
+  /** Oldest resourceVersion a watch may still resume from. */
+  oldestRv(): Promise<number>;
+  /** Drops change-log entries so that only the newest `keep` remain. */
+  compact(keep: number): Promise<void>;
+  /** Verifies the store's own invariants; returns problems found (empty when healthy). */
+  checkIntegrity(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/** Convenience wrappers over `commit` used throughout the codebase. */
+export async function createObject(store: Store, key: ObjectKey, object: KubeObject): Promise<KubeObject> {
+  const [created] = await store.commit([{ op: 'create', key, object }]);
+  return created as KubeObject;
+}
+
+export async function updateObject(store: Store, key: ObjectKey, object: KubeObject, expectedRv?: string): Promise<KubeObject> {
+  const op: WriteOp = expectedRv === undefined ? { op: 'update', key, object } : { op: 'update', key, object, expectedRv };
+  const [updated] = await store.commit([op]);
+  return updated as KubeObject;
+}
+
+export async function deleteObject(store: Store, key: ObjectKey, expectedRv?: string): Promise<KubeObject> {
+  const op: WriteOp = expectedRv === undefined ? { op: 'delete', key } : { op: 'delete', key, expectedRv };
+  const [deleted] = await store.commit([op]);
+  return deleted as KubeObject;
+}
+
+export function keyOf(type: TypeKey, namespace: string, name: string): ObjectKey {
+  return { group: type.group, kind: type.kind, namespace, name };
+}

@@ -1,0 +1,50 @@
+/**
+ * In-process fan-out of store events to watchers, with per-watcher filtering and deduplication by
+ * resourceVersion (history replay and live events may overlap while a watch starts).
+ */
+import type { StoreEvent, WatchHandle, WatchOptions } from './Store.ts';
+
+interface Subscriber extends WatchHandle {
+  options: WatchOptions;
+  onEvent: (event: StoreEvent) => void;
+  lastRv: number;
+  stopped: boolean;
+}
+
+export class WatchHub {
+  private readonly subscribers = new Set<Subscriber>();
+
+  subscribe(options: WatchOptions, onEvent: (event: StoreEvent) => void, startRv: number): Subscriber {
+    const sub: Subscriber = {
+      options,
+      onEvent,
+      lastRv: startRv,
+      stopped: false,
+      stop: () => {
+        sub.stopped = true;
+        this.subscribers.delete(sub);
+      },
+    };
+    this.subscribers.add(sub);
+    return sub;
+  }
+
+  /** Delivers to one subscriber if it matches and is newer than what it has seen. */
+  deliver(handle: WatchHandle, event: StoreEvent): void {
+    const sub = handle as Subscriber;
+    if (sub.stopped || event.rv <= sub.lastRv) return;
+    const { type, namespace } = sub.options;
+    if (type && (type.group !== event.key.group || type.kind !== event.key.kind)) return;
+    if (namespace !== undefined && namespace !== event.key.namespace) return;
+    sub.lastRv = event.rv;
+    sub.onEvent(event);
+  }
+
+  publish(event: StoreEvent): void {
+    for (const sub of this.subscribers) this.deliver(sub, event);
+  }
+
+  closeAll(): void {
+    for (const sub of [...this.subscribers]) sub.stop();
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The Store conformance suite: every Store implementation must pass it. Call it from a test file with a factory
+ * that returns a fresh, empty store.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { KubeObject } from '../api/types.ts';
+import { isApiError } from '../api/errors.ts';
+import { createObject, deleteObject, keyOf, updateObject, type Store, type StoreEvent } from './Store.ts';
+
+const T = { group: 'apps.example.com', kind: 'App' };
+const U = { group: 'platform.kratix.io', kind: 'Promise' };
+
+function app(name: string, spec: Record<string, unknown> = {}): KubeObject {
+  return { apiVersion: 'apps.example.com/v1', kind: 'App', metadata: { name, namespace: 'default' }, spec };
+}
+
+function collect(store: Store, options: Parameters<Store['watch']>[0]): { events: StoreEvent[]; stop: () => void } {
+  const events: StoreEvent[] = [];
+  const handle = store.watch(options, (e) => events.push(e));
+  return { events, stop: () => handle.stop() };
+}
+
+export function runStoreConformance(name: string, makeStore: () => Promise<Store>): void {
+  describe(`Store conformance: ${name}`, () => {
+    it('stamps uid, creationTimestamp, generation and resourceVersion on create', async () => {
+      const store = await makeStore();
+      const created = await createObject(store, keyOf(T, 'default', 'a'), app('a'));
+      assert.match(created.metadata.uid ?? '', /^[0-9a-f-]{36}$/);
+      assert.match(created.metadata.creationTimestamp ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      assert.equal(created.metadata.generation, 1);
+      assert.equal(created.metadata.resourceVersion, String(await store.currentRv()));
+      assert.deepEqual(await store.get(keyOf(T, 'default', 'a')), created);
+      await store.close();
+    });
+
+    it('increases one global resourceVersion across kinds and namespaces', async () => {
+      const store = await makeStore();
+      const a = await createObject(store, keyOf(T, 'default', 'a'), app('a'));
+      const p = await createObject(store, keyOf(U, '', 'p'), { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Promise', metadata: { name: 'p' } });
+      const b = await createObject(store, keyOf(T, 'other', 'b'), app('b'));
+      const rvs = [a, p, b].map((o) => Number(o.metadata.resourceVersion));
+      assert.ok((rvs[0] as number) < (rvs[1] as number) && (rvs[1] as number) < (rvs[2] as number), `not increasing: ${rvs.join(',')}`);
+      await store.close();
+    });
+
+    it('refuses a second create of the same key with AlreadyExists', async () => {
+      const store = await makeStore();
+      await createObject(store, keyOf(T, 'default', 'a'), app('a'));
+      await assert.rejects(createObject(store, keyOf(T, 'default', 'a'), app('a')), (e) => isApiError(e, 'AlreadyExists'));
+      await store.close();
+    });
+
+    it('keeps uid and creationTimestamp on update and rejects a stale resourceVersion with Conflict', async () => {
+      const store = await makeStore();
+      const created = await createObject(store, keyOf(T, 'default', 'a'), app('a', { replicas: 1 }));
+      const updated = await updateObject(store, keyOf(T, 'default', 'a'), { ...app('a', { replicas: 2 }), metadata: { name: 'a', uid: 'forged' } }, created.metadata.resourceVersion);
+      assert.equal(updated.metadata.uid, created.metadata.uid);
+      assert.equal(updated.metadata.creationTimestamp, created.metadata.creationTimestamp);
+      assert.notEqual(updated.metadata.resourceVersion, created.metadata.resourceVersion);
+      await assert.rejects(
+        updateObject(store, keyOf(T, 'default', 'a'), app('a', { replicas: 3 }), created.metadata.resourceVersion),
+        (e) => isApiError(e, 'Conflict'),
+      );
+      assert.deepEqual((await store.get(keyOf(T, 'default', 'a')))?.spec, { replicas: 2 });
+      await store.close();
+    });
+
+    it('answers NotFound for updates and deletes of missing objects', async () => {
+      const store = await makeStore();
+      await assert.rejects(updateObject(store, keyOf(T, 'default', 'x'), app('x')), (e) => isApiError(e, 'NotFound'));
+      await assert.rejects(deleteObject(store, keyOf(T, 'default', 'x')), (e) => isApiError(e, 'NotFound'));
+      await store.close();
+    });
+
+    it('applies a batch atomically: a failing op leaves nothing of the batch', async () => {
+      const store = await makeStore();
+      await createObject(store, keyOf(T, 'default', 'taken'), app('taken'));
+      const rvBefore = await store.currentRv();
+      const seen = collect(store, {});
+      await assert.rejects(
+        store.commit([
+          { op: 'create', key: keyOf(T, 'default', 'new'), object: app('new') },
+          { op: 'create', key: keyOf(T, 'default', 'taken'), object: app('taken') },
+        ]),
+        (e) => isApiError(e, 'AlreadyExists'),
+      );
+      assert.equal(await store.get(keyOf(T, 'default', 'new')), undefined);
+      assert.equal(await store.currentRv(), rvBefore);
+      assert.equal(seen.events.length, 0);
+      const [x, y] = await store.commit([
+        { op: 'create', key: keyOf(T, 'default', 'x'), object: app('x') },
+        { op: 'delete', key: keyOf(T, 'default', 'taken') },
+      ]);
+      assert.equal(x?.metadata.name, 'x');
+      assert.equal(y?.metadata.name, 'taken');
+      assert.deepEqual(seen.events.map((e) => e.type), ['ADDED', 'DELETED']);
+      seen.stop();
+      await store.close();
+    });
+
+    it('lists by type and namespace in name order, with pages that resume', async () => {
+      const store = await makeStore();
+      for (const n of ['c', 'a', 'b']) await createObject(store, keyOf(T, 'default', n), app(n));
+      await createObject(store, keyOf(T, 'team-x', 'z'), app('z'));
+      const all = await store.list(T);
+      assert.deepEqual(all.items.map((o) => o.metadata.name), ['a', 'b', 'c', 'z']);
+      const inDefault = await store.list(T, { namespace: 'default' });
+      assert.deepEqual(inDefault.items.map((o) => o.metadata.name), ['a', 'b', 'c']);
+      const page1 = await store.list(T, { limit: 2 });
+      assert.deepEqual(page1.items.map((o) => o.metadata.name), ['a', 'b']);
+      assert.ok(page1.continueAfter);
+      const page2 = await store.list(T, { limit: 2, after: page1.continueAfter });
+      assert.deepEqual(page2.items.map((o) => o.metadata.name), ['c', 'z']);
+      assert.equal(page2.continueAfter, undefined);
+      assert.equal((await store.list(U)).items.length, 0);
+      await store.close();
+    });
+
+    it('delivers live events filtered by type and namespace, with the deletion stamped at a new rv', async () => {
+      const store = await makeStore();
+      const mine = collect(store, { type: T, namespace: 'default' });
+      const a = await createObject(store, keyOf(T, 'default', 'a'), app('a'));
+      await createObject(store, keyOf(T, 'other', 'b'), app('b'));
+      await updateObject(store, keyOf(T, 'default', 'a'), app('a', { x: 1 }));
+      const gone = await deleteObject(store, keyOf(T, 'default', 'a'));
+      assert.deepEqual(mine.events.map((e) => e.type), ['ADDED', 'MODIFIED', 'DELETED']);
+      assert.ok(Number(gone.metadata.resourceVersion) > Number(a.metadata.resourceVersion));
+      assert.equal(mine.events[2]?.object.metadata.resourceVersion, gone.metadata.resourceVersion);
+      mine.stop();
+      await store.close();
+    });
+
+    it('resumes a watch from a resourceVersion without gaps or repeats', async () => {
+      const store = await makeStore();
+      const first = await createObject(store, keyOf(T, 'default', 'a'), app('a'));
+      await createObject(store, keyOf(T, 'default', 'b'), app('b'));
+      await updateObject(store, keyOf(T, 'default', 'a'), app('a', { x: 1 }));
+      const resumed = collect(store, { type: T, fromRv: Number(first.metadata.resourceVersion) });
+      await createObject(store, keyOf(T, 'default', 'c'), app('c'));
+      const names = resumed.events.map((e) => `${e.type}:${e.key.name}`);
+      assert.deepEqual(names, ['ADDED:b', 'MODIFIED:a', 'ADDED:c']);
+      const rvs = resumed.events.map((e) => e.rv);
+      assert.deepEqual([...rvs].sort((x, y) => x - y), rvs);
+      resumed.stop();
+      await store.close();
+    });
+
+    it('answers 410 Expired for a watch from a compacted resourceVersion', async () => {
+      const store = await makeStore();
+      for (let i = 0; i < 10; i++) await createObject(store, keyOf(T, 'default', `o${i}`), app(`o${i}`));
+      await store.compact(3);
+      assert.ok((await store.oldestRv()) > 1);
+      assert.throws(() => store.watch({ fromRv: 1 }, () => undefined), (e) => isApiError(e, 'Expired'));
+      const ok = collect(store, { fromRv: await store.oldestRv() });
+      assert.equal(ok.events.length, 3);
+      ok.stop();
+      await store.close();
+    });
+
+    it('passes its own integrity check', async () => {
+      const store = await makeStore();
+      await createObject(store, keyOf(T, 'default', 'a'), app('a'));
+      assert.deepEqual(await store.checkIntegrity(), []);
+      await store.close();
+    });
+  });
+}

@@ -1,0 +1,211 @@
+/**
+ * Drives FleetOps with the real kubectl 1.32: Promise install, apply (create, update), every get format,
+ * watch, describe, label, edit, server-side apply, explain, api-resources, delete, and errors.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
+import { kubectlFor, type Kubectl } from '../helpers/kubectl.ts';
+
+const PROMISE = 'examples/app-as-a-service/promise.yaml';
+
+function app(name: string, extra = ''): string {
+  return `apiVersion: marketplace.kratix.io/v1\nkind: App\nmetadata:\n  name: ${name}\nspec:\n  name: ${name}\n  image: nginx:1.27\n${extra}`;
+}
+
+describe('kubectl 1.32 against FleetOps', () => {
+  let fleet: TestFleet;
+  let kubectl: Kubectl;
+  const scratch = mkdtempSync(join(tmpdir(), 'kubectl-e2e-'));
+
+  before(async () => {
+    fleet = await startTestFleet();
+    kubectl = kubectlFor(fleet.kubeconfigPath);
+  });
+  after(async () => fleet.cleanup());
+
+  it('installs a Promise with kubectl apply and serves its kind', async () => {
+    const r = await kubectl(['apply', '-f', PROMISE]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /promise.platform.kratix.io\/app created/);
+    await eventually(async () => (await kubectl(['get', 'promise', 'app', '-o', 'jsonpath={.status.status}'])).stdout === 'Available', 20_000, 'promise available');
+    const res = await kubectl(['api-resources']);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /^apps\s+ap\s+marketplace.kratix.io\/v1\s+true\s+App$/m);
+    assert.match(res.stdout, /^promises\s+platform.kratix.io\/v1alpha1\s+false\s+Promise$/m);
+  });
+
+  it('creates and updates Apps with apply, defaulting fields from the schema', async () => {
+    const file = join(scratch, 'web.yaml');
+    writeFileSync(file, app('web'));
+    let r = await kubectl(['apply', '-f', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /app.marketplace.kratix.io\/web created/);
+    r = await kubectl(['get', 'app', 'web', '-o', 'json']);
+    const created = JSON.parse(r.stdout);
+    assert.equal(created.spec.replicas, 1, 'default applied');
+    assert.deepEqual(created.spec.service, { port: 8080 });
+    assert.equal(created.metadata.generation, 1);
+    writeFileSync(file, app('web', '  replicas: 3\n'));
+    r = await kubectl(['apply', '-f', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /configured/);
+    r = await kubectl(['get', 'app', 'web', '-o', 'json']);
+    assert.equal(JSON.parse(r.stdout).spec.replicas, 3);
+    assert.equal(JSON.parse(r.stdout).metadata.generation, 2);
+    r = await kubectl(['apply', '-f', file]);
+    assert.match(r.stdout, /unchanged/);
+  });
+
+  it('prints every output format', async () => {
+    await fleet.client.request('PATCH', '/apis/marketplace.kratix.io/v1/namespaces/default/apps/web/status', {
+      contentType: 'application/merge-patch+json',
+      body: { status: { replicas: 3, message: 'deployed' } },
+    });
+    let r = await kubectl(['get', 'apps']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^NAME\s+IMAGE\s+REPLICAS\s+STATUS$/m);
+    assert.match(r.stdout, /^web\s+nginx:1.27\s+3\s*$/m);
+    r = await kubectl(['get', 'apps', '-o', 'wide']);
+    assert.match(r.stdout, /^NAME\s+IMAGE\s+REPLICAS\s+STATUS\s+MESSAGE$/m);
+    assert.match(r.stdout, /deployed/);
+    r = await kubectl(['get', 'apps', '-o', 'custom-columns=NAME:.metadata.name,REPLICAS:.status.replicas']);
+    assert.match(r.stdout, /^NAME\s+REPLICAS\nweb\s+3\n$/);
+    r = await kubectl(['get', 'apps', '-o', 'yaml']);
+    const list = parse(r.stdout);
+    assert.equal(list.kind, 'List');
+    assert.equal(list.items[0].spec.image, 'nginx:1.27');
+    r = await kubectl(['get', 'apps', '-o', 'name']);
+    assert.equal(r.stdout.trim(), 'app.marketplace.kratix.io/web');
+    r = await kubectl(['get', 'ap', 'web', '-o', 'jsonpath={.spec.name}']);
+    assert.equal(r.stdout, 'web');
+    r = await kubectl(['get', 'apps', '-A']);
+    assert.match(r.stdout, /^NAMESPACE\s+NAME/m);
+    assert.match(r.stdout, /^default\s+web/m);
+    r = await kubectl(['get', 'apps', '--sort-by=.metadata.name']);
+    assert.equal(r.code, 0, r.stderr);
+    r = await kubectl(['get', 'all']);
+    assert.match(r.stdout, /^web\s+nginx:1.27/m, 'the App kind is in category "all"');
+  });
+
+  it('sees changes with get --watch', async () => {
+    const w = kubectl.spawn(['get', 'apps', '--watch']);
+    try {
+      await eventually(() => /^web\s/m.test(w.output()), 15_000, 'initial row');
+      await fleet.client.request('PATCH', '/apis/marketplace.kratix.io/v1/namespaces/default/apps/web/status', {
+        contentType: 'application/merge-patch+json',
+        body: { status: { replicas: 4 } },
+      });
+      await eventually(() => /^web\s+nginx:1.27\s+4/m.test(w.output()), 15_000, 'watched change');
+      assert.equal((w.output().match(/^NAME/gm) ?? []).length, 1, 'one header only');
+    } finally {
+      w.stop();
+    }
+  });
+
+  it('labels, describes and edits', async () => {
+    let r = await kubectl(['label', 'app', 'web', 'tier=frontend']);
+    assert.equal(r.code, 0, r.stderr);
+    r = await kubectl(['get', 'apps', '-l', 'tier in (frontend,backend)', '-o', 'name']);
+    assert.equal(r.stdout.trim(), 'app.marketplace.kratix.io/web');
+    r = await kubectl(['get', 'apps', '-l', '!tier', '-o', 'name']);
+    assert.equal(r.stdout.trim(), '');
+    r = await kubectl(['describe', 'app', 'web']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Name:\s+web/);
+    assert.match(r.stdout, /tier=frontend/);
+    assert.match(r.stdout, /Image:\s+nginx:1.27/);
+    const editor = join(scratch, 'editor.sh');
+    writeFileSync(editor, `#!/bin/sh\nsed -i 's/image: nginx:1.27/image: nginx:1.28/' "$1"\n`);
+    chmodSync(editor, 0o755);
+    r = await kubectl(['edit', 'app', 'web'], { env: { KUBE_EDITOR: editor } });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /edited/);
+    r = await kubectl(['get', 'app', 'web', '-o', 'jsonpath={.spec.image}']);
+    assert.equal(r.stdout, 'nginx:1.28');
+  });
+
+  it('explains the Promise API from OpenAPI', async () => {
+    const r = await kubectl(['explain', 'app.spec']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /replicas\s+<integer>/);
+    assert.match(r.stdout, /Number of pods/);
+  });
+
+  it('applies server-side, reporting conflicts between managers', async () => {
+    const file = join(scratch, 'ssa.yaml');
+    writeFileSync(file, app('ssa', '  replicas: 2\n'));
+    let r = await kubectl(['apply', '--server-side', '-f', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /serverside-applied/);
+    writeFileSync(join(scratch, 'ssa2.yaml'), app('ssa', '  replicas: 5\n'));
+    r = await kubectl(['apply', '--server-side', '--field-manager', 'other', '-f', join(scratch, 'ssa2.yaml')]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /conflict/i);
+    assert.match(r.stderr, /spec\.replicas/);
+    r = await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'other', '-f', join(scratch, 'ssa2.yaml')]);
+    assert.equal(r.code, 0, r.stderr);
+    r = await kubectl(['get', 'app', 'ssa', '-o', 'jsonpath={.spec.replicas}']);
+    assert.equal(r.stdout, '5');
+  });
+
+  it('refuses an invalid App and names the field', async () => {
+    const file = join(scratch, 'bad.yaml');
+    writeFileSync(file, `apiVersion: marketplace.kratix.io/v1\nkind: App\nmetadata:\n  name: bad\nspec:\n  name: Bad_Name\n  replicas: many\n`);
+    const r = await kubectl(['apply', '-f', file]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /spec\.image: Required value/);
+    assert.match(r.stderr, /spec\.replicas/);
+    assert.match(r.stderr, /spec\.name/);
+    const unknown = join(scratch, 'unknown.yaml');
+    writeFileSync(unknown, app('unk', '  colour: blue\n'));
+    const u = await kubectl(['apply', '-f', unknown]);
+    assert.notEqual(u.code, 0);
+    assert.match(u.stderr, /unknown field "spec.colour"/);
+  });
+
+  it('reports missing objects and strategic merge patches like a real server', async () => {
+    let r = await kubectl(['get', 'app', 'nope']);
+    assert.match(r.stderr, /NotFound.*apps.marketplace.kratix.io "nope" not found/);
+    r = await kubectl(['patch', 'app', 'web', '-p', '{"spec":{"replicas":2}}']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /strategic-merge-patch\+json is not supported/);
+    r = await kubectl(['patch', 'app', 'web', '--type', 'merge', '-p', '{"spec":{"replicas":2}}']);
+    assert.equal(r.code, 0, r.stderr);
+    r = await kubectl(['patch', 'app', 'web', '--type', 'json', '-p', '[{"op":"replace","path":"/spec/replicas","value":6}]']);
+    assert.equal(r.code, 0, r.stderr);
+    r = await kubectl(['get', 'app', 'web', '-o', 'jsonpath={.spec.replicas}']);
+    assert.equal(r.stdout, '6');
+  });
+
+  it('deletes, waiting for finalizers', async () => {
+    await fleet.client.request('PATCH', '/apis/marketplace.kratix.io/v1/namespaces/default/apps/web', {
+      contentType: 'application/merge-patch+json',
+      body: { metadata: { finalizers: ['example.com/hold'] } },
+    });
+    const del = kubectl(['delete', 'app', 'web', '--timeout=20s']);
+    await eventually(async () => {
+      const obj = await fleet.client.get<{ metadata: { deletionTimestamp?: string } }>('/apis/marketplace.kratix.io/v1/namespaces/default/apps/web');
+      return obj.metadata.deletionTimestamp;
+    }, 10_000, 'deletionTimestamp');
+    await fleet.client.request('PATCH', '/apis/marketplace.kratix.io/v1/namespaces/default/apps/web', {
+      contentType: 'application/merge-patch+json',
+      body: { metadata: { finalizers: null } },
+    });
+    const r = await del;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /deleted/);
+    const gone = await kubectl(['get', 'app', 'web']);
+    assert.match(gone.stderr, /not found/);
+  });
+
+  it('refuses requests without a valid token', async () => {
+    const r = await kubectl(['get', 'apps', '--token', 'wrong-token']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Unauthorized|must be logged in/);
+  });
+});

@@ -1,0 +1,45 @@
+/** Starts a throw-away FleetOps (own data dir, free port, silent logs) for one test file. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { startFleetOps, type FleetOps, type FleetOpsOptions } from '../../src/main.ts';
+import { HttpClient } from '../../src/client/HttpClient.ts';
+import { loadKubeconfig } from '../../src/client/kubeconfig.ts';
+
+export interface TestFleet extends FleetOps {
+  client: HttpClient;
+  cleanup(): Promise<void>;
+}
+
+export async function startTestFleet(options: Partial<FleetOpsOptions> = {}): Promise<TestFleet> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'fleetops-test-'));
+  const fleet = await startFleetOps({ dataDir, port: 0, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), heartbeatMs: 1000, ...options });
+  const client = new HttpClient(loadKubeconfig(fleet.kubeconfigPath));
+  return {
+    ...fleet,
+    client,
+    async cleanup() {
+      client.close();
+      await fleet.stop();
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `check` until it returns a truthy value or the timeout passes (then throws with the last value). */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 20_000, what = 'condition'): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let lastErr: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await check();
+      if (last) return last as NonNullable<T>;
+    } catch (err) {
+      lastErr = err;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}${lastErr ? `; last error: ${String(lastErr)}` : ''}`);
+}
