@@ -11,7 +11,7 @@ import type { ObjectService, WatchEvent } from '../registry/ObjectService.ts';
 import type { Registry } from '../registry/Registry.ts';
 import { apiVersionOf, type ResourceType } from '../registry/ResourceType.ts';
 import { authorize, type RequestAttributes, type TokenAuthenticator, type User } from './auth.ts';
-import { decodeBody, patchTypeOf } from './body.ts';
+import { decodeBody, decodeObjectBody, patchTypeOf } from './body.ts';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.ts';
 import { OpenApiCache } from './openapi.ts';
 import { parseApiPath, type ResourcePath } from './paths.ts';
@@ -233,13 +233,13 @@ export class ApiServer {
       case 'watch':
         return this.watch(req, reply, type, path, q, table, include);
       case 'create': {
-        const body = decodeBody(raw, req.headers['content-type']);
+        const body = decodeObjectBody(raw, req.headers['content-type']);
         if (body === undefined) throw badRequest('the request body is empty: send the object to create');
         const r = await objects.create(type, namespace, body, { dryRun: dryRunOf(q), fieldManager: fieldManagerOf(q), fieldValidation: fieldValidationOf(q), version });
         return respond(201, r.object, r.warnings);
       }
       case 'update': {
-        const body = decodeBody(raw, req.headers['content-type']);
+        const body = decodeObjectBody(raw, req.headers['content-type']);
         if (body === undefined) throw badRequest('the request body is empty: send the whole object');
         const r = await objects.update(type, namespace, path.name as string, body, {
           dryRun: dryRunOf(q),

@@ -26,6 +26,16 @@ export function patchTypeOf(contentType: string | undefined): PatchType {
   }
 }
 
+const OBJECT_TYPES = new Set(['', 'application/json', 'application/yaml', 'application/x-yaml', 'text/yaml']);
+
+/** Decodes the body of a create or update: JSON or YAML only (415 otherwise, as the apiserver answers). */
+export function decodeObjectBody(raw: Buffer | undefined, contentType: string | undefined): unknown {
+  if (!OBJECT_TYPES.has(mediaType(contentType))) {
+    throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+  }
+  return decodeBody(raw, contentType);
+}
+
 /** Parses a body as JSON (or YAML for yaml content types and apply patches). */
 export function decodeBody(raw: Buffer | undefined, contentType: string | undefined): unknown {
   if (!raw || raw.length === 0) return undefined;

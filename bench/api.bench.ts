@@ -1,0 +1,139 @@
+/**
+ * API benchmark. Prints:
+ *  - writes/s through the HTTPS API (concurrent creates), next to the floor: raw store commits/s in one process;
+ *  - listing 10,000 objects: server-side time of a Table list and of a JSON list, and the real kubectl end to end;
+ *  - watch event latency with 100 concurrent watchers (write acknowledged → event received), p50/p99.
+ * Figures only: no assertions. Usage: node bench/api.bench.ts [--objects 10000] [--writes 5000]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pino } from 'pino';
+import { startFleetOps } from '../src/main.ts';
+import { HttpClient } from '../src/client/HttpClient.ts';
+import { loadKubeconfig } from '../src/client/kubeconfig.ts';
+import { SqliteStore } from '../src/store/SqliteStore.ts';
+import { keyOf } from '../src/store/Store.ts';
+import { kubectlFor } from '../test/helpers/kubectl.ts';
+
+const arg = (name: string, def: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const OBJECTS = arg('objects', 10_000);
+const WRITES = arg('writes', 5_000);
+const CONCURRENCY = 16;
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+const fmt = (n: number): string => n.toFixed(n >= 100 ? 0 : 1);
+
+async function storeFloor(dir: string): Promise<number> {
+  const store = new SqliteStore({ path: join(dir, 'floor.db') });
+  const t = { group: '', kind: 'ConfigMap' };
+  const start = performance.now();
+  for (let i = 0; i < WRITES; i++) {
+    await store.commit([{ op: 'create', key: keyOf(t, 'default', `f${i}`), object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `f${i}` }, data: { i: String(i) } } }]);
+  }
+  const rate = WRITES / ((performance.now() - start) / 1000);
+  await store.close();
+  return rate;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'fleetops-bench-'));
+  const floor = await storeFloor(dir);
+  const fleet = await startFleetOps({ dataDir: join(dir, 'fleet'), port: 0, logger: pino({ level: 'silent' }) });
+  const client = new HttpClient(loadKubeconfig(fleet.kubeconfigPath));
+  const cm = (name: string): object => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels: { bench: 'yes' } }, data: { payload: 'x'.repeat(200) } });
+  try {
+    // 1. writes/s through the API
+    let next = 0;
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        for (let i = next++; i < WRITES; i = next++) await client.request('POST', '/api/v1/namespaces/default/configmaps', { body: cm(`w${i}`) });
+      }),
+    );
+    const apiRate = WRITES / ((performance.now() - start) / 1000);
+    console.log(`writes through the API: ${fmt(apiRate)}/s (${WRITES} creates, ${CONCURRENCY} concurrent clients over HTTPS)`);
+    console.log(`  floor, raw store commits in-process: ${fmt(floor)}/s  → API at ${((apiRate / floor) * 100).toFixed(0)}% of the floor`);
+
+    // 2. list 10,000 objects
+    await fleet.objects.list(fleet.registry.byKind('', 'Namespace')!, undefined); // warm
+    const ns = fleet.registry.byKind('', 'ConfigMap')!;
+    for (let i = 0; i < OBJECTS; i += 500) {
+      const batch = [];
+      for (let j = i; j < Math.min(OBJECTS, i + 500); j++) batch.push({ op: 'create' as const, key: keyOf({ group: '', kind: 'ConfigMap' }, 'big', `o${j}`), object: cm(`o${j}`) as never });
+      await fleet.store.commit(batch);
+    }
+    await fleet.objects.create(fleet.registry.byKind('', 'Namespace')!, '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'big' } });
+    void ns;
+    const times = async (accept: string): Promise<number[]> => {
+      const out: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        await client.request('GET', '/api/v1/namespaces/big/configmaps', { accept });
+        out.push(performance.now() - t0);
+      }
+      return out;
+    };
+    const table = await times('application/json;as=Table;v=v1;g=meta.k8s.io,application/json');
+    const json = await times('application/json');
+    console.log(`list ${OBJECTS} objects (request → full response, median of 5): Table ${fmt(pct(table, 50))} ms, JSON ${fmt(pct(json, 50))} ms`);
+    try {
+      const kubectl = kubectlFor(fleet.kubeconfigPath);
+      await kubectl(['get', 'configmaps', '-n', 'big', '--chunk-size=0', '-o', 'name']);
+      const k: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        const r = await kubectl(['get', 'configmaps', '-n', 'big']);
+        k.push(performance.now() - t0);
+        if (r.code !== 0) throw new Error(r.stderr);
+      }
+      console.log(`  real kubectl 1.32 "get configmaps" of ${OBJECTS} (whole command, paginated by 500, median of 3): ${fmt(pct(k, 50))} ms`);
+    } catch (err) {
+      console.log(`  kubectl not measured: ${(err as Error).message.split('\n')[0]}`);
+    }
+
+    // 3. watch latency with 100 watchers
+    const WATCHERS = 100;
+    const sent = new Map<string, number>();
+    const latencies: number[] = [];
+    const aborts: AbortController[] = [];
+    const rv = (await client.get<{ metadata: { resourceVersion: string } }>('/api/v1/namespaces/default/configmaps?limit=1')).metadata.resourceVersion;
+    const watchers = Array.from({ length: WATCHERS }, () => {
+      const a = new AbortController();
+      aborts.push(a);
+      return client
+        .watch('/api/v1/namespaces/default/configmaps', { resourceVersion: rv, labelSelector: 'watch=yes' }, (e) => {
+          const name = (e.object as { metadata: { name: string } }).metadata.name;
+          const t = sent.get(name);
+          if (t !== undefined) latencies.push(performance.now() - t);
+        }, a.signal)
+        .catch(() => undefined);
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const EVENTS = 200;
+    for (let i = 0; i < EVENTS; i++) {
+      const name = `watch-${i}`;
+      sent.set(name, performance.now());
+      await client.request('POST', '/api/v1/namespaces/default/configmaps', { body: { ...cm(name), metadata: { name, labels: { watch: 'yes' } } } });
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const deadline = Date.now() + 10_000;
+    while (latencies.length < EVENTS * WATCHERS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const a of aborts) a.abort();
+    await Promise.all(watchers);
+    console.log(`watch latency, ${WATCHERS} watchers × ${EVENTS} events (send → received): p50 ${fmt(pct(latencies, 50))} ms, p99 ${fmt(pct(latencies, 99))} ms, delivered ${latencies.length}/${EVENTS * WATCHERS}`);
+  } finally {
+    client.close();
+    await fleet.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

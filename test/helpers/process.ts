@@ -1,0 +1,38 @@
+/** Runs `src/main.ts` as a separate process (for crash tests), reading where it listens from its output. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { HttpClient } from '../../src/client/HttpClient.ts';
+import { loadKubeconfig } from '../../src/client/kubeconfig.ts';
+
+export interface FleetProcess {
+  child: ChildProcess;
+  client: HttpClient;
+  output(): string;
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+export async function spawnFleet(dataDir: string, env: Record<string, string> = {}): Promise<FleetProcess> {
+  const child = spawn(process.execPath, ['src/main.ts'], {
+    env: { ...process.env, FLEETOPS_HOME: dataDir, FLEETOPS_PORT: '0', FLEETOPS_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 30_000;
+  while (!/listening on/.test(out)) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`FleetOps did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const client = new HttpClient(loadKubeconfig(`${dataDir}/kubeconfig`));
+  return {
+    child,
+    client,
+    output: () => out,
+    async kill(signal) {
+      client.close();
+      if (child.exitCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}

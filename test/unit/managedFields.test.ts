@@ -1,0 +1,38 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { recordUpdate, serverSideApply } from '../../src/registry/managedFields.ts';
+import type { KubeObject } from '../../src/api/types.ts';
+
+const obj = (spec: Record<string, unknown>, labels?: Record<string, string>): KubeObject => ({ apiVersion: 'g/v1', kind: 'K', metadata: { name: 'a', ...(labels ? { labels } : {}) }, spec });
+const T = '2026-01-01T00:00:00Z';
+
+describe('server-side apply field ownership', () => {
+  it('creates with the applier owning its fields', () => {
+    const r = serverSideApply(undefined, obj({ a: 1, b: { c: 2 } }), 'm1', false, 'g/v1', T);
+    assert.deepEqual(r.conflicts, []);
+    assert.deepEqual(r.object.metadata.managedFields?.[0]?.fieldsV1, { 'f:spec': { 'f:a': {}, 'f:b': { 'f:c': {} } } });
+  });
+  it('reports a conflict when another manager owns a field with a different value, and takes it with force', () => {
+    const live = serverSideApply(undefined, obj({ a: 1 }), 'm1', false, 'g/v1', T).object;
+    const same = serverSideApply(live, obj({ a: 1 }), 'm2', false, 'g/v1', T);
+    assert.deepEqual(same.conflicts, [], 'same value is shared ownership, not a conflict');
+    const clash = serverSideApply(live, obj({ a: 2 }), 'm2', false, 'g/v1', T);
+    assert.equal(clash.conflicts.length, 1);
+    assert.equal(clash.conflicts[0]?.field, '.spec.a');
+    const forced = serverSideApply(live, obj({ a: 2 }), 'm2', true, 'g/v1', T);
+    assert.equal((forced.object.spec as { a: number }).a, 2);
+    assert.deepEqual(forced.object.metadata.managedFields?.map((m) => m.manager), ['m2']);
+  });
+  it('removes fields the manager stopped applying when nobody else owns them', () => {
+    const live = serverSideApply(undefined, obj({ a: 1, b: 2 }, { x: 'y' }), 'm1', false, 'g/v1', T).object;
+    const next = serverSideApply(live, obj({ a: 1 }), 'm1', false, 'g/v1', T).object;
+    assert.deepEqual(next.spec, { a: 1 });
+    assert.equal(next.metadata.labels, undefined);
+  });
+  it('records Update ownership for the fields a write changed', () => {
+    const before = obj({ a: 1 });
+    const after = obj({ a: 2, z: 3 });
+    const entries = recordUpdate(before, after, 'kubectl-edit', 'g/v1', T);
+    assert.deepEqual(entries, [{ manager: 'kubectl-edit', operation: 'Update', apiVersion: 'g/v1', time: T, fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:a': {}, 'f:z': {} } } }]);
+  });
+});

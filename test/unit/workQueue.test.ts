@@ -1,0 +1,69 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import { WorkQueue } from '../../src/controller/WorkQueue.ts';
+import { Controller } from '../../src/controller/Controller.ts';
+import { ApiError } from '../../src/api/errors.ts';
+
+describe('WorkQueue', () => {
+  it('deduplicates keys and never hands one key to two workers', async () => {
+    const q = new WorkQueue();
+    q.add('a');
+    q.add('a');
+    q.add('b');
+    assert.equal(q.length, 2);
+    const first = await q.get();
+    assert.equal(first, 'a');
+    q.add('a'); // while processing: queued again only after done
+    assert.equal(await q.get(), 'b');
+    let got: string | undefined;
+    const waiting = q.get().then((k) => (got = k));
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(got, undefined, 'a is still being processed');
+    q.done('a');
+    await waiting;
+    assert.equal(got, 'a');
+  });
+  it('backs off exponentially per key and forgets on success', () => {
+    const delays: number[] = [];
+    const q = new WorkQueue({ baseDelayMs: 10, maxDelayMs: 50, setTimer: (_fn, ms) => (delays.push(ms), 0), clearTimer: () => undefined });
+    for (let i = 0; i < 5; i++) {
+      q.addRateLimited('k');
+      // clear the pending timer record so the next backoff is scheduled
+      (q as unknown as { timers: Map<string, unknown> }).timers.clear();
+    }
+    assert.deepEqual(delays, [10, 20, 40, 50, 50]);
+    q.forget('k');
+    (q as unknown as { timers: Map<string, unknown> }).timers.clear();
+    q.addRateLimited('k');
+    assert.equal(delays.at(-1), 10);
+  });
+});
+
+describe('Controller', () => {
+  it('retries failures, retries conflicts at once, and honours requeueAfter', async () => {
+    const calls: string[] = [];
+    let n = 0;
+    const c = new Controller({
+      name: 't',
+      logger: pino({ level: 'silent' }),
+      queue: new WorkQueue({ baseDelayMs: 1 }),
+      reconciler: {
+        async reconcile(key) {
+          calls.push(key);
+          n++;
+          if (n === 1) throw new Error('transient');
+          if (n === 2) throw new ApiError(409, 'Conflict', 'conflict');
+          if (n === 3) return { requeueAfter: 5 };
+          return undefined;
+        },
+      },
+    });
+    c.start();
+    c.enqueue('x');
+    const deadline = Date.now() + 2000;
+    while (calls.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await c.stop();
+    assert.deepEqual(calls, ['x', 'x', 'x', 'x']);
+  });
+});
