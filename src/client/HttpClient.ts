@@ -32,10 +32,14 @@ export class ConnectionError extends Error {
 export class HttpClient {
   readonly config: ClientConfig;
   private readonly agent: Agent;
+  /** Watches hold their connection for minutes: they get their own unbounded pool so they never queue behind each other or starve requests. */
+  private readonly watchAgent: Agent;
 
   constructor(config: ClientConfig) {
     this.config = config;
-    this.agent = new Agent({ keepAlive: true, maxSockets: 64, ...(config.caCert ? { ca: config.caCert } : {}), rejectUnauthorized: !config.insecure });
+    const tls = { ...(config.caCert ? { ca: config.caCert } : {}), rejectUnauthorized: !config.insecure };
+    this.agent = new Agent({ keepAlive: true, maxSockets: 64, ...tls });
+    this.watchAgent = new Agent({ keepAlive: false, ...tls });
   }
 
   private url(path: string, query?: RequestOptions['query']): URL {
@@ -44,7 +48,7 @@ export class HttpClient {
     return url;
   }
 
-  private open(method: string, path: string, opts: RequestOptions): Promise<IncomingMessage> {
+  private open(method: string, path: string, opts: RequestOptions, stream?: { signal?: AbortSignal }): Promise<IncomingMessage> {
     const url = this.url(path, opts.query);
     const payload = opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
     return new Promise((resolve, reject) => {
@@ -52,7 +56,8 @@ export class HttpClient {
         url,
         {
           method,
-          agent: this.agent,
+          agent: stream ? this.watchAgent : this.agent,
+          ...(stream?.signal ? { signal: stream.signal } : {}),
           headers: {
             Accept: opts.accept ?? 'application/json',
             ...(this.config.token ? { Authorization: `Bearer ${this.config.token}` } : {}),
@@ -93,7 +98,14 @@ export class HttpClient {
    * Resolves when the stream ends.
    */
   async watch(path: string, query: RequestOptions['query'], onEvent: (event: { type: string; object: unknown }) => void, signal?: AbortSignal, accept?: string): Promise<void> {
-    const res = await this.open('GET', path, { query: { ...query, watch: 'true' }, ...(accept ? { accept } : {}) });
+    if (signal?.aborted) return;
+    let res: IncomingMessage;
+    try {
+      res = await this.open('GET', path, { query: { ...query, watch: 'true' }, ...(accept ? { accept } : {}) }, { ...(signal ? { signal } : {}) });
+    } catch (err) {
+      if (signal?.aborted) return;
+      throw err;
+    }
     if ((res.statusCode ?? 0) >= 400) {
       const chunks: Buffer[] = [];
       for await (const chunk of res) chunks.push(chunk as Buffer);
@@ -103,6 +115,7 @@ export class HttpClient {
       res.destroy();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
     let buffer = '';
     try {
       for await (const chunk of res) {
@@ -123,5 +136,6 @@ export class HttpClient {
 
   close(): void {
     this.agent.destroy();
+    this.watchAgent.destroy();
   }
 }
