@@ -52,7 +52,9 @@ export function crdToResourceType(crd: unknown, owner: string, validator: Schema
     bad('', 'Invalid value: must be a CustomResourceDefinition object');
     return { causes };
   }
-  if (crd.apiVersion !== 'apiextensions.k8s.io/v1' || crd.kind !== 'CustomResourceDefinition') {
+  // Kratix decodes spec.api into a v1 CRD whatever apiVersion it names, so marketplace Promises written against
+  // v1beta1/v1alpha1 load there; accept them the same way rather than refuse Promises that work in Kratix.
+  if (typeof crd.apiVersion !== 'string' || !crd.apiVersion.startsWith('apiextensions.k8s.io/') || crd.kind !== 'CustomResourceDefinition') {
     bad('.kind', `Invalid value: ${JSON.stringify(`${String(crd.apiVersion)}/${String(crd.kind)}`)}: spec.api must be an apiextensions.k8s.io/v1 CustomResourceDefinition`);
     return { causes };
   }
@@ -101,11 +103,13 @@ export function crdToResourceType(crd: unknown, owner: string, validator: Schema
     if (Array.isArray(v.additionalPrinterColumns) && (v.storage === true || i === 0)) {
       columns = [];
       v.additionalPrinterColumns.forEach((c: unknown, j: number) => {
-        if (!isPlainObject(c) || typeof c.name !== 'string' || typeof c.jsonPath !== 'string' || !COLUMN_TYPES.has(String(c.type))) {
+        // Go's JSON decoding matches keys case-insensitively, so Kratix accepts the v1beta1 spelling `JSONPath`.
+        const jsonPath = isPlainObject(c) ? Object.entries(c).find(([k]) => k.toLowerCase() === 'jsonpath')?.[1] : undefined;
+        if (!isPlainObject(c) || typeof c.name !== 'string' || typeof jsonPath !== 'string' || !COLUMN_TYPES.has(String(c.type))) {
           bad(`${path}.additionalPrinterColumns[${j}]`, 'Invalid value: needs name, jsonPath and a type of string|integer|number|boolean|date');
           return;
         }
-        const col: PrinterColumn = { name: c.name, type: c.type as PrinterColumn['type'], jsonPath: c.jsonPath };
+        const col: PrinterColumn = { name: c.name, type: c.type as PrinterColumn['type'], jsonPath };
         if (typeof c.description === 'string') col.description = c.description;
         if (typeof c.priority === 'number') col.priority = c.priority;
         if (typeof c.format === 'string') col.format = c.format;

@@ -50,6 +50,8 @@ export class PromiseController {
   readonly controller: Controller;
   private readonly opts: PromiseControllerOptions;
   private watch: { stop(): void } | undefined;
+  /** Promise name → names of the Promises it requires, kept from the watch so a change re-checks its dependants. */
+  private readonly requires = new Map<string, Set<string>>();
 
   constructor(options: PromiseControllerOptions) {
     this.opts = options;
@@ -66,10 +68,18 @@ export class PromiseController {
 
   async start(): Promise<void> {
     this.controller.start();
-    // Any Promise change can fulfil another's requirements: reconcile them all (there are few Promises).
+    // Any Promise change can fulfil or break another's requirements: re-check the Promises that require it.
     this.watch = await this.opts.client.watch(PROMISE_API, 'Promise', {}, (e) => {
-      this.controller.enqueue(e.object.metadata.name as string);
-      if (e.type !== 'ADDED') for (const t of this.opts.registry.all()) if (t.owner.startsWith('promise/')) this.controller.enqueue(t.owner.slice('promise/'.length));
+      const name = e.object.metadata.name as string;
+      this.controller.enqueue(name);
+      if (e.type === 'DELETED') this.requires.delete(name);
+      else {
+        const spec = (isPlainObject(e.object.spec) ? e.object.spec : {}) as JsonObject;
+        const required = Array.isArray(spec.requiredPromises) ? (spec.requiredPromises as { name?: unknown }[]).map((r) => String(r.name)) : [];
+        if (required.length) this.requires.set(name, new Set(required));
+        else this.requires.delete(name);
+      }
+      for (const [dependant, names] of this.requires) if (names.has(name)) this.controller.enqueue(dependant);
     });
   }
 

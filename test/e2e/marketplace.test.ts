@@ -1,0 +1,78 @@
+/**
+ * Real Promises from Kratix's public marketplace (github.com/syntasso/kratix-marketplace, Apache-2.0; copies kept
+ * unchanged under test/data/kratix-marketplace) install and serve their kinds. Each file is applied as a Kratix
+ * user would, through the API; the Promise must become Available and its kind must answer a list.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
+
+const dir = join(import.meta.dirname, '..', 'data', 'kratix-marketplace');
+const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+
+interface PromiseDoc {
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: {
+    api?: { spec: { group: string; names: { plural: string }; versions: Array<{ name: string; served?: boolean }> } };
+    requiredPromises?: Array<{ name: string; version?: string }>;
+  };
+}
+interface PromiseStatus {
+  status?: { status?: string; message?: string };
+}
+
+const promises = files.map((file) => ({ file, doc: parseAllDocuments(readFileSync(join(dir, file), 'utf8'))[0]!.toJS() as PromiseDoc }));
+/** A requirement can be met only by a Promise of the set with that name and, when asked, that version label. */
+const satisfiable = (p: PromiseDoc): boolean =>
+  (p.spec.requiredPromises ?? []).every((r) => promises.some((o) => o.doc.metadata.name === r.name && (!r.version || o.doc.metadata.labels?.['kratix.io/promise-version'] === r.version)));
+
+describe('Kratix marketplace Promises', () => {
+  let fleet: TestFleet;
+  before(async () => {
+    fleet = await startTestFleet();
+  });
+  after(() => fleet.cleanup());
+
+  const promisePath = (name: string): string => `/apis/platform.kratix.io/v1alpha1/promises/${name}`;
+  const status = async (name: string): Promise<PromiseStatus['status']> => (await fleet.client.get<PromiseStatus>(promisePath(name))).status;
+
+  it(`installs all ${files.length} Promises unchanged and serves their kinds`, async () => {
+    const failures: string[] = [];
+    const installed = new Map<string, string>();
+    for (const { file, doc } of promises) {
+      try {
+        // Two marketplace folders may reuse a Promise name (mongodb/mongodb-full, sql/azure and sql/gcp): replace.
+        if (installed.has(doc.metadata.name)) {
+          await fleet.client.request('DELETE', promisePath(doc.metadata.name));
+          await eventually(async () => fleet.client.get(promisePath(doc.metadata.name)).then(() => false, () => true), 10_000, `${installed.get(doc.metadata.name)} deleted`);
+        }
+        await fleet.client.request('POST', '/apis/platform.kratix.io/v1alpha1/promises', { body: doc });
+        installed.set(doc.metadata.name, file);
+        const api = doc.spec.api?.spec;
+        if (api) {
+          const version = api.versions.find((v) => v.served !== false)!.name;
+          await eventually(() => fleet.client.get<{ items: unknown[] }>(`/apis/${api.group}/${version}/${api.names.plural}`), 10_000, `${file} kind served`);
+        }
+        if (!doc.spec.requiredPromises) await eventually(async () => (await status(doc.metadata.name))?.status === 'Available', 10_000, `${file} available`);
+      } catch (err) {
+        failures.push(`${file}: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
+    // Promises with requirements: available once what they require is installed; otherwise they say what is missing.
+    for (const { file, doc } of promises.filter((p) => p.doc.spec.requiredPromises && installed.get(p.doc.metadata.name) === p.file)) {
+      try {
+        if (satisfiable(doc)) await eventually(async () => (await status(doc.metadata.name))?.status === 'Available', 10_000, `${file} available`);
+        else {
+          const s = await eventually(async () => ((await status(doc.metadata.name))?.status === 'Unavailable' ? await status(doc.metadata.name) : undefined), 10_000, `${file} unavailable`);
+          assert.match(s.message ?? '', /Requirements not fulfilled: .*not installed/);
+        }
+      } catch (err) {
+        failures.push(`${file}: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
+    assert.deepEqual(failures, [], `${files.length - failures.length}/${files.length} installed`);
+  });
+});
