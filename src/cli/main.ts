@@ -10,9 +10,11 @@ import { applyCommand } from './commands/apply.ts';
 import { deleteCommand } from './commands/delete.ts';
 import { describeCommand } from './commands/describe.ts';
 import { getCommand } from './commands/get.ts';
+import { promiseInitCommand } from './commands/promiseInit.ts';
 
 const VERSION = '0.1.0';
 const stdout = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+const stderr = (text: string): void => void process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
 const readStdin = (): string => readFileSync(0, 'utf8');
 
 /** One line, with the fix where we know it. */
@@ -71,7 +73,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--dry-run <mode>', 'only check what would happen').choices(['server', 'none']))
     .option('--force-conflicts', 'take over fields owned by other managers')
     .action(async (opts: { filename: string[]; dryRun?: string; forceConflicts?: boolean }, cmd: Command) => {
-      await withContext(cmd, (ctx) => applyCommand(ctx, opts, stdout, readStdin));
+      await withContext(cmd, (ctx) => applyCommand(ctx, opts, stdout, readStdin, stderr));
     });
 
   program
@@ -107,8 +109,23 @@ export function buildProgram(): Command {
     .option('--ignore-not-found', 'treat missing objects as deleted')
     .action(async (targets: string[], opts: { filename?: string[]; wait: string; timeout: string; ignoreNotFound?: boolean }, cmd: Command) => {
       await withContext(cmd, (ctx) =>
-        deleteCommand(ctx, targets, { ...(opts.filename ? { filename: opts.filename } : {}), wait: opts.wait !== 'false', timeoutSeconds: Number(opts.timeout), ignoreNotFound: !!opts.ignoreNotFound }, stdout, readStdin),
+        deleteCommand(ctx, targets, { ...(opts.filename ? { filename: opts.filename } : {}), wait: opts.wait !== 'false', timeoutSeconds: Number(opts.timeout), ignoreNotFound: !!opts.ignoreNotFound }, stdout, readStdin, stderr),
       );
+    });
+
+  const promise = program.command('promise').description('work on Promises');
+  promise
+    .command('init')
+    .description('scaffold a Promise folder: promise.yaml, a TypeScript pipeline step, an example request')
+    .argument('<name>', 'Promise name, e.g. postgresql')
+    .requiredOption('--group <group>', 'API group of the kind, e.g. marketplace.example.com')
+    .requiredOption('--kind <kind>', 'kind application teams request, e.g. Database')
+    .option('--version <version>', 'API version', 'v1alpha1')
+    .option('--plural <plural>', 'plural name (default: lowercase kind + s)')
+    .option('--property <field...>', 'API field(s) of spec as name:type[:required], type string|integer|number|boolean', [])
+    .option('--dir <dir>', 'parent folder', '.')
+    .action((name: string, opts: { group: string; kind: string; version: string; plural?: string; property: string[]; dir: string }) => {
+      process.exitCode = promiseInitCommand(name, opts, stdout);
     });
 
   program

@@ -68,7 +68,12 @@ export function renderJson(value: unknown): string {
   return JSON.stringify(value, null, 4) + '\n';
 }
 
-export function renderName(objects: KubeObject[], resource: { plural: string; group: string }): string {
-  const prefix = resource.group ? `${resource.plural.replace(/s$/, '')}.${resource.group}` : resource.plural.replace(/s$/, '');
-  return objects.map((o) => `${prefix}/${o.metadata.name}\n`).join('');
+/** `kind.group/name` as kubectl prints it, from each object's own kind and apiVersion. */
+export function renderName(objects: KubeObject[]): string {
+  return objects
+    .map((o) => {
+      const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
+      return `${o.kind.toLowerCase()}${group ? `.${group}` : ''}/${o.metadata.name}\n`;
+    })
+    .join('');
 }

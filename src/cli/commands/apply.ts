@@ -32,7 +32,8 @@ async function resolveWithWait(ctx: CliContext, obj: KubeObject, waitMs: number)
   }
 }
 
-export async function applyCommand(ctx: CliContext, opts: ApplyOptions, out: (line: string) => void, stdin: () => string): Promise<number> {
+/** Results go to `out`, failures (one line each, naming the file) to `errOut`, as kubectl does. */
+export async function applyCommand(ctx: CliContext, opts: ApplyOptions, out: (line: string) => void, stdin: () => string, errOut: (line: string) => void = out): Promise<number> {
   if (!opts.filename.length) throw new Error('must specify -f FILENAME (a file, a folder or - for stdin)');
   const manifests = readManifests(opts.filename, stdin).map((m, i) => ({ m, i }));
   manifests.sort((a, b) => rank(a.m) - rank(b.m) || a.i - b.i);
@@ -59,7 +60,7 @@ export async function applyCommand(ctx: CliContext, opts: ApplyOptions, out: (li
     } catch (err) {
       failures++;
       const msg = isApiError(err) ? `Error from server (${err.reason}): ${err.message}` : `error: ${(err as Error).message}`;
-      out(`${msg} (${m.source})`);
+      errOut(`${msg} (${m.source})`);
     }
   }
   return failures ? 1 : 0;

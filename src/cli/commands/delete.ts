@@ -26,7 +26,7 @@ async function waitGone(ctx: CliContext, path: string, timeoutMs: number): Promi
   return false;
 }
 
-export async function deleteCommand(ctx: CliContext, args: string[], opts: DeleteOptions, out: (line: string) => void, stdin: () => string): Promise<number> {
+export async function deleteCommand(ctx: CliContext, args: string[], opts: DeleteOptions, out: (line: string) => void, stdin: () => string, errOut: (line: string) => void = out): Promise<number> {
   const targets: { r: ApiResource; ns: string | undefined; name: string }[] = [];
   if (opts.filename?.length) {
     for (const m of readManifests(opts.filename, stdin)) {
@@ -42,12 +42,12 @@ export async function deleteCommand(ctx: CliContext, args: string[], opts: Delet
   }
   let failures = 0;
   for (const { r, ns, name } of targets) {
-    const label = `${r.group ? `${r.plural}.${r.group}` : r.plural} "${name}"`;
+    const label = `${r.group ? `${r.singular}.${r.group}` : r.singular} "${name}"`;
     const path = objectPath(r, ns, name);
     try {
       await ctx.client.request('DELETE', path, { body: { propagationPolicy: 'Background' } });
       if (opts.wait !== false && !(await waitGone(ctx, path, (opts.timeoutSeconds ?? 120) * 1000))) {
-        out(`error: timed out waiting for ${label} to be deleted (finalizers still pending)`);
+        errOut(`error: timed out waiting for ${label} to be deleted (finalizers still pending)`);
         failures++;
         continue;
       }
@@ -55,7 +55,7 @@ export async function deleteCommand(ctx: CliContext, args: string[], opts: Delet
     } catch (err) {
       if (opts.ignoreNotFound && isApiError(err, 'NotFound')) continue;
       failures++;
-      out(isApiError(err) ? `Error from server (${err.reason}): ${err.message}` : `error: ${(err as Error).message}`);
+      errOut(isApiError(err) ? `Error from server (${err.reason}): ${err.message}` : `error: ${(err as Error).message}`);
     }
   }
   return failures ? 1 : 0;

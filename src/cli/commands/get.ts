@@ -47,6 +47,7 @@ export async function getCommand(ctx: CliContext, args: string[], opts: GetOptio
         if (human) out(renderTable(await ctx.client.get<TableDoc>(objectPath(r, ns, name), { accept: TABLE_ACCEPT }), tableOpts));
         else collected.push(await ctx.client.get<KubeObject>(objectPath(r, ns, name)));
       }
+      if (!human && targets.length === 1) printObjects(collected, output, custom, r, !!opts.noHeaders, out, target.names.length === 1);
       continue;
     }
     if (human) {
@@ -72,7 +73,7 @@ export async function getCommand(ctx: CliContext, args: string[], opts: GetOptio
       }, signal);
       return 0;
     }
-    if (targets.length === 1) printObjects(collected, output, custom, r, !!opts.noHeaders, out, target.names.length === 1);
+    if (targets.length === 1) printObjects(collected, output, custom, r, !!opts.noHeaders, out, false);
   }
   if (targets.length > 1 && collected.length) printObjects(collected, output, custom, { plural: '', group: '' }, !!opts.noHeaders, out, false);
   return 0;
@@ -88,9 +89,9 @@ function printObjects(
   single: boolean,
 ): void {
   if (custom) out(renderCustomColumns(items, custom, noHeaders));
-  else if (output === 'name') out(renderName(items, r));
+  else if (output === 'name') out(renderName(items));
   else {
     const value = single && items.length === 1 ? items[0] : { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items };
-    out(output === 'json' ? renderJson(value) : (single ? '' : '') + renderYaml(value));
+    out(output === 'json' ? renderJson(value) : renderYaml(value));
   }
 }

@@ -1,0 +1,127 @@
+/**
+ * `fleetops promise init <name>`: scaffolds a Promise folder in the spirit of `kratix init promise` — a promise.yaml
+ * whose API has the fields given with --property, a first configure pipeline step written in TypeScript against the
+ * FleetOps step SDK, and an example request. Nothing is overwritten: an existing folder is an error.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { validateDns1123Label, validateDns1123Subdomain } from '../../api/validation.ts';
+
+export interface PromiseInitOptions {
+  group: string;
+  kind: string;
+  version: string;
+  plural?: string;
+  property: string[];
+  dir: string;
+}
+
+const TYPES = new Set(['string', 'integer', 'number', 'boolean']);
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+interface Property {
+  name: string;
+  type: string;
+  required: boolean;
+}
+
+/** `name:type` or `name:type:required`; one clear message for anything else. */
+export function parseProperty(text: string): Property {
+  const [name = '', type = 'string', flag, ...rest] = text.split(':');
+  if (!/^[a-zA-Z][a-zA-Z0-9]*$/.test(name) || !TYPES.has(type) || (flag !== undefined && flag !== 'required') || rest.length) {
+    throw new UsageError(`--property ${JSON.stringify(text)} is not valid: use name:type[:required] with type one of ${[...TYPES].join('|')}, e.g. --property image:string:required`);
+  }
+  return { name, type, required: flag === 'required' };
+}
+
+const EXAMPLE_VALUE: Record<string, unknown> = { string: 'example', integer: 1, number: 1.5, boolean: true };
+
+export function promiseInitCommand(name: string, opts: PromiseInitOptions, out: (text: string) => void): number {
+  if (validateDns1123Label(name)) throw new UsageError(`promise name ${JSON.stringify(name)} is not valid: use a lowercase DNS-1123 label such as "postgresql"`);
+  if (validateDns1123Subdomain(opts.group) || !opts.group.includes('.')) throw new UsageError(`--group ${JSON.stringify(opts.group)} is not valid: use a domain such as "marketplace.example.com"`);
+  if (!/^[A-Z][A-Za-z0-9]*$/.test(opts.kind)) throw new UsageError(`--kind ${JSON.stringify(opts.kind)} is not valid: use a CamelCase name such as "Database"`);
+  if (validateDns1123Label(opts.version)) throw new UsageError(`--version ${JSON.stringify(opts.version)} is not valid: use e.g. "v1alpha1"`);
+  const plural = opts.plural ?? `${opts.kind.toLowerCase()}s`;
+  if (validateDns1123Label(plural)) throw new UsageError(`--plural ${JSON.stringify(plural)} is not valid: use a lowercase DNS-1123 label`);
+  const properties = opts.property.map(parseProperty);
+  const folder = resolve(opts.dir, name);
+  if (existsSync(folder)) throw new UsageError(`${folder} already exists: choose another --dir or remove it`);
+
+  const specSchema: Record<string, unknown> = { type: 'object', properties: Object.fromEntries(properties.map((p) => [p.name, { type: p.type, description: `TODO: describe ${p.name}` }])) };
+  const required = properties.filter((p) => p.required).map((p) => p.name);
+  if (required.length) specSchema.required = required;
+  const promise = {
+    apiVersion: 'platform.kratix.io/v1alpha1',
+    kind: 'Promise',
+    metadata: { name, labels: { 'kratix.io/promise-version': 'v0.1.0' } },
+    spec: {
+      destinationSelectors: [{ matchLabels: { environment: 'worker' } }],
+      api: {
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name: `${plural}.${opts.group}` },
+        spec: {
+          group: opts.group,
+          names: { kind: opts.kind, plural, singular: opts.kind.toLowerCase() },
+          scope: 'Namespaced',
+          versions: [{ name: opts.version, served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: specSchema } } } }],
+        },
+      },
+      workflows: {
+        resource: {
+          configure: [
+            {
+              apiVersion: 'platform.kratix.io/v1alpha1',
+              kind: 'Pipeline',
+              metadata: { name: 'instance-configure' },
+              spec: { containers: [{ name: 'configure', image: `example.com/${name}-configure:v0.1.0`, command: ['node', `${folder}/pipeline/configure.ts`] }] },
+            },
+          ],
+        },
+      },
+    },
+  };
+  const step = `/**
+ * First configure step of the ${name} Promise. It runs in the FleetOps sandbox with Kratix's contract: the request is
+ * /kratix/input/object.yaml, documents written to /kratix/output go to the destinations, status goes on the request.
+ */
+import { readInput, writeOutput, setStatus } from '/fleetops/src/sdk/kratix.ts';
+
+interface ${opts.kind} {
+  metadata: { name: string; namespace: string };
+  spec: { ${properties.map((p) => `${p.name}?: ${p.type === 'integer' ? 'number' : p.type}`).join('; ')} };
+}
+
+const request = readInput<${opts.kind}>();
+writeOutput('configmap.yaml', {
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: \`${name}-\${request.metadata.name}\`, namespace: request.metadata.namespace },
+  data: Object.fromEntries(Object.entries(request.spec ?? {}).map(([k, v]) => [k, String(v)])),
+});
+setStatus({ message: \`${opts.kind} \${request.metadata.name} configured\` });
+`;
+  const example = {
+    apiVersion: `${opts.group}/${opts.version}`,
+    kind: opts.kind,
+    metadata: { name: `example-${opts.kind.toLowerCase()}`, namespace: 'default' },
+    spec: Object.fromEntries(properties.map((p) => [p.name, EXAMPLE_VALUE[p.type]])),
+  };
+  mkdirSync(join(folder, 'pipeline'), { recursive: true });
+  writeFileSync(join(folder, 'promise.yaml'), stringify(promise, { lineWidth: 0 }));
+  writeFileSync(join(folder, 'pipeline', 'configure.ts'), step);
+  writeFileSync(join(folder, 'example-resource.yaml'), stringify(example));
+  writeFileSync(
+    join(folder, 'README.md'),
+    `# ${name}\n\nA Promise offering \`${opts.kind}\` (${opts.group}/${opts.version}).\n\n- \`promise.yaml\`: the Promise; add fields with \`--property\` when scaffolding or edit its schema.\n- \`pipeline/configure.ts\`: the configure step, run for every request.\n- \`example-resource.yaml\`: a request to try it.\n\n\`\`\`sh\nfleetops apply -f promise.yaml\nfleetops apply -f example-resource.yaml\nfleetops get ${plural}\n\`\`\`\n`,
+  );
+  out(`${name} promise scaffolded in ${folder}:\n  promise.yaml, pipeline/configure.ts, example-resource.yaml, README.md\nnext: fleetops apply -f ${join(folder, 'promise.yaml')}`);
+  return 0;
+}

@@ -1,0 +1,107 @@
+/**
+ * The `fleetops` CLI as a user runs it (a child process with a kubeconfig): apply/get/describe/delete of Promises and
+ * of the kinds they serve, `promise init` scaffolding a Promise that installs, and one-line errors for bad input.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe('fleetops CLI', () => {
+  let fleet: TestFleet;
+  let work: string;
+  let fleetops: (args: string[], input?: string) => Promise<Run>;
+  before(async () => {
+    fleet = await startTestFleet();
+    work = mkdtempSync(join(tmpdir(), 'fleetops-cli-'));
+    fleetops = (args, input) =>
+      new Promise((resolve) => {
+        const child = execFile(process.execPath, [join(root, 'src/cli/main.ts'), '--kubeconfig', fleet.kubeconfigPath, ...args], { cwd: work, timeout: 30_000 }, (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+        if (input !== undefined) child.stdin!.end(input);
+      });
+  });
+  after(() => fleet.cleanup());
+
+  it('applies, lists, describes and deletes a Promise and its resources', async () => {
+    let r = await fleetops(['apply', '-f', join(root, 'examples/team/promise.yaml')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /promise.platform.kratix.io\/team created/);
+    await eventually(async () => /team\s+.*Available/.test((await fleetops(['get', 'promises'])).stdout), 15_000, 'team promise available');
+
+    r = await fleetops(['apply', '-f', '-'], 'apiVersion: platform.fleetops.dev/v1\nkind: Team\nmetadata:\n  name: payments\nspec:\n  group: payments-devs\n---\napiVersion: platform.fleetops.dev/v1\nkind: Team\nmetadata:\n  name: search\nspec:\n  group: search-devs\n  tier: large\n');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /team.platform.fleetops.dev\/payments created\n.*team.platform.fleetops.dev\/search created/);
+
+    r = await fleetops(['get', 'teams']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^NAME\s+GROUP\s+TIER/m);
+    assert.match(r.stdout, /^payments\s+payments-devs\s+small/m, 'defaults applied from the schema');
+    assert.match(r.stdout, /^search\s+search-devs\s+large/m);
+    r = await fleetops(['get', 'team/search', '-o', 'json']);
+    assert.deepEqual(JSON.parse(r.stdout).spec.environments, ['dev', 'prod']);
+
+    r = await fleetops(['describe', 'team', 'payments']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Name:\s+payments/m);
+    assert.match(r.stdout, /^Namespace:\s+default/m);
+
+    r = await fleetops(['delete', 'team', 'payments']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /team.platform.fleetops.dev "payments" deleted/);
+    r = await fleetops(['get', 'teams', '-o', 'name']);
+    assert.equal(r.stdout.trim(), 'team.platform.fleetops.dev/search');
+  });
+
+  it('scaffolds a Promise with promise init that installs and serves its kind', async () => {
+    let r = await fleetops(['promise', 'init', 'cache', '--group', 'cache.example.com', '--kind', 'Cache', '--property', 'sizeMb:integer:required', '--property', 'engine:string']);
+    assert.equal(r.code, 0, r.stderr);
+    r = await fleetops(['apply', '-f', join(work, 'cache/promise.yaml')]);
+    assert.equal(r.code, 0, r.stderr);
+    await eventually(async () => (await fleetops(['get', 'caches'])).code === 0, 15_000, 'kind served');
+    r = await fleetops(['apply', '-f', join(work, 'cache/example-resource.yaml')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match((await fleetops(['get', 'caches', '-o', 'name'])).stdout, /cache.cache.example.com\/example-cache/);
+    // the required field is enforced
+    r = await fleetops(['apply', '-f', '-'], 'apiVersion: cache.example.com/v1alpha1\nkind: Cache\nmetadata: {name: bad}\nspec: {engine: redis}\n');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /spec.sizeMb: Required value/);
+    // scaffolding never overwrites
+    r = await fleetops(['promise', 'init', 'cache', '--group', 'cache.example.com', '--kind', 'Cache']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /already exists/);
+  });
+
+  it('answers bad input with one line that says what to fix', async () => {
+    const bad = join(work, 'bad.yaml');
+    writeFileSync(bad, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n');
+    const cases: Array<[string[], RegExp, string?]> = [
+      [['apply', '-f', bad], /bad\.yaml.*(YAML|yaml)/],
+      [['apply', '-f', join(work, 'missing.yaml')], /missing\.yaml/],
+      [['get', 'frobnicators'], /frobnicators/],
+      [['apply', '-f', '-'], /kind/, 'apiVersion: v1\nmetadata:\n  name: x\n'],
+      [['apply', '-f', '-'], /Invalid value.*Bad_Name|Bad_Name.*invalid/i, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n'],
+      [['promise', 'init', 'Bad Name', '--group', 'a.b', '--kind', 'X'], /promise name/],
+      [['delete', 'team', 'nobody'], /NotFound.*nobody/],
+    ];
+    for (const [args, pattern, input] of cases) {
+      const r = await fleetops(args, input);
+      assert.equal(r.code, 1, `${args.join(' ')} should fail`);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
+      assert.match(lines[0]!, pattern);
+      assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, 'no stack trace');
+    }
+  });
+});
