@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { isApiError } from './api/errors.ts';
 import { ApiServer } from './apiserver/ApiServer.ts';
@@ -22,6 +22,16 @@ import { InProcessClient } from './client/InProcessClient.ts';
 import { PromiseController } from './controllers/promise/PromiseController.ts';
 import { EventRecorder } from './controllers/shared/EventRecorder.ts';
 import type { Store } from './store/Store.ts';
+import { fleetopsTypes } from './registry/builtin/fleetopsKinds.ts';
+import { ResourceController } from './controllers/resource/ResourceController.ts';
+import { WorkflowExecutor } from './controllers/shared/WorkflowExecutor.ts';
+import { PipelineRunner } from './workflows/PipelineRunner.ts';
+import { BwrapRuntime } from './workflows/runtime/BwrapRuntime.ts';
+import { UnavailableRuntime } from './workflows/runtime/UnavailableRuntime.ts';
+import type { StepRuntime } from './workflows/StepRuntime.ts';
+
+/** The FleetOps install (this repository): bound read-only at /fleetops in sandboxes, for the step SDK and examples. */
+export const INSTALL_DIR = resolve(import.meta.dirname, '..');
 
 export interface FleetOpsOptions {
   /** Where the database, certificate, tokens and kubeconfig live. Default `$FLEETOPS_HOME` or `~/.fleetops`. */
@@ -32,6 +42,14 @@ export interface FleetOpsOptions {
   logger?: Logger;
   /** Watch keep-alive interval (tests shorten it). */
   heartbeatMs?: number;
+  /** Resource workflows run in parallel up to this many (default: 2 per core). */
+  workflowConcurrency?: number;
+  /** Runs pipeline steps; default: the bubblewrap sandbox. */
+  runtime?: StepRuntime;
+  /** Per-step wall-clock limit (default 10 minutes). */
+  stepTimeoutMs?: number;
+  /** First retry delay after a failed workflow (default 5 s, doubling up to 5 minutes). */
+  retryBaseMs?: number;
 }
 
 export interface FleetOps {
@@ -44,7 +62,8 @@ export interface FleetOps {
   registry: Registry;
   objects: ObjectService;
   store: Store;
-  controllers: { promises: PromiseController };
+  controllers: { promises: PromiseController; resources: ResourceController };
+  runtime: StepRuntime;
   stop(): Promise<void>;
 }
 
@@ -104,6 +123,17 @@ async function ensureNamespaces(objects: ObjectService): Promise<void> {
   }
 }
 
+/** The bubblewrap sandbox, or, when it cannot run here, a runtime that fails every step with the fix. */
+async function defaultRuntime(dataDir: string, logger: Logger): Promise<StepRuntime> {
+  // The data directory holds the tokens and the store: hidden, also where it lies inside the install bound at /fleetops.
+  const hidden = [dataDir, ...(dataDir.startsWith(`${INSTALL_DIR}/`) ? [`/fleetops${dataDir.slice(INSTALL_DIR.length)}`] : [])];
+  const bwrap = new BwrapRuntime({ hiddenPaths: hidden, binds: [{ host: INSTALL_DIR, sandbox: '/fleetops' }], pathPrefix: [dirname(process.execPath)] });
+  const problem = await bwrap.check();
+  if (!problem) return bwrap;
+  logger.error({ problem }, 'pipeline sandbox unavailable: workflows will fail until it is fixed');
+  return new UnavailableRuntime(problem);
+}
+
 export async function startFleetOps(options: FleetOpsOptions = {}): Promise<FleetOps> {
   const dataDir = resolve(options.dataDir ?? defaultDataDir());
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -111,7 +141,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const store = new SqliteStore({ path: join(dataDir, 'fleetops.db') });
   const registry = new Registry();
   const validator = new SchemaValidator();
-  for (const t of [...coreTypes, ...kratixTypes(validator)]) registry.register(t);
+  for (const t of [...coreTypes, ...kratixTypes(validator), ...fleetopsTypes]) registry.register(t);
   const objects = new ObjectService({ store, registry, validator });
   await ensureNamespaces(objects);
   const client = new InProcessClient({ objects });
@@ -119,6 +149,19 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const events = new EventRecorder({ client, component: 'fleetops', logger: controllerLog });
   const promises = new PromiseController({ client, registry, objects, validator, events, logger: controllerLog });
   await promises.registerInstalled();
+  const runtime = options.runtime ?? (await defaultRuntime(dataDir, logger));
+  const runner = new PipelineRunner({ runtime, ...(options.stepTimeoutMs !== undefined ? { stepTimeoutMs: options.stepTimeoutMs } : {}) });
+  const executor = new WorkflowExecutor({ client, runner });
+  const resources = new ResourceController({
+    client,
+    registry,
+    executor,
+    events,
+    logger: controllerLog,
+    ...(options.workflowConcurrency !== undefined ? { concurrency: options.workflowConcurrency } : {}),
+    ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
+  });
+  await resources.start();
   await promises.start();
   const tokens = loadTokens(dataDir);
   const tls = ensureSelfSignedCert(dataDir);
@@ -145,12 +188,14 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     registry,
     objects,
     store,
-    controllers: { promises },
+    controllers: { promises, resources },
+    runtime,
     async stop() {
       if (stopped) return;
       stopped = true;
       await server.stop();
       await promises.stop();
+      await resources.stop();
       await store.close();
     },
   };

@@ -17,3 +17,18 @@ export function humanDuration(ms: number): string {
   if (hours < 24 * 365 * 8) return days === 0 ? `${years}y` : `${years}y${days}d`;
   return `${years}y`;
 }
+
+const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses a Go duration ("30s", "1h30m", "1.5s", "250ms") into milliseconds; throws on anything else. */
+export function parseGoDuration(text: string): number {
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  let total = 0;
+  let matched = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    total += Number(m[1]) * (UNITS[m[2] as string] as number);
+    matched = re.lastIndex;
+  }
+  if (!text || matched !== text.length) throw new Error(`invalid duration ${JSON.stringify(text)}: use e.g. 30s, 5m or 1h30m`);
+  return total;
+}

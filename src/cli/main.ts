@@ -11,6 +11,7 @@ import { deleteCommand } from './commands/delete.ts';
 import { describeCommand } from './commands/describe.ts';
 import { getCommand } from './commands/get.ts';
 import { promiseInitCommand } from './commands/promiseInit.ts';
+import { logsCommand } from './commands/logs.ts';
 
 const VERSION = '0.1.0';
 const stdout = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -111,6 +112,16 @@ export function buildProgram(): Command {
       await withContext(cmd, (ctx) =>
         deleteCommand(ctx, targets, { ...(opts.filename ? { filename: opts.filename } : {}), wait: opts.wait !== 'false', timeoutSeconds: Number(opts.timeout), ignoreNotFound: !!opts.ignoreNotFound }, stdout, readStdin, stderr),
       );
+    });
+
+  program
+    .command('logs')
+    .description('show the logs of the latest workflow run of an object: fleetops logs app/todoer')
+    .argument('<target>', '<kind>/<name>: a resource, promise/<name>, or workflowrun/<name>')
+    .option('-f, --follow', 'wait for the run in progress and print each step as it finishes')
+    .option('--pipeline <name>', 'only runs of this pipeline')
+    .action(async (target: string, opts: { follow?: boolean; pipeline?: string }, cmd: Command) => {
+      await withContext(cmd, (ctx) => logsCommand(ctx, target, opts, stdout));
     });
 
   const promise = program.command('promise').description('work on Promises');

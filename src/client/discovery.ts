@@ -70,11 +70,11 @@ export class Discovery {
   }
 }
 
-export function collectionPath(r: ApiResource, namespace?: string): string {
+export function collectionPath(r: Pick<ApiResource, 'group' | 'version' | 'plural' | 'namespaced'>, namespace?: string): string {
   const prefix = r.group === '' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`;
   return r.namespaced && namespace ? `${prefix}/namespaces/${encodeURIComponent(namespace)}/${r.plural}` : `${prefix}/${r.plural}`;
 }
 
-export function objectPath(r: ApiResource, namespace: string | undefined, name: string): string {
+export function objectPath(r: Pick<ApiResource, 'group' | 'version' | 'plural' | 'namespaced'>, namespace: string | undefined, name: string): string {
   return `${collectionPath(r, namespace)}/${encodeURIComponent(name)}`;
 }

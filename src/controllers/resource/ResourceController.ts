@@ -1,0 +1,341 @@
+/**
+ * Fulfils resource requests: for every object of a kind a Promise serves, runs the Promise's resource configure
+ * workflow when its inputs change (the request's spec, the Promise's spec), when `kratix.io/manual-reconciliation`
+ * is set, or when the reconciliation interval has passed — as Kratix does. Writes Kratix's status (status.yaml
+ * fields, conditions, counters, lastSuccessfulConfigureWorkflowTime, observedGeneration). Failures retry with
+ * exponential backoff recorded in the status, so a restart does not forget it. On deletion it runs the delete
+ * workflow, removes the request's Works and releases its finalizers.
+ *
+ * Level-based: every decision is taken from the stored object and Promise, never from the event that woke it.
+ */
+import type { Logger } from 'pino';
+import { availableParallelism } from 'node:os';
+import { setCondition, type Condition } from '../../api/conditions.ts';
+import { parseGoDuration } from '../../api/duration.ts';
+import { isPlainObject, type JsonObject, type KubeObject } from '../../api/types.ts';
+import type { Client } from '../../client/Client.ts';
+import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
+import type { Registry } from '../../registry/Registry.ts';
+import type { ResourceType } from '../../registry/ResourceType.ts';
+import { rfc3339Seconds } from '../../store/SqliteStore.ts';
+import type { Pipeline } from '../../workflows/PipelineRunner.ts';
+import type { EventRecorder } from '../shared/EventRecorder.ts';
+import { KRATIX_API, LABEL_PROMISE_NAME, LABEL_RESOURCE_NAME, mergeStatus, type WorkflowExecutor, type WorkflowTarget } from '../shared/WorkflowExecutor.ts';
+import { md5Hex } from '../shared/workloads.ts';
+
+export const LABEL_MANUAL_RECONCILIATION = 'kratix.io/manual-reconciliation';
+export const ANNOTATION_RECONCILIATION_INTERVAL = 'kratix.io/reconciliation-interval';
+export const RESOURCE_FINALIZERS = ['kratix.io/work-cleanup', 'kratix.io/workflows-cleanup'];
+export const FINALIZER_DELETE_WORKFLOWS = 'kratix.io/delete-workflows';
+const DEFAULT_INTERVAL_MS = 10 * 3_600_000;
+
+export interface ResourceControllerOptions {
+  client: Client;
+  registry: Registry;
+  executor: WorkflowExecutor;
+  events: EventRecorder;
+  logger: Logger;
+  /** Workflows of different resources run in parallel up to this many. */
+  concurrency?: number;
+  /** Default re-run interval (Kratix: 10h), overridden per Promise. */
+  reconciliationIntervalMs?: number;
+  /** First retry delay after a failed workflow; doubles up to maxRetryDelayMs. */
+  retryBaseMs?: number;
+  maxRetryDelayMs?: number;
+  now?: () => Date;
+}
+
+/** What FleetOps keeps under status.kratix.workflows to decide, level-based, whether to run. */
+interface WorkflowState {
+  hash?: string;
+  phase?: 'Running' | 'Succeeded' | 'Failed' | 'Suspended';
+  attempts?: number;
+  nextRetryAt?: string;
+  lastSuccessfulConfigureWorkflowTime?: string;
+  pipelines?: { name: string; phase: string }[];
+  message?: string;
+}
+
+export function resourceKey(type: Pick<ResourceType, 'group' | 'kind'>, namespace: string, name: string): string {
+  return [type.group, type.kind, namespace, name].join('|');
+}
+
+export function configureHash(promise: KubeObject, object: KubeObject): string {
+  return md5Hex(`${md5Hex(JSON.stringify(promise.spec ?? {}))}-${md5Hex(JSON.stringify(object.spec ?? {}))}`);
+}
+
+function pipelinesOf(promise: KubeObject, action: 'configure' | 'delete'): Pipeline[] {
+  const spec = (promise.spec ?? {}) as { workflows?: { resource?: Record<string, unknown> } };
+  const list = spec.workflows?.resource?.[action];
+  return Array.isArray(list) ? (list as Pipeline[]) : [];
+}
+
+export class ResourceController {
+  readonly controller: Controller;
+  private readonly opts: ResourceControllerOptions;
+  private readonly watches = new Map<string, { stop(): void }>();
+  private promiseWatch: { stop(): void } | undefined;
+  private unsubscribe: (() => void) | undefined;
+  /** Promise name → what last triggered a fleet-wide re-check (spec generation and availability). */
+  private readonly promiseSeen = new Map<string, string>();
+  private readonly pending: Promise<unknown>[] = [];
+
+  constructor(options: ResourceControllerOptions) {
+    this.opts = options;
+    this.controller = new Controller({
+      name: 'resource',
+      reconciler: { reconcile: (key, log) => this.reconcile(key, log) },
+      logger: options.logger,
+      concurrency: options.concurrency ?? Math.max(2, availableParallelism() * 2),
+    });
+  }
+
+  private now(): Date {
+    return (this.opts.now ?? (() => new Date()))();
+  }
+
+  async start(): Promise<void> {
+    this.controller.start();
+    this.unsubscribe = this.opts.registry.onChange((change) => {
+      if (!change.type.owner.startsWith('promise/')) return;
+      if (change.action === 'removed') this.unwatch(change.type);
+      else this.track(this.watchType(change.type));
+    });
+    for (const type of this.opts.registry.all()) if (type.owner.startsWith('promise/')) await this.watchType(type);
+    this.promiseWatch = await this.opts.client.watch(KRATIX_API, 'Promise', {}, (e) => {
+      const name = e.object.metadata.name as string;
+      if (e.type === 'DELETED') {
+        this.promiseSeen.delete(name);
+        return;
+      }
+      const mark = `${String(e.object.metadata.generation)}/${String((e.object.status as JsonObject | undefined)?.status)}`;
+      const before = this.promiseSeen.get(name);
+      this.promiseSeen.set(name, mark);
+      if (before !== undefined && before !== mark) this.track(this.enqueueAllOf(name));
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.promiseWatch?.stop();
+    for (const w of this.watches.values()) w.stop();
+    this.watches.clear();
+    await Promise.allSettled(this.pending);
+    await this.controller.stop();
+  }
+
+  /** Keeps a background task's promise so stop() can wait for it and its failure is logged, not lost. */
+  private track(p: Promise<unknown>): void {
+    const tracked = p.catch((err: unknown) => this.opts.logger.warn({ err }, 'background task failed'));
+    this.pending.push(tracked);
+    void tracked.finally(() => this.pending.splice(this.pending.indexOf(tracked), 1));
+  }
+
+  private async watchType(type: ResourceType): Promise<void> {
+    const id = `${type.group}/${type.plural}`;
+    if (this.watches.has(id)) return;
+    this.watches.set(id, { stop() {} });
+    const handle = await this.opts.client.watch(`${type.group}/${type.versions[0] as string}`, type.kind, {}, (e) => {
+      this.controller.enqueue(resourceKey(type, e.object.metadata.namespace as string, e.object.metadata.name as string));
+    });
+    if (this.watches.has(id)) this.watches.set(id, handle);
+    else handle.stop();
+  }
+
+  private unwatch(type: ResourceType): void {
+    const id = `${type.group}/${type.plural}`;
+    this.watches.get(id)?.stop();
+    this.watches.delete(id);
+  }
+
+  private async enqueueAllOf(promiseName: string): Promise<void> {
+    const type = this.opts.registry.all().find((t) => t.owner === `promise/${promiseName}`);
+    if (!type) return;
+    for (const obj of await this.opts.client.list(`${type.group}/${type.versions[0] as string}`, type.kind)) {
+      this.controller.enqueue(resourceKey(type, obj.metadata.namespace as string, obj.metadata.name as string));
+    }
+  }
+
+  private intervalMs(promise: KubeObject): number {
+    const text = promise.metadata.annotations?.[ANNOTATION_RECONCILIATION_INTERVAL] ?? ((promise.spec as { workflows?: { config?: { reconciliationInterval?: string } } } | undefined)?.workflows?.config?.reconciliationInterval);
+    if (text) {
+      try {
+        return Math.max(60_000, parseGoDuration(text));
+      } catch {
+        // an invalid interval falls back to the default (the Promise's own status reports nothing better to do)
+      }
+    }
+    return this.opts.reconciliationIntervalMs ?? DEFAULT_INTERVAL_MS;
+  }
+
+  async reconcile(key: string, log: Logger): Promise<ReconcileResult | void> {
+    const [group = '', kind = '', namespace = '', name = ''] = key.split('|');
+    const type = this.opts.registry.byKind(group, kind);
+    if (!type) return;
+    const apiVersion = `${group}/${type.versions[0] as string}`;
+    const { client } = this.opts;
+    const obj = await client.get({ apiVersion, kind, namespace, name });
+    if (!obj) return;
+    const promiseName = type.owner.slice('promise/'.length);
+    const promise = await client.get({ apiVersion: KRATIX_API, kind: 'Promise', name: promiseName });
+    if (!promise) return;
+    if (obj.metadata.deletionTimestamp) return this.finalize(obj, promise, type, log);
+
+    // Finalizers and the promise-name label, in one write.
+    const deletePipelines = pipelinesOf(promise, 'delete');
+    const wanted = [...RESOURCE_FINALIZERS, ...(deletePipelines.length ? [FINALIZER_DELETE_WORKFLOWS] : [])];
+    const finalizers = obj.metadata.finalizers ?? [];
+    if (wanted.some((f) => !finalizers.includes(f)) || obj.metadata.labels?.[LABEL_PROMISE_NAME] !== promiseName) {
+      await client.update({ ...obj, metadata: { ...obj.metadata, finalizers: [...new Set([...finalizers, ...wanted])], labels: { ...(obj.metadata.labels ?? {}), [LABEL_PROMISE_NAME]: promiseName } } });
+      return; // the update brings us back
+    }
+
+    const status = (isPlainObject(obj.status) ? obj.status : {}) as JsonObject;
+    const state = ((status.kratix as JsonObject | undefined)?.workflows ?? {}) as WorkflowState;
+    const now = this.now();
+    const promiseStatus = (promise.status ?? {}) as { status?: string };
+    if (promiseStatus.status !== 'Available') {
+      await this.writeStatus(obj, (s) => {
+        s.conditions = setCondition(s.conditions as Condition[] | undefined, { type: 'Reconciled', status: 'Unknown', reason: 'PromiseUnavailable', message: 'Waiting for the Promise to be available' }, rfc3339Seconds(now));
+        s.message = 'Pending';
+      });
+      return; // the Promise becoming available re-enqueues every resource
+    }
+
+    const hash = configureHash(promise, obj);
+    const manual = obj.metadata.labels?.[LABEL_MANUAL_RECONCILIATION] === 'true';
+    const interval = this.intervalMs(promise);
+    if (state.hash === hash && !manual) {
+      if (state.phase === 'Succeeded' || state.phase === 'Suspended') {
+        const last = Date.parse(state.lastSuccessfulConfigureWorkflowTime ?? '') || now.getTime();
+        const due = last + interval - now.getTime();
+        if (state.phase === 'Suspended' && state.nextRetryAt) {
+          const wait = Date.parse(state.nextRetryAt) - now.getTime();
+          if (wait > 0) return { requeueAfter: wait };
+        } else if (state.phase === 'Suspended' || due > 0) return state.phase === 'Suspended' ? undefined : { requeueAfter: due };
+      } else if (state.phase === 'Failed' && state.nextRetryAt) {
+        const wait = Date.parse(state.nextRetryAt) - now.getTime();
+        if (wait > 0) return { requeueAfter: wait };
+      }
+    }
+    return this.runConfigure(obj, promise, type, hash, state, log);
+  }
+
+  private async runConfigure(obj: KubeObject, promise: KubeObject, type: ResourceType, hash: string, state: WorkflowState, log: Logger): Promise<ReconcileResult | void> {
+    const { client, executor } = this.opts;
+    const pipelines = pipelinesOf(promise, 'configure');
+    const nowText = (): string => rfc3339Seconds(this.now());
+    let current = obj;
+    if (obj.metadata.labels?.[LABEL_MANUAL_RECONCILIATION] !== undefined) {
+      const labels = { ...(obj.metadata.labels ?? {}) };
+      delete labels[LABEL_MANUAL_RECONCILIATION];
+      current = await client.update({ ...obj, metadata: { ...obj.metadata, labels } });
+    }
+    const pipelineNames = pipelines.map((p) => p.metadata.name);
+    if (pipelines.length) {
+      current = await this.writeStatus(current, (s) => {
+        s.message = 'Pending';
+        let c = s.conditions as Condition[] | undefined;
+        c = setCondition(c, { type: 'ConfigureWorkflowCompleted', status: 'False', reason: 'PipelinesInProgress', message: 'Pipelines are still in progress' }, nowText());
+        c = setCondition(c, { type: 'Reconciled', status: 'Unknown', reason: 'WorkflowPending', message: 'Pending' }, nowText());
+        s.conditions = c;
+        s.workflows = pipelines.length;
+        s.kratix = { ...((s.kratix as JsonObject | undefined) ?? {}), workflows: { ...state, hash, phase: 'Running', pipelines: pipelineNames.map((name) => ({ name, phase: 'Running' })) } };
+      });
+      await this.opts.events.record(current, 'Normal', 'PipelineStarted', `Configure Pipeline started: ${pipelineNames.join(', ')}`);
+    }
+    const target: WorkflowTarget = { object: current, workflowType: 'resource', action: 'configure', promise, plural: type.plural, pipelines, hash, namespace: current.metadata.namespace as string };
+    const outcome = await executor.run(target, log, (kind, name) => this.readConfig(kind, current.metadata.namespace as string, name));
+    const finished = nowText();
+    const attempts = (state.hash === hash && state.phase === 'Failed' ? (state.attempts ?? 0) : 0) + 1;
+    const retryDelay = Math.min((this.opts.retryBaseMs ?? 5_000) * 2 ** (attempts - 1), this.opts.maxRetryDelayMs ?? 300_000);
+    if (outcome.ok && !outcome.control.suspend && outcome.control.retryAfterMs === undefined) await executor.removeStaleWorks(target);
+
+    await this.writeStatus(current, (s) => {
+      Object.assign(s, mergeStatus(s, outcome.status));
+      let c = s.conditions as Condition[] | undefined;
+      const wf: WorkflowState = { hash, pipelines: pipelineNames.map((name, i) => ({ name, phase: i < outcome.succeeded ? 'Succeeded' : name === outcome.failedPipeline ? 'Failed' : 'Pending' })) };
+      s.workflows = pipelines.length;
+      s.workflowsSucceeded = outcome.succeeded;
+      s.workflowsFailed = outcome.ok ? 0 : 1;
+      if (!outcome.ok) {
+        Object.assign(wf, { phase: 'Failed', attempts, nextRetryAt: new Date(this.now().getTime() + retryDelay).toISOString(), message: outcome.failure });
+        c = setCondition(c, { type: 'ConfigureWorkflowCompleted', status: 'False', reason: 'ConfigureWorkflowFailed', message: `Pipeline ${outcome.failedPipeline ?? ''} failed: ${outcome.failure ?? ''}` }, finished);
+        c = setCondition(c, { type: 'Reconciled', status: 'False', reason: 'ConfigureWorkflowFailed', message: 'Failing' }, finished);
+        s.message = `Configure workflow failed (attempt ${attempts}, retrying in ${Math.round(retryDelay / 1000)}s): ${outcome.failure ?? ''}`.slice(0, 2000);
+      } else if (outcome.control.suspend || outcome.control.retryAfterMs !== undefined) {
+        Object.assign(wf, { phase: 'Suspended', lastSuccessfulConfigureWorkflowTime: state.lastSuccessfulConfigureWorkflowTime, message: outcome.control.message ?? 'Suspended' });
+        if (outcome.control.retryAfterMs !== undefined) wf.nextRetryAt = new Date(this.now().getTime() + outcome.control.retryAfterMs).toISOString();
+        c = setCondition(c, { type: 'Reconciled', status: 'Unknown', reason: 'WorkflowSuspended', message: 'Suspended' }, finished);
+      } else {
+        Object.assign(wf, { phase: 'Succeeded', lastSuccessfulConfigureWorkflowTime: finished });
+        c = setCondition(c, { type: 'ConfigureWorkflowCompleted', status: 'True', reason: 'PipelinesExecutedSuccessfully', message: 'Pipelines completed' }, finished);
+        // Reconciled means the workflow's outputs are recorded as Work; delivery to destinations reports on the Work.
+        c = setCondition(c, { type: 'Reconciled', status: 'True', reason: 'Reconciled', message: 'Reconciled' }, finished);
+        if (s.message === 'Pending' || s.message === undefined || String(s.message).startsWith('Configure workflow failed')) s.message = 'Resource requested';
+        s.lastSuccessfulConfigureWorkflowTime = finished;
+        s.observedGeneration = current.metadata.generation;
+      }
+      s.conditions = c;
+      s.kratix = { ...((s.kratix as JsonObject | undefined) ?? {}), workflows: { ...wf } };
+    });
+    if (!outcome.ok) {
+      await this.opts.events.record(current, 'Warning', 'ConfigureWorkflowFailed', outcome.failure ?? 'failed');
+      return { requeueAfter: retryDelay };
+    }
+    if (outcome.control.retryAfterMs !== undefined) return { requeueAfter: outcome.control.retryAfterMs };
+    if (outcome.control.suspend) return;
+    return { requeueAfter: this.intervalMs(promise) };
+  }
+
+  /** Re-reads the object and writes its status through `change`, retrying on conflicts; skips a no-op write. */
+  private async writeStatus(obj: KubeObject, change: (status: JsonObject) => void): Promise<KubeObject> {
+    let current: KubeObject | undefined = obj;
+    for (let attempt = 0; attempt < 5 && current; attempt++) {
+      const status = structuredClone((current.status ?? {}) as JsonObject);
+      change(status);
+      if (JSON.stringify(status) === JSON.stringify(current.status ?? {})) return current;
+      try {
+        return await this.opts.client.updateStatus({ ...current, status });
+      } catch (err) {
+        if ((err as { code?: number }).code !== 409) throw err;
+        current = await this.opts.client.get({ apiVersion: obj.apiVersion, kind: obj.kind, namespace: obj.metadata.namespace as string, name: obj.metadata.name as string });
+      }
+    }
+    return current ?? obj;
+  }
+
+  private async readConfig(kind: 'ConfigMap' | 'Secret', namespace: string, name: string): Promise<Record<string, string> | undefined> {
+    const o = await this.opts.client.get({ apiVersion: 'v1', kind, namespace, name });
+    if (!o) return undefined;
+    const data = (o.data ?? {}) as Record<string, string>;
+    return kind === 'Secret' ? Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')])) : data;
+  }
+
+  private async finalize(obj: KubeObject, promise: KubeObject, type: ResourceType, log: Logger): Promise<ReconcileResult | void> {
+    const { client, executor } = this.opts;
+    const finalizers = obj.metadata.finalizers ?? [];
+    let current = obj;
+    if (finalizers.includes(FINALIZER_DELETE_WORKFLOWS)) {
+      const pipelines = pipelinesOf(promise, 'delete').slice(0, 1); // Kratix runs delete[0] only
+      if (pipelines.length) {
+        const target: WorkflowTarget = { object: obj, workflowType: 'resource', action: 'delete', promise, plural: type.plural, pipelines, hash: configureHash(promise, obj), namespace: obj.metadata.namespace as string };
+        const outcome = await executor.run(target, log, (kind, name) => this.readConfig(kind, obj.metadata.namespace as string, name));
+        if (!outcome.ok) {
+          await this.writeStatus(obj, (s) => {
+            s.conditions = setCondition(s.conditions as Condition[] | undefined, { type: 'DeleteWorkflowCompleted', status: 'False', reason: 'DeleteWorkflowFailed', message: outcome.failure ?? 'failed' }, rfc3339Seconds(this.now()));
+          });
+          await this.opts.events.record(obj, 'Warning', 'DeleteWorkflowFailed', outcome.failure ?? 'failed');
+          // Kratix does not retry a failed delete pipeline; FleetOps retries slowly so a fixed Promise unblocks it.
+          return { requeueAfter: this.opts.maxRetryDelayMs ?? 300_000 };
+        }
+      }
+      current = await client.update({ ...current, metadata: { ...current.metadata, finalizers: finalizers.filter((f) => f !== FINALIZER_DELETE_WORKFLOWS) } });
+    }
+    const works = await client.list(KRATIX_API, 'Work', { namespace: obj.metadata.namespace as string, labelSelector: `${LABEL_PROMISE_NAME}=${promise.metadata.name as string},${LABEL_RESOURCE_NAME}=${obj.metadata.name as string}` });
+    for (const w of works) await client.delete({ apiVersion: KRATIX_API, kind: 'Work', namespace: w.metadata.namespace as string, name: w.metadata.name as string });
+    const remaining = (current.metadata.finalizers ?? []).filter((f) => !RESOURCE_FINALIZERS.includes(f));
+    if (remaining.length !== (current.metadata.finalizers ?? []).length) await client.update({ ...current, metadata: { ...current.metadata, finalizers: remaining } });
+    log.info('resource cleaned up');
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * Runs a Promise's workflow (its list of Pipelines) for one object, pipeline after pipeline, recording each as a
+ * WorkflowRun and, for configure workflows, writing each pipeline's outputs as that pipeline's Work. Shared by the
+ * resource and Promise controllers: the contract is the same, only the object and the Work's labels differ.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { KubeObject } from '../../api/types.ts';
+import { rfc3339Seconds } from '../../store/SqliteStore.ts';
+import type { Client } from '../../client/Client.ts';
+import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
+import type { Pipeline, PipelineResult, PipelineRunner, StepRecord, WorkflowControl } from '../../workflows/PipelineRunner.ts';
+import { buildWorkloadGroups } from '../../workflows/outputs.ts';
+import { ensureObject } from './ensure.ts';
+
+export const KRATIX_API = 'platform.kratix.io/v1alpha1';
+export const LABEL_PROMISE_NAME = 'kratix.io/promise-name';
+export const LABEL_RESOURCE_NAME = 'kratix.io/resource-name';
+export const LABEL_PIPELINE_NAME = 'kratix.io/pipeline-name';
+export const LABEL_WORK_TYPE = 'kratix.io/work-type';
+export const LABEL_WORKFLOW_TYPE = 'kratix.io/workflow-type';
+export const LABEL_WORKFLOW_ACTION = 'kratix.io/workflow-action';
+export const LABEL_HASH = 'kratix.io/hash';
+
+export interface WorkflowTarget {
+  object: KubeObject;
+  workflowType: 'resource' | 'promise';
+  action: 'configure' | 'delete';
+  promise: KubeObject;
+  plural: string;
+  pipelines: Pipeline[];
+  /** Identifies the inputs (Promise spec, object spec) the run is for. */
+  hash: string;
+  /** Namespace for WorkflowRuns and Works. */
+  namespace: string;
+}
+
+export interface WorkflowOutcome {
+  ok: boolean;
+  failure?: string;
+  failedPipeline?: string;
+  /** status.yaml fields of every pipeline, merged in order (top-level keys replace; conditions merge by type). */
+  status: Record<string, unknown>;
+  control: WorkflowControl;
+  succeeded: number;
+  runs: string[];
+}
+
+export interface WorkflowExecutorOptions {
+  client: Client;
+  runner: PipelineRunner;
+  /** WorkflowRuns kept per object and pipeline (older ones are deleted), as Kratix keeps 5 Jobs. */
+  runsToKeep?: number;
+  now?: () => Date;
+  random?: () => string;
+}
+
+/** Kratix's status.yaml merge: shallow, with `conditions` merged by type. */
+export function mergeStatus(current: Record<string, unknown>, incoming: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...current, ...incoming };
+  if (Array.isArray(incoming.conditions) && Array.isArray(current.conditions)) {
+    const byType = new Map<unknown, unknown>((current.conditions as { type?: unknown }[]).map((c) => [c.type, c]));
+    for (const c of incoming.conditions as { type?: unknown }[]) byType.set(c.type, c);
+    out.conditions = [...byType.values()];
+  }
+  return out;
+}
+
+export class WorkflowExecutor {
+  private readonly opts: WorkflowExecutorOptions;
+
+  constructor(opts: WorkflowExecutorOptions) {
+    this.opts = opts;
+  }
+
+  private now(): Date {
+    return (this.opts.now ?? (() => new Date()))();
+  }
+
+  async run(target: WorkflowTarget, log: Logger, readConfig?: (kind: 'ConfigMap' | 'Secret', name: string) => Promise<Record<string, string> | undefined>): Promise<WorkflowOutcome> {
+    const outcome: WorkflowOutcome = { ok: true, status: {}, control: {}, succeeded: 0, runs: [] };
+    let input = target.object;
+    for (const pipeline of target.pipelines) {
+      const run = await this.startRun(target, pipeline);
+      outcome.runs.push(run.metadata.name as string);
+      const started = Date.now();
+      let result: PipelineResult;
+      try {
+        result = await this.opts.runner.run(pipeline, {
+          action: target.action,
+          workflowType: target.workflowType,
+          promiseName: target.promise.metadata.name as string,
+          object: input,
+          plural: target.plural,
+          ...(readConfig ? { readConfig } : {}),
+        });
+      } catch (err) {
+        result = { ok: false, failure: `pipeline ${pipeline.metadata.name} could not run: ${(err as Error).message}`, steps: [], outputs: [], status: {}, selectors: [], control: {} };
+      }
+      await this.finishRun(run, result, Date.now() - started);
+      log.info({ pipeline: pipeline.metadata.name, ok: result.ok, durationMs: Date.now() - started }, 'pipeline finished');
+      if (!result.ok) {
+        outcome.ok = false;
+        outcome.failure = result.failure ?? 'failed';
+        outcome.failedPipeline = pipeline.metadata.name;
+        return outcome;
+      }
+      outcome.status = mergeStatus(outcome.status, result.status);
+      // The next pipeline sees the status written so far, as Kratix's reader fetches the live object.
+      input = { ...input, status: mergeStatus((input.status as Record<string, unknown> | undefined) ?? {}, result.status) };
+      if (result.control.suspend || result.control.retryAfterMs !== undefined) {
+        outcome.control = result.control;
+        return outcome; // no Work, later pipelines wait (Kratix's workflow-control)
+      }
+      if (target.action === 'configure') await this.writeWork(target, pipeline, result);
+      outcome.succeeded++;
+    }
+    return outcome;
+  }
+
+  private workName(target: WorkflowTarget, pipeline: string): string {
+    const promise = target.promise.metadata.name as string;
+    return target.workflowType === 'promise' ? `${promise}-${pipeline}` : `${promise}-${target.object.metadata.name as string}-${pipeline}`;
+  }
+
+  private labels(target: WorkflowTarget, pipeline: string): Record<string, string> {
+    const labels: Record<string, string> = { [LABEL_PROMISE_NAME]: target.promise.metadata.name as string, [LABEL_PIPELINE_NAME]: pipeline };
+    if (target.workflowType === 'resource') labels[LABEL_RESOURCE_NAME] = target.object.metadata.name as string;
+    return labels;
+  }
+
+  private async writeWork(target: WorkflowTarget, pipeline: Pipeline, result: PipelineResult): Promise<void> {
+    const promiseSpec = (target.promise.spec ?? {}) as { destinationSelectors?: { matchLabels?: Record<string, string> }[] };
+    const promiseSelectors = Object.assign({}, ...(promiseSpec.destinationSelectors ?? []).map((s) => s.matchLabels ?? {})) as Record<string, string>;
+    const workloadGroups = buildWorkloadGroups(result.outputs, result.selectors, promiseSelectors, `${target.workflowType}-workflow`);
+    const spec: Record<string, unknown> = { promiseName: target.promise.metadata.name, workloadGroups };
+    if (target.workflowType === 'resource') spec.resourceName = target.object.metadata.name;
+    await ensureObject(this.opts.client, {
+      apiVersion: KRATIX_API,
+      kind: 'Work',
+      metadata: {
+        name: this.workName(target, pipeline.metadata.name),
+        namespace: target.namespace,
+        labels: { ...this.labels(target, pipeline.metadata.name), [LABEL_WORK_TYPE]: target.workflowType },
+      },
+      spec,
+    });
+  }
+
+  /** Deletes Works of pipelines the workflow no longer has (Kratix's cleanup after a successful configure). */
+  async removeStaleWorks(target: WorkflowTarget): Promise<void> {
+    const selector = Object.entries(this.labels(target, '')).filter(([k]) => k !== LABEL_PIPELINE_NAME).map(([k, v]) => `${k}=${v}`).join(',');
+    const current = new Set(target.pipelines.map((p) => p.metadata.name));
+    for (const w of await this.opts.client.list(KRATIX_API, 'Work', { namespace: target.namespace, labelSelector: `${selector},${LABEL_WORK_TYPE}=${target.workflowType}` })) {
+      if (!current.has(w.metadata.labels?.[LABEL_PIPELINE_NAME] ?? '')) await this.opts.client.delete({ apiVersion: KRATIX_API, kind: 'Work', namespace: target.namespace, name: w.metadata.name as string });
+    }
+  }
+
+  private async startRun(target: WorkflowTarget, pipeline: Pipeline): Promise<KubeObject> {
+    const { object } = target;
+    const base = `${target.promise.metadata.name as string}${target.workflowType === 'resource' ? `-${object.metadata.name as string}` : ''}-${pipeline.metadata.name}`.slice(0, 56).replace(/[^a-z0-9]+$/, '');
+    const suffix = (this.opts.random ?? (() => randomBytes(3).toString('hex').slice(0, 5)))();
+    const labels = { ...this.labels(target, pipeline.metadata.name), [LABEL_WORKFLOW_TYPE]: target.workflowType, [LABEL_WORKFLOW_ACTION]: target.action, [LABEL_HASH]: target.hash };
+    const run = await this.opts.client.create({
+      apiVersion: FLEETOPS_API,
+      kind: 'WorkflowRun',
+      metadata: { name: `${base}-${suffix}`, namespace: target.namespace, labels },
+      spec: {
+        promiseName: target.promise.metadata.name,
+        workflowType: target.workflowType,
+        action: target.action,
+        pipeline: pipeline.metadata.name,
+        object: { apiVersion: object.apiVersion, kind: object.kind, namespace: (object.metadata.namespace as string | undefined) ?? '', name: object.metadata.name, uid: object.metadata.uid, generation: object.metadata.generation ?? 1 },
+        hash: target.hash,
+        steps: pipeline.spec.containers.map((c) => ({ name: c.name, image: c.image ?? '', command: [...(c.command ?? []), ...(c.args ?? [])] })),
+      },
+    });
+    await this.pruneRuns(target, pipeline.metadata.name);
+    return run;
+  }
+
+  private async finishRun(run: KubeObject, result: PipelineResult, durationMs: number): Promise<void> {
+    const steps = result.steps.map((s: StepRecord) => ({ ...s, log: s.log.slice(-64 * 1024) }));
+    await this.opts.client.updateStatus({
+      ...run,
+      status: {
+        phase: result.ok ? 'Succeeded' : 'Failed',
+        message: result.ok ? `${steps.length} step(s) succeeded` : (result.failure ?? 'failed'),
+        startTime: run.metadata.creationTimestamp,
+        completionTime: rfc3339Seconds(this.now()),
+        durationMs,
+        steps,
+      },
+    });
+  }
+
+  private async pruneRuns(target: WorkflowTarget, pipeline: string): Promise<void> {
+    const keep = this.opts.runsToKeep ?? 5;
+    const selector = Object.entries({ ...this.labels(target, pipeline), [LABEL_WORKFLOW_ACTION]: target.action }).map(([k, v]) => `${k}=${v}`).join(',');
+    const runs = await this.opts.client.list(FLEETOPS_API, 'WorkflowRun', { namespace: target.namespace, labelSelector: selector });
+    if (runs.length <= keep) return;
+    runs.sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
+    for (const r of runs.slice(0, runs.length - keep)) await this.opts.client.delete({ apiVersion: FLEETOPS_API, kind: 'WorkflowRun', namespace: target.namespace, name: r.metadata.name as string });
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * Runs one Kratix Pipeline for one object: a fresh workspace with /kratix/input/object.yaml, the containers in
+ * order on a runtime with Kratix's environment, stop at the first failure, then read back what the contract says
+ * a pipeline produces (outputs, status.yaml, destination-selectors.yaml, workflow-control.yaml).
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { parseApiVersion, type KubeObject } from '../api/types.ts';
+import { parseGoDuration } from '../api/duration.ts';
+import type { StepRuntime } from './StepRuntime.ts';
+import { collectOutputs, OutputError, parseYamlFile, readDestinationSelectors, type DestinationSelector, type OutputFile, type OutputLimits } from './outputs.ts';
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { configMapKeyRef?: { name: string; key: string; optional?: boolean }; secretKeyRef?: { name: string; key: string; optional?: boolean } };
+}
+export interface EnvFromSource {
+  prefix?: string;
+  configMapRef?: { name: string; optional?: boolean };
+  secretRef?: { name: string; optional?: boolean };
+}
+export interface Container {
+  name: string;
+  image?: string;
+  command?: string[];
+  args?: string[];
+  env?: EnvVar[];
+  envFrom?: EnvFromSource[];
+}
+export interface Pipeline {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: { containers: Container[] };
+}
+
+export interface PipelineContext {
+  action: 'configure' | 'delete';
+  workflowType: 'resource' | 'promise';
+  promiseName: string;
+  /** The object as the pipeline sees it (/kratix/input/object.yaml). */
+  object: KubeObject;
+  plural: string;
+  /** Reads a ConfigMap's data or a Secret's decoded data in the pipeline's namespace; undefined when missing. */
+  readConfig?: (kind: 'ConfigMap' | 'Secret', name: string) => Promise<Record<string, string> | undefined>;
+}
+
+export interface StepRecord {
+  name: string;
+  image: string;
+  command: string[];
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  durationMs: number;
+  startedAt: string;
+  log: string;
+  logTruncated: boolean;
+}
+
+export interface WorkflowControl {
+  suspend?: boolean;
+  retryAfterMs?: number;
+  message?: string;
+}
+
+export interface PipelineResult {
+  ok: boolean;
+  /** Why the pipeline failed, for conditions: which step, exit code and the tail of its log. */
+  failure?: string;
+  steps: StepRecord[];
+  outputs: OutputFile[];
+  status: Record<string, unknown>;
+  selectors: DestinationSelector[];
+  control: WorkflowControl;
+}
+
+export interface PipelineRunnerOptions {
+  runtime: StepRuntime;
+  /** Where workspaces are made (default: the OS temp folder). */
+  workRoot?: string;
+  /** Per-step wall-clock limit unless the pipeline's `fleetops.dev/timeout` annotation says otherwise. */
+  stepTimeoutMs?: number;
+  /** Network for steps unless the pipeline's `fleetops.dev/network` annotation says otherwise. */
+  network?: boolean;
+  maxLogBytes?: number;
+  limits?: OutputLimits;
+  now?: () => Date;
+}
+
+export const ANNOTATION_NETWORK = 'fleetops.dev/network';
+export const ANNOTATION_TIMEOUT = 'fleetops.dev/timeout';
+
+export class PipelineRunner {
+  private readonly opts: PipelineRunnerOptions;
+
+  constructor(opts: PipelineRunnerOptions) {
+    this.opts = opts;
+  }
+
+  get runtime(): StepRuntime {
+    return this.opts.runtime;
+  }
+
+  async run(pipeline: Pipeline, ctx: PipelineContext, options: { signal?: AbortSignal; onStep?: (step: StepRecord, done: boolean) => void; onLog?: (step: string, chunk: string) => void } = {}): Promise<PipelineResult> {
+    const root = this.opts.workRoot ?? tmpdir();
+    mkdirSync(root, { recursive: true });
+    const ws = mkdtempSync(join(root, 'fleetops-run-'));
+    const dirs = { input: join(ws, 'input'), output: join(ws, 'output'), metadata: join(ws, 'metadata') };
+    for (const d of Object.values(dirs)) mkdirSync(d);
+    const result: PipelineResult = { ok: true, steps: [], outputs: [], status: {}, selectors: [], control: {} };
+    try {
+      writeFileSync(join(dirs.input, 'object.yaml'), stringify(ctx.object, { lineWidth: 0 }));
+      const annotations = pipeline.metadata.annotations ?? {};
+      const network = annotations[ANNOTATION_NETWORK] !== undefined ? annotations[ANNOTATION_NETWORK] === 'true' : !!this.opts.network;
+      const timeoutMs = annotations[ANNOTATION_TIMEOUT] ? parseGoDuration(annotations[ANNOTATION_TIMEOUT]) : (this.opts.stepTimeoutMs ?? 10 * 60_000);
+      const base = kratixEnv(pipeline, ctx);
+      for (const container of pipeline.spec.containers) {
+        const env = { ...base, ...(await resolveEnv(container, ctx)) };
+        const record: StepRecord = {
+          name: container.name,
+          image: container.image ?? '',
+          command: [...(container.command ?? []), ...(container.args ?? [])],
+          exitCode: null,
+          signal: null,
+          timedOut: false,
+          durationMs: 0,
+          startedAt: (this.opts.now ?? (() => new Date()))().toISOString(),
+          log: '',
+          logTruncated: false,
+        };
+        options.onStep?.(record, false);
+        const outcome = await this.opts.runtime.run(
+          { name: container.name, image: container.image ?? '', command: container.command ?? [], args: container.args ?? [], env, dirs, network, timeoutMs, maxLogBytes: this.opts.maxLogBytes ?? 256 * 1024 },
+          { ...(options.signal ? { signal: options.signal } : {}), ...(options.onLog ? { onLog: (c: string) => options.onLog?.(container.name, c) } : {}) },
+        );
+        Object.assign(record, { exitCode: outcome.exitCode, signal: outcome.signal, timedOut: outcome.timedOut, durationMs: Math.round(outcome.durationMs), log: outcome.log, logTruncated: outcome.logTruncated });
+        result.steps.push(record);
+        options.onStep?.(record, true);
+        if (outcome.exitCode !== 0) {
+          result.ok = false;
+          const why = outcome.timedOut ? `timed out after ${timeoutMs} ms` : outcome.aborted ? 'was aborted' : outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;
+          result.failure = `step ${container.name} ${why}${tail(outcome.log)}`;
+          return result;
+        }
+      }
+      this.readBack(dirs, ctx, result);
+      return result;
+    } catch (err) {
+      if (!(err instanceof OutputError)) throw err;
+      result.ok = false;
+      result.failure = err.message;
+      return result;
+    } finally {
+      rmSync(ws, { recursive: true, force: true });
+    }
+  }
+
+  private readBack(dirs: { output: string; metadata: string }, ctx: PipelineContext, result: PipelineResult): void {
+    const statusFile = join(dirs.metadata, 'status.yaml');
+    if (existsSync(statusFile)) {
+      const status = parseYamlFile(statusFile, 'status.yaml') ?? {};
+      if (typeof status !== 'object' || Array.isArray(status)) throw new OutputError('status.yaml must be a map of status fields');
+      if ('kratix' in status) throw new OutputError('status.yaml must not set "kratix": that key is owned by Kratix/FleetOps');
+      result.status = status as Record<string, unknown>;
+    }
+    const controlFile = join(dirs.metadata, 'workflow-control.yaml');
+    if (existsSync(controlFile)) {
+      const c = (parseYamlFile(controlFile, 'workflow-control.yaml') ?? {}) as { suspend?: unknown; retryAfter?: unknown; message?: unknown };
+      if (c.suspend === true) result.control.suspend = true;
+      if (typeof c.retryAfter === 'string' && c.retryAfter) {
+        try {
+          result.control.retryAfterMs = parseGoDuration(c.retryAfter);
+        } catch {
+          throw new OutputError(`workflow-control.yaml: retryAfter ${JSON.stringify(c.retryAfter)} is not a duration such as 30s or 5m`);
+        }
+      }
+      if (typeof c.message === 'string') result.control.message = c.message;
+    }
+    if (ctx.action === 'configure') {
+      result.selectors = readDestinationSelectors(dirs.metadata);
+      result.outputs = collectOutputs(dirs.output, this.opts.limits ?? { maxFiles: 1000, maxBytes: 16 * 1024 * 1024 });
+    }
+  }
+}
+
+function tail(log: string): string {
+  const lines = log.trimEnd().split('\n').slice(-5).join('\n');
+  return lines ? `: ${lines.slice(-600)}` : '';
+}
+
+/** The environment Kratix gives every pipeline container (before the container's own env). */
+export function kratixEnv(pipeline: Pipeline, ctx: PipelineContext): Record<string, string> {
+  const { group, version } = parseApiVersion(ctx.object.apiVersion);
+  return {
+    KRATIX_WORKFLOW_ACTION: ctx.action,
+    KRATIX_WORKFLOW_TYPE: ctx.workflowType,
+    KRATIX_PROMISE_NAME: ctx.promiseName,
+    KRATIX_PIPELINE_NAME: pipeline.metadata.name,
+    KRATIX_OBJECT_KIND: ctx.object.kind,
+    KRATIX_OBJECT_GROUP: group,
+    KRATIX_OBJECT_VERSION: version,
+    KRATIX_OBJECT_NAME: ctx.object.metadata.name as string,
+    KRATIX_OBJECT_NAMESPACE: ctx.workflowType === 'resource' ? ((ctx.object.metadata.namespace as string | undefined) ?? '') : '',
+    KRATIX_CRD_PLURAL: ctx.plural,
+    KRATIX_CLUSTER_SCOPED: String(ctx.workflowType === 'promise'),
+  };
+}
+
+async function resolveEnv(container: Container, ctx: PipelineContext): Promise<Record<string, string>> {
+  const env: Record<string, string> = {};
+  const read = async (kind: 'ConfigMap' | 'Secret', name: string, optional: boolean | undefined): Promise<Record<string, string>> => {
+    const data = ctx.readConfig ? await ctx.readConfig(kind, name) : undefined;
+    if (!data && !optional) throw new OutputError(`step ${container.name}: ${kind} ${JSON.stringify(name)} referenced by its environment does not exist`);
+    return data ?? {};
+  };
+  for (const src of container.envFrom ?? []) {
+    const ref = src.configMapRef ?? src.secretRef;
+    if (!ref) continue;
+    const data = await read(src.configMapRef ? 'ConfigMap' : 'Secret', ref.name, ref.optional);
+    for (const [k, v] of Object.entries(data)) env[`${src.prefix ?? ''}${k}`] = v;
+  }
+  for (const e of container.env ?? []) {
+    if (e.value !== undefined) env[e.name] = e.value;
+    else if (e.valueFrom) {
+      const ref = e.valueFrom.configMapKeyRef ?? e.valueFrom.secretKeyRef;
+      if (!ref) continue;
+      const data = await read(e.valueFrom.configMapKeyRef ? 'ConfigMap' : 'Secret', ref.name, ref.optional);
+      if (data[ref.key] !== undefined) env[e.name] = data[ref.key] as string;
+      else if (!ref.optional) throw new OutputError(`step ${container.name}: key ${JSON.stringify(ref.key)} not found in ${ref.name} for env ${e.name}`);
+    } else env[e.name] = '';
+  }
+  return env;
+}

@@ -1,0 +1,40 @@
+/**
+ * What the pipeline runner needs from a runtime: run one step with the Kratix folders bound in, and say whether it
+ * can run at all on this machine. The default runtime runs the step's command as a host process in a bubblewrap
+ * sandbox; a runtime for container images (OCI) can implement the same interface later.
+ */
+export interface StepSpec {
+  /** Step (container) name, for logs. */
+  name: string;
+  /** Image the Promise names; recorded and shown. Runtimes that run images use it. */
+  image: string;
+  command: string[];
+  args: string[];
+  env: Record<string, string>;
+  /** Host folders bound at /kratix/input (read-only), /kratix/output and /kratix/metadata. */
+  dirs: { input: string; output: string; metadata: string };
+  network: boolean;
+  timeoutMs: number;
+  /** Log bytes kept; beyond it the head is dropped and the tail kept. */
+  maxLogBytes: number;
+}
+
+export interface StepOutcome {
+  exitCode: number | null;
+  /** Signal that ended the step, if any. */
+  signal: string | null;
+  timedOut: boolean;
+  aborted: boolean;
+  durationMs: number;
+  /** Combined stdout and stderr, at most maxLogBytes (the tail). */
+  log: string;
+  logTruncated: boolean;
+}
+
+export interface StepRuntime {
+  readonly name: string;
+  /** Undefined when the runtime can run steps here; otherwise what is missing and how to fix it. */
+  check(): Promise<string | undefined>;
+  /** `onLog` receives output as it is produced (for following logs). */
+  run(step: StepSpec, options: { signal?: AbortSignal; onLog?: (chunk: string) => void }): Promise<StepOutcome>;
+}
