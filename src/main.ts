@@ -147,11 +147,11 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const client = new InProcessClient({ objects });
   const controllerLog = logger.child({ component: 'controllers' });
   const events = new EventRecorder({ client, component: 'fleetops', logger: controllerLog });
-  const promises = new PromiseController({ client, registry, objects, validator, events, logger: controllerLog });
-  await promises.registerInstalled();
   const runtime = options.runtime ?? (await defaultRuntime(dataDir, logger));
   const runner = new PipelineRunner({ runtime, ...(options.stepTimeoutMs !== undefined ? { stepTimeoutMs: options.stepTimeoutMs } : {}) });
   const executor = new WorkflowExecutor({ client, runner });
+  const promises = new PromiseController({ client, registry, objects, validator, events, executor, logger: controllerLog, ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}) });
+  await promises.registerInstalled();
   const resources = new ResourceController({
     client,
     registry,

@@ -18,11 +18,18 @@ interface PromiseDoc {
   spec: {
     api?: { spec: { group: string; names: { plural: string }; versions: Array<{ name: string; served?: boolean }> } };
     requiredPromises?: Array<{ name: string; version?: string }>;
+    workflows?: { promise?: { configure?: Array<{ spec: { containers: Array<{ command?: string[] }> } }> } };
   };
 }
 interface PromiseStatus {
-  status?: { status?: string; message?: string };
+  status?: { status?: string; message?: string; conditions?: Array<{ type: string; status: string; message: string }> };
 }
+
+/**
+ * Marketplace Promise workflows name container images with no command. The sandbox runtime runs host commands
+ * only, so these Promises serve their kind but report their configure workflow as failed, saying why.
+ */
+const needsImages = (p: PromiseDoc): boolean => (p.spec.workflows?.promise?.configure ?? []).some((pl) => pl.spec.containers.some((c) => !c.command?.length));
 
 const promises = files.map((file) => ({ file, doc: parseAllDocuments(readFileSync(join(dir, file), 'utf8'))[0]!.toJS() as PromiseDoc }));
 /** A requirement can be met only by a Promise of the set with that name and, when asked, that version label. */
@@ -42,6 +49,7 @@ describe('Kratix marketplace Promises', () => {
   it(`installs all ${files.length} Promises unchanged and serves their kinds`, async () => {
     const failures: string[] = [];
     const installed = new Map<string, string>();
+    const imageOnly: string[] = [];
     for (const { file, doc } of promises) {
       try {
         // Two marketplace folders may reuse a Promise name (mongodb/mongodb-full, sql/azure and sql/gcp): replace.
@@ -56,13 +64,17 @@ describe('Kratix marketplace Promises', () => {
           const version = api.versions.find((v) => v.served !== false)!.name;
           await eventually(() => fleet.client.get<{ items: unknown[] }>(`/apis/${api.group}/${version}/${api.names.plural}`), 10_000, `${file} kind served`);
         }
-        if (!doc.spec.requiredPromises) await eventually(async () => (await status(doc.metadata.name))?.status === 'Available', 10_000, `${file} available`);
+        if (needsImages(doc)) {
+          const cond = await eventually(async () => (await status(doc.metadata.name))?.conditions?.find((c) => c.type === 'ConfigureWorkflowCompleted' && c.status === 'False'), 10_000, `${file} workflow reported`);
+          assert.match(cond.message, /cannot run image .* give the step a command/);
+          imageOnly.push(file);
+        } else if (!doc.spec.requiredPromises) await eventually(async () => (await status(doc.metadata.name))?.status === 'Available', 10_000, `${file} available`);
       } catch (err) {
         failures.push(`${file}: ${(err as Error).message.split('\n')[0]}`);
       }
     }
     // Promises with requirements: available once what they require is installed; otherwise they say what is missing.
-    for (const { file, doc } of promises.filter((p) => p.doc.spec.requiredPromises && installed.get(p.doc.metadata.name) === p.file)) {
+    for (const { file, doc } of promises.filter((p) => p.doc.spec.requiredPromises && !needsImages(p.doc) && installed.get(p.doc.metadata.name) === p.file)) {
       try {
         if (satisfiable(doc)) await eventually(async () => (await status(doc.metadata.name))?.status === 'Available', 10_000, `${file} available`);
         else {
@@ -74,5 +86,7 @@ describe('Kratix marketplace Promises', () => {
       }
     }
     assert.deepEqual(failures, [], `${files.length - failures.length}/${files.length} installed`);
+    // Printed for the record (see the issue note): how many need an image runtime for their Promise workflows.
+    console.log(`marketplace: ${files.length}/${files.length} install and serve their kinds; ${imageOnly.length} have Promise workflows that need an image runtime: ${imageOnly.join(', ')}`);
   });
 });

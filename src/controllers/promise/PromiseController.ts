@@ -18,6 +18,11 @@ import { ensureObject } from '../shared/ensure.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
 import { encodeWorkload, ROOT_GROUP_ID } from '../shared/workloads.ts';
 import { stringify } from 'yaml';
+import { md5Hex } from '../shared/workloads.ts';
+import type { WorkflowExecutor, WorkflowTarget } from '../shared/WorkflowExecutor.ts';
+import type { Pipeline } from '../../workflows/PipelineRunner.ts';
+
+const LABEL_MANUAL_RECONCILIATION = 'kratix.io/manual-reconciliation';
 
 export const PROMISE_API = 'platform.kratix.io/v1alpha1';
 export const PLATFORM_NAMESPACE = 'kratix-platform-system';
@@ -32,7 +37,17 @@ export interface PromiseControllerOptions {
   validator: SchemaValidator;
   events: EventRecorder;
   logger: Logger;
+  /** Runs `workflows.promise.configure|delete`; without it Promise workflows are not run. */
+  executor?: WorkflowExecutor;
+  /** First retry delay after a failed Promise workflow (doubles up to 5 minutes). */
+  retryBaseMs?: number;
   now?: () => Date;
+}
+
+function promisePipelines(spec: JsonObject, action: 'configure' | 'delete'): Pipeline[] {
+  const workflows = (isPlainObject(spec.workflows) ? spec.workflows : {}) as { promise?: Record<string, unknown> };
+  const list = workflows.promise?.[action];
+  return Array.isArray(list) ? (list as Pipeline[]) : [];
 }
 
 export function ownerOf(promiseName: string): string {
@@ -182,6 +197,43 @@ export class PromiseController {
     // spec.dependencies → Work
     await this.reconcileDependencies(promise, spec);
 
+    // workflows.promise.configure: run when the Promise's spec changes (or on manual reconciliation)
+    const pipelines = promisePipelines(spec, 'configure');
+    if (pipelines.length && this.opts.executor) {
+      if (promise.metadata.labels?.[LABEL_MANUAL_RECONCILIATION] !== undefined) {
+        const labels = { ...promise.metadata.labels };
+        delete labels[LABEL_MANUAL_RECONCILIATION];
+        await client.update({ ...promise, metadata: { ...promise.metadata, labels } });
+        await client.mergePatch({ apiVersion: PROMISE_API, kind: 'Promise', name }, { status: { kratix: { workflows: { hash: null } } } }, 'status');
+        return; // the update brings us back, with the recorded hash cleared so the workflow runs
+      }
+      const hash = md5Hex(JSON.stringify(promise.spec ?? {}));
+      const wf = ((status.kratix as JsonObject | undefined)?.workflows ?? {}) as { hash?: string; phase?: string; attempts?: number; nextRetryAt?: string };
+      const retryWait = wf.phase === 'Failed' && wf.nextRetryAt ? Date.parse(wf.nextRetryAt) - Date.now() : 0;
+      if (wf.hash !== hash || (wf.phase === 'Failed' && retryWait <= 0)) {
+        const target: WorkflowTarget = { object: promise, workflowType: 'promise', action: 'configure', promise, plural: 'promises', pipelines, hash, namespace: PLATFORM_NAMESPACE };
+        const outcome = await this.opts.executor.run(target, log);
+        if (outcome.ok) {
+          await this.opts.executor.removeStaleWorks(target);
+          status.kratix = { workflows: { hash, phase: 'Succeeded' } };
+          conditions = setCondition(conditions, { type: 'ConfigureWorkflowCompleted', status: 'True', reason: 'PipelinesExecutedSuccessfully', message: 'Pipelines completed' }, now);
+        } else {
+          const attempts = (wf.hash === hash && wf.phase === 'Failed' ? (wf.attempts ?? 0) : 0) + 1;
+          const delay = Math.min((this.opts.retryBaseMs ?? 5_000) * 2 ** (attempts - 1), 300_000);
+          status.kratix = { workflows: { hash, phase: 'Failed', attempts, nextRetryAt: new Date(Date.now() + delay).toISOString(), message: outcome.failure ?? '' } };
+          conditions = setCondition(conditions, { type: 'ConfigureWorkflowCompleted', status: 'False', reason: 'ConfigureWorkflowFailed', message: `Pipeline ${outcome.failedPipeline ?? ''} failed: ${outcome.failure ?? ''}` }, now);
+        }
+      }
+      const phase = ((status.kratix as JsonObject | undefined)?.workflows as { phase?: string } | undefined)?.phase;
+      if (phase === 'Failed') {
+        available = false;
+        message = 'Promise configure workflow failed';
+      }
+    } else if ((status.kratix as JsonObject | undefined)?.workflows) {
+      delete status.kratix;
+      conditions = conditions.filter((c) => c.type !== 'ConfigureWorkflowCompleted');
+    }
+
     const version = promise.metadata.labels?.[LABEL_PROMISE_VERSION];
     if (version) status.version = version;
     else delete status.version;
@@ -203,6 +255,8 @@ export class PromiseController {
         await this.opts.events.record(promise, available ? 'Normal' : 'Warning', available ? 'Available' : 'Unavailable', message);
       }
     }
+    const wfState = ((status.kratix as JsonObject | undefined)?.workflows ?? {}) as { phase?: string; nextRetryAt?: string };
+    if (wfState.phase === 'Failed' && wfState.nextRetryAt) return { requeueAfter: Math.max(100, Date.parse(wfState.nextRetryAt) - Date.now()) };
     return available ? undefined : { requeueAfter: 30_000 };
   }
 
@@ -268,6 +322,16 @@ export class PromiseController {
     if (works.length) {
       for (const w of works) await client.delete({ apiVersion: PROMISE_API, kind: 'Work', namespace: w.metadata.namespace as string, name: w.metadata.name as string });
       return { requeueAfter: 200 };
+    }
+    const deletePipelines = promisePipelines((isPlainObject(promise.spec) ? promise.spec : {}) as JsonObject, 'delete').slice(0, 1);
+    if (deletePipelines.length && this.opts.executor) {
+      // Runs again if FleetOps stops before the finalizers go: delete pipelines must be idempotent, as in Kratix.
+      const target: WorkflowTarget = { object: promise, workflowType: 'promise', action: 'delete', promise, plural: 'promises', pipelines: deletePipelines, hash: md5Hex(JSON.stringify(promise.spec ?? {})), namespace: PLATFORM_NAMESPACE };
+      const outcome = await this.opts.executor.run(target, log);
+      if (!outcome.ok) {
+        await this.opts.events.record(promise, 'Warning', 'DeleteWorkflowFailed', outcome.failure ?? 'failed');
+        return { requeueAfter: 30_000 };
+      }
     }
     await client.update({ ...promise, metadata: { ...promise.metadata, finalizers: (promise.metadata.finalizers ?? []).filter((f) => !PROMISE_FINALIZERS.includes(f)) } });
     log.info('promise deleted');

@@ -100,7 +100,9 @@ export class BwrapRuntime implements StepRuntime {
   }
 
   async run(step: StepSpec, options: { signal?: AbortSignal; onLog?: (chunk: string) => void } = {}): Promise<StepOutcome> {
-    if (!step.command.length) throw new Error(`step ${step.name}: no command; the bwrap runtime runs a step's command (image ${step.image} is not pulled)`);
+    if (!step.command.length) {
+      throw new Error(`step ${step.name} has no command: the bwrap runtime runs host commands and cannot run image ${step.image || '(none)'} itself; give the step a command (e.g. ["node", "step.ts"])`);
+    }
     const max = this.opts.maxProcesses ?? 256;
     const cgroup = this.makeCgroup(max);
     // The shell puts itself in the cgroup (or lowers its process limit) before exec'ing bwrap, so nothing the
