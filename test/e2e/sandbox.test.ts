@@ -1,0 +1,119 @@
+/**
+ * The bubblewrap sandbox, for real: what a pipeline step can and cannot do. Writes outside /kratix fail and leave
+ * nothing on the host; the input is read-only; the network is off unless the pipeline asks; a fork bomb is capped
+ * and killed; a timeout kills the whole process tree; output links are refused; Kratix's environment is there.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { BwrapRuntime } from '../../src/workflows/runtime/BwrapRuntime.ts';
+import { PipelineRunner, type PipelineContext } from '../../src/workflows/PipelineRunner.ts';
+
+const secretDir = mkdtempSync(join(tmpdir(), 'fleetops-hidden-'));
+const runtime = new BwrapRuntime({ hiddenPaths: [secretDir], pathPrefix: [dirname(process.execPath)], maxProcesses: 64 });
+const runner = new PipelineRunner({ runtime, stepTimeoutMs: 20_000 });
+const ctx: PipelineContext = {
+  action: 'configure',
+  workflowType: 'resource',
+  promiseName: 'app',
+  plural: 'apps',
+  object: { apiVersion: 'marketplace.kratix.io/v1', kind: 'App', metadata: { name: 'web', namespace: 'team-a' }, spec: { image: 'nginx' } },
+};
+const sh = (script: string, annotations: Record<string, string> = {}): Parameters<PipelineRunner['run']>[0] => ({
+  metadata: { name: 'p', annotations },
+  spec: { containers: [{ name: 'step', image: 'busybox', command: ['/bin/sh', '-c', script] }] },
+});
+const processesMatching = (marker: string): number => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(marker) && !l.includes('ps -eo')).length;
+
+describe('bubblewrap sandbox', () => {
+  let server: Server;
+  let port = 0;
+  before(async () => {
+    assert.equal(await runtime.check(), undefined, 'bwrap must work here (scripts/setup-test-deps.sh installs it)');
+    server = createServer((s) => s.end('hello\n'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as { port: number }).port;
+  });
+  after(() => {
+    server.close();
+    rmSync(secretDir, { recursive: true, force: true });
+  });
+
+  it('gives steps the Kratix contract: object.yaml, environment, writable output and metadata', async () => {
+    const r = await runner.run(sh('cat /kratix/input/object.yaml > /kratix/output/copy.yaml && env | grep ^KRATIX_ | sort > /kratix/output/env.txt && echo "replicas: 3" > /kratix/metadata/status.yaml'), ctx);
+    assert.equal(r.ok, true, r.failure);
+    const env = r.outputs.find((o) => o.path === 'env.txt')!.content.toString();
+    assert.match(env, /KRATIX_OBJECT_NAME=web\n/);
+    assert.match(env, /KRATIX_OBJECT_NAMESPACE=team-a\n/);
+    assert.match(env, /KRATIX_WORKFLOW_TYPE=resource\n/);
+    assert.match(r.outputs.find((o) => o.path === 'copy.yaml')!.content.toString(), /image: nginx/);
+    assert.deepEqual(r.status, { replicas: 3 });
+  });
+
+  it('cannot write outside /kratix/output and /kratix/metadata; the input is read-only', async () => {
+    const hostFile = join(tmpdir(), `fleetops-escape-${process.pid}`);
+    const targets = [hostFile, '/etc/fleetops-escape', join(process.cwd(), 'fleetops-escape'), '/kratix/input/object.yaml', '/kratix/new-file'];
+    const r = await runner.run(sh(targets.map((t) => `if echo pwned > ${t} 2>/dev/null; then echo "WROTE ${t}"; fi`).join('; ') + '; exit 0'), ctx);
+    assert.equal(r.ok, true, r.failure);
+    // /tmp inside the sandbox is private: writing there succeeds but never reaches the host's /tmp.
+    assert.deepEqual(r.steps[0]!.log.split('\n').filter((l) => l.startsWith('WROTE')), [`WROTE ${hostFile}`]);
+    for (const t of targets.slice(1)) assert.ok(r.steps[0]!.log.includes(`cannot create ${t}: Read-only file system`), t);
+    for (const t of targets.slice(0, 3)) assert.equal(existsSync(t), false, `${t} must not exist on the host`);
+  });
+
+  it('cannot read hidden folders (the data directory)', async () => {
+    execFileSync('sh', ['-c', `echo s3cr3t > ${secretDir}/tokens.json`]);
+    const r = await runner.run(sh(`cat ${secretDir}/tokens.json; ls -A ${secretDir} | wc -l`), ctx);
+    assert.doesNotMatch(r.steps[0]!.log, /s3cr3t/);
+    assert.match(r.steps[0]!.log, /No such file/);
+  });
+
+  it('has no network unless the pipeline asks for it', async () => {
+    const probe = `node -e "require('net').connect(${port}, '127.0.0.1').on('data', (d) => { process.stdout.write(String(d)); process.exit(0) }).on('error', (e) => { console.log(e.code); process.exit(3) })"`;
+    const off = await runner.run(sh(probe), ctx);
+    assert.equal(off.ok, false);
+    assert.match(off.steps[0]!.log, /ECONNREFUSED|ENETUNREACH/);
+    const on = await runner.run(sh(probe, { 'fleetops.dev/network': 'true' }), ctx);
+    assert.equal(on.ok, true, on.failure);
+    assert.match(on.steps[0]!.log, /hello/);
+  });
+
+  it('contains a fork bomb: capped, killed at the timeout, nothing left behind, the host still spawns', async () => {
+    const marker = `fleetops-bomb-${process.pid}`;
+    const running = runner.run(sh(`bomb() { bomb | bomb & }; bomb; sleep 30 # ${marker}`, { 'fleetops.dev/timeout': '4s' }), ctx);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.ok(processesMatching(marker) <= 64 + 2, 'the process cap holds');
+    assert.equal(execFileSync('echo', ['host is fine'], { encoding: 'utf8' }).trim(), 'host is fine');
+    const r = await running;
+    assert.equal(r.ok, false);
+    await new Promise((r2) => setTimeout(r2, 300));
+    assert.equal(processesMatching(marker), 0, 'no bomb process survives the step');
+  });
+
+  it('kills the whole process tree on timeout and says so', async () => {
+    const marker = `fleetops-sleeper-${process.pid}`;
+    const r = await runner.run(sh(`(sleep 1000; echo ${marker}) & echo started; sleep 1000`, { 'fleetops.dev/timeout': '500ms' }), ctx);
+    assert.equal(r.ok, false);
+    assert.equal(r.steps[0]!.timedOut, true);
+    assert.match(r.failure!, /step step timed out after 500 ms: started/);
+    await new Promise((res) => setTimeout(res, 200));
+    assert.equal(processesMatching(marker), 0);
+  });
+
+  it('refuses outputs that link outside the output folder, with a clear failure', async () => {
+    const r = await runner.run(sh('ln -s /etc/passwd /kratix/output/passwd.yaml'), ctx);
+    assert.equal(r.ok, false);
+    assert.match(r.failure!, /passwd\.yaml is a symbolic link/);
+  });
+
+  it('reports a failing step with its exit code and the tail of its log', async () => {
+    const r = await runner.run(sh('echo line one; echo "image not found" >&2; exit 7'), ctx);
+    assert.equal(r.ok, false);
+    assert.equal(r.steps[0]!.exitCode, 7);
+    assert.match(r.failure!, /step step exited with code 7: line one\nimage not found/);
+  });
+});
