@@ -22,6 +22,7 @@ import type { Pipeline } from '../../workflows/PipelineRunner.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
 import { KRATIX_API, LABEL_PROMISE_NAME, LABEL_RESOURCE_NAME, mergeStatus, type WorkflowExecutor, type WorkflowTarget } from '../shared/WorkflowExecutor.ts';
 import { md5Hex } from '../shared/workloads.ts';
+import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
 
 export const LABEL_MANUAL_RECONCILIATION = 'kratix.io/manual-reconciliation';
 export const ANNOTATION_RECONCILIATION_INTERVAL = 'kratix.io/reconciliation-interval';
@@ -329,11 +330,15 @@ export class ResourceController {
           // Kratix does not retry a failed delete pipeline; FleetOps retries slowly so a fixed Promise unblocks it.
           return { requeueAfter: this.opts.maxRetryDelayMs ?? 300_000 };
         }
+        await this.opts.events.record(obj, 'Normal', 'DeleteWorkflowCompleted', `Delete Pipeline completed: ${pipelines[0]!.metadata.name}`);
       }
       current = await client.update({ ...current, metadata: { ...current.metadata, finalizers: finalizers.filter((f) => f !== FINALIZER_DELETE_WORKFLOWS) } });
     }
     const works = await client.list(KRATIX_API, 'Work', { namespace: obj.metadata.namespace as string, labelSelector: `${LABEL_PROMISE_NAME}=${promise.metadata.name as string},${LABEL_RESOURCE_NAME}=${obj.metadata.name as string}` });
     for (const w of works) await client.delete({ apiVersion: KRATIX_API, kind: 'Work', namespace: w.metadata.namespace as string, name: w.metadata.name as string });
+    // Its workflow runs go with it, as Kratix deletes a request's Jobs.
+    const runs = await client.list(FLEETOPS_API, 'WorkflowRun', { namespace: obj.metadata.namespace as string, labelSelector: `${LABEL_PROMISE_NAME}=${promise.metadata.name as string},${LABEL_RESOURCE_NAME}=${obj.metadata.name as string}` });
+    for (const r of runs) await client.delete({ apiVersion: FLEETOPS_API, kind: 'WorkflowRun', namespace: r.metadata.namespace as string, name: r.metadata.name as string });
     const remaining = (current.metadata.finalizers ?? []).filter((f) => !RESOURCE_FINALIZERS.includes(f));
     if (remaining.length !== (current.metadata.finalizers ?? []).length) await client.update({ ...current, metadata: { ...current.metadata, finalizers: remaining } });
     log.info('resource cleaned up');
