@@ -4,14 +4,23 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync, chmodSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, chmodSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
 import { kubectlFor, type Kubectl } from '../helpers/kubectl.ts';
 
-const PROMISE = 'examples/app-as-a-service/promise.yaml';
+/**
+ * The seed's Promise without its workflows: this file checks API behaviour (formats, patches, watches) with
+ * statuses the test writes itself; workflows.test.ts covers the workflows writing them.
+ */
+const PROMISE = join(mkdtempSync(join(tmpdir(), 'kubectl-promise-')), 'promise.yaml');
+{
+  const promise = parse(readFileSync('examples/app-as-a-service/promise.yaml', 'utf8')) as { spec: { workflows?: unknown } };
+  delete promise.spec.workflows;
+  writeFileSync(PROMISE, stringify(promise));
+}
 
 function app(name: string, extra = ''): string {
   return `apiVersion: marketplace.kratix.io/v1\nkind: App\nmetadata:\n  name: ${name}\nspec:\n  name: ${name}\n  image: nginx:1.27\n${extra}`;
@@ -69,7 +78,7 @@ describe('kubectl 1.32 against FleetOps', () => {
     let r = await kubectl(['get', 'apps']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^NAME\s+IMAGE\s+REPLICAS\s+STATUS$/m);
-    assert.match(r.stdout, /^web\s+nginx:1.27\s+3\s*$/m);
+    assert.match(r.stdout, /^web\s+nginx:1.27\s+3\s+Reconciled\s*$/m);
     r = await kubectl(['get', 'apps', '-o', 'wide']);
     assert.match(r.stdout, /^NAME\s+IMAGE\s+REPLICAS\s+STATUS\s+MESSAGE$/m);
     assert.match(r.stdout, /deployed/);
