@@ -3,7 +3,7 @@
  * order on a runtime with Kratix's environment, stop at the first failure, then read back what the contract says
  * a pipeline produces (outputs, status.yaml, destination-selectors.yaml, workflow-control.yaml).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -110,7 +110,13 @@ export class PipelineRunner {
     mkdirSync(root, { recursive: true });
     const ws = mkdtempSync(join(root, 'fleetops-run-'));
     const dirs = { input: join(ws, 'input'), output: join(ws, 'output'), metadata: join(ws, 'metadata') };
-    for (const d of Object.values(dirs)) mkdirSync(d);
+    // Steps may run as an unprivileged user: they can traverse the workspace, read the input, write the rest.
+    chmodSync(ws, 0o711);
+    mkdirSync(dirs.input, { mode: 0o755 });
+    for (const d of [dirs.output, dirs.metadata]) {
+      mkdirSync(d);
+      chmodSync(d, 0o777);
+    }
     const result: PipelineResult = { ok: true, steps: [], outputs: [], status: {}, selectors: [], control: {} };
     try {
       writeFileSync(join(dirs.input, 'object.yaml'), stringify(ctx.object, { lineWidth: 0 }));

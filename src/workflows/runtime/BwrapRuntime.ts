@@ -1,14 +1,13 @@
 /**
  * Runs a step's command as a host process in a bubblewrap sandbox: the host file system read-only, the data
  * directory (tokens, store) hidden under an empty tmpfs, a private /tmp, /kratix/{input,output,metadata} bound in
- * (input read-only), new pid/ipc/uts/user namespaces and no network unless the policy allows it. A pids cgroup caps
- * the process count (fork bombs) when this process may create cgroups; otherwise RLIMIT_NPROC does. On timeout or
- * abort the whole process group is killed, and with it the sandbox's pid namespace.
+ * (input read-only), new pid/ipc/uts/user namespaces and no network unless the policy allows it. Run by root, steps
+ * run as an unprivileged user (nobody), so RLIMIT_NPROC caps their processes (fork bombs) and files only root may
+ * read stay closed. (A pids cgroup per step was tried: attaching a process to a cgroup v1 costs ~15 ms, more than the
+ * sandbox itself.) On timeout or abort the whole process group is killed, and with it the sandbox's pid namespace.
  */
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { accessSync, constants, mkdirSync, readdirSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import type { StepOutcome, StepRuntime, StepSpec } from '../StepRuntime.ts';
 
 export type SpawnFn = (command: string, args: string[], options: SpawnOptions) => ChildProcess;
@@ -21,10 +20,13 @@ export interface BwrapRuntimeOptions {
   binds?: { host: string; sandbox: string }[];
   /** Folders put first on the step's PATH (e.g. the Node 24 that runs FleetOps). */
   pathPrefix?: string[];
-  /** Most processes a step may have at once. */
+  /**
+   * Most processes steps may have at once. Run as root, steps share one unprivileged uid, so this caps all running
+   * steps together; otherwise it is added to the user's own process count at start.
+   */
   maxProcesses?: number;
-  /** Parent of per-step pids cgroups; undefined to detect (/sys/fs/cgroup/pids on cgroup v1). */
-  cgroupRoot?: string | null;
+  /** uid/gid steps run as; default 65534 (nobody) when FleetOps runs as root, else FleetOps' own. */
+  stepUser?: { uid: number; gid: number } | null;
   spawn?: SpawnFn;
   now?: () => number;
 }
@@ -36,7 +38,8 @@ export class BwrapRuntime implements StepRuntime {
   private readonly bwrap: string;
   private readonly spawn: SpawnFn;
   private readonly now: () => number;
-  private readonly cgroupRoot: string | null;
+  private readonly user: { uid: number; gid: number } | null;
+  private readonly processLimit: number;
   private readonly opts: BwrapRuntimeOptions;
   private rootArgs: string[] | undefined;
 
@@ -45,13 +48,16 @@ export class BwrapRuntime implements StepRuntime {
     this.bwrap = opts.bwrapPath ?? 'bwrap';
     this.spawn = opts.spawn ?? nodeSpawn;
     this.now = opts.now ?? (() => performance.now());
-    this.cgroupRoot = opts.cgroupRoot === undefined ? detectCgroupRoot() : opts.cgroupRoot;
+    const root = process.getuid?.() === 0;
+    this.user = opts.stepUser === undefined ? (root ? { uid: 65534, gid: 65534 } : null) : opts.stepUser;
+    const max = opts.maxProcesses ?? 1024;
+    this.processLimit = this.user ? max : max + countProcessesOf(process.getuid?.() ?? 0);
   }
 
   async check(): Promise<string | undefined> {
     const outcome = await new Promise<{ code: number | null; err?: Error; stderr: string }>((resolve) => {
       let stderr = '';
-      const child = this.spawn(this.bwrap, [...this.baseArgs(false), ...BwrapRuntime.SEAL, 'true'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = this.spawn(this.bwrap, [...this.baseArgs(false), ...BwrapRuntime.SEAL, 'true'], { stdio: ['ignore', 'ignore', 'pipe'], ...(this.user ?? {}) });
       child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
       child.on('error', (err) => resolve({ code: null, err, stderr }));
       child.on('close', (code) => resolve({ code, stderr }));
@@ -103,14 +109,12 @@ export class BwrapRuntime implements StepRuntime {
     if (!step.command.length) {
       throw new Error(`step ${step.name} has no command: the bwrap runtime runs host commands and cannot run image ${step.image || '(none)'} itself; give the step a command (e.g. ["node", "step.ts"])`);
     }
-    const max = this.opts.maxProcesses ?? 256;
-    const cgroup = this.makeCgroup(max);
-    // The shell puts itself in the cgroup (or lowers its process limit) before exec'ing bwrap, so nothing the
-    // step starts escapes the cap, not even during the first instructions.
-    const limit = cgroup ? `echo $$ > "$1/cgroup.procs" || exit 125` : `ulimit -u ${max} || exit 125`;
-    const argv = ['-c', `${limit}; shift; exec "$@"`, 'fleetops-step', cgroup ?? '-', this.bwrap, ...this.argv(step)];
+    // The shell lowers the process limit before exec'ing bwrap, so nothing the step starts escapes the cap, not even
+    // its first instructions (dash calls it -p, bash -u).
+    const limit = `ulimit -p ${this.processLimit} 2>/dev/null || ulimit -u ${this.processLimit} || exit 125`;
+    const argv = ['-c', `${limit}; exec "$@"`, 'fleetops-step', this.bwrap, ...this.argv(step)];
     const started = this.now();
-    const child = this.spawn('/bin/sh', argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = this.spawn('/bin/sh', argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...(this.user ?? {}) });
     let log = '';
     let truncated = false;
     const onData = (d: Buffer): void => {
@@ -157,47 +161,20 @@ export class BwrapRuntime implements StepRuntime {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
       kill(); // anything left in the group (a step that daemonised)
-      if (cgroup) await removeCgroup(cgroup);
-    }
-  }
-
-  private makeCgroup(max: number): string | undefined {
-    if (!this.cgroupRoot) return undefined;
-    const dir = join(this.cgroupRoot, `step-${randomBytes(6).toString('hex')}`);
-    try {
-      mkdirSync(dir);
-      writeFileSync(join(dir, 'pids.max'), String(max));
-      return dir;
-    } catch {
-      return undefined;
     }
   }
 }
 
-async function removeCgroup(dir: string): Promise<void> {
-  // The pid namespace dies with its init, but the kernel reaps asynchronously: rmdir fails while tasks remain.
-  for (let i = 0; i < 100; i++) {
+/** Processes owned by `uid` now (the base a per-user RLIMIT_NPROC counts from). */
+function countProcessesOf(uid: number): number {
+  let n = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
     try {
-      rmdirSync(dir);
-      return;
+      if (statSync(`/proc/${entry}`).uid === uid) n++;
     } catch {
-      await new Promise((r) => setTimeout(r, 5));
+      // exited meanwhile
     }
   }
-}
-
-/** A writable pids cgroup parent for FleetOps steps, or null (then RLIMIT_NPROC is used). */
-function detectCgroupRoot(): string | null {
-  const candidates = ['/sys/fs/cgroup/pids'];
-  for (const base of candidates) {
-    try {
-      accessSync(join(base, 'cgroup.procs'), constants.W_OK);
-      const root = join(base, 'fleetops');
-      mkdirSync(root, { recursive: true });
-      return root;
-    } catch {
-      // not available
-    }
-  }
-  return null;
+  return n;
 }

@@ -1,0 +1,119 @@
+/**
+ * Workflow benchmark: N resources (default 1,000) with a one-step shell pipeline, from request to every status
+ * showing the completed workflow (run recorded, Work written, status merged), against the floor measured in the same
+ * run: N bare sandbox spawns (`bwrap … true`, the same sandbox arguments) at the same parallelism.
+ * Figures only, no assertions. Usage: node bench/workflow.bench.ts [--resources 1000] [--concurrency 4]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pino } from 'pino';
+import { startFleetOps } from '../src/main.ts';
+import { BwrapRuntime } from '../src/workflows/runtime/BwrapRuntime.ts';
+import { keyOf } from '../src/store/Store.ts';
+
+const arg = (name: string, def: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const N = arg('resources', 1000);
+const CONCURRENCY = arg('concurrency', Math.max(2, availableParallelism() * 2));
+
+/** N sandboxes running `true`, CONCURRENCY at a time, through the same runtime (cgroup, limits, bwrap arguments). */
+async function floor(dataDir: string): Promise<number> {
+  const runtime = new BwrapRuntime({ hiddenPaths: [dataDir], pathPrefix: [dirname(process.execPath)] });
+  const dir = mkdtempSync(join(tmpdir(), 'fleetops-floor-'));
+  const dirs = { input: dir, output: dir, metadata: dir };
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next++ < N) {
+        const r = await runtime.run({ name: 'floor', image: '', command: ['true'], args: [], env: {}, dirs, network: false, timeoutMs: 30_000, maxLogBytes: 1024 }, {});
+        if (r.exitCode !== 0) throw new Error(`floor spawn failed: ${r.log}`);
+      }
+    }),
+  );
+  rmSync(dir, { recursive: true, force: true });
+  return performance.now() - start;
+}
+
+/** The bare process spawn underneath it all: `true` without a sandbox. */
+async function bareSpawn(): Promise<number> {
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next++ < N) await new Promise((r) => spawn('true').on('close', r));
+    }),
+  );
+  return performance.now() - start;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'fleetops-wfbench-'));
+  const fleet = await startFleetOps({ dataDir: join(dir, 'fleet'), port: 0, logger: pino({ level: 'silent' }), workflowConcurrency: CONCURRENCY });
+  try {
+    const spawnMs = await bareSpawn();
+    const floorMs = await floor(fleet.dataDir);
+    const group = 'bench.fleetops.dev';
+    await fleet.objects.create(fleet.registry.byKind('platform.kratix.io', 'Promise')!, '', {
+      apiVersion: 'platform.kratix.io/v1alpha1',
+      kind: 'Promise',
+      metadata: { name: 'thing' },
+      spec: {
+        api: {
+          apiVersion: 'apiextensions.k8s.io/v1',
+          kind: 'CustomResourceDefinition',
+          metadata: { name: `things.${group}` },
+          spec: { group, scope: 'Namespaced', names: { kind: 'Thing', plural: 'things', singular: 'thing' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } } }] },
+        },
+        workflows: {
+          resource: {
+            configure: [
+              {
+                apiVersion: 'platform.kratix.io/v1alpha1',
+                kind: 'Pipeline',
+                metadata: { name: 'render' },
+                spec: { containers: [{ name: 'render', image: 'busybox', command: ['sh', '-c', 'printf "kind: ConfigMap\\nmetadata: {name: $KRATIX_OBJECT_NAME}\\n" > /kratix/output/cm.yaml; echo "ready: true" > /kratix/metadata/status.yaml'] }] },
+              },
+            ],
+          },
+        },
+      },
+    });
+    while (!fleet.registry.byKind(group, 'Thing')) await new Promise((r) => setTimeout(r, 20));
+    const start = performance.now();
+    for (let i = 0; i < N; i += 200) {
+      const batch = [];
+      for (let j = i; j < Math.min(N, i + 200); j++) {
+        batch.push({ op: 'create' as const, key: keyOf({ group, kind: 'Thing' }, 'default', `t${j}`), object: { apiVersion: `${group}/v1`, kind: 'Thing', metadata: { name: `t${j}`, namespace: 'default' }, spec: { size: j } } as never });
+      }
+      await fleet.store.commit(batch);
+    }
+    let done = 0;
+    let lastPrint = 0;
+    while (done < N) {
+      await new Promise((r) => setTimeout(r, 250));
+      const { items } = await fleet.store.list({ group, kind: 'Thing' });
+      done = items.filter((o) => (o.status as { ready?: boolean; kratix?: { workflows?: { phase?: string } } } | undefined)?.kratix?.workflows?.phase === 'Succeeded').length;
+      if (performance.now() - lastPrint > 5000) {
+        lastPrint = performance.now();
+        process.stderr.write(`  ${done}/${N} done after ${((performance.now() - start) / 1000).toFixed(1)} s\n`);
+      }
+    }
+    const totalMs = performance.now() - start;
+    const fmt = (ms: number): string => `${(ms / 1000).toFixed(2)} s (${(N / (ms / 1000)).toFixed(0)}/s)`;
+    console.log(`${N} resources, one-step shell pipeline, ${CONCURRENCY} workflows in parallel on ${availableParallelism()} cores:`);
+    console.log(`  end to end (request → status, run record and Work written): ${fmt(totalMs)}`);
+    console.log(`  floor, ${N} bare sandboxes (bwrap … true, same arguments): ${fmt(floorMs)}  → ratio ${(totalMs / floorMs).toFixed(2)}×`);
+    console.log(`  for reference, ${N} bare process spawns (true, no sandbox): ${fmt(spawnMs)}`);
+  } finally {
+    await fleet.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
