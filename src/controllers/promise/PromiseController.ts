@@ -208,19 +208,20 @@ export class PromiseController {
         return; // the update brings us back, with the recorded hash cleared so the workflow runs
       }
       const hash = md5Hex(JSON.stringify(promise.spec ?? {}));
-      const wf = ((status.kratix as JsonObject | undefined)?.workflows ?? {}) as { hash?: string; phase?: string; attempts?: number; nextRetryAt?: string };
+      const wf = ((status.kratix as JsonObject | undefined)?.workflows ?? {}) as { hash?: string; phase?: string; attempts?: number; nextRetryAt?: string; runs?: string[]; worksFor?: string[] };
       const retryWait = wf.phase === 'Failed' && wf.nextRetryAt ? Date.parse(wf.nextRetryAt) - Date.now() : 0;
       if (wf.hash !== hash || (wf.phase === 'Failed' && retryWait <= 0)) {
         const target: WorkflowTarget = { object: promise, workflowType: 'promise', action: 'configure', promise, plural: 'promises', pipelines, hash, namespace: PLATFORM_NAMESPACE };
         const outcome = await this.opts.executor.run(target, log);
+        const runs = await this.opts.executor.pruneRuns(PLATFORM_NAMESPACE, outcome.runs, wf.runs ?? []);
         if (outcome.ok) {
-          await this.opts.executor.removeStaleWorks(target);
-          status.kratix = { workflows: { hash, phase: 'Succeeded' } };
+          await this.opts.executor.removeStaleWorks(target, wf.worksFor ?? []);
+          status.kratix = { workflows: { hash, phase: 'Succeeded', runs, worksFor: pipelines.map((p) => p.metadata.name) } };
           conditions = setCondition(conditions, { type: 'ConfigureWorkflowCompleted', status: 'True', reason: 'PipelinesExecutedSuccessfully', message: 'Pipelines completed' }, now);
         } else {
           const attempts = (wf.hash === hash && wf.phase === 'Failed' ? (wf.attempts ?? 0) : 0) + 1;
           const delay = Math.min((this.opts.retryBaseMs ?? 5_000) * 2 ** (attempts - 1), 300_000);
-          status.kratix = { workflows: { hash, phase: 'Failed', attempts, nextRetryAt: new Date(Date.now() + delay).toISOString(), message: outcome.failure ?? '' } };
+          status.kratix = { workflows: { hash, phase: 'Failed', attempts, nextRetryAt: new Date(Date.now() + delay).toISOString(), message: outcome.failure ?? '', runs, worksFor: wf.worksFor ?? [] } };
           conditions = setCondition(conditions, { type: 'ConfigureWorkflowCompleted', status: 'False', reason: 'ConfigureWorkflowFailed', message: `Pipeline ${outcome.failedPipeline ?? ''} failed: ${outcome.failure ?? ''}` }, now);
         }
       }

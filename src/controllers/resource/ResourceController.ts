@@ -20,9 +20,8 @@ import type { ResourceType } from '../../registry/ResourceType.ts';
 import { rfc3339Seconds } from '../../store/SqliteStore.ts';
 import type { Pipeline } from '../../workflows/PipelineRunner.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
-import { KRATIX_API, LABEL_PROMISE_NAME, LABEL_RESOURCE_NAME, mergeStatus, type WorkflowExecutor, type WorkflowTarget } from '../shared/WorkflowExecutor.ts';
+import { KRATIX_API, LABEL_PROMISE_NAME, mergeStatus, type WorkflowExecutor, type WorkflowTarget } from '../shared/WorkflowExecutor.ts';
 import { md5Hex } from '../shared/workloads.ts';
-import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
 
 export const LABEL_MANUAL_RECONCILIATION = 'kratix.io/manual-reconciliation';
 export const ANNOTATION_RECONCILIATION_INTERVAL = 'kratix.io/reconciliation-interval';
@@ -55,6 +54,10 @@ interface WorkflowState {
   lastSuccessfulConfigureWorkflowTime?: string;
   pipelines?: { name: string; phase: string }[];
   message?: string;
+  /** WorkflowRuns kept, newest first (older ones are deleted). */
+  runs?: string[];
+  /** Pipelines whose Works exist (to delete the Works of pipelines the Promise no longer has). */
+  worksFor?: string[];
 }
 
 export function resourceKey(type: Pick<ResourceType, 'group' | 'kind'>, namespace: string, name: string): string {
@@ -250,12 +253,15 @@ export class ResourceController {
     const finished = nowText();
     const attempts = (state.hash === hash && state.phase === 'Failed' ? (state.attempts ?? 0) : 0) + 1;
     const retryDelay = Math.min((this.opts.retryBaseMs ?? 5_000) * 2 ** (attempts - 1), this.opts.maxRetryDelayMs ?? 300_000);
-    if (outcome.ok && !outcome.control.suspend && outcome.control.retryAfterMs === undefined) await executor.removeStaleWorks(target);
+    const completed = outcome.ok && !outcome.control.suspend && outcome.control.retryAfterMs === undefined;
+    if (completed) await executor.removeStaleWorks(target, state.worksFor ?? []);
+    const runs = await executor.pruneRuns(target.namespace, outcome.runs, state.runs ?? []);
+    const worksFor = completed ? pipelineNames : [...new Set([...(state.worksFor ?? []), ...pipelineNames.slice(0, outcome.succeeded)])];
 
     await this.writeStatus(current, (s) => {
       Object.assign(s, mergeStatus(s, outcome.status));
       let c = s.conditions as Condition[] | undefined;
-      const wf: WorkflowState = { hash, pipelines: pipelineNames.map((name, i) => ({ name, phase: i < outcome.succeeded ? 'Succeeded' : name === outcome.failedPipeline ? 'Failed' : 'Pending' })) };
+      const wf: WorkflowState = { hash, runs, worksFor, pipelines: pipelineNames.map((name, i) => ({ name, phase: i < outcome.succeeded ? 'Succeeded' : name === outcome.failedPipeline ? 'Failed' : 'Pending' })) };
       s.workflows = pipelines.length;
       s.workflowsSucceeded = outcome.succeeded;
       s.workflowsFailed = outcome.ok ? 0 : 1;
@@ -334,11 +340,12 @@ export class ResourceController {
       }
       current = await client.update({ ...current, metadata: { ...current.metadata, finalizers: finalizers.filter((f) => f !== FINALIZER_DELETE_WORKFLOWS) } });
     }
-    const works = await client.list(KRATIX_API, 'Work', { namespace: obj.metadata.namespace as string, labelSelector: `${LABEL_PROMISE_NAME}=${promise.metadata.name as string},${LABEL_RESOURCE_NAME}=${obj.metadata.name as string}` });
-    for (const w of works) await client.delete({ apiVersion: KRATIX_API, kind: 'Work', namespace: w.metadata.namespace as string, name: w.metadata.name as string });
-    // Its workflow runs go with it, as Kratix deletes a request's Jobs.
-    const runs = await client.list(FLEETOPS_API, 'WorkflowRun', { namespace: obj.metadata.namespace as string, labelSelector: `${LABEL_PROMISE_NAME}=${promise.metadata.name as string},${LABEL_RESOURCE_NAME}=${obj.metadata.name as string}` });
-    for (const r of runs) await client.delete({ apiVersion: FLEETOPS_API, kind: 'WorkflowRun', namespace: r.metadata.namespace as string, name: r.metadata.name as string });
+    // Its Works and workflow runs go with it (as Kratix deletes a request's Works and Jobs), by the names its status
+    // keeps: no scan of every Work in the namespace.
+    const state = ((current.status as JsonObject | undefined)?.kratix as { workflows?: WorkflowState } | undefined)?.workflows ?? {};
+    const namespace = obj.metadata.namespace as string;
+    await executor.removeStaleWorks({ object: obj, workflowType: 'resource', action: 'configure', promise, plural: type.plural, pipelines: [], hash: '', namespace }, [...new Set([...(state.worksFor ?? []), ...pipelinesOf(promise, 'configure').map((p) => p.metadata.name)])]);
+    await executor.pruneRuns(namespace, [], state.runs ?? [], 0);
     const remaining = (current.metadata.finalizers ?? []).filter((f) => !RESOURCE_FINALIZERS.includes(f));
     if (remaining.length !== (current.metadata.finalizers ?? []).length) await client.update({ ...current, metadata: { ...current.metadata, finalizers: remaining } });
     log.info('resource cleaned up');

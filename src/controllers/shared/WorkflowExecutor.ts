@@ -49,7 +49,7 @@ export interface WorkflowOutcome {
 export interface WorkflowExecutorOptions {
   client: Client;
   runner: PipelineRunner;
-  /** WorkflowRuns kept per object and pipeline (older ones are deleted), as Kratix keeps 5 Jobs. */
+  /** WorkflowRuns kept per object (older ones are deleted), as Kratix keeps 5 Jobs per pipeline. */
   runsToKeep?: number;
   now?: () => Date;
   random?: () => string;
@@ -82,7 +82,7 @@ export class WorkflowExecutor {
     let input = target.object;
     for (const pipeline of target.pipelines) {
       const run = await this.startRun(target, pipeline);
-      outcome.runs.push(run.metadata.name as string);
+      outcome.runs.unshift(run.metadata.name as string);
       const started = Date.now();
       let result: PipelineResult;
       try {
@@ -147,13 +147,25 @@ export class WorkflowExecutor {
     });
   }
 
-  /** Deletes Works of pipelines the workflow no longer has (Kratix's cleanup after a successful configure). */
-  async removeStaleWorks(target: WorkflowTarget): Promise<void> {
-    const selector = Object.entries(this.labels(target, '')).filter(([k]) => k !== LABEL_PIPELINE_NAME).map(([k, v]) => `${k}=${v}`).join(',');
+  /**
+   * Deletes the Works of pipelines the workflow no longer has (Kratix's cleanup after a successful configure). The
+   * caller passes the pipelines of the previous run (kept in the object's status), so no list is needed.
+   */
+  async removeStaleWorks(target: WorkflowTarget, previousPipelines: readonly string[]): Promise<void> {
     const current = new Set(target.pipelines.map((p) => p.metadata.name));
-    for (const w of await this.opts.client.list(KRATIX_API, 'Work', { namespace: target.namespace, labelSelector: `${selector},${LABEL_WORK_TYPE}=${target.workflowType}` })) {
-      if (!current.has(w.metadata.labels?.[LABEL_PIPELINE_NAME] ?? '')) await this.opts.client.delete({ apiVersion: KRATIX_API, kind: 'Work', namespace: target.namespace, name: w.metadata.name as string });
+    for (const name of previousPipelines) {
+      if (!current.has(name)) await this.opts.client.delete({ apiVersion: KRATIX_API, kind: 'Work', namespace: target.namespace, name: this.workName(target, name) });
     }
+  }
+
+  /**
+   * The run history to keep: the newest `runsToKeep` names of `latest` then `previous`; the older ones are deleted.
+   * The list lives in the object's status, so pruning costs no list of all runs.
+   */
+  async pruneRuns(namespace: string, latest: readonly string[], previous: readonly string[], keep = this.opts.runsToKeep ?? 5): Promise<string[]> {
+    const all = [...latest, ...previous.filter((n) => !latest.includes(n))];
+    for (const name of all.slice(keep)) await this.opts.client.delete({ apiVersion: FLEETOPS_API, kind: 'WorkflowRun', namespace, name });
+    return all.slice(0, keep);
   }
 
   private async startRun(target: WorkflowTarget, pipeline: Pipeline): Promise<KubeObject> {
@@ -175,7 +187,6 @@ export class WorkflowExecutor {
         steps: pipeline.spec.containers.map((c) => ({ name: c.name, image: c.image ?? '', command: [...(c.command ?? []), ...(c.args ?? [])] })),
       },
     });
-    await this.pruneRuns(target, pipeline.metadata.name);
     return run;
   }
 
@@ -192,14 +203,5 @@ export class WorkflowExecutor {
         steps,
       },
     });
-  }
-
-  private async pruneRuns(target: WorkflowTarget, pipeline: string): Promise<void> {
-    const keep = this.opts.runsToKeep ?? 5;
-    const selector = Object.entries({ ...this.labels(target, pipeline), [LABEL_WORKFLOW_ACTION]: target.action }).map(([k, v]) => `${k}=${v}`).join(',');
-    const runs = await this.opts.client.list(FLEETOPS_API, 'WorkflowRun', { namespace: target.namespace, labelSelector: selector });
-    if (runs.length <= keep) return;
-    runs.sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
-    for (const r of runs.slice(0, runs.length - keep)) await this.opts.client.delete({ apiVersion: FLEETOPS_API, kind: 'WorkflowRun', namespace: target.namespace, name: r.metadata.name as string });
   }
 }
