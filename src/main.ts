@@ -29,6 +29,12 @@ import { PipelineRunner } from './workflows/PipelineRunner.ts';
 import { BwrapRuntime } from './workflows/runtime/BwrapRuntime.ts';
 import { UnavailableRuntime } from './workflows/runtime/UnavailableRuntime.ts';
 import type { StepRuntime } from './workflows/StepRuntime.ts';
+import { WorkScheduler } from './controllers/scheduler/WorkScheduler.ts';
+import { StateStoreController, type StateWriter, type WriterConfig } from './controllers/statestore/StateStoreController.ts';
+import { GitWriter } from './statestores/GitWriter.ts';
+import { serveGit } from './gitserver/gitHttpBackend.ts';
+import { execFileSync } from 'node:child_process';
+import type { FastifyInstance } from 'fastify';
 
 /** The FleetOps install (this repository): bound read-only at /fleetops in sandboxes, for the step SDK and examples. */
 export const INSTALL_DIR = resolve(import.meta.dirname, '..');
@@ -50,6 +56,13 @@ export interface FleetOpsOptions {
   stepTimeoutMs?: number;
   /** First retry delay after a failed workflow (default 5 s, doubling up to 5 minutes). */
   retryBaseMs?: number;
+  /**
+   * On first start, create the embedded Git state store and the `platform` and `worker-1` Destinations
+   * (default true).
+   */
+  defaultDestinations?: boolean;
+  /** Changes to a state store are gathered this long before one commit (default 100 ms). */
+  stateStoreBatchMs?: number;
 }
 
 export interface FleetOps {
@@ -62,7 +75,9 @@ export interface FleetOps {
   registry: Registry;
   objects: ObjectService;
   store: Store;
-  controllers: { promises: PromiseController; resources: ResourceController };
+  controllers: { promises: PromiseController; resources: ResourceController; scheduler: WorkScheduler; stateStores: StateStoreController };
+  /** The embedded Git repository (bare) and where GitOps agents clone it. */
+  embeddedGit: { path: string; cloneUrl: string };
   runtime: StepRuntime;
   stop(): Promise<void>;
 }
@@ -123,6 +138,58 @@ async function ensureNamespaces(objects: ObjectService): Promise<void> {
   }
 }
 
+/** Writers for state stores: Git through the real git; buckets are not supported yet and say so. */
+function writerFor(config: WriterConfig): StateWriter {
+  if (config.kind === 'GitStateStore') {
+    const spec = config.spec as { url: string; branch?: string; gitAuthor?: { name?: string; email?: string } };
+    return new GitWriter({ url: spec.url, branch: spec.branch ?? 'main', workDir: config.workDir, auth: config.auth, author: { name: spec.gitAuthor?.name ?? 'kratix', email: spec.gitAuthor?.email ?? 'kratix@fleetops.local' } });
+  }
+  return { sync: () => Promise.reject(new Error(`BucketStateStore ${config.name}: bucket writing is not implemented yet; use a GitStateStore`)) };
+}
+
+/** The embedded state store: a bare repository in the data directory. */
+function ensureEmbeddedRepo(dataDir: string): string {
+  const path = join(dataDir, 'git', 'state.git');
+  if (!existsSync(join(path, 'HEAD'))) {
+    mkdirSync(path, { recursive: true });
+    execFileSync('git', ['init', '-q', '--bare', '-b', 'main', path]);
+  }
+  return path;
+}
+
+/** First start only: the embedded GitStateStore and a platform and a worker Destination on it. */
+async function createDefaults(objects: ObjectService, registry: Registry, dataDir: string, repoPath: string): Promise<void> {
+  const marker = join(dataDir, '.defaults-created');
+  if (existsSync(marker)) return;
+  const create = async (kind: string, obj: Record<string, unknown>): Promise<void> => {
+    try {
+      await objects.create(registry.byKind('platform.kratix.io', kind)!, '', { apiVersion: 'platform.kratix.io/v1alpha1', kind, ...obj } as never);
+    } catch (err) {
+      if (!isApiError(err, 'AlreadyExists')) throw err;
+    }
+  };
+  await create('GitStateStore', { metadata: { name: 'default' }, spec: { url: `file://${repoPath}`, branch: 'main', gitAuthor: { name: 'fleetops', email: 'fleetops@fleetops.local' } } });
+  await create('Destination', { metadata: { name: 'platform', labels: { environment: 'platform' } }, spec: { path: 'platform', stateStoreRef: { kind: 'GitStateStore', name: 'default' } } });
+  await create('Destination', { metadata: { name: 'worker-1', labels: { environment: 'worker' } }, spec: { path: 'worker-1', stateStoreRef: { kind: 'GitStateStore', name: 'default' } } });
+  writeFileSync(marker, `${new Date().toISOString()}\n`);
+}
+
+/** GET/POST /git/<repo>.git/...: the embedded repository over smart HTTP, read-only, for any valid token. */
+function gitRoutes(gitRoot: string, authenticator: TokenAuthenticator): (app: FastifyInstance) => void {
+  return (app) => {
+    app.route({
+      method: ['GET', 'POST'],
+      url: '/git/*',
+      handler: async (req, reply) => {
+        const user = authenticator.authenticateBasicOrBearer(req.headers.authorization);
+        if (!user) return reply.code(401).header('WWW-Authenticate', 'Basic realm="FleetOps"').type('text/plain').send('a FleetOps token is needed (as the password)\n');
+        reply.hijack();
+        await serveGit(req.raw, reply.raw, { projectRoot: gitRoot, user: user.name, allowPush: false, pathInfo: `/${(req.params as { '*': string })['*']}`, ...(Buffer.isBuffer(req.body) ? { body: req.body } : {}) });
+      },
+    });
+  };
+}
+
 /** The bubblewrap sandbox, or, when it cannot run here, a runtime that fails every step with the fix. */
 async function defaultRuntime(dataDir: string, logger: Logger): Promise<StepRuntime> {
   // The data directory holds the tokens and the store: hidden, also where it lies inside the install bound at /fleetops.
@@ -161,14 +228,22 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     ...(options.workflowConcurrency !== undefined ? { concurrency: options.workflowConcurrency } : {}),
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
   });
+  const scheduler = new WorkScheduler({ client, events, logger: controllerLog });
+  const stateStores = new StateStoreController({ client, logger: controllerLog, writerFor, workRoot: join(dataDir, 'statestores'), ...(options.stateStoreBatchMs !== undefined ? { batchDelayMs: options.stateStoreBatchMs } : {}) });
+  const repoPath = ensureEmbeddedRepo(dataDir);
+  if (options.defaultDestinations !== false) await createDefaults(objects, registry, dataDir, repoPath);
   await resources.start();
   await promises.start();
+  await scheduler.start();
+  await stateStores.start();
   const tokens = loadTokens(dataDir);
   const tls = ensureSelfSignedCert(dataDir);
+  const authenticator = new TokenAuthenticator(tokens);
   const server = new ApiServer({
     registry,
     objects,
-    authenticator: new TokenAuthenticator(tokens),
+    authenticator,
+    extraRoutes: gitRoutes(dirname(repoPath), authenticator),
     tls,
     logger: logger.child({ component: 'apiserver' }),
     ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
@@ -188,7 +263,8 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     registry,
     objects,
     store,
-    controllers: { promises, resources },
+    controllers: { promises, resources, scheduler, stateStores },
+    embeddedGit: { path: repoPath, cloneUrl: `${url}/git/state.git` },
     runtime,
     async stop() {
       if (stopped) return;
@@ -196,6 +272,8 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       await server.stop();
       await promises.stop();
       await resources.stop();
+      await scheduler.stop();
+      await stateStores.stop();
       await store.close();
     },
   };

@@ -40,7 +40,19 @@ export class TokenAuthenticator {
   authenticate(header: string | undefined): User | undefined {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
     if (!m) return undefined;
-    const given = Buffer.from(m[1] as string);
+    return this.byToken(m[1] as string);
+  }
+
+  /** Basic auth with a token as the password (what Git clients and GitOps agents send), or a bearer token. */
+  authenticateBasicOrBearer(header: string | undefined): User | undefined {
+    const m = /^Basic\s+(\S+)\s*$/i.exec(header ?? '');
+    if (!m) return this.authenticate(header);
+    const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8');
+    return this.byToken(decoded.slice(decoded.indexOf(':') + 1));
+  }
+
+  private byToken(token: string): User | undefined {
+    const given = Buffer.from(token);
     let found: User | undefined;
     for (const e of this.entries) {
       if (e.token.length === given.length && timingSafeEqual(e.token, given)) found = e.user;

@@ -15,6 +15,8 @@ export interface GitBackendOptions {
   allowPush: boolean;
   /** Path of the request below the mount point, e.g. `/state.git/info/refs`. */
   pathInfo: string;
+  /** The request body when a framework has already read it; otherwise the request stream is piped. */
+  body?: Buffer;
   gitPath?: string;
 }
 
@@ -47,7 +49,8 @@ export function serveGit(req: IncomingMessage, res: ServerResponse, opts: GitBac
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    req.pipe(child.stdin);
+    if (opts.body) child.stdin.end(opts.body);
+    else req.pipe(child.stdin);
     let head = Buffer.alloc(0);
     let headersDone = false;
     let stderr = '';

@@ -15,6 +15,7 @@ import { parseGoDuration } from '../../api/duration.ts';
 import { isPlainObject, type JsonObject, type KubeObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
+import { BackgroundTasks } from '../../controller/BackgroundTasks.ts';
 import type { Registry } from '../../registry/Registry.ts';
 import type { ResourceType } from '../../registry/ResourceType.ts';
 import { rfc3339Seconds } from '../../store/SqliteStore.ts';
@@ -82,7 +83,7 @@ export class ResourceController {
   private unsubscribe: (() => void) | undefined;
   /** Promise name → what last triggered a fleet-wide re-check (spec generation and availability). */
   private readonly promiseSeen = new Map<string, string>();
-  private readonly pending: Promise<unknown>[] = [];
+  private readonly background: BackgroundTasks;
 
   constructor(options: ResourceControllerOptions) {
     this.opts = options;
@@ -92,6 +93,7 @@ export class ResourceController {
       logger: options.logger,
       concurrency: options.concurrency ?? Math.max(2, availableParallelism() * 2),
     });
+    this.background = new BackgroundTasks(options.logger);
   }
 
   private now(): Date {
@@ -103,7 +105,7 @@ export class ResourceController {
     this.unsubscribe = this.opts.registry.onChange((change) => {
       if (!change.type.owner.startsWith('promise/')) return;
       if (change.action === 'removed') this.unwatch(change.type);
-      else this.track(this.watchType(change.type));
+      else this.background.run('watch kind', () => this.watchType(change.type));
     });
     for (const type of this.opts.registry.all()) if (type.owner.startsWith('promise/')) await this.watchType(type);
     this.promiseWatch = await this.opts.client.watch(KRATIX_API, 'Promise', {}, (e) => {
@@ -115,7 +117,7 @@ export class ResourceController {
       const mark = `${String(e.object.metadata.generation)}/${String((e.object.status as JsonObject | undefined)?.status)}`;
       const before = this.promiseSeen.get(name);
       this.promiseSeen.set(name, mark);
-      if (before !== undefined && before !== mark) this.track(this.enqueueAllOf(name));
+      if (before !== undefined && before !== mark) this.background.run('re-check resources of a changed Promise', () => this.enqueueAllOf(name));
     });
   }
 
@@ -124,15 +126,8 @@ export class ResourceController {
     this.promiseWatch?.stop();
     for (const w of this.watches.values()) w.stop();
     this.watches.clear();
-    await Promise.allSettled(this.pending);
+    await this.background.drain();
     await this.controller.stop();
-  }
-
-  /** Keeps a background task's promise so stop() can wait for it and its failure is logged, not lost. */
-  private track(p: Promise<unknown>): void {
-    const tracked = p.catch((err: unknown) => this.opts.logger.warn({ err }, 'background task failed'));
-    this.pending.push(tracked);
-    void tracked.finally(() => this.pending.splice(this.pending.indexOf(tracked), 1));
   }
 
   private async watchType(type: ResourceType): Promise<void> {

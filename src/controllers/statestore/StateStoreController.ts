@@ -1,0 +1,259 @@
+/**
+ * Keeps each state store equal to what its Destinations should hold: for a store, gather every Destination that
+ * uses it, the canary documents and the files of every WorkPlacement targeting those Destinations, and hand the
+ * whole desired tree to the store's writer, which commits the difference in one batch. Changes that arrive while a
+ * write is under way are folded into the next batch (the work queue holds one entry per store). The desired
+ * content is always derived from the stored objects, so restarts and outages converge to it; folders of
+ * Destinations that were removed are emptied because the store remembers which folders it manages.
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { setCondition, type Condition } from '../../api/conditions.ts';
+import { jsonEqual, type JsonObject, type KubeObject } from '../../api/types.ts';
+import type { Client } from '../../client/Client.ts';
+import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
+import { rfc3339Seconds } from '../../store/SqliteStore.ts';
+import { destinationFiles, destinationRoot, type DestinationLayout, type PlacementFiles } from '../../statestores/layout.ts';
+import type { GitAuth, SyncRequest, SyncResult } from '../../statestores/GitWriter.ts';
+import { KRATIX_API, LABEL_PIPELINE_NAME } from '../shared/WorkflowExecutor.ts';
+import { LABEL_TARGET } from '../scheduler/WorkScheduler.ts';
+
+/** What the controller needs from a state store writer (Git today; buckets implement the same). */
+export interface StateWriter {
+  sync(request: SyncRequest): Promise<SyncResult>;
+}
+
+export interface WriterConfig {
+  kind: 'GitStateStore' | 'BucketStateStore';
+  name: string;
+  spec: JsonObject;
+  auth: GitAuth;
+  /** Private working folder for this store. */
+  workDir: string;
+}
+
+export interface StateStoreControllerOptions {
+  client: Client;
+  logger: Logger;
+  /** Makes the writer for a store's current spec and credentials. */
+  writerFor: (config: WriterConfig) => StateWriter;
+  /** Where writers keep working copies. */
+  workRoot: string;
+  /** Changes are gathered this long before a write (a batch). */
+  batchDelayMs?: number;
+  now?: () => Date;
+}
+
+const STORE_KINDS = ['GitStateStore', 'BucketStateStore'] as const;
+
+interface CachedPlacement {
+  rv: string;
+  files: PlacementFiles;
+}
+
+export class StateStoreController {
+  readonly controller: Controller;
+  private readonly opts: StateStoreControllerOptions;
+  private watches: { stop(): void }[] = [];
+  /** Destination name → its store key, from the Destination watch (to route WorkPlacement events). */
+  private readonly storeOf = new Map<string, string>();
+  private readonly writers = new Map<string, { signature: string; writer: StateWriter }>();
+  private readonly placementCache = new Map<string, CachedPlacement>();
+
+  constructor(options: StateStoreControllerOptions) {
+    this.opts = options;
+    this.controller = new Controller({ name: 'statestore', reconciler: { reconcile: (key, log) => this.reconcile(key, log) }, logger: options.logger, concurrency: 2 });
+  }
+
+  /** Last generation seen per object: status writes (ours included) do not change it, so they trigger no batch. */
+  private readonly seen = new Map<string, unknown>();
+
+  private changed(e: { type: string; object: KubeObject }): boolean {
+    const id = `${e.object.kind}/${e.object.metadata.namespace ?? ''}/${e.object.metadata.name as string}`;
+    if (e.type === 'DELETED') {
+      this.seen.delete(id);
+      return true;
+    }
+    const mark = JSON.stringify([e.object.metadata.generation, e.object.metadata.labels ?? {}, e.object.metadata.deletionTimestamp ?? null]);
+    if (this.seen.get(id) === mark) return false;
+    this.seen.set(id, mark);
+    return true;
+  }
+
+  private enqueue(key: string | undefined): void {
+    if (key) this.controller.queue.addAfter(key, this.opts.batchDelayMs ?? 100);
+  }
+
+  private enqueueAllStores(): void {
+    for (const key of new Set(this.storeOf.values())) this.enqueue(key);
+  }
+
+  async start(): Promise<void> {
+    this.controller.start();
+    const { client } = this.opts;
+    for (const kind of STORE_KINDS) this.watches.push(await client.watch(KRATIX_API, kind, {}, (e) => this.changed(e) && this.enqueue(`${kind}/${e.object.metadata.name as string}`)));
+    this.watches.push(
+      await client.watch(KRATIX_API, 'Destination', {}, (e) => {
+        if (!this.changed(e)) return;
+        const name = e.object.metadata.name as string;
+        const ref = (e.object.spec as { stateStoreRef?: { kind?: string; name?: string } } | undefined)?.stateStoreRef;
+        const before = this.storeOf.get(name);
+        const key = ref?.kind && ref.name ? `${ref.kind}/${ref.name}` : undefined;
+        if (e.type === 'DELETED' || !key) this.storeOf.delete(name);
+        else this.storeOf.set(name, key);
+        this.enqueue(before);
+        this.enqueue(key);
+      }),
+      await client.watch(KRATIX_API, 'WorkPlacement', {}, (e) => {
+        if (!this.changed(e)) return;
+        const target = (e.object.spec as { targetDestinationName?: string } | undefined)?.targetDestinationName ?? '';
+        if (e.type === 'DELETED') this.placementCache.delete(`${e.object.metadata.namespace as string}/${e.object.metadata.name as string}`);
+        const key = this.storeOf.get(target);
+        if (key) this.enqueue(key);
+      }),
+      // Credentials can change under a store.
+      await client.watch('v1', 'Secret', {}, () => this.enqueueAllStores()),
+    );
+  }
+
+  async stop(): Promise<void> {
+    for (const w of this.watches) w.stop();
+    this.watches = [];
+    await this.controller.stop();
+  }
+
+  private now(): string {
+    return rfc3339Seconds((this.opts.now ?? (() => new Date()))());
+  }
+
+  private async credentials(kind: string, spec: JsonObject): Promise<GitAuth | string> {
+    const ref = spec.secretRef as { name?: string; namespace?: string } | undefined;
+    if (!ref?.name) return { kind: 'none' };
+    const secret = await this.opts.client.get({ apiVersion: 'v1', kind: 'Secret', namespace: ref.namespace ?? 'default', name: ref.name });
+    if (!secret) return `Secret ${ref.namespace ?? 'default'}/${ref.name} not found`;
+    const data = Object.fromEntries(Object.entries((secret.data ?? {}) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+    const method = (spec.authMethod as string | undefined) ?? (kind === 'GitStateStore' ? 'basicAuth' : 'accessKey');
+    if (method === 'ssh') return data.sshPrivateKey ? { kind: 'ssh', privateKey: data.sshPrivateKey, ...(data.knownHosts ? { knownHosts: data.knownHosts } : {}) } : `Secret ${ref.name} has no sshPrivateKey`;
+    if (method === 'basicAuth') return data.password !== undefined ? { kind: 'basic', username: data.username ?? '', password: data.password } : `Secret ${ref.name} has no password (basicAuth needs username and password)`;
+    if (method === 'accessKey') return { kind: 'basic', username: data.accessKeyID ?? '', password: data.secretAccessKey ?? '' };
+    return `authMethod ${method} is not supported by FleetOps yet`;
+  }
+
+  async reconcile(key: string, log: Logger): Promise<ReconcileResult | void> {
+    const [kind = '', name = ''] = key.split('/');
+    const { client } = this.opts;
+    const store = await client.get({ apiVersion: KRATIX_API, kind, name });
+    if (!store) return;
+    const spec = (store.spec ?? {}) as JsonObject;
+    const destinations = (await client.list(KRATIX_API, 'Destination')).filter((d) => {
+      const ref = (d.spec as { stateStoreRef?: { kind?: string; name?: string } } | undefined)?.stateStoreRef;
+      return ref?.kind === kind && ref.name === name && !d.metadata.deletionTimestamp;
+    });
+    const auth = await this.credentials(kind, spec);
+    if (typeof auth === 'string') {
+      await this.setStoreStatus(store, false, 'SecretNotFound', auth);
+      for (const d of destinations) await this.setDestinationReady(d, false, 'StateStoreNotReady', `State store ${name} is not ready: ${auth}`);
+      return { requeueAfter: 30_000 };
+    }
+    const layouts: DestinationLayout[] = destinations.map((d) => {
+      const ds = (d.spec ?? {}) as { path?: string; filepath?: { mode?: DestinationLayout['mode']; filename?: string }; initWorkloads?: { enabled?: boolean } };
+      return { name: d.metadata.name as string, root: destinationRoot(spec.path as string | undefined, ds.path), mode: ds.filepath?.mode ?? 'nestedByMetadata', filename: ds.filepath?.filename ?? 'aggregated.yaml', canary: ds.initWorkloads?.enabled !== false };
+    });
+    const byDest = new Map<string, PlacementFiles[]>(layouts.map((l) => [l.name, []]));
+    const placements = await client.list(KRATIX_API, 'WorkPlacement');
+    const targeted: KubeObject[] = [];
+    for (const wp of placements) {
+      const target = (wp.spec as { targetDestinationName?: string }).targetDestinationName ?? wp.metadata.labels?.[LABEL_TARGET] ?? '';
+      const list = byDest.get(target);
+      if (!list || wp.metadata.deletionTimestamp) continue;
+      targeted.push(wp);
+      list.push(this.placementFiles(wp));
+    }
+    const files = new Map<string, Buffer>();
+    const failed = new Map<string, string>();
+    for (const layout of layouts) {
+      for (const [path, content] of destinationFiles(layout, byDest.get(layout.name) ?? [], (wp, err) => failed.set(`${wp.namespace}/${wp.name}`, err.message))) files.set(path, content);
+    }
+    const previousRoots = ((store.status as { managedPaths?: string[] } | undefined)?.managedPaths ?? []).filter((p) => typeof p === 'string');
+    const roots = [...new Set(layouts.map((l) => l.root))].sort();
+    const request: SyncRequest = {
+      roots: [...new Set([...roots, ...previousRoots])],
+      files,
+      message: `Update from FleetOps: ${targeted.length} WorkPlacements to ${layouts.map((l) => l.name).join(', ') || 'no destination'}`,
+    };
+    let result: SyncResult;
+    try {
+      result = await this.writerFor(kind as WriterConfig['kind'], name, spec, auth).sync(request);
+    } catch (err) {
+      const message = (err as Error).message;
+      log.warn({ err: message }, 'state store write failed; retrying with backoff');
+      await this.setStoreStatus(store, false, 'StateStoreWriteFailed', message);
+      for (const d of destinations) await this.setDestinationReady(d, false, 'StateStoreWriteFailed', message);
+      throw err;
+    }
+    if (result.changed) log.info({ changed: result.changed, version: result.version, placements: targeted.length }, 'state store updated');
+    await this.setStoreStatus(store, true, 'StateStoreReady', 'State store is ready', roots, result.version);
+    for (const d of destinations) await this.setDestinationReady(d, true, 'TestDocumentsWritten', 'Test documents written to State Store');
+    for (const wp of targeted) await this.setPlacementStatus(wp, failed.get(`${wp.metadata.namespace as string}/${wp.metadata.name as string}`), result.version);
+  }
+
+  private writerFor(kind: WriterConfig['kind'], name: string, spec: JsonObject, auth: GitAuth): StateWriter {
+    const id = `${kind}/${name}`;
+    const signature = JSON.stringify([spec, auth]);
+    const cached = this.writers.get(id);
+    if (cached?.signature === signature) return cached.writer;
+    const writer = this.opts.writerFor({ kind, name, spec, auth, workDir: join(this.opts.workRoot, `${kind.toLowerCase()}-${name}`) });
+    this.writers.set(id, { signature, writer });
+    return writer;
+  }
+
+  /** Decoded files of a placement, cached by resourceVersion (a batch re-reads every placement of the store). */
+  private placementFiles(wp: KubeObject): PlacementFiles {
+    const id = `${wp.metadata.namespace as string}/${wp.metadata.name as string}`;
+    const rv = wp.metadata.resourceVersion as string;
+    const hit = this.placementCache.get(id);
+    if (hit && hit.rv === rv) return hit.files;
+    const spec = (wp.spec ?? {}) as { promiseName?: string; resourceName?: string; id?: string; workloads?: { filepath: string; content: string }[] };
+    const files: PlacementFiles = {
+      namespace: wp.metadata.namespace as string,
+      name: wp.metadata.name as string,
+      promiseName: spec.promiseName ?? '',
+      resourceName: spec.resourceName ?? '',
+      pipeline: wp.metadata.labels?.[LABEL_PIPELINE_NAME] ?? '',
+      groupId: spec.id ?? '',
+      workloads: spec.workloads ?? [],
+    };
+    this.placementCache.set(id, { rv, files });
+    return files;
+  }
+
+  private async setStoreStatus(store: KubeObject, ready: boolean, reason: string, message: string, managedPaths?: string[], version?: string): Promise<void> {
+    const status = structuredClone((store.status ?? {}) as JsonObject);
+    status.status = ready ? 'Ready' : 'NotReady';
+    status.conditions = setCondition(status.conditions as Condition[] | undefined, { type: 'Ready', status: ready ? 'True' : 'False', reason, message }, this.now()) as unknown as JsonObject['conditions'];
+    status.observedGeneration = store.metadata.generation ?? 1;
+    if (managedPaths) status.managedPaths = managedPaths;
+    if (version) status.lastCommit = version;
+    if (!jsonEqual(status, store.status ?? {})) await this.opts.client.updateStatus({ ...store, status });
+  }
+
+  private async setDestinationReady(dest: KubeObject, ready: boolean, reason: string, message: string): Promise<void> {
+    const status = structuredClone((dest.status ?? {}) as JsonObject);
+    status.conditions = setCondition(status.conditions as Condition[] | undefined, { type: 'Ready', status: ready ? 'True' : 'False', reason, message }, this.now()) as unknown as JsonObject['conditions'];
+    if (!jsonEqual(status, dest.status ?? {})) await this.opts.client.updateStatus({ ...dest, status });
+  }
+
+  private async setPlacementStatus(wp: KubeObject, error: string | undefined, version: string): Promise<void> {
+    const current = (wp.status ?? {}) as JsonObject;
+    // A placement already reported written for its generation is left alone: no status write per batch per placement.
+    if (!error && current.observedGeneration === wp.metadata.generation && (current.conditions as Condition[] | undefined)?.some((c) => c.type === 'WriteSucceeded' && c.status === 'True')) return;
+    const now = this.now();
+    let c = current.conditions as Condition[] | undefined;
+    c = setCondition(c, { type: 'ScheduleSucceeded', status: 'True', reason: 'ScheduledToDestination', message: 'Scheduled to correct Destination' }, now);
+    c = error
+      ? setCondition(c, { type: 'WriteSucceeded', status: 'False', reason: 'WorkloadsFailedWrite', message: error }, now)
+      : setCondition(c, { type: 'WriteSucceeded', status: 'True', reason: 'WorkloadsWrittenToStateStore', message: '' }, now);
+    c = setCondition(c, error ? { type: 'Ready', status: 'False', reason: 'WorkloadsFailedWrite', message: 'Failing' } : { type: 'Ready', status: 'True', reason: 'WorkloadsWrittenToTargetDestination', message: 'Ready' }, now);
+    await this.opts.client.updateStatus({ ...wp, status: { ...current, conditions: c as unknown as JsonObject['conditions'], versionID: version, observedGeneration: wp.metadata.generation ?? 1 } });
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * Writes a state store's desired files to a Git repository with the real `git`: fetch the branch, make the managed
+ * folders match exactly what is desired (only files that differ are touched), one commit for the whole batch, push;
+ * a push that loses a race is retried on the new tip. Nothing is kept between calls that the repository does not
+ * hold, so after a crash or an outage the next call converges from scratch, and an unchanged tree makes no commit.
+ */
+import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export type SpawnFn = (command: string, args: string[], options: SpawnOptions) => ChildProcess;
+
+export type GitAuth = { kind: 'none' } | { kind: 'basic'; username: string; password: string } | { kind: 'ssh'; privateKey: string; knownHosts?: string };
+
+export interface GitWriterOptions {
+  url: string;
+  branch: string;
+  /** Local working copy (created when missing). */
+  workDir: string;
+  author: { name: string; email: string };
+  auth: GitAuth;
+  timeoutMs?: number;
+  spawn?: SpawnFn;
+}
+
+export interface SyncRequest {
+  /** Folders (relative to the repository root; '' = all of it) whose content FleetOps owns. */
+  roots: string[];
+  /** Desired content of every file under the roots. */
+  files: Map<string, Buffer>;
+  message: string;
+}
+
+export interface SyncResult {
+  /** Commit the branch is at afterwards. */
+  version: string;
+  /** Files added, changed or removed by this call (0: no commit was made). */
+  changed: number;
+}
+
+export class GitError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'GitError';
+  }
+}
+
+/** Git's object id of a blob with this content (what `git ls-files -s` reports). */
+export function blobSha(content: Buffer): string {
+  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
+}
+
+export class GitWriter {
+  private readonly opts: GitWriterOptions;
+  private readonly spawn: SpawnFn;
+
+  constructor(opts: GitWriterOptions) {
+    this.opts = opts;
+    this.spawn = opts.spawn ?? nodeSpawn;
+  }
+
+  private env(): Record<string, string> {
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: this.opts.workDir,
+      GIT_TERMINAL_PROMPT: '0',
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_AUTHOR_NAME: this.opts.author.name,
+      GIT_AUTHOR_EMAIL: this.opts.author.email,
+      GIT_COMMITTER_NAME: this.opts.author.name,
+      GIT_COMMITTER_EMAIL: this.opts.author.email,
+    };
+    const { auth } = this.opts;
+    // Credentials go through the environment (not argv, which any local user can read in ps).
+    if (auth.kind === 'basic') Object.assign(env, { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` });
+    if (auth.kind === 'ssh') {
+      const key = join(this.opts.workDir, '..', `${this.repoId()}.key`);
+      const hosts = join(this.opts.workDir, '..', `${this.repoId()}.known_hosts`);
+      writeFileSync(key, auth.privateKey.endsWith('\n') ? auth.privateKey : `${auth.privateKey}\n`, { mode: 0o600 });
+      writeFileSync(hosts, auth.knownHosts ?? '', { mode: 0o600 });
+      env.GIT_SSH_COMMAND = `ssh -i ${key} -o IdentitiesOnly=yes -o UserKnownHostsFile=${hosts} -o StrictHostKeyChecking=${auth.knownHosts ? 'yes' : 'accept-new'}`;
+    }
+    return env;
+  }
+
+  private repoId(): string {
+    return createHash('sha1').update(this.opts.url).digest('hex').slice(0, 12);
+  }
+
+  private git(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = this.spawn('git', args, { cwd: this.opts.workDir, env: this.env(), stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), this.opts.timeoutMs ?? 120_000);
+      child.on('error', (err) => {
+        clearTimeout(timer);
+        reject(new GitError(`cannot run git (${err.message}); install it: apt-get install git`, { cause: err }));
+      });
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? 1, stdout, stderr });
+      });
+      if (input !== undefined) child.stdin?.end(input);
+      else child.stdin?.end();
+    });
+  }
+
+  private async must(args: string[]): Promise<string> {
+    const r = await this.git(args);
+    if (r.code !== 0) throw new GitError(`git ${args[0]} failed for ${this.opts.url}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`);
+    return r.stdout;
+  }
+
+  private async prepare(): Promise<void> {
+    if (!existsSync(join(this.opts.workDir, '.git'))) {
+      rmSync(this.opts.workDir, { recursive: true, force: true });
+      mkdirSync(this.opts.workDir, { recursive: true });
+      await this.must(['init', '-q', '-b', this.opts.branch]);
+      await this.must(['remote', 'add', 'origin', this.opts.url]);
+    } else await this.must(['remote', 'set-url', 'origin', this.opts.url]);
+  }
+
+  /** Brings the working copy to the remote branch's tip (or to an empty tree when the branch does not exist yet). */
+  private async reset(): Promise<void> {
+    const fetch = await this.git(['fetch', '-q', '--no-tags', 'origin', `+refs/heads/${this.opts.branch}:refs/remotes/origin/${this.opts.branch}`]);
+    if (fetch.code !== 0) {
+      if (!/couldn't find remote ref|could not find remote ref/i.test(fetch.stderr)) throw new GitError(`cannot fetch ${this.opts.url} (branch ${this.opts.branch}): ${fetch.stderr.trim().split('\n').slice(-2).join(' ')}`);
+      await this.git(['update-ref', '-d', `refs/remotes/origin/${this.opts.branch}`]);
+      await this.must(['symbolic-ref', 'HEAD', `refs/heads/${this.opts.branch}`]);
+      await this.git(['update-ref', '-d', 'HEAD']);
+      await this.must(['read-tree', '--empty']);
+      await this.must(['clean', '-fdxq']);
+      return;
+    }
+    await this.must(['checkout', '-q', '-B', this.opts.branch, `refs/remotes/origin/${this.opts.branch}`]);
+    await this.must(['reset', '-q', '--hard', `refs/remotes/origin/${this.opts.branch}`]);
+    await this.must(['clean', '-fdxq']);
+  }
+
+  async sync(req: SyncRequest): Promise<SyncResult> {
+    await this.prepare();
+    for (let attempt = 0; ; attempt++) {
+      await this.reset();
+      const changed = await this.apply(req);
+      if (!changed) return { version: (await this.git(['rev-parse', '-q', '--verify', 'HEAD'])).stdout.trim(), changed: 0 };
+      await this.must(['add', '-A']);
+      await this.must(['commit', '-q', '--no-verify', '-m', req.message]);
+      const push = await this.git(['push', '-q', '--porcelain', 'origin', `HEAD:refs/heads/${this.opts.branch}`]);
+      if (push.code === 0) return { version: (await this.must(['rev-parse', 'HEAD'])).trim(), changed };
+      const lostRace = /rejected|non-fast-forward|fetch first|stale info/i.test(push.stderr + push.stdout);
+      if (!lostRace || attempt >= 3) throw new GitError(`cannot push to ${this.opts.url}: ${(push.stderr || push.stdout).trim().split('\n').slice(-2).join(' ')}`);
+    }
+  }
+
+  /** Makes the roots hold exactly the desired files; returns how many files changed. */
+  private async apply(req: SyncRequest): Promise<number> {
+    const listing = await this.must(['ls-files', '-s', '-z', '--', ...(req.roots.includes('') ? ['.'] : req.roots)]);
+    const current = new Map<string, string>();
+    for (const entry of listing.split('\0')) {
+      if (!entry) continue;
+      const tab = entry.indexOf('\t');
+      current.set(entry.slice(tab + 1), entry.split(' ')[1] as string);
+    }
+    let changed = 0;
+    for (const [path, content] of req.files) {
+      if (current.get(path) === blobSha(content)) continue;
+      const abs = join(this.opts.workDir, path);
+      mkdirSync(dirname(abs), { recursive: true });
+      writeFileSync(abs, content);
+      changed++;
+    }
+    for (const path of current.keys()) {
+      if (req.files.has(path)) continue;
+      unlinkSync(join(this.opts.workDir, path));
+      changed++;
+    }
+    return changed;
+  }
+}

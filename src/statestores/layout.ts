@@ -1,0 +1,92 @@
+/**
+ * Where a Destination's documents go inside a state store, in Kratix's layout (shared/reference/kratix-contract.md
+ * §5.4): nestedByMetadata (default), aggregatedYAML or none, under `<store path>/<destination path>/`, plus the
+ * canary documents that tell an operator the destination reads from the store. Workload file paths come from
+ * pipelines: any that would escape the destination's folder is refused here, whatever wrote the Work.
+ */
+import { posix } from 'node:path';
+import { decodeWorkload } from '../controllers/shared/workloads.ts';
+import { safeRelativePath } from '../workflows/outputs.ts';
+
+export interface DestinationLayout {
+  name: string;
+  /** Destination spec.path joined under the store's spec.path; '' is the store root. */
+  root: string;
+  mode: 'nestedByMetadata' | 'aggregatedYAML' | 'none';
+  filename: string;
+  canary: boolean;
+}
+
+export interface PlacementFiles {
+  /** WorkPlacement namespace and name. */
+  namespace: string;
+  name: string;
+  promiseName: string;
+  resourceName: string;
+  pipeline: string;
+  groupId: string;
+  workloads: { filepath: string; content: string }[];
+}
+
+const CANARY_NAMESPACE = 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: kratix-worker-system\n';
+const CANARY_CONFIGMAP =
+  'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kratix-info\n  namespace: kratix-worker-system\ndata:\n  canary: this confirms your infrastructure is reading from Kratix state stores\n';
+
+/** Joins store and destination paths the way Kratix does ('.' and '/' mean the root). */
+export function destinationRoot(storePath: string | undefined, destPath: string | undefined): string {
+  const clean = (p: string | undefined): string => (p ?? '').replace(/^\/+|\/+$/g, '').replace(/^\.$/, '');
+  const joined = [clean(storePath), clean(destPath)].filter(Boolean).join('/');
+  return joined ? safeRelativePath(joined) : '';
+}
+
+const under = (root: string, rel: string): string => (root ? posix.join(root, rel) : rel);
+
+/** The files one placement contributes to a destination (nestedByMetadata and none modes). */
+export function placementPaths(dest: DestinationLayout, wp: PlacementFiles): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  const id5 = wp.groupId.slice(0, 5);
+  let base: string;
+  if (dest.mode === 'none') base = '';
+  else if (wp.resourceName) base = posix.join('resources', wp.namespace, wp.promiseName, wp.resourceName, wp.pipeline, id5);
+  else if (wp.pipeline) base = posix.join('dependencies', wp.promiseName, wp.pipeline, id5);
+  else base = posix.join('dependencies', wp.promiseName, id5);
+  for (const w of wp.workloads) {
+    const rel = safeRelativePath(w.filepath);
+    files.set(under(dest.root, base ? posix.join(base, rel) : rel), decodeWorkload(w.content));
+  }
+  return files;
+}
+
+/** Everything a destination should hold: canary documents and its placements' files. */
+export function destinationFiles(dest: DestinationLayout, placements: PlacementFiles[], onError: (wp: PlacementFiles, err: Error) => void): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  if (dest.canary) {
+    const nested = dest.mode === 'nestedByMetadata';
+    files.set(under(dest.root, nested ? 'dependencies/kratix-canary-namespace.yaml' : 'kratix-canary-namespace.yaml'), Buffer.from(CANARY_NAMESPACE));
+    files.set(under(dest.root, nested ? 'resources/kratix-canary-configmap.yaml' : 'kratix-canary-configmap.yaml'), Buffer.from(CANARY_CONFIGMAP));
+  }
+  const sorted = [...placements].sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+  if (dest.mode === 'aggregatedYAML') {
+    const docs: string[] = [];
+    for (const wp of sorted) {
+      try {
+        for (const w of wp.workloads) {
+          safeRelativePath(w.filepath);
+          docs.push(decodeWorkload(w.content).toString('utf8').trim());
+        }
+      } catch (err) {
+        onError(wp, err as Error);
+      }
+    }
+    if (docs.length) files.set(under(dest.root, dest.filename), Buffer.from(`${docs.join('\n---\n')}\n`));
+    return files;
+  }
+  for (const wp of sorted) {
+    try {
+      for (const [path, content] of placementPaths(dest, wp)) files.set(path, content);
+    } catch (err) {
+      onError(wp, err as Error);
+    }
+  }
+  return files;
+}
