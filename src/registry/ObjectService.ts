@@ -343,6 +343,7 @@ export class ObjectService {
   private admit(type: ResourceType, obj: KubeObject, old: KubeObject | undefined, opts: WriteOptions, version: string): string[] {
     const schema = type.schemas[version] ?? type.schemas[type.versions[0] as string];
     const warnings: string[] = [];
+    type.strategy?.normalize?.(obj);
     if (schema) {
       const unknown = prune(schema, obj);
       if (unknown.length) {

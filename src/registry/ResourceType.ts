@@ -30,6 +30,8 @@ export interface PrinterColumn {
 
 /** Kind-specific rules run after schema validation (immutability, cross-field checks). */
 export interface TypeStrategy {
+  /** Rewrites convenience fields into their stored form on every write (e.g. a Secret's stringData into data). */
+  normalize?(object: KubeObject): void;
   /** Sets server-owned fields on a new object before validation (e.g. a Namespace's phase). */
   prepareForCreate?(object: KubeObject): void;
   /** Returns causes for a 422; `old` is set on update. */

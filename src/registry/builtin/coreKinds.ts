@@ -77,6 +77,19 @@ export const secretType = defineType({
   namespaced: true,
   schema: s.root(undefined, undefined, { data: s.map(s.str({ format: 'byte' })), stringData: s.map(), type: s.str(), immutable: s.bool() }),
   printerColumns: [{ name: 'Type', type: 'string', jsonPath: '.type' }, ageColumn],
+  strategy: {
+    // As the apiserver does: stringData is write-only, merged over data (base64) and never stored.
+    normalize(secret) {
+      const stringData = secret.stringData as Record<string, unknown> | undefined;
+      if (stringData && typeof stringData === 'object') {
+        const data = { ...((secret.data as Record<string, string> | undefined) ?? {}) };
+        for (const [k, v] of Object.entries(stringData)) data[k] = Buffer.from(String(v)).toString('base64');
+        secret.data = data;
+      }
+      delete secret.stringData;
+      secret.type ??= 'Opaque';
+    },
+  },
 });
 
 export const configMapType = defineType({

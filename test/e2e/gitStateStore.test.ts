@@ -1,0 +1,164 @@
+/**
+ * Destinations, scheduling and a Git state store, against a real Git server over HTTP with basic auth: requested
+ * Apps appear in a fresh clone under the worker destination's path and go away when deleted; Work with no matching
+ * Destination waits and says so, then lands when a Destination appears and leaves when it is relabelled; bad
+ * credentials are reported; an outage during 200 changes ends with exactly the desired tree, no change lost and
+ * no empty or duplicate commit.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
+import { startGitServer, type TestGitServer } from '../helpers/gitServer.ts';
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, '..', '..');
+const KRATIX = '/apis/platform.kratix.io/v1alpha1';
+
+interface Obj {
+  metadata: { name: string; labels?: Record<string, string>; resourceVersion?: string };
+  status?: { status?: string; conditions?: Array<{ type: string; status: string; reason: string; message: string }> };
+}
+
+function shellPromise(name: string, selector: Record<string, string>): object {
+  return {
+    apiVersion: 'platform.kratix.io/v1alpha1',
+    kind: 'Promise',
+    metadata: { name },
+    spec: {
+      destinationSelectors: [{ matchLabels: selector }],
+      api: {
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name: `${name}s.test.fleetops.dev` },
+        spec: { group: 'test.fleetops.dev', scope: 'Namespaced', names: { kind: name[0]!.toUpperCase() + name.slice(1), plural: `${name}s`, singular: name }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { value: { type: 'string' } } } } } } }] },
+      },
+      workflows: {
+        resource: {
+          configure: [{ apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Pipeline', metadata: { name: 'render' }, spec: { containers: [{ name: 'render', image: 'busybox', command: ['sh', '-c', 'grep "value:" /kratix/input/object.yaml | head -1 > /kratix/output/value.yaml'] }] } }],
+        },
+      },
+    },
+  };
+}
+
+describe('Git state store', () => {
+  let fleet: TestFleet;
+  let git: TestGitServer;
+  const things = `/apis/test.fleetops.dev/v1/namespaces/default/things`;
+
+  before(async () => {
+    git = await startGitServer();
+    await git.createRepo('platform');
+    fleet = await startTestFleet({ defaultDestinations: false, stateStoreBatchMs: 50 });
+    const c = fleet.client;
+    await c.request('POST', '/api/v1/namespaces/default/secrets', { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'git-creds' }, stringData: { username: git.username, password: git.password } } });
+    await c.request('POST', `${KRATIX}/gitstatestores`, { body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'GitStateStore', metadata: { name: 'gitea' }, spec: { url: git.url('platform'), branch: 'main', secretRef: { name: 'git-creds', namespace: 'default' } } } });
+    for (const [name, env] of [['worker-1', 'worker'], ['platform', 'platform']] as const) {
+      await c.request('POST', `${KRATIX}/destinations`, { body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Destination', metadata: { name, labels: { environment: env } }, spec: { path: name, stateStoreRef: { kind: 'GitStateStore', name: 'gitea' } } } });
+    }
+  });
+  after(async () => {
+    await fleet.cleanup();
+    await git.close();
+  });
+
+  it('writes requested Apps under the worker destination, and removes them when deleted', async () => {
+    const c = fleet.client;
+    await c.request('POST', `${KRATIX}/promises`, { body: parse(readFileSync(join(root, 'examples/app-as-a-service/promise.yaml'), 'utf8')) });
+    await eventually(() => c.get('/apis/marketplace.kratix.io/v1/apps'), 10_000, 'kind served');
+    for (const name of ['todo', 'shop', 'blog']) {
+      await c.request('POST', '/apis/marketplace.kratix.io/v1/namespaces/default/apps', { body: { apiVersion: 'marketplace.kratix.io/v1', kind: 'App', metadata: { name }, spec: { name, image: `example/${name}:1` } } });
+    }
+    const appDir = (clone: string, name: string): string => join(clone, 'worker-1/resources/default/app', name, 'resource-configure/5058f');
+    const clone = await eventually(async () => {
+      const dir = await git.clone('platform');
+      return ['todo', 'shop', 'blog'].every((n) => existsSync(join(appDir(dir, n), 'deployment.yaml'))) ? dir : undefined;
+    }, 30_000, 'apps in the repository');
+    const deployment = parse(readFileSync(join(appDir(clone, 'shop'), 'deployment.yaml'), 'utf8')) as { kind: string; spec: { template: { spec: { containers: Array<{ image: string }> } } } };
+    assert.equal(deployment.kind, 'Deployment');
+    assert.equal(deployment.spec.template.spec.containers[0]!.image, 'example/shop:1');
+    assert.deepEqual(readdirSync(appDir(clone, 'shop')).sort(), ['deployment.yaml', 'ingress.yaml', 'service.yaml']);
+    assert.ok(existsSync(join(clone, 'worker-1/dependencies/kratix-canary-namespace.yaml')), 'canary written');
+    assert.ok(!existsSync(join(clone, 'platform/resources/default')), 'nothing scheduled to the platform destination');
+    const store = await c.get<Obj>(`${KRATIX}/gitstatestores/gitea`);
+    assert.equal(store.status?.status, 'Ready');
+
+    await c.request('DELETE', '/apis/marketplace.kratix.io/v1/namespaces/default/apps/shop');
+    await eventually(async () => {
+      const dir = await git.clone('platform');
+      return !existsSync(appDir(dir, 'shop')) && existsSync(join(appDir(dir, 'todo'), 'deployment.yaml'));
+    }, 30_000, 'shop removed from the repository');
+  });
+
+  it('keeps Work waiting until a matching Destination exists, and removes files from a relabelled one', async () => {
+    const c = fleet.client;
+    await c.request('POST', `${KRATIX}/promises`, { body: shellPromise('thing', { environment: 'edge' }) });
+    await eventually(() => c.get(things), 10_000, 'kind served');
+    await c.request('POST', things, { body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Thing', metadata: { name: 'first' }, spec: { value: 'one' } } });
+    const waiting = await eventually(async () => (await c.get<Obj>(`${KRATIX}/namespaces/default/works/thing-first-render`).catch(() => undefined))?.status?.conditions?.find((x) => x.type === 'ScheduleSucceeded' && x.status === 'False'), 20_000, 'work waiting');
+    assert.match(waiting.message, /No matching destination found.*add a Destination with matching labels/);
+
+    await c.request('POST', `${KRATIX}/destinations`, { body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Destination', metadata: { name: 'edge-1', labels: { environment: 'edge' } }, spec: { path: 'edge-1', stateStoreRef: { kind: 'GitStateStore', name: 'gitea' } } } });
+    const file = (dir: string): string => join(dir, 'edge-1/resources/default/thing/first/render/5058f/value.yaml');
+    await eventually(async () => existsSync(file(await git.clone('platform'))), 20_000, 'work delivered to the new destination');
+
+    await c.request('PATCH', `${KRATIX}/destinations/edge-1`, { contentType: 'application/merge-patch+json', body: { metadata: { labels: { environment: 'retired' } } } });
+    await eventually(async () => !existsSync(file(await git.clone('platform'))), 20_000, 'files removed from the relabelled destination');
+    await eventually(async () => (await c.get<Obj>(`${KRATIX}/namespaces/default/works/thing-first-render`)).status?.conditions?.some((x) => x.type === 'ScheduleSucceeded' && x.status === 'False'), 10_000, 'work waiting again');
+  });
+
+  it('reports bad credentials on the state store', async () => {
+    const c = fleet.client;
+    await c.request('POST', '/api/v1/namespaces/default/secrets', { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'wrong' }, stringData: { username: 'gitops', password: 'nope' } } });
+    await c.request('POST', `${KRATIX}/gitstatestores`, { body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'GitStateStore', metadata: { name: 'locked' }, spec: { url: git.url('platform'), secretRef: { name: 'wrong' } } } });
+    const st = await eventually(async () => ((await c.get<Obj>(`${KRATIX}/gitstatestores/locked`)).status?.status === 'NotReady' ? c.get<Obj>(`${KRATIX}/gitstatestores/locked`) : undefined), 20_000, 'store not ready');
+    assert.match(st.status!.conditions!.find((x) => x.type === 'Ready')!.message, /cannot fetch .*platform\.git/);
+  });
+
+  it('converges to exactly the desired tree after an outage during 200 changes, with no change lost or duplicated', async () => {
+    const c = fleet.client;
+    await c.request('PATCH', `${KRATIX}/destinations/edge-1`, { contentType: 'application/merge-patch+json', body: { metadata: { labels: { environment: 'edge' } } } });
+    const before = (await run('git', ['-C', await git.clone('platform'), 'rev-list', '--count', 'HEAD'])).stdout.trim();
+    git.setDown(true);
+    // 200 changes while the remote is unreachable: 120 creates, 40 updates, 40 deletes.
+    for (let i = 0; i < 120; i++) await c.request('POST', things, { body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Thing', metadata: { name: `t${i}` }, spec: { value: `v${i}` } } });
+    for (let i = 0; i < 40; i++) await c.request('PATCH', `${things}/t${i}`, { contentType: 'application/merge-patch+json', body: { spec: { value: `changed${i}` } } });
+    for (let i = 80; i < 120; i++) await c.request('DELETE', `${things}/t${i}`);
+    await eventually(async () => (await c.get<Obj>(`${KRATIX}/gitstatestores/gitea`)).status?.status === 'NotReady', 20_000, 'outage reported');
+    // let the workflows finish while the remote is still down
+    await eventually(async () => {
+      const list = await c.get<{ items: Array<Obj & { spec: { value: string }; status?: { kratix?: { workflows?: { phase?: string } } } }> }>(things);
+      return list.items.length === 81 && list.items.every((t) => t.status?.kratix?.workflows?.phase === 'Succeeded');
+    }, 60_000, 'workflows done');
+    git.setDown(false);
+
+    const expected = new Map<string, string>([['first', 'one']]);
+    for (let i = 0; i < 80; i++) expected.set(`t${i}`, i < 40 ? `changed${i}` : `v${i}`);
+    const dir = await eventually(async () => {
+      const clone = await git.clone('platform');
+      const base = join(clone, 'edge-1/resources/default/thing');
+      if (!existsSync(base)) return undefined;
+      const names = readdirSync(base).sort();
+      if (names.length !== expected.size) return undefined;
+      for (const [name, value] of expected) {
+        const f = join(base, name, 'render/5058f/value.yaml');
+        if (!existsSync(f) || readFileSync(f, 'utf8').trim() !== `value: ${value}`) return undefined;
+      }
+      return clone;
+    }, 60_000, 'repository converged');
+    // No empty commit: every commit since the outage changes the tree, and there are few of them (batches).
+    const log = (await run('git', ['-C', dir, 'log', '--format=%H %T %P'])).stdout.trim().split('\n');
+    const trees = new Map(log.map((l) => [l.split(' ')[0], l.split(' ')[1]]));
+    for (const line of log) {
+      const [, tree, parent] = line.split(' ');
+      if (parent) assert.notEqual(tree, trees.get(parent), `commit ${line} changes nothing`);
+    }
+    const after = Number((await run('git', ['-C', dir, 'rev-list', '--count', 'HEAD'])).stdout.trim());
+    assert.ok(after - Number(before) <= 10, `the outage's 200 changes land in a few batched commits, not one each (got ${after - Number(before)})`);
+  });
+});
