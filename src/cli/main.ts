@@ -58,7 +58,9 @@ export function buildProgram(): Command {
     .action(async (opts: { dataDir?: string; port: string; host: string }) => {
       const { startFleetOps } = await import('../main.ts');
       const fleet = await startFleetOps({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), port: Number(opts.port), host: opts.host });
-      stdout(`FleetOps is up.\n  API:        ${fleet.url}\n  kubeconfig: ${fleet.kubeconfigPath} (context "platform")\n\n  export KUBECONFIG=${fleet.kubeconfigPath}\n  kubectl get promises`);
+      stdout(
+        `FleetOps is up.\n  API:         ${fleet.url}\n  kubeconfig:  ${fleet.kubeconfigPath} (context "platform")\n  state store: ${fleet.embeddedGit.cloneUrl} (Git over HTTPS; user any, password = a FleetOps token)\n  destinations: platform (environment=platform), worker-1 (environment=worker)\n\n  export KUBECONFIG=${fleet.kubeconfigPath}\n  kubectl apply -f examples/app-as-a-service/promise.yaml\n  kubectl get promises`,
+      );
       await new Promise<void>((resolve) => {
         const stop = (): void => resolve();
         process.once('SIGINT', stop);

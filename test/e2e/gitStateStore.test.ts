@@ -8,7 +8,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
@@ -160,5 +161,31 @@ describe('Git state store', () => {
     }
     const after = Number((await run('git', ['-C', dir, 'rev-list', '--count', 'HEAD'])).stdout.trim());
     assert.ok(after - Number(before) <= 10, `the outage's 200 changes land in a few batched commits, not one each (got ${after - Number(before)})`);
+  });
+});
+
+describe('embedded defaults (fleetops up)', () => {
+  let fleet: TestFleet;
+  before(async () => {
+    fleet = await startTestFleet({ defaultDestinations: true, stateStoreBatchMs: 50 });
+  });
+  after(() => fleet.cleanup());
+
+  it('serves the seed flow with no set-up: platform and worker-1 on the embedded repository, cloneable with a token', async () => {
+    const c = fleet.client;
+    const dests = await c.get<{ items: Obj[] }>(`${KRATIX}/destinations`);
+    assert.deepEqual(dests.items.map((d) => `${d.metadata.name}:${d.metadata.labels?.environment}`).sort(), ['platform:platform', 'worker-1:worker']);
+    await c.request('POST', `${KRATIX}/promises`, { body: parse(readFileSync(join(root, 'examples/app-as-a-service/promise.yaml'), 'utf8')) });
+    await eventually(() => c.get('/apis/marketplace.kratix.io/v1/apps'), 10_000, 'kind served');
+    await c.request('POST', '/apis/marketplace.kratix.io/v1/namespaces/default/apps', { body: parse(readFileSync(join(root, 'examples/app-as-a-service/todoer.yaml'), 'utf8')) });
+    const cloneUrl = fleet.embeddedGit.cloneUrl.replace('https://', `https://fleetops:${fleet.adminToken}@`);
+    const dir = await eventually(async () => {
+      const target = join(mkdtempSync(join(tmpdir(), 'fleetops-embedded-')), 'repo');
+      await run('git', ['-c', 'http.sslVerify=false', 'clone', '-q', cloneUrl, target]);
+      return existsSync(join(target, 'worker-1/resources/default/app/todoer/resource-configure/5058f/deployment.yaml')) ? target : undefined;
+    }, 30_000, 'todoer in the embedded repository');
+    assert.ok(existsSync(join(dir, 'platform/dependencies/kratix-canary-namespace.yaml')));
+    // Without a token, the repository is not readable.
+    await assert.rejects(run('git', ['-c', 'http.sslVerify=false', 'ls-remote', fleet.embeddedGit.cloneUrl], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }), /Authentication failed|401|could not read Username/);
   });
 });

@@ -14,7 +14,8 @@ export interface TestFleet extends FleetOps {
 
 export async function startTestFleet(options: Partial<FleetOpsOptions> = {}): Promise<TestFleet> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'fleetops-test-'));
-  const fleet = await startFleetOps({ dataDir, port: 0, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), heartbeatMs: 1000, ...options });
+  // Default Destinations are opt-in in tests, so each test states the destinations it relies on.
+  const fleet = await startFleetOps({ dataDir, port: 0, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), heartbeatMs: 1000, defaultDestinations: false, ...options });
   const client = new HttpClient(loadKubeconfig(fleet.kubeconfigPath));
   return {
     ...fleet,
