@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GIT_MALLOC_ENV } from '../statestores/GitWriter.ts';
 
 export interface GitBackendOptions {
   /** Folder holding the bare repositories (`<root>/<name>.git`). */
@@ -36,6 +37,7 @@ export function serveGit(req: IncomingMessage, res: ServerResponse, opts: GitBac
     const child = spawn(opts.gitPath ?? 'git', ['http-backend'], {
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
+        ...GIT_MALLOC_ENV,
         GIT_PROJECT_ROOT: opts.projectRoot,
         GIT_HTTP_EXPORT_ALL: '1',
         PATH_INFO: opts.pathInfo,

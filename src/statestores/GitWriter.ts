@@ -1,13 +1,13 @@
 /**
- * Writes a state store's desired files to a Git repository with the real `git`: fetch the branch, make the managed
- * folders match exactly what is desired (only files that differ are touched), one commit for the whole batch, push;
- * a push that loses a race is retried on the new tip. Nothing is kept between calls that the repository does not
+ * Writes a state store's desired files to a Git repository with the real `git`: fetch the branch into a private bare
+ * mirror, build one commit on its tip in which the managed folders hold exactly the desired files (only files that
+ * differ are written, with `git fast-import`), push; a push that loses a race is redone on the new tip. Nothing is kept between calls that the repository does not
  * hold, so after a crash or an outage the next call converges from scratch, and an unchanged tree makes no commit.
  */
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export type SpawnFn = (command: string, args: string[], options: SpawnOptions) => ChildProcess;
 
@@ -16,7 +16,7 @@ export type GitAuth = { kind: 'none' } | { kind: 'basic'; username: string; pass
 export interface GitWriterOptions {
   url: string;
   branch: string;
-  /** Local working copy (created when missing). */
+  /** Private bare mirror of the repository (created when missing). */
   workDir: string;
   author: { name: string; email: string };
   auth: GitAuth;
@@ -46,6 +46,12 @@ export class GitError extends Error {
   }
 }
 
+/**
+ * git grows its heap with many small brk calls; where system calls are expensive (VMs) that dominates fast-import
+ * and pack-objects (measured: 1 s → 40 ms for 1,000 files). A larger top pad makes glibc grow it in big steps.
+ */
+export const GIT_MALLOC_ENV = { MALLOC_TOP_PAD_: String(64 * 1024 * 1024) };
+
 /** Git's object id of a blob with this content (what `git ls-files -s` reports). */
 export function blobSha(content: Buffer): string {
   return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
@@ -65,6 +71,7 @@ export class GitWriter {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: this.opts.workDir,
       GIT_TERMINAL_PROMPT: '0',
+      ...GIT_MALLOC_ENV,
       GIT_CONFIG_NOSYSTEM: '1',
       GIT_AUTHOR_NAME: this.opts.author.name,
       GIT_AUTHOR_EMAIL: this.opts.author.email,
@@ -88,7 +95,7 @@ export class GitWriter {
     return createHash('sha1').update(this.opts.url).digest('hex').slice(0, 12);
   }
 
-  private git(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  private git(args: string[], input?: Buffer): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
       const child = this.spawn('git', args, { cwd: this.opts.workDir, env: this.env(), stdio: ['pipe', 'pipe', 'pipe'] });
       let stdout = '';
@@ -116,68 +123,82 @@ export class GitWriter {
   }
 
   private async prepare(): Promise<void> {
-    if (!existsSync(join(this.opts.workDir, '.git'))) {
+    if (!existsSync(join(this.opts.workDir, 'HEAD'))) {
       rmSync(this.opts.workDir, { recursive: true, force: true });
       mkdirSync(this.opts.workDir, { recursive: true });
-      await this.must(['init', '-q', '-b', this.opts.branch]);
+      await this.must(['init', '-q', '--bare', '-b', this.opts.branch]);
       await this.must(['remote', 'add', 'origin', this.opts.url]);
     } else await this.must(['remote', 'set-url', 'origin', this.opts.url]);
   }
 
-  /** Brings the working copy to the remote branch's tip (or to an empty tree when the branch does not exist yet). */
-  private async reset(): Promise<void> {
-    const fetch = await this.git(['fetch', '-q', '--no-tags', 'origin', `+refs/heads/${this.opts.branch}:refs/remotes/origin/${this.opts.branch}`]);
+  /** Fetches the branch; returns its tip, or undefined when the remote branch does not exist yet. */
+  private async fetchTip(): Promise<string | undefined> {
+    const ref = `refs/remotes/origin/${this.opts.branch}`;
+    const fetch = await this.git(['fetch', '-q', '--no-tags', 'origin', `+refs/heads/${this.opts.branch}:${ref}`]);
     if (fetch.code !== 0) {
       if (!/couldn't find remote ref|could not find remote ref/i.test(fetch.stderr)) throw new GitError(`cannot fetch ${this.opts.url} (branch ${this.opts.branch}): ${fetch.stderr.trim().split('\n').slice(-2).join(' ')}`);
-      await this.git(['update-ref', '-d', `refs/remotes/origin/${this.opts.branch}`]);
-      await this.must(['symbolic-ref', 'HEAD', `refs/heads/${this.opts.branch}`]);
-      await this.git(['update-ref', '-d', 'HEAD']);
-      await this.must(['read-tree', '--empty']);
-      await this.must(['clean', '-fdxq']);
-      return;
+      await this.git(['update-ref', '-d', ref]);
+      return undefined;
     }
-    await this.must(['checkout', '-q', '-B', this.opts.branch, `refs/remotes/origin/${this.opts.branch}`]);
-    await this.must(['reset', '-q', '--hard', `refs/remotes/origin/${this.opts.branch}`]);
-    await this.must(['clean', '-fdxq']);
+    return (await this.must(['rev-parse', ref])).trim();
   }
 
   async sync(req: SyncRequest): Promise<SyncResult> {
     await this.prepare();
     for (let attempt = 0; ; attempt++) {
-      await this.reset();
-      const changed = await this.apply(req);
-      if (!changed) return { version: (await this.git(['rev-parse', '-q', '--verify', 'HEAD'])).stdout.trim(), changed: 0 };
-      await this.must(['add', '-A']);
-      await this.must(['commit', '-q', '--no-verify', '-m', req.message]);
-      const push = await this.git(['push', '-q', '--porcelain', 'origin', `HEAD:refs/heads/${this.opts.branch}`]);
-      if (push.code === 0) return { version: (await this.must(['rev-parse', 'HEAD'])).trim(), changed };
+      const tip = await this.fetchTip();
+      const commit = await this.commit(req, tip);
+      if (!commit) return { version: tip ?? '', changed: 0 };
+      const push = await this.git(['push', '-q', '--porcelain', 'origin', `${commit.sha}:refs/heads/${this.opts.branch}`]);
+      if (push.code === 0) return { version: commit.sha, changed: commit.changed };
       const lostRace = /rejected|non-fast-forward|fetch first|stale info/i.test(push.stderr + push.stdout);
       if (!lostRace || attempt >= 3) throw new GitError(`cannot push to ${this.opts.url}: ${(push.stderr || push.stdout).trim().split('\n').slice(-2).join(' ')}`);
     }
   }
 
-  /** Makes the roots hold exactly the desired files; returns how many files changed. */
-  private async apply(req: SyncRequest): Promise<number> {
-    const listing = await this.must(['ls-files', '-s', '-z', '--', ...(req.roots.includes('') ? ['.'] : req.roots)]);
+  /**
+   * Makes one commit on top of `tip` in which the roots hold exactly the desired files, with `git fast-import`
+   * (a single pack, no working tree: only the files that differ are sent). Returns undefined when nothing differs.
+   */
+  private async commit(req: SyncRequest, tip: string | undefined): Promise<{ sha: string; changed: number } | undefined> {
     const current = new Map<string, string>();
-    for (const entry of listing.split('\0')) {
-      if (!entry) continue;
-      const tab = entry.indexOf('\t');
-      current.set(entry.slice(tab + 1), entry.split(' ')[1] as string);
+    if (tip) {
+      const listing = await this.must(['ls-tree', '-r', '-z', '--full-tree', tip, ...(req.roots.includes('') ? [] : ['--', ...req.roots])]);
+      for (const entry of listing.split('\0')) {
+        if (!entry) continue;
+        const tab = entry.indexOf('\t');
+        current.set(entry.slice(tab + 1), entry.slice(0, tab).split(' ')[2] as string);
+      }
     }
+    const chunks: Buffer[] = [];
     let changed = 0;
     for (const [path, content] of req.files) {
       if (current.get(path) === blobSha(content)) continue;
-      const abs = join(this.opts.workDir, path);
-      mkdirSync(dirname(abs), { recursive: true });
-      writeFileSync(abs, content);
+      chunks.push(Buffer.from(`M 100644 inline ${quotePath(path)}\ndata ${content.length}\n`), content, Buffer.from('\n'));
       changed++;
     }
     for (const path of current.keys()) {
       if (req.files.has(path)) continue;
-      unlinkSync(join(this.opts.workDir, path));
+      chunks.push(Buffer.from(`D ${quotePath(path)}\n`));
       changed++;
     }
-    return changed;
+    if (!changed) return undefined;
+    const { name, email } = this.opts.author;
+    const when = `${Math.floor(Date.now() / 1000)} +0000`;
+    const message = Buffer.from(req.message);
+    const ref = `refs/fleetops/${this.opts.branch}`;
+    // With no tip the ref is reset first, so the commit is a root commit even if an earlier attempt left one.
+    const head = Buffer.from(
+      `${tip ? '' : `reset ${ref}\n\n`}commit ${ref}\nauthor ${name} <${email}> ${when}\ncommitter ${name} <${email}> ${when}\ndata ${message.length}\n${req.message}\n${tip ? `from ${tip}\n` : ''}`,
+    );
+    const r = await this.git(['fast-import', '--quiet', '--force', '--done'], Buffer.concat([head, ...chunks, Buffer.from('\ndone\n')]));
+    if (r.code !== 0) throw new GitError(`cannot write the commit for ${this.opts.url}: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`);
+    return { sha: (await this.must(['rev-parse', ref])).trim(), changed };
   }
+}
+
+/** A path as fast-import reads it: quoted C-style when it has characters that need it. */
+function quotePath(path: string): string {
+  if ([...path].some((ch) => ch.charCodeAt(0) < 0x20)) throw new GitError(`file name ${JSON.stringify(path)} has control characters`);
+  return /["\\\s]/.test(path) || path.startsWith('"') ? `"${path.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"` : path;
 }

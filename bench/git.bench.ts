@@ -1,0 +1,88 @@
+/**
+ * Git state store benchmark, side by side in one run:
+ *  - N resource outputs (default 10,000) written by the FleetOps Git writer in batches (one commit per batch);
+ *  - the same writer with one commit per resource (Kratix's way: a commit per WorkPlacement), on a sample
+ *    (default 300) and extrapolated to N;
+ *  - the floor: bare `git add` + `git commit` of one file per resource in a local repository (no fetch, no push).
+ * Figures only. Usage: node bench/git.bench.ts [--resources 10000] [--batch 1000] [--per-commit-sample 300]
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { GIT_MALLOC_ENV, GitWriter } from '../src/statestores/GitWriter.ts';
+
+const run = promisify(execFile);
+const arg = (name: string, def: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const N = arg('resources', 10_000);
+const BATCH = arg('batch', 1000);
+const SAMPLE = arg('per-commit-sample', 300);
+
+const path = (i: number): string => `worker-1/resources/default/app/app-${i}/resource-configure/5058f/deployment.yaml`;
+const content = (i: number): Buffer => Buffer.from(`apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-${i}\n  namespace: default\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {app: app-${i}}\n  template:\n    metadata:\n      labels: {app: app-${i}}\n    spec:\n      containers:\n        - name: app\n          image: registry.example.com/app-${i}:1.0\n`);
+
+async function writer(dir: string, name: string): Promise<GitWriter> {
+  const bare = join(dir, `${name}.git`);
+  await run('git', ['init', '-q', '--bare', '-b', 'main', bare]);
+  return new GitWriter({ url: `file://${bare}`, branch: 'main', workDir: join(dir, `${name}-work`), author: { name: 'bench', email: 'bench@fleetops' }, auth: { kind: 'none' } });
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'fleetops-gitbench-'));
+  try {
+    // batched: outputs arrive BATCH at a time; each batch is one sync (one commit)
+    const batched = await writer(dir, 'batched');
+    const files = new Map<string, Buffer>();
+    let start = performance.now();
+    let commits = 0;
+    for (let i = 0; i < N; i += BATCH) {
+      for (let j = i; j < Math.min(N, i + BATCH); j++) files.set(path(j), content(j));
+      const r = await batched.sync({ roots: ['worker-1'], files, message: `batch ${i / BATCH}` });
+      if (r.changed) commits++;
+    }
+    const batchedMs = performance.now() - start;
+    start = performance.now();
+    const noop = await batched.sync({ roots: ['worker-1'], files, message: 'noop' });
+    const noopMs = performance.now() - start;
+
+    // one commit per resource, on a sample
+    const single = await writer(dir, 'single');
+    const one = new Map<string, Buffer>();
+    start = performance.now();
+    for (let i = 0; i < SAMPLE; i++) {
+      one.set(path(i), content(i));
+      await single.sync({ roots: ['worker-1'], files: one, message: `Update from: app-${i}` });
+    }
+    const perCommitMs = (performance.now() - start) / SAMPLE;
+
+    // floor: bare git add + commit per file, local only
+    const floorRepo = join(dir, 'floor');
+    await run('git', ['init', '-q', '-b', 'main', floorRepo]);
+    const env = { ...process.env, ...GIT_MALLOC_ENV, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' };
+    start = performance.now();
+    for (let i = 0; i < SAMPLE; i++) {
+      const f = join(floorRepo, path(i));
+      mkdirSync(join(f, '..'), { recursive: true });
+      writeFileSync(f, content(i));
+      await run('git', ['-C', floorRepo, 'add', '-A'], { env });
+      await run('git', ['-C', floorRepo, 'commit', '-q', '-m', `c${i}`], { env });
+    }
+    const floorPerCommitMs = (performance.now() - start) / SAMPLE;
+
+    const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+    console.log(`${N} resource outputs to a Git state store (file:// remote, real git):`);
+    console.log(`  batched, ${BATCH} per batch: ${s(batchedMs)} for ${commits} commits (${(N / (batchedMs / 1000)).toFixed(0)} outputs/s); re-sync with nothing changed: ${noopMs.toFixed(0)} ms, ${noop.changed} files changed`);
+    console.log(`  one commit per resource (FleetOps writer, fetch+commit+push each): ${perCommitMs.toFixed(1)} ms per resource on ${SAMPLE} → ${s(perCommitMs * N)} for ${N} (extrapolated)`);
+    console.log(`  floor, bare git add+commit per resource (no fetch/push): ${floorPerCommitMs.toFixed(1)} ms per resource on ${SAMPLE} → ${s(floorPerCommitMs * N)} for ${N} (extrapolated)`);
+    console.log(`  batched vs one commit per resource: ${((perCommitMs * N) / batchedMs).toFixed(0)}× faster; vs the bare-commit floor: ${((floorPerCommitMs * N) / batchedMs).toFixed(0)}× faster`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
