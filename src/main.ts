@@ -29,6 +29,7 @@ import { PipelineRunner } from './workflows/PipelineRunner.ts';
 import { BwrapRuntime } from './workflows/runtime/BwrapRuntime.ts';
 import { UnavailableRuntime } from './workflows/runtime/UnavailableRuntime.ts';
 import type { StepRuntime } from './workflows/StepRuntime.ts';
+import { RolloutController } from './controllers/rollout/RolloutController.ts';
 import { WorkScheduler } from './controllers/scheduler/WorkScheduler.ts';
 import { StateStoreController, type StateWriter, type WriterConfig } from './controllers/statestore/StateStoreController.ts';
 import { GitWriter } from './statestores/GitWriter.ts';
@@ -75,7 +76,7 @@ export interface FleetOps {
   registry: Registry;
   objects: ObjectService;
   store: Store;
-  controllers: { promises: PromiseController; resources: ResourceController; scheduler: WorkScheduler; stateStores: StateStoreController };
+  controllers: { promises: PromiseController; resources: ResourceController; rollouts: RolloutController; scheduler: WorkScheduler; stateStores: StateStoreController };
   /** The embedded Git repository (bare) and where GitOps agents clone it. */
   embeddedGit: { path: string; cloneUrl: string };
   runtime: StepRuntime;
@@ -228,12 +229,14 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     ...(options.workflowConcurrency !== undefined ? { concurrency: options.workflowConcurrency } : {}),
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
   });
+  const rollouts = new RolloutController({ client, registry, events, logger: controllerLog });
   const scheduler = new WorkScheduler({ client, events, logger: controllerLog });
   const stateStores = new StateStoreController({ client, logger: controllerLog, writerFor, workRoot: join(dataDir, 'statestores'), ...(options.stateStoreBatchMs !== undefined ? { batchDelayMs: options.stateStoreBatchMs } : {}) });
   const repoPath = ensureEmbeddedRepo(dataDir);
   if (options.defaultDestinations !== false) await createDefaults(objects, registry, dataDir, repoPath);
   await resources.start();
   await promises.start();
+  await rollouts.start();
   await scheduler.start();
   await stateStores.start();
   const tokens = loadTokens(dataDir);
@@ -263,7 +266,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     registry,
     objects,
     store,
-    controllers: { promises, resources, scheduler, stateStores },
+    controllers: { promises, resources, rollouts, scheduler, stateStores },
     embeddedGit: { path: repoPath, cloneUrl: `${url}/git/state.git` },
     runtime,
     async stop() {
@@ -271,6 +274,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       stopped = true;
       await server.stop();
       await promises.stop();
+      await rollouts.stop();
       await resources.stop();
       await scheduler.stop();
       await stateStores.stop();

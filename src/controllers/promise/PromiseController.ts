@@ -23,6 +23,16 @@ import type { WorkflowExecutor, WorkflowTarget } from '../shared/WorkflowExecuto
 import type { Pipeline } from '../../workflows/PipelineRunner.ts';
 
 const LABEL_MANUAL_RECONCILIATION = 'kratix.io/manual-reconciliation';
+import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
+import { isApiError } from '../../api/errors.ts';
+import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_ROLLOUT_STRATEGY, parseStrategy } from '../rollout/strategy.ts';
+
+/** What changed between two Promise specs, for `fleetops rollout history`. */
+function describeChange(before: JsonObject | undefined, after: JsonObject | undefined): string {
+  if (!before) return 'initial';
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(after ?? {})])].filter((k) => !jsonEqual(before[k], after?.[k]));
+  return keys.length ? `${keys.sort().join(', ')} changed` : 'no spec change';
+}
 
 export const PROMISE_API = 'platform.kratix.io/v1alpha1';
 export const PLATFORM_NAMESPACE = 'kratix-platform-system';
@@ -194,6 +204,9 @@ export class PromiseController {
       }
     }
 
+    // Each change of the spec is kept as an immutable revision; from the second on, a Rollout takes it to the fleet.
+    await this.reconcileRevision(promise, status, log);
+
     // spec.dependencies → Work
     await this.reconcileDependencies(promise, spec);
 
@@ -261,6 +274,43 @@ export class PromiseController {
     return available ? undefined : { requeueAfter: 30_000 };
   }
 
+  private async reconcileRevision(promise: KubeObject, status: JsonObject, log: Logger): Promise<void> {
+    const { client } = this.opts;
+    const name = promise.metadata.name as string;
+    const hash = md5Hex(JSON.stringify(promise.spec ?? {}));
+    if (status.latestRevisionHash === hash) return;
+    const n = (typeof status.latestRevision === 'number' ? status.latestRevision : 0) + 1;
+    const previous = n > 1 ? await client.get({ apiVersion: FLEETOPS_API, kind: 'PromiseRevision', name: `${name}-r${n - 1}` }) : undefined;
+    const previousSpec = previous?.spec as { promiseSpec?: JsonObject; changeCause?: string } | undefined;
+    // Set by `fleetops rollout undo` (or by hand, as kubernetes.io/change-cause): kept while it stays the same.
+    const cause = promise.metadata.annotations?.[ANNOTATION_CHANGE_CAUSE] ?? '';
+    const labels = { [LABEL_PROMISE_NAME]: name };
+    const owner = [{ apiVersion: PROMISE_API, kind: 'Promise', name, uid: promise.metadata.uid as string }];
+    try {
+      await client.create({
+        apiVersion: FLEETOPS_API,
+        kind: 'PromiseRevision',
+        metadata: { name: `${name}-r${n}`, labels, ownerReferences: owner },
+        spec: { promiseName: name, revision: n, hash, version: promise.metadata.labels?.[LABEL_PROMISE_VERSION] ?? '', promiseSpec: promise.spec ?? {}, changeCause: cause, change: cause && cause !== previousSpec?.changeCause ? cause : describeChange(previousSpec?.promiseSpec, promise.spec as JsonObject | undefined) },
+      });
+    } catch (err) {
+      if (!isApiError(err, 'AlreadyExists')) throw err; // made before a crash: ours
+    }
+    if (n > 1) {
+      const { strategy, problem } = parseStrategy(promise.metadata.annotations?.[ANNOTATION_ROLLOUT_STRATEGY]);
+      if (problem) await this.opts.events.record(promise, 'Warning', 'InvalidRolloutStrategy', `${problem}; rolling out with the default strategy (all resources)`);
+      try {
+        await client.create({ apiVersion: FLEETOPS_API, kind: 'Rollout', metadata: { name: `${name}-r${n}`, labels, ownerReferences: owner }, spec: { promiseName: name, revision: n, fromRevision: n - 1, strategy, paused: false, aborted: false, approvedStep: 0 } });
+        await this.opts.events.record(promise, 'Normal', 'RolloutStarted', `Revision ${n} is rolling out (fleetops rollout status ${name})`);
+      } catch (err) {
+        if (!isApiError(err, 'AlreadyExists')) throw err;
+      }
+    }
+    status.latestRevision = n;
+    status.latestRevisionHash = hash;
+    log.info({ revision: n }, 'promise revision recorded');
+  }
+
   /** Stored resources that the new type's schema would reject. */
   private async incompatible(current: ResourceType, next: ResourceType): Promise<{ name: string; why: string }[]> {
     const broken: { name: string; why: string }[] = [];
@@ -318,6 +368,9 @@ export class PromiseController {
         return { requeueAfter: 200 };
       }
       registry.unregister(type.group, type.plural);
+    }
+    for (const kind of ['Rollout', 'PromiseRevision']) {
+      for (const o of await client.list(FLEETOPS_API, kind, { labelSelector: `${LABEL_PROMISE_NAME}=${name}` })) await client.delete({ apiVersion: FLEETOPS_API, kind, name: o.metadata.name as string });
     }
     const works = await client.list(PROMISE_API, 'Work', { labelSelector: `${LABEL_PROMISE_NAME}=${name}` });
     if (works.length) {

@@ -16,6 +16,7 @@ import { isPlainObject, type JsonObject, type KubeObject } from '../../api/types
 import type { Client } from '../../client/Client.ts';
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
 import { BackgroundTasks } from '../../controller/BackgroundTasks.ts';
+import { PromiseKindsWatcher } from '../shared/PromiseKindsWatcher.ts';
 import type { Registry } from '../../registry/Registry.ts';
 import type { ResourceType } from '../../registry/ResourceType.ts';
 import { rfc3339Seconds } from '../../store/SqliteStore.ts';
@@ -23,8 +24,11 @@ import type { Pipeline } from '../../workflows/PipelineRunner.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
 import { KRATIX_API, LABEL_PROMISE_NAME, mergeStatus, type WorkflowExecutor, type WorkflowTarget } from '../shared/WorkflowExecutor.ts';
 import { md5Hex } from '../shared/workloads.ts';
+import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
 
 export const LABEL_MANUAL_RECONCILIATION = 'kratix.io/manual-reconciliation';
+/** Set by a rollout: the Promise revision this resource is to be reconciled with. */
+export const LABEL_REVISION = 'fleetops.dev/revision';
 export const ANNOTATION_RECONCILIATION_INTERVAL = 'kratix.io/reconciliation-interval';
 export const RESOURCE_FINALIZERS = ['kratix.io/work-cleanup', 'kratix.io/workflows-cleanup'];
 export const FINALIZER_DELETE_WORKFLOWS = 'kratix.io/delete-workflows';
@@ -59,6 +63,8 @@ interface WorkflowState {
   runs?: string[];
   /** Pipelines whose Works exist (to delete the Works of pipelines the Promise no longer has). */
   worksFor?: string[];
+  /** Promise revision of the last (or current) run. */
+  revision?: number;
 }
 
 export function resourceKey(type: Pick<ResourceType, 'group' | 'kind'>, namespace: string, name: string): string {
@@ -78,9 +84,8 @@ function pipelinesOf(promise: KubeObject, action: 'configure' | 'delete'): Pipel
 export class ResourceController {
   readonly controller: Controller;
   private readonly opts: ResourceControllerOptions;
-  private readonly watches = new Map<string, { stop(): void }>();
+  private readonly kinds: PromiseKindsWatcher;
   private promiseWatch: { stop(): void } | undefined;
-  private unsubscribe: (() => void) | undefined;
   /** Promise name → what last triggered a fleet-wide re-check (spec generation and availability). */
   private readonly promiseSeen = new Map<string, string>();
   private readonly background: BackgroundTasks;
@@ -94,6 +99,12 @@ export class ResourceController {
       concurrency: options.concurrency ?? Math.max(2, availableParallelism() * 2),
     });
     this.background = new BackgroundTasks(options.logger);
+    this.kinds = new PromiseKindsWatcher({
+      client: options.client,
+      registry: options.registry,
+      logger: options.logger,
+      onEvent: (type, e) => this.controller.enqueue(resourceKey(type, e.object.metadata.namespace as string, e.object.metadata.name as string)),
+    });
   }
 
   private now(): Date {
@@ -102,12 +113,7 @@ export class ResourceController {
 
   async start(): Promise<void> {
     this.controller.start();
-    this.unsubscribe = this.opts.registry.onChange((change) => {
-      if (!change.type.owner.startsWith('promise/')) return;
-      if (change.action === 'removed') this.unwatch(change.type);
-      else this.background.run('watch kind', () => this.watchType(change.type));
-    });
-    for (const type of this.opts.registry.all()) if (type.owner.startsWith('promise/')) await this.watchType(type);
+    await this.kinds.start();
     this.promiseWatch = await this.opts.client.watch(KRATIX_API, 'Promise', {}, (e) => {
       const name = e.object.metadata.name as string;
       if (e.type === 'DELETED') {
@@ -122,29 +128,10 @@ export class ResourceController {
   }
 
   async stop(): Promise<void> {
-    this.unsubscribe?.();
+    await this.kinds.stop();
     this.promiseWatch?.stop();
-    for (const w of this.watches.values()) w.stop();
-    this.watches.clear();
     await this.background.drain();
     await this.controller.stop();
-  }
-
-  private async watchType(type: ResourceType): Promise<void> {
-    const id = `${type.group}/${type.plural}`;
-    if (this.watches.has(id)) return;
-    this.watches.set(id, { stop() {} });
-    const handle = await this.opts.client.watch(`${type.group}/${type.versions[0] as string}`, type.kind, {}, (e) => {
-      this.controller.enqueue(resourceKey(type, e.object.metadata.namespace as string, e.object.metadata.name as string));
-    });
-    if (this.watches.has(id)) this.watches.set(id, handle);
-    else handle.stop();
-  }
-
-  private unwatch(type: ResourceType): void {
-    const id = `${type.group}/${type.plural}`;
-    this.watches.get(id)?.stop();
-    this.watches.delete(id);
   }
 
   private async enqueueAllOf(promiseName: string): Promise<void> {
@@ -176,8 +163,13 @@ export class ResourceController {
     const obj = await client.get({ apiVersion, kind, namespace, name });
     if (!obj) return;
     const promiseName = type.owner.slice('promise/'.length);
-    const promise = await client.get({ apiVersion: KRATIX_API, kind: 'Promise', name: promiseName });
-    if (!promise) return;
+    const livePromise = await client.get({ apiVersion: KRATIX_API, kind: 'Promise', name: promiseName });
+    if (!livePromise) return;
+    const status = (isPlainObject(obj.status) ? obj.status : {}) as JsonObject;
+    const state = ((status.kratix as JsonObject | undefined)?.workflows ?? {}) as WorkflowState;
+    // The Promise as of the revision this resource is to be reconciled with (see targetRevision).
+    const revision = this.targetRevision(obj, livePromise, state);
+    const promise = revision ? await this.promiseAt(livePromise, revision) : livePromise;
     if (obj.metadata.deletionTimestamp) return this.finalize(obj, promise, type, log);
 
     // Finalizers and the promise-name label, in one write.
@@ -189,10 +181,8 @@ export class ResourceController {
       return; // the update brings us back
     }
 
-    const status = (isPlainObject(obj.status) ? obj.status : {}) as JsonObject;
-    const state = ((status.kratix as JsonObject | undefined)?.workflows ?? {}) as WorkflowState;
     const now = this.now();
-    const promiseStatus = (promise.status ?? {}) as { status?: string };
+    const promiseStatus = (livePromise.status ?? {}) as { status?: string };
     if (promiseStatus.status !== 'Available') {
       await this.writeStatus(obj, (s) => {
         s.conditions = setCondition(s.conditions as Condition[] | undefined, { type: 'Reconciled', status: 'Unknown', reason: 'PromiseUnavailable', message: 'Waiting for the Promise to be available' }, rfc3339Seconds(now));
@@ -204,6 +194,15 @@ export class ResourceController {
     const hash = configureHash(promise, obj);
     const manual = obj.metadata.labels?.[LABEL_MANUAL_RECONCILIATION] === 'true';
     const interval = this.intervalMs(promise);
+    if (state.hash === hash && !manual && revision !== undefined && state.revision !== revision && state.phase === 'Succeeded') {
+      // A revision whose workflows give this resource the same inputs (an undo back to what it runs): adopt it
+      // without a run, so the rollout counts the resource as updated.
+      await this.writeStatus(obj, (s) => {
+        s.promiseRevision = revision;
+        s.kratix = { ...((s.kratix as JsonObject | undefined) ?? {}), workflows: { ...state, revision } };
+      });
+      return;
+    }
     if (state.hash === hash && !manual) {
       if (state.phase === 'Succeeded' || state.phase === 'Suspended') {
         const last = Date.parse(state.lastSuccessfulConfigureWorkflowTime ?? '') || now.getTime();
@@ -217,7 +216,26 @@ export class ResourceController {
         if (wait > 0) return { requeueAfter: wait };
       }
     }
-    return this.runConfigure(obj, promise, type, hash, state, log);
+    return this.runConfigure(obj, promise, type, hash, { ...state, ...(revision ? { revision } : {}) }, log);
+  }
+
+  /**
+   * Which Promise revision a resource is reconciled with: the one a rollout assigned it (label), else the one it
+   * was last reconciled with (so a new revision reaches it only through a rollout), else the newest (new requests).
+   */
+  private targetRevision(obj: KubeObject, promise: KubeObject, state: WorkflowState): number | undefined {
+    const label = Number(obj.metadata.labels?.[LABEL_REVISION]);
+    if (Number.isInteger(label) && label > 0) return label;
+    if (typeof state.revision === 'number') return state.revision;
+    const latest = (promise.status as { latestRevision?: unknown } | undefined)?.latestRevision;
+    return typeof latest === 'number' ? latest : undefined;
+  }
+
+  /** The Promise with the spec of revision `n` (the live one when that revision is gone). */
+  private async promiseAt(promise: KubeObject, n: number): Promise<KubeObject> {
+    const rev = await this.opts.client.get({ apiVersion: FLEETOPS_API, kind: 'PromiseRevision', name: `${promise.metadata.name as string}-r${n}` });
+    const spec = (rev?.spec as { promiseSpec?: JsonObject } | undefined)?.promiseSpec;
+    return spec ? { ...promise, spec } : promise;
   }
 
   private async runConfigure(obj: KubeObject, promise: KubeObject, type: ResourceType, hash: string, state: WorkflowState, log: Logger): Promise<ReconcileResult | void> {
@@ -256,7 +274,7 @@ export class ResourceController {
     await this.writeStatus(current, (s) => {
       Object.assign(s, mergeStatus(s, outcome.status));
       let c = s.conditions as Condition[] | undefined;
-      const wf: WorkflowState = { hash, runs, worksFor, pipelines: pipelineNames.map((name, i) => ({ name, phase: i < outcome.succeeded ? 'Succeeded' : name === outcome.failedPipeline ? 'Failed' : 'Pending' })) };
+      const wf: WorkflowState = { hash, runs, worksFor, ...(state.revision !== undefined ? { revision: state.revision } : {}), pipelines: pipelineNames.map((name, i) => ({ name, phase: i < outcome.succeeded ? 'Succeeded' : name === outcome.failedPipeline ? 'Failed' : 'Pending' })) };
       s.workflows = pipelines.length;
       s.workflowsSucceeded = outcome.succeeded;
       s.workflowsFailed = outcome.ok ? 0 : 1;
@@ -276,6 +294,7 @@ export class ResourceController {
         c = setCondition(c, { type: 'Reconciled', status: 'True', reason: 'Reconciled', message: 'Reconciled' }, finished);
         if (s.message === 'Pending' || s.message === undefined || String(s.message).startsWith('Configure workflow failed')) s.message = 'Resource requested';
         s.lastSuccessfulConfigureWorkflowTime = finished;
+        if (state.revision !== undefined) s.promiseRevision = state.revision;
         s.observedGeneration = current.metadata.generation;
       }
       s.conditions = c;

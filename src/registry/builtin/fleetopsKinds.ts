@@ -62,4 +62,69 @@ export const workflowRunType: ResourceType = defineType({
   ],
 });
 
-export const fleetopsTypes: ResourceType[] = [workflowRunType];
+/** An immutable, numbered copy of a Promise's spec: what resources are reconciled with. Name `<promise>-r<N>`. */
+export const promiseRevisionType: ResourceType = defineType({
+  group: FLEETOPS_GROUP,
+  version: FLEETOPS_VERSION,
+  kind: 'PromiseRevision',
+  plural: 'promiserevisions',
+  namespaced: false,
+  shortNames: ['prev'],
+  categories: ['fleetops'],
+  schema: s.root(s.obj({ promiseName: s.str(), revision: s.int(), hash: s.str(), version: s.str(), promiseSpec: s.any(), change: s.str(), changeCause: s.str() }), undefined),
+  printerColumns: [
+    { name: 'Promise', type: 'string', jsonPath: '.spec.promiseName' },
+    { name: 'Revision', type: 'integer', jsonPath: '.spec.revision' },
+    { name: 'Version', type: 'string', jsonPath: '.spec.version' },
+    { name: 'Change', type: 'string', jsonPath: '.spec.change' },
+    ageColumn,
+  ],
+  strategy: {
+    validate(obj, old) {
+      return old && JSON.stringify(old.spec) !== JSON.stringify(obj.spec) ? [{ reason: 'FieldValueForbidden', field: 'spec', message: 'Forbidden: a PromiseRevision is immutable' }] : [];
+    },
+  },
+});
+
+const rolloutStep = s.obj({ count: s.int({ minimum: 1 }), percent: s.int({ minimum: 1, maximum: 100 }), pause: s.bool() });
+
+/**
+ * The roll-out of one Promise revision across the resources of its kind. Name `<promise>-r<N>`. The strategy comes
+ * from the Promise's `fleetops.dev/rollout-strategy` annotation; `spec.paused`, `spec.aborted` and
+ * `spec.approvedStep` are the platform team's controls (`fleetops rollout pause|resume|abort`).
+ */
+export const rolloutType: ResourceType = defineType({
+  group: FLEETOPS_GROUP,
+  version: FLEETOPS_VERSION,
+  kind: 'Rollout',
+  plural: 'rollouts',
+  namespaced: false,
+  shortNames: ['ro'],
+  categories: ['fleetops'],
+  statusSubresource: true,
+  schema: s.root(
+    s.obj({
+      promiseName: s.str(),
+      revision: s.int(),
+      fromRevision: s.int(),
+      strategy: s.obj({ maxConcurrent: s.int({ minimum: 0 }), steps: s.arr(rolloutStep), order: s.arr(s.str()), failureBudget: s.int({ minimum: 0 }) }),
+      paused: s.bool(),
+      aborted: s.bool(),
+      /** Steps the platform team approved past their pause (`fleetops rollout resume`). */
+      approvedStep: s.int(),
+    }),
+    s.any(),
+  ),
+  printerColumns: [
+    { name: 'Promise', type: 'string', jsonPath: '.spec.promiseName' },
+    { name: 'Revision', type: 'integer', jsonPath: '.spec.revision' },
+    { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+    { name: 'Updated', type: 'integer', jsonPath: '.status.updated' },
+    { name: 'Total', type: 'integer', jsonPath: '.status.total' },
+    { name: 'Failed', type: 'integer', jsonPath: '.status.failed' },
+    { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
+    ageColumn,
+  ],
+});
+
+export const fleetopsTypes: ResourceType[] = [workflowRunType, promiseRevisionType, rolloutType];

@@ -1,0 +1,202 @@
+/**
+ * Takes each new Promise revision to the fleet. A Rollout (made by the Promise controller for every revision after
+ * the first) hands the revision to resources by labelling them `fleetops.dev/revision=<N>`; the resource controller
+ * then runs the workflows of that revision. How many at a time, in which order, with which pauses and failure
+ * budget comes from the strategy (computeProgress decides; this class gathers the input and writes the result).
+ *
+ * Level-based and crash-safe: the label is the only record of an assignment and each resource's status records the
+ * revision it ran, so after a restart the same decision is re-derived and nothing is skipped or handed out twice.
+ * Resource views are cached from one watch per kind (no list of 10,000 objects per decision), and a busy fleet
+ * wakes a rollout at most once per `throttleMs`.
+ */
+import type { Logger } from 'pino';
+import { isApiError } from '../../api/errors.ts';
+import { isPlainObject, jsonEqual, type JsonObject, type KubeObject } from '../../api/types.ts';
+import type { Client } from '../../client/Client.ts';
+import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
+import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
+import type { Registry } from '../../registry/Registry.ts';
+import type { ResourceType } from '../../registry/ResourceType.ts';
+import { rfc3339Seconds } from '../../store/SqliteStore.ts';
+import type { EventRecorder } from '../shared/EventRecorder.ts';
+import { PromiseKindsWatcher, promiseNameOf } from '../shared/PromiseKindsWatcher.ts';
+import { KRATIX_API } from '../shared/WorkflowExecutor.ts';
+import { LABEL_REVISION } from '../resource/ResourceController.ts';
+import { computeProgress, type ResourceView, type RolloutPhase } from './progress.ts';
+import { DEFAULT_STRATEGY, type RolloutStrategy } from './strategy.ts';
+
+export interface RolloutControllerOptions {
+  client: Client;
+  registry: Registry;
+  events: EventRecorder;
+  logger: Logger;
+  /** A rollout is re-evaluated at most this often while its resources change (default 200 ms). */
+  throttleMs?: number;
+  now?: () => Date;
+}
+
+interface RolloutSpec {
+  promiseName: string;
+  revision: number;
+  fromRevision?: number;
+  strategy?: Partial<RolloutStrategy>;
+  paused?: boolean;
+  aborted?: boolean;
+  approvedStep?: number;
+}
+
+const TERMINAL: ReadonlySet<string> = new Set(['Complete', 'Aborted', 'Superseded']);
+
+export function isTerminalPhase(phase: unknown): boolean {
+  return typeof phase === 'string' && TERMINAL.has(phase);
+}
+
+/** The small view a rollout keeps of a resource. */
+export function viewOf(obj: KubeObject): ResourceView {
+  const labels = obj.metadata.labels ?? {};
+  const assigned = Number(labels[LABEL_REVISION]);
+  const wf = (((obj.status as JsonObject | undefined)?.kratix as JsonObject | undefined)?.workflows ?? {}) as { revision?: unknown; phase?: unknown };
+  return {
+    namespace: (obj.metadata.namespace as string | undefined) ?? '',
+    name: obj.metadata.name as string,
+    labels,
+    assigned: Number.isInteger(assigned) && assigned > 0 ? assigned : undefined,
+    revision: typeof wf.revision === 'number' ? wf.revision : undefined,
+    phase: typeof wf.phase === 'string' ? wf.phase : undefined,
+  };
+}
+
+export class RolloutController {
+  readonly controller: Controller;
+  private readonly opts: RolloutControllerOptions;
+  private readonly kinds: PromiseKindsWatcher;
+  /** Promise name → resource key → view. */
+  private readonly cache = new Map<string, Map<string, ResourceView>>();
+  /** Promise name → its newest unfinished rollout. */
+  private readonly active = new Map<string, { name: string; revision: number }>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private rolloutWatch: { stop(): void } | undefined;
+
+  constructor(options: RolloutControllerOptions) {
+    this.opts = options;
+    this.controller = new Controller({ name: 'rollout', reconciler: { reconcile: (key, log) => this.reconcile(key, log) }, logger: options.logger, concurrency: 2 });
+    this.kinds = new PromiseKindsWatcher({ client: options.client, registry: options.registry, logger: options.logger, onEvent: (type, e) => this.onResource(type, e.type, e.object) });
+  }
+
+  async start(): Promise<void> {
+    this.controller.start();
+    // Resources first: a rollout is only decided on once its kind's cache holds every resource.
+    await this.kinds.start();
+    this.rolloutWatch = await this.opts.client.watch(FLEETOPS_API, 'Rollout', {}, (e) => {
+      const spec = e.object.spec as RolloutSpec;
+      const name = e.object.metadata.name as string;
+      const current = this.active.get(spec.promiseName);
+      const finished = e.type === 'DELETED' || isTerminalPhase((e.object.status as JsonObject | undefined)?.phase);
+      if (finished) {
+        if (current?.name === name) this.active.delete(spec.promiseName);
+      } else if (!current || current.revision <= spec.revision) {
+        this.active.set(spec.promiseName, { name, revision: spec.revision });
+      }
+      // A new rollout or a change of its spec (pause, resume, abort) is acted on at once; its own status writes
+      // need no reaction (resource changes wake it).
+      if (e.type !== 'DELETED' && (e.type === 'ADDED' || (e.object.status as JsonObject | undefined)?.observedGeneration !== e.object.metadata.generation)) this.controller.enqueue(name);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.rolloutWatch?.stop();
+    await this.kinds.stop();
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    await this.controller.stop();
+  }
+
+  private onResource(type: ResourceType, event: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject): void {
+    const promise = promiseNameOf(type);
+    let views = this.cache.get(promise);
+    if (!views) this.cache.set(promise, (views = new Map()));
+    const key = `${(obj.metadata.namespace as string | undefined) ?? ''}/${obj.metadata.name as string}`;
+    if (event === 'DELETED') views.delete(key);
+    else views.set(key, viewOf(obj));
+    const rollout = this.active.get(promise);
+    if (rollout) this.wake(rollout.name);
+  }
+
+  /** Enqueues the rollout after the throttle delay, once however many resources change meanwhile. */
+  private wake(name: string): void {
+    if (this.timers.has(name)) return;
+    const t = setTimeout(() => {
+      this.timers.delete(name);
+      this.controller.enqueue(name);
+    }, this.opts.throttleMs ?? 200);
+    t.unref();
+    this.timers.set(name, t);
+  }
+
+  private now(): string {
+    return rfc3339Seconds((this.opts.now ?? (() => new Date()))());
+  }
+
+  async reconcile(name: string, log: Logger): Promise<ReconcileResult | void> {
+    const { client, registry } = this.opts;
+    const rollout = await client.get({ apiVersion: FLEETOPS_API, kind: 'Rollout', name });
+    if (!rollout) return;
+    const spec = rollout.spec as RolloutSpec;
+    const status = (isPlainObject(rollout.status) ? rollout.status : {}) as JsonObject;
+    if (isTerminalPhase(status.phase)) return;
+    const promise = await client.get({ apiVersion: KRATIX_API, kind: 'Promise', name: spec.promiseName });
+    if (!promise) return; // the Promise's deletion removes its rollouts
+    const latest = (promise.status as { latestRevision?: unknown } | undefined)?.latestRevision;
+    if (typeof latest === 'number' && latest > spec.revision) {
+      await this.writeStatus(rollout, status, { phase: 'Superseded', message: `superseded by revision ${latest}`, completionTime: this.now() });
+      return;
+    }
+    const type = registry.all().find((t) => t.owner === `promise/${spec.promiseName}`);
+    if (!type || !this.kinds.isSynced(type)) return { requeueAfter: 200 };
+    const views = [...(this.cache.get(spec.promiseName)?.values() ?? [])];
+    const strategy: RolloutStrategy = { ...DEFAULT_STRATEGY, ...(spec.strategy ?? {}) };
+    const progress = computeProgress({ revision: spec.revision, strategy, paused: spec.paused === true, aborted: spec.aborted === true, approvedStep: spec.approvedStep ?? 0, resources: views });
+
+    const apiVersion = `${type.group}/${type.versions[0] as string}`;
+    let assigned = 0;
+    for (const r of progress.assign) {
+      try {
+        await client.mergePatch({ apiVersion, kind: type.kind, name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) }, { metadata: { labels: { [LABEL_REVISION]: String(spec.revision) } } });
+        r.assigned = spec.revision; // the cache sees it before the event arrives: never handed out twice
+        assigned++;
+      } catch (err) {
+        if (!isApiError(err, 'NotFound')) throw err; // deleted meanwhile: nothing to roll out
+      }
+    }
+    if (assigned) log.info({ revision: spec.revision, assigned, promise: spec.promiseName }, 'revision handed to resources');
+
+    const next: JsonObject = {
+      phase: progress.phase,
+      message: progress.message,
+      total: progress.total,
+      updated: progress.updated,
+      inProgress: progress.inProgress + assigned,
+      pending: progress.pending - assigned,
+      failed: progress.failed,
+      currentStep: progress.currentStep,
+      steps: progress.steps,
+      startTime: (status.startTime as string | undefined) ?? this.now(),
+    };
+    if (progress.phase === 'Complete' || progress.phase === 'Aborted') next.completionTime = this.now();
+    if (progress.phase !== status.phase) await this.announce(promise, spec, progress.phase, progress.message);
+    await this.writeStatus(rollout, status, next);
+    // Timers wake it on every resource change; poll slowly as well in case a resource is stuck without events.
+    return { requeueAfter: 30_000 };
+  }
+
+  private async announce(promise: KubeObject, spec: RolloutSpec, phase: RolloutPhase, message: string): Promise<void> {
+    const warn = phase === 'Halted' || phase === 'Aborted';
+    await this.opts.events.record(promise, warn ? 'Warning' : 'Normal', `Rollout${phase}`, `revision ${spec.revision}: ${message}`);
+  }
+
+  private async writeStatus(rollout: KubeObject, current: JsonObject, next: JsonObject): Promise<void> {
+    const merged = { ...current, ...next, observedGeneration: rollout.metadata.generation };
+    if (jsonEqual(merged, current)) return;
+    await this.opts.client.updateStatus({ ...rollout, status: merged });
+  }
+}

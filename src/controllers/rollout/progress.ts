@@ -1,0 +1,113 @@
+/**
+ * The decision at the heart of a rollout, as a pure function of what the store says: how far the revision has got
+ * across the resources of its kind, which step it is on, whether it must wait (pause, approval, failure budget),
+ * and which resources to hand the revision next. The RolloutController only gathers the input and writes the
+ * result, so a restart at any point re-derives the same decision.
+ */
+import { parseLabelSelector, type LabelSelector } from '../../api/labels.ts';
+import { stepTarget, type RolloutStrategy } from './strategy.ts';
+
+/** What a rollout needs to know of one resource (kept small: a rollout may span 10,000 of them). */
+export interface ResourceView {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  /** The revision a rollout assigned it (label `fleetops.dev/revision`). */
+  assigned: number | undefined;
+  /** The revision of its last (or current) workflow run, and that run's phase. */
+  revision: number | undefined;
+  phase: string | undefined;
+}
+
+export interface RolloutInput {
+  revision: number;
+  strategy: RolloutStrategy;
+  paused: boolean;
+  aborted: boolean;
+  /** How many step pauses the platform team has approved. */
+  approvedStep: number;
+  resources: readonly ResourceView[];
+}
+
+export type RolloutPhase = 'Progressing' | 'Paused' | 'WaitingForApproval' | 'Halted' | 'Aborted' | 'Complete';
+
+export interface RolloutProgress {
+  phase: RolloutPhase;
+  message: string;
+  total: number;
+  updated: number;
+  inProgress: number;
+  pending: number;
+  failed: number;
+  /** Index of the step being worked on (steps.length when all are done). */
+  currentStep: number;
+  steps: { target: number; reached: number }[];
+  /** Resources to hand the revision now, in rollout order. */
+  assign: ResourceView[];
+}
+
+export type ResourceState = 'updated' | 'failed' | 'inProgress' | 'pending';
+
+export function stateOf(r: ResourceView, revision: number): ResourceState {
+  if (r.revision === revision && r.phase === 'Succeeded') return 'updated';
+  if (r.revision === revision && r.phase === 'Failed') return 'failed';
+  if (r.assigned === revision || r.revision === revision) return 'inProgress';
+  return 'pending';
+}
+
+/** Resources in rollout order: those matching order[0] first, then order[1], …, then the rest; by namespace/name within. */
+export function orderResources(resources: readonly ResourceView[], order: readonly string[]): ResourceView[] {
+  const selectors: LabelSelector[] = order.map((o) => parseLabelSelector(o));
+  const rank = (r: ResourceView): number => {
+    const i = selectors.findIndex((s) => s.matches(r.labels));
+    return i < 0 ? selectors.length : i;
+  };
+  return resources
+    .map((r) => ({ r, k: rank(r) }))
+    .sort((a, b) => a.k - b.k || a.r.namespace.localeCompare(b.r.namespace) || a.r.name.localeCompare(b.r.name))
+    .map(({ r }) => r);
+}
+
+export function computeProgress(input: RolloutInput): RolloutProgress {
+  const { revision, strategy } = input;
+  const total = input.resources.length;
+  const counts = { updated: 0, failed: 0, inProgress: 0, pending: 0 };
+  const pendingList: ResourceView[] = [];
+  for (const r of input.resources) {
+    const st = stateOf(r, revision);
+    counts[st]++;
+    if (st === 'pending') pendingList.push(r);
+  }
+  const reached = total - counts.pending; // resources that have been given the revision
+  const steps = strategy.steps.map((s) => ({ target: stepTarget(s, total), reached: Math.min(reached, stepTarget(s, total)) }));
+  const base = { total, ...counts, steps, assign: [] as ResourceView[] };
+  let currentStep = steps.findIndex((s) => s.reached < s.target);
+  if (currentStep < 0) currentStep = counts.inProgress > 0 ? steps.length - 1 : steps.length;
+
+  if (input.aborted) return { ...base, currentStep, phase: 'Aborted', message: `aborted at ${counts.updated}/${total} updated; resources already updated stay on revision ${revision} (undo rolls them back)` };
+  if (strategy.failureBudget !== undefined && counts.failed > strategy.failureBudget) {
+    return { ...base, currentStep, phase: 'Halted', message: `${counts.failed} resources failed, more than the failure budget of ${strategy.failureBudget}: fix the Promise and apply it again, or undo` };
+  }
+  if (counts.updated === total) return { ...base, currentStep: steps.length, phase: 'Complete', message: `all ${total} resources are on revision ${revision}` };
+
+  // The step whose target bounds how many resources may have the revision now: stop at a finished step that pauses
+  // until the platform team approves it.
+  let allowed = total;
+  for (let i = 0; i < strategy.steps.length; i++) {
+    const step = strategy.steps[i]!;
+    const target = steps[i]!.target;
+    allowed = target;
+    const finished = reached >= target && counts.inProgress === 0;
+    if (!finished) break;
+    if (step.pause && input.approvedStep <= i && target < total) {
+      return { ...base, currentStep: i, phase: 'WaitingForApproval', message: `step ${i + 1} of ${strategy.steps.length} done (${target}/${total}): approve the next step with "fleetops rollout resume"` };
+    }
+  }
+  if (input.paused) return { ...base, currentStep, phase: 'Paused', message: `paused at ${counts.updated}/${total} updated ("fleetops rollout resume" continues)` };
+
+  const capacity = strategy.maxConcurrent > 0 ? Math.max(0, strategy.maxConcurrent - counts.inProgress) : Infinity;
+  const room = Math.max(0, Math.min(capacity, allowed - reached));
+  const assign = room > 0 ? orderResources(pendingList, strategy.order).slice(0, room) : [];
+  const failedNote = counts.failed ? `, ${counts.failed} failed (retrying)` : '';
+  return { ...base, assign, currentStep, phase: 'Progressing', message: `${counts.updated}/${total} updated, ${counts.inProgress + assign.length} in progress${failedNote}` };
+}

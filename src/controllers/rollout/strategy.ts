@@ -1,0 +1,77 @@
+/**
+ * Rollout strategies, set by the platform team in the Promise's `fleetops.dev/rollout-strategy` annotation (JSON or
+ * YAML) so the Kratix Promise format is untouched. Without it, a new revision goes to every resource at once, the
+ * workflow concurrency limit pacing the runs: Kratix's behaviour.
+ *
+ *   fleetops.dev/rollout-strategy: |
+ *     maxConcurrent: 5          # resources updating at once (0: no limit)
+ *     steps:                    # cumulative targets; pause: wait for `fleetops rollout resume`
+ *       - {count: 1, pause: true}
+ *       - {percent: 10}
+ *       - {percent: 100}
+ *     order: ["env=dev", "env=prod"]   # label selectors: matching resources go first, in this order
+ *     failureBudget: 2          # more failed resources than this halts the rollout
+ */
+import { parse } from 'yaml';
+import { parseLabelSelector } from '../../api/labels.ts';
+
+export const ANNOTATION_ROLLOUT_STRATEGY = 'fleetops.dev/rollout-strategy';
+/** Why the Promise changed, shown by `fleetops rollout history` (set by `rollout undo`). */
+export const ANNOTATION_CHANGE_CAUSE = 'fleetops.dev/change-cause';
+
+export interface RolloutStep {
+  count?: number;
+  percent?: number;
+  pause?: boolean;
+}
+
+export interface RolloutStrategy {
+  maxConcurrent: number;
+  steps: RolloutStep[];
+  order: string[];
+  /** More failed resources than this halts the rollout; absent: no limit (Kratix's behaviour). */
+  failureBudget?: number;
+}
+
+export const DEFAULT_STRATEGY: RolloutStrategy = { maxConcurrent: 0, steps: [{ percent: 100 }], order: [] };
+
+/** The strategy in the annotation, or the default and what is wrong with the annotation. */
+export function parseStrategy(text: string | undefined): { strategy: RolloutStrategy; problem?: string } {
+  if (!text?.trim()) return { strategy: DEFAULT_STRATEGY };
+  try {
+    const raw = parse(text) as Partial<RolloutStrategy> | null;
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('must be a map with maxConcurrent, steps, order, failureBudget');
+    const int = (v: unknown, name: string, min: number): number => {
+      if (v === undefined) return min === 1 ? 1 : 0;
+      if (!Number.isInteger(v) || (v as number) < min) throw new Error(`${name} must be an integer ≥ ${min}`);
+      return v as number;
+    };
+    const steps = (raw.steps ?? [{ percent: 100 }]).map((s, i) => {
+      if (!s || typeof s !== 'object') throw new Error(`steps[${i}] must be {count|percent, pause}`);
+      if ((s.count === undefined) === (s.percent === undefined)) throw new Error(`steps[${i}] needs exactly one of count or percent`);
+      const step: RolloutStep = s.count !== undefined ? { count: int(s.count, `steps[${i}].count`, 1) } : { percent: int(s.percent, `steps[${i}].percent`, 1) };
+      if (step.percent !== undefined && step.percent > 100) throw new Error(`steps[${i}].percent must be at most 100`);
+      if (s.pause !== undefined) step.pause = s.pause === true;
+      return step;
+    });
+    const order = (raw.order ?? []).map((sel, i) => {
+      if (typeof sel !== 'string') throw new Error(`order[${i}] must be a label selector string`);
+      parseLabelSelector(sel);
+      return sel;
+    });
+    const strategy: RolloutStrategy = { maxConcurrent: int(raw.maxConcurrent, 'maxConcurrent', 0), steps, order };
+    if (raw.failureBudget !== undefined) strategy.failureBudget = int(raw.failureBudget, 'failureBudget', 0);
+    const last = steps[steps.length - 1];
+    // The last step always takes the rollout to every resource; a strategy that stops short would never complete.
+    if (!last || last.percent !== 100) steps.push({ percent: 100 });
+    return { strategy };
+  } catch (err) {
+    return { strategy: DEFAULT_STRATEGY, problem: `annotation ${ANNOTATION_ROLLOUT_STRATEGY} is invalid: ${(err as Error).message}` };
+  }
+}
+
+/** Cumulative number of resources step `i` brings to the new revision, out of `total`. */
+export function stepTarget(step: RolloutStep, total: number): number {
+  if (step.count !== undefined) return Math.min(total, step.count);
+  return Math.min(total, Math.ceil(((step.percent ?? 100) / 100) * total));
+}
