@@ -30,6 +30,7 @@ import { BwrapRuntime } from './workflows/runtime/BwrapRuntime.ts';
 import { UnavailableRuntime } from './workflows/runtime/UnavailableRuntime.ts';
 import type { StepRuntime } from './workflows/StepRuntime.ts';
 import { RolloutController } from './controllers/rollout/RolloutController.ts';
+import { PlanController } from './controllers/rollout/PlanController.ts';
 import { WorkScheduler } from './controllers/scheduler/WorkScheduler.ts';
 import { StateStoreController, type StateWriter, type WriterConfig } from './controllers/statestore/StateStoreController.ts';
 import { GitWriter } from './statestores/GitWriter.ts';
@@ -76,7 +77,7 @@ export interface FleetOps {
   registry: Registry;
   objects: ObjectService;
   store: Store;
-  controllers: { promises: PromiseController; resources: ResourceController; rollouts: RolloutController; scheduler: WorkScheduler; stateStores: StateStoreController };
+  controllers: { promises: PromiseController; resources: ResourceController; rollouts: RolloutController; plans: PlanController; scheduler: WorkScheduler; stateStores: StateStoreController };
   /** The embedded Git repository (bare) and where GitOps agents clone it. */
   embeddedGit: { path: string; cloneUrl: string };
   runtime: StepRuntime;
@@ -230,6 +231,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
   });
   const rollouts = new RolloutController({ client, registry, events, logger: controllerLog });
+  const plans = new PlanController({ client, registry, executor, logger: controllerLog });
   const scheduler = new WorkScheduler({ client, events, logger: controllerLog });
   const stateStores = new StateStoreController({ client, logger: controllerLog, writerFor, workRoot: join(dataDir, 'statestores'), ...(options.stateStoreBatchMs !== undefined ? { batchDelayMs: options.stateStoreBatchMs } : {}) });
   const repoPath = ensureEmbeddedRepo(dataDir);
@@ -237,6 +239,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   await resources.start();
   await promises.start();
   await rollouts.start();
+  await plans.start();
   await scheduler.start();
   await stateStores.start();
   const tokens = loadTokens(dataDir);
@@ -266,7 +269,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     registry,
     objects,
     store,
-    controllers: { promises, resources, rollouts, scheduler, stateStores },
+    controllers: { promises, resources, rollouts, plans, scheduler, stateStores },
     embeddedGit: { path: repoPath, cloneUrl: `${url}/git/state.git` },
     runtime,
     async stop() {
@@ -275,6 +278,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       await server.stop();
       await promises.stop();
       await rollouts.stop();
+      await plans.stop();
       await resources.stop();
       await scheduler.stop();
       await stateStores.stop();

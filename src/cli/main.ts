@@ -12,6 +12,7 @@ import { describeCommand } from './commands/describe.ts';
 import { getCommand } from './commands/get.ts';
 import { promiseInitCommand } from './commands/promiseInit.ts';
 import { logsCommand } from './commands/logs.ts';
+import { rolloutControlCommand, rolloutHistoryCommand, rolloutPlanCommand, rolloutStatusCommand, rolloutUndoCommand } from './commands/rollout.ts';
 
 const VERSION = '0.1.0';
 const stdout = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -139,6 +140,61 @@ export function buildProgram(): Command {
     .option('--dir <dir>', 'parent folder', '.')
     .action((name: string, opts: { group: string; kind: string; version: string; plural?: string; property: string[]; dir: string }) => {
       process.exitCode = promiseInitCommand(name, opts, stdout);
+    });
+
+  const rollout = program.command('rollout').description('see and steer how a Promise change reaches every resource');
+  const intArg = (name: string) => (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  rollout
+    .command('status')
+    .description('progress of the latest rollout of a Promise: fleetops rollout status app -w')
+    .argument('<promise>')
+    .option('-w, --watch', 'follow until the rollout completes, halts or is aborted (exit 0 only when complete)')
+    .option('--timeout <seconds>', 'with -w: give up after this long', intArg('--timeout'))
+    .option('--revision <n>', 'the rollout of this revision', intArg('--revision'))
+    .action(async (name: string, opts: { watch?: boolean; timeout?: number; revision?: number }, cmd: Command) => {
+      await withContext(cmd, (ctx) => rolloutStatusCommand(ctx, name, { ...(opts.watch ? { watch: true } : {}), ...(opts.timeout ? { timeoutSeconds: opts.timeout } : {}), ...(opts.revision ? { revision: opts.revision } : {}) }, stdout));
+    });
+  for (const [action, text] of [
+    ['pause', 'stop handing the new revision to more resources (those in progress finish)'],
+    ['resume', 'continue a paused rollout, or approve the next step of one waiting for approval'],
+    ['abort', 'stop the rollout for good; resources already updated stay (undo takes them back)'],
+  ] as const) {
+    rollout
+      .command(action)
+      .description(text)
+      .argument('<promise>')
+      .action(async (name: string, _opts: unknown, cmd: Command) => {
+        await withContext(cmd, (ctx) => rolloutControlCommand(ctx, action, name, stdout));
+      });
+  }
+  rollout
+    .command('undo')
+    .description('put the Promise back to its previous revision (or --to-revision) and roll that out across the fleet')
+    .argument('<promise>')
+    .option('--to-revision <n>', 'revision to go back to (default: the one before the latest)', intArg('--to-revision'))
+    .action(async (name: string, opts: { toRevision?: number }, cmd: Command) => {
+      await withContext(cmd, (ctx) => rolloutUndoCommand(ctx, name, opts.toRevision ? { toRevision: opts.toRevision } : {}, stdout));
+    });
+  rollout
+    .command('history')
+    .description("a Promise's revisions, what changed and how each rollout went")
+    .argument('<promise>')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      await withContext(cmd, (ctx) => rolloutHistoryCommand(ctx, name, stdout));
+    });
+  rollout
+    .command('plan')
+    .description('dry run: run the changed Promise\'s workflows for every resource (or --sample N) in the sandbox and show what would change')
+    .requiredOption('-f, --filename <path...>', 'the changed promise.yaml (or - for stdin)')
+    .option('--sample <n>', 'plan only the first N resources', intArg('--sample'))
+    .option('-o, --output <format>', 'yaml|json (default: a readable diff and summary)')
+    .option('--keep', 'keep the RolloutPlan object afterwards')
+    .action(async (opts: { filename: string[]; sample?: number; output?: string; keep?: boolean }, cmd: Command) => {
+      await withContext(cmd, (ctx) => rolloutPlanCommand(ctx, opts, stdout, readStdin, stderr));
     });
 
   program

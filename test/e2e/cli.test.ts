@@ -4,33 +4,20 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
+import { eventually, fleetopsCli, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
 
 const root = join(import.meta.dirname, '..', '..');
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 describe('fleetops CLI', () => {
   let fleet: TestFleet;
   let work: string;
-  let fleetops: (args: string[], input?: string) => Promise<Run>;
+  let fleetops: ReturnType<typeof fleetopsCli>;
   before(async () => {
     fleet = await startTestFleet();
     work = mkdtempSync(join(tmpdir(), 'fleetops-cli-'));
-    fleetops = (args, input) =>
-      new Promise((resolve) => {
-        const child = execFile(process.execPath, [join(root, 'src/cli/main.ts'), '--kubeconfig', fleet.kubeconfigPath, ...args], { cwd: work, timeout: 30_000 }, (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-        );
-        if (input !== undefined) child.stdin!.end(input);
-      });
+    fleetops = fleetopsCli(fleet.kubeconfigPath, work);
   });
   after(() => fleet.cleanup());
 

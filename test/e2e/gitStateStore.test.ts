@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
-import { startGitServer, type TestGitServer } from '../helpers/gitServer.ts';
+import { connectStateStore, startGitServer, type TestGitServer } from '../helpers/gitServer.ts';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
@@ -56,12 +56,7 @@ describe('Git state store', () => {
     git = await startGitServer();
     await git.createRepo('platform');
     fleet = await startTestFleet({ defaultDestinations: false, stateStoreBatchMs: 50 });
-    const c = fleet.client;
-    await c.request('POST', '/api/v1/namespaces/default/secrets', { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'git-creds' }, stringData: { username: git.username, password: git.password } } });
-    await c.request('POST', `${KRATIX}/gitstatestores`, { body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'GitStateStore', metadata: { name: 'gitea' }, spec: { url: git.url('platform'), branch: 'main', secretRef: { name: 'git-creds', namespace: 'default' } } } });
-    for (const [name, env] of [['worker-1', 'worker'], ['platform', 'platform']] as const) {
-      await c.request('POST', `${KRATIX}/destinations`, { body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Destination', metadata: { name, labels: { environment: env } }, spec: { path: name, stateStoreRef: { kind: 'GitStateStore', name: 'gitea' } } } });
-    }
+    await connectStateStore(fleet.client, git, 'platform');
   });
   after(async () => {
     await fleet.cleanup();

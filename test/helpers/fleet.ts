@@ -1,4 +1,5 @@
 /** Starts a throw-away FleetOps (own data dir, free port, silent logs) for one test file. */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,4 +44,22 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 20_
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}${lastErr ? `; last error: ${String(lastErr)}` : ''}`);
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the `fleetops` CLI as a user does: a child process with the fleet's kubeconfig. */
+export function fleetopsCli(kubeconfigPath: string, cwd?: string): (args: string[], input?: string, timeoutMs?: number) => Promise<CliRun> {
+  const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
+  return (args, input, timeoutMs = 30_000) =>
+    new Promise((resolve) => {
+      const child = execFile(process.execPath, [main, '--kubeconfig', kubeconfigPath, ...args], { ...(cwd ? { cwd } : {}), timeout: timeoutMs }, (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+      if (input !== undefined) child.stdin!.end(input);
+    });
 }

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { serveGit } from '../../src/gitserver/gitHttpBackend.ts';
+import type { HttpClient } from '../../src/client/HttpClient.ts';
 
 const run = promisify(execFile);
 
@@ -72,4 +73,17 @@ export async function startGitServer(): Promise<TestGitServer> {
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Points a fleet at a repository of the test server, as the seed's Gitea: a Secret with basic-auth credentials, a
+ * GitStateStore `gitea`, and the `worker-1` (environment=worker) and `platform` (environment=platform) Destinations.
+ */
+export async function connectStateStore(client: HttpClient, git: TestGitServer, repo: string): Promise<void> {
+  const kratix = '/apis/platform.kratix.io/v1alpha1';
+  await client.request('POST', '/api/v1/namespaces/default/secrets', { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'git-creds' }, stringData: { username: git.username, password: git.password } } });
+  await client.request('POST', `${kratix}/gitstatestores`, { body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'GitStateStore', metadata: { name: 'gitea' }, spec: { url: git.url(repo), branch: 'main', secretRef: { name: 'git-creds', namespace: 'default' } } } });
+  for (const [name, env] of [['worker-1', 'worker'], ['platform', 'platform']] as const) {
+    await client.request('POST', `${kratix}/destinations`, { body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Destination', metadata: { name, labels: { environment: env } }, spec: { path: name, stateStoreRef: { kind: 'GitStateStore', name: 'gitea' } } } });
+  }
 }

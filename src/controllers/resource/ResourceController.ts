@@ -24,6 +24,7 @@ import type { Pipeline } from '../../workflows/PipelineRunner.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
 import { KRATIX_API, LABEL_PROMISE_NAME, mergeStatus, type WorkflowExecutor, type WorkflowTarget } from '../shared/WorkflowExecutor.ts';
 import { md5Hex } from '../shared/workloads.ts';
+import { configReader } from '../shared/configReader.ts';
 import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
 
 export const LABEL_MANUAL_RECONCILIATION = 'kratix.io/manual-reconciliation';
@@ -262,7 +263,7 @@ export class ResourceController {
       await this.opts.events.record(current, 'Normal', 'PipelineStarted', `Configure Pipeline started: ${pipelineNames.join(', ')}`);
     }
     const target: WorkflowTarget = { object: current, workflowType: 'resource', action: 'configure', promise, plural: type.plural, pipelines, hash, namespace: current.metadata.namespace as string };
-    const outcome = await executor.run(target, log, (kind, name) => this.readConfig(kind, current.metadata.namespace as string, name));
+    const outcome = await executor.run(target, log, { readConfig: configReader(client, current.metadata.namespace as string) });
     const finished = nowText();
     const attempts = (state.hash === hash && state.phase === 'Failed' ? (state.attempts ?? 0) : 0) + 1;
     const retryDelay = Math.min((this.opts.retryBaseMs ?? 5_000) * 2 ** (attempts - 1), this.opts.maxRetryDelayMs ?? 300_000);
@@ -326,13 +327,6 @@ export class ResourceController {
     return current ?? obj;
   }
 
-  private async readConfig(kind: 'ConfigMap' | 'Secret', namespace: string, name: string): Promise<Record<string, string> | undefined> {
-    const o = await this.opts.client.get({ apiVersion: 'v1', kind, namespace, name });
-    if (!o) return undefined;
-    const data = (o.data ?? {}) as Record<string, string>;
-    return kind === 'Secret' ? Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')])) : data;
-  }
-
   private async finalize(obj: KubeObject, promise: KubeObject, type: ResourceType, log: Logger): Promise<ReconcileResult | void> {
     const { client, executor } = this.opts;
     const finalizers = obj.metadata.finalizers ?? [];
@@ -341,7 +335,7 @@ export class ResourceController {
       const pipelines = pipelinesOf(promise, 'delete').slice(0, 1); // Kratix runs delete[0] only
       if (pipelines.length) {
         const target: WorkflowTarget = { object: obj, workflowType: 'resource', action: 'delete', promise, plural: type.plural, pipelines, hash: configureHash(promise, obj), namespace: obj.metadata.namespace as string };
-        const outcome = await executor.run(target, log, (kind, name) => this.readConfig(kind, obj.metadata.namespace as string, name));
+        const outcome = await executor.run(target, log, { readConfig: configReader(client, obj.metadata.namespace as string) });
         if (!outcome.ok) {
           await this.writeStatus(obj, (s) => {
             s.conditions = setCondition(s.conditions as Condition[] | undefined, { type: 'DeleteWorkflowCompleted', status: 'False', reason: 'DeleteWorkflowFailed', message: outcome.failure ?? 'failed' }, rfc3339Seconds(this.now()));

@@ -10,7 +10,7 @@ import { rfc3339Seconds } from '../../store/SqliteStore.ts';
 import type { Client } from '../../client/Client.ts';
 import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
 import type { Pipeline, PipelineResult, PipelineRunner, StepRecord, WorkflowControl } from '../../workflows/PipelineRunner.ts';
-import { buildWorkloadGroups } from '../../workflows/outputs.ts';
+import { buildWorkloadGroups, type OutputFile } from '../../workflows/outputs.ts';
 import { ensureObject } from './ensure.ts';
 
 export const KRATIX_API = 'platform.kratix.io/v1alpha1';
@@ -44,6 +44,14 @@ export interface WorkflowOutcome {
   control: WorkflowControl;
   succeeded: number;
   runs: string[];
+  /** Dry runs only: each pipeline's output files, by pipeline name. */
+  outputs?: Map<string, OutputFile[]>;
+}
+
+export interface RunOptions {
+  readConfig?: (kind: 'ConfigMap' | 'Secret', name: string) => Promise<Record<string, string> | undefined>;
+  /** Run the steps but record nothing (no WorkflowRun, no Work): outputs come back in the outcome. */
+  dryRun?: boolean;
 }
 
 export interface WorkflowExecutorOptions {
@@ -77,12 +85,13 @@ export class WorkflowExecutor {
     return (this.opts.now ?? (() => new Date()))();
   }
 
-  async run(target: WorkflowTarget, log: Logger, readConfig?: (kind: 'ConfigMap' | 'Secret', name: string) => Promise<Record<string, string> | undefined>): Promise<WorkflowOutcome> {
-    const outcome: WorkflowOutcome = { ok: true, status: {}, control: {}, succeeded: 0, runs: [] };
+  async run(target: WorkflowTarget, log: Logger, options: RunOptions = {}): Promise<WorkflowOutcome> {
+    const { readConfig, dryRun = false } = options;
+    const outcome: WorkflowOutcome = { ok: true, status: {}, control: {}, succeeded: 0, runs: [], ...(dryRun ? { outputs: new Map() } : {}) };
     let input = target.object;
     for (const pipeline of target.pipelines) {
-      const run = await this.startRun(target, pipeline);
-      outcome.runs.unshift(run.metadata.name as string);
+      const run = dryRun ? undefined : await this.startRun(target, pipeline);
+      if (run) outcome.runs.unshift(run.metadata.name as string);
       const started = Date.now();
       let result: PipelineResult;
       try {
@@ -97,8 +106,8 @@ export class WorkflowExecutor {
       } catch (err) {
         result = { ok: false, failure: `pipeline ${pipeline.metadata.name} could not run: ${(err as Error).message}`, steps: [], outputs: [], status: {}, selectors: [], control: {} };
       }
-      await this.finishRun(run, result, Date.now() - started);
-      log.info({ pipeline: pipeline.metadata.name, ok: result.ok, durationMs: Date.now() - started }, 'pipeline finished');
+      if (run) await this.finishRun(run, result, Date.now() - started);
+      log.info({ pipeline: pipeline.metadata.name, ok: result.ok, durationMs: Date.now() - started, dryRun }, 'pipeline finished');
       if (!result.ok) {
         outcome.ok = false;
         outcome.failure = result.failure ?? 'failed';
@@ -112,13 +121,15 @@ export class WorkflowExecutor {
         outcome.control = result.control;
         return outcome; // no Work, later pipelines wait (Kratix's workflow-control)
       }
-      if (target.action === 'configure') await this.writeWork(target, pipeline, result);
+      if (dryRun) outcome.outputs?.set(pipeline.metadata.name, result.outputs);
+      else if (target.action === 'configure') await this.writeWork(target, pipeline, result);
       outcome.succeeded++;
     }
     return outcome;
   }
 
-  private workName(target: WorkflowTarget, pipeline: string): string {
+  /** The Work holding a pipeline's outputs for the target (deterministic: one per object and pipeline). */
+  workName(target: Pick<WorkflowTarget, 'promise' | 'object' | 'workflowType'>, pipeline: string): string {
     const promise = target.promise.metadata.name as string;
     return target.workflowType === 'promise' ? `${promise}-${pipeline}` : `${promise}-${target.object.metadata.name as string}-${pipeline}`;
   }

@@ -127,4 +127,29 @@ export const rolloutType: ResourceType = defineType({
   ],
 });
 
-export const fleetopsTypes: ResourceType[] = [workflowRunType, promiseRevisionType, rolloutType];
+/**
+ * A dry run of a Promise change (`fleetops rollout plan -f promise.yaml`): the new Promise's resource workflows run
+ * in the sandbox for every resource (or a sample) with no side effect, and the status says what would change.
+ */
+export const rolloutPlanType: ResourceType = defineType({
+  group: FLEETOPS_GROUP,
+  version: FLEETOPS_VERSION,
+  kind: 'RolloutPlan',
+  plural: 'rolloutplans',
+  namespaced: false,
+  shortNames: ['rplan'],
+  categories: ['fleetops'],
+  statusSubresource: true,
+  schema: s.root(s.obj({ promise: s.any(), sample: s.int({ minimum: 1 }) }), s.any()),
+  printerColumns: [
+    { name: 'Promise', type: 'string', jsonPath: '.spec.promise.metadata.name' },
+    { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+    { name: 'Planned', type: 'integer', jsonPath: '.status.planned' },
+    { name: 'Changed', type: 'integer', jsonPath: '.status.changed' },
+    { name: 'Unchanged', type: 'integer', jsonPath: '.status.unchanged' },
+    { name: 'Failed', type: 'integer', jsonPath: '.status.failed' },
+    ageColumn,
+  ],
+});
+
+export const fleetopsTypes: ResourceType[] = [workflowRunType, promiseRevisionType, rolloutType, rolloutPlanType];

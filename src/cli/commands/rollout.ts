@@ -1,0 +1,247 @@
+/**
+ * `fleetops rollout status|pause|resume|abort|undo|history|plan`: the platform team's controls over how a Promise
+ * change reaches the fleet. Rollouts, revisions and plans are objects of the API (fleetops.dev/v1alpha1), so each
+ * command is a read or a small patch; the controllers do the work.
+ */
+import type { KubeObject } from '../../api/types.ts';
+import { humanDuration } from '../../api/duration.ts';
+import { ApiError } from '../../api/errors.ts';
+import { collectionPath, objectPath } from '../../client/discovery.ts';
+import type { CliContext } from '../context.ts';
+import { readManifests } from '../manifests.ts';
+import { formatColumns, renderJson, renderYaml } from '../printers.ts';
+
+const group = { group: 'fleetops.dev', version: 'v1alpha1', namespaced: false } as const;
+const ROLLOUTS = { ...group, plural: 'rollouts' };
+const REVISIONS = { ...group, plural: 'promiserevisions' };
+const PLANS = { ...group, plural: 'rolloutplans' };
+const PROMISES = { group: 'platform.kratix.io', version: 'v1alpha1', plural: 'promises', namespaced: false } as const;
+const CHANGE_CAUSE = 'fleetops.dev/change-cause';
+const VERSION_LABEL = 'kratix.io/promise-version';
+
+interface RolloutStatus {
+  phase?: string;
+  message?: string;
+  total?: number;
+  updated?: number;
+  inProgress?: number;
+  pending?: number;
+  failed?: number;
+  currentStep?: number;
+  steps?: { target: number; reached: number }[];
+  startTime?: string;
+  completionTime?: string;
+}
+interface Rollout extends KubeObject {
+  spec: { promiseName: string; revision: number; fromRevision?: number; paused?: boolean; aborted?: boolean; approvedStep?: number; strategy?: { maxConcurrent?: number; steps?: { count?: number; percent?: number; pause?: boolean }[]; failureBudget?: number } };
+  status?: RolloutStatus;
+}
+interface Revision extends KubeObject {
+  spec: { promiseName: string; revision: number; change?: string; version?: string; promiseSpec: Record<string, unknown> };
+}
+interface Plan extends KubeObject {
+  status?: { phase?: string; message?: string; total?: number; planned?: number; changed?: number; unchanged?: number; failed?: number; summary?: string[]; resources?: { namespace: string; name: string; outcome: string; changes: string[]; error?: string }[] };
+}
+
+type Out = (text: string) => void;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const FINISHED = new Set(['Complete', 'Aborted', 'Superseded']);
+
+async function rolloutsOf(ctx: CliContext, promise: string): Promise<Rollout[]> {
+  const list = await ctx.client.get<{ items: Rollout[] }>(collectionPath(ROLLOUTS), { query: { labelSelector: `kratix.io/promise-name=${promise}` } });
+  return list.items.sort((a, b) => b.spec.revision - a.spec.revision);
+}
+
+async function latestRollout(ctx: CliContext, promise: string): Promise<Rollout> {
+  const p = await ctx.client.get<KubeObject>(objectPath(PROMISES, undefined, promise));
+  const [latest] = await rolloutsOf(ctx, promise);
+  if (!latest) {
+    const rev = (p.status as { latestRevision?: number } | undefined)?.latestRevision ?? 1;
+    throw new Error(`Promise ${promise} has no rollout yet: it is at revision ${rev}, and a rollout starts with its next change ("kubectl apply -f promise.yaml")`);
+  }
+  return latest;
+}
+
+/** `[██████░░░░] 12/20` */
+export function progressBar(done: number, total: number, width = 30): string {
+  const filled = total ? Math.round((done / total) * width) : width;
+  return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${done}/${total}`;
+}
+
+function stepLabel(s: { count?: number; percent?: number; pause?: boolean } | undefined): string {
+  if (!s) return '';
+  return `${s.count !== undefined ? `${s.count} resource${s.count === 1 ? '' : 's'}` : `${s.percent}%`}${s.pause ? ', then pause' : ''}`;
+}
+
+export function renderRollout(r: Rollout): string {
+  const st = r.status ?? {};
+  const total = st.total ?? 0;
+  const lines = [
+    `Rollout ${r.metadata.name as string}: Promise ${r.spec.promiseName} revision ${r.spec.fromRevision ?? '?'} → ${r.spec.revision}   ${st.phase ?? 'Pending'}${r.spec.paused ? ' (paused)' : ''}`,
+    `${progressBar(st.updated ?? 0, total)} updated   in progress ${st.inProgress ?? 0}   pending ${st.pending ?? 0}   failed ${st.failed ?? 0}`,
+  ];
+  const steps = r.spec.strategy?.steps ?? [];
+  (st.steps ?? []).forEach((s, i) => {
+    const mark = s.reached >= s.target ? 'done' : i === st.currentStep ? 'current' : '';
+    lines.push(`  step ${i + 1}/${st.steps!.length}: ${stepLabel(steps[i]).padEnd(22)} ${String(s.reached).padStart(5)}/${s.target}  ${mark}`);
+  });
+  if (st.message) lines.push(st.message);
+  return lines.join('\n');
+}
+
+function compactLine(r: Rollout): string {
+  const st = r.status ?? {};
+  return `${progressBar(st.updated ?? 0, st.total ?? 0, 20)} updated, ${st.inProgress ?? 0} in progress, ${st.pending ?? 0} pending, ${st.failed ?? 0} failed — ${st.phase ?? 'Pending'}${st.steps && st.steps.length > 1 ? ` (step ${Math.min((st.currentStep ?? 0) + 1, st.steps.length)}/${st.steps.length})` : ''}`;
+}
+
+export interface StatusOptions {
+  watch?: boolean;
+  /** Give up watching after this many seconds (exit code 1). */
+  timeoutSeconds?: number;
+  revision?: number;
+}
+
+/** Exit code: 0 when the rollout completed (or is shown without -w), 1 when it halted, aborted or was superseded. */
+export async function rolloutStatusCommand(ctx: CliContext, promise: string, opts: StatusOptions, out: Out): Promise<number> {
+  const pick = async (): Promise<Rollout> => {
+    if (opts.revision === undefined) return latestRollout(ctx, promise);
+    return ctx.client.get<Rollout>(objectPath(ROLLOUTS, undefined, `${promise}-r${opts.revision}`));
+  };
+  let r = await pick();
+  if (!opts.watch) {
+    out(renderRollout(r));
+    return 0;
+  }
+  out(renderRollout(r));
+  const deadline = opts.timeoutSeconds ? Date.now() + opts.timeoutSeconds * 1000 : Infinity;
+  let last = '';
+  for (;;) {
+    const line = compactLine(r);
+    if (line !== last) out(line);
+    last = line;
+    const phase = r.status?.phase ?? '';
+    if (FINISHED.has(phase) || phase === 'Halted') {
+      out(phase === 'Complete' ? `rollout of revision ${r.spec.revision} complete: ${r.status?.total ?? 0} resources updated` : `rollout ${phase.toLowerCase()}: ${r.status?.message ?? ''}`);
+      return phase === 'Complete' ? 0 : 1;
+    }
+    if (Date.now() > deadline) {
+      out(`error: timed out waiting for the rollout (${phase})`);
+      return 1;
+    }
+    await sleep(250);
+    r = await ctx.client.get<Rollout>(objectPath(ROLLOUTS, undefined, r.metadata.name as string));
+  }
+}
+
+async function patchRollout(ctx: CliContext, r: Rollout, spec: Record<string, unknown>): Promise<void> {
+  await ctx.client.request('PATCH', objectPath(ROLLOUTS, undefined, r.metadata.name as string), { body: { spec }, contentType: 'application/merge-patch+json' });
+}
+
+export async function rolloutControlCommand(ctx: CliContext, action: 'pause' | 'resume' | 'abort', promise: string, out: Out): Promise<number> {
+  const r = await latestRollout(ctx, promise);
+  const name = `rollout.fleetops.dev/${r.metadata.name as string}`;
+  if (FINISHED.has(r.status?.phase ?? '')) throw new Error(`${name} is ${r.status?.phase}: there is nothing to ${action}${action !== 'abort' ? '' : ' (undo rolls it back: "fleetops rollout undo ' + promise + '")'}`);
+  if (action === 'pause') {
+    await patchRollout(ctx, r, { paused: true });
+    out(`${name} paused: resources in progress finish, no more start ("fleetops rollout resume ${promise}" continues)`);
+  } else if (action === 'abort') {
+    await patchRollout(ctx, r, { aborted: true });
+    out(`${name} aborted: no more resources get revision ${r.spec.revision}; "fleetops rollout undo ${promise}" takes the updated ones back`);
+  } else {
+    const waiting = r.status?.phase === 'WaitingForApproval';
+    const approvedStep = waiting ? Math.max(r.spec.approvedStep ?? 0, (r.status?.currentStep ?? 0) + 1) : (r.spec.approvedStep ?? 0);
+    if (!r.spec.paused && !waiting) {
+      out(`${name} is not paused (${r.status?.phase ?? 'Pending'})`);
+      return 0;
+    }
+    await patchRollout(ctx, r, { paused: false, approvedStep });
+    out(`${name} resumed${waiting ? `: step ${approvedStep + 1} approved` : ''}`);
+  }
+  return 0;
+}
+
+export async function rolloutHistoryCommand(ctx: CliContext, promise: string, out: Out): Promise<number> {
+  await ctx.client.get(objectPath(PROMISES, undefined, promise));
+  const revisions = (await ctx.client.get<{ items: Revision[] }>(collectionPath(REVISIONS), { query: { labelSelector: `kratix.io/promise-name=${promise}` } })).items.sort((a, b) => a.spec.revision - b.spec.revision);
+  const rollouts = new Map((await rolloutsOf(ctx, promise)).map((r) => [r.spec.revision, r]));
+  const rows = revisions.map((rev) => {
+    const r = rollouts.get(rev.spec.revision);
+    const rollout = r ? `${r.status?.phase ?? 'Pending'} ${r.status?.updated ?? 0}/${r.status?.total ?? 0}` : rev.spec.revision === 1 ? 'installed' : '';
+    return [String(rev.spec.revision), rev.spec.version || '', humanDuration(Date.now() - Date.parse(String(rev.metadata.creationTimestamp))), rollout, rev.spec.change ?? ''];
+  });
+  out(`Promise ${promise}\n${formatColumns(['REVISION', 'VERSION', 'AGE', 'ROLLOUT', 'CHANGE'], rows)}`);
+  return 0;
+}
+
+/** Puts the Promise's spec back to an earlier revision; that becomes a new revision, rolled out like any change. */
+export async function rolloutUndoCommand(ctx: CliContext, promise: string, opts: { toRevision?: number }, out: Out): Promise<number> {
+  const p = await ctx.client.get<KubeObject>(objectPath(PROMISES, undefined, promise));
+  const latest = (p.status as { latestRevision?: number } | undefined)?.latestRevision;
+  if (!latest) throw new Error(`Promise ${promise} has no recorded revision yet; wait until it is reconciled`);
+  const to = opts.toRevision ?? latest - 1;
+  if (to < 1 || to >= latest + 1 || (opts.toRevision === undefined && latest < 2)) throw new Error(`Promise ${promise} is at revision ${latest}: there is no earlier revision to go back to`);
+  if (to === latest) throw new Error(`Promise ${promise} is already at revision ${to}`);
+  let rev: Revision;
+  try {
+    rev = await ctx.client.get<Revision>(objectPath(REVISIONS, undefined, `${promise}-r${to}`));
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 404) throw new Error(`revision ${to} of Promise ${promise} does not exist ("fleetops rollout history ${promise}" lists them)`, { cause: err });
+    throw err;
+  }
+  const annotations = { ...(p.metadata.annotations ?? {}), [CHANGE_CAUSE]: `rollback to revision ${to}` };
+  // The version label goes back with the spec, so the Promise says which version it runs.
+  const labels = { ...(p.metadata.labels ?? {}), ...(rev.spec.version ? { [VERSION_LABEL]: rev.spec.version } : {}) };
+  // An update with the Promise's resourceVersion: a change made meanwhile is never overwritten (409 instead).
+  await ctx.client.request('PUT', objectPath(PROMISES, undefined, promise), { body: { ...p, metadata: { ...p.metadata, labels, annotations }, spec: rev.spec.promiseSpec } });
+  out(`promise.platform.kratix.io/${promise} rolled back to the spec of revision ${to} (as revision ${latest + 1}); follow it with "fleetops rollout status ${promise} -w"`);
+  return 0;
+}
+
+export interface PlanOptions {
+  filename: string[];
+  sample?: number;
+  output?: string;
+  keep?: boolean;
+  timeoutSeconds?: number;
+}
+
+export async function rolloutPlanCommand(ctx: CliContext, opts: PlanOptions, out: Out, stdin: () => string, err: Out): Promise<number> {
+  const promises = readManifests(opts.filename, stdin).filter((m) => m.object.kind === 'Promise');
+  if (promises.length !== 1) throw new Error(`expected exactly one Promise in ${opts.filename.join(', ')}, found ${promises.length}`);
+  const promise = promises[0]!.object;
+  const body = { apiVersion: 'fleetops.dev/v1alpha1', kind: 'RolloutPlan', metadata: { generateName: `${promise.metadata.name as string}-plan-` }, spec: { promise, ...(opts.sample ? { sample: opts.sample } : {}) } };
+  let plan = (await ctx.client.request<Plan>('POST', collectionPath(PLANS), { body })).body;
+  const name = plan.metadata.name as string;
+  const deadline = Date.now() + (opts.timeoutSeconds ?? 1800) * 1000;
+  let shown = -1;
+  try {
+    while (plan.status?.phase !== 'Complete' && plan.status?.phase !== 'Failed') {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for rollout plan ${name}`);
+      await sleep(200);
+      plan = await ctx.client.get<Plan>(objectPath(PLANS, undefined, name));
+      const planned = plan.status?.planned ?? 0;
+      if (plan.status?.phase === 'Running' && planned !== shown) {
+        err(`planning: ${progressBar(planned, plan.status.total ?? 0, 20)}`);
+        shown = planned;
+      }
+    }
+  } finally {
+    if (!opts.keep) await ctx.client.request('DELETE', objectPath(PLANS, undefined, name)).catch(() => undefined);
+  }
+  if (opts.output === 'yaml') out(renderYaml(plan));
+  else if (opts.output === 'json') out(renderJson(plan));
+  else {
+    const st = plan.status ?? {};
+    if (st.phase === 'Failed') throw new Error(st.message ?? 'the plan failed');
+    for (const r of st.resources ?? []) {
+      const id = r.namespace ? `${r.namespace}/${r.name}` : r.name;
+      if (r.outcome === 'unchanged') out(`  ${id}: unchanged`);
+      else if (r.outcome === 'failed') out(`! ${id}: would fail: ${r.error ?? ''}`);
+      else out(`~ ${id}:\n${r.changes.map((c) => `    ${c}`).join('\n')}`);
+    }
+    out(`\nSummary: ${st.message ?? ''}`);
+    for (const line of st.summary ?? []) out(`  ${line}`);
+    if (opts.keep) out(`(kept as rolloutplan.fleetops.dev/${name})`);
+  }
+  return plan.status?.phase === 'Complete' ? 0 : 1;
+}

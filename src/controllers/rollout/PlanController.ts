@@ -1,0 +1,149 @@
+/**
+ * Runs RolloutPlans: the resource configure workflows of a Promise as it would be after a change, for each existing
+ * resource (or the first `sample` in name order), in the sandbox and with no side effect (no Work, no WorkflowRun,
+ * no status written to the resource). Each resource's would-be outputs are compared with its current Work and its
+ * status with the status.yaml the new workflows write; the plan's status gets the per-resource changes and a
+ * fleet summary. Re-running after a restart starts the plan over: it changes nothing, so that is safe.
+ */
+import { availableParallelism } from 'node:os';
+import type { Logger } from 'pino';
+import { isPlainObject, type JsonObject, type KubeObject } from '../../api/types.ts';
+import type { Client } from '../../client/Client.ts';
+import { Controller } from '../../controller/Controller.ts';
+import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
+import type { Registry } from '../../registry/Registry.ts';
+import { rfc3339Seconds } from '../../store/SqliteStore.ts';
+import type { Pipeline } from '../../workflows/PipelineRunner.ts';
+import { configReader } from '../shared/configReader.ts';
+import { KRATIX_API, type WorkflowExecutor } from '../shared/WorkflowExecutor.ts';
+import { decodeWorkload } from '../shared/workloads.ts';
+import { diffFiles, diffStatus, summarize } from './diff.ts';
+
+export interface PlanControllerOptions {
+  client: Client;
+  registry: Registry;
+  executor: WorkflowExecutor;
+  logger: Logger;
+  /** Resources planned in parallel (default: one per core). */
+  concurrency?: number;
+  /** Per-resource details kept in the plan's status (the summary counts all). */
+  maxDetails?: number;
+  now?: () => Date;
+}
+
+interface ResourcePlan {
+  namespace: string;
+  name: string;
+  outcome: 'changed' | 'unchanged' | 'failed';
+  changes: string[];
+  error?: string;
+}
+
+const DONE = new Set(['Complete', 'Failed']);
+
+export class PlanController {
+  readonly controller: Controller;
+  private readonly opts: PlanControllerOptions;
+  private watch: { stop(): void } | undefined;
+
+  constructor(options: PlanControllerOptions) {
+    this.opts = options;
+    this.controller = new Controller({ name: 'rollout-plan', reconciler: { reconcile: (key, log) => this.reconcile(key, log) }, logger: options.logger, concurrency: 1 });
+  }
+
+  async start(): Promise<void> {
+    this.controller.start();
+    this.watch = await this.opts.client.watch(FLEETOPS_API, 'RolloutPlan', {}, (e) => {
+      if (e.type === 'ADDED') this.controller.enqueue(e.object.metadata.name as string);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.watch?.stop();
+    await this.controller.stop();
+  }
+
+  private now(): string {
+    return rfc3339Seconds((this.opts.now ?? (() => new Date()))());
+  }
+
+  async reconcile(name: string, log: Logger): Promise<void> {
+    const { client, registry } = this.opts;
+    let plan = await client.get({ apiVersion: FLEETOPS_API, kind: 'RolloutPlan', name });
+    if (!plan || DONE.has(String((plan.status as JsonObject | undefined)?.phase))) return;
+    const write = async (status: JsonObject): Promise<void> => {
+      plan = await client.updateStatus({ ...plan!, status: { ...((plan!.status as JsonObject | undefined) ?? {}), ...status } });
+    };
+    const next = (isPlainObject((plan.spec as JsonObject).promise) ? (plan.spec as JsonObject).promise : undefined) as KubeObject | undefined;
+    const promiseName = next?.metadata?.name;
+    if (!next || next.kind !== 'Promise' || !promiseName) return write({ phase: 'Failed', message: 'spec.promise must be a Promise with metadata.name' });
+    const live = await client.get({ apiVersion: KRATIX_API, kind: 'Promise', name: promiseName });
+    const type = registry.all().find((t) => t.owner === `promise/${promiseName}`);
+    if (!live || !type) return write({ phase: 'Failed', message: `Promise ${promiseName} is not installed: there are no resources to plan for; apply it instead` });
+
+    const apiVersion = `${type.group}/${type.versions[0] as string}`;
+    const all = (await client.list(apiVersion, type.kind)).filter((o) => !o.metadata.deletionTimestamp);
+    all.sort((a, b) => String(a.metadata.namespace).localeCompare(String(b.metadata.namespace)) || String(a.metadata.name).localeCompare(String(b.metadata.name)));
+    const sample = (plan.spec as { sample?: number }).sample;
+    const targets = sample ? all.slice(0, sample) : all;
+    const promise: KubeObject = { ...live, spec: next.spec ?? {} };
+    const pipelines = ((next.spec as { workflows?: { resource?: { configure?: Pipeline[] } } } | undefined)?.workflows?.resource?.configure ?? []) as Pipeline[];
+    await write({ phase: 'Running', total: all.length, planned: 0, startTime: this.now(), message: `running the new workflows for ${targets.length} of ${all.length} ${type.plural}` });
+
+    const results: ResourcePlan[] = [];
+    let cursor = 0;
+    let lastWrite = Date.now();
+    const worker = async (): Promise<void> => {
+      for (let obj = targets[cursor++]; obj; obj = targets[cursor++]) {
+        results.push(await this.planOne(obj, promise, pipelines, type.plural, log));
+        if (Date.now() - lastWrite > 1000) {
+          lastWrite = Date.now();
+          await write({ planned: results.length });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, this.opts.concurrency ?? availableParallelism()) }, () => worker()));
+    results.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+
+    const count = (o: ResourcePlan['outcome']): number => results.filter((r) => r.outcome === o).length;
+    const summary = summarize(results.filter((r) => r.outcome === 'changed').map((r) => r.changes), type.plural).map((s) => s.text);
+    const failures = results.filter((r) => r.outcome === 'failed');
+    const headline = `${results.length} ${type.plural}: ${count('changed')} would change, ${count('unchanged')} unchanged, ${failures.length} failed${sample && all.length > results.length ? ` (a sample of ${results.length} of ${all.length})` : ''}`;
+    await write({
+      phase: 'Complete',
+      planned: results.length,
+      changed: count('changed'),
+      unchanged: count('unchanged'),
+      failed: failures.length,
+      summary,
+      message: headline,
+      resources: results.slice(0, this.opts.maxDetails ?? 500) as unknown as JsonObject[],
+      completionTime: this.now(),
+    });
+    log.info({ plan: name, planned: results.length, changed: count('changed'), failed: failures.length }, 'rollout plan complete');
+  }
+
+  private async planOne(obj: KubeObject, promise: KubeObject, pipelines: Pipeline[], plural: string, log: Logger): Promise<ResourcePlan> {
+    const { client, executor } = this.opts;
+    const namespace = (obj.metadata.namespace as string | undefined) ?? '';
+    const base = { namespace, name: obj.metadata.name as string };
+    const target = { object: obj, workflowType: 'resource' as const, action: 'configure' as const, promise, plural, pipelines, hash: 'plan', namespace };
+    const outcome = await executor.run(target, log, { readConfig: configReader(client, namespace), dryRun: true });
+    if (!outcome.ok) return { ...base, outcome: 'failed', changes: [], error: `pipeline ${outcome.failedPipeline ?? ''}: ${outcome.failure ?? 'failed'}`.slice(0, 2000) };
+    const before = new Map<string, string>();
+    const after = new Map<string, string>();
+    const current = (((obj.status as JsonObject | undefined)?.kratix as JsonObject | undefined)?.workflows as { worksFor?: string[] } | undefined)?.worksFor ?? [];
+    const names = new Set([...current, ...pipelines.map((p) => p.metadata.name)]);
+    for (const pipeline of names) {
+      const work = await client.get({ apiVersion: KRATIX_API, kind: 'Work', namespace, name: executor.workName(target, pipeline) });
+      for (const group of ((work?.spec as { workloadGroups?: { workloads?: { filepath: string; content: string }[] }[] } | undefined)?.workloadGroups ?? [])) {
+        for (const w of group.workloads ?? []) before.set(`${pipeline}/${w.filepath}`, decodeWorkload(w.content).toString('utf8'));
+      }
+      for (const f of outcome.outputs?.get(pipeline) ?? []) after.set(`${pipeline}/${f.path}`, f.content.toString('utf8'));
+    }
+    // One pipeline (the usual case): file names alone read better than pipeline/file.
+    const strip = (m: Map<string, string>): Map<string, string> => (names.size === 1 ? new Map([...m].map(([k, v]) => [k.slice(k.indexOf('/') + 1), v])) : m);
+    const changes = [...diffFiles(strip(before), strip(after)), ...diffStatus((obj.status as Record<string, unknown> | undefined) ?? {}, outcome.status)];
+    return { ...base, outcome: changes.length ? 'changed' : 'unchanged', changes };
+  }
+}

@@ -1,0 +1,133 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { computeProgress, orderResources, type ResourceView } from '../../src/controllers/rollout/progress.ts';
+import { DEFAULT_STRATEGY, parseStrategy, type RolloutStrategy } from '../../src/controllers/rollout/strategy.ts';
+
+function fleet(n: number, labels: (i: number) => Record<string, string> = () => ({})): ResourceView[] {
+  return Array.from({ length: n }, (_, i) => ({ namespace: 'default', name: `app-${String(i).padStart(3, '0')}`, labels: labels(i), assigned: undefined, revision: 1, phase: 'Succeeded' }));
+}
+
+/** Plays the resource controller: every assigned resource finishes its run (or fails when `fails` says so). */
+function runAssigned(views: ResourceView[], revision: number, fails: (r: ResourceView) => boolean = () => false): void {
+  for (const r of views) {
+    if (r.assigned === revision && r.revision !== revision) {
+      r.revision = revision;
+      r.phase = fails(r) ? 'Failed' : 'Succeeded';
+    }
+  }
+}
+
+function step(views: ResourceView[], strategy: RolloutStrategy, extra: { paused?: boolean; aborted?: boolean; approvedStep?: number } = {}) {
+  const p = computeProgress({ revision: 2, strategy, paused: false, aborted: false, approvedStep: 0, ...extra, resources: views });
+  for (const r of p.assign) r.assigned = 2;
+  return p;
+}
+
+describe('rollout progress', () => {
+  it('by default hands the revision to every resource at once and completes when all have run', () => {
+    const views = fleet(50);
+    let p = step(views, DEFAULT_STRATEGY);
+    assert.equal(p.assign.length, 50);
+    assert.equal(p.phase, 'Progressing');
+    runAssigned(views, 2);
+    p = step(views, DEFAULT_STRATEGY);
+    assert.equal(p.phase, 'Complete');
+    assert.equal(p.updated, 50);
+    assert.equal(p.assign.length, 0);
+  });
+
+  it('keeps at most maxConcurrent in progress', () => {
+    const views = fleet(10);
+    const strategy = { ...DEFAULT_STRATEGY, maxConcurrent: 3 };
+    let p = step(views, strategy);
+    assert.equal(p.assign.length, 3);
+    p = step(views, strategy);
+    assert.equal(p.assign.length, 0, 'three still running');
+    assert.equal(p.inProgress, 3);
+    runAssigned(views, 2);
+    p = step(views, strategy);
+    assert.equal(p.assign.length, 3);
+    assert.equal(p.updated, 3);
+  });
+
+  it('stops after a pausing step until approved, then goes on', () => {
+    const views = fleet(20);
+    const { strategy } = parseStrategy('steps: [{count: 1, pause: true}, {percent: 50}, {percent: 100}]');
+    let p = step(views, strategy);
+    assert.deepEqual(p.assign.map((r) => r.name), ['app-000']);
+    runAssigned(views, 2);
+    p = step(views, strategy);
+    assert.equal(p.phase, 'WaitingForApproval');
+    assert.equal(p.assign.length, 0);
+    assert.match(p.message, /fleetops rollout resume/);
+    p = step(views, strategy, { approvedStep: 1 });
+    assert.equal(p.assign.length, 9, 'up to 50%');
+    runAssigned(views, 2);
+    p = step(views, strategy, { approvedStep: 1 });
+    assert.equal(p.assign.length, 10);
+    runAssigned(views, 2);
+    assert.equal(step(views, strategy, { approvedStep: 1 }).phase, 'Complete');
+  });
+
+  it('goes in the order of the label selectors, the rest last', () => {
+    const views = fleet(6, (i) => ({ env: ['prod', 'dev', 'staging'][i % 3]! }));
+    const ordered = orderResources(views, ['env=dev', 'env=staging']).map((r) => r.labels.env);
+    assert.deepEqual(ordered, ['dev', 'dev', 'staging', 'staging', 'prod', 'prod']);
+    const { strategy } = parseStrategy('maxConcurrent: 2\norder: ["env=dev"]');
+    assert.deepEqual(step(views, strategy).assign.map((r) => r.labels.env), ['dev', 'dev']);
+  });
+
+  it('halts when failures exceed the budget, and counts them', () => {
+    const views = fleet(10);
+    const { strategy } = parseStrategy('maxConcurrent: 5\nfailureBudget: 1');
+    step(views, strategy);
+    runAssigned(views, 2, (r) => r.name < 'app-001');
+    let p = step(views, strategy);
+    assert.equal(p.phase, 'Progressing', 'one failure is within the budget');
+    assert.equal(p.failed, 1);
+    runAssigned(views, 2, () => true);
+    p = step(views, strategy);
+    assert.equal(p.phase, 'Halted');
+    assert.equal(p.failed, 6);
+    assert.equal(p.assign.length, 0);
+    assert.match(p.message, /failure budget of 1/);
+  });
+
+  it('pauses and aborts on request without handing anything out', () => {
+    const views = fleet(5);
+    assert.equal(step(views, DEFAULT_STRATEGY, { paused: true }).phase, 'Paused');
+    assert.equal(views.filter((r) => r.assigned).length, 0);
+    const p = step(views, DEFAULT_STRATEGY, { aborted: true });
+    assert.equal(p.phase, 'Aborted');
+    assert.equal(p.assign.length, 0);
+  });
+
+  it('counts a resource already on the revision (a new request) as updated', () => {
+    const views = fleet(3);
+    views[0]!.revision = 2;
+    const p = step(views, { ...DEFAULT_STRATEGY, maxConcurrent: 1 });
+    assert.equal(p.updated, 1);
+    assert.equal(p.assign.length, 1);
+  });
+});
+
+describe('rollout strategy annotation', () => {
+  it('parses YAML and JSON, and always ends at 100%', () => {
+    assert.deepEqual(parseStrategy('{"maxConcurrent": 4, "steps": [{"count": 2}]}').strategy, { maxConcurrent: 4, steps: [{ count: 2 }, { percent: 100 }], order: [] });
+    assert.deepEqual(parseStrategy(undefined).strategy, DEFAULT_STRATEGY);
+  });
+
+  it('reports what is wrong and falls back to the default', () => {
+    for (const [text, problem] of [
+      ['maxConcurrent: -1', /maxConcurrent must be an integer ≥ 0/],
+      ['steps: [{count: 1, percent: 5}]', /exactly one of count or percent/],
+      ['steps: [{percent: 150}]', /at most 100/],
+      ['order: ["env in (dev"]', /invalid/],
+      ['- 1', /must be a map/],
+    ] as const) {
+      const r = parseStrategy(text);
+      assert.match(r.problem ?? '', problem, text);
+      assert.deepEqual(r.strategy, DEFAULT_STRATEGY);
+    }
+  });
+});
