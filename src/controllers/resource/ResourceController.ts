@@ -22,7 +22,7 @@ import type { ResourceType } from '../../registry/ResourceType.ts';
 import { rfc3339Seconds } from '../../store/SqliteStore.ts';
 import type { Pipeline } from '../../workflows/PipelineRunner.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
-import { KRATIX_API, LABEL_PROMISE_NAME, mergeStatus, type WorkflowExecutor, type WorkflowTarget } from '../shared/WorkflowExecutor.ts';
+import { KRATIX_API, LABEL_HASH, LABEL_PIPELINE_NAME, LABEL_PROMISE_NAME, LABEL_RESOURCE_NAME, mergeStatus, type CompletedRun, type WorkflowExecutor, type WorkflowTarget } from '../shared/WorkflowExecutor.ts';
 import { md5Hex } from '../shared/workloads.ts';
 import { configReader } from '../shared/configReader.ts';
 import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
@@ -66,6 +66,8 @@ interface WorkflowState {
   worksFor?: string[];
   /** Promise revision of the last (or current) run. */
   revision?: number;
+  /** The resourceVersion before the current run started: its WorkflowRuns are newer (crash recovery). */
+  runningSince?: string;
 }
 
 export function resourceKey(type: Pick<ResourceType, 'group' | 'kind'>, namespace: string, name: string): string {
@@ -250,6 +252,11 @@ export class ResourceController {
       current = await client.update({ ...obj, metadata: { ...obj.metadata, labels } });
     }
     const pipelineNames = pipelines.map((p) => p.metadata.name);
+    // 'Running' in the stored status means the process running it died (runs of one resource never overlap): the
+    // pipelines that finished before the crash are taken from their WorkflowRuns instead of running twice.
+    const recovering = state.phase === 'Running' && state.hash === hash && state.runningSince !== undefined;
+    const resumed = recovering ? await this.completedRuns(current, promise, hash, state.runningSince as string) : new Map<string, CompletedRun>();
+    if (resumed.size) log.info({ pipelines: [...resumed.keys()] }, 'resuming a workflow interrupted by a restart');
     if (pipelines.length) {
       current = await this.writeStatus(current, (s) => {
         s.message = 'Pending';
@@ -258,12 +265,12 @@ export class ResourceController {
         c = setCondition(c, { type: 'Reconciled', status: 'Unknown', reason: 'WorkflowPending', message: 'Pending' }, nowText());
         s.conditions = c;
         s.workflows = pipelines.length;
-        s.kratix = { ...((s.kratix as JsonObject | undefined) ?? {}), workflows: { ...state, hash, phase: 'Running', pipelines: pipelineNames.map((name) => ({ name, phase: 'Running' })) } };
+        s.kratix = { ...((s.kratix as JsonObject | undefined) ?? {}), workflows: { ...state, hash, phase: 'Running', runningSince: recovering ? state.runningSince : obj.metadata.resourceVersion, pipelines: pipelineNames.map((name) => ({ name, phase: 'Running' })) } };
       });
       await this.opts.events.record(current, 'Normal', 'PipelineStarted', `Configure Pipeline started: ${pipelineNames.join(', ')}`);
     }
     const target: WorkflowTarget = { object: current, workflowType: 'resource', action: 'configure', promise, plural: type.plural, pipelines, hash, namespace: current.metadata.namespace as string };
-    const outcome = await executor.run(target, log, { readConfig: configReader(client, current.metadata.namespace as string) });
+    const outcome = await executor.run(target, log, { readConfig: configReader(client, current.metadata.namespace as string), completed: resumed });
     const finished = nowText();
     const attempts = (state.hash === hash && state.phase === 'Failed' ? (state.attempts ?? 0) : 0) + 1;
     const retryDelay = Math.min((this.opts.retryBaseMs ?? 5_000) * 2 ** (attempts - 1), this.opts.maxRetryDelayMs ?? 300_000);
@@ -308,6 +315,25 @@ export class ResourceController {
     if (outcome.control.retryAfterMs !== undefined) return { requeueAfter: outcome.control.retryAfterMs };
     if (outcome.control.suspend) return;
     return { requeueAfter: this.intervalMs(promise) };
+  }
+
+  /** Succeeded WorkflowRuns of an interrupted attempt (created after it started), by pipeline; its unfinished run is marked failed. */
+  private async completedRuns(obj: KubeObject, promise: KubeObject, hash: string, since: string): Promise<Map<string, CompletedRun>> {
+    const selector = `${LABEL_RESOURCE_NAME}=${obj.metadata.name as string},${LABEL_PROMISE_NAME}=${promise.metadata.name as string},${LABEL_HASH}=${hash}`;
+    const runs = await this.opts.client.list(FLEETOPS_API, 'WorkflowRun', { namespace: obj.metadata.namespace as string, labelSelector: selector });
+    const out = new Map<string, CompletedRun>();
+    for (const run of runs) {
+      const st = run.status as { phase?: string; output?: { status?: Record<string, unknown> } } | undefined;
+      if (Number(run.metadata.resourceVersion) <= Number(since)) continue;
+      if (st?.phase === undefined || st.phase === 'Running') {
+        // Its process is gone: say so, rather than leave a run that looks alive forever.
+        await this.opts.client.updateStatus({ ...run, status: { ...(st as JsonObject), phase: 'Failed', message: 'interrupted: FleetOps stopped during the run; it runs again' } });
+        continue;
+      }
+      if (st?.phase !== 'Succeeded') continue;
+      out.set(run.metadata.labels?.[LABEL_PIPELINE_NAME] as string, { name: run.metadata.name as string, status: st.output?.status ?? {} });
+    }
+    return out;
   }
 
   /** Re-reads the object and writes its status through `change`, retrying on conflicts; skips a no-op write. */

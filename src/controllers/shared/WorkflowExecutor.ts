@@ -52,6 +52,15 @@ export interface RunOptions {
   readConfig?: (kind: 'ConfigMap' | 'Secret', name: string) => Promise<Record<string, string> | undefined>;
   /** Run the steps but record nothing (no WorkflowRun, no Work): outputs come back in the outcome. */
   dryRun?: boolean;
+  /** Pipelines that already finished in an attempt cut short by a restart: not run again (their Work is written). */
+  completed?: ReadonlyMap<string, CompletedRun>;
+}
+
+export interface CompletedRun {
+  /** The WorkflowRun's name. */
+  name: string;
+  /** The status.yaml fields it produced. */
+  status: Record<string, unknown>;
 }
 
 export interface WorkflowExecutorOptions {
@@ -90,6 +99,14 @@ export class WorkflowExecutor {
     const outcome: WorkflowOutcome = { ok: true, status: {}, control: {}, succeeded: 0, runs: [], ...(dryRun ? { outputs: new Map() } : {}) };
     let input = target.object;
     for (const pipeline of target.pipelines) {
+      const done = options.completed?.get(pipeline.metadata.name);
+      if (done) {
+        outcome.runs.unshift(done.name);
+        outcome.status = mergeStatus(outcome.status, done.status);
+        input = { ...input, status: mergeStatus((input.status as Record<string, unknown> | undefined) ?? {}, done.status) };
+        outcome.succeeded++;
+        continue;
+      }
       const run = dryRun ? undefined : await this.startRun(target, pipeline);
       if (run) outcome.runs.unshift(run.metadata.name as string);
       const started = Date.now();
@@ -106,6 +123,11 @@ export class WorkflowExecutor {
       } catch (err) {
         result = { ok: false, failure: `pipeline ${pipeline.metadata.name} could not run: ${(err as Error).message}`, steps: [], outputs: [], status: {}, selectors: [], control: {} };
       }
+      // The Work is written before the run is marked Succeeded: a Succeeded run always has its Work (crash recovery
+      // relies on it).
+      const succeeded = result.ok && !result.control.suspend && result.control.retryAfterMs === undefined;
+      if (dryRun) outcome.outputs?.set(pipeline.metadata.name, result.outputs);
+      else if (succeeded && target.action === 'configure') await this.writeWork(target, pipeline, result);
       if (run) await this.finishRun(run, result, Date.now() - started);
       log.info({ pipeline: pipeline.metadata.name, ok: result.ok, durationMs: Date.now() - started, dryRun }, 'pipeline finished');
       if (!result.ok) {
@@ -121,8 +143,6 @@ export class WorkflowExecutor {
         outcome.control = result.control;
         return outcome; // no Work, later pipelines wait (Kratix's workflow-control)
       }
-      if (dryRun) outcome.outputs?.set(pipeline.metadata.name, result.outputs);
-      else if (target.action === 'configure') await this.writeWork(target, pipeline, result);
       outcome.succeeded++;
     }
     return outcome;
@@ -212,6 +232,7 @@ export class WorkflowExecutor {
         completionTime: rfc3339Seconds(this.now()),
         durationMs,
         steps,
+        ...(result.ok ? { output: { status: result.status } } : {}),
       },
     });
   }

@@ -49,6 +49,8 @@ export const workflowRunType: ResourceType = defineType({
       completionTime: s.str(),
       durationMs: s.int(),
       steps: s.arr(step),
+      /** What the run produced besides its Work: the status.yaml fields (to resume after a restart). */
+      output: s.obj({ status: s.any() }),
     }),
   ),
   printerColumns: [
