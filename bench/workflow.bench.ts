@@ -4,14 +4,13 @@
  * run: N bare sandbox spawns (`bwrap … true`, the same sandbox arguments) at the same parallelism.
  * Figures only, no assertions. Usage: node bench/workflow.bench.ts [--resources 1000] [--concurrency 4]
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { startFleetOps } from '../src/main.ts';
-import { BwrapRuntime } from '../src/workflows/runtime/BwrapRuntime.ts';
+import { bareSpawns, sandboxFloor } from './lib/sandboxFloor.ts';
 import { keyOf } from '../src/store/Store.ts';
 
 const arg = (name: string, def: number): number => {
@@ -21,43 +20,12 @@ const arg = (name: string, def: number): number => {
 const N = arg('resources', 1000);
 const CONCURRENCY = arg('concurrency', Math.max(2, availableParallelism() * 2));
 
-/** N sandboxes running `true`, CONCURRENCY at a time, through the same runtime (cgroup, limits, bwrap arguments). */
-async function floor(dataDir: string): Promise<number> {
-  const runtime = new BwrapRuntime({ hiddenPaths: [dataDir], pathPrefix: [dirname(process.execPath)] });
-  const dir = mkdtempSync(join(tmpdir(), 'fleetops-floor-'));
-  const dirs = { input: dir, output: dir, metadata: dir };
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next++ < N) {
-        const r = await runtime.run({ name: 'floor', image: '', command: ['true'], args: [], env: {}, dirs, network: false, timeoutMs: 30_000, maxLogBytes: 1024 }, {});
-        if (r.exitCode !== 0) throw new Error(`floor spawn failed: ${r.log}`);
-      }
-    }),
-  );
-  rmSync(dir, { recursive: true, force: true });
-  return performance.now() - start;
-}
-
-/** The bare process spawn underneath it all: `true` without a sandbox. */
-async function bareSpawn(): Promise<number> {
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next++ < N) await new Promise((r) => spawn('true').on('close', r));
-    }),
-  );
-  return performance.now() - start;
-}
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fleetops-wfbench-'));
   const fleet = await startFleetOps({ dataDir: join(dir, 'fleet'), port: 0, logger: pino({ level: 'silent' }), workflowConcurrency: CONCURRENCY });
   try {
-    const spawnMs = await bareSpawn();
-    const floorMs = await floor(fleet.dataDir);
+    const spawnMs = await bareSpawns(N, CONCURRENCY);
+    const floorMs = await sandboxFloor({ n: N, concurrency: CONCURRENCY, hiddenPaths: [fleet.dataDir], command: ['true'] });
     const group = 'bench.fleetops.dev';
     await fleet.objects.create(fleet.registry.byKind('platform.kratix.io', 'Promise')!, '', {
       apiVersion: 'platform.kratix.io/v1alpha1',

@@ -92,6 +92,10 @@ export class ResourceController {
   /** Promise name → what last triggered a fleet-wide re-check (spec generation and availability). */
   private readonly promiseSeen = new Map<string, string>();
   private readonly background: BackgroundTasks;
+  /** Promises as the watch last delivered them: read on every reconcile, so not parsed from the store each time. */
+  private readonly promises = new Map<string, KubeObject>();
+  /** Revision specs by Promise uid and number (revisions are immutable). */
+  private readonly revisions = new Map<string, JsonObject>();
 
   constructor(options: ResourceControllerOptions) {
     this.opts = options;
@@ -121,8 +125,10 @@ export class ResourceController {
       const name = e.object.metadata.name as string;
       if (e.type === 'DELETED') {
         this.promiseSeen.delete(name);
+        this.promises.delete(name);
         return;
       }
+      this.promises.set(name, e.object);
       const mark = `${String(e.object.metadata.generation)}/${String((e.object.status as JsonObject | undefined)?.status)}`;
       const before = this.promiseSeen.get(name);
       this.promiseSeen.set(name, mark);
@@ -166,7 +172,7 @@ export class ResourceController {
     const obj = await client.get({ apiVersion, kind, namespace, name });
     if (!obj) return;
     const promiseName = type.owner.slice('promise/'.length);
-    const livePromise = await client.get({ apiVersion: KRATIX_API, kind: 'Promise', name: promiseName });
+    const livePromise = this.promises.get(promiseName) ?? (await client.get({ apiVersion: KRATIX_API, kind: 'Promise', name: promiseName }));
     if (!livePromise) return;
     const status = (isPlainObject(obj.status) ? obj.status : {}) as JsonObject;
     const state = ((status.kratix as JsonObject | undefined)?.workflows ?? {}) as WorkflowState;
@@ -236,9 +242,16 @@ export class ResourceController {
 
   /** The Promise with the spec of revision `n` (the live one when that revision is gone). */
   private async promiseAt(promise: KubeObject, n: number): Promise<KubeObject> {
-    const rev = await this.opts.client.get({ apiVersion: FLEETOPS_API, kind: 'PromiseRevision', name: `${promise.metadata.name as string}-r${n}` });
-    const spec = (rev?.spec as { promiseSpec?: JsonObject } | undefined)?.promiseSpec;
-    return spec ? { ...promise, spec } : promise;
+    const key = `${promise.metadata.uid as string}/${n}`;
+    let spec = this.revisions.get(key);
+    if (!spec) {
+      const rev = await this.opts.client.get({ apiVersion: FLEETOPS_API, kind: 'PromiseRevision', name: `${promise.metadata.name as string}-r${n}` });
+      spec = (rev?.spec as { promiseSpec?: JsonObject } | undefined)?.promiseSpec;
+      if (!spec) return promise;
+      if (this.revisions.size >= 256) this.revisions.clear();
+      this.revisions.set(key, spec);
+    }
+    return { ...promise, spec };
   }
 
   private async runConfigure(obj: KubeObject, promise: KubeObject, type: ResourceType, hash: string, state: WorkflowState, log: Logger): Promise<ReconcileResult | void> {

@@ -1,0 +1,126 @@
+/**
+ * Fleet update benchmark (the seed's scenario at scale): N resources (default 10,000) of a Promise with a one-step
+ * shell pipeline are fulfilled, then the Promise changes and the default rollout takes every resource to the new
+ * revision. Measured end to end: from the Promise update to every status on the new revision and every output
+ * committed to the embedded Git state store. Against the floor measured in the same run: N bare sandbox runs of the
+ * same step (same bwrap arguments, same parallelism). Figures only, no assertions.
+ *
+ * Usage: node bench/rollout.bench.ts [--resources 10000] [--concurrency 4]
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { pino } from 'pino';
+import type { KubeObject } from '../src/api/types.ts';
+import { startFleetOps, type FleetOps } from '../src/main.ts';
+import { keyOf } from '../src/store/Store.ts';
+import { bareSpawns, sandboxFloor } from './lib/sandboxFloor.ts';
+
+const run = promisify(execFile);
+const arg = (name: string, def: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const N = arg('resources', 10_000);
+const CONCURRENCY = arg('concurrency', Math.max(2, availableParallelism() * 2));
+const GROUP = 'bench.fleetops.dev';
+
+/** The step: one output document and one status field, both carrying the revision. */
+const step = (revision: number): string[] => ['sh', '-c', `printf "apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: $KRATIX_OBJECT_NAME}\\ndata: {revision: \\"${revision}\\"}\\n" > /kratix/output/cm.yaml; echo "revision: ${revision}" > /kratix/metadata/status.yaml`];
+
+function promise(revision: number): KubeObject {
+  return {
+    apiVersion: 'platform.kratix.io/v1alpha1',
+    kind: 'Promise',
+    metadata: { name: 'thing' },
+    spec: {
+      destinationSelectors: [{ matchLabels: { environment: 'worker' } }],
+      api: {
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name: `things.${GROUP}` },
+        spec: { group: GROUP, scope: 'Namespaced', names: { kind: 'Thing', plural: 'things', singular: 'thing' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } } }] },
+      },
+      workflows: { resource: { configure: [{ apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Pipeline', metadata: { name: 'render' }, spec: { containers: [{ name: 'render', image: 'busybox', command: step(revision) }] } }] } },
+    },
+  };
+}
+
+/** Resources whose status shows `revision` (the step ran and its status was merged). */
+async function statusesAt(fleet: FleetOps, revision: number): Promise<number> {
+  const { items } = await fleet.store.list({ group: GROUP, kind: 'Thing' });
+  return items.filter((o) => (o.status as { revision?: number; kratix?: { workflows?: { phase?: string } } } | undefined)?.revision === revision && (o.status as { kratix?: { workflows?: { phase?: string } } }).kratix?.workflows?.phase === 'Succeeded').length;
+}
+
+/** Output files at `revision` in the embedded repository's main branch. */
+async function committedAt(fleet: FleetOps, revision: number): Promise<number> {
+  try {
+    const { stdout } = await run('git', ['-C', fleet.embeddedGit.path, 'grep', '-l', `revision: "${revision}"`, 'main', '--', 'worker-1/resources'], { maxBuffer: 256 * 1024 * 1024 });
+    return stdout.split('\n').filter(Boolean).length;
+  } catch {
+    return 0; // no match yet (git grep exits 1) or no branch yet
+  }
+}
+
+async function waitFor(what: string, start: number, check: () => Promise<number>, target: number, pollMs: number): Promise<void> {
+  let lastPrint = performance.now();
+  for (;;) {
+    const n = await check();
+    if (n >= target) return;
+    if (performance.now() - lastPrint > 10_000) {
+      lastPrint = performance.now();
+      process.stderr.write(`  ${what}: ${n}/${target} after ${((performance.now() - start) / 1000).toFixed(0)} s\n`);
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'fleetops-rollout-bench-'));
+  const fleet = await startFleetOps({ dataDir: join(dir, 'fleet'), port: 0, logger: pino({ level: 'silent' }), workflowConcurrency: CONCURRENCY });
+  const fmt = (ms: number): string => `${(ms / 1000).toFixed(1)} s (${(N / (ms / 1000)).toFixed(0)} resources/s)`;
+  try {
+    process.stderr.write(`floor: ${N} bare sandbox runs of the step…\n`);
+    const floorMs = await sandboxFloor({ n: N, concurrency: CONCURRENCY, hiddenPaths: [fleet.dataDir], command: step(2) });
+    const spawnMs = await bareSpawns(N, CONCURRENCY);
+
+    const promiseType = fleet.registry.byKind('platform.kratix.io', 'Promise')!;
+    await fleet.objects.create(promiseType, '', promise(1));
+    while (!fleet.registry.byKind(GROUP, 'Thing')) await new Promise((r) => setTimeout(r, 20));
+    process.stderr.write(`setup: ${N} resources fulfilled at revision 1…\n`);
+    const setupStart = performance.now();
+    for (let i = 0; i < N; i += 500) {
+      const batch = [];
+      for (let j = i; j < Math.min(N, i + 500); j++) batch.push({ op: 'create' as const, key: keyOf({ group: GROUP, kind: 'Thing' }, 'default', `t${j}`), object: { apiVersion: `${GROUP}/v1`, kind: 'Thing', metadata: { name: `t${j}`, namespace: 'default' }, spec: { size: j } } as never });
+      await fleet.store.commit(batch);
+    }
+    await waitFor('revision 1 statuses', setupStart, () => statusesAt(fleet, 1), N, 1000);
+    await waitFor('revision 1 commits', setupStart, () => committedAt(fleet, 1), N, 2000);
+    const setupMs = performance.now() - setupStart;
+
+    process.stderr.write('fleet update: the Promise changes, the rollout takes every resource to revision 2…\n');
+    const start = performance.now();
+    const current = await fleet.objects.get(promiseType, '', 'thing');
+    await fleet.objects.update(promiseType, '', 'thing', { ...promise(2), metadata: { ...promise(2).metadata, resourceVersion: current.metadata.resourceVersion } });
+    await waitFor('revision 2 statuses', start, () => statusesAt(fleet, 2), N, 500);
+    const statusMs = performance.now() - start;
+    await waitFor('revision 2 commits', start, () => committedAt(fleet, 2), N, 500);
+    const totalMs = performance.now() - start;
+    const rollout = await fleet.objects.get(fleet.registry.byKind('fleetops.dev', 'Rollout')!, '', 'thing-r2');
+
+    console.log(`Fleet update of ${N} resources, one-step shell pipeline, ${CONCURRENCY} workflows in parallel on ${availableParallelism()} cores:`);
+    console.log(`  fleet update, Promise change → every status on revision 2:        ${fmt(statusMs)}`);
+    console.log(`  fleet update, Promise change → every output committed to Git:     ${fmt(totalMs)}   (rollout ${String((rollout.status as { phase?: string }).phase)})`);
+    console.log(`  floor: ${N} bare sandbox runs of the same step (same bwrap args):  ${fmt(floorMs)}`);
+    console.log(`  ratio to the floor: ${(totalMs / floorMs).toFixed(2)}× (statuses only: ${(statusMs / floorMs).toFixed(2)}×)`);
+    console.log(`  for reference: initial fulfilment of ${N} requests ${fmt(setupMs)}; ${N} bare spawns of true (no sandbox) ${fmt(spawnMs)}`);
+  } finally {
+    await fleet.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
