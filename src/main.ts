@@ -34,6 +34,7 @@ import { PlanController } from './controllers/rollout/PlanController.ts';
 import { WorkScheduler } from './controllers/scheduler/WorkScheduler.ts';
 import { StateStoreController, type StateWriter, type WriterConfig } from './controllers/statestore/StateStoreController.ts';
 import { GitWriter } from './statestores/GitWriter.ts';
+import { BucketWriter } from './statestores/BucketWriter.ts';
 import { serveGit } from './gitserver/gitHttpBackend.ts';
 import { execFileSync } from 'node:child_process';
 import type { FastifyInstance } from 'fastify';
@@ -140,13 +141,16 @@ async function ensureNamespaces(objects: ObjectService): Promise<void> {
   }
 }
 
-/** Writers for state stores: Git through the real git; buckets are not supported yet and say so. */
+/** Writers for state stores: Git through the real git, S3-compatible buckets through the AWS SDK. */
 function writerFor(config: WriterConfig): StateWriter {
   if (config.kind === 'GitStateStore') {
     const spec = config.spec as { url: string; branch?: string; gitAuthor?: { name?: string; email?: string } };
     return new GitWriter({ url: spec.url, branch: spec.branch ?? 'main', workDir: config.workDir, auth: config.auth, author: { name: spec.gitAuthor?.name ?? 'kratix', email: spec.gitAuthor?.email ?? 'kratix@fleetops.local' } });
   }
-  return { sync: () => Promise.reject(new Error(`BucketStateStore ${config.name}: bucket writing is not implemented yet; use a GitStateStore`)) };
+  const spec = config.spec as { endpoint: string; bucketName: string; insecure?: boolean; authMethod?: string };
+  // IAM: no explicit credentials, the AWS SDK's default chain (environment, instance profile) applies.
+  const credentials = config.auth.kind === 'basic' && spec.authMethod !== 'IAM' ? { accessKeyId: config.auth.username, secretAccessKey: config.auth.password } : undefined;
+  return new BucketWriter({ endpoint: spec.endpoint, bucket: spec.bucketName, ...(spec.insecure !== undefined ? { insecure: spec.insecure } : {}), ...(credentials ? { credentials } : {}) });
 }
 
 /** The embedded state store: a bare repository in the data directory. */
