@@ -59,9 +59,13 @@ describe('bubblewrap sandbox', () => {
     const targets = [hostFile, '/etc/fleetops-escape', join(process.cwd(), 'fleetops-escape'), '/kratix/input/object.yaml', '/kratix/new-file'];
     const r = await runner.run(sh(targets.map((t) => `if echo pwned > ${t} 2>/dev/null; then echo "WROTE ${t}"; fi`).join('; ') + '; exit 0'), ctx);
     assert.equal(r.ok, true, r.failure);
-    // /tmp inside the sandbox is private: writing there succeeds but never reaches the host's /tmp.
-    assert.deepEqual(r.steps[0]!.log.split('\n').filter((l) => l.startsWith('WROTE')), [`WROTE ${hostFile}`]);
-    for (const t of targets.slice(1)) assert.ok(r.steps[0]!.log.includes(`cannot create ${t}: Read-only file system`), t);
+    // /tmp inside the sandbox is private: writing there succeeds but never reaches the host's /tmp. (The working
+    // folder may itself lie under /tmp, as in a CI clone: then it is private too.)
+    const underTmp = (t: string): boolean => t.startsWith(`${tmpdir()}/`);
+    const wrote = r.steps[0]!.log.split('\n').filter((l) => l.startsWith('WROTE ')).map((l) => l.slice('WROTE '.length));
+    assert.ok(wrote.includes(hostFile), 'the private /tmp is writable');
+    assert.deepEqual(wrote.filter((t) => !underTmp(t)), [], 'nothing outside the private /tmp and /kratix is writable');
+    for (const t of targets.filter((x) => !underTmp(x))) assert.ok(r.steps[0]!.log.includes(`cannot create ${t}: Read-only file system`), t);
     for (const t of targets.slice(0, 3)) assert.equal(existsSync(t), false, `${t} must not exist on the host`);
   });
 

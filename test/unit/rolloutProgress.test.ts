@@ -24,16 +24,19 @@ function step(views: ResourceView[], strategy: RolloutStrategy, extra: { paused?
 }
 
 describe('rollout progress', () => {
-  it('by default hands the revision to every resource at once and completes when all have run', () => {
-    const views = fleet(50);
+  it('by default takes every resource to the revision through a window of 64, with no pause', () => {
+    const views = fleet(150);
     let p = step(views, DEFAULT_STRATEGY);
-    assert.equal(p.assign.length, 50);
+    assert.equal(p.assign.length, 64);
     assert.equal(p.phase, 'Progressing');
-    runAssigned(views, 2);
-    p = step(views, DEFAULT_STRATEGY);
+    for (let round = 0; round < 3; round++) {
+      runAssigned(views, 2);
+      p = step(views, DEFAULT_STRATEGY);
+    }
     assert.equal(p.phase, 'Complete');
-    assert.equal(p.updated, 50);
+    assert.equal(p.updated, 150);
     assert.equal(p.assign.length, 0);
+    assert.equal(step(fleet(10), { ...DEFAULT_STRATEGY, maxConcurrent: 0 }).assign.length, 10, '0: all at once');
   });
 
   it('keeps at most maxConcurrent in progress', () => {

@@ -1,10 +1,10 @@
 /**
  * Rollout strategies, set by the platform team in the Promise's `fleetops.dev/rollout-strategy` annotation (JSON or
- * YAML) so the Kratix Promise format is untouched. Without it, a new revision goes to every resource at once, the
- * workflow concurrency limit pacing the runs: Kratix's behaviour.
+ * YAML) so the Kratix Promise format is untouched. Without it, a new revision goes to every resource with no pause,
+ * the workflow concurrency limit pacing the runs: Kratix's behaviour.
  *
  *   fleetops.dev/rollout-strategy: |
- *     maxConcurrent: 5          # resources updating at once (0: no limit)
+ *     maxConcurrent: 5          # resources handed out at once (default 64; 0: all at once)
  *     steps:                    # cumulative targets; pause: wait for `fleetops rollout resume`
  *       - {count: 1, pause: true}
  *       - {percent: 10}
@@ -33,7 +33,14 @@ export interface RolloutStrategy {
   failureBudget?: number;
 }
 
-export const DEFAULT_STRATEGY: RolloutStrategy = { maxConcurrent: 0, steps: [{ percent: 100 }], order: [] };
+/**
+ * Resources a rollout keeps handed out at once when the strategy does not say. Every resource still gets the
+ * revision with no pause (Kratix's behaviour), but through a window rather than all at once: the workflow queue is
+ * shared, and a new request arriving during a rollout of 10,000 then waits behind 64 runs, not 10,000.
+ */
+export const DEFAULT_WINDOW = 64;
+
+export const DEFAULT_STRATEGY: RolloutStrategy = { maxConcurrent: DEFAULT_WINDOW, steps: [{ percent: 100 }], order: [] };
 
 /** The strategy in the annotation, or the default and what is wrong with the annotation. */
 export function parseStrategy(text: string | undefined): { strategy: RolloutStrategy; problem?: string } {
@@ -41,8 +48,8 @@ export function parseStrategy(text: string | undefined): { strategy: RolloutStra
   try {
     const raw = parse(text) as Partial<RolloutStrategy> | null;
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('must be a map with maxConcurrent, steps, order, failureBudget');
-    const int = (v: unknown, name: string, min: number): number => {
-      if (v === undefined) return min === 1 ? 1 : 0;
+    const int = (v: unknown, name: string, min: number, fallback = min): number => {
+      if (v === undefined) return fallback;
       if (!Number.isInteger(v) || (v as number) < min) throw new Error(`${name} must be an integer ≥ ${min}`);
       return v as number;
     };
@@ -59,7 +66,7 @@ export function parseStrategy(text: string | undefined): { strategy: RolloutStra
       parseLabelSelector(sel);
       return sel;
     });
-    const strategy: RolloutStrategy = { maxConcurrent: int(raw.maxConcurrent, 'maxConcurrent', 0), steps, order };
+    const strategy: RolloutStrategy = { maxConcurrent: int(raw.maxConcurrent, 'maxConcurrent', 0, DEFAULT_WINDOW), steps, order };
     if (raw.failureBudget !== undefined) strategy.failureBudget = int(raw.failureBudget, 'failureBudget', 0);
     const last = steps[steps.length - 1];
     // The last step always takes the rollout to every resource; a strategy that stops short would never complete.

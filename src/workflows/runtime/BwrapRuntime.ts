@@ -88,6 +88,8 @@ export class BwrapRuntime implements StepRuntime {
     const args = [...this.hostRootArgs(), '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
     for (const p of this.opts.hiddenPaths) args.push('--tmpfs', p);
     for (const b of this.opts.binds ?? []) args.push('--ro-bind', b.host, b.sandbox);
+    // PATH folders the private /tmp would hide (FleetOps installed under /tmp, as in a CI clone): bound back in.
+    for (const p of this.opts.pathPrefix ?? []) if (p === '/tmp' || p.startsWith('/tmp/')) args.push('--ro-bind', p, p);
     args.push('--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--hostname', 'kratix-step');
     if (!network) args.push('--unshare-net');
     args.push('--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--clearenv');
