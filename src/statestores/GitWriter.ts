@@ -53,8 +53,16 @@ export class GitError extends Error {
 export const GIT_MALLOC_ENV = { MALLOC_TOP_PAD_: String(64 * 1024 * 1024) };
 
 /** Git's object id of a blob with this content (what `git ls-files -s` reports). */
+/** Desired contents are cached Buffers that rarely change: their blob ids are remembered per Buffer. */
+const blobShas = new WeakMap<Buffer, string>();
+
 export function blobSha(content: Buffer): string {
-  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
+  let sha = blobShas.get(content);
+  if (!sha) {
+    sha = createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
+    blobShas.set(content, sha);
+  }
+  return sha;
 }
 
 export class GitWriter {
