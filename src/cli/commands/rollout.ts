@@ -9,6 +9,8 @@ import { ApiError } from '../../api/errors.ts';
 import { collectionPath, objectPath } from '../../client/discovery.ts';
 import type { CliContext } from '../context.ts';
 import { readManifests } from '../manifests.ts';
+import { revisionName } from '../../registry/builtin/fleetopsKinds.ts';
+import { ANNOTATION_CHANGE_CAUSE } from '../../controllers/rollout/strategy.ts';
 import { formatColumns, renderJson, renderYaml } from '../printers.ts';
 
 const group = { group: 'fleetops.dev', version: 'v1alpha1', namespaced: false } as const;
@@ -16,7 +18,6 @@ const ROLLOUTS = { ...group, plural: 'rollouts' };
 const REVISIONS = { ...group, plural: 'promiserevisions' };
 const PLANS = { ...group, plural: 'rolloutplans' };
 const PROMISES = { group: 'platform.kratix.io', version: 'v1alpha1', plural: 'promises', namespaced: false } as const;
-const CHANGE_CAUSE = 'fleetops.dev/change-cause';
 const VERSION_LABEL = 'kratix.io/promise-version';
 
 interface RolloutStatus {
@@ -105,7 +106,7 @@ export interface StatusOptions {
 export async function rolloutStatusCommand(ctx: CliContext, promise: string, opts: StatusOptions, out: Out): Promise<number> {
   const pick = async (): Promise<Rollout> => {
     if (opts.revision === undefined) return latestRollout(ctx, promise);
-    return ctx.client.get<Rollout>(objectPath(ROLLOUTS, undefined, `${promise}-r${opts.revision}`));
+    return ctx.client.get<Rollout>(objectPath(ROLLOUTS, undefined, revisionName(promise, opts.revision)));
   };
   let r = await pick();
   if (!opts.watch) {
@@ -183,12 +184,12 @@ export async function rolloutUndoCommand(ctx: CliContext, promise: string, opts:
   if (to === latest) throw new Error(`Promise ${promise} is already at revision ${to}`);
   let rev: Revision;
   try {
-    rev = await ctx.client.get<Revision>(objectPath(REVISIONS, undefined, `${promise}-r${to}`));
+    rev = await ctx.client.get<Revision>(objectPath(REVISIONS, undefined, revisionName(promise, to)));
   } catch (err) {
     if (err instanceof ApiError && err.code === 404) throw new Error(`revision ${to} of Promise ${promise} does not exist ("fleetops rollout history ${promise}" lists them)`, { cause: err });
     throw err;
   }
-  const annotations = { ...(p.metadata.annotations ?? {}), [CHANGE_CAUSE]: `rollback to revision ${to}` };
+  const annotations = { ...(p.metadata.annotations ?? {}), [ANNOTATION_CHANGE_CAUSE]: `rollback to revision ${to}` };
   // The version label goes back with the spec, so the Promise says which version it runs.
   const labels = { ...(p.metadata.labels ?? {}), ...(rev.spec.version ? { [VERSION_LABEL]: rev.spec.version } : {}) };
   // An update with the Promise's resourceVersion: a change made meanwhile is never overwritten (409 instead).

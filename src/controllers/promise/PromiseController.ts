@@ -19,11 +19,12 @@ import type { EventRecorder } from '../shared/EventRecorder.ts';
 import { encodeWorkload, ROOT_GROUP_ID } from '../shared/workloads.ts';
 import { stringify } from 'yaml';
 import { md5Hex } from '../shared/workloads.ts';
+import { kindServedBy, ownerOf, promiseNameOf } from '../shared/promiseKinds.ts';
 import type { WorkflowExecutor, WorkflowTarget } from '../shared/WorkflowExecutor.ts';
 import type { Pipeline } from '../../workflows/PipelineRunner.ts';
 
 const LABEL_MANUAL_RECONCILIATION = 'kratix.io/manual-reconciliation';
-import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
+import { FLEETOPS_API, revisionName } from '../../registry/builtin/fleetopsKinds.ts';
 import { isApiError } from '../../api/errors.ts';
 import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_ROLLOUT_STRATEGY, parseStrategy } from '../rollout/strategy.ts';
 
@@ -58,10 +59,6 @@ function promisePipelines(spec: JsonObject, action: 'configure' | 'delete'): Pip
   const workflows = (isPlainObject(spec.workflows) ? spec.workflows : {}) as { promise?: Record<string, unknown> };
   const list = workflows.promise?.[action];
   return Array.isArray(list) ? (list as Pipeline[]) : [];
-}
-
-export function ownerOf(promiseName: string): string {
-  return `promise/${promiseName}`;
 }
 
 /** The type a Promise serves, if its API is valid. */
@@ -118,7 +115,7 @@ export class PromiseController {
   }
 
   private servedBy(name: string): ResourceType | undefined {
-    return this.opts.registry.all().find((t) => t.owner === ownerOf(name));
+    return kindServedBy(this.opts.registry, name);
   }
 
   async reconcile(name: string, log: Logger): Promise<ReconcileResult | void> {
@@ -183,7 +180,7 @@ export class PromiseController {
         const current = this.servedBy(name);
         if (clash) {
           available = false;
-          message = `${type.plural}.${type.group} is already served by ${clash.owner === 'builtin' ? 'FleetOps itself' : clash.owner.replace('promise/', 'Promise ')}`;
+          message = `${type.plural}.${type.group} is already served by ${clash.owner === 'builtin' ? 'FleetOps itself' : `Promise ${promiseNameOf(clash)}`}`;
         } else if (!current || !jsonEqual(current, type)) {
           const broken = current ? await this.incompatible(current, type) : [];
           if (broken.length) {
@@ -280,7 +277,7 @@ export class PromiseController {
     const hash = md5Hex(JSON.stringify(promise.spec ?? {}));
     if (status.latestRevisionHash === hash) return;
     const n = (typeof status.latestRevision === 'number' ? status.latestRevision : 0) + 1;
-    const previous = n > 1 ? await client.get({ apiVersion: FLEETOPS_API, kind: 'PromiseRevision', name: `${name}-r${n - 1}` }) : undefined;
+    const previous = n > 1 ? await client.get({ apiVersion: FLEETOPS_API, kind: 'PromiseRevision', name: revisionName(name, n - 1) }) : undefined;
     const previousSpec = previous?.spec as { promiseSpec?: JsonObject; changeCause?: string } | undefined;
     // Set by `fleetops rollout undo` (or by hand, as kubernetes.io/change-cause): kept while it stays the same.
     const cause = promise.metadata.annotations?.[ANNOTATION_CHANGE_CAUSE] ?? '';
@@ -290,7 +287,7 @@ export class PromiseController {
       await client.create({
         apiVersion: FLEETOPS_API,
         kind: 'PromiseRevision',
-        metadata: { name: `${name}-r${n}`, labels, ownerReferences: owner },
+        metadata: { name: revisionName(name, n), labels, ownerReferences: owner },
         spec: { promiseName: name, revision: n, hash, version: promise.metadata.labels?.[LABEL_PROMISE_VERSION] ?? '', promiseSpec: promise.spec ?? {}, changeCause: cause, change: cause && cause !== previousSpec?.changeCause ? cause : describeChange(previousSpec?.promiseSpec, promise.spec as JsonObject | undefined) },
       });
     } catch (err) {
@@ -300,7 +297,7 @@ export class PromiseController {
       const { strategy, problem } = parseStrategy(promise.metadata.annotations?.[ANNOTATION_ROLLOUT_STRATEGY]);
       if (problem) await this.opts.events.record(promise, 'Warning', 'InvalidRolloutStrategy', `${problem}; rolling out with the default strategy (all resources)`);
       try {
-        await client.create({ apiVersion: FLEETOPS_API, kind: 'Rollout', metadata: { name: `${name}-r${n}`, labels, ownerReferences: owner }, spec: { promiseName: name, revision: n, fromRevision: n - 1, strategy, paused: false, aborted: false, approvedStep: 0 } });
+        await client.create({ apiVersion: FLEETOPS_API, kind: 'Rollout', metadata: { name: revisionName(name, n), labels, ownerReferences: owner }, spec: { promiseName: name, revision: n, fromRevision: n - 1, strategy, paused: false, aborted: false, approvedStep: 0 } });
         await this.opts.events.record(promise, 'Normal', 'RolloutStarted', `Revision ${n} is rolling out (fleetops rollout status ${name})`);
       } catch (err) {
         if (!isApiError(err, 'AlreadyExists')) throw err;

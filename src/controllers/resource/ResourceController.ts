@@ -25,7 +25,8 @@ import type { EventRecorder } from '../shared/EventRecorder.ts';
 import { KRATIX_API, LABEL_HASH, LABEL_PIPELINE_NAME, LABEL_PROMISE_NAME, LABEL_RESOURCE_NAME, mergeStatus, type CompletedRun, type WorkflowExecutor, type WorkflowTarget } from '../shared/WorkflowExecutor.ts';
 import { md5Hex } from '../shared/workloads.ts';
 import { configReader } from '../shared/configReader.ts';
-import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
+import { kindServedBy, promiseNameOf } from '../shared/promiseKinds.ts';
+import { FLEETOPS_API, revisionName } from '../../registry/builtin/fleetopsKinds.ts';
 
 export const LABEL_MANUAL_RECONCILIATION = 'kratix.io/manual-reconciliation';
 /** Set by a rollout: the Promise revision this resource is to be reconciled with. */
@@ -144,7 +145,7 @@ export class ResourceController {
   }
 
   private async enqueueAllOf(promiseName: string): Promise<void> {
-    const type = this.opts.registry.all().find((t) => t.owner === `promise/${promiseName}`);
+    const type = kindServedBy(this.opts.registry, promiseName);
     if (!type) return;
     for (const obj of await this.opts.client.list(`${type.group}/${type.versions[0] as string}`, type.kind)) {
       this.controller.enqueue(resourceKey(type, obj.metadata.namespace as string, obj.metadata.name as string));
@@ -171,7 +172,7 @@ export class ResourceController {
     const { client } = this.opts;
     const obj = await client.get({ apiVersion, kind, namespace, name });
     if (!obj) return;
-    const promiseName = type.owner.slice('promise/'.length);
+    const promiseName = promiseNameOf(type);
     const livePromise = this.promises.get(promiseName) ?? (await client.get({ apiVersion: KRATIX_API, kind: 'Promise', name: promiseName }));
     if (!livePromise) return;
     const status = (isPlainObject(obj.status) ? obj.status : {}) as JsonObject;
@@ -245,7 +246,7 @@ export class ResourceController {
     const key = `${promise.metadata.uid as string}/${n}`;
     let spec = this.revisions.get(key);
     if (!spec) {
-      const rev = await this.opts.client.get({ apiVersion: FLEETOPS_API, kind: 'PromiseRevision', name: `${promise.metadata.name as string}-r${n}` });
+      const rev = await this.opts.client.get({ apiVersion: FLEETOPS_API, kind: 'PromiseRevision', name: revisionName(promise.metadata.name as string, n) });
       spec = (rev?.spec as { promiseSpec?: JsonObject } | undefined)?.promiseSpec;
       if (!spec) return promise;
       if (this.revisions.size >= 256) this.revisions.clear();

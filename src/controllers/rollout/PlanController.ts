@@ -15,6 +15,7 @@ import type { Registry } from '../../registry/Registry.ts';
 import { rfc3339Seconds } from '../../store/SqliteStore.ts';
 import type { Pipeline } from '../../workflows/PipelineRunner.ts';
 import { configReader } from '../shared/configReader.ts';
+import { kindServedBy } from '../shared/promiseKinds.ts';
 import { KRATIX_API, type WorkflowExecutor } from '../shared/WorkflowExecutor.ts';
 import { decodeWorkload } from '../shared/workloads.ts';
 import { diffFiles, diffStatus, summarize } from './diff.ts';
@@ -78,7 +79,7 @@ export class PlanController {
     const promiseName = next?.metadata?.name;
     if (!next || next.kind !== 'Promise' || !promiseName) return write({ phase: 'Failed', message: 'spec.promise must be a Promise with metadata.name' });
     const live = await client.get({ apiVersion: KRATIX_API, kind: 'Promise', name: promiseName });
-    const type = registry.all().find((t) => t.owner === `promise/${promiseName}`);
+    const type = kindServedBy(registry, promiseName);
     if (!live || !type) return write({ phase: 'Failed', message: `Promise ${promiseName} is not installed: there are no resources to plan for; apply it instead` });
 
     const apiVersion = `${type.group}/${type.versions[0] as string}`;

@@ -19,7 +19,8 @@ import type { Registry } from '../../registry/Registry.ts';
 import type { ResourceType } from '../../registry/ResourceType.ts';
 import { rfc3339Seconds } from '../../store/SqliteStore.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
-import { PromiseKindsWatcher, promiseNameOf } from '../shared/PromiseKindsWatcher.ts';
+import { PromiseKindsWatcher } from '../shared/PromiseKindsWatcher.ts';
+import { kindServedBy, promiseNameOf } from '../shared/promiseKinds.ts';
 import { KRATIX_API } from '../shared/WorkflowExecutor.ts';
 import { LABEL_REVISION } from '../resource/ResourceController.ts';
 import { computeProgress, type ResourceView, type RolloutPhase } from './progress.ts';
@@ -151,7 +152,7 @@ export class RolloutController {
       await this.writeStatus(rollout, status, { phase: 'Superseded', message: `superseded by revision ${latest}`, completionTime: this.now() });
       return;
     }
-    const type = registry.all().find((t) => t.owner === `promise/${spec.promiseName}`);
+    const type = kindServedBy(registry, spec.promiseName);
     if (!type || !this.kinds.isSynced(type)) return { requeueAfter: 200 };
     const views = [...(this.cache.get(spec.promiseName)?.values() ?? [])];
     const strategy: RolloutStrategy = { ...DEFAULT_STRATEGY, ...(spec.strategy ?? {}) };

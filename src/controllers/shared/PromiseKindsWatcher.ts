@@ -7,20 +7,13 @@ import type { Client, ClientWatchEvent } from '../../client/Client.ts';
 import { BackgroundTasks } from '../../controller/BackgroundTasks.ts';
 import type { Registry } from '../../registry/Registry.ts';
 import type { ResourceType } from '../../registry/ResourceType.ts';
+import { isPromiseKind } from './promiseKinds.ts';
 
 export interface PromiseKindsWatcherOptions {
   client: Client;
   registry: Registry;
   logger: Logger;
   onEvent: (type: ResourceType, event: ClientWatchEvent) => void;
-}
-
-export function isPromiseKind(type: ResourceType): boolean {
-  return type.owner.startsWith('promise/');
-}
-
-export function promiseNameOf(type: ResourceType): string {
-  return type.owner.slice('promise/'.length);
 }
 
 export class PromiseKindsWatcher {

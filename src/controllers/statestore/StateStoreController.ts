@@ -120,7 +120,7 @@ export class StateStoreController {
         else cache.set(id, e.object);
         if (!this.changed(e)) return;
         const target = (e.object.spec as { targetDestinationName?: string } | undefined)?.targetDestinationName ?? '';
-        if (e.type === 'DELETED') this.placementCache.delete(`${e.object.metadata.namespace as string}/${e.object.metadata.name as string}`);
+        if (e.type === 'DELETED') this.placementCache.delete(id);
         const key = this.storeOf.get(target);
         if (key) this.enqueue(key);
       }),

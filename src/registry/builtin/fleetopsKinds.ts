@@ -64,6 +64,11 @@ export const workflowRunType: ResourceType = defineType({
   ],
 });
 
+/** The name of revision `n` of a Promise, and of the Rollout that takes it to the fleet. */
+export function revisionName(promiseName: string, n: number): string {
+  return `${promiseName}-r${n}`;
+}
+
 /** An immutable, numbered copy of a Promise's spec: what resources are reconciled with. Name `<promise>-r<N>`. */
 export const promiseRevisionType: ResourceType = defineType({
   group: FLEETOPS_GROUP,
