@@ -5,10 +5,12 @@
  * committed to the embedded Git state store. Against the floor measured in the same run: N bare sandbox runs of the
  * same step (same bwrap arguments, same parallelism). Figures only, no assertions.
  *
- * Usage: node bench/rollout.bench.ts [--resources 10000] [--concurrency 4]
+ * Usage: node bench/rollout.bench.ts [--resources 10000] [--concurrency 4] [--profile rollout.cpuprofile]
+ * (--profile writes a CPU profile of FleetOps' process during the fleet update only.)
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -17,7 +19,7 @@ import { pino } from 'pino';
 import type { KubeObject } from '../src/api/types.ts';
 import { startFleetOps, type FleetOps } from '../src/main.ts';
 import { keyOf } from '../src/store/Store.ts';
-import { bareSpawns, sandboxFloor } from './lib/sandboxFloor.ts';
+import { bareSpawns, describeFloors, sandboxFloors } from './lib/sandboxFloor.ts';
 
 const run = promisify(execFile);
 const arg = (name: string, def: number): number => {
@@ -95,7 +97,8 @@ async function main(): Promise<void> {
   const fmt = (ms: number): string => `${(ms / 1000).toFixed(1)} s (${(N / (ms / 1000)).toFixed(0)} resources/s)`;
   try {
     process.stderr.write(`floor: ${N} bare sandbox runs of the step…\n`);
-    const floorMs = await sandboxFloor({ n: N, concurrency: CONCURRENCY, hiddenPaths: [fleet.dataDir], command: step(2) });
+    const floors = await sandboxFloors({ n: N, concurrency: CONCURRENCY, hiddenPaths: [fleet.dataDir], command: step(2) });
+    const floorMs = floors.bestMs;
     const spawnMs = await bareSpawns(N, CONCURRENCY);
 
     const promiseType = fleet.registry.byKind('platform.kratix.io', 'Promise')!;
@@ -114,6 +117,13 @@ async function main(): Promise<void> {
     const setupMs = performance.now() - setupStart;
 
     process.stderr.write('fleet update: the Promise changes, the rollout takes every resource to revision 2…\n');
+    const profile = process.argv.indexOf('--profile') > 0 ? process.argv[process.argv.indexOf('--profile') + 1] : undefined;
+    const session = profile ? new Session() : undefined;
+    if (session) {
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.start');
+    }
     const start = performance.now();
     const current = await fleet.objects.get(promiseType, '', 'thing');
     await fleet.objects.update(promiseType, '', 'thing', { ...promise(2), metadata: { ...promise(2).metadata, resourceVersion: current.metadata.resourceVersion } });
@@ -121,6 +131,11 @@ async function main(): Promise<void> {
     const statusMs = performance.now() - start;
     await waitFor('revision 2 commits', start, () => committedAt(fleet, 2), N, 500);
     const totalMs = performance.now() - start;
+    if (session && profile) {
+      const { profile: data } = await session.post('Profiler.stop');
+      writeFileSync(profile, JSON.stringify(data));
+      session.disconnect();
+    }
     statuses.stop();
     const rollout = await fleet.objects.get(fleet.registry.byKind('fleetops.dev', 'Rollout')!, '', 'thing-r2');
 
@@ -128,11 +143,13 @@ async function main(): Promise<void> {
     console.log(`  fleet update, Promise change → every status on revision 2:        ${fmt(statusMs)}`);
     console.log(`  fleet update, Promise change → every output committed to Git:     ${fmt(totalMs)}   (rollout ${String((rollout.status as { phase?: string }).phase)})`);
     console.log(`  floor: ${N} bare sandbox runs of the same step (same bwrap args):  ${fmt(floorMs)}`);
+    console.log(`    (${describeFloors(floors, fmt)})`);
     console.log(`  ratio to the floor: ${(totalMs / floorMs).toFixed(2)}× (statuses only: ${(statusMs / floorMs).toFixed(2)}×)`);
     console.log(`  for reference: initial fulfilment of ${N} requests ${fmt(setupMs)}; ${N} bare spawns of true (no sandbox) ${fmt(spawnMs)}`);
   } finally {
     await fleet.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (!process.env.KEEP_BENCH_DIR) rmSync(dir, { recursive: true, force: true });
+    else console.log(dir);
   }
 }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { startFleetOps } from '../src/main.ts';
-import { bareSpawns, sandboxFloor } from './lib/sandboxFloor.ts';
+import { bareSpawns, describeFloors, sandboxFloors } from './lib/sandboxFloor.ts';
 import { keyOf } from '../src/store/Store.ts';
 
 const arg = (name: string, def: number): number => {
@@ -25,7 +25,8 @@ async function main(): Promise<void> {
   const fleet = await startFleetOps({ dataDir: join(dir, 'fleet'), port: 0, logger: pino({ level: 'silent' }), workflowConcurrency: CONCURRENCY });
   try {
     const spawnMs = await bareSpawns(N, CONCURRENCY);
-    const floorMs = await sandboxFloor({ n: N, concurrency: CONCURRENCY, hiddenPaths: [fleet.dataDir], command: ['true'] });
+    const floors = await sandboxFloors({ n: N, concurrency: CONCURRENCY, hiddenPaths: [fleet.dataDir], command: ['true'] });
+    const floorMs = floors.bestMs;
     const group = 'bench.fleetops.dev';
     await fleet.objects.create(fleet.registry.byKind('platform.kratix.io', 'Promise')!, '', {
       apiVersion: 'platform.kratix.io/v1alpha1',
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
     console.log(`${N} resources, one-step shell pipeline, ${CONCURRENCY} workflows in parallel on ${availableParallelism()} cores:`);
     console.log(`  end to end (request → status, run record and Work written): ${fmt(totalMs)}`);
     console.log(`  floor, ${N} bare sandboxes (bwrap … true, same arguments): ${fmt(floorMs)}  → ratio ${(totalMs / floorMs).toFixed(2)}×`);
+    console.log(`    (${describeFloors(floors, fmt)})`);
     console.log(`  for reference, ${N} bare process spawns (true, no sandbox): ${fmt(spawnMs)}`);
   } finally {
     await fleet.stop();

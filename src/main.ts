@@ -27,6 +27,7 @@ import { ResourceController } from './controllers/resource/ResourceController.ts
 import { WorkflowExecutor } from './controllers/shared/WorkflowExecutor.ts';
 import { PipelineRunner } from './workflows/PipelineRunner.ts';
 import { BwrapRuntime } from './workflows/runtime/BwrapRuntime.ts';
+import { HelperLauncher } from './workflows/runtime/HelperLauncher.ts';
 import { UnavailableRuntime } from './workflows/runtime/UnavailableRuntime.ts';
 import type { StepRuntime } from './workflows/StepRuntime.ts';
 import { RolloutController } from './controllers/rollout/RolloutController.ts';
@@ -196,11 +197,14 @@ function gitRoutes(gitRoot: string, authenticator: TokenAuthenticator): (app: Fa
   };
 }
 
-/** The bubblewrap sandbox, or, when it cannot run here, a runtime that fails every step with the fix. */
-async function defaultRuntime(dataDir: string, logger: Logger): Promise<StepRuntime> {
+/**
+ * The bubblewrap sandbox, started through a helper process (fork() from this big process would cost the event loop
+ * several ms per step), or, when it cannot run here, a runtime that fails every step with the fix.
+ */
+async function defaultRuntime(dataDir: string, logger: Logger, launcher: HelperLauncher): Promise<StepRuntime> {
   // The data directory holds the tokens and the store: hidden, also where it lies inside the install bound at /fleetops.
   const hidden = [dataDir, ...(dataDir.startsWith(`${INSTALL_DIR}/`) ? [`/fleetops${dataDir.slice(INSTALL_DIR.length)}`] : [])];
-  const bwrap = new BwrapRuntime({ hiddenPaths: hidden, binds: [{ host: INSTALL_DIR, sandbox: '/fleetops' }], pathPrefix: [dirname(process.execPath)] });
+  const bwrap = new BwrapRuntime({ hiddenPaths: hidden, binds: [{ host: INSTALL_DIR, sandbox: '/fleetops' }], pathPrefix: [dirname(process.execPath)], launcher });
   const problem = await bwrap.check();
   if (!problem) return bwrap;
   logger.error({ problem }, 'pipeline sandbox unavailable: workflows will fail until it is fixed');
@@ -220,7 +224,8 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const client = new InProcessClient({ objects });
   const controllerLog = logger.child({ component: 'controllers' });
   const events = new EventRecorder({ client, component: 'fleetops', logger: controllerLog });
-  const runtime = options.runtime ?? (await defaultRuntime(dataDir, logger));
+  const launcher = new HelperLauncher({ logger: logger.child({ component: 'sandbox' }) });
+  const runtime = options.runtime ?? (await defaultRuntime(dataDir, logger, launcher));
   const runner = new PipelineRunner({ runtime, ...(options.stepTimeoutMs !== undefined ? { stepTimeoutMs: options.stepTimeoutMs } : {}) });
   const executor = new WorkflowExecutor({ client, runner });
   const promises = new PromiseController({ client, registry, objects, validator, events, executor, logger: controllerLog, ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}) });
@@ -286,6 +291,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       await resources.stop();
       await scheduler.stop();
       await stateStores.stop();
+      await launcher.stop();
       await store.close();
     },
   };

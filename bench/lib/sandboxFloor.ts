@@ -5,10 +5,12 @@
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BwrapRuntime } from '../../src/workflows/runtime/BwrapRuntime.ts';
+import { HelperLauncher } from '../../src/workflows/runtime/HelperLauncher.ts';
+import { defaultWorkRoot } from '../../src/workflows/PipelineRunner.ts';
+import type { ProcessLauncher } from '../../src/workflows/runtime/ProcessLauncher.ts';
 
 async function pool(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<number> {
   let next = 0;
@@ -21,10 +23,14 @@ async function pool(n: number, concurrency: number, task: (i: number) => Promise
   return performance.now() - start;
 }
 
-/** Milliseconds for `n` sandboxed runs of `command` (each with fresh output and metadata folders). */
-export async function sandboxFloor(opts: { n: number; concurrency: number; hiddenPaths: string[]; command: string[] }): Promise<number> {
-  const runtime = new BwrapRuntime({ hiddenPaths: opts.hiddenPaths, pathPrefix: [dirname(process.execPath)] });
-  const root = mkdtempSync(join(tmpdir(), 'fleetops-floor-'));
+/**
+ * Milliseconds for `n` sandboxed runs of `command` (each with fresh output and metadata folders), started from this
+ * process or through `launcher` (FleetOps starts them through its helper process).
+ */
+export async function sandboxFloor(opts: { n: number; concurrency: number; hiddenPaths: string[]; command: string[]; launcher?: ProcessLauncher }): Promise<number> {
+  const runtime = new BwrapRuntime({ hiddenPaths: opts.hiddenPaths, pathPrefix: [dirname(process.execPath)], ...(opts.launcher ? { launcher: opts.launcher } : {}) });
+  // Where FleetOps makes its workspaces, so both pay the same file system.
+  const root = mkdtempSync(join(defaultWorkRoot(), 'fleetops-floor-'));
   try {
     return await pool(opts.n, opts.concurrency, async (i) => {
       const ws = join(root, String(i));
@@ -47,4 +53,29 @@ export async function sandboxFloor(opts: { n: number; concurrency: number; hidde
 /** Milliseconds for `n` bare spawns of `true` (no sandbox). */
 export function bareSpawns(n: number, concurrency: number): Promise<number> {
   return pool(n, concurrency, () => new Promise<void>((resolve, reject) => spawn('true').on('close', () => resolve()).on('error', reject)));
+}
+
+export interface Floors {
+  /** Sandboxes started from the benchmark process itself. */
+  inProcessMs: number;
+  /** Sandboxes started through a helper process, as FleetOps starts them. */
+  helperMs: number;
+  /** The lower of the two: the floor ratios are given against. */
+  bestMs: number;
+}
+
+/** The floor both ways: the ratio is against the faster, so the helper's gain is not counted as FleetOps' own. */
+export async function sandboxFloors(opts: { n: number; concurrency: number; hiddenPaths: string[]; command: string[] }): Promise<Floors> {
+  const inProcessMs = await sandboxFloor(opts);
+  const launcher = new HelperLauncher();
+  try {
+    const helperMs = await sandboxFloor({ ...opts, launcher });
+    return { inProcessMs, helperMs, bestMs: Math.min(inProcessMs, helperMs) };
+  } finally {
+    await launcher.stop();
+  }
+}
+
+export function describeFloors(f: Floors, fmt: (ms: number) => string): string {
+  return `started from the bench process ${fmt(f.inProcessMs)}; through a helper process (as FleetOps) ${fmt(f.helperMs)}`;
 }

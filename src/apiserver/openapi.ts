@@ -2,6 +2,7 @@
  * OpenAPI v3 per group/version, enough for kubectl's server-side field validation check (a PATCH operation per
  * kind that lists `fieldValidation`), `kubectl explain` (component schemas) and client generators.
  */
+import { cloneJson } from '../api/types.ts';
 import { createHash } from 'node:crypto';
 import type { Registry } from '../registry/Registry.ts';
 import type { JsonSchema, ResourceType } from '../registry/ResourceType.ts';
@@ -54,7 +55,7 @@ function paths(t: ResourceType, version: string): Record<string, unknown> {
 }
 
 function componentSchema(t: ResourceType, version: string): JsonSchema {
-  const base: JsonSchema = structuredClone(t.schemas[version] ?? t.schemas[t.versions[0] as string] ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
+  const base: JsonSchema = cloneJson(t.schemas[version] ?? t.schemas[t.versions[0] as string] ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
   base.properties = { ...(base.properties ?? {}) };
   base.properties.apiVersion = { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' };
   base.properties.kind = { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' };

@@ -20,7 +20,7 @@ import {
 import { matchesFields, parseFieldSelector, type FieldRequirement } from '../api/fields.ts';
 import { everything, parseLabelSelector, type LabelSelector } from '../api/labels.ts';
 import { applyMergePatch } from '../api/mergePatch.ts';
-import { isPlainObject, jsonEqual, type JsonObject, type KubeObject } from '../api/types.ts';
+import { isPlainObject, jsonEqual, type JsonObject, type KubeObject, cloneJson } from '../api/types.ts';
 import {
   MAX_ANNOTATIONS_BYTES,
   validateDns1123Label,
@@ -275,7 +275,7 @@ export class ObjectService {
       throw badRequest(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${expected})`);
     }
     if (body.metadata !== undefined && !isPlainObject(body.metadata)) throw badRequest('metadata must be an object');
-    const obj = structuredClone(body) as KubeObject;
+    const obj = cloneJson(body) as KubeObject;
     obj.apiVersion = expected;
     obj.kind = type.kind;
     obj.metadata ??= {};
@@ -330,7 +330,7 @@ export class ObjectService {
 
   /** Checks a stored object against another type definition (e.g. a Promise's changed schema). */
   validateAgainst(type: ResourceType, object: KubeObject): StatusCause[] {
-    const copy = structuredClone(object);
+    const copy = cloneJson(object);
     const version = type.versions[0] as string;
     const schema = type.schemas[version];
     if (!schema) return [];
@@ -413,16 +413,17 @@ export class ObjectService {
   ): Promise<WriteResult> {
     const name = old.metadata.name as string;
     let obj: KubeObject;
+    // `old` was read from the store for this write and is nobody else's: it is not copied.
     if (opts.subresource === 'status') {
       // mirrors apiextensions status strategy: everything but .status comes from the stored object
-      obj = { ...structuredClone(old), status: next.status };
+      obj = { ...old, metadata: { ...old.metadata }, status: next.status };
       if (next.status === undefined) delete obj.status;
       obj.metadata.managedFields = next.metadata.managedFields ?? old.metadata.managedFields;
     } else {
       obj = next;
       if (type.statusSubresource) {
         if (old.status === undefined) delete obj.status;
-        else obj.status = structuredClone(old.status);
+        else obj.status = old.status;
       }
     }
     const m = obj.metadata;
@@ -498,14 +499,14 @@ export class ObjectService {
     for (let attempt = 0; ; attempt++) {
       const old = await this.store.get(this.key(type, namespace, name));
       if (!old) throw notFound(type.plural, type.group, name);
-      const current = this.present(type, structuredClone(old), version);
+      const current = this.present(type, cloneJson(old), version);
       let patched: unknown;
       if (patchType === 'merge') {
         if (!isPlainObject(patch)) throw badRequest('a merge patch must be a JSON object');
         patched = applyMergePatch(current, patch);
       } else {
         if (!Array.isArray(patch)) throw badRequest('a JSON patch must be an array of operations');
-        patched = structuredClone(current);
+        patched = cloneJson(current);
         let results;
         try {
           results = applyPatch(patched, patch as Operation[]);
@@ -548,7 +549,7 @@ export class ObjectService {
     }
     for (let attempt = 0; ; attempt++) {
       const old = await this.store.get(this.key(type, namespace, name));
-      const live = old ? this.present(type, structuredClone(old), version) : undefined;
+      const live = old ? this.present(type, cloneJson(old), version) : undefined;
       if (live && opts.subresource !== 'status' && type.statusSubresource) delete applied.status;
       const { object, conflicts } = serverSideApply(live, applied, opts.fieldManager, opts.force === true, apiVersionOf(type, version), this.timestamp());
       if (conflicts.length) {

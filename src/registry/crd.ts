@@ -4,7 +4,7 @@
  * metadata.name at most 63 characters.
  */
 import { cause, type StatusCause } from '../api/errors.ts';
-import { isPlainObject } from '../api/types.ts';
+import { isPlainObject, cloneJson } from '../api/types.ts';
 import { validateDns1123Label, validateDns1123Subdomain } from '../api/validation.ts';
 import type { JsonSchema, PrinterColumn, ResourceType } from './ResourceType.ts';
 import type { SchemaValidator } from './schema/SchemaValidator.ts';
@@ -93,7 +93,7 @@ export function crdToResourceType(crd: unknown, owner: string, validator: Schema
       bad(`${path}.schema.openAPIV3Schema`, 'Invalid value: must be an object');
       return;
     }
-    const schema: JsonSchema = structuredClone((raw as JsonSchema | undefined) ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
+    const schema: JsonSchema = cloneJson((raw as JsonSchema | undefined) ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
     schema.properties = { ...(schema.properties ?? {}) };
     schema.properties.status = KRATIX_STATUS_SCHEMA;
     schema.properties.metadata = { type: 'object', properties: { name: { type: 'string', maxLength: 63 } } };

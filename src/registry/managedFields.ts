@@ -4,7 +4,7 @@
  */
 import { cause } from '../api/errors.ts';
 import type { StatusCause } from '../api/errors.ts';
-import { isPlainObject, jsonEqual, type JsonObject, type KubeObject, type ManagedFieldsEntry } from '../api/types.ts';
+import { isPlainObject, jsonEqual, type JsonObject, type KubeObject, type ManagedFieldsEntry, cloneJson } from '../api/types.ts';
 
 /** A leaf path, e.g. ['spec', 'replicas'] or ['metadata', 'labels', 'app']. */
 type Path = string[];
@@ -86,9 +86,9 @@ function removeAt(obj: JsonObject, path: Path): void {
 
 /** Deep merge of an applied configuration into a live object; maps merge, everything else replaces. */
 function mergeApplied(live: unknown, applied: unknown): unknown {
-  if (!isPlainObject(applied) || !isPlainObject(live)) return structuredClone(applied);
+  if (!isPlainObject(applied) || !isPlainObject(live)) return cloneJson(applied);
   const out: JsonObject = { ...live };
-  for (const [k, v] of Object.entries(applied)) out[k] = k in live ? mergeApplied(live[k], v) : structuredClone(v);
+  for (const [k, v] of Object.entries(applied)) out[k] = k in live ? mergeApplied(live[k], v) : cloneJson(v);
   return out;
 }
 
@@ -143,13 +143,13 @@ export function serverSideApply(
   }
   if (conflicts.length) return { object: live as KubeObject, conflicts };
 
-  let result = (live ? mergeApplied(live, applied) : structuredClone(applied)) as KubeObject;
+  let result = (live ? mergeApplied(live, applied) : cloneJson(applied)) as KubeObject;
   // Fields this manager applied before, no longer applies, and nobody else owns are removed.
   const previous = entries.find((e) => e.manager === manager && e.operation === 'Apply');
   if (previous && live) {
     const othersOwn = new Set<string>();
     for (const e of entries) if (e !== previous) for (const p of fromTree(e.fieldsV1)) othersOwn.add(p.join(SEP));
-    result = structuredClone(result);
+    result = cloneJson(result);
     for (const p of fromTree(previous.fieldsV1)) {
       const key = p.join(SEP);
       if (!appliedKeys.has(key) && !othersOwn.has(key)) removeAt(result as JsonObject, p);

@@ -3,7 +3,7 @@
  * order on a runtime with Kratix's environment, stop at the first failure, then read back what the contract says
  * a pipeline produces (outputs, status.yaml, destination-selectors.yaml, workflow-control.yaml).
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -80,7 +80,7 @@ export interface PipelineResult {
 
 export interface PipelineRunnerOptions {
   runtime: StepRuntime;
-  /** Where workspaces are made (default: the OS temp folder). */
+  /** Where workspaces are made (default: defaultWorkRoot()). */
   workRoot?: string;
   /** Per-step wall-clock limit unless the pipeline's `fleetops.dev/timeout` annotation says otherwise. */
   stepTimeoutMs?: number;
@@ -96,9 +96,11 @@ export const ANNOTATION_TIMEOUT = 'fleetops.dev/timeout';
 
 export class PipelineRunner {
   private readonly opts: PipelineRunnerOptions;
+  private readonly workRoot: string;
 
   constructor(opts: PipelineRunnerOptions) {
     this.opts = opts;
+    this.workRoot = opts.workRoot ?? defaultWorkRoot();
   }
 
   get runtime(): StepRuntime {
@@ -106,7 +108,7 @@ export class PipelineRunner {
   }
 
   async run(pipeline: Pipeline, ctx: PipelineContext, options: { signal?: AbortSignal; onStep?: (step: StepRecord, done: boolean) => void; onLog?: (step: string, chunk: string) => void } = {}): Promise<PipelineResult> {
-    const root = this.opts.workRoot ?? tmpdir();
+    const root = this.workRoot;
     mkdirSync(root, { recursive: true });
     const ws = mkdtempSync(join(root, 'fleetops-run-'));
     const dirs = { input: join(ws, 'input'), output: join(ws, 'output'), metadata: join(ws, 'metadata') };
@@ -191,6 +193,22 @@ export class PipelineRunner {
       result.outputs = collectOutputs(dirs.output, this.opts.limits ?? { maxFiles: 1000, maxBytes: 16 * 1024 * 1024 });
     }
   }
+}
+
+/**
+ * Workspaces live a few milliseconds and hold small files: in memory (/dev/shm) when the machine has it, where
+ * creating and removing their folders costs microseconds rather than journal writes; else the OS temp folder.
+ */
+export function defaultWorkRoot(): string {
+  try {
+    if (statSync('/dev/shm').isDirectory()) {
+      accessSync('/dev/shm', constants.W_OK);
+      return '/dev/shm';
+    }
+  } catch {
+    // no shared memory folder here
+  }
+  return tmpdir();
 }
 
 function tail(log: string): string {

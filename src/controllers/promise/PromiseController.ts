@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { setCondition, type Condition } from '../../api/conditions.ts';
-import { isPlainObject, jsonEqual, type JsonObject, type KubeObject } from '../../api/types.ts';
+import { isPlainObject, jsonEqual, type JsonObject, type KubeObject, cloneJson } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
 import { crdToResourceType } from '../../registry/crd.ts';
@@ -134,7 +134,7 @@ export class PromiseController {
       return; // the update brings us back
     }
     const spec = (isPlainObject(promise.spec) ? promise.spec : {}) as JsonObject;
-    const status: JsonObject = isPlainObject(promise.status) ? structuredClone(promise.status) : {};
+    const status: JsonObject = isPlainObject(promise.status) ? cloneJson(promise.status) : {};
     const now = this.now();
     let conditions = (status.conditions as Condition[] | undefined) ?? [];
     let available = true;

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { availableParallelism } from 'node:os';
 import { setCondition, type Condition } from '../../api/conditions.ts';
 import { parseGoDuration } from '../../api/duration.ts';
-import { isPlainObject, type JsonObject, type KubeObject } from '../../api/types.ts';
+import { isPlainObject, type JsonObject, type KubeObject, cloneJson } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
 import { BackgroundTasks } from '../../controller/BackgroundTasks.ts';
@@ -354,7 +354,7 @@ export class ResourceController {
   private async writeStatus(obj: KubeObject, change: (status: JsonObject) => void): Promise<KubeObject> {
     let current: KubeObject | undefined = obj;
     for (let attempt = 0; attempt < 5 && current; attempt++) {
-      const status = structuredClone((current.status ?? {}) as JsonObject);
+      const status = cloneJson((current.status ?? {}) as JsonObject);
       change(status);
       if (JSON.stringify(status) === JSON.stringify(current.status ?? {})) return current;
       try {

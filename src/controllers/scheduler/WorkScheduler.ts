@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import { setCondition, type Condition } from '../../api/conditions.ts';
-import { jsonEqual, type JsonObject, type KubeObject } from '../../api/types.ts';
+import { jsonEqual, type JsonObject, type KubeObject, cloneJson } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
 import { BackgroundTasks } from '../../controller/BackgroundTasks.ts';
@@ -171,7 +171,7 @@ export class WorkScheduler {
 
   private async writeStatus(work: KubeObject, groups: number, placements: string[], unscheduled: string[]): Promise<void> {
     const now = rfc3339Seconds((this.opts.now ?? (() => new Date()))());
-    const status = structuredClone((work.status ?? {}) as JsonObject);
+    const status = cloneJson((work.status ?? {}) as JsonObject);
     let c = status.conditions as Condition[] | undefined;
     if (unscheduled.length) {
       const message = `No matching destination found for workloadGroups: [${unscheduled.join(', ')}]; add a Destination with matching labels`;

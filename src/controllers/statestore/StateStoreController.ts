@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { setCondition, type Condition } from '../../api/conditions.ts';
-import { jsonEqual, type JsonObject, type KubeObject } from '../../api/types.ts';
+import { jsonEqual, type JsonObject, type KubeObject, cloneJson } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
 import { rfc3339Seconds } from '../../store/SqliteStore.ts';
@@ -258,7 +258,7 @@ export class StateStoreController {
   }
 
   private async setStoreStatus(store: KubeObject, ready: boolean, reason: string, message: string, managedPaths?: string[], version?: string): Promise<void> {
-    const status = structuredClone((store.status ?? {}) as JsonObject);
+    const status = cloneJson((store.status ?? {}) as JsonObject);
     status.status = ready ? 'Ready' : 'NotReady';
     status.conditions = setCondition(status.conditions as Condition[] | undefined, { type: 'Ready', status: ready ? 'True' : 'False', reason, message }, this.now()) as unknown as JsonObject['conditions'];
     status.observedGeneration = store.metadata.generation ?? 1;
@@ -268,7 +268,7 @@ export class StateStoreController {
   }
 
   private async setDestinationReady(dest: KubeObject, ready: boolean, reason: string, message: string): Promise<void> {
-    const status = structuredClone((dest.status ?? {}) as JsonObject);
+    const status = cloneJson((dest.status ?? {}) as JsonObject);
     status.conditions = setCondition(status.conditions as Condition[] | undefined, { type: 'Ready', status: ready ? 'True' : 'False', reason, message }, this.now()) as unknown as JsonObject['conditions'];
     if (!jsonEqual(status, dest.status ?? {})) await this.opts.client.updateStatus({ ...dest, status });
   }

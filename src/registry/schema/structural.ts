@@ -2,7 +2,7 @@
  * Kubernetes structural-schema semantics that plain JSON Schema lacks: pruning of unknown fields and defaulting.
  * Mirrors apiextensions-apiserver `pkg/apiserver/schema/{pruning,defaulting}`.
  */
-import { isPlainObject } from '../../api/types.ts';
+import { isPlainObject, cloneJson } from '../../api/types.ts';
 import type { JsonSchema } from '../ResourceType.ts';
 
 /** Fields kept at the root of every object regardless of the schema. */
@@ -50,7 +50,7 @@ export function applyDefaults(schema: JsonSchema | undefined, value: unknown): v
   if (!schema) return;
   if (isPlainObject(value)) {
     for (const [key, propSchema] of Object.entries(schema.properties ?? {})) {
-      if (value[key] === undefined && propSchema.default !== undefined) value[key] = structuredClone(propSchema.default);
+      if (value[key] === undefined && propSchema.default !== undefined) value[key] = cloneJson(propSchema.default);
       applyDefaults(propSchema, value[key]);
     }
     if (isPlainObject(schema.additionalProperties)) {

@@ -6,11 +6,10 @@
  * read stay closed. (A pids cgroup per step was tried: attaching a process to a cgroup v1 costs ~15 ms, more than the
  * sandbox itself.) On timeout or abort the whole process group is killed, and with it the sandbox's pid namespace.
  */
-import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import type { StepOutcome, StepRuntime, StepSpec } from '../StepRuntime.ts';
-
-export type SpawnFn = (command: string, args: string[], options: SpawnOptions) => ChildProcess;
+import { LocalLauncher } from './LocalLauncher.ts';
+import { LaunchError, type ProcessLauncher } from './ProcessLauncher.ts';
 
 export interface BwrapRuntimeOptions {
   bwrapPath?: string;
@@ -27,8 +26,8 @@ export interface BwrapRuntimeOptions {
   maxProcesses?: number;
   /** uid/gid steps run as; default 65534 (nobody) when FleetOps runs as root, else FleetOps' own. */
   stepUser?: { uid: number; gid: number } | null;
-  spawn?: SpawnFn;
-  now?: () => number;
+  /** Starts the sandbox processes; default: from this process (FleetOps passes its helper process). */
+  launcher?: ProcessLauncher;
 }
 
 const BASE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -36,8 +35,7 @@ const BASE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 export class BwrapRuntime implements StepRuntime {
   readonly name = 'bwrap';
   private readonly bwrap: string;
-  private readonly spawn: SpawnFn;
-  private readonly now: () => number;
+  private readonly launcher: ProcessLauncher;
   private readonly user: { uid: number; gid: number } | null;
   private readonly processLimit: number;
   private readonly opts: BwrapRuntimeOptions;
@@ -46,8 +44,7 @@ export class BwrapRuntime implements StepRuntime {
   constructor(opts: BwrapRuntimeOptions) {
     this.opts = opts;
     this.bwrap = opts.bwrapPath ?? 'bwrap';
-    this.spawn = opts.spawn ?? nodeSpawn;
-    this.now = opts.now ?? (() => performance.now());
+    this.launcher = opts.launcher ?? new LocalLauncher();
     const root = process.getuid?.() === 0;
     this.user = opts.stepUser === undefined ? (root ? { uid: 65534, gid: 65534 } : null) : opts.stepUser;
     const max = opts.maxProcesses ?? 1024;
@@ -55,16 +52,14 @@ export class BwrapRuntime implements StepRuntime {
   }
 
   async check(): Promise<string | undefined> {
-    const outcome = await new Promise<{ code: number | null; err?: Error; stderr: string }>((resolve) => {
-      let stderr = '';
-      const child = this.spawn(this.bwrap, [...this.baseArgs(false), ...BwrapRuntime.SEAL, 'true'], { stdio: ['ignore', 'ignore', 'pipe'], ...(this.user ?? {}) });
-      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', (err) => resolve({ code: null, err, stderr }));
-      child.on('close', (code) => resolve({ code, stderr }));
-    });
-    if (outcome.err) return `bubblewrap (bwrap) is not installed or not on PATH (${outcome.err.message}); install it: apt-get install bubblewrap`;
-    if (outcome.code !== 0) return `bubblewrap cannot create a sandbox here: ${outcome.stderr.trim() || `exit code ${outcome.code}`}; user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone=1)`;
-    return undefined;
+    try {
+      const r = await this.launcher.run({ file: this.bwrap, args: [...this.baseArgs(false), ...BwrapRuntime.SEAL, 'true'], ...(this.user ?? {}), timeoutMs: 30_000, maxOutputBytes: 4096 });
+      if (r.code !== 0) return `bubblewrap cannot create a sandbox here: ${r.output.trim() || `exit code ${String(r.code)}`}; user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone=1)`;
+      return undefined;
+    } catch (err) {
+      if (err instanceof LaunchError) return `bubblewrap (bwrap) is not installed or not on PATH (${err.message}); install it: apt-get install bubblewrap`;
+      throw err;
+    }
   }
 
   /**
@@ -115,55 +110,11 @@ export class BwrapRuntime implements StepRuntime {
     // its first instructions (dash calls it -p, bash -u).
     const limit = `ulimit -p ${this.processLimit} 2>/dev/null || ulimit -u ${this.processLimit} || exit 125`;
     const argv = ['-c', `${limit}; exec "$@"`, 'fleetops-step', this.bwrap, ...this.argv(step)];
-    const started = this.now();
-    const child = this.spawn('/bin/sh', argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...(this.user ?? {}) });
-    let log = '';
-    let truncated = false;
-    const onData = (d: Buffer): void => {
-      const text = d.toString('utf8');
-      options.onLog?.(text);
-      log += text;
-      if (log.length > step.maxLogBytes * 2) {
-        log = log.slice(-step.maxLogBytes);
-        truncated = true;
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    let timedOut = false;
-    let aborted = false;
-    const kill = (): void => {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      kill();
-    }, step.timeoutMs);
-    const onAbort = (): void => {
-      aborted = true;
-      kill();
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    if (options.signal?.aborted) onAbort();
-    try {
-      const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-        child.on('error', reject);
-        child.on('close', (c, s) => resolve({ code: c, signal: s }));
-      });
-      if (log.length > step.maxLogBytes) {
-        log = log.slice(-step.maxLogBytes);
-        truncated = true;
-      }
-      return { exitCode: code, signal, timedOut, aborted, durationMs: this.now() - started, log, logTruncated: truncated };
-    } finally {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      kill(); // anything left in the group (a step that daemonised)
-    }
+    const r = await this.launcher.run(
+      { file: '/bin/sh', args: argv, ...(this.user ?? {}), timeoutMs: step.timeoutMs, maxOutputBytes: step.maxLogBytes },
+      { ...(options.signal ? { signal: options.signal } : {}), ...(options.onLog ? { onOutput: options.onLog } : {}) },
+    );
+    return { exitCode: r.code, signal: r.signal, timedOut: r.timedOut, aborted: r.aborted, durationMs: r.durationMs, log: r.output, logTruncated: r.truncated };
   }
 }
 

@@ -1,0 +1,112 @@
+/**
+ * Starts processes through a helper process (launcherHelper.ts) over an IPC channel. Forked on first use and again
+ * if it dies (its running requests then fail with a LaunchError); `stop()` ends it and everything it runs.
+ */
+import { fork as nodeFork, type ChildProcess, type ForkOptions } from 'node:child_process';
+import { once } from 'node:events';
+import type { Logger } from 'pino';
+import { LaunchError, type LaunchRequest, type LaunchResult, type ProcessLauncher } from './ProcessLauncher.ts';
+
+export type HelperRequest = { t: 'run'; id: number; req: LaunchRequest; stream: boolean } | { t: 'abort'; id: number };
+export type HelperReply = { t: 'out'; id: number; chunk: string } | { t: 'done'; id: number; result: LaunchResult } | { t: 'fail'; id: number; message: string; code?: string };
+
+export type ForkFn = (module: string, args: string[], options: ForkOptions) => ChildProcess;
+
+export interface HelperLauncherOptions {
+  logger?: Logger;
+  fork?: ForkFn;
+}
+
+interface Pending {
+  resolve(r: LaunchResult): void;
+  reject(e: Error): void;
+  onOutput: ((chunk: string) => void) | undefined;
+}
+
+const HELPER = new URL('./launcherHelper.ts', import.meta.url).pathname;
+
+export class HelperLauncher implements ProcessLauncher {
+  private readonly opts: HelperLauncherOptions;
+  private child: ChildProcess | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private stopped = false;
+
+  constructor(opts: HelperLauncherOptions = {}) {
+    this.opts = opts;
+  }
+
+  private helper(): ChildProcess {
+    if (this.child) return this.child;
+    // No inherited flags (profilers, test runner options): the helper is plain Node running one module.
+    const child = (this.opts.fork ?? nodeFork)(HELPER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [], serialization: 'json' });
+    child.on('message', (m: HelperReply) => this.onReply(m));
+    child.on('error', (err) => this.opts.logger?.error({ err }, 'sandbox helper process error'));
+    child.on('exit', (code, signal) => {
+      if (this.child === child) this.child = undefined;
+      if (!this.stopped) this.opts.logger?.warn({ code, signal, running: this.pending.size }, 'sandbox helper process exited; it is started again on the next run');
+      for (const p of this.pending.values()) p.reject(new LaunchError(`the sandbox helper process exited (${signal ?? `code ${String(code)}`}) during the run`));
+      this.pending.clear();
+    });
+    child.unref(); // the helper never keeps FleetOps alive; pending runs do (see refresh)
+    this.child = child;
+    return child;
+  }
+
+  /** The channel keeps this process alive only while runs are pending. */
+  private refresh(): void {
+    const channel = this.child?.channel as { ref(): void; unref(): void } | undefined;
+    if (this.pending.size) channel?.ref();
+    else channel?.unref();
+  }
+
+  private onReply(m: HelperReply): void {
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    if (m.t === 'out') {
+      p.onOutput?.(m.chunk);
+      return;
+    }
+    this.pending.delete(m.id);
+    this.refresh();
+    if (m.t === 'done') p.resolve(m.result);
+    else p.reject(new LaunchError(m.message, m.code !== undefined ? { code: m.code } : undefined));
+  }
+
+  run(req: LaunchRequest, options: { signal?: AbortSignal; onOutput?: (chunk: string) => void } = {}): Promise<LaunchResult> {
+    if (this.stopped) return Promise.reject(new LaunchError('the sandbox helper is stopped'));
+    const child = this.helper();
+    const id = this.nextId++;
+    const { signal } = options;
+    return new Promise<LaunchResult>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (this.pending.has(id)) child.send({ t: 'abort', id } satisfies HelperRequest);
+      };
+      const settle = (): void => signal?.removeEventListener('abort', onAbort);
+      this.pending.set(id, {
+        resolve: (r) => (settle(), resolve(r)),
+        reject: (e) => (settle(), reject(e)),
+        onOutput: options.onOutput,
+      });
+      this.refresh();
+      child.send({ t: 'run', id, req, stream: !!options.onOutput } satisfies HelperRequest);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) onAbort();
+    });
+  }
+
+  /** Ends the helper; processes it still runs are killed and their runs fail. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.disconnect();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    try {
+      await exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
