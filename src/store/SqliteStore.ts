@@ -71,6 +71,9 @@ export class SqliteStore implements Store {
       PRAGMA journal_mode = WAL;
       PRAGMA synchronous = NORMAL;
       PRAGMA busy_timeout = 5000;
+      PRAGMA cache_size = -65536;
+      PRAGMA mmap_size = 1073741824;
+      PRAGMA temp_store = MEMORY;
       CREATE TABLE IF NOT EXISTS objects (
         grp TEXT NOT NULL, kind TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL,
         rv INTEGER NOT NULL, data TEXT NOT NULL,
