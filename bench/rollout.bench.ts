@@ -18,6 +18,7 @@ import { promisify } from 'node:util';
 import { pino } from 'pino';
 import type { KubeObject } from '../src/api/types.ts';
 import { startFleetOps, type FleetOps } from '../src/main.ts';
+import { defaultWorkflowConcurrency } from '../src/controllers/resource/ResourceController.ts';
 import { keyOf } from '../src/store/Store.ts';
 import { bareSpawns, describeFloors, sandboxFloors } from './lib/sandboxFloor.ts';
 
@@ -27,7 +28,7 @@ const arg = (name: string, def: number): number => {
   return i > 0 ? Number(process.argv[i + 1]) : def;
 };
 const N = arg('resources', 10_000);
-const CONCURRENCY = arg('concurrency', Math.max(2, availableParallelism() * 2));
+const CONCURRENCY = arg('concurrency', defaultWorkflowConcurrency());
 const GROUP = 'bench.fleetops.dev';
 
 /** The step: one output document and one status field, both carrying the revision. */
@@ -125,12 +126,14 @@ async function main(): Promise<void> {
       await session.post('Profiler.start');
     }
     const start = performance.now();
+    const cpuStart = process.cpuUsage();
     const current = await fleet.objects.get(promiseType, '', 'thing');
     await fleet.objects.update(promiseType, '', 'thing', { ...promise(2), metadata: { ...promise(2).metadata, resourceVersion: current.metadata.resourceVersion } });
     await waitFor('revision 2 statuses', start, () => Promise.resolve(statuses.at(2)), N, 500);
     const statusMs = performance.now() - start;
     await waitFor('revision 2 commits', start, () => committedAt(fleet, 2), N, 500);
     const totalMs = performance.now() - start;
+    const cpu = process.cpuUsage(cpuStart);
     if (session && profile) {
       const { profile: data } = await session.post('Profiler.stop');
       writeFileSync(profile, JSON.stringify(data));
@@ -145,6 +148,7 @@ async function main(): Promise<void> {
     console.log(`  floor: ${N} bare sandbox runs of the same step (same bwrap args):  ${fmt(floorMs)}`);
     console.log(`    (${describeFloors(floors, fmt)})`);
     console.log(`  ratio to the floor: ${(totalMs / floorMs).toFixed(2)}× (statuses only: ${(statusMs / floorMs).toFixed(2)}×)`);
+    console.log(`  FleetOps process CPU during the update: ${((cpu.user + cpu.system) / 1000 / N).toFixed(2)} ms per resource (user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s)`);
     console.log(`  for reference: initial fulfilment of ${N} requests ${fmt(setupMs)}; ${N} bare spawns of true (no sandbox) ${fmt(spawnMs)}`);
   } finally {
     await fleet.stop();

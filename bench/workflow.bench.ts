@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { startFleetOps } from '../src/main.ts';
 import { bareSpawns, describeFloors, sandboxFloors } from './lib/sandboxFloor.ts';
+import { defaultWorkflowConcurrency } from '../src/controllers/resource/ResourceController.ts';
 import { keyOf } from '../src/store/Store.ts';
 
 const arg = (name: string, def: number): number => {
@@ -18,7 +19,7 @@ const arg = (name: string, def: number): number => {
   return i > 0 ? Number(process.argv[i + 1]) : def;
 };
 const N = arg('resources', 1000);
-const CONCURRENCY = arg('concurrency', Math.max(2, availableParallelism() * 2));
+const CONCURRENCY = arg('concurrency', defaultWorkflowConcurrency());
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fleetops-wfbench-'));

@@ -52,7 +52,7 @@ export interface FleetOpsOptions {
   logger?: Logger;
   /** Watch keep-alive interval (tests shorten it). */
   heartbeatMs?: number;
-  /** Resource workflows run in parallel up to this many (default: 2 per core). */
+  /** Resource workflows run in parallel up to this many (default: 4 per core, see defaultWorkflowConcurrency). */
   workflowConcurrency?: number;
   /** Runs pipeline steps; default: the bubblewrap sandbox. */
   runtime?: StepRuntime;
