@@ -6,9 +6,9 @@
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { parseApiVersion, type KubeObject } from '../api/types.ts';
 import { parseGoDuration } from '../api/duration.ts';
+import { toBlockYaml } from '../api/blockYaml.ts';
 import type { StepRuntime } from './StepRuntime.ts';
 import { collectOutputs, OutputError, parseYamlFile, readDestinationSelectors, type DestinationSelector, type OutputFile, type OutputLimits } from './outputs.ts';
 
@@ -121,7 +121,7 @@ export class PipelineRunner {
     }
     const result: PipelineResult = { ok: true, steps: [], outputs: [], status: {}, selectors: [], control: {} };
     try {
-      writeFileSync(join(dirs.input, 'object.yaml'), stringify(ctx.object, { lineWidth: 0 }));
+      writeFileSync(join(dirs.input, 'object.yaml'), toBlockYaml(ctx.object));
       const annotations = pipeline.metadata.annotations ?? {};
       const network = annotations[ANNOTATION_NETWORK] !== undefined ? annotations[ANNOTATION_NETWORK] === 'true' : !!this.opts.network;
       const timeoutMs = annotations[ANNOTATION_TIMEOUT] ? parseGoDuration(annotations[ANNOTATION_TIMEOUT]) : (this.opts.stepTimeoutMs ?? 10 * 60_000);

@@ -85,8 +85,27 @@ export function resourceKey(type: Pick<ResourceType, 'group' | 'kind'>, namespac
   return [type.group, type.kind, namespace, name].join('|');
 }
 
+/**
+ * What a reconcile acts on besides the status: spec (generation), labels (revision, manual reconciliation),
+ * annotations, finalizers and deletion. An event that changes only the status — mostly this controller's own
+ * writes, two per run — brings no reconcile.
+ */
+function reconcileSignature(obj: KubeObject): string {
+  const m = obj.metadata;
+  return JSON.stringify([m.generation, m.labels, m.annotations, m.finalizers, m.deletionTimestamp]);
+}
+
+/** Hashes of Promise specs by spec object: the same few specs (live, per revision) serve every resource. */
+const specHashes = new WeakMap<object, string>();
+
 export function configureHash(promise: KubeObject, object: KubeObject): string {
-  return md5Hex(`${md5Hex(JSON.stringify(promise.spec ?? {}))}-${md5Hex(JSON.stringify(object.spec ?? {}))}`);
+  const spec = (promise.spec ?? {}) as object;
+  let promiseHash = specHashes.get(spec);
+  if (!promiseHash) {
+    promiseHash = md5Hex(JSON.stringify(spec));
+    specHashes.set(spec, promiseHash);
+  }
+  return md5Hex(`${promiseHash}-${md5Hex(JSON.stringify(object.spec ?? {}))}`);
 }
 
 function pipelinesOf(promise: KubeObject, action: 'configure' | 'delete'): Pipeline[] {
@@ -105,6 +124,8 @@ export class ResourceController {
   private readonly background: BackgroundTasks;
   /** Promises as the watch last delivered them: read on every reconcile, so not parsed from the store each time. */
   private readonly promises = new Map<string, KubeObject>();
+  /** What each resource's last reconcile-worthy event looked like (see reconcileSignature). */
+  private readonly signatures = new Map<string, string>();
   /** Revision specs by Promise uid and number (revisions are immutable). */
   private readonly revisions = new Map<string, JsonObject>();
 
@@ -121,7 +142,17 @@ export class ResourceController {
       client: options.client,
       registry: options.registry,
       logger: options.logger,
-      onEvent: (type, e) => this.controller.enqueue(resourceKey(type, e.object.metadata.namespace as string, e.object.metadata.name as string)),
+      onEvent: (type, e) => {
+        const key = resourceKey(type, e.object.metadata.namespace as string, e.object.metadata.name as string);
+        if (e.type === 'DELETED') {
+          this.signatures.delete(key);
+          return;
+        }
+        const signature = reconcileSignature(e.object);
+        if (e.type === 'MODIFIED' && this.signatures.get(key) === signature) return;
+        this.signatures.set(key, signature);
+        this.controller.enqueue(key);
+      },
     });
   }
 
