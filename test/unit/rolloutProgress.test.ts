@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeProgress, orderResources, type ResourceView } from '../../src/controllers/rollout/progress.ts';
+import { computeProgress, firstInOrder, orderResources, type ResourceView } from '../../src/controllers/rollout/progress.ts';
 import { DEFAULT_STRATEGY, parseStrategy, type RolloutStrategy } from '../../src/controllers/rollout/strategy.ts';
 
 function fleet(n: number, labels: (i: number) => Record<string, string> = () => ({})): ResourceView[] {
@@ -78,6 +78,18 @@ describe('rollout progress', () => {
     assert.deepEqual(ordered, ['dev', 'dev', 'staging', 'staging', 'prod', 'prod']);
     const { strategy } = parseStrategy('maxConcurrent: 2\norder: ["env=dev"]');
     assert.deepEqual(step(views, strategy).assign.map((r) => r.labels.env), ['dev', 'dev']);
+  });
+
+  it('picks the first resources in order without sorting them all, the same as a full sort', () => {
+    const envs = ['prod', 'dev', 'staging', 'qa'];
+    // A shuffled fleet across namespaces (deterministic), with ties on rank broken by namespace then name.
+    const views = fleet(500, (i) => ({ env: envs[(i * 7) % 4]! })).map((v, i) => ({ ...v, namespace: `ns-${(i * 13) % 5}` }));
+    const shuffled = views.map((v, i) => ({ v, k: (i * 7919) % 500 })).sort((a, b) => a.k - b.k).map(({ v }) => v);
+    const order = ['env=dev', 'env=staging'];
+    const full = orderResources(shuffled, order).map((r) => `${r.namespace}/${r.name}`);
+    for (const k of [0, 1, 2, 17, 64, 124, 499, 500, 600]) {
+      assert.deepEqual(firstInOrder(shuffled, order, k).map((r) => `${r.namespace}/${r.name}`), full.slice(0, k), `first ${k}`);
+    }
   });
 
   it('halts when failures exceed the budget, and counts them', () => {

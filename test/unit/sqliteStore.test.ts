@@ -21,3 +21,29 @@ test('a reopened sqlite store keeps objects and continues the resourceVersion', 
   assert.ok(Number(b.metadata.resourceVersion) > Number(a.metadata.resourceVersion));
   await s2.close();
 });
+
+test('commits asked for together share a transaction, and a refused one fails alone', async () => {
+  const store = new SqliteStore({ path: join(mkdtempSync(join(tmpdir(), 'fo-store-')), 'db.sqlite') });
+  const key = (name: string): ReturnType<typeof keyOf> => keyOf({ group: 'g', kind: 'K' }, 'ns', name);
+  const obj = (name: string, n: number): never => ({ apiVersion: 'g/v1', kind: 'K', metadata: { name, namespace: 'ns' }, spec: { n } }) as never;
+  const a = await createObject(store, key('a'), obj('a', 0));
+  const seen: string[] = [];
+  const handle = store.watch({ type: { group: 'g', kind: 'K' } }, (e) => seen.push(`${e.type} ${e.key.name} ${e.rv}`));
+  // Four commits in one turn of the event loop: the second is stale (conflict), the third's second op collides.
+  const results = await Promise.allSettled([
+    store.commit([{ op: 'update', key: key('a'), object: obj('a', 1), expectedRv: a.metadata.resourceVersion as string }]),
+    store.commit([{ op: 'update', key: key('a'), object: obj('a', 2), expectedRv: a.metadata.resourceVersion as string }]),
+    store.commit([{ op: 'create', key: key('b'), object: obj('b', 0) }, { op: 'create', key: key('a'), object: obj('a', 3) }]),
+    store.commit([{ op: 'create', key: key('c'), object: obj('c', 0) }]),
+  ]);
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+  assert.equal(((results[1] as PromiseRejectedResult).reason as { reason?: string }).reason, 'Conflict');
+  assert.equal(((results[2] as PromiseRejectedResult).reason as { reason?: string }).reason, 'AlreadyExists');
+  assert.equal(await store.get(key('b')), undefined, 'the refused commit left nothing behind, not even its first op');
+  assert.deepEqual((await store.get(key('a')))?.spec, { n: 1 });
+  const rvA = Number(a.metadata.resourceVersion);
+  assert.deepEqual(seen, [`MODIFIED a ${rvA + 1}`, `ADDED c ${rvA + 2}`], 'resourceVersions stay contiguous; refused writes publish nothing');
+  assert.equal(await store.currentRv(), rvA + 2);
+  handle.stop();
+  await store.close();
+});

@@ -13,6 +13,7 @@ import { jsonEqual, type JsonObject, type KubeObject, cloneJson } from '../../ap
 import type { Client } from '../../client/Client.ts';
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
 import { rfc3339Seconds } from '../../store/SqliteStore.ts';
+import { decodeWorkload } from '../shared/workloads.ts';
 import { destinationFiles, destinationRoot, type DestinationLayout, type PlacementFiles } from '../../statestores/layout.ts';
 import type { GitAuth, SyncRequest, SyncResult } from '../../statestores/GitWriter.ts';
 import { KRATIX_API, LABEL_PIPELINE_NAME } from '../shared/WorkflowExecutor.ts';
@@ -237,13 +238,23 @@ export class StateStoreController {
     return writer;
   }
 
-  /** Decoded files of a placement, cached by resourceVersion (a batch re-reads every placement of the store). */
+  /**
+   * Decoded files of a placement, cached by spec generation and pipeline label (a batch re-reads every placement of
+   * the store; this controller's own status writes change neither).
+   */
   private placementFiles(wp: KubeObject): PlacementFiles {
     const id = `${wp.metadata.namespace as string}/${wp.metadata.name as string}`;
-    const rv = wp.metadata.resourceVersion as string;
+    const rv = `${String(wp.metadata.generation)}|${wp.metadata.labels?.[LABEL_PIPELINE_NAME] ?? ''}`;
     const hit = this.placementCache.get(id);
     if (hit && hit.rv === rv) return hit.files;
     const spec = (wp.spec ?? {}) as { promiseName?: string; resourceName?: string; id?: string; workloads?: { filepath: string; content: string }[] };
+    let workloads: PlacementFiles['workloads'] = [];
+    let invalid: Error | undefined;
+    try {
+      workloads = (spec.workloads ?? []).map((w) => ({ filepath: w.filepath, content: decodeWorkload(w.content) }));
+    } catch (err) {
+      invalid = new Error(`cannot decode the workloads: ${(err as Error).message}`, { cause: err });
+    }
     const files: PlacementFiles = {
       namespace: wp.metadata.namespace as string,
       name: wp.metadata.name as string,
@@ -251,7 +262,8 @@ export class StateStoreController {
       resourceName: spec.resourceName ?? '',
       pipeline: wp.metadata.labels?.[LABEL_PIPELINE_NAME] ?? '',
       groupId: spec.id ?? '',
-      workloads: spec.workloads ?? [],
+      workloads,
+      ...(invalid ? { invalid } : {}),
     };
     this.placementCache.set(id, { rv, files });
     return files;
