@@ -499,7 +499,8 @@ export class ObjectService {
     for (let attempt = 0; ; attempt++) {
       const old = await this.store.get(this.key(type, namespace, name));
       if (!old) throw notFound(type.plural, type.group, name);
-      const current = this.present(type, cloneJson(old), version);
+      // A merge patch copies what it changes and checkIdentity copies the result: `old` needs no deep copy for it.
+      const current = this.present(type, patchType === 'merge' ? { ...old } : cloneJson(old), version);
       let patched: unknown;
       if (patchType === 'merge') {
         if (!isPlainObject(patch)) throw badRequest('a merge patch must be a JSON object');
