@@ -53,6 +53,11 @@ export class HelperLauncher implements ProcessLauncher {
     return child;
   }
 
+  /** The helper's process id while it runs (diagnostics, tests). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** The channel keeps this process alive only while runs are pending. */
   private refresh(): void {
     const channel = this.child?.channel as { ref(): void; unref(): void } | undefined;
