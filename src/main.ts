@@ -25,7 +25,7 @@ import type { Store } from './store/Store.ts';
 import { fleetopsTypes } from './registry/builtin/fleetopsKinds.ts';
 import { ResourceController } from './controllers/resource/ResourceController.ts';
 import { WorkflowExecutor } from './controllers/shared/WorkflowExecutor.ts';
-import { PipelineRunner } from './workflows/PipelineRunner.ts';
+import { PipelineRunner, removeStaleWorkspaces } from './workflows/PipelineRunner.ts';
 import { BwrapRuntime } from './workflows/runtime/BwrapRuntime.ts';
 import { HelperLauncher } from './workflows/runtime/HelperLauncher.ts';
 import { UnavailableRuntime } from './workflows/runtime/UnavailableRuntime.ts';
@@ -225,6 +225,8 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const controllerLog = logger.child({ component: 'controllers' });
   const events = new EventRecorder({ client, component: 'fleetops', logger: controllerLog });
   const launcher = new HelperLauncher({ logger: logger.child({ component: 'sandbox' }) });
+  const stale = removeStaleWorkspaces();
+  if (stale) logger.info({ removed: stale }, 'removed workspaces left by runs interrupted a day or more ago');
   const runtime = options.runtime ?? (await defaultRuntime(dataDir, logger, launcher));
   const runner = new PipelineRunner({ runtime, ...(options.stepTimeoutMs !== undefined ? { stepTimeoutMs: options.stepTimeoutMs } : {}) });
   const executor = new WorkflowExecutor({ client, runner });

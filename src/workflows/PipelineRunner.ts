@@ -3,7 +3,7 @@
  * order on a runtime with Kratix's environment, stop at the first failure, then read back what the contract says
  * a pipeline produces (outputs, status.yaml, destination-selectors.yaml, workflow-control.yaml).
  */
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseApiVersion, type KubeObject } from '../api/types.ts';
@@ -209,6 +209,31 @@ export function defaultWorkRoot(): string {
     // no shared memory folder here
   }
   return tmpdir();
+}
+
+/**
+ * Removes workspaces left behind by a FleetOps that was killed during runs (kill -9, power loss), once they are
+ * older than any run could be: other FleetOps processes on the machine may share the folder. Returns how many.
+ */
+export function removeStaleWorkspaces(root: string = defaultWorkRoot(), olderThanMs = 24 * 3_600_000, now = Date.now()): number {
+  let removed = 0;
+  let entries: string[];
+  try {
+    entries = readdirSync(root).filter((e) => e.startsWith('fleetops-run-'));
+  } catch {
+    return 0; // no work root yet
+  }
+  for (const entry of entries) {
+    const path = join(root, entry);
+    try {
+      if (now - statSync(path).mtimeMs < olderThanMs) continue;
+      rmSync(path, { recursive: true, force: true });
+      removed++;
+    } catch {
+      // removed meanwhile by its owner
+    }
+  }
+  return removed;
 }
 
 function tail(log: string): string {
