@@ -5,8 +5,9 @@
  * committed to the embedded Git state store. Against the floor measured in the same run: N bare sandbox runs of the
  * same step (same bwrap arguments, same parallelism). Figures only, no assertions.
  *
- * Usage: node bench/rollout.bench.ts [--resources 10000] [--concurrency 4] [--profile rollout.cpuprofile]
- * (--profile writes a CPU profile of FleetOps' process during the fleet update only.)
+ * Usage: node bench/rollout.bench.ts [--resources 10000] [--concurrency 8] [--profile rollout.cpuprofile]
+ * (--profile writes a CPU profile of FleetOps' process during the fleet update only; KEEP_BENCH_DIR=1 keeps the data
+ * directory for inspection.)
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -3,7 +3,7 @@
  * order on a runtime with Kratix's environment, stop at the first failure, then read back what the contract says
  * a pipeline produces (outputs, status.yaml, destination-selectors.yaml, workflow-control.yaml).
  */
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseApiVersion, type KubeObject } from '../api/types.ts';
@@ -196,15 +196,16 @@ export class PipelineRunner {
 }
 
 /**
- * Workspaces live a few milliseconds and hold small files: in memory (/dev/shm) when the machine has it, where
- * creating and removing their folders costs microseconds rather than journal writes; else the OS temp folder.
+ * Workspaces live a few milliseconds and hold small files: in memory (/dev/shm) when the machine has it with room
+ * to spare (containers often get 64 MB, less than a few runs' outputs may take), where creating and removing their
+ * folders costs microseconds rather than journal writes; else the OS temp folder.
  */
 export function defaultWorkRoot(): string {
+  const shm = '/dev/shm';
   try {
-    if (statSync('/dev/shm').isDirectory()) {
-      accessSync('/dev/shm', constants.W_OK);
-      return '/dev/shm';
-    }
+    accessSync(shm, constants.W_OK);
+    const fs = statfsSync(shm);
+    if (statSync(shm).isDirectory() && fs.bavail * fs.bsize >= 1024 ** 3) return shm;
   } catch {
     // no shared memory folder here
   }
