@@ -13,20 +13,28 @@ const send = (m: HelperReply): void => {
   if (process.connected) process.send?.(m);
 };
 
-process.on('message', (m: HelperRequest) => {
-  if (m.t === 'abort') {
-    running.get(m.id)?.abort();
-    return;
-  }
+async function serve(m: Extract<HelperRequest, { t: 'run' }>): Promise<void> {
   const controller = new AbortController();
   running.set(m.id, controller);
-  launcher
-    .run(m.req, { signal: controller.signal, ...(m.stream ? { onOutput: (chunk: string) => send({ t: 'out', id: m.id, chunk }) } : {}) })
-    .then(
-      (result) => send({ t: 'done', id: m.id, result }),
-      (err: Error & { code?: string }) => send({ t: 'fail', id: m.id, message: err.message, ...(err.code ? { code: err.code } : {}) }),
-    )
-    .finally(() => running.delete(m.id));
+  try {
+    const result = await launcher.run(m.req, { signal: controller.signal, ...(m.stream ? { onOutput: (chunk: string) => send({ t: 'out', id: m.id, chunk }) } : {}) });
+    send({ t: 'done', id: m.id, result });
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    send({ t: 'fail', id: m.id, message: e.message, ...(e.code ? { code: e.code } : {}) });
+  } finally {
+    running.delete(m.id);
+  }
+}
+
+process.on('message', (m: HelperRequest) => {
+  if (m.t === 'abort') running.get(m.id)?.abort();
+  else
+    serve(m).catch((err: unknown) => {
+      // Only a broken channel gets here; FleetOps sees the helper go and fails its runs.
+      process.stderr.write(`fleetops sandbox helper: ${String(err)}\n`);
+      process.exit(1);
+    });
 });
 
 process.on('disconnect', () => {
