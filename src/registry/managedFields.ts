@@ -184,8 +184,10 @@ export function recordUpdate(
   subresource?: string,
 ): ManagedFieldsEntry[] {
   const entries = old?.metadata.managedFields ?? [];
-  const changed = fieldPaths(updated).filter((p) => !old || !jsonEqual(valueAt(old, p), valueAt(updated, p)));
-  const removed = old ? fieldPaths(old).filter((p) => valueAt(updated, p) === undefined) : [];
+  // A status write changes nothing outside .status (the rest is the stored object's): only that part is compared.
+  const scope = (o: KubeObject): JsonObject => (subresource === 'status' ? (o.status === undefined ? {} : { status: o.status }) : o);
+  const changed = fieldPaths(scope(updated)).filter((p) => !old || !jsonEqual(valueAt(old, p), valueAt(updated, p)));
+  const removed = old ? fieldPaths(scope(old)).filter((p) => valueAt(updated, p) === undefined) : [];
   if (changed.length === 0 && removed.length === 0) return entries;
   const changedKeys = pathSet([...changed, ...removed]);
   const result: ManagedFieldsEntry[] = [];
@@ -199,7 +201,8 @@ export function recordUpdate(
     if (kept) result.push(kept);
   }
   const removedKeys = pathSet(removed);
-  const owned = [...mine.filter((p) => !removedKeys.has(p.join(SEP)) && !pathSet(changed).has(p.join(SEP))), ...changed];
+  const changedOnly = pathSet(changed);
+  const owned = [...mine.filter((p) => !removedKeys.has(p.join(SEP)) && !changedOnly.has(p.join(SEP))), ...changed];
   if (owned.length) {
     const entry: ManagedFieldsEntry = { manager, operation: 'Update', apiVersion, time, fieldsType: 'FieldsV1', fieldsV1: toTree(owned) };
     if (subresource) entry.subresource = subresource;

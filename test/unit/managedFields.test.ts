@@ -36,3 +36,20 @@ describe('server-side apply field ownership', () => {
     assert.deepEqual(entries, [{ manager: 'kubectl-edit', operation: 'Update', apiVersion: 'g/v1', time: T, fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:a': {}, 'f:z': {} } } }]);
   });
 });
+
+describe('non-apply writes', () => {
+  it('a status write records only status fields for its manager and keeps the spec owners', () => {
+    const live = serverSideApply(undefined, obj({ a: 1 }), 'team', false, 'g/v1', T).object;
+    const withStatus: KubeObject = { ...live, status: { phase: 'Running', replicas: 1 } };
+    const fields = recordUpdate(live, withStatus, 'controller', 'g/v1', T, 'status');
+    assert.deepEqual(
+      fields.map((f) => [f.manager, f.subresource ?? '', f.fieldsV1]),
+      [
+        ['team', '', { 'f:spec': { 'f:a': {} } }],
+        ['controller', 'status', { 'f:status': { 'f:phase': {}, 'f:replicas': {} } }],
+      ],
+    );
+    const next = recordUpdate({ ...withStatus, metadata: { ...withStatus.metadata, managedFields: fields } }, { ...withStatus, status: { phase: 'Done' } }, 'controller', 'g/v1', T, 'status');
+    assert.deepEqual(next.at(-1)?.fieldsV1, { 'f:status': { 'f:phase': {} } }, 'a removed status field leaves its owner');
+  });
+});

@@ -34,7 +34,8 @@ export class EventRecorder {
     try {
       const existing = await client.get({ apiVersion: 'v1', kind: 'Event', namespace, name });
       if (existing) {
-        await client.mergePatch({ apiVersion: 'v1', kind: 'Event', namespace, name }, { count: ((existing.count as number) ?? 1) + 1, lastTimestamp: now });
+        // An update of what was just read (not a patch, which reads it again); a lost race only loses a count.
+        await client.update({ ...existing, count: ((existing.count as number) ?? 1) + 1, lastTimestamp: now });
         return;
       }
       await client.create({
