@@ -10,7 +10,7 @@
  * directory for inspection.)
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +80,15 @@ async function committedAt(fleet: FleetOps, revision: number): Promise<number> {
   }
 }
 
+/** Busy and total CPU ticks of the whole machine (/proc/stat): how much of the cores the update kept busy. */
+function machineTicks(): { busy: number; total: number } {
+  const [, ...fields] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/);
+  const n = fields.map(Number);
+  const idle = (n[3] ?? 0) + (n[4] ?? 0);
+  const total = n.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
 async function waitFor(what: string, start: number, check: () => Promise<number>, target: number, pollMs: number): Promise<void> {
   let lastPrint = performance.now();
   for (;;) {
@@ -128,6 +137,7 @@ async function main(): Promise<void> {
     }
     const start = performance.now();
     const cpuStart = process.cpuUsage();
+    const machineStart = machineTicks();
     const current = await fleet.objects.get(promiseType, '', 'thing');
     await fleet.objects.update(promiseType, '', 'thing', { ...promise(2), metadata: { ...promise(2).metadata, resourceVersion: current.metadata.resourceVersion } });
     await waitFor('revision 2 statuses', start, () => Promise.resolve(statuses.at(2)), N, 500);
@@ -135,6 +145,8 @@ async function main(): Promise<void> {
     await waitFor('revision 2 commits', start, () => committedAt(fleet, 2), N, 500);
     const totalMs = performance.now() - start;
     const cpu = process.cpuUsage(cpuStart);
+    const machineEnd = machineTicks();
+    const machineBusy = (machineEnd.busy - machineStart.busy) / (machineEnd.total - machineStart.total);
     if (session && profile) {
       const { profile: data } = await session.post('Profiler.stop');
       writeFileSync(profile, JSON.stringify(data));
@@ -150,6 +162,7 @@ async function main(): Promise<void> {
     console.log(`    (${describeFloors(floors, fmt)})`);
     console.log(`  ratio to the floor: ${(totalMs / floorMs).toFixed(2)}× (statuses only: ${(statusMs / floorMs).toFixed(2)}×)`);
     console.log(`  FleetOps process CPU during the update: ${((cpu.user + cpu.system) / 1000 / N).toFixed(2)} ms per resource (user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s)`);
+    console.log(`  machine CPU busy during the update: ${(100 * machineBusy).toFixed(0)}% of ${availableParallelism()} cores`);
     console.log(`  for reference: initial fulfilment of ${N} requests ${fmt(setupMs)}; ${N} bare spawns of true (no sandbox) ${fmt(spawnMs)}`);
   } finally {
     await fleet.stop();

@@ -3,10 +3,10 @@
  * mirror, build one commit on its tip in which the managed folders hold exactly the desired files (only files that
  * differ are written, with `git fast-import`), push; a push that loses a race is redone on the new tip. The one
  * thing remembered between calls is the commit this writer last pushed and its files: the next call that has
- * changes builds on it without fetching (two git processes instead of five), and if anyone else moved the branch
- * the push is refused and the call starts over from a fetch; a call with nothing to change fetches and compares
- * with the repository itself. After a restart or an outage the next call converges from the repository
- * alone, and an unchanged tree makes no commit.
+ * changes builds on it without fetching (fast-import and push; a full pass adds fetch and ls-tree), and if anyone
+ * else moved the branch the push is refused and the call starts over from a fetch; a call with nothing to change
+ * fetches and compares with the repository itself. After a restart or an outage the next call converges from the
+ * repository alone, and an unchanged tree makes no commit.
  */
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
