@@ -47,3 +47,17 @@ test('commits asked for together share a transaction, and a refused one fails al
   handle.stop();
   await store.close();
 });
+
+test('reads beyond the in-memory cache come from the database, and every read is a fresh copy', async () => {
+  const store = new SqliteStore({ path: ':memory:', cacheChars: 2000 });
+  const key = (i: number): ReturnType<typeof keyOf> => keyOf({ group: 'g', kind: 'K' }, '', `o${i}`);
+  for (let i = 0; i < 50; i++) await createObject(store, key(i), { apiVersion: 'g/v1', kind: 'K', metadata: { name: `o${i}` }, spec: { i, pad: 'x'.repeat(200) } } as never);
+  const specOf = async (i: number): Promise<{ i?: number } | undefined> => (await store.get(key(i)))?.spec as { i?: number } | undefined;
+  for (let i = 0; i < 50; i++) assert.equal((await specOf(i))?.i, i);
+  const a = await specOf(49);
+  if (a) a.i = -1;
+  assert.equal((await specOf(49))?.i, 49, 'a caller changing its copy changes nothing stored');
+  await store.commit([{ op: 'delete', key: key(49) }]);
+  assert.equal(await store.get(key(49)), undefined);
+  await store.close();
+});
