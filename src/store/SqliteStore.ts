@@ -143,13 +143,15 @@ export class SqliteStore implements Store {
    */
   async get(key: ObjectKey): Promise<KubeObject | undefined> {
     const id = cacheId(key);
-    let text = this.texts.get(id);
-    if (text === undefined) {
-      text = (this.stmts.get.get(key.group, key.kind, key.namespace, key.name) as { data: string } | undefined)?.data;
-      if (text === undefined) return undefined;
-    }
+    const text = this.texts.get(id) ?? this.storedText(key);
+    if (text === undefined) return undefined;
     this.remember(id, text);
     return JSON.parse(text) as KubeObject;
+  }
+
+  /** The object's text as the database holds it (inside a transaction: with its uncommitted writes). */
+  private storedText(key: ObjectKey): string | undefined {
+    return (this.stmts.get.get(key.group, key.kind, key.namespace, key.name) as { data: string } | undefined)?.data;
   }
 
   /** Puts (or with undefined, drops) an object's text at the fresh end of the cache, evicting the stalest beyond the cap. */
@@ -170,8 +172,8 @@ export class SqliteStore implements Store {
   }
 
   private getSync(key: ObjectKey): KubeObject | undefined {
-    const row = this.stmts.get.get(key.group, key.kind, key.namespace, key.name) as { data: string } | undefined;
-    return row ? (JSON.parse(row.data) as KubeObject) : undefined;
+    const text = this.storedText(key);
+    return text === undefined ? undefined : (JSON.parse(text) as KubeObject);
   }
 
   async list(type: TypeKey, options: ListOptions = {}): Promise<ListResult> {
@@ -266,11 +268,11 @@ export class SqliteStore implements Store {
     }
     // The writer and the watchers each get their own copy, parsed from the stored text (a JSON parse costs a third
     // of a structuredClone): nobody shares an object with the caller's input or with each other.
+    // The read cache takes the whole transaction before any watcher runs: a handler reading another object of the
+    // same batch must see it as committed.
+    for (const d of done) for (const e of d.events) this.remember(cacheId(e.key), e.type === 'DELETED' ? undefined : e.data);
     for (const d of done) {
-      for (const e of d.events) {
-        this.remember(cacheId(e.key), e.type === 'DELETED' ? undefined : e.data);
-        this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object: JSON.parse(e.data) as KubeObject });
-      }
+      for (const e of d.events) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object: JSON.parse(e.data) as KubeObject });
       d.item.resolve(d.events.map((e) => JSON.parse(e.data) as KubeObject));
     }
   }

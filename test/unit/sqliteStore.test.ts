@@ -61,3 +61,19 @@ test('reads beyond the in-memory cache come from the database, and every read is
   assert.equal(await store.get(key(49)), undefined);
   await store.close();
 });
+
+test('a watcher reading another object of the same transaction sees it as committed', async () => {
+  const store = new SqliteStore({ path: ':memory:' });
+  const key = (name: string): ReturnType<typeof keyOf> => keyOf({ group: 'g', kind: 'K' }, '', name);
+  const obj = (name: string, n: number): never => ({ apiVersion: 'g/v1', kind: 'K', metadata: { name }, spec: { n } }) as never;
+  await store.commit([{ op: 'create', key: key('a'), object: obj('a', 0) }, { op: 'create', key: key('b'), object: obj('b', 0) }]);
+  assert.deepEqual((await store.get(key('b')))?.spec, { n: 0 }, 'b is in the read cache');
+  const readsOfB: Promise<unknown>[] = [];
+  const handle = store.watch({ type: { group: 'g', kind: 'K' } }, (e) => {
+    if (e.key.name === 'a') readsOfB.push(store.get(key('b')).then((o) => o?.spec));
+  });
+  await Promise.all([store.commit([{ op: 'update', key: key('a'), object: obj('a', 1) }]), store.commit([{ op: 'update', key: key('b'), object: obj('b', 1) }])]);
+  assert.deepEqual(await Promise.all(readsOfB), [{ n: 1 }]);
+  handle.stop();
+  await store.close();
+});
