@@ -5,6 +5,7 @@
  * pipelines: any that would escape the destination's folder is refused here, whatever wrote the Work.
  */
 import { posix } from 'node:path';
+import { compareCodeUnits } from '../api/types.ts';
 import { safeRelativePath } from '../workflows/outputs.ts';
 
 export interface DestinationLayout {
@@ -75,9 +76,8 @@ export function destinationFiles(dest: DestinationLayout, placements: PlacementF
     files.set(under(dest.root, nested ? 'dependencies/kratix-canary-namespace.yaml' : 'kratix-canary-namespace.yaml'), Buffer.from(CANARY_NAMESPACE));
     files.set(under(dest.root, nested ? 'resources/kratix-canary-configmap.yaml' : 'kratix-canary-configmap.yaml'), Buffer.from(CANARY_CONFIGMAP));
   }
-  // Code-unit order: deterministic (which placement wins a shared path, aggregated order) and cheap for 10,000.
-  const cmp = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
-  const sorted = [...placements].sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name));
+  // A fixed order decides which placement wins a shared path and the order of aggregated documents.
+  const sorted = [...placements].sort((a, b) => compareCodeUnits(a.namespace, b.namespace) || compareCodeUnits(a.name, b.name));
   if (dest.mode === 'aggregatedYAML') {
     const docs: string[] = [];
     for (const wp of sorted) {

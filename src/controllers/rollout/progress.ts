@@ -5,6 +5,7 @@
  * result, so a restart at any point re-derives the same decision.
  */
 import { parseLabelSelector, type LabelSelector } from '../../api/labels.ts';
+import { compareCodeUnits } from '../../api/types.ts';
 import { stepTarget, type RolloutStrategy } from './strategy.ts';
 
 /** What a rollout needs to know of one resource (kept small: a rollout may span 10,000 of them). */
@@ -70,8 +71,7 @@ export function firstInOrder(resources: readonly ResourceView[], order: readonly
     const i = selectors.findIndex((s) => s.matches(r.labels));
     return i < 0 ? selectors.length : i;
   };
-  // Code-unit order (not localeCompare): deterministic and cheap.
-  const cmp = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+  const cmp = compareCodeUnits;
   const before = (a: { r: ResourceView; k: number }, b: { r: ResourceView; k: number }): number => a.k - b.k || cmp(a.r.namespace, b.r.namespace) || cmp(a.r.name, b.r.name);
   if (count <= 0) return [];
   if (count >= resources.length / 4) return resources.map((r) => ({ r, k: rank(r) })).sort(before).slice(0, count).map(({ r }) => r);
@@ -132,7 +132,7 @@ export function computeProgress(input: RolloutInput): RolloutProgress {
 
   const capacity = strategy.maxConcurrent > 0 ? Math.max(0, strategy.maxConcurrent - counts.inProgress) : Infinity;
   const room = Math.max(0, Math.min(capacity, allowed - reached));
-  const assign = room > 0 && Number.isFinite(room) ? firstInOrder(pendingList, strategy.order, room) : room > 0 ? orderResources(pendingList, strategy.order) : [];
+  const assign = firstInOrder(pendingList, strategy.order, room); // none when room is 0, all when it is unbounded
   const failedNote = counts.failed ? `, ${counts.failed} failed (retrying)` : '';
   return { ...base, assign, currentStep, phase: 'Progressing', message: `${counts.updated}/${total} updated, ${counts.inProgress + assign.length} in progress${failedNote}` };
 }

@@ -50,7 +50,8 @@ const STORE_KINDS = ['GitStateStore', 'BucketStateStore'] as const;
 const MAX_GAP_MS = 5_000;
 
 interface CachedPlacement {
-  rv: string;
+  /** Spec generation and pipeline label the files were decoded for. */
+  version: string;
   files: PlacementFiles;
 }
 
@@ -244,9 +245,9 @@ export class StateStoreController {
    */
   private placementFiles(wp: KubeObject): PlacementFiles {
     const id = `${wp.metadata.namespace as string}/${wp.metadata.name as string}`;
-    const rv = `${String(wp.metadata.generation)}|${wp.metadata.labels?.[LABEL_PIPELINE_NAME] ?? ''}`;
+    const version = `${String(wp.metadata.generation)}|${wp.metadata.labels?.[LABEL_PIPELINE_NAME] ?? ''}`;
     const hit = this.placementCache.get(id);
-    if (hit && hit.rv === rv) return hit.files;
+    if (hit && hit.version === version) return hit.files;
     const spec = (wp.spec ?? {}) as { promiseName?: string; resourceName?: string; id?: string; workloads?: { filepath: string; content: string }[] };
     let workloads: PlacementFiles['workloads'] = [];
     let invalid: Error | undefined;
@@ -265,7 +266,7 @@ export class StateStoreController {
       workloads,
       ...(invalid ? { invalid } : {}),
     };
-    this.placementCache.set(id, { rv, files });
+    this.placementCache.set(id, { version, files });
     return files;
   }
 
