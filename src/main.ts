@@ -4,7 +4,7 @@
  * embedded defaults.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -30,6 +30,9 @@ import { BwrapRuntime } from './workflows/runtime/BwrapRuntime.ts';
 import { HelperLauncher } from './workflows/runtime/HelperLauncher.ts';
 import { UnavailableRuntime } from './workflows/runtime/UnavailableRuntime.ts';
 import type { StepRuntime } from './workflows/StepRuntime.ts';
+import { ImageCache } from './workflows/images/ImageCache.ts';
+import { SkopeoFetcher } from './workflows/images/SkopeoFetcher.ts';
+import { defaultImageCacheDir } from './workflows/images/cacheDir.ts';
 import { RolloutController } from './controllers/rollout/RolloutController.ts';
 import { PlanController } from './controllers/rollout/PlanController.ts';
 import { WorkScheduler } from './controllers/scheduler/WorkScheduler.ts';
@@ -67,6 +70,24 @@ export interface FleetOpsOptions {
   defaultDestinations?: boolean;
   /** Changes to a state store are gathered this long before one commit (default 100 ms). */
   stateStoreBatchMs?: number;
+  /** Pipeline images: registry configuration and the cache (see ImagesOptions). */
+  images?: ImagesOptions;
+}
+
+export interface ImagesOptions {
+  /**
+   * A containers `registries.conf` (mirrors, prefix rewrites, insecure registries). Default
+   * `<data dir>/registries.conf` when it exists, else the machine's (/etc/containers/registries.conf).
+   */
+  registriesConf?: string;
+  /** PEM CA certificates trusted for registries. Default `<data dir>/registry-ca.pem` when it exists. */
+  caBundle?: string;
+  /** Where unpacked roots live (default: see defaultImageCacheDir). */
+  cacheDir?: string;
+  /** Bytes of unpacked roots kept (default 10 GiB). */
+  maxBytes?: number;
+  /** First back-off after a failed pull (default 10 s). */
+  backoffBaseMs?: number;
 }
 
 export interface FleetOps {
@@ -83,6 +104,7 @@ export interface FleetOps {
   /** The embedded Git repository (bare) and where GitOps agents clone it. */
   embeddedGit: { path: string; cloneUrl: string };
   runtime: StepRuntime;
+  images: ImageCache;
   stop(): Promise<void>;
 }
 
@@ -154,6 +176,38 @@ function writerFor(config: WriterConfig): StateWriter {
   return new BucketWriter({ endpoint: spec.endpoint, bucket: spec.bucketName, ...(spec.insecure !== undefined ? { insecure: spec.insecure } : {}), ...(credentials ? { credentials } : {}) });
 }
 
+/**
+ * The data directory is traversable (image roots lie below it), so what is secret in it is closed by its own mode:
+ * the database (SQLite gives its -wal and -shm files the database file's mode) and the folders of state.
+ */
+function keepPrivate(dataDir: string): void {
+  const db = join(dataDir, 'fleetops.db');
+  if (!existsSync(db)) writeFileSync(db, '', { mode: 0o600 });
+  for (const file of [db, `${db}-wal`, `${db}-shm`, join(dataDir, 'tokens.json'), join(dataDir, 'kubeconfig'), join(dataDir, 'apiserver.key')]) {
+    if (existsSync(file)) chmodSync(file, 0o600);
+  }
+  for (const dir of ['git', 'statestores', 'image-fetch']) {
+    mkdirSync(join(dataDir, dir), { recursive: true, mode: 0o700 });
+    chmodSync(join(dataDir, dir), 0o700);
+  }
+}
+
+/** The image cache and the tools behind it (skopeo, umoci), with the platform's registry configuration. */
+export function openImageCache(dataDir: string, options: ImagesOptions = {}, logger?: Logger): ImageCache {
+  const inDataDir = (file: string): string | undefined => (existsSync(join(dataDir, file)) ? join(dataDir, file) : undefined);
+  const registriesConf = options.registriesConf ?? inDataDir('registries.conf');
+  const caBundle = options.caBundle ?? inDataDir('registry-ca.pem');
+  const fetcher = new SkopeoFetcher({ workDir: join(dataDir, 'image-fetch'), ...(registriesConf ? { registriesConf } : {}), ...(caBundle ? { caBundle } : {}) });
+  const stepUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : null;
+  return new ImageCache({
+    dir: options.cacheDir ?? defaultImageCacheDir(dataDir, stepUser),
+    fetcher,
+    ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
+    ...(options.backoffBaseMs !== undefined ? { backoffBaseMs: options.backoffBaseMs } : {}),
+    ...(logger ? { logger } : {}),
+  });
+}
+
 /** The embedded state store: a bare repository in the data directory. */
 function ensureEmbeddedRepo(dataDir: string): string {
   const path = join(dataDir, 'git', 'state.git');
@@ -214,6 +268,9 @@ async function defaultRuntime(dataDir: string, logger: Logger, launcher: HelperL
 export async function startFleetOps(options: FleetOpsOptions = {}): Promise<FleetOps> {
   const dataDir = resolve(options.dataDir ?? defaultDataDir());
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Traversable, not listable: sandboxes reach image roots below it by path; everything else in it stays private.
+  chmodSync(dataDir, 0o711);
+  keepPrivate(dataDir);
   const logger = options.logger ?? pino({ level: process.env.FLEETOPS_LOG_LEVEL ?? 'info' });
   const store = new SqliteStore({ path: join(dataDir, 'fleetops.db') });
   const registry = new Registry();
@@ -228,7 +285,9 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const stale = removeStaleWorkspaces();
   if (stale) logger.info({ removed: stale }, 'removed workspaces left by runs interrupted a day or more ago');
   const runtime = options.runtime ?? (await defaultRuntime(dataDir, logger, launcher));
-  const runner = new PipelineRunner({ runtime, ...(options.stepTimeoutMs !== undefined ? { stepTimeoutMs: options.stepTimeoutMs } : {}) });
+  const images = openImageCache(dataDir, options.images, logger.child({ component: 'images' }));
+  images.start();
+  const runner = new PipelineRunner({ runtime, images, ...(options.stepTimeoutMs !== undefined ? { stepTimeoutMs: options.stepTimeoutMs } : {}) });
   const executor = new WorkflowExecutor({ client, runner });
   const promises = new PromiseController({ client, registry, objects, validator, events, executor, logger: controllerLog, ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}) });
   await promises.registerInstalled();
@@ -283,6 +342,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     controllers: { promises, resources, rollouts, plans, scheduler, stateStores },
     embeddedGit: { path: repoPath, cloneUrl: `${url}/git/state.git` },
     runtime,
+    images,
     async stop() {
       if (stopped) return;
       stopped = true;

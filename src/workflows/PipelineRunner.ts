@@ -10,6 +10,10 @@ import { parseApiVersion, type KubeObject } from '../api/types.ts';
 import { parseGoDuration } from '../api/duration.ts';
 import { toBlockYaml } from '../api/blockYaml.ts';
 import type { StepRuntime } from './StepRuntime.ts';
+import { ImagePullError, type AcquireOptions, type ImageLease, type PullRecord } from './images/ImageCache.ts';
+import type { PullPolicy } from './images/imageReference.ts';
+import { pullSecretAuths, stepInImage, type StepInImage } from './containerSpec.ts';
+import { prepareVolumes, type Volume, type VolumeMount } from './volumes.ts';
 import { collectOutputs, OutputError, parseYamlFile, readDestinationSelectors, type DestinationSelector, type OutputFile, type OutputLimits } from './outputs.ts';
 
 export interface EnvVar {
@@ -25,16 +29,25 @@ export interface EnvFromSource {
 export interface Container {
   name: string;
   image?: string;
+  imagePullPolicy?: PullPolicy;
   command?: string[];
   args?: string[];
+  workingDir?: string;
   env?: EnvVar[];
   envFrom?: EnvFromSource[];
+  volumeMounts?: VolumeMount[];
+  securityContext?: { runAsUser?: number; runAsGroup?: number };
 }
 export interface Pipeline {
   apiVersion?: string;
   kind?: string;
   metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: { containers: Container[] };
+  spec: { containers: Container[]; imagePullSecrets?: { name: string }[]; volumes?: Volume[] };
+}
+
+/** Where the runner gets a step's image root (the image cache). */
+export interface ImageProvider {
+  acquire(image: string, options: AcquireOptions): Promise<ImageLease>;
 }
 
 export interface PipelineContext {
@@ -59,6 +72,8 @@ export interface StepRecord {
   startedAt: string;
   log: string;
   logTruncated: boolean;
+  /** How the step's image was had (image pipelines). */
+  pull?: PullRecord;
 }
 
 export interface WorkflowControl {
@@ -80,6 +95,8 @@ export interface PipelineResult {
 
 export interface PipelineRunnerOptions {
   runtime: StepRuntime;
+  /** Images for steps; without it only host-tool pipelines (`fleetops.dev/runtime: host`) can run. */
+  images?: ImageProvider;
   /** Where workspaces are made (default: defaultWorkRoot()). */
   workRoot?: string;
   /** Per-step wall-clock limit unless the pipeline's `fleetops.dev/timeout` annotation says otherwise. */
@@ -93,6 +110,11 @@ export interface PipelineRunnerOptions {
 
 export const ANNOTATION_NETWORK = 'fleetops.dev/network';
 export const ANNOTATION_TIMEOUT = 'fleetops.dev/timeout';
+/**
+ * `host`: the pipeline's steps run host commands on the host's read-only root instead of in their images. Only a
+ * Promise that says so gets it (platform teams write Promises); Kratix Promises always run in their images.
+ */
+export const ANNOTATION_RUNTIME = 'fleetops.dev/runtime';
 
 export class PipelineRunner {
   private readonly opts: PipelineRunnerOptions;
@@ -105,6 +127,11 @@ export class PipelineRunner {
 
   get runtime(): StepRuntime {
     return this.opts.runtime;
+  }
+
+  private images(): ImageProvider {
+    if (!this.opts.images) throw new OutputError('no image cache is configured');
+    return this.opts.images;
   }
 
   async run(pipeline: Pipeline, ctx: PipelineContext, options: { signal?: AbortSignal; onStep?: (step: StepRecord, done: boolean) => void; onLog?: (step: string, chunk: string) => void } = {}): Promise<PipelineResult> {
@@ -126,6 +153,10 @@ export class PipelineRunner {
       const network = annotations[ANNOTATION_NETWORK] !== undefined ? annotations[ANNOTATION_NETWORK] === 'true' : !!this.opts.network;
       const timeoutMs = annotations[ANNOTATION_TIMEOUT] ? parseGoDuration(annotations[ANNOTATION_TIMEOUT]) : (this.opts.stepTimeoutMs ?? 10 * 60_000);
       const base = kratixEnv(pipeline, ctx);
+      const onHost = annotations[ANNOTATION_RUNTIME] === 'host';
+      if (!onHost && !this.opts.images) throw new OutputError(`pipeline ${pipeline.metadata.name}: steps run in their images and no image cache is configured`);
+      const auths = onHost ? {} : await pullSecretAuths(pipeline.spec.imagePullSecrets ?? [], ctx.readConfig);
+      const mounts = await prepareVolumes(pipeline.spec.volumes ?? [], ws, ctx.readConfig);
       for (const container of pipeline.spec.containers) {
         const env = { ...base, ...(await resolveEnv(container, ctx)) };
         const record: StepRecord = {
@@ -141,10 +172,34 @@ export class PipelineRunner {
           logTruncated: false,
         };
         options.onStep?.(record, false);
-        const outcome = await this.opts.runtime.run(
-          { name: container.name, image: container.image ?? '', command: container.command ?? [], args: container.args ?? [], env, dirs, network, timeoutMs, maxLogBytes: this.opts.maxLogBytes ?? 256 * 1024 },
-          { ...(options.signal ? { signal: options.signal } : {}), ...(options.onLog ? { onLog: (c: string) => options.onLog?.(container.name, c) } : {}) },
-        );
+        let lease: ImageLease | undefined;
+        let plan: StepInImage;
+        try {
+          if (!onHost) {
+            lease = await this.images().acquire(container.image ?? '', { auths, ...(container.imagePullPolicy ? { policy: container.imagePullPolicy } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+            record.pull = lease.pull;
+          }
+          plan = stepInImage(container, env, lease, mounts);
+        } catch (err) {
+          lease?.release();
+          if (!(err instanceof ImagePullError) && !(err instanceof OutputError)) throw err;
+          record.log = `${err.message}\n`;
+          result.steps.push(record);
+          options.onStep?.(record, true);
+          result.ok = false;
+          result.failure = `step ${container.name}: ${err.message}`;
+          return result;
+        }
+        let outcome;
+        try {
+          outcome = await this.opts.runtime.run(
+            { name: container.name, image: container.image ?? '', command: plan.argv, args: [], env: plan.env, dirs, network, timeoutMs, maxLogBytes: this.opts.maxLogBytes ?? 256 * 1024, ...(plan.root ? { root: plan.root } : {}), mounts: plan.mounts },
+            { ...(options.signal ? { signal: options.signal } : {}), ...(options.onLog ? { onLog: (c: string) => options.onLog?.(container.name, c) } : {}) },
+          );
+        } finally {
+          lease?.release();
+        }
+        record.command = plan.argv;
         Object.assign(record, { exitCode: outcome.exitCode, signal: outcome.signal, timedOut: outcome.timedOut, durationMs: Math.round(outcome.durationMs), log: outcome.log, logTruncated: outcome.logTruncated });
         result.steps.push(record);
         options.onStep?.(record, true);

@@ -6,10 +6,15 @@
 export interface StepSpec {
   /** Step (container) name, for logs. */
   name: string;
-  /** Image the Promise names; recorded and shown. Runtimes that run images use it. */
+  /** Image the Promise names; recorded and shown. */
   image: string;
+  /** The program and its arguments (the image's entrypoint and cmd already applied). */
   command: string[];
   args: string[];
+  /** The image's root file system as `/`; without it the host's root (read-only) is the step's. */
+  root?: StepRoot;
+  /** Volumes: host folders or files bound at sandbox paths (which exist in the root). */
+  mounts?: { host: string; sandbox: string; readOnly: boolean }[];
   env: Record<string, string>;
   /** Host folders bound at /kratix/input (read-only), /kratix/output and /kratix/metadata. */
   dirs: { input: string; output: string; metadata: string };
@@ -17,6 +22,15 @@ export interface StepSpec {
   timeoutMs: number;
   /** Log bytes kept; beyond it the head is dropped and the tail kept. */
   maxLogBytes: number;
+}
+
+export interface StepRoot {
+  /** The unpacked root file system on the host. */
+  path: string;
+  /** User and group the step runs as inside the sandbox (the image's User). */
+  uid: number;
+  gid: number;
+  workingDir: string;
 }
 
 export interface StepOutcome {

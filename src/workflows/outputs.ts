@@ -10,8 +10,8 @@ import { encodeWorkload, md5Hex, ROOT_GROUP_ID } from '../controllers/shared/wor
 
 /** An output that breaks the contract; the message says which file and why. */
 export class OutputError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'OutputError';
   }
 }

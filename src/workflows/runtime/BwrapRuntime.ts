@@ -1,13 +1,15 @@
 /**
- * Runs a step's command as a host process in a bubblewrap sandbox: the host file system read-only, the data
- * directory (tokens, store) hidden under an empty tmpfs, a private /tmp, /kratix/{input,output,metadata} bound in
- * (input read-only), new pid/ipc/uts/user namespaces and no network unless the policy allows it. Run by root, steps
+ * Runs a step in a bubblewrap sandbox: in its image's root file system (read-only; the step user must be able to reach it
+ * by path, see images/cacheDir.ts), or for host-tool pipelines on the host file system
+ * read-only with the data directory (tokens, store) hidden under an empty tmpfs. Either way a private /tmp,
+ * /kratix/{input,output,metadata} bound in (input read-only), new pid/ipc/uts/user namespaces and no network unless
+ * the policy allows it. Run by root, steps
  * run as an unprivileged user (nobody), so RLIMIT_NPROC caps their processes (fork bombs) and files only root may
  * read stay closed. (A pids cgroup per step was tried: attaching a process to a cgroup v1 costs ~15 ms, more than the
  * sandbox itself.) On timeout or abort the whole process group is killed, and with it the sandbox's pid namespace.
  */
 import { readdirSync, readlinkSync, statSync } from 'node:fs';
-import type { StepOutcome, StepRuntime, StepSpec } from '../StepRuntime.ts';
+import type { StepOutcome, StepRoot, StepRuntime, StepSpec } from '../StepRuntime.ts';
 import { LocalLauncher } from './LocalLauncher.ts';
 import { LaunchError, type ProcessLauncher } from './ProcessLauncher.ts';
 
@@ -85,7 +87,11 @@ export class BwrapRuntime implements StepRuntime {
     for (const b of this.opts.binds ?? []) args.push('--ro-bind', b.host, b.sandbox);
     // PATH folders the private /tmp would hide (FleetOps installed under /tmp, as in a CI clone): bound back in.
     for (const p of this.opts.pathPrefix ?? []) if (p === '/tmp' || p.startsWith('/tmp/')) args.push('--ro-bind', p, p);
-    args.push('--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--hostname', 'kratix-step');
+    return [...args, ...this.namespaceArgs(network)];
+  }
+
+  private namespaceArgs(network: boolean): string[] {
+    const args = ['--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--hostname', 'kratix-step'];
     if (!network) args.push('--unshare-net');
     args.push('--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--clearenv');
     return args;
@@ -93,19 +99,44 @@ export class BwrapRuntime implements StepRuntime {
 
   private static readonly SEAL = ['--remount-ro', '/'];
 
+  private kratixBinds(step: StepSpec): string[] {
+    const args = ['--ro-bind', step.dirs.input, '/kratix/input', '--bind', step.dirs.output, '/kratix/output', '--bind', step.dirs.metadata, '/kratix/metadata'];
+    for (const m of step.mounts ?? []) args.push(m.readOnly ? '--ro-bind' : '--bind', m.host, m.sandbox);
+    return args;
+  }
+
   private argv(step: StepSpec): string[] {
-    const args = this.baseArgs(step.network);
-    args.push('--dir', '/kratix', '--ro-bind', step.dirs.input, '/kratix/input', '--bind', step.dirs.output, '/kratix/output', '--bind', step.dirs.metadata, '/kratix/metadata', '--chdir', '/kratix', ...BwrapRuntime.SEAL);
-    const env: Record<string, string> = { HOME: '/tmp', TMPDIR: '/tmp', ...step.env, PATH: [...(this.opts.pathPrefix ?? []), step.env.PATH ?? BASE_PATH].join(':') };
-    for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v);
+    const args = step.root ? this.imageArgs(step, step.root) : this.hostArgs(step);
     args.push('--', ...step.command, ...step.args);
     return args;
   }
 
+  /** The host's root, read-only: for pipelines that ask for host tools (`fleetops.dev/runtime: host`). */
+  private hostArgs(step: StepSpec): string[] {
+    const args = this.baseArgs(step.network);
+    args.push('--dir', '/kratix', ...this.kratixBinds(step), '--chdir', '/kratix', ...BwrapRuntime.SEAL);
+    const env: Record<string, string> = { HOME: '/tmp', TMPDIR: '/tmp', ...step.env, PATH: [...(this.opts.pathPrefix ?? []), step.env.PATH ?? BASE_PATH].join(':') };
+    for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v);
+    return args;
+  }
+
+  /**
+   * The image's root as `/`, read-only; its mount points were made when it was unpacked. The step runs as the image's
+   * user inside its user namespace (root there has no capabilities).
+   */
+  private imageArgs(step: StepSpec, root: StepRoot): string[] {
+    const args = ['--ro-bind', root.path, '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', ...this.namespaceArgs(step.network)];
+    args.push('--uid', String(root.uid), '--gid', String(root.gid), ...this.kratixBinds(step));
+    // Name resolution for steps with network, as a container runtime provides it.
+    if (step.network) args.push('--ro-bind-try', '/etc/resolv.conf', '/etc/resolv.conf', '--ro-bind-try', '/etc/hosts', '/etc/hosts');
+    args.push('--chdir', root.workingDir || '/');
+    const env: Record<string, string> = { HOME: root.uid === 0 ? '/root' : '/', ...step.env, PATH: step.env.PATH ?? BASE_PATH };
+    for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v);
+    return args;
+  }
+
   async run(step: StepSpec, options: { signal?: AbortSignal; onLog?: (chunk: string) => void } = {}): Promise<StepOutcome> {
-    if (!step.command.length) {
-      throw new Error(`step ${step.name} has no command: the bwrap runtime runs host commands and cannot run image ${step.image || '(none)'} itself; give the step a command (e.g. ["node", "step.ts"])`);
-    }
+    if (!step.command.length) throw new Error(`step ${step.name} has no command to run: the image ${step.image || '(none)'} has no entrypoint or cmd; give the container a command`);
     // The shell lowers the process limit before exec'ing bwrap, so nothing the step starts escapes the cap, not even
     // its first instructions (dash calls it -p, bash -u).
     const limit = `ulimit -p ${this.processLimit} 2>/dev/null || ulimit -u ${this.processLimit} || exit 125`;

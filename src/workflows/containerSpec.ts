@@ -1,0 +1,89 @@
+/**
+ * Kubernetes container semantics over an image: `command` replaces the ENTRYPOINT and `args` the CMD (a command
+ * without args drops the CMD), `$(VAR)` references expand from the environment, the image's Env comes first and the
+ * container's wins, `workingDir` over the image's WorkingDir, `securityContext.runAsUser/runAsGroup` over its User.
+ * Also: the registry credentials a Pipeline's `imagePullSecrets` name.
+ */
+import type { ImageLease, RegistryAuths } from './images/ImageCache.ts';
+import { ensureMountPoint, findExecutable, resolveUser } from './images/rootfs.ts';
+import { OutputError } from './outputs.ts';
+import type { Container } from './PipelineRunner.ts';
+import type { StepRoot } from './StepRuntime.ts';
+import { mountsFor, type ConfigReader, type PreparedVolumes } from './volumes.ts';
+
+export interface StepInImage {
+  argv: string[];
+  env: Record<string, string>;
+  root?: StepRoot;
+  mounts: { host: string; sandbox: string; readOnly: boolean }[];
+}
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const SHELLS = new Set(['sh', 'bash', 'ash', 'dash', 'zsh', '/bin/sh', '/bin/bash', '/bin/ash', '/usr/bin/bash', '/usr/bin/sh']);
+
+/** Expands `$(NAME)` from `env` as the kubelet does: `$$` escapes, unknown names stay as written. */
+export function expandVars(text: string, env: Record<string, string>): string {
+  return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (whole, name: string | undefined) => (whole === '$$' ? '$' : name !== undefined && env[name] !== undefined ? env[name] : whole));
+}
+
+/**
+ * How a container runs: in its image (`lease`) or, without one, as a host command. `env` is Kratix's environment and
+ * the container's own (already resolved).
+ */
+export function stepInImage(container: Container, env: Record<string, string>, lease: ImageLease | undefined, volumes: PreparedVolumes): StepInImage {
+  const mounts = mountsFor(container.volumeMounts ?? [], volumes, container.name);
+  if (!lease) {
+    const argv = [...(container.command ?? []), ...(container.args ?? [])];
+    if (!container.command?.length) throw new OutputError(`step ${container.name}: a host-tool pipeline step needs a command`);
+    return { argv: argv.map((a) => expandVars(a, env)), env, mounts };
+  }
+  const image = lease.config;
+  const fullEnv: Record<string, string> = {};
+  for (const kv of image.Env ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq > 0) fullEnv[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  for (const [k, v] of Object.entries(env)) fullEnv[k] = expandVars(v, fullEnv);
+  fullEnv.PATH ??= DEFAULT_PATH;
+  const argv = (container.command?.length ? [...container.command, ...(container.args ?? [])] : [...(image.Entrypoint ?? []), ...(container.args ?? image.Cmd ?? [])]).map((a) => expandVars(a, fullEnv));
+  const program = argv[0];
+  if (!program) throw new OutputError(`step ${container.name}: image ${lease.pull.image} has no ENTRYPOINT or CMD and the container gives no command`);
+  if (!findExecutable(lease.rootfs, program, fullEnv.PATH)) {
+    const what = SHELLS.has(program) ? `has no shell (${program}): give the step a command the image has, or use an image with a shell` : `has no ${JSON.stringify(program)} (looked in ${program.includes('/') ? 'the image' : `PATH ${fullEnv.PATH}`})`;
+    throw new OutputError(`image ${lease.pull.image} ${what}`);
+  }
+  let user: { uid: number; gid: number };
+  try {
+    user = resolveUser(lease.rootfs, image.User);
+  } catch (err) {
+    throw new OutputError(`image ${lease.pull.image}: ${(err as Error).message}`, { cause: err });
+  }
+  const uid = container.securityContext?.runAsUser ?? user.uid;
+  const gid = container.securityContext?.runAsGroup ?? user.gid;
+  try {
+    for (const m of mounts) ensureMountPoint(lease.rootfs, m.sandbox, 'dir');
+  } catch (err) {
+    throw new OutputError(`step ${container.name}: ${(err as Error).message}`, { cause: err });
+  }
+  return { argv, env: fullEnv, root: { path: lease.rootfs, uid, gid, workingDir: container.workingDir ?? (image.WorkingDir || '/') }, mounts };
+}
+
+/**
+ * The registry credentials in a Pipeline's `imagePullSecrets`: `kubernetes.io/dockerconfigjson` Secrets
+ * (`.dockerconfigjson`) and the older `kubernetes.io/dockercfg` (`.dockercfg`). A missing Secret is skipped, as the
+ * kubelet does (the pull then fails with the registry's own answer).
+ */
+export async function pullSecretAuths(secrets: readonly { name: string }[], readConfig: ConfigReader | undefined): Promise<RegistryAuths> {
+  const auths: RegistryAuths = {};
+  for (const { name } of secrets) {
+    const data = readConfig ? await readConfig('Secret', name) : undefined;
+    if (!data) continue;
+    try {
+      if (data['.dockerconfigjson']) Object.assign(auths, (JSON.parse(data['.dockerconfigjson']) as { auths?: RegistryAuths }).auths ?? {});
+      else if (data['.dockercfg']) Object.assign(auths, JSON.parse(data['.dockercfg']) as RegistryAuths);
+    } catch (err) {
+      throw new OutputError(`imagePullSecret ${name} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  return auths;
+}

@@ -1,0 +1,409 @@
+/**
+ * The image cache behind pipeline steps: each image is pulled once, unpacked once into a read-only root file system
+ * kept under its manifest digest (content-addressed), and lent to the steps that run in it.
+ *
+ * On disk (under `dir`, which survives restarts):
+ *   roots/<hex>/rootfs       the unpacked root file system, readable by the step user
+ *   roots/<hex>/image.json   digest, runtime configuration, size; its mtime is the last use (LRU)
+ *   refs/<hash>.json         which digest a reference (tag) resolved to, and when
+ *   tmp/                     pulls and unpacks in progress (a crash leaves them here; removed at start)
+ *
+ * Concurrency: one pull per reference and one unpack per digest at a time, whoever asks (1,000 runs starting at once
+ * share them). Bounded: past `maxBytes` the least recently used roots that no run holds are removed. A reference
+ * whose pull failed is not tried again before its back-off ends (10 s doubling to 5 minutes, as the kubelet does):
+ * runs asking for it meanwhile fail at once with ImagePullBackOff.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { byDigest, defaultPullPolicy, InvalidImageName, LOCAL_DOMAIN, parseImageReference, type ImageReference, type PullPolicy } from './imageReference.ts';
+import { readLayoutConfig, type ImageConfig } from './ociLayout.ts';
+import { prepareRoot } from './rootfs.ts';
+
+/** Credentials for registries, as in a `kubernetes.io/dockerconfigjson` Secret (`auths` by registry host). */
+export type RegistryAuths = Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }>;
+
+export interface FetchContext {
+  /** A containers/Docker auth file (`{"auths": …}`) holding the pull secrets, when there are any. */
+  authFile?: string;
+  signal?: AbortSignal;
+}
+
+/** The registry side: resolving a reference and copying an image, and unpacking layouts (skopeo and umoci). */
+export interface ImageFetcher {
+  /** The digest the reference names on this platform (one manifest request). */
+  resolve(ref: ImageReference, ctx: FetchContext): Promise<string>;
+  /** Copies the image `ref` pinned to `digest` into a new OCI layout at `layoutDir`, tagged `tag`. */
+  copy(ref: ImageReference, digest: string, layoutDir: string, tag: string, ctx: FetchContext): Promise<void>;
+  /** Unpacks the layout's image `tag` into `bundleDir` (its root file system in bundleDir/rootfs). */
+  unpack(layoutDir: string, tag: string, bundleDir: string, ctx: FetchContext): Promise<void>;
+}
+
+export type ImagePullReason = 'ErrImagePull' | 'ImagePullBackOff' | 'ErrImageNeverPull' | 'InvalidImageName';
+
+/** A step's image could not be had; `message` reads like the kubelet's: `ErrImagePull: <image>: <why>`. */
+export class ImagePullError extends Error {
+  readonly reason: ImagePullReason;
+  readonly image: string;
+  constructor(reason: ImagePullReason, image: string, detail: string, options?: { cause?: unknown }) {
+    super(`${reason}: ${image}: ${detail}`, options);
+    this.name = 'ImagePullError';
+    this.reason = reason;
+    this.image = image;
+  }
+}
+
+/** How a step got its image, for its run record and `fleetops logs`. */
+export interface PullRecord {
+  image: string;
+  digest: string;
+  policy: PullPolicy;
+  /** True when no layer was downloaded (the root was already unpacked). */
+  cached: boolean;
+  durationMs: number;
+}
+
+export interface ImageLease {
+  digest: string;
+  /** The read-only root file system. */
+  rootfs: string;
+  config: ImageConfig;
+  pull: PullRecord;
+  /** The run no longer needs the root: it may be removed to make room. */
+  release(): void;
+}
+
+export interface AcquireOptions {
+  policy?: PullPolicy;
+  auths?: RegistryAuths;
+  signal?: AbortSignal;
+}
+
+export interface ImageCacheOptions {
+  /** The cache folder (e.g. <data dir>/images). */
+  dir: string;
+  fetcher: ImageFetcher;
+  /** Unpacked roots kept up to this many bytes (default 10 GiB); the least recently used go first. */
+  maxBytes?: number;
+  /** First back-off after a failed pull (default 10 s), doubling to `maxBackoffMs` (default 5 minutes). */
+  backoffBaseMs?: number;
+  maxBackoffMs?: number;
+  logger?: Logger;
+  now?: () => number;
+}
+
+interface Root {
+  digest: string;
+  dir: string;
+  config: ImageConfig;
+  sizeBytes: number;
+  lastUsed: number;
+  /** When the last use was written to disk (image.json's mtime). */
+  lastUsedSaved: number;
+  leases: number;
+}
+
+interface StoredRoot {
+  digest: string;
+  config: ImageConfig;
+  sizeBytes: number;
+}
+
+interface Failure {
+  message: string;
+  until: number;
+  delayMs: number;
+}
+
+const hexOf = (digest: string): string => digest.slice('sha256:'.length);
+
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class ImageCache {
+  private readonly opts: ImageCacheOptions;
+  private readonly now: () => number;
+  private readonly roots = new Map<string, Root>();
+  private readonly refs = new Map<string, string>();
+  private readonly pulls = new Map<string, Promise<{ digest: string; cached: boolean }>>();
+  private readonly unpacks = new Map<string, Promise<Root>>();
+  private readonly failures = new Map<string, Failure>();
+  private started = false;
+  private tmp = '';
+
+  constructor(opts: ImageCacheOptions) {
+    this.opts = opts;
+    this.now = opts.now ?? Date.now;
+  }
+
+  get dir(): string {
+    return this.opts.dir;
+  }
+
+  /** Loads the roots left by earlier runs and removes half-finished pulls. Idempotent. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    mkdirSync(this.opts.dir, { recursive: true, mode: 0o711 });
+    // Steps (another uid) reach their root by path (bubblewrap resolves even a descriptor by path): traversable folders.
+    for (const sub of ['', 'roots', 'refs']) {
+      mkdirSync(join(this.opts.dir, sub), { recursive: true });
+      chmodSync(join(this.opts.dir, sub), 0o711);
+    }
+    // Work in progress goes to a folder of this process's own: the CLI (image builds) may share the cache.
+    const tmp = join(this.opts.dir, 'tmp');
+    mkdirSync(tmp, { recursive: true, mode: 0o700 });
+    for (const entry of readdirSync(tmp)) if (!processAlive(Number(entry.split('-')[0]))) rmSync(join(tmp, entry), { recursive: true, force: true });
+    this.tmp = join(tmp, `${process.pid}-${randomBytes(4).toString('hex')}`);
+    mkdirSync(this.tmp, { mode: 0o700 });
+    for (const hex of readdirSync(join(this.opts.dir, 'roots'))) this.loadRoot(`sha256:${hex}`);
+  }
+
+  /** Bytes of all unpacked roots. */
+  get sizeBytes(): number {
+    let n = 0;
+    for (const r of this.roots.values()) n += r.sizeBytes;
+    return n;
+  }
+
+  /** The digests of the roots held now, least recently used first. */
+  list(): { digest: string; sizeBytes: number; lastUsed: number; inUse: boolean }[] {
+    return [...this.roots.values()].sort((a, b) => a.lastUsed - b.lastUsed).map((r) => ({ digest: r.digest, sizeBytes: r.sizeBytes, lastUsed: r.lastUsed, inUse: r.leases > 0 }));
+  }
+
+  /** The digest a reference resolved to last, if this cache knows it. */
+  resolved(image: string): string | undefined {
+    return this.refOf(parseImageReference(image).canonical);
+  }
+
+  /**
+   * The root file system of `image`, pulled and unpacked if needed per the pull policy (Kubernetes' default for the
+   * reference when none is given). Throws ImagePullError with the kubelet's reasons.
+   */
+  async acquire(image: string, options: AcquireOptions = {}): Promise<ImageLease> {
+    this.start();
+    const started = this.now();
+    let ref: ImageReference;
+    try {
+      ref = parseImageReference(image);
+    } catch (err) {
+      if (err instanceof InvalidImageName) throw new ImagePullError('InvalidImageName', image, err.message.replace(/^InvalidImageName: "[^"]*": /, ''));
+      throw err;
+    }
+    const policy = options.policy ?? defaultPullPolicy(ref);
+    const present = this.presentDigest(ref);
+    if (policy === 'Never' || ref.domain === LOCAL_DOMAIN) {
+      if (present) return this.lease(present, ref, policy, true, started);
+      if (policy === 'Never') throw new ImagePullError('ErrImageNeverPull', ref.canonical, 'the image is not present and the pull policy is Never');
+      throw new ImagePullError('ErrImagePull', ref.canonical, `${LOCAL_DOMAIN} images are never pulled and this one is not in the local image cache; build it with "npx fleetops image build"`);
+    }
+    if (policy === 'IfNotPresent' && present) return this.lease(present, ref, policy, true, started);
+    const failure = this.failures.get(ref.canonical);
+    if (failure && failure.until > this.now()) throw new ImagePullError('ImagePullBackOff', ref.canonical, `back-off pulling the image (retry in ${Math.ceil((failure.until - this.now()) / 1000)}s); last error: ${failure.message}`);
+    let pulled: { digest: string; cached: boolean };
+    try {
+      pulled = await this.pull(ref, options);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const delayMs = failure ? Math.min(failure.delayMs * 2, this.opts.maxBackoffMs ?? 300_000) : (this.opts.backoffBaseMs ?? 10_000);
+      this.failures.set(ref.canonical, { message, until: this.now() + delayMs, delayMs });
+      this.opts.logger?.warn({ image: ref.canonical, err: message, retryInMs: delayMs }, 'image pull failed');
+      throw new ImagePullError('ErrImagePull', ref.canonical, message, { cause: err });
+    }
+    this.failures.delete(ref.canonical);
+    return this.lease(pulled.digest, ref, policy, pulled.cached, started);
+  }
+
+  /**
+   * Adds an image from an OCI layout on disk (a build) under the given references; returns its digest. The root is
+   * unpacked unless the cache already has that digest.
+   */
+  async importLayout(layoutDir: string, tag: string, digest: string, references: string[]): Promise<string> {
+    this.start();
+    if (!this.rootFor(digest)) await this.unpackOnce(digest, async (bundle) => this.opts.fetcher.unpack(layoutDir, tag, bundle, {}), () => readLayoutConfig(layoutDir, tag));
+    for (const r of references) this.remember(parseImageReference(r).canonical, digest);
+    return digest;
+  }
+
+  /** Removes least recently used roots that no run holds until the cache fits its bound. Returns what it removed. */
+  async evict(maxBytes: number = this.opts.maxBytes ?? 10 * 1024 ** 3): Promise<string[]> {
+    const removed: string[] = [];
+    let total = this.sizeBytes;
+    for (const r of [...this.roots.values()].sort((a, b) => a.lastUsed - b.lastUsed)) {
+      if (total <= maxBytes) break;
+      if (r.leases > 0 || this.unpacks.has(r.digest)) continue;
+      this.roots.delete(r.digest);
+      total -= r.sizeBytes;
+      removed.push(r.digest);
+      // Renamed away first: a crash mid-removal leaves nothing that looks like a usable root.
+      const trash = join(this.tmp, `evicted-${hexOf(r.digest)}-${randomBytes(4).toString('hex')}`);
+      try {
+        renameSync(r.dir, trash);
+      } catch {
+        continue; // already gone
+      }
+      await rm(trash, { recursive: true, force: true });
+      this.opts.logger?.info({ digest: r.digest, sizeBytes: r.sizeBytes }, 'image root removed from the cache (least recently used)');
+    }
+    return removed;
+  }
+
+  private presentDigest(ref: ImageReference): string | undefined {
+    const digest = ref.digest && this.rootFor(ref.digest) ? ref.digest : this.refOf(ref.canonical);
+    return digest && this.rootFor(digest) ? digest : undefined;
+  }
+
+  private refFile(canonical: string): string {
+    return join(this.opts.dir, 'refs', `${createHash('sha256').update(canonical).digest('hex').slice(0, 32)}.json`);
+  }
+
+  /** The digest a reference resolved to; read from disk on a miss (a build by the CLI may have added it). */
+  private refOf(canonical: string): string | undefined {
+    const known = this.refs.get(canonical);
+    if (known) return known;
+    try {
+      const stored = JSON.parse(readFileSync(this.refFile(canonical), 'utf8')) as { ref: string; digest: string };
+      if (stored.ref !== canonical) return undefined;
+      this.refs.set(canonical, stored.digest);
+      return stored.digest;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private remember(canonical: string, digest: string): void {
+    if (this.refs.get(canonical) === digest) return;
+    this.refs.set(canonical, digest);
+    const file = this.refFile(canonical);
+    const tmp = `${file}.${randomBytes(4).toString('hex')}`;
+    writeFileSync(tmp, JSON.stringify({ ref: canonical, digest, resolvedAt: new Date(this.now()).toISOString() }));
+    renameSync(tmp, file);
+  }
+
+  private rootFor(digest: string): Root | undefined {
+    return this.roots.get(digest) ?? this.loadRoot(digest);
+  }
+
+  private loadRoot(digest: string): Root | undefined {
+    if (!/^sha256:[a-f0-9]{64}$/.test(digest)) return undefined;
+    const dir = join(this.opts.dir, 'roots', hexOf(digest));
+    try {
+      const meta = join(dir, 'image.json');
+      const stored = JSON.parse(readFileSync(meta, 'utf8')) as StoredRoot;
+      const mtime = statSync(meta).mtimeMs;
+      const root: Root = { digest, dir, config: stored.config, sizeBytes: stored.sizeBytes, lastUsed: mtime, lastUsedSaved: mtime, leases: 0 };
+      this.roots.set(digest, root);
+      return root;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Resolves (when needed) and fetches the reference; one at a time per reference, shared by all who ask. */
+  private pull(ref: ImageReference, options: AcquireOptions): Promise<{ digest: string; cached: boolean }> {
+    const running = this.pulls.get(ref.canonical);
+    if (running) return running;
+    const p = this.pullNow(ref, options).finally(() => this.pulls.delete(ref.canonical));
+    this.pulls.set(ref.canonical, p);
+    return p;
+  }
+
+  private async pullNow(ref: ImageReference, options: AcquireOptions): Promise<{ digest: string; cached: boolean }> {
+    const work = join(this.tmp, `pull-${randomBytes(6).toString('hex')}`);
+    mkdirSync(work, { mode: 0o700 });
+    try {
+      const ctx: FetchContext = { ...(options.signal ? { signal: options.signal } : {}) };
+      if (options.auths && Object.keys(options.auths).length) {
+        ctx.authFile = join(work, 'auth.json');
+        writeFileSync(ctx.authFile, JSON.stringify({ auths: options.auths }), { mode: 0o600 });
+      }
+      const digest = await this.opts.fetcher.resolve(ref, ctx);
+      this.remember(ref.canonical, digest);
+      if (this.rootFor(digest)) return { digest, cached: true };
+      const layout = join(work, 'layout');
+      await this.unpackOnce(
+        digest,
+        async (bundle) => {
+          await this.opts.fetcher.copy(ref, digest, layout, 'image', ctx);
+          await this.opts.fetcher.unpack(layout, 'image', bundle, ctx);
+        },
+        () => readLayoutConfig(layout, 'image'),
+      );
+      this.opts.logger?.info({ image: ref.canonical, digest, from: byDigest(ref, digest) }, 'image pulled and unpacked');
+      return { digest, cached: false };
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+
+  /** Unpacks `digest` once, whoever asks; the root appears in roots/ only when complete. */
+  private unpackOnce(digest: string, produce: (bundleDir: string) => Promise<void>, config: () => ImageConfig): Promise<Root> {
+    const running = this.unpacks.get(digest);
+    if (running) return running;
+    const p = (async (): Promise<Root> => {
+      const existing = this.rootFor(digest);
+      if (existing) return existing;
+      const bundle = join(this.tmp, `bundle-${randomBytes(6).toString('hex')}`);
+      try {
+        await produce(bundle);
+        const sizeBytes = prepareRoot(join(bundle, 'rootfs'));
+        const stored: StoredRoot = { digest, config: config(), sizeBytes };
+        writeFileSync(join(bundle, 'image.json'), JSON.stringify(stored));
+        // Only what a step needs stays: umoci's bundle files (config.json, mtree) go.
+        for (const entry of readdirSync(bundle)) if (entry !== 'rootfs' && entry !== 'image.json') rmSync(join(bundle, entry), { recursive: true, force: true });
+        chmodSync(bundle, 0o711);
+        const dir = join(this.opts.dir, 'roots', hexOf(digest));
+        try {
+          renameSync(bundle, dir);
+        } catch (err) {
+          if (!existsSync(join(dir, 'image.json'))) throw err; // else another FleetOps unpacked it meanwhile
+        }
+      } finally {
+        rmSync(bundle, { recursive: true, force: true });
+      }
+      const root = this.loadRoot(digest);
+      if (!root) throw new Error(`the unpacked root of ${digest} could not be read back`);
+      await this.evict();
+      return root;
+    })().finally(() => this.unpacks.delete(digest));
+    this.unpacks.set(digest, p);
+    return p;
+  }
+
+  private lease(digest: string, ref: ImageReference, policy: PullPolicy, cached: boolean, started: number): ImageLease {
+    const root = this.rootFor(digest);
+    if (!root) throw new ImagePullError('ErrImagePull', ref.canonical, `the root of ${digest} was removed from the cache; the run is retried`);
+    root.leases++;
+    const now = this.now();
+    root.lastUsed = now;
+    if (now - root.lastUsedSaved > 60_000) {
+      root.lastUsedSaved = now;
+      try {
+        utimesSync(join(root.dir, 'image.json'), now / 1000, now / 1000);
+      } catch {
+        // removed meanwhile
+      }
+    }
+    let released = false;
+    return {
+      digest,
+      rootfs: join(root.dir, 'rootfs'),
+      config: root.config,
+      pull: { image: ref.canonical, digest, policy, cached, durationMs: Math.round(this.now() - started) },
+      release: () => {
+        if (released) return;
+        released = true;
+        root.leases--;
+      },
+    };
+  }
+}
