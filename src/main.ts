@@ -30,9 +30,8 @@ import { BwrapRuntime } from './workflows/runtime/BwrapRuntime.ts';
 import { HelperLauncher } from './workflows/runtime/HelperLauncher.ts';
 import { UnavailableRuntime } from './workflows/runtime/UnavailableRuntime.ts';
 import type { StepRuntime } from './workflows/StepRuntime.ts';
-import { ImageCache } from './workflows/images/ImageCache.ts';
-import { SkopeoFetcher } from './workflows/images/SkopeoFetcher.ts';
-import { defaultImageCacheDir } from './workflows/images/cacheDir.ts';
+import type { ImageCache } from './workflows/images/ImageCache.ts';
+import { openImageCache, type ImagesOptions } from './workflows/images/openImageCache.ts';
 import { RolloutController } from './controllers/rollout/RolloutController.ts';
 import { PlanController } from './controllers/rollout/PlanController.ts';
 import { WorkScheduler } from './controllers/scheduler/WorkScheduler.ts';
@@ -74,21 +73,7 @@ export interface FleetOpsOptions {
   images?: ImagesOptions;
 }
 
-export interface ImagesOptions {
-  /**
-   * A containers `registries.conf` (mirrors, prefix rewrites, insecure registries). Default
-   * `<data dir>/registries.conf` when it exists, else the machine's (/etc/containers/registries.conf).
-   */
-  registriesConf?: string;
-  /** PEM CA certificates trusted for registries. Default `<data dir>/registry-ca.pem` when it exists. */
-  caBundle?: string;
-  /** Where unpacked roots live (default: see defaultImageCacheDir). */
-  cacheDir?: string;
-  /** Bytes of unpacked roots kept (default 10 GiB). */
-  maxBytes?: number;
-  /** First back-off after a failed pull (default 10 s). */
-  backoffBaseMs?: number;
-}
+
 
 export interface FleetOps {
   url: string;
@@ -190,22 +175,6 @@ function keepPrivate(dataDir: string): void {
     mkdirSync(join(dataDir, dir), { recursive: true, mode: 0o700 });
     chmodSync(join(dataDir, dir), 0o700);
   }
-}
-
-/** The image cache and the tools behind it (skopeo, umoci), with the platform's registry configuration. */
-export function openImageCache(dataDir: string, options: ImagesOptions = {}, logger?: Logger): ImageCache {
-  const inDataDir = (file: string): string | undefined => (existsSync(join(dataDir, file)) ? join(dataDir, file) : undefined);
-  const registriesConf = options.registriesConf ?? inDataDir('registries.conf');
-  const caBundle = options.caBundle ?? inDataDir('registry-ca.pem');
-  const fetcher = new SkopeoFetcher({ workDir: join(dataDir, 'image-fetch'), ...(registriesConf ? { registriesConf } : {}), ...(caBundle ? { caBundle } : {}) });
-  const stepUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : null;
-  return new ImageCache({
-    dir: options.cacheDir ?? defaultImageCacheDir(dataDir, stepUser),
-    fetcher,
-    ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
-    ...(options.backoffBaseMs !== undefined ? { backoffBaseMs: options.backoffBaseMs } : {}),
-    ...(logger ? { logger } : {}),
-  });
 }
 
 /** The embedded state store: a bare repository in the data directory. */
@@ -354,6 +323,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       await scheduler.stop();
       await stateStores.stop();
       await launcher.stop();
+      images.stop();
       await store.close();
     },
   };

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `fleetops` command. Each subcommand lives in commands/; this file only parses flags and reports errors. */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { isApiError } from '../api/errors.ts';
 import type { SERVER_VERSION } from '../apiserver/discovery.ts';
@@ -12,6 +13,8 @@ import { describeCommand } from './commands/describe.ts';
 import { getCommand } from './commands/get.ts';
 import { promiseInitCommand } from './commands/promiseInit.ts';
 import { logsCommand } from './commands/logs.ts';
+import { imageBuildCommand, imageListCommand } from './commands/image.ts';
+import type { ImageBase } from '../workflows/images/imageBuild.ts';
 import { rolloutControlCommand, rolloutHistoryCommand, rolloutPlanCommand, rolloutStatusCommand, rolloutUndoCommand } from './commands/rollout.ts';
 
 const VERSION = '0.1.0';
@@ -56,11 +59,14 @@ export function buildProgram(): Command {
     .option('--data-dir <dir>', 'where state lives (default: $FLEETOPS_HOME or ~/.fleetops)')
     .option('--port <port>', 'API port', '6443')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .action(async (opts: { dataDir?: string; port: string; host: string }) => {
+    .option('--registries-conf <file>', 'registries.conf for pipeline images: mirrors, rewrites, insecure registries (default: <data dir>/registries.conf if present)')
+    .option('--registry-ca <file>', 'PEM CA certificates trusted for registries (default: <data dir>/registry-ca.pem if present)')
+    .action(async (opts: { dataDir?: string; port: string; host: string; registriesConf?: string; registryCa?: string }) => {
       const { startFleetOps } = await import('../main.ts');
-      const fleet = await startFleetOps({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), port: Number(opts.port), host: opts.host });
+      const images = { ...(opts.registriesConf ? { registriesConf: resolve(opts.registriesConf) } : {}), ...(opts.registryCa ? { caBundle: resolve(opts.registryCa) } : {}) };
+      const fleet = await startFleetOps({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), port: Number(opts.port), host: opts.host, images });
       stdout(
-        `FleetOps is up.\n  API:         ${fleet.url}\n  kubeconfig:  ${fleet.kubeconfigPath} (context "platform")\n  state store: ${fleet.embeddedGit.cloneUrl} (Git over HTTPS; user any, password = a FleetOps token)\n  destinations: platform (environment=platform), worker-1 (environment=worker)\n\n  export KUBECONFIG=${fleet.kubeconfigPath}\n  kubectl apply -f examples/app-as-a-service/promise.yaml\n  kubectl get promises`,
+        `FleetOps is up.\n  API:         ${fleet.url}\n  kubeconfig:  ${fleet.kubeconfigPath} (context "platform")\n  state store: ${fleet.embeddedGit.cloneUrl} (Git over HTTPS; user any, password = a FleetOps token)\n  destinations: platform (environment=platform), worker-1 (environment=worker)\n\n  export KUBECONFIG=${fleet.kubeconfigPath}\n  npx fleetops image build examples/app-as-a-service/pipeline   # the example's pipeline image\n  kubectl apply -f examples/app-as-a-service/promise.yaml\n  kubectl get promises`,
       );
       await new Promise<void>((resolve) => {
         const stop = (): void => resolve();
@@ -125,6 +131,32 @@ export function buildProgram(): Command {
     .option('--pipeline <name>', 'only runs of this pipeline')
     .action(async (target: string, opts: { follow?: boolean; pipeline?: string }, cmd: Command) => {
       await withContext(cmd, (ctx) => logsCommand(ctx, target, opts, stdout));
+    });
+
+  const image = program.command('image').description('pipeline step images: build without Docker, list the cache');
+  image
+    .command('build')
+    .description('build a step folder into an OCI image (its image.yaml gives defaults): into the local image cache, or --push to a registry')
+    .argument('<dir>', 'the step folder: its files go to /pipeline, its rootfs/ folder to /')
+    .option('-t, --tag <image>', 'image reference, e.g. fleetops.local/team/step:v1 or registry.example.com/team/step:v1')
+    .addOption(new Option('--base <base>', 'busybox (shell steps), node (TypeScript steps, with the step SDK) or scratch').choices(['busybox', 'node', 'scratch']))
+    .option('--entrypoint <json>', 'ENTRYPOINT, a JSON array of strings')
+    .option('--cmd <json>', 'CMD, a JSON array of strings')
+    .option('--push', 'push to the registry the tag names instead of the local cache')
+    .option('--authfile <file>', 'with --push: registry credentials (a Docker config.json / containers auth.json)')
+    .option('--registries-conf <file>', 'with --push: a registries.conf (e.g. to allow a plain-HTTP registry)')
+    .option('--data-dir <dir>', 'the FleetOps data directory whose cache gets the image (default: $FLEETOPS_HOME or ~/.fleetops)')
+    .action(async (dir: string, opts: { tag?: string; base?: ImageBase; entrypoint?: string; cmd?: string; push?: boolean; authfile?: string; registriesConf?: string; dataDir?: string }) => {
+      const { INSTALL_DIR, defaultDataDir } = await import('../main.ts');
+      process.exitCode = await imageBuildCommand(dir, { ...opts, dataDir: opts.dataDir ? resolve(opts.dataDir) : defaultDataDir(), installDir: INSTALL_DIR }, stdout, (l) => process.stderr.write(`${l}\n`));
+    });
+  image
+    .command('list')
+    .description('images in the local cache: references, digests, sizes, last use')
+    .option('--data-dir <dir>', 'the FleetOps data directory (default: $FLEETOPS_HOME or ~/.fleetops)')
+    .action(async (opts: { dataDir?: string }) => {
+      const { defaultDataDir } = await import('../main.ts');
+      process.exitCode = imageListCommand(opts.dataDir ? resolve(opts.dataDir) : defaultDataDir(), stdout);
     });
 
   const promise = program.command('promise').description('work on Promises');

@@ -33,7 +33,7 @@ describe('Bucket state store', () => {
     const { port } = await server.run();
     endpoint = `127.0.0.1:${port}`;
     s3 = new S3Client({ endpoint: `http://${endpoint}`, region: 'us-east-1', forcePathStyle: true, credentials: KEY });
-    fleet = await startTestFleet({ stateStoreBatchMs: 50 });
+    fleet = await startTestFleet({ stateStoreBatchMs: 50, exampleImage: true });
     const c = fleet.client;
     await c.request('POST', '/api/v1/namespaces/default/secrets', { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's3-creds' }, stringData: { accessKeyID: KEY.accessKeyId, secretAccessKey: KEY.secretAccessKey } } });
     await c.request('POST', `${KRATIX}/bucketstatestores`, { body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'BucketStateStore', metadata: { name: 'minio' }, spec: { endpoint, insecure: true, bucketName: 'kratix', secretRef: { name: 's3-creds', namespace: 'default' } } } });

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
+import { TEST_IMAGE } from '../helpers/images.ts';
 import { connectStateStore, startGitServer, type TestGitServer } from '../helpers/gitServer.ts';
 
 const run = promisify(execFile);
@@ -40,7 +41,7 @@ function shellPromise(name: string, selector: Record<string, string>): object {
       },
       workflows: {
         resource: {
-          configure: [{ apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Pipeline', metadata: { name: 'render' }, spec: { containers: [{ name: 'render', image: 'busybox', command: ['sh', '-c', 'grep "value:" /kratix/input/object.yaml | head -1 > /kratix/output/value.yaml'] }] } }],
+          configure: [{ apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Pipeline', metadata: { name: 'render' }, spec: { containers: [{ name: 'render', image: TEST_IMAGE, command: ['sh', '-c', 'grep "value:" /kratix/input/object.yaml | head -1 > /kratix/output/value.yaml'] }] } }],
         },
       },
     },
@@ -55,7 +56,7 @@ describe('Git state store', () => {
   before(async () => {
     git = await startGitServer();
     await git.createRepo('platform');
-    fleet = await startTestFleet({ defaultDestinations: false, stateStoreBatchMs: 50 });
+    fleet = await startTestFleet({ defaultDestinations: false, stateStoreBatchMs: 50, exampleImage: true });
     await connectStateStore(fleet.client, git, 'platform');
   });
   after(async () => {
@@ -162,7 +163,7 @@ describe('Git state store', () => {
 describe('embedded defaults (fleetops up)', () => {
   let fleet: TestFleet;
   before(async () => {
-    fleet = await startTestFleet({ defaultDestinations: true, stateStoreBatchMs: 50 });
+    fleet = await startTestFleet({ defaultDestinations: true, stateStoreBatchMs: 50, exampleImage: true });
   });
   after(() => fleet.cleanup());
 

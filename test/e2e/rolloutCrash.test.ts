@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject } from '../../src/api/types.ts';
 import { eventually } from '../helpers/fleet.ts';
+import { buildTestImage, TEST_IMAGE } from '../helpers/images.ts';
+import { openImageCache } from '../../src/workflows/images/openImageCache.ts';
 import { spawnFleet, type FleetProcess } from '../helpers/process.ts';
 
 const KRATIX = '/apis/platform.kratix.io/v1alpha1';
@@ -31,7 +33,7 @@ function counterPromise(revision: number): KubeObject {
       workflows: {
         resource: {
           configure: [
-            { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Pipeline', metadata: { name: 'render' }, spec: { containers: [{ name: 'render', image: 'busybox', command: ['sh', '-c', `sleep 0.2; echo "revision: ${revision}" > /kratix/output/out.yaml; echo "seen: ${revision}" > /kratix/metadata/status.yaml`] }] } },
+            { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Pipeline', metadata: { name: 'render' }, spec: { containers: [{ name: 'render', image: TEST_IMAGE, command: ['sh', '-c', `sleep 0.2; echo "revision: ${revision}" > /kratix/output/out.yaml; echo "seen: ${revision}" > /kratix/metadata/status.yaml`] }] } },
           ],
         },
       },
@@ -53,6 +55,9 @@ interface Rollout extends KubeObject {
 describe('crash safety of rollouts', () => {
   it('continues a rollout after kill -9 with no resource skipped or run twice', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'fleetops-rollout-crash-'));
+    const images = openImageCache(dataDir);
+    await buildTestImage(images);
+    images.stop();
     let fleet: FleetProcess = await spawnFleet(dataDir);
     try {
       await fleet.client.request('POST', `${KRATIX}/promises`, { body: counterPromise(1) });

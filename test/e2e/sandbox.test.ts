@@ -1,21 +1,28 @@
 /**
- * The bubblewrap sandbox, for real: what a pipeline step can and cannot do. Writes outside /kratix fail and leave
- * nothing on the host; the input is read-only; the network is off unless the pipeline asks; a fork bomb is capped
- * and killed; a timeout kills the whole process tree; output links are refused; Kratix's environment is there.
+ * The bubblewrap sandbox, for real: what a pipeline step can and cannot do, in an image root and on the host root
+ * (host-tool pipelines). Writes outside /kratix fail and leave nothing on the host; the input is read-only; the
+ * network is off unless the pipeline asks; a fork bomb is capped and killed; a timeout kills the whole process tree;
+ * output links are refused; Kratix's environment is there.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BwrapRuntime } from '../../src/workflows/runtime/BwrapRuntime.ts';
 import { PipelineRunner, type PipelineContext } from '../../src/workflows/PipelineRunner.ts';
+import { ImageCache } from '../../src/workflows/images/ImageCache.ts';
+import { SkopeoFetcher } from '../../src/workflows/images/SkopeoFetcher.ts';
+import { buildTestImage, TEST_IMAGE } from '../helpers/images.ts';
 
 const secretDir = mkdtempSync(join(tmpdir(), 'fleetops-hidden-'));
-const runtime = new BwrapRuntime({ hiddenPaths: [secretDir], pathPrefix: [dirname(process.execPath)], maxProcesses: 64 });
-const runner = new PipelineRunner({ runtime, stepTimeoutMs: 20_000 });
+const cacheDir = mkdtempSync(join(tmpdir(), 'fleetops-sandbox-images-'));
+chmodSync(cacheDir, 0o711);
+const images = new ImageCache({ dir: join(cacheDir, 'images'), fetcher: new SkopeoFetcher({ workDir: join(cacheDir, 'fetch') }) });
+const runtime = new BwrapRuntime({ hiddenPaths: [secretDir, cacheDir], pathPrefix: [dirname(process.execPath)], maxProcesses: 64 });
+const runner = new PipelineRunner({ runtime, images, stepTimeoutMs: 20_000 });
 const ctx: PipelineContext = {
   action: 'configure',
   workflowType: 'resource',
@@ -23,25 +30,33 @@ const ctx: PipelineContext = {
   plural: 'apps',
   object: { apiVersion: 'marketplace.kratix.io/v1', kind: 'App', metadata: { name: 'web', namespace: 'team-a' }, spec: { image: 'nginx' } },
 };
-const sh = (script: string, annotations: Record<string, string> = {}): Parameters<PipelineRunner['run']>[0] => ({
-  metadata: { name: 'p', annotations },
-  spec: { containers: [{ name: 'step', image: 'busybox', command: ['/bin/sh', '-c', script] }] },
-});
+type Mode = 'image' | 'host';
+const pipelineIn =
+  (mode: Mode) =>
+  (script: string, annotations: Record<string, string> = {}): Parameters<PipelineRunner['run']>[0] => ({
+    metadata: { name: 'p', annotations: mode === 'host' ? { ...annotations, 'fleetops.dev/runtime': 'host' } : annotations },
+    spec: { containers: [{ name: 'step', image: TEST_IMAGE, command: ['/bin/sh', '-c', script] }] },
+  });
 const processesMatching = (marker: string): number => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(marker) && !l.includes('ps -eo')).length;
 
-describe('bubblewrap sandbox', () => {
-  let server: Server;
-  let port = 0;
-  before(async () => {
-    assert.equal(await runtime.check(), undefined, 'bwrap must work here (scripts/setup-test-deps.sh installs it)');
-    server = createServer((s) => s.end('hello\n'));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as { port: number }).port;
-  });
-  after(() => {
-    server.close();
-    rmSync(secretDir, { recursive: true, force: true });
-  });
+let server: Server;
+let port = 0;
+before(async () => {
+  assert.equal(await runtime.check(), undefined, 'bwrap must work here (scripts/setup-test-deps.sh installs it)');
+  await buildTestImage(images);
+  server = createServer((s) => s.end('hello\n'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as { port: number }).port;
+});
+after(() => {
+  server.close();
+  images.stop();
+  rmSync(secretDir, { recursive: true, force: true });
+  rmSync(cacheDir, { recursive: true, force: true });
+});
+
+for (const mode of ['image', 'host'] as const) describe(`bubblewrap sandbox (${mode === 'image' ? 'in the step image' : 'host-tool pipeline'})`, () => {
+  const sh = pipelineIn(mode);
 
   it('gives steps the Kratix contract: object.yaml, environment, writable output and metadata', async () => {
     const r = await runner.run(sh('cat /kratix/input/object.yaml > /kratix/output/copy.yaml && env | grep ^KRATIX_ | sort > /kratix/output/env.txt && echo "replicas: 3" > /kratix/metadata/status.yaml'), ctx);
@@ -65,7 +80,8 @@ describe('bubblewrap sandbox', () => {
     const wrote = r.steps[0]!.log.split('\n').filter((l) => l.startsWith('WROTE ')).map((l) => l.slice('WROTE '.length));
     assert.ok(wrote.includes(hostFile), 'the private /tmp is writable');
     assert.deepEqual(wrote.filter((t) => !underTmp(t)), [], 'nothing outside the private /tmp and /kratix is writable');
-    for (const t of targets.filter((x) => !underTmp(x))) assert.ok(r.steps[0]!.log.includes(`cannot create ${t}: Read-only file system`), t);
+    // dash says "cannot create", busybox "can't create"; a folder the image lacks is "nonexistent".
+    for (const t of targets.filter((x) => !underTmp(x))) assert.match(r.steps[0]!.log, new RegExp(`(cannot|can't) create ${t}: (Read-only file system|nonexistent directory)`), t);
     for (const t of targets.slice(0, 3)) assert.equal(existsSync(t), false, `${t} must not exist on the host`);
   });
 
@@ -77,10 +93,13 @@ describe('bubblewrap sandbox', () => {
   });
 
   it('has no network unless the pipeline asks for it', async () => {
-    const probe = `node -e "require('net').connect(${port}, '127.0.0.1').on('data', (d) => { process.stdout.write(String(d)); process.exit(0) }).on('error', (e) => { console.log(e.code); process.exit(3) })"`;
+    const probe =
+      mode === 'image'
+        ? `nc 127.0.0.1 ${port} </dev/null | grep hello || exit 3`
+        : `node -e "require('net').connect(${port}, '127.0.0.1').on('data', (d) => { process.stdout.write(String(d)); process.exit(0) }).on('error', (e) => { console.log(e.code); process.exit(3) })"`;
     const off = await runner.run(sh(probe), ctx);
     assert.equal(off.ok, false);
-    assert.match(off.steps[0]!.log, /ECONNREFUSED|ENETUNREACH/);
+    assert.match(off.steps[0]!.log, mode === 'image' ? /Connection refused|Network is unreachable/ : /ECONNREFUSED|ENETUNREACH/);
     const on = await runner.run(sh(probe, { 'fleetops.dev/network': 'true' }), ctx);
     assert.equal(on.ok, true, on.failure);
     assert.match(on.steps[0]!.log, /hello/);

@@ -54,7 +54,7 @@ describe('seed scenario: a fleet update of app-as-a-service', () => {
   before(async () => {
     git = await startGitServer();
     await git.createRepo('platform');
-    fleet = await startTestFleet({ stateStoreBatchMs: 50 });
+    fleet = await startTestFleet({ stateStoreBatchMs: 50, exampleImage: true });
     await connectStateStore(fleet.client, git, 'platform');
     kubectl = kubectlFor(fleet.kubeconfigPath);
     fleetops = fleetopsCli(fleet.kubeconfigPath);

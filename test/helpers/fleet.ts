@@ -7,16 +7,26 @@ import { pino } from 'pino';
 import { startFleetOps, type FleetOps, type FleetOpsOptions } from '../../src/main.ts';
 import { HttpClient } from '../../src/client/HttpClient.ts';
 import { loadKubeconfig } from '../../src/client/kubeconfig.ts';
+import { buildExampleImage, buildTestImage } from './images.ts';
 
 export interface TestFleet extends FleetOps {
   client: HttpClient;
   cleanup(): Promise<void>;
 }
 
-export async function startTestFleet(options: Partial<FleetOpsOptions> = {}): Promise<TestFleet> {
+export interface TestFleetOptions extends Partial<FleetOpsOptions> {
+  /** Also build the app-as-a-service example's pipeline image (a Node image: a few seconds). */
+  exampleImage?: boolean;
+}
+
+/** A fleet with the test busybox image (TEST_IMAGE) in its cache, and the example's image when asked. */
+export async function startTestFleet(options: TestFleetOptions = {}): Promise<TestFleet> {
+  const { exampleImage, ...fleetOptions } = options;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'fleetops-test-'));
   // Default Destinations are opt-in in tests, so each test states the destinations it relies on.
-  const fleet = await startFleetOps({ dataDir, port: 0, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), heartbeatMs: 1000, defaultDestinations: false, ...options });
+  const fleet = await startFleetOps({ dataDir, port: 0, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), heartbeatMs: 1000, defaultDestinations: false, ...fleetOptions });
+  await buildTestImage(fleet.images);
+  if (exampleImage) await buildExampleImage(fleet.images);
   const client = new HttpClient(loadKubeconfig(fleet.kubeconfigPath));
   return {
     ...fleet,

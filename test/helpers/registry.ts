@@ -28,6 +28,10 @@ export interface TestRegistry {
   dockerConfigJson(user?: string, password?: string): string;
   /** Builds `dir` (a step folder) into an image and pushes it as `ref` (a reference on this registry or a rewritten one). */
   push(dir: string, repoAndTag: string, spec?: ImageSpec): Promise<string>;
+  /** Access log lines (method and path) since start, when started with accessLog. */
+  requests(): string[];
+  /** Writes an auth file (`{"auths": …}`) for this registry and returns its path. */
+  authFile(): string;
   stop(): Promise<void>;
   start(): Promise<void>;
   cleanup(): Promise<void>;
@@ -54,7 +58,7 @@ async function waitUp(host: string, timeoutMs = 20_000): Promise<void> {
   throw new Error(`the registry at ${host} did not start`);
 }
 
-export async function startRegistry(options: { user?: string; password?: string } = {}): Promise<TestRegistry> {
+export async function startRegistry(options: { user?: string; password?: string; accessLog?: boolean } = {}): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'fleetops-registry-'));
   const user = options.user ?? 'ci';
   const password = options.password ?? 'registry-secret';
@@ -64,7 +68,7 @@ export async function startRegistry(options: { user?: string; password?: string 
   mkdirSync(join(dir, 'storage'));
   const config = [
     'version: 0.1',
-    'log: { level: error, accesslog: { disabled: true } }',
+    `log: { level: error, formatter: json, accesslog: { disabled: ${options.accessLog ? 'false' : 'true'} } }`,
     `storage: { filesystem: { rootdirectory: ${join(dir, 'storage')} }, delete: { enabled: true } }`,
     `http: { addr: "${host}", secret: test-secret }`,
     `auth: { htpasswd: { realm: fleetops-test, path: ${join(dir, 'htpasswd')} } }`,
@@ -72,6 +76,7 @@ export async function startRegistry(options: { user?: string; password?: string 
   writeFileSync(join(dir, 'config.yml'), `${config}\n`);
   const pushAuth = join(dir, 'push-auth.json');
   let child: ChildProcess | undefined;
+  const requests: string[] = [];
   const registry: TestRegistry = {
     host,
     user,
@@ -83,6 +88,12 @@ export async function startRegistry(options: { user?: string; password?: string 
     },
     dockerConfigJson(u = user, p = password) {
       return JSON.stringify({ auths: { [host]: { username: u, password: p, auth: Buffer.from(`${u}:${p}`).toString('base64') } } });
+    },
+    requests: () => requests,
+    authFile() {
+      const file = join(dir, 'registry-auth.json');
+      writeFileSync(file, registry.dockerConfigJson(), { mode: 0o600 });
+      return file;
     },
     async push(stepDir, repoAndTag, spec = {}) {
       const work = mkdtempSync(join(tmpdir(), 'fleetops-build-'));
@@ -97,10 +108,22 @@ export async function startRegistry(options: { user?: string; password?: string 
       }
     },
     async start() {
-      const proc = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const proc = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
       child = proc;
       let stderr = '';
-      proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      let partial = '';
+      const onData = (d: Buffer): void => {
+        const text = partial + d.toString();
+        const lines = text.split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) {
+          const m = /"(GET|HEAD|PUT|POST|PATCH|DELETE) (\/v2\/[^ ]*) HTTP/.exec(line);
+          if (m) requests.push(`${m[1]} ${m[2]}`);
+          else if (stderr.length < 8192) stderr += `${line}\n`;
+        }
+      };
+      proc.stdout?.on('data', onData);
+      proc.stderr?.on('data', onData);
       const failed = new Promise<never>((_, reject) => {
         proc.on('error', (err) => reject(new Error(`cannot start docker-registry (apt-get install docker-registry): ${err.message}`)));
         proc.on('exit', (code) => reject(new Error(`docker-registry exited (${String(code)}): ${stderr}`)));

@@ -19,6 +19,7 @@ interface RunStep {
   durationMs: number;
   log: string;
   logTruncated: boolean;
+  pull?: { image: string; digest: string; policy: string; cached: boolean; durationMs: number };
 }
 interface WorkflowRun extends KubeObject {
   spec: { pipeline: string; action: string; object: { kind: string; name: string } };
@@ -36,6 +37,14 @@ export interface LogsOptions {
 function stepHeader(step: RunStep): string {
   const end = step.timedOut ? 'timed out' : step.signal ? `killed by ${step.signal}` : `exit ${String(step.exitCode)}`;
   return `==> step ${step.name} (image ${step.image || 'none'}) ${end}, ${step.durationMs} ms${step.logTruncated ? ', log truncated to its tail' : ''}`;
+}
+
+/** The pull before the step's output: which image, its digest, cached or pulled and how long it took. */
+function pullLine(step: RunStep): string | undefined {
+  const p = step.pull;
+  if (!p) return undefined;
+  const how = p.cached ? `already present (pull policy ${p.policy})` : `pulled in ${(p.durationMs / 1000).toFixed(1)}s`;
+  return `    image ${p.image} (${p.digest.slice(0, 19)}) ${how}`;
 }
 
 function newest(runs: WorkflowRun[]): WorkflowRun | undefined {
@@ -77,6 +86,8 @@ export async function logsCommand(ctx: CliContext, target: string, opts: LogsOpt
       if (printed.has(id)) continue;
       printed.add(id);
       out(stepHeader(step));
+      const pull = pullLine(step);
+      if (pull) out(pull);
       if (step.log) out(step.log.endsWith('\n') ? step.log.slice(0, -1) : step.log);
     }
     const done = `${wr.metadata.name as string}/done`;

@@ -21,6 +21,8 @@ const step = s.obj({
   startedAt: s.str(),
   log: s.str(),
   logTruncated: s.bool(),
+  /** How the step's image was had: the reference, its digest, whether it was cached, how long it took. */
+  pull: s.obj({ image: s.str(), digest: s.str(), policy: s.str(), cached: s.bool(), durationMs: s.int() }),
 });
 
 export const workflowRunType: ResourceType = defineType({

@@ -85,6 +85,8 @@ export interface ImageCacheOptions {
   /** The cache folder (e.g. <data dir>/images). */
   dir: string;
   fetcher: ImageFetcher;
+  /** Credentials for every pull (the platform's own, e.g. for its mirror); a step's pull secrets win. */
+  defaultAuths?: RegistryAuths;
   /** Unpacked roots kept up to this many bytes (default 10 GiB); the least recently used go first. */
   maxBytes?: number;
   /** First back-off after a failed pull (default 10 s), doubling to `maxBackoffMs` (default 5 minutes). */
@@ -166,6 +168,12 @@ export class ImageCache {
     this.tmp = join(tmp, `${process.pid}-${randomBytes(4).toString('hex')}`);
     mkdirSync(this.tmp, { mode: 0o700 });
     for (const hex of readdirSync(join(this.opts.dir, 'roots'))) this.loadRoot(`sha256:${hex}`);
+  }
+
+  /** Removes this process's work folder (pulls in progress fail). */
+  stop(): void {
+    if (this.tmp) rmSync(this.tmp, { recursive: true, force: true });
+    this.started = false;
   }
 
   /** Bytes of all unpacked roots. */
@@ -322,9 +330,10 @@ export class ImageCache {
     mkdirSync(work, { mode: 0o700 });
     try {
       const ctx: FetchContext = { ...(options.signal ? { signal: options.signal } : {}) };
-      if (options.auths && Object.keys(options.auths).length) {
+      const auths = { ...this.opts.defaultAuths, ...options.auths };
+      if (Object.keys(auths).length) {
         ctx.authFile = join(work, 'auth.json');
-        writeFileSync(ctx.authFile, JSON.stringify({ auths: options.auths }), { mode: 0o600 });
+        writeFileSync(ctx.authFile, JSON.stringify({ auths }), { mode: 0o600 });
       }
       const digest = await this.opts.fetcher.resolve(ref, ctx);
       this.remember(ref.canonical, digest);

@@ -125,7 +125,7 @@ function addBusybox(root: string, busybox: string): void {
   writeFileSync(join(root, 'etc', 'group'), 'root:x:0:\nnobody:x:65534:\n');
 }
 
-/** The Node binary with the shared libraries it loads, and the step SDK at /fleetops/src/sdk with its `yaml`. */
+/** The Node binary with the shared libraries it loads, the step SDK at /fleetops/src/sdk, and `yaml`. */
 async function addNode(root: string, node: string, installDir: string, run: ToolRunner): Promise<void> {
   const copy = (from: string, to: string): void => {
     mkdirSync(join(root, dirname(to)), { recursive: true });
@@ -144,7 +144,8 @@ async function addNode(root: string, node: string, installDir: string, run: Tool
   mkdirSync(join(root, 'fleetops', 'src', 'sdk'), { recursive: true });
   copyFileSync(sdk, join(root, 'fleetops', 'src', 'sdk', 'kratix.ts'));
   writeFileSync(join(root, 'fleetops', 'package.json'), '{ "type": "module" }\n');
-  cpSync(join(installDir, 'node_modules', 'yaml'), join(root, 'fleetops', 'node_modules', 'yaml'), { recursive: true, dereference: true });
+  // At the root's node_modules: found from the SDK and from any step file (Node looks up the folders to /).
+  cpSync(join(installDir, 'node_modules', 'yaml'), join(root, 'node_modules', 'yaml'), { recursive: true, dereference: true });
 }
 
 /** Busybox applets linked in /bin (the common ones pipeline scripts use). */

@@ -83,7 +83,8 @@ export function writeLayout(layout: string, tag: string, layerTar: Buffer, confi
     writeFileSync(blobPath(layout, digest), data);
     return { digest, size: Buffer.byteLength(data) };
   };
-  const layer = put(gzipSync(layerTar));
+  // Level 1: half the time of the default for ~10% more bytes (a Node base is 120 MB of binary).
+  const layer = put(gzipSync(layerTar, { level: 1 }));
   const imageConfig = JSON.stringify({
     created: created.toISOString(),
     architecture: platformArchitecture(),

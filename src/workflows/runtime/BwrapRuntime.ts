@@ -32,6 +32,11 @@ export interface BwrapRuntimeOptions {
   launcher?: ProcessLauncher;
 }
 
+/** Who steps run as: nobody when FleetOps runs as root, else FleetOps' own user (null). */
+export function defaultStepUser(): { uid: number; gid: number } | null {
+  return process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : null;
+}
+
 const BASE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export class BwrapRuntime implements StepRuntime {
@@ -47,8 +52,7 @@ export class BwrapRuntime implements StepRuntime {
     this.opts = opts;
     this.bwrap = opts.bwrapPath ?? 'bwrap';
     this.launcher = opts.launcher ?? new LocalLauncher();
-    const root = process.getuid?.() === 0;
-    this.user = opts.stepUser === undefined ? (root ? { uid: 65534, gid: 65534 } : null) : opts.stepUser;
+    this.user = opts.stepUser === undefined ? defaultStepUser() : opts.stepUser;
     const max = opts.maxProcesses ?? 1024;
     this.processLimit = this.user ? max : max + countProcessesOf(process.getuid?.() ?? 0);
   }
