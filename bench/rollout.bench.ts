@@ -22,6 +22,7 @@ import { startFleetOps, type FleetOps } from '../src/main.ts';
 import { defaultWorkflowConcurrency } from '../src/controllers/resource/ResourceController.ts';
 import { keyOf } from '../src/store/Store.ts';
 import { bareSpawns, describeFloors, sandboxFloors } from './lib/sandboxFloor.ts';
+import { BENCH_IMAGE, buildBenchImage } from './lib/benchImage.ts';
 
 const run = promisify(execFile);
 const arg = (name: string, def: number): number => {
@@ -48,7 +49,7 @@ function promise(revision: number): KubeObject {
         metadata: { name: `things.${GROUP}` },
         spec: { group: GROUP, scope: 'Namespaced', names: { kind: 'Thing', plural: 'things', singular: 'thing' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } } }] },
       },
-      workflows: { resource: { configure: [{ apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Pipeline', metadata: { name: 'render' }, spec: { containers: [{ name: 'render', image: 'busybox', command: step(revision) }] } }] } },
+      workflows: { resource: { configure: [{ apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Pipeline', metadata: { name: 'render' }, spec: { containers: [{ name: 'render', image: BENCH_IMAGE, command: step(revision) }] } }] } },
     },
   };
 }
@@ -108,7 +109,7 @@ async function main(): Promise<void> {
   const fmt = (ms: number): string => `${(ms / 1000).toFixed(1)} s (${(N / (ms / 1000)).toFixed(0)} resources/s)`;
   try {
     process.stderr.write(`floor: ${N} bare sandbox runs of the step…\n`);
-    const floors = await sandboxFloors({ n: N, concurrency: CONCURRENCY, hiddenPaths: [fleet.dataDir], command: step(2) });
+    const floors = await sandboxFloors({ n: N, concurrency: CONCURRENCY, hiddenPaths: [fleet.dataDir], command: step(2), root: await buildBenchImage(fleet.images) });
     const floorMs = floors.bestMs;
     const spawnMs = await bareSpawns(N, CONCURRENCY);
 

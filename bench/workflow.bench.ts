@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { startFleetOps } from '../src/main.ts';
 import { bareSpawns, describeFloors, sandboxFloors } from './lib/sandboxFloor.ts';
+import { BENCH_IMAGE, buildBenchImage } from './lib/benchImage.ts';
 import { defaultWorkflowConcurrency } from '../src/controllers/resource/ResourceController.ts';
 import { keyOf } from '../src/store/Store.ts';
 
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
   const fleet = await startFleetOps({ dataDir: join(dir, 'fleet'), port: 0, logger: pino({ level: 'silent' }), workflowConcurrency: CONCURRENCY });
   try {
     const spawnMs = await bareSpawns(N, CONCURRENCY);
-    const floors = await sandboxFloors({ n: N, concurrency: CONCURRENCY, hiddenPaths: [fleet.dataDir], command: ['true'] });
+    const floors = await sandboxFloors({ n: N, concurrency: CONCURRENCY, hiddenPaths: [fleet.dataDir], command: ['true'], root: await buildBenchImage(fleet.images) });
     const floorMs = floors.bestMs;
     const group = 'bench.fleetops.dev';
     await fleet.objects.create(fleet.registry.byKind('platform.kratix.io', 'Promise')!, '', {
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
                 apiVersion: 'platform.kratix.io/v1alpha1',
                 kind: 'Pipeline',
                 metadata: { name: 'render' },
-                spec: { containers: [{ name: 'render', image: 'busybox', command: ['sh', '-c', 'printf "kind: ConfigMap\\nmetadata: {name: $KRATIX_OBJECT_NAME}\\n" > /kratix/output/cm.yaml; echo "ready: true" > /kratix/metadata/status.yaml'] }] },
+                spec: { containers: [{ name: 'render', image: BENCH_IMAGE, command: ['sh', '-c', 'printf "kind: ConfigMap\\nmetadata: {name: $KRATIX_OBJECT_NAME}\\n" > /kratix/output/cm.yaml; echo "ready: true" > /kratix/metadata/status.yaml'] }] },
               },
             ],
           },

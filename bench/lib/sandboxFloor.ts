@@ -23,11 +23,20 @@ async function pool(n: number, concurrency: number, task: (i: number) => Promise
   return performance.now() - start;
 }
 
+export interface FloorOptions {
+  n: number;
+  concurrency: number;
+  hiddenPaths: string[];
+  command: string[];
+  /** An unpacked image root to run in (as FleetOps runs image steps); default the host's root. */
+  root?: string;
+}
+
 /**
  * Milliseconds for `n` sandboxed runs of `command` (each with fresh output and metadata folders), started from this
  * process or through `launcher` (FleetOps starts them through its helper process).
  */
-export async function sandboxFloor(opts: { n: number; concurrency: number; hiddenPaths: string[]; command: string[]; launcher?: ProcessLauncher }): Promise<number> {
+export async function sandboxFloor(opts: FloorOptions & { launcher?: ProcessLauncher }): Promise<number> {
   const runtime = new BwrapRuntime({ hiddenPaths: opts.hiddenPaths, pathPrefix: [dirname(process.execPath)], ...(opts.launcher ? { launcher: opts.launcher } : {}) });
   // Where FleetOps makes its workspaces, so both pay the same file system.
   const root = mkdtempSync(join(defaultWorkRoot(), 'fleetops-floor-'));
@@ -41,7 +50,8 @@ export async function sandboxFloor(opts: { n: number; concurrency: number; hidde
       chmodSync(ws, 0o711);
       chmodSync(dirs.output, 0o777);
       chmodSync(dirs.metadata, 0o777);
-      const r = await runtime.run({ name: 'floor', image: '', command: opts.command, args: [], env: { KRATIX_OBJECT_NAME: `floor-${i}` }, dirs, network: false, timeoutMs: 30_000, maxLogBytes: 1024 }, {});
+      const inImage = opts.root ? { root: { path: opts.root, uid: 0, gid: 0, workingDir: '/' } } : {};
+      const r = await runtime.run({ name: 'floor', image: '', command: opts.command, args: [], env: { KRATIX_OBJECT_NAME: `floor-${i}` }, dirs, network: false, timeoutMs: 30_000, maxLogBytes: 1024, ...inImage }, {});
       if (r.exitCode !== 0) throw new Error(`floor run failed: ${r.log}`);
       // Workspaces are removed after the timing: the floor is the sandbox runs alone.
     });
@@ -65,7 +75,7 @@ export interface Floors {
 }
 
 /** The floor both ways: the ratio is against the faster, so the helper's gain is not counted as FleetOps' own. */
-export async function sandboxFloors(opts: { n: number; concurrency: number; hiddenPaths: string[]; command: string[] }): Promise<Floors> {
+export async function sandboxFloors(opts: FloorOptions): Promise<Floors> {
   const inProcessMs = await sandboxFloor(opts);
   const launcher = new HelperLauncher();
   try {

@@ -21,6 +21,24 @@ export interface StepInImage {
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const SHELLS = new Set(['sh', 'bash', 'ash', 'dash', 'zsh', '/bin/sh', '/bin/bash', '/bin/ash', '/usr/bin/bash', '/usr/bin/sh']);
 
+/**
+ * What a root holds does not change (it is content-addressed), so where a program lies and who a user is are looked
+ * up once per root, not once per run.
+ */
+const facts = new Map<string, Map<string, unknown>>();
+function memo<T>(rootfs: string, key: string, compute: () => T): T {
+  let perRoot = facts.get(rootfs);
+  if (!perRoot) {
+    if (facts.size >= 256) facts.clear();
+    perRoot = new Map();
+    facts.set(rootfs, perRoot);
+  }
+  if (perRoot.has(key)) return perRoot.get(key) as T;
+  const value = compute();
+  if (perRoot.size < 1024) perRoot.set(key, value);
+  return value;
+}
+
 /** Expands `$(NAME)` from `env` as the kubelet does: `$$` escapes, unknown names stay as written. */
 export function expandVars(text: string, env: Record<string, string>): string {
   return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (whole, name: string | undefined) => (whole === '$$' ? '$' : name !== undefined && env[name] !== undefined ? env[name] : whole));
@@ -48,13 +66,14 @@ export function stepInImage(container: Container, env: Record<string, string>, l
   const argv = (container.command?.length ? [...container.command, ...(container.args ?? [])] : [...(image.Entrypoint ?? []), ...(container.args ?? image.Cmd ?? [])]).map((a) => expandVars(a, fullEnv));
   const program = argv[0];
   if (!program) throw new OutputError(`step ${container.name}: image ${lease.pull.image} has no ENTRYPOINT or CMD and the container gives no command`);
-  if (!findExecutable(lease.rootfs, program, fullEnv.PATH)) {
+  const path = fullEnv.PATH;
+  if (!memo(lease.rootfs, `exec\0${program}\0${path}`, () => findExecutable(lease.rootfs, program, path))) {
     const what = SHELLS.has(program) ? `has no shell (${program}): give the step a command the image has, or use an image with a shell` : `has no ${JSON.stringify(program)} (looked in ${program.includes('/') ? 'the image' : `PATH ${fullEnv.PATH}`})`;
     throw new OutputError(`image ${lease.pull.image} ${what}`);
   }
   let user: { uid: number; gid: number };
   try {
-    user = resolveUser(lease.rootfs, image.User);
+    user = memo(lease.rootfs, `user\0${image.User ?? ''}`, () => resolveUser(lease.rootfs, image.User));
   } catch (err) {
     throw new OutputError(`image ${lease.pull.image}: ${(err as Error).message}`, { cause: err });
   }

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { buildImage, type ImageSpec } from '../../src/workflows/images/imageBuild.ts';
+import { buildImage, buildIntoCache, type ImageSpec } from '../../src/workflows/images/imageBuild.ts';
 import { parseImageReference } from '../../src/workflows/images/imageReference.ts';
 import { SkopeoFetcher } from '../../src/workflows/images/SkopeoFetcher.ts';
 import { toolRunner } from '../../src/workflows/images/runTool.ts';
@@ -150,11 +150,5 @@ export async function startRegistry(options: { user?: string; password?: string;
 
 /** Builds a step folder straight into a cache under `ref` (what `fleetops image build` does without --push). */
 export async function buildInto(cache: ImageCache, stepDir: string, ref: string, spec: ImageSpec = {}): Promise<string> {
-  const work = mkdtempSync(join(tmpdir(), 'fleetops-build-'));
-  try {
-    const built = await buildImage({ ...spec, dir: stepDir, workDir: work, run: toolRunner(), installDir: INSTALL_DIR });
-    return await cache.importLayout(built.layoutDir, built.layoutTag, built.digest, [ref]);
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
+  return (await buildIntoCache(cache, { ...spec, dir: stepDir, run: toolRunner(), installDir: INSTALL_DIR }, [ref])).digest;
 }

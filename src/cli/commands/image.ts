@@ -6,7 +6,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { buildImage, readImageSpec, type ImageBase } from '../../workflows/images/imageBuild.ts';
+import { buildImage, buildIntoCache, readImageSpec, type ImageBase } from '../../workflows/images/imageBuild.ts';
 import { parseImageReference } from '../../workflows/images/imageReference.ts';
 import { openFetcher, openImageCache } from '../../workflows/images/openImageCache.ts';
 import { toolRunner } from '../../workflows/images/runTool.ts';
@@ -39,31 +39,34 @@ export async function imageBuildCommand(dir: string, opts: ImageBuildOptions, ou
   const spec = readImageSpec(folder, { ...(opts.tag ? { tag: opts.tag } : {}), ...(opts.base ? { base: opts.base } : {}), ...(entrypoint ? { entrypoint } : {}), ...(cmd ? { cmd } : {}) });
   if (!spec.tag) throw new Error(`no tag for the image: give --tag (e.g. --tag fleetops.local/team/step:v1) or "tag:" in ${join(folder, 'image.yaml')}`);
   const ref = parseImageReference(spec.tag);
-  const work = mkdtempSync(join(tmpdir(), 'fleetops-image-'));
   const started = performance.now();
-  try {
-    err(`building ${ref.canonical} from ${folder} (base ${spec.base ?? 'busybox'})…`);
-    const built = await buildImage({ ...spec, dir: folder, workDir: work, run: toolRunner(), installDir: opts.installDir });
-    const size = `${(built.sizeBytes / 1024 / 1024).toFixed(1)} MB`;
-    if (opts.push) {
+  const seconds = (): string => `${((performance.now() - started) / 1000).toFixed(1)}s`;
+  const build = { ...spec, dir: folder, run: toolRunner(), installDir: opts.installDir };
+  err(`building ${ref.canonical} from ${folder} (base ${spec.base ?? 'busybox'})…`);
+  if (opts.push) {
+    const work = mkdtempSync(join(tmpdir(), 'fleetops-image-'));
+    try {
+      const built = await buildImage({ ...build, workDir: work });
       const fetcher = openFetcher(opts.dataDir, opts.registriesConf ? { registriesConf: opts.registriesConf } : {});
       await fetcher.push(built.layoutDir, built.layoutTag, ref, opts.authfile ? { authFile: opts.authfile } : {});
-      out(`pushed ${ref.canonical} (${built.digest}, ${size}) in ${((performance.now() - started) / 1000).toFixed(1)}s`);
+      out(`pushed ${ref.canonical} (${built.digest}, ${megabytes(built.sizeBytes)}) in ${seconds()}`);
       return 0;
-    }
-    const cache = openImageCache(opts.dataDir);
-    cache.start();
-    try {
-      await cache.importLayout(built.layoutDir, built.layoutTag, built.digest, [ref.canonical]);
     } finally {
-      cache.stop();
+      rmSync(work, { recursive: true, force: true });
     }
-    out(`built ${ref.canonical} (${built.digest}, ${size}) into the image cache at ${cache.dir} in ${((performance.now() - started) / 1000).toFixed(1)}s`);
+  }
+  const cache = openImageCache(opts.dataDir);
+  cache.start();
+  try {
+    const built = await buildIntoCache(cache, build, [ref.canonical]);
+    out(`built ${ref.canonical} (${built.digest}, ${megabytes(built.sizeBytes)}) into the image cache at ${cache.dir} in ${seconds()}`);
     return 0;
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    cache.stop();
   }
 }
+
+const megabytes = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 export function imageListCommand(dataDir: string, out: (line: string) => void): number {
   const cache = openImageCache(dataDir);
@@ -84,11 +87,11 @@ export function imageListCommand(dataDir: string, out: (line: string) => void): 
       out(`no images in ${cache.dir}`);
       return 0;
     }
-    const lines = rows.map((r) => [(byDigest.get(r.digest) ?? ['<untagged>']).join(','), r.digest.slice(0, 19), `${(r.sizeBytes / 1024 / 1024).toFixed(1)}MB`, new Date(r.lastUsed).toISOString()]);
+    const lines = rows.map((r) => [(byDigest.get(r.digest) ?? ['<untagged>']).join(','), r.digest.slice(0, 19), megabytes(r.sizeBytes), new Date(r.lastUsed).toISOString()]);
     const header = ['IMAGE', 'DIGEST', 'SIZE', 'LAST USED'];
     const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
     for (const l of [header, ...lines]) out(l.map((c, i) => c.padEnd(widths[i] as number)).join('   ').trimEnd());
-    out(`${rows.length} image(s), ${(cache.sizeBytes / 1024 / 1024).toFixed(1)} MB in ${cache.dir}`);
+    out(`${rows.length} image(s), ${megabytes(cache.sizeBytes)} in ${cache.dir}`);
     return 0;
   } finally {
     cache.stop();

@@ -7,7 +7,8 @@
  * A folder may carry an `image.yaml` with the defaults of `fleetops image build`: tag, base, entrypoint, cmd, env,
  * workingDir, user.
  */
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { parse } from 'yaml';
 import type { ImageConfig } from './ociLayout.ts';
@@ -92,6 +93,23 @@ export async function buildImage(opts: BuildOptions): Promise<BuiltImage> {
   const layoutDir = join(opts.workDir, 'layout');
   const digest = writeLayout(layoutDir, 'image', tar.stdout, config);
   return { layoutDir, layoutTag: 'image', digest, spec: { ...spec, base }, sizeBytes: tar.stdout.length };
+}
+
+/** Where a build's image goes when it is not pushed: the image cache (ImageCache.importLayout). */
+export interface LayoutImporter {
+  importLayout(layoutDir: string, tag: string, digest: string, references: string[]): Promise<string>;
+}
+
+/** Builds the folder and adds the image to `cache` under `references`; the build's work folder is removed. */
+export async function buildIntoCache(cache: LayoutImporter, opts: Omit<BuildOptions, 'workDir'>, references: string[]): Promise<BuiltImage> {
+  const workDir = mkdtempSync(join(tmpdir(), 'fleetops-image-'));
+  try {
+    const built = await buildImage({ ...opts, workDir });
+    await cache.importLayout(built.layoutDir, built.layoutTag, built.digest, references);
+    return built;
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
 }
 
 function findBusybox(): string {
