@@ -57,9 +57,17 @@ describe('fleetops CLI', () => {
     r = await fleetops(['apply', '-f', join(work, 'cache/promise.yaml')]);
     assert.equal(r.code, 0, r.stderr);
     await eventually(async () => (await fleetops(['get', 'caches'])).code === 0, 15_000, 'kind served');
+    // its step image, built without Docker into the fleet's cache; the example request then runs its TypeScript step
+    r = await fleetops(['image', 'build', join(work, 'cache/pipeline'), '--data-dir', fleet.dataDir], undefined, 120_000);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^built fleetops\.local\/cache\/configure:v0\.1\.0 \(sha256:[0-9a-f]{64}, [\d.]+ MB\) into the image cache/);
     r = await fleetops(['apply', '-f', join(work, 'cache/example-resource.yaml')]);
     assert.equal(r.code, 0, r.stderr);
     assert.match((await fleetops(['get', 'caches', '-o', 'name'])).stdout, /cache.cache.example.com\/example-cache/);
+    const message = async (): Promise<string | undefined> => (JSON.parse((await fleetops(['get', 'cache', 'example-cache', '-o', 'json'])).stdout) as { status?: { message?: string } }).status?.message;
+    await eventually(async () => (await message()) === 'Cache example-cache configured', 30_000, 'the step ran in its image');
+    r = await fleetops(['image', 'list', '--data-dir', fleet.dataDir]);
+    assert.match(r.stdout, /fleetops\.local\/cache\/configure:v0\.1\.0\s+sha256:[0-9a-f]{12}\s+[\d.]+ MB/);
     // the required field is enforced
     r = await fleetops(['apply', '-f', '-'], 'apiVersion: cache.example.com/v1alpha1\nkind: Cache\nmetadata: {name: bad}\nspec: {engine: redis}\n');
     assert.equal(r.code, 1);

@@ -52,6 +52,8 @@ export function promiseInitCommand(name: string, opts: PromiseInitOptions, out: 
   if (validateDns1123Label(plural)) throw new UsageError(`--plural ${JSON.stringify(plural)} is not valid: use a lowercase DNS-1123 label`);
   const properties = opts.property.map(parseProperty);
   const folder = resolve(opts.dir, name);
+  // Built into FleetOps' local image cache by `fleetops image build` (fleetops.local images are never pulled).
+  const imageTag = `fleetops.local/${name}/configure:v0.1.0`;
   if (existsSync(folder)) throw new UsageError(`${folder} already exists: choose another --dir or remove it`);
 
   const specSchema: Record<string, unknown> = { type: 'object', properties: Object.fromEntries(properties.map((p) => [p.name, { type: p.type, description: `TODO: describe ${p.name}` }])) };
@@ -81,15 +83,24 @@ export function promiseInitCommand(name: string, opts: PromiseInitOptions, out: 
               apiVersion: 'platform.kratix.io/v1alpha1',
               kind: 'Pipeline',
               metadata: { name: 'instance-configure' },
-              spec: { containers: [{ name: 'configure', image: `example.com/${name}-configure:v0.1.0`, command: ['node', `${folder}/pipeline/configure.ts`] }] },
+              spec: { containers: [{ name: 'configure', image: imageTag }] },
             },
           ],
         },
       },
     },
   };
+  const imageSpec = [
+    `# The configure step's image: npx fleetops image build ${join(folder, 'pipeline')}`,
+    '# (Node and the step SDK on a static busybox; this folder at /pipeline). Push it to your registry with --push and',
+    '# a tag there when FleetOps runs elsewhere.',
+    `tag: ${imageTag}`,
+    'base: node',
+    'entrypoint: [node, /pipeline/configure.ts]',
+    '',
+  ].join('\n');
   const step = `/**
- * First configure step of the ${name} Promise. It runs in the FleetOps sandbox with Kratix's contract: the request is
+ * First configure step of the ${name} Promise. It runs in its image, in the FleetOps sandbox, with Kratix's contract: the request is
  * /kratix/input/object.yaml, documents written to /kratix/output go to the destinations, status goes on the request.
  */
 import { readInput, writeOutput, setStatus } from '/fleetops/src/sdk/kratix.ts';
@@ -117,11 +128,12 @@ setStatus({ message: \`${opts.kind} \${request.metadata.name} configured\` });
   mkdirSync(join(folder, 'pipeline'), { recursive: true });
   writeFileSync(join(folder, 'promise.yaml'), stringify(promise, { lineWidth: 0 }));
   writeFileSync(join(folder, 'pipeline', 'configure.ts'), step);
+  writeFileSync(join(folder, 'pipeline', 'image.yaml'), imageSpec);
   writeFileSync(join(folder, 'example-resource.yaml'), stringify(example));
   writeFileSync(
     join(folder, 'README.md'),
-    `# ${name}\n\nA Promise offering \`${opts.kind}\` (${opts.group}/${opts.version}).\n\n- \`promise.yaml\`: the Promise; add fields with \`--property\` when scaffolding or edit its schema.\n- \`pipeline/configure.ts\`: the configure step, run for every request.\n- \`example-resource.yaml\`: a request to try it.\n\n\`\`\`sh\nfleetops apply -f promise.yaml\nfleetops apply -f example-resource.yaml\nfleetops get ${plural}\n\`\`\`\n`,
+    `# ${name}\n\nA Promise offering \`${opts.kind}\` (${opts.group}/${opts.version}).\n\n- \`promise.yaml\`: the Promise; add fields with \`--property\` when scaffolding or edit its schema.\n- \`pipeline/configure.ts\`: the configure step, run for every request, in the image \`pipeline/image.yaml\` describes.\n- \`example-resource.yaml\`: a request to try it.\n\n\`\`\`sh\nnpx fleetops image build pipeline\nfleetops apply -f promise.yaml\nfleetops apply -f example-resource.yaml\nfleetops get ${plural}\n\`\`\`\n`,
   );
-  out(`${name} promise scaffolded in ${folder}:\n  promise.yaml, pipeline/configure.ts, example-resource.yaml, README.md\nnext: fleetops apply -f ${join(folder, 'promise.yaml')}`);
+  out(`${name} promise scaffolded in ${folder}:\n  promise.yaml, pipeline/configure.ts, pipeline/image.yaml, example-resource.yaml, README.md\nnext: npx fleetops image build ${join(folder, 'pipeline')} && npx fleetops apply -f ${join(folder, 'promise.yaml')}`);
   return 0;
 }
