@@ -161,6 +161,26 @@ describe('steps in container images, from a real registry', () => {
     }
   });
 
+  it('trusts a registry\'s private CA only when given the CA bundle', async () => {
+    const secure = await startRegistry({ tls: true });
+    try {
+      await secure.push(SHOW, 'team/show:tls', { entrypoint: ['/bin/sh', '/work/show.sh'], workingDir: '/work' });
+      const auths = JSON.parse(secure.dockerConfigJson()).auths as never;
+      const open = (name: string, caBundle?: string): ImageCache =>
+        new ImageCache({ dir: join(work, `images-${name}`), fetcher: new SkopeoFetcher({ workDir: join(work, `fetch-${name}`), registriesConf: secure.registriesConf(), ...(caBundle ? { caBundle } : {}) }) });
+      const untrusting = open('no-ca');
+      await assert.rejects(untrusting.acquire(`${secure.host}/team/show:tls`, { auths }), /ErrImagePull: .*show:tls: .*(x509|certificate)/);
+      untrusting.stop();
+      const trusting = open('ca', secure.caCert);
+      const lease = await trusting.acquire(`${secure.host}/team/show:tls`, { auths });
+      assert.equal(lease.pull.cached, false);
+      lease.release();
+      trusting.stop();
+    } finally {
+      await secure.cleanup();
+    }
+  });
+
   it('keeps the cache within its bound, least recently used first, never a root in use, across restarts', async () => {
     const dir = join(work, 'images-bounded');
     const open = (maxBytes: number): ImageCache => new ImageCache({ dir, fetcher: new SkopeoFetcher({ workDir: join(work, 'fetch-bounded') }), maxBytes });

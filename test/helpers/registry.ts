@@ -3,7 +3,7 @@
  * htpasswd basic auth, plus image building and pushing through FleetOps' own builder and skopeo. It can be stopped
  * and started again on the same port and storage (an outage).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,9 @@ export interface TestRegistry {
   host: string;
   user: string;
   password: string;
-  /** A registries.conf that lets skopeo talk plain HTTP to this registry, with extra lines appended. */
+  /** The registry's self-signed certificate (a CA bundle for clients), when started with tls. */
+  caCert: string | undefined;
+  /** A registries.conf for this registry (plain HTTP allowed unless TLS), with extra lines appended. */
   registriesConf(extra?: string): string;
   /** A kubernetes.io/dockerconfigjson `.dockerconfigjson` value for this registry. */
   dockerConfigJson(user?: string, password?: string): string;
@@ -51,14 +53,16 @@ async function waitUp(host: string, timeoutMs = 20_000): Promise<void> {
     try {
       await fetch(`http://${host}/v2/`);
       return;
-    } catch {
+    } catch (err) {
+      // A TLS registry answers plain HTTP with garbage, not a refused connection: it is up.
+      if (!/ECONNREFUSED/.test(String((err as { cause?: unknown }).cause ?? err))) return;
       await new Promise((r) => setTimeout(r, 50));
     }
   }
   throw new Error(`the registry at ${host} did not start`);
 }
 
-export async function startRegistry(options: { user?: string; password?: string; accessLog?: boolean } = {}): Promise<TestRegistry> {
+export async function startRegistry(options: { user?: string; password?: string; accessLog?: boolean; tls?: boolean } = {}): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'fleetops-registry-'));
   const user = options.user ?? 'ci';
   const password = options.password ?? 'registry-secret';
@@ -66,11 +70,17 @@ export async function startRegistry(options: { user?: string; password?: string;
   const host = `127.0.0.1:${port}`;
   writeFileSync(join(dir, 'htpasswd'), `${user}:${bcrypt.hashSync(password, 5)}\n`);
   mkdirSync(join(dir, 'storage'));
+  let tls = '';
+  if (options.tls) {
+    // A self-signed certificate for 127.0.0.1: clients trust it only through a CA bundle (registry.caCert).
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=fleetops-test-registry', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt')], { stdio: 'ignore' });
+    tls = `, tls: { certificate: ${join(dir, 'tls.crt')}, key: ${join(dir, 'tls.key')} }`;
+  }
   const config = [
     'version: 0.1',
     `log: { level: error, formatter: json, accesslog: { disabled: ${options.accessLog ? 'false' : 'true'} } }`,
     `storage: { filesystem: { rootdirectory: ${join(dir, 'storage')} }, delete: { enabled: true } }`,
-    `http: { addr: "${host}", secret: test-secret }`,
+    `http: { addr: "${host}", secret: test-secret${tls} }`,
     `auth: { htpasswd: { realm: fleetops-test, path: ${join(dir, 'htpasswd')} } }`,
   ].join('\n');
   writeFileSync(join(dir, 'config.yml'), `${config}\n`);
@@ -81,9 +91,10 @@ export async function startRegistry(options: { user?: string; password?: string;
     host,
     user,
     password,
+    caCert: options.tls ? join(dir, 'tls.crt') : undefined,
     registriesConf(extra = '') {
       const file = join(dir, `registries-${Math.random().toString(36).slice(2)}.conf`);
-      writeFileSync(file, `unqualified-search-registries = []\n\n[[registry]]\nlocation = "${host}"\ninsecure = true\n${extra}\n`);
+      writeFileSync(file, `unqualified-search-registries = []\n\n[[registry]]\nlocation = "${host}"\ninsecure = ${options.tls ? 'false' : 'true'}\n${extra}\n`);
       return file;
     },
     dockerConfigJson(u = user, p = password) {
@@ -100,7 +111,7 @@ export async function startRegistry(options: { user?: string; password?: string;
       try {
         const built = await buildImage({ ...spec, dir: stepDir, workDir: work, run: toolRunner(), installDir: INSTALL_DIR });
         writeFileSync(pushAuth, registry.dockerConfigJson(), { mode: 0o600 });
-        const fetcher = new SkopeoFetcher({ workDir: join(work, 'fetch'), registriesConf: registry.registriesConf() });
+        const fetcher = new SkopeoFetcher({ workDir: join(work, 'fetch'), registriesConf: registry.registriesConf(), ...(registry.caCert ? { caBundle: registry.caCert } : {}) });
         await fetcher.push(built.layoutDir, built.layoutTag, parseImageReference(`${host}/${repoAndTag}`), { authFile: pushAuth });
         return built.digest;
       } finally {
