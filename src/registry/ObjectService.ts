@@ -583,7 +583,24 @@ export class ObjectService {
     }
   }
 
+  /**
+   * Deletes (or, with finalizers, marks for deletion). Like the apiserver's GuaranteedUpdate, a write that lands between
+   * reading the object and committing is not the caller's conflict: the delete is tried again on the fresh object
+   * (preconditions are checked each time, so a caller who pinned a uid or resourceVersion still gets 409).
+   */
   async delete(type: ResourceType, namespace: string, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.deleteOnce(type, namespace, name, opts);
+      } catch (err) {
+        if (attempt < 10 && err instanceof StaleRead) continue;
+        if (err instanceof StaleRead) throw err.conflict;
+        throw err;
+      }
+    }
+  }
+
+  private async deleteOnce(type: ResourceType, namespace: string, name: string, opts: DeleteOptions): Promise<DeleteResult> {
     const key = this.key(type, namespace, name);
     const old = await this.store.get(key);
     if (!old) throw notFound(type.plural, type.group, name);
@@ -594,15 +611,24 @@ export class ObjectService {
     if (pre?.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion) {
       throw conflict(type.plural, type.group, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
     }
+    const commit = async (op: Parameters<ObjectService['commit']>[2][number]): Promise<KubeObject | undefined> => {
+      try {
+        const [result] = await this.commit(type, name, [op]);
+        return result as KubeObject | undefined;
+      } catch (err) {
+        if (isApiError(err, 'Conflict')) throw new StaleRead(err);
+        throw err;
+      }
+    };
     if ((old.metadata.finalizers ?? []).length > 0) {
       if (old.metadata.deletionTimestamp) return { object: this.present(type, old), deleted: false };
       const marked: KubeObject = { ...old, metadata: { ...old.metadata, deletionTimestamp: this.timestamp(), deletionGracePeriodSeconds: 0 } };
       if (opts.dryRun) return { object: this.present(type, marked), deleted: false };
-      const [stored] = await this.commit(type, name, [{ op: 'update', key, object: marked, expectedRv: old.metadata.resourceVersion }]);
+      const stored = await commit({ op: 'update', key, object: marked, expectedRv: old.metadata.resourceVersion });
       return { object: this.present(type, stored as KubeObject), deleted: false };
     }
     if (opts.dryRun) return { object: this.present(type, old), deleted: true };
-    const [gone] = await this.commit(type, name, [{ op: 'delete', key, expectedRv: old.metadata.resourceVersion }]);
+    const gone = await commit({ op: 'delete', key, expectedRv: old.metadata.resourceVersion });
     if (type.group === '' && type.kind === 'Namespace') await this.emptyNamespace(name);
     return { object: this.present(type, gone as KubeObject), deleted: true };
   }
@@ -620,5 +646,14 @@ export class ObjectService {
         }
       }
     }
+  }
+}
+
+/** The object changed between read and commit: the operation is tried again on the fresh object. */
+class StaleRead extends Error {
+  readonly conflict: Error;
+  constructor(conflict: Error) {
+    super(conflict.message, { cause: conflict });
+    this.conflict = conflict;
   }
 }
