@@ -4,7 +4,8 @@
  * embedded defaults.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { checkDatabase, DataDirError, keepPrivate, lockDataDir } from './dataDir.ts';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -69,6 +70,11 @@ export interface FleetOpsOptions {
   defaultDestinations?: boolean;
   /** Changes to a state store are gathered this long before one commit (default 100 ms). */
   stateStoreBatchMs?: number;
+  /**
+   * Start on a data directory whose database is missing or empty although it was used before (by default that is
+   * refused: it would be an empty platform where one was).
+   */
+  fresh?: boolean;
   /** Pipeline images: registry configuration and the cache (see ImagesOptions). */
   images?: ImagesOptions;
 }
@@ -161,22 +167,6 @@ function writerFor(config: WriterConfig): StateWriter {
   return new BucketWriter({ endpoint: spec.endpoint, bucket: spec.bucketName, ...(spec.insecure !== undefined ? { insecure: spec.insecure } : {}), ...(credentials ? { credentials } : {}) });
 }
 
-/**
- * The data directory is traversable (image roots lie below it), so what is secret in it is closed by its own mode:
- * the database (SQLite gives its -wal and -shm files the database file's mode) and the folders of state.
- */
-function keepPrivate(dataDir: string): void {
-  const db = join(dataDir, 'fleetops.db');
-  if (!existsSync(db)) writeFileSync(db, '', { mode: 0o600 });
-  for (const file of [db, `${db}-wal`, `${db}-shm`, join(dataDir, 'tokens.json'), join(dataDir, 'kubeconfig'), join(dataDir, 'apiserver.key')]) {
-    if (existsSync(file)) chmodSync(file, 0o600);
-  }
-  for (const dir of ['git', 'statestores', 'image-fetch']) {
-    mkdirSync(join(dataDir, dir), { recursive: true, mode: 0o700 });
-    chmodSync(join(dataDir, dir), 0o700);
-  }
-}
-
 /** The embedded state store: a bare repository in the data directory. */
 function ensureEmbeddedRepo(dataDir: string): string {
   const path = join(dataDir, 'git', 'state.git');
@@ -237,11 +227,23 @@ async function defaultRuntime(dataDir: string, logger: Logger, launcher: HelperL
 export async function startFleetOps(options: FleetOpsOptions = {}): Promise<FleetOps> {
   const dataDir = resolve(options.dataDir ?? defaultDataDir());
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  // Traversable, not listable: sandboxes reach image roots below it by path; everything else in it stays private.
-  chmodSync(dataDir, 0o711);
-  keepPrivate(dataDir);
+  const unlock = lockDataDir(dataDir);
+  let store: SqliteStore;
+  try {
+    checkDatabase(dataDir, options.fresh === true);
+    // Traversable, not listable: sandboxes reach image roots below it by path; everything secret in it is 0600/0700.
+    keepPrivate(dataDir);
+    const dbPath = join(dataDir, 'fleetops.db');
+    try {
+      store = new SqliteStore({ path: dbPath });
+    } catch (err) {
+      throw new DataDirError(`cannot open the database ${dbPath}: ${(err as Error).message}`);
+    }
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const logger = options.logger ?? pino({ level: process.env.FLEETOPS_LOG_LEVEL ?? 'info' });
-  const store = new SqliteStore({ path: join(dataDir, 'fleetops.db') });
   const registry = new Registry();
   const validator = new SchemaValidator();
   for (const t of [...coreTypes, ...kratixTypes(validator), ...fleetopsTypes]) registry.register(t);
@@ -325,6 +327,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       await launcher.stop();
       images.stop();
       await store.close();
+      unlock();
     },
   };
 }

@@ -61,10 +61,11 @@ export function buildProgram(): Command {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--registries-conf <file>', 'registries.conf for pipeline images: mirrors, rewrites, insecure registries (default: <data dir>/registries.conf if present)')
     .option('--registry-ca <file>', 'PEM CA certificates trusted for registries (default: <data dir>/registry-ca.pem if present)')
-    .action(async (opts: { dataDir?: string; port: string; host: string; registriesConf?: string; registryCa?: string }) => {
+    .option('--fresh', 'start even though the data directory\'s database is missing or empty (an empty platform)')
+    .action(async (opts: { dataDir?: string; port: string; host: string; registriesConf?: string; registryCa?: string; fresh?: boolean }) => {
       const { startFleetOps } = await import('../main.ts');
       const images = { ...(opts.registriesConf ? { registriesConf: resolve(opts.registriesConf) } : {}), ...(opts.registryCa ? { caBundle: resolve(opts.registryCa) } : {}) };
-      const fleet = await startFleetOps({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), port: Number(opts.port), host: opts.host, images });
+      const fleet = await startFleetOps({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), port: Number(opts.port), host: opts.host, images, ...(opts.fresh ? { fresh: true } : {}) });
       stdout(
         `FleetOps is up.\n  API:         ${fleet.url}\n  kubeconfig:  ${fleet.kubeconfigPath} (context "platform")\n  state store: ${fleet.embeddedGit.cloneUrl} (Git over HTTPS; user any, password = a FleetOps token)\n  destinations: platform (environment=platform), worker-1 (environment=worker)\n\n  export KUBECONFIG=${fleet.kubeconfigPath}\n  npx fleetops image build examples/app-as-a-service/pipeline   # the example's pipeline image\n  kubectl apply -f examples/app-as-a-service/promise.yaml\n  kubectl get promises`,
       );

@@ -1,0 +1,90 @@
+/**
+ * The data directory's guards: a second FleetOps on it is refused naming the holder (and may take over once the
+ * holder is gone, even by kill -9); modes are forced private whatever the directory had (another uid cannot read the
+ * database); a missing or emptied database is not silently replaced by an empty platform.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { startFleetOps } from '../../src/main.ts';
+import { spawnFleet } from '../helpers/process.ts';
+
+const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
+/** `fleetops up`: code 0 once it says it is up (then it is stopped), else its exit code. */
+const up = (dataDir: string, extra: string[] = []): Promise<{ code: number; stderr: string }> =>
+  new Promise((resolve) => {
+    let started = false;
+    const child = execFile(process.execPath, [main, 'up', '--data-dir', dataDir, '--port', '0', ...extra], { timeout: 30_000 }, (err, _stdout, stderr) =>
+      resolve({ code: started ? 0 : err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+    );
+    child.stdout?.on('data', (d: Buffer) => {
+      if (!String(d).includes('FleetOps is up')) return;
+      started = true;
+      child.kill('SIGTERM');
+    });
+  });
+const mode = (path: string): string => (statSync(path).mode & 0o7777).toString(8);
+const quiet = pino({ level: 'silent' });
+
+describe('the data directory', () => {
+  it('refuses a second FleetOps naming the holder, and lets one start after the holder was killed', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fleetops-datadir-'));
+    const first = await spawnFleet(dataDir);
+    try {
+      const kubeconfig = readFileSync(join(dataDir, 'kubeconfig'), 'utf8');
+      const second = await up(dataDir);
+      assert.equal(second.code, 1);
+      assert.match(second.stderr, new RegExp(`another FleetOps \\(pid ${first.child.pid}\\) is using the data directory ${dataDir}`));
+      assert.equal(readFileSync(join(dataDir, 'kubeconfig'), 'utf8'), kubeconfig, 'the kubeconfig still points at the first');
+    } finally {
+      await first.kill('SIGKILL');
+    }
+    const after = await up(dataDir);
+    assert.equal(after.code, 0, after.stderr);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('forces private modes on a directory that had loose ones; another user cannot read the database', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'fleetops-modes-'));
+    const dataDir = join(parent, 'data');
+    mkdirSync(dataDir);
+    chmodSync(dataDir, 0o1777);
+    const fleet = await startFleetOps({ dataDir, port: 0, logger: quiet, defaultDestinations: false });
+    try {
+      assert.equal(mode(dataDir), '711');
+      for (const f of ['fleetops.db', 'fleetops.db-wal', 'tokens.json', 'kubeconfig', 'apiserver.key']) assert.equal(mode(join(dataDir, f)), '600', f);
+      for (const d of ['git', 'statestores']) assert.equal(mode(join(dataDir, d)), '700', d);
+      if (process.getuid?.() === 0) {
+        chmodSync(parent, 0o755);
+        for (const f of ['fleetops.db', 'fleetops.db-wal', 'tokens.json']) {
+          const r = spawnSync('cat', [join(dataDir, f)], { uid: 65534, gid: 65534 });
+          assert.notEqual(r.status, 0, `${f} readable by another user`);
+          assert.match(String(r.stderr), /Permission denied/);
+        }
+      }
+    } finally {
+      await fleet.stop();
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
+  it('does not start an empty platform on a used directory whose database is gone, unless told to', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fleetops-emptydb-'));
+    const first = await startFleetOps({ dataDir, port: 0, logger: quiet, defaultDestinations: false });
+    await first.stop();
+    truncateSync(join(dataDir, 'fleetops.db'), 0);
+    rmSync(join(dataDir, 'fleetops.db-wal'), { force: true });
+    await assert.rejects(startFleetOps({ dataDir, port: 0, logger: quiet }), /the database .*fleetops\.db is empty but .* was used before \(it holds tokens\.json\).*--fresh/);
+    rmSync(join(dataDir, 'fleetops.db'));
+    const r = await up(dataDir);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /fleetops\.db is missing .*--fresh/);
+    const fresh = await up(dataDir, ['--fresh']);
+    assert.equal(fresh.code, 0, fresh.stderr);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+});
