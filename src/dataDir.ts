@@ -51,19 +51,27 @@ export function lockDataDir(dataDir: string, pid = process.pid): () => void {
   throw new DataDirError(`could not lock the data directory ${dataDir} (${file} keeps reappearing)`);
 }
 
+/** Written once FleetOps has opened its database in the directory: from then on a missing database is an accident. */
+const INITIALIZED = '.initialized';
+
+export function markInitialized(dataDir: string): void {
+  const marker = join(dataDir, INITIALIZED);
+  if (!existsSync(marker)) writeFileSync(marker, `${new Date().toISOString()}\n`, { mode: 0o600 });
+}
+
 /**
  * Refuses to start an empty platform on a data directory that had one: its database is missing or empty (with no
- * write-ahead log) although the directory was used before (it holds tokens). `fresh` starts over on purpose.
+ * write-ahead log) although the directory held a platform before. `fresh` starts over on purpose.
  */
 export function checkDatabase(dataDir: string, fresh: boolean): void {
   const db = join(dataDir, 'fleetops.db');
   const size = (path: string): number => (existsSync(path) ? statSync(path).size : 0);
-  const usedBefore = existsSync(join(dataDir, 'tokens.json'));
+  const usedBefore = existsSync(join(dataDir, INITIALIZED));
   const empty = size(db) === 0 && size(`${db}-wal`) === 0;
   if (!usedBefore || !empty) return;
   if (!fresh) {
     throw new DataDirError(
-      `the database ${db} is ${existsSync(db) ? 'empty' : 'missing'} but ${dataDir} was used before (it holds tokens.json): every Promise, resource and destination would be gone. Restore the file from a backup, or start over on purpose with --fresh`,
+      `the database ${db} is ${existsSync(db) ? 'empty' : 'missing'} but ${dataDir} held a platform before (${INITIALIZED} is there): every Promise, resource and destination would be gone. Restore the file from a backup, or start over on purpose with --fresh`,
     );
   }
   rmSync(join(dataDir, '.defaults-created'), { force: true }); // the defaults are made again

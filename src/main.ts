@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { checkDatabase, DataDirError, keepPrivate, lockDataDir } from './dataDir.ts';
+import { checkDatabase, DataDirError, keepPrivate, lockDataDir, markInitialized } from './dataDir.ts';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -33,6 +33,8 @@ import { UnavailableRuntime } from './workflows/runtime/UnavailableRuntime.ts';
 import type { StepRuntime } from './workflows/StepRuntime.ts';
 import type { ImageCache } from './workflows/images/ImageCache.ts';
 import { openImageCache, type ImagesOptions } from './workflows/images/openImageCache.ts';
+import { YamlParser } from './workers/YamlParser.ts';
+import { UNTRUSTED_LIMITS } from './api/boundedYaml.ts';
 import { RolloutController } from './controllers/rollout/RolloutController.ts';
 import { PlanController } from './controllers/rollout/PlanController.ts';
 import { WorkScheduler } from './controllers/scheduler/WorkScheduler.ts';
@@ -236,6 +238,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     const dbPath = join(dataDir, 'fleetops.db');
     try {
       store = new SqliteStore({ path: dbPath });
+      markInitialized(dataDir);
     } catch (err) {
       throw new DataDirError(`cannot open the database ${dbPath}: ${(err as Error).message}`);
     }
@@ -258,7 +261,9 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const runtime = options.runtime ?? (await defaultRuntime(dataDir, logger, launcher));
   const images = openImageCache(dataDir, options.images, logger.child({ component: 'images' }));
   images.start();
-  const runner = new PipelineRunner({ runtime, images, ...(options.stepTimeoutMs !== undefined ? { stepTimeoutMs: options.stepTimeoutMs } : {}) });
+  // One parser for what users send and what steps write: big YAML is parsed off the event loop, under limits.
+  const parser = new YamlParser();
+  const runner = new PipelineRunner({ runtime, images, parseYaml: (text) => parser.yaml(text, UNTRUSTED_LIMITS), ...(options.stepTimeoutMs !== undefined ? { stepTimeoutMs: options.stepTimeoutMs } : {}) });
   const executor = new WorkflowExecutor({ client, runner });
   const promises = new PromiseController({ client, registry, objects, validator, events, executor, logger: controllerLog, ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}) });
   await promises.registerInstalled();
@@ -291,6 +296,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     objects,
     authenticator,
     extraRoutes: gitRoutes(dirname(repoPath), authenticator),
+    parser,
     tls,
     logger: logger.child({ component: 'apiserver' }),
     ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
@@ -326,6 +332,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       await stateStores.stop();
       await launcher.stop();
       images.stop();
+      await parser.stop();
       await store.close();
       unlock();
     },

@@ -1,6 +1,10 @@
-/** Decodes request bodies by content type into plain objects, with errors as 400 Status. */
-import { parse as parseYaml } from 'yaml';
+/**
+ * Decodes request bodies by content type into plain objects, under limits (depth, nodes, aliases, duplicate keys)
+ * and, for big YAML, off the event loop. Errors are Status: 400 for syntax and duplicates, 413 for limits.
+ */
+import { ParseLimitError, type ParseLimits } from '../api/boundedYaml.ts';
 import { ApiError, badRequest } from '../api/errors.ts';
+import type { YamlParser } from '../workers/YamlParser.ts';
 import type { PatchType } from '../registry/ObjectService.ts';
 
 export function mediaType(contentType: string | undefined): string {
@@ -29,24 +33,25 @@ export function patchTypeOf(contentType: string | undefined): PatchType {
 const OBJECT_TYPES = new Set(['', 'application/json', 'application/yaml', 'application/x-yaml', 'text/yaml']);
 
 /** Decodes the body of a create or update: JSON or YAML only (415 otherwise, as the apiserver answers). */
-export function decodeObjectBody(raw: Buffer | undefined, contentType: string | undefined): unknown {
+export function decodeObjectBody(parser: YamlParser, limits: ParseLimits, raw: Buffer | undefined, contentType: string | undefined): Promise<unknown> {
   if (!OBJECT_TYPES.has(mediaType(contentType))) {
     throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
   }
-  return decodeBody(raw, contentType);
+  return decodeBody(parser, limits, raw, contentType);
 }
 
 /** Parses a body as JSON (or YAML for yaml content types and apply patches). */
-export function decodeBody(raw: Buffer | undefined, contentType: string | undefined): unknown {
+export async function decodeBody(parser: YamlParser, limits: ParseLimits, raw: Buffer | undefined, contentType: string | undefined): Promise<unknown> {
   if (!raw || raw.length === 0) return undefined;
   const text = raw.toString('utf8');
-  const type = mediaType(contentType);
-  const yamlish = type.endsWith('yaml');
+  const yamlish = mediaType(contentType).endsWith('yaml');
   try {
-    if (yamlish) return parseYaml(text, { maxAliasCount: 100 });
-    return JSON.parse(text);
+    return yamlish ? await parser.yaml(text, limits) : parser.json(text, limits);
   } catch (err) {
+    if (!(err instanceof ParseLimitError)) throw err;
     const what = yamlish ? 'YAML' : 'JSON';
-    throw badRequest(`the request body is not valid ${what}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    if (err.kind === 'syntax') throw badRequest(`the request body is not valid ${what}: ${err.message}`, { cause: err });
+    if (err.kind === 'duplicate') throw badRequest(`the request body has a ${err.message} in one map`, { cause: err });
+    throw new ApiError(413, 'RequestEntityTooLarge', `the request body is too complex: ${err.message}`, undefined, { cause: err });
   }
 }

@@ -14,7 +14,11 @@ import { ImagePullError, type AcquireOptions, type ImageLease, type PullRecord }
 import type { PullPolicy } from './images/imageReference.ts';
 import { pullSecretAuths, stepInImage, type StepInImage } from './containerSpec.ts';
 import { prepareVolumes, type Volume, type VolumeMount } from './volumes.ts';
-import { collectOutputs, OutputError, parseYamlFile, readDestinationSelectors, type DestinationSelector, type OutputFile, type OutputLimits } from './outputs.ts';
+import { collectOutputs, OutputError, readDestinationSelectors, readMetadataYaml, type DestinationSelector, type OutputFile, type OutputLimits, type YamlReader } from './outputs.ts';
+import { parseYamlBounded, UNTRUSTED_LIMITS } from '../api/boundedYaml.ts';
+
+/** Metadata files are at most 256 KiB; parsed on the calling thread unless a parser is given. */
+const inlineYaml: YamlReader = (text) => Promise.resolve(parseYamlBounded(text, UNTRUSTED_LIMITS));
 
 export interface EnvVar {
   name: string;
@@ -105,6 +109,8 @@ export interface PipelineRunnerOptions {
   network?: boolean;
   maxLogBytes?: number;
   limits?: OutputLimits;
+  /** Parses the metadata files steps write (FleetOps passes one that works off the event loop). */
+  parseYaml?: YamlReader;
   now?: () => Date;
 }
 
@@ -210,7 +216,7 @@ export class PipelineRunner {
           return result;
         }
       }
-      this.readBack(dirs, ctx, result);
+      await this.readBack(dirs, ctx, result);
       return result;
     } catch (err) {
       if (!(err instanceof OutputError)) throw err;
@@ -223,17 +229,18 @@ export class PipelineRunner {
     }
   }
 
-  private readBack(dirs: { output: string; metadata: string }, ctx: PipelineContext, result: PipelineResult): void {
+  private async readBack(dirs: { output: string; metadata: string }, ctx: PipelineContext, result: PipelineResult): Promise<void> {
+    const parse = this.opts.parseYaml ?? inlineYaml;
     const statusFile = join(dirs.metadata, 'status.yaml');
     if (existsSync(statusFile)) {
-      const status = parseYamlFile(statusFile, 'status.yaml') ?? {};
+      const status = (await readMetadataYaml(statusFile, 'status.yaml', parse)) ?? {};
       if (typeof status !== 'object' || Array.isArray(status)) throw new OutputError('status.yaml must be a map of status fields');
       if ('kratix' in status) throw new OutputError('status.yaml must not set "kratix": that key is owned by Kratix/FleetOps');
       result.status = status as Record<string, unknown>;
     }
     const controlFile = join(dirs.metadata, 'workflow-control.yaml');
     if (existsSync(controlFile)) {
-      const c = (parseYamlFile(controlFile, 'workflow-control.yaml') ?? {}) as { suspend?: unknown; retryAfter?: unknown; message?: unknown };
+      const c = ((await readMetadataYaml(controlFile, 'workflow-control.yaml', parse)) ?? {}) as { suspend?: unknown; retryAfter?: unknown; message?: unknown };
       if (c.suspend === true) result.control.suspend = true;
       if (typeof c.retryAfter === 'string' && c.retryAfter) {
         try {
@@ -245,7 +252,7 @@ export class PipelineRunner {
       if (typeof c.message === 'string') result.control.message = c.message;
     }
     if (ctx.action === 'configure') {
-      result.selectors = readDestinationSelectors(dirs.metadata);
+      result.selectors = await readDestinationSelectors(dirs.metadata, parse);
       result.outputs = collectOutputs(dirs.output, this.opts.limits ?? { maxFiles: 1000, maxBytes: 16 * 1024 * 1024 });
     }
   }

@@ -5,7 +5,6 @@
  */
 import { lstatSync, readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { parse } from 'yaml';
 import { encodeWorkload, md5Hex, ROOT_GROUP_ID } from '../controllers/shared/workloads.ts';
 
 /** An output that breaks the contract; the message says which file and why. */
@@ -64,10 +63,10 @@ export interface DestinationSelector {
 }
 
 /** Parses /kratix/metadata/destination-selectors.yaml with Kratix's rules (non-empty labels, flat unique dirs). */
-export function readDestinationSelectors(metadataDir: string): DestinationSelector[] {
+export async function readDestinationSelectors(metadataDir: string, parse: YamlReader): Promise<DestinationSelector[]> {
   const file = join(metadataDir, 'destination-selectors.yaml');
   if (!existsSync(file)) return [];
-  const parsed = parseYamlFile(file, 'destination-selectors.yaml');
+  const parsed = await readMetadataYaml(file, 'destination-selectors.yaml', parse);
   if (parsed == null) return [];
   if (!Array.isArray(parsed)) throw new OutputError('destination-selectors.yaml must be a list of {directory, matchLabels}');
   const seen = new Set<string>();
@@ -87,11 +86,25 @@ export function readDestinationSelectors(metadataDir: string): DestinationSelect
   });
 }
 
-export function parseYamlFile(file: string, label: string): unknown {
+/** Parses metadata YAML (a parser that may work off the event loop; see workers/YamlParser). */
+export type YamlReader = (text: string) => Promise<unknown>;
+
+/** The metadata files a step may write, and how big each may be. */
+export const METADATA_LIMITS: Record<string, number> = { 'status.yaml': 256 * 1024, 'destination-selectors.yaml': 64 * 1024, 'workflow-control.yaml': 64 * 1024 };
+
+/**
+ * Reads a metadata file a step wrote, refusing one over its size limit before reading it, and parses it under the
+ * parser's limits (depth, nodes, aliases, duplicate keys).
+ */
+export async function readMetadataYaml(file: string, label: string, parse: YamlReader): Promise<unknown> {
+  const max = METADATA_LIMITS[label] ?? 64 * 1024;
+  const st = lstatSync(file);
+  if (!st.isFile()) throw new OutputError(`${label} must be a regular file`);
+  if (st.size > max) throw new OutputError(`${label} is ${st.size} bytes; at most ${max} bytes are accepted`);
   try {
-    return parse(readFileSync(file, 'utf8'));
+    return await parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new OutputError(`${label} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    throw new OutputError(`${label} is not valid YAML or breaks a limit: ${(err as Error).message.split('\n')[0]}`);
   }
 }
 

@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildWorkloadGroups, collectOutputs, OutputError, readDestinationSelectors, safeRelativePath } from '../../src/workflows/outputs.ts';
+import { parseYamlBounded } from '../../src/api/boundedYaml.ts';
 import { decodeWorkload, md5Hex, ROOT_GROUP_ID } from '../../src/controllers/shared/workloads.ts';
 
 const limits = { maxFiles: 100, maxBytes: 1_000_000 };
@@ -50,10 +51,11 @@ describe('collectOutputs', () => {
 });
 
 describe('destination selectors and workload groups', () => {
-  it('parses selectors and refuses nested, duplicate or escaping directories', () => {
+  const parse = (text: string): Promise<unknown> => Promise.resolve(parseYamlBounded(text));
+  it('parses selectors and refuses nested, duplicate or escaping directories', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'destination-selectors.yaml'), '- directory: platform\n  matchLabels: {environment: platform}\n- matchLabels: {env: dev}\n');
-    assert.deepEqual(readDestinationSelectors(dir), [{ directory: 'platform', matchLabels: { environment: 'platform' } }, { matchLabels: { env: 'dev' } }]);
+    assert.deepEqual(await readDestinationSelectors(dir, parse), [{ directory: 'platform', matchLabels: { environment: 'platform' } }, { matchLabels: { env: 'dev' } }]);
     for (const [body, pattern] of [
       ['- directory: a/b\n  matchLabels: {x: y}\n', /top-level folder/],
       ['- directory: a\n  matchLabels: {x: y}\n- directory: a\n  matchLabels: {x: z}\n', /appears twice/],
@@ -63,7 +65,7 @@ describe('destination selectors and workload groups', () => {
       ['- [unclosed\n', /not valid YAML/],
     ] as const) {
       writeFileSync(join(dir, 'destination-selectors.yaml'), body);
-      assert.throws(() => readDestinationSelectors(dir), pattern);
+      await assert.rejects(readDestinationSelectors(dir, parse), pattern);
     }
   });
   it('groups files by selector directory, the rest in the root group with the Promise selectors', () => {

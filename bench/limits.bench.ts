@@ -1,0 +1,97 @@
+/**
+ * The API under the heaviest accepted input: one client sends the largest YAML bodies the API accepts (just under the
+ * node limit: an application team's by default (5,000), the platform team's with --admin (50,000)) while pipeline steps write the largest status.yaml accepted (256 KiB), and meanwhile /healthz
+ * and a small GET are timed every 20 ms. Prints their p50, p99 and worst latency, and how long the big requests took.
+ * Figures only, no assertions. Usage: node bench/limits.bench.ts [--seconds 30] [--admin]
+ */
+import { request as httpsRequest } from 'node:https';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pino } from 'pino';
+import { startFleetOps } from '../src/main.ts';
+import { BENCH_IMAGE, buildBenchImage } from './lib/benchImage.ts';
+
+const arg = (name: string, def: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const SECONDS = arg('seconds', 30);
+/** Whose largest body: an application team's (the default, 10,000 nodes) or the platform team's (50,000). */
+const AS_ADMIN = process.argv.includes('--admin');
+const KEYS = AS_ADMIN ? 49_900 : 4_900;
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'fleetops-limitsbench-'));
+  mkdirSync(join(dir, 'fleet'));
+  const teamToken = 'team-a-token-of-the-limits-bench';
+  writeFileSync(join(dir, 'fleet', 'tokens.json'), JSON.stringify({ users: [{ name: 'admin', role: 'admin', namespaces: [], token: 'admin-token-of-the-limits-bench' }, { name: 'team-a', role: 'team', namespaces: ['default'], token: teamToken }] }));
+  const fleet = await startFleetOps({ dataDir: join(dir, 'fleet'), port: 0, logger: pino({ level: 'silent' }), defaultDestinations: false });
+  const send = (method: string, path: string, body?: string, type = 'application/json', token = fleet.adminToken): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const req = httpsRequest(new URL(path, fleet.url), { method, ca: fleet.caCert, headers: { authorization: `Bearer ${token}`, 'content-type': type } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  try {
+    await buildBenchImage(fleet.images);
+    const status = 'i=0; while [ $i -lt 4900 ]; do echo "k$i: value-$i"; i=$((i+1)); done > /kratix/metadata/status.yaml';
+    await send('POST', '/apis/platform.kratix.io/v1alpha1/promises', JSON.stringify({
+      apiVersion: 'platform.kratix.io/v1alpha1',
+      kind: 'Promise',
+      metadata: { name: 'chatty' },
+      spec: {
+        api: { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'chatties.bench.fleetops.dev' }, spec: { group: 'bench.fleetops.dev', scope: 'Namespaced', names: { kind: 'Chatty', plural: 'chatties', singular: 'chatty' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] } },
+        workflows: { resource: { configure: [{ apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Pipeline', metadata: { name: 'p' }, spec: { containers: [{ name: 's', image: BENCH_IMAGE, command: ['sh', '-c', status] }] } }] } },
+      },
+    }));
+    while (!fleet.registry.byKind('bench.fleetops.dev', 'Chatty')) await new Promise((r) => setTimeout(r, 20));
+    await send('POST', '/api/v1/namespaces/default/configmaps', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'small' }, data: { a: 'b' } }));
+    const big = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n${Array.from({ length: KEYS }, (_, i) => `  k${i.toString(36)}: v`).join('\n')}\n`;
+    const deadline = performance.now() + SECONDS * 1000;
+    const bigTimes: number[] = [];
+    let statuses = 0;
+    const loads = [
+      (async () => {
+        while (performance.now() < deadline) {
+          const t = performance.now();
+          const code = await send('PATCH', '/api/v1/namespaces/default/configmaps/big?fieldManager=bench&force=true', big, 'application/apply-patch+yaml', AS_ADMIN ? fleet.adminToken : teamToken);
+          if (code >= 300) throw new Error(`big apply answered ${code}`);
+          bigTimes.push(performance.now() - t);
+        }
+      })(),
+      (async () => {
+        for (let i = 0; performance.now() < deadline; i++) {
+          await send('POST', '/apis/bench.fleetops.dev/v1/namespaces/default/chatties', JSON.stringify({ apiVersion: 'bench.fleetops.dev/v1', kind: 'Chatty', metadata: { name: `c-${i}` }, spec: {} }));
+          statuses++;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      })(),
+    ];
+    const health: number[] = [];
+    const gets: number[] = [];
+    while (performance.now() < deadline) {
+      let t = performance.now();
+      await send('GET', '/healthz');
+      health.push(performance.now() - t);
+      t = performance.now();
+      await send('GET', '/api/v1/namespaces/default/configmaps/small');
+      gets.push(performance.now() - t);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await Promise.all(loads);
+    const pct = (xs: number[], p: number): string => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!.toFixed(1);
+    console.log(`${SECONDS} s of load: ${bigTimes.length} applies by ${AS_ADMIN ? 'the platform team' : 'an application team'} of a ${KEYS}-key YAML ConfigMap (${(big.length / 1024 / 1024).toFixed(2)} MiB; each ${pct(bigTimes, 50)} ms median), ${statuses} requests whose step writes a 4,900-key status.yaml`);
+    console.log(`  /healthz:           p50 ${pct(health, 50)} ms, p99 ${pct(health, 99)} ms, worst ${pct(health, 100)} ms (${health.length} requests)`);
+    console.log(`  GET of a ConfigMap: p50 ${pct(gets, 50)} ms, p99 ${pct(gets, 99)} ms, worst ${pct(gets, 100)} ms`);
+  } finally {
+    await fleet.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,95 @@
+/**
+ * YAML and JSON from untrusted sources (request bodies, pipeline metadata files) under limits: nesting depth, number
+ * of nodes, aliases; duplicate map keys refused in linear time (the yaml library's own check compares every key with
+ * every other, which made a 30,000-key map take a minute). Pure: runs on the main thread for small texts and in a
+ * worker for big ones (see workers/YamlParser).
+ */
+import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, parseDocument, type Node } from 'yaml';
+
+export interface ParseLimits {
+  /** Deepest nesting of maps and lists. */
+  maxDepth: number;
+  /** Map entries and list items, all documents together. */
+  maxNodes: number;
+  /** Alias (*ref) expansions, as the yaml library counts them. */
+  maxAliases: number;
+}
+
+/**
+ * The platform team's limits (Promises embed whole CRD schemas). A node costs FleetOps ~10 µs of event loop
+ * downstream (validation, managed fields, storing), so 50,000 nodes hold it for up to ~0.5 s.
+ */
+export const DEFAULT_LIMITS: ParseLimits = { maxDepth: 100, maxNodes: 50_000, maxAliases: 100 };
+/** For application teams' requests and what pipeline steps write: ~50 ms of event loop at most. */
+export const UNTRUSTED_LIMITS: ParseLimits = { maxDepth: 100, maxNodes: 5_000, maxAliases: 100 };
+
+/** The text breaks a limit (`kind` says which), or is not valid YAML/JSON (`syntax`). */
+export class ParseLimitError extends Error {
+  readonly kind: 'depth' | 'nodes' | 'aliases' | 'duplicate' | 'syntax';
+  constructor(kind: ParseLimitError['kind'], message: string) {
+    super(message);
+    this.name = 'ParseLimitError';
+    this.kind = kind;
+  }
+}
+
+/** Checks a YAML node tree iteratively (no recursion: the depth itself is untrusted). */
+function checkTree(root: unknown, limits: ParseLimits, counted: { nodes: number }): void {
+  const stack: { node: unknown; depth: number }[] = [{ node: root, depth: 1 }];
+  while (stack.length) {
+    const { node, depth } = stack.pop() as { node: unknown; depth: number };
+    if (isMap(node) || isSeq(node)) {
+      if (depth > limits.maxDepth) throw new ParseLimitError('depth', `nested deeper than ${limits.maxDepth} levels`);
+      counted.nodes += node.items.length;
+      if (counted.nodes > limits.maxNodes) throw new ParseLimitError('nodes', `more than ${limits.maxNodes} map entries and list items`);
+    }
+    if (isMap(node)) {
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : isAlias(pair.key) ? `*${pair.key.source}` : JSON.stringify(pair.key);
+        if (seen.has(key)) throw new ParseLimitError('duplicate', `duplicate key ${JSON.stringify(key.slice(0, 100))}`);
+        seen.add(key);
+        if (pair.value) stack.push({ node: pair.value, depth: depth + 1 });
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) stack.push({ node: item, depth: depth + 1 });
+    }
+  }
+}
+
+/** Parses one YAML document (JSON is YAML) under the limits. */
+export function parseYamlBounded(text: string, limits: ParseLimits = DEFAULT_LIMITS): unknown {
+  const doc = parseDocument(text, { uniqueKeys: false });
+  if (doc.errors.length) throw new ParseLimitError('syntax', (doc.errors[0] as Error).message.split('\n')[0] as string);
+  checkTree(doc.contents as Node | null, limits, { nodes: 0 });
+  try {
+    return doc.toJS({ maxAliasCount: limits.maxAliases });
+  } catch (err) {
+    throw new ParseLimitError('aliases', (err as Error).message.split('\n')[0] as string);
+  }
+}
+
+/** Parses a multi-document YAML stream under the limits (counted over all documents). */
+export function parseYamlStreamBounded(text: string, limits: ParseLimits = DEFAULT_LIMITS): unknown[] {
+  const counted = { nodes: 0 };
+  return parseAllDocuments(text, { uniqueKeys: false }).map((doc) => {
+    if (doc.errors.length) throw new ParseLimitError('syntax', (doc.errors[0] as Error).message.split('\n')[0] as string);
+    checkTree(doc.contents as Node | null, limits, counted);
+    return doc.toJS({ maxAliasCount: limits.maxAliases });
+  });
+}
+
+/** Checks an already parsed JSON value (JSON.parse has no limits of its own) iteratively. */
+export function checkJsonLimits(value: unknown, limits: ParseLimits = DEFAULT_LIMITS): void {
+  const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 1 }];
+  let nodes = 0;
+  while (stack.length) {
+    const { v, depth } = stack.pop() as { v: unknown; depth: number };
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > limits.maxDepth) throw new ParseLimitError('depth', `nested deeper than ${limits.maxDepth} levels`);
+    const children = Array.isArray(v) ? v : Object.values(v);
+    nodes += children.length;
+    if (nodes > limits.maxNodes) throw new ParseLimitError('nodes', `more than ${limits.maxNodes} map entries and list items`);
+    for (const c of children) if (c !== null && typeof c === 'object') stack.push({ v: c, depth: depth + 1 });
+  }
+}
