@@ -26,7 +26,8 @@ import type { Store } from './store/Store.ts';
 import { fleetopsTypes } from './registry/builtin/fleetopsKinds.ts';
 import { ResourceController } from './controllers/resource/ResourceController.ts';
 import { WorkflowExecutor } from './controllers/shared/WorkflowExecutor.ts';
-import { PipelineRunner, removeStaleWorkspaces } from './workflows/PipelineRunner.ts';
+import { PipelineRunner } from './workflows/PipelineRunner.ts';
+import { removeStaleWorkspaces } from './workflows/workspace.ts';
 import { BwrapRuntime } from './workflows/runtime/BwrapRuntime.ts';
 import { HelperLauncher } from './workflows/runtime/HelperLauncher.ts';
 import { UnavailableRuntime } from './workflows/runtime/UnavailableRuntime.ts';
@@ -257,7 +258,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const events = new EventRecorder({ client, component: 'fleetops', logger: controllerLog });
   const launcher = new HelperLauncher({ logger: logger.child({ component: 'sandbox' }) });
   const stale = removeStaleWorkspaces();
-  if (stale) logger.info({ removed: stale }, 'removed workspaces left by runs interrupted a day or more ago');
+  if (stale) logger.info({ removed: stale }, 'removed workspaces left by runs of a FleetOps that was stopped hard');
   const runtime = options.runtime ?? (await defaultRuntime(dataDir, logger, launcher));
   const images = openImageCache(dataDir, options.images, logger.child({ component: 'images' }));
   images.start();

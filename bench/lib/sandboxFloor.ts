@@ -4,12 +4,12 @@
  * around them. Also the bare process spawn underneath (no sandbox) for reference.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BwrapRuntime } from '../../src/workflows/runtime/BwrapRuntime.ts';
 import { HelperLauncher } from '../../src/workflows/runtime/HelperLauncher.ts';
-import { defaultWorkRoot } from '../../src/workflows/PipelineRunner.ts';
+import { createWorkspace, defaultWorkRoot } from '../../src/workflows/workspace.ts';
 import type { ProcessLauncher } from '../../src/workflows/runtime/ProcessLauncher.ts';
 
 async function pool(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<number> {
@@ -39,19 +39,15 @@ export interface FloorOptions {
 export async function sandboxFloor(opts: FloorOptions & { launcher?: ProcessLauncher }): Promise<number> {
   const runtime = new BwrapRuntime({ hiddenPaths: opts.hiddenPaths, pathPrefix: [dirname(process.execPath)], ...(opts.launcher ? { launcher: opts.launcher } : {}) });
   // Where FleetOps makes its workspaces, so both pay the same file system.
-  const root = mkdtempSync(join(defaultWorkRoot(), 'fleetops-floor-'));
+  const root = join(defaultWorkRoot(), `floor-${process.pid}`);
   try {
     return await pool(opts.n, opts.concurrency, async (i) => {
-      const ws = join(root, String(i));
-      const dirs = { input: join(ws, 'input'), output: join(ws, 'output'), metadata: join(ws, 'metadata') };
-      // As the pipeline runner prepares them: steps may run unprivileged, so output and metadata are writable by all.
-      for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
-      chmodSync(root, 0o711);
-      chmodSync(ws, 0o711);
-      chmodSync(dirs.output, 0o777);
-      chmodSync(dirs.metadata, 0o777);
+      // As the pipeline runner prepares them: a workspace owned by the run's own user.
+      const user = runtime.acquireUser();
+      const ws = createWorkspace(root, user, `kind: Thing\nmetadata: {name: floor-${i}}\n`);
       const inImage = opts.root ? { root: { path: opts.root, uid: 0, gid: 0, workingDir: '/' } } : {};
-      const r = await runtime.run({ name: 'floor', image: '', command: opts.command, args: [], env: { KRATIX_OBJECT_NAME: `floor-${i}` }, dirs, network: false, timeoutMs: 30_000, maxLogBytes: 1024, ...inImage }, {});
+      const r = await runtime.run({ name: 'floor', image: '', command: opts.command, args: [], env: { KRATIX_OBJECT_NAME: `floor-${i}` }, dirs: ws.dirs, network: false, timeoutMs: 30_000, maxLogBytes: 1024, ...inImage, ...(user ? { user } : {}) }, {});
+      user?.release();
       if (r.exitCode !== 0) throw new Error(`floor run failed: ${r.log}`);
       // Workspaces are removed after the timing: the floor is the sandbox runs alone.
     });

@@ -3,8 +3,7 @@
  * order on a runtime with Kratix's environment, stop at the first failure, then read back what the contract says
  * a pipeline produces (outputs, status.yaml, destination-selectors.yaml, workflow-control.yaml).
  */
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseApiVersion, type KubeObject } from '../api/types.ts';
 import { parseGoDuration } from '../api/duration.ts';
@@ -13,7 +12,9 @@ import type { StepRuntime } from './StepRuntime.ts';
 import { ImagePullError, type AcquireOptions, type ImageLease, type PullRecord } from './images/ImageCache.ts';
 import type { PullPolicy } from './images/imageReference.ts';
 import { pullSecretAuths, stepInImage, type StepInImage } from './containerSpec.ts';
-import { prepareVolumes, type Volume, type VolumeMount } from './volumes.ts';
+import { prepareVolumes, writableVolumes, type Volume, type VolumeMount } from './volumes.ts';
+import { createWorkspace, defaultWorkRoot, type Workspace } from './workspace.ts';
+import { watchWrites } from './outputWatchdog.ts';
 import { collectOutputs, OutputError, readDestinationSelectors, readMetadataYaml, type DestinationSelector, type OutputFile, type OutputLimits, type YamlReader } from './outputs.ts';
 import { parseYamlBounded, UNTRUSTED_LIMITS } from '../api/boundedYaml.ts';
 
@@ -109,10 +110,16 @@ export interface PipelineRunnerOptions {
   network?: boolean;
   maxLogBytes?: number;
   limits?: OutputLimits;
+  /** How often a running step's writes are measured (default 250 ms). */
+  writeCheckMs?: number;
   /** Parses the metadata files steps write (FleetOps passes one that works off the event loop). */
   parseYaml?: YamlReader;
   now?: () => Date;
 }
+
+const DEFAULT_OUTPUT_LIMITS: OutputLimits = { maxFiles: 1000, maxBytes: 16 * 1024 * 1024 };
+/** What the metadata files may hold together (status.yaml and the rest), on top of the outputs. */
+const METADATA_BYTES = 1024 * 1024;
 
 export const ANNOTATION_NETWORK = 'fleetops.dev/network';
 export const ANNOTATION_TIMEOUT = 'fleetops.dev/timeout';
@@ -141,28 +148,27 @@ export class PipelineRunner {
   }
 
   async run(pipeline: Pipeline, ctx: PipelineContext, options: { signal?: AbortSignal; onStep?: (step: StepRecord, done: boolean) => void; onLog?: (step: string, chunk: string) => void } = {}): Promise<PipelineResult> {
-    const root = this.workRoot;
-    mkdirSync(root, { recursive: true });
-    const ws = mkdtempSync(join(root, 'fleetops-run-'));
-    const dirs = { input: join(ws, 'input'), output: join(ws, 'output'), metadata: join(ws, 'metadata') };
-    // Steps may run as an unprivileged user: they can traverse the workspace, read the input, write the rest.
-    chmodSync(ws, 0o711);
-    mkdirSync(dirs.input, { mode: 0o755 });
-    for (const d of [dirs.output, dirs.metadata]) {
-      mkdirSync(d);
-      chmodSync(d, 0o777);
+    // One user for the run's steps (its own uid when FleetOps runs as root); the workspace is theirs alone.
+    const user = this.opts.runtime.acquireUser?.();
+    let ws: Workspace;
+    try {
+      ws = createWorkspace(this.workRoot, user, toBlockYaml(ctx.object));
+    } catch (err) {
+      user?.release();
+      throw err;
     }
+    const dirs = ws.dirs;
     const result: PipelineResult = { ok: true, steps: [], outputs: [], status: {}, selectors: [], control: {} };
     try {
-      writeFileSync(join(dirs.input, 'object.yaml'), toBlockYaml(ctx.object));
       const annotations = pipeline.metadata.annotations ?? {};
       const network = annotations[ANNOTATION_NETWORK] !== undefined ? annotations[ANNOTATION_NETWORK] === 'true' : !!this.opts.network;
       const timeoutMs = annotations[ANNOTATION_TIMEOUT] ? parseGoDuration(annotations[ANNOTATION_TIMEOUT]) : (this.opts.stepTimeoutMs ?? 10 * 60_000);
       const base = kratixEnv(pipeline, ctx);
       const onHost = annotations[ANNOTATION_RUNTIME] === 'host';
       if (!onHost && !this.opts.images) throw new OutputError(`pipeline ${pipeline.metadata.name}: steps run in their images and no image cache is configured`);
+      const outputLimits = this.opts.limits ?? DEFAULT_OUTPUT_LIMITS;
       const auths = onHost ? {} : await pullSecretAuths(pipeline.spec.imagePullSecrets ?? [], ctx.readConfig);
-      const mounts = await prepareVolumes(pipeline.spec.volumes ?? [], ws, ctx.readConfig);
+      const mounts = await prepareVolumes(pipeline.spec.volumes ?? [], (rel) => ws.mkdir(rel), ctx.readConfig);
       for (const container of pipeline.spec.containers) {
         const env = { ...base, ...(await resolveEnv(container, ctx)) };
         const record: StepRecord = {
@@ -196,13 +202,23 @@ export class PipelineRunner {
           result.failure = `step ${container.name}: ${err.message}`;
           return result;
         }
+        // Stopped while it runs if it writes more than its outputs and metadata may hold (workspaces are in memory).
+        const maxWritten = outputLimits.maxBytes + METADATA_BYTES;
+        const guard = new AbortController();
+        let written: number | undefined;
+        const stopWatching = watchWrites([dirs.output, dirs.metadata, ...writableVolumes(mounts)], maxWritten, this.opts.writeCheckMs ?? 250, (bytes) => {
+          written = bytes;
+          guard.abort();
+        });
+        const signal = options.signal ? AbortSignal.any([options.signal, guard.signal]) : guard.signal;
         let outcome;
         try {
           outcome = await this.opts.runtime.run(
-            { name: container.name, image: container.image ?? '', command: plan.argv, args: [], env: plan.env, dirs, network, timeoutMs, maxLogBytes: this.opts.maxLogBytes ?? 256 * 1024, ...(plan.root ? { root: plan.root } : {}), mounts: plan.mounts },
-            { ...(options.signal ? { signal: options.signal } : {}), ...(options.onLog ? { onLog: (c: string) => options.onLog?.(container.name, c) } : {}) },
+            { name: container.name, image: container.image ?? '', command: plan.argv, args: [], env: plan.env, dirs, network, timeoutMs, maxLogBytes: this.opts.maxLogBytes ?? 256 * 1024, ...(plan.root ? { root: plan.root } : {}), mounts: plan.mounts, ...(user ? { user: { uid: user.uid, gid: user.gid } } : {}) },
+            { signal, ...(options.onLog ? { onLog: (c: string) => options.onLog?.(container.name, c) } : {}) },
           );
         } finally {
+          stopWatching();
           lease?.release();
         }
         record.command = plan.argv;
@@ -211,7 +227,18 @@ export class PipelineRunner {
         options.onStep?.(record, true);
         if (outcome.exitCode !== 0) {
           result.ok = false;
-          const why = outcome.timedOut ? `timed out after ${timeoutMs} ms` : outcome.aborted ? 'was aborted' : outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;
+          const why =
+            written !== undefined
+              ? `was stopped: it wrote ${written} bytes to /kratix/output, /kratix/metadata and its volumes, more than the ${maxWritten} allowed`
+              : outcome.signal === 'SIGXFSZ' || outcome.exitCode === 153
+                ? `was stopped: it wrote a file bigger than the limit per file (SIGXFSZ)`
+                : outcome.timedOut
+                  ? `timed out after ${timeoutMs} ms`
+                  : outcome.aborted
+                    ? 'was aborted'
+                    : outcome.signal
+                      ? `was killed by ${outcome.signal}`
+                      : `exited with code ${outcome.exitCode}`;
           result.failure = `step ${container.name} ${why}${tail(outcome.log)}`;
           return result;
         }
@@ -224,8 +251,8 @@ export class PipelineRunner {
       result.failure = err.message;
       return result;
     } finally {
-      // rmSync (native, one call) costs a fifth of fs.promises.rm's JavaScript walk per workspace.
-      rmSync(ws, { recursive: true, force: true });
+      ws.remove();
+      user?.release();
     }
   }
 
@@ -253,51 +280,9 @@ export class PipelineRunner {
     }
     if (ctx.action === 'configure') {
       result.selectors = await readDestinationSelectors(dirs.metadata, parse);
-      result.outputs = collectOutputs(dirs.output, this.opts.limits ?? { maxFiles: 1000, maxBytes: 16 * 1024 * 1024 });
+      result.outputs = collectOutputs(dirs.output, this.opts.limits ?? DEFAULT_OUTPUT_LIMITS);
     }
   }
-}
-
-/**
- * Workspaces live a few milliseconds and hold small files: in memory (/dev/shm) when the machine has it with room
- * to spare (containers often get 64 MB, less than a few runs' outputs may take), where creating and removing their
- * folders costs microseconds rather than journal writes; else the OS temp folder.
- */
-export function defaultWorkRoot(): string {
-  const shm = '/dev/shm';
-  try {
-    accessSync(shm, constants.W_OK);
-    const fs = statfsSync(shm);
-    if (statSync(shm).isDirectory() && fs.bavail * fs.bsize >= 1024 ** 3) return shm;
-  } catch {
-    // no shared memory folder here
-  }
-  return tmpdir();
-}
-
-/**
- * Removes workspaces left behind by a FleetOps that was killed during runs (kill -9, power loss), once they are
- * older than any run could be: other FleetOps processes on the machine may share the folder. Returns how many.
- */
-export function removeStaleWorkspaces(root: string = defaultWorkRoot(), olderThanMs = 24 * 3_600_000, now = Date.now()): number {
-  let removed = 0;
-  let entries: string[];
-  try {
-    entries = readdirSync(root).filter((e) => e.startsWith('fleetops-run-'));
-  } catch {
-    return 0; // no work root yet
-  }
-  for (const entry of entries) {
-    const path = join(root, entry);
-    try {
-      if (now - statSync(path).mtimeMs < olderThanMs) continue;
-      rmSync(path, { recursive: true, force: true });
-      removed++;
-    } catch {
-      // removed meanwhile by its owner
-    }
-  }
-  return removed;
 }
 
 function tail(log: string): string {

@@ -13,6 +13,8 @@ export interface StepSpec {
   args: string[];
   /** The image's root file system as `/`; without it the host's root (read-only) is the step's. */
   root?: StepRoot;
+  /** The user the step runs as (from acquireUser); default the runtime's own choice. */
+  user?: { uid: number; gid: number };
   /** Volumes: host folders or files bound at sandbox paths (which exist in the root). */
   mounts?: { host: string; sandbox: string; readOnly: boolean }[];
   env: Record<string, string>;
@@ -45,8 +47,20 @@ export interface StepOutcome {
   logTruncated: boolean;
 }
 
+export interface StepUser {
+  uid: number;
+  gid: number;
+  release(): void;
+}
+
 export interface StepRuntime {
   readonly name: string;
+  /**
+   * The user a run's steps run as, for the whole run: its workspace is made theirs. A runtime that gives each run a
+   * user of its own (so one run's processes and files cannot touch another's) hands one out here; undefined means
+   * steps run as this process's user.
+   */
+  acquireUser?(): StepUser | undefined;
   /** Undefined when the runtime can run steps here; otherwise what is missing and how to fix it. */
   check(): Promise<string | undefined>;
   /** `onLog` receives output as it is produced (for following logs). */

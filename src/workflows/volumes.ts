@@ -33,16 +33,12 @@ export type PreparedVolumes = Map<string, { host: string; readOnly: boolean }>;
 
 export type ConfigReader = (kind: 'ConfigMap' | 'Secret', name: string) => Promise<Record<string, string> | undefined>;
 
-export async function prepareVolumes(volumes: readonly Volume[], workspace: string, readConfig: ConfigReader | undefined): Promise<PreparedVolumes> {
+/** `mkdir` makes a folder of the run's workspace, owned by the run's user (see workspace.ts). */
+export async function prepareVolumes(volumes: readonly Volume[], mkdir: (relative: string) => string, readConfig: ConfigReader | undefined): Promise<PreparedVolumes> {
   const prepared: PreparedVolumes = new Map();
-  if (!volumes.length) return prepared;
-  const root = join(workspace, 'volumes');
-  mkdirSync(root, { mode: 0o711 });
   for (const [i, v] of volumes.entries()) {
-    const dir = join(root, String(i));
-    mkdirSync(dir);
+    const dir = mkdir(join('volumes', String(i)));
     if (v.emptyDir) {
-      chmodSync(dir, 0o777); // steps may run as any user of their image
       prepared.set(v.name, { host: dir, readOnly: false });
       continue;
     }
@@ -79,4 +75,9 @@ export function mountsFor(mounts: readonly VolumeMount[], volumes: PreparedVolum
     if (!m.mountPath.startsWith('/') || m.mountPath.startsWith('/kratix')) throw new OutputError(`step ${container}: volumeMount ${m.name}: mountPath must be absolute and outside /kratix`);
     return { host: v.host, sandbox: posix.normalize(m.mountPath), readOnly: v.readOnly || !!m.readOnly };
   });
+}
+
+/** The host folders of the volumes steps may write (emptyDir), for the write watchdog. */
+export function writableVolumes(volumes: PreparedVolumes): string[] {
+  return [...volumes.values()].filter((v) => !v.readOnly).map((v) => v.host);
 }

@@ -6,8 +6,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,6 +16,7 @@ import { PipelineRunner, type PipelineContext } from '../../src/workflows/Pipeli
 import { ImageCache } from '../../src/workflows/images/ImageCache.ts';
 import { SkopeoFetcher } from '../../src/workflows/images/SkopeoFetcher.ts';
 import { buildTestImage, TEST_IMAGE } from '../helpers/images.ts';
+import { eventually } from '../helpers/fleet.ts';
 
 const secretDir = mkdtempSync(join(tmpdir(), 'fleetops-hidden-'));
 const cacheDir = mkdtempSync(join(tmpdir(), 'fleetops-sandbox-images-'));
@@ -111,10 +112,55 @@ for (const mode of ['image', 'host'] as const) describe(`bubblewrap sandbox (${m
     await new Promise((r) => setTimeout(r, 1500));
     assert.ok(processesMatching(marker) <= 64 + 2, 'the process cap holds');
     assert.equal(execFileSync('echo', ['host is fine'], { encoding: 'utf8' }).trim(), 'host is fine');
+    // Other runs meanwhile have their own process cap (their own uid): the bomb does not starve them.
+    const others = await Promise.all(Array.from({ length: 4 }, () => runner.run(sh('for i in 1 2 3 4 5; do (true) & done; wait; echo fine'), ctx)));
+    for (const o of others) assert.equal(o.ok, true, o.failure);
     const r = await running;
     assert.equal(r.ok, false);
     await new Promise((r2) => setTimeout(r2, 300));
     assert.equal(processesMatching(marker), 0, 'no bomb process survives the step');
+  });
+
+  it('keeps the workspace private: 0700, owned by the run\'s own user, in a folder others cannot list', { skip: process.getuid?.() !== 0 && 'needs root (steps run as their own users only then)' }, async () => {
+    const running = runner.run(sh('echo secret > /kratix/output/o.yaml; sleep 2; id -u'), ctx);
+    const root = '/dev/shm/fleetops-runs';
+    const mine = (): string[] => {
+      try {
+        return readdirSync(root).filter((e) => e.startsWith(`run-${process.pid}-`));
+      } catch {
+        return [];
+      }
+    };
+    const [ws] = await eventually(() => (mine().length ? mine() : undefined), 10_000, 'the workspace');
+    const path = join(root, ws!);
+    const st = statSync(path);
+    assert.equal((st.mode & 0o777).toString(8), '700');
+    assert.ok(st.uid >= 2_100_000_000, `owned by the run's own uid, not a shared one (${st.uid})`);
+    assert.equal((statSync(root).mode & 0o777).toString(8), '711', 'the folder of workspaces is not listable');
+    // Another local user (nobody) can neither list it, nor read the output, nor slip a file in.
+    for (const [cmd, args] of [['ls', [path]], ['cat', [join(path, 'output', 'o.yaml')]], ['sh', ['-c', `echo injected > ${join(path, 'output', 'x.yaml')}`]], ['ls', [root]]] as const) {
+      const r = spawnSync(cmd, [...args], { uid: 65534, gid: 65534 });
+      assert.notEqual(r.status, 0, `${cmd} ${args.join(' ')} as another user`);
+    }
+    const r = await running;
+    assert.equal(r.ok, true, r.failure);
+    assert.deepEqual(r.outputs.map((o) => o.path), ['o.yaml']);
+    assert.match(r.steps[0]!.log, mode === 'image' ? /^0$/m : /^\d+$/m, 'the step sees itself as the image\'s user');
+  });
+
+  it('stops a step that writes too much while it runs: outputs, one big file, /tmp', async () => {
+    // 1 MiB files, one every 20 ms, up to 400 MiB: stopped soon after passing the 17 MiB allowed, not at the end.
+    const flood = await runner.run(sh('i=0; while [ $i -lt 400 ]; do dd if=/dev/zero of=/kratix/output/f$i.yaml bs=1048576 count=1 2>/dev/null; echo "wrote $i"; i=$((i+1)); sleep 0.02; done', { 'fleetops.dev/timeout': '60s' }), ctx);
+    assert.equal(flood.ok, false, flood.steps[0]?.log.slice(-500));
+    assert.match(flood.failure!, /step step was stopped: it wrote \d+ bytes to \/kratix\/output, \/kratix\/metadata and its volumes, more than the 17825792 allowed/);
+    const last = Math.max(...[...flood.steps[0]!.log.matchAll(/wrote (\d+)/g)].map((m) => Number(m[1])));
+    assert.ok(last < 200, `stopped while it ran (last file ${last} of 400)`);
+    const bigFile = await runner.run(sh('dd if=/dev/zero of=/tmp/big bs=1048576 count=100 2>&1 || exit $?'), ctx);
+    assert.equal(bigFile.ok, false);
+    assert.match(bigFile.failure!, /was stopped: it wrote a file bigger than the limit per file \(SIGXFSZ\)/);
+    const tmp = await runner.run(sh('i=0; while [ $i -lt 6 ]; do dd if=/dev/zero of=/tmp/f$i bs=1048576 count=60 2>&1 || exit 9; i=$((i+1)); done'), ctx);
+    assert.equal(tmp.ok, false);
+    assert.match(tmp.steps[0]!.log, /No space left on device/);
   });
 
   it('kills the whole process tree on timeout and says so', async () => {

@@ -9,7 +9,7 @@
  * sandbox itself.) On timeout or abort the whole process group is killed, and with it the sandbox's pid namespace.
  */
 import { readdirSync, readlinkSync, statSync } from 'node:fs';
-import type { StepOutcome, StepRoot, StepRuntime, StepSpec } from '../StepRuntime.ts';
+import type { StepOutcome, StepRoot, StepRuntime, StepSpec, StepUser } from '../StepRuntime.ts';
 import { LocalLauncher } from './LocalLauncher.ts';
 import { LaunchError, type ProcessLauncher } from './ProcessLauncher.ts';
 
@@ -26,8 +26,17 @@ export interface BwrapRuntimeOptions {
    * steps together; otherwise it is added to the user's own process count at start.
    */
   maxProcesses?: number;
-  /** uid/gid steps run as; default 65534 (nobody) when FleetOps runs as root, else FleetOps' own. */
+  /** uid/gid steps run as when no run user is given; default 65534 (nobody) when FleetOps runs as root, else FleetOps' own. */
   stepUser?: { uid: number; gid: number } | null;
+  /**
+   * Run as root, each run gets a uid of its own from this range (default 2,100,000,000 and up, 4,096 of them): the
+   * process limit then counts per run, and one run's files are closed to the others.
+   */
+  runUids?: { first: number; count: number };
+  /** Size of the step's private /tmp (in memory); default 256 MiB. */
+  tmpBytes?: number;
+  /** Largest file a step may write anywhere (RLIMIT_FSIZE); default 64 MiB. */
+  maxFileBytes?: number;
   /** Starts the sandbox processes; default: from this process (FleetOps passes its helper process). */
   launcher?: ProcessLauncher;
 }
@@ -47,14 +56,37 @@ export class BwrapRuntime implements StepRuntime {
   private readonly processLimit: number;
   private readonly opts: BwrapRuntimeOptions;
   private rootArgs: string[] | undefined;
+  private readonly freeUids: number[] = [];
+  private nextUid: number;
 
   constructor(opts: BwrapRuntimeOptions) {
     this.opts = opts;
     this.bwrap = opts.bwrapPath ?? 'bwrap';
     this.launcher = opts.launcher ?? new LocalLauncher();
     this.user = opts.stepUser === undefined ? defaultStepUser() : opts.stepUser;
+    this.nextUid = opts.runUids?.first ?? 2_100_000_000;
     const max = opts.maxProcesses ?? 1024;
     this.processLimit = this.user ? max : max + countProcessesOf(process.getuid?.() ?? 0);
+  }
+
+  acquireUser(): StepUser | undefined {
+    if (!this.user) return undefined;
+    const range = this.opts.runUids ?? { first: 2_100_000_000, count: 4096 };
+    let uid = this.freeUids.pop();
+    if (uid === undefined) {
+      if (this.nextUid >= range.first + range.count) return { ...this.user, release: () => undefined }; // all taken: the shared user
+      uid = this.nextUid++;
+    }
+    let released = false;
+    return {
+      uid,
+      gid: uid,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.freeUids.push(uid);
+      },
+    };
   }
 
   async check(): Promise<string | undefined> {
@@ -86,12 +118,17 @@ export class BwrapRuntime implements StepRuntime {
   }
 
   private baseArgs(network: boolean): string[] {
-    const args = [...this.hostRootArgs(), '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
+    const args = [...this.hostRootArgs(), '--dev', '/dev', '--proc', '/proc', ...this.tmpArgs()];
     for (const p of this.opts.hiddenPaths) args.push('--tmpfs', p);
     for (const b of this.opts.binds ?? []) args.push('--ro-bind', b.host, b.sandbox);
     // PATH folders the private /tmp would hide (FleetOps installed under /tmp, as in a CI clone): bound back in.
     for (const p of this.opts.pathPrefix ?? []) if (p === '/tmp' || p.startsWith('/tmp/')) args.push('--ro-bind', p, p);
     return [...args, ...this.namespaceArgs(network)];
+  }
+
+  /** A private /tmp in memory, capped: a step cannot fill the machine's RAM through it. */
+  private tmpArgs(): string[] {
+    return ['--size', String(this.opts.tmpBytes ?? 256 * 1024 * 1024), '--tmpfs', '/tmp'];
   }
 
   private namespaceArgs(network: boolean): string[] {
@@ -129,7 +166,7 @@ export class BwrapRuntime implements StepRuntime {
    * user inside its user namespace (root there has no capabilities).
    */
   private imageArgs(step: StepSpec, root: StepRoot): string[] {
-    const args = ['--ro-bind', root.path, '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', ...this.namespaceArgs(step.network)];
+    const args = ['--ro-bind', root.path, '/', '--dev', '/dev', '--proc', '/proc', ...this.tmpArgs(), ...this.namespaceArgs(step.network)];
     args.push('--uid', String(root.uid), '--gid', String(root.gid), ...this.kratixBinds(step));
     // Name resolution for steps with network, as a container runtime provides it.
     if (step.network) args.push('--ro-bind-try', '/etc/resolv.conf', '/etc/resolv.conf', '--ro-bind-try', '/etc/hosts', '/etc/hosts');
@@ -143,10 +180,12 @@ export class BwrapRuntime implements StepRuntime {
     if (!step.command.length) throw new Error(`step ${step.name} has no command to run: the image ${step.image || '(none)'} has no entrypoint or cmd; give the container a command`);
     // The shell lowers the process limit before exec'ing bwrap, so nothing the step starts escapes the cap, not even
     // its first instructions (dash calls it -p, bash -u).
-    const limit = `ulimit -p ${this.processLimit} 2>/dev/null || ulimit -u ${this.processLimit} || exit 125`;
+    // And no single file bigger than maxFileBytes (in 512-byte blocks): the writer gets SIGXFSZ (exit 153).
+    const blocks = Math.ceil((this.opts.maxFileBytes ?? 64 * 1024 * 1024) / 512);
+    const limit = `{ ulimit -p ${this.processLimit} 2>/dev/null || ulimit -u ${this.processLimit}; } && ulimit -f ${blocks} || exit 125`;
     const argv = ['-c', `${limit}; exec "$@"`, 'fleetops-step', this.bwrap, ...this.argv(step)];
     const r = await this.launcher.run(
-      { file: '/bin/sh', args: argv, ...(this.user ?? {}), timeoutMs: step.timeoutMs, maxOutputBytes: step.maxLogBytes },
+      { file: '/bin/sh', args: argv, ...(step.user ?? this.user ?? {}), timeoutMs: step.timeoutMs, maxOutputBytes: step.maxLogBytes },
       { ...(options.signal ? { signal: options.signal } : {}), ...(options.onLog ? { onOutput: options.onLog } : {}) },
     );
     return { exitCode: r.code, signal: r.signal, timedOut: r.timedOut, aborted: r.aborted, durationMs: r.durationMs, log: r.output, logTruncated: r.truncated };
