@@ -31,7 +31,8 @@ export type CauseType =
   | 'FieldValueForbidden'
   | 'FieldValueTooLong'
   | 'FieldManagerConflict'
-  | 'FieldValueUnknown';
+  | 'FieldValueUnknown'
+  | 'ResourceVersionTooLarge';
 
 export interface StatusCause {
   reason: CauseType;

@@ -4,6 +4,7 @@
  * visible on the next request.
  */
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { ApiError, badRequest, forbidden, isApiError, type Status } from '../api/errors.ts';
 import type { KubeObject } from '../api/types.ts';
@@ -99,6 +100,7 @@ export class ApiServer {
       loggerInstance: options.logger,
       logController: new LogController({ disableRequestLogging: true }),
       return503OnClosing: false,
+      clientErrorHandler: clientErrorAsStatus,
     }) as unknown as FastifyInstance;
     this.setup();
   }
@@ -322,9 +324,12 @@ export class ApiServer {
     if (initialEvents && q.resourceVersionMatch !== 'NotOlderThan') {
       throw badRequest('sendInitialEvents requires resourceVersionMatch=NotOlderThan');
     }
+    if (q.resourceVersion && !initialEvents) await this.waitForResourceVersion(q.resourceVersion);
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    // At once, not with the first event: a client waiting for a condition that already holds must not wait for one.
+    res.flushHeaders();
     let headersSent = false;
     let lastRv = q.resourceVersion ?? '';
     let lastWrite = Date.now();
@@ -379,6 +384,24 @@ export class ApiServer {
     }
   }
 
+  /**
+   * A watch from a resourceVersion the store has not reached: waited for up to 3 s (a client that read from another
+   * replica may be ahead), then refused as the apiserver does: 504 "Too large resource version", retry in 1 s.
+   */
+  private async waitForResourceVersion(rv: string): Promise<void> {
+    const wanted = Number(rv);
+    if (!Number.isSafeInteger(wanted) || wanted < 0) throw badRequest(`resourceVersion ${JSON.stringify(rv)} is not valid: it must be a resourceVersion this server gave`);
+    const deadline = Date.now() + 3000;
+    for (;;) {
+      const current = Number(await this.opts.objects.currentResourceVersion());
+      if (current >= wanted) return;
+      if (Date.now() >= deadline) {
+        throw new ApiError(504, 'Timeout', `Too large resource version: ${wanted}, current: ${current}`, { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version', field: '' }], retryAfterSeconds: 1 });
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   /** Starts listening; resolves with the bound address. */
   async start(port: number, host = '127.0.0.1'): Promise<{ url: string; port: number }> {
     await this.app.listen({ port, host });
@@ -396,4 +419,21 @@ export class ApiServer {
     await this.app.close();
     if (!this.opts.parser) await this.parser.stop();
   }
+}
+
+/**
+ * Errors Node's HTTP parser meets before a request exists (headers too large, malformed requests): answered with a
+ * Status body like every other error, then the connection is closed.
+ */
+function clientErrorAsStatus(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const code = tooLarge ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const status = new ApiError(code, tooLarge ? 'RequestEntityTooLarge' : code === 408 ? 'Timeout' : 'BadRequest', tooLarge ? 'the request headers are too large' : `the request could not be read: ${err.message}`).toStatus();
+  const body = JSON.stringify(status);
+  const reason = tooLarge ? 'Request Header Fields Too Large' : code === 408 ? 'Request Timeout' : 'Bad Request';
+  socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

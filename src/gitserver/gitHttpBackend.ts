@@ -23,7 +23,13 @@ export interface GitBackendOptions {
 
 export function serveGit(req: IncomingMessage, res: ServerResponse, opts: GitBackendOptions): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://x');
-  const service = url.searchParams.get('service') ?? '';
+  // One service, and only it, reaches git: with `service` repeated git reads the last, a check of the first would pass.
+  const services = url.searchParams.getAll('service');
+  if (services.length > 1 || [...url.searchParams.keys()].some((k) => k !== 'service')) {
+    res.writeHead(400, { 'Content-Type': 'text/plain' }).end('only one "service" query parameter is accepted\n');
+    return Promise.resolve();
+  }
+  const service = services[0] ?? '';
   const pushing = service === 'git-receive-pack' || opts.pathInfo.endsWith('/git-receive-pack');
   if (pushing && (!opts.allowPush || !opts.user)) {
     res.writeHead(403, { 'Content-Type': 'text/plain' }).end('pushing to this repository is not allowed\n');
@@ -41,7 +47,7 @@ export function serveGit(req: IncomingMessage, res: ServerResponse, opts: GitBac
         GIT_PROJECT_ROOT: opts.projectRoot,
         GIT_HTTP_EXPORT_ALL: '1',
         PATH_INFO: opts.pathInfo,
-        QUERY_STRING: url.search.slice(1),
+        QUERY_STRING: service ? `service=${encodeURIComponent(service)}` : '',
         REQUEST_METHOD: req.method ?? 'GET',
         CONTENT_TYPE: req.headers['content-type'] ?? '',
         ...(req.headers['content-encoding'] ? { HTTP_CONTENT_ENCODING: req.headers['content-encoding'] } : {}),

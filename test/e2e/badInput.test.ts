@@ -142,4 +142,18 @@ describe('bad input gets a clear 4xx Status, never a 5xx', () => {
       wrong.close();
     }
   });
+
+  it('answers a watch from a resourceVersion the store has not reached like the apiserver: 504 with a retry hint', async () => {
+    const list = await fleet.client.get<{ metadata: { resourceVersion: string } }>(COLLECTION);
+    const ahead = String(Number(list.metadata.resourceVersion) + 1000);
+    const err = await fleet.client.request('GET', COLLECTION, { query: { watch: 'true', resourceVersion: ahead } }).then(
+      () => assert.fail('a watch from the future was accepted'),
+      (e: unknown) => e as ApiError,
+    );
+    assert.equal(err.code, 504);
+    assert.equal(err.reason, 'Timeout');
+    assert.match(err.message, new RegExp(`^Too large resource version: ${ahead}, current: \\d+$`));
+    assert.equal(err.details?.retryAfterSeconds, 1);
+    assert.equal(err.details?.causes?.[0]?.reason, 'ResourceVersionTooLarge');
+  });
 });

@@ -7,6 +7,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { request as httpsRequest } from 'node:https';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -181,7 +182,25 @@ describe('embedded defaults (fleetops up)', () => {
       return existsSync(join(target, 'worker-1/resources/default/app/todoer/resource-configure/5058f/deployment.yaml')) ? target : undefined;
     }, 30_000, 'todoer in the embedded repository');
     assert.ok(existsSync(join(dir, 'platform/dependencies/kratix-canary-namespace.yaml')));
+    // A repeated `service` cannot sneak receive-pack (push) past the read-only check.
+    const repeated = await fetchGit(`${fleet.embeddedGit.cloneUrl}/info/refs?service=git-upload-pack&service=git-receive-pack`, fleet.adminToken, fleet.caCert);
+    assert.equal(repeated.status, 400);
+    assert.doesNotMatch(repeated.body, /receive-pack/);
+    const push = await fetchGit(`${fleet.embeddedGit.cloneUrl}/info/refs?service=git-receive-pack`, fleet.adminToken, fleet.caCert);
+    assert.equal(push.status, 403);
     // Without a token, the repository is not readable.
     await assert.rejects(run('git', ['-c', 'http.sslVerify=false', 'ls-remote', fleet.embeddedGit.cloneUrl], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }), /Authentication failed|401|could not read Username/);
   });
 });
+
+function fetchGit(url: string, token: string, ca: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { ca, headers: { authorization: `Basic ${Buffer.from(`fleetops:${token}`).toString('base64')}` } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
@@ -90,6 +91,27 @@ describe('limits on what users send and steps write', () => {
     const huge = await send('POST', '/api/v1/namespaces/default/configmaps', Buffer.alloc(4 * 1024 * 1024, 32), { 'content-type': 'application/json' });
     assert.equal(huge.status, 413);
     assert.equal(JSON.parse(huge.body).reason, 'RequestEntityTooLarge');
+  });
+
+  it('answers what the HTTP parser refuses with a Status too: headers too large, garbage, a 100 MB Content-Length', async () => {
+    const raw = (text: string): Promise<string> =>
+      new Promise((resolve) => {
+        const socket = tlsConnect({ port: fleet.port, host: '127.0.0.1', ca: fleet.caCert, servername: 'localhost' }, () => socket.write(text));
+        let out = '';
+        socket.on('data', (d: Buffer) => (out += d.toString()));
+        socket.on('close', () => resolve(out));
+        socket.on('error', () => resolve(out));
+      });
+    const status = (response: string): { code: number; reason: string } => JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)) as { code: number; reason: string };
+    const headers = await raw(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    assert.match(headers, /^HTTP\/1\.1 431 /);
+    assert.deepEqual(status(headers), { ...status(headers), code: 431, reason: 'RequestEntityTooLarge' });
+    const garbage = await raw('GARBAGE\r\n\r\n');
+    assert.match(garbage, /^HTTP\/1\.1 400 /);
+    assert.equal(status(garbage).reason, 'BadRequest');
+    const huge = await raw(`POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${fleet.adminToken}\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n{"a":`);
+    assert.match(huge, /^HTTP\/1\.1 413 /);
+    assert.equal(status(huge).reason, 'RequestEntityTooLarge');
   });
 
   it('fails a run whose status.yaml is too big, and takes the biggest accepted one without stopping the API', async () => {
