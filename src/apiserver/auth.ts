@@ -28,6 +28,8 @@ export interface RequestAttributes {
 /** Groups whose kinds only the platform team may change. */
 const PLATFORM_GROUPS = new Set(['platform.kratix.io', 'fleetops.dev']);
 const READ_VERBS = new Set(['get', 'list', 'watch']);
+/** Cluster-scoped kinds whose content names and diffs every team's resources: the platform team's alone. */
+const PLATFORM_ONLY_READS = new Set(['fleetops.dev/rolloutplans']);
 
 export class TokenAuthenticator {
   private readonly entries: { token: Buffer; user: User }[];
@@ -67,6 +69,9 @@ export function authorize(user: User, attrs: RequestAttributes): string | undefi
   const read = READ_VERBS.has(attrs.verb);
   if (!attrs.namespaced) {
     if (attrs.group === '' && attrs.plural === 'namespaces' && read && attrs.name && user.namespaces.includes(attrs.name)) return undefined;
+    if (read && PLATFORM_ONLY_READS.has(`${attrs.group}/${attrs.plural}`)) {
+      return `User "${user.name}" cannot ${attrs.verb} resource "${attrs.plural}" in API group "${attrs.group}" at the cluster scope: they show every team's resources; only the platform team may`;
+    }
     if (read && attrs.group !== '') return undefined;
     return `User "${user.name}" cannot ${attrs.verb} resource "${attrs.plural}" in API group "${attrs.group}" at the cluster scope`;
   }
