@@ -72,6 +72,9 @@ async function main(): Promise<void> {
         }
       })(),
     ];
+    const rssBefore = process.memoryUsage().rss;
+    let rssPeak = rssBefore;
+    const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 100);
     const health: number[] = [];
     const gets: number[] = [];
     while (performance.now() < deadline) {
@@ -84,10 +87,14 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 20));
     }
     await Promise.all(loads);
+    clearInterval(rssTimer);
+    await new Promise((r) => setTimeout(r, 10_000));
+    const mib = (n: number): string => `${Math.round(n / 1024 / 1024)} MiB`;
     const pct = (xs: number[], p: number): string => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!.toFixed(1);
     console.log(`${SECONDS} s of load: ${bigTimes.length} applies by ${AS_ADMIN ? 'the platform team' : 'an application team'} of a ${KEYS}-key YAML ConfigMap (${(big.length / 1024 / 1024).toFixed(2)} MiB; each ${pct(bigTimes, 50)} ms median), ${statuses} requests whose step writes a 4,900-key status.yaml`);
     console.log(`  /healthz:           p50 ${pct(health, 50)} ms, p99 ${pct(health, 99)} ms, worst ${pct(health, 100)} ms (${health.length} requests)`);
     console.log(`  GET of a ConfigMap: p50 ${pct(gets, 50)} ms, p99 ${pct(gets, 99)} ms, worst ${pct(gets, 100)} ms`);
+    console.log(`  resident memory: ${mib(rssBefore)} before, ${mib(rssPeak)} at the peak, ${mib(process.memoryUsage().rss)} 10 s after the load`);
   } finally {
     await fleet.stop();
     rmSync(dir, { recursive: true, force: true });

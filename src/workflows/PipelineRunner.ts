@@ -10,9 +10,9 @@ import { parseGoDuration } from '../api/duration.ts';
 import { toBlockYaml } from '../api/blockYaml.ts';
 import type { StepRuntime } from './StepRuntime.ts';
 import { ImagePullError, type AcquireOptions, type ImageLease, type PullRecord } from './images/ImageCache.ts';
-import type { PullPolicy } from './images/imageReference.ts';
 import { pullSecretAuths, stepInImage, type StepInImage } from './containerSpec.ts';
-import { prepareVolumes, writableVolumes, type Volume, type VolumeMount } from './volumes.ts';
+import type { Container, Pipeline } from './pipelineSpec.ts';
+import { prepareVolumes, writableVolumes } from './volumes.ts';
 import { createWorkspace, defaultWorkRoot, type Workspace } from './workspace.ts';
 import { watchWrites } from './outputWatchdog.ts';
 import { collectOutputs, OutputError, readDestinationSelectors, readMetadataYaml, type DestinationSelector, type OutputFile, type OutputLimits, type YamlReader } from './outputs.ts';
@@ -21,34 +21,7 @@ import { parseYamlBounded, UNTRUSTED_LIMITS } from '../api/boundedYaml.ts';
 /** Metadata files are at most 256 KiB; parsed on the calling thread unless a parser is given. */
 const inlineYaml: YamlReader = (text) => Promise.resolve(parseYamlBounded(text, UNTRUSTED_LIMITS));
 
-export interface EnvVar {
-  name: string;
-  value?: string;
-  valueFrom?: { configMapKeyRef?: { name: string; key: string; optional?: boolean }; secretKeyRef?: { name: string; key: string; optional?: boolean } };
-}
-export interface EnvFromSource {
-  prefix?: string;
-  configMapRef?: { name: string; optional?: boolean };
-  secretRef?: { name: string; optional?: boolean };
-}
-export interface Container {
-  name: string;
-  image?: string;
-  imagePullPolicy?: PullPolicy;
-  command?: string[];
-  args?: string[];
-  workingDir?: string;
-  env?: EnvVar[];
-  envFrom?: EnvFromSource[];
-  volumeMounts?: VolumeMount[];
-  securityContext?: { runAsUser?: number; runAsGroup?: number };
-}
-export interface Pipeline {
-  apiVersion?: string;
-  kind?: string;
-  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: { containers: Container[]; imagePullSecrets?: { name: string }[]; volumes?: Volume[] };
-}
+export type { Container, EnvFromSource, EnvVar, Pipeline } from './pipelineSpec.ts';
 
 /** Where the runner gets a step's image root (the image cache). */
 export interface ImageProvider {

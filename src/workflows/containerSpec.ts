@@ -7,7 +7,7 @@
 import type { ImageLease, RegistryAuths } from './images/ImageCache.ts';
 import { ensureMountPoint, findExecutable, resolveUser } from './images/rootfs.ts';
 import { OutputError } from './outputs.ts';
-import type { Container } from './PipelineRunner.ts';
+import type { Container } from './pipelineSpec.ts';
 import type { StepRoot } from './StepRuntime.ts';
 import { mountsFor, type ConfigReader, type PreparedVolumes } from './volumes.ts';
 

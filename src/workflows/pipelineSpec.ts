@@ -1,0 +1,32 @@
+/** The Kratix Pipeline as FleetOps reads it (`platform.kratix.io/v1alpha1`, kind Pipeline): containers as in a Pod. */
+import type { PullPolicy } from './images/imageReference.ts';
+import type { Volume, VolumeMount } from './volumes.ts';
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { configMapKeyRef?: { name: string; key: string; optional?: boolean }; secretKeyRef?: { name: string; key: string; optional?: boolean } };
+}
+export interface EnvFromSource {
+  prefix?: string;
+  configMapRef?: { name: string; optional?: boolean };
+  secretRef?: { name: string; optional?: boolean };
+}
+export interface Container {
+  name: string;
+  image?: string;
+  imagePullPolicy?: PullPolicy;
+  command?: string[];
+  args?: string[];
+  workingDir?: string;
+  env?: EnvVar[];
+  envFrom?: EnvFromSource[];
+  volumeMounts?: VolumeMount[];
+  securityContext?: { runAsUser?: number; runAsGroup?: number };
+}
+export interface Pipeline {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: { containers: Container[]; imagePullSecrets?: { name: string }[]; volumes?: Volume[] };
+}
