@@ -4,6 +4,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from './processAlive.ts';
 
 export class DataDirError extends Error {
   constructor(message: string) {
@@ -12,14 +13,6 @@ export class DataDirError extends Error {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Takes the data directory for this process: `fleetops.pid` is created exclusively; a file left by a process that
@@ -43,7 +36,7 @@ export function lockDataDir(dataDir: string, pid = process.pid): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const holder = Number(readFileSync(file, 'utf8').trim());
-    if (Number.isInteger(holder) && holder > 0 && holder !== pid && alive(holder)) {
+    if (holder !== pid && processAlive(holder)) {
       throw new DataDirError(`another FleetOps (pid ${holder}) is using the data directory ${dataDir}; stop it first, or start this one with another --data-dir`);
     }
     rmSync(file, { force: true }); // left by a FleetOps that is gone

@@ -10,6 +10,7 @@
 import { accessSync, chownSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processAlive } from '../processAlive.ts';
 
 export interface Workspace {
   path: string;
@@ -73,14 +74,6 @@ export function createWorkspace(root: string, owner: { uid: number; gid: number 
   };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Removes workspaces left behind by a FleetOps that was killed during runs (kill -9, power loss): at once when the
@@ -99,7 +92,7 @@ export function removeStaleWorkspaces(root: string = defaultWorkRoot(), olderTha
     const path = join(root, entry);
     const pid = Number(entry.slice(PREFIX.length).split('-')[0]);
     try {
-      const orphaned = Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid);
+      const orphaned = Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid);
       if (!orphaned && now - statSync(path).mtimeMs < olderThanMs) continue;
       rmSync(path, { recursive: true, force: true });
       removed++;

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
 import { TEST_IMAGE } from '../helpers/images.ts';
+import { testPromise } from '../helpers/promises.ts';
 
 const THINGS = '/apis/test.fleetops.dev/v1/namespaces/default/racers';
 
@@ -14,17 +15,8 @@ describe('DELETE racing a controller', () => {
   let fleet: TestFleet;
   before(async () => {
     fleet = await startTestFleet();
-    await fleet.client.request('POST', '/apis/platform.kratix.io/v1alpha1/promises', {
-      body: {
-        apiVersion: 'platform.kratix.io/v1alpha1',
-        kind: 'Promise',
-        metadata: { name: 'racer' },
-        spec: {
-          api: { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'racers.test.fleetops.dev' }, spec: { group: 'test.fleetops.dev', scope: 'Namespaced', names: { kind: 'Racer', plural: 'racers', singular: 'racer' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] } },
-          workflows: { resource: { configure: [{ apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Pipeline', metadata: { name: 'p' }, spec: { containers: [{ name: 's', image: TEST_IMAGE, command: ['sh', '-c', 'echo "ok: true" > /kratix/metadata/status.yaml'] }] } }] } },
-        },
-      },
-    });
+    const step = { name: 's', image: TEST_IMAGE, command: ['sh', '-c', 'echo "ok: true" > /kratix/metadata/status.yaml'] };
+    await fleet.client.request('POST', '/apis/platform.kratix.io/v1alpha1/promises', { body: testPromise({ kind: 'Racer', plural: 'racers', pipeline: { name: 'p', spec: { containers: [step] } } }) });
     await eventually(() => fleet.client.get(THINGS), 10_000, 'kind served');
   });
   after(() => fleet.cleanup());

@@ -16,6 +16,7 @@ import { ImageCache } from '../../src/workflows/images/ImageCache.ts';
 import { SkopeoFetcher } from '../../src/workflows/images/SkopeoFetcher.ts';
 import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
 import { buildInto, startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { testPromise } from '../helpers/promises.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'fleetops-images-test-'));
 chmodSync(work, 0o711);
@@ -219,17 +220,8 @@ describe('200 resources sharing one pull', () => {
   it('pulls and unpacks the image once for all of them, with the pull secret of a kubernetes.io/dockerconfigjson Secret', async () => {
     const c = fleet.client;
     await c.request('POST', '/api/v1/namespaces/default/secrets', { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'regcred' }, type: 'kubernetes.io/dockerconfigjson', stringData: { '.dockerconfigjson': registry.dockerConfigJson() } } });
-    await c.request('POST', '/apis/platform.kratix.io/v1alpha1/promises', {
-      body: {
-        apiVersion: 'platform.kratix.io/v1alpha1',
-        kind: 'Promise',
-        metadata: { name: 'thing' },
-        spec: {
-          api: { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'things.test.fleetops.dev' }, spec: { group: 'test.fleetops.dev', scope: 'Namespaced', names: { kind: 'Thing', plural: 'things', singular: 'thing' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] } },
-          workflows: { resource: { configure: [{ apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Pipeline', metadata: { name: 'render' }, spec: { imagePullSecrets: [{ name: 'regcred' }], containers: [{ name: 'render', image: `${registry.host}/team/render:v1` }] } }] } },
-        },
-      },
-    });
+    const render = { name: 'render', spec: { imagePullSecrets: [{ name: 'regcred' }], containers: [{ name: 'render', image: `${registry.host}/team/render:v1` }] } };
+    await c.request('POST', '/apis/platform.kratix.io/v1alpha1/promises', { body: testPromise({ kind: 'Thing', plural: 'things', pipeline: render }) });
     await eventually(() => c.get('/apis/test.fleetops.dev/v1/things'), 10_000, 'kind served');
     const seen = registry.requests().length;
     await Promise.all(Array.from({ length: 200 }, (_, i) => c.request('POST', '/apis/test.fleetops.dev/v1/namespaces/default/things', { body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Thing', metadata: { name: `t-${i}` }, spec: {} } })));

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
 import { TEST_IMAGE } from '../helpers/images.ts';
+import { testPromise } from '../helpers/promises.ts';
 
 interface Answer {
   status: number;
@@ -118,17 +119,8 @@ describe('limits on what users send and steps write', () => {
     const c = fleet.client;
     // ~85 KiB of status in 4,900 keys: accepted. ~480 KiB: refused by its size.
     const writeStatus = (keys: number): string => `i=0; while [ $i -lt ${keys} ]; do echo "k$i: value-$i"; i=$((i+1)); done > /kratix/metadata/status.yaml`;
-    await c.request('POST', '/apis/platform.kratix.io/v1alpha1/promises', {
-      body: {
-        apiVersion: 'platform.kratix.io/v1alpha1',
-        kind: 'Promise',
-        metadata: { name: 'chatty' },
-        spec: {
-          api: { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'chatties.test.fleetops.dev' }, spec: { group: 'test.fleetops.dev', scope: 'Namespaced', names: { kind: 'Chatty', plural: 'chatties', singular: 'chatty' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] } },
-          workflows: { resource: { configure: [{ apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Pipeline', metadata: { name: 'p' }, spec: { containers: [{ name: 's', image: TEST_IMAGE, command: ['sh', '-c', 'if [ "$KRATIX_OBJECT_NAME" = huge ]; then ' + writeStatus(26_000) + '; else ' + writeStatus(4_900) + '; fi'] }] } }] } },
-        },
-      },
-    });
+    const step = { name: 's', image: TEST_IMAGE, command: ['sh', '-c', 'if [ "$KRATIX_OBJECT_NAME" = huge ]; then ' + writeStatus(26_000) + '; else ' + writeStatus(4_900) + '; fi'] };
+    await c.request('POST', '/apis/platform.kratix.io/v1alpha1/promises', { body: testPromise({ kind: 'Chatty', plural: 'chatties', pipeline: { name: 'p', spec: { containers: [step] } } }) });
     await eventually(() => c.get('/apis/test.fleetops.dev/v1/chatties'), 10_000, 'kind served');
     for (const name of ['huge', 'large']) await c.request('POST', '/apis/test.fleetops.dev/v1/namespaces/default/chatties', { body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Chatty', metadata: { name }, spec: {} } });
     const get = (name: string): Promise<{ status?: Record<string, unknown> & { conditions?: { type: string; status: string; message: string }[] } }> => c.get(`/apis/test.fleetops.dev/v1/namespaces/default/chatties/${name}`);

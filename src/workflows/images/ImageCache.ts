@@ -21,6 +21,7 @@ import type { Logger } from 'pino';
 import { byDigest, defaultPullPolicy, InvalidImageName, LOCAL_DOMAIN, parseImageReference, type ImageReference, type PullPolicy } from './imageReference.ts';
 import { readLayoutConfig, type ImageConfig } from './ociLayout.ts';
 import { prepareRoot } from './rootfs.ts';
+import { processAlive } from '../../processAlive.ts';
 
 /** Credentials for registries, as in a `kubernetes.io/dockerconfigjson` Secret (`auths` by registry host). */
 export type RegistryAuths = Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }>;
@@ -121,15 +122,6 @@ interface Failure {
 
 const hexOf = (digest: string): string => digest.slice('sha256:'.length);
 
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export class ImageCache {
   private readonly opts: ImageCacheOptions;
