@@ -12,6 +12,8 @@ export interface YamlParserOptions {
   inlineBelow?: number;
   /** A parse in the worker taking longer fails, and the worker is replaced (default 10 s). */
   timeoutMs?: number;
+  /** The worker ends after this long without work, giving back the memory big parses took (default 5 s). */
+  idleMs?: number;
 }
 
 interface Pending {
@@ -23,14 +25,17 @@ interface Pending {
 const WORKER = new URL('./yamlParserWorker.ts', import.meta.url);
 
 export class YamlParser {
+  private readonly opts: YamlParserOptions;
   private readonly limits: ParseLimits;
   private readonly inlineBelow: number;
   private readonly timeoutMs: number;
   private worker: Worker | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
 
   constructor(opts: YamlParserOptions = {}) {
+    this.opts = opts;
     this.limits = opts.limits ?? DEFAULT_LIMITS;
     this.inlineBelow = opts.inlineBelow ?? 16 * 1024;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
@@ -67,6 +72,7 @@ export class YamlParser {
       }
     }
     const worker = this.ensureWorker();
+    clearTimeout(this.idleTimer);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -88,7 +94,11 @@ export class YamlParser {
       if (!p) return;
       this.pending.delete(m.id);
       clearTimeout(p.timer);
-      if (!this.pending.size) worker.unref();
+      if (!this.pending.size) {
+        worker.unref();
+        this.idleTimer = setTimeout(() => this.endIdle(worker), this.opts.idleMs ?? 5000);
+        this.idleTimer.unref();
+      }
       if (m.ok) p.resolve(m.value);
       else p.reject(new ParseLimitError(m.kind ?? 'syntax', m.message ?? 'not valid YAML'));
     });
@@ -100,6 +110,12 @@ export class YamlParser {
     worker.unref();
     this.worker = worker;
     return worker;
+  }
+
+  private endIdle(worker: Worker): void {
+    if (this.worker !== worker || this.pending.size) return;
+    this.worker = undefined;
+    void worker.terminate();
   }
 
   /** A parse ran past its time: the worker is busy with it for good; the others it holds fail and a new one starts. */
@@ -119,6 +135,7 @@ export class YamlParser {
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.idleTimer);
     const w = this.worker;
     this.worker = undefined;
     this.failAll(new Error('the YAML parser is stopped'));
