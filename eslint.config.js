@@ -2,6 +2,47 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layers (see docs/architecture.md): each folder of src/ may import only the folders below it. A folder's rule
+ * lists the folders above it or beside it; `import type` is allowed across (types carry no code at run time).
+ */
+const ALL = ['api', 'lib', 'workers', 'store', 'registry', 'workflows', 'statestores', 'gitserver', 'client', 'controller', 'controllers', 'apiserver', 'cli'];
+const BELOW = {
+  api: [],
+  lib: ['api'],
+  workers: ['api', 'lib'],
+  store: ['api', 'lib'],
+  registry: ['api', 'lib', 'store'],
+  workflows: ['api', 'lib', 'workers'],
+  statestores: ['api', 'lib'],
+  gitserver: ['api', 'lib'],
+  client: ['api', 'lib', 'registry'],
+  controller: ['api', 'lib'],
+  controllers: ['api', 'lib', 'client', 'controller', 'registry', 'workflows', 'statestores'],
+  apiserver: ['api', 'lib', 'workers', 'store', 'registry'],
+  cli: ['api', 'lib', 'client'],
+};
+const layerRules = Object.entries(BELOW).map(([layer, below]) => {
+  const forbidden = ALL.filter((l) => l !== layer && !below.includes(l));
+  return {
+    files: [`src/${layer}/**/*.ts`],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [...forbidden.map((l) => `**/${l}/**`), '**/main.ts', '**/dataDir.ts'].filter((g) => !(layer === 'cli' && g === '**/main.ts')).concat(layer === 'cli' ? ['../main.ts', '../../main.ts'] : []),
+              allowTypeImports: true,
+              message: `src/${layer}/ may import only ${below.length ? below.map((b) => `src/${b}/`).join(', ') : 'nothing else of src/'} (layers point downward; see docs/architecture.md)`,
+            },
+          ],
+        },
+      ],
+    },
+  };
+});
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'tmp/**', 'portal/dist/**', 'bin/**'] },
   js.configs.recommended,
@@ -19,5 +60,12 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       'no-constant-condition': ['error', { checkLoops: false }],
     },
+  },
+  ...layerRules,
+  {
+    // `fleetops image build|list` works on this machine's image cache, not through the API: the one command that
+    // uses the workflows layer (loaded only when it runs, so other commands start fast).
+    files: ['src/cli/commands/image.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': 'off' },
   },
 );

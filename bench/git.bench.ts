@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { GIT_MALLOC_ENV, GitWriter } from '../src/statestores/GitWriter.ts';
+import { GitWriter } from '../src/statestores/GitWriter.ts';
+import { GIT_MALLOC_ENV } from '../src/lib/gitEnv.ts';
 
 const run = promisify(execFile);
 const arg = (name: string, def: number): number => {

@@ -4,7 +4,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { processAlive } from './processAlive.ts';
+import { processAlive } from './lib/processAlive.ts';
 
 export class DataDirError extends Error {
   constructor(message: string) {

@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { checkDatabase, DataDirError, keepPrivate, lockDataDir, markInitialized } from './dataDir.ts';
-import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { isApiError } from './api/errors.ts';
@@ -45,9 +44,9 @@ import { BucketWriter } from './statestores/BucketWriter.ts';
 import { serveGit } from './gitserver/gitHttpBackend.ts';
 import { execFileSync } from 'node:child_process';
 import type { FastifyInstance } from 'fastify';
+import { defaultDataDir, INSTALL_DIR } from './lib/installation.ts';
 
-/** The FleetOps install (this repository): bound read-only at /fleetops in sandboxes, for the step SDK and examples. */
-export const INSTALL_DIR = resolve(import.meta.dirname, '..');
+export { defaultDataDir, INSTALL_DIR } from './lib/installation.ts';
 
 export interface FleetOpsOptions {
   /** Where the database, certificate, tokens and kubeconfig live. Default `$FLEETOPS_HOME` or `~/.fleetops`. */
@@ -103,10 +102,6 @@ export interface FleetOps {
 }
 
 export const SYSTEM_NAMESPACES = ['default', 'kratix-platform-system', 'fleetops-system'];
-
-export function defaultDataDir(): string {
-  return resolve(process.env.FLEETOPS_HOME ?? join(homedir(), '.fleetops'));
-}
 
 interface TokenFile {
   users: TokenEntry[];

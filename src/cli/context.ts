@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { HttpClient } from '../client/HttpClient.ts';
 import { Discovery } from '../client/discovery.ts';
 import { loadKubeconfig } from '../client/kubeconfig.ts';
-import { defaultDataDir } from '../main.ts';
+import { defaultDataDir } from '../lib/installation.ts';
 
 export interface GlobalOptions {
   kubeconfig?: string;

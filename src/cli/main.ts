@@ -6,16 +6,8 @@ import { Command, Option } from 'commander';
 import { isApiError } from '../api/errors.ts';
 import type { SERVER_VERSION } from '../apiserver/discovery.ts';
 import { formatColumns } from './printers.ts';
-import { openContext, type GlobalOptions } from './context.ts';
-import { applyCommand } from './commands/apply.ts';
-import { deleteCommand } from './commands/delete.ts';
-import { describeCommand } from './commands/describe.ts';
-import { getCommand } from './commands/get.ts';
-import { promiseInitCommand } from './commands/promiseInit.ts';
-import { logsCommand } from './commands/logs.ts';
-import { imageBuildCommand, imageListCommand } from './commands/image.ts';
+import type { CliContext, GlobalOptions } from './context.ts';
 import type { ImageBase } from '../workflows/images/imageBuild.ts';
-import { rolloutControlCommand, rolloutHistoryCommand, rolloutPlanCommand, rolloutStatusCommand, rolloutUndoCommand } from './commands/rollout.ts';
 
 const VERSION = '0.1.0';
 const stdout = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -35,7 +27,8 @@ function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals() as GlobalOptions;
 }
 
-async function withContext(cmd: Command, fn: (ctx: ReturnType<typeof openContext>) => Promise<number>): Promise<void> {
+async function withContext(cmd: Command, fn: (ctx: CliContext) => Promise<number>): Promise<void> {
+  const { openContext } = await import('./context.ts');
   const ctx = openContext(globals(cmd));
   try {
     process.exitCode = await fn(ctx);
@@ -84,6 +77,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--dry-run <mode>', 'only check what would happen').choices(['server', 'none']))
     .option('--force-conflicts', 'take over fields owned by other managers')
     .action(async (opts: { filename: string[]; dryRun?: string; forceConflicts?: boolean }, cmd: Command) => {
+      const { applyCommand } = await import('./commands/apply.ts');
       await withContext(cmd, (ctx) => applyCommand(ctx, opts, stdout, readStdin, stderr));
     });
 
@@ -98,6 +92,7 @@ export function buildProgram(): Command {
     .option('--no-headers', 'omit table headers')
     .option('--show-labels', 'add a LABELS column')
     .action(async (targets: string[], opts: { output?: string; allNamespaces?: boolean; selector?: string; watch?: boolean; headers?: boolean; showLabels?: boolean }, cmd: Command) => {
+      const { getCommand } = await import('./commands/get.ts');
       await withContext(cmd, (ctx) => getCommand(ctx, targets, { ...opts, noHeaders: opts.headers === false }, stdout));
     });
 
@@ -107,6 +102,7 @@ export function buildProgram(): Command {
     .argument('<type>')
     .argument('<name>')
     .action(async (type: string, name: string, _opts: unknown, cmd: Command) => {
+      const { describeCommand } = await import('./commands/describe.ts');
       await withContext(cmd, (ctx) => describeCommand(ctx, type, name, stdout));
     });
 
@@ -119,6 +115,7 @@ export function buildProgram(): Command {
     .option('--timeout <seconds>', 'how long to wait', '120')
     .option('--ignore-not-found', 'treat missing objects as deleted')
     .action(async (targets: string[], opts: { filename?: string[]; wait: string; timeout: string; ignoreNotFound?: boolean }, cmd: Command) => {
+      const { deleteCommand } = await import('./commands/delete.ts');
       await withContext(cmd, (ctx) =>
         deleteCommand(ctx, targets, { ...(opts.filename ? { filename: opts.filename } : {}), wait: opts.wait !== 'false', timeoutSeconds: Number(opts.timeout), ignoreNotFound: !!opts.ignoreNotFound }, stdout, readStdin, stderr),
       );
@@ -131,6 +128,7 @@ export function buildProgram(): Command {
     .option('-f, --follow', 'wait for the run in progress and print each step as it finishes')
     .option('--pipeline <name>', 'only runs of this pipeline')
     .action(async (target: string, opts: { follow?: boolean; pipeline?: string }, cmd: Command) => {
+      const { logsCommand } = await import('./commands/logs.ts');
       await withContext(cmd, (ctx) => logsCommand(ctx, target, opts, stdout));
     });
 
@@ -148,7 +146,8 @@ export function buildProgram(): Command {
     .option('--registries-conf <file>', 'with --push: a registries.conf (e.g. to allow a plain-HTTP registry)')
     .option('--data-dir <dir>', 'the FleetOps data directory whose cache gets the image (default: $FLEETOPS_HOME or ~/.fleetops)')
     .action(async (dir: string, opts: { tag?: string; base?: ImageBase; entrypoint?: string; cmd?: string; push?: boolean; authfile?: string; registriesConf?: string; dataDir?: string }) => {
-      const { INSTALL_DIR, defaultDataDir } = await import('../main.ts');
+      const { imageBuildCommand } = await import('./commands/image.ts');
+      const { INSTALL_DIR, defaultDataDir } = await import('../lib/installation.ts');
       process.exitCode = await imageBuildCommand(dir, { ...opts, dataDir: opts.dataDir ? resolve(opts.dataDir) : defaultDataDir(), installDir: INSTALL_DIR }, stdout, (l) => process.stderr.write(`${l}\n`));
     });
   image
@@ -156,7 +155,8 @@ export function buildProgram(): Command {
     .description('images in the local cache: references, digests, sizes, last use')
     .option('--data-dir <dir>', 'the FleetOps data directory (default: $FLEETOPS_HOME or ~/.fleetops)')
     .action(async (opts: { dataDir?: string }) => {
-      const { defaultDataDir } = await import('../main.ts');
+      const { imageListCommand } = await import('./commands/image.ts');
+      const { defaultDataDir } = await import('../lib/installation.ts');
       process.exitCode = imageListCommand(opts.dataDir ? resolve(opts.dataDir) : defaultDataDir(), stdout);
     });
 
@@ -171,7 +171,8 @@ export function buildProgram(): Command {
     .option('--plural <plural>', 'plural name (default: lowercase kind + s)')
     .option('--property <field...>', 'API field(s) of spec as name:type[:required], type string|integer|number|boolean', [])
     .option('--dir <dir>', 'parent folder', '.')
-    .action((name: string, opts: { group: string; kind: string; version: string; plural?: string; property: string[]; dir: string }) => {
+    .action(async (name: string, opts: { group: string; kind: string; version: string; plural?: string; property: string[]; dir: string }) => {
+      const { promiseInitCommand } = await import('./commands/promiseInit.ts');
       process.exitCode = promiseInitCommand(name, opts, stdout);
     });
 
@@ -189,6 +190,7 @@ export function buildProgram(): Command {
     .option('--timeout <seconds>', 'with -w: give up after this long', intArg('--timeout'))
     .option('--revision <n>', 'the rollout of this revision', intArg('--revision'))
     .action(async (name: string, opts: { watch?: boolean; timeout?: number; revision?: number }, cmd: Command) => {
+      const { rolloutStatusCommand } = await import('./commands/rollout.ts');
       await withContext(cmd, (ctx) => rolloutStatusCommand(ctx, name, { ...(opts.watch ? { watch: true } : {}), ...(opts.timeout ? { timeoutSeconds: opts.timeout } : {}), ...(opts.revision ? { revision: opts.revision } : {}) }, stdout));
     });
   for (const [action, text] of [
@@ -201,6 +203,7 @@ export function buildProgram(): Command {
       .description(text)
       .argument('<promise>')
       .action(async (name: string, _opts: unknown, cmd: Command) => {
+        const { rolloutControlCommand } = await import('./commands/rollout.ts');
         await withContext(cmd, (ctx) => rolloutControlCommand(ctx, action, name, stdout));
       });
   }
@@ -210,6 +213,7 @@ export function buildProgram(): Command {
     .argument('<promise>')
     .option('--to-revision <n>', 'revision to go back to (default: the one before the latest)', intArg('--to-revision'))
     .action(async (name: string, opts: { toRevision?: number }, cmd: Command) => {
+      const { rolloutUndoCommand } = await import('./commands/rollout.ts');
       await withContext(cmd, (ctx) => rolloutUndoCommand(ctx, name, opts.toRevision ? { toRevision: opts.toRevision } : {}, stdout));
     });
   rollout
@@ -217,6 +221,7 @@ export function buildProgram(): Command {
     .description("a Promise's revisions, what changed and how each rollout went")
     .argument('<promise>')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
+      const { rolloutHistoryCommand } = await import('./commands/rollout.ts');
       await withContext(cmd, (ctx) => rolloutHistoryCommand(ctx, name, stdout));
     });
   rollout
@@ -227,6 +232,7 @@ export function buildProgram(): Command {
     .option('-o, --output <format>', 'yaml|json (default: a readable diff and summary)')
     .option('--keep', 'keep the RolloutPlan object afterwards')
     .action(async (opts: { filename: string[]; sample?: number; output?: string; keep?: boolean }, cmd: Command) => {
+      const { rolloutPlanCommand } = await import('./commands/rollout.ts');
       await withContext(cmd, (ctx) => rolloutPlanCommand(ctx, opts, stdout, readStdin, stderr));
     });
 

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GIT_MALLOC_ENV } from '../statestores/GitWriter.ts';
+import { GIT_MALLOC_ENV } from '../lib/gitEnv.ts';
 
 export interface GitBackendOptions {
   /** Folder holding the bare repositories (`<root>/<name>.git`). */

@@ -29,7 +29,7 @@ import {
   validateLabelValue,
 } from '../api/validation.ts';
 import { keyOf, type ObjectKey, type Store, type StoreEvent, type WatchHandle, type WriteOp } from '../store/Store.ts';
-import { rfc3339Seconds } from '../store/SqliteStore.ts';
+import { rfc3339Seconds } from '../api/time.ts';
 import { recordUpdate, serverSideApply } from './managedFields.ts';
 import type { Registry } from './Registry.ts';
 import { apiVersionOf, typeKeyOf, type ResourceType } from './ResourceType.ts';

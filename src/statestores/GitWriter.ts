@@ -12,6 +12,7 @@ import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:c
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { GIT_MALLOC_ENV } from '../lib/gitEnv.ts';
 
 export type SpawnFn = (command: string, args: string[], options: SpawnOptions) => ChildProcess;
 
@@ -49,12 +50,6 @@ export class GitError extends Error {
     this.name = 'GitError';
   }
 }
-
-/**
- * git grows its heap with many small brk calls; where system calls are expensive (VMs) that dominates fast-import
- * and pack-objects (measured: 1 s → 40 ms for 1,000 files). A larger top pad makes glibc grow it in big steps.
- */
-export const GIT_MALLOC_ENV = { MALLOC_TOP_PAD_: String(64 * 1024 * 1024) };
 
 /** Git's object id of a blob with this content (what `git ls-files -s` reports). */
 /** Desired contents are cached Buffers that rarely change: their blob ids are remembered per Buffer. */

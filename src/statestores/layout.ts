@@ -6,7 +6,7 @@
  */
 import { posix } from 'node:path';
 import { compareCodeUnits } from '../api/types.ts';
-import { safeRelativePath } from '../workflows/outputs.ts';
+import { relativePathInside } from '../lib/safePath.ts';
 
 export interface DestinationLayout {
   name: string;
@@ -39,7 +39,7 @@ const CANARY_CONFIGMAP =
 export function destinationRoot(storePath: string | undefined, destPath: string | undefined): string {
   const clean = (p: string | undefined): string => (p ?? '').replace(/^\/+|\/+$/g, '').replace(/^\.$/, '');
   const joined = [clean(storePath), clean(destPath)].filter(Boolean).join('/');
-  return joined ? safeRelativePath(joined) : '';
+  return joined ? relativePathInside(joined, 'the state store', 'destination path') : '';
 }
 
 const under = (root: string, rel: string): string => (root ? posix.join(root, rel) : rel);
@@ -61,7 +61,7 @@ export function placementPaths(dest: DestinationLayout, wp: PlacementFiles): Map
   else if (wp.pipeline) base = posix.join('dependencies', wp.promiseName, wp.pipeline, id5);
   else base = posix.join('dependencies', wp.promiseName, id5);
   for (const w of wp.workloads) {
-    const rel = safeRelativePath(w.filepath);
+    const rel = relativePathInside(w.filepath, 'the destination folder', 'workload path');
     files.set(under(dest.root, base ? posix.join(base, rel) : rel), w.content);
   }
   pathsMemo.set(wp, { layout, files });
@@ -84,7 +84,7 @@ export function destinationFiles(dest: DestinationLayout, placements: PlacementF
       try {
         if (wp.invalid) throw wp.invalid;
         for (const w of wp.workloads) {
-          safeRelativePath(w.filepath);
+          relativePathInside(w.filepath, 'the destination folder', 'workload path');
           docs.push(w.content.toString('utf8').trim());
         }
       } catch (err) {

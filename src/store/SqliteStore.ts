@@ -19,6 +19,7 @@ import type {
   WriteOp,
 } from './Store.ts';
 import { WatchHub } from './WatchHub.ts';
+import { rfc3339Seconds } from '../api/time.ts';
 
 export interface SqliteStoreOptions {
   /** Database file path, or ':memory:'. */
@@ -40,9 +41,6 @@ function resourceName(key: TypeKey): string {
   return key.kind.toLowerCase();
 }
 
-export function rfc3339Seconds(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 interface PendingCommit {
   ops: WriteOp[];

@@ -4,8 +4,9 @@
  * files and folders), sizes are capped, and YAML must parse.
  */
 import { lstatSync, readdirSync, readFileSync, existsSync } from 'node:fs';
-import { join, posix } from 'node:path';
-import { encodeWorkload, md5Hex, ROOT_GROUP_ID } from '../controllers/shared/workloads.ts';
+import { join } from 'node:path';
+import { encodeWorkload, md5Hex, ROOT_GROUP_ID } from '../lib/workloads.ts';
+import { relativePathInside, UnsafePathError } from '../lib/safePath.ts';
 
 /** An output that breaks the contract; the message says which file and why. */
 export class OutputError extends Error {
@@ -48,13 +49,14 @@ export function collectOutputs(dir: string, limits: OutputLimits): OutputFile[] 
   return files;
 }
 
-/** A relative path that stays inside its folder, normalised; throws for anything that could escape. */
+/** A relative path that stays inside the output folder, normalised; OutputError for anything that could escape. */
 export function safeRelativePath(path: string): string {
-  if (path.includes('\0')) throw new OutputError(`output path ${JSON.stringify(path)} contains a NUL byte`);
-  if (path.startsWith('/') || /^[a-zA-Z]:/.test(path)) throw new OutputError(`output path ${JSON.stringify(path)} is absolute; paths must be relative to /kratix/output`);
-  const clean = posix.normalize(path.replace(/\\/g, '/'));
-  if (clean === '..' || clean.startsWith('../') || clean === '.' || clean === '') throw new OutputError(`output path ${JSON.stringify(path)} escapes the output folder`);
-  return clean;
+  try {
+    return relativePathInside(path, '/kratix/output', 'output path');
+  } catch (err) {
+    if (err instanceof UnsafePathError) throw new OutputError(err.message, { cause: err });
+    throw err;
+  }
 }
 
 export interface DestinationSelector {

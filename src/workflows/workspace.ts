@@ -10,7 +10,7 @@
 import { accessSync, chownSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processAlive } from '../processAlive.ts';
+import { processAlive } from '../lib/processAlive.ts';
 
 export interface Workspace {
   path: string;

@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
 import { TEST_IMAGE } from '../helpers/images.ts';
 import { kubectlFor, type Kubectl } from '../helpers/kubectl.ts';
-import { decodeWorkload } from '../../src/controllers/shared/workloads.ts';
+import { decodeWorkload } from '../../src/lib/workloads.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const APPS = ['todoer', 'shop', 'blog', 'wiki', 'chat'];

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildWorkloadGroups, collectOutputs, OutputError, readDestinationSelectors, safeRelativePath } from '../../src/workflows/outputs.ts';
 import { parseYamlBounded } from '../../src/api/boundedYaml.ts';
-import { decodeWorkload, md5Hex, ROOT_GROUP_ID } from '../../src/controllers/shared/workloads.ts';
+import { decodeWorkload, md5Hex, ROOT_GROUP_ID } from '../../src/lib/workloads.ts';
 
 const limits = { maxFiles: 100, maxBytes: 1_000_000 };
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'fleetops-outputs-'));

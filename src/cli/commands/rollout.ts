@@ -9,8 +9,7 @@ import { ApiError } from '../../api/errors.ts';
 import { collectionPath, objectPath } from '../../client/discovery.ts';
 import type { CliContext } from '../context.ts';
 import { readManifests } from '../manifests.ts';
-import { revisionName } from '../../registry/builtin/fleetopsKinds.ts';
-import { ANNOTATION_CHANGE_CAUSE } from '../../controllers/rollout/strategy.ts';
+import { ANNOTATION_CHANGE_CAUSE, revisionName } from '../../api/fleetopsNames.ts';
 import { formatColumns, renderJson, renderYaml } from '../printers.ts';
 
 const group = { group: 'fleetops.dev', version: 'v1alpha1', namespaced: false } as const;

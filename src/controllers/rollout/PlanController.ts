@@ -12,12 +12,12 @@ import type { Client } from '../../client/Client.ts';
 import { Controller } from '../../controller/Controller.ts';
 import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
 import type { Registry } from '../../registry/Registry.ts';
-import { rfc3339Seconds } from '../../store/SqliteStore.ts';
+import { rfc3339Seconds } from '../../api/time.ts';
 import type { Pipeline } from '../../workflows/PipelineRunner.ts';
 import { configReader } from '../shared/configReader.ts';
 import { kindServedBy } from '../shared/promiseKinds.ts';
 import { KRATIX_API, type WorkflowExecutor } from '../shared/WorkflowExecutor.ts';
-import { decodeWorkload } from '../shared/workloads.ts';
+import { decodeWorkload } from '../../lib/workloads.ts';
 import { diffFiles, diffStatus, summarize } from './diff.ts';
 
 export interface PlanControllerOptions {

@@ -17,7 +17,7 @@ import { Controller, type ReconcileResult } from '../../controller/Controller.ts
 import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
 import type { Registry } from '../../registry/Registry.ts';
 import type { ResourceType } from '../../registry/ResourceType.ts';
-import { rfc3339Seconds } from '../../store/SqliteStore.ts';
+import { rfc3339Seconds } from '../../api/time.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
 import { PromiseKindsWatcher } from '../shared/PromiseKindsWatcher.ts';
 import { kindServedBy, promiseNameOf } from '../shared/promiseKinds.ts';

@@ -15,9 +15,8 @@
 import { parse } from 'yaml';
 import { parseLabelSelector } from '../../api/labels.ts';
 
-export const ANNOTATION_ROLLOUT_STRATEGY = 'fleetops.dev/rollout-strategy';
-/** Why the Promise changed, shown by `fleetops rollout history` (set by `rollout undo`). */
-export const ANNOTATION_CHANGE_CAUSE = 'fleetops.dev/change-cause';
+import { ANNOTATION_ROLLOUT_STRATEGY } from '../../api/fleetopsNames.ts';
+export { ANNOTATION_CHANGE_CAUSE, ANNOTATION_ROLLOUT_STRATEGY } from '../../api/fleetopsNames.ts';
 
 export interface RolloutStep {
   count?: number;

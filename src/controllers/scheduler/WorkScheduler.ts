@@ -12,7 +12,7 @@ import { jsonEqual, type JsonObject, type KubeObject, cloneJson } from '../../ap
 import type { Client } from '../../client/Client.ts';
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
 import { BackgroundTasks } from '../../controller/BackgroundTasks.ts';
-import { rfc3339Seconds } from '../../store/SqliteStore.ts';
+import { rfc3339Seconds } from '../../api/time.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
 import { KRATIX_API, LABEL_PIPELINE_NAME } from '../shared/WorkflowExecutor.ts';
 

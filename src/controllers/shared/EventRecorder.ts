@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
-import { rfc3339Seconds } from '../../store/SqliteStore.ts';
+import { rfc3339Seconds } from '../../api/time.ts';
 
 export type EventType = 'Normal' | 'Warning';
 

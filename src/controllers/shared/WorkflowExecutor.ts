@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../api/types.ts';
-import { rfc3339Seconds } from '../../store/SqliteStore.ts';
+import { rfc3339Seconds } from '../../api/time.ts';
 import type { Client } from '../../client/Client.ts';
 import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
 import type { Pipeline, PipelineResult, PipelineRunner, StepRecord, WorkflowControl } from '../../workflows/PipelineRunner.ts';

@@ -6,9 +6,8 @@
 import type { ResourceType } from '../ResourceType.ts';
 import { ageColumn, defineType, s } from './defineType.ts';
 
-export const FLEETOPS_GROUP = 'fleetops.dev';
-export const FLEETOPS_VERSION = 'v1alpha1';
-export const FLEETOPS_API = `${FLEETOPS_GROUP}/${FLEETOPS_VERSION}`;
+import { FLEETOPS_GROUP, FLEETOPS_VERSION } from '../../api/fleetopsNames.ts';
+export { FLEETOPS_API, FLEETOPS_GROUP, FLEETOPS_VERSION, revisionName } from '../../api/fleetopsNames.ts';
 
 const step = s.obj({
   name: s.str(),
@@ -65,11 +64,6 @@ export const workflowRunType: ResourceType = defineType({
     ageColumn,
   ],
 });
-
-/** The name of revision `n` of a Promise, and of the Rollout that takes it to the fleet. */
-export function revisionName(promiseName: string, n: number): string {
-  return `${promiseName}-r${n}`;
-}
 
 /** An immutable, numbered copy of a Promise's spec: what resources are reconciled with. Name `<promise>-r<N>`. */
 export const promiseRevisionType: ResourceType = defineType({

@@ -21,7 +21,7 @@ import type { Logger } from 'pino';
 import { byDigest, defaultPullPolicy, InvalidImageName, LOCAL_DOMAIN, parseImageReference, type ImageReference, type PullPolicy } from './imageReference.ts';
 import { readLayoutConfig, type ImageConfig } from './ociLayout.ts';
 import { prepareRoot } from './rootfs.ts';
-import { processAlive } from '../../processAlive.ts';
+import { processAlive } from '../../lib/processAlive.ts';
 
 /** Credentials for registries, as in a `kubernetes.io/dockerconfigjson` Secret (`auths` by registry host). */
 export type RegistryAuths = Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }>;

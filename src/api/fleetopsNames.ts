@@ -1,0 +1,15 @@
+/** FleetOps' own names on the API: its group, the names of revisions, its annotations on Kratix objects. */
+
+export const FLEETOPS_GROUP = 'fleetops.dev';
+export const FLEETOPS_VERSION = 'v1alpha1';
+export const FLEETOPS_API = `${FLEETOPS_GROUP}/${FLEETOPS_VERSION}`;
+
+/** The name of revision `n` of a Promise, and of the Rollout that takes it to the fleet. */
+export function revisionName(promiseName: string, n: number): string {
+  return `${promiseName}-r${n}`;
+}
+
+/** On a Promise: how its changes roll out (steps, pauses, order, failure budget; see docs/rollouts.md). */
+export const ANNOTATION_ROLLOUT_STRATEGY = 'fleetops.dev/rollout-strategy';
+/** On a Promise: why it changed, shown by `fleetops rollout history` (set by `rollout undo`). */
+export const ANNOTATION_CHANGE_CAUSE = 'fleetops.dev/change-cause';
