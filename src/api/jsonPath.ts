@@ -2,17 +2,24 @@
  * The subset of kubectl JSONPath that printer columns and custom columns use: `.a.b`, `.a[0]`, `.a[*].b`,
  * `.a[?(@.type=="Ready")].message`, and `{...}` wrappers. Returns every match.
  */
-type Step = { kind: 'field'; name: string } | { kind: 'index'; index: number } | { kind: 'all' } | { kind: 'filter'; path: string[]; value: string; negate: boolean };
+type Step = { kind: 'field'; name: string } | { kind: 'index'; index: number } | { kind: 'all' } | { kind: 'descend' } | { kind: 'filter'; path: string[]; value: string; negate: boolean };
 
 function parse(expr: string): Step[] {
   let e = expr.trim();
+  // Templates (`{range …}{end}`, several `{…}` with text between) are kubectl's -o jsonpath output language, not a
+  // path: refused by name rather than matching nothing.
+  if (/\{\s*(range|end)\b/.test(e) || (e.match(/\{/g)?.length ?? 0) > 1) throw new Error(`JSONPath templates such as {range}…{end} are not supported here: give one path, e.g. {.metadata.name}`);
   if (e.startsWith('{') && e.endsWith('}')) e = e.slice(1, -1);
   if (e.startsWith('$')) e = e.slice(1);
   const steps: Step[] = [];
   let i = 0;
   while (i < e.length) {
     const c = e[i];
-    if (c === '.') {
+    if (c === '.' && e[i + 1] === '.') {
+      // `..name`: the name at any depth (recursive descent)
+      steps.push({ kind: 'descend' });
+      i++;
+    } else if (c === '.') {
       i++;
       const m = /^[^.[\]]+/.exec(e.slice(i));
       if (m) {
@@ -73,6 +80,14 @@ export function evaluateJsonPath(obj: unknown, expr: string): unknown[] {
         if (Array.isArray(v)) {
           const item = v[step.index < 0 ? v.length + step.index : step.index];
           if (item !== undefined) next.push(item);
+        }
+      } else if (step.kind === 'descend') {
+        // the value and everything below it, depth first, in document order
+        const stack = [v];
+        while (stack.length) {
+          const x = stack.pop();
+          next.push(x);
+          if (typeof x === 'object' && x !== null) stack.push(...(Array.isArray(x) ? [...x] : Object.values(x)).reverse());
         }
       } else if (step.kind === 'all') {
         if (Array.isArray(v)) next.push(...v);

@@ -157,6 +157,8 @@ export function parseLabelSelector(input: string): LabelSelector {
             if (!lx.accept(',')) fail('expected "," or ")" in value set');
           }
         }
+        // apimachinery's NewRequirement: an empty set would match nothing (in) or everything (notin), silently.
+        if (!values.length) fail(`for 'in', 'notin' operators, values set can't be empty`);
         requirement = { key, operator: op, values };
       } else {
         const value = lx.identifier();

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GIT_MALLOC_ENV } from '../lib/gitEnv.ts';
+import { redactCredentials } from '../lib/redact.ts';
 
 export type SpawnFn = (command: string, args: string[], options: SpawnOptions) => ChildProcess;
 
@@ -44,9 +45,10 @@ export interface SyncResult {
   changed: number;
 }
 
+/** A git operation failed. Its message never carries credentials (it ends up in status conditions and events). */
 export class GitError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+  constructor(message: string, options?: ErrorOptions & { secrets?: readonly string[] }) {
+    super(redactCredentials(message, options?.secrets), options);
     this.name = 'GitError';
   }
 }
@@ -74,6 +76,11 @@ export class GitWriter {
   constructor(opts: GitWriterOptions) {
     this.opts = opts;
     this.spawn = opts.spawn ?? nodeSpawn;
+  }
+
+  /** What must never appear in an error: the password or token of basic auth. */
+  private secrets(): string[] {
+    return this.opts.auth.kind === 'basic' ? [this.opts.auth.password] : [];
   }
 
   private env(): Record<string, string> {
@@ -128,7 +135,7 @@ export class GitWriter {
 
   private async must(args: string[]): Promise<string> {
     const r = await this.git(args);
-    if (r.code !== 0) throw new GitError(`git ${args[0]} failed for ${this.opts.url}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`);
+    if (r.code !== 0) throw new GitError(`git ${args[0]} failed for ${this.opts.url}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`, { secrets: this.secrets() });
     return r.stdout;
   }
 
@@ -160,7 +167,7 @@ export class GitWriter {
     const ref = `refs/remotes/origin/${this.opts.branch}`;
     const fetch = await this.git(['fetch', '-q', '--no-tags', 'origin', `+refs/heads/${this.opts.branch}:${ref}`]);
     if (fetch.code !== 0) {
-      if (!/couldn't find remote ref|could not find remote ref/i.test(fetch.stderr)) throw new GitError(`cannot fetch ${this.opts.url} (branch ${this.opts.branch}): ${fetch.stderr.trim().split('\n').slice(-2).join(' ')}`);
+      if (!/couldn't find remote ref|could not find remote ref/i.test(fetch.stderr)) throw new GitError(`cannot fetch ${this.opts.url} (branch ${this.opts.branch}): ${fetch.stderr.trim().split('\n').slice(-2).join(' ')}`, { secrets: this.secrets() });
       await this.git(['update-ref', '-d', ref]);
       return undefined;
     }
@@ -186,7 +193,7 @@ export class GitWriter {
       this.pushed = undefined;
       const lostRace = /rejected|non-fast-forward|fetch first|stale info/i.test(push.stderr + push.stdout);
       if (base) continue; // the branch moved under us (or our memory is stale): start over from a fetch
-      if (!lostRace || attempt >= 3) throw new GitError(`cannot push to ${this.opts.url}: ${(push.stderr || push.stdout).trim().split('\n').slice(-2).join(' ')}`);
+      if (!lostRace || attempt >= 3) throw new GitError(`cannot push to ${this.opts.url}: ${(push.stderr || push.stdout).trim().split('\n').slice(-2).join(' ')}`, { secrets: this.secrets() });
     }
   }
 
@@ -229,7 +236,7 @@ export class GitWriter {
       `${tip ? '' : `reset ${ref}\n\n`}commit ${ref}\nauthor ${name} <${email}> ${when}\ncommitter ${name} <${email}> ${when}\ndata ${message.length}\n${req.message}\n${tip ? `from ${tip}\n` : ''}`,
     );
     const r = await this.git(['fast-import', '--quiet', '--force', '--done'], Buffer.concat([head, ...chunks, Buffer.from('\ndone\n')]));
-    if (r.code !== 0) throw new GitError(`cannot write the commit for ${this.opts.url}: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`);
+    if (r.code !== 0) throw new GitError(`cannot write the commit for ${this.opts.url}: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`, { secrets: this.secrets() });
     return { sha: await this.readRef(ref), changed, files };
   }
 }

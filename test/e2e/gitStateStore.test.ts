@@ -112,10 +112,19 @@ describe('Git state store', () => {
 
   it('reports bad credentials on the state store', async () => {
     const c = fleet.client;
-    await c.request('POST', '/api/v1/namespaces/default/secrets', { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'wrong' }, stringData: { username: 'gitops', password: 'nope' } } });
+    await c.request('POST', '/api/v1/namespaces/default/secrets', { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'wrong' }, stringData: { username: 'gitops', password: 'not-the-password' } } });
     await c.request('POST', `${KRATIX}/gitstatestores`, { body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'GitStateStore', metadata: { name: 'locked' }, spec: { url: git.url('platform'), secretRef: { name: 'wrong' } } } });
     const st = await eventually(async () => ((await c.get<Obj>(`${KRATIX}/gitstatestores/locked`)).status?.status === 'NotReady' ? c.get<Obj>(`${KRATIX}/gitstatestores/locked`) : undefined), 20_000, 'store not ready');
-    assert.match(st.status!.conditions!.find((x) => x.type === 'Ready')!.message, /cannot fetch .*platform\.git/);
+    const message = st.status!.conditions!.find((x) => x.type === 'Ready')!.message;
+    assert.match(message, /cannot fetch .*platform\.git/);
+    assert.doesNotMatch(message, /not-the-password/);
+    // Credentials written into the URL never reach the condition either.
+    const withUserInfo = git.url('platform').replace('://', '://gitops:token-in-the-url@');
+    await c.request('POST', `${KRATIX}/gitstatestores`, { body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'GitStateStore', metadata: { name: 'userinfo' }, spec: { url: withUserInfo } } });
+    const st2 = await eventually(async () => ((await c.get<Obj>(`${KRATIX}/gitstatestores/userinfo`)).status?.status === 'NotReady' ? c.get<Obj>(`${KRATIX}/gitstatestores/userinfo`) : undefined), 20_000, 'store not ready');
+    const message2 = st2.status!.conditions!.find((x) => x.type === 'Ready')!.message;
+    assert.match(message2, /cannot fetch https?:\/\/\*\*\*@127\.0\.0\.1:\d+\/platform\.git/);
+    assert.doesNotMatch(message2, /token-in-the-url/);
   });
 
   it('converges to exactly the desired tree after an outage during 200 changes, with no change lost or duplicated', async () => {

@@ -15,8 +15,12 @@ describe('JSONPath subset', () => {
     ['.list[-1].n', [2]],
     ['.metadata.labels.x\\.io/y', []],
     ['.missing.field', []],
+    ['..n', [1, 2]],
+    ['{..type}', ['Ready', 'Other']],
+    ['.status..message', ['ok']],
   ];
   for (const [expr, want] of cases) it(expr, () => assert.deepEqual(evaluateJsonPath(obj, expr), want));
+  it('refuses templates by name instead of matching nothing', () => assert.throws(() => evaluateJsonPath(obj, '{range .list[*]}{.n}{end}'), /templates such as \{range\}…\{end\} are not supported/));
 });
 
 describe('humanDuration (kubectl ages)', () => {
