@@ -563,15 +563,14 @@ export class ObjectService {
         });
       }
       if (!old) {
-        const created = await this.create(type, namespace, object, { ...opts, fieldManager: undefined, version });
-        created.object.metadata.managedFields = object.metadata.managedFields;
-        if (!opts.dryRun) {
-          // Ownership is known only after create; store it without bumping anything else.
-          const withFields = { ...created.object, metadata: { ...created.object.metadata, managedFields: object.metadata.managedFields } };
-          const [stored] = await this.commit(type, name, [{ op: 'update', key: this.key(type, namespace, name), object: withFields, expectedRv: created.object.metadata.resourceVersion }]);
-          return { object: this.present(type, stored as KubeObject, version), warnings: [...warnings, ...created.warnings], created: true };
+        // One write: the object is created with the ownership apply computed (no second, spurious MODIFIED event).
+        try {
+          const created = await this.create(type, namespace, object, { ...opts, fieldManager: undefined, version });
+          return { ...created, warnings: [...warnings, ...created.warnings] };
+        } catch (err) {
+          if (attempt < 5 && isApiError(err, 'AlreadyExists')) continue; // created meanwhile: apply to it
+          throw err;
         }
-        return { ...created, warnings: [...warnings, ...created.warnings] };
       }
       try {
         const result = await this.write(type, old, object, { ...opts, expectedRv: old.metadata.resourceVersion as string, managedFieldsSet: true }, version);

@@ -110,8 +110,13 @@ export class PromiseController {
     await this.controller.stop();
   }
 
+  /** The injected clock (tests move it): every time of day the controller uses comes from here. */
+  private clock(): Date {
+    return (this.opts.now ?? (() => new Date()))();
+  }
+
   private now(): string {
-    return rfc3339Seconds((this.opts.now ?? (() => new Date()))());
+    return rfc3339Seconds(this.clock());
   }
 
   private servedBy(name: string): ResourceType | undefined {
@@ -219,7 +224,7 @@ export class PromiseController {
       }
       const hash = md5Hex(JSON.stringify(promise.spec ?? {}));
       const wf = ((status.kratix as JsonObject | undefined)?.workflows ?? {}) as { hash?: string; phase?: string; attempts?: number; nextRetryAt?: string; runs?: string[]; worksFor?: string[] };
-      const retryWait = wf.phase === 'Failed' && wf.nextRetryAt ? Date.parse(wf.nextRetryAt) - Date.now() : 0;
+      const retryWait = wf.phase === 'Failed' && wf.nextRetryAt ? Date.parse(wf.nextRetryAt) - this.clock().getTime() : 0;
       if (wf.hash !== hash || (wf.phase === 'Failed' && retryWait <= 0)) {
         const target: WorkflowTarget = { object: promise, workflowType: 'promise', action: 'configure', promise, plural: 'promises', pipelines, hash, namespace: PLATFORM_NAMESPACE };
         const outcome = await this.opts.executor.run(target, log);
@@ -231,7 +236,7 @@ export class PromiseController {
         } else {
           const attempts = (wf.hash === hash && wf.phase === 'Failed' ? (wf.attempts ?? 0) : 0) + 1;
           const delay = Math.min((this.opts.retryBaseMs ?? 5_000) * 2 ** (attempts - 1), 300_000);
-          status.kratix = { workflows: { hash, phase: 'Failed', attempts, nextRetryAt: new Date(Date.now() + delay).toISOString(), message: outcome.failure ?? '', runs, worksFor: wf.worksFor ?? [] } };
+          status.kratix = { workflows: { hash, phase: 'Failed', attempts, nextRetryAt: new Date(this.clock().getTime() + delay).toISOString(), message: outcome.failure ?? '', runs, worksFor: wf.worksFor ?? [] } };
           conditions = setCondition(conditions, { type: 'ConfigureWorkflowCompleted', status: 'False', reason: 'ConfigureWorkflowFailed', message: `Pipeline ${outcome.failedPipeline ?? ''} failed: ${outcome.failure ?? ''}` }, now);
         }
       }
@@ -267,7 +272,7 @@ export class PromiseController {
       }
     }
     const wfState = ((status.kratix as JsonObject | undefined)?.workflows ?? {}) as { phase?: string; nextRetryAt?: string };
-    if (wfState.phase === 'Failed' && wfState.nextRetryAt) return { requeueAfter: Math.max(100, Date.parse(wfState.nextRetryAt) - Date.now()) };
+    if (wfState.phase === 'Failed' && wfState.nextRetryAt) return { requeueAfter: Math.max(100, Date.parse(wfState.nextRetryAt) - this.clock().getTime()) };
     return available ? undefined : { requeueAfter: 30_000 };
   }
 
