@@ -21,6 +21,7 @@ import { SqliteStore } from './store/SqliteStore.ts';
 import { InProcessClient } from './client/InProcessClient.ts';
 import { PromiseController } from './controllers/promise/PromiseController.ts';
 import { EventRecorder } from './controllers/shared/EventRecorder.ts';
+import { EventExpiry } from './controllers/shared/EventExpiry.ts';
 import type { Store } from './store/Store.ts';
 import { fleetopsTypes } from './registry/builtin/fleetopsKinds.ts';
 import { ResourceController } from './controllers/resource/ResourceController.ts';
@@ -251,6 +252,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const client = new InProcessClient({ objects });
   const controllerLog = logger.child({ component: 'controllers' });
   const events = new EventRecorder({ client, component: 'fleetops', logger: controllerLog });
+  const eventExpiry = new EventExpiry({ client, logger: controllerLog });
   const launcher = new HelperLauncher({ logger: logger.child({ component: 'sandbox' }) });
   const stale = removeStaleWorkspaces();
   if (stale) logger.info({ removed: stale }, 'removed workspaces left by runs of a FleetOps that was stopped hard');
@@ -284,6 +286,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   await plans.start();
   await scheduler.start();
   await stateStores.start();
+  eventExpiry.start();
   const tokens = loadTokens(dataDir);
   const tls = ensureSelfSignedCert(dataDir);
   const authenticator = new TokenAuthenticator(tokens);
@@ -326,6 +329,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       await resources.stop();
       await scheduler.stop();
       await stateStores.stop();
+      await eventExpiry.stop();
       await launcher.stop();
       images.stop();
       await parser.stop();
