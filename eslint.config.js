@@ -32,7 +32,9 @@ const layerRules = Object.entries(BELOW).map(([layer, below]) => {
         {
           patterns: [
             {
-              group: [...forbidden.map((l) => `**/${l}/**`), '**/main.ts', '**/dataDir.ts'].filter((g) => !(layer === 'cli' && g === '**/main.ts')).concat(layer === 'cli' ? ['../main.ts', '../../main.ts'] : []),
+              group: [...forbidden.map((l) => `**/${l}/**`), '**/main.ts', '**/dataDir.ts']
+                .filter((g) => !(layer === 'cli' && g === '**/main.ts'))
+                .concat(layer === 'cli' ? ['../main.ts', '../../main.ts'] : []),
               allowTypeImports: true,
               message: `src/${layer}/ may import only ${below.length ? below.map((b) => `src/${b}/`).join(', ') : 'nothing else of src/'} (layers point downward; see docs/architecture.md)`,
             },

@@ -36,7 +36,9 @@ async function storeFloor(dir: string): Promise<number> {
   const t = { group: '', kind: 'ConfigMap' };
   const start = performance.now();
   for (let i = 0; i < WRITES; i++) {
-    await store.commit([{ op: 'create', key: keyOf(t, 'default', `f${i}`), object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `f${i}` }, data: { i: String(i) } } }]);
+    await store.commit([
+      { op: 'create', key: keyOf(t, 'default', `f${i}`), object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `f${i}` }, data: { i: String(i) } } },
+    ]);
   }
   const rate = WRITES / ((performance.now() - start) / 1000);
   await store.close();
@@ -48,7 +50,12 @@ async function main(): Promise<void> {
   const floor = await storeFloor(dir);
   const fleet = await startFleetOps({ dataDir: join(dir, 'fleet'), port: 0, logger: pino({ level: 'silent' }) });
   const client = new HttpClient(loadKubeconfig(fleet.kubeconfigPath));
-  const cm = (name: string): object => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels: { bench: 'yes' } }, data: { payload: 'x'.repeat(200) } });
+  const cm = (name: string): object => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, labels: { bench: 'yes' } },
+    data: { payload: 'x'.repeat(200) },
+  });
   try {
     // 1. writes/s through the API
     let next = 0;
@@ -67,7 +74,8 @@ async function main(): Promise<void> {
     const ns = fleet.registry.byKind('', 'ConfigMap')!;
     for (let i = 0; i < OBJECTS; i += 500) {
       const batch = [];
-      for (let j = i; j < Math.min(OBJECTS, i + 500); j++) batch.push({ op: 'create' as const, key: keyOf({ group: '', kind: 'ConfigMap' }, 'big', `o${j}`), object: cm(`o${j}`) as never });
+      for (let j = i; j < Math.min(OBJECTS, i + 500); j++)
+        batch.push({ op: 'create' as const, key: keyOf({ group: '', kind: 'ConfigMap' }, 'big', `o${j}`), object: cm(`o${j}`) as never });
       await fleet.store.commit(batch);
     }
     await fleet.objects.create(fleet.registry.byKind('', 'Namespace')!, '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'big' } });
@@ -109,11 +117,16 @@ async function main(): Promise<void> {
       const a = new AbortController();
       aborts.push(a);
       return client
-        .watch('/api/v1/namespaces/default/configmaps', { resourceVersion: rv, labelSelector: 'watch=yes' }, (e) => {
-          const name = (e.object as { metadata: { name: string } }).metadata.name;
-          const t = sent.get(name);
-          if (t !== undefined) latencies.push(performance.now() - t);
-        }, a.signal)
+        .watch(
+          '/api/v1/namespaces/default/configmaps',
+          { resourceVersion: rv, labelSelector: 'watch=yes' },
+          (e) => {
+            const name = (e.object as { metadata: { name: string } }).metadata.name;
+            const t = sent.get(name);
+            if (t !== undefined) latencies.push(performance.now() - t);
+          },
+          a.signal,
+        )
         .catch(() => undefined);
     });
     await new Promise((r) => setTimeout(r, 500));
@@ -128,7 +141,9 @@ async function main(): Promise<void> {
     while (latencies.length < EVENTS * WATCHERS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const a of aborts) a.abort();
     await Promise.all(watchers);
-    console.log(`watch latency, ${WATCHERS} watchers × ${EVENTS} events (send → received): p50 ${fmt(pct(latencies, 50))} ms, p99 ${fmt(pct(latencies, 99))} ms, delivered ${latencies.length}/${EVENTS * WATCHERS}`);
+    console.log(
+      `watch latency, ${WATCHERS} watchers × ${EVENTS} events (send → received): p50 ${fmt(pct(latencies, 50))} ms, p99 ${fmt(pct(latencies, 99))} ms, delivered ${latencies.length}/${EVENTS * WATCHERS}`,
+    );
   } finally {
     client.close();
     await fleet.stop();

@@ -25,12 +25,21 @@ const BATCH = arg('batch', 1000);
 const SAMPLE = arg('per-commit-sample', 300);
 
 const path = (i: number): string => `worker-1/resources/default/app/app-${i}/resource-configure/5058f/deployment.yaml`;
-const content = (i: number): Buffer => Buffer.from(`apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-${i}\n  namespace: default\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {app: app-${i}}\n  template:\n    metadata:\n      labels: {app: app-${i}}\n    spec:\n      containers:\n        - name: app\n          image: registry.example.com/app-${i}:1.0\n`);
+const content = (i: number): Buffer =>
+  Buffer.from(
+    `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-${i}\n  namespace: default\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {app: app-${i}}\n  template:\n    metadata:\n      labels: {app: app-${i}}\n    spec:\n      containers:\n        - name: app\n          image: registry.example.com/app-${i}:1.0\n`,
+  );
 
 async function writer(dir: string, name: string): Promise<GitWriter> {
   const bare = join(dir, `${name}.git`);
   await run('git', ['init', '-q', '--bare', '-b', 'main', bare]);
-  return new GitWriter({ url: `file://${bare}`, branch: 'main', workDir: join(dir, `${name}-work`), author: { name: 'bench', email: 'bench@fleetops' }, auth: { kind: 'none' } });
+  return new GitWriter({
+    url: `file://${bare}`,
+    branch: 'main',
+    workDir: join(dir, `${name}-work`),
+    author: { name: 'bench', email: 'bench@fleetops' },
+    auth: { kind: 'none' },
+  });
 }
 
 async function main(): Promise<void> {
@@ -77,10 +86,18 @@ async function main(): Promise<void> {
 
     const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
     console.log(`${N} resource outputs to a Git state store (file:// remote, real git):`);
-    console.log(`  batched, ${BATCH} per batch: ${s(batchedMs)} for ${commits} commits (${(N / (batchedMs / 1000)).toFixed(0)} outputs/s); re-sync with nothing changed: ${noopMs.toFixed(0)} ms, ${noop.changed} files changed`);
-    console.log(`  one commit per resource (FleetOps writer, fetch+commit+push each): ${perCommitMs.toFixed(1)} ms per resource on ${SAMPLE} → ${s(perCommitMs * N)} for ${N} (extrapolated)`);
-    console.log(`  floor, bare git add+commit per resource (no fetch/push): ${floorPerCommitMs.toFixed(1)} ms per resource on ${SAMPLE} → ${s(floorPerCommitMs * N)} for ${N} (extrapolated)`);
-    console.log(`  batched vs one commit per resource: ${((perCommitMs * N) / batchedMs).toFixed(0)}× faster; vs the bare-commit floor: ${((floorPerCommitMs * N) / batchedMs).toFixed(0)}× faster`);
+    console.log(
+      `  batched, ${BATCH} per batch: ${s(batchedMs)} for ${commits} commits (${(N / (batchedMs / 1000)).toFixed(0)} outputs/s); re-sync with nothing changed: ${noopMs.toFixed(0)} ms, ${noop.changed} files changed`,
+    );
+    console.log(
+      `  one commit per resource (FleetOps writer, fetch+commit+push each): ${perCommitMs.toFixed(1)} ms per resource on ${SAMPLE} → ${s(perCommitMs * N)} for ${N} (extrapolated)`,
+    );
+    console.log(
+      `  floor, bare git add+commit per resource (no fetch/push): ${floorPerCommitMs.toFixed(1)} ms per resource on ${SAMPLE} → ${s(floorPerCommitMs * N)} for ${N} (extrapolated)`,
+    );
+    console.log(
+      `  batched vs one commit per resource: ${((perCommitMs * N) / batchedMs).toFixed(0)}× faster; vs the bare-commit floor: ${((floorPerCommitMs * N) / batchedMs).toFixed(0)}× faster`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -34,9 +34,11 @@ const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 async function pool(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<number> {
   let next = 0;
   const start = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    for (let i = next++; i < n; i = next++) await task(i);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < n; i = next++) await task(i);
+    }),
+  );
   return performance.now() - start;
 }
 
@@ -65,7 +67,10 @@ async function main(): Promise<void> {
         const t = performance.now();
         (await cache.acquire(`${registry.host}/bench/payload:${size}mb`, { auths })).release();
         times.push(performance.now() - t);
-        if (i === 2) console.log(`  ~${size} MB image: ${s(times.sort((a, b) => a - b)[1]!)} (runs ${times.map(s).join(', ')}); unpacked root ${mb(cache.sizeBytes)}, on disk ${execFileSync('du', ['-sh', join(dir, `cold-${size}-${i}`)], { encoding: 'utf8' }).split('\t')[0]}`);
+        if (i === 2)
+          console.log(
+            `  ~${size} MB image: ${s(times.sort((a, b) => a - b)[1]!)} (runs ${times.map(s).join(', ')}); unpacked root ${mb(cache.sizeBytes)}, on disk ${execFileSync('du', ['-sh', join(dir, `cold-${size}-${i}`)], { encoding: 'utf8' }).split('\t')[0]}`,
+          );
         cache.stop();
       }
     }
@@ -78,7 +83,12 @@ async function main(): Promise<void> {
     const runner = new PipelineRunner({ runtime, images: cache });
     const command = ['/bin/sh', '-c', 'echo "value: $KRATIX_OBJECT_NAME" > /kratix/output/out.yaml'];
     const pipeline = { metadata: { name: 'bench' }, spec: { containers: [{ name: 'step', image, command }] } };
-    const object = (i: number): { apiVersion: string; kind: string; metadata: { name: string; namespace: string }; spec: object } => ({ apiVersion: 'bench.fleetops.dev/v1', kind: 'Thing', metadata: { name: `t-${i}`, namespace: 'default' }, spec: {} });
+    const object = (i: number): { apiVersion: string; kind: string; metadata: { name: string; namespace: string }; spec: object } => ({
+      apiVersion: 'bench.fleetops.dev/v1',
+      kind: 'Thing',
+      metadata: { name: `t-${i}`, namespace: 'default' },
+      spec: {},
+    });
     // Warm both paths up once (page cache, helper process).
     await runner.run(pipeline, { action: 'configure', workflowType: 'resource', promiseName: 'bench', plural: 'things', object: object(-1) });
     // Interleaved rounds, so both sides see the same machine (it is shared and noisy).
@@ -89,7 +99,13 @@ async function main(): Promise<void> {
       const n = Math.ceil(RUNS / ROUNDS);
       floorMs += await sandboxFloor({ n, concurrency: CONCURRENCY, hiddenPaths: [], command, root: lease.rootfs, launcher });
       runnerMs += await pool(n, CONCURRENCY, async (i) => {
-        const r = await runner.run(pipeline, { action: 'configure', workflowType: 'resource', promiseName: 'bench', plural: 'things', object: object(round * n + i) });
+        const r = await runner.run(pipeline, {
+          action: 'configure',
+          workflowType: 'resource',
+          promiseName: 'bench',
+          plural: 'things',
+          object: object(round * n + i),
+        });
         if (!r.ok) throw new Error(r.failure);
       });
     }
@@ -98,7 +114,9 @@ async function main(): Promise<void> {
     console.log(`  image step through the pipeline runner: ${s(runnerMs)} (${(runnerMs / total).toFixed(2)} ms/run of wall time)`);
     console.log(`  floor, bare bwrap on the same root (same arguments, same launcher): ${s(floorMs)} (${(floorMs / total).toFixed(2)} ms/run)`);
     console.log(`  overhead per run: ${(((runnerMs - floorMs) / floorMs) * 100).toFixed(1)}% (${((runnerMs - floorMs) / total).toFixed(2)} ms)`);
-    console.log(`cache on disk: ${execFileSync('du', ['-sh', dir], { encoding: 'utf8' }).split('\t')[0]} for all of the above (${mb(cache.sizeBytes)} in the warm cache)`);
+    console.log(
+      `cache on disk: ${execFileSync('du', ['-sh', dir], { encoding: 'utf8' }).split('\t')[0]} for all of the above (${mb(cache.sizeBytes)} in the warm cache)`,
+    );
     cache.stop();
   } finally {
     await launcher.stop();

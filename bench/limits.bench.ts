@@ -26,31 +26,74 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fleetops-limitsbench-'));
   mkdirSync(join(dir, 'fleet'));
   const teamToken = 'team-a-token-of-the-limits-bench';
-  writeFileSync(join(dir, 'fleet', 'tokens.json'), JSON.stringify({ users: [{ name: 'admin', role: 'admin', namespaces: [], token: 'admin-token-of-the-limits-bench' }, { name: 'team-a', role: 'team', namespaces: ['default'], token: teamToken }] }));
+  writeFileSync(
+    join(dir, 'fleet', 'tokens.json'),
+    JSON.stringify({
+      users: [
+        { name: 'admin', role: 'admin', namespaces: [], token: 'admin-token-of-the-limits-bench' },
+        { name: 'team-a', role: 'team', namespaces: ['default'], token: teamToken },
+      ],
+    }),
+  );
   const fleet = await startFleetOps({ dataDir: join(dir, 'fleet'), port: 0, logger: pino({ level: 'silent' }), defaultDestinations: false });
   const send = (method: string, path: string, body?: string, type = 'application/json', token = fleet.adminToken): Promise<number> =>
     new Promise((resolve, reject) => {
-      const req = httpsRequest(new URL(path, fleet.url), { method, ca: fleet.caCert, headers: { authorization: `Bearer ${token}`, 'content-type': type } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
+      const req = httpsRequest(
+        new URL(path, fleet.url),
+        { method, ca: fleet.caCert, headers: { authorization: `Bearer ${token}`, 'content-type': type } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
   try {
     await buildBenchImage(fleet.images);
     const status = 'i=0; while [ $i -lt 4900 ]; do echo "k$i: value-$i"; i=$((i+1)); done > /kratix/metadata/status.yaml';
-    await send('POST', '/apis/platform.kratix.io/v1alpha1/promises', JSON.stringify({
-      apiVersion: 'platform.kratix.io/v1alpha1',
-      kind: 'Promise',
-      metadata: { name: 'chatty' },
-      spec: {
-        api: { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'chatties.bench.fleetops.dev' }, spec: { group: 'bench.fleetops.dev', scope: 'Namespaced', names: { kind: 'Chatty', plural: 'chatties', singular: 'chatty' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] } },
-        workflows: { resource: { configure: [{ apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Pipeline', metadata: { name: 'p' }, spec: { containers: [{ name: 's', image: BENCH_IMAGE, command: ['sh', '-c', status] }] } }] } },
-      },
-    }));
+    await send(
+      'POST',
+      '/apis/platform.kratix.io/v1alpha1/promises',
+      JSON.stringify({
+        apiVersion: 'platform.kratix.io/v1alpha1',
+        kind: 'Promise',
+        metadata: { name: 'chatty' },
+        spec: {
+          api: {
+            apiVersion: 'apiextensions.k8s.io/v1',
+            kind: 'CustomResourceDefinition',
+            metadata: { name: 'chatties.bench.fleetops.dev' },
+            spec: {
+              group: 'bench.fleetops.dev',
+              scope: 'Namespaced',
+              names: { kind: 'Chatty', plural: 'chatties', singular: 'chatty' },
+              versions: [
+                { name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
+              ],
+            },
+          },
+          workflows: {
+            resource: {
+              configure: [
+                {
+                  apiVersion: 'platform.kratix.io/v1alpha1',
+                  kind: 'Pipeline',
+                  metadata: { name: 'p' },
+                  spec: { containers: [{ name: 's', image: BENCH_IMAGE, command: ['sh', '-c', status] }] },
+                },
+              ],
+            },
+          },
+        },
+      }),
+    );
     while (!fleet.registry.byKind('bench.fleetops.dev', 'Chatty')) await new Promise((r) => setTimeout(r, 20));
-    await send('POST', '/api/v1/namespaces/default/configmaps', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'small' }, data: { a: 'b' } }));
+    await send(
+      'POST',
+      '/api/v1/namespaces/default/configmaps',
+      JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'small' }, data: { a: 'b' } }),
+    );
     const big = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n${Array.from({ length: KEYS }, (_, i) => `  k${i.toString(36)}: v`).join('\n')}\n`;
     const deadline = performance.now() + SECONDS * 1000;
     const bigTimes: number[] = [];
@@ -59,14 +102,24 @@ async function main(): Promise<void> {
       (async () => {
         while (performance.now() < deadline) {
           const t = performance.now();
-          const code = await send('PATCH', '/api/v1/namespaces/default/configmaps/big?fieldManager=bench&force=true', big, 'application/apply-patch+yaml', AS_ADMIN ? fleet.adminToken : teamToken);
+          const code = await send(
+            'PATCH',
+            '/api/v1/namespaces/default/configmaps/big?fieldManager=bench&force=true',
+            big,
+            'application/apply-patch+yaml',
+            AS_ADMIN ? fleet.adminToken : teamToken,
+          );
           if (code >= 300) throw new Error(`big apply answered ${code}`);
           bigTimes.push(performance.now() - t);
         }
       })(),
       (async () => {
         for (let i = 0; performance.now() < deadline; i++) {
-          await send('POST', '/apis/bench.fleetops.dev/v1/namespaces/default/chatties', JSON.stringify({ apiVersion: 'bench.fleetops.dev/v1', kind: 'Chatty', metadata: { name: `c-${i}` }, spec: {} }));
+          await send(
+            'POST',
+            '/apis/bench.fleetops.dev/v1/namespaces/default/chatties',
+            JSON.stringify({ apiVersion: 'bench.fleetops.dev/v1', kind: 'Chatty', metadata: { name: `c-${i}` }, spec: {} }),
+          );
           statuses++;
           await new Promise((r) => setTimeout(r, 500));
         }
@@ -91,7 +144,9 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 10_000));
     const mib = (n: number): string => `${Math.round(n / 1024 / 1024)} MiB`;
     const pct = (xs: number[], p: number): string => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!.toFixed(1);
-    console.log(`${SECONDS} s of load: ${bigTimes.length} applies by ${AS_ADMIN ? 'the platform team' : 'an application team'} of a ${KEYS}-key YAML ConfigMap (${(big.length / 1024 / 1024).toFixed(2)} MiB; each ${pct(bigTimes, 50)} ms median), ${statuses} requests whose step writes a 4,900-key status.yaml`);
+    console.log(
+      `${SECONDS} s of load: ${bigTimes.length} applies by ${AS_ADMIN ? 'the platform team' : 'an application team'} of a ${KEYS}-key YAML ConfigMap (${(big.length / 1024 / 1024).toFixed(2)} MiB; each ${pct(bigTimes, 50)} ms median), ${statuses} requests whose step writes a 4,900-key status.yaml`,
+    );
     console.log(`  /healthz:           p50 ${pct(health, 50)} ms, p99 ${pct(health, 99)} ms, worst ${pct(health, 100)} ms (${health.length} requests)`);
     console.log(`  GET of a ConfigMap: p50 ${pct(gets, 50)} ms, p99 ${pct(gets, 99)} ms, worst ${pct(gets, 100)} ms`);
     console.log(`  resident memory: ${mib(rssBefore)} before, ${mib(rssPeak)} at the peak, ${mib(process.memoryUsage().rss)} 10 s after the load`);

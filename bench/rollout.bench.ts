@@ -34,7 +34,11 @@ const CONCURRENCY = arg('concurrency', defaultWorkflowConcurrency());
 const GROUP = 'bench.fleetops.dev';
 
 /** The step: one output document and one status field, both carrying the revision. */
-const step = (revision: number): string[] => ['sh', '-c', `printf "apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: $KRATIX_OBJECT_NAME}\\ndata: {revision: \\"${revision}\\"}\\n" > /kratix/output/cm.yaml; echo "revision: ${revision}" > /kratix/metadata/status.yaml`];
+const step = (revision: number): string[] => [
+  'sh',
+  '-c',
+  `printf "apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: $KRATIX_OBJECT_NAME}\\ndata: {revision: \\"${revision}\\"}\\n" > /kratix/output/cm.yaml; echo "revision: ${revision}" > /kratix/metadata/status.yaml`,
+];
 
 function promise(revision: number): KubeObject {
   return {
@@ -47,9 +51,32 @@ function promise(revision: number): KubeObject {
         apiVersion: 'apiextensions.k8s.io/v1',
         kind: 'CustomResourceDefinition',
         metadata: { name: `things.${GROUP}` },
-        spec: { group: GROUP, scope: 'Namespaced', names: { kind: 'Thing', plural: 'things', singular: 'thing' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } } }] },
+        spec: {
+          group: GROUP,
+          scope: 'Namespaced',
+          names: { kind: 'Thing', plural: 'things', singular: 'thing' },
+          versions: [
+            {
+              name: 'v1',
+              served: true,
+              storage: true,
+              schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } },
+            },
+          ],
+        },
       },
-      workflows: { resource: { configure: [{ apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Pipeline', metadata: { name: 'render' }, spec: { containers: [{ name: 'render', image: BENCH_IMAGE, command: step(revision) }] } }] } },
+      workflows: {
+        resource: {
+          configure: [
+            {
+              apiVersion: 'platform.kratix.io/v1alpha1',
+              kind: 'Pipeline',
+              metadata: { name: 'render' },
+              spec: { containers: [{ name: 'render', image: BENCH_IMAGE, command: step(revision) }] },
+            },
+          ],
+        },
+      },
     },
   };
 }
@@ -63,7 +90,8 @@ async function statusCounter(fleet: FleetOps): Promise<{ at(revision: number): n
   const type = fleet.registry.byKind(GROUP, 'Thing')!;
   const handle = await fleet.objects.watch(type, undefined, {}, (e) => {
     const st = e.object.status as { revision?: number; kratix?: { workflows?: { phase?: string } } } | undefined;
-    if (e.type !== 'DELETED' && st?.kratix?.workflows?.phase === 'Succeeded' && typeof st.revision === 'number') seen.set(e.object.metadata.name as string, st.revision);
+    if (e.type !== 'DELETED' && st?.kratix?.workflows?.phase === 'Succeeded' && typeof st.revision === 'number')
+      seen.set(e.object.metadata.name as string, st.revision);
   });
   return {
     at: (revision) => [...seen.values()].filter((r) => r === revision).length,
@@ -74,7 +102,9 @@ async function statusCounter(fleet: FleetOps): Promise<{ at(revision: number): n
 /** Output files at `revision` in the embedded repository's main branch. */
 async function committedAt(fleet: FleetOps, revision: number): Promise<number> {
   try {
-    const { stdout } = await run('git', ['-C', fleet.embeddedGit.path, 'grep', '-l', `revision: "${revision}"`, 'main', '--', 'worker-1/resources'], { maxBuffer: 256 * 1024 * 1024 });
+    const { stdout } = await run('git', ['-C', fleet.embeddedGit.path, 'grep', '-l', `revision: "${revision}"`, 'main', '--', 'worker-1/resources'], {
+      maxBuffer: 256 * 1024 * 1024,
+    });
     return stdout.split('\n').filter(Boolean).length;
   } catch {
     return 0; // no match yet (git grep exits 1) or no branch yet
@@ -109,7 +139,13 @@ async function main(): Promise<void> {
   const fmt = (ms: number): string => `${(ms / 1000).toFixed(1)} s (${(N / (ms / 1000)).toFixed(0)} resources/s)`;
   try {
     process.stderr.write(`floor: ${N} bare sandbox runs of the step…\n`);
-    const floors = await sandboxFloors({ n: N, concurrency: CONCURRENCY, hiddenPaths: [fleet.dataDir], command: step(2), root: await buildBenchImage(fleet.images) });
+    const floors = await sandboxFloors({
+      n: N,
+      concurrency: CONCURRENCY,
+      hiddenPaths: [fleet.dataDir],
+      command: step(2),
+      root: await buildBenchImage(fleet.images),
+    });
     const floorMs = floors.bestMs;
     const spawnMs = await bareSpawns(N, CONCURRENCY);
 
@@ -121,7 +157,12 @@ async function main(): Promise<void> {
     const setupStart = performance.now();
     for (let i = 0; i < N; i += 500) {
       const batch = [];
-      for (let j = i; j < Math.min(N, i + 500); j++) batch.push({ op: 'create' as const, key: keyOf({ group: GROUP, kind: 'Thing' }, 'default', `t${j}`), object: { apiVersion: `${GROUP}/v1`, kind: 'Thing', metadata: { name: `t${j}`, namespace: 'default' }, spec: { size: j } } as never });
+      for (let j = i; j < Math.min(N, i + 500); j++)
+        batch.push({
+          op: 'create' as const,
+          key: keyOf({ group: GROUP, kind: 'Thing' }, 'default', `t${j}`),
+          object: { apiVersion: `${GROUP}/v1`, kind: 'Thing', metadata: { name: `t${j}`, namespace: 'default' }, spec: { size: j } } as never,
+        });
       await fleet.store.commit(batch);
     }
     await waitFor('revision 1 statuses', setupStart, () => Promise.resolve(statuses.at(1)), N, 1000);
@@ -140,7 +181,10 @@ async function main(): Promise<void> {
     const cpuStart = process.cpuUsage();
     const machineStart = machineTicks();
     const current = await fleet.objects.get(promiseType, '', 'thing');
-    await fleet.objects.update(promiseType, '', 'thing', { ...promise(2), metadata: { ...promise(2).metadata, resourceVersion: current.metadata.resourceVersion } });
+    await fleet.objects.update(promiseType, '', 'thing', {
+      ...promise(2),
+      metadata: { ...promise(2).metadata, resourceVersion: current.metadata.resourceVersion },
+    });
     await waitFor('revision 2 statuses', start, () => Promise.resolve(statuses.at(2)), N, 500);
     const statusMs = performance.now() - start;
     await waitFor('revision 2 commits', start, () => committedAt(fleet, 2), N, 500);
@@ -158,11 +202,15 @@ async function main(): Promise<void> {
 
     console.log(`Fleet update of ${N} resources, one-step shell pipeline, ${CONCURRENCY} workflows in parallel on ${availableParallelism()} cores:`);
     console.log(`  fleet update, Promise change → every status on revision 2:        ${fmt(statusMs)}`);
-    console.log(`  fleet update, Promise change → every output committed to Git:     ${fmt(totalMs)}   (rollout ${String((rollout.status as { phase?: string }).phase)})`);
+    console.log(
+      `  fleet update, Promise change → every output committed to Git:     ${fmt(totalMs)}   (rollout ${String((rollout.status as { phase?: string }).phase)})`,
+    );
     console.log(`  floor: ${N} bare sandbox runs of the same step (same bwrap args):  ${fmt(floorMs)}`);
     console.log(`    (${describeFloors(floors, fmt)})`);
     console.log(`  ratio to the floor: ${(totalMs / floorMs).toFixed(2)}× (statuses only: ${(statusMs / floorMs).toFixed(2)}×)`);
-    console.log(`  FleetOps process CPU during the update: ${((cpu.user + cpu.system) / 1000 / N).toFixed(2)} ms per resource (user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s)`);
+    console.log(
+      `  FleetOps process CPU during the update: ${((cpu.user + cpu.system) / 1000 / N).toFixed(2)} ms per resource (user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s)`,
+    );
     console.log(`  machine CPU busy during the update: ${(100 * machineBusy).toFixed(0)}% of ${availableParallelism()} cores`);
     console.log(`  for reference: initial fulfilment of ${N} requests ${fmt(setupMs)}; ${N} bare spawns of true (no sandbox) ${fmt(spawnMs)}`);
   } finally {

@@ -27,7 +27,13 @@ async function main(): Promise<void> {
   const fleet = await startFleetOps({ dataDir: join(dir, 'fleet'), port: 0, logger: pino({ level: 'silent' }), workflowConcurrency: CONCURRENCY });
   try {
     const spawnMs = await bareSpawns(N, CONCURRENCY);
-    const floors = await sandboxFloors({ n: N, concurrency: CONCURRENCY, hiddenPaths: [fleet.dataDir], command: ['true'], root: await buildBenchImage(fleet.images) });
+    const floors = await sandboxFloors({
+      n: N,
+      concurrency: CONCURRENCY,
+      hiddenPaths: [fleet.dataDir],
+      command: ['true'],
+      root: await buildBenchImage(fleet.images),
+    });
     const floorMs = floors.bestMs;
     const group = 'bench.fleetops.dev';
     await fleet.objects.create(fleet.registry.byKind('platform.kratix.io', 'Promise')!, '', {
@@ -39,7 +45,19 @@ async function main(): Promise<void> {
           apiVersion: 'apiextensions.k8s.io/v1',
           kind: 'CustomResourceDefinition',
           metadata: { name: `things.${group}` },
-          spec: { group, scope: 'Namespaced', names: { kind: 'Thing', plural: 'things', singular: 'thing' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } } }] },
+          spec: {
+            group,
+            scope: 'Namespaced',
+            names: { kind: 'Thing', plural: 'things', singular: 'thing' },
+            versions: [
+              {
+                name: 'v1',
+                served: true,
+                storage: true,
+                schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } },
+              },
+            ],
+          },
         },
         workflows: {
           resource: {
@@ -48,7 +66,19 @@ async function main(): Promise<void> {
                 apiVersion: 'platform.kratix.io/v1alpha1',
                 kind: 'Pipeline',
                 metadata: { name: 'render' },
-                spec: { containers: [{ name: 'render', image: BENCH_IMAGE, command: ['sh', '-c', 'printf "kind: ConfigMap\\nmetadata: {name: $KRATIX_OBJECT_NAME}\\n" > /kratix/output/cm.yaml; echo "ready: true" > /kratix/metadata/status.yaml'] }] },
+                spec: {
+                  containers: [
+                    {
+                      name: 'render',
+                      image: BENCH_IMAGE,
+                      command: [
+                        'sh',
+                        '-c',
+                        'printf "kind: ConfigMap\\nmetadata: {name: $KRATIX_OBJECT_NAME}\\n" > /kratix/output/cm.yaml; echo "ready: true" > /kratix/metadata/status.yaml',
+                      ],
+                    },
+                  ],
+                },
               },
             ],
           },
@@ -60,7 +90,11 @@ async function main(): Promise<void> {
     for (let i = 0; i < N; i += 200) {
       const batch = [];
       for (let j = i; j < Math.min(N, i + 200); j++) {
-        batch.push({ op: 'create' as const, key: keyOf({ group, kind: 'Thing' }, 'default', `t${j}`), object: { apiVersion: `${group}/v1`, kind: 'Thing', metadata: { name: `t${j}`, namespace: 'default' }, spec: { size: j } } as never });
+        batch.push({
+          op: 'create' as const,
+          key: keyOf({ group, kind: 'Thing' }, 'default', `t${j}`),
+          object: { apiVersion: `${group}/v1`, kind: 'Thing', metadata: { name: `t${j}`, namespace: 'default' }, spec: { size: j } } as never,
+        });
       }
       await fleet.store.commit(batch);
     }
@@ -69,7 +103,9 @@ async function main(): Promise<void> {
     while (done < N) {
       await new Promise((r) => setTimeout(r, 250));
       const { items } = await fleet.store.list({ group, kind: 'Thing' });
-      done = items.filter((o) => (o.status as { ready?: boolean; kratix?: { workflows?: { phase?: string } } } | undefined)?.kratix?.workflows?.phase === 'Succeeded').length;
+      done = items.filter(
+        (o) => (o.status as { ready?: boolean; kratix?: { workflows?: { phase?: string } } } | undefined)?.kratix?.workflows?.phase === 'Succeeded',
+      ).length;
       if (performance.now() - lastPrint > 5000) {
         lastPrint = performance.now();
         process.stderr.write(`  ${done}/${N} done after ${((performance.now() - start) / 1000).toFixed(1)} s\n`);

@@ -13,7 +13,6 @@ export class DataDirError extends Error {
   }
 }
 
-
 /**
  * Takes the data directory for this process: `fleetops.pid` is created exclusively; a file left by a process that
  * is gone (kill -9) is taken over. Returns the release function.
@@ -37,7 +36,9 @@ export function lockDataDir(dataDir: string, pid = process.pid): () => void {
     }
     const holder = Number(readFileSync(file, 'utf8').trim());
     if (holder !== pid && processAlive(holder)) {
-      throw new DataDirError(`another FleetOps (pid ${holder}) is using the data directory ${dataDir}; stop it first, or start this one with another --data-dir`);
+      throw new DataDirError(
+        `another FleetOps (pid ${holder}) is using the data directory ${dataDir}; stop it first, or start this one with another --data-dir`,
+      );
     }
     rmSync(file, { force: true }); // left by a FleetOps that is gone
   }
@@ -79,7 +80,15 @@ export function keepPrivate(dataDir: string): void {
   chmodSync(dataDir, 0o711);
   const db = join(dataDir, 'fleetops.db');
   if (!existsSync(db)) writeFileSync(db, '', { mode: 0o600 });
-  for (const file of [db, `${db}-wal`, `${db}-shm`, join(dataDir, 'tokens.json'), join(dataDir, 'kubeconfig'), join(dataDir, 'apiserver.key'), join(dataDir, 'apiserver.crt')]) {
+  for (const file of [
+    db,
+    `${db}-wal`,
+    `${db}-shm`,
+    join(dataDir, 'tokens.json'),
+    join(dataDir, 'kubeconfig'),
+    join(dataDir, 'apiserver.key'),
+    join(dataDir, 'apiserver.crt'),
+  ]) {
     if (existsSync(file)) chmodSync(file, 0o600);
   }
   for (const dir of ['git', 'statestores', 'image-fetch']) {

@@ -82,8 +82,6 @@ export interface FleetOpsOptions {
   images?: ImagesOptions;
 }
 
-
-
 export interface FleetOps {
   url: string;
   port: number;
@@ -94,7 +92,14 @@ export interface FleetOps {
   registry: Registry;
   objects: ObjectService;
   store: Store;
-  controllers: { promises: PromiseController; resources: ResourceController; rollouts: RolloutController; plans: PlanController; scheduler: WorkScheduler; stateStores: StateStoreController };
+  controllers: {
+    promises: PromiseController;
+    resources: ResourceController;
+    rollouts: RolloutController;
+    plans: PlanController;
+    scheduler: WorkScheduler;
+    stateStores: StateStoreController;
+  };
   /** The embedded Git repository (bare) and where GitOps agents clone it. */
   embeddedGit: { path: string; cloneUrl: string };
   runtime: StepRuntime;
@@ -158,12 +163,24 @@ async function ensureNamespaces(objects: ObjectService): Promise<void> {
 function writerFor(config: WriterConfig): StateWriter {
   if (config.kind === 'GitStateStore') {
     const spec = config.spec as { url: string; branch?: string; gitAuthor?: { name?: string; email?: string } };
-    return new GitWriter({ url: spec.url, branch: spec.branch ?? 'main', workDir: config.workDir, auth: config.auth, author: { name: spec.gitAuthor?.name ?? 'kratix', email: spec.gitAuthor?.email ?? 'kratix@fleetops.local' } });
+    return new GitWriter({
+      url: spec.url,
+      branch: spec.branch ?? 'main',
+      workDir: config.workDir,
+      auth: config.auth,
+      author: { name: spec.gitAuthor?.name ?? 'kratix', email: spec.gitAuthor?.email ?? 'kratix@fleetops.local' },
+    });
   }
   const spec = config.spec as { endpoint: string; bucketName: string; insecure?: boolean; authMethod?: string };
   // IAM: no explicit credentials, the AWS SDK's default chain (environment, instance profile) applies.
-  const credentials = config.auth.kind === 'basic' && spec.authMethod !== 'IAM' ? { accessKeyId: config.auth.username, secretAccessKey: config.auth.password } : undefined;
-  return new BucketWriter({ endpoint: spec.endpoint, bucket: spec.bucketName, ...(spec.insecure !== undefined ? { insecure: spec.insecure } : {}), ...(credentials ? { credentials } : {}) });
+  const credentials =
+    config.auth.kind === 'basic' && spec.authMethod !== 'IAM' ? { accessKeyId: config.auth.username, secretAccessKey: config.auth.password } : undefined;
+  return new BucketWriter({
+    endpoint: spec.endpoint,
+    bucket: spec.bucketName,
+    ...(spec.insecure !== undefined ? { insecure: spec.insecure } : {}),
+    ...(credentials ? { credentials } : {}),
+  });
 }
 
 /** The embedded state store: a bare repository in the data directory. */
@@ -187,9 +204,18 @@ async function createDefaults(objects: ObjectService, registry: Registry, dataDi
       if (!isApiError(err, 'AlreadyExists')) throw err;
     }
   };
-  await create('GitStateStore', { metadata: { name: 'default' }, spec: { url: `file://${repoPath}`, branch: 'main', gitAuthor: { name: 'fleetops', email: 'fleetops@fleetops.local' } } });
-  await create('Destination', { metadata: { name: 'platform', labels: { environment: 'platform' } }, spec: { path: 'platform', stateStoreRef: { kind: 'GitStateStore', name: 'default' } } });
-  await create('Destination', { metadata: { name: 'worker-1', labels: { environment: 'worker' } }, spec: { path: 'worker-1', stateStoreRef: { kind: 'GitStateStore', name: 'default' } } });
+  await create('GitStateStore', {
+    metadata: { name: 'default' },
+    spec: { url: `file://${repoPath}`, branch: 'main', gitAuthor: { name: 'fleetops', email: 'fleetops@fleetops.local' } },
+  });
+  await create('Destination', {
+    metadata: { name: 'platform', labels: { environment: 'platform' } },
+    spec: { path: 'platform', stateStoreRef: { kind: 'GitStateStore', name: 'default' } },
+  });
+  await create('Destination', {
+    metadata: { name: 'worker-1', labels: { environment: 'worker' } },
+    spec: { path: 'worker-1', stateStoreRef: { kind: 'GitStateStore', name: 'default' } },
+  });
   writeFileSync(marker, `${new Date().toISOString()}\n`);
 }
 
@@ -201,9 +227,16 @@ function gitRoutes(gitRoot: string, authenticator: TokenAuthenticator): (app: Fa
       url: '/git/*',
       handler: async (req, reply) => {
         const user = authenticator.authenticateBasicOrBearer(req.headers.authorization);
-        if (!user) return reply.code(401).header('WWW-Authenticate', 'Basic realm="FleetOps"').type('text/plain').send('a FleetOps token is needed (as the password)\n');
+        if (!user)
+          return reply.code(401).header('WWW-Authenticate', 'Basic realm="FleetOps"').type('text/plain').send('a FleetOps token is needed (as the password)\n');
         reply.hijack();
-        await serveGit(req.raw, reply.raw, { projectRoot: gitRoot, user: user.name, allowPush: false, pathInfo: `/${(req.params as { '*': string })['*']}`, ...(Buffer.isBuffer(req.body) ? { body: req.body } : {}) });
+        await serveGit(req.raw, reply.raw, {
+          projectRoot: gitRoot,
+          user: user.name,
+          allowPush: false,
+          pathInfo: `/${(req.params as { '*': string })['*']}`,
+          ...(Buffer.isBuffer(req.body) ? { body: req.body } : {}),
+        });
       },
     });
   };
@@ -216,7 +249,12 @@ function gitRoutes(gitRoot: string, authenticator: TokenAuthenticator): (app: Fa
 async function defaultRuntime(dataDir: string, logger: Logger, launcher: HelperLauncher): Promise<StepRuntime> {
   // The data directory holds the tokens and the store: hidden, also where it lies inside the install bound at /fleetops.
   const hidden = [dataDir, ...(dataDir.startsWith(`${INSTALL_DIR}/`) ? [`/fleetops${dataDir.slice(INSTALL_DIR.length)}`] : [])];
-  const bwrap = new BwrapRuntime({ hiddenPaths: hidden, binds: [{ host: INSTALL_DIR, sandbox: '/fleetops' }], pathPrefix: [dirname(process.execPath)], launcher });
+  const bwrap = new BwrapRuntime({
+    hiddenPaths: hidden,
+    binds: [{ host: INSTALL_DIR, sandbox: '/fleetops' }],
+    pathPrefix: [dirname(process.execPath)],
+    launcher,
+  });
   const problem = await bwrap.check();
   if (!problem) return bwrap;
   logger.error({ problem }, 'pipeline sandbox unavailable: workflows will fail until it is fixed');
@@ -261,9 +299,23 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   images.start();
   // One parser for what users send and what steps write: big YAML is parsed off the event loop, under limits.
   const parser = new YamlParser();
-  const runner = new PipelineRunner({ runtime, images, parseYaml: (text) => parser.yaml(text, UNTRUSTED_LIMITS), ...(options.stepTimeoutMs !== undefined ? { stepTimeoutMs: options.stepTimeoutMs } : {}) });
+  const runner = new PipelineRunner({
+    runtime,
+    images,
+    parseYaml: (text) => parser.yaml(text, UNTRUSTED_LIMITS),
+    ...(options.stepTimeoutMs !== undefined ? { stepTimeoutMs: options.stepTimeoutMs } : {}),
+  });
   const executor = new WorkflowExecutor({ client, runner });
-  const promises = new PromiseController({ client, registry, objects, validator, events, executor, logger: controllerLog, ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}) });
+  const promises = new PromiseController({
+    client,
+    registry,
+    objects,
+    validator,
+    events,
+    executor,
+    logger: controllerLog,
+    ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
+  });
   await promises.registerInstalled();
   const resources = new ResourceController({
     client,
@@ -277,7 +329,13 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const rollouts = new RolloutController({ client, registry, events, logger: controllerLog });
   const plans = new PlanController({ client, registry, executor, logger: controllerLog });
   const scheduler = new WorkScheduler({ client, events, logger: controllerLog });
-  const stateStores = new StateStoreController({ client, logger: controllerLog, writerFor, workRoot: join(dataDir, 'statestores'), ...(options.stateStoreBatchMs !== undefined ? { batchDelayMs: options.stateStoreBatchMs } : {}) });
+  const stateStores = new StateStoreController({
+    client,
+    logger: controllerLog,
+    writerFor,
+    workRoot: join(dataDir, 'statestores'),
+    ...(options.stateStoreBatchMs !== undefined ? { batchDelayMs: options.stateStoreBatchMs } : {}),
+  });
   const repoPath = ensureEmbeddedRepo(dataDir);
   if (options.defaultDestinations !== false) await createDefaults(objects, registry, dataDir, repoPath);
   await resources.start();
@@ -341,7 +399,9 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
 
 if (import.meta.main) {
   const fleet = await startFleetOps({ port: Number(process.env.FLEETOPS_PORT ?? 6443) });
-  process.stdout.write(`FleetOps API listening on ${fleet.url}\nkubeconfig: ${fleet.kubeconfigPath} (context "platform")\n  export KUBECONFIG=${fleet.kubeconfigPath}\n`);
+  process.stdout.write(
+    `FleetOps API listening on ${fleet.url}\nkubeconfig: ${fleet.kubeconfigPath} (context "platform")\n  export KUBECONFIG=${fleet.kubeconfigPath}\n`,
+  );
   const shutdown = (): void => {
     fleet.stop().then(
       () => process.exit(0),

@@ -12,7 +12,9 @@ export const BENCH_IMAGE = 'fleetops.local/bench/busybox:1';
 export async function buildBenchImage(cache: ImageCache): Promise<string> {
   const empty = mkdtempSync(join(tmpdir(), 'fleetops-bench-step-'));
   try {
-    await buildIntoCache(cache, { dir: empty, base: 'busybox', workingDir: '/', run: toolRunner(), installDir: resolve(import.meta.dirname, '..', '..') }, [BENCH_IMAGE]);
+    await buildIntoCache(cache, { dir: empty, base: 'busybox', workingDir: '/', run: toolRunner(), installDir: resolve(import.meta.dirname, '..', '..') }, [
+      BENCH_IMAGE,
+    ]);
   } finally {
     rmSync(empty, { recursive: true, force: true });
   }

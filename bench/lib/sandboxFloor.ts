@@ -37,7 +37,11 @@ export interface FloorOptions {
  * process or through `launcher` (FleetOps starts them through its helper process).
  */
 export async function sandboxFloor(opts: FloorOptions & { launcher?: ProcessLauncher }): Promise<number> {
-  const runtime = new BwrapRuntime({ hiddenPaths: opts.hiddenPaths, pathPrefix: [dirname(process.execPath)], ...(opts.launcher ? { launcher: opts.launcher } : {}) });
+  const runtime = new BwrapRuntime({
+    hiddenPaths: opts.hiddenPaths,
+    pathPrefix: [dirname(process.execPath)],
+    ...(opts.launcher ? { launcher: opts.launcher } : {}),
+  });
   // Where FleetOps makes its workspaces, so both pay the same file system.
   const root = join(defaultWorkRoot(), `floor-${process.pid}`);
   try {
@@ -46,7 +50,22 @@ export async function sandboxFloor(opts: FloorOptions & { launcher?: ProcessLaun
       const user = runtime.acquireUser();
       const ws = createWorkspace(root, user, `kind: Thing\nmetadata: {name: floor-${i}}\n`);
       const inImage = opts.root ? { root: { path: opts.root, uid: 0, gid: 0, workingDir: '/' } } : {};
-      const r = await runtime.run({ name: 'floor', image: '', command: opts.command, args: [], env: { KRATIX_OBJECT_NAME: `floor-${i}` }, dirs: ws.dirs, network: false, timeoutMs: 30_000, maxLogBytes: 1024, ...inImage, ...(user ? { user } : {}) }, {});
+      const r = await runtime.run(
+        {
+          name: 'floor',
+          image: '',
+          command: opts.command,
+          args: [],
+          env: { KRATIX_OBJECT_NAME: `floor-${i}` },
+          dirs: ws.dirs,
+          network: false,
+          timeoutMs: 30_000,
+          maxLogBytes: 1024,
+          ...inImage,
+          ...(user ? { user } : {}),
+        },
+        {},
+      );
       user?.release();
       if (r.exitCode !== 0) throw new Error(`floor run failed: ${r.log}`);
       // Workspaces are removed after the timing: the floor is the sandbox runs alone.
@@ -58,7 +77,16 @@ export async function sandboxFloor(opts: FloorOptions & { launcher?: ProcessLaun
 
 /** Milliseconds for `n` bare spawns of `true` (no sandbox). */
 export function bareSpawns(n: number, concurrency: number): Promise<number> {
-  return pool(n, concurrency, () => new Promise<void>((resolve, reject) => spawn('true').on('close', () => resolve()).on('error', reject)));
+  return pool(
+    n,
+    concurrency,
+    () =>
+      new Promise<void>((resolve, reject) =>
+        spawn('true')
+          .on('close', () => resolve())
+          .on('error', reject),
+      ),
+  );
 }
 
 export interface Floors {

@@ -14,7 +14,11 @@ function scalarText(value: string): string {
 }
 
 function isCollection(value: unknown): value is object {
-  return typeof value === 'object' && value !== null && (Array.isArray(value) ? value.length > 0 : Object.keys(value).some((k) => (value as Record<string, unknown>)[k] !== undefined));
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (Array.isArray(value) ? value.length > 0 : Object.keys(value).some((k) => (value as Record<string, unknown>)[k] !== undefined))
+  );
 }
 
 function scalar(value: unknown): string {

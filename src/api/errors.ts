@@ -112,12 +112,11 @@ export function alreadyExists(plural: string, group: string, name: string): ApiE
 
 export function conflict(plural: string, group: string, name: string, why?: string): ApiError {
   const reason = why ?? 'the object has been modified; please apply your changes to the latest version and try again';
-  return new ApiError(
-    409,
-    'Conflict',
-    `Operation cannot be fulfilled on ${qualifiedResource(plural, group)} "${name}": ${reason}`,
-    { name, group, kind: plural },
-  );
+  return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(plural, group)} "${name}": ${reason}`, {
+    name,
+    group,
+    kind: plural,
+  });
 }
 
 /** 422 Invalid with one cause per field, message built the way apiserver does. */
@@ -142,11 +141,7 @@ export function expired(message: string): ApiError {
 }
 
 export function methodNotAllowed(verb: string, plural: string, group: string): ApiError {
-  return new ApiError(
-    405,
-    'MethodNotAllowed',
-    `${verb} is not supported on resources of kind "${qualifiedResource(plural, group)}"`,
-  );
+  return new ApiError(405, 'MethodNotAllowed', `${verb} is not supported on resources of kind "${qualifiedResource(plural, group)}"`);
 }
 
 export function forbidden(plural: string, group: string, name: string, why: string): ApiError {

@@ -2,13 +2,19 @@
  * The subset of kubectl JSONPath that printer columns and custom columns use: `.a.b`, `.a[0]`, `.a[*].b`,
  * `.a[?(@.type=="Ready")].message`, and `{...}` wrappers. Returns every match.
  */
-type Step = { kind: 'field'; name: string } | { kind: 'index'; index: number } | { kind: 'all' } | { kind: 'descend' } | { kind: 'filter'; path: string[]; value: string; negate: boolean };
+type Step =
+  | { kind: 'field'; name: string }
+  | { kind: 'index'; index: number }
+  | { kind: 'all' }
+  | { kind: 'descend' }
+  | { kind: 'filter'; path: string[]; value: string; negate: boolean };
 
 function parse(expr: string): Step[] {
   let e = expr.trim();
   // Templates (`{range …}{end}`, several `{…}` with text between) are kubectl's -o jsonpath output language, not a
   // path: refused by name rather than matching nothing.
-  if (/\{\s*(range|end)\b/.test(e) || (e.match(/\{/g)?.length ?? 0) > 1) throw new Error(`JSONPath templates such as {range}…{end} are not supported here: give one path, e.g. {.metadata.name}`);
+  if (/\{\s*(range|end)\b/.test(e) || (e.match(/\{/g)?.length ?? 0) > 1)
+    throw new Error(`JSONPath templates such as {range}…{end} are not supported here: give one path, e.g. {.metadata.name}`);
   if (e.startsWith('{') && e.endsWith('}')) e = e.slice(1, -1);
   if (e.startsWith('$')) e = e.slice(1);
   const steps: Step[] = [];

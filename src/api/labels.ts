@@ -79,9 +79,7 @@ export const everything: LabelSelector = selectorFromRequirements([]);
 
 /** Builds a selector from a `matchLabels` map (each pair is an equality requirement). */
 export function selectorFromMatchLabels(matchLabels: Record<string, string> | undefined): LabelSelector {
-  return selectorFromRequirements(
-    Object.entries(matchLabels ?? {}).map(([key, value]) => ({ key, operator: '=' as const, values: [value] })),
-  );
+  return selectorFromRequirements(Object.entries(matchLabels ?? {}).map(([key, value]) => ({ key, operator: '=' as const, values: [value] })));
 }
 
 class Lexer {

@@ -214,7 +214,9 @@ export class ApiServer {
     const respond = (code: number, obj: KubeObject, warnings: string[] = []): FastifyReply => {
       for (const w of warnings) void reply.header('Warning', `299 - ${JSON.stringify(w)}`);
       if (table) {
-        return reply.code(code).send(toTable(type, [obj], { include, headers: true, resourceVersion: obj.metadata.resourceVersion ?? '', now: this.now().getTime() }));
+        return reply
+          .code(code)
+          .send(toTable(type, [obj], { include, headers: true, resourceVersion: obj.metadata.resourceVersion ?? '', now: this.now().getTime() }));
       }
       return reply.code(code).send(obj);
     };
@@ -225,7 +227,8 @@ export class ApiServer {
         return respond(200, await objects.get(type, namespace, path.name as string, version));
       case 'list': {
         const limit = q.limit ? Number(q.limit) : undefined;
-        if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw badRequest(`limit must be a non-negative integer, got ${JSON.stringify(q.limit)}`);
+        if (limit !== undefined && (!Number.isInteger(limit) || limit < 0))
+          throw badRequest(`limit must be a non-negative integer, got ${JSON.stringify(q.limit)}`);
         const list = await objects.list(type, path.namespace, {
           labelSelector: q.labelSelector,
           fieldSelector: q.fieldSelector,
@@ -234,7 +237,13 @@ export class ApiServer {
           version,
         });
         if (table) {
-          return toTable(type, list.items, { include, headers: true, resourceVersion: list.resourceVersion, continue: list.continue, now: this.now().getTime() });
+          return toTable(type, list.items, {
+            include,
+            headers: true,
+            resourceVersion: list.resourceVersion,
+            continue: list.continue,
+            now: this.now().getTime(),
+          });
         }
         const metadata: Record<string, string> = { resourceVersion: list.resourceVersion };
         if (list.continue) metadata.continue = list.continue;
@@ -245,7 +254,12 @@ export class ApiServer {
       case 'create': {
         const body = await decodeObjectBody(this.parser, limits, raw, req.headers['content-type']);
         if (body === undefined) throw badRequest('the request body is empty: send the object to create');
-        const r = await objects.create(type, namespace, body, { dryRun: dryRunOf(q), fieldManager: fieldManagerOf(q), fieldValidation: fieldValidationOf(q), version });
+        const r = await objects.create(type, namespace, body, {
+          dryRun: dryRunOf(q),
+          fieldManager: fieldManagerOf(q),
+          fieldValidation: fieldValidationOf(q),
+          version,
+        });
         return respond(201, r.object, r.warnings);
       }
       case 'update': {
@@ -276,8 +290,12 @@ export class ApiServer {
         return respond(r.created ? 201 : 200, r.object, r.warnings);
       }
       case 'delete': {
-        const body = (await decodeBody(this.parser, limits, raw, 'application/json')) as { preconditions?: { uid?: string; resourceVersion?: string } } | undefined;
-        const r = await objects.delete(type, namespace, path.name as string, { dryRun: dryRunOf(q, body), ...(body?.preconditions ? { preconditions: body.preconditions } : {}) });
+        const body = (await decodeBody(this.parser, limits, raw, 'application/json')) as
+          { preconditions?: { uid?: string; resourceVersion?: string } } | undefined;
+        const r = await objects.delete(type, namespace, path.name as string, {
+          dryRun: dryRunOf(q, body),
+          ...(body?.preconditions ? { preconditions: body.preconditions } : {}),
+        });
         if (!r.deleted) return respond(200, r.object);
         const status: Status = {
           kind: 'Status',
@@ -361,20 +379,30 @@ export class ApiServer {
       write(`${JSON.stringify({ type: e.type, object })}\n`);
     };
     const bookmark = (rv: string, annotations?: Record<string, string>): void => {
-      write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: type.kind, apiVersion: apiVersionOf(type, path.version), metadata: { resourceVersion: rv, ...(annotations ? { annotations } : {}) } } })}\n`);
+      write(
+        `${JSON.stringify({ type: 'BOOKMARK', object: { kind: type.kind, apiVersion: apiVersionOf(type, path.version), metadata: { resourceVersion: rv, ...(annotations ? { annotations } : {}) } } })}\n`,
+      );
     };
     const heartbeat = this.opts.heartbeatMs ?? 10_000;
-    const timer = setInterval(() => {
-      if (Date.now() - lastWrite < heartbeat) return;
-      if (bookmarks && lastRv) bookmark(lastRv);
-      else write('\n');
-    }, Math.max(50, Math.min(heartbeat, 5000)));
-    const lifetime = timeoutSeconds !== undefined ? timeoutSeconds * 1000 : this.opts.watchTimeoutMs ?? 30 * 60_000;
+    const timer = setInterval(
+      () => {
+        if (Date.now() - lastWrite < heartbeat) return;
+        if (bookmarks && lastRv) bookmark(lastRv);
+        else write('\n');
+      },
+      Math.max(50, Math.min(heartbeat, 5000)),
+    );
+    const lifetime = timeoutSeconds !== undefined ? timeoutSeconds * 1000 : (this.opts.watchTimeoutMs ?? 30 * 60_000);
     const deadline = setTimeout(close, lifetime);
     this.watches.add(close);
     res.on('close', close);
     try {
-      handle = await objects.watch(type, path.namespace, { resourceVersion: initialEvents ? '' : q.resourceVersion, labelSelector: q.labelSelector, fieldSelector: q.fieldSelector, version: path.version }, send);
+      handle = await objects.watch(
+        type,
+        path.namespace,
+        { resourceVersion: initialEvents ? '' : q.resourceVersion, labelSelector: q.labelSelector, fieldSelector: q.fieldSelector, version: path.version },
+        send,
+      );
       if (closed) handle.stop();
       else if (initialEvents) bookmark(await objects.currentResourceVersion(), { 'k8s.io/initial-events-end': 'true' });
     } catch (err) {
@@ -390,13 +418,17 @@ export class ApiServer {
    */
   private async waitForResourceVersion(rv: string): Promise<void> {
     const wanted = Number(rv);
-    if (!Number.isSafeInteger(wanted) || wanted < 0) throw badRequest(`resourceVersion ${JSON.stringify(rv)} is not valid: it must be a resourceVersion this server gave`);
+    if (!Number.isSafeInteger(wanted) || wanted < 0)
+      throw badRequest(`resourceVersion ${JSON.stringify(rv)} is not valid: it must be a resourceVersion this server gave`);
     const deadline = Date.now() + 3000;
     for (;;) {
       const current = Number(await this.opts.objects.currentResourceVersion());
       if (current >= wanted) return;
       if (Date.now() >= deadline) {
-        throw new ApiError(504, 'Timeout', `Too large resource version: ${wanted}, current: ${current}`, { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version', field: '' }], retryAfterSeconds: 1 });
+        throw new ApiError(504, 'Timeout', `Too large resource version: ${wanted}, current: ${current}`, {
+          causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version', field: '' }],
+          retryAfterSeconds: 1,
+        });
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -432,7 +464,11 @@ function clientErrorAsStatus(err: NodeJS.ErrnoException, socket: Duplex): void {
   }
   const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
   const code = tooLarge ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  const status = new ApiError(code, tooLarge ? 'RequestEntityTooLarge' : code === 408 ? 'Timeout' : 'BadRequest', tooLarge ? 'the request headers are too large' : `the request could not be read: ${err.message}`).toStatus();
+  const status = new ApiError(
+    code,
+    tooLarge ? 'RequestEntityTooLarge' : code === 408 ? 'Timeout' : 'BadRequest',
+    tooLarge ? 'the request headers are too large' : `the request could not be read: ${err.message}`,
+  ).toStatus();
   const body = JSON.stringify(status);
   const reason = tooLarge ? 'Request Header Fields Too Large' : code === 408 ? 'Request Timeout' : 'Bad Request';
   socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);

@@ -35,7 +35,11 @@ const OBJECT_TYPES = new Set(['', 'application/json', 'application/yaml', 'appli
 /** Decodes the body of a create or update: JSON or YAML only (415 otherwise, as the apiserver answers). */
 export function decodeObjectBody(parser: YamlParser, limits: ParseLimits, raw: Buffer | undefined, contentType: string | undefined): Promise<unknown> {
   if (!OBJECT_TYPES.has(mediaType(contentType))) {
-    throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+    throw new ApiError(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
+    );
   }
   return decodeBody(parser, limits, raw, contentType);
 }

@@ -18,8 +18,16 @@ const OBJECT_META_SCHEMA: JsonSchema = {
   properties: {
     name: { type: 'string', description: 'Name must be unique within a namespace.' },
     namespace: { type: 'string', description: 'Namespace defines the space within which each name must be unique.' },
-    labels: { type: 'object', additionalProperties: { type: 'string' }, description: 'Map of string keys and values that can be used to organize and categorize objects.' },
-    annotations: { type: 'object', additionalProperties: { type: 'string' }, description: 'Annotations is an unstructured key value map stored with a resource.' },
+    labels: {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      description: 'Map of string keys and values that can be used to organize and categorize objects.',
+    },
+    annotations: {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      description: 'Annotations is an unstructured key value map stored with a resource.',
+    },
   },
 };
 
@@ -55,7 +63,9 @@ function paths(t: ResourceType, version: string): Record<string, unknown> {
 }
 
 function componentSchema(t: ResourceType, version: string): JsonSchema {
-  const base: JsonSchema = cloneJson(t.schemas[version] ?? t.schemas[t.versions[0] as string] ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
+  const base: JsonSchema = cloneJson(
+    t.schemas[version] ?? t.schemas[t.versions[0] as string] ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+  );
   base.properties = { ...(base.properties ?? {}) };
   base.properties.apiVersion = { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' };
   base.properties.kind = { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' };
@@ -91,7 +101,12 @@ export class OpenApiCache {
     }
     this.docs = new Map();
     for (const [key, doc] of byGv) {
-      const body = JSON.stringify({ openapi: '3.0.0', info: { title: 'FleetOps', version: 'v1.32.0' }, paths: doc.paths, components: { schemas: doc.schemas } });
+      const body = JSON.stringify({
+        openapi: '3.0.0',
+        info: { title: 'FleetOps', version: 'v1.32.0' },
+        paths: doc.paths,
+        components: { schemas: doc.schemas },
+      });
       this.docs.set(key, { body, hash: createHash('sha256').update(body).digest('hex').slice(0, 32).toUpperCase() });
     }
     this.cachedAt = this.registry.generation;

@@ -17,7 +17,10 @@ export type ParsedPath =
   | { kind: 'unknown' };
 
 export function parseApiPath(pathname: string): ParsedPath {
-  const parts = pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const parts = pathname
+    .split('/')
+    .filter((p) => p !== '')
+    .map(decodeURIComponent);
   let group: string;
   let version: string | undefined;
   let rest: string[];

@@ -16,8 +16,25 @@ export function ensureSelfSignedCert(dir: string): TlsMaterial {
     try {
       execFileSync(
         'openssl',
-        ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650', '-subj', '/CN=fleetops-apiserver',
-          '-addext', 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost', '-keyout', keyPath, '-out', certPath],
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '3650',
+          '-subj',
+          '/CN=fleetops-apiserver',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost',
+          '-keyout',
+          keyPath,
+          '-out',
+          certPath,
+        ],
         { stdio: ['ignore', 'ignore', 'pipe'] },
       );
     } catch (err) {

@@ -43,7 +43,7 @@ export function buildProgram(): Command {
     .version(VERSION, '--client-version')
     .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG or ~/.fleetops/kubeconfig)')
     .option('--context <name>', 'kubeconfig context to use')
-    .option('-n, --namespace <ns>', 'namespace (default: the context\'s)')
+    .option('-n, --namespace <ns>', "namespace (default: the context's)")
     .showHelpAfterError('(run "fleetops help" for usage)');
 
   program
@@ -52,13 +52,25 @@ export function buildProgram(): Command {
     .option('--data-dir <dir>', 'where state lives (default: $FLEETOPS_HOME or ~/.fleetops)')
     .option('--port <port>', 'API port', '6443')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--registries-conf <file>', 'registries.conf for pipeline images: mirrors, rewrites, insecure registries (default: <data dir>/registries.conf if present)')
+    .option(
+      '--registries-conf <file>',
+      'registries.conf for pipeline images: mirrors, rewrites, insecure registries (default: <data dir>/registries.conf if present)',
+    )
     .option('--registry-ca <file>', 'PEM CA certificates trusted for registries (default: <data dir>/registry-ca.pem if present)')
-    .option('--fresh', 'start even though the data directory\'s database is missing or empty (an empty platform)')
+    .option('--fresh', "start even though the data directory's database is missing or empty (an empty platform)")
     .action(async (opts: { dataDir?: string; port: string; host: string; registriesConf?: string; registryCa?: string; fresh?: boolean }) => {
       const { startFleetOps } = await import('../main.ts');
-      const images = { ...(opts.registriesConf ? { registriesConf: resolve(opts.registriesConf) } : {}), ...(opts.registryCa ? { caBundle: resolve(opts.registryCa) } : {}) };
-      const fleet = await startFleetOps({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), port: Number(opts.port), host: opts.host, images, ...(opts.fresh ? { fresh: true } : {}) });
+      const images = {
+        ...(opts.registriesConf ? { registriesConf: resolve(opts.registriesConf) } : {}),
+        ...(opts.registryCa ? { caBundle: resolve(opts.registryCa) } : {}),
+      };
+      const fleet = await startFleetOps({
+        ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+        port: Number(opts.port),
+        host: opts.host,
+        images,
+        ...(opts.fresh ? { fresh: true } : {}),
+      });
       stdout(
         `FleetOps is up.\n  API:         ${fleet.url}\n  kubeconfig:  ${fleet.kubeconfigPath} (context "platform")\n  state store: ${fleet.embeddedGit.cloneUrl} (Git over HTTPS; user any, password = a FleetOps token)\n  destinations: platform (environment=platform), worker-1 (environment=worker)\n\n  export KUBECONFIG=${fleet.kubeconfigPath}\n  npx fleetops image build examples/app-as-a-service/pipeline   # the example's pipeline image\n  kubectl apply -f examples/app-as-a-service/promise.yaml\n  kubectl get promises`,
       );
@@ -91,10 +103,16 @@ export function buildProgram(): Command {
     .option('-w, --watch', 'keep printing changes')
     .option('--no-headers', 'omit table headers')
     .option('--show-labels', 'add a LABELS column')
-    .action(async (targets: string[], opts: { output?: string; allNamespaces?: boolean; selector?: string; watch?: boolean; headers?: boolean; showLabels?: boolean }, cmd: Command) => {
-      const { getCommand } = await import('./commands/get.ts');
-      await withContext(cmd, (ctx) => getCommand(ctx, targets, { ...opts, noHeaders: opts.headers === false }, stdout));
-    });
+    .action(
+      async (
+        targets: string[],
+        opts: { output?: string; allNamespaces?: boolean; selector?: string; watch?: boolean; headers?: boolean; showLabels?: boolean },
+        cmd: Command,
+      ) => {
+        const { getCommand } = await import('./commands/get.ts');
+        await withContext(cmd, (ctx) => getCommand(ctx, targets, { ...opts, noHeaders: opts.headers === false }, stdout));
+      },
+    );
 
   program
     .command('describe')
@@ -117,7 +135,19 @@ export function buildProgram(): Command {
     .action(async (targets: string[], opts: { filename?: string[]; wait: string; timeout: string; ignoreNotFound?: boolean }, cmd: Command) => {
       const { deleteCommand } = await import('./commands/delete.ts');
       await withContext(cmd, (ctx) =>
-        deleteCommand(ctx, targets, { ...(opts.filename ? { filename: opts.filename } : {}), wait: opts.wait !== 'false', timeoutSeconds: Number(opts.timeout), ignoreNotFound: !!opts.ignoreNotFound }, stdout, readStdin, stderr),
+        deleteCommand(
+          ctx,
+          targets,
+          {
+            ...(opts.filename ? { filename: opts.filename } : {}),
+            wait: opts.wait !== 'false',
+            timeoutSeconds: Number(opts.timeout),
+            ignoreNotFound: !!opts.ignoreNotFound,
+          },
+          stdout,
+          readStdin,
+          stderr,
+        ),
       );
     });
 
@@ -138,18 +168,39 @@ export function buildProgram(): Command {
     .description('build a step folder into an OCI image (its image.yaml gives defaults): into the local image cache, or --push to a registry')
     .argument('<dir>', 'the step folder: its files go to /pipeline, its rootfs/ folder to /')
     .option('-t, --tag <image>', 'image reference, e.g. fleetops.local/team/step:v1 or registry.example.com/team/step:v1')
-    .addOption(new Option('--base <base>', 'busybox (shell steps), node (TypeScript steps, with the step SDK) or scratch').choices(['busybox', 'node', 'scratch']))
+    .addOption(
+      new Option('--base <base>', 'busybox (shell steps), node (TypeScript steps, with the step SDK) or scratch').choices(['busybox', 'node', 'scratch']),
+    )
     .option('--entrypoint <json>', 'ENTRYPOINT, a JSON array of strings')
     .option('--cmd <json>', 'CMD, a JSON array of strings')
     .option('--push', 'push to the registry the tag names instead of the local cache')
     .option('--authfile <file>', 'with --push: registry credentials (a Docker config.json / containers auth.json)')
     .option('--registries-conf <file>', 'with --push: a registries.conf (e.g. to allow a plain-HTTP registry)')
     .option('--data-dir <dir>', 'the FleetOps data directory whose cache gets the image (default: $FLEETOPS_HOME or ~/.fleetops)')
-    .action(async (dir: string, opts: { tag?: string; base?: ImageBase; entrypoint?: string; cmd?: string; push?: boolean; authfile?: string; registriesConf?: string; dataDir?: string }) => {
-      const { imageBuildCommand } = await import('./commands/image.ts');
-      const { INSTALL_DIR, defaultDataDir } = await import('../lib/installation.ts');
-      process.exitCode = await imageBuildCommand(dir, { ...opts, dataDir: opts.dataDir ? resolve(opts.dataDir) : defaultDataDir(), installDir: INSTALL_DIR }, stdout, (l) => process.stderr.write(`${l}\n`));
-    });
+    .action(
+      async (
+        dir: string,
+        opts: {
+          tag?: string;
+          base?: ImageBase;
+          entrypoint?: string;
+          cmd?: string;
+          push?: boolean;
+          authfile?: string;
+          registriesConf?: string;
+          dataDir?: string;
+        },
+      ) => {
+        const { imageBuildCommand } = await import('./commands/image.ts');
+        const { INSTALL_DIR, defaultDataDir } = await import('../lib/installation.ts');
+        process.exitCode = await imageBuildCommand(
+          dir,
+          { ...opts, dataDir: opts.dataDir ? resolve(opts.dataDir) : defaultDataDir(), installDir: INSTALL_DIR },
+          stdout,
+          (l) => process.stderr.write(`${l}\n`),
+        );
+      },
+    );
   image
     .command('list')
     .description('images in the local cache: references, digests, sizes, last use')
@@ -177,11 +228,13 @@ export function buildProgram(): Command {
     });
 
   const rollout = program.command('rollout').description('see and steer how a Promise change reaches every resource');
-  const intArg = (name: string) => (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
-    return n;
-  };
+  const intArg =
+    (name: string) =>
+    (v: string): number => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+      return n;
+    };
   rollout
     .command('status')
     .description('progress of the latest rollout of a Promise: fleetops rollout status app -w')
@@ -191,7 +244,18 @@ export function buildProgram(): Command {
     .option('--revision <n>', 'the rollout of this revision', intArg('--revision'))
     .action(async (name: string, opts: { watch?: boolean; timeout?: number; revision?: number }, cmd: Command) => {
       const { rolloutStatusCommand } = await import('./commands/rollout.ts');
-      await withContext(cmd, (ctx) => rolloutStatusCommand(ctx, name, { ...(opts.watch ? { watch: true } : {}), ...(opts.timeout ? { timeoutSeconds: opts.timeout } : {}), ...(opts.revision ? { revision: opts.revision } : {}) }, stdout));
+      await withContext(cmd, (ctx) =>
+        rolloutStatusCommand(
+          ctx,
+          name,
+          {
+            ...(opts.watch ? { watch: true } : {}),
+            ...(opts.timeout ? { timeoutSeconds: opts.timeout } : {}),
+            ...(opts.revision ? { revision: opts.revision } : {}),
+          },
+          stdout,
+        ),
+      );
     });
   for (const [action, text] of [
     ['pause', 'stop handing the new revision to more resources (those in progress finish)'],
@@ -226,7 +290,7 @@ export function buildProgram(): Command {
     });
   rollout
     .command('plan')
-    .description('dry run: run the changed Promise\'s workflows for every resource (or --sample N) in the sandbox and show what would change')
+    .description("dry run: run the changed Promise's workflows for every resource (or --sample N) in the sandbox and show what would change")
     .requiredOption('-f, --filename <path...>', 'the changed promise.yaml (or - for stdin)')
     .option('--sample <n>', 'plan only the first N resources', intArg('--sample'))
     .option('-o, --output <format>', 'yaml|json (default: a readable diff and summary)')
@@ -241,7 +305,13 @@ export function buildProgram(): Command {
     .description('list the kinds the server serves')
     .action(async (_opts: unknown, cmd: Command) => {
       await withContext(cmd, async (ctx) => {
-        const rows = (await ctx.discovery.resources(true)).map((r) => [r.plural, r.shortNames.join(','), r.group ? `${r.group}/${r.version}` : r.version, String(r.namespaced), r.kind]);
+        const rows = (await ctx.discovery.resources(true)).map((r) => [
+          r.plural,
+          r.shortNames.join(','),
+          r.group ? `${r.group}/${r.version}` : r.version,
+          String(r.namespaced),
+          r.kind,
+        ]);
         stdout(formatColumns(['NAME', 'SHORTNAMES', 'APIVERSION', 'NAMESPACED', 'KIND'], rows));
         return 0;
       });

@@ -11,7 +11,11 @@ export interface TableDoc {
 /** Aligns rows under headers with three spaces between columns, as kubectl does. */
 export function formatColumns(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number))).join('   ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number)))
+      .join('   ')
+      .trimEnd();
   return [headers, ...rows].map(line).join('\n') + '\n';
 }
 
@@ -34,7 +38,13 @@ export function renderTable(table: TableDoc, opts: TableOptions, columns = table
   const rows = table.rows.map((r) => [
     ...(opts.withNamespace ? [r.object?.metadata?.namespace ?? ''] : []),
     ...visible.map(({ i }) => cellText(r.cells[i])),
-    ...(opts.showLabels ? [Object.entries(r.object?.metadata?.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '<none>'] : []),
+    ...(opts.showLabels
+      ? [
+          Object.entries(r.object?.metadata?.labels ?? {})
+            .map(([k, v]) => `${k}=${v}`)
+            .join(',') || '<none>',
+        ]
+      : []),
   ]);
   const text = formatColumns(headers, rows);
   return opts.noHeaders ? text.split('\n').slice(1).join('\n') : text;
@@ -56,7 +66,10 @@ export function renderCustomColumns(objects: KubeObject[], columns: { header: st
       return values.length ? formatJsonPathResult(values) : '<none>';
     }),
   );
-  const text = formatColumns(columns.map((c) => c.header), rows);
+  const text = formatColumns(
+    columns.map((c) => c.header),
+    rows,
+  );
   return noHeaders ? text.split('\n').slice(1).join('\n') : text;
 }
 

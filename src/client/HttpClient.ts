@@ -66,7 +66,9 @@ export class HttpClient {
         },
         resolve,
       );
-      req.on('error', (err) => reject(new ConnectionError(`cannot reach the FleetOps API at ${this.config.server}: ${err.message}; is "fleetops up" running?`, { cause: err })));
+      req.on('error', (err) =>
+        reject(new ConnectionError(`cannot reach the FleetOps API at ${this.config.server}: ${err.message}; is "fleetops up" running?`, { cause: err })),
+      );
       if (payload !== undefined) req.write(payload);
       req.end();
     });
@@ -85,7 +87,12 @@ export class HttpClient {
       if (typeof body === 'object' && body !== null && (body as { kind?: string }).kind === 'Status') throw fromStatus(body as object, status);
       throw new ApiError(status, 'InternalError', `HTTP ${status}: ${text.slice(0, 200)}`);
     }
-    const warnings = ([] as string[]).concat(res.headers.warning ?? []).map((w) => w.replace(/^299 - /, '').replace(/^"(.*)"$/, '$1').replace(/\\"/g, '"'));
+    const warnings = ([] as string[]).concat(res.headers.warning ?? []).map((w) =>
+      w
+        .replace(/^299 - /, '')
+        .replace(/^"(.*)"$/, '$1')
+        .replace(/\\"/g, '"'),
+    );
     return { status, body: body as T, warnings };
   }
 
@@ -97,7 +104,13 @@ export class HttpClient {
    * Streams a watch: calls `onEvent` for each JSON line until the server closes the stream or `signal` aborts.
    * Resolves when the stream ends.
    */
-  async watch(path: string, query: RequestOptions['query'], onEvent: (event: { type: string; object: unknown }) => void, signal?: AbortSignal, accept?: string): Promise<void> {
+  async watch(
+    path: string,
+    query: RequestOptions['query'],
+    onEvent: (event: { type: string; object: unknown }) => void,
+    signal?: AbortSignal,
+    accept?: string,
+  ): Promise<void> {
     if (signal?.aborted) return;
     let res: IncomingMessage;
     try {

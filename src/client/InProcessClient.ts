@@ -44,22 +44,37 @@ export class InProcessClient implements Client {
 
   async update(object: KubeObject): Promise<KubeObject> {
     const { type, version } = this.type(object.apiVersion, object.kind);
-    return (await this.objects.update(type, object.metadata.namespace ?? '', object.metadata.name as string, object, { fieldManager: this.fieldManager, version })).object;
+    return (
+      await this.objects.update(type, object.metadata.namespace ?? '', object.metadata.name as string, object, { fieldManager: this.fieldManager, version })
+    ).object;
   }
 
   async updateStatus(object: KubeObject): Promise<KubeObject> {
     const { type, version } = this.type(object.apiVersion, object.kind);
-    return (await this.objects.update(type, object.metadata.namespace ?? '', object.metadata.name as string, object, { fieldManager: this.fieldManager, version, subresource: 'status' })).object;
+    return (
+      await this.objects.update(type, object.metadata.namespace ?? '', object.metadata.name as string, object, {
+        fieldManager: this.fieldManager,
+        version,
+        subresource: 'status',
+      })
+    ).object;
   }
 
   async mergePatch(ref: ObjectRef, patch: Record<string, unknown>, subresource?: 'status'): Promise<KubeObject> {
     const { type, version } = this.type(ref.apiVersion, ref.kind);
-    return (await this.objects.patch(type, ref.namespace ?? '', ref.name, 'merge', patch, { fieldManager: this.fieldManager, version, ...(subresource ? { subresource } : {}) })).object;
+    return (
+      await this.objects.patch(type, ref.namespace ?? '', ref.name, 'merge', patch, {
+        fieldManager: this.fieldManager,
+        version,
+        ...(subresource ? { subresource } : {}),
+      })
+    ).object;
   }
 
   async apply(object: KubeObject, fieldManager: string, force = true): Promise<KubeObject> {
     const { type, version } = this.type(object.apiVersion, object.kind);
-    return (await this.objects.patch(type, object.metadata.namespace ?? '', object.metadata.name as string, 'apply', object, { fieldManager, force, version })).object;
+    return (await this.objects.patch(type, object.metadata.namespace ?? '', object.metadata.name as string, 'apply', object, { fieldManager, force, version }))
+      .object;
   }
 
   async delete(ref: ObjectRef): Promise<void> {

@@ -37,7 +37,16 @@ export class Discovery {
       const [group, version] = doc.groupVersion.includes('/') ? (doc.groupVersion.split('/') as [string, string]) : ['', doc.groupVersion];
       for (const r of doc.resources) {
         if (r.name.includes('/')) continue;
-        out.push({ group, version, kind: r.kind, plural: r.name, singular: r.singularName ?? r.kind.toLowerCase(), shortNames: r.shortNames ?? [], categories: r.categories ?? [], namespaced: r.namespaced });
+        out.push({
+          group,
+          version,
+          kind: r.kind,
+          plural: r.name,
+          singular: r.singularName ?? r.kind.toLowerCase(),
+          shortNames: r.shortNames ?? [],
+          categories: r.categories ?? [],
+          namespaced: r.namespaced,
+        });
       }
     }
     this.cache = out;
@@ -50,7 +59,12 @@ export class Discovery {
     const base = dot > 0 ? lower.slice(0, dot) : lower;
     const group = dot > 0 ? lower.slice(dot + 1) : undefined;
     const c = all.filter((r) => group === undefined || r.group === group);
-    return c.find((r) => r.plural === base) ?? c.find((r) => r.singular === base) ?? c.find((r) => r.shortNames.includes(base)) ?? c.find((r) => r.kind.toLowerCase() === base);
+    return (
+      c.find((r) => r.plural === base) ??
+      c.find((r) => r.singular === base) ??
+      c.find((r) => r.shortNames.includes(base)) ??
+      c.find((r) => r.kind.toLowerCase() === base)
+    );
   }
 
   /** Resolves a resource name; refreshes once when unknown (a Promise may have just added it). */

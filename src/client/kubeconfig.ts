@@ -13,7 +13,10 @@ export interface ClientConfig {
 interface RawKubeconfig {
   'current-context'?: string;
   contexts?: { name: string; context: { cluster: string; user: string; namespace?: string } }[];
-  clusters?: { name: string; cluster: { server: string; 'certificate-authority-data'?: string; 'certificate-authority'?: string; 'insecure-skip-tls-verify'?: boolean } }[];
+  clusters?: {
+    name: string;
+    cluster: { server: string; 'certificate-authority-data'?: string; 'certificate-authority'?: string; 'insecure-skip-tls-verify'?: boolean };
+  }[];
   users?: { name: string; user: { token?: string } }[];
 }
 
@@ -29,11 +32,14 @@ export function loadKubeconfig(path: string, contextName?: string): ClientConfig
   try {
     raw = parse(readFileSync(path, 'utf8')) as RawKubeconfig;
   } catch (err) {
-    throw new KubeconfigError(`cannot read kubeconfig ${path}: ${(err as Error).message}; start FleetOps with "fleetops up" or pass --kubeconfig`, { cause: err });
+    throw new KubeconfigError(`cannot read kubeconfig ${path}: ${(err as Error).message}; start FleetOps with "fleetops up" or pass --kubeconfig`, {
+      cause: err,
+    });
   }
   const name = contextName ?? raw['current-context'];
   const ctx = raw.contexts?.find((c) => c.name === name);
-  if (!ctx) throw new KubeconfigError(`context "${name}" not found in ${path}; pass --context with one of: ${(raw.contexts ?? []).map((c) => c.name).join(', ')}`);
+  if (!ctx)
+    throw new KubeconfigError(`context "${name}" not found in ${path}; pass --context with one of: ${(raw.contexts ?? []).map((c) => c.name).join(', ')}`);
   const cluster = raw.clusters?.find((c) => c.name === ctx.context.cluster)?.cluster;
   const user = raw.users?.find((u) => u.name === ctx.context.user)?.user;
   if (!cluster) throw new KubeconfigError(`cluster "${ctx.context.cluster}" of context "${name}" is missing in ${path}`);

@@ -72,7 +72,7 @@ export class Controller {
       if (key === undefined) return;
       this.busy++;
       const log = this.log.child({ key, reconcileId: ++this.reconcileSeq });
-      log.trace("reconcile start");
+      log.trace('reconcile start');
       try {
         const result = await this.reconciler.reconcile(key, log);
         this.queue.forget(key);

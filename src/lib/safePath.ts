@@ -14,8 +14,10 @@ export class UnsafePathError extends Error {
 /** `path` normalised, or UnsafePathError saying why it could escape `folder` (a description, e.g. "the output folder"). */
 export function relativePathInside(path: string, folder: string, label = 'path'): string {
   if (path.includes('\0')) throw new UnsafePathError(`${label} ${JSON.stringify(path)} contains a NUL byte`);
-  if (path.startsWith('/') || /^[a-zA-Z]:/.test(path)) throw new UnsafePathError(`${label} ${JSON.stringify(path)} is absolute; paths must be relative to ${folder}`);
+  if (path.startsWith('/') || /^[a-zA-Z]:/.test(path))
+    throw new UnsafePathError(`${label} ${JSON.stringify(path)} is absolute; paths must be relative to ${folder}`);
   const clean = posix.normalize(path.replace(/\\/g, '/'));
-  if (clean === '..' || clean.startsWith('../') || clean === '.' || clean === '') throw new UnsafePathError(`${label} ${JSON.stringify(path)} escapes ${folder}`);
+  if (clean === '..' || clean.startsWith('../') || clean === '.' || clean === '')
+    throw new UnsafePathError(`${label} ${JSON.stringify(path)} escapes ${folder}`);
   return clean;
 }

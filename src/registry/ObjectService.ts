@@ -6,28 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { applyPatch, type Operation } from 'rfc6902';
-import {
-  ApiError,
-  badRequest,
-  cause,
-  conflict,
-  invalid,
-  isApiError,
-  notFound,
-  alreadyExists,
-  type StatusCause,
-} from '../api/errors.ts';
+import { ApiError, badRequest, cause, conflict, invalid, isApiError, notFound, alreadyExists, type StatusCause } from '../api/errors.ts';
 import { matchesFields, parseFieldSelector, type FieldRequirement } from '../api/fields.ts';
 import { everything, parseLabelSelector, type LabelSelector } from '../api/labels.ts';
 import { applyMergePatch } from '../api/mergePatch.ts';
 import { isPlainObject, jsonEqual, type JsonObject, type KubeObject, cloneJson } from '../api/types.ts';
-import {
-  MAX_ANNOTATIONS_BYTES,
-  validateDns1123Label,
-  validateDns1123Subdomain,
-  validateLabelKey,
-  validateLabelValue,
-} from '../api/validation.ts';
+import { MAX_ANNOTATIONS_BYTES, validateDns1123Label, validateDns1123Subdomain, validateLabelKey, validateLabelValue } from '../api/validation.ts';
 import { keyOf, type ObjectKey, type Store, type StoreEvent, type WatchHandle, type WriteOp } from '../store/Store.ts';
 import { rfc3339Seconds } from '../api/time.ts';
 import { recordUpdate, serverSideApply } from './managedFields.ts';
@@ -216,7 +200,10 @@ export class ObjectService {
         after = `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
       }
       if (!page.continueAfter || (limit && items.length === limit)) {
-        const more = limit > 0 && items.length === limit && (page.continueAfter !== undefined || after !== `${page.items.at(-1)?.metadata.namespace ?? ''}/${page.items.at(-1)?.metadata.name}`);
+        const more =
+          limit > 0 &&
+          items.length === limit &&
+          (page.continueAfter !== undefined || after !== `${page.items.at(-1)?.metadata.namespace ?? ''}/${page.items.at(-1)?.metadata.name}`);
         const result: ObjectList = { items, resourceVersion: listRv };
         if (more && after) result.continue = encodeContinue(after, listRv);
         return result;
@@ -298,7 +285,10 @@ export class ObjectService {
       const err = type.nameIsLabel ? validateDns1123Label(m.name) : validateDns1123Subdomain(m.name);
       if (err) causes.push(cause('FieldValueInvalid', 'metadata.name', `Invalid value: ${JSON.stringify(m.name)}: ${err}`));
     }
-    for (const [field, map] of [['labels', m.labels], ['annotations', m.annotations]] as const) {
+    for (const [field, map] of [
+      ['labels', m.labels],
+      ['annotations', m.annotations],
+    ] as const) {
       if (map === undefined) continue;
       if (!isPlainObject(map)) {
         causes.push(cause('FieldValueTypeInvalid', `metadata.${field}`, `Invalid value: must be a map of strings`));
@@ -371,7 +361,11 @@ export class ObjectService {
     const ns = await this.store.get(keyOf(NAMESPACE_TYPE, '', namespace));
     if (!ns) throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
     if (ns.metadata.deletionTimestamp) {
-      throw new ApiError(403, 'Forbidden', `${type.plural} "${''}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`);
+      throw new ApiError(
+        403,
+        'Forbidden',
+        `${type.plural} "${''}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+      );
     }
   }
 
@@ -434,7 +428,9 @@ export class ObjectService {
       m.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds ?? 0;
       const added = (m.finalizers ?? []).filter((f) => !(old.metadata.finalizers ?? []).includes(f));
       if (added.length) {
-        throw invalid(type.kind, type.group, name, [cause('FieldValueForbidden', 'metadata.finalizers', 'Forbidden: no new finalizers can be added if the object is being deleted')]);
+        throw invalid(type.kind, type.group, name, [
+          cause('FieldValueForbidden', 'metadata.finalizers', 'Forbidden: no new finalizers can be added if the object is being deleted'),
+        ]);
       }
     } else {
       delete m.deletionTimestamp;
@@ -454,9 +450,16 @@ export class ObjectService {
     if (opts.dryRun) return { object: obj, warnings, created: false };
     if (finishing) {
       const [gone] = await this.commit(type, name, [{ op: 'delete', key, expectedRv: opts.expectedRv }]);
-      return { object: this.present(type, { ...(gone as KubeObject), metadata: { ...m, resourceVersion: (gone as KubeObject).metadata.resourceVersion } }, version), warnings, created: false };
+      return {
+        object: this.present(type, { ...(gone as KubeObject), metadata: { ...m, resourceVersion: (gone as KubeObject).metadata.resourceVersion } }, version),
+        warnings,
+        created: false,
+      };
     }
-    const unchanged = jsonEqual({ ...obj, metadata: { ...m, resourceVersion: undefined } }, { ...old, metadata: { ...old.metadata, resourceVersion: undefined } });
+    const unchanged = jsonEqual(
+      { ...obj, metadata: { ...m, resourceVersion: undefined } },
+      { ...old, metadata: { ...old.metadata, resourceVersion: undefined } },
+    );
     if (unchanged && opts.expectedRv === old.metadata.resourceVersion) {
       // no-op writes keep the resourceVersion, as the apiserver does
       return { object: this.present(type, old, version), warnings, created: false };
@@ -474,7 +477,9 @@ export class ObjectService {
     next.metadata.name = name;
     const rv = next.metadata.resourceVersion;
     if (!rv) {
-      throw invalid(type.kind, type.group, name, [cause('FieldValueInvalid', 'metadata.resourceVersion', 'Invalid value: 0x0: must be specified for an update')]);
+      throw invalid(type.kind, type.group, name, [
+        cause('FieldValueInvalid', 'metadata.resourceVersion', 'Invalid value: 0x0: must be specified for an update'),
+      ]);
     }
     const old = await this.store.get(this.key(type, namespace, name));
     if (!old) throw notFound(type.plural, type.group, name);
@@ -544,7 +549,9 @@ export class ObjectService {
     if (schema) {
       const unknown = prune(schema, applied);
       if (unknown.length && opts.fieldValidation === 'Strict') {
-        throw badRequest(`${type.kind} in version "${version}" cannot be handled as a ${type.kind}: strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`);
+        throw badRequest(
+          `${type.kind} in version "${version}" cannot be handled as a ${type.kind}: strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`,
+        );
       }
       if (opts.fieldValidation !== 'Ignore') for (const u of unknown) warnings.push(`unknown field "${u}"`);
     }
@@ -555,12 +562,17 @@ export class ObjectService {
       const { object, conflicts } = serverSideApply(live, applied, opts.fieldManager, opts.force === true, apiVersionOf(type, version), this.timestamp());
       if (conflicts.length) {
         const summary = conflicts.map((c) => c.message).join('\n- ');
-        throw new ApiError(409, 'Conflict', `Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}: ${conflicts.length > 1 ? '\n- ' : ''}${summary}`, {
-          name,
-          group: type.group,
-          kind: type.plural,
-          causes: conflicts,
-        });
+        throw new ApiError(
+          409,
+          'Conflict',
+          `Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}: ${conflicts.length > 1 ? '\n- ' : ''}${summary}`,
+          {
+            name,
+            group: type.group,
+            kind: type.plural,
+            causes: conflicts,
+          },
+        );
       }
       if (!old) {
         // One write: the object is created with the ownership apply computed (no second, spurious MODIFIED event).
@@ -608,7 +620,12 @@ export class ObjectService {
       throw conflict(type.plural, type.group, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`);
     }
     if (pre?.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion) {
-      throw conflict(type.plural, type.group, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
+      throw conflict(
+        type.plural,
+        type.group,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`,
+      );
     }
     const commit = async (op: Parameters<ObjectService['commit']>[2][number]): Promise<KubeObject | undefined> => {
       try {

@@ -55,7 +55,10 @@ export function crdToResourceType(crd: unknown, owner: string, validator: Schema
   // Kratix decodes spec.api into a v1 CRD whatever apiVersion it names, so marketplace Promises written against
   // v1beta1/v1alpha1 load there; accept them the same way rather than refuse Promises that work in Kratix.
   if (typeof crd.apiVersion !== 'string' || !crd.apiVersion.startsWith('apiextensions.k8s.io/') || crd.kind !== 'CustomResourceDefinition') {
-    bad('.kind', `Invalid value: ${JSON.stringify(`${String(crd.apiVersion)}/${String(crd.kind)}`)}: spec.api must be an apiextensions.k8s.io/v1 CustomResourceDefinition`);
+    bad(
+      '.kind',
+      `Invalid value: ${JSON.stringify(`${String(crd.apiVersion)}/${String(crd.kind)}`)}: spec.api must be an apiextensions.k8s.io/v1 CustomResourceDefinition`,
+    );
     return { causes };
   }
   const spec = isPlainObject(crd.spec) ? crd.spec : {};
@@ -63,14 +66,20 @@ export function crdToResourceType(crd: unknown, owner: string, validator: Schema
   const group = typeof spec.group === 'string' ? spec.group : '';
   const kind = typeof names.kind === 'string' ? names.kind : '';
   const plural = typeof names.plural === 'string' ? names.plural : '';
-  if (!group || validateDns1123Subdomain(group) || !group.includes('.')) bad('.spec.group', `Invalid value: ${JSON.stringify(group)}: should be a domain with at least one dot`);
+  if (!group || validateDns1123Subdomain(group) || !group.includes('.'))
+    bad('.spec.group', `Invalid value: ${JSON.stringify(group)}: should be a domain with at least one dot`);
   if (!kind) bad('.spec.names.kind', 'Required value', 'FieldValueRequired');
   if (!plural || validateDns1123Label(plural)) bad('.spec.names.plural', `Invalid value: ${JSON.stringify(plural)}: must be a lowercase DNS-1123 label`);
   const metaName = isPlainObject(crd.metadata) ? crd.metadata.name : undefined;
   if (plural && group && metaName !== `${plural}.${group}`) {
     bad('.metadata.name', `Invalid value: ${JSON.stringify(metaName)}: must be spec.names.plural+"."+spec.group (${plural}.${group})`);
   }
-  if (spec.scope !== 'Namespaced') bad('.spec.scope', `Unsupported value: ${JSON.stringify(spec.scope)}: supported values: "Namespaced" (Promise APIs are namespaced)`, 'FieldValueNotSupported');
+  if (spec.scope !== 'Namespaced')
+    bad(
+      '.spec.scope',
+      `Unsupported value: ${JSON.stringify(spec.scope)}: supported values: "Namespaced" (Promise APIs are namespaced)`,
+      'FieldValueNotSupported',
+    );
   const versions = Array.isArray(spec.versions) ? (spec.versions as CrdVersion[]) : [];
   if (!versions.length) bad('.spec.versions', 'Required value: at least one version', 'FieldValueRequired');
   const served: string[] = [];

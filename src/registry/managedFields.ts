@@ -137,7 +137,9 @@ export function serverSideApply(
       taken.add(key);
       if (!force) {
         const field = '.' + p.join('.');
-        conflicts.push(cause('FieldManagerConflict', field, `conflict with "${entry.manager}"${entry.operation === 'Update' ? ' using ' + entry.apiVersion : ''}: ${field}`));
+        conflicts.push(
+          cause('FieldManagerConflict', field, `conflict with "${entry.manager}"${entry.operation === 'Update' ? ' using ' + entry.apiVersion : ''}: ${field}`),
+        );
       }
     }
   }
@@ -163,10 +165,7 @@ export function serverSideApply(
   }
   result.metadata = {
     ...result.metadata,
-    managedFields: [
-      ...others,
-      { manager, operation: 'Apply', apiVersion, time, fieldsType: 'FieldsV1', fieldsV1: toTree(appliedPaths) },
-    ],
+    managedFields: [...others, { manager, operation: 'Apply', apiVersion, time, fieldsType: 'FieldsV1', fieldsV1: toTree(appliedPaths) }],
   };
   return { object: result, conflicts: [] };
 }

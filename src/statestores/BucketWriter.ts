@@ -52,7 +52,9 @@ export class BucketWriter {
     const out: _Object[] = [];
     let token: string | undefined;
     do {
-      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.opts.bucket, ...(prefix ? { Prefix: prefix } : {}), ...(token ? { ContinuationToken: token } : {}) }));
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.opts.bucket, ...(prefix ? { Prefix: prefix } : {}), ...(token ? { ContinuationToken: token } : {}) }),
+      );
       out.push(...(page.Contents ?? []));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -71,21 +73,40 @@ export class BucketWriter {
       await Promise.all(
         Array.from({ length: Math.min(uploads.length, this.opts.parallelism ?? 16) }, async () => {
           for (let u = uploads[next++]; u; u = uploads[next++]) {
-            await this.s3.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: u[0], Body: u[1], ContentType: u[0].endsWith('.json') ? 'application/json' : 'application/yaml' }));
+            await this.s3.send(
+              new PutObjectCommand({
+                Bucket: this.opts.bucket,
+                Key: u[0],
+                Body: u[1],
+                ContentType: u[0].endsWith('.json') ? 'application/json' : 'application/yaml',
+              }),
+            );
           }
         }),
       );
       for (let i = 0; i < removals.length; i += 1000) {
-        await this.s3.send(new DeleteObjectsCommand({ Bucket: this.opts.bucket, Delete: { Objects: removals.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }));
+        await this.s3.send(
+          new DeleteObjectsCommand({ Bucket: this.opts.bucket, Delete: { Objects: removals.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }),
+        );
       }
       // The version is the content: the same desired set always reports the same version.
       const version = createHash('sha1')
-        .update([...request.files].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}\0${md5(v)}`).join('\n'))
+        .update(
+          [...request.files]
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([k, v]) => `${k}\0${md5(v)}`)
+            .join('\n'),
+        )
         .digest('hex');
       return { version, changed: uploads.length + removals.length };
     } catch (err) {
       const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-      const why = e.name === 'NoSuchBucket' ? `bucket ${this.opts.bucket} does not exist` : e.$metadata?.httpStatusCode === 403 ? 'access denied: check the accessKeyID and secretAccessKey in the secretRef' : (e.message ?? String(err));
+      const why =
+        e.name === 'NoSuchBucket'
+          ? `bucket ${this.opts.bucket} does not exist`
+          : e.$metadata?.httpStatusCode === 403
+            ? 'access denied: check the accessKeyID and secretAccessKey in the secretRef'
+            : (e.message ?? String(err));
       throw new BucketWriteError(`bucket ${this.opts.bucket} at ${endpointUrl(this.opts.endpoint, this.opts.insecure)}: ${why}`, { cause: err });
     }
   }

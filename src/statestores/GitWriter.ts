@@ -97,7 +97,12 @@ export class GitWriter {
     };
     const { auth } = this.opts;
     // Credentials go through the environment (not argv, which any local user can read in ps).
-    if (auth.kind === 'basic') Object.assign(env, { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` });
+    if (auth.kind === 'basic')
+      Object.assign(env, {
+        GIT_CONFIG_COUNT: '1',
+        GIT_CONFIG_KEY_0: 'http.extraHeader',
+        GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`,
+      });
     if (auth.kind === 'ssh') {
       const key = join(this.opts.workDir, '..', `${this.repoId()}.key`);
       const hosts = join(this.opts.workDir, '..', `${this.repoId()}.known_hosts`);
@@ -135,7 +140,10 @@ export class GitWriter {
 
   private async must(args: string[]): Promise<string> {
     const r = await this.git(args);
-    if (r.code !== 0) throw new GitError(`git ${args[0]} failed for ${this.opts.url}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`, { secrets: this.secrets() });
+    if (r.code !== 0)
+      throw new GitError(`git ${args[0]} failed for ${this.opts.url}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`, {
+        secrets: this.secrets(),
+      });
     return r.stdout;
   }
 
@@ -167,7 +175,10 @@ export class GitWriter {
     const ref = `refs/remotes/origin/${this.opts.branch}`;
     const fetch = await this.git(['fetch', '-q', '--no-tags', 'origin', `+refs/heads/${this.opts.branch}:${ref}`]);
     if (fetch.code !== 0) {
-      if (!/couldn't find remote ref|could not find remote ref/i.test(fetch.stderr)) throw new GitError(`cannot fetch ${this.opts.url} (branch ${this.opts.branch}): ${fetch.stderr.trim().split('\n').slice(-2).join(' ')}`, { secrets: this.secrets() });
+      if (!/couldn't find remote ref|could not find remote ref/i.test(fetch.stderr))
+        throw new GitError(`cannot fetch ${this.opts.url} (branch ${this.opts.branch}): ${fetch.stderr.trim().split('\n').slice(-2).join(' ')}`, {
+          secrets: this.secrets(),
+        });
       await this.git(['update-ref', '-d', ref]);
       return undefined;
     }
@@ -193,7 +204,10 @@ export class GitWriter {
       this.pushed = undefined;
       const lostRace = /rejected|non-fast-forward|fetch first|stale info/i.test(push.stderr + push.stdout);
       if (base) continue; // the branch moved under us (or our memory is stale): start over from a fetch
-      if (!lostRace || attempt >= 3) throw new GitError(`cannot push to ${this.opts.url}: ${(push.stderr || push.stdout).trim().split('\n').slice(-2).join(' ')}`, { secrets: this.secrets() });
+      if (!lostRace || attempt >= 3)
+        throw new GitError(`cannot push to ${this.opts.url}: ${(push.stderr || push.stdout).trim().split('\n').slice(-2).join(' ')}`, {
+          secrets: this.secrets(),
+        });
     }
   }
 
@@ -201,7 +215,11 @@ export class GitWriter {
    * Makes one commit on top of `tip` in which the roots hold exactly the desired files, with `git fast-import`
    * (a single pack, no working tree: only the files that differ are sent). Returns undefined when nothing differs.
    */
-  private async commit(req: SyncRequest, tip: string | undefined, known?: Map<string, string>): Promise<{ sha: string; changed: number; files: Map<string, string> } | undefined> {
+  private async commit(
+    req: SyncRequest,
+    tip: string | undefined,
+    known?: Map<string, string>,
+  ): Promise<{ sha: string; changed: number; files: Map<string, string> } | undefined> {
     const current = new Map<string, string>(known);
     if (tip && !known) {
       const listing = await this.must(['ls-tree', '-r', '-z', '--full-tree', tip, ...(req.roots.includes('') ? [] : ['--', ...req.roots])]);
@@ -236,7 +254,8 @@ export class GitWriter {
       `${tip ? '' : `reset ${ref}\n\n`}commit ${ref}\nauthor ${name} <${email}> ${when}\ncommitter ${name} <${email}> ${when}\ndata ${message.length}\n${req.message}\n${tip ? `from ${tip}\n` : ''}`,
     );
     const r = await this.git(['fast-import', '--quiet', '--force', '--done'], Buffer.concat([head, ...chunks, Buffer.from('\ndone\n')]));
-    if (r.code !== 0) throw new GitError(`cannot write the commit for ${this.opts.url}: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`, { secrets: this.secrets() });
+    if (r.code !== 0)
+      throw new GitError(`cannot write the commit for ${this.opts.url}: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`, { secrets: this.secrets() });
     return { sha: await this.readRef(ref), changed, files };
   }
 }

@@ -69,7 +69,11 @@ export function placementPaths(dest: DestinationLayout, wp: PlacementFiles): Map
 }
 
 /** Everything a destination should hold: canary documents and its placements' files. */
-export function destinationFiles(dest: DestinationLayout, placements: PlacementFiles[], onError: (wp: PlacementFiles, err: Error) => void): Map<string, Buffer> {
+export function destinationFiles(
+  dest: DestinationLayout,
+  placements: PlacementFiles[],
+  onError: (wp: PlacementFiles, err: Error) => void,
+): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
   if (dest.canary) {
     const nested = dest.mode === 'nestedByMetadata';

@@ -7,17 +7,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { randomUUID } from 'node:crypto';
 import type { KubeObject } from '../api/types.ts';
 import { alreadyExists, conflict, expired, notFound } from '../api/errors.ts';
-import type {
-  ListOptions,
-  ListResult,
-  ObjectKey,
-  Store,
-  StoreEvent,
-  TypeKey,
-  WatchHandle,
-  WatchOptions,
-  WriteOp,
-} from './Store.ts';
+import type { ListOptions, ListResult, ObjectKey, Store, StoreEvent, TypeKey, WatchHandle, WatchOptions, WriteOp } from './Store.ts';
 import { WatchHub } from './WatchHub.ts';
 import { rfc3339Seconds } from '../api/time.ts';
 
@@ -40,7 +30,6 @@ const cacheId = (key: ObjectKey): string => `${key.group}\0${key.kind}\0${key.na
 function resourceName(key: TypeKey): string {
   return key.kind.toLowerCase();
 }
-
 
 interface PendingCommit {
   ops: WriteOp[];

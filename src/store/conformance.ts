@@ -54,13 +54,17 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
     it('keeps uid and creationTimestamp on update and rejects a stale resourceVersion with Conflict', async () => {
       const store = await makeStore();
       const created = await createObject(store, keyOf(T, 'default', 'a'), app('a', { replicas: 1 }));
-      const updated = await updateObject(store, keyOf(T, 'default', 'a'), { ...app('a', { replicas: 2 }), metadata: { name: 'a', uid: 'forged' } }, created.metadata.resourceVersion);
+      const updated = await updateObject(
+        store,
+        keyOf(T, 'default', 'a'),
+        { ...app('a', { replicas: 2 }), metadata: { name: 'a', uid: 'forged' } },
+        created.metadata.resourceVersion,
+      );
       assert.equal(updated.metadata.uid, created.metadata.uid);
       assert.equal(updated.metadata.creationTimestamp, created.metadata.creationTimestamp);
       assert.notEqual(updated.metadata.resourceVersion, created.metadata.resourceVersion);
-      await assert.rejects(
-        updateObject(store, keyOf(T, 'default', 'a'), app('a', { replicas: 3 }), created.metadata.resourceVersion),
-        (e) => isApiError(e, 'Conflict'),
+      await assert.rejects(updateObject(store, keyOf(T, 'default', 'a'), app('a', { replicas: 3 }), created.metadata.resourceVersion), (e) =>
+        isApiError(e, 'Conflict'),
       );
       assert.deepEqual((await store.get(keyOf(T, 'default', 'a')))?.spec, { replicas: 2 });
       await store.close();
@@ -94,7 +98,10 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       ]);
       assert.equal(x?.metadata.name, 'x');
       assert.equal(y?.metadata.name, 'taken');
-      assert.deepEqual(seen.events.map((e) => e.type), ['ADDED', 'DELETED']);
+      assert.deepEqual(
+        seen.events.map((e) => e.type),
+        ['ADDED', 'DELETED'],
+      );
       seen.stop();
       await store.close();
     });
@@ -104,14 +111,26 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       for (const n of ['c', 'a', 'b']) await createObject(store, keyOf(T, 'default', n), app(n));
       await createObject(store, keyOf(T, 'team-x', 'z'), app('z'));
       const all = await store.list(T);
-      assert.deepEqual(all.items.map((o) => o.metadata.name), ['a', 'b', 'c', 'z']);
+      assert.deepEqual(
+        all.items.map((o) => o.metadata.name),
+        ['a', 'b', 'c', 'z'],
+      );
       const inDefault = await store.list(T, { namespace: 'default' });
-      assert.deepEqual(inDefault.items.map((o) => o.metadata.name), ['a', 'b', 'c']);
+      assert.deepEqual(
+        inDefault.items.map((o) => o.metadata.name),
+        ['a', 'b', 'c'],
+      );
       const page1 = await store.list(T, { limit: 2 });
-      assert.deepEqual(page1.items.map((o) => o.metadata.name), ['a', 'b']);
+      assert.deepEqual(
+        page1.items.map((o) => o.metadata.name),
+        ['a', 'b'],
+      );
       assert.ok(page1.continueAfter);
       const page2 = await store.list(T, { limit: 2, after: page1.continueAfter });
-      assert.deepEqual(page2.items.map((o) => o.metadata.name), ['c', 'z']);
+      assert.deepEqual(
+        page2.items.map((o) => o.metadata.name),
+        ['c', 'z'],
+      );
       assert.equal(page2.continueAfter, undefined);
       assert.equal((await store.list(U)).items.length, 0);
       await store.close();
@@ -124,7 +143,10 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await createObject(store, keyOf(T, 'other', 'b'), app('b'));
       await updateObject(store, keyOf(T, 'default', 'a'), app('a', { x: 1 }));
       const gone = await deleteObject(store, keyOf(T, 'default', 'a'));
-      assert.deepEqual(mine.events.map((e) => e.type), ['ADDED', 'MODIFIED', 'DELETED']);
+      assert.deepEqual(
+        mine.events.map((e) => e.type),
+        ['ADDED', 'MODIFIED', 'DELETED'],
+      );
       assert.ok(Number(gone.metadata.resourceVersion) > Number(a.metadata.resourceVersion));
       assert.equal(mine.events[2]?.object.metadata.resourceVersion, gone.metadata.resourceVersion);
       mine.stop();
@@ -141,7 +163,10 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       const names = resumed.events.map((e) => `${e.type}:${e.key.name}`);
       assert.deepEqual(names, ['ADDED:b', 'MODIFIED:a', 'ADDED:c']);
       const rvs = resumed.events.map((e) => e.rv);
-      assert.deepEqual([...rvs].sort((x, y) => x - y), rvs);
+      assert.deepEqual(
+        [...rvs].sort((x, y) => x - y),
+        rvs,
+      );
       resumed.stop();
       await store.close();
     });
@@ -151,7 +176,10 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       for (let i = 0; i < 10; i++) await createObject(store, keyOf(T, 'default', `o${i}`), app(`o${i}`));
       await store.compact(3);
       assert.ok((await store.oldestRv()) > 1);
-      assert.throws(() => store.watch({ fromRv: 1 }, () => undefined), (e) => isApiError(e, 'Expired'));
+      assert.throws(
+        () => store.watch({ fromRv: 1 }, () => undefined),
+        (e) => isApiError(e, 'Expired'),
+      );
       const ok = collect(store, { fromRv: await store.oldestRv() });
       assert.equal(ok.events.length, 3);
       ok.stop();

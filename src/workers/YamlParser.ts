@@ -22,7 +22,8 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-const WORKER = new URL('./yamlParserWorker.ts', import.meta.url);
+// The same extension as this module: .ts from the sources, .js from the build (dist/).
+const WORKER = new URL(`./yamlParserWorker${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url);
 
 export class YamlParser {
   private readonly opts: YamlParserOptions;

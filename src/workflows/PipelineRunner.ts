@@ -15,7 +15,16 @@ import type { Container, Pipeline } from './pipelineSpec.ts';
 import { prepareVolumes, writableVolumes } from './volumes.ts';
 import { createWorkspace, defaultWorkRoot, type Workspace } from './workspace.ts';
 import { watchWrites } from './outputWatchdog.ts';
-import { collectOutputs, OutputError, readDestinationSelectors, readMetadataYaml, type DestinationSelector, type OutputFile, type OutputLimits, type YamlReader } from './outputs.ts';
+import {
+  collectOutputs,
+  OutputError,
+  readDestinationSelectors,
+  readMetadataYaml,
+  type DestinationSelector,
+  type OutputFile,
+  type OutputLimits,
+  type YamlReader,
+} from './outputs.ts';
 import { parseYamlBounded, UNTRUSTED_LIMITS } from '../api/boundedYaml.ts';
 
 /** Metadata files are at most 256 KiB; parsed on the calling thread unless a parser is given. */
@@ -120,7 +129,11 @@ export class PipelineRunner {
     return this.opts.images;
   }
 
-  async run(pipeline: Pipeline, ctx: PipelineContext, options: { signal?: AbortSignal; onStep?: (step: StepRecord, done: boolean) => void; onLog?: (step: string, chunk: string) => void } = {}): Promise<PipelineResult> {
+  async run(
+    pipeline: Pipeline,
+    ctx: PipelineContext,
+    options: { signal?: AbortSignal; onStep?: (step: StepRecord, done: boolean) => void; onLog?: (step: string, chunk: string) => void } = {},
+  ): Promise<PipelineResult> {
     // One user for the run's steps (its own uid when FleetOps runs as root); the workspace is theirs alone.
     const user = this.opts.runtime.acquireUser?.();
     let ws: Workspace;
@@ -161,7 +174,11 @@ export class PipelineRunner {
         let plan: StepInImage;
         try {
           if (!onHost) {
-            lease = await this.images().acquire(container.image ?? '', { auths, ...(container.imagePullPolicy ? { policy: container.imagePullPolicy } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+            lease = await this.images().acquire(container.image ?? '', {
+              auths,
+              ...(container.imagePullPolicy ? { policy: container.imagePullPolicy } : {}),
+              ...(options.signal ? { signal: options.signal } : {}),
+            });
             record.pull = lease.pull;
           }
           plan = stepInImage(container, env, lease, mounts);
@@ -187,7 +204,20 @@ export class PipelineRunner {
         let outcome;
         try {
           outcome = await this.opts.runtime.run(
-            { name: container.name, image: container.image ?? '', command: plan.argv, args: [], env: plan.env, dirs, network, timeoutMs, maxLogBytes: this.opts.maxLogBytes ?? 256 * 1024, ...(plan.root ? { root: plan.root } : {}), mounts: plan.mounts, ...(user ? { user: { uid: user.uid, gid: user.gid } } : {}) },
+            {
+              name: container.name,
+              image: container.image ?? '',
+              command: plan.argv,
+              args: [],
+              env: plan.env,
+              dirs,
+              network,
+              timeoutMs,
+              maxLogBytes: this.opts.maxLogBytes ?? 256 * 1024,
+              ...(plan.root ? { root: plan.root } : {}),
+              mounts: plan.mounts,
+              ...(user ? { user: { uid: user.uid, gid: user.gid } } : {}),
+            },
             { signal, ...(options.onLog ? { onLog: (c: string) => options.onLog?.(container.name, c) } : {}) },
           );
         } finally {
@@ -195,7 +225,14 @@ export class PipelineRunner {
           lease?.release();
         }
         record.command = plan.argv;
-        Object.assign(record, { exitCode: outcome.exitCode, signal: outcome.signal, timedOut: outcome.timedOut, durationMs: Math.round(outcome.durationMs), log: outcome.log, logTruncated: outcome.logTruncated });
+        Object.assign(record, {
+          exitCode: outcome.exitCode,
+          signal: outcome.signal,
+          timedOut: outcome.timedOut,
+          durationMs: Math.round(outcome.durationMs),
+          log: outcome.log,
+          logTruncated: outcome.logTruncated,
+        });
         result.steps.push(record);
         options.onStep?.(record, true);
         if (outcome.exitCode !== 0) {

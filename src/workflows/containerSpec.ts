@@ -41,7 +41,9 @@ function memo<T>(rootfs: string, key: string, compute: () => T): T {
 
 /** Expands `$(NAME)` from `env` as the kubelet does: `$$` escapes, unknown names stay as written. */
 export function expandVars(text: string, env: Record<string, string>): string {
-  return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (whole, name: string | undefined) => (whole === '$$' ? '$' : name !== undefined && env[name] !== undefined ? env[name] : whole));
+  return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (whole, name: string | undefined) =>
+    whole === '$$' ? '$' : name !== undefined && env[name] !== undefined ? env[name] : whole,
+  );
 }
 
 /**
@@ -63,12 +65,16 @@ export function stepInImage(container: Container, env: Record<string, string>, l
   }
   for (const [k, v] of Object.entries(env)) fullEnv[k] = expandVars(v, fullEnv);
   fullEnv.PATH ??= DEFAULT_PATH;
-  const argv = (container.command?.length ? [...container.command, ...(container.args ?? [])] : [...(image.Entrypoint ?? []), ...(container.args ?? image.Cmd ?? [])]).map((a) => expandVars(a, fullEnv));
+  const argv = (
+    container.command?.length ? [...container.command, ...(container.args ?? [])] : [...(image.Entrypoint ?? []), ...(container.args ?? image.Cmd ?? [])]
+  ).map((a) => expandVars(a, fullEnv));
   const program = argv[0];
   if (!program) throw new OutputError(`step ${container.name}: image ${lease.pull.image} has no ENTRYPOINT or CMD and the container gives no command`);
   const path = fullEnv.PATH;
   if (!memo(lease.rootfs, `exec\0${program}\0${path}`, () => findExecutable(lease.rootfs, program, path))) {
-    const what = SHELLS.has(program) ? `has no shell (${program}): give the step a command the image has, or use an image with a shell` : `has no ${JSON.stringify(program)} (looked in ${program.includes('/') ? 'the image' : `PATH ${fullEnv.PATH}`})`;
+    const what = SHELLS.has(program)
+      ? `has no shell (${program}): give the step a command the image has, or use an image with a shell`
+      : `has no ${JSON.stringify(program)} (looked in ${program.includes('/') ? 'the image' : `PATH ${fullEnv.PATH}`})`;
     throw new OutputError(`image ${lease.pull.image} ${what}`);
   }
   let user: { uid: number; gid: number };

@@ -35,7 +35,8 @@ export function collectOutputs(dir: string, limits: OutputLimits): OutputFile[] 
     for (const entry of readdirSync(join(dir, rel)).sort()) {
       const relPath = rel ? `${rel}/${entry}` : entry;
       const st = lstatSync(join(dir, relPath));
-      if (st.isSymbolicLink()) throw new OutputError(`output ${relPath} is a symbolic link; links could point outside the output folder, write the file itself`);
+      if (st.isSymbolicLink())
+        throw new OutputError(`output ${relPath} is a symbolic link; links could point outside the output folder, write the file itself`);
       if (st.isDirectory()) walk(relPath);
       else if (st.isFile()) {
         bytes += st.size;
@@ -75,11 +76,13 @@ export async function readDestinationSelectors(metadataDir: string, parse: YamlR
   return parsed.map((entry: unknown, i) => {
     const e = (entry ?? {}) as { directory?: unknown; matchLabels?: unknown };
     const labels = e.matchLabels;
-    if (!labels || typeof labels !== 'object' || Array.isArray(labels) || !Object.keys(labels).length) throw new OutputError(`destination-selectors.yaml[${i}]: matchLabels must be a non-empty map`);
+    if (!labels || typeof labels !== 'object' || Array.isArray(labels) || !Object.keys(labels).length)
+      throw new OutputError(`destination-selectors.yaml[${i}]: matchLabels must be a non-empty map`);
     const selector: DestinationSelector = { matchLabels: Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)])) };
     if (e.directory !== undefined && e.directory !== '.' && e.directory !== '') {
       const dir = safeRelativePath(String(e.directory));
-      if (dir.includes('/')) throw new OutputError(`destination-selectors.yaml[${i}]: directory ${JSON.stringify(dir)} must be a top-level folder of /kratix/output`);
+      if (dir.includes('/'))
+        throw new OutputError(`destination-selectors.yaml[${i}]: directory ${JSON.stringify(dir)} must be a top-level folder of /kratix/output`);
       if (seen.has(dir)) throw new OutputError(`destination-selectors.yaml[${i}]: directory ${JSON.stringify(dir)} appears twice`);
       seen.add(dir);
       selector.directory = dir;
@@ -92,7 +95,11 @@ export async function readDestinationSelectors(metadataDir: string, parse: YamlR
 export type YamlReader = (text: string) => Promise<unknown>;
 
 /** The metadata files a step may write, and how big each may be. */
-export const METADATA_LIMITS: Record<string, number> = { 'status.yaml': 256 * 1024, 'destination-selectors.yaml': 64 * 1024, 'workflow-control.yaml': 64 * 1024 };
+export const METADATA_LIMITS: Record<string, number> = {
+  'status.yaml': 256 * 1024,
+  'destination-selectors.yaml': 64 * 1024,
+  'workflow-control.yaml': 64 * 1024,
+};
 
 /**
  * Reads a metadata file a step wrote, refusing one over its size limit before reading it, and parses it under the
@@ -121,13 +128,23 @@ export interface WorkloadGroup {
  * Kratix's grouping: a group per selector with a directory (its files, that pipeline's selector only), and a root
  * group with every other file, selected by the root selector and the Promise's own selectors.
  */
-export function buildWorkloadGroups(files: OutputFile[], selectors: DestinationSelector[], promiseSelectors: Record<string, string>, source: string): WorkloadGroup[] {
+export function buildWorkloadGroups(
+  files: OutputFile[],
+  selectors: DestinationSelector[],
+  promiseSelectors: Record<string, string>,
+  source: string,
+): WorkloadGroup[] {
   const groups: WorkloadGroup[] = [];
   const dirs = selectors.filter((s) => s.directory);
   for (const s of dirs) {
     const prefix = `${s.directory}/`;
     const workloads = files.filter((f) => f.path.startsWith(prefix)).map((f) => ({ filepath: f.path, content: encodeWorkload(f.content) }));
-    groups.push({ id: md5Hex(s.directory as string), directory: s.directory as string, workloads, destinationSelectors: [{ matchLabels: s.matchLabels, source }] });
+    groups.push({
+      id: md5Hex(s.directory as string),
+      directory: s.directory as string,
+      workloads,
+      destinationSelectors: [{ matchLabels: s.matchLabels, source }],
+    });
   }
   const rootFiles = files.filter((f) => !dirs.some((s) => f.path.startsWith(`${s.directory}/`)));
   if (rootFiles.length) {
@@ -135,7 +152,12 @@ export function buildWorkloadGroups(files: OutputFile[], selectors: DestinationS
     const destinationSelectors: WorkloadGroup['destinationSelectors'] = [];
     if (root) destinationSelectors.push({ matchLabels: root.matchLabels, source });
     if (Object.keys(promiseSelectors).length) destinationSelectors.push({ matchLabels: promiseSelectors, source: 'promise' });
-    groups.unshift({ id: ROOT_GROUP_ID, directory: '.', workloads: rootFiles.map((f) => ({ filepath: f.path, content: encodeWorkload(f.content) })), destinationSelectors });
+    groups.unshift({
+      id: ROOT_GROUP_ID,
+      directory: '.',
+      workloads: rootFiles.map((f) => ({ filepath: f.path, content: encodeWorkload(f.content) })),
+      destinationSelectors,
+    });
   }
   return groups;
 }

@@ -34,7 +34,11 @@ export type PreparedVolumes = Map<string, { host: string; readOnly: boolean }>;
 export type ConfigReader = (kind: 'ConfigMap' | 'Secret', name: string) => Promise<Record<string, string> | undefined>;
 
 /** `mkdir` makes a folder of the run's workspace, owned by the run's user (see workspace.ts). */
-export async function prepareVolumes(volumes: readonly Volume[], mkdir: (relative: string) => string, readConfig: ConfigReader | undefined): Promise<PreparedVolumes> {
+export async function prepareVolumes(
+  volumes: readonly Volume[],
+  mkdir: (relative: string) => string,
+  readConfig: ConfigReader | undefined,
+): Promise<PreparedVolumes> {
   const prepared: PreparedVolumes = new Map();
   for (const [i, v] of volumes.entries()) {
     const dir = mkdir(join('volumes', String(i)));
@@ -42,7 +46,11 @@ export async function prepareVolumes(volumes: readonly Volume[], mkdir: (relativ
       prepared.set(v.name, { host: dir, readOnly: false });
       continue;
     }
-    const source = v.configMap ? { ...v.configMap, kind: 'ConfigMap' as const } : v.secret ? { ...v.secret, kind: 'Secret' as const, name: v.secret.secretName } : undefined;
+    const source = v.configMap
+      ? { ...v.configMap, kind: 'ConfigMap' as const }
+      : v.secret
+        ? { ...v.secret, kind: 'Secret' as const, name: v.secret.secretName }
+        : undefined;
     if (!source) throw new OutputError(`volume ${v.name}: only emptyDir, configMap and secret volumes are supported`);
     const data = readConfig ? await readConfig(source.kind, source.name) : undefined;
     if (!data && !source.optional) throw new OutputError(`volume ${v.name}: ${source.kind} ${JSON.stringify(source.name)} does not exist`);
@@ -54,7 +62,8 @@ export async function prepareVolumes(volumes: readonly Volume[], mkdir: (relativ
         throw new OutputError(`volume ${v.name}: key ${JSON.stringify(item.key)} is not in ${source.kind} ${source.name}`);
       }
       const rel = posix.normalize(item.path);
-      if (rel.startsWith('..') || rel.startsWith('/')) throw new OutputError(`volume ${v.name}: item path ${JSON.stringify(item.path)} must stay inside the volume`);
+      if (rel.startsWith('..') || rel.startsWith('/'))
+        throw new OutputError(`volume ${v.name}: item path ${JSON.stringify(item.path)} must stay inside the volume`);
       const file = join(dir, rel);
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, value);
@@ -72,7 +81,8 @@ export function mountsFor(mounts: readonly VolumeMount[], volumes: PreparedVolum
     const v = volumes.get(m.name);
     if (!v) throw new OutputError(`step ${container}: volumeMount ${JSON.stringify(m.name)} names no volume of the pipeline`);
     if (m.subPath) throw new OutputError(`step ${container}: volumeMount ${m.name}: subPath is not supported; mount the whole volume`);
-    if (!m.mountPath.startsWith('/') || m.mountPath.startsWith('/kratix')) throw new OutputError(`step ${container}: volumeMount ${m.name}: mountPath must be absolute and outside /kratix`);
+    if (!m.mountPath.startsWith('/') || m.mountPath.startsWith('/kratix'))
+      throw new OutputError(`step ${container}: volumeMount ${m.name}: mountPath must be absolute and outside /kratix`);
     return { host: v.host, sandbox: posix.normalize(m.mountPath), readOnly: v.readOnly || !!m.readOnly };
   });
 }

@@ -74,7 +74,6 @@ export function createWorkspace(root: string, owner: { uid: number; gid: number 
   };
 }
 
-
 /**
  * Removes workspaces left behind by a FleetOps that was killed during runs (kill -9, power loss): at once when the
  * process that made one is gone, else once it is older than any run could be (other FleetOps processes on the

@@ -15,19 +15,31 @@ describe('server-side apply of a new object', () => {
     const base = '/api/v1/namespaces/default/configmaps';
     const list = await fleet.client.get<{ metadata: { resourceVersion: string } }>(base);
     const events: string[] = [];
-    const watch = fleet.store.watch({ type: { group: '', kind: 'ConfigMap' }, fromRv: Number(list.metadata.resourceVersion) }, (e) => events.push(`${e.type} ${e.key.name}`));
+    const watch = fleet.store.watch({ type: { group: '', kind: 'ConfigMap' }, fromRv: Number(list.metadata.resourceVersion) }, (e) =>
+      events.push(`${e.type} ${e.key.name}`),
+    );
     try {
-      const applied = await fleet.client.request<{ metadata: { managedFields?: { manager: string; operation: string }[] } }>('PATCH', `${base}/first?fieldManager=tester`, {
-        contentType: 'application/apply-patch+yaml',
-        rawBody: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: first\ndata:\n  a: "1"\n',
-      });
-      assert.deepEqual(applied.body.metadata.managedFields?.map((f) => `${f.manager}/${f.operation}`), ['tester/Apply']);
+      const applied = await fleet.client.request<{ metadata: { managedFields?: { manager: string; operation: string }[] } }>(
+        'PATCH',
+        `${base}/first?fieldManager=tester`,
+        {
+          contentType: 'application/apply-patch+yaml',
+          rawBody: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: first\ndata:\n  a: "1"\n',
+        },
+      );
+      assert.deepEqual(
+        applied.body.metadata.managedFields?.map((f) => `${f.manager}/${f.operation}`),
+        ['tester/Apply'],
+      );
       // A second object after it: once its ADDED is seen, everything about the first has been seen too.
       await fleet.client.request('POST', base, { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'marker' } } });
       await eventually(() => events.includes('ADDED marker'), 10_000, 'the marker');
       assert.deepEqual(events, ['ADDED first', 'ADDED marker']);
       const stored = await fleet.client.get<{ metadata: { managedFields?: { manager: string }[] } }>(`${base}/first`);
-      assert.deepEqual(stored.metadata.managedFields?.map((f) => f.manager), ['tester']);
+      assert.deepEqual(
+        stored.metadata.managedFields?.map((f) => f.manager),
+        ['tester'],
+      );
     } finally {
       watch.stop();
     }

@@ -4,7 +4,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ApiError} from '../../src/api/errors.ts';
+import type { ApiError } from '../../src/api/errors.ts';
 import { isApiError } from '../../src/api/errors.ts';
 import { startTestFleet, type TestFleet } from '../helpers/fleet.ts';
 
@@ -20,29 +20,69 @@ function rng(seed: number): () => number {
 const COLLECTION = '/apis/platform.kratix.io/v1alpha1/destinations';
 
 function validDestination(name: string): Record<string, unknown> {
-  return { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Destination', metadata: { name }, spec: { path: name, stateStoreRef: { kind: 'GitStateStore', name: 'default' } } };
+  return {
+    apiVersion: 'platform.kratix.io/v1alpha1',
+    kind: 'Destination',
+    metadata: { name },
+    spec: { path: name, stateStoreRef: { kind: 'GitStateStore', name: 'default' } },
+  };
 }
 
 /** Generates one bad request body (as raw text) and a content type. */
 function badBody(rand: () => number, i: number): { raw: string; contentType: string; why: string } {
-  const pick = <T,>(xs: T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+  const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)] as T;
   const good = JSON.stringify(validDestination(`d${i}`));
   const mutations: (() => { raw: string; contentType: string; why: string })[] = [
     () => ({ raw: good.slice(0, Math.floor(rand() * good.length)), contentType: 'application/json', why: 'truncated JSON' }),
     () => ({ raw: 'kind: [unclosed', contentType: 'application/yaml', why: 'malformed YAML' }),
     () => ({ raw: pick(['null', '42', '"text"', '[]', 'true']), contentType: 'application/json', why: 'not an object' }),
-    () => ({ raw: JSON.stringify({ ...validDestination(`d${i}`), kind: pick(['Promise', 'Pod', '', 7]) }), contentType: 'application/json', why: 'wrong kind' }),
-    () => ({ raw: JSON.stringify({ ...validDestination(`d${i}`), apiVersion: pick(['v1', 'platform.kratix.io/v9', 3]) }), contentType: 'application/json', why: 'wrong apiVersion' }),
-    () => ({ raw: JSON.stringify({ ...validDestination(''), metadata: { name: pick(['UPPER', 'has space', '-lead', 'x'.repeat(300), 'ünïcode', '']) } }), contentType: 'application/json', why: 'invalid name' }),
-    () => ({ raw: JSON.stringify({ ...validDestination(`d${i}`), metadata: { name: `d${i}`, labels: { [pick(['bad key!', '-x', 'a/b/c', ''])]: 'v' } } }), contentType: 'application/json', why: 'invalid label key' }),
-    () => ({ raw: JSON.stringify({ ...validDestination(`d${i}`), metadata: { name: `d${i}`, labels: { ok: pick(['bad value!', 'x'.repeat(64), '-x']) } } }), contentType: 'application/json', why: 'invalid label value' }),
-    () => ({ raw: JSON.stringify({ ...validDestination(`d${i}`), metadata: { name: `d${i}`, labels: { ok: pick([1, true, null, { a: 1 }]) } } }), contentType: 'application/json', why: 'non-string label' }),
-    () => ({ raw: JSON.stringify({ ...validDestination(`d${i}`), spec: pick([{}, { path: 7 }, { path: '' }, 'str', { path: 'p', stateStoreRef: { kind: 'Nope', name: 'x' } }]) }), contentType: 'application/json', why: 'invalid spec' }),
+    () => ({
+      raw: JSON.stringify({ ...validDestination(`d${i}`), kind: pick(['Promise', 'Pod', '', 7]) }),
+      contentType: 'application/json',
+      why: 'wrong kind',
+    }),
+    () => ({
+      raw: JSON.stringify({ ...validDestination(`d${i}`), apiVersion: pick(['v1', 'platform.kratix.io/v9', 3]) }),
+      contentType: 'application/json',
+      why: 'wrong apiVersion',
+    }),
+    () => ({
+      raw: JSON.stringify({ ...validDestination(''), metadata: { name: pick(['UPPER', 'has space', '-lead', 'x'.repeat(300), 'ünïcode', '']) } }),
+      contentType: 'application/json',
+      why: 'invalid name',
+    }),
+    () => ({
+      raw: JSON.stringify({ ...validDestination(`d${i}`), metadata: { name: `d${i}`, labels: { [pick(['bad key!', '-x', 'a/b/c', ''])]: 'v' } } }),
+      contentType: 'application/json',
+      why: 'invalid label key',
+    }),
+    () => ({
+      raw: JSON.stringify({ ...validDestination(`d${i}`), metadata: { name: `d${i}`, labels: { ok: pick(['bad value!', 'x'.repeat(64), '-x']) } } }),
+      contentType: 'application/json',
+      why: 'invalid label value',
+    }),
+    () => ({
+      raw: JSON.stringify({ ...validDestination(`d${i}`), metadata: { name: `d${i}`, labels: { ok: pick([1, true, null, { a: 1 }]) } } }),
+      contentType: 'application/json',
+      why: 'non-string label',
+    }),
+    () => ({
+      raw: JSON.stringify({
+        ...validDestination(`d${i}`),
+        spec: pick([{}, { path: 7 }, { path: '' }, 'str', { path: 'p', stateStoreRef: { kind: 'Nope', name: 'x' } }]),
+      }),
+      contentType: 'application/json',
+      why: 'invalid spec',
+    }),
     () => ({ raw: JSON.stringify({ ...validDestination(`d${i}`), spec: undefined }), contentType: 'application/json', why: 'missing spec' }),
     () => ({ raw: JSON.stringify({ ...validDestination(`d${i}`), metadata: pick(['str', 5, []]) }), contentType: 'application/json', why: 'bad metadata' }),
     () => ({ raw: good, contentType: pick(['text/plain', 'application/xml']), why: 'unsupported content type' }),
     () => ({ raw: '\u0000\u0001binary\uffff', contentType: 'application/json', why: 'binary garbage' }),
-    () => ({ raw: JSON.stringify({ ...validDestination(`d${i}`), metadata: { name: `d${i}`, finalizers: pick([['bad finalizer!'], 'x', [7]]) } }), contentType: 'application/json', why: 'bad finalizers' }),
+    () => ({
+      raw: JSON.stringify({ ...validDestination(`d${i}`), metadata: { name: `d${i}`, finalizers: pick([['bad finalizer!'], 'x', [7]]) } }),
+      contentType: 'application/json',
+      why: 'bad finalizers',
+    }),
     () => ({ raw: 'a: &a [*a, *a]\nb: *a\n' + 'c: [*a,*a,*a,*a,*a,*a,*a,*a]\n'.repeat(20), contentType: 'application/yaml', why: 'YAML alias bomb' }),
   ];
   return pick(mutations)();
@@ -76,7 +116,11 @@ describe('bad input gets a clear 4xx Status, never a 5xx', () => {
   });
 
   it('names each invalid field in the causes', async () => {
-    const body = { ...validDestination('x'), metadata: { name: 'Bad_Name', labels: { 'a b': 'c' } }, spec: { path: 3, stateStoreRef: { kind: 'Nope', name: 'x' } } };
+    const body = {
+      ...validDestination('x'),
+      metadata: { name: 'Bad_Name', labels: { 'a b': 'c' } },
+      spec: { path: 3, stateStoreRef: { kind: 'Nope', name: 'x' } },
+    };
     const err = await fleet.client.request('POST', COLLECTION, { body }).then(
       () => assert.fail('accepted'),
       (e: unknown) => e as ApiError,
@@ -128,7 +172,12 @@ describe('bad input gets a clear 4xx Status, never a 5xx', () => {
     const wrong = new HttpClient({ ...fleet.client.config, token: 'nope' });
     try {
       for (const c of [anon, wrong]) {
-        for (const [method, path] of [['GET', COLLECTION], ['POST', COLLECTION], ['GET', '/apis'], ['GET', '/openapi/v3']] as const) {
+        for (const [method, path] of [
+          ['GET', COLLECTION],
+          ['POST', COLLECTION],
+          ['GET', '/apis'],
+          ['GET', '/openapi/v3'],
+        ] as const) {
           const err = await c.request(method, path, method === 'POST' ? { body: validDestination('anon') } : {}).then(
             () => assert.fail(`${method} ${path} allowed without a valid token`),
             (e: unknown) => e as ApiError,

@@ -25,7 +25,8 @@ describe('Bucket state store', () => {
   let s3: S3Client;
   let dir: string;
   let endpoint: string;
-  const keys = async (prefix: string): Promise<string[]> => ((await s3.send(new ListObjectsV2Command({ Bucket: 'kratix', Prefix: prefix }))).Contents ?? []).map((o) => o.Key as string).sort();
+  const keys = async (prefix: string): Promise<string[]> =>
+    ((await s3.send(new ListObjectsV2Command({ Bucket: 'kratix', Prefix: prefix }))).Contents ?? []).map((o) => o.Key as string).sort();
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fleetops-s3-'));
@@ -35,9 +36,30 @@ describe('Bucket state store', () => {
     s3 = new S3Client({ endpoint: `http://${endpoint}`, region: 'us-east-1', forcePathStyle: true, credentials: KEY });
     fleet = await startTestFleet({ stateStoreBatchMs: 50, exampleImage: true });
     const c = fleet.client;
-    await c.request('POST', '/api/v1/namespaces/default/secrets', { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's3-creds' }, stringData: { accessKeyID: KEY.accessKeyId, secretAccessKey: KEY.secretAccessKey } } });
-    await c.request('POST', `${KRATIX}/bucketstatestores`, { body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'BucketStateStore', metadata: { name: 'minio' }, spec: { endpoint, insecure: true, bucketName: 'kratix', secretRef: { name: 's3-creds', namespace: 'default' } } } });
-    await c.request('POST', `${KRATIX}/destinations`, { body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Destination', metadata: { name: 'worker-1', labels: { environment: 'worker' } }, spec: { path: 'worker-1', stateStoreRef: { kind: 'BucketStateStore', name: 'minio' } } } });
+    await c.request('POST', '/api/v1/namespaces/default/secrets', {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 's3-creds' },
+        stringData: { accessKeyID: KEY.accessKeyId, secretAccessKey: KEY.secretAccessKey },
+      },
+    });
+    await c.request('POST', `${KRATIX}/bucketstatestores`, {
+      body: {
+        apiVersion: 'platform.kratix.io/v1alpha1',
+        kind: 'BucketStateStore',
+        metadata: { name: 'minio' },
+        spec: { endpoint, insecure: true, bucketName: 'kratix', secretRef: { name: 's3-creds', namespace: 'default' } },
+      },
+    });
+    await c.request('POST', `${KRATIX}/destinations`, {
+      body: {
+        apiVersion: 'platform.kratix.io/v1alpha1',
+        kind: 'Destination',
+        metadata: { name: 'worker-1', labels: { environment: 'worker' } },
+        spec: { path: 'worker-1', stateStoreRef: { kind: 'BucketStateStore', name: 'minio' } },
+      },
+    });
   });
   after(async () => {
     await fleet.cleanup();
@@ -50,17 +72,30 @@ describe('Bucket state store', () => {
     const c = fleet.client;
     await c.request('POST', `${KRATIX}/promises`, { body: parse(readFileSync(join(root, 'examples/app-as-a-service/promise.yaml'), 'utf8')) });
     await eventually(() => c.get(APPS), 15_000, 'kind served');
-    for (const name of ['todo', 'shop']) await c.request('POST', APPS, { body: { apiVersion: 'marketplace.kratix.io/v1', kind: 'App', metadata: { name }, spec: { name, image: `example/${name}:1`, replicas: 1 } } });
+    for (const name of ['todo', 'shop'])
+      await c.request('POST', APPS, {
+        body: { apiVersion: 'marketplace.kratix.io/v1', kind: 'App', metadata: { name }, spec: { name, image: `example/${name}:1`, replicas: 1 } },
+      });
     const base = (name: string): string => `worker-1/resources/default/app/${name}/resource-configure/5058f/`;
     await eventually(async () => (await keys(base('todo'))).length === 3 && (await keys(base('shop'))).length === 3, 30_000, 'apps in the bucket');
-    assert.deepEqual(await keys(base('shop')), ['deployment.yaml', 'ingress.yaml', 'service.yaml'].map((f) => base('shop') + f));
+    assert.deepEqual(
+      await keys(base('shop')),
+      ['deployment.yaml', 'ingress.yaml', 'service.yaml'].map((f) => base('shop') + f),
+    );
     const body = await (await s3.send(new GetObjectCommand({ Bucket: 'kratix', Key: `${base('shop')}deployment.yaml` }))).Body!.transformToString();
-    assert.equal((parse(body) as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers[0]!.image, 'example/shop:1');
+    assert.equal(
+      (parse(body) as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers[0]!.image,
+      'example/shop:1',
+    );
     assert.ok((await keys('worker-1/dependencies/')).length > 0, 'the destination canary is written');
-    const store = await eventually(async () => {
-      const s = await c.get<{ status?: { status?: string } }>(`${KRATIX}/bucketstatestores/minio`);
-      return s.status?.status === 'Ready' ? s : undefined;
-    }, 10_000, 'store ready');
+    const store = await eventually(
+      async () => {
+        const s = await c.get<{ status?: { status?: string } }>(`${KRATIX}/bucketstatestores/minio`);
+        return s.status?.status === 'Ready' ? s : undefined;
+      },
+      10_000,
+      'store ready',
+    );
     assert.equal(store.status?.status, 'Ready');
 
     await c.request('DELETE', `${APPS}/shop`);
@@ -70,13 +105,35 @@ describe('Bucket state store', () => {
 
   it('reports wrong credentials on the store', async () => {
     const c = fleet.client;
-    await c.request('POST', '/api/v1/namespaces/default/secrets', { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's3-wrong' }, stringData: { accessKeyID: 'NOT-A-KEY', secretAccessKey: 'not-the-key' } } });
-    await c.request('POST', `${KRATIX}/bucketstatestores`, { body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'BucketStateStore', metadata: { name: 'wrong' }, spec: { endpoint, insecure: true, bucketName: 'kratix', secretRef: { name: 's3-wrong', namespace: 'default' } } } });
-    await c.request('POST', `${KRATIX}/destinations`, { body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Destination', metadata: { name: 'edge', labels: { environment: 'edge' } }, spec: { path: 'edge', stateStoreRef: { kind: 'BucketStateStore', name: 'wrong' } } } });
-    const failing = await eventually(async () => {
-      const s = await c.get<{ status?: { status?: string; conditions?: { type: string; status: string; message: string }[] } }>(`${KRATIX}/bucketstatestores/wrong`);
-      return s.status?.conditions?.find((x) => x.status === 'False');
-    }, 30_000, 'store not ready');
+    await c.request('POST', '/api/v1/namespaces/default/secrets', {
+      body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's3-wrong' }, stringData: { accessKeyID: 'NOT-A-KEY', secretAccessKey: 'not-the-key' } },
+    });
+    await c.request('POST', `${KRATIX}/bucketstatestores`, {
+      body: {
+        apiVersion: 'platform.kratix.io/v1alpha1',
+        kind: 'BucketStateStore',
+        metadata: { name: 'wrong' },
+        spec: { endpoint, insecure: true, bucketName: 'kratix', secretRef: { name: 's3-wrong', namespace: 'default' } },
+      },
+    });
+    await c.request('POST', `${KRATIX}/destinations`, {
+      body: {
+        apiVersion: 'platform.kratix.io/v1alpha1',
+        kind: 'Destination',
+        metadata: { name: 'edge', labels: { environment: 'edge' } },
+        spec: { path: 'edge', stateStoreRef: { kind: 'BucketStateStore', name: 'wrong' } },
+      },
+    });
+    const failing = await eventually(
+      async () => {
+        const s = await c.get<{ status?: { status?: string; conditions?: { type: string; status: string; message: string }[] } }>(
+          `${KRATIX}/bucketstatestores/wrong`,
+        );
+        return s.status?.conditions?.find((x) => x.status === 'False');
+      },
+      30_000,
+      'store not ready',
+    );
     assert.match(failing.message, /bucket kratix at http:\/\/127\.0\.0\.1:\d+: access denied: check the accessKeyID and secretAccessKey/);
   });
 });

@@ -27,7 +27,10 @@ describe('fleetops CLI', () => {
     assert.match(r.stdout, /promise.platform.kratix.io\/team created/);
     await eventually(async () => /team\s+.*Available/.test((await fleetops(['get', 'promises'])).stdout), 15_000, 'team promise available');
 
-    r = await fleetops(['apply', '-f', '-'], 'apiVersion: platform.fleetops.dev/v1\nkind: Team\nmetadata:\n  name: payments\nspec:\n  group: payments-devs\n---\napiVersion: platform.fleetops.dev/v1\nkind: Team\nmetadata:\n  name: search\nspec:\n  group: search-devs\n  tier: large\n');
+    r = await fleetops(
+      ['apply', '-f', '-'],
+      'apiVersion: platform.fleetops.dev/v1\nkind: Team\nmetadata:\n  name: payments\nspec:\n  group: payments-devs\n---\napiVersion: platform.fleetops.dev/v1\nkind: Team\nmetadata:\n  name: search\nspec:\n  group: search-devs\n  tier: large\n',
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /team.platform.fleetops.dev\/payments created\n.*team.platform.fleetops.dev\/search created/);
 
@@ -52,7 +55,19 @@ describe('fleetops CLI', () => {
   });
 
   it('scaffolds a Promise with promise init that installs and serves its kind', async () => {
-    let r = await fleetops(['promise', 'init', 'cache', '--group', 'cache.example.com', '--kind', 'Cache', '--property', 'sizeMb:integer:required', '--property', 'engine:string']);
+    let r = await fleetops([
+      'promise',
+      'init',
+      'cache',
+      '--group',
+      'cache.example.com',
+      '--kind',
+      'Cache',
+      '--property',
+      'sizeMb:integer:required',
+      '--property',
+      'engine:string',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     r = await fleetops(['apply', '-f', join(work, 'cache/promise.yaml')]);
     assert.equal(r.code, 0, r.stderr);
@@ -64,7 +79,8 @@ describe('fleetops CLI', () => {
     r = await fleetops(['apply', '-f', join(work, 'cache/example-resource.yaml')]);
     assert.equal(r.code, 0, r.stderr);
     assert.match((await fleetops(['get', 'caches', '-o', 'name'])).stdout, /cache.cache.example.com\/example-cache/);
-    const message = async (): Promise<string | undefined> => (JSON.parse((await fleetops(['get', 'cache', 'example-cache', '-o', 'json'])).stdout) as { status?: { message?: string } }).status?.message;
+    const message = async (): Promise<string | undefined> =>
+      (JSON.parse((await fleetops(['get', 'cache', 'example-cache', '-o', 'json'])).stdout) as { status?: { message?: string } }).status?.message;
     await eventually(async () => (await message()) === 'Cache example-cache configured', 30_000, 'the step ran in its image');
     r = await fleetops(['image', 'list', '--data-dir', fleet.dataDir]);
     assert.match(r.stdout, /fleetops\.local\/cache\/configure:v0\.1\.0\s+sha256:[0-9a-f]{12}\s+[\d.]+ MB/);

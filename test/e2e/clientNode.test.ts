@@ -27,7 +27,10 @@ describe('@kubernetes/client-node against FleetOps', () => {
     await objects.create(dest('worker-a', 'dev'));
 
     const path = '/apis/platform.kratix.io/v1alpha1/destinations';
-    const listFn = () => custom.listClusterCustomObject({ group: 'platform.kratix.io', version: 'v1alpha1', plural: 'destinations' }) as Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>;
+    const listFn = () =>
+      custom.listClusterCustomObject({ group: 'platform.kratix.io', version: 'v1alpha1', plural: 'destinations' }) as Promise<
+        k8s.KubernetesListObject<k8s.KubernetesObject>
+      >;
     const informer = k8s.makeInformer(kc, path, listFn);
     const seen: string[] = [];
     informer.on('add', (o) => seen.push(`add:${o.metadata?.name}`));
@@ -50,14 +53,20 @@ describe('@kubernetes/client-node against FleetOps', () => {
       await objects.delete({ apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Destination', metadata: { name: 'worker-b' } });
       await eventually(() => seen.includes('delete:worker-b'), 10_000, 'informer delete');
       assert.deepEqual(
-        informer.list().map((o) => o.metadata?.name).sort(),
+        informer
+          .list()
+          .map((o) => o.metadata?.name)
+          .sort(),
         ['worker-a'],
       );
     } finally {
       await informer.stop();
     }
     const list = await objects.list('platform.kratix.io/v1alpha1', 'Destination');
-    assert.deepEqual(list.items.map((o) => o.metadata?.name), ['worker-a']);
+    assert.deepEqual(
+      list.items.map((o) => o.metadata?.name),
+      ['worker-a'],
+    );
     const applied = await objects.patch(
       { ...dest('worker-c', 'dev'), spec: { path: 'c', stateStoreRef: { kind: 'GitStateStore', name: 'default' } } } as k8s.KubernetesObject,
       undefined,

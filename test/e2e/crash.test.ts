@@ -21,10 +21,15 @@ describe('crash safety of the embedded store', () => {
     let lastSeenRv = '0';
     const watchAbort = new AbortController();
     const watching = first.client
-      .watch(CM, { resourceVersion: '0' }, (e) => {
-        const rv = (e.object as KubeObject).metadata?.resourceVersion;
-        if (rv) lastSeenRv = rv;
-      }, watchAbort.signal)
+      .watch(
+        CM,
+        { resourceVersion: '0' },
+        (e) => {
+          const rv = (e.object as KubeObject).metadata?.resourceVersion;
+          if (rv) lastSeenRv = rv;
+        },
+        watchAbort.signal,
+      )
       .catch(() => undefined); // the stream breaks when the server dies
     // Four writers in parallel; kill the server while they run.
     let stop = false;
@@ -56,10 +61,15 @@ describe('crash safety of the embedded store', () => {
       // Resume from the last event the watcher saw before the crash: everything after it arrives, no 410.
       const resumed: string[] = [];
       const abort = new AbortController();
-      const done = second.client.watch(CM, { resourceVersion: lastSeenRv, timeoutSeconds: 2 }, (e) => {
-        assert.notEqual(e.type, 'ERROR', JSON.stringify(e.object));
-        resumed.push((e.object as KubeObject).metadata.name as string);
-      }, abort.signal);
+      const done = second.client.watch(
+        CM,
+        { resourceVersion: lastSeenRv, timeoutSeconds: 2 },
+        (e) => {
+          assert.notEqual(e.type, 'ERROR', JSON.stringify(e.object));
+          resumed.push((e.object as KubeObject).metadata.name as string);
+        },
+        abort.signal,
+      );
       await done;
       const expectedAfter = list.items.filter((o) => Number(o.metadata.resourceVersion) > Number(lastSeenRv)).map((o) => o.metadata.name as string);
       assert.deepEqual(resumed.sort(), expectedAfter.sort());

@@ -78,7 +78,10 @@ describe('the data directory', () => {
     await first.stop();
     truncateSync(join(dataDir, 'fleetops.db'), 0);
     rmSync(join(dataDir, 'fleetops.db-wal'), { force: true });
-    await assert.rejects(startFleetOps({ dataDir, port: 0, logger: quiet }), /the database .*fleetops\.db is empty but .* held a platform before \(\.initialized is there\).*--fresh/);
+    await assert.rejects(
+      startFleetOps({ dataDir, port: 0, logger: quiet }),
+      /the database .*fleetops\.db is empty but .* held a platform before \(\.initialized is there\).*--fresh/,
+    );
     rmSync(join(dataDir, 'fleetops.db'));
     const r = await up(dataDir);
     assert.equal(r.code, 1);

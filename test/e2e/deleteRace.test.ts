@@ -16,7 +16,9 @@ describe('DELETE racing a controller', () => {
   before(async () => {
     fleet = await startTestFleet();
     const step = { name: 's', image: TEST_IMAGE, command: ['sh', '-c', 'echo "ok: true" > /kratix/metadata/status.yaml'] };
-    await fleet.client.request('POST', '/apis/platform.kratix.io/v1alpha1/promises', { body: testPromise({ kind: 'Racer', plural: 'racers', pipeline: { name: 'p', spec: { containers: [step] } } }) });
+    await fleet.client.request('POST', '/apis/platform.kratix.io/v1alpha1/promises', {
+      body: testPromise({ kind: 'Racer', plural: 'racers', pipeline: { name: 'p', spec: { containers: [step] } } }),
+    });
     await eventually(() => fleet.client.get(THINGS), 10_000, 'kind served');
   });
   after(() => fleet.cleanup());
@@ -34,7 +36,11 @@ describe('DELETE racing a controller', () => {
       );
       codes.push(r);
     }
-    assert.deepEqual(codes.filter((c) => c !== 200), [], 'every DELETE succeeds');
+    assert.deepEqual(
+      codes.filter((c) => c !== 200),
+      [],
+      'every DELETE succeeds',
+    );
     await eventually(async () => (await fleet.client.get<{ items: unknown[] }>(THINGS)).items.length === 0, 30_000, 'all gone');
   });
 });

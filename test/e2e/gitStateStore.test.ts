@@ -38,11 +38,34 @@ function shellPromise(name: string, selector: Record<string, string>): object {
         apiVersion: 'apiextensions.k8s.io/v1',
         kind: 'CustomResourceDefinition',
         metadata: { name: `${name}s.test.fleetops.dev` },
-        spec: { group: 'test.fleetops.dev', scope: 'Namespaced', names: { kind: name[0]!.toUpperCase() + name.slice(1), plural: `${name}s`, singular: name }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { value: { type: 'string' } } } } } } }] },
+        spec: {
+          group: 'test.fleetops.dev',
+          scope: 'Namespaced',
+          names: { kind: name[0]!.toUpperCase() + name.slice(1), plural: `${name}s`, singular: name },
+          versions: [
+            {
+              name: 'v1',
+              served: true,
+              storage: true,
+              schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { value: { type: 'string' } } } } } },
+            },
+          ],
+        },
       },
       workflows: {
         resource: {
-          configure: [{ apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Pipeline', metadata: { name: 'render' }, spec: { containers: [{ name: 'render', image: TEST_IMAGE, command: ['sh', '-c', 'grep "value:" /kratix/input/object.yaml | head -1 > /kratix/output/value.yaml'] }] } }],
+          configure: [
+            {
+              apiVersion: 'platform.kratix.io/v1alpha1',
+              kind: 'Pipeline',
+              metadata: { name: 'render' },
+              spec: {
+                containers: [
+                  { name: 'render', image: TEST_IMAGE, command: ['sh', '-c', 'grep "value:" /kratix/input/object.yaml | head -1 > /kratix/output/value.yaml'] },
+                ],
+              },
+            },
+          ],
         },
       },
     },
@@ -70,14 +93,23 @@ describe('Git state store', () => {
     await c.request('POST', `${KRATIX}/promises`, { body: parse(readFileSync(join(root, 'examples/app-as-a-service/promise.yaml'), 'utf8')) });
     await eventually(() => c.get('/apis/marketplace.kratix.io/v1/apps'), 10_000, 'kind served');
     for (const name of ['todo', 'shop', 'blog']) {
-      await c.request('POST', '/apis/marketplace.kratix.io/v1/namespaces/default/apps', { body: { apiVersion: 'marketplace.kratix.io/v1', kind: 'App', metadata: { name }, spec: { name, image: `example/${name}:1` } } });
+      await c.request('POST', '/apis/marketplace.kratix.io/v1/namespaces/default/apps', {
+        body: { apiVersion: 'marketplace.kratix.io/v1', kind: 'App', metadata: { name }, spec: { name, image: `example/${name}:1` } },
+      });
     }
     const appDir = (clone: string, name: string): string => join(clone, 'worker-1/resources/default/app', name, 'resource-configure/5058f');
-    const clone = await eventually(async () => {
-      const dir = await git.clone('platform');
-      return ['todo', 'shop', 'blog'].every((n) => existsSync(join(appDir(dir, n), 'deployment.yaml'))) ? dir : undefined;
-    }, 30_000, 'apps in the repository');
-    const deployment = parse(readFileSync(join(appDir(clone, 'shop'), 'deployment.yaml'), 'utf8')) as { kind: string; spec: { template: { spec: { containers: Array<{ image: string }> } } } };
+    const clone = await eventually(
+      async () => {
+        const dir = await git.clone('platform');
+        return ['todo', 'shop', 'blog'].every((n) => existsSync(join(appDir(dir, n), 'deployment.yaml'))) ? dir : undefined;
+      },
+      30_000,
+      'apps in the repository',
+    );
+    const deployment = parse(readFileSync(join(appDir(clone, 'shop'), 'deployment.yaml'), 'utf8')) as {
+      kind: string;
+      spec: { template: { spec: { containers: Array<{ image: string }> } } };
+    };
     assert.equal(deployment.kind, 'Deployment');
     assert.equal(deployment.spec.template.spec.containers[0]!.image, 'example/shop:1');
     assert.deepEqual(readdirSync(appDir(clone, 'shop')).sort(), ['deployment.yaml', 'ingress.yaml', 'service.yaml']);
@@ -87,10 +119,14 @@ describe('Git state store', () => {
     assert.equal(store.status?.status, 'Ready');
 
     await c.request('DELETE', '/apis/marketplace.kratix.io/v1/namespaces/default/apps/shop');
-    await eventually(async () => {
-      const dir = await git.clone('platform');
-      return !existsSync(appDir(dir, 'shop')) && existsSync(join(appDir(dir, 'todo'), 'deployment.yaml'));
-    }, 30_000, 'shop removed from the repository');
+    await eventually(
+      async () => {
+        const dir = await git.clone('platform');
+        return !existsSync(appDir(dir, 'shop')) && existsSync(join(appDir(dir, 'todo'), 'deployment.yaml'));
+      },
+      30_000,
+      'shop removed from the repository',
+    );
   });
 
   it('keeps Work waiting until a matching Destination exists, and removes files from a relabelled one', async () => {
@@ -98,30 +134,75 @@ describe('Git state store', () => {
     await c.request('POST', `${KRATIX}/promises`, { body: shellPromise('thing', { environment: 'edge' }) });
     await eventually(() => c.get(things), 10_000, 'kind served');
     await c.request('POST', things, { body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Thing', metadata: { name: 'first' }, spec: { value: 'one' } } });
-    const waiting = await eventually(async () => (await c.get<Obj>(`${KRATIX}/namespaces/default/works/thing-first-render`).catch(() => undefined))?.status?.conditions?.find((x) => x.type === 'ScheduleSucceeded' && x.status === 'False'), 20_000, 'work waiting');
+    const waiting = await eventually(
+      async () =>
+        (await c.get<Obj>(`${KRATIX}/namespaces/default/works/thing-first-render`).catch(() => undefined))?.status?.conditions?.find(
+          (x) => x.type === 'ScheduleSucceeded' && x.status === 'False',
+        ),
+      20_000,
+      'work waiting',
+    );
     assert.match(waiting.message, /No matching destination found.*add a Destination with matching labels/);
 
-    await c.request('POST', `${KRATIX}/destinations`, { body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Destination', metadata: { name: 'edge-1', labels: { environment: 'edge' } }, spec: { path: 'edge-1', stateStoreRef: { kind: 'GitStateStore', name: 'gitea' } } } });
+    await c.request('POST', `${KRATIX}/destinations`, {
+      body: {
+        apiVersion: 'platform.kratix.io/v1alpha1',
+        kind: 'Destination',
+        metadata: { name: 'edge-1', labels: { environment: 'edge' } },
+        spec: { path: 'edge-1', stateStoreRef: { kind: 'GitStateStore', name: 'gitea' } },
+      },
+    });
     const file = (dir: string): string => join(dir, 'edge-1/resources/default/thing/first/render/5058f/value.yaml');
     await eventually(async () => existsSync(file(await git.clone('platform'))), 20_000, 'work delivered to the new destination');
 
-    await c.request('PATCH', `${KRATIX}/destinations/edge-1`, { contentType: 'application/merge-patch+json', body: { metadata: { labels: { environment: 'retired' } } } });
+    await c.request('PATCH', `${KRATIX}/destinations/edge-1`, {
+      contentType: 'application/merge-patch+json',
+      body: { metadata: { labels: { environment: 'retired' } } },
+    });
     await eventually(async () => !existsSync(file(await git.clone('platform'))), 20_000, 'files removed from the relabelled destination');
-    await eventually(async () => (await c.get<Obj>(`${KRATIX}/namespaces/default/works/thing-first-render`)).status?.conditions?.some((x) => x.type === 'ScheduleSucceeded' && x.status === 'False'), 10_000, 'work waiting again');
+    await eventually(
+      async () =>
+        (await c.get<Obj>(`${KRATIX}/namespaces/default/works/thing-first-render`)).status?.conditions?.some(
+          (x) => x.type === 'ScheduleSucceeded' && x.status === 'False',
+        ),
+      10_000,
+      'work waiting again',
+    );
   });
 
   it('reports bad credentials on the state store', async () => {
     const c = fleet.client;
-    await c.request('POST', '/api/v1/namespaces/default/secrets', { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'wrong' }, stringData: { username: 'gitops', password: 'not-the-password' } } });
-    await c.request('POST', `${KRATIX}/gitstatestores`, { body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'GitStateStore', metadata: { name: 'locked' }, spec: { url: git.url('platform'), secretRef: { name: 'wrong' } } } });
-    const st = await eventually(async () => ((await c.get<Obj>(`${KRATIX}/gitstatestores/locked`)).status?.status === 'NotReady' ? c.get<Obj>(`${KRATIX}/gitstatestores/locked`) : undefined), 20_000, 'store not ready');
+    await c.request('POST', '/api/v1/namespaces/default/secrets', {
+      body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'wrong' }, stringData: { username: 'gitops', password: 'not-the-password' } },
+    });
+    await c.request('POST', `${KRATIX}/gitstatestores`, {
+      body: {
+        apiVersion: 'platform.kratix.io/v1alpha1',
+        kind: 'GitStateStore',
+        metadata: { name: 'locked' },
+        spec: { url: git.url('platform'), secretRef: { name: 'wrong' } },
+      },
+    });
+    const st = await eventually(
+      async () =>
+        (await c.get<Obj>(`${KRATIX}/gitstatestores/locked`)).status?.status === 'NotReady' ? c.get<Obj>(`${KRATIX}/gitstatestores/locked`) : undefined,
+      20_000,
+      'store not ready',
+    );
     const message = st.status!.conditions!.find((x) => x.type === 'Ready')!.message;
     assert.match(message, /cannot fetch .*platform\.git/);
     assert.doesNotMatch(message, /not-the-password/);
     // Credentials written into the URL never reach the condition either.
     const withUserInfo = git.url('platform').replace('://', '://gitops:token-in-the-url@');
-    await c.request('POST', `${KRATIX}/gitstatestores`, { body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'GitStateStore', metadata: { name: 'userinfo' }, spec: { url: withUserInfo } } });
-    const st2 = await eventually(async () => ((await c.get<Obj>(`${KRATIX}/gitstatestores/userinfo`)).status?.status === 'NotReady' ? c.get<Obj>(`${KRATIX}/gitstatestores/userinfo`) : undefined), 20_000, 'store not ready');
+    await c.request('POST', `${KRATIX}/gitstatestores`, {
+      body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'GitStateStore', metadata: { name: 'userinfo' }, spec: { url: withUserInfo } },
+    });
+    const st2 = await eventually(
+      async () =>
+        (await c.get<Obj>(`${KRATIX}/gitstatestores/userinfo`)).status?.status === 'NotReady' ? c.get<Obj>(`${KRATIX}/gitstatestores/userinfo`) : undefined,
+      20_000,
+      'store not ready',
+    );
     const message2 = st2.status!.conditions!.find((x) => x.type === 'Ready')!.message;
     assert.match(message2, /cannot fetch https?:\/\/\*\*\*@127\.0\.0\.1:\d+\/platform\.git/);
     assert.doesNotMatch(message2, /token-in-the-url/);
@@ -129,35 +210,48 @@ describe('Git state store', () => {
 
   it('converges to exactly the desired tree after an outage during 200 changes, with no change lost or duplicated', async () => {
     const c = fleet.client;
-    await c.request('PATCH', `${KRATIX}/destinations/edge-1`, { contentType: 'application/merge-patch+json', body: { metadata: { labels: { environment: 'edge' } } } });
+    await c.request('PATCH', `${KRATIX}/destinations/edge-1`, {
+      contentType: 'application/merge-patch+json',
+      body: { metadata: { labels: { environment: 'edge' } } },
+    });
     const before = (await run('git', ['-C', await git.clone('platform'), 'rev-list', '--count', 'HEAD'])).stdout.trim();
     git.setDown(true);
     // 200 changes while the remote is unreachable: 120 creates, 40 updates, 40 deletes.
-    for (let i = 0; i < 120; i++) await c.request('POST', things, { body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Thing', metadata: { name: `t${i}` }, spec: { value: `v${i}` } } });
-    for (let i = 0; i < 40; i++) await c.request('PATCH', `${things}/t${i}`, { contentType: 'application/merge-patch+json', body: { spec: { value: `changed${i}` } } });
+    for (let i = 0; i < 120; i++)
+      await c.request('POST', things, { body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Thing', metadata: { name: `t${i}` }, spec: { value: `v${i}` } } });
+    for (let i = 0; i < 40; i++)
+      await c.request('PATCH', `${things}/t${i}`, { contentType: 'application/merge-patch+json', body: { spec: { value: `changed${i}` } } });
     for (let i = 80; i < 120; i++) await c.request('DELETE', `${things}/t${i}`);
     await eventually(async () => (await c.get<Obj>(`${KRATIX}/gitstatestores/gitea`)).status?.status === 'NotReady', 20_000, 'outage reported');
     // let the workflows finish while the remote is still down
-    await eventually(async () => {
-      const list = await c.get<{ items: Array<Obj & { spec: { value: string }; status?: { kratix?: { workflows?: { phase?: string } } } }> }>(things);
-      return list.items.length === 81 && list.items.every((t) => t.status?.kratix?.workflows?.phase === 'Succeeded');
-    }, 60_000, 'workflows done');
+    await eventually(
+      async () => {
+        const list = await c.get<{ items: Array<Obj & { spec: { value: string }; status?: { kratix?: { workflows?: { phase?: string } } } }> }>(things);
+        return list.items.length === 81 && list.items.every((t) => t.status?.kratix?.workflows?.phase === 'Succeeded');
+      },
+      60_000,
+      'workflows done',
+    );
     git.setDown(false);
 
     const expected = new Map<string, string>([['first', 'one']]);
     for (let i = 0; i < 80; i++) expected.set(`t${i}`, i < 40 ? `changed${i}` : `v${i}`);
-    const dir = await eventually(async () => {
-      const clone = await git.clone('platform');
-      const base = join(clone, 'edge-1/resources/default/thing');
-      if (!existsSync(base)) return undefined;
-      const names = readdirSync(base).sort();
-      if (names.length !== expected.size) return undefined;
-      for (const [name, value] of expected) {
-        const f = join(base, name, 'render/5058f/value.yaml');
-        if (!existsSync(f) || readFileSync(f, 'utf8').trim() !== `value: ${value}`) return undefined;
-      }
-      return clone;
-    }, 60_000, 'repository converged');
+    const dir = await eventually(
+      async () => {
+        const clone = await git.clone('platform');
+        const base = join(clone, 'edge-1/resources/default/thing');
+        if (!existsSync(base)) return undefined;
+        const names = readdirSync(base).sort();
+        if (names.length !== expected.size) return undefined;
+        for (const [name, value] of expected) {
+          const f = join(base, name, 'render/5058f/value.yaml');
+          if (!existsSync(f) || readFileSync(f, 'utf8').trim() !== `value: ${value}`) return undefined;
+        }
+        return clone;
+      },
+      60_000,
+      'repository converged',
+    );
     // No empty commit: every commit since the outage changes the tree, and there are few of them (batches).
     const log = (await run('git', ['-C', dir, 'log', '--format=%H %T %P'])).stdout.trim().split('\n');
     const trees = new Map(log.map((l) => [l.split(' ')[0], l.split(' ')[1]]));
@@ -183,13 +277,19 @@ describe('embedded defaults (fleetops up)', () => {
     assert.deepEqual(dests.items.map((d) => `${d.metadata.name}:${d.metadata.labels?.environment}`).sort(), ['platform:platform', 'worker-1:worker']);
     await c.request('POST', `${KRATIX}/promises`, { body: parse(readFileSync(join(root, 'examples/app-as-a-service/promise.yaml'), 'utf8')) });
     await eventually(() => c.get('/apis/marketplace.kratix.io/v1/apps'), 10_000, 'kind served');
-    await c.request('POST', '/apis/marketplace.kratix.io/v1/namespaces/default/apps', { body: parse(readFileSync(join(root, 'examples/app-as-a-service/todoer.yaml'), 'utf8')) });
+    await c.request('POST', '/apis/marketplace.kratix.io/v1/namespaces/default/apps', {
+      body: parse(readFileSync(join(root, 'examples/app-as-a-service/todoer.yaml'), 'utf8')),
+    });
     const cloneUrl = fleet.embeddedGit.cloneUrl.replace('https://', `https://fleetops:${fleet.adminToken}@`);
-    const dir = await eventually(async () => {
-      const target = join(mkdtempSync(join(tmpdir(), 'fleetops-embedded-')), 'repo');
-      await run('git', ['-c', 'http.sslVerify=false', 'clone', '-q', cloneUrl, target]);
-      return existsSync(join(target, 'worker-1/resources/default/app/todoer/resource-configure/5058f/deployment.yaml')) ? target : undefined;
-    }, 30_000, 'todoer in the embedded repository');
+    const dir = await eventually(
+      async () => {
+        const target = join(mkdtempSync(join(tmpdir(), 'fleetops-embedded-')), 'repo');
+        await run('git', ['-c', 'http.sslVerify=false', 'clone', '-q', cloneUrl, target]);
+        return existsSync(join(target, 'worker-1/resources/default/app/todoer/resource-configure/5058f/deployment.yaml')) ? target : undefined;
+      },
+      30_000,
+      'todoer in the embedded repository',
+    );
     assert.ok(existsSync(join(dir, 'platform/dependencies/kratix-canary-namespace.yaml')));
     // A repeated `service` cannot sneak receive-pack (push) past the read-only check.
     const repeated = await fetchGit(`${fleet.embeddedGit.cloneUrl}/info/refs?service=git-upload-pack&service=git-receive-pack`, fleet.adminToken, fleet.caCert);
@@ -198,7 +298,10 @@ describe('embedded defaults (fleetops up)', () => {
     const push = await fetchGit(`${fleet.embeddedGit.cloneUrl}/info/refs?service=git-receive-pack`, fleet.adminToken, fleet.caCert);
     assert.equal(push.status, 403);
     // Without a token, the repository is not readable.
-    await assert.rejects(run('git', ['-c', 'http.sslVerify=false', 'ls-remote', fleet.embeddedGit.cloneUrl], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }), /Authentication failed|401|could not read Username/);
+    await assert.rejects(
+      run('git', ['-c', 'http.sslVerify=false', 'ls-remote', fleet.embeddedGit.cloneUrl], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }),
+      /Authentication failed|401|could not read Username/,
+    );
   });
 });
 

@@ -14,12 +14,23 @@ import { promisify } from 'node:util';
 import { GitWriter } from '../../src/statestores/GitWriter.ts';
 
 const run = promisify(execFile);
-const git = async (cwd: string, ...args: string[]): Promise<string> => (await run('git', ['-C', cwd, ...args], { env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } })).stdout;
+const git = async (cwd: string, ...args: string[]): Promise<string> =>
+  (
+    await run('git', ['-C', cwd, ...args], {
+      env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
+    })
+  ).stdout;
 
 describe('Git writer with other writers on the branch', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fleetops-gitwriter-'));
   const remote = join(dir, 'remote.git');
-  const writer = new GitWriter({ url: `file://${remote}`, branch: 'main', workDir: join(dir, 'mirror'), author: { name: 'fleetops', email: 'f@f' }, auth: { kind: 'none' } });
+  const writer = new GitWriter({
+    url: `file://${remote}`,
+    branch: 'main',
+    workDir: join(dir, 'mirror'),
+    author: { name: 'fleetops', email: 'f@f' },
+    auth: { kind: 'none' },
+  });
   const files = (entries: Record<string, string>): Map<string, Buffer> => new Map(Object.entries(entries).map(([k, v]) => [k, Buffer.from(v)]));
   const tree = async (): Promise<string[]> => (await git(remote, 'ls-tree', '-r', '--name-only', 'main')).trim().split('\n').sort();
   const show = (path: string): Promise<string> => git(remote, 'show', `main:${path}`);

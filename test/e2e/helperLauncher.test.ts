@@ -65,7 +65,12 @@ describe('sandbox helper process', () => {
     assert.equal(ok.code, 3);
     assert.match(ok.output, /out/);
     assert.match(ok.output, /err/);
-    const long = await launcher.run({ file: '/bin/sh', args: ['-c', 'i=0; while [ $i -lt 2000 ]; do echo line-$i; i=$((i+1)); done'], timeoutMs: 10_000, maxOutputBytes: 100 });
+    const long = await launcher.run({
+      file: '/bin/sh',
+      args: ['-c', 'i=0; while [ $i -lt 2000 ]; do echo line-$i; i=$((i+1)); done'],
+      timeoutMs: 10_000,
+      maxOutputBytes: 100,
+    });
     assert.equal(long.truncated, true);
     assert.ok(long.output.length <= 100 && long.output.includes('line-1999'), 'the tail is kept');
     const slow = await launcher.run({ file: 'sleep', args: ['5'], timeoutMs: 200, maxOutputBytes: 100 });
@@ -78,19 +83,38 @@ describe('sandbox helper process', () => {
     const chunks: string[] = [];
     await launcher.run({ file: '/bin/sh', args: ['-c', 'echo streamed'], timeoutMs: 10_000, maxOutputBytes: 100 }, { onOutput: (c) => chunks.push(c) });
     assert.match(chunks.join(''), /streamed/);
-    await assert.rejects(launcher.run({ file: '/nonexistent/binary', args: [], timeoutMs: 1000, maxOutputBytes: 100 }), (err: Error) => err instanceof LaunchError && /ENOENT/.test(err.message));
+    await assert.rejects(
+      launcher.run({ file: '/nonexistent/binary', args: [], timeoutMs: 1000, maxOutputBytes: 100 }),
+      (err: Error) => err instanceof LaunchError && /ENOENT/.test(err.message),
+    );
   });
 
   it('fails the runs of a helper that dies, with their sandboxes, and starts a new helper for the next run', async () => {
     const runtime = new BwrapRuntime({ hiddenPaths: [], pathPrefix: [dirname(process.execPath)], launcher });
     const marker = '41.5';
-    const running = runtime.run({ name: 's', image: '', command: ['sleep', marker], args: [], env: {}, dirs: workspace('dies'), network: false, timeoutMs: 60_000, maxLogBytes: 1024 }, {});
+    const running = runtime.run(
+      { name: 's', image: '', command: ['sleep', marker], args: [], env: {}, dirs: workspace('dies'), network: false, timeoutMs: 60_000, maxLogBytes: 1024 },
+      {},
+    );
     await until(() => assert.ok(processesWith(marker).length > 0, 'the step runs'));
     const first = launcher.pid as number;
     process.kill(first, 'SIGKILL');
     await assert.rejects(running, (err: Error) => err instanceof LaunchError && /helper process exited/.test(err.message));
     await until(() => assert.deepEqual(processesWith(marker), [], 'the sandbox died with its helper'));
-    const next = await runtime.run({ name: 's', image: '', command: ['sh', '-c', 'echo again'], args: [], env: {}, dirs: workspace('next'), network: false, timeoutMs: 10_000, maxLogBytes: 1024 }, {});
+    const next = await runtime.run(
+      {
+        name: 's',
+        image: '',
+        command: ['sh', '-c', 'echo again'],
+        args: [],
+        env: {},
+        dirs: workspace('next'),
+        network: false,
+        timeoutMs: 10_000,
+        maxLogBytes: 1024,
+      },
+      {},
+    );
     assert.equal(next.exitCode, 0);
     assert.match(next.log, /again/);
     assert.notEqual(launcher.pid, first);
@@ -99,7 +123,9 @@ describe('sandbox helper process', () => {
   it('kills its steps and exits when its owner is killed with -9', async () => {
     const marker = '42.5';
     const dirs = workspace('owner');
-    const owner = spawn(process.execPath, [join(import.meta.dirname, '..', 'helpers', 'launcherChild.ts'), dirname(dirs.input), marker], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const owner = spawn(process.execPath, [join(import.meta.dirname, '..', 'helpers', 'launcherChild.ts'), dirname(dirs.input), marker], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     owner.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     await until(() => assert.match(out, /helper \d+/));

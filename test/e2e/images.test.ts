@@ -28,7 +28,8 @@ const step = (name: string, files: Record<string, string>): string => {
 };
 
 const SHOW = step('show', {
-  'show.sh': 'echo "args=$*"; echo "pwd=$(pwd)"; echo "uid=$(id -u):$(id -g)"; echo "GREETING=$GREETING"; echo "FROM_CM=${FROM_CM:-}"; echo "TOKEN=${TOKEN:-}"\n',
+  'show.sh':
+    'echo "args=$*"; echo "pwd=$(pwd)"; echo "uid=$(id -u):$(id -g)"; echo "GREETING=$GREETING"; echo "FROM_CM=${FROM_CM:-}"; echo "TOKEN=${TOKEN:-}"\n',
 });
 const ctx = (secrets: Record<string, Record<string, string>> = {}, configMaps: Record<string, Record<string, string>> = {}): PipelineContext => ({
   action: 'configure',
@@ -45,13 +46,27 @@ describe('steps in container images, from a real registry', () => {
   let runner: PipelineRunner;
   let regcred: Record<string, Record<string, string>>;
   let show: string;
-  const pipeline = (containers: Container[], extra: Partial<Pipeline['spec']> = {}): Pipeline => ({ metadata: { name: 'p' }, spec: { containers, imagePullSecrets: [{ name: 'regcred' }], ...extra } });
+  const pipeline = (containers: Container[], extra: Partial<Pipeline['spec']> = {}): Pipeline => ({
+    metadata: { name: 'p' },
+    spec: { containers, imagePullSecrets: [{ name: 'regcred' }], ...extra },
+  });
 
   before(async () => {
     registry = await startRegistry({ accessLog: true });
-    await registry.push(SHOW, 'team/show:v1', { entrypoint: ['/bin/sh', '/work/show.sh'], cmd: ['from-cmd'], env: { GREETING: 'from-image' }, workingDir: '/work', user: 'nobody' });
+    await registry.push(SHOW, 'team/show:v1', {
+      entrypoint: ['/bin/sh', '/work/show.sh'],
+      cmd: ['from-cmd'],
+      env: { GREETING: 'from-image' },
+      workingDir: '/work',
+      user: 'nobody',
+    });
     show = `${registry.host}/team/show:v1`;
-    images = new ImageCache({ dir: join(work, 'images'), fetcher: new SkopeoFetcher({ workDir: join(work, 'fetch'), registriesConf: registry.registriesConf() }), backoffBaseMs: 300, maxBackoffMs: 1000 });
+    images = new ImageCache({
+      dir: join(work, 'images'),
+      fetcher: new SkopeoFetcher({ workDir: join(work, 'fetch'), registriesConf: registry.registriesConf() }),
+      backoffBaseMs: 300,
+      maxBackoffMs: 1000,
+    });
     runner = new PipelineRunner({ runtime: new BwrapRuntime({ hiddenPaths: [work], pathPrefix: [dirname(process.execPath)] }), images, stepTimeoutMs: 30_000 });
     regcred = { regcred: { '.dockerconfigjson': registry.dockerConfigJson() } };
   });
@@ -66,7 +81,16 @@ describe('steps in container images, from a real registry', () => {
       [{ name: 'defaults', image: show }, [/^args=from-cmd$/m, /^pwd=\/work$/m, /^uid=65534:65534$/m, /^GREETING=from-image$/m]],
       [{ name: 'args', image: show, args: ['from-args', '$(GREETING)', '$$(GREETING)'] }, [/^args=from-args from-image \$\(GREETING\)$/m]],
       [{ name: 'command', image: show, command: ['/bin/sh', '/work/show.sh'] }, [/^args=$/m]],
-      [{ name: 'env', image: show, env: [{ name: 'GREETING', value: 'from-container' }], workingDir: '/tmp', securityContext: { runAsUser: 1234, runAsGroup: 99 } }, [/^GREETING=from-container$/m, /^pwd=\/tmp$/m, /^uid=1234:99$/m]],
+      [
+        {
+          name: 'env',
+          image: show,
+          env: [{ name: 'GREETING', value: 'from-container' }],
+          workingDir: '/tmp',
+          securityContext: { runAsUser: 1234, runAsGroup: 99 },
+        },
+        [/^GREETING=from-container$/m, /^pwd=\/tmp$/m, /^uid=1234:99$/m],
+      ],
     ];
     for (const [container, expected] of cases) {
       const r = await runner.run(pipeline([container]), ctx(regcred));
@@ -91,9 +115,23 @@ describe('steps in container images, from a real registry', () => {
               { name: 'creds', mountPath: '/etc/creds' },
             ],
           },
-          { name: 'read', image: show, command: ['/bin/sh', '-c', 'cat /scratch/note; echo nope > /etc/app/x || echo read-only'], volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }, { name: 'settings', mountPath: '/etc/app' }] },
+          {
+            name: 'read',
+            image: show,
+            command: ['/bin/sh', '-c', 'cat /scratch/note; echo nope > /etc/app/x || echo read-only'],
+            volumeMounts: [
+              { name: 'scratch', mountPath: '/scratch' },
+              { name: 'settings', mountPath: '/etc/app' },
+            ],
+          },
         ],
-        { volumes: [{ name: 'scratch', emptyDir: {} }, { name: 'settings', configMap: { name: 'app-config' } }, { name: 'creds', secret: { secretName: 'api' } }] },
+        {
+          volumes: [
+            { name: 'scratch', emptyDir: {} },
+            { name: 'settings', configMap: { name: 'app-config' } },
+            { name: 'creds', secret: { secretName: 'api' } },
+          ],
+        },
       ),
       ctx({ ...regcred, api: { token: 's3cr3t' } }, { 'app-config': { 'settings.yaml': 'level: high', CM: 'cm-value' } }),
     );
@@ -105,16 +143,30 @@ describe('steps in container images, from a real registry', () => {
     assert.match(r.steps[1]!.log, /read-only/);
   });
 
-  it('needs the pull secret: wrong or missing credentials fail with the registry\'s answer, then back off', async () => {
-    const fresh = new ImageCache({ dir: join(work, 'images-auth'), fetcher: new SkopeoFetcher({ workDir: join(work, 'fetch-auth'), registriesConf: registry.registriesConf() }), backoffBaseMs: 60_000 });
+  it("needs the pull secret: wrong or missing credentials fail with the registry's answer, then back off", async () => {
+    const fresh = new ImageCache({
+      dir: join(work, 'images-auth'),
+      fetcher: new SkopeoFetcher({ workDir: join(work, 'fetch-auth'), registriesConf: registry.registriesConf() }),
+      backoffBaseMs: 60_000,
+    });
     try {
       const wrong = { auths: JSON.parse(registry.dockerConfigJson(registry.user, 'wrong')).auths as never };
-      await assert.rejects(fresh.acquire(show, wrong), (err: ImagePullError) => err.reason === 'ErrImagePull' && /^ErrImagePull: 127\.0\.0\.1:\d+\/team\/show:v1: unauthorized: authentication required/.test(err.message));
-      await assert.rejects(fresh.acquire(show, { auths: JSON.parse(registry.dockerConfigJson()).auths as never }), (err: ImagePullError) => err.reason === 'ImagePullBackOff' && /back-off pulling the image .* last error: unauthorized/.test(err.message));
+      await assert.rejects(
+        fresh.acquire(show, wrong),
+        (err: ImagePullError) =>
+          err.reason === 'ErrImagePull' && /^ErrImagePull: 127\.0\.0\.1:\d+\/team\/show:v1: unauthorized: authentication required/.test(err.message),
+      );
+      await assert.rejects(
+        fresh.acquire(show, { auths: JSON.parse(registry.dockerConfigJson()).auths as never }),
+        (err: ImagePullError) => err.reason === 'ImagePullBackOff' && /back-off pulling the image .* last error: unauthorized/.test(err.message),
+      );
     } finally {
       fresh.stop();
     }
-    const r = await runner.run({ metadata: { name: 'p' }, spec: { containers: [{ name: 's', image: `${registry.host}/team/show:v1`, imagePullPolicy: 'Always' }] } }, ctx());
+    const r = await runner.run(
+      { metadata: { name: 'p' }, spec: { containers: [{ name: 's', image: `${registry.host}/team/show:v1`, imagePullPolicy: 'Always' }] } },
+      ctx(),
+    );
     assert.equal(r.ok, false);
     assert.match(r.failure!, /^step s: ErrImagePull: 127\.0\.0\.1:\d+\/team\/show:v1: unauthorized/);
   });
@@ -137,18 +189,34 @@ describe('steps in container images, from a real registry', () => {
     assert.match(noShell.failure!, /image fleetops\.local\/test\/noshell:1 has no shell \(\/bin\/sh\)/);
     const bad = await runner.run(pipeline([{ name: 's', image: 'Team/Show:v1' }]), ctx());
     assert.match(bad.failure!, /InvalidImageName: Team\/Show:v1: repository name must be lowercase/);
-    assert.deepEqual(readdirSync(join(work, 'images', 'roots')).filter((d) => !readdirSync(join(work, 'images', 'roots', d)).includes('image.json')), [], 'only complete roots');
+    assert.deepEqual(
+      readdirSync(join(work, 'images', 'roots')).filter((d) => !readdirSync(join(work, 'images', 'roots', d)).includes('image.json')),
+      [],
+      'only complete roots',
+    );
   });
 
   it('survives a registry that goes down mid-pull and comes back', async () => {
     // A big image (Node) so the pull is still running when the registry goes.
     await registry.push(step('big', { 'step.ts': 'console.log("big")\n' }), 'team/big:v1', { base: 'node' });
-    const cache = new ImageCache({ dir: join(work, 'images-outage'), fetcher: new SkopeoFetcher({ workDir: join(work, 'fetch-outage'), registriesConf: registry.registriesConf() }), backoffBaseMs: 200 });
+    const cache = new ImageCache({
+      dir: join(work, 'images-outage'),
+      fetcher: new SkopeoFetcher({ workDir: join(work, 'fetch-outage'), registriesConf: registry.registriesConf() }),
+      backoffBaseMs: 200,
+    });
     try {
       const auths = JSON.parse(registry.dockerConfigJson()).auths as never;
       const seen = registry.requests().length;
       const pulling = cache.acquire(`${registry.host}/team/big:v1`, { auths });
-      await eventually(() => registry.requests().slice(seen).some((r) => r.startsWith('GET /v2/team/big/blobs/')), 20_000, 'the pull reached the layers');
+      await eventually(
+        () =>
+          registry
+            .requests()
+            .slice(seen)
+            .some((r) => r.startsWith('GET /v2/team/big/blobs/')),
+        20_000,
+        'the pull reached the layers',
+      );
       await registry.stop();
       await assert.rejects(pulling, (err: ImagePullError) => err.reason === 'ErrImagePull');
       assert.deepEqual(readdirSync(join(work, 'images-outage', 'roots')), [], 'no half-unpacked root');
@@ -162,13 +230,16 @@ describe('steps in container images, from a real registry', () => {
     }
   });
 
-  it('trusts a registry\'s private CA only when given the CA bundle', async () => {
+  it("trusts a registry's private CA only when given the CA bundle", async () => {
     const secure = await startRegistry({ tls: true });
     try {
       await secure.push(SHOW, 'team/show:tls', { entrypoint: ['/bin/sh', '/work/show.sh'], workingDir: '/work' });
       const auths = JSON.parse(secure.dockerConfigJson()).auths as never;
       const open = (name: string, caBundle?: string): ImageCache =>
-        new ImageCache({ dir: join(work, `images-${name}`), fetcher: new SkopeoFetcher({ workDir: join(work, `fetch-${name}`), registriesConf: secure.registriesConf(), ...(caBundle ? { caBundle } : {}) }) });
+        new ImageCache({
+          dir: join(work, `images-${name}`),
+          fetcher: new SkopeoFetcher({ workDir: join(work, `fetch-${name}`), registriesConf: secure.registriesConf(), ...(caBundle ? { caBundle } : {}) }),
+        });
       const untrusting = open('no-ca');
       await assert.rejects(untrusting.acquire(`${secure.host}/team/show:tls`, { auths }), /ErrImagePull: .*show:tls: .*(x509|certificate)/);
       untrusting.stop();
@@ -187,7 +258,8 @@ describe('steps in container images, from a real registry', () => {
     const open = (maxBytes: number): ImageCache => new ImageCache({ dir, fetcher: new SkopeoFetcher({ workDir: join(work, 'fetch-bounded') }), maxBytes });
     let cache = open(1024 ** 4);
     const digests: string[] = [];
-    for (const n of [1, 2, 3]) digests.push(await buildInto(cache, step(`lru-${n}`, { [`file-${n}.txt`]: String(n).repeat(1000) }), `fleetops.local/test/lru:${n}`));
+    for (const n of [1, 2, 3])
+      digests.push(await buildInto(cache, step(`lru-${n}`, { [`file-${n}.txt`]: String(n).repeat(1000) }), `fleetops.local/test/lru:${n}`));
     const oldest = await cache.acquire('fleetops.local/test/lru:1'); // in use, and least recently used of the three
     await new Promise((r) => setTimeout(r, 5));
     (await cache.acquire('fleetops.local/test/lru:3')).release();
@@ -199,7 +271,10 @@ describe('steps in container images, from a real registry', () => {
     cache = open(1024 ** 4);
     cache.start();
     assert.deepEqual(new Set(cache.list().map((r) => r.digest)), new Set([digests[0], digests[2]]), 'the cache survives a restart');
-    await assert.rejects(cache.acquire('fleetops.local/test/lru:2'), /ErrImagePull: fleetops\.local\/test\/lru:2: .* not in the local image cache; build it with "npx fleetops image build"/);
+    await assert.rejects(
+      cache.acquire('fleetops.local/test/lru:2'),
+      /ErrImagePull: fleetops\.local\/test\/lru:2: .* not in the local image cache; build it with "npx fleetops image build"/,
+    );
     cache.stop();
   });
 });
@@ -209,7 +284,11 @@ describe('200 resources sharing one pull', () => {
   let fleet: TestFleet;
   before(async () => {
     registry = await startRegistry({ accessLog: true });
-    await registry.push(step('render', { 'render.sh': 'echo "value: $KRATIX_OBJECT_NAME" > /kratix/output/out.yaml; echo "rendered: true" > /kratix/metadata/status.yaml\n' }), 'team/render:v1', { entrypoint: ['/bin/sh', '/pipeline/render.sh'] });
+    await registry.push(
+      step('render', { 'render.sh': 'echo "value: $KRATIX_OBJECT_NAME" > /kratix/output/out.yaml; echo "rendered: true" > /kratix/metadata/status.yaml\n' }),
+      'team/render:v1',
+      { entrypoint: ['/bin/sh', '/pipeline/render.sh'] },
+    );
     fleet = await startTestFleet({ images: { registriesConf: registry.registriesConf() } });
   });
   after(async () => {
@@ -219,14 +298,40 @@ describe('200 resources sharing one pull', () => {
 
   it('pulls and unpacks the image once for all of them, with the pull secret of a kubernetes.io/dockerconfigjson Secret', async () => {
     const c = fleet.client;
-    await c.request('POST', '/api/v1/namespaces/default/secrets', { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'regcred' }, type: 'kubernetes.io/dockerconfigjson', stringData: { '.dockerconfigjson': registry.dockerConfigJson() } } });
-    const render = { name: 'render', spec: { imagePullSecrets: [{ name: 'regcred' }], containers: [{ name: 'render', image: `${registry.host}/team/render:v1` }] } };
+    await c.request('POST', '/api/v1/namespaces/default/secrets', {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'regcred' },
+        type: 'kubernetes.io/dockerconfigjson',
+        stringData: { '.dockerconfigjson': registry.dockerConfigJson() },
+      },
+    });
+    const render = {
+      name: 'render',
+      spec: { imagePullSecrets: [{ name: 'regcred' }], containers: [{ name: 'render', image: `${registry.host}/team/render:v1` }] },
+    };
     await c.request('POST', '/apis/platform.kratix.io/v1alpha1/promises', { body: testPromise({ kind: 'Thing', plural: 'things', pipeline: render }) });
     await eventually(() => c.get('/apis/test.fleetops.dev/v1/things'), 10_000, 'kind served');
     const seen = registry.requests().length;
-    await Promise.all(Array.from({ length: 200 }, (_, i) => c.request('POST', '/apis/test.fleetops.dev/v1/namespaces/default/things', { body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Thing', metadata: { name: `t-${i}` }, spec: {} } })));
-    await eventually(async () => (await c.get<{ items: { status?: { rendered?: boolean } }[] }>('/apis/test.fleetops.dev/v1/things')).items.filter((t) => t.status?.rendered).length === 200, 120_000, 'all 200 rendered');
-    const blobGets = registry.requests().slice(seen).filter((r) => r.startsWith('GET /v2/team/render/blobs/'));
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        c.request('POST', '/apis/test.fleetops.dev/v1/namespaces/default/things', {
+          body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Thing', metadata: { name: `t-${i}` }, spec: {} },
+        }),
+      ),
+    );
+    await eventually(
+      async () =>
+        (await c.get<{ items: { status?: { rendered?: boolean } }[] }>('/apis/test.fleetops.dev/v1/things')).items.filter((t) => t.status?.rendered).length ===
+        200,
+      120_000,
+      'all 200 rendered',
+    );
+    const blobGets = registry
+      .requests()
+      .slice(seen)
+      .filter((r) => r.startsWith('GET /v2/team/render/blobs/'));
     // One configuration blob and one layer, once.
     assert.equal(blobGets.length, 2, blobGets.join('\n'));
     assert.equal(fleet.images.list().length, 2, 'the test busybox and this image');

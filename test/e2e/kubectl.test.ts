@@ -41,7 +41,11 @@ describe('kubectl 1.32 against FleetOps', () => {
     const r = await kubectl(['apply', '-f', PROMISE]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /promise.platform.kratix.io\/app created/);
-    await eventually(async () => (await kubectl(['get', 'promise', 'app', '-o', 'jsonpath={.status.status}'])).stdout === 'Available', 20_000, 'promise available');
+    await eventually(
+      async () => (await kubectl(['get', 'promise', 'app', '-o', 'jsonpath={.status.status}'])).stdout === 'Available',
+      20_000,
+      'promise available',
+    );
     const res = await kubectl(['api-resources']);
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /^apps\s+ap\s+marketplace.kratix.io\/v1\s+true\s+App$/m);
@@ -197,10 +201,14 @@ describe('kubectl 1.32 against FleetOps', () => {
       body: { metadata: { finalizers: ['example.com/hold'] } },
     });
     const del = kubectl(['delete', 'app', 'web', '--timeout=20s']);
-    await eventually(async () => {
-      const obj = await fleet.client.get<{ metadata: { deletionTimestamp?: string } }>('/apis/marketplace.kratix.io/v1/namespaces/default/apps/web');
-      return obj.metadata.deletionTimestamp;
-    }, 10_000, 'deletionTimestamp');
+    await eventually(
+      async () => {
+        const obj = await fleet.client.get<{ metadata: { deletionTimestamp?: string } }>('/apis/marketplace.kratix.io/v1/namespaces/default/apps/web');
+        return obj.metadata.deletionTimestamp;
+      },
+      10_000,
+      'deletionTimestamp',
+    );
     await fleet.client.request('PATCH', '/apis/marketplace.kratix.io/v1/namespaces/default/apps/web', {
       contentType: 'application/merge-patch+json',
       body: { metadata: { finalizers: null } },

@@ -38,14 +38,23 @@ describe('limits on what users send and steps write', () => {
       if (body !== undefined) req.end(body);
       else req.end();
     });
-  const yamlMap = (keys: number): string => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big-${keys}\ndata:\n${Array.from({ length: keys }, (_, i) => `  k${i.toString(36)}: v`).join('\n')}\n`;
+  const yamlMap = (keys: number): string =>
+    `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big-${keys}\ndata:\n${Array.from({ length: keys }, (_, i) => `  k${i.toString(36)}: v`).join('\n')}\n`;
   const apply = (name: string, yaml: string, namespace = 'default', token?: string): Promise<Answer> =>
     send('PATCH', `/api/v1/namespaces/${namespace}/configmaps/${name}?fieldManager=test`, yaml, { 'content-type': 'application/apply-patch+yaml' }, token);
   let dataDir: string;
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'fleetops-limits-'));
-    writeFileSync(join(dataDir, 'tokens.json'), JSON.stringify({ users: [{ name: 'admin', role: 'admin', namespaces: [], token: 'admin-token-for-the-limits-test' }, { name: 'team-a', role: 'team', namespaces: ['team-a'], token: TEAM_TOKEN }] }));
+    writeFileSync(
+      join(dataDir, 'tokens.json'),
+      JSON.stringify({
+        users: [
+          { name: 'admin', role: 'admin', namespaces: [], token: 'admin-token-for-the-limits-test' },
+          { name: 'team-a', role: 'team', namespaces: ['team-a'], token: TEAM_TOKEN },
+        ],
+      }),
+    );
     fleet = await startTestFleet({ dataDir });
     await fleet.client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } } });
   });
@@ -86,7 +95,16 @@ describe('limits on what users send and steps write', () => {
     assert.match(JSON.parse(team.body).message, /more than 5000 map entries and list items/);
     const teamOk = await apply('big-4900', yamlMap(4_900), 'team-a', TEAM_TOKEN);
     assert.equal(teamOk.status, 201, teamOk.body.slice(0, 300));
-    const bomb = await apply('bomb', `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\na: &a [x, x, x, x, x, x, x, x, x]\n${Array.from({ length: 8 }, (_, i) => `b${i}: &b${i} [${Array(9).fill(i ? `*b${i - 1}` : '*a').join(', ')}]`).join('\n')}\n`);
+    const bomb = await apply(
+      'bomb',
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\na: &a [x, x, x, x, x, x, x, x, x]\n${Array.from(
+        { length: 8 },
+        (_, i) =>
+          `b${i}: &b${i} [${Array(9)
+            .fill(i ? `*b${i - 1}` : '*a')
+            .join(', ')}]`,
+      ).join('\n')}\n`,
+    );
     assert.equal(bomb.status, 413, bomb.body);
     // Over 3 MiB by its Content-Length alone: 413 as a Status, before the body is read.
     const huge = await send('POST', '/api/v1/namespaces/default/configmaps', Buffer.alloc(4 * 1024 * 1024, 32), { 'content-type': 'application/json' });
@@ -103,14 +121,17 @@ describe('limits on what users send and steps write', () => {
         socket.on('close', () => resolve(out));
         socket.on('error', () => resolve(out));
       });
-    const status = (response: string): { code: number; reason: string } => JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)) as { code: number; reason: string };
+    const status = (response: string): { code: number; reason: string } =>
+      JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)) as { code: number; reason: string };
     const headers = await raw(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
     assert.match(headers, /^HTTP\/1\.1 431 /);
     assert.deepEqual(status(headers), { ...status(headers), code: 431, reason: 'RequestEntityTooLarge' });
     const garbage = await raw('GARBAGE\r\n\r\n');
     assert.match(garbage, /^HTTP\/1\.1 400 /);
     assert.equal(status(garbage).reason, 'BadRequest');
-    const huge = await raw(`POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${fleet.adminToken}\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n{"a":`);
+    const huge = await raw(
+      `POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${fleet.adminToken}\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n{"a":`,
+    );
     assert.match(huge, /^HTTP\/1\.1 413 /);
     assert.equal(status(huge).reason, 'RequestEntityTooLarge');
   });
@@ -119,12 +140,26 @@ describe('limits on what users send and steps write', () => {
     const c = fleet.client;
     // ~85 KiB of status in 4,900 keys: accepted. ~480 KiB: refused by its size.
     const writeStatus = (keys: number): string => `i=0; while [ $i -lt ${keys} ]; do echo "k$i: value-$i"; i=$((i+1)); done > /kratix/metadata/status.yaml`;
-    const step = { name: 's', image: TEST_IMAGE, command: ['sh', '-c', 'if [ "$KRATIX_OBJECT_NAME" = huge ]; then ' + writeStatus(26_000) + '; else ' + writeStatus(4_900) + '; fi'] };
-    await c.request('POST', '/apis/platform.kratix.io/v1alpha1/promises', { body: testPromise({ kind: 'Chatty', plural: 'chatties', pipeline: { name: 'p', spec: { containers: [step] } } }) });
+    const step = {
+      name: 's',
+      image: TEST_IMAGE,
+      command: ['sh', '-c', 'if [ "$KRATIX_OBJECT_NAME" = huge ]; then ' + writeStatus(26_000) + '; else ' + writeStatus(4_900) + '; fi'],
+    };
+    await c.request('POST', '/apis/platform.kratix.io/v1alpha1/promises', {
+      body: testPromise({ kind: 'Chatty', plural: 'chatties', pipeline: { name: 'p', spec: { containers: [step] } } }),
+    });
     await eventually(() => c.get('/apis/test.fleetops.dev/v1/chatties'), 10_000, 'kind served');
-    for (const name of ['huge', 'large']) await c.request('POST', '/apis/test.fleetops.dev/v1/namespaces/default/chatties', { body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Chatty', metadata: { name }, spec: {} } });
-    const get = (name: string): Promise<{ status?: Record<string, unknown> & { conditions?: { type: string; status: string; message: string }[] } }> => c.get(`/apis/test.fleetops.dev/v1/namespaces/default/chatties/${name}`);
-    const failed = await eventually(async () => (await get('huge')).status?.conditions?.find((x) => x.type === 'ConfigureWorkflowCompleted' && /status\.yaml/.test(x.message)), 30_000, 'huge refused');
+    for (const name of ['huge', 'large'])
+      await c.request('POST', '/apis/test.fleetops.dev/v1/namespaces/default/chatties', {
+        body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Chatty', metadata: { name }, spec: {} },
+      });
+    const get = (name: string): Promise<{ status?: Record<string, unknown> & { conditions?: { type: string; status: string; message: string }[] } }> =>
+      c.get(`/apis/test.fleetops.dev/v1/namespaces/default/chatties/${name}`);
+    const failed = await eventually(
+      async () => (await get('huge')).status?.conditions?.find((x) => x.type === 'ConfigureWorkflowCompleted' && /status\.yaml/.test(x.message)),
+      30_000,
+      'huge refused',
+    );
     assert.match(failed.message, /status\.yaml is \d+ bytes; at most 262144 bytes are accepted/);
     const large = await eventually(async () => ((await get('large')).status?.k4899 ? (await get('large')).status : undefined), 30_000, 'large accepted');
     assert.equal(large.k0, 'value-0');

@@ -20,7 +20,9 @@ const run = promisify(execFile);
 const standIns = join(import.meta.dirname, '..', 'data', 'standin-images');
 
 const dir = join(import.meta.dirname, '..', 'data', 'kratix-marketplace');
-const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 interface PromiseDoc {
   metadata: { name: string; labels?: Record<string, string> };
@@ -43,7 +45,9 @@ const needsImages = (p: PromiseDoc): boolean => (p.spec.workflows?.promise?.conf
 const promises = files.map((file) => ({ file, doc: parseAllDocuments(readFileSync(join(dir, file), 'utf8'))[0]!.toJS() as PromiseDoc }));
 /** A requirement can be met only by a Promise of the set with that name and, when asked, that version label. */
 const satisfiable = (p: PromiseDoc): boolean =>
-  (p.spec.requiredPromises ?? []).every((r) => promises.some((o) => o.doc.metadata.name === r.name && (!r.version || o.doc.metadata.labels?.['kratix.io/promise-version'] === r.version)));
+  (p.spec.requiredPromises ?? []).every((r) =>
+    promises.some((o) => o.doc.metadata.name === r.name && (!r.version || o.doc.metadata.labels?.['kratix.io/promise-version'] === r.version)),
+  );
 
 describe('Kratix marketplace Promises', () => {
   let fleet: TestFleet;
@@ -51,8 +55,14 @@ describe('Kratix marketplace Promises', () => {
   before(async () => {
     registry = await startRegistry();
     await registry.push(join(standIns, 'namespace'), 'ghcr.io/syntasso/kratix-marketplace/namespace-configure-pipeline:v0.1.0');
-    const mirror = ['ghcr.io', 'syntasso.docker.reo.dev'].map((p) => `[[registry]]\nprefix = "${p}"\nlocation = "${registry.host}/${p}"\ninsecure = true\n`).join('\n');
-    fleet = await startTestFleet({ defaultDestinations: true, stateStoreBatchMs: 50, images: { registriesConf: registry.registriesConf(mirror), authFile: registry.authFile() } });
+    const mirror = ['ghcr.io', 'syntasso.docker.reo.dev']
+      .map((p) => `[[registry]]\nprefix = "${p}"\nlocation = "${registry.host}/${p}"\ninsecure = true\n`)
+      .join('\n');
+    fleet = await startTestFleet({
+      defaultDestinations: true,
+      stateStoreBatchMs: 50,
+      images: { registriesConf: registry.registriesConf(mirror), authFile: registry.authFile() },
+    });
   });
   after(async () => {
     await fleet.cleanup();
@@ -71,7 +81,15 @@ describe('Kratix marketplace Promises', () => {
         // Two marketplace folders may reuse a Promise name (mongodb/mongodb-full, sql/azure and sql/gcp): replace.
         if (installed.has(doc.metadata.name)) {
           await fleet.client.request('DELETE', promisePath(doc.metadata.name));
-          await eventually(async () => fleet.client.get(promisePath(doc.metadata.name)).then(() => false, () => true), 10_000, `${installed.get(doc.metadata.name)} deleted`);
+          await eventually(
+            async () =>
+              fleet.client.get(promisePath(doc.metadata.name)).then(
+                () => false,
+                () => true,
+              ),
+            10_000,
+            `${installed.get(doc.metadata.name)} deleted`,
+          );
         }
         await fleet.client.request('POST', '/apis/platform.kratix.io/v1alpha1/promises', { body: doc });
         installed.set(doc.metadata.name, file);
@@ -81,10 +99,18 @@ describe('Kratix marketplace Promises', () => {
           await eventually(() => fleet.client.get<{ items: unknown[] }>(`/apis/${api.group}/${version}/${api.names.plural}`), 10_000, `${file} kind served`);
         }
         if (needsImages(doc)) {
-          const cond = await eventually(async () => (await status(doc.metadata.name))?.conditions?.find((c) => c.type === 'ConfigureWorkflowCompleted' && c.status === 'False'), 10_000, `${file} workflow reported`);
-          assert.match(cond.message, /(ErrImagePull|ImagePullBackOff): (ghcr\.io|syntasso\.docker\.reo\.dev)\/syntasso\/\S+: .*(manifest unknown|repository not found)/);
+          const cond = await eventually(
+            async () => (await status(doc.metadata.name))?.conditions?.find((c) => c.type === 'ConfigureWorkflowCompleted' && c.status === 'False'),
+            10_000,
+            `${file} workflow reported`,
+          );
+          assert.match(
+            cond.message,
+            /(ErrImagePull|ImagePullBackOff): (ghcr\.io|syntasso\.docker\.reo\.dev)\/syntasso\/\S+: .*(manifest unknown|repository not found)/,
+          );
           imageOnly.push(file);
-        } else if (!doc.spec.requiredPromises) await eventually(async () => (await status(doc.metadata.name))?.status === 'Available', 10_000, `${file} available`);
+        } else if (!doc.spec.requiredPromises)
+          await eventually(async () => (await status(doc.metadata.name))?.status === 'Available', 10_000, `${file} available`);
       } catch (err) {
         failures.push(`${file}: ${(err as Error).message.split('\n')[0]}`);
       }
@@ -94,7 +120,11 @@ describe('Kratix marketplace Promises', () => {
       try {
         if (satisfiable(doc)) await eventually(async () => (await status(doc.metadata.name))?.status === 'Available', 10_000, `${file} available`);
         else {
-          const s = await eventually(async () => ((await status(doc.metadata.name))?.status === 'Unavailable' ? await status(doc.metadata.name) : undefined), 10_000, `${file} unavailable`);
+          const s = await eventually(
+            async () => ((await status(doc.metadata.name))?.status === 'Unavailable' ? await status(doc.metadata.name) : undefined),
+            10_000,
+            `${file} unavailable`,
+          );
           assert.match(s.message ?? '', /Requirements not fulfilled: .*not installed/);
         }
       } catch (err) {
@@ -103,25 +133,37 @@ describe('Kratix marketplace Promises', () => {
     }
     assert.deepEqual(failures, [], `${files.length - failures.length}/${files.length} installed`);
     // Printed for the record (see the issue note): how many need an image runtime for their Promise workflows.
-    console.log(`marketplace: ${files.length}/${files.length} install and serve their kinds; ${imageOnly.length} have Promise workflows whose images the test mirror lacks: ${imageOnly.join(', ')}`);
+    console.log(
+      `marketplace: ${files.length}/${files.length} install and serve their kinds; ${imageOnly.length} have Promise workflows whose images the test mirror lacks: ${imageOnly.join(', ')}`,
+    );
   });
 
   it('runs the namespace Promise unchanged from the mirror: its output reaches the Git state store', async () => {
     const c = fleet.client;
-    await c.request('POST', '/apis/marketplace.kratix.io/v1alpha1/namespaces/default/namespaces', { body: { apiVersion: 'marketplace.kratix.io/v1alpha1', kind: 'namespace', metadata: { name: 'team-x' }, spec: { namespaceName: 'team-x-dev' } } });
-    const status = await eventually(async () => {
-      const s = (await c.get<{ status?: { message?: string } }>('/apis/marketplace.kratix.io/v1alpha1/namespaces/default/namespaces/team-x')).status;
-      return s?.message === 'namespace team-x-dev requested' ? s : undefined;
-    }, 30_000, 'status from the stand-in image');
+    await c.request('POST', '/apis/marketplace.kratix.io/v1alpha1/namespaces/default/namespaces', {
+      body: { apiVersion: 'marketplace.kratix.io/v1alpha1', kind: 'namespace', metadata: { name: 'team-x' }, spec: { namespaceName: 'team-x-dev' } },
+    });
+    const status = await eventually(
+      async () => {
+        const s = (await c.get<{ status?: { message?: string } }>('/apis/marketplace.kratix.io/v1alpha1/namespaces/default/namespaces/team-x')).status;
+        return s?.message === 'namespace team-x-dev requested' ? s : undefined;
+      },
+      30_000,
+      'status from the stand-in image',
+    );
     assert.ok(status);
     const cloneUrl = fleet.embeddedGit.cloneUrl.replace('https://', `https://fleetops:${fleet.adminToken}@`);
-    const found = await eventually(async () => {
-      const target = join(mkdtempSync(join(tmpdir(), 'fleetops-mirror-')), 'repo');
-      await run('git', ['-c', 'http.sslVerify=false', 'clone', '-q', cloneUrl, target]);
-      const hits = (await run('grep', ['-rl', 'name: team-x-dev', target, '--include=namespace.yaml'])).stdout.trim().split('\n').filter(Boolean);
-      if (!hits.length) rmSync(target, { recursive: true, force: true });
-      return hits.length ? hits : undefined;
-    }, 30_000, 'the Namespace in the state store');
+    const found = await eventually(
+      async () => {
+        const target = join(mkdtempSync(join(tmpdir(), 'fleetops-mirror-')), 'repo');
+        await run('git', ['-c', 'http.sslVerify=false', 'clone', '-q', cloneUrl, target]);
+        const hits = (await run('grep', ['-rl', 'name: team-x-dev', target, '--include=namespace.yaml'])).stdout.trim().split('\n').filter(Boolean);
+        if (!hits.length) rmSync(target, { recursive: true, force: true });
+        return hits.length ? hits : undefined;
+      },
+      30_000,
+      'the Namespace in the state store',
+    );
     assert.ok(found.every((f) => existsSync(f) && /kind: Namespace/.test(readFileSync(f, 'utf8'))));
     // The run's log says which image ran, from where it came and that it was pulled.
     const logs = await fleetopsCli(fleet.kubeconfigPath)(['logs', 'namespaces.marketplace.kratix.io/team-x']);

@@ -28,12 +28,36 @@ function counterPromise(revision: number): KubeObject {
         apiVersion: 'apiextensions.k8s.io/v1',
         kind: 'CustomResourceDefinition',
         metadata: { name: 'counters.test.fleetops.dev' },
-        spec: { group: 'test.fleetops.dev', scope: 'Namespaced', names: { kind: 'Counter', plural: 'counters', singular: 'counter' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] },
+        spec: {
+          group: 'test.fleetops.dev',
+          scope: 'Namespaced',
+          names: { kind: 'Counter', plural: 'counters', singular: 'counter' },
+          versions: [
+            { name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
+          ],
+        },
       },
       workflows: {
         resource: {
           configure: [
-            { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Pipeline', metadata: { name: 'render' }, spec: { containers: [{ name: 'render', image: TEST_IMAGE, command: ['sh', '-c', `sleep 0.2; echo "revision: ${revision}" > /kratix/output/out.yaml; echo "seen: ${revision}" > /kratix/metadata/status.yaml`] }] } },
+            {
+              apiVersion: 'platform.kratix.io/v1alpha1',
+              kind: 'Pipeline',
+              metadata: { name: 'render' },
+              spec: {
+                containers: [
+                  {
+                    name: 'render',
+                    image: TEST_IMAGE,
+                    command: [
+                      'sh',
+                      '-c',
+                      `sleep 0.2; echo "revision: ${revision}" > /kratix/output/out.yaml; echo "seen: ${revision}" > /kratix/metadata/status.yaml`,
+                    ],
+                  },
+                ],
+              },
+            },
           ],
         },
       },
@@ -62,32 +86,56 @@ describe('crash safety of rollouts', () => {
     try {
       await fleet.client.request('POST', `${KRATIX}/promises`, { body: counterPromise(1) });
       await eventually(() => fleet.client.get(COUNTERS), 15_000, 'kind served');
-      for (let i = 0; i < N; i++) await fleet.client.request('POST', COUNTERS, { body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Counter', metadata: { name: `c-${i}` }, spec: {} } });
-      await eventually(async () => (await fleet.client.get<{ items: Counter[] }>(COUNTERS)).items.filter((c) => c.status?.seen === 1).length === N, 60_000, 'revision 1 everywhere');
+      for (let i = 0; i < N; i++)
+        await fleet.client.request('POST', COUNTERS, { body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Counter', metadata: { name: `c-${i}` }, spec: {} } });
+      await eventually(
+        async () => (await fleet.client.get<{ items: Counter[] }>(COUNTERS)).items.filter((c) => c.status?.seen === 1).length === N,
+        60_000,
+        'revision 1 everywhere',
+      );
 
       const current = await fleet.client.get<KubeObject>(`${KRATIX}/promises/counter`);
-      await fleet.client.request('PUT', `${KRATIX}/promises/counter`, { body: { ...counterPromise(2), metadata: { ...counterPromise(2).metadata, resourceVersion: current.metadata.resourceVersion } } });
+      await fleet.client.request('PUT', `${KRATIX}/promises/counter`, {
+        body: { ...counterPromise(2), metadata: { ...counterPromise(2).metadata, resourceVersion: current.metadata.resourceVersion } },
+      });
       // Kill it mid-way: some updated, most not.
-      await eventually(async () => ((await fleet.client.get<Rollout>('/apis/fleetops.dev/v1alpha1/rollouts/counter-r2').catch(() => undefined))?.status?.updated ?? 0) >= 6, 60_000, 'rollout under way');
+      await eventually(
+        async () => ((await fleet.client.get<Rollout>('/apis/fleetops.dev/v1alpha1/rollouts/counter-r2').catch(() => undefined))?.status?.updated ?? 0) >= 6,
+        60_000,
+        'rollout under way',
+      );
       await fleet.kill('SIGKILL');
 
       fleet = await spawnFleet(dataDir);
-      const done = await eventually(async () => {
-        const r = await fleet.client.get<Rollout>('/apis/fleetops.dev/v1alpha1/rollouts/counter-r2');
-        return r.status?.phase === 'Complete' ? r : undefined;
-      }, 90_000, 'rollout complete after restart');
+      const done = await eventually(
+        async () => {
+          const r = await fleet.client.get<Rollout>('/apis/fleetops.dev/v1alpha1/rollouts/counter-r2');
+          return r.status?.phase === 'Complete' ? r : undefined;
+        },
+        90_000,
+        'rollout complete after restart',
+      );
       assert.equal(done.status?.updated, N);
 
       const counters = (await fleet.client.get<{ items: Counter[] }>(COUNTERS)).items;
-      assert.deepEqual(counters.filter((c) => c.status?.seen !== 2 || c.status.promiseRevision !== 2).map((c) => c.metadata.name), [], 'every resource on revision 2');
+      assert.deepEqual(
+        counters.filter((c) => c.status?.seen !== 2 || c.status.promiseRevision !== 2).map((c) => c.metadata.name),
+        [],
+        'every resource on revision 2',
+      );
       const runs = (await fleet.client.get<{ items: Run[] }>('/apis/fleetops.dev/v1alpha1/namespaces/default/workflowruns')).items;
       const succeededV2 = new Map<string, number>();
       for (const r of runs) {
-        if (r.status?.phase === 'Succeeded' && r.spec.steps[0]!.command.join(' ').includes('revision: 2')) succeededV2.set(r.spec.object.name, (succeededV2.get(r.spec.object.name) ?? 0) + 1);
+        if (r.status?.phase === 'Succeeded' && r.spec.steps[0]!.command.join(' ').includes('revision: 2'))
+          succeededV2.set(r.spec.object.name, (succeededV2.get(r.spec.object.name) ?? 0) + 1);
       }
       for (const c of counters) assert.equal(succeededV2.get(c.metadata.name as string), 1, `${c.metadata.name as string} ran revision 2 once`);
       const dangling = runs.filter((r) => r.status?.phase === undefined || r.status.phase === 'Running');
-      assert.deepEqual(dangling.map((r) => r.metadata.name), [], 'no run left looking alive');
+      assert.deepEqual(
+        dangling.map((r) => r.metadata.name),
+        [],
+        'no run left looking alive',
+      );
     } finally {
       await fleet.kill('SIGTERM');
     }

@@ -17,13 +17,19 @@ const root = join(import.meta.dirname, '..', '..');
 const APPS = Array.from({ length: 20 }, (_, i) => `app-${String(i + 1).padStart(2, '0')}`);
 
 function appsYaml(): string {
-  return APPS.map((n) => `apiVersion: marketplace.kratix.io/v1\nkind: App\nmetadata:\n  name: ${n}\n  namespace: default\nspec:\n  name: ${n}\n  image: registry.example.com/${n}:1.0\n  replicas: 1\n`).join('---\n');
+  return APPS.map(
+    (n) =>
+      `apiVersion: marketplace.kratix.io/v1\nkind: App\nmetadata:\n  name: ${n}\n  namespace: default\nspec:\n  name: ${n}\n  image: registry.example.com/${n}:1.0\n  replicas: 1\n`,
+  ).join('---\n');
 }
 
 /** The v2 Promise (replica-migration added) with a canary strategy in the FleetOps annotation. */
 function promiseV2(): string {
   const p = parse(readFileSync(join(root, 'examples/app-as-a-service/promise-v2.yaml'), 'utf8')) as { metadata: { annotations?: Record<string, string> } };
-  p.metadata.annotations = { ...(p.metadata.annotations ?? {}), 'fleetops.dev/rollout-strategy': 'maxConcurrent: 5\nsteps:\n  - {count: 1, pause: true}\n  - {percent: 100}\n' };
+  p.metadata.annotations = {
+    ...(p.metadata.annotations ?? {}),
+    'fleetops.dev/rollout-strategy': 'maxConcurrent: 5\nsteps:\n  - {count: 1, pause: true}\n  - {percent: 100}\n',
+  };
   return stringify(p);
 }
 
@@ -36,7 +42,12 @@ describe('seed scenario: a fleet update of app-as-a-service', () => {
   const replicasColumn = async (): Promise<Map<string, string>> => {
     const r = await kubectl(['get', 'apps', '-o', 'custom-columns=NAME:.metadata.name,REPLICAS:.status.replicas', '--no-headers']);
     assert.equal(r.code, 0, r.stderr);
-    return new Map(r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/) as [string, string]));
+    return new Map(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/) as [string, string]),
+    );
   };
   const allReplicas = async (want: string): Promise<boolean> => {
     const col = await replicasColumn();
@@ -67,7 +78,11 @@ describe('seed scenario: a fleet update of app-as-a-service', () => {
   it('installs the Promise and serves 20 Apps with 1 replica, in status and in Git', async () => {
     let r = await kubectl(['apply', '-f', join(root, 'examples/app-as-a-service/promise.yaml')]);
     assert.equal(r.code, 0, r.stderr);
-    await eventually(async () => (await kubectl(['get', 'promise', 'app', '-o', 'jsonpath={.status.status}'])).stdout === 'Available', 20_000, 'promise available');
+    await eventually(
+      async () => (await kubectl(['get', 'promise', 'app', '-o', 'jsonpath={.status.status}'])).stdout === 'Available',
+      20_000,
+      'promise available',
+    );
     r = await kubectl(['apply', '-f', '-'], { input: appsYaml() });
     assert.equal(r.code, 0, r.stderr);
     await eventually(() => allReplicas('1'), 60_000, '20 Apps with 1 replica in status');
@@ -85,7 +100,10 @@ describe('seed scenario: a fleet update of app-as-a-service', () => {
     assert.match(r.stdout, /20 apps: spec\.replicas 1→2 in deployment\.yaml/);
     assert.match(r.stdout, /20 apps: status\.replicas 1→2/);
     assert.ok(await allReplicas('1'), 'a plan changes no status');
-    assert.ok((await replicasInGit()).every((n) => n === 1), 'a plan writes nothing to Git');
+    assert.ok(
+      (await replicasInGit()).every((n) => n === 1),
+      'a plan writes nothing to Git',
+    );
     const plans = await kubectl(['get', 'rolloutplans', '-o', 'name']);
     assert.equal(plans.stdout.trim(), '', 'the plan object is removed afterwards');
   });
@@ -94,9 +112,17 @@ describe('seed scenario: a fleet update of app-as-a-service', () => {
     let r = await kubectl(['apply', '-f', '-'], { input: promiseV2() });
     assert.equal(r.code, 0, r.stderr);
     // The canary: one App updated, then the rollout waits for approval.
-    await eventually(async () => (await fleetops(['rollout', 'status', 'app'])).stdout.includes('WaitingForApproval'), 60_000, 'waiting for approval after the canary');
+    await eventually(
+      async () => (await fleetops(['rollout', 'status', 'app'])).stdout.includes('WaitingForApproval'),
+      60_000,
+      'waiting for approval after the canary',
+    );
     const col = await replicasColumn();
-    assert.deepEqual([...col.entries()].filter(([, v]) => v === '2').map(([n]) => n), ['app-01'], 'only the canary is updated');
+    assert.deepEqual(
+      [...col.entries()].filter(([, v]) => v === '2').map(([n]) => n),
+      ['app-01'],
+      'only the canary is updated',
+    );
     r = await fleetops(['rollout', 'status', 'app']);
     assert.match(r.stdout, /\[█+░+\] 1\/20 updated/);
     assert.match(r.stdout, /step 1\/2: 1 resource, then pause\s+1\/1\s+done/);

@@ -11,16 +11,31 @@ import { HttpClient } from '../../src/client/HttpClient.ts';
 import type { ApiError } from '../../src/api/errors.ts';
 import { startTestFleet, type TestFleet } from '../helpers/fleet.ts';
 
-describe('an application team\'s access', () => {
+describe("an application team's access", () => {
   let fleet: TestFleet;
   let team: HttpClient;
   let dataDir: string;
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'fleetops-team-'));
-    writeFileSync(join(dataDir, 'tokens.json'), JSON.stringify({ users: [{ name: 'admin', role: 'admin', namespaces: [], token: 'admin-token-of-the-team-test' }, { name: 'team-a', role: 'team', namespaces: ['team-a'], token: 'team-a-token-of-the-team-test' }] }));
+    writeFileSync(
+      join(dataDir, 'tokens.json'),
+      JSON.stringify({
+        users: [
+          { name: 'admin', role: 'admin', namespaces: [], token: 'admin-token-of-the-team-test' },
+          { name: 'team-a', role: 'team', namespaces: ['team-a'], token: 'team-a-token-of-the-team-test' },
+        ],
+      }),
+    );
     fleet = await startTestFleet({ dataDir });
     team = new HttpClient({ ...fleet.client.config, token: 'team-a-token-of-the-team-test' });
-    await fleet.client.request('POST', '/apis/fleetops.dev/v1alpha1/rolloutplans', { body: { apiVersion: 'fleetops.dev/v1alpha1', kind: 'RolloutPlan', metadata: { name: 'secret-plan' }, spec: { promise: { metadata: { name: 'nothing' } } } } });
+    await fleet.client.request('POST', '/apis/fleetops.dev/v1alpha1/rolloutplans', {
+      body: {
+        apiVersion: 'fleetops.dev/v1alpha1',
+        kind: 'RolloutPlan',
+        metadata: { name: 'secret-plan' },
+        spec: { promise: { metadata: { name: 'nothing' } } },
+      },
+    });
   });
   after(async () => {
     team.close();
@@ -28,9 +43,13 @@ describe('an application team\'s access', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('reads the Promise catalog but not the platform\'s rollout plans or other namespaces', async () => {
+  it("reads the Promise catalog but not the platform's rollout plans or other namespaces", async () => {
     assert.ok(Array.isArray((await team.get<{ items: unknown[] }>('/apis/platform.kratix.io/v1alpha1/promises')).items));
-    for (const path of ['/apis/fleetops.dev/v1alpha1/rolloutplans', '/apis/fleetops.dev/v1alpha1/rolloutplans/secret-plan', '/api/v1/namespaces/default/secrets']) {
+    for (const path of [
+      '/apis/fleetops.dev/v1alpha1/rolloutplans',
+      '/apis/fleetops.dev/v1alpha1/rolloutplans/secret-plan',
+      '/api/v1/namespaces/default/secrets',
+    ]) {
       const err = await team.get(path).then(
         () => assert.fail(`${path} readable by a team`),
         (e: unknown) => e as ApiError,

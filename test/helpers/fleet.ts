@@ -24,7 +24,14 @@ export async function startTestFleet(options: TestFleetOptions = {}): Promise<Te
   const { exampleImage, ...fleetOptions } = options;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'fleetops-test-'));
   // Default Destinations are opt-in in tests, so each test states the destinations it relies on.
-  const fleet = await startFleetOps({ dataDir, port: 0, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), heartbeatMs: 1000, defaultDestinations: false, ...fleetOptions });
+  const fleet = await startFleetOps({
+    dataDir,
+    port: 0,
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    heartbeatMs: 1000,
+    defaultDestinations: false,
+    ...fleetOptions,
+  });
   await buildTestImage(fleet.images);
   if (exampleImage) await buildExampleImage(fleet.images);
   const client = new HttpClient(loadKubeconfig(fleet.kubeconfigPath));
@@ -67,8 +74,11 @@ export function fleetopsCli(kubeconfigPath: string, cwd?: string): (args: string
   const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
   return (args, input, timeoutMs = 30_000) =>
     new Promise((resolve) => {
-      const child = execFile(process.execPath, [main, '--kubeconfig', kubeconfigPath, ...args], { ...(cwd ? { cwd } : {}), timeout: timeoutMs }, (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      const child = execFile(
+        process.execPath,
+        [main, '--kubeconfig', kubeconfigPath, ...args],
+        { ...(cwd ? { cwd } : {}), timeout: timeoutMs },
+        (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
       if (input !== undefined) child.stdin!.end(input);
     });

@@ -60,7 +60,16 @@ export async function startGitServer(): Promise<TestGitServer> {
     },
     async clone(repo, branch = 'main') {
       const dir = mkdtempSync(join(tmpdir(), 'fleetops-clone-'));
-      await run('git', ['-c', `http.extraHeader=Authorization: Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`, 'clone', '-q', '-b', branch, `http://127.0.0.1:${port}/${repo}.git`, join(dir, 'repo')]);
+      await run('git', [
+        '-c',
+        `http.extraHeader=Authorization: Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`,
+        'clone',
+        '-q',
+        '-b',
+        branch,
+        `http://127.0.0.1:${port}/${repo}.git`,
+        join(dir, 'repo'),
+      ]);
       return join(dir, 'repo');
     },
     setDown(value) {
@@ -81,9 +90,28 @@ export async function startGitServer(): Promise<TestGitServer> {
  */
 export async function connectStateStore(client: HttpClient, git: TestGitServer, repo: string): Promise<void> {
   const kratix = '/apis/platform.kratix.io/v1alpha1';
-  await client.request('POST', '/api/v1/namespaces/default/secrets', { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'git-creds' }, stringData: { username: git.username, password: git.password } } });
-  await client.request('POST', `${kratix}/gitstatestores`, { body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'GitStateStore', metadata: { name: 'gitea' }, spec: { url: git.url(repo), branch: 'main', secretRef: { name: 'git-creds', namespace: 'default' } } } });
-  for (const [name, env] of [['worker-1', 'worker'], ['platform', 'platform']] as const) {
-    await client.request('POST', `${kratix}/destinations`, { body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Destination', metadata: { name, labels: { environment: env } }, spec: { path: name, stateStoreRef: { kind: 'GitStateStore', name: 'gitea' } } } });
+  await client.request('POST', '/api/v1/namespaces/default/secrets', {
+    body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'git-creds' }, stringData: { username: git.username, password: git.password } },
+  });
+  await client.request('POST', `${kratix}/gitstatestores`, {
+    body: {
+      apiVersion: 'platform.kratix.io/v1alpha1',
+      kind: 'GitStateStore',
+      metadata: { name: 'gitea' },
+      spec: { url: git.url(repo), branch: 'main', secretRef: { name: 'git-creds', namespace: 'default' } },
+    },
+  });
+  for (const [name, env] of [
+    ['worker-1', 'worker'],
+    ['platform', 'platform'],
+  ] as const) {
+    await client.request('POST', `${kratix}/destinations`, {
+      body: {
+        apiVersion: 'platform.kratix.io/v1alpha1',
+        kind: 'Destination',
+        metadata: { name, labels: { environment: env } },
+        spec: { path: name, stateStoreRef: { kind: 'GitStateStore', name: 'gitea' } },
+      },
+    });
   }
 }

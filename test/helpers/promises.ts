@@ -12,9 +12,20 @@ export function testPromise(opts: { kind: string; plural: string; pipeline: { na
         apiVersion: 'apiextensions.k8s.io/v1',
         kind: 'CustomResourceDefinition',
         metadata: { name: `${opts.plural}.test.fleetops.dev` },
-        spec: { group: 'test.fleetops.dev', scope: 'Namespaced', names: { kind: opts.kind, plural: opts.plural, singular }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] },
+        spec: {
+          group: 'test.fleetops.dev',
+          scope: 'Namespaced',
+          names: { kind: opts.kind, plural: opts.plural, singular },
+          versions: [
+            { name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
+          ],
+        },
       },
-      workflows: { resource: { configure: [{ apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Pipeline', metadata: { name: opts.pipeline.name }, spec: opts.pipeline.spec }] } },
+      workflows: {
+        resource: {
+          configure: [{ apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Pipeline', metadata: { name: opts.pipeline.name }, spec: opts.pipeline.spec }],
+        },
+      },
     },
   };
 }

@@ -73,7 +73,29 @@ export async function startRegistry(options: { user?: string; password?: string;
   let tls = '';
   if (options.tls) {
     // A self-signed certificate for 127.0.0.1: clients trust it only through a CA bundle (registry.caCert).
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=fleetops-test-registry', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=fleetops-test-registry',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'tls.key'),
+        '-out',
+        join(dir, 'tls.crt'),
+      ],
+      { stdio: 'ignore' },
+    );
     tls = `, tls: { certificate: ${join(dir, 'tls.crt')}, key: ${join(dir, 'tls.key')} }`;
   }
   const config = [
@@ -111,7 +133,11 @@ export async function startRegistry(options: { user?: string; password?: string;
       try {
         const built = await buildImage({ ...spec, dir: stepDir, workDir: work, run: toolRunner(), installDir: INSTALL_DIR });
         writeFileSync(pushAuth, registry.dockerConfigJson(), { mode: 0o600 });
-        const fetcher = new SkopeoFetcher({ workDir: join(work, 'fetch'), registriesConf: registry.registriesConf(), ...(registry.caCert ? { caBundle: registry.caCert } : {}) });
+        const fetcher = new SkopeoFetcher({
+          workDir: join(work, 'fetch'),
+          registriesConf: registry.registriesConf(),
+          ...(registry.caCert ? { caBundle: registry.caCert } : {}),
+        });
         await fetcher.push(built.layoutDir, built.layoutTag, parseImageReference(`${host}/${repoAndTag}`), { authFile: pushAuth });
         return built.digest;
       } finally {

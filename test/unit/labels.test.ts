@@ -32,7 +32,11 @@ describe('label selectors (apimachinery grammar)', () => {
   for (const [sel, want] of cases) it(`"${sel}" → ${want}`, () => assert.equal(parseLabelSelector(sel).matches(labels), want));
 
   for (const bad of ['env in (a', '=x', 'a b', 'env in a', 'n>x', 'bad key!=v', 'k=v!', 'env in ()', 'env notin ()']) {
-    it(`rejects "${bad}" with 400`, () => assert.throws(() => parseLabelSelector(bad), (e) => isApiError(e, 'BadRequest')));
+    it(`rejects "${bad}" with 400`, () =>
+      assert.throws(
+        () => parseLabelSelector(bad),
+        (e) => isApiError(e, 'BadRequest'),
+      ));
   }
   it('prints a canonical, sorted form', () => assert.equal(parseLabelSelector('tier in (a,b),env=prod,!x').toString(), 'env=prod,tier in (a,b),!x'));
 });

@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { recordUpdate, serverSideApply } from '../../src/registry/managedFields.ts';
 import type { KubeObject } from '../../src/api/types.ts';
 
-const obj = (spec: Record<string, unknown>, labels?: Record<string, string>): KubeObject => ({ apiVersion: 'g/v1', kind: 'K', metadata: { name: 'a', ...(labels ? { labels } : {}) }, spec });
+const obj = (spec: Record<string, unknown>, labels?: Record<string, string>): KubeObject => ({
+  apiVersion: 'g/v1',
+  kind: 'K',
+  metadata: { name: 'a', ...(labels ? { labels } : {}) },
+  spec,
+});
 const T = '2026-01-01T00:00:00Z';
 
 describe('server-side apply field ownership', () => {
@@ -21,7 +26,10 @@ describe('server-side apply field ownership', () => {
     assert.equal(clash.conflicts[0]?.field, '.spec.a');
     const forced = serverSideApply(live, obj({ a: 2 }), 'm2', true, 'g/v1', T);
     assert.equal((forced.object.spec as { a: number }).a, 2);
-    assert.deepEqual(forced.object.metadata.managedFields?.map((m) => m.manager), ['m2']);
+    assert.deepEqual(
+      forced.object.metadata.managedFields?.map((m) => m.manager),
+      ['m2'],
+    );
   });
   it('removes fields the manager stopped applying when nobody else owns them', () => {
     const live = serverSideApply(undefined, obj({ a: 1, b: 2 }, { x: 'y' }), 'm1', false, 'g/v1', T).object;
@@ -33,7 +41,9 @@ describe('server-side apply field ownership', () => {
     const before = obj({ a: 1 });
     const after = obj({ a: 2, z: 3 });
     const entries = recordUpdate(before, after, 'kubectl-edit', 'g/v1', T);
-    assert.deepEqual(entries, [{ manager: 'kubectl-edit', operation: 'Update', apiVersion: 'g/v1', time: T, fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:a': {}, 'f:z': {} } } }]);
+    assert.deepEqual(entries, [
+      { manager: 'kubectl-edit', operation: 'Update', apiVersion: 'g/v1', time: T, fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:a': {}, 'f:z': {} } } },
+    ]);
   });
 });
 
@@ -49,7 +59,14 @@ describe('non-apply writes', () => {
         ['controller', 'status', { 'f:status': { 'f:phase': {}, 'f:replicas': {} } }],
       ],
     );
-    const next = recordUpdate({ ...withStatus, metadata: { ...withStatus.metadata, managedFields: fields } }, { ...withStatus, status: { phase: 'Done' } }, 'controller', 'g/v1', T, 'status');
+    const next = recordUpdate(
+      { ...withStatus, metadata: { ...withStatus.metadata, managedFields: fields } },
+      { ...withStatus, status: { phase: 'Done' } },
+      'controller',
+      'g/v1',
+      T,
+      'status',
+    );
     assert.deepEqual(next.at(-1)?.fieldsV1, { 'f:status': { 'f:phase': {} } }, 'a removed status field leaves its owner');
   });
 });

@@ -28,7 +28,14 @@ describe('collectOutputs', () => {
     writeFileSync(join(dir, 'b.yaml'), 'b');
     writeFileSync(join(dir, 'a.yaml'), 'a');
     writeFileSync(join(dir, 'platform', 'db.yaml'), 'db');
-    assert.deepEqual(collectOutputs(dir, limits).map((f) => [f.path, f.content.toString()]), [['a.yaml', 'a'], ['b.yaml', 'b'], ['platform/db.yaml', 'db']]);
+    assert.deepEqual(
+      collectOutputs(dir, limits).map((f) => [f.path, f.content.toString()]),
+      [
+        ['a.yaml', 'a'],
+        ['b.yaml', 'b'],
+        ['platform/db.yaml', 'db'],
+      ],
+    );
   });
   it('refuses a symbolic link, even one pointing inside', () => {
     const dir = tmp();
@@ -55,7 +62,10 @@ describe('destination selectors and workload groups', () => {
   it('parses selectors and refuses nested, duplicate or escaping directories', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'destination-selectors.yaml'), '- directory: platform\n  matchLabels: {environment: platform}\n- matchLabels: {env: dev}\n');
-    assert.deepEqual(await readDestinationSelectors(dir, parse), [{ directory: 'platform', matchLabels: { environment: 'platform' } }, { matchLabels: { env: 'dev' } }]);
+    assert.deepEqual(await readDestinationSelectors(dir, parse), [
+      { directory: 'platform', matchLabels: { environment: 'platform' } },
+      { matchLabels: { env: 'dev' } },
+    ]);
     for (const [body, pattern] of [
       ['- directory: a/b\n  matchLabels: {x: y}\n', /top-level folder/],
       ['- directory: a\n  matchLabels: {x: y}\n- directory: a\n  matchLabels: {x: z}\n', /appears twice/],
@@ -73,13 +83,21 @@ describe('destination selectors and workload groups', () => {
       { path: 'deployment.yaml', content: Buffer.from('d') },
       { path: 'platform/db.yaml', content: Buffer.from('db') },
     ];
-    const groups = buildWorkloadGroups(files, [{ directory: 'platform', matchLabels: { environment: 'platform' } }], { environment: 'worker' }, 'resource-workflow');
+    const groups = buildWorkloadGroups(
+      files,
+      [{ directory: 'platform', matchLabels: { environment: 'platform' } }],
+      { environment: 'worker' },
+      'resource-workflow',
+    );
     assert.equal(groups.length, 2);
     assert.equal(groups[0]!.id, ROOT_GROUP_ID);
     assert.deepEqual(groups[0]!.destinationSelectors, [{ matchLabels: { environment: 'worker' }, source: 'promise' }]);
     assert.equal(decodeWorkload(groups[0]!.workloads[0]!.content).toString(), 'd');
     assert.equal(groups[1]!.id, md5Hex('platform'));
-    assert.deepEqual(groups[1]!.workloads.map((w) => w.filepath), ['platform/db.yaml']);
+    assert.deepEqual(
+      groups[1]!.workloads.map((w) => w.filepath),
+      ['platform/db.yaml'],
+    );
     assert.deepEqual(groups[1]!.destinationSelectors, [{ matchLabels: { environment: 'platform' }, source: 'resource-workflow' }]);
   });
 });

@@ -4,7 +4,14 @@ import { computeProgress, firstInOrder, orderResources, type ResourceView } from
 import { DEFAULT_STRATEGY, parseStrategy, type RolloutStrategy } from '../../src/controllers/rollout/strategy.ts';
 
 function fleet(n: number, labels: (i: number) => Record<string, string> = () => ({})): ResourceView[] {
-  return Array.from({ length: n }, (_, i) => ({ namespace: 'default', name: `app-${String(i).padStart(3, '0')}`, labels: labels(i), assigned: undefined, revision: 1, phase: 'Succeeded' }));
+  return Array.from({ length: n }, (_, i) => ({
+    namespace: 'default',
+    name: `app-${String(i).padStart(3, '0')}`,
+    labels: labels(i),
+    assigned: undefined,
+    revision: 1,
+    phase: 'Succeeded',
+  }));
 }
 
 /** Plays the resource controller: every assigned resource finishes its run (or fails when `fails` says so). */
@@ -57,7 +64,10 @@ describe('rollout progress', () => {
     const views = fleet(20);
     const { strategy } = parseStrategy('steps: [{count: 1, pause: true}, {percent: 50}, {percent: 100}]');
     let p = step(views, strategy);
-    assert.deepEqual(p.assign.map((r) => r.name), ['app-000']);
+    assert.deepEqual(
+      p.assign.map((r) => r.name),
+      ['app-000'],
+    );
     runAssigned(views, 2);
     p = step(views, strategy);
     assert.equal(p.phase, 'WaitingForApproval');
@@ -77,18 +87,28 @@ describe('rollout progress', () => {
     const ordered = orderResources(views, ['env=dev', 'env=staging']).map((r) => r.labels.env);
     assert.deepEqual(ordered, ['dev', 'dev', 'staging', 'staging', 'prod', 'prod']);
     const { strategy } = parseStrategy('maxConcurrent: 2\norder: ["env=dev"]');
-    assert.deepEqual(step(views, strategy).assign.map((r) => r.labels.env), ['dev', 'dev']);
+    assert.deepEqual(
+      step(views, strategy).assign.map((r) => r.labels.env),
+      ['dev', 'dev'],
+    );
   });
 
   it('picks the first resources in order without sorting them all, the same as a full sort', () => {
     const envs = ['prod', 'dev', 'staging', 'qa'];
     // A shuffled fleet across namespaces (deterministic), with ties on rank broken by namespace then name.
     const views = fleet(500, (i) => ({ env: envs[(i * 7) % 4]! })).map((v, i) => ({ ...v, namespace: `ns-${(i * 13) % 5}` }));
-    const shuffled = views.map((v, i) => ({ v, k: (i * 7919) % 500 })).sort((a, b) => a.k - b.k).map(({ v }) => v);
+    const shuffled = views
+      .map((v, i) => ({ v, k: (i * 7919) % 500 }))
+      .sort((a, b) => a.k - b.k)
+      .map(({ v }) => v);
     const order = ['env=dev', 'env=staging'];
     const full = orderResources(shuffled, order).map((r) => `${r.namespace}/${r.name}`);
     for (const k of [0, 1, 2, 17, 64, 124, 499, 500, 600]) {
-      assert.deepEqual(firstInOrder(shuffled, order, k).map((r) => `${r.namespace}/${r.name}`), full.slice(0, k), `first ${k}`);
+      assert.deepEqual(
+        firstInOrder(shuffled, order, k).map((r) => `${r.namespace}/${r.name}`),
+        full.slice(0, k),
+        `first ${k}`,
+      );
     }
   });
 
@@ -128,7 +148,11 @@ describe('rollout progress', () => {
 
 describe('rollout strategy annotation', () => {
   it('parses YAML and JSON, and always ends at 100%', () => {
-    assert.deepEqual(parseStrategy('{"maxConcurrent": 4, "steps": [{"count": 2}]}').strategy, { maxConcurrent: 4, steps: [{ count: 2 }, { percent: 100 }], order: [] });
+    assert.deepEqual(parseStrategy('{"maxConcurrent": 4, "steps": [{"count": 2}]}').strategy, {
+      maxConcurrent: 4,
+      steps: [{ count: 2 }, { percent: 100 }],
+      order: [],
+    });
     assert.deepEqual(parseStrategy(undefined).strategy, DEFAULT_STRATEGY);
   });
 

@@ -29,10 +29,21 @@ const schema: JsonSchema = {
 
 describe('structural pruning and defaulting', () => {
   it('prunes unknown fields but keeps maps, preserved objects and the root identity fields', () => {
-    const obj = { apiVersion: 'v', kind: 'K', metadata: { name: 'n' }, extra: 1, spec: { image: 'i', bogus: 2, labels: { any: 'x' }, free: { deep: { x: 1 } }, items: [{ name: 'a', junk: 1 }] } };
+    const obj = {
+      apiVersion: 'v',
+      kind: 'K',
+      metadata: { name: 'n' },
+      extra: 1,
+      spec: { image: 'i', bogus: 2, labels: { any: 'x' }, free: { deep: { x: 1 } }, items: [{ name: 'a', junk: 1 }] },
+    };
     const removed = prune(schema, obj);
     assert.deepEqual(removed.sort(), ['extra', 'spec.bogus', 'spec.items[0].junk']);
-    assert.deepEqual(obj, { apiVersion: 'v', kind: 'K', metadata: { name: 'n' }, spec: { image: 'i', labels: { any: 'x' }, free: { deep: { x: 1 } }, items: [{ name: 'a' }] } });
+    assert.deepEqual(obj, {
+      apiVersion: 'v',
+      kind: 'K',
+      metadata: { name: 'n' },
+      spec: { image: 'i', labels: { any: 'x' }, free: { deep: { x: 1 } }, items: [{ name: 'a' }] },
+    });
   });
   it('applies defaults top-down, including inside defaulted objects and list items', () => {
     const obj: Record<string, unknown> = { spec: { image: 'i', items: [{}] } };

@@ -33,10 +33,16 @@ test('commits asked for together share a transaction, and a refused one fails al
   const results = await Promise.allSettled([
     store.commit([{ op: 'update', key: key('a'), object: obj('a', 1), expectedRv: a.metadata.resourceVersion as string }]),
     store.commit([{ op: 'update', key: key('a'), object: obj('a', 2), expectedRv: a.metadata.resourceVersion as string }]),
-    store.commit([{ op: 'create', key: key('b'), object: obj('b', 0) }, { op: 'create', key: key('a'), object: obj('a', 3) }]),
+    store.commit([
+      { op: 'create', key: key('b'), object: obj('b', 0) },
+      { op: 'create', key: key('a'), object: obj('a', 3) },
+    ]),
     store.commit([{ op: 'create', key: key('c'), object: obj('c', 0) }]),
   ]);
-  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled', 'rejected', 'rejected', 'fulfilled'],
+  );
   assert.equal(((results[1] as PromiseRejectedResult).reason as { reason?: string }).reason, 'Conflict');
   assert.equal(((results[2] as PromiseRejectedResult).reason as { reason?: string }).reason, 'AlreadyExists');
   assert.equal(await store.get(key('b')), undefined, 'the refused commit left nothing behind, not even its first op');
@@ -51,7 +57,8 @@ test('commits asked for together share a transaction, and a refused one fails al
 test('reads beyond the in-memory cache come from the database, and every read is a fresh copy', async () => {
   const store = new SqliteStore({ path: ':memory:', cacheChars: 2000 });
   const key = (i: number): ReturnType<typeof keyOf> => keyOf({ group: 'g', kind: 'K' }, '', `o${i}`);
-  for (let i = 0; i < 50; i++) await createObject(store, key(i), { apiVersion: 'g/v1', kind: 'K', metadata: { name: `o${i}` }, spec: { i, pad: 'x'.repeat(200) } } as never);
+  for (let i = 0; i < 50; i++)
+    await createObject(store, key(i), { apiVersion: 'g/v1', kind: 'K', metadata: { name: `o${i}` }, spec: { i, pad: 'x'.repeat(200) } } as never);
   const specOf = async (i: number): Promise<{ i?: number } | undefined> => (await store.get(key(i)))?.spec as { i?: number } | undefined;
   for (let i = 0; i < 50; i++) assert.equal((await specOf(i))?.i, i);
   const a = await specOf(49);
@@ -66,13 +73,19 @@ test('a watcher reading another object of the same transaction sees it as commit
   const store = new SqliteStore({ path: ':memory:' });
   const key = (name: string): ReturnType<typeof keyOf> => keyOf({ group: 'g', kind: 'K' }, '', name);
   const obj = (name: string, n: number): never => ({ apiVersion: 'g/v1', kind: 'K', metadata: { name }, spec: { n } }) as never;
-  await store.commit([{ op: 'create', key: key('a'), object: obj('a', 0) }, { op: 'create', key: key('b'), object: obj('b', 0) }]);
+  await store.commit([
+    { op: 'create', key: key('a'), object: obj('a', 0) },
+    { op: 'create', key: key('b'), object: obj('b', 0) },
+  ]);
   assert.deepEqual((await store.get(key('b')))?.spec, { n: 0 }, 'b is in the read cache');
   const readsOfB: Promise<unknown>[] = [];
   const handle = store.watch({ type: { group: 'g', kind: 'K' } }, (e) => {
     if (e.key.name === 'a') readsOfB.push(store.get(key('b')).then((o) => o?.spec));
   });
-  await Promise.all([store.commit([{ op: 'update', key: key('a'), object: obj('a', 1) }]), store.commit([{ op: 'update', key: key('b'), object: obj('b', 1) }])]);
+  await Promise.all([
+    store.commit([{ op: 'update', key: key('a'), object: obj('a', 1) }]),
+    store.commit([{ op: 'update', key: key('b'), object: obj('b', 1) }]),
+  ]);
   assert.deepEqual(await Promise.all(readsOfB), [{ n: 1 }]);
   handle.stop();
   await store.close();

@@ -12,7 +12,8 @@ it('removes workspaces of a process that is gone at once, and others only once o
   // A process that has exited: its pid names a workspace nobody will remove.
   const gone = spawnSync('true').pid as number;
   try {
-    for (const d of [`run-${gone}-abc`, `run-${process.pid}-old`, `run-${process.pid}-new`, 'someone-else']) mkdirSync(join(root, d, 'output'), { recursive: true });
+    for (const d of [`run-${gone}-abc`, `run-${process.pid}-old`, `run-${process.pid}-new`, 'someone-else'])
+      mkdirSync(join(root, d, 'output'), { recursive: true });
     const twoDaysAgo = (Date.now() - 48 * 3_600_000) / 1000;
     utimesSync(join(root, `run-${process.pid}-old`), twoDaysAgo, twoDaysAgo);
     utimesSync(join(root, 'someone-else'), twoDaysAgo, twoDaysAgo);

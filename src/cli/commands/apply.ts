@@ -33,7 +33,13 @@ async function resolveWithWait(ctx: CliContext, obj: KubeObject, waitMs: number)
 }
 
 /** Results go to `out`, failures (one line each, naming the file) to `errOut`, as kubectl does. */
-export async function applyCommand(ctx: CliContext, opts: ApplyOptions, out: (line: string) => void, stdin: () => string, errOut: (line: string) => void = out): Promise<number> {
+export async function applyCommand(
+  ctx: CliContext,
+  opts: ApplyOptions,
+  out: (line: string) => void,
+  stdin: () => string,
+  errOut: (line: string) => void = out,
+): Promise<number> {
   if (!opts.filename.length) throw new Error('must specify -f FILENAME (a file, a folder or - for stdin)');
   const manifests = readManifests(opts.filename, stdin).map((m, i) => ({ m, i }));
   manifests.sort((a, b) => rank(a.m) - rank(b.m) || a.i - b.i);
@@ -51,7 +57,12 @@ export async function applyCommand(ctx: CliContext, opts: ApplyOptions, out: (li
       const res = await ctx.client.request<KubeObject>('PATCH', path, {
         rawBody: JSON.stringify(obj),
         contentType: 'application/apply-patch+yaml',
-        query: { fieldManager: 'fleetops', fieldValidation: 'Strict', force: opts.forceConflicts ? 'true' : 'false', dryRun: opts.dryRun === 'server' ? 'All' : undefined },
+        query: {
+          fieldManager: 'fleetops',
+          fieldValidation: 'Strict',
+          force: opts.forceConflicts ? 'true' : 'false',
+          dryRun: opts.dryRun === 'server' ? 'All' : undefined,
+        },
       });
       for (const w of res.warnings) out(`Warning: ${w}`);
       const verb = !before ? 'created' : before.metadata.resourceVersion === res.body.metadata.resourceVersion ? 'unchanged' : 'configured';

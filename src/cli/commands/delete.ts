@@ -26,7 +26,14 @@ async function waitGone(ctx: CliContext, path: string, timeoutMs: number): Promi
   return false;
 }
 
-export async function deleteCommand(ctx: CliContext, args: string[], opts: DeleteOptions, out: (line: string) => void, stdin: () => string, errOut: (line: string) => void = out): Promise<number> {
+export async function deleteCommand(
+  ctx: CliContext,
+  args: string[],
+  opts: DeleteOptions,
+  out: (line: string) => void,
+  stdin: () => string,
+  errOut: (line: string) => void = out,
+): Promise<number> {
   const targets: { r: ApiResource; ns: string | undefined; name: string }[] = [];
   if (opts.filename?.length) {
     for (const m of readManifests(opts.filename, stdin)) {

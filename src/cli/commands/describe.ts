@@ -51,7 +51,14 @@ export async function describeCommand(ctx: CliContext, type: string, name: strin
   lines.push(...mapLines('Labels:', obj.metadata.labels), ...mapLines('Annotations:', obj.metadata.annotations));
   lines.push(`API Version: ${obj.apiVersion}`, `Kind:        ${obj.kind}`);
   const { metadata, apiVersion: _a, kind: _k, ...rest } = obj;
-  const meta = { creationTimestamp: metadata.creationTimestamp, generation: metadata.generation, resourceVersion: metadata.resourceVersion, uid: metadata.uid, ...(metadata.deletionTimestamp ? { deletionTimestamp: metadata.deletionTimestamp } : {}), ...(metadata.finalizers?.length ? { finalizers: metadata.finalizers } : {}) };
+  const meta = {
+    creationTimestamp: metadata.creationTimestamp,
+    generation: metadata.generation,
+    resourceVersion: metadata.resourceVersion,
+    uid: metadata.uid,
+    ...(metadata.deletionTimestamp ? { deletionTimestamp: metadata.deletionTimestamp } : {}),
+    ...(metadata.finalizers?.length ? { finalizers: metadata.finalizers } : {}),
+  };
   lines.push('Metadata:');
   describeValue(meta, 2, lines);
   describeValue(rest, 0, lines);
@@ -64,12 +71,24 @@ export async function describeCommand(ctx: CliContext, type: string, name: strin
   else {
     lines.push('Events:');
     const rows = events.items.map((e) => {
-      const ev = e as KubeObject & { type?: string; reason?: string; message?: string; lastTimestamp?: string; count?: number; source?: { component?: string } };
+      const ev = e as KubeObject & {
+        type?: string;
+        reason?: string;
+        message?: string;
+        lastTimestamp?: string;
+        count?: number;
+        source?: { component?: string };
+      };
       const age = ev.lastTimestamp ? humanDuration(now - Date.parse(ev.lastTimestamp)) : '';
       return [ev.type ?? '', ev.reason ?? '', ev.count && ev.count > 1 ? `${age} (x${ev.count})` : age, ev.source?.component ?? '', ev.message ?? ''];
     });
     out(lines.join('\n') + '\n');
-    out(formatColumns(['Type', 'Reason', 'Age', 'From', 'Message'], rows).split('\n').map((l) => (l ? `  ${l}` : l)).join('\n'));
+    out(
+      formatColumns(['Type', 'Reason', 'Age', 'From', 'Message'], rows)
+        .split('\n')
+        .map((l) => (l ? `  ${l}` : l))
+        .join('\n'),
+    );
     return 0;
   }
   out(lines.join('\n') + '\n');

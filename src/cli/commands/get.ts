@@ -41,7 +41,12 @@ export async function getCommand(ctx: CliContext, args: string[], opts: GetOptio
     const ns = r.namespaced && !opts.allNamespaces ? ctx.namespace : undefined;
     const human = output === '' || output === 'wide';
     const query = { labelSelector: opts.selector };
-    const tableOpts = { wide: output === 'wide', withNamespace: r.namespaced && !!opts.allNamespaces, noHeaders: !!opts.noHeaders, showLabels: !!opts.showLabels };
+    const tableOpts = {
+      wide: output === 'wide',
+      withNamespace: r.namespaced && !!opts.allNamespaces,
+      noHeaders: !!opts.noHeaders,
+      showLabels: !!opts.showLabels,
+    };
     if (target.names.length) {
       for (const name of target.names) {
         if (human) out(renderTable(await ctx.client.get<TableDoc>(objectPath(r, ns, name), { accept: TABLE_ACCEPT }), tableOpts));
@@ -56,10 +61,16 @@ export async function getCommand(ctx: CliContext, args: string[], opts: GetOptio
       else out(renderTable(table, tableOpts));
       if (opts.watch) {
         const columns = table.columnDefinitions;
-        await ctx.client.watch(collectionPath(r, ns), { ...query, resourceVersion: table.metadata.resourceVersion }, (e) => {
-          if (e.type === 'BOOKMARK' || e.type === 'ERROR') return;
-          out(renderTable(e.object as TableDoc, { ...tableOpts, noHeaders: true }, columns));
-        }, signal, TABLE_ACCEPT);
+        await ctx.client.watch(
+          collectionPath(r, ns),
+          { ...query, resourceVersion: table.metadata.resourceVersion },
+          (e) => {
+            if (e.type === 'BOOKMARK' || e.type === 'ERROR') return;
+            out(renderTable(e.object as TableDoc, { ...tableOpts, noHeaders: true }, columns));
+          },
+          signal,
+          TABLE_ACCEPT,
+        );
       }
       continue;
     }
@@ -67,10 +78,15 @@ export async function getCommand(ctx: CliContext, args: string[], opts: GetOptio
     collected.push(...list.items);
     if (opts.watch) {
       printObjects(list.items, output, custom, r, !!opts.noHeaders, out, false);
-      await ctx.client.watch(collectionPath(r, ns), { ...query, resourceVersion: list.metadata.resourceVersion }, (e) => {
-        if (e.type === 'BOOKMARK' || e.type === 'ERROR') return;
-        printObjects([e.object as KubeObject], output, custom, r, true, out, true);
-      }, signal);
+      await ctx.client.watch(
+        collectionPath(r, ns),
+        { ...query, resourceVersion: list.metadata.resourceVersion },
+        (e) => {
+          if (e.type === 'BOOKMARK' || e.type === 'ERROR') return;
+          printObjects([e.object as KubeObject], output, custom, r, true, out, true);
+        },
+        signal,
+      );
       return 0;
     }
     if (targets.length === 1) printObjects(collected, output, custom, r, !!opts.noHeaders, out, false);

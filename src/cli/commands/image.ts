@@ -28,7 +28,8 @@ function argList(flag: string, text: string | undefined): string[] | undefined {
   if (text === undefined) return undefined;
   if (!text.trim().startsWith('[')) return [text];
   const parsed = JSON.parse(text) as unknown;
-  if (!Array.isArray(parsed) || parsed.some((a) => typeof a !== 'string')) throw new Error(`${flag} must be a JSON array of strings, e.g. '["node", "/pipeline/step.ts"]'`);
+  if (!Array.isArray(parsed) || parsed.some((a) => typeof a !== 'string'))
+    throw new Error(`${flag} must be a JSON array of strings, e.g. '["node", "/pipeline/step.ts"]'`);
   return parsed as string[];
 }
 
@@ -36,7 +37,12 @@ export async function imageBuildCommand(dir: string, opts: ImageBuildOptions, ou
   const folder = resolve(dir);
   const entrypoint = argList('--entrypoint', opts.entrypoint);
   const cmd = argList('--cmd', opts.cmd);
-  const spec = readImageSpec(folder, { ...(opts.tag ? { tag: opts.tag } : {}), ...(opts.base ? { base: opts.base } : {}), ...(entrypoint ? { entrypoint } : {}), ...(cmd ? { cmd } : {}) });
+  const spec = readImageSpec(folder, {
+    ...(opts.tag ? { tag: opts.tag } : {}),
+    ...(opts.base ? { base: opts.base } : {}),
+    ...(entrypoint ? { entrypoint } : {}),
+    ...(cmd ? { cmd } : {}),
+  });
   if (!spec.tag) throw new Error(`no tag for the image: give --tag (e.g. --tag fleetops.local/team/step:v1) or "tag:" in ${join(folder, 'image.yaml')}`);
   const ref = parseImageReference(spec.tag);
   const started = performance.now();
@@ -87,10 +93,21 @@ export function imageListCommand(dataDir: string, out: (line: string) => void): 
       out(`no images in ${cache.dir}`);
       return 0;
     }
-    const lines = rows.map((r) => [(byDigest.get(r.digest) ?? ['<untagged>']).join(','), r.digest.slice(0, 19), megabytes(r.sizeBytes), new Date(r.lastUsed).toISOString()]);
+    const lines = rows.map((r) => [
+      (byDigest.get(r.digest) ?? ['<untagged>']).join(','),
+      r.digest.slice(0, 19),
+      megabytes(r.sizeBytes),
+      new Date(r.lastUsed).toISOString(),
+    ]);
     const header = ['IMAGE', 'DIGEST', 'SIZE', 'LAST USED'];
     const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
-    for (const l of [header, ...lines]) out(l.map((c, i) => c.padEnd(widths[i] as number)).join('   ').trimEnd());
+    for (const l of [header, ...lines])
+      out(
+        l
+          .map((c, i) => c.padEnd(widths[i] as number))
+          .join('   ')
+          .trimEnd(),
+      );
     out(`${rows.length} image(s), ${megabytes(cache.sizeBytes)} in ${cache.dir}`);
     return 0;
   } finally {

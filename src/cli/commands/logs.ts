@@ -48,12 +48,17 @@ function pullLine(step: RunStep): string | undefined {
 }
 
 function newest(runs: WorkflowRun[]): WorkflowRun | undefined {
-  return [...runs].sort((a, b) => Number(b.metadata.resourceVersion) - Number(a.metadata.resourceVersion) || String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)))[0];
+  return [...runs].sort(
+    (a, b) =>
+      Number(b.metadata.resourceVersion) - Number(a.metadata.resourceVersion) ||
+      String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)),
+  )[0];
 }
 
 export async function logsCommand(ctx: CliContext, target: string, opts: LogsOptions, out: (text: string) => void, signal?: AbortSignal): Promise<number> {
   const [typeName, name] = target.split('/');
-  if (!typeName || !name) throw new Error(`expected <kind>/<name>, e.g. "fleetops logs app/todoer" or "fleetops logs promise/app"; got ${JSON.stringify(target)}`);
+  if (!typeName || !name)
+    throw new Error(`expected <kind>/<name>, e.g. "fleetops logs app/todoer" or "fleetops logs promise/app"; got ${JSON.stringify(target)}`);
   const r = await ctx.discovery.resolve(typeName);
   let namespace = r.namespaced ? ctx.namespace : PLATFORM_NAMESPACE;
   let selector: string;
@@ -73,7 +78,8 @@ export async function logsCommand(ctx: CliContext, target: string, opts: LogsOpt
   };
 
   let run = await fetchLatest();
-  if (!run && !opts.follow) throw new Error(`no workflow run found for ${target} in namespace ${namespace}; has a workflow run yet? ("fleetops get workflowruns -n ${namespace}")`);
+  if (!run && !opts.follow)
+    throw new Error(`no workflow run found for ${target} in namespace ${namespace}; has a workflow run yet? ("fleetops get workflowruns -n ${namespace}")`);
   const printed = new Set<string>();
   const print = (wr: WorkflowRun): void => {
     const head = `run ${wr.metadata.name as string}: pipeline ${wr.spec.pipeline} (${wr.spec.action})`;
@@ -93,7 +99,9 @@ export async function logsCommand(ctx: CliContext, target: string, opts: LogsOpt
     const done = `${wr.metadata.name as string}/done`;
     if (wr.status?.phase && wr.status.phase !== 'Running' && !printed.has(done)) {
       printed.add(done);
-      out(`run ${wr.metadata.name as string} ${wr.status.phase}${wr.status.phase === 'Failed' && wr.status.message ? `: ${wr.status.message.split('\n')[0]}` : ''}`);
+      out(
+        `run ${wr.metadata.name as string} ${wr.status.phase}${wr.status.phase === 'Failed' && wr.status.message ? `: ${wr.status.message.split('\n')[0]}` : ''}`,
+      );
     }
   };
   if (run) print(run);

@@ -36,7 +36,9 @@ interface Property {
 export function parseProperty(text: string): Property {
   const [name = '', type = 'string', flag, ...rest] = text.split(':');
   if (!/^[a-zA-Z][a-zA-Z0-9]*$/.test(name) || !TYPES.has(type) || (flag !== undefined && flag !== 'required') || rest.length) {
-    throw new UsageError(`--property ${JSON.stringify(text)} is not valid: use name:type[:required] with type one of ${[...TYPES].join('|')}, e.g. --property image:string:required`);
+    throw new UsageError(
+      `--property ${JSON.stringify(text)} is not valid: use name:type[:required] with type one of ${[...TYPES].join('|')}, e.g. --property image:string:required`,
+    );
   }
   return { name, type, required: flag === 'required' };
 }
@@ -44,8 +46,10 @@ export function parseProperty(text: string): Property {
 const EXAMPLE_VALUE: Record<string, unknown> = { string: 'example', integer: 1, number: 1.5, boolean: true };
 
 export function promiseInitCommand(name: string, opts: PromiseInitOptions, out: (text: string) => void): number {
-  if (validateDns1123Label(name)) throw new UsageError(`promise name ${JSON.stringify(name)} is not valid: use a lowercase DNS-1123 label such as "postgresql"`);
-  if (validateDns1123Subdomain(opts.group) || !opts.group.includes('.')) throw new UsageError(`--group ${JSON.stringify(opts.group)} is not valid: use a domain such as "marketplace.example.com"`);
+  if (validateDns1123Label(name))
+    throw new UsageError(`promise name ${JSON.stringify(name)} is not valid: use a lowercase DNS-1123 label such as "postgresql"`);
+  if (validateDns1123Subdomain(opts.group) || !opts.group.includes('.'))
+    throw new UsageError(`--group ${JSON.stringify(opts.group)} is not valid: use a domain such as "marketplace.example.com"`);
   if (!/^[A-Z][A-Za-z0-9]*$/.test(opts.kind)) throw new UsageError(`--kind ${JSON.stringify(opts.kind)} is not valid: use a CamelCase name such as "Database"`);
   if (validateDns1123Label(opts.version)) throw new UsageError(`--version ${JSON.stringify(opts.version)} is not valid: use e.g. "v1alpha1"`);
   const plural = opts.plural ?? `${opts.kind.toLowerCase()}s`;
@@ -56,7 +60,10 @@ export function promiseInitCommand(name: string, opts: PromiseInitOptions, out: 
   const imageTag = `fleetops.local/${name}/configure:v0.1.0`;
   if (existsSync(folder)) throw new UsageError(`${folder} already exists: choose another --dir or remove it`);
 
-  const specSchema: Record<string, unknown> = { type: 'object', properties: Object.fromEntries(properties.map((p) => [p.name, { type: p.type, description: `TODO: describe ${p.name}` }])) };
+  const specSchema: Record<string, unknown> = {
+    type: 'object',
+    properties: Object.fromEntries(properties.map((p) => [p.name, { type: p.type, description: `TODO: describe ${p.name}` }])),
+  };
   const required = properties.filter((p) => p.required).map((p) => p.name);
   if (required.length) specSchema.required = required;
   const promise = {
@@ -134,6 +141,8 @@ setStatus({ message: \`${opts.kind} \${request.metadata.name} configured\` });
     join(folder, 'README.md'),
     `# ${name}\n\nA Promise offering \`${opts.kind}\` (${opts.group}/${opts.version}).\n\n- \`promise.yaml\`: the Promise; add fields with \`--property\` when scaffolding or edit its schema.\n- \`pipeline/configure.ts\`: the configure step, run for every request, in the image \`pipeline/image.yaml\` describes.\n- \`example-resource.yaml\`: a request to try it.\n\n\`\`\`sh\nnpx fleetops image build pipeline\nfleetops apply -f promise.yaml\nfleetops apply -f example-resource.yaml\nfleetops get ${plural}\n\`\`\`\n`,
   );
-  out(`${name} promise scaffolded in ${folder}:\n  promise.yaml, pipeline/configure.ts, pipeline/image.yaml, example-resource.yaml, README.md\nnext: npx fleetops image build ${join(folder, 'pipeline')} && npx fleetops apply -f ${join(folder, 'promise.yaml')}`);
+  out(
+    `${name} promise scaffolded in ${folder}:\n  promise.yaml, pipeline/configure.ts, pipeline/image.yaml, example-resource.yaml, README.md\nnext: npx fleetops image build ${join(folder, 'pipeline')} && npx fleetops apply -f ${join(folder, 'promise.yaml')}`,
+  );
   return 0;
 }

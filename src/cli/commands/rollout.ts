@@ -33,14 +33,32 @@ interface RolloutStatus {
   completionTime?: string;
 }
 interface Rollout extends KubeObject {
-  spec: { promiseName: string; revision: number; fromRevision?: number; paused?: boolean; aborted?: boolean; approvedStep?: number; strategy?: { maxConcurrent?: number; steps?: { count?: number; percent?: number; pause?: boolean }[]; failureBudget?: number } };
+  spec: {
+    promiseName: string;
+    revision: number;
+    fromRevision?: number;
+    paused?: boolean;
+    aborted?: boolean;
+    approvedStep?: number;
+    strategy?: { maxConcurrent?: number; steps?: { count?: number; percent?: number; pause?: boolean }[]; failureBudget?: number };
+  };
   status?: RolloutStatus;
 }
 interface Revision extends KubeObject {
   spec: { promiseName: string; revision: number; change?: string; version?: string; promiseSpec: Record<string, unknown> };
 }
 interface Plan extends KubeObject {
-  status?: { phase?: string; message?: string; total?: number; planned?: number; changed?: number; unchanged?: number; failed?: number; summary?: string[]; resources?: { namespace: string; name: string; outcome: string; changes: string[]; error?: string }[] };
+  status?: {
+    phase?: string;
+    message?: string;
+    total?: number;
+    planned?: number;
+    changed?: number;
+    unchanged?: number;
+    failed?: number;
+    summary?: string[];
+    resources?: { namespace: string; name: string; outcome: string; changes: string[]; error?: string }[];
+  };
 }
 
 type Out = (text: string) => void;
@@ -57,7 +75,9 @@ async function latestRollout(ctx: CliContext, promise: string): Promise<Rollout>
   const [latest] = await rolloutsOf(ctx, promise);
   if (!latest) {
     const rev = (p.status as { latestRevision?: number } | undefined)?.latestRevision ?? 1;
-    throw new Error(`Promise ${promise} has no rollout yet: it is at revision ${rev}, and a rollout starts with its next change ("kubectl apply -f promise.yaml")`);
+    throw new Error(
+      `Promise ${promise} has no rollout yet: it is at revision ${rev}, and a rollout starts with its next change ("kubectl apply -f promise.yaml")`,
+    );
   }
   return latest;
 }
@@ -121,7 +141,11 @@ export async function rolloutStatusCommand(ctx: CliContext, promise: string, opt
     last = line;
     const phase = r.status?.phase ?? '';
     if (FINISHED.has(phase) || phase === 'Halted') {
-      out(phase === 'Complete' ? `rollout of revision ${r.spec.revision} complete: ${r.status?.total ?? 0} resources updated` : `rollout ${phase.toLowerCase()}: ${r.status?.message ?? ''}`);
+      out(
+        phase === 'Complete'
+          ? `rollout of revision ${r.spec.revision} complete: ${r.status?.total ?? 0} resources updated`
+          : `rollout ${phase.toLowerCase()}: ${r.status?.message ?? ''}`,
+      );
       return phase === 'Complete' ? 0 : 1;
     }
     if (Date.now() > deadline) {
@@ -134,13 +158,19 @@ export async function rolloutStatusCommand(ctx: CliContext, promise: string, opt
 }
 
 async function patchRollout(ctx: CliContext, r: Rollout, spec: Record<string, unknown>): Promise<void> {
-  await ctx.client.request('PATCH', objectPath(ROLLOUTS, undefined, r.metadata.name as string), { body: { spec }, contentType: 'application/merge-patch+json' });
+  await ctx.client.request('PATCH', objectPath(ROLLOUTS, undefined, r.metadata.name as string), {
+    body: { spec },
+    contentType: 'application/merge-patch+json',
+  });
 }
 
 export async function rolloutControlCommand(ctx: CliContext, action: 'pause' | 'resume' | 'abort', promise: string, out: Out): Promise<number> {
   const r = await latestRollout(ctx, promise);
   const name = `rollout.fleetops.dev/${r.metadata.name as string}`;
-  if (FINISHED.has(r.status?.phase ?? '')) throw new Error(`${name} is ${r.status?.phase}: there is nothing to ${action}${action !== 'abort' ? '' : ' (undo rolls it back: "fleetops rollout undo ' + promise + '")'}`);
+  if (FINISHED.has(r.status?.phase ?? ''))
+    throw new Error(
+      `${name} is ${r.status?.phase}: there is nothing to ${action}${action !== 'abort' ? '' : ' (undo rolls it back: "fleetops rollout undo ' + promise + '")'}`,
+    );
   if (action === 'pause') {
     await patchRollout(ctx, r, { paused: true });
     out(`${name} paused: resources in progress finish, no more start ("fleetops rollout resume ${promise}" continues)`);
@@ -162,12 +192,20 @@ export async function rolloutControlCommand(ctx: CliContext, action: 'pause' | '
 
 export async function rolloutHistoryCommand(ctx: CliContext, promise: string, out: Out): Promise<number> {
   await ctx.client.get(objectPath(PROMISES, undefined, promise));
-  const revisions = (await ctx.client.get<{ items: Revision[] }>(collectionPath(REVISIONS), { query: { labelSelector: `kratix.io/promise-name=${promise}` } })).items.sort((a, b) => a.spec.revision - b.spec.revision);
+  const revisions = (
+    await ctx.client.get<{ items: Revision[] }>(collectionPath(REVISIONS), { query: { labelSelector: `kratix.io/promise-name=${promise}` } })
+  ).items.sort((a, b) => a.spec.revision - b.spec.revision);
   const rollouts = new Map((await rolloutsOf(ctx, promise)).map((r) => [r.spec.revision, r]));
   const rows = revisions.map((rev) => {
     const r = rollouts.get(rev.spec.revision);
     const rollout = r ? `${r.status?.phase ?? 'Pending'} ${r.status?.updated ?? 0}/${r.status?.total ?? 0}` : rev.spec.revision === 1 ? 'installed' : '';
-    return [String(rev.spec.revision), rev.spec.version || '', humanDuration(Date.now() - Date.parse(String(rev.metadata.creationTimestamp))), rollout, rev.spec.change ?? ''];
+    return [
+      String(rev.spec.revision),
+      rev.spec.version || '',
+      humanDuration(Date.now() - Date.parse(String(rev.metadata.creationTimestamp))),
+      rollout,
+      rev.spec.change ?? '',
+    ];
   });
   out(`Promise ${promise}\n${formatColumns(['REVISION', 'VERSION', 'AGE', 'ROLLOUT', 'CHANGE'], rows)}`);
   return 0;
@@ -179,21 +217,27 @@ export async function rolloutUndoCommand(ctx: CliContext, promise: string, opts:
   const latest = (p.status as { latestRevision?: number } | undefined)?.latestRevision;
   if (!latest) throw new Error(`Promise ${promise} has no recorded revision yet; wait until it is reconciled`);
   const to = opts.toRevision ?? latest - 1;
-  if (to < 1 || to >= latest + 1 || (opts.toRevision === undefined && latest < 2)) throw new Error(`Promise ${promise} is at revision ${latest}: there is no earlier revision to go back to`);
+  if (to < 1 || to >= latest + 1 || (opts.toRevision === undefined && latest < 2))
+    throw new Error(`Promise ${promise} is at revision ${latest}: there is no earlier revision to go back to`);
   if (to === latest) throw new Error(`Promise ${promise} is already at revision ${to}`);
   let rev: Revision;
   try {
     rev = await ctx.client.get<Revision>(objectPath(REVISIONS, undefined, revisionName(promise, to)));
   } catch (err) {
-    if (err instanceof ApiError && err.code === 404) throw new Error(`revision ${to} of Promise ${promise} does not exist ("fleetops rollout history ${promise}" lists them)`, { cause: err });
+    if (err instanceof ApiError && err.code === 404)
+      throw new Error(`revision ${to} of Promise ${promise} does not exist ("fleetops rollout history ${promise}" lists them)`, { cause: err });
     throw err;
   }
   const annotations = { ...(p.metadata.annotations ?? {}), [ANNOTATION_CHANGE_CAUSE]: `rollback to revision ${to}` };
   // The version label goes back with the spec, so the Promise says which version it runs.
   const labels = { ...(p.metadata.labels ?? {}), ...(rev.spec.version ? { [VERSION_LABEL]: rev.spec.version } : {}) };
   // An update with the Promise's resourceVersion: a change made meanwhile is never overwritten (409 instead).
-  await ctx.client.request('PUT', objectPath(PROMISES, undefined, promise), { body: { ...p, metadata: { ...p.metadata, labels, annotations }, spec: rev.spec.promiseSpec } });
-  out(`promise.platform.kratix.io/${promise} rolled back to the spec of revision ${to} (as revision ${latest + 1}); follow it with "fleetops rollout status ${promise} -w"`);
+  await ctx.client.request('PUT', objectPath(PROMISES, undefined, promise), {
+    body: { ...p, metadata: { ...p.metadata, labels, annotations }, spec: rev.spec.promiseSpec },
+  });
+  out(
+    `promise.platform.kratix.io/${promise} rolled back to the spec of revision ${to} (as revision ${latest + 1}); follow it with "fleetops rollout status ${promise} -w"`,
+  );
   return 0;
 }
 
@@ -209,7 +253,12 @@ export async function rolloutPlanCommand(ctx: CliContext, opts: PlanOptions, out
   const promises = readManifests(opts.filename, stdin).filter((m) => m.object.kind === 'Promise');
   if (promises.length !== 1) throw new Error(`expected exactly one Promise in ${opts.filename.join(', ')}, found ${promises.length}`);
   const promise = promises[0]!.object;
-  const body = { apiVersion: 'fleetops.dev/v1alpha1', kind: 'RolloutPlan', metadata: { generateName: `${promise.metadata.name as string}-plan-` }, spec: { promise, ...(opts.sample ? { sample: opts.sample } : {}) } };
+  const body = {
+    apiVersion: 'fleetops.dev/v1alpha1',
+    kind: 'RolloutPlan',
+    metadata: { generateName: `${promise.metadata.name as string}-plan-` },
+    spec: { promise, ...(opts.sample ? { sample: opts.sample } : {}) },
+  };
   let plan = (await ctx.client.request<Plan>('POST', collectionPath(PLANS), { body })).body;
   const name = plan.metadata.name as string;
   const deadline = Date.now() + (opts.timeoutSeconds ?? 1800) * 1000;

@@ -77,7 +77,12 @@ export class PromiseController {
 
   constructor(options: PromiseControllerOptions) {
     this.opts = options;
-    this.controller = new Controller({ name: 'promise', reconciler: { reconcile: (key, log) => this.reconcile(key, log) }, logger: options.logger, concurrency: 2 });
+    this.controller = new Controller({
+      name: 'promise',
+      reconciler: { reconcile: (key, log) => this.reconcile(key, log) },
+      logger: options.logger,
+      concurrency: 2,
+    });
   }
 
   /** Registers the kinds of already installed Promises, so they are served before the API opens. */
@@ -166,7 +171,11 @@ export class PromiseController {
         message = `Requirements not fulfilled: ${unmet.map((u) => `${u.name}${u.version ? '@' + u.version : ''} (${u.state.toLowerCase()})`).join(', ')}`;
         conditions = setCondition(conditions, { type: 'RequirementsFulfilled', status: 'False', reason: 'RequirementsNotInstalled', message }, now);
       } else {
-        conditions = setCondition(conditions, { type: 'RequirementsFulfilled', status: 'True', reason: 'RequirementsInstalled', message: 'Requirements fulfilled' }, now);
+        conditions = setCondition(
+          conditions,
+          { type: 'RequirementsFulfilled', status: 'True', reason: 'RequirementsInstalled', message: 'Requirements fulfilled' },
+          now,
+        );
       }
     } else {
       delete status.requiredPromises;
@@ -189,9 +198,26 @@ export class PromiseController {
         } else if (!current || !jsonEqual(current, type)) {
           const broken = current ? await this.incompatible(current, type) : [];
           if (broken.length) {
-            const sample = broken.slice(0, 5).map((b) => `${b.name}: ${b.why}`).join('; ');
-            conditions = setCondition(conditions, { type: 'APICompatible', status: 'False', reason: 'StoredResourcesInvalid', message: `the new schema is not applied: ${broken.length} existing ${type.plural} would be invalid (${sample}); fix them or make the change compatible` }, now);
-            await this.opts.events.record(promise, 'Warning', 'SchemaChangeRefused', `${broken.length} existing ${type.plural} would be invalid under the new schema`);
+            const sample = broken
+              .slice(0, 5)
+              .map((b) => `${b.name}: ${b.why}`)
+              .join('; ');
+            conditions = setCondition(
+              conditions,
+              {
+                type: 'APICompatible',
+                status: 'False',
+                reason: 'StoredResourcesInvalid',
+                message: `the new schema is not applied: ${broken.length} existing ${type.plural} would be invalid (${sample}); fix them or make the change compatible`,
+              },
+              now,
+            );
+            await this.opts.events.record(
+              promise,
+              'Warning',
+              'SchemaChangeRefused',
+              `${broken.length} existing ${type.plural} would be invalid under the new schema`,
+            );
           } else {
             if (current && (current.group !== type.group || current.plural !== type.plural)) this.opts.registry.unregister(current.group, current.plural);
             this.opts.registry.register(type);
@@ -223,21 +249,60 @@ export class PromiseController {
         return; // the update brings us back, with the recorded hash cleared so the workflow runs
       }
       const hash = md5Hex(JSON.stringify(promise.spec ?? {}));
-      const wf = ((status.kratix as JsonObject | undefined)?.workflows ?? {}) as { hash?: string; phase?: string; attempts?: number; nextRetryAt?: string; runs?: string[]; worksFor?: string[] };
+      const wf = ((status.kratix as JsonObject | undefined)?.workflows ?? {}) as {
+        hash?: string;
+        phase?: string;
+        attempts?: number;
+        nextRetryAt?: string;
+        runs?: string[];
+        worksFor?: string[];
+      };
       const retryWait = wf.phase === 'Failed' && wf.nextRetryAt ? Date.parse(wf.nextRetryAt) - this.clock().getTime() : 0;
       if (wf.hash !== hash || (wf.phase === 'Failed' && retryWait <= 0)) {
-        const target: WorkflowTarget = { object: promise, workflowType: 'promise', action: 'configure', promise, plural: 'promises', pipelines, hash, namespace: PLATFORM_NAMESPACE };
+        const target: WorkflowTarget = {
+          object: promise,
+          workflowType: 'promise',
+          action: 'configure',
+          promise,
+          plural: 'promises',
+          pipelines,
+          hash,
+          namespace: PLATFORM_NAMESPACE,
+        };
         const outcome = await this.opts.executor.run(target, log);
         const runs = await this.opts.executor.pruneRuns(PLATFORM_NAMESPACE, outcome.runs, wf.runs ?? []);
         if (outcome.ok) {
           await this.opts.executor.removeStaleWorks(target, wf.worksFor ?? []);
           status.kratix = { workflows: { hash, phase: 'Succeeded', runs, worksFor: pipelines.map((p) => p.metadata.name) } };
-          conditions = setCondition(conditions, { type: 'ConfigureWorkflowCompleted', status: 'True', reason: 'PipelinesExecutedSuccessfully', message: 'Pipelines completed' }, now);
+          conditions = setCondition(
+            conditions,
+            { type: 'ConfigureWorkflowCompleted', status: 'True', reason: 'PipelinesExecutedSuccessfully', message: 'Pipelines completed' },
+            now,
+          );
         } else {
           const attempts = (wf.hash === hash && wf.phase === 'Failed' ? (wf.attempts ?? 0) : 0) + 1;
           const delay = Math.min((this.opts.retryBaseMs ?? 5_000) * 2 ** (attempts - 1), 300_000);
-          status.kratix = { workflows: { hash, phase: 'Failed', attempts, nextRetryAt: new Date(this.clock().getTime() + delay).toISOString(), message: outcome.failure ?? '', runs, worksFor: wf.worksFor ?? [] } };
-          conditions = setCondition(conditions, { type: 'ConfigureWorkflowCompleted', status: 'False', reason: 'ConfigureWorkflowFailed', message: `Pipeline ${outcome.failedPipeline ?? ''} failed: ${outcome.failure ?? ''}` }, now);
+          status.kratix = {
+            workflows: {
+              hash,
+              phase: 'Failed',
+              attempts,
+              nextRetryAt: new Date(this.clock().getTime() + delay).toISOString(),
+              message: outcome.failure ?? '',
+              runs,
+              worksFor: wf.worksFor ?? [],
+            },
+          };
+          conditions = setCondition(
+            conditions,
+            {
+              type: 'ConfigureWorkflowCompleted',
+              status: 'False',
+              reason: 'ConfigureWorkflowFailed',
+              message: `Pipeline ${outcome.failedPipeline ?? ''} failed: ${outcome.failure ?? ''}`,
+            },
+            now,
+          );
         }
       }
       const phase = ((status.kratix as JsonObject | undefined)?.workflows as { phase?: string } | undefined)?.phase;
@@ -293,16 +358,30 @@ export class PromiseController {
         apiVersion: FLEETOPS_API,
         kind: 'PromiseRevision',
         metadata: { name: revisionName(name, n), labels, ownerReferences: owner },
-        spec: { promiseName: name, revision: n, hash, version: promise.metadata.labels?.[LABEL_PROMISE_VERSION] ?? '', promiseSpec: promise.spec ?? {}, changeCause: cause, change: cause && cause !== previousSpec?.changeCause ? cause : describeChange(previousSpec?.promiseSpec, promise.spec as JsonObject | undefined) },
+        spec: {
+          promiseName: name,
+          revision: n,
+          hash,
+          version: promise.metadata.labels?.[LABEL_PROMISE_VERSION] ?? '',
+          promiseSpec: promise.spec ?? {},
+          changeCause: cause,
+          change: cause && cause !== previousSpec?.changeCause ? cause : describeChange(previousSpec?.promiseSpec, promise.spec as JsonObject | undefined),
+        },
       });
     } catch (err) {
       if (!isApiError(err, 'AlreadyExists')) throw err; // made before a crash: ours
     }
     if (n > 1) {
       const { strategy, problem } = parseStrategy(promise.metadata.annotations?.[ANNOTATION_ROLLOUT_STRATEGY]);
-      if (problem) await this.opts.events.record(promise, 'Warning', 'InvalidRolloutStrategy', `${problem}; rolling out with the default strategy (all resources)`);
+      if (problem)
+        await this.opts.events.record(promise, 'Warning', 'InvalidRolloutStrategy', `${problem}; rolling out with the default strategy (all resources)`);
       try {
-        await client.create({ apiVersion: FLEETOPS_API, kind: 'Rollout', metadata: { name: revisionName(name, n), labels, ownerReferences: owner }, spec: { promiseName: name, revision: n, fromRevision: n - 1, strategy, paused: false, aborted: false, approvedStep: 0 } });
+        await client.create({
+          apiVersion: FLEETOPS_API,
+          kind: 'Rollout',
+          metadata: { name: revisionName(name, n), labels, ownerReferences: owner },
+          spec: { promiseName: name, revision: n, fromRevision: n - 1, strategy, paused: false, aborted: false, approvedStep: 0 },
+        });
         await this.opts.events.record(promise, 'Normal', 'RolloutStarted', `Revision ${n} is rolling out (fleetops rollout status ${name})`);
       } catch (err) {
         if (!isApiError(err, 'AlreadyExists')) throw err;
@@ -365,31 +444,47 @@ export class PromiseController {
     if (type) {
       const { items } = await this.opts.objects.list(type, undefined);
       if (items.length) {
-        for (const obj of items) if (!obj.metadata.deletionTimestamp) await client.delete({ apiVersion: obj.apiVersion, kind: obj.kind, namespace: obj.metadata.namespace as string, name: obj.metadata.name as string });
+        for (const obj of items)
+          if (!obj.metadata.deletionTimestamp)
+            await client.delete({ apiVersion: obj.apiVersion, kind: obj.kind, namespace: obj.metadata.namespace as string, name: obj.metadata.name as string });
         log.info({ remaining: items.length }, 'waiting for resources to be deleted');
         return { requeueAfter: 200 };
       }
       registry.unregister(type.group, type.plural);
     }
     for (const kind of ['Rollout', 'PromiseRevision']) {
-      for (const o of await client.list(FLEETOPS_API, kind, { labelSelector: `${LABEL_PROMISE_NAME}=${name}` })) await client.delete({ apiVersion: FLEETOPS_API, kind, name: o.metadata.name as string });
+      for (const o of await client.list(FLEETOPS_API, kind, { labelSelector: `${LABEL_PROMISE_NAME}=${name}` }))
+        await client.delete({ apiVersion: FLEETOPS_API, kind, name: o.metadata.name as string });
     }
     const works = await client.list(PROMISE_API, 'Work', { labelSelector: `${LABEL_PROMISE_NAME}=${name}` });
     if (works.length) {
-      for (const w of works) await client.delete({ apiVersion: PROMISE_API, kind: 'Work', namespace: w.metadata.namespace as string, name: w.metadata.name as string });
+      for (const w of works)
+        await client.delete({ apiVersion: PROMISE_API, kind: 'Work', namespace: w.metadata.namespace as string, name: w.metadata.name as string });
       return { requeueAfter: 200 };
     }
     const deletePipelines = promisePipelines((isPlainObject(promise.spec) ? promise.spec : {}) as JsonObject, 'delete').slice(0, 1);
     if (deletePipelines.length && this.opts.executor) {
       // Runs again if FleetOps stops before the finalizers go: delete pipelines must be idempotent, as in Kratix.
-      const target: WorkflowTarget = { object: promise, workflowType: 'promise', action: 'delete', promise, plural: 'promises', pipelines: deletePipelines, hash: md5Hex(JSON.stringify(promise.spec ?? {})), namespace: PLATFORM_NAMESPACE };
+      const target: WorkflowTarget = {
+        object: promise,
+        workflowType: 'promise',
+        action: 'delete',
+        promise,
+        plural: 'promises',
+        pipelines: deletePipelines,
+        hash: md5Hex(JSON.stringify(promise.spec ?? {})),
+        namespace: PLATFORM_NAMESPACE,
+      };
       const outcome = await this.opts.executor.run(target, log);
       if (!outcome.ok) {
         await this.opts.events.record(promise, 'Warning', 'DeleteWorkflowFailed', outcome.failure ?? 'failed');
         return { requeueAfter: 30_000 };
       }
     }
-    await client.update({ ...promise, metadata: { ...promise.metadata, finalizers: (promise.metadata.finalizers ?? []).filter((f) => !PROMISE_FINALIZERS.includes(f)) } });
+    await client.update({
+      ...promise,
+      metadata: { ...promise.metadata, finalizers: (promise.metadata.finalizers ?? []).filter((f) => !PROMISE_FINALIZERS.includes(f)) },
+    });
     log.info('promise deleted');
   }
 }

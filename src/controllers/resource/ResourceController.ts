@@ -22,7 +22,17 @@ import type { ResourceType } from '../../registry/ResourceType.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
 import type { Pipeline } from '../../workflows/PipelineRunner.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
-import { KRATIX_API, LABEL_HASH, LABEL_PIPELINE_NAME, LABEL_PROMISE_NAME, LABEL_RESOURCE_NAME, mergeStatus, type CompletedRun, type WorkflowExecutor, type WorkflowTarget } from '../shared/WorkflowExecutor.ts';
+import {
+  KRATIX_API,
+  LABEL_HASH,
+  LABEL_PIPELINE_NAME,
+  LABEL_PROMISE_NAME,
+  LABEL_RESOURCE_NAME,
+  mergeStatus,
+  type CompletedRun,
+  type WorkflowExecutor,
+  type WorkflowTarget,
+} from '../shared/WorkflowExecutor.ts';
 import { md5Hex } from '../../lib/workloads.ts';
 import { configReader } from '../shared/configReader.ts';
 import { kindServedBy, promiseNameOf } from '../shared/promiseKinds.ts';
@@ -194,7 +204,9 @@ export class ResourceController {
   }
 
   private intervalMs(promise: KubeObject): number {
-    const text = promise.metadata.annotations?.[ANNOTATION_RECONCILIATION_INTERVAL] ?? ((promise.spec as { workflows?: { config?: { reconciliationInterval?: string } } } | undefined)?.workflows?.config?.reconciliationInterval);
+    const text =
+      promise.metadata.annotations?.[ANNOTATION_RECONCILIATION_INTERVAL] ??
+      (promise.spec as { workflows?: { config?: { reconciliationInterval?: string } } } | undefined)?.workflows?.config?.reconciliationInterval;
     if (text) {
       try {
         return Math.max(60_000, parseGoDuration(text));
@@ -228,7 +240,14 @@ export class ResourceController {
     const wanted = [...RESOURCE_FINALIZERS, ...(deletePipelines.length ? [FINALIZER_DELETE_WORKFLOWS] : [])];
     const finalizers = obj.metadata.finalizers ?? [];
     if (wanted.some((f) => !finalizers.includes(f)) || obj.metadata.labels?.[LABEL_PROMISE_NAME] !== promiseName) {
-      await client.update({ ...obj, metadata: { ...obj.metadata, finalizers: [...new Set([...finalizers, ...wanted])], labels: { ...(obj.metadata.labels ?? {}), [LABEL_PROMISE_NAME]: promiseName } } });
+      await client.update({
+        ...obj,
+        metadata: {
+          ...obj.metadata,
+          finalizers: [...new Set([...finalizers, ...wanted])],
+          labels: { ...(obj.metadata.labels ?? {}), [LABEL_PROMISE_NAME]: promiseName },
+        },
+      });
       return; // the update brings us back
     }
 
@@ -236,7 +255,11 @@ export class ResourceController {
     const promiseStatus = (livePromise.status ?? {}) as { status?: string };
     if (promiseStatus.status !== 'Available') {
       await this.writeStatus(obj, (s) => {
-        s.conditions = setCondition(s.conditions as Condition[] | undefined, { type: 'Reconciled', status: 'Unknown', reason: 'PromiseUnavailable', message: 'Waiting for the Promise to be available' }, rfc3339Seconds(now));
+        s.conditions = setCondition(
+          s.conditions as Condition[] | undefined,
+          { type: 'Reconciled', status: 'Unknown', reason: 'PromiseUnavailable', message: 'Waiting for the Promise to be available' },
+          rfc3339Seconds(now),
+        );
         s.message = 'Pending';
       });
       return; // the Promise becoming available re-enqueues every resource
@@ -296,7 +319,14 @@ export class ResourceController {
     return { ...promise, spec };
   }
 
-  private async runConfigure(obj: KubeObject, promise: KubeObject, type: ResourceType, hash: string, state: WorkflowState, log: Logger): Promise<ReconcileResult | void> {
+  private async runConfigure(
+    obj: KubeObject,
+    promise: KubeObject,
+    type: ResourceType,
+    hash: string,
+    state: WorkflowState,
+    log: Logger,
+  ): Promise<ReconcileResult | void> {
     const { client, executor } = this.opts;
     const pipelines = pipelinesOf(promise, 'configure');
     const nowText = (): string => rfc3339Seconds(this.now());
@@ -316,15 +346,37 @@ export class ResourceController {
       current = await this.writeStatus(current, (s) => {
         s.message = 'Pending';
         let c = s.conditions as Condition[] | undefined;
-        c = setCondition(c, { type: 'ConfigureWorkflowCompleted', status: 'False', reason: 'PipelinesInProgress', message: 'Pipelines are still in progress' }, nowText());
+        c = setCondition(
+          c,
+          { type: 'ConfigureWorkflowCompleted', status: 'False', reason: 'PipelinesInProgress', message: 'Pipelines are still in progress' },
+          nowText(),
+        );
         c = setCondition(c, { type: 'Reconciled', status: 'Unknown', reason: 'WorkflowPending', message: 'Pending' }, nowText());
         s.conditions = c;
         s.workflows = pipelines.length;
-        s.kratix = { ...((s.kratix as JsonObject | undefined) ?? {}), workflows: { ...state, hash, phase: 'Running', runningSince: recovering ? state.runningSince : obj.metadata.resourceVersion, pipelines: pipelineNames.map((name) => ({ name, phase: 'Running' })) } };
+        s.kratix = {
+          ...((s.kratix as JsonObject | undefined) ?? {}),
+          workflows: {
+            ...state,
+            hash,
+            phase: 'Running',
+            runningSince: recovering ? state.runningSince : obj.metadata.resourceVersion,
+            pipelines: pipelineNames.map((name) => ({ name, phase: 'Running' })),
+          },
+        };
       });
       await this.opts.events.record(current, 'Normal', 'PipelineStarted', `Configure Pipeline started: ${pipelineNames.join(', ')}`);
     }
-    const target: WorkflowTarget = { object: current, workflowType: 'resource', action: 'configure', promise, plural: type.plural, pipelines, hash, namespace: current.metadata.namespace as string };
+    const target: WorkflowTarget = {
+      object: current,
+      workflowType: 'resource',
+      action: 'configure',
+      promise,
+      plural: type.plural,
+      pipelines,
+      hash,
+      namespace: current.metadata.namespace as string,
+    };
     const outcome = await executor.run(target, log, { readConfig: configReader(client, current.metadata.namespace as string), completed: resumed });
     const finished = nowText();
     const attempts = (state.hash === hash && state.phase === 'Failed' ? (state.attempts ?? 0) : 0) + 1;
@@ -337,22 +389,48 @@ export class ResourceController {
     await this.writeStatus(current, (s) => {
       Object.assign(s, mergeStatus(s, outcome.status));
       let c = s.conditions as Condition[] | undefined;
-      const wf: WorkflowState = { hash, runs, worksFor, ...(state.revision !== undefined ? { revision: state.revision } : {}), pipelines: pipelineNames.map((name, i) => ({ name, phase: i < outcome.succeeded ? 'Succeeded' : name === outcome.failedPipeline ? 'Failed' : 'Pending' })) };
+      const wf: WorkflowState = {
+        hash,
+        runs,
+        worksFor,
+        ...(state.revision !== undefined ? { revision: state.revision } : {}),
+        pipelines: pipelineNames.map((name, i) => ({
+          name,
+          phase: i < outcome.succeeded ? 'Succeeded' : name === outcome.failedPipeline ? 'Failed' : 'Pending',
+        })),
+      };
       s.workflows = pipelines.length;
       s.workflowsSucceeded = outcome.succeeded;
       s.workflowsFailed = outcome.ok ? 0 : 1;
       if (!outcome.ok) {
         Object.assign(wf, { phase: 'Failed', attempts, nextRetryAt: new Date(this.now().getTime() + retryDelay).toISOString(), message: outcome.failure });
-        c = setCondition(c, { type: 'ConfigureWorkflowCompleted', status: 'False', reason: 'ConfigureWorkflowFailed', message: `Pipeline ${outcome.failedPipeline ?? ''} failed: ${outcome.failure ?? ''}` }, finished);
+        c = setCondition(
+          c,
+          {
+            type: 'ConfigureWorkflowCompleted',
+            status: 'False',
+            reason: 'ConfigureWorkflowFailed',
+            message: `Pipeline ${outcome.failedPipeline ?? ''} failed: ${outcome.failure ?? ''}`,
+          },
+          finished,
+        );
         c = setCondition(c, { type: 'Reconciled', status: 'False', reason: 'ConfigureWorkflowFailed', message: 'Failing' }, finished);
         s.message = `Configure workflow failed (attempt ${attempts}, retrying in ${Math.round(retryDelay / 1000)}s): ${outcome.failure ?? ''}`.slice(0, 2000);
       } else if (outcome.control.suspend || outcome.control.retryAfterMs !== undefined) {
-        Object.assign(wf, { phase: 'Suspended', lastSuccessfulConfigureWorkflowTime: state.lastSuccessfulConfigureWorkflowTime, message: outcome.control.message ?? 'Suspended' });
+        Object.assign(wf, {
+          phase: 'Suspended',
+          lastSuccessfulConfigureWorkflowTime: state.lastSuccessfulConfigureWorkflowTime,
+          message: outcome.control.message ?? 'Suspended',
+        });
         if (outcome.control.retryAfterMs !== undefined) wf.nextRetryAt = new Date(this.now().getTime() + outcome.control.retryAfterMs).toISOString();
         c = setCondition(c, { type: 'Reconciled', status: 'Unknown', reason: 'WorkflowSuspended', message: 'Suspended' }, finished);
       } else {
         Object.assign(wf, { phase: 'Succeeded', lastSuccessfulConfigureWorkflowTime: finished });
-        c = setCondition(c, { type: 'ConfigureWorkflowCompleted', status: 'True', reason: 'PipelinesExecutedSuccessfully', message: 'Pipelines completed' }, finished);
+        c = setCondition(
+          c,
+          { type: 'ConfigureWorkflowCompleted', status: 'True', reason: 'PipelinesExecutedSuccessfully', message: 'Pipelines completed' },
+          finished,
+        );
         // Reconciled means the workflow's outputs are recorded as Work; delivery to destinations reports on the Work.
         c = setCondition(c, { type: 'Reconciled', status: 'True', reason: 'Reconciled', message: 'Reconciled' }, finished);
         if (s.message === 'Pending' || s.message === undefined || String(s.message).startsWith('Configure workflow failed')) s.message = 'Resource requested';
@@ -382,7 +460,10 @@ export class ResourceController {
       if (Number(run.metadata.resourceVersion) <= Number(since)) continue;
       if (st?.phase === undefined || st.phase === 'Running') {
         // Its process is gone: say so, rather than leave a run that looks alive forever.
-        await this.opts.client.updateStatus({ ...run, status: { ...(st as JsonObject), phase: 'Failed', message: 'interrupted: FleetOps stopped during the run; it runs again' } });
+        await this.opts.client.updateStatus({
+          ...run,
+          status: { ...(st as JsonObject), phase: 'Failed', message: 'interrupted: FleetOps stopped during the run; it runs again' },
+        });
         continue;
       }
       if (st?.phase !== 'Succeeded') continue;
@@ -402,7 +483,12 @@ export class ResourceController {
         return await this.opts.client.updateStatus({ ...current, status });
       } catch (err) {
         if ((err as { code?: number }).code !== 409) throw err;
-        current = await this.opts.client.get({ apiVersion: obj.apiVersion, kind: obj.kind, namespace: obj.metadata.namespace as string, name: obj.metadata.name as string });
+        current = await this.opts.client.get({
+          apiVersion: obj.apiVersion,
+          kind: obj.kind,
+          namespace: obj.metadata.namespace as string,
+          name: obj.metadata.name as string,
+        });
       }
     }
     return current ?? obj;
@@ -415,11 +501,24 @@ export class ResourceController {
     if (finalizers.includes(FINALIZER_DELETE_WORKFLOWS)) {
       const pipelines = pipelinesOf(promise, 'delete').slice(0, 1); // Kratix runs delete[0] only
       if (pipelines.length) {
-        const target: WorkflowTarget = { object: obj, workflowType: 'resource', action: 'delete', promise, plural: type.plural, pipelines, hash: configureHash(promise, obj), namespace: obj.metadata.namespace as string };
+        const target: WorkflowTarget = {
+          object: obj,
+          workflowType: 'resource',
+          action: 'delete',
+          promise,
+          plural: type.plural,
+          pipelines,
+          hash: configureHash(promise, obj),
+          namespace: obj.metadata.namespace as string,
+        };
         const outcome = await executor.run(target, log, { readConfig: configReader(client, obj.metadata.namespace as string) });
         if (!outcome.ok) {
           await this.writeStatus(obj, (s) => {
-            s.conditions = setCondition(s.conditions as Condition[] | undefined, { type: 'DeleteWorkflowCompleted', status: 'False', reason: 'DeleteWorkflowFailed', message: outcome.failure ?? 'failed' }, rfc3339Seconds(this.now()));
+            s.conditions = setCondition(
+              s.conditions as Condition[] | undefined,
+              { type: 'DeleteWorkflowCompleted', status: 'False', reason: 'DeleteWorkflowFailed', message: outcome.failure ?? 'failed' },
+              rfc3339Seconds(this.now()),
+            );
           });
           await this.opts.events.record(obj, 'Warning', 'DeleteWorkflowFailed', outcome.failure ?? 'failed');
           // Kratix does not retry a failed delete pipeline; FleetOps retries slowly so a fixed Promise unblocks it.
@@ -433,10 +532,14 @@ export class ResourceController {
     // keeps: no scan of every Work in the namespace.
     const state = ((current.status as JsonObject | undefined)?.kratix as { workflows?: WorkflowState } | undefined)?.workflows ?? {};
     const namespace = obj.metadata.namespace as string;
-    await executor.removeStaleWorks({ object: obj, workflowType: 'resource', action: 'configure', promise, plural: type.plural, pipelines: [], hash: '', namespace }, [...new Set([...(state.worksFor ?? []), ...pipelinesOf(promise, 'configure').map((p) => p.metadata.name)])]);
+    await executor.removeStaleWorks(
+      { object: obj, workflowType: 'resource', action: 'configure', promise, plural: type.plural, pipelines: [], hash: '', namespace },
+      [...new Set([...(state.worksFor ?? []), ...pipelinesOf(promise, 'configure').map((p) => p.metadata.name)])],
+    );
     await executor.pruneRuns(namespace, [], state.runs ?? [], 0);
     const remaining = (current.metadata.finalizers ?? []).filter((f) => !RESOURCE_FINALIZERS.includes(f));
-    if (remaining.length !== (current.metadata.finalizers ?? []).length) await client.update({ ...current, metadata: { ...current.metadata, finalizers: remaining } });
+    if (remaining.length !== (current.metadata.finalizers ?? []).length)
+      await client.update({ ...current, metadata: { ...current.metadata, finalizers: remaining } });
     log.info('resource cleaned up');
   }
 }

@@ -49,7 +49,12 @@ export class PlanController {
 
   constructor(options: PlanControllerOptions) {
     this.opts = options;
-    this.controller = new Controller({ name: 'rollout-plan', reconciler: { reconcile: (key, log) => this.reconcile(key, log) }, logger: options.logger, concurrency: 1 });
+    this.controller = new Controller({
+      name: 'rollout-plan',
+      reconciler: { reconcile: (key, log) => this.reconcile(key, log) },
+      logger: options.logger,
+      concurrency: 1,
+    });
   }
 
   async start(): Promise<void> {
@@ -80,16 +85,26 @@ export class PlanController {
     if (!next || next.kind !== 'Promise' || !promiseName) return write({ phase: 'Failed', message: 'spec.promise must be a Promise with metadata.name' });
     const live = await client.get({ apiVersion: KRATIX_API, kind: 'Promise', name: promiseName });
     const type = kindServedBy(registry, promiseName);
-    if (!live || !type) return write({ phase: 'Failed', message: `Promise ${promiseName} is not installed: there are no resources to plan for; apply it instead` });
+    if (!live || !type)
+      return write({ phase: 'Failed', message: `Promise ${promiseName} is not installed: there are no resources to plan for; apply it instead` });
 
     const apiVersion = `${type.group}/${type.versions[0] as string}`;
     const all = (await client.list(apiVersion, type.kind)).filter((o) => !o.metadata.deletionTimestamp);
-    all.sort((a, b) => String(a.metadata.namespace).localeCompare(String(b.metadata.namespace)) || String(a.metadata.name).localeCompare(String(b.metadata.name)));
+    all.sort(
+      (a, b) => String(a.metadata.namespace).localeCompare(String(b.metadata.namespace)) || String(a.metadata.name).localeCompare(String(b.metadata.name)),
+    );
     const sample = (plan.spec as { sample?: number }).sample;
     const targets = sample ? all.slice(0, sample) : all;
     const promise: KubeObject = { ...live, spec: next.spec ?? {} };
-    const pipelines = ((next.spec as { workflows?: { resource?: { configure?: Pipeline[] } } } | undefined)?.workflows?.resource?.configure ?? []) as Pipeline[];
-    await write({ phase: 'Running', total: all.length, planned: 0, startTime: this.now(), message: `running the new workflows for ${targets.length} of ${all.length} ${type.plural}` });
+    const pipelines = ((next.spec as { workflows?: { resource?: { configure?: Pipeline[] } } } | undefined)?.workflows?.resource?.configure ??
+      []) as Pipeline[];
+    await write({
+      phase: 'Running',
+      total: all.length,
+      planned: 0,
+      startTime: this.now(),
+      message: `running the new workflows for ${targets.length} of ${all.length} ${type.plural}`,
+    });
 
     const results: ResourcePlan[] = [];
     let cursor = 0;
@@ -107,7 +122,10 @@ export class PlanController {
     results.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
 
     const count = (o: ResourcePlan['outcome']): number => results.filter((r) => r.outcome === o).length;
-    const summary = summarize(results.filter((r) => r.outcome === 'changed').map((r) => r.changes), type.plural).map((s) => s.text);
+    const summary = summarize(
+      results.filter((r) => r.outcome === 'changed').map((r) => r.changes),
+      type.plural,
+    ).map((s) => s.text);
     const failures = results.filter((r) => r.outcome === 'failed');
     const headline = `${results.length} ${type.plural}: ${count('changed')} would change, ${count('unchanged')} unchanged, ${failures.length} failed${sample && all.length > results.length ? ` (a sample of ${results.length} of ${all.length})` : ''}`;
     await write({
@@ -130,14 +148,16 @@ export class PlanController {
     const base = { namespace, name: obj.metadata.name as string };
     const target = { object: obj, workflowType: 'resource' as const, action: 'configure' as const, promise, plural, pipelines, hash: 'plan', namespace };
     const outcome = await executor.run(target, log, { readConfig: configReader(client, namespace), dryRun: true });
-    if (!outcome.ok) return { ...base, outcome: 'failed', changes: [], error: `pipeline ${outcome.failedPipeline ?? ''}: ${outcome.failure ?? 'failed'}`.slice(0, 2000) };
+    if (!outcome.ok)
+      return { ...base, outcome: 'failed', changes: [], error: `pipeline ${outcome.failedPipeline ?? ''}: ${outcome.failure ?? 'failed'}`.slice(0, 2000) };
     const before = new Map<string, string>();
     const after = new Map<string, string>();
-    const current = (((obj.status as JsonObject | undefined)?.kratix as JsonObject | undefined)?.workflows as { worksFor?: string[] } | undefined)?.worksFor ?? [];
+    const current =
+      (((obj.status as JsonObject | undefined)?.kratix as JsonObject | undefined)?.workflows as { worksFor?: string[] } | undefined)?.worksFor ?? [];
     const names = new Set([...current, ...pipelines.map((p) => p.metadata.name)]);
     for (const pipeline of names) {
       const work = await client.get({ apiVersion: KRATIX_API, kind: 'Work', namespace, name: executor.workName(target, pipeline) });
-      for (const group of ((work?.spec as { workloadGroups?: { workloads?: { filepath: string; content: string }[] }[] } | undefined)?.workloadGroups ?? [])) {
+      for (const group of (work?.spec as { workloadGroups?: { workloads?: { filepath: string; content: string }[] }[] } | undefined)?.workloadGroups ?? []) {
         for (const w of group.workloads ?? []) before.set(`${pipeline}/${w.filepath}`, decodeWorkload(w.content).toString('utf8'));
       }
       for (const f of outcome.outputs?.get(pipeline) ?? []) after.set(`${pipeline}/${f.path}`, f.content.toString('utf8'));

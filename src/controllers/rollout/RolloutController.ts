@@ -80,8 +80,18 @@ export class RolloutController {
 
   constructor(options: RolloutControllerOptions) {
     this.opts = options;
-    this.controller = new Controller({ name: 'rollout', reconciler: { reconcile: (key, log) => this.reconcile(key, log) }, logger: options.logger, concurrency: 2 });
-    this.kinds = new PromiseKindsWatcher({ client: options.client, registry: options.registry, logger: options.logger, onEvent: (type, e) => this.onResource(type, e.type, e.object) });
+    this.controller = new Controller({
+      name: 'rollout',
+      reconciler: { reconcile: (key, log) => this.reconcile(key, log) },
+      logger: options.logger,
+      concurrency: 2,
+    });
+    this.kinds = new PromiseKindsWatcher({
+      client: options.client,
+      registry: options.registry,
+      logger: options.logger,
+      onEvent: (type, e) => this.onResource(type, e.type, e.object),
+    });
   }
 
   async start(): Promise<void> {
@@ -100,7 +110,8 @@ export class RolloutController {
       }
       // A new rollout or a change of its spec (pause, resume, abort) is acted on at once; its own status writes
       // need no reaction (resource changes wake it).
-      if (e.type !== 'DELETED' && (e.type === 'ADDED' || (e.object.status as JsonObject | undefined)?.observedGeneration !== e.object.metadata.generation)) this.controller.enqueue(name);
+      if (e.type !== 'DELETED' && (e.type === 'ADDED' || (e.object.status as JsonObject | undefined)?.observedGeneration !== e.object.metadata.generation))
+        this.controller.enqueue(name);
     });
   }
 
@@ -156,13 +167,23 @@ export class RolloutController {
     if (!type || !this.kinds.isSynced(type)) return { requeueAfter: 200 };
     const views = [...(this.cache.get(spec.promiseName)?.values() ?? [])];
     const strategy: RolloutStrategy = { ...DEFAULT_STRATEGY, ...(spec.strategy ?? {}) };
-    const progress = computeProgress({ revision: spec.revision, strategy, paused: spec.paused === true, aborted: spec.aborted === true, approvedStep: spec.approvedStep ?? 0, resources: views });
+    const progress = computeProgress({
+      revision: spec.revision,
+      strategy,
+      paused: spec.paused === true,
+      aborted: spec.aborted === true,
+      approvedStep: spec.approvedStep ?? 0,
+      resources: views,
+    });
 
     const apiVersion = `${type.group}/${type.versions[0] as string}`;
     let assigned = 0;
     for (const r of progress.assign) {
       try {
-        await client.mergePatch({ apiVersion, kind: type.kind, name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) }, { metadata: { labels: { [LABEL_REVISION]: String(spec.revision) } } });
+        await client.mergePatch(
+          { apiVersion, kind: type.kind, name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) },
+          { metadata: { labels: { [LABEL_REVISION]: String(spec.revision) } } },
+        );
         r.assigned = spec.revision; // the cache sees it before the event arrives: never handed out twice
         assigned++;
       } catch (err) {

@@ -23,7 +23,8 @@ function show(v: unknown): string {
 export function diffValues(before: unknown, after: unknown, path = '', out: Change[] = []): Change[] {
   if (out.length >= MAX_CHANGES || jsonEqual(before, after)) return out;
   if (isPlainObject(before) && isPlainObject(after)) {
-    for (const key of [...new Set([...Object.keys(before), ...Object.keys(after)])].sort()) diffValues(before[key], after[key], path ? `${path}.${key}` : key, out);
+    for (const key of [...new Set([...Object.keys(before), ...Object.keys(after)])].sort())
+      diffValues(before[key], after[key], path ? `${path}.${key}` : key, out);
     return out;
   }
   if (Array.isArray(before) && Array.isArray(after) && before.length === after.length) {
@@ -35,7 +36,12 @@ export function diffValues(before: unknown, after: unknown, path = '', out: Chan
 }
 
 export function describeChange(c: Change, where?: string): string {
-  const what = c.before === undefined ? `${c.path} added (${show(c.after)})` : c.after === undefined ? `${c.path} removed` : `${c.path} ${show(c.before)}→${show(c.after)}`;
+  const what =
+    c.before === undefined
+      ? `${c.path} added (${show(c.after)})`
+      : c.after === undefined
+        ? `${c.path} removed`
+        : `${c.path} ${show(c.before)}→${show(c.after)}`;
   return where ? `${what} in ${where}` : what;
 }
 
@@ -103,7 +109,5 @@ export function diffStatus(current: Record<string, unknown>, written: Record<str
 export function summarize(perResource: readonly string[][], plural: string): { text: string; count: number }[] {
   const counts = new Map<string, number>();
   for (const lines of perResource) for (const l of new Set(lines)) counts.set(l, (counts.get(l) ?? 0) + 1);
-  return [...counts.entries()]
-    .sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]))
-    .map(([line, count]) => ({ text: `${count} ${plural}: ${line}`, count }));
+  return [...counts.entries()].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])).map(([line, count]) => ({ text: `${count} ${plural}: ${line}`, count }));
 }

@@ -72,9 +72,15 @@ export function firstInOrder(resources: readonly ResourceView[], order: readonly
     return i < 0 ? selectors.length : i;
   };
   const cmp = compareCodeUnits;
-  const before = (a: { r: ResourceView; k: number }, b: { r: ResourceView; k: number }): number => a.k - b.k || cmp(a.r.namespace, b.r.namespace) || cmp(a.r.name, b.r.name);
+  const before = (a: { r: ResourceView; k: number }, b: { r: ResourceView; k: number }): number =>
+    a.k - b.k || cmp(a.r.namespace, b.r.namespace) || cmp(a.r.name, b.r.name);
   if (count <= 0) return [];
-  if (count >= resources.length / 4) return resources.map((r) => ({ r, k: rank(r) })).sort(before).slice(0, count).map(({ r }) => r);
+  if (count >= resources.length / 4)
+    return resources
+      .map((r) => ({ r, k: rank(r) }))
+      .sort(before)
+      .slice(0, count)
+      .map(({ r }) => r);
   // Keep the best `count` in a sorted array; most candidates lose to its last entry with one comparison.
   const best: { r: ResourceView; k: number }[] = [];
   for (const r of resources) {
@@ -109,9 +115,20 @@ export function computeProgress(input: RolloutInput): RolloutProgress {
   let currentStep = steps.findIndex((s) => s.reached < s.target);
   if (currentStep < 0) currentStep = counts.inProgress > 0 ? steps.length - 1 : steps.length;
 
-  if (input.aborted) return { ...base, currentStep, phase: 'Aborted', message: `aborted at ${counts.updated}/${total} updated; resources already updated stay on revision ${revision} (undo rolls them back)` };
+  if (input.aborted)
+    return {
+      ...base,
+      currentStep,
+      phase: 'Aborted',
+      message: `aborted at ${counts.updated}/${total} updated; resources already updated stay on revision ${revision} (undo rolls them back)`,
+    };
   if (strategy.failureBudget !== undefined && counts.failed > strategy.failureBudget) {
-    return { ...base, currentStep, phase: 'Halted', message: `${counts.failed} resources failed, more than the failure budget of ${strategy.failureBudget}: fix the Promise and apply it again, or undo` };
+    return {
+      ...base,
+      currentStep,
+      phase: 'Halted',
+      message: `${counts.failed} resources failed, more than the failure budget of ${strategy.failureBudget}: fix the Promise and apply it again, or undo`,
+    };
   }
   if (counts.updated === total) return { ...base, currentStep: steps.length, phase: 'Complete', message: `all ${total} resources are on revision ${revision}` };
 
@@ -125,14 +142,26 @@ export function computeProgress(input: RolloutInput): RolloutProgress {
     const finished = reached >= target && counts.inProgress === 0;
     if (!finished) break;
     if (step.pause && input.approvedStep <= i && target < total) {
-      return { ...base, currentStep: i, phase: 'WaitingForApproval', message: `step ${i + 1} of ${strategy.steps.length} done (${target}/${total}): approve the next step with "fleetops rollout resume"` };
+      return {
+        ...base,
+        currentStep: i,
+        phase: 'WaitingForApproval',
+        message: `step ${i + 1} of ${strategy.steps.length} done (${target}/${total}): approve the next step with "fleetops rollout resume"`,
+      };
     }
   }
-  if (input.paused) return { ...base, currentStep, phase: 'Paused', message: `paused at ${counts.updated}/${total} updated ("fleetops rollout resume" continues)` };
+  if (input.paused)
+    return { ...base, currentStep, phase: 'Paused', message: `paused at ${counts.updated}/${total} updated ("fleetops rollout resume" continues)` };
 
   const capacity = strategy.maxConcurrent > 0 ? Math.max(0, strategy.maxConcurrent - counts.inProgress) : Infinity;
   const room = Math.max(0, Math.min(capacity, allowed - reached));
   const assign = firstInOrder(pendingList, strategy.order, room); // none when room is 0, all when it is unbounded
   const failedNote = counts.failed ? `, ${counts.failed} failed (retrying)` : '';
-  return { ...base, assign, currentStep, phase: 'Progressing', message: `${counts.updated}/${total} updated, ${counts.inProgress + assign.length} in progress${failedNote}` };
+  return {
+    ...base,
+    assign,
+    currentStep,
+    phase: 'Progressing',
+    message: `${counts.updated}/${total} updated, ${counts.inProgress + assign.length} in progress${failedNote}`,
+  };
 }

@@ -69,13 +69,20 @@ export class WorkScheduler {
   constructor(options: WorkSchedulerOptions) {
     this.opts = options;
     this.background = new BackgroundTasks(options.logger);
-    this.controller = new Controller({ name: 'scheduler', reconciler: { reconcile: (key, log) => this.reconcile(key, log) }, logger: options.logger, concurrency: 2 });
+    this.controller = new Controller({
+      name: 'scheduler',
+      reconciler: { reconcile: (key, log) => this.reconcile(key, log) },
+      logger: options.logger,
+      concurrency: 2,
+    });
   }
 
   async start(): Promise<void> {
     this.controller.start();
     this.watches.push(
-      await this.opts.client.watch(KRATIX_API, 'Work', {}, (e) => this.controller.enqueue(`${e.object.metadata.namespace as string}/${e.object.metadata.name as string}`)),
+      await this.opts.client.watch(KRATIX_API, 'Work', {}, (e) =>
+        this.controller.enqueue(`${e.object.metadata.namespace as string}/${e.object.metadata.name as string}`),
+      ),
       // Any Destination change can change where every Work belongs.
       // (The initial list's ADDED events come before `started`: the Work watch enqueues every Work already.)
       await this.opts.client.watch(KRATIX_API, 'Destination', {}, () => {
@@ -105,11 +112,14 @@ export class WorkScheduler {
     if (!work) return;
     // The placements made so far are listed in the Work's status (no scan of every WorkPlacement per Work).
     const recorded = ((work.status as { placements?: string[] } | undefined)?.placements ?? []).slice();
-    const existing = (await Promise.all(recorded.map((n) => client.get({ apiVersion: KRATIX_API, kind: 'WorkPlacement', namespace, name: n })))).filter((w): w is KubeObject => !!w);
+    const existing = (await Promise.all(recorded.map((n) => client.get({ apiVersion: KRATIX_API, kind: 'WorkPlacement', namespace, name: n })))).filter(
+      (w): w is KubeObject => !!w,
+    );
     const finalizers = work.metadata.finalizers ?? [];
     if (work.metadata.deletionTimestamp) {
       for (const wp of existing) await client.delete({ apiVersion: KRATIX_API, kind: 'WorkPlacement', namespace, name: wp.metadata.name as string });
-      if (finalizers.includes(FINALIZER_WORK_CLEANUP)) await client.update({ ...work, metadata: { ...work.metadata, finalizers: finalizers.filter((f) => f !== FINALIZER_WORK_CLEANUP) } });
+      if (finalizers.includes(FINALIZER_WORK_CLEANUP))
+        await client.update({ ...work, metadata: { ...work.metadata, finalizers: finalizers.filter((f) => f !== FINALIZER_WORK_CLEANUP) } });
       return;
     }
     if (!finalizers.includes(FINALIZER_WORK_CLEANUP)) {
@@ -123,10 +133,15 @@ export class WorkScheduler {
     const unscheduled: string[] = [];
     for (const group of spec.workloadGroups ?? []) {
       const selector = effectiveSelector(group);
-      const candidates = destinations.filter((d) => destinationMatches(d, selector)).map((d) => d.metadata.name as string).sort();
+      const candidates = destinations
+        .filter((d) => destinationMatches(d, selector))
+        .map((d) => d.metadata.name as string)
+        .sort();
       let targets: string[];
       if (isResource) {
-        const sticky = existing.find((wp) => wp.metadata.labels?.[LABEL_GROUP_ID] === group.id && candidates.includes(wp.metadata.labels?.[LABEL_TARGET] ?? ''));
+        const sticky = existing.find(
+          (wp) => wp.metadata.labels?.[LABEL_GROUP_ID] === group.id && candidates.includes(wp.metadata.labels?.[LABEL_TARGET] ?? ''),
+        );
         const pick = this.opts.pick ?? ((c: string[]) => c[Math.floor(Math.random() * c.length)] as string);
         targets = sticky ? [sticky.metadata.labels?.[LABEL_TARGET] as string] : candidates.length ? [pick(candidates)] : [];
       } else targets = candidates;
@@ -139,17 +154,30 @@ export class WorkScheduler {
           metadata: {
             name: wpName,
             namespace,
-            labels: { [LABEL_WORK]: name, [LABEL_GROUP_ID]: group.id, [LABEL_TARGET]: dest, [LABEL_PIPELINE_NAME]: work.metadata.labels?.[LABEL_PIPELINE_NAME] ?? '' },
+            labels: {
+              [LABEL_WORK]: name,
+              [LABEL_GROUP_ID]: group.id,
+              [LABEL_TARGET]: dest,
+              [LABEL_PIPELINE_NAME]: work.metadata.labels?.[LABEL_PIPELINE_NAME] ?? '',
+            },
             ownerReferences: [{ apiVersion: KRATIX_API, kind: 'Work', name, uid: work.metadata.uid as string, controller: true, blockOwnerDeletion: true }],
           },
-          spec: { targetDestinationName: dest, workloads: group.workloads, promiseName: spec.promiseName ?? '', resourceName: spec.resourceName ?? '', id: group.id, generation: work.metadata.generation ?? 1 },
+          spec: {
+            targetDestinationName: dest,
+            workloads: group.workloads,
+            promiseName: spec.promiseName ?? '',
+            resourceName: spec.resourceName ?? '',
+            id: group.id,
+            generation: work.metadata.generation ?? 1,
+          },
         });
       }
     }
     // Record the union first: a crash half-way must not leave a placement nobody remembers.
     let latest = work;
     const union = [...new Set([...recorded, ...wanted.keys()])].sort();
-    if (!jsonEqual(union, [...recorded].sort())) latest = await client.updateStatus({ ...work, status: { ...((work.status ?? {}) as JsonObject), placements: union } });
+    if (!jsonEqual(union, [...recorded].sort()))
+      latest = await client.updateStatus({ ...work, status: { ...((work.status ?? {}) as JsonObject), placements: union } });
     for (const wp of existing) {
       if (!wanted.has(wp.metadata.name as string)) {
         await client.delete({ apiVersion: KRATIX_API, kind: 'WorkPlacement', namespace, name: wp.metadata.name as string });

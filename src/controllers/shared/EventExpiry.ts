@@ -26,14 +26,17 @@ export class EventExpiry {
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => {
-      this.sweeping ??= this.sweep()
-        .catch((err: unknown) => {
-          this.opts.logger.warn({ err }, 'expired events not removed; tried again at the next sweep');
-          return 0;
-        })
-        .finally(() => (this.sweeping = undefined));
-    }, this.opts.everyMs ?? 5 * 60_000);
+    this.timer = setInterval(
+      () => {
+        this.sweeping ??= this.sweep()
+          .catch((err: unknown) => {
+            this.opts.logger.warn({ err }, 'expired events not removed; tried again at the next sweep');
+            return 0;
+          })
+          .finally(() => (this.sweeping = undefined));
+      },
+      this.opts.everyMs ?? 5 * 60_000,
+    );
     this.timer.unref();
   }
 

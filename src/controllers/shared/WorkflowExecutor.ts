@@ -121,7 +121,15 @@ export class WorkflowExecutor {
           ...(readConfig ? { readConfig } : {}),
         });
       } catch (err) {
-        result = { ok: false, failure: `pipeline ${pipeline.metadata.name} could not run: ${(err as Error).message}`, steps: [], outputs: [], status: {}, selectors: [], control: {} };
+        result = {
+          ok: false,
+          failure: `pipeline ${pipeline.metadata.name} could not run: ${(err as Error).message}`,
+          steps: [],
+          outputs: [],
+          status: {},
+          selectors: [],
+          control: {},
+        };
       }
       // The Work is written before the run is marked Succeeded: a Succeeded run always has its Work (crash recovery
       // relies on it).
@@ -185,7 +193,8 @@ export class WorkflowExecutor {
   async removeStaleWorks(target: WorkflowTarget, previousPipelines: readonly string[]): Promise<void> {
     const current = new Set(target.pipelines.map((p) => p.metadata.name));
     for (const name of previousPipelines) {
-      if (!current.has(name)) await this.opts.client.delete({ apiVersion: KRATIX_API, kind: 'Work', namespace: target.namespace, name: this.workName(target, name) });
+      if (!current.has(name))
+        await this.opts.client.delete({ apiVersion: KRATIX_API, kind: 'Work', namespace: target.namespace, name: this.workName(target, name) });
     }
   }
 
@@ -201,9 +210,17 @@ export class WorkflowExecutor {
 
   private async startRun(target: WorkflowTarget, pipeline: Pipeline): Promise<KubeObject> {
     const { object } = target;
-    const base = `${target.promise.metadata.name as string}${target.workflowType === 'resource' ? `-${object.metadata.name as string}` : ''}-${pipeline.metadata.name}`.slice(0, 56).replace(/[^a-z0-9]+$/, '');
+    const base =
+      `${target.promise.metadata.name as string}${target.workflowType === 'resource' ? `-${object.metadata.name as string}` : ''}-${pipeline.metadata.name}`
+        .slice(0, 56)
+        .replace(/[^a-z0-9]+$/, '');
     const suffix = (this.opts.random ?? (() => randomBytes(3).toString('hex').slice(0, 5)))();
-    const labels = { ...this.labels(target, pipeline.metadata.name), [LABEL_WORKFLOW_TYPE]: target.workflowType, [LABEL_WORKFLOW_ACTION]: target.action, [LABEL_HASH]: target.hash };
+    const labels = {
+      ...this.labels(target, pipeline.metadata.name),
+      [LABEL_WORKFLOW_TYPE]: target.workflowType,
+      [LABEL_WORKFLOW_ACTION]: target.action,
+      [LABEL_HASH]: target.hash,
+    };
     const run = await this.opts.client.create({
       apiVersion: FLEETOPS_API,
       kind: 'WorkflowRun',
@@ -213,7 +230,14 @@ export class WorkflowExecutor {
         workflowType: target.workflowType,
         action: target.action,
         pipeline: pipeline.metadata.name,
-        object: { apiVersion: object.apiVersion, kind: object.kind, namespace: (object.metadata.namespace as string | undefined) ?? '', name: object.metadata.name, uid: object.metadata.uid, generation: object.metadata.generation ?? 1 },
+        object: {
+          apiVersion: object.apiVersion,
+          kind: object.kind,
+          namespace: (object.metadata.namespace as string | undefined) ?? '',
+          name: object.metadata.name,
+          uid: object.metadata.uid,
+          generation: object.metadata.generation ?? 1,
+        },
         hash: target.hash,
         steps: pipeline.spec.containers.map((c) => ({ name: c.name, image: c.image ?? '', command: [...(c.command ?? []), ...(c.args ?? [])] })),
       },

@@ -5,7 +5,12 @@ import type { Client } from '../../client/Client.ts';
 export type EnsureOutcome = 'created' | 'updated' | 'unchanged';
 
 export async function ensureObject(client: Client, desired: KubeObject, fields: string[] = ['spec']): Promise<{ object: KubeObject; outcome: EnsureOutcome }> {
-  const existing = await client.get({ apiVersion: desired.apiVersion, kind: desired.kind, name: desired.metadata.name as string, ...(desired.metadata.namespace ? { namespace: desired.metadata.namespace } : {}) });
+  const existing = await client.get({
+    apiVersion: desired.apiVersion,
+    kind: desired.kind,
+    name: desired.metadata.name as string,
+    ...(desired.metadata.namespace ? { namespace: desired.metadata.namespace } : {}),
+  });
   if (!existing) return { object: await client.create(desired), outcome: 'created' };
   const same =
     jsonEqual(existing.metadata.labels ?? {}, { ...(existing.metadata.labels ?? {}), ...(desired.metadata.labels ?? {}) }) &&

@@ -73,7 +73,12 @@ export class StateStoreController {
 
   constructor(options: StateStoreControllerOptions) {
     this.opts = options;
-    this.controller = new Controller({ name: 'statestore', reconciler: { reconcile: (key, log) => this.reconcile(key, log) }, logger: options.logger, concurrency: 2 });
+    this.controller = new Controller({
+      name: 'statestore',
+      reconciler: { reconcile: (key, log) => this.reconcile(key, log) },
+      logger: options.logger,
+      concurrency: 2,
+    });
   }
 
   /** Last generation seen per object: status writes (ours included) do not change it, so they trigger no batch. */
@@ -103,7 +108,8 @@ export class StateStoreController {
     this.controller.start();
     const { client } = this.opts;
     const cache = new Map<string, KubeObject>();
-    for (const kind of STORE_KINDS) this.watches.push(await client.watch(KRATIX_API, kind, {}, (e) => this.changed(e) && this.enqueue(`${kind}/${e.object.metadata.name as string}`)));
+    for (const kind of STORE_KINDS)
+      this.watches.push(await client.watch(KRATIX_API, kind, {}, (e) => this.changed(e) && this.enqueue(`${kind}/${e.object.metadata.name as string}`)));
     this.watches.push(
       await client.watch(KRATIX_API, 'Destination', {}, (e) => {
         if (!this.changed(e)) return;
@@ -148,10 +154,18 @@ export class StateStoreController {
     if (!ref?.name) return { kind: 'none' };
     const secret = await this.opts.client.get({ apiVersion: 'v1', kind: 'Secret', namespace: ref.namespace ?? 'default', name: ref.name });
     if (!secret) return `Secret ${ref.namespace ?? 'default'}/${ref.name} not found`;
-    const data = Object.fromEntries(Object.entries((secret.data ?? {}) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+    const data = Object.fromEntries(
+      Object.entries((secret.data ?? {}) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+    );
     const method = (spec.authMethod as string | undefined) ?? (kind === 'GitStateStore' ? 'basicAuth' : 'accessKey');
-    if (method === 'ssh') return data.sshPrivateKey ? { kind: 'ssh', privateKey: data.sshPrivateKey, ...(data.knownHosts ? { knownHosts: data.knownHosts } : {}) } : `Secret ${ref.name} has no sshPrivateKey`;
-    if (method === 'basicAuth') return data.password !== undefined ? { kind: 'basic', username: data.username ?? '', password: data.password } : `Secret ${ref.name} has no password (basicAuth needs username and password)`;
+    if (method === 'ssh')
+      return data.sshPrivateKey
+        ? { kind: 'ssh', privateKey: data.sshPrivateKey, ...(data.knownHosts ? { knownHosts: data.knownHosts } : {}) }
+        : `Secret ${ref.name} has no sshPrivateKey`;
+    if (method === 'basicAuth')
+      return data.password !== undefined
+        ? { kind: 'basic', username: data.username ?? '', password: data.password }
+        : `Secret ${ref.name} has no password (basicAuth needs username and password)`;
     if (method === 'accessKey') return { kind: 'basic', username: data.accessKeyID ?? '', password: data.secretAccessKey ?? '' };
     return `authMethod ${method} is not supported by FleetOps yet`;
   }
@@ -189,7 +203,13 @@ export class StateStoreController {
     }
     const layouts: DestinationLayout[] = destinations.map((d) => {
       const ds = (d.spec ?? {}) as { path?: string; filepath?: { mode?: DestinationLayout['mode']; filename?: string }; initWorkloads?: { enabled?: boolean } };
-      return { name: d.metadata.name as string, root: destinationRoot(spec.path as string | undefined, ds.path), mode: ds.filepath?.mode ?? 'nestedByMetadata', filename: ds.filepath?.filename ?? 'aggregated.yaml', canary: ds.initWorkloads?.enabled !== false };
+      return {
+        name: d.metadata.name as string,
+        root: destinationRoot(spec.path as string | undefined, ds.path),
+        mode: ds.filepath?.mode ?? 'nestedByMetadata',
+        filename: ds.filepath?.filename ?? 'aggregated.yaml',
+        canary: ds.initWorkloads?.enabled !== false,
+      };
     });
     const byDest = new Map<string, PlacementFiles[]>(layouts.map((l) => [l.name, []]));
     const placements = this.placements ? [...this.placements.values()] : await client.list(KRATIX_API, 'WorkPlacement');
@@ -204,7 +224,8 @@ export class StateStoreController {
     const files = new Map<string, Buffer>();
     const failed = new Map<string, string>();
     for (const layout of layouts) {
-      for (const [path, content] of destinationFiles(layout, byDest.get(layout.name) ?? [], (wp, err) => failed.set(`${wp.namespace}/${wp.name}`, err.message))) files.set(path, content);
+      for (const [path, content] of destinationFiles(layout, byDest.get(layout.name) ?? [], (wp, err) => failed.set(`${wp.namespace}/${wp.name}`, err.message)))
+        files.set(path, content);
     }
     const previousRoots = ((store.status as { managedPaths?: string[] } | undefined)?.managedPaths ?? []).filter((p) => typeof p === 'string');
     const roots = [...new Set(layouts.map((l) => l.root))].sort();
@@ -226,7 +247,8 @@ export class StateStoreController {
     if (result.changed) log.info({ changed: result.changed, version: result.version, placements: targeted.length }, 'state store updated');
     await this.setStoreStatus(store, true, 'StateStoreReady', 'State store is ready', roots, result.version);
     for (const d of destinations) await this.setDestinationReady(d, true, 'TestDocumentsWritten', 'Test documents written to State Store');
-    for (const wp of targeted) await this.setPlacementStatus(wp, failed.get(`${wp.metadata.namespace as string}/${wp.metadata.name as string}`), result.version);
+    for (const wp of targeted)
+      await this.setPlacementStatus(wp, failed.get(`${wp.metadata.namespace as string}/${wp.metadata.name as string}`), result.version);
   }
 
   private writerFor(kind: WriterConfig['kind'], name: string, spec: JsonObject, auth: GitAuth): StateWriter {
@@ -273,7 +295,11 @@ export class StateStoreController {
   private async setStoreStatus(store: KubeObject, ready: boolean, reason: string, message: string, managedPaths?: string[], version?: string): Promise<void> {
     const status = cloneJson((store.status ?? {}) as JsonObject);
     status.status = ready ? 'Ready' : 'NotReady';
-    status.conditions = setCondition(status.conditions as Condition[] | undefined, { type: 'Ready', status: ready ? 'True' : 'False', reason, message }, this.now()) as unknown as JsonObject['conditions'];
+    status.conditions = setCondition(
+      status.conditions as Condition[] | undefined,
+      { type: 'Ready', status: ready ? 'True' : 'False', reason, message },
+      this.now(),
+    ) as unknown as JsonObject['conditions'];
     status.observedGeneration = store.metadata.generation ?? 1;
     if (managedPaths) status.managedPaths = managedPaths;
     if (version) status.lastCommit = version;
@@ -282,21 +308,39 @@ export class StateStoreController {
 
   private async setDestinationReady(dest: KubeObject, ready: boolean, reason: string, message: string): Promise<void> {
     const status = cloneJson((dest.status ?? {}) as JsonObject);
-    status.conditions = setCondition(status.conditions as Condition[] | undefined, { type: 'Ready', status: ready ? 'True' : 'False', reason, message }, this.now()) as unknown as JsonObject['conditions'];
+    status.conditions = setCondition(
+      status.conditions as Condition[] | undefined,
+      { type: 'Ready', status: ready ? 'True' : 'False', reason, message },
+      this.now(),
+    ) as unknown as JsonObject['conditions'];
     if (!jsonEqual(status, dest.status ?? {})) await this.opts.client.updateStatus({ ...dest, status });
   }
 
   private async setPlacementStatus(wp: KubeObject, error: string | undefined, version: string): Promise<void> {
     const current = (wp.status ?? {}) as JsonObject;
     // A placement already reported written for its generation is left alone: no status write per batch per placement.
-    if (!error && current.observedGeneration === wp.metadata.generation && (current.conditions as Condition[] | undefined)?.some((c) => c.type === 'WriteSucceeded' && c.status === 'True')) return;
+    if (
+      !error &&
+      current.observedGeneration === wp.metadata.generation &&
+      (current.conditions as Condition[] | undefined)?.some((c) => c.type === 'WriteSucceeded' && c.status === 'True')
+    )
+      return;
     const now = this.now();
     let c = current.conditions as Condition[] | undefined;
     c = setCondition(c, { type: 'ScheduleSucceeded', status: 'True', reason: 'ScheduledToDestination', message: 'Scheduled to correct Destination' }, now);
     c = error
       ? setCondition(c, { type: 'WriteSucceeded', status: 'False', reason: 'WorkloadsFailedWrite', message: error }, now)
       : setCondition(c, { type: 'WriteSucceeded', status: 'True', reason: 'WorkloadsWrittenToStateStore', message: '' }, now);
-    c = setCondition(c, error ? { type: 'Ready', status: 'False', reason: 'WorkloadsFailedWrite', message: 'Failing' } : { type: 'Ready', status: 'True', reason: 'WorkloadsWrittenToTargetDestination', message: 'Ready' }, now);
-    await this.opts.client.updateStatus({ ...wp, status: { ...current, conditions: c as unknown as JsonObject['conditions'], versionID: version, observedGeneration: wp.metadata.generation ?? 1 } });
+    c = setCondition(
+      c,
+      error
+        ? { type: 'Ready', status: 'False', reason: 'WorkloadsFailedWrite', message: 'Failing' }
+        : { type: 'Ready', status: 'True', reason: 'WorkloadsWrittenToTargetDestination', message: 'Ready' },
+      now,
+    );
+    await this.opts.client.updateStatus({
+      ...wp,
+      status: { ...current, conditions: c as unknown as JsonObject['conditions'], versionID: version, observedGeneration: wp.metadata.generation ?? 1 },
+    });
   }
 }

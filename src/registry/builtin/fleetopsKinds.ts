@@ -74,7 +74,10 @@ export const promiseRevisionType: ResourceType = defineType({
   namespaced: false,
   shortNames: ['prev'],
   categories: ['fleetops'],
-  schema: s.root(s.obj({ promiseName: s.str(), revision: s.int(), hash: s.str(), version: s.str(), promiseSpec: s.any(), change: s.str(), changeCause: s.str() }), undefined),
+  schema: s.root(
+    s.obj({ promiseName: s.str(), revision: s.int(), hash: s.str(), version: s.str(), promiseSpec: s.any(), change: s.str(), changeCause: s.str() }),
+    undefined,
+  ),
   printerColumns: [
     { name: 'Promise', type: 'string', jsonPath: '.spec.promiseName' },
     { name: 'Revision', type: 'integer', jsonPath: '.spec.revision' },
@@ -84,7 +87,9 @@ export const promiseRevisionType: ResourceType = defineType({
   ],
   strategy: {
     validate(obj, old) {
-      return old && JSON.stringify(old.spec) !== JSON.stringify(obj.spec) ? [{ reason: 'FieldValueForbidden', field: 'spec', message: 'Forbidden: a PromiseRevision is immutable' }] : [];
+      return old && JSON.stringify(old.spec) !== JSON.stringify(obj.spec)
+        ? [{ reason: 'FieldValueForbidden', field: 'spec', message: 'Forbidden: a PromiseRevision is immutable' }]
+        : [];
     },
   },
 });

@@ -190,21 +190,10 @@ export const workPlacementType = defineType({
     }),
     anyStatus,
   ),
-  printerColumns: [
-    { name: 'Destination', type: 'string', jsonPath: '.spec.targetDestinationName' },
-    readyColumn(),
-    ageColumn,
-  ],
+  printerColumns: [{ name: 'Destination', type: 'string', jsonPath: '.spec.targetDestinationName' }, readyColumn(), ageColumn],
 });
 
 /** The Kratix kinds ready to register, with admission rules that need the schema validator. */
 export function kratixTypes(validator: SchemaValidator): ResourceType[] {
-  return [
-    { ...promiseType, strategy: promiseStrategy(validator) },
-    destinationType,
-    gitStateStoreType,
-    bucketStateStoreType,
-    workType,
-    workPlacementType,
-  ];
+  return [{ ...promiseType, strategy: promiseStrategy(validator) }, destinationType, gitStateStoreType, bucketStateStoreType, workType, workPlacementType];
 }

@@ -10,7 +10,19 @@ import type { TypeStrategy } from '../ResourceType.ts';
 import type { SchemaValidator } from '../schema/SchemaValidator.ts';
 
 const PIPELINE_SPEC_FIELDS = new Set(['containers', 'imagePullSecrets', 'jobOptions', 'nodeSelector', 'tolerations', 'restartPolicy', 'volumes', 'rbac']);
-const CONTAINER_FIELDS = new Set(['name', 'image', 'args', 'command', 'env', 'envFrom', 'volumeMounts', 'imagePullPolicy', 'securityContext', 'resources', 'workingDir']);
+const CONTAINER_FIELDS = new Set([
+  'name',
+  'image',
+  'args',
+  'command',
+  'env',
+  'envFrom',
+  'volumeMounts',
+  'imagePullPolicy',
+  'securityContext',
+  'resources',
+  'workingDir',
+]);
 
 function hasApi(spec: JsonObject | undefined): boolean {
   return isPlainObject(spec?.api) && Object.keys(spec.api).length > 0;
@@ -41,9 +53,16 @@ function pipelineCauses(promiseName: string, spec: JsonObject): StatusCause[] {
         const at = `${base}[${i}]`;
         if (!isPlainObject(p)) return void causes.push(cause('FieldValueTypeInvalid', at, 'Invalid value: must be a Pipeline object'));
         if (p.apiVersion !== 'platform.kratix.io/v1alpha1' || p.kind !== 'Pipeline') {
-          causes.push(cause('FieldValueInvalid', at, `Invalid value: ${JSON.stringify(`${String(p.apiVersion)}/${String(p.kind)}`)}: must be apiVersion platform.kratix.io/v1alpha1, kind Pipeline`));
+          causes.push(
+            cause(
+              'FieldValueInvalid',
+              at,
+              `Invalid value: ${JSON.stringify(`${String(p.apiVersion)}/${String(p.kind)}`)}: must be apiVersion platform.kratix.io/v1alpha1, kind Pipeline`,
+            ),
+          );
         }
-        for (const k of Object.keys(p)) if (!['apiVersion', 'kind', 'metadata', 'spec'].includes(k)) causes.push(cause('FieldValueUnknown', `${at}.${k}`, 'unknown field'));
+        for (const k of Object.keys(p))
+          if (!['apiVersion', 'kind', 'metadata', 'spec'].includes(k)) causes.push(cause('FieldValueUnknown', `${at}.${k}`, 'unknown field'));
         const name = isPlainObject(p.metadata) ? p.metadata.name : undefined;
         if (typeof name !== 'string' || validateDns1123Label(name)) {
           causes.push(cause('FieldValueInvalid', `${at}.metadata.name`, `Invalid value: ${JSON.stringify(name)}: a Pipeline needs a DNS-1123 label name`));
@@ -65,7 +84,8 @@ function pipelineCauses(promiseName: string, spec: JsonObject): StatusCause[] {
           const cat = `${at}.spec.containers[${j}]`;
           if (!isPlainObject(c)) return void causes.push(cause('FieldValueTypeInvalid', cat, 'Invalid value: must be a container object'));
           for (const k of Object.keys(c)) if (!CONTAINER_FIELDS.has(k)) causes.push(cause('FieldValueUnknown', `${cat}.${k}`, 'unknown field'));
-          if (typeof c.name !== 'string' || validateDns1123Label(c.name)) causes.push(cause('FieldValueInvalid', `${cat}.name`, `Invalid value: ${JSON.stringify(c.name)}: a container needs a DNS-1123 label name`));
+          if (typeof c.name !== 'string' || validateDns1123Label(c.name))
+            causes.push(cause('FieldValueInvalid', `${cat}.name`, `Invalid value: ${JSON.stringify(c.name)}: a container needs a DNS-1123 label name`));
           else if (cnames.has(c.name)) causes.push(cause('FieldValueDuplicate', `${cat}.name`, `Duplicate value: ${JSON.stringify(c.name)}`));
           else cnames.add(c.name);
           if (typeof c.image !== 'string' || !c.image) causes.push(cause('FieldValueRequired', `${cat}.image`, 'Required value'));
@@ -91,7 +111,13 @@ export function promiseStrategy(validator: SchemaValidator): TypeStrategy {
       if (oldSpec && hasApi(oldSpec)) {
         if (!hasApi(spec)) causes.push(cause('FieldValueForbidden', 'spec.api', 'Forbidden: the API of an installed Promise cannot be removed'));
         else if (apiIdentity(spec.api as JsonObject) !== apiIdentity(oldSpec.api as JsonObject)) {
-          causes.push(cause('FieldValueForbidden', 'spec.api', 'Forbidden: metadata.name, spec.group and spec.names of a Promise API are immutable; create a new Promise instead'));
+          causes.push(
+            cause(
+              'FieldValueForbidden',
+              'spec.api',
+              'Forbidden: metadata.name, spec.group and spec.names of a Promise API are immutable; create a new Promise instead',
+            ),
+          );
         }
       }
       causes.push(...pipelineCauses(obj.metadata.name ?? '', spec));

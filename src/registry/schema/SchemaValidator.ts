@@ -50,7 +50,7 @@ function fieldPath(instancePath: string): string {
 }
 
 function show(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? 'null';
+  return typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? 'null');
 }
 
 function valueAt(root: unknown, instancePath: string): unknown {

@@ -122,7 +122,6 @@ interface Failure {
 
 const hexOf = (digest: string): string => digest.slice('sha256:'.length);
 
-
 export class ImageCache {
   private readonly opts: ImageCacheOptions;
   private readonly now: () => number;
@@ -177,7 +176,9 @@ export class ImageCache {
 
   /** The digests of the roots held now, least recently used first. */
   list(): { digest: string; sizeBytes: number; lastUsed: number; inUse: boolean }[] {
-    return [...this.roots.values()].sort((a, b) => a.lastUsed - b.lastUsed).map((r) => ({ digest: r.digest, sizeBytes: r.sizeBytes, lastUsed: r.lastUsed, inUse: r.leases > 0 }));
+    return [...this.roots.values()]
+      .sort((a, b) => a.lastUsed - b.lastUsed)
+      .map((r) => ({ digest: r.digest, sizeBytes: r.sizeBytes, lastUsed: r.lastUsed, inUse: r.leases > 0 }));
   }
 
   /** The digest a reference resolved to last, if this cache knows it. */
@@ -204,11 +205,20 @@ export class ImageCache {
     if (policy === 'Never' || ref.domain === LOCAL_DOMAIN) {
       if (present) return this.lease(present, ref, policy, true, started);
       if (policy === 'Never') throw new ImagePullError('ErrImageNeverPull', ref.canonical, 'the image is not present and the pull policy is Never');
-      throw new ImagePullError('ErrImagePull', ref.canonical, `${LOCAL_DOMAIN} images are never pulled and this one is not in the local image cache; build it with "npx fleetops image build"`);
+      throw new ImagePullError(
+        'ErrImagePull',
+        ref.canonical,
+        `${LOCAL_DOMAIN} images are never pulled and this one is not in the local image cache; build it with "npx fleetops image build"`,
+      );
     }
     if (policy === 'IfNotPresent' && present) return this.lease(present, ref, policy, true, started);
     const failure = this.failures.get(ref.canonical);
-    if (failure && failure.until > this.now()) throw new ImagePullError('ImagePullBackOff', ref.canonical, `back-off pulling the image (retry in ${Math.ceil((failure.until - this.now()) / 1000)}s); last error: ${failure.message}`);
+    if (failure && failure.until > this.now())
+      throw new ImagePullError(
+        'ImagePullBackOff',
+        ref.canonical,
+        `back-off pulling the image (retry in ${Math.ceil((failure.until - this.now()) / 1000)}s); last error: ${failure.message}`,
+      );
     let pulled: { digest: string; cached: boolean };
     try {
       pulled = await this.pull(ref, options);
@@ -229,7 +239,12 @@ export class ImageCache {
    */
   async importLayout(layoutDir: string, tag: string, digest: string, references: string[]): Promise<string> {
     this.start();
-    if (!this.rootFor(digest)) await this.unpackOnce(digest, async (bundle) => this.opts.fetcher.unpack(layoutDir, tag, bundle, {}), () => readLayoutConfig(layoutDir, tag));
+    if (!this.rootFor(digest))
+      await this.unpackOnce(
+        digest,
+        async (bundle) => this.opts.fetcher.unpack(layoutDir, tag, bundle, {}),
+        () => readLayoutConfig(layoutDir, tag),
+      );
     for (const r of references) this.remember(parseImageReference(r).canonical, digest);
     return digest;
   }
@@ -360,7 +375,8 @@ export class ImageCache {
         const stored: StoredRoot = { digest, config: config(), sizeBytes };
         writeFileSync(join(bundle, 'image.json'), JSON.stringify(stored));
         // Only what a step needs stays: umoci's bundle files (config.json, mtree) go.
-        for (const entry of readdirSync(bundle)) if (entry !== 'rootfs' && entry !== 'image.json') rmSync(join(bundle, entry), { recursive: true, force: true });
+        for (const entry of readdirSync(bundle))
+          if (entry !== 'rootfs' && entry !== 'image.json') rmSync(join(bundle, entry), { recursive: true, force: true });
         chmodSync(bundle, 0o711);
         const dir = join(this.opts.dir, 'roots', hexOf(digest));
         try {

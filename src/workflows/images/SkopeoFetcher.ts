@@ -64,7 +64,8 @@ export class SkopeoFetcher implements ImageFetcher {
     try {
       return await this.run(file, args, { env: this.env(), timeoutMs: this.opts.timeoutMs ?? 600_000, ...(ctx.signal ? { signal: ctx.signal } : {}) });
     } catch (err) {
-      if (err instanceof ToolMissingError) throw new Error(`${err.message}; pipeline steps run in their images through skopeo and umoci: ${INSTALL_HINT}`, { cause: err });
+      if (err instanceof ToolMissingError)
+        throw new Error(`${err.message}; pipeline steps run in their images through skopeo and umoci: ${INSTALL_HINT}`, { cause: err });
       throw err;
     }
   }
@@ -77,7 +78,16 @@ export class SkopeoFetcher implements ImageFetcher {
   }
 
   async copy(ref: ImageReference, digest: string, layoutDir: string, tag: string, ctx: FetchContext): Promise<void> {
-    const args = [...this.globals(), 'copy', '--quiet', '--retry-times', '1', ...this.access(ctx, 'src-'), `docker://${byDigest(ref, digest)}`, `oci:${layoutDir}:${tag}`];
+    const args = [
+      ...this.globals(),
+      'copy',
+      '--quiet',
+      '--retry-times',
+      '1',
+      ...this.access(ctx, 'src-'),
+      `docker://${byDigest(ref, digest)}`,
+      `oci:${layoutDir}:${tag}`,
+    ];
     const r = await this.tool(this.opts.skopeo ?? 'skopeo', args, ctx);
     if (r.code !== 0) throw new Error(toolError(r, 'skopeo'));
   }
@@ -89,7 +99,16 @@ export class SkopeoFetcher implements ImageFetcher {
 
   /** Pushes a layout's image to a registry (what `fleetops image build --push` does). */
   async push(layoutDir: string, tag: string, destination: ImageReference, ctx: FetchContext): Promise<void> {
-    const args = [...this.globals(), 'copy', '--quiet', '--retry-times', '1', ...this.access(ctx, 'dest-'), `oci:${layoutDir}:${tag}`, `docker://${destination.canonical}`];
+    const args = [
+      ...this.globals(),
+      'copy',
+      '--quiet',
+      '--retry-times',
+      '1',
+      ...this.access(ctx, 'dest-'),
+      `oci:${layoutDir}:${tag}`,
+      `docker://${destination.canonical}`,
+    ];
     const r = await this.tool(this.opts.skopeo ?? 'skopeo', args, ctx);
     if (r.code !== 0) throw new Error(toolError(r, 'skopeo'));
   }
@@ -110,7 +129,12 @@ export class SkopeoFetcher implements ImageFetcher {
 export function toolError(r: ToolResult, tool: string): string {
   if (r.timedOut) return `${tool} timed out`;
   const text = r.stderr.trim();
-  const m = /msg="((?:[^"\\]|\\.)*)"/.exec(text.split('\n').reverse().find((l) => l.includes('msg=')) ?? '');
+  const m = /msg="((?:[^"\\]|\\.)*)"/.exec(
+    text
+      .split('\n')
+      .reverse()
+      .find((l) => l.includes('msg=')) ?? '',
+  );
   let message = m ? (JSON.parse(`"${m[1]}"`) as string) : text.split('\n').slice(-2).join(' ');
   message = message.replace(/^Error parsing image name "[^"]*": /, '').replace(/^initializing source [^:]+(?::[^:]+)*?: /, '');
   const known: [RegExp, string][] = [

@@ -79,7 +79,9 @@ export async function buildImage(opts: BuildOptions): Promise<BuiltImage> {
   }
   if (base === 'node' && !existsSync(join(pipelineDir, 'package.json'))) writeFileSync(join(pipelineDir, 'package.json'), '{ "type": "module" }\n');
   if (existsSync(join(opts.dir, 'rootfs'))) cpSync(join(opts.dir, 'rootfs'), root, { recursive: true, dereference: true });
-  const tar = await opts.run('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-C', root, '-cf', '-', '.'], { timeoutMs: 300_000 });
+  const tar = await opts.run('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-C', root, '-cf', '-', '.'], {
+    timeoutMs: 300_000,
+  });
   if (tar.code !== 0) throw new Error(`tar failed: ${tar.stderr.trim()}`);
   const env = { PATH: BASE_PATH, ...(spec.env ?? {}) };
   const config: ImageConfig = {

@@ -64,7 +64,8 @@ export function parseImageReference(reference: string): ImageReference {
   if (domain === 'index.docker.io') domain = 'docker.io';
   if (domain === 'docker.io' && parts.length === 1) parts.unshift('library');
   for (const p of parts) {
-    if (!COMPONENT.test(p)) throw new InvalidImageName(reference, `repository name must be lowercase (a-z, 0-9, separators . _ __ -); ${JSON.stringify(p)} is not`);
+    if (!COMPONENT.test(p))
+      throw new InvalidImageName(reference, `repository name must be lowercase (a-z, 0-9, separators . _ __ -); ${JSON.stringify(p)} is not`);
   }
   const path = parts.join('/');
   const effectiveTag = tag ?? (digest ? undefined : 'latest');

@@ -63,7 +63,8 @@ export function ensureMountPoint(rootfs: string, path: string, kind: 'dir' | 'fi
       else mkdirSync(current, { mode: 0o755 });
       continue;
     }
-    if (st.isSymbolicLink()) throw new Error(`mount path ${path} goes through a symbolic link in the image (${parts.slice(0, i + 1).join('/')}); mount it elsewhere`);
+    if (st.isSymbolicLink())
+      throw new Error(`mount path ${path} goes through a symbolic link in the image (${parts.slice(0, i + 1).join('/')}); mount it elsewhere`);
     if (!last && !st.isDirectory()) throw new Error(`mount path ${path}: /${parts.slice(0, i + 1).join('/')} is a file in the image`);
   }
 }
@@ -72,7 +73,7 @@ export function ensureMountPoint(rootfs: string, path: string, kind: 'dir' | 'fi
 export function resolveInRoot(rootfs: string, path: string): string | undefined {
   let parts = posix.normalize(path).split('/').filter(Boolean);
   let resolved: string[] = [];
-  for (let hops = 0; parts.length; ) {
+  for (let hops = 0; parts.length;) {
     const part = parts.shift() as string;
     if (part === '.') continue;
     if (part === '..') {

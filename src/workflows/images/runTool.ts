@@ -33,7 +33,11 @@ export class ToolMissingError extends Error {
 export function toolRunner(spawn: SpawnFn = nodeSpawn): ToolRunner {
   return (file, args, options) =>
     new Promise((resolve, reject) => {
-      const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(options.env ? { env: options.env } : {}), ...(options.cwd ? { cwd: options.cwd } : {}) });
+      const child = spawn(file, args, {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...(options.env ? { env: options.env } : {}),
+        ...(options.cwd ? { cwd: options.cwd } : {}),
+      });
       const out: Buffer[] = [];
       let stderr = '';
       let timedOut = false;

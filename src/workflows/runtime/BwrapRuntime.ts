@@ -91,8 +91,15 @@ export class BwrapRuntime implements StepRuntime {
 
   async check(): Promise<string | undefined> {
     try {
-      const r = await this.launcher.run({ file: this.bwrap, args: [...this.baseArgs(false), ...BwrapRuntime.SEAL, 'true'], ...(this.user ?? {}), timeoutMs: 30_000, maxOutputBytes: 4096 });
-      if (r.code !== 0) return `bubblewrap cannot create a sandbox here: ${r.output.trim() || `exit code ${String(r.code)}`}; user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone=1)`;
+      const r = await this.launcher.run({
+        file: this.bwrap,
+        args: [...this.baseArgs(false), ...BwrapRuntime.SEAL, 'true'],
+        ...(this.user ?? {}),
+        timeoutMs: 30_000,
+        maxOutputBytes: 4096,
+      });
+      if (r.code !== 0)
+        return `bubblewrap cannot create a sandbox here: ${r.output.trim() || `exit code ${String(r.code)}`}; user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone=1)`;
       return undefined;
     } catch (err) {
       if (err instanceof LaunchError) return `bubblewrap (bwrap) is not installed or not on PATH (${err.message}); install it: apt-get install bubblewrap`;
@@ -141,7 +148,17 @@ export class BwrapRuntime implements StepRuntime {
   private static readonly SEAL = ['--remount-ro', '/'];
 
   private kratixBinds(step: StepSpec): string[] {
-    const args = ['--ro-bind', step.dirs.input, '/kratix/input', '--bind', step.dirs.output, '/kratix/output', '--bind', step.dirs.metadata, '/kratix/metadata'];
+    const args = [
+      '--ro-bind',
+      step.dirs.input,
+      '/kratix/input',
+      '--bind',
+      step.dirs.output,
+      '/kratix/output',
+      '--bind',
+      step.dirs.metadata,
+      '/kratix/metadata',
+    ];
     for (const m of step.mounts ?? []) args.push(m.readOnly ? '--ro-bind' : '--bind', m.host, m.sandbox);
     return args;
   }
@@ -156,7 +173,12 @@ export class BwrapRuntime implements StepRuntime {
   private hostArgs(step: StepSpec): string[] {
     const args = this.baseArgs(step.network);
     args.push('--dir', '/kratix', ...this.kratixBinds(step), '--chdir', '/kratix', ...BwrapRuntime.SEAL);
-    const env: Record<string, string> = { HOME: '/tmp', TMPDIR: '/tmp', ...step.env, PATH: [...(this.opts.pathPrefix ?? []), step.env.PATH ?? BASE_PATH].join(':') };
+    const env: Record<string, string> = {
+      HOME: '/tmp',
+      TMPDIR: '/tmp',
+      ...step.env,
+      PATH: [...(this.opts.pathPrefix ?? []), step.env.PATH ?? BASE_PATH].join(':'),
+    };
     for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v);
     return args;
   }
@@ -177,7 +199,8 @@ export class BwrapRuntime implements StepRuntime {
   }
 
   async run(step: StepSpec, options: { signal?: AbortSignal; onLog?: (chunk: string) => void } = {}): Promise<StepOutcome> {
-    if (!step.command.length) throw new Error(`step ${step.name} has no command to run: the image ${step.image || '(none)'} has no entrypoint or cmd; give the container a command`);
+    if (!step.command.length)
+      throw new Error(`step ${step.name} has no command to run: the image ${step.image || '(none)'} has no entrypoint or cmd; give the container a command`);
     // The shell lowers the process limit before exec'ing bwrap, so nothing the step starts escapes the cap, not even
     // its first instructions (dash calls it -p, bash -u).
     // And no single file bigger than maxFileBytes (in 512-byte blocks): the writer gets SIGXFSZ (exit 153).

@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import { LaunchError, type LaunchRequest, type LaunchResult, type ProcessLauncher } from './ProcessLauncher.ts';
 
 export type HelperRequest = { t: 'run'; id: number; req: LaunchRequest; stream: boolean } | { t: 'abort'; id: number };
-export type HelperReply = { t: 'out'; id: number; chunk: string } | { t: 'done'; id: number; result: LaunchResult } | { t: 'fail'; id: number; message: string; code?: string };
+export type HelperReply =
+  { t: 'out'; id: number; chunk: string } | { t: 'done'; id: number; result: LaunchResult } | { t: 'fail'; id: number; message: string; code?: string };
 
 export type ForkFn = (module: string, args: string[], options: ForkOptions) => ChildProcess;
 
@@ -23,7 +24,8 @@ interface Pending {
   onOutput: ((chunk: string) => void) | undefined;
 }
 
-const HELPER = new URL('./launcherHelper.ts', import.meta.url).pathname;
+// The same extension as this module: .ts from the sources, .js from the build (dist/).
+const HELPER = new URL(`./launcherHelper${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url).pathname;
 
 export class HelperLauncher implements ProcessLauncher {
   private readonly opts: HelperLauncherOptions;
@@ -44,8 +46,10 @@ export class HelperLauncher implements ProcessLauncher {
     child.on('error', (err) => this.opts.logger?.error({ err }, 'sandbox helper process error'));
     child.on('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
-      if (!this.stopped) this.opts.logger?.warn({ code, signal, running: this.pending.size }, 'sandbox helper process exited; it is started again on the next run');
-      for (const p of this.pending.values()) p.reject(new LaunchError(`the sandbox helper process exited (${signal ?? `code ${String(code)}`}) during the run`));
+      if (!this.stopped)
+        this.opts.logger?.warn({ code, signal, running: this.pending.size }, 'sandbox helper process exited; it is started again on the next run');
+      for (const p of this.pending.values())
+        p.reject(new LaunchError(`the sandbox helper process exited (${signal ?? `code ${String(code)}`}) during the run`));
       this.pending.clear();
     });
     child.unref(); // the helper never keeps FleetOps alive; pending runs do (see refresh)

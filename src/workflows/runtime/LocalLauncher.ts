@@ -56,7 +56,9 @@ export class LocalLauncher implements ProcessLauncher {
     if (options.signal?.aborted) onAbort();
     try {
       const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-        child.on('error', (err: NodeJS.ErrnoException) => reject(new LaunchError(`cannot start ${req.file}: ${err.message}`, { cause: err, ...(err.code ? { code: err.code } : {}) })));
+        child.on('error', (err: NodeJS.ErrnoException) =>
+          reject(new LaunchError(`cannot start ${req.file}: ${err.message}`, { cause: err, ...(err.code ? { code: err.code } : {}) })),
+        );
         child.on('close', (c, s) => resolve({ code: c, signal: s }));
       });
       if (output.length > req.maxOutputBytes) {

@@ -14,6 +14,14 @@ export class UnavailableRuntime implements StepRuntime {
   }
 
   run(): Promise<StepOutcome> {
-    return Promise.resolve({ exitCode: null, signal: null, timedOut: false, aborted: false, durationMs: 0, log: `cannot run pipeline steps: ${this.reason}\n`, logTruncated: false });
+    return Promise.resolve({
+      exitCode: null,
+      signal: null,
+      timedOut: false,
+      aborted: false,
+      durationMs: 0,
+      log: `cannot run pipeline steps: ${this.reason}\n`,
+      logTruncated: false,
+    });
   }
 }

@@ -17,7 +17,10 @@ async function serve(m: Extract<HelperRequest, { t: 'run' }>): Promise<void> {
   const controller = new AbortController();
   running.set(m.id, controller);
   try {
-    const result = await launcher.run(m.req, { signal: controller.signal, ...(m.stream ? { onOutput: (chunk: string) => send({ t: 'out', id: m.id, chunk }) } : {}) });
+    const result = await launcher.run(m.req, {
+      signal: controller.signal,
+      ...(m.stream ? { onOutput: (chunk: string) => send({ t: 'out', id: m.id, chunk }) } : {}),
+    });
     send({ t: 'done', id: m.id, result });
   } catch (err) {
     const e = err as Error & { code?: string };
