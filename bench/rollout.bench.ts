@@ -1,5 +1,5 @@
 /**
- * Fleet update benchmark (the seed's scenario at scale): N resources (default 10,000) of a Promise with a one-step
+ * Fleet update benchmark (the workshop's scenario at scale): N resources (default 10,000) of a Promise with a one-step
  * shell pipeline are fulfilled, then the Promise changes and the default rollout takes every resource to the new
  * revision. Measured end to end: from the Promise update to every status on the new revision and every output
  * committed to the embedded Git state store. Against the floor measured in the same run: N bare sandbox runs of the

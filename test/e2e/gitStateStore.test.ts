@@ -271,7 +271,7 @@ describe('embedded defaults (fleetops up)', () => {
   });
   after(() => fleet.cleanup());
 
-  it('serves the seed flow with no set-up: platform and worker-1 on the embedded repository, cloneable with a token', async () => {
+  it('serves the app-as-a-service flow with no set-up: platform and worker-1 on the embedded repository, cloneable with a token', async () => {
     const c = fleet.client;
     const dests = await c.get<{ items: Obj[] }>(`${KRATIX}/destinations`);
     assert.deepEqual(dests.items.map((d) => `${d.metadata.name}:${d.metadata.labels?.environment}`).sort(), ['platform:platform', 'worker-1:worker']);

@@ -12,7 +12,7 @@ import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts'
 import { kubectlFor, type Kubectl } from '../helpers/kubectl.ts';
 
 /**
- * The seed's Promise without its workflows: this file checks API behaviour (formats, patches, watches) with
+ * The app-as-a-service Promise without its workflows: this file checks API behaviour (formats, patches, watches) with
  * statuses the test writes itself; workflows.test.ts covers the workflows writing them.
  */
 const PROMISE = join(mkdtempSync(join(tmpdir(), 'kubectl-promise-')), 'promise.yaml');

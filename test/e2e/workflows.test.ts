@@ -1,5 +1,5 @@
 /**
- * Resource workflows end to end, driven with the real kubectl: the seed's flow (install app-as-a-service, request
+ * Resource workflows end to end, driven with the real kubectl: the workshop's flow (install app-as-a-service, request
  * Apps, each gets a Deployment and a Service in its Work and `.status.replicas`), re-runs on a Promise change (the
  * replica-migration step), on a spec change and on manual reconciliation; failures with the log tail and retries
  * with backoff; refused output paths; delete workflows; `fleetops logs`.
@@ -86,7 +86,7 @@ describe('resource workflows', () => {
   });
   after(() => fleet.cleanup());
 
-  it('runs the seed flow: each App gets a Deployment and a Service in its Work and replicas in its status', async () => {
+  it('runs the app-as-a-service flow: each App gets a Deployment and a Service in its Work and replicas in its status', async () => {
     let r = await kubectl(['apply', '-f', join(root, 'examples/app-as-a-service/promise.yaml')]);
     assert.equal(r.code, 0, r.stderr);
     await eventually(

@@ -85,7 +85,7 @@ export async function startGitServer(): Promise<TestGitServer> {
 }
 
 /**
- * Points a fleet at a repository of the test server, as the seed's Gitea: a Secret with basic-auth credentials, a
+ * Points a fleet at a repository of the test server, as the workshop's Gitea: a Secret with basic-auth credentials, a
  * GitStateStore `gitea`, and the `worker-1` (environment=worker) and `platform` (environment=platform) Destinations.
  */
 export async function connectStateStore(client: HttpClient, git: TestGitServer, repo: string): Promise<void> {

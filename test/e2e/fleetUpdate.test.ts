@@ -1,5 +1,5 @@
 /**
- * The seed scenario end to end, with the real kubectl and a real Git server: install app-as-a-service, request 20
+ * The Kratix workshop's fleet update end to end, with the real kubectl and a real Git server: install app-as-a-service, request 20
  * Apps with 1 replica, preview the replica-migration change with `fleetops rollout plan`, apply it with a canary
  * strategy (one App, pause for approval, then the rest five at a time), watch every App reach 2 replicas in its
  * status and in the Git state store, read the history, then undo and watch them all return to 1.
@@ -33,7 +33,7 @@ function promiseV2(): string {
   return stringify(p);
 }
 
-describe('seed scenario: a fleet update of app-as-a-service', () => {
+describe('a fleet update of app-as-a-service (the workshop scenario)', () => {
   let fleet: TestFleet;
   let git: TestGitServer;
   let kubectl: Kubectl;
