@@ -8,6 +8,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { dirname, join, normalize } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 
+/**
+ * YAML as people and GitOps tools read it: no anchors and aliases for objects used twice (a step reusing one labels
+ * object would otherwise write `&a1`/`*a1`), no folded long lines.
+ */
+const PLAIN = { lineWidth: 0, aliasDuplicateObjects: false } as const;
+
 const root = (): string => process.env.KRATIX_DIR ?? '/kratix';
 const outputPath = (file: string): string => {
   const clean = normalize(file);
@@ -24,7 +30,7 @@ export function readInput<T = Record<string, unknown>>(): T {
 export function writeOutput(file: string, ...documents: unknown[]): void {
   const path = outputPath(file);
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, documents.map((d) => stringify(d, { lineWidth: 0 })).join('---\n'));
+  writeFileSync(path, documents.map((d) => stringify(d, PLAIN)).join('---\n'));
 }
 
 /** The documents an earlier step wrote to /kratix/output/<file> (empty when the file does not exist). */
@@ -59,12 +65,12 @@ export function getStatus(): Record<string, unknown> {
 
 /** Merges top-level fields into the request's status (Kratix merges status.yaml into `.status`). */
 export function setStatus(fields: Record<string, unknown>): void {
-  writeFileSync(join(root(), 'metadata', 'status.yaml'), stringify({ ...getStatus(), ...fields }, { lineWidth: 0 }));
+  writeFileSync(join(root(), 'metadata', 'status.yaml'), stringify({ ...getStatus(), ...fields }, PLAIN));
 }
 
 /** Sends the outputs (or those under `directory`) only to destinations with these labels. */
 export function setDestinationSelectors(selectors: { directory?: string; matchLabels: Record<string, string> }[]): void {
-  writeFileSync(join(root(), 'metadata', 'destination-selectors.yaml'), stringify(selectors));
+  writeFileSync(join(root(), 'metadata', 'destination-selectors.yaml'), stringify(selectors, PLAIN));
 }
 
 /** Kratix's environment for the step: which workflow, Promise and object. */
