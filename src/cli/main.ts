@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `fleetops` command. Each subcommand lives in commands/; this file only parses flags and reports errors. */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { isApiError } from '../api/errors.ts';
 import type { SERVER_VERSION } from '../apiserver/discovery.ts';
@@ -72,7 +72,21 @@ export function buildProgram(): Command {
         ...(opts.fresh ? { fresh: true } : {}),
       });
       stdout(
-        `FleetOps is up.\n  API:         ${fleet.url}\n  kubeconfig:  ${fleet.kubeconfigPath} (context "platform")\n  state store: ${fleet.embeddedGit.cloneUrl} (Git over HTTPS; user any, password = a FleetOps token)\n  destinations: platform (environment=platform), worker-1 (environment=worker)\n\n  export KUBECONFIG=${fleet.kubeconfigPath}\n  npx fleetops image build examples/app-as-a-service/pipeline   # the example's pipeline image\n  kubectl apply -f examples/app-as-a-service/promise.yaml\n  kubectl get promises`,
+        [
+          'FleetOps is up.',
+          `  API:          ${fleet.url}`,
+          `  kubeconfig:   ${fleet.kubeconfigPath} (context "platform")`,
+          `  state store:  ${fleet.embeddedGit.cloneUrl} (Git over HTTPS; user any, password a FleetOps token)`,
+          '  destinations: platform (environment=platform), worker-1 (environment=worker)',
+          '',
+          `  export KUBECONFIG=${fleet.kubeconfigPath}`,
+          "  npx fleetops image build examples/app-as-a-service/pipeline   # the example's pipeline image",
+          '  kubectl apply -f examples/app-as-a-service/promise.yaml',
+          '  kubectl get promises',
+          '',
+          "  # clone the state store (what GitOps agents read), with the API server's certificate and your token:",
+          `  GIT_SSL_CAINFO=${join(fleet.dataDir, 'apiserver.crt')} git clone https://fleetops:$(kubectl config view --raw -o jsonpath='{.users[0].user.token}')@${fleet.embeddedGit.cloneUrl.replace(/^https:\/\//, '')}`,
+        ].join('\n'),
       );
       await new Promise<void>((resolve) => {
         const stop = (): void => resolve();
