@@ -26,9 +26,30 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { folder: 'app-as-a-service', request: 'todoer.yaml', resource: 'app/todoer', work: 'app-todoer-resource-configure', message: /^deployed to http:\/\/todoer\.local\.gd:31338$/, kinds: ['Deployment', 'Ingress', 'Service'] },
-  { folder: 'postgresql', request: 'example.yaml', resource: 'postgresql/orders', work: 'postgresql-orders-instance-configure', message: /^database orders on shop-orders$/, kinds: ['postgresql'] },
-  { folder: 'team', request: 'example.yaml', resource: 'team/payments', work: 'team-payments-onboard', message: /^3 namespaces for group payments-devs \(medium\)$/, kinds: ['Namespace', 'Namespace', 'Namespace', 'ResourceQuota', 'ResourceQuota', 'ResourceQuota', 'RoleBinding', 'RoleBinding', 'RoleBinding'] },
+  {
+    folder: 'app-as-a-service',
+    request: 'todoer.yaml',
+    resource: 'app/todoer',
+    work: 'app-todoer-resource-configure',
+    message: /^deployed to http:\/\/todoer\.local\.gd:31338$/,
+    kinds: ['Deployment', 'Ingress', 'Service'],
+  },
+  {
+    folder: 'postgresql',
+    request: 'example.yaml',
+    resource: 'postgresql/orders',
+    work: 'postgresql-orders-instance-configure',
+    message: /^database orders on shop-orders$/,
+    kinds: ['postgresql'],
+  },
+  {
+    folder: 'team',
+    request: 'example.yaml',
+    resource: 'team/payments',
+    work: 'team-payments-onboard',
+    message: /^3 namespaces for group payments-devs \(medium\)$/,
+    kinds: ['Namespace', 'Namespace', 'Namespace', 'ResourceQuota', 'ResourceQuota', 'ResourceQuota', 'RoleBinding', 'RoleBinding', 'RoleBinding'],
+  },
 ];
 
 describe('examples', () => {
@@ -41,7 +62,9 @@ describe('examples', () => {
   after(() => fleet.cleanup());
 
   it('covers every example folder', () => {
-    const folders = readdirSync(examples, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    const folders = readdirSync(examples, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
     assert.deepEqual(folders.sort(), cases.map((c) => c.folder).sort());
   });
 
@@ -55,12 +78,18 @@ describe('examples', () => {
       await eventually(async () => (await kubectl(['get', c.resource.split('/')[0]!])).code === 0, 20_000, `${c.folder} kind served`);
       r = await kubectl(['apply', '-f', join(examples, c.folder, c.request)]);
       assert.equal(r.code, 0, r.stderr);
-      const message = await eventually(async () => {
-        const got = await kubectl(['get', c.resource, '-o', 'jsonpath={.status.message}']);
-        return c.message.test(got.stdout) ? got.stdout : undefined;
-      }, 60_000, `${c.resource} status`);
+      const message = await eventually(
+        async () => {
+          const got = await kubectl(['get', c.resource, '-o', 'jsonpath={.status.message}']);
+          return c.message.test(got.stdout) ? got.stdout : undefined;
+        },
+        60_000,
+        `${c.resource} status`,
+      );
       assert.match(message, c.message);
-      const work = await fleet.client.get<{ spec: { workloadGroups: { workloads: { content: string }[] }[] } }>(`/apis/platform.kratix.io/v1alpha1/namespaces/default/works/${c.work}`);
+      const work = await fleet.client.get<{ spec: { workloadGroups: { workloads: { content: string }[] }[] } }>(
+        `/apis/platform.kratix.io/v1alpha1/namespaces/default/works/${c.work}`,
+      );
       const files = work.spec.workloadGroups.flatMap((g) => g.workloads.map((w) => decodeWorkload(w.content).toString()));
       // Plain YAML for GitOps tools and people: no anchors or aliases.
       for (const f of files) assert.doesNotMatch(f, /(^|[\s:-])[&*][a-z]+\d*\b/m, f);

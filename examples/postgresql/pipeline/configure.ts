@@ -34,5 +34,11 @@ writeOutput('postgresql.yaml', {
 const host = `${cluster}.${namespace}.svc.cluster.local`;
 setStatus({
   message: `database ${dbName} on ${cluster}`,
-  connectionDetails: { host, port: 5432, database: dbName, user: owner, passwordSecret: `${owner.replace(/_/g, '-')}.${cluster}.credentials.postgresql.acid.zalan.do` },
+  connectionDetails: {
+    host,
+    port: 5432,
+    database: dbName,
+    user: owner,
+    passwordSecret: `${owner.replace(/_/g, '-')}.${cluster}.credentials.postgresql.acid.zalan.do`,
+  },
 });
