@@ -20,7 +20,7 @@ import { BwrapRuntime } from '../src/workflows/runtime/BwrapRuntime.ts';
 import { HelperLauncher } from '../src/workflows/runtime/HelperLauncher.ts';
 import { defaultWorkflowConcurrency } from '../src/controllers/resource/ResourceController.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
-import { sandboxFloor } from './lib/sandboxFloor.ts';
+import { pool, sandboxFloor } from './lib/sandboxFloor.ts';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -30,17 +30,6 @@ const RUNS = arg('runs', 1000);
 const CONCURRENCY = arg('concurrency', defaultWorkflowConcurrency());
 const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-
-async function pool(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<number> {
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (let i = next++; i < n; i = next++) await task(i);
-    }),
-  );
-  return performance.now() - start;
-}
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fleetops-imagebench-'));

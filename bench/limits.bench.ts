@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { startFleetOps } from '../src/main.ts';
 import { BENCH_IMAGE, buildBenchImage } from './lib/benchImage.ts';
+import { testPromise } from '../test/helpers/promises.ts';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -52,41 +53,11 @@ async function main(): Promise<void> {
   try {
     await buildBenchImage(fleet.images);
     const status = 'i=0; while [ $i -lt 4900 ]; do echo "k$i: value-$i"; i=$((i+1)); done > /kratix/metadata/status.yaml';
+    const pipeline = { name: 'p', spec: { containers: [{ name: 's', image: BENCH_IMAGE, command: ['sh', '-c', status] }] } };
     await send(
       'POST',
       '/apis/platform.kratix.io/v1alpha1/promises',
-      JSON.stringify({
-        apiVersion: 'platform.kratix.io/v1alpha1',
-        kind: 'Promise',
-        metadata: { name: 'chatty' },
-        spec: {
-          api: {
-            apiVersion: 'apiextensions.k8s.io/v1',
-            kind: 'CustomResourceDefinition',
-            metadata: { name: 'chatties.bench.fleetops.dev' },
-            spec: {
-              group: 'bench.fleetops.dev',
-              scope: 'Namespaced',
-              names: { kind: 'Chatty', plural: 'chatties', singular: 'chatty' },
-              versions: [
-                { name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
-              ],
-            },
-          },
-          workflows: {
-            resource: {
-              configure: [
-                {
-                  apiVersion: 'platform.kratix.io/v1alpha1',
-                  kind: 'Pipeline',
-                  metadata: { name: 'p' },
-                  spec: { containers: [{ name: 's', image: BENCH_IMAGE, command: ['sh', '-c', status] }] },
-                },
-              ],
-            },
-          },
-        },
-      }),
+      JSON.stringify(testPromise({ kind: 'Chatty', plural: 'chatties', group: 'bench.fleetops.dev', pipeline })),
     );
     while (!fleet.registry.byKind('bench.fleetops.dev', 'Chatty')) await new Promise((r) => setTimeout(r, 20));
     await send(

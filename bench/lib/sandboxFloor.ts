@@ -12,7 +12,8 @@ import { HelperLauncher } from '../../src/workflows/runtime/HelperLauncher.ts';
 import { createWorkspace, defaultWorkRoot } from '../../src/workflows/workspace.ts';
 import type { ProcessLauncher } from '../../src/workflows/runtime/ProcessLauncher.ts';
 
-async function pool(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<number> {
+/** Milliseconds for `n` tasks run `concurrency` at a time. */
+export async function pool(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<number> {
   let next = 0;
   const start = performance.now();
   await Promise.all(

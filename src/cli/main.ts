@@ -7,7 +7,7 @@ import { isApiError } from '../api/errors.ts';
 import type { SERVER_VERSION } from '../apiserver/discovery.ts';
 import { formatColumns } from './printers.ts';
 import type { CliContext, GlobalOptions } from './context.ts';
-import type { ImageBase } from '../workflows/images/imageBuild.ts';
+import type { ImageBuildOptions } from './commands/image.ts';
 
 const VERSION = '0.1.0';
 const stdout = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -191,30 +191,16 @@ export function buildProgram(): Command {
     .option('--authfile <file>', 'with --push: registry credentials (a Docker config.json / containers auth.json)')
     .option('--registries-conf <file>', 'with --push: a registries.conf (e.g. to allow a plain-HTTP registry)')
     .option('--data-dir <dir>', 'the FleetOps data directory whose cache gets the image (default: $FLEETOPS_HOME or ~/.fleetops)')
-    .action(
-      async (
-        dir: string,
-        opts: {
-          tag?: string;
-          base?: ImageBase;
-          entrypoint?: string;
-          cmd?: string;
-          push?: boolean;
-          authfile?: string;
-          registriesConf?: string;
-          dataDir?: string;
-        },
-      ) => {
-        const { imageBuildCommand } = await import('./commands/image.ts');
-        const { INSTALL_DIR, defaultDataDir } = await import('../lib/installation.ts');
-        process.exitCode = await imageBuildCommand(
-          dir,
-          { ...opts, dataDir: opts.dataDir ? resolve(opts.dataDir) : defaultDataDir(), installDir: INSTALL_DIR },
-          stdout,
-          (l) => process.stderr.write(`${l}\n`),
-        );
-      },
-    );
+    .action(async (dir: string, opts: Omit<ImageBuildOptions, 'dataDir' | 'installDir'> & { dataDir?: string }) => {
+      const { imageBuildCommand } = await import('./commands/image.ts');
+      const { INSTALL_DIR, defaultDataDir } = await import('../lib/installation.ts');
+      process.exitCode = await imageBuildCommand(
+        dir,
+        { ...opts, dataDir: opts.dataDir ? resolve(opts.dataDir) : defaultDataDir(), installDir: INSTALL_DIR },
+        stdout,
+        (l) => process.stderr.write(`${l}\n`),
+      );
+    });
   image
     .command('list')
     .description('images in the local cache: references, digests, sizes, last use')

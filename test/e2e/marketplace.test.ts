@@ -132,7 +132,7 @@ describe('Kratix marketplace Promises', () => {
       }
     }
     assert.deepEqual(failures, [], `${files.length - failures.length}/${files.length} installed`);
-    // Printed for the record (see the issue note): how many need an image runtime for their Promise workflows.
+    // Printed for the record: the Promises whose workflow images the test mirror does not serve.
     console.log(
       `marketplace: ${files.length}/${files.length} install and serve their kinds; ${imageOnly.length} have Promise workflows whose images the test mirror lacks: ${imageOnly.join(', ')}`,
     );

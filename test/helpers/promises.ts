@@ -1,8 +1,9 @@
-/** A minimal Promise for tests: a kind in test.fleetops.dev (any fields kept) and one configure pipeline. */
+/** A minimal Promise for tests and benches: a kind (any fields kept) and one configure pipeline. */
 import type { KubeObject } from '../../src/api/types.ts';
 
-export function testPromise(opts: { kind: string; plural: string; pipeline: { name: string; spec: Record<string, unknown> } }): KubeObject {
+export function testPromise(opts: { kind: string; plural: string; group?: string; pipeline: { name: string; spec: Record<string, unknown> } }): KubeObject {
   const singular = opts.kind.toLowerCase();
+  const group = opts.group ?? 'test.fleetops.dev';
   return {
     apiVersion: 'platform.kratix.io/v1alpha1',
     kind: 'Promise',
@@ -11,9 +12,9 @@ export function testPromise(opts: { kind: string; plural: string; pipeline: { na
       api: {
         apiVersion: 'apiextensions.k8s.io/v1',
         kind: 'CustomResourceDefinition',
-        metadata: { name: `${opts.plural}.test.fleetops.dev` },
+        metadata: { name: `${opts.plural}.${group}` },
         spec: {
-          group: 'test.fleetops.dev',
+          group,
           scope: 'Namespaced',
           names: { kind: opts.kind, plural: opts.plural, singular },
           versions: [

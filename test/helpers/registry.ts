@@ -3,7 +3,8 @@
  * htpasswd basic auth, plus image building and pushing through FleetOps' own builder and skopeo. It can be stopped
  * and started again on the same port and storage (an outage).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { ensureSelfSignedCert } from '../../src/apiserver/tls.ts';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -72,31 +73,9 @@ export async function startRegistry(options: { user?: string; password?: string;
   mkdirSync(join(dir, 'storage'));
   let tls = '';
   if (options.tls) {
-    // A self-signed certificate for 127.0.0.1: clients trust it only through a CA bundle (registry.caCert).
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        '/CN=fleetops-test-registry',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        join(dir, 'tls.key'),
-        '-out',
-        join(dir, 'tls.crt'),
-      ],
-      { stdio: 'ignore' },
-    );
-    tls = `, tls: { certificate: ${join(dir, 'tls.crt')}, key: ${join(dir, 'tls.key')} }`;
+    // A self-signed certificate for 127.0.0.1, made as FleetOps makes its own: clients trust it only through a CA bundle.
+    ensureSelfSignedCert(join(dir, 'tls'));
+    tls = `, tls: { certificate: ${join(dir, 'tls', 'apiserver.crt')}, key: ${join(dir, 'tls', 'apiserver.key')} }`;
   }
   const config = [
     'version: 0.1',
@@ -113,7 +92,7 @@ export async function startRegistry(options: { user?: string; password?: string;
     host,
     user,
     password,
-    caCert: options.tls ? join(dir, 'tls.crt') : undefined,
+    caCert: options.tls ? join(dir, 'tls', 'apiserver.crt') : undefined,
     registriesConf(extra = '') {
       const file = join(dir, `registries-${Math.random().toString(36).slice(2)}.conf`);
       writeFileSync(file, `unqualified-search-registries = []\n\n[[registry]]\nlocation = "${host}"\ninsecure = ${options.tls ? 'false' : 'true'}\n${extra}\n`);

@@ -78,18 +78,7 @@ export class SkopeoFetcher implements ImageFetcher {
   }
 
   async copy(ref: ImageReference, digest: string, layoutDir: string, tag: string, ctx: FetchContext): Promise<void> {
-    const args = [
-      ...this.globals(),
-      'copy',
-      '--quiet',
-      '--retry-times',
-      '1',
-      ...this.access(ctx, 'src-'),
-      `docker://${byDigest(ref, digest)}`,
-      `oci:${layoutDir}:${tag}`,
-    ];
-    const r = await this.tool(this.opts.skopeo ?? 'skopeo', args, ctx);
-    if (r.code !== 0) throw new Error(toolError(r, 'skopeo'));
+    await this.skopeoCopy(`docker://${byDigest(ref, digest)}`, `oci:${layoutDir}:${tag}`, 'src-', ctx);
   }
 
   async unpack(layoutDir: string, tag: string, bundleDir: string, ctx: FetchContext): Promise<void> {
@@ -99,16 +88,12 @@ export class SkopeoFetcher implements ImageFetcher {
 
   /** Pushes a layout's image to a registry (what `fleetops image build --push` does). */
   async push(layoutDir: string, tag: string, destination: ImageReference, ctx: FetchContext): Promise<void> {
-    const args = [
-      ...this.globals(),
-      'copy',
-      '--quiet',
-      '--retry-times',
-      '1',
-      ...this.access(ctx, 'dest-'),
-      `oci:${layoutDir}:${tag}`,
-      `docker://${destination.canonical}`,
-    ];
+    await this.skopeoCopy(`oci:${layoutDir}:${tag}`, `docker://${destination.canonical}`, 'dest-', ctx);
+  }
+
+  /** `skopeo copy` with the credentials and CA on the registry side (`src-` when pulling, `dest-` when pushing). */
+  private async skopeoCopy(from: string, to: string, registrySide: 'src-' | 'dest-', ctx: FetchContext): Promise<void> {
+    const args = [...this.globals(), 'copy', '--quiet', '--retry-times', '1', ...this.access(ctx, registrySide), from, to];
     const r = await this.tool(this.opts.skopeo ?? 'skopeo', args, ctx);
     if (r.code !== 0) throw new Error(toolError(r, 'skopeo'));
   }
