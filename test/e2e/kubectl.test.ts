@@ -226,3 +226,27 @@ describe('kubectl 1.32 against FleetOps', () => {
     assert.match(r.stderr, /Unauthorized|must be logged in/);
   });
 });
+
+describe('kubectl wait against FleetOps', () => {
+  let fleet: TestFleet;
+  let kubectl: Kubectl;
+  before(async () => {
+    // Heartbeats far apart: a watch that sent its headers only with the first event or heartbeat would hold kubectl.
+    fleet = await startTestFleet({ heartbeatMs: 60_000 });
+    kubectl = kubectlFor(fleet.kubeconfigPath);
+  });
+  after(() => fleet.cleanup());
+
+  it('returns at once for a condition that already holds', async () => {
+    // kubectl wait reads the watch's headers before anything else: they must come at once. A 5 s limit fails the old
+    // behaviour (headers with the first heartbeat, 60 s here) by far and the right one (well under a second) never.
+    let r = await kubectl(['create', 'configmap', 'waited', '--from-literal=a=b', '--dry-run=client', '-o', 'yaml']);
+    r = await kubectl(['apply', '-f', '-'], { input: r.stdout });
+    assert.equal(r.code, 0, r.stderr);
+    for (const condition of ['--for=jsonpath={.data.a}=b', '--for=create']) {
+      r = await kubectl(['wait', condition, 'configmap/waited', '--timeout=5s']);
+      assert.equal(r.code, 0, `${condition}: ${r.stderr}`);
+      assert.match(r.stdout, /configmap\/waited condition met/);
+    }
+  });
+});
