@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ImageCache } from '../../src/workflows/images/ImageCache.ts';
 import { buildIntoCache } from '../../src/workflows/images/imageBuild.ts';
-import { toolRunner } from '../../src/workflows/images/runTool.ts';
+import { toolRunner } from '../../src/lib/runTool.ts';
 
 export const BENCH_IMAGE = 'fleetops.local/bench/busybox:1';
 

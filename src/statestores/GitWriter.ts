@@ -8,14 +8,12 @@
  * fetches and compares with the repository itself. After a restart or an outage the next call converges from the
  * repository alone, and an unchanged tree makes no commit.
  */
-import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GIT_MALLOC_ENV } from '../lib/gitEnv.ts';
+import { ToolMissingError, toolRunner, type SpawnFn, type ToolRunner } from '../lib/runTool.ts';
 import { redactCredentials } from '../lib/redact.ts';
-
-export type SpawnFn = (command: string, args: string[], options: SpawnOptions) => ChildProcess;
 
 export type GitAuth = { kind: 'none' } | { kind: 'basic'; username: string; password: string } | { kind: 'ssh'; privateKey: string; knownHosts?: string };
 
@@ -68,14 +66,14 @@ export function blobSha(content: Buffer): string {
 
 export class GitWriter {
   private readonly opts: GitWriterOptions;
-  private readonly spawn: SpawnFn;
+  private readonly run: ToolRunner;
   private prepared = false;
   /** The commit this writer last pushed and the blob id of each file in it. */
   private pushed: { sha: string; roots: string; files: Map<string, string> } | undefined;
 
   constructor(opts: GitWriterOptions) {
     this.opts = opts;
-    this.spawn = opts.spawn ?? nodeSpawn;
+    this.run = toolRunner(opts.spawn);
   }
 
   /** What must never appear in an error: the password or token of basic auth. */
@@ -117,25 +115,20 @@ export class GitWriter {
     return createHash('sha1').update(this.opts.url).digest('hex').slice(0, 12);
   }
 
-  private git(args: string[], input?: Buffer): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      const child = this.spawn('git', args, { cwd: this.opts.workDir, env: this.env(), stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-      const timer = setTimeout(() => child.kill('SIGKILL'), this.opts.timeoutMs ?? 120_000);
-      child.on('error', (err) => {
-        clearTimeout(timer);
-        reject(new GitError(`cannot run git (${err.message}); install it: apt-get install git`, { cause: err }));
+  private async git(args: string[], input?: Buffer): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+      const r = await this.run('git', args, {
+        cwd: this.opts.workDir,
+        env: this.env(),
+        timeoutMs: this.opts.timeoutMs ?? 120_000,
+        ...(input !== undefined ? { input } : {}),
       });
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code: code ?? 1, stdout, stderr });
-      });
-      if (input !== undefined) child.stdin?.end(input);
-      else child.stdin?.end();
-    });
+      return { code: r.code ?? 1, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
+    } catch (err) {
+      if (err instanceof ToolMissingError)
+        throw new GitError(`cannot run git (${(err.cause as Error).message}); install it: apt-get install git`, { cause: err });
+      throw err;
+    }
   }
 
   private async must(args: string[]): Promise<string> {

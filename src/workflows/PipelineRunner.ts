@@ -124,11 +124,6 @@ export class PipelineRunner {
     return this.opts.runtime;
   }
 
-  private images(): ImageProvider {
-    if (!this.opts.images) throw new OutputError('no image cache is configured');
-    return this.opts.images;
-  }
-
   async run(
     pipeline: Pipeline,
     ctx: PipelineContext,
@@ -151,7 +146,8 @@ export class PipelineRunner {
       const timeoutMs = annotations[ANNOTATION_TIMEOUT] ? parseGoDuration(annotations[ANNOTATION_TIMEOUT]) : (this.opts.stepTimeoutMs ?? 10 * 60_000);
       const base = kratixEnv(pipeline, ctx);
       const onHost = annotations[ANNOTATION_RUNTIME] === 'host';
-      if (!onHost && !this.opts.images) throw new OutputError(`pipeline ${pipeline.metadata.name}: steps run in their images and no image cache is configured`);
+      const images = this.opts.images;
+      if (!onHost && !images) throw new OutputError(`pipeline ${pipeline.metadata.name}: steps run in their images and no image cache is configured`);
       const outputLimits = this.opts.limits ?? DEFAULT_OUTPUT_LIMITS;
       const auths = onHost ? {} : await pullSecretAuths(pipeline.spec.imagePullSecrets ?? [], ctx.readConfig);
       const mounts = await prepareVolumes(pipeline.spec.volumes ?? [], (rel) => ws.mkdir(rel), ctx.readConfig);
@@ -173,8 +169,8 @@ export class PipelineRunner {
         let lease: ImageLease | undefined;
         let plan: StepInImage;
         try {
-          if (!onHost) {
-            lease = await this.images().acquire(container.image ?? '', {
+          if (images && !onHost) {
+            lease = await images.acquire(container.image ?? '', {
               auths,
               ...(container.imagePullPolicy ? { policy: container.imagePullPolicy } : {}),
               ...(options.signal ? { signal: options.signal } : {}),

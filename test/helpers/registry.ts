@@ -13,7 +13,7 @@ import bcrypt from 'bcryptjs';
 import { buildImage, buildIntoCache, type ImageSpec } from '../../src/workflows/images/imageBuild.ts';
 import { parseImageReference } from '../../src/workflows/images/imageReference.ts';
 import { SkopeoFetcher } from '../../src/workflows/images/SkopeoFetcher.ts';
-import { toolRunner } from '../../src/workflows/images/runTool.ts';
+import { toolRunner } from '../../src/lib/runTool.ts';
 import type { ImageCache } from '../../src/workflows/images/ImageCache.ts';
 
 export const INSTALL_DIR = join(import.meta.dirname, '..', '..');

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { buildImage, buildIntoCache, readImageSpec, type ImageBase } from '../../workflows/images/imageBuild.ts';
 import { parseImageReference } from '../../workflows/images/imageReference.ts';
 import { openFetcher, openImageCache } from '../../workflows/images/openImageCache.ts';
-import { toolRunner } from '../../workflows/images/runTool.ts';
+import { toolRunner } from '../../lib/runTool.ts';
 
 export interface ImageBuildOptions {
   tag?: string;

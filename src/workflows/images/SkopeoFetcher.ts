@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { FetchContext, ImageFetcher } from './ImageCache.ts';
 import { byDigest, type ImageReference } from './imageReference.ts';
 import { platformDigest } from './ociLayout.ts';
-import { ToolMissingError, toolRunner, type ToolResult, type ToolRunner } from './runTool.ts';
+import { ToolMissingError, toolRunner, type ToolResult, type ToolRunner } from '../../lib/runTool.ts';
 
 export interface SkopeoFetcherOptions {
   /** Where the fetcher keeps its trust policy and CA folder. */

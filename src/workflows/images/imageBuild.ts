@@ -13,7 +13,7 @@ import { dirname, join, posix } from 'node:path';
 import { parse } from 'yaml';
 import type { ImageConfig } from './ociLayout.ts';
 import { writeLayout } from './ociLayout.ts';
-import type { ToolRunner } from './runTool.ts';
+import type { ToolRunner } from '../../lib/runTool.ts';
 
 export type ImageBase = 'scratch' | 'busybox' | 'node';
 

@@ -41,6 +41,9 @@ export interface BwrapRuntimeOptions {
   launcher?: ProcessLauncher;
 }
 
+/** The uids runs get when FleetOps runs as root: far above any real user's. */
+const RUN_UIDS = { first: 2_100_000_000, count: 4096 };
+
 /** Who steps run as: nobody when FleetOps runs as root, else FleetOps' own user (null). */
 export function defaultStepUser(): { uid: number; gid: number } | null {
   return process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : null;
@@ -64,14 +67,14 @@ export class BwrapRuntime implements StepRuntime {
     this.bwrap = opts.bwrapPath ?? 'bwrap';
     this.launcher = opts.launcher ?? new LocalLauncher();
     this.user = opts.stepUser === undefined ? defaultStepUser() : opts.stepUser;
-    this.nextUid = opts.runUids?.first ?? 2_100_000_000;
+    this.nextUid = (opts.runUids ?? RUN_UIDS).first;
     const max = opts.maxProcesses ?? 1024;
     this.processLimit = this.user ? max : max + countProcessesOf(process.getuid?.() ?? 0);
   }
 
   acquireUser(): StepUser | undefined {
     if (!this.user) return undefined;
-    const range = this.opts.runUids ?? { first: 2_100_000_000, count: 4096 };
+    const range = this.opts.runUids ?? RUN_UIDS;
     let uid = this.freeUids.pop();
     if (uid === undefined) {
       if (this.nextUid >= range.first + range.count) return { ...this.user, release: () => undefined }; // all taken: the shared user

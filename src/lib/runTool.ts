@@ -1,6 +1,6 @@
 /**
- * Runs a command-line tool (skopeo, umoci, tar) to completion without a shell: stdout kept as bytes, stderr as text,
- * killed at its timeout or on abort.
+ * Runs a command-line tool (git, skopeo, umoci, tar) to completion without a shell: stdin from a buffer if given,
+ * stdout kept as bytes, the tail of stderr as text (where tools say what went wrong), killed at its timeout or on abort.
  */
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 
@@ -16,6 +16,8 @@ export interface ToolOptions {
   cwd?: string;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Written to the tool's stdin (else stdin is empty). */
+  input?: Buffer;
 }
 
 export type ToolRunner = (file: string, args: string[], options: ToolOptions) => Promise<ToolResult>;
@@ -34,7 +36,7 @@ export function toolRunner(spawn: SpawnFn = nodeSpawn): ToolRunner {
   return (file, args, options) =>
     new Promise((resolve, reject) => {
       const child = spawn(file, args, {
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['pipe', 'pipe', 'pipe'],
         ...(options.env ? { env: options.env } : {}),
         ...(options.cwd ? { cwd: options.cwd } : {}),
       });
@@ -43,7 +45,8 @@ export function toolRunner(spawn: SpawnFn = nodeSpawn): ToolRunner {
       let timedOut = false;
       child.stdout?.on('data', (d: Buffer) => out.push(d));
       child.stderr?.on('data', (d: Buffer) => {
-        if (stderr.length < 64 * 1024) stderr += d.toString('utf8');
+        stderr += d.toString('utf8');
+        if (stderr.length > 128 * 1024) stderr = stderr.slice(-64 * 1024);
       });
       const kill = (): void => {
         child.kill('SIGKILL');
@@ -65,5 +68,7 @@ export function toolRunner(spawn: SpawnFn = nodeSpawn): ToolRunner {
         done();
         resolve({ code, stdout: Buffer.concat(out), stderr, timedOut });
       });
+      child.stdin?.on('error', () => undefined); // a tool that exits without reading its input
+      child.stdin?.end(options.input);
     });
 }
