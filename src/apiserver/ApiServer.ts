@@ -20,6 +20,7 @@ import { OpenApiCache } from './openapi.ts';
 import { parseApiPath, type ResourcePath } from './paths.ts';
 import { toTable, wantsTable, type IncludeObject } from './table.ts';
 import type { TlsMaterial } from './tls.ts';
+import { prefersProtobuf, PROTOBUF_MEDIA_TYPE, ProtobufCodec } from './protobuf/ProtobufCodec.ts';
 
 export interface ApiServerOptions {
   registry: Registry;
@@ -87,6 +88,7 @@ export class ApiServer {
   private readonly now: () => Date;
   private readonly watches = new Set<() => void>();
   private readonly parser: YamlParser;
+  private readonly protobuf = new ProtobufCodec();
   private started = false;
 
   constructor(options: ApiServerOptions) {
@@ -211,6 +213,14 @@ export class ApiServer {
     const accept = req.headers.accept;
     const table = wantsTable(accept);
     const include = (q.includeObject ?? 'Metadata') as IncludeObject;
+    const protobuf = prefersProtobuf(accept) && this.protobuf.supports(apiVersionOf(type, version), type.kind);
+    const send = (code: number, body: KubeObject | { kind: string; apiVersion: string }): FastifyReply =>
+      protobuf
+        ? reply
+            .code(code)
+            .type(PROTOBUF_MEDIA_TYPE)
+            .send(this.protobuf.encode(body as Record<string, unknown>))
+        : reply.code(code).send(body);
     const respond = (code: number, obj: KubeObject, warnings: string[] = []): FastifyReply => {
       for (const w of warnings) void reply.header('Warning', `299 - ${JSON.stringify(w)}`);
       if (table) {
@@ -218,7 +228,7 @@ export class ApiServer {
           .code(code)
           .send(toTable(type, [obj], { include, headers: true, resourceVersion: obj.metadata.resourceVersion ?? '', now: this.now().getTime() }));
       }
-      return reply.code(code).send(obj);
+      return send(code, obj);
     };
     const raw = req.body as Buffer | undefined;
 
@@ -247,12 +257,12 @@ export class ApiServer {
         }
         const metadata: Record<string, string> = { resourceVersion: list.resourceVersion };
         if (list.continue) metadata.continue = list.continue;
-        return { kind: type.listKind, apiVersion: apiVersionOf(type, version), metadata, items: list.items };
+        return send(200, { kind: type.listKind, apiVersion: apiVersionOf(type, version), metadata, items: list.items });
       }
       case 'watch':
         return this.watch(req, reply, type, path, q, table, include);
       case 'create': {
-        const body = await decodeObjectBody(this.parser, limits, raw, req.headers['content-type']);
+        const body = await decodeObjectBody(this.parser, limits, raw, req.headers['content-type'], this.protobuf);
         if (body === undefined) throw badRequest('the request body is empty: send the object to create');
         const r = await objects.create(type, namespace, body, {
           dryRun: dryRunOf(q),
@@ -263,7 +273,7 @@ export class ApiServer {
         return respond(201, r.object, r.warnings);
       }
       case 'update': {
-        const body = await decodeObjectBody(this.parser, limits, raw, req.headers['content-type']);
+        const body = await decodeObjectBody(this.parser, limits, raw, req.headers['content-type'], this.protobuf);
         if (body === undefined) throw badRequest('the request body is empty: send the whole object');
         const r = await objects.update(type, namespace, path.name as string, body, {
           dryRun: dryRunOf(q),

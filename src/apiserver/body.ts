@@ -6,6 +6,7 @@ import { ParseLimitError, type ParseLimits } from '../api/boundedYaml.ts';
 import { ApiError, badRequest } from '../api/errors.ts';
 import type { YamlParser } from '../workers/YamlParser.ts';
 import type { PatchType } from '../registry/ObjectService.ts';
+import { PROTOBUF_MEDIA_TYPE, type ProtobufCodec } from './protobuf/ProtobufCodec.ts';
 
 export function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
@@ -32,13 +33,24 @@ export function patchTypeOf(contentType: string | undefined): PatchType {
 
 const OBJECT_TYPES = new Set(['', 'application/json', 'application/yaml', 'application/x-yaml', 'text/yaml']);
 
-/** Decodes the body of a create or update: JSON or YAML only (415 otherwise, as the apiserver answers). */
-export function decodeObjectBody(parser: YamlParser, limits: ParseLimits, raw: Buffer | undefined, contentType: string | undefined): Promise<unknown> {
-  if (!OBJECT_TYPES.has(mediaType(contentType))) {
+/**
+ * Decodes the body of a create or update: JSON, YAML, or Kubernetes protobuf for the built-in kinds that have a
+ * protobuf form (415 otherwise, as the apiserver answers).
+ */
+export async function decodeObjectBody(
+  parser: YamlParser,
+  limits: ParseLimits,
+  raw: Buffer | undefined,
+  contentType: string | undefined,
+  protobuf?: ProtobufCodec,
+): Promise<unknown> {
+  const media = mediaType(contentType);
+  if (media === PROTOBUF_MEDIA_TYPE && protobuf) return raw && raw.length ? protobuf.decode(raw) : undefined;
+  if (!OBJECT_TYPES.has(media)) {
     throw new ApiError(
       415,
       'UnsupportedMediaType',
-      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml${protobuf ? `, ${PROTOBUF_MEDIA_TYPE}` : ''}`,
     );
   }
   return decodeBody(parser, limits, raw, contentType);

@@ -9,6 +9,7 @@ import { applyPatch, type Operation } from 'rfc6902';
 import { ApiError, badRequest, cause, conflict, invalid, isApiError, notFound, alreadyExists, type StatusCause } from '../api/errors.ts';
 import { matchesFields, parseFieldSelector, type FieldRequirement } from '../api/fields.ts';
 import { everything, parseLabelSelector, type LabelSelector } from '../api/labels.ts';
+import { applyStrategicMergePatch, type PatchStrategies } from '../api/strategicMergePatch.ts';
 import { applyMergePatch } from '../api/mergePatch.ts';
 import { isPlainObject, jsonEqual, type JsonObject, type KubeObject, cloneJson } from '../api/types.ts';
 import { MAX_ANNOTATIONS_BYTES, validateDns1123Label, validateDns1123Subdomain, validateLabelKey, validateLabelValue } from '../api/validation.ts';
@@ -489,7 +490,7 @@ export class ObjectService {
 
   async patch(type: ResourceType, namespace: string, name: string, patchType: PatchType, patch: unknown, opts: PatchOptions = {}): Promise<WriteResult> {
     const version = opts.version ?? (type.versions[0] as string);
-    if (patchType === 'strategic') {
+    if (patchType === 'strategic' && !type.patchStrategies) {
       throw new ApiError(
         415,
         'UnsupportedMediaType',
@@ -505,11 +506,11 @@ export class ObjectService {
       const old = await this.store.get(this.key(type, namespace, name));
       if (!old) throw notFound(type.plural, type.group, name);
       // A merge patch copies what it changes and checkIdentity copies the result: `old` needs no deep copy for it.
-      const current = this.present(type, patchType === 'merge' ? { ...old } : cloneJson(old), version);
+      const current = this.present(type, patchType === 'json' ? cloneJson(old) : { ...old }, version);
       let patched: unknown;
-      if (patchType === 'merge') {
-        if (!isPlainObject(patch)) throw badRequest('a merge patch must be a JSON object');
-        patched = applyMergePatch(current, patch);
+      if (patchType === 'merge' || patchType === 'strategic') {
+        if (!isPlainObject(patch)) throw badRequest(`a ${patchType === 'merge' ? 'merge' : 'strategic merge'} patch must be a JSON object`);
+        patched = patchType === 'merge' ? applyMergePatch(current, patch) : applyStrategicMergePatch(current, patch, type.patchStrategies as PatchStrategies);
       } else {
         if (!Array.isArray(patch)) throw badRequest('a JSON patch must be an array of operations');
         patched = cloneJson(current);

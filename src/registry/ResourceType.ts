@@ -1,6 +1,7 @@
 /** What the registry knows about one served kind: names, scope, versions, schema, columns and extra rules. */
 import type { StatusCause } from '../api/errors.ts';
 import type { KubeObject } from '../api/types.ts';
+import type { PatchStrategies } from '../api/strategicMergePatch.ts';
 
 export interface JsonSchema {
   type?: string;
@@ -59,6 +60,11 @@ export interface ResourceType {
   /** Names must be DNS-1123 labels rather than subdomains (Namespaces). */
   nameIsLabel?: boolean;
   strategy?: TypeStrategy;
+  /**
+   * Set for built-in kinds, which accept strategic merge patches: their lists' patch strategies (ObjectMeta's are
+   * implied). Custom kinds leave it unset and answer 415 to such patches, as Kubernetes does for custom resources.
+   */
+  patchStrategies?: PatchStrategies;
   /** Who defines this type: 'builtin' or `promise/<name>`. */
   owner: string;
 }

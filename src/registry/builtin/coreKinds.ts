@@ -1,4 +1,4 @@
-/** The few core v1 kinds FleetOps serves: Namespaces, Events (for `kubectl describe`), Secrets, ConfigMaps. */
+/** The few core v1 kinds FleetOps serves: Namespaces, Events (for `kubectl describe`), Secrets, ConfigMaps, ServiceAccounts. */
 import type { ResourceType } from '../ResourceType.ts';
 import { ageColumn, defineType, s } from './defineType.ts';
 
@@ -11,11 +11,16 @@ export const namespaceType = defineType({
   shortNames: ['ns'],
   statusSubresource: true,
   nameIsLabel: true,
+  patchStrategies: { 'status.conditions': { strategy: 'merge', mergeKey: 'type' } },
   schema: s.root(s.obj({ finalizers: s.arr(s.str()) }), s.obj({ phase: s.str() })),
   printerColumns: [{ name: 'Status', type: 'string', jsonPath: '.status.phase' }, ageColumn],
   strategy: {
     prepareForCreate(ns) {
       ns.status = { phase: 'Active' };
+    },
+    // As Kubernetes does, so selectors can pick namespaces by name.
+    normalize(ns) {
+      ns.metadata.labels = { ...ns.metadata.labels, 'kubernetes.io/metadata.name': ns.metadata.name as string };
     },
   },
 });
@@ -37,6 +42,7 @@ export const eventType = defineType({
   plural: 'events',
   namespaced: true,
   shortNames: ['ev'],
+  patchStrategies: {},
   schema: s.root(undefined, undefined, {
     involvedObject: objectReference,
     reason: s.str(),
@@ -75,6 +81,7 @@ export const secretType = defineType({
   kind: 'Secret',
   plural: 'secrets',
   namespaced: true,
+  patchStrategies: {},
   schema: s.root(undefined, undefined, { data: s.map(s.str({ format: 'byte' })), stringData: s.map(), type: s.str(), immutable: s.bool() }),
   printerColumns: [{ name: 'Type', type: 'string', jsonPath: '.type' }, ageColumn],
   strategy: {
@@ -99,8 +106,25 @@ export const configMapType = defineType({
   plural: 'configmaps',
   namespaced: true,
   shortNames: ['cm'],
+  patchStrategies: {},
   schema: s.root(undefined, undefined, { data: s.map(), binaryData: s.map(s.str({ format: 'byte' })), immutable: s.bool() }),
   printerColumns: [ageColumn],
 });
 
-export const coreTypes: ResourceType[] = [namespaceType, eventType, secretType, configMapType];
+export const serviceAccountType = defineType({
+  group: '',
+  version: 'v1',
+  kind: 'ServiceAccount',
+  plural: 'serviceaccounts',
+  namespaced: true,
+  shortNames: ['sa'],
+  patchStrategies: { secrets: { strategy: 'merge', mergeKey: 'name' } },
+  schema: s.root(undefined, undefined, {
+    secrets: s.arr(objectReference),
+    imagePullSecrets: s.arr(s.obj({ name: s.str() })),
+    automountServiceAccountToken: s.bool(),
+  }),
+  printerColumns: [ageColumn],
+});
+
+export const coreTypes: ResourceType[] = [namespaceType, eventType, secretType, configMapType, serviceAccountType];

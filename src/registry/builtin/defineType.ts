@@ -1,4 +1,5 @@
 /** Fills the derivable names of a ResourceType so built-in definitions stay short. */
+import type { PatchStrategies } from '../../api/strategicMergePatch.ts';
 import type { JsonSchema, PrinterColumn, ResourceType, TypeStrategy } from '../ResourceType.ts';
 
 export interface TypeDefinition {
@@ -15,6 +16,8 @@ export interface TypeDefinition {
   selectableFields?: string[];
   nameIsLabel?: boolean;
   strategy?: TypeStrategy;
+  /** Built-in Kubernetes kinds only: accepts strategic merge patches with these list strategies. */
+  patchStrategies?: PatchStrategies;
 }
 
 export function defineType(d: TypeDefinition): ResourceType {
@@ -36,6 +39,7 @@ export function defineType(d: TypeDefinition): ResourceType {
   if (d.selectableFields) type.selectableFields = d.selectableFields;
   if (d.nameIsLabel) type.nameIsLabel = true;
   if (d.strategy) type.strategy = d.strategy;
+  if (d.patchStrategies) type.patchStrategies = d.patchStrategies;
   return type;
 }
 

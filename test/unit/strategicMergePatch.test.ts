@@ -1,0 +1,77 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { applyStrategicMergePatch } from '../../src/api/strategicMergePatch.ts';
+
+const conditions = { 'status.conditions': { strategy: 'merge' as const, mergeKey: 'type' } };
+
+describe('strategic merge patch', () => {
+  it('merges maps and deletes keys set to null, like a merge patch', () => {
+    const got = applyStrategicMergePatch({ metadata: { labels: { a: '1', b: '2' } } }, { metadata: { labels: { b: null, c: '3' } } }, {});
+    assert.deepEqual(got, { metadata: { labels: { a: '1', c: '3' } } });
+  });
+
+  it('replaces lists that have no strategy', () => {
+    assert.deepEqual(applyStrategicMergePatch({ rules: [{ verbs: ['get'] }] }, { rules: [{ verbs: ['list'] }] }, {}), { rules: [{ verbs: ['list'] }] });
+  });
+
+  it('merges lists of objects by their merge key, and deletes with $patch: delete', () => {
+    const original = {
+      status: {
+        conditions: [
+          { type: 'A', status: 'True' },
+          { type: 'B', status: 'False' },
+        ],
+      },
+    };
+    const got = applyStrategicMergePatch(
+      original,
+      {
+        status: {
+          conditions: [
+            { type: 'B', status: 'True' },
+            { type: 'C', status: 'True' },
+            { type: 'A', $patch: 'delete' },
+          ],
+        },
+      },
+      conditions,
+    );
+    assert.deepEqual(got, {
+      status: {
+        conditions: [
+          { type: 'B', status: 'True' },
+          { type: 'C', status: 'True' },
+        ],
+      },
+    });
+    assert.equal(original.status.conditions.length, 2, 'the original is not modified');
+  });
+
+  it('treats metadata.finalizers as a set and honours $deleteFromPrimitiveList', () => {
+    const got = applyStrategicMergePatch(
+      { metadata: { finalizers: ['a', 'b'] } },
+      { metadata: { finalizers: ['b', 'c'], '$deleteFromPrimitiveList/finalizers': ['a'] } },
+      {},
+    );
+    assert.deepEqual(got, { metadata: { finalizers: ['b', 'c'] } });
+  });
+
+  it('replaces a map with $patch: replace and keeps only $retainKeys', () => {
+    assert.deepEqual(applyStrategicMergePatch({ data: { a: '1', b: '2' } }, { data: { $patch: 'replace', c: '3' } }, {}), { data: { c: '3' } });
+    assert.deepEqual(applyStrategicMergePatch({ spec: { a: 1, b: 2 } }, { spec: { $retainKeys: ['a', 'c'], c: 3 } }, {}), { spec: { a: 1, c: 3 } });
+  });
+
+  it('orders a merged list by $setElementOrder', () => {
+    const got = applyStrategicMergePatch(
+      { status: { conditions: [{ type: 'A' }, { type: 'B' }] } },
+      { status: { '$setElementOrder/conditions': [{ type: 'B' }, { type: 'A' }] } },
+      conditions,
+    );
+    assert.deepEqual(got, { status: { conditions: [{ type: 'B' }, { type: 'A' }] } });
+  });
+
+  it('refuses an unknown directive and a merge-key list element without its key', () => {
+    assert.throws(() => applyStrategicMergePatch({}, { $patch: 'explode' }, {}), /unknown patch directive/);
+    assert.throws(() => applyStrategicMergePatch({}, { status: { conditions: [{ status: 'x' }] } }, conditions), /merge key "type"/);
+  });
+});
