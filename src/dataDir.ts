@@ -88,10 +88,11 @@ export function keepPrivate(dataDir: string): void {
     join(dataDir, 'kubeconfig'),
     join(dataDir, 'apiserver.key'),
     join(dataDir, 'apiserver.crt'),
+    join(dataDir, 'serviceaccount.key'),
   ]) {
     if (existsSync(file)) chmodSync(file, 0o600);
   }
-  for (const dir of ['git', 'statestores', 'image-fetch']) {
+  for (const dir of ['git', 'statestores', 'image-fetch', 'audit']) {
     mkdirSync(join(dataDir, dir), { recursive: true, mode: 0o700 });
     chmodSync(join(dataDir, dir), 0o700);
   }

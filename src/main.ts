@@ -10,12 +10,21 @@ import { dirname, join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { isApiError } from './api/errors.ts';
 import { ApiServer } from './apiserver/ApiServer.ts';
-import { TokenAuthenticator, type TokenEntry } from './apiserver/auth.ts';
+import { Authenticator, type TokenEntry } from './apiserver/auth.ts';
+import { AuditLog } from './apiserver/AuditLog.ts';
+import { RbacAuthorizer } from './apiserver/rbac/RbacAuthorizer.ts';
+import { reconcileBootstrapPolicy } from './apiserver/rbac/bootstrapPolicy.ts';
+import { rbacTypes } from './registry/builtin/rbacKinds.ts';
+import { ClusterRoleAggregator } from './controllers/rbac/ClusterRoleAggregator.ts';
+import { PromiseRoles } from './controllers/rbac/PromiseRoles.ts';
+import { ServiceAccountTokenSecrets } from './controllers/rbac/ServiceAccountTokenSecrets.ts';
+import { signServiceAccountToken } from './lib/serviceAccountToken.ts';
 import { ensureSelfSignedCert } from './apiserver/tls.ts';
 import { coreTypes, namespaceType } from './registry/builtin/coreKinds.ts';
 import { kratixTypes } from './registry/builtin/kratixKinds.ts';
 import { ObjectService } from './registry/ObjectService.ts';
 import { Registry } from './registry/Registry.ts';
+import type { ResourceType } from './registry/ResourceType.ts';
 import { SchemaValidator } from './registry/schema/SchemaValidator.ts';
 import { SqliteStore } from './store/SqliteStore.ts';
 import { InProcessClient } from './client/InProcessClient.ts';
@@ -46,6 +55,7 @@ import { serveGit } from './gitserver/gitHttpBackend.ts';
 import { execFileSync } from 'node:child_process';
 import type { FastifyInstance } from 'fastify';
 import { defaultDataDir, INSTALL_DIR } from './lib/installation.ts';
+import { kubeconfigYaml } from './client/kubeconfig.ts';
 
 export { defaultDataDir, INSTALL_DIR } from './lib/installation.ts';
 
@@ -80,6 +90,8 @@ export interface FleetOpsOptions {
   fresh?: boolean;
   /** Pipeline images: registry configuration and the cache (see ImagesOptions). */
   images?: ImagesOptions;
+  /** The audit log of write requests (`<dataDir>/audit/audit.log`): rotation size and files kept, or false for none. */
+  audit?: false | { maxBytes?: number; keep?: number };
 }
 
 export interface FleetOps {
@@ -124,29 +136,11 @@ export function loadTokens(dataDir: string): TokenEntry[] {
   return parsed.users;
 }
 
-export function kubeconfigYaml(url: string, caCert: string, token: string, user = 'admin', context = 'platform', namespace = 'default'): string {
-  const ca = Buffer.from(caCert).toString('base64');
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    `- name: fleetops`,
-    `  cluster:`,
-    `    server: ${url}`,
-    `    certificate-authority-data: ${ca}`,
-    'users:',
-    `- name: ${user}`,
-    `  user:`,
-    `    token: ${token}`,
-    'contexts:',
-    `- name: ${context}`,
-    `  context:`,
-    `    cluster: fleetops`,
-    `    user: ${user}`,
-    `    namespace: ${namespace}`,
-    `current-context: ${context}`,
-    '',
-  ].join('\n');
+/** The key service account tokens are signed with, made on first start (0600, like the other secrets here). */
+function loadSigningKey(dataDir: string): Buffer {
+  const path = join(dataDir, 'serviceaccount.key');
+  if (!existsSync(path)) writeFileSync(path, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  return Buffer.from(readFileSync(path, 'utf8').trim(), 'hex');
 }
 
 async function ensureNamespaces(objects: ObjectService): Promise<void> {
@@ -220,19 +214,19 @@ async function createDefaults(objects: ObjectService, registry: Registry, dataDi
 }
 
 /** GET/POST /git/<repo>.git/...: the embedded repository over smart HTTP, read-only, for any valid token. */
-function gitRoutes(gitRoot: string, authenticator: TokenAuthenticator): (app: FastifyInstance) => void {
+function gitRoutes(gitRoot: string, authenticator: Authenticator): (app: FastifyInstance) => void {
   return (app) => {
     app.route({
       method: ['GET', 'POST'],
       url: '/git/*',
       handler: async (req, reply) => {
-        const user = authenticator.authenticateBasicOrBearer(req.headers.authorization);
+        const user = await authenticator.authenticateBasicOrBearer(req.headers.authorization);
         if (!user)
           return reply.code(401).header('WWW-Authenticate', 'Basic realm="FleetOps"').type('text/plain').send('a FleetOps token is needed (as the password)\n');
         reply.hijack();
         await serveGit(req.raw, reply.raw, {
           projectRoot: gitRoot,
-          user: user.name,
+          user: user.username,
           allowPush: false,
           pathInfo: `/${(req.params as { '*': string })['*']}`,
           ...(Buffer.isBuffer(req.body) ? { body: req.body } : {}),
@@ -284,7 +278,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const logger = options.logger ?? pino({ level: process.env.FLEETOPS_LOG_LEVEL ?? 'info' });
   const registry = new Registry();
   const validator = new SchemaValidator();
-  for (const t of [...coreTypes, ...kratixTypes(validator), ...fleetopsTypes]) registry.register(t);
+  for (const t of [...coreTypes, ...rbacTypes, ...kratixTypes(validator), ...fleetopsTypes]) registry.register(t);
   const objects = new ObjectService({ store, registry, validator });
   await ensureNamespaces(objects);
   const client = new InProcessClient({ objects });
@@ -338,6 +332,23 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   });
   const repoPath = ensureEmbeddedRepo(dataDir);
   if (options.defaultDestinations !== false) await createDefaults(objects, registry, dataDir, repoPath);
+  const tokens = loadTokens(dataDir);
+  const tls = ensureSelfSignedCert(dataDir);
+  const serviceAccountKey = loadSigningKey(dataDir);
+  await reconcileBootstrapPolicy(objects, tokens);
+  const rbac = {
+    aggregator: new ClusterRoleAggregator({ client, logger: controllerLog }),
+    promiseRoles: new PromiseRoles({ client, registry, logger: controllerLog }),
+    tokenSecrets: new ServiceAccountTokenSecrets({
+      client,
+      logger: controllerLog,
+      caCert: tls.cert,
+      sign: (claims) => signServiceAccountToken(serviceAccountKey, claims),
+    }),
+  };
+  await rbac.aggregator.start();
+  await rbac.promiseRoles.start();
+  await rbac.tokenSecrets.start();
   await resources.start();
   await promises.start();
   await rollouts.start();
@@ -345,13 +356,29 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   await scheduler.start();
   await stateStores.start();
   eventExpiry.start();
-  const tokens = loadTokens(dataDir);
-  const tls = ensureSelfSignedCert(dataDir);
-  const authenticator = new TokenAuthenticator(tokens);
+  const serviceAccountType = registry.byKind('', 'ServiceAccount') as ResourceType;
+  const secretType = registry.byKind('', 'Secret') as ResourceType;
+  const authenticator = new Authenticator({
+    tokens,
+    signingKey: serviceAccountKey,
+    bound: {
+      uidOf: async (kind, namespace, name) =>
+        (await objects.find(kind === 'Secret' ? secretType : serviceAccountType, namespace, name))?.metadata.uid as string | undefined,
+    },
+  });
+  const authorizer = new RbacAuthorizer({ objects, logger: logger.child({ component: 'rbac' }) });
+  await authorizer.start();
+  const audit =
+    options.audit === false
+      ? undefined
+      : new AuditLog({ path: join(dataDir, 'audit', 'audit.log'), logger: logger.child({ component: 'audit' }), ...(options.audit ?? {}) });
   const server = new ApiServer({
     registry,
     objects,
     authenticator,
+    authorizer,
+    serviceAccountKey,
+    ...(audit ? { audit } : {}),
     extraRoutes: gitRoutes(dirname(repoPath), authenticator),
     parser,
     tls,
@@ -381,6 +408,10 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       if (stopped) return;
       stopped = true;
       await server.stop();
+      authorizer.stop();
+      await rbac.aggregator.stop();
+      await rbac.promiseRoles.stop();
+      await rbac.tokenSecrets.stop();
       await promises.stop();
       await rollouts.stop();
       await plans.stop();

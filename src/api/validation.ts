@@ -13,6 +13,14 @@ export function validateDns1123Label(value: string): string {
   return '';
 }
 
+/** Kubernetes' ValidatePathSegmentName: the name is one URL path segment. */
+export function validatePathSegment(value: string): string {
+  if (value === '.' || value === '..') return `may not be '${value}'`;
+  if (value.includes('/')) return "may not contain '/'";
+  if (value.includes('%')) return "may not contain '%'";
+  return '';
+}
+
 export function validateDns1123Subdomain(value: string): string {
   if (value.length > 253) return 'must be no more than 253 characters';
   if (!DNS1123_SUBDOMAIN.test(value)) {

@@ -6,12 +6,17 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { ApiError, badRequest, forbidden, isApiError, type Status } from '../api/errors.ts';
+import { ApiError, badRequest, forbidden, invalid, isApiError, type Status } from '../api/errors.ts';
 import type { KubeObject } from '../api/types.ts';
 import type { ObjectService, WatchEvent } from '../registry/ObjectService.ts';
 import type { Registry } from '../registry/Registry.ts';
 import { apiVersionOf, type ResourceType } from '../registry/ResourceType.ts';
-import { authorize, type RequestAttributes, type TokenAuthenticator, type User } from './auth.ts';
+import type { Authenticator } from './auth.ts';
+import { deniedMessage, isSuperuser, type ResourceAttributes, type UserInfo } from '../api/rbac.ts';
+import type { RbacAuthorizer } from './rbac/RbacAuthorizer.ts';
+import { answerReview } from './rbac/reviews.ts';
+import { signServiceAccountToken } from '../lib/serviceAccountToken.ts';
+import type { AuditLog, AuditObjectRef } from './AuditLog.ts';
 import { decodeBody, decodeObjectBody, patchTypeOf } from './body.ts';
 import { YamlParser } from '../workers/YamlParser.ts';
 import { DEFAULT_LIMITS, UNTRUSTED_LIMITS } from '../api/boundedYaml.ts';
@@ -25,7 +30,12 @@ import { prefersProtobuf, PROTOBUF_MEDIA_TYPE, ProtobufCodec } from './protobuf/
 export interface ApiServerOptions {
   registry: Registry;
   objects: ObjectService;
-  authenticator: TokenAuthenticator;
+  authenticator: Authenticator;
+  authorizer: RbacAuthorizer;
+  /** Signs the short-lived tokens of `serviceaccounts/<name>/token`. */
+  serviceAccountKey: Buffer;
+  /** Records every write request (default: none). */
+  audit?: AuditLog;
   tls: TlsMaterial;
   logger: Logger;
   now?: () => Date;
@@ -45,7 +55,8 @@ export interface ApiServerOptions {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    user?: User;
+    user?: UserInfo;
+    audit?: { verb: string; objectRef: AuditObjectRef; received: Date };
   }
 }
 
@@ -129,9 +140,23 @@ export class ApiServer {
     app.addHook('onRequest', async (req, reply) => {
       const path = req.url.split('?')[0] as string;
       if (PUBLIC_PATHS.has(path) || path.startsWith('/git/') || path === '/' || path.startsWith('/portal')) return;
-      const user = this.opts.authenticator.authenticate(req.headers.authorization);
+      const user = await this.opts.authenticator.authenticate(req.headers.authorization);
       if (!user) return sendStatus(reply, new ApiError(401, 'Unauthorized', 'Unauthorized'));
       req.user = user;
+    });
+
+    app.addHook('onResponse', async (req, reply) => {
+      if (!req.audit || !req.user || !this.opts.audit) return;
+      this.opts.audit.record({
+        verb: req.audit.verb,
+        requestURI: req.url,
+        user: req.user,
+        sourceIPs: [req.ip],
+        ...(req.headers['user-agent'] ? { userAgent: req.headers['user-agent'] } : {}),
+        objectRef: req.audit.objectRef,
+        code: reply.statusCode,
+        received: req.audit.received,
+      });
     });
 
     app.get('/version', async () => SERVER_VERSION);
@@ -166,12 +191,16 @@ export class ApiServer {
     const path = parsed.path;
     const type = registry.byResource(path.group, path.version, path.plural);
     if (!type) throw notFound;
-    if (path.subresource !== undefined && (path.subresource !== 'status' || !type.statusSubresource)) throw notFound;
+    const subresourceOk =
+      path.subresource === undefined ||
+      (path.subresource === 'status' && type.statusSubresource) ||
+      (path.subresource === 'token' && type.group === '' && type.plural === 'serviceaccounts');
+    if (!subresourceOk) throw notFound;
     if (!type.namespaced && path.namespace !== undefined) throw notFound;
     return this.handleResource(req, reply, type, path);
   }
 
-  private verbOf(req: FastifyRequest, path: ResourcePath, q: Record<string, string>): RequestAttributes['verb'] {
+  private verbOf(req: FastifyRequest, path: ResourcePath, q: Record<string, string>): string {
     const item = path.name !== undefined;
     switch (req.method) {
       case 'GET':
@@ -191,13 +220,24 @@ export class ApiServer {
     const q = query(req);
     const verb = this.verbOf(req, path, q);
     const namespace = path.namespace ?? '';
-    const attrs: RequestAttributes = { verb, group: type.group, plural: type.plural, namespaced: type.namespaced };
-    if (path.namespace !== undefined) attrs.namespace = path.namespace;
+    const user = req.user as UserInfo;
+    const attrs: ResourceAttributes = { verb, group: type.group, resource: type.plural };
+    if (path.subresource !== undefined) attrs.subresource = path.subresource;
+    // As Kubernetes: a Namespace object is in its own namespace, so a RoleBinding there can grant reading it.
+    const attrNamespace = type.group === '' && type.plural === 'namespaces' ? path.name : path.namespace;
+    if (attrNamespace !== undefined) attrs.namespace = attrNamespace;
     if (path.name !== undefined) attrs.name = path.name;
-    const denied = authorize(req.user as User, attrs);
-    if (denied) throw forbidden(type.plural, type.group, path.name ?? '', denied);
-    // Teams' bodies get the tighter limits: what they send must not hold the event loop for others.
-    const limits = (req.user as User).role === 'admin' ? DEFAULT_LIMITS : UNTRUSTED_LIMITS;
+    if (!['get', 'list', 'watch'].includes(verb)) {
+      const objectRef: AuditObjectRef = { resource: type.plural, apiGroup: type.group, apiVersion: path.version };
+      if (path.subresource !== undefined) objectRef.subresource = path.subresource;
+      if (path.namespace !== undefined) objectRef.namespace = path.namespace;
+      if (path.name !== undefined) objectRef.name = path.name;
+      req.audit = { verb, objectRef, received: this.now() };
+    }
+    if (!(await this.opts.authorizer.authorize(user, attrs)).allowed) throw forbidden(type.plural, type.group, path.name ?? '', deniedMessage(user, attrs));
+    // Bodies of all but the platform's admins get the tighter limits: what they send must not hold the event loop for others.
+    const limits = isSuperuser(user) ? DEFAULT_LIMITS : UNTRUSTED_LIMITS;
+    if (type.createOnly || path.subresource === 'token') return this.handleComputed(req, reply, type, path, verb, limits, user);
     const item = path.name !== undefined;
     if (item !== ['get', 'update', 'patch', 'delete'].includes(verb)) {
       throw new ApiError(405, 'MethodNotAllowed', `${req.method} is not supported on ${item ? 'an object' : 'a collection'} of kind "${type.plural}"`);
@@ -332,6 +372,58 @@ export class ApiServer {
       }
     }
     throw new ApiError(405, 'MethodNotAllowed', `${verb} is not supported`);
+  }
+
+  /** Requests answered without storing anything: access reviews and service account token requests. */
+  private async handleComputed(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    type: ResourceType,
+    path: ResourcePath,
+    verb: string,
+    limits: typeof DEFAULT_LIMITS,
+    user: UserInfo,
+  ): Promise<unknown> {
+    const expected = path.subresource === 'token' ? path.name !== undefined : path.name === undefined;
+    if (verb !== 'create' || !expected) throw new ApiError(405, 'MethodNotAllowed', `${req.method} is not supported here: only create (POST)`);
+    const body = await decodeObjectBody(this.parser, limits, req.body as Buffer | undefined, req.headers['content-type'], this.protobuf);
+    const answer =
+      path.subresource === 'token'
+        ? await this.tokenRequest(path.namespace ?? '', path.name as string, body)
+        : await answerReview(type.kind, body, user, this.opts.authorizer);
+    if (prefersProtobuf(req.headers.accept) && this.protobuf.supports(String(answer.apiVersion), String(answer.kind))) {
+      return reply.code(201).type(PROTOBUF_MEDIA_TYPE).send(this.protobuf.encode(answer));
+    }
+    return reply.code(201).send(answer);
+  }
+
+  /** `kubectl create token`: a short-lived token bound to the account's uid (deleting the account revokes it). */
+  private async tokenRequest(namespace: string, name: string, body: unknown): Promise<Record<string, unknown>> {
+    const sa = await this.opts.objects.get(this.opts.registry.byKind('', 'ServiceAccount') as ResourceType, namespace, name);
+    const spec = ((body as { spec?: { expirationSeconds?: number; audiences?: string[] } } | undefined)?.spec ?? {}) as {
+      expirationSeconds?: number;
+      audiences?: string[];
+    };
+    const seconds = spec.expirationSeconds ?? 3600;
+    if (!Number.isInteger(seconds) || seconds < 600 || seconds > 2 ** 32) {
+      throw invalid('TokenRequest', 'authentication.k8s.io', name, [
+        { reason: 'FieldValueInvalid', field: 'spec.expirationSeconds', message: 'Invalid value: may not specify a duration less than 10 minutes' },
+      ]);
+    }
+    const now = Math.floor(this.now().getTime() / 1000);
+    const token = signServiceAccountToken(this.opts.serviceAccountKey, {
+      namespace,
+      serviceAccount: { name, uid: sa.metadata.uid as string },
+      issuedAt: now,
+      expiresAt: now + seconds,
+    });
+    return {
+      kind: 'TokenRequest',
+      apiVersion: 'authentication.k8s.io/v1',
+      metadata: { name, namespace, creationTimestamp: null },
+      spec: { audiences: spec.audiences ?? ['fleetops'], expirationSeconds: seconds, boundObjectRef: null },
+      status: { token, expirationTimestamp: new Date((now + seconds) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') },
+    };
   }
 
   private async watch(

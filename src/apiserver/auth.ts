@@ -1,86 +1,82 @@
 /**
- * Bearer-token authentication and a small authorization policy: platform admins may do anything; application
- * teams may read the platform's catalog (Promises and other cluster-scoped kinds, except Secrets) and may read and
- * write namespaced objects only in their own namespaces, never the platform's own kinds.
+ * Authentication: bearer tokens from the token file (the bootstrap identities) and service account tokens. Every
+ * authenticated user is in `system:authenticated`; token-file admins are in `system:masters` (all access, as in
+ * Kubernetes); token-file teams get RoleBindings in their namespaces at start (see bootstrapPolicy.ts).
  */
 import { timingSafeEqual } from 'node:crypto';
+import { AUTHENTICATED_GROUP, SUPERUSER_GROUP, serviceAccountUsername, type UserInfo } from '../api/rbac.ts';
+import { verifyServiceAccountToken } from '../lib/serviceAccountToken.ts';
 
-export interface User {
+/** An entry of the token file (`tokens.json`), kept as it was before RBAC so existing files keep working. */
+export interface TokenEntry {
   name: string;
   role: 'admin' | 'team';
   /** For teams: the namespaces they own. */
   namespaces: string[];
-}
-
-export interface TokenEntry extends User {
   token: string;
 }
 
-export interface RequestAttributes {
-  verb: 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
-  group: string;
-  plural: string;
-  namespaced: boolean;
-  namespace?: string;
-  name?: string;
+export const TEAMS_GROUP = 'fleetops:teams';
+
+/** Looks up what a service account token is bound to; undefined when it no longer exists. */
+export interface BoundObjects {
+  uidOf(kind: 'ServiceAccount' | 'Secret', namespace: string, name: string): Promise<string | undefined>;
 }
 
-/** Groups whose kinds only the platform team may change. */
-const PLATFORM_GROUPS = new Set(['platform.kratix.io', 'fleetops.dev']);
-const READ_VERBS = new Set(['get', 'list', 'watch']);
-/** Cluster-scoped kinds whose content names and diffs every team's resources: the platform team's alone. */
-const PLATFORM_ONLY_READS = new Set(['fleetops.dev/rolloutplans']);
+export interface AuthenticatorOptions {
+  tokens: TokenEntry[];
+  /** The key service account tokens are signed with. */
+  signingKey: Buffer;
+  bound: BoundObjects;
+  now?: () => Date;
+}
 
-export class TokenAuthenticator {
-  private readonly entries: { token: Buffer; user: User }[];
+export class Authenticator {
+  private readonly entries: { token: Buffer; user: UserInfo }[];
+  private readonly opts: AuthenticatorOptions;
 
-  constructor(tokens: TokenEntry[]) {
-    this.entries = tokens.map(({ token, ...user }) => ({ token: Buffer.from(token), user }));
+  constructor(options: AuthenticatorOptions) {
+    this.opts = options;
+    this.entries = options.tokens.map((e) => ({
+      token: Buffer.from(e.token),
+      user: { username: e.name, groups: e.role === 'admin' ? [SUPERUSER_GROUP, AUTHENTICATED_GROUP] : [TEAMS_GROUP, AUTHENTICATED_GROUP] },
+    }));
   }
 
-  /** Returns the user for an `Authorization` header, or undefined. Compares in constant time. */
-  authenticate(header: string | undefined): User | undefined {
+  /** The user of an `Authorization: Bearer` header, or undefined. */
+  async authenticate(header: string | undefined): Promise<UserInfo | undefined> {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-    if (!m) return undefined;
-    return this.byToken(m[1] as string);
+    return m ? this.byToken(m[1] as string) : undefined;
   }
 
   /** Basic auth with a token as the password (what Git clients and GitOps agents send), or a bearer token. */
-  authenticateBasicOrBearer(header: string | undefined): User | undefined {
+  async authenticateBasicOrBearer(header: string | undefined): Promise<UserInfo | undefined> {
     const m = /^Basic\s+(\S+)\s*$/i.exec(header ?? '');
     if (!m) return this.authenticate(header);
     const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8');
     return this.byToken(decoded.slice(decoded.indexOf(':') + 1));
   }
 
-  private byToken(token: string): User | undefined {
+  private async byToken(token: string): Promise<UserInfo | undefined> {
     const given = Buffer.from(token);
-    let found: User | undefined;
+    let found: UserInfo | undefined;
     for (const e of this.entries) {
       if (e.token.length === given.length && timingSafeEqual(e.token, given)) found = e.user;
     }
-    return found;
+    return found ?? this.serviceAccount(token);
   }
-}
 
-/** Returns why the request is denied, or undefined when allowed. */
-export function authorize(user: User, attrs: RequestAttributes): string | undefined {
-  if (user.role === 'admin') return undefined;
-  const read = READ_VERBS.has(attrs.verb);
-  if (!attrs.namespaced) {
-    if (attrs.group === '' && attrs.plural === 'namespaces' && read && attrs.name && user.namespaces.includes(attrs.name)) return undefined;
-    if (read && PLATFORM_ONLY_READS.has(`${attrs.group}/${attrs.plural}`)) {
-      return `User "${user.name}" cannot ${attrs.verb} resource "${attrs.plural}" in API group "${attrs.group}" at the cluster scope: they show every team's resources; only the platform team may`;
-    }
-    if (read && attrs.group !== '') return undefined;
-    return `User "${user.name}" cannot ${attrs.verb} resource "${attrs.plural}" in API group "${attrs.group}" at the cluster scope`;
+  private async serviceAccount(token: string): Promise<UserInfo | undefined> {
+    const now = Math.floor((this.opts.now?.() ?? new Date()).getTime() / 1000);
+    const claims = verifyServiceAccountToken(this.opts.signingKey, token, now);
+    if (!claims) return undefined;
+    // Bound tokens die with what they are bound to (a re-created account of the same name has a new uid).
+    if ((await this.opts.bound.uidOf('ServiceAccount', claims.namespace, claims.serviceAccount.name)) !== claims.serviceAccount.uid) return undefined;
+    if (claims.secret && (await this.opts.bound.uidOf('Secret', claims.namespace, claims.secret.name)) !== claims.secret.uid) return undefined;
+    return {
+      username: serviceAccountUsername(claims.namespace, claims.serviceAccount.name),
+      uid: claims.serviceAccount.uid,
+      groups: ['system:serviceaccounts', `system:serviceaccounts:${claims.namespace}`, AUTHENTICATED_GROUP],
+    };
   }
-  if (!attrs.namespace || !user.namespaces.includes(attrs.namespace)) {
-    const where = attrs.namespace ? `in the namespace "${attrs.namespace}"` : 'at the cluster scope';
-    return `User "${user.name}" cannot ${attrs.verb} resource "${attrs.plural}" in API group "${attrs.group}" ${where}`;
-  }
-  if (!read && PLATFORM_GROUPS.has(attrs.group)) {
-    return `User "${user.name}" cannot ${attrs.verb} resource "${attrs.plural}" in API group "${attrs.group}": only the platform team may`;
-  }
-  return undefined;
 }

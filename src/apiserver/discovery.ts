@@ -41,12 +41,26 @@ function resourceEntries(t: ResourceType): object[] {
     singularName: t.singular,
     namespaced: t.namespaced,
     kind: t.kind,
-    verbs: ALL_VERBS,
+    verbs: t.createOnly ? ['create'] : ALL_VERBS,
     ...(t.shortNames.length ? { shortNames: t.shortNames } : {}),
     ...(t.categories.length ? { categories: t.categories } : {}),
   };
-  if (!t.statusSubresource) return [main];
-  return [main, { name: `${t.plural}/status`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] }];
+  const entries: object[] = [main];
+  if (t.statusSubresource) {
+    entries.push({ name: `${t.plural}/status`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] });
+  }
+  if (t.group === '' && t.plural === 'serviceaccounts') {
+    entries.push({
+      name: 'serviceaccounts/token',
+      singularName: '',
+      namespaced: true,
+      group: 'authentication.k8s.io',
+      version: 'v1',
+      kind: 'TokenRequest',
+      verbs: ['create'],
+    });
+  }
+  return entries;
 }
 
 export function apiResourceList(registry: Registry, group: string, version: string): object | undefined {

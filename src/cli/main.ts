@@ -211,6 +211,53 @@ export function buildProgram(): Command {
       process.exitCode = imageListCommand(opts.dataDir ? resolve(opts.dataDir) : defaultDataDir(), stdout);
     });
 
+  const team = program.command('team').description('application teams: a namespace, a token and what the team may request');
+  team
+    .command('add')
+    .description('create (or change) a team: namespace, service account, role bindings; writes its kubeconfig')
+    .argument('<name>', 'team name (a DNS label)')
+    .option('--namespace <ns>', "the team's namespace (default: the team name)")
+    .option('--promises <names>', 'only these Promises may be requested (comma-separated); default: every Promise')
+    .option('--read-only', 'the team may see its resources but request nothing')
+    .option('-o, --kubeconfig-out <file>', "where to write the team's kubeconfig; - prints it (default: ./<name>.kubeconfig)")
+    .action(async (name: string, opts: { namespace?: string; promises?: string; readOnly?: boolean; kubeconfigOut?: string }, cmd: Command) => {
+      const { teamAddCommand } = await import('./commands/team.ts');
+      const promises = opts.promises
+        ?.split(',')
+        .map((p) => p.trim())
+        .filter(Boolean);
+      await withContext(cmd, (ctx) =>
+        teamAddCommand(
+          ctx,
+          name,
+          {
+            ...(opts.namespace ? { namespace: opts.namespace } : {}),
+            ...(promises ? { promises } : {}),
+            ...(opts.readOnly ? { readOnly: true } : {}),
+            ...(opts.kubeconfigOut ? { kubeconfigOut: opts.kubeconfigOut } : {}),
+          },
+          stdout,
+        ),
+      );
+    });
+  team
+    .command('list')
+    .description('teams with their namespace and access')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { teamListCommand } = await import('./commands/team.ts');
+      await withContext(cmd, (ctx) => teamListCommand(ctx, stdout));
+    });
+  team
+    .command('remove')
+    .description("revoke a team's access (its tokens stop working); the namespace stays unless --delete-namespace")
+    .argument('<name>')
+    .option('--namespace <ns>', "the team's namespace (default: the team name)")
+    .option('--delete-namespace', 'also delete the namespace and every resource in it')
+    .action(async (name: string, opts: { namespace?: string; deleteNamespace?: boolean }, cmd: Command) => {
+      const { teamRemoveCommand } = await import('./commands/team.ts');
+      await withContext(cmd, (ctx) => teamRemoveCommand(ctx, name, opts, stdout));
+    });
+
   const promise = program.command('promise').description('work on Promises');
   promise
     .command('init')

@@ -49,3 +49,29 @@ export function loadKubeconfig(path: string, contextName?: string): ClientConfig
   if (cluster['insecure-skip-tls-verify']) config.insecure = true;
   return config;
 }
+
+/** A kubeconfig with one cluster, user (a bearer token) and context. */
+export function kubeconfigYaml(url: string, caCert: string, token: string, user = 'admin', context = 'platform', namespace = 'default'): string {
+  const ca = Buffer.from(caCert).toString('base64');
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    `- name: fleetops`,
+    `  cluster:`,
+    `    server: ${url}`,
+    `    certificate-authority-data: ${ca}`,
+    'users:',
+    `- name: ${user}`,
+    `  user:`,
+    `    token: ${token}`,
+    'contexts:',
+    `- name: ${context}`,
+    `  context:`,
+    `    cluster: fleetops`,
+    `    user: ${user}`,
+    `    namespace: ${namespace}`,
+    `current-context: ${context}`,
+    '',
+  ].join('\n');
+}

@@ -12,7 +12,14 @@ import { everything, parseLabelSelector, type LabelSelector } from '../api/label
 import { applyStrategicMergePatch, type PatchStrategies } from '../api/strategicMergePatch.ts';
 import { applyMergePatch } from '../api/mergePatch.ts';
 import { isPlainObject, jsonEqual, type JsonObject, type KubeObject, cloneJson } from '../api/types.ts';
-import { MAX_ANNOTATIONS_BYTES, validateDns1123Label, validateDns1123Subdomain, validateLabelKey, validateLabelValue } from '../api/validation.ts';
+import {
+  MAX_ANNOTATIONS_BYTES,
+  validateDns1123Label,
+  validateDns1123Subdomain,
+  validatePathSegment,
+  validateLabelKey,
+  validateLabelValue,
+} from '../api/validation.ts';
 import { keyOf, type ObjectKey, type Store, type StoreEvent, type WatchHandle, type WriteOp } from '../store/Store.ts';
 import { rfc3339Seconds } from '../api/time.ts';
 import { recordUpdate, serverSideApply } from './managedFields.ts';
@@ -283,7 +290,7 @@ export class ObjectService {
     const m = obj.metadata;
     if (!m.name) causes.push(cause('FieldValueRequired', 'metadata.name', 'Required value: name or generateName is required'));
     else {
-      const err = type.nameIsLabel ? validateDns1123Label(m.name) : validateDns1123Subdomain(m.name);
+      const err = type.nameIsLabel ? validateDns1123Label(m.name) : type.nameIsPathSegment ? validatePathSegment(m.name) : validateDns1123Subdomain(m.name);
       if (err) causes.push(cause('FieldValueInvalid', 'metadata.name', `Invalid value: ${JSON.stringify(m.name)}: ${err}`));
     }
     for (const [field, map] of [

@@ -59,12 +59,19 @@ export interface ResourceType {
   selectableFields?: string[];
   /** Names must be DNS-1123 labels rather than subdomains (Namespaces). */
   nameIsLabel?: boolean;
+  /** Names are any path segment (no `/`, `%`, not `.` or `..`), as for RBAC objects (`system:basic-user`). */
+  nameIsPathSegment?: boolean;
   strategy?: TypeStrategy;
   /**
    * Set for built-in kinds, which accept strategic merge patches: their lists' patch strategies (ObjectMeta's are
    * implied). Custom kinds leave it unset and answer 415 to such patches, as Kubernetes does for custom resources.
    */
   patchStrategies?: PatchStrategies;
+  /**
+   * Answered by the API server, never stored (access reviews): only `create`, and the answer is computed from the
+   * request and its user.
+   */
+  createOnly?: boolean;
   /** Who defines this type: 'builtin' or `promise/<name>`. */
   owner: string;
 }

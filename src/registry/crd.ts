@@ -139,7 +139,8 @@ export function crdToResourceType(crd: unknown, owner: string, validator: Schema
     plural,
     singular: typeof names.singular === 'string' && names.singular ? names.singular : kind.toLowerCase(),
     shortNames: strings(names.shortNames),
-    categories: strings(names.categories),
+    // In `all` too: on FleetOps a team's resource requests are what `kubectl get all -n <team>` should list.
+    categories: [...new Set(['all', ...strings(names.categories)])],
     namespaced: true,
     statusSubresource: true,
     schemas,

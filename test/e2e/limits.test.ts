@@ -55,8 +55,7 @@ describe('limits on what users send and steps write', () => {
         ],
       }),
     );
-    fleet = await startTestFleet({ dataDir });
-    await fleet.client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } } });
+    fleet = await startTestFleet({ dataDir }); // makes the token file's team namespace, team-a
   });
   after(async () => {
     await fleet.cleanup();

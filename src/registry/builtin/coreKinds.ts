@@ -94,7 +94,7 @@ export const secretType = defineType({
         secret.data = data;
       }
       delete secret.stringData;
-      secret.type ??= 'Opaque';
+      if (!secret.type) secret.type = 'Opaque';
     },
   },
 });

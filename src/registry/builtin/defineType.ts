@@ -15,6 +15,7 @@ export interface TypeDefinition {
   printerColumns?: PrinterColumn[];
   selectableFields?: string[];
   nameIsLabel?: boolean;
+  nameIsPathSegment?: boolean;
   strategy?: TypeStrategy;
   /** Built-in Kubernetes kinds only: accepts strategic merge patches with these list strategies. */
   patchStrategies?: PatchStrategies;
@@ -38,6 +39,7 @@ export function defineType(d: TypeDefinition): ResourceType {
   };
   if (d.selectableFields) type.selectableFields = d.selectableFields;
   if (d.nameIsLabel) type.nameIsLabel = true;
+  if (d.nameIsPathSegment) type.nameIsPathSegment = true;
   if (d.strategy) type.strategy = d.strategy;
   if (d.patchStrategies) type.patchStrategies = d.patchStrategies;
   return type;

@@ -1,0 +1,132 @@
+/**
+ * The RBAC authorizer: Roles, ClusterRoles and their bindings kept in memory from watches, evaluated with
+ * Kubernetes' semantics (api/rbac.ts). A denial is checked once more against a fresh read, so a binding written a
+ * moment ago (not yet seen by the watch) already counts.
+ */
+import type { Logger } from 'pino';
+import {
+  isSuperuser,
+  ruleAllows,
+  ruleAllowsNonResource,
+  subjectMatches,
+  type NonResourceAttributes,
+  type PolicyRule,
+  type ResourceAttributes,
+  type RoleRef,
+  type Subject,
+  type UserInfo,
+} from '../../api/rbac.ts';
+import type { KubeObject } from '../../api/types.ts';
+import type { ObjectService } from '../../registry/ObjectService.ts';
+import type { ResourceType } from '../../registry/ResourceType.ts';
+import { clusterRoleBindingType, clusterRoleType, roleBindingType, roleType } from '../../registry/builtin/rbacKinds.ts';
+
+interface Binding {
+  namespace: string;
+  subjects: Subject[];
+  roleRef: RoleRef;
+}
+
+interface Policy {
+  roles: Map<string, PolicyRule[]>;
+  clusterRoles: Map<string, PolicyRule[]>;
+  bindings: Map<string, Binding>;
+}
+
+export interface Decision {
+  allowed: boolean;
+  reason?: string;
+}
+
+export interface RbacAuthorizerOptions {
+  objects: ObjectService;
+  logger: Logger;
+}
+
+const KINDS: ResourceType[] = [roleType, clusterRoleType, roleBindingType, clusterRoleBindingType];
+
+function keyOf(o: KubeObject): string {
+  return `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name as string}`;
+}
+
+function emptyPolicy(): Policy {
+  return { roles: new Map(), clusterRoles: new Map(), bindings: new Map() };
+}
+
+function add(policy: Policy, o: KubeObject): void {
+  const ns = o.metadata.namespace ?? '';
+  if (o.kind === 'Role') policy.roles.set(`${ns}/${o.metadata.name as string}`, (o.rules ?? []) as PolicyRule[]);
+  else if (o.kind === 'ClusterRole') policy.clusterRoles.set(o.metadata.name as string, (o.rules ?? []) as PolicyRule[]);
+  else policy.bindings.set(keyOf(o), { namespace: ns, subjects: (o.subjects ?? []) as Subject[], roleRef: o.roleRef as RoleRef });
+}
+
+function remove(policy: Policy, o: KubeObject): void {
+  if (o.kind === 'Role') policy.roles.delete(`${o.metadata.namespace ?? ''}/${o.metadata.name as string}`);
+  else if (o.kind === 'ClusterRole') policy.clusterRoles.delete(o.metadata.name as string);
+  else policy.bindings.delete(keyOf(o));
+}
+
+/** The rules that apply to `user` in `namespace` (cluster-wide bindings, and the namespace's when given). */
+function rulesOf(policy: Policy, user: UserInfo, namespace: string | undefined): PolicyRule[] {
+  const out: PolicyRule[] = [];
+  for (const b of policy.bindings.values()) {
+    if (b.namespace !== '' && b.namespace !== namespace) continue;
+    if (!b.subjects.some((s) => subjectMatches(s, user, b.namespace))) continue;
+    const rules = b.roleRef.kind === 'ClusterRole' ? policy.clusterRoles.get(b.roleRef.name) : policy.roles.get(`${b.namespace}/${b.roleRef.name}`);
+    if (rules) out.push(...rules);
+  }
+  return out;
+}
+
+export class RbacAuthorizer {
+  private readonly opts: RbacAuthorizerOptions;
+  private policy = emptyPolicy();
+  private watches: { stop(): void }[] = [];
+
+  constructor(options: RbacAuthorizerOptions) {
+    this.opts = options;
+  }
+
+  async start(): Promise<void> {
+    for (const type of KINDS) {
+      this.watches.push(
+        await this.opts.objects.watch(type, undefined, { resourceVersion: '' }, (e) =>
+          e.type === 'DELETED' ? remove(this.policy, e.object) : add(this.policy, e.object),
+        ),
+      );
+    }
+  }
+
+  stop(): void {
+    for (const w of this.watches) w.stop();
+    this.watches = [];
+  }
+
+  async authorize(user: UserInfo, attrs: ResourceAttributes): Promise<Decision> {
+    if (isSuperuser(user)) return { allowed: true, reason: 'member of system:masters' };
+    const check = (p: Policy): boolean => rulesOf(p, user, attrs.namespace).some((r) => ruleAllows(r, attrs));
+    if (check(this.policy) || check(await this.fresh())) return { allowed: true };
+    return { allowed: false };
+  }
+
+  async authorizeNonResource(user: UserInfo, attrs: NonResourceAttributes): Promise<Decision> {
+    if (isSuperuser(user)) return { allowed: true, reason: 'member of system:masters' };
+    return { allowed: rulesOf(await this.fresh(), user, undefined).some((r) => ruleAllowsNonResource(r, attrs)) };
+  }
+
+  /** Every rule that applies to the user in the namespace (what `kubectl auth can-i --list` shows). */
+  async rules(user: UserInfo, namespace: string): Promise<PolicyRule[]> {
+    if (isSuperuser(user))
+      return [
+        { verbs: ['*'], apiGroups: ['*'], resources: ['*'] },
+        { verbs: ['*'], nonResourceURLs: ['*'] },
+      ];
+    return rulesOf(await this.fresh(), user, namespace);
+  }
+
+  private async fresh(): Promise<Policy> {
+    const policy = emptyPolicy();
+    for (const type of KINDS) for (const o of (await this.opts.objects.list(type, undefined)).items) add(policy, o);
+    return policy;
+  }
+}

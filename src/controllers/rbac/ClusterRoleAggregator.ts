@@ -1,0 +1,67 @@
+/**
+ * Fills aggregated ClusterRoles (`aggregationRule.clusterRoleSelectors`) with the rules of every ClusterRole their
+ * selectors match, as Kubernetes' clusterrole-aggregation controller does. Level-based: every change re-derives all
+ * aggregated roles; chains (`view` into `edit` into `admin`) settle as each write triggers the next pass.
+ */
+import type { Logger } from 'pino';
+import { labelSelectorMatches, RBAC_API, type LabelSelectorObject, type PolicyRule } from '../../api/rbac.ts';
+import { jsonEqual, type KubeObject } from '../../api/types.ts';
+import type { Client } from '../../client/Client.ts';
+import { Controller } from '../../controller/Controller.ts';
+
+export interface ClusterRoleAggregatorOptions {
+  client: Client;
+  logger: Logger;
+}
+
+const ALL = 'all';
+
+/** The union of the matching roles' rules (by name, duplicates once), or undefined for a role without aggregation. */
+export function aggregatedRules(role: KubeObject, roles: KubeObject[]): PolicyRule[] | undefined {
+  const selectors = (role.aggregationRule as { clusterRoleSelectors?: LabelSelectorObject[] } | undefined)?.clusterRoleSelectors;
+  if (!selectors) return undefined;
+  const rules: PolicyRule[] = [];
+  const seen = new Set<string>();
+  const sources = roles
+    .filter((r) => r.metadata.name !== role.metadata.name && selectors.some((s) => labelSelectorMatches(s, r.metadata.labels)))
+    .sort((a, b) => String(a.metadata.name).localeCompare(String(b.metadata.name)));
+  for (const source of sources) {
+    for (const rule of (source.rules ?? []) as PolicyRule[]) {
+      const key = JSON.stringify(rule);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      rules.push(rule);
+    }
+  }
+  return rules;
+}
+
+export class ClusterRoleAggregator {
+  readonly controller: Controller;
+  private readonly opts: ClusterRoleAggregatorOptions;
+  private watch: { stop(): void } | undefined;
+
+  constructor(options: ClusterRoleAggregatorOptions) {
+    this.opts = options;
+    this.controller = new Controller({ name: 'clusterrole-aggregation', reconciler: { reconcile: () => this.reconcile() }, logger: options.logger });
+  }
+
+  async start(): Promise<void> {
+    this.controller.start();
+    this.watch = await this.opts.client.watch(RBAC_API, 'ClusterRole', {}, () => this.controller.enqueue(ALL));
+  }
+
+  async stop(): Promise<void> {
+    this.watch?.stop();
+    await this.controller.stop();
+  }
+
+  async reconcile(): Promise<void> {
+    const roles = await this.opts.client.list(RBAC_API, 'ClusterRole');
+    for (const role of roles) {
+      const rules = aggregatedRules(role, roles);
+      if (!rules || jsonEqual(rules, role.rules ?? [])) continue;
+      await this.opts.client.update({ ...role, rules });
+    }
+  }
+}
