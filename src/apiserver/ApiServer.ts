@@ -310,6 +310,7 @@ export class ApiServer {
           fieldValidation: fieldValidationOf(q),
           version,
         });
+        if (req.audit) req.audit.objectRef.name = r.object.metadata.name as string;
         return respond(201, r.object, r.warnings);
       }
       case 'update': {

@@ -17,6 +17,7 @@ import { parse } from 'yaml';
 import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
 import { TEST_IMAGE } from '../helpers/images.ts';
 import { connectStateStore, startGitServer, type TestGitServer } from '../helpers/gitServer.ts';
+import { kubectlFor } from '../helpers/kubectl.ts';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
@@ -172,9 +173,16 @@ describe('Git state store', () => {
 
   it('reports bad credentials on the state store', async () => {
     const c = fleet.client;
-    await c.request('POST', '/api/v1/namespaces/default/secrets', {
-      body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'wrong' }, stringData: { username: 'gitops', password: 'not-the-password' } },
-    });
+    // Made the usual way: kubectl sends it as protobuf.
+    const made = await kubectlFor(fleet.kubeconfigPath)([
+      'create',
+      'secret',
+      'generic',
+      'wrong',
+      '--from-literal=username=gitops',
+      '--from-literal=password=not-the-password',
+    ]);
+    assert.equal(made.code, 0, made.stderr);
     await c.request('POST', `${KRATIX}/gitstatestores`, {
       body: {
         apiVersion: 'platform.kratix.io/v1alpha1',
