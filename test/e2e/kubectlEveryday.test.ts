@@ -138,6 +138,10 @@ describe('everyday kubectl against FleetOps', () => {
     assert.match(ok(await kubectl(['get', 'widgets', '-n', 'team-a', '--show-labels']), 'labels'), /app=shop,.*size=small/);
     const selected = ok(await kubectl(['get', 'widgets', '-n', 'team-a', '--field-selector', 'metadata.name=c-widget', '-o', 'name']), 'field selector');
     assert.equal(selected.trim(), 'widget.test.fleetops.dev/c-widget');
+    assert.equal(
+      ok(await kubectl(['get', 'widgets', '-n', 'team-a', '-o', 'go-template={{range .items}}{{.metadata.name}} {{end}}']), 'go-template'),
+      'a-widget b-widget c-widget ',
+    );
     const badField = await kubectl(['get', 'widgets', '--field-selector', 'spec.colour=red']);
     assert.match(badField.stderr, /field label not supported: spec.colour/);
     assert.match(ok(await kubectl(['get', 'all', '-n', 'team-a']), 'get all'), /^a-widget\s/m);
