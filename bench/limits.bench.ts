@@ -36,7 +36,14 @@ async function main(): Promise<void> {
       ],
     }),
   );
-  const fleet = await startFleetOps({ dataDir: join(dir, 'fleet'), port: 0, logger: pino({ level: 'silent' }), defaultDestinations: false });
+  // Memory is given back after 5 s without requests (10 s by default), so the figure below shows it.
+  const fleet = await startFleetOps({
+    dataDir: join(dir, 'fleet'),
+    port: 0,
+    logger: pino({ level: 'silent' }),
+    defaultDestinations: false,
+    idleMemory: { idleMs: 5000, everyMs: 1000 },
+  });
   const send = (method: string, path: string, body?: string, type = 'application/json', token = fleet.adminToken): Promise<number> =>
     new Promise((resolve, reject) => {
       const req = httpsRequest(

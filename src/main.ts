@@ -19,6 +19,7 @@ import { ClusterRoleAggregator } from './controllers/rbac/ClusterRoleAggregator.
 import { PromiseRoles } from './controllers/rbac/PromiseRoles.ts';
 import { ServiceAccountTokenSecrets } from './controllers/rbac/ServiceAccountTokenSecrets.ts';
 import { signServiceAccountToken } from './lib/serviceAccountToken.ts';
+import { IdleMemoryReclaimer } from './lib/IdleMemoryReclaimer.ts';
 import { ensureSelfSignedCert } from './apiserver/tls.ts';
 import { coreTypes, namespaceType } from './registry/builtin/coreKinds.ts';
 import { kratixTypes } from './registry/builtin/kratixKinds.ts';
@@ -92,6 +93,8 @@ export interface FleetOpsOptions {
   images?: ImagesOptions;
   /** The audit log of write requests (`<dataDir>/audit/audit.log`): rotation size and files kept, or false for none. */
   audit?: false | { maxBytes?: number; keep?: number };
+  /** Memory given back after a load once the API is quiet (default: after 10 s without requests), or false. */
+  idleMemory?: false | { idleMs?: number; everyMs?: number };
 }
 
 export interface FleetOps {
@@ -372,7 +375,11 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     options.audit === false
       ? undefined
       : new AuditLog({ path: join(dataDir, 'audit', 'audit.log'), logger: logger.child({ component: 'audit' }), ...(options.audit ?? {}) });
+  const reclaimer =
+    options.idleMemory === false ? undefined : new IdleMemoryReclaimer({ logger: logger.child({ component: 'memory' }), ...(options.idleMemory ?? {}) });
+  reclaimer?.start();
   const server = new ApiServer({
+    ...(reclaimer ? { onActivity: () => reclaimer.touch() } : {}),
     registry,
     objects,
     authenticator,
@@ -408,6 +415,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       if (stopped) return;
       stopped = true;
       await server.stop();
+      reclaimer?.stop();
       authorizer.stop();
       await rbac.aggregator.stop();
       await rbac.promiseRoles.stop();

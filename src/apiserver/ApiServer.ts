@@ -49,6 +49,8 @@ export interface ApiServerOptions {
   watchBufferLimit?: number;
   /** Extra routes (git smart HTTP, portal) mounted by the caller. */
   extraRoutes?: (app: FastifyInstance) => void;
+  /** Told of every request (the idle memory reclaimer waits for quiet). */
+  onActivity?: () => void;
   /** Parses YAML bodies under limits, big ones off the event loop (default: its own). */
   parser?: YamlParser;
 }
@@ -138,6 +140,7 @@ export class ApiServer {
     app.setNotFoundHandler((_req, reply) => sendStatus(reply, new ApiError(404, 'NotFound', 'the server could not find the requested resource')));
 
     app.addHook('onRequest', async (req, reply) => {
+      this.opts.onActivity?.();
       const path = req.url.split('?')[0] as string;
       if (PUBLIC_PATHS.has(path) || path.startsWith('/git/') || path === '/' || path.startsWith('/portal')) return;
       const user = await this.opts.authenticator.authenticate(req.headers.authorization);

@@ -65,16 +65,24 @@ function valueAt(obj: unknown, path: Path): unknown {
   return cur;
 }
 
-function removeAt(obj: JsonObject, path: Path): void {
-  const parents: JsonObject[] = [obj];
-  let cur: unknown = obj;
+/**
+ * Removes the field at `path` from `root`, copying each map on the way the first time it is touched (`owned` holds
+ * those already private to the result), so maps shared with the live object are never changed and a big object is
+ * not deep-copied for a few removals.
+ */
+function removeAt(root: JsonObject, path: Path, owned: WeakSet<object>): void {
+  const parents: JsonObject[] = [root];
+  let cur = root;
   for (const p of path.slice(0, -1)) {
-    if (!isPlainObject(cur)) return;
-    cur = cur[p];
-    if (!isPlainObject(cur)) return;
-    parents.push(cur);
+    const child = cur[p];
+    if (!isPlainObject(child)) return;
+    const mine = owned.has(child) ? child : { ...child };
+    owned.add(mine);
+    cur[p] = mine;
+    parents.push(mine);
+    cur = mine;
   }
-  delete (cur as JsonObject)[path[path.length - 1] as string];
+  delete cur[path[path.length - 1] as string];
   // drop maps left empty by the removal, like the apiserver's merge does
   for (let i = parents.length - 1; i > 0; i--) {
     const parent = parents[i - 1] as JsonObject;
@@ -86,10 +94,15 @@ function removeAt(obj: JsonObject, path: Path): void {
 
 /** Deep merge of an applied configuration into a live object; maps merge, everything else replaces. */
 function mergeApplied(live: unknown, applied: unknown): unknown {
-  if (!isPlainObject(applied) || !isPlainObject(live)) return cloneJson(applied);
+  if (!isPlainObject(applied) || !isPlainObject(live)) return copyValue(applied);
   const out: JsonObject = { ...live };
-  for (const [k, v] of Object.entries(applied)) out[k] = k in live ? mergeApplied(live[k], v) : cloneJson(v);
+  for (const [k, v] of Object.entries(applied)) out[k] = k in live ? mergeApplied(live[k], v) : copyValue(v);
   return out;
+}
+
+/** Scalars as they are (most leaves of a big object), objects and lists deep-copied. */
+function copyValue(v: unknown): unknown {
+  return typeof v === 'object' && v !== null ? cloneJson(v) : v;
 }
 
 function pathSet(paths: Path[]): Set<string> {
@@ -151,10 +164,10 @@ export function serverSideApply(
   if (previous && live) {
     const othersOwn = new Set<string>();
     for (const e of entries) if (e !== previous) for (const p of fromTree(e.fieldsV1)) othersOwn.add(p.join(SEP));
-    result = cloneJson(result);
+    const owned = new WeakSet<object>([result]);
     for (const p of fromTree(previous.fieldsV1)) {
       const key = p.join(SEP);
-      if (!appliedKeys.has(key) && !othersOwn.has(key)) removeAt(result as JsonObject, p);
+      if (!appliedKeys.has(key) && !othersOwn.has(key)) removeAt(result as JsonObject, p, owned);
     }
   }
   const others: ManagedFieldsEntry[] = [];
