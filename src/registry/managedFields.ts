@@ -158,7 +158,7 @@ export function serverSideApply(
   }
   if (conflicts.length) return { object: live as KubeObject, conflicts };
 
-  let result = (live ? mergeApplied(live, applied) : cloneJson(applied)) as KubeObject;
+  const result = (live ? mergeApplied(live, applied) : cloneJson(applied)) as KubeObject;
   // Fields this manager applied before, no longer applies, and nobody else owns are removed.
   const previous = entries.find((e) => e.manager === manager && e.operation === 'Apply');
   if (previous && live) {
