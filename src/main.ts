@@ -20,6 +20,8 @@ import { PromiseRoles } from './controllers/rbac/PromiseRoles.ts';
 import { ServiceAccountTokenSecrets } from './controllers/rbac/ServiceAccountTokenSecrets.ts';
 import { signServiceAccountToken } from './lib/serviceAccountToken.ts';
 import { IdleMemoryReclaimer } from './lib/IdleMemoryReclaimer.ts';
+import { PlatformApplier } from './controllers/platform/PlatformApplier.ts';
+import { ComponentStatus } from './controllers/platform/ComponentStatus.ts';
 import { ensureSelfSignedCert } from './apiserver/tls.ts';
 import { coreTypes, namespaceType } from './registry/builtin/coreKinds.ts';
 import { kratixTypes } from './registry/builtin/kratixKinds.ts';
@@ -349,6 +351,12 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       sign: (claims) => signServiceAccountToken(serviceAccountKey, claims),
     }),
   };
+  const platform = {
+    applier: new PlatformApplier({ client, registry, events, logger: controllerLog, parseYamlStream: (text) => parser.yamlStream(text, UNTRUSTED_LIMITS) }),
+    components: new ComponentStatus({ client, registry, logger: controllerLog }),
+  };
+  await platform.applier.start();
+  await platform.components.start();
   await rbac.aggregator.start();
   await rbac.promiseRoles.start();
   await rbac.tokenSecrets.start();
@@ -417,6 +425,8 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       await server.stop();
       reclaimer?.stop();
       authorizer.stop();
+      await platform.applier.stop();
+      await platform.components.stop();
       await rbac.aggregator.stop();
       await rbac.promiseRoles.stop();
       await rbac.tokenSecrets.stop();

@@ -4,5 +4,6 @@ set -eu
 step="${1:-resource-configure}"
 case "$step" in
   resource-configure) exec node /pipeline/resource-configure.ts ;;
-  *) echo "unknown step \"$step\"; this image runs: resource-configure" >&2; exit 2 ;;
+  database-configure) exec node /pipeline/database-configure.ts ;;
+  *) echo "unknown step \"$step\"; this image runs: resource-configure, database-configure" >&2; exit 2 ;;
 esac

@@ -1,0 +1,97 @@
+/**
+ * A compound resource reports its components: the resource requests its workflow made through the platform
+ * destination, each with its kind, name, Reconciled state and message, in `status.components` — so `kubectl get
+ * app todoer -o yaml` shows that its database is still being made, or failed.
+ */
+import type { Logger } from 'pino';
+import type { Condition } from '../../api/conditions.ts';
+import { jsonEqual, type KubeObject } from '../../api/types.ts';
+import type { Client } from '../../client/Client.ts';
+import { Controller } from '../../controller/Controller.ts';
+import type { Registry } from '../../registry/Registry.ts';
+import { apiVersionOf } from '../../registry/ResourceType.ts';
+import { PromiseKindsWatcher } from '../shared/PromiseKindsWatcher.ts';
+import { isPromiseKind, kindServedBy } from '../shared/promiseKinds.ts';
+import { LABEL_COMPONENT_OF_NAMESPACE, LABEL_COMPONENT_OF_PROMISE, LABEL_COMPONENT_OF_RESOURCE } from './PlatformApplier.ts';
+
+export interface ComponentStatusOptions {
+  client: Client;
+  registry: Registry;
+  logger: Logger;
+}
+
+export interface Component {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace: string;
+  /** The component's Reconciled condition: True, False or Unknown. */
+  ready: string;
+  message?: string;
+}
+
+function componentOf(o: KubeObject): Component {
+  const status = (o.status ?? {}) as { message?: string; conditions?: Condition[] };
+  const reconciled = status.conditions?.find((c) => c.type === 'Reconciled');
+  return {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    name: o.metadata.name as string,
+    namespace: o.metadata.namespace as string,
+    ready: reconciled?.status ?? 'Unknown',
+    ...(status.message ? { message: status.message } : {}),
+  };
+}
+
+export class ComponentStatus {
+  readonly controller: Controller;
+  private readonly opts: ComponentStatusOptions;
+  private readonly watcher: PromiseKindsWatcher;
+
+  constructor(options: ComponentStatusOptions) {
+    this.opts = options;
+    this.controller = new Controller({ name: 'component-status', reconciler: { reconcile: (key) => this.reconcile(key) }, logger: options.logger });
+    this.watcher = new PromiseKindsWatcher({
+      client: options.client,
+      registry: options.registry,
+      logger: options.logger,
+      onEvent: (_type, e) => {
+        const l = e.object.metadata.labels ?? {};
+        const promise = l[LABEL_COMPONENT_OF_PROMISE];
+        if (promise) this.controller.enqueue(`${promise}/${l[LABEL_COMPONENT_OF_NAMESPACE] ?? ''}/${l[LABEL_COMPONENT_OF_RESOURCE] ?? ''}`);
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    this.controller.start();
+    await this.watcher.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.watcher.stop();
+    await this.controller.stop();
+  }
+
+  async reconcile(key: string): Promise<void> {
+    const { client, registry } = this.opts;
+    const [promise = '', namespace = '', name = ''] = key.split('/');
+    const type = kindServedBy(registry, promise);
+    if (!type) return;
+    const parent = await client.get({ apiVersion: apiVersionOf(type), kind: type.kind, namespace, name });
+    if (!parent || parent.metadata.deletionTimestamp) return;
+    const selector = `${LABEL_COMPONENT_OF_PROMISE}=${promise},${LABEL_COMPONENT_OF_RESOURCE}=${name},${LABEL_COMPONENT_OF_NAMESPACE}=${namespace}`;
+    const components: Component[] = [];
+    for (const t of registry.all().filter(isPromiseKind)) {
+      for (const child of await client.list(apiVersionOf(t), t.kind, { namespace, labelSelector: selector })) components.push(componentOf(child));
+    }
+    components.sort((a, b) => `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`));
+    const current = (parent.status as { components?: Component[] } | undefined)?.components ?? [];
+    if (jsonEqual(current, components)) return;
+    await client.mergePatch(
+      { apiVersion: parent.apiVersion, kind: parent.kind, namespace, name },
+      { status: { components: components.length ? components : null } },
+      'status',
+    );
+  }
+}

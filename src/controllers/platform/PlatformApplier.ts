@@ -1,0 +1,218 @@
+/**
+ * Compound Promises: what a workflow schedules to a Destination labelled `environment: platform` is applied by
+ * FleetOps to its own API, as the platform cluster's GitOps agent does under Kratix. Each document becomes an object
+ * owned by the resource whose workflow wrote it (ownerReference, `kratix.io/component-of-*` labels), changes when
+ * the output changes and is deleted when the output drops it or the placement goes (a finalizer holds the
+ * WorkPlacement until its objects are gone).
+ *
+ * What a pipeline may create this way is limited, since its documents are applied with the platform's rights:
+ * resource requests of Promise kinds, in the namespace of the resource that asked (any namespace for a Promise's own
+ * workflows, which only the platform team writes). Anything else is refused with a Warning event and is not applied.
+ */
+import type { Logger } from 'pino';
+import { isApiError } from '../../api/errors.ts';
+import { isPlainObject, type KubeObject } from '../../api/types.ts';
+import type { Client, ObjectRef } from '../../client/Client.ts';
+import { Controller } from '../../controller/Controller.ts';
+import { BackgroundTasks } from '../../controller/BackgroundTasks.ts';
+import { LABEL_TARGET } from '../scheduler/WorkScheduler.ts';
+import { decodeWorkload } from '../../lib/workloads.ts';
+import type { Registry } from '../../registry/Registry.ts';
+import { apiVersionOf } from '../../registry/ResourceType.ts';
+import type { EventRecorder } from '../shared/EventRecorder.ts';
+import { isPromiseKind, kindServedBy } from '../shared/promiseKinds.ts';
+import { KRATIX_API } from '../shared/WorkflowExecutor.ts';
+
+export const FINALIZER_PLATFORM_APPLY = 'fleetops.dev/platform-apply';
+/** The objects applied for a WorkPlacement, as JSON refs (what to delete when they leave the output). */
+export const ANNOTATION_APPLIED = 'fleetops.dev/applied-objects';
+export const LABEL_COMPONENT_OF_PROMISE = 'kratix.io/component-of-promise-name';
+export const LABEL_COMPONENT_OF_RESOURCE = 'kratix.io/component-of-resource-name';
+export const LABEL_COMPONENT_OF_NAMESPACE = 'kratix.io/component-of-resource-namespace';
+const FIELD_MANAGER = 'fleetops-platform-destination';
+
+export interface PlatformApplierOptions {
+  client: Client;
+  registry: Registry;
+  events: EventRecorder;
+  logger: Logger;
+  /** Parses a multi-document YAML file under the limits for untrusted input. */
+  parseYamlStream(text: string): Promise<unknown[]>;
+}
+
+function refKey(r: ObjectRef): string {
+  return `${r.apiVersion}/${r.kind}/${r.namespace ?? ''}/${r.name}`;
+}
+
+/** Whether objects scheduled to this Destination are applied here. */
+export function isPlatformDestination(dest: KubeObject | undefined): boolean {
+  return dest?.metadata.labels?.environment === 'platform';
+}
+
+export class PlatformApplier {
+  readonly controller: Controller;
+  private readonly opts: PlatformApplierOptions;
+  private watches: { stop(): void }[] = [];
+  private readonly background: BackgroundTasks;
+
+  constructor(options: PlatformApplierOptions) {
+    this.opts = options;
+    this.background = new BackgroundTasks(options.logger);
+    this.controller = new Controller({ name: 'platform-applier', reconciler: { reconcile: (key, log) => this.reconcile(key, log) }, logger: options.logger });
+  }
+
+  async start(): Promise<void> {
+    this.controller.start();
+    const key = (o: KubeObject): string => `${o.metadata.namespace as string}/${o.metadata.name as string}`;
+    this.watches.push(
+      await this.opts.client.watch(KRATIX_API, 'WorkPlacement', {}, (e) => this.controller.enqueue(key(e.object))),
+      // A Destination gaining or losing `environment: platform` changes what is applied for its placements.
+      await this.opts.client.watch(KRATIX_API, 'Destination', {}, (e) =>
+        this.background.run('re-examine the placements of a changed destination', () => this.enqueuePlacementsOf(e.object.metadata.name as string)),
+      ),
+    );
+  }
+
+  async stop(): Promise<void> {
+    for (const w of this.watches) w.stop();
+    this.watches = [];
+    await this.background.drain();
+    await this.controller.stop();
+  }
+
+  private async enqueuePlacementsOf(destination: string): Promise<void> {
+    for (const wp of await this.opts.client.list(KRATIX_API, 'WorkPlacement', { labelSelector: `${LABEL_TARGET}=${destination}` })) {
+      this.controller.enqueue(`${wp.metadata.namespace as string}/${wp.metadata.name as string}`);
+    }
+  }
+
+  async reconcile(key: string, log: Logger): Promise<void> {
+    const { client } = this.opts;
+    const [namespace = '', name = ''] = key.split('/');
+    const wp = await client.get({ apiVersion: KRATIX_API, kind: 'WorkPlacement', namespace, name });
+    if (!wp) return;
+    const spec = (wp.spec ?? {}) as {
+      targetDestinationName?: string;
+      workloads?: { filepath: string; content: string }[];
+      promiseName?: string;
+      resourceName?: string;
+    };
+    const dest = spec.targetDestinationName ? await client.get({ apiVersion: KRATIX_API, kind: 'Destination', name: spec.targetDestinationName }) : undefined;
+    const previous = this.appliedOf(wp);
+    const finalizers = wp.metadata.finalizers ?? [];
+    const applies = isPlatformDestination(dest) && !wp.metadata.deletionTimestamp;
+
+    if (!applies) {
+      if (!finalizers.includes(FINALIZER_PLATFORM_APPLY)) return;
+      for (const ref of previous) await client.delete(ref);
+      if (previous.length) log.info({ removed: previous.length }, 'objects applied from the platform destination removed');
+      const annotations = { ...wp.metadata.annotations };
+      delete annotations[ANNOTATION_APPLIED];
+      await client.update({ ...wp, metadata: { ...wp.metadata, annotations, finalizers: finalizers.filter((f) => f !== FINALIZER_PLATFORM_APPLY) } });
+      return;
+    }
+    if (!finalizers.includes(FINALIZER_PLATFORM_APPLY)) {
+      await client.update({ ...wp, metadata: { ...wp.metadata, finalizers: [...finalizers, FINALIZER_PLATFORM_APPLY] } });
+      return; // the update brings us back
+    }
+
+    const parent = await this.parentOf(spec.promiseName, spec.resourceName, namespace);
+    const desired: KubeObject[] = [];
+    const refused: string[] = [];
+    for (const w of spec.workloads ?? []) {
+      const docs = await this.opts.parseYamlStream(decodeWorkload(w.content).toString('utf8'));
+      for (const doc of docs) {
+        if (doc === null || doc === undefined) continue;
+        const problem = this.check(doc, parent, namespace);
+        if (problem) refused.push(`${w.filepath}: ${problem}`);
+        else desired.push(this.owned(doc as KubeObject, parent, spec.promiseName ?? '', namespace));
+      }
+    }
+    // Record the union before writing: a crash half-way must not leave objects nobody remembers.
+    const union = new Map([...previous, ...desired.map((o) => this.refOf(o))].map((r) => [refKey(r), r]));
+    const current = union.size !== previous.length ? await this.record(wp, [...union.values()]) : wp;
+    const applied: ObjectRef[] = [];
+    for (const object of desired) {
+      try {
+        await client.apply(object, FIELD_MANAGER, true);
+        applied.push(this.refOf(object));
+      } catch (err) {
+        if (!isApiError(err) || err.code >= 500) throw err;
+        refused.push(`${object.kind} ${object.metadata.name as string}: ${err.message}`);
+      }
+    }
+    const keep = new Set(applied.map(refKey));
+    for (const ref of previous) if (!keep.has(refKey(ref))) await client.delete(ref);
+    if (union.size !== applied.length) await this.record(current, applied);
+    if (refused.length) {
+      const message = `not applied from the platform destination: ${refused.join('; ')}`;
+      log.warn({ refused }, 'documents refused by the platform destination');
+      await this.opts.events.record(parent ?? wp, 'Warning', 'PlatformApplyRefused', message.slice(0, 1000));
+    }
+  }
+
+  /** Why a document may not be applied, or undefined. */
+  private check(doc: unknown, parent: KubeObject | undefined, namespace: string): string | undefined {
+    if (!isPlainObject(doc) || typeof doc.apiVersion !== 'string' || typeof doc.kind !== 'string' || !isPlainObject(doc.metadata)) {
+      return 'not a Kubernetes object (apiVersion, kind and metadata are needed)';
+    }
+    const [group, version] = doc.apiVersion.includes('/') ? (doc.apiVersion.split('/') as [string, string]) : ['', doc.apiVersion];
+    const type = this.opts.registry.byKind(group, doc.kind);
+    if (!type || !type.versions.includes(version)) return `${doc.kind} (${doc.apiVersion}) is not served here: is its Promise installed?`;
+    if (!isPromiseKind(type)) return `${doc.kind} is not a Promise's kind: only resource requests are applied from the platform destination`;
+    const ns = typeof doc.metadata.namespace === 'string' ? doc.metadata.namespace : namespace;
+    if (parent && ns !== namespace)
+      return `${doc.kind} ${String(doc.metadata.name)} is for namespace "${ns}": a resource's workflow may only request in its own ("${namespace}")`;
+    return undefined;
+  }
+
+  private owned(doc: KubeObject, parent: KubeObject | undefined, promise: string, namespace: string): KubeObject {
+    const metadata = { ...doc.metadata, namespace: doc.metadata.namespace ?? namespace };
+    if (parent) {
+      metadata.labels = {
+        ...metadata.labels,
+        [LABEL_COMPONENT_OF_PROMISE]: promise,
+        [LABEL_COMPONENT_OF_RESOURCE]: parent.metadata.name as string,
+        [LABEL_COMPONENT_OF_NAMESPACE]: parent.metadata.namespace as string,
+      };
+      metadata.ownerReferences = [
+        {
+          apiVersion: parent.apiVersion,
+          kind: parent.kind,
+          name: parent.metadata.name as string,
+          uid: parent.metadata.uid as string,
+          blockOwnerDeletion: true,
+        },
+      ];
+    }
+    return { ...doc, metadata };
+  }
+
+  private async parentOf(promise: string | undefined, resource: string | undefined, namespace: string): Promise<KubeObject | undefined> {
+    if (!promise || !resource) return undefined;
+    const type = kindServedBy(this.opts.registry, promise);
+    if (!type) return undefined;
+    return this.opts.client.get({ apiVersion: apiVersionOf(type), kind: type.kind, namespace, name: resource });
+  }
+
+  private refOf(o: KubeObject): ObjectRef {
+    return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name as string, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) };
+  }
+
+  private appliedOf(wp: KubeObject): ObjectRef[] {
+    const raw = wp.metadata.annotations?.[ANNOTATION_APPLIED];
+    if (!raw) return [];
+    try {
+      const refs = JSON.parse(raw) as unknown;
+      return Array.isArray(refs) ? (refs as ObjectRef[]) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  private async record(wp: KubeObject, refs: ObjectRef[]): Promise<KubeObject> {
+    const annotations: Record<string, string> = { ...wp.metadata.annotations, [ANNOTATION_APPLIED]: JSON.stringify(refs) };
+    if (!refs.length) delete annotations[ANNOTATION_APPLIED];
+    return this.opts.client.update({ ...wp, metadata: { ...wp.metadata, annotations } });
+  }
+}
