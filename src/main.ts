@@ -22,6 +22,7 @@ import { signServiceAccountToken } from './lib/serviceAccountToken.ts';
 import { IdleMemoryReclaimer } from './lib/IdleMemoryReclaimer.ts';
 import { PlatformApplier } from './controllers/platform/PlatformApplier.ts';
 import { ComponentStatus } from './controllers/platform/ComponentStatus.ts';
+import { HealthRecords } from './controllers/health/HealthRecords.ts';
 import { ensureSelfSignedCert } from './apiserver/tls.ts';
 import { coreTypes, namespaceType } from './registry/builtin/coreKinds.ts';
 import { kratixTypes } from './registry/builtin/kratixKinds.ts';
@@ -354,7 +355,9 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const platform = {
     applier: new PlatformApplier({ client, registry, events, logger: controllerLog, parseYamlStream: (text) => parser.yamlStream(text, UNTRUSTED_LIMITS) }),
     components: new ComponentStatus({ client, registry, logger: controllerLog }),
+    health: new HealthRecords({ client, registry, events, logger: controllerLog }),
   };
+  await platform.health.start();
   await platform.applier.start();
   await platform.components.start();
   await rbac.aggregator.start();
@@ -427,6 +430,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       authorizer.stop();
       await platform.applier.stop();
       await platform.components.stop();
+      await platform.health.stop();
       await rbac.aggregator.stop();
       await rbac.promiseRoles.stop();
       await rbac.tokenSecrets.stop();

@@ -169,4 +169,33 @@ describe('rollout strategy annotation', () => {
       assert.deepEqual(r.strategy, DEFAULT_STRATEGY);
     }
   });
+
+  it('with requireHealthy, counts a resource as updated only on health observed after its run, and unhealthy as failed', () => {
+    const strategy: RolloutStrategy = { ...DEFAULT_STRATEGY, maxConcurrent: 0, failureBudget: 0, requireHealthy: true };
+    const views = fleet(3);
+    step(views, strategy);
+    runAssigned(views, 2);
+    for (const r of views) r.succeededAt = 10_000;
+    let p = step(views, strategy);
+    assert.equal(p.updated, 0, 'run but no health yet');
+    assert.equal(p.inProgress, 3);
+    // Health from before the run (stale), fresh healthy, fresh ready.
+    views[0]!.health = { state: 'healthy', observedAt: 9_000 };
+    views[1]!.health = { state: 'healthy', observedAt: 11_000 };
+    views[2]!.health = { state: 'ready', observedAt: 12_000 };
+    p = step(views, strategy);
+    assert.deepEqual([p.updated, p.inProgress, p.failed], [2, 1, 0]);
+    assert.equal(p.phase, 'Progressing');
+    views[0]!.health = { state: 'unhealthy', observedAt: 12_000 };
+    p = step(views, strategy);
+    assert.equal(p.failed, 1);
+    assert.equal(p.phase, 'Halted', 'an unhealthy resource on the new revision spends the failure budget');
+    // Without the gate, the same resources are simply updated.
+    assert.equal(step(views, { ...strategy, requireHealthy: false, failureBudget: undefined }).phase, 'Complete');
+  });
+
+  it('parses requireHealthy and refuses a non-boolean', () => {
+    assert.equal(parseStrategy('requireHealthy: true').strategy.requireHealthy, true);
+    assert.match(parseStrategy('requireHealthy: yes please').problem ?? '', /requireHealthy must be true or false/);
+  });
 });

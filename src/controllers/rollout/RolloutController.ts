@@ -56,8 +56,15 @@ export function isTerminalPhase(phase: unknown): boolean {
 export function viewOf(obj: KubeObject): ResourceView {
   const labels = obj.metadata.labels ?? {};
   const assigned = Number(labels[LABEL_REVISION]);
-  const wf = (((obj.status as JsonObject | undefined)?.kratix as JsonObject | undefined)?.workflows ?? {}) as { revision?: unknown; phase?: unknown };
+  const status = (obj.status ?? {}) as { kratix?: { workflows?: JsonObject }; healthStatus?: { state?: string; healthRecords?: { lastRun?: number }[] } };
+  const wf = (status.kratix?.workflows ?? {}) as { revision?: unknown; phase?: unknown; lastSuccessfulConfigureWorkflowTime?: unknown };
+  const succeededAt = Date.parse(String(wf.lastSuccessfulConfigureWorkflowTime ?? ''));
+  const health = status.healthStatus;
+  // HealthRecords say when they ran in seconds; the newest run is when the health was last observed.
+  const observedAt = Math.max(...(health?.healthRecords ?? []).map((r) => (typeof r.lastRun === 'number' ? r.lastRun * 1000 : 0)), 0);
   return {
+    ...(Number.isFinite(succeededAt) ? { succeededAt } : {}),
+    ...(health?.state ? { health: { state: health.state, observedAt } } : {}),
     namespace: (obj.metadata.namespace as string | undefined) ?? '',
     name: obj.metadata.name as string,
     labels,

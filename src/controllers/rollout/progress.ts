@@ -18,6 +18,10 @@ export interface ResourceView {
   /** The revision of its last (or current) workflow run, and that run's phase. */
   revision: number | undefined;
   phase: string | undefined;
+  /** When that run succeeded (ms since the epoch). */
+  succeededAt?: number;
+  /** Its health (Kratix HealthRecords) and when it was last observed (ms); absent without records. */
+  health?: { state: string; observedAt: number };
 }
 
 export interface RolloutInput {
@@ -49,8 +53,21 @@ export interface RolloutProgress {
 
 export type ResourceState = 'updated' | 'failed' | 'inProgress' | 'pending';
 
-export function stateOf(r: ResourceView, revision: number): ResourceState {
-  if (r.revision === revision && r.phase === 'Succeeded') return 'updated';
+/**
+ * Where a resource stands in the rollout of `revision`. With `requireHealthy`, a resource whose run succeeded is
+ * updated only when health observed after that run says healthy or ready, failed when it says unhealthy or degraded,
+ * and in progress until then: health from before the run says nothing about the new revision.
+ */
+export function stateOf(r: ResourceView, revision: number, requireHealthy = false): ResourceState {
+  if (r.revision === revision && r.phase === 'Succeeded') {
+    if (!requireHealthy) return 'updated';
+    // Both are whole seconds (HealthRecords' lastRun, the condition's time): a check in the same second as the run's
+    // end may have preceded it, so only a later one counts.
+    const fresh = r.health && r.succeededAt !== undefined && r.health.observedAt > r.succeededAt ? r.health.state : undefined;
+    if (fresh === 'healthy' || fresh === 'ready') return 'updated';
+    if (fresh === 'unhealthy' || fresh === 'degraded') return 'failed';
+    return 'inProgress';
+  }
   if (r.revision === revision && r.phase === 'Failed') return 'failed';
   if (r.assigned === revision || r.revision === revision) return 'inProgress';
   return 'pending';
@@ -105,7 +122,7 @@ export function computeProgress(input: RolloutInput): RolloutProgress {
   const counts = { updated: 0, failed: 0, inProgress: 0, pending: 0 };
   const pendingList: ResourceView[] = [];
   for (const r of input.resources) {
-    const st = stateOf(r, revision);
+    const st = stateOf(r, revision, strategy.requireHealthy);
     counts[st]++;
     if (st === 'pending') pendingList.push(r);
   }

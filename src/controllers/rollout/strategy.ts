@@ -11,6 +11,9 @@
  *       - {percent: 100}
  *     order: ["env=dev", "env=prod"]   # label selectors: matching resources go first, in this order
  *     failureBudget: 2          # more failed resources than this halts the rollout
+ *     requireHealthy: true      # a resource counts as updated only once its health (Kratix HealthRecords),
+ *                               # observed after its run on the new revision, is healthy or ready; unhealthy or
+ *                               # degraded then counts as failed
  */
 import { parse } from 'yaml';
 import { parseLabelSelector } from '../../api/labels.ts';
@@ -30,6 +33,8 @@ export interface RolloutStrategy {
   order: string[];
   /** More failed resources than this halts the rollout; absent: no limit (Kratix's behaviour). */
   failureBudget?: number;
+  /** Updated means healthy on the new revision, not just run (see ResourceView.health). */
+  requireHealthy?: boolean;
 }
 
 /**
@@ -46,7 +51,7 @@ export function parseStrategy(text: string | undefined): { strategy: RolloutStra
   if (!text?.trim()) return { strategy: DEFAULT_STRATEGY };
   try {
     const raw = parse(text) as Partial<RolloutStrategy> | null;
-    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('must be a map with maxConcurrent, steps, order, failureBudget');
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('must be a map with maxConcurrent, steps, order, failureBudget, requireHealthy');
     const int = (v: unknown, name: string, min: number, fallback = min): number => {
       if (v === undefined) return fallback;
       if (!Number.isInteger(v) || (v as number) < min) throw new Error(`${name} must be an integer ≥ ${min}`);
@@ -67,6 +72,10 @@ export function parseStrategy(text: string | undefined): { strategy: RolloutStra
     });
     const strategy: RolloutStrategy = { maxConcurrent: int(raw.maxConcurrent, 'maxConcurrent', 0, DEFAULT_WINDOW), steps, order };
     if (raw.failureBudget !== undefined) strategy.failureBudget = int(raw.failureBudget, 'failureBudget', 0);
+    if (raw.requireHealthy !== undefined) {
+      if (typeof raw.requireHealthy !== 'boolean') throw new Error('requireHealthy must be true or false');
+      if (raw.requireHealthy) strategy.requireHealthy = true;
+    }
     const last = steps[steps.length - 1];
     // The last step always takes the rollout to every resource; a strategy that stops short would never complete.
     if (!last || last.percent !== 100) steps.push({ percent: 100 });

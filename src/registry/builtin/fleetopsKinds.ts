@@ -115,7 +115,13 @@ export const rolloutType: ResourceType = defineType({
       promiseName: s.str(),
       revision: s.int(),
       fromRevision: s.int(),
-      strategy: s.obj({ maxConcurrent: s.int({ minimum: 0 }), steps: s.arr(rolloutStep), order: s.arr(s.str()), failureBudget: s.int({ minimum: 0 }) }),
+      strategy: s.obj({
+        maxConcurrent: s.int({ minimum: 0 }),
+        steps: s.arr(rolloutStep),
+        order: s.arr(s.str()),
+        failureBudget: s.int({ minimum: 0 }),
+        requireHealthy: s.bool(),
+      }),
       paused: s.bool(),
       aborted: s.bool(),
       /** Steps the platform team approved past their pause (`fleetops rollout resume`). */

@@ -193,7 +193,42 @@ export const workPlacementType = defineType({
   printerColumns: [{ name: 'Destination', type: 'string', jsonPath: '.spec.targetDestinationName' }, readyColumn(), ageColumn],
 });
 
+/** Kratix's HealthRecord: what a health check found about one resource. Its content is under `data`, not `spec`. */
+export const healthRecordType = defineType({
+  group: KRATIX_GROUP,
+  version: KRATIX_VERSION,
+  kind: 'HealthRecord',
+  plural: 'healthrecords',
+  namespaced: true,
+  categories: ['kratix'],
+  schema: s.root(undefined, undefined, {
+    data: s.obj(
+      {
+        promiseRef: s.obj({ name: s.str() }, { required: ['name'] }),
+        resourceRef: s.obj({ name: s.str(), namespace: s.str(), generation: s.int() }, { required: ['name'] }),
+        state: s.str({ enum: ['unknown', 'ready', 'unhealthy', 'healthy', 'degraded'], default: 'unknown' }),
+        lastRun: s.int(),
+        details: s.any(),
+      },
+      { required: ['promiseRef', 'resourceRef'] },
+    ),
+  }),
+  printerColumns: [
+    { name: 'Status', type: 'string', jsonPath: '.data.state' },
+    { name: 'Resource', type: 'string', jsonPath: '.data.resourceRef.name' },
+    ageColumn,
+  ],
+});
+
 /** The Kratix kinds ready to register, with admission rules that need the schema validator. */
 export function kratixTypes(validator: SchemaValidator): ResourceType[] {
-  return [{ ...promiseType, strategy: promiseStrategy(validator) }, destinationType, gitStateStoreType, bucketStateStoreType, workType, workPlacementType];
+  return [
+    { ...promiseType, strategy: promiseStrategy(validator) },
+    destinationType,
+    gitStateStoreType,
+    bucketStateStoreType,
+    workType,
+    workPlacementType,
+    healthRecordType,
+  ];
 }

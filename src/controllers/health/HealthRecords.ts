@@ -1,0 +1,127 @@
+/**
+ * Kratix's HealthRecords feed the resource they are about: every record naming a resource (by Promise, name and
+ * namespace) is listed in its `status.healthStatus`, whose `state` is the worst of them (unhealthy < degraded <
+ * unknown < healthy < ready), as Kratix computes it; each change of state is an Event (Warning unless healthy or
+ * ready). A finalizer takes a deleted record out of the list before it goes.
+ */
+import type { Logger } from 'pino';
+import { jsonEqual, type KubeObject } from '../../api/types.ts';
+import type { Client } from '../../client/Client.ts';
+import { Controller } from '../../controller/Controller.ts';
+import type { Registry } from '../../registry/Registry.ts';
+import { apiVersionOf } from '../../registry/ResourceType.ts';
+import type { EventRecorder } from '../shared/EventRecorder.ts';
+import { kindServedBy } from '../shared/promiseKinds.ts';
+import { KRATIX_API } from '../shared/WorkflowExecutor.ts';
+
+export const FINALIZER_HEALTH_RECORD = 'kratix.io/health-record-cleanup';
+export type HealthState = 'unknown' | 'ready' | 'unhealthy' | 'healthy' | 'degraded';
+const PRIORITY: Record<HealthState, number> = { unhealthy: 1, degraded: 2, unknown: 3, healthy: 4, ready: 5 };
+
+export interface HealthRecordData {
+  promiseRef: { name: string };
+  resourceRef: { name: string; namespace?: string };
+  state?: HealthState;
+  lastRun?: number;
+  details?: unknown;
+}
+
+export interface HealthStatus {
+  state: HealthState;
+  healthRecords: { state: HealthState; lastRun?: number; details?: unknown; source: { name: string; namespace: string } }[];
+}
+
+/** The worst state of the records, starting from ready (Kratix's rule). */
+export function overallHealth(records: { state?: HealthState }[]): HealthState {
+  let worst: HealthState = 'ready';
+  for (const r of records) {
+    const state = r.state ?? 'unknown';
+    if ((PRIORITY[state] ?? 3) < PRIORITY[worst]) worst = state;
+  }
+  return worst;
+}
+
+export interface HealthRecordsOptions {
+  client: Client;
+  registry: Registry;
+  events: EventRecorder;
+  logger: Logger;
+}
+
+function dataOf(record: KubeObject): HealthRecordData | undefined {
+  const d = record.data as HealthRecordData | undefined;
+  return d?.promiseRef?.name && d.resourceRef?.name ? d : undefined;
+}
+
+export class HealthRecords {
+  readonly controller: Controller;
+  private readonly opts: HealthRecordsOptions;
+  private watch: { stop(): void } | undefined;
+
+  constructor(options: HealthRecordsOptions) {
+    this.opts = options;
+    this.controller = new Controller({ name: 'health-records', reconciler: { reconcile: (key) => this.reconcile(key) }, logger: options.logger });
+  }
+
+  async start(): Promise<void> {
+    this.controller.start();
+    this.watch = await this.opts.client.watch(KRATIX_API, 'HealthRecord', {}, (e) => {
+      const d = dataOf(e.object);
+      if (d) this.controller.enqueue(`${d.promiseRef.name}/${d.resourceRef.namespace ?? e.object.metadata.namespace ?? ''}/${d.resourceRef.name}`);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.watch?.stop();
+    await this.controller.stop();
+  }
+
+  /** Re-derives one resource's healthStatus from the records naming it, then lets deleted records go. */
+  async reconcile(key: string): Promise<void> {
+    const { client } = this.opts;
+    const [promise = '', namespace = '', name = ''] = key.split('/');
+    // Records live beside the resource they are about (as Kratix's health pipelines write them).
+    const all = (await client.list(KRATIX_API, 'HealthRecord', { namespace })).filter((r) => {
+      const d = dataOf(r);
+      return d?.promiseRef.name === promise && d.resourceRef.name === name && (d.resourceRef.namespace ?? r.metadata.namespace) === namespace;
+    });
+    const live = all.filter((r) => !r.metadata.deletionTimestamp);
+    for (const r of live) {
+      const finalizers = r.metadata.finalizers ?? [];
+      if (!finalizers.includes(FINALIZER_HEALTH_RECORD))
+        await client.update({ ...r, metadata: { ...r.metadata, finalizers: [...finalizers, FINALIZER_HEALTH_RECORD] } });
+    }
+    const type = kindServedBy(this.opts.registry, promise);
+    const resource = type ? await client.get({ apiVersion: apiVersionOf(type), kind: type.kind, namespace, name }) : undefined;
+    if (resource && !resource.metadata.deletionTimestamp) {
+      const records = live.map((r) => {
+        const d = dataOf(r) as HealthRecordData;
+        return {
+          state: d.state ?? 'unknown',
+          ...(d.lastRun !== undefined ? { lastRun: d.lastRun } : {}),
+          ...(d.details !== undefined ? { details: d.details } : {}),
+          source: { name: r.metadata.name as string, namespace: r.metadata.namespace as string },
+        };
+      });
+      const next: HealthStatus | null = records.length ? { state: overallHealth(records), healthRecords: records } : null;
+      const current = (resource.status as { healthStatus?: HealthStatus } | undefined)?.healthStatus ?? null;
+      if (!jsonEqual(current, next)) {
+        await client.mergePatch({ apiVersion: resource.apiVersion, kind: resource.kind, namespace, name }, { status: { healthStatus: next } }, 'status');
+        if (next && next.state !== current?.state) {
+          const healthy = next.state === 'healthy' || next.state === 'ready';
+          await this.opts.events.record(
+            resource,
+            healthy ? 'Normal' : 'Warning',
+            'HealthRecord',
+            `health is ${next.state} (${records.length} record${records.length === 1 ? '' : 's'})`,
+          );
+        }
+      }
+    }
+    for (const r of all) {
+      if (!r.metadata.deletionTimestamp) continue;
+      const finalizers = (r.metadata.finalizers ?? []).filter((f) => f !== FINALIZER_HEALTH_RECORD);
+      if (finalizers.length !== (r.metadata.finalizers ?? []).length) await client.update({ ...r, metadata: { ...r.metadata, finalizers } });
+    }
+  }
+}
