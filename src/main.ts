@@ -20,6 +20,8 @@ import { PromiseRoles } from './controllers/rbac/PromiseRoles.ts';
 import { ServiceAccountTokenSecrets } from './controllers/rbac/ServiceAccountTokenSecrets.ts';
 import { signServiceAccountToken } from './lib/serviceAccountToken.ts';
 import { IdleMemoryReclaimer } from './lib/IdleMemoryReclaimer.ts';
+import { UnixSocketProxy } from './lib/UnixSocketProxy.ts';
+import { findRelayBinaries } from './workflows/runtime/relayBinaries.ts';
 import { PlatformApplier } from './controllers/platform/PlatformApplier.ts';
 import { ComponentStatus } from './controllers/platform/ComponentStatus.ts';
 import { HealthRecords } from './controllers/health/HealthRecords.ts';
@@ -40,7 +42,7 @@ import { fleetopsTypes } from './registry/builtin/fleetopsKinds.ts';
 import { ResourceController } from './controllers/resource/ResourceController.ts';
 import { WorkflowExecutor } from './controllers/shared/WorkflowExecutor.ts';
 import { PipelineRunner } from './workflows/PipelineRunner.ts';
-import { removeStaleWorkspaces } from './workflows/workspace.ts';
+import { defaultWorkRoot, removeStaleWorkspaces } from './workflows/workspace.ts';
 import { BwrapRuntime } from './workflows/runtime/BwrapRuntime.ts';
 import { HelperLauncher } from './workflows/runtime/HelperLauncher.ts';
 import { UnavailableRuntime } from './workflows/runtime/UnavailableRuntime.ts';
@@ -247,6 +249,8 @@ function gitRoutes(gitRoot: string, authenticator: Authenticator): (app: Fastify
  * several ms per step), or, when it cannot run here, a runtime that fails every step with the fix.
  */
 async function defaultRuntime(dataDir: string, logger: Logger, launcher: HelperLauncher): Promise<StepRuntime> {
+  const relay = findRelayBinaries();
+  if (!relay) logger.warn('no dynamic loader found for the API relay (ldd): pipelines with spec.rbac will fail');
   // The data directory holds the tokens and the store: hidden, also where it lies inside the install bound at /fleetops.
   const hidden = [dataDir, ...(dataDir.startsWith(`${INSTALL_DIR}/`) ? [`/fleetops${dataDir.slice(INSTALL_DIR.length)}`] : [])];
   const bwrap = new BwrapRuntime({
@@ -254,6 +258,7 @@ async function defaultRuntime(dataDir: string, logger: Logger, launcher: HelperL
     binds: [{ host: INSTALL_DIR, sandbox: '/fleetops' }],
     pathPrefix: [dirname(process.execPath)],
     launcher,
+    ...(relay ? { relay } : {}),
   });
   const problem = await bwrap.check();
   if (!problem) return bwrap;
@@ -299,13 +304,38 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   images.start();
   // One parser for what users send and what steps write: big YAML is parsed off the event loop, under limits.
   const parser = new YamlParser();
+  // Steps of pipelines with spec.rbac reach the API through this socket (their sandbox has no network).
+  let apiPort: number | undefined;
+  const apiSocket = new UnixSocketProxy({ path: join(defaultWorkRoot(), `api-${process.pid}.sock`), port: () => apiPort });
+  await apiSocket.start();
+  const tls = ensureSelfSignedCert(dataDir);
+  const serviceAccountKey = loadSigningKey(dataDir);
   const runner = new PipelineRunner({
+    apiRelay: { socket: apiSocket.path },
     runtime,
     images,
     parseYaml: (text) => parser.yaml(text, UNTRUSTED_LIMITS),
     ...(options.stepTimeoutMs !== undefined ? { stepTimeoutMs: options.stepTimeoutMs } : {}),
   });
-  const executor = new WorkflowExecutor({ client, runner });
+  const serviceAccountType = registry.byKind('', 'ServiceAccount') as ResourceType;
+  const secretType = registry.byKind('', 'Secret') as ResourceType;
+  const executor = new WorkflowExecutor({
+    client,
+    runner,
+    tokens: {
+      caCert: tls.cert,
+      issue: async (namespace, name, seconds) => {
+        const sa = await objects.get(serviceAccountType, namespace, name);
+        const now = Math.floor(Date.now() / 1000);
+        return signServiceAccountToken(serviceAccountKey, {
+          namespace,
+          serviceAccount: { name, uid: sa.metadata.uid as string },
+          issuedAt: now,
+          expiresAt: now + seconds,
+        });
+      },
+    },
+  });
   const promises = new PromiseController({
     client,
     registry,
@@ -339,8 +369,6 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const repoPath = ensureEmbeddedRepo(dataDir);
   if (options.defaultDestinations !== false) await createDefaults(objects, registry, dataDir, repoPath);
   const tokens = loadTokens(dataDir);
-  const tls = ensureSelfSignedCert(dataDir);
-  const serviceAccountKey = loadSigningKey(dataDir);
   await reconcileBootstrapPolicy(objects, tokens);
   const rbac = {
     aggregator: new ClusterRoleAggregator({ client, logger: controllerLog }),
@@ -370,8 +398,6 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   await scheduler.start();
   await stateStores.start();
   eventExpiry.start();
-  const serviceAccountType = registry.byKind('', 'ServiceAccount') as ResourceType;
-  const secretType = registry.byKind('', 'Secret') as ResourceType;
   const authenticator = new Authenticator({
     tokens,
     signingKey: serviceAccountKey,
@@ -404,6 +430,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
   });
   const { url, port } = await server.start(options.port ?? 6443, options.host ?? '127.0.0.1');
+  apiPort = port;
   const admin = tokens.find((t) => t.role === 'admin') as TokenEntry;
   const kubeconfigPath = join(dataDir, 'kubeconfig');
   writeFileSync(kubeconfigPath, kubeconfigYaml(url, tls.cert, admin.token), { mode: 0o600 });
@@ -426,6 +453,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       if (stopped) return;
       stopped = true;
       await server.stop();
+      await apiSocket.stop();
       reclaimer?.stop();
       authorizer.stop();
       await platform.applier.stop();

@@ -3,7 +3,7 @@
  * order on a runtime with Kratix's environment, stop at the first failure, then read back what the contract says
  * a pipeline produces (outputs, status.yaml, destination-selectors.yaml, workflow-control.yaml).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseApiVersion, type KubeObject } from '../api/types.ts';
 import { parseGoDuration } from '../api/duration.ts';
@@ -11,7 +11,7 @@ import { toBlockYaml } from '../api/blockYaml.ts';
 import type { StepRuntime } from './StepRuntime.ts';
 import { ImagePullError, type AcquireOptions, type ImageLease, type PullRecord } from './images/ImageCache.ts';
 import { pullSecretAuths, stepInImage, type StepInImage } from './containerSpec.ts';
-import type { Container, Pipeline } from './pipelineSpec.ts';
+import { wantsApiAccess, type Container, type Pipeline } from './pipelineSpec.ts';
 import { prepareVolumes, writableVolumes } from './volumes.ts';
 import { createWorkspace, defaultWorkRoot, type Workspace } from './workspace.ts';
 import { watchWrites } from './outputWatchdog.ts';
@@ -46,6 +46,15 @@ export interface PipelineContext {
   plural: string;
   /** Reads a ConfigMap's data or a Secret's decoded data in the pipeline's namespace; undefined when missing. */
   readConfig?: (kind: 'ConfigMap' | 'Secret', name: string) => Promise<Record<string, string> | undefined>;
+  /** For pipelines with `spec.rbac`: the account's grants made, a token for the run (see pipelineAccess.ts). */
+  apiAccess?: (pipeline: Pipeline) => Promise<ApiCredentials>;
+}
+
+/** What a step needs to call the platform API as its pipeline's service account. */
+export interface ApiCredentials {
+  token: string;
+  caCert: string;
+  namespace: string;
 }
 
 export interface StepRecord {
@@ -96,6 +105,8 @@ export interface PipelineRunnerOptions {
   writeCheckMs?: number;
   /** Parses the metadata files steps write (FleetOps passes one that works off the event loop). */
   parseYaml?: YamlReader;
+  /** The Unix socket relaying to the API, for pipelines with `spec.rbac`; without it they fail with the reason. */
+  apiRelay?: { socket: string };
   now?: () => Date;
 }
 
@@ -111,6 +122,9 @@ export const ANNOTATION_TIMEOUT = 'fleetops.dev/timeout';
  */
 export const ANNOTATION_RUNTIME = 'fleetops.dev/runtime';
 
+/** Where steps with API access find it inside their sandbox (KUBERNETES_SERVICE_HOST/_PORT). */
+export const API_PORT = 6443;
+
 export class PipelineRunner {
   private readonly opts: PipelineRunnerOptions;
   private readonly workRoot: string;
@@ -118,6 +132,33 @@ export class PipelineRunner {
   constructor(opts: PipelineRunnerOptions) {
     this.opts = opts;
     this.workRoot = opts.workRoot ?? defaultWorkRoot();
+  }
+
+  /**
+   * The account's token, CA and namespace in a folder of the workspace, and the in-cluster environment: the steps
+   * reach the API (and only it) through the relay.
+   */
+  private async apiAccess(
+    pipeline: Pipeline,
+    ctx: PipelineContext,
+    onHost: boolean,
+    mkdir: (rel: string) => string,
+  ): Promise<{ dir: string; socket: string; env: Record<string, string> }> {
+    const name = pipeline.metadata.name;
+    if (onHost) throw new OutputError(`pipeline ${name}: spec.rbac needs its steps to run in their images, not with ${ANNOTATION_RUNTIME}: host`);
+    if (!ctx.apiAccess || !this.opts.apiRelay)
+      throw new OutputError(`pipeline ${name}: spec.rbac asks for the platform API, which this FleetOps does not relay to steps`);
+    const creds = await ctx.apiAccess(pipeline);
+    const dir = mkdir('serviceaccount');
+    writeFileSync(join(dir, 'token'), creds.token);
+    writeFileSync(join(dir, 'ca.crt'), creds.caCert);
+    writeFileSync(join(dir, 'namespace'), creds.namespace);
+    const port = String(API_PORT);
+    return {
+      dir,
+      socket: this.opts.apiRelay.socket,
+      env: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: port, KUBERNETES_SERVICE_PORT_HTTPS: port },
+    };
   }
 
   get runtime(): StepRuntime {
@@ -151,6 +192,8 @@ export class PipelineRunner {
       const outputLimits = this.opts.limits ?? DEFAULT_OUTPUT_LIMITS;
       const auths = onHost ? {} : await pullSecretAuths(pipeline.spec.imagePullSecrets ?? [], ctx.readConfig);
       const mounts = await prepareVolumes(pipeline.spec.volumes ?? [], (rel) => ws.mkdir(rel), ctx.readConfig);
+      const api = wantsApiAccess(pipeline) ? await this.apiAccess(pipeline, ctx, onHost, (rel) => ws.mkdir(rel)) : undefined;
+      if (api) Object.assign(base, api.env);
       for (const container of pipeline.spec.containers) {
         const env = { ...base, ...(await resolveEnv(container, ctx)) };
         const record: StepRecord = {
@@ -177,7 +220,7 @@ export class PipelineRunner {
             });
             record.pull = lease.pull;
           }
-          plan = stepInImage(container, env, lease, mounts);
+          plan = stepInImage(container, env, lease, mounts, api?.dir);
         } catch (err) {
           lease?.release();
           if (!(err instanceof ImagePullError) && !(err instanceof OutputError)) throw err;
@@ -208,6 +251,7 @@ export class PipelineRunner {
               env: plan.env,
               dirs,
               network,
+              ...(api ? { apiRelay: { socket: api.socket, port: API_PORT } } : {}),
               timeoutMs,
               maxLogBytes: this.opts.maxLogBytes ?? 256 * 1024,
               ...(plan.root ? { root: plan.root } : {}),

@@ -21,6 +21,11 @@ export interface StepSpec {
   /** Host folders bound at /kratix/input (read-only), /kratix/output and /kratix/metadata. */
   dirs: { input: string; output: string; metadata: string };
   network: boolean;
+  /**
+   * The platform API reachable at 127.0.0.1:<port> inside the sandbox, relayed to this Unix socket on the host
+   * (pipelines with `spec.rbac`); nothing else of the network is.
+   */
+  apiRelay?: { socket: string; port: number };
   timeoutMs: number;
   /** Log bytes kept; beyond it the head is dropped and the tail kept. */
   maxLogBytes: number;

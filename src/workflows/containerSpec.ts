@@ -5,7 +5,8 @@
  * Also: the registry credentials a Pipeline's `imagePullSecrets` name.
  */
 import type { ImageLease, RegistryAuths } from './images/ImageCache.ts';
-import { ensureMountPoint, findExecutable, resolveUser } from './images/rootfs.ts';
+import { posix } from 'node:path';
+import { ensureMountPoint, findExecutable, resolveInRoot, resolveUser } from './images/rootfs.ts';
 import { OutputError } from './outputs.ts';
 import type { Container } from './pipelineSpec.ts';
 import type { StepRoot } from './StepRuntime.ts';
@@ -50,8 +51,22 @@ export function expandVars(text: string, env: Record<string, string>): string {
  * How a container runs: in its image (`lease`) or, without one, as a host command. `env` is Kratix's environment and
  * the container's own (already resolved).
  */
-export function stepInImage(container: Container, env: Record<string, string>, lease: ImageLease | undefined, volumes: PreparedVolumes): StepInImage {
+/** Where in-cluster Kubernetes clients look for their account's token, CA and namespace. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * The step's plan in its image. `serviceAccount` is a host folder with `token`, `ca.crt` and `namespace`, mounted
+ * where in-cluster clients look (through the image's own links: /var/run is often a link to /run).
+ */
+export function stepInImage(
+  container: Container,
+  env: Record<string, string>,
+  lease: ImageLease | undefined,
+  volumes: PreparedVolumes,
+  serviceAccount?: string,
+): StepInImage {
   const mounts = mountsFor(container.volumeMounts ?? [], volumes, container.name);
+  if (serviceAccount && lease) mounts.push({ host: serviceAccount, sandbox: mountPathInRoot(lease.rootfs, SERVICE_ACCOUNT_DIR), readOnly: true });
   if (!lease) {
     const argv = [...(container.command ?? []), ...(container.args ?? [])];
     if (!container.command?.length) throw new OutputError(`step ${container.name}: a host-tool pipeline step needs a command`);
@@ -111,4 +126,14 @@ export async function pullSecretAuths(secrets: readonly { name: string }[], read
     }
   }
   return auths;
+}
+
+/** `path` with its longest existing prefix resolved inside the root (links followed as the sandbox would). */
+function mountPathInRoot(rootfs: string, path: string): string {
+  const parts = path.split('/').filter(Boolean);
+  for (let i = parts.length; i > 0; i--) {
+    const resolved = resolveInRoot(rootfs, `/${parts.slice(0, i).join('/')}`);
+    if (resolved !== undefined) return posix.join(resolved, ...parts.slice(i));
+  }
+  return path;
 }

@@ -24,9 +24,21 @@ export interface Container {
   volumeMounts?: VolumeMount[];
   securityContext?: { runAsUser?: number; runAsGroup?: number };
 }
+/** Kratix's `spec.rbac`: the account the steps use against the platform API, and what it may do. */
+export interface PipelineRbacSpec {
+  serviceAccount?: string;
+  permissions?: { apiGroups?: string[]; resources?: string[]; verbs: string[]; resourceNames?: string[]; resourceNamespace?: string }[];
+}
+
+/** Whether the pipeline's steps talk to the platform API. */
+export function wantsApiAccess(pipeline: Pipeline): boolean {
+  const rbac = pipeline.spec.rbac;
+  return !!rbac && (!!rbac.serviceAccount || !!rbac.permissions?.length);
+}
+
 export interface Pipeline {
   apiVersion?: string;
   kind?: string;
   metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: { containers: Container[]; imagePullSecrets?: { name: string }[]; volumes?: Volume[] };
+  spec: { containers: Container[]; imagePullSecrets?: { name: string }[]; volumes?: Volume[]; rbac?: PipelineRbacSpec };
 }

@@ -9,7 +9,17 @@ import type { KubeObject } from '../../api/types.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
 import type { Client } from '../../client/Client.ts';
 import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
-import type { Pipeline, PipelineResult, PipelineRunner, StepRecord, WorkflowControl } from '../../workflows/PipelineRunner.ts';
+import {
+  ANNOTATION_TIMEOUT,
+  type ApiCredentials,
+  type Pipeline,
+  type PipelineResult,
+  type PipelineRunner,
+  type StepRecord,
+  type WorkflowControl,
+} from '../../workflows/PipelineRunner.ts';
+import { parseGoDuration } from '../../api/duration.ts';
+import { ensurePipelineAccess } from './pipelineAccess.ts';
 import { buildWorkloadGroups, type OutputFile } from '../../workflows/outputs.ts';
 import { ensureObject } from './ensure.ts';
 
@@ -70,6 +80,11 @@ export interface WorkflowExecutorOptions {
   runsToKeep?: number;
   now?: () => Date;
   random?: () => string;
+  /**
+   * Issues a token for a service account, valid for `seconds` (pipelines with `spec.rbac`); with the CA steps
+   * verify the API by. Without it such pipelines fail, saying so.
+   */
+  tokens?: { issue(namespace: string, serviceAccount: string, seconds: number): Promise<string>; caCert: string };
 }
 
 /** Kratix's status.yaml merge: shallow, with `conditions` merged by type. */
@@ -88,6 +103,23 @@ export class WorkflowExecutor {
 
   constructor(opts: WorkflowExecutorOptions) {
     this.opts = opts;
+  }
+
+  /** The pipeline's account and grants (made or brought up to date), and a token for this run. */
+  private async apiAccess(target: WorkflowTarget, pipeline: Pipeline): Promise<ApiCredentials> {
+    const tokens = this.opts.tokens as NonNullable<WorkflowExecutorOptions['tokens']>;
+    const id = {
+      promise: target.promise.metadata.name as string,
+      workflowType: target.workflowType,
+      action: target.action,
+      pipeline: pipeline.metadata.name,
+      namespace: target.namespace,
+    };
+    const account = await ensurePipelineAccess(this.opts.client, id, pipeline.spec.rbac ?? {});
+    // Valid for the run: the longest a step may take, and some margin.
+    const timeout = pipeline.metadata.annotations?.[ANNOTATION_TIMEOUT];
+    const seconds = Math.ceil((timeout ? parseGoDuration(timeout) : 10 * 60_000) / 1000) * pipeline.spec.containers.length + 300;
+    return { token: await tokens.issue(target.namespace, account, seconds), caCert: tokens.caCert, namespace: target.namespace };
   }
 
   private now(): Date {
@@ -119,6 +151,7 @@ export class WorkflowExecutor {
           object: input,
           plural: target.plural,
           ...(readConfig ? { readConfig } : {}),
+          ...(this.opts.tokens ? { apiAccess: (p: Pipeline) => this.apiAccess(target, p) } : {}),
         });
       } catch (err) {
         result = {

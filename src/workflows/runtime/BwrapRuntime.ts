@@ -12,6 +12,7 @@ import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import type { StepOutcome, StepRoot, StepRuntime, StepSpec, StepUser } from '../StepRuntime.ts';
 import { LocalLauncher } from './LocalLauncher.ts';
 import { LaunchError, type ProcessLauncher } from './ProcessLauncher.ts';
+import type { RelayBinaries } from './relayBinaries.ts';
 
 export interface BwrapRuntimeOptions {
   bwrapPath?: string;
@@ -39,7 +40,12 @@ export interface BwrapRuntimeOptions {
   maxFileBytes?: number;
   /** Starts the sandbox processes; default: from this process (FleetOps passes its helper process). */
   launcher?: ProcessLauncher;
+  /** Node, loader and libraries for the API relay of steps with `apiRelay` (see relayBinaries.ts). */
+  relay?: RelayBinaries;
 }
+
+/** Where the relay's pieces appear in a sandbox: its private /tmp, so any image can take the binds. */
+const RELAY_DIR = '/tmp/.fleetops-relay';
 
 /** The uids runs get when FleetOps runs as root: far above any real user's. */
 const RUN_UIDS = { first: 2_100_000_000, count: 4096 };
@@ -168,8 +174,45 @@ export class BwrapRuntime implements StepRuntime {
 
   private argv(step: StepSpec): string[] {
     const args = step.root ? this.imageArgs(step, step.root) : this.hostArgs(step);
-    args.push('--', ...step.command, ...step.args);
+    args.push(...this.relayBinds(step), '--', ...this.relayCommand(step), ...step.command, ...step.args);
     return args;
+  }
+
+  private relayBinds(step: StepSpec): string[] {
+    const relay = this.opts.relay;
+    if (!step.apiRelay || !relay) return [];
+    const args = [
+      '--ro-bind',
+      relay.node,
+      `${RELAY_DIR}/node`,
+      '--ro-bind',
+      relay.loader,
+      `${RELAY_DIR}/ld.so`,
+      '--ro-bind',
+      relay.script,
+      `${RELAY_DIR}/relay.ts`,
+    ];
+    relay.libraryDirs.forEach((d, i) => args.push('--ro-bind', d, `${RELAY_DIR}/lib${i}`));
+    args.push('--bind', step.apiRelay.socket, `${RELAY_DIR}/api.sock`);
+    return args;
+  }
+
+  /** The relay in front of the step's command: it listens where the step's in-cluster settings point. */
+  private relayCommand(step: StepSpec): string[] {
+    const relay = this.opts.relay;
+    if (!step.apiRelay) return [];
+    if (!relay) throw new Error(`step ${step.name} needs the API relay, and this machine has no loader for it (ldd found none)`);
+    const libs = relay.libraryDirs.map((_, i) => `${RELAY_DIR}/lib${i}`).join(':');
+    return [
+      `${RELAY_DIR}/ld.so`,
+      '--library-path',
+      libs,
+      `${RELAY_DIR}/node`,
+      `${RELAY_DIR}/relay.ts`,
+      `${RELAY_DIR}/api.sock`,
+      String(step.apiRelay.port),
+      '--',
+    ];
   }
 
   /** The host's root, read-only: for pipelines that ask for host tools (`fleetops.dev/runtime: host`). */
