@@ -305,7 +305,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   // One parser for what users send and what steps write: big YAML is parsed off the event loop, under limits.
   const parser = new YamlParser();
   // Steps of pipelines with spec.rbac reach the API through this socket (their sandbox has no network).
-  let apiPort: number | undefined;
+  let apiPort: number | undefined = undefined; // known once the API server listens
   const apiSocket = new UnixSocketProxy({ path: join(defaultWorkRoot(), `api-${process.pid}.sock`), port: () => apiPort });
   await apiSocket.start();
   const tls = ensureSelfSignedCert(dataDir);
