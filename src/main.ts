@@ -385,12 +385,16 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     components: new ComponentStatus({ client, registry, logger: controllerLog }),
     health: new HealthRecords({ client, registry, events, logger: controllerLog }),
   };
-  await platform.health.start();
-  await platform.applier.start();
-  await platform.components.start();
-  await rbac.aggregator.start();
-  await rbac.promiseRoles.start();
-  await rbac.tokenSecrets.start();
+  // Controllers added with RBAC and compound Promises: started in this order, stopped in the reverse.
+  const added: { start(): Promise<void>; stop(): Promise<void> }[] = [
+    platform.health,
+    platform.applier,
+    platform.components,
+    rbac.aggregator,
+    rbac.promiseRoles,
+    rbac.tokenSecrets,
+  ];
+  for (const c of added) await c.start();
   await resources.start();
   await promises.start();
   await rollouts.start();
@@ -456,12 +460,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       await apiSocket.stop();
       reclaimer?.stop();
       authorizer.stop();
-      await platform.applier.stop();
-      await platform.components.stop();
-      await platform.health.stop();
-      await rbac.aggregator.stop();
-      await rbac.promiseRoles.stop();
-      await rbac.tokenSecrets.stop();
+      for (const c of [...added].reverse()) await c.stop();
       await promises.stop();
       await rollouts.stop();
       await plans.stop();

@@ -72,19 +72,24 @@ describe('pipelines that talk to the platform', () => {
     rmSync(build, { recursive: true, force: true });
   });
 
-  it('lets a step do what its permissions allow, and nothing more', async () => {
+  /** Requests one resource and waits for its step's report in the status. */
+  async function requestAndReport(kind: string, plural: string, name: string): Promise<Status> {
     const r = await kubectl(['apply', '-f', '-'], {
-      input: 'apiVersion: test.fleetops.dev/v1\nkind: Talker\nmetadata:\n  name: t1\n  namespace: default\nspec: {}\n',
+      input: `apiVersion: test.fleetops.dev/v1\nkind: ${kind}\nmetadata:\n  name: ${name}\n  namespace: default\nspec: {}\n`,
     });
     assert.equal(r.code, 0, r.stderr);
-    const status = await eventually(
+    return eventually(
       async () => {
-        const s = (await fleet.client.get<{ status?: Status }>('/apis/test.fleetops.dev/v1/namespaces/default/talkers/t1')).status;
+        const s = (await fleet.client.get<{ status?: Status }>(`/apis/test.fleetops.dev/v1/namespaces/default/${plural}/${name}`)).status;
         return s?.created !== undefined ? s : undefined;
       },
       90_000,
       'the step to report',
     );
+  }
+
+  it('lets a step do what its permissions allow, and nothing more', async () => {
+    const status = await requestAndReport('Talker', 'talkers', 't1');
     assert.match(status.created ?? '', /configmap\/made-by-step created/);
     assert.match(status.listed ?? '', /configmap\/made-by-step/);
     // (quotes dropped by the step's shell)
@@ -100,18 +105,7 @@ describe('pipelines that talk to the platform', () => {
   });
 
   it('gives a step without spec.rbac no way to the API', async () => {
-    const r = await kubectl(['apply', '-f', '-'], {
-      input: 'apiVersion: test.fleetops.dev/v1\nkind: Mute\nmetadata:\n  name: m1\n  namespace: default\nspec: {}\n',
-    });
-    assert.equal(r.code, 0, r.stderr);
-    const status = await eventually(
-      async () => {
-        const s = (await fleet.client.get<{ status?: Status }>('/apis/test.fleetops.dev/v1/namespaces/default/mutes/m1')).status;
-        return s?.created !== undefined ? s : undefined;
-      },
-      90_000,
-      'the step to report',
-    );
+    const status = await requestAndReport('Mute', 'mutes', 'm1');
     assert.equal(status.host, 'none');
     assert.doesNotMatch(status.created ?? '', /created$/);
     assert.match(status.listed ?? '', /refused|no configuration|connect|localhost:8080/i);
