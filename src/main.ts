@@ -25,6 +25,7 @@ import { findRelayBinaries } from './workflows/runtime/relayBinaries.ts';
 import { PlatformApplier } from './controllers/platform/PlatformApplier.ts';
 import { ComponentStatus } from './controllers/platform/ComponentStatus.ts';
 import { HealthRecords } from './controllers/health/HealthRecords.ts';
+import { GarbageCollector } from './controllers/gc/GarbageCollector.ts';
 import { ensureSelfSignedCert } from './apiserver/tls.ts';
 import { coreTypes, namespaceType } from './registry/builtin/coreKinds.ts';
 import { kratixTypes } from './registry/builtin/kratixKinds.ts';
@@ -393,6 +394,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     rbac.aggregator,
     rbac.promiseRoles,
     rbac.tokenSecrets,
+    new GarbageCollector({ client, registry, logger: controllerLog }),
   ];
   for (const c of added) await c.start();
   await resources.start();

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { ApiError, badRequest, forbidden, invalid, isApiError, type Status } from '../api/errors.ts';
 import type { KubeObject } from '../api/types.ts';
-import type { ObjectService, WatchEvent } from '../registry/ObjectService.ts';
+import type { ObjectService, PropagationPolicy, WatchEvent } from '../registry/ObjectService.ts';
 import type { Registry } from '../registry/Registry.ts';
 import { apiVersionOf, type ResourceType } from '../registry/ResourceType.ts';
 import type { Authenticator } from './auth.ts';
@@ -86,6 +86,17 @@ function fieldValidationOf(q: Record<string, string>): 'Strict' | 'Warn' | 'Igno
   if (v === undefined || v === '') return undefined;
   if (v === 'Strict' || v === 'Warn' || v === 'Ignore') return v;
   throw badRequest(`fieldValidation must be one of "Strict", "Warn" or "Ignore", got ${JSON.stringify(v)}`);
+}
+
+/** DeleteOptions' propagationPolicy (body or query), or the older orphanDependents; 400 for anything else. */
+function propagationPolicyOf(q: Record<string, string>, body?: { propagationPolicy?: unknown; orphanDependents?: unknown }): PropagationPolicy | undefined {
+  const value = body?.propagationPolicy ?? q.propagationPolicy;
+  if (value === undefined || value === '') {
+    const orphan = body?.orphanDependents ?? q.orphanDependents;
+    return orphan === true || orphan === 'true' ? 'Orphan' : undefined;
+  }
+  if (value === 'Orphan' || value === 'Background' || value === 'Foreground') return value;
+  throw badRequest(`propagationPolicy must be one of "Orphan", "Background" or "Foreground", got ${JSON.stringify(value)}`);
 }
 
 function fieldManagerOf(q: Record<string, string>): string | undefined {
@@ -345,10 +356,12 @@ export class ApiServer {
       }
       case 'delete': {
         const body = (await decodeBody(this.parser, limits, raw, 'application/json')) as
-          { preconditions?: { uid?: string; resourceVersion?: string } } | undefined;
+          { preconditions?: { uid?: string; resourceVersion?: string }; propagationPolicy?: unknown; orphanDependents?: unknown } | undefined;
+        const propagationPolicy = propagationPolicyOf(q, body);
         const r = await objects.delete(type, namespace, path.name as string, {
           dryRun: dryRunOf(q, body),
           ...(body?.preconditions ? { preconditions: body.preconditions } : {}),
+          ...(propagationPolicy ? { propagationPolicy } : {}),
         });
         if (!r.deleted) return respond(200, r.object);
         const status: Status = {

@@ -59,7 +59,17 @@ export interface WriteResult {
 export interface DeleteOptions {
   dryRun?: boolean;
   preconditions?: { uid?: string; resourceVersion?: string };
+  /**
+   * What becomes of the object's dependents (objects whose ownerReferences name it), as in Kubernetes: Background
+   * (default) deletes them after it; Foreground keeps it (finalizer `foregroundDeletion`) until they are gone;
+   * Orphan keeps it (finalizer `orphan`) until they no longer name it. The garbage collector does the work.
+   */
+  propagationPolicy?: PropagationPolicy;
 }
+
+export type PropagationPolicy = 'Orphan' | 'Background' | 'Foreground';
+export const FINALIZER_ORPHAN = 'orphan';
+export const FINALIZER_FOREGROUND = 'foregroundDeletion';
 
 export interface DeleteResult {
   /** The object as last stored (with deletionTimestamp when finalizers hold it). */
@@ -644,9 +654,16 @@ export class ObjectService {
         throw err;
       }
     };
-    if ((old.metadata.finalizers ?? []).length > 0) {
+    const policy = opts.propagationPolicy;
+    const held = policy === 'Orphan' ? FINALIZER_ORPHAN : policy === 'Foreground' ? FINALIZER_FOREGROUND : undefined;
+    const finalizers = [...(old.metadata.finalizers ?? [])];
+    if (held && !old.metadata.deletionTimestamp && !finalizers.includes(held)) finalizers.push(held);
+    if (finalizers.length > 0) {
       if (old.metadata.deletionTimestamp) return { object: this.present(type, old), deleted: false };
-      const marked: KubeObject = { ...old, metadata: { ...old.metadata, deletionTimestamp: this.timestamp(), deletionGracePeriodSeconds: 0 } };
+      const marked: KubeObject = {
+        ...old,
+        metadata: { ...old.metadata, finalizers, deletionTimestamp: this.timestamp(), deletionGracePeriodSeconds: 0 },
+      };
       if (opts.dryRun) return { object: this.present(type, marked), deleted: false };
       const stored = await commit({ op: 'update', key, object: marked, expectedRv: old.metadata.resourceVersion });
       return { object: this.present(type, stored as KubeObject), deleted: false };

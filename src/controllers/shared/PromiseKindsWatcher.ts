@@ -14,6 +14,8 @@ export interface PromiseKindsWatcherOptions {
   registry: Registry;
   logger: Logger;
   onEvent: (type: ResourceType, event: ClientWatchEvent) => void;
+  /** Which kinds to watch (default: the kinds Promises serve). */
+  kinds?: (type: ResourceType) => boolean;
 }
 
 export class PromiseKindsWatcher {
@@ -29,13 +31,17 @@ export class PromiseKindsWatcher {
     this.background = new BackgroundTasks(opts.logger);
   }
 
+  private wanted(type: ResourceType): boolean {
+    return (this.opts.kinds ?? isPromiseKind)(type);
+  }
+
   async start(): Promise<void> {
     this.unsubscribe = this.opts.registry.onChange((change) => {
-      if (!isPromiseKind(change.type)) return;
+      if (!this.wanted(change.type)) return;
       if (change.action === 'removed') this.unwatch(change.type);
       else this.background.run('watch kind', () => this.watchType(change.type));
     });
-    for (const type of this.opts.registry.all()) if (isPromiseKind(type)) await this.watchType(type);
+    for (const type of this.opts.registry.all()) if (this.wanted(type)) await this.watchType(type);
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,163 @@
+/**
+ * Kubernetes' garbage collector over ownerReferences: an object all of whose owners are gone (no object of that
+ * kind and name with that uid) is deleted; references to owners that are gone are dropped when others remain. A
+ * delete with `propagationPolicy: Foreground` holds the owner (finalizer `foregroundDeletion`) until its dependents
+ * are gone; `Orphan` (finalizer `orphan`) until they no longer name it. Level-based: the index of who owns what is
+ * rebuilt from watches, and every decision re-reads the objects it acts on.
+ */
+import type { Logger } from 'pino';
+import { parseApiVersion, type KubeObject, type OwnerReference } from '../../api/types.ts';
+import type { Client, ObjectRef } from '../../client/Client.ts';
+import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
+import { FINALIZER_FOREGROUND, FINALIZER_ORPHAN } from '../../registry/ObjectService.ts';
+import type { Registry } from '../../registry/Registry.ts';
+import { apiVersionOf, type ResourceType } from '../../registry/ResourceType.ts';
+import { PromiseKindsWatcher } from '../shared/PromiseKindsWatcher.ts';
+
+export interface GarbageCollectorOptions {
+  client: Client;
+  registry: Registry;
+  logger: Logger;
+}
+
+function refOf(o: KubeObject): ObjectRef {
+  return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name as string, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) };
+}
+
+const keyOf = (r: ObjectRef): string => JSON.stringify([r.apiVersion, r.kind, r.namespace ?? '', r.name]);
+
+export class GarbageCollector {
+  readonly controller: Controller;
+  private readonly opts: GarbageCollectorOptions;
+  private readonly watcher: PromiseKindsWatcher;
+  /** Owner uid → the keys of objects naming it. */
+  private readonly dependents = new Map<string, Set<string>>();
+  /** Object key → the owner uids it names (to keep the index right as references change). */
+  private readonly owners = new Map<string, string[]>();
+
+  constructor(options: GarbageCollectorOptions) {
+    this.opts = options;
+    this.controller = new Controller({
+      name: 'garbage-collector',
+      reconciler: { reconcile: (key) => this.reconcile(key) },
+      logger: options.logger,
+      concurrency: 2,
+    });
+    this.watcher = new PromiseKindsWatcher({
+      client: options.client,
+      registry: options.registry,
+      logger: options.logger,
+      kinds: (t) => !t.createOnly,
+      onEvent: (_type, e) => this.observe(e.type, e.object),
+    });
+  }
+
+  async start(): Promise<void> {
+    this.controller.start();
+    await this.watcher.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.watcher.stop();
+    await this.controller.stop();
+  }
+
+  private observe(event: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject): void {
+    const key = keyOf(refOf(obj));
+    const uid = obj.metadata.uid as string;
+    const previous = this.owners.get(key) ?? [];
+    const current = event === 'DELETED' ? [] : (obj.metadata.ownerReferences ?? []).map((r) => r.uid);
+    for (const u of previous) if (!current.includes(u)) this.dependents.get(u)?.delete(key);
+    for (const u of current) {
+      let set = this.dependents.get(u);
+      if (!set) this.dependents.set(u, (set = new Set()));
+      set.add(key);
+    }
+    if (current.length) this.owners.set(key, current);
+    else this.owners.delete(key);
+    // Whose owners may be gone: this object when it names some (checked once as it appears), its dependents when it goes.
+    if (event === 'ADDED' && current.length) this.controller.enqueue(`dependent ${key}`);
+    if (event === 'DELETED') {
+      for (const d of this.dependents.get(uid) ?? []) this.controller.enqueue(`dependent ${d}`);
+      this.dependents.delete(uid);
+      return;
+    }
+    const finalizers = obj.metadata.finalizers ?? [];
+    if (obj.metadata.deletionTimestamp && (finalizers.includes(FINALIZER_ORPHAN) || finalizers.includes(FINALIZER_FOREGROUND))) {
+      this.controller.enqueue(`owner ${key}`);
+    }
+  }
+
+  private async reconcile(work: string): Promise<ReconcileResult | void> {
+    const space = work.indexOf(' ');
+    const [apiVersion, kind, namespace, name] = JSON.parse(work.slice(space + 1)) as [string, string, string, string];
+    const ref: ObjectRef = { apiVersion, kind, name, ...(namespace ? { namespace } : {}) };
+    if (work.startsWith('dependent ')) return this.collect(ref);
+    return this.release(ref);
+  }
+
+  private typeOf(apiVersion: string, kind: string): ResourceType | undefined {
+    const { group } = parseApiVersion(apiVersion);
+    return this.opts.registry.byKind(group, kind);
+  }
+
+  /** Whether the owner a reference names still exists (same uid). */
+  private async ownerExists(owner: OwnerReference, dependentNamespace: string | undefined): Promise<boolean> {
+    const type = this.typeOf(owner.apiVersion, owner.kind);
+    if (!type) return false;
+    const found = await this.opts.client.get({
+      apiVersion: apiVersionOf(type),
+      kind: type.kind,
+      name: owner.name,
+      ...(type.namespaced && dependentNamespace ? { namespace: dependentNamespace } : {}),
+    });
+    return found?.metadata.uid === owner.uid;
+  }
+
+  /** Deletes an object whose owners are all gone; drops references to the gone ones otherwise. */
+  private async collect(ref: ObjectRef): Promise<void> {
+    const { client } = this.opts;
+    const obj = await client.get(ref);
+    const refs = obj?.metadata.ownerReferences ?? [];
+    if (!obj || !refs.length || obj.metadata.deletionTimestamp) return;
+    const alive: OwnerReference[] = [];
+    for (const o of refs) if (await this.ownerExists(o, ref.namespace)) alive.push(o);
+    if (alive.length === refs.length) return;
+    if (alive.length === 0) {
+      await client.delete(ref);
+      this.opts.logger.info({ object: ref }, 'deleted: its owners are gone');
+    } else {
+      await client.update({ ...obj, metadata: { ...obj.metadata, ownerReferences: alive } });
+    }
+  }
+
+  /** An owner deleted with Foreground or Orphan: its dependents go (or are let go) before its finalizer does. */
+  private async release(ref: ObjectRef): Promise<ReconcileResult | void> {
+    const { client } = this.opts;
+    const owner = await client.get(ref);
+    if (!owner?.metadata.deletionTimestamp) return;
+    const uid = owner.metadata.uid as string;
+    const finalizers = owner.metadata.finalizers ?? [];
+    const dependents = [...(this.dependents.get(uid) ?? [])].map((k) => {
+      const [apiVersion, kind, namespace, name] = JSON.parse(k) as [string, string, string, string];
+      return { apiVersion, kind, name, ...(namespace ? { namespace } : {}) } as ObjectRef;
+    });
+    let remaining = 0;
+    for (const d of dependents) {
+      const dep = await client.get(d);
+      if (!dep || !(dep.metadata.ownerReferences ?? []).some((r) => r.uid === uid)) continue;
+      if (finalizers.includes(FINALIZER_ORPHAN)) {
+        const { ownerReferences, ...metadata } = dep.metadata;
+        const rest = (ownerReferences ?? []).filter((r) => r.uid !== uid);
+        await client.update({ ...dep, metadata: rest.length ? { ...metadata, ownerReferences: rest } : metadata });
+      } else {
+        await client.delete(d);
+        remaining++;
+      }
+    }
+    // Foreground waits for its dependents to be gone (their deletions come back here through the watch).
+    if (remaining > 0) return { requeueAfter: 500 };
+    const left = finalizers.filter((f) => f !== FINALIZER_ORPHAN && f !== FINALIZER_FOREGROUND);
+    await client.update({ ...owner, metadata: { ...owner.metadata, finalizers: left } });
+  }
+}
