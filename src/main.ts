@@ -26,6 +26,8 @@ import { PlatformApplier } from './controllers/platform/PlatformApplier.ts';
 import { ComponentStatus } from './controllers/platform/ComponentStatus.ts';
 import { HealthRecords } from './controllers/health/HealthRecords.ts';
 import { GarbageCollector } from './controllers/gc/GarbageCollector.ts';
+import { ResourceBindings } from './controllers/bindings/ResourceBindings.ts';
+import { RevisionVersions } from './controllers/bindings/revisionVersions.ts';
 import { ensureSelfSignedCert } from './apiserver/tls.ts';
 import { coreTypes, namespaceType } from './registry/builtin/coreKinds.ts';
 import { kratixTypes } from './registry/builtin/kratixKinds.ts';
@@ -395,6 +397,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     rbac.promiseRoles,
     rbac.tokenSecrets,
     new GarbageCollector({ client, registry, logger: controllerLog }),
+    new ResourceBindings({ client, registry, versions: new RevisionVersions(client), logger: controllerLog }),
   ];
   for (const c of added) await c.start();
   await resources.start();

@@ -13,3 +13,5 @@ export function revisionName(promiseName: string, n: number): string {
 export const ANNOTATION_ROLLOUT_STRATEGY = 'fleetops.dev/rollout-strategy';
 /** On a Promise: why it changed, shown by `fleetops rollout history` (set by `rollout undo`). */
 export const ANNOTATION_CHANGE_CAUSE = 'fleetops.dev/change-cause';
+/** On a resource request: the Promise version its ResourceBinding pins it to (set by FleetOps from the binding). */
+export const ANNOTATION_PINNED_VERSION = 'fleetops.dev/pinned-version';

@@ -79,10 +79,16 @@ describe('kubectl 1.32 against FleetOps', () => {
       contentType: 'application/merge-patch+json',
       body: { status: { replicas: 3, message: 'deployed' } },
     });
-    let r = await kubectl(['get', 'apps']);
-    assert.equal(r.code, 0, r.stderr);
+    // STATUS is the Reconciled condition, written by the resource controller after the last apply: waited for.
+    let r = await eventually(
+      async () => {
+        const got = await kubectl(['get', 'apps']);
+        return /^web\s+nginx:1.27\s+3\s+Reconciled\s*$/m.test(got.stdout) ? got : undefined;
+      },
+      20_000,
+      'the Reconciled column',
+    );
     assert.match(r.stdout, /^NAME\s+IMAGE\s+REPLICAS\s+STATUS$/m);
-    assert.match(r.stdout, /^web\s+nginx:1.27\s+3\s+Reconciled\s*$/m);
     r = await kubectl(['get', 'apps', '-o', 'wide']);
     assert.match(r.stdout, /^NAME\s+IMAGE\s+REPLICAS\s+STATUS\s+MESSAGE$/m);
     assert.match(r.stdout, /deployed/);

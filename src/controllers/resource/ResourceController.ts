@@ -37,6 +37,8 @@ import { md5Hex } from '../../lib/workloads.ts';
 import { configReader } from '../shared/configReader.ts';
 import { kindServedBy, promiseNameOf } from '../shared/promiseKinds.ts';
 import { FLEETOPS_API, revisionName } from '../../registry/builtin/fleetopsKinds.ts';
+import { ANNOTATION_PINNED_VERSION } from '../../api/fleetopsNames.ts';
+import { RevisionVersions } from '../bindings/revisionVersions.ts';
 
 export const LABEL_MANUAL_RECONCILIATION = 'kratix.io/manual-reconciliation';
 /** Set by a rollout: the Promise revision this resource is to be reconciled with. */
@@ -139,8 +141,12 @@ export class ResourceController {
   /** Revision specs by Promise uid and number (revisions are immutable). */
   private readonly revisions = new Map<string, JsonObject>();
 
+  /** Versions of the Promise's revisions, for resources a ResourceBinding pins. */
+  private readonly versions: RevisionVersions;
+
   constructor(options: ResourceControllerOptions) {
     this.opts = options;
+    this.versions = new RevisionVersions(options.client);
     this.controller = new Controller({
       name: 'resource',
       reconciler: { reconcile: (key, log) => this.reconcile(key, log) },
@@ -231,7 +237,7 @@ export class ResourceController {
     const status = (isPlainObject(obj.status) ? obj.status : {}) as JsonObject;
     const state = ((status.kratix as JsonObject | undefined)?.workflows ?? {}) as WorkflowState;
     // The Promise as of the revision this resource is to be reconciled with (see targetRevision).
-    const revision = this.targetRevision(obj, livePromise, state);
+    const revision = await this.targetRevision(obj, livePromise, state);
     const promise = revision ? await this.promiseAt(livePromise, revision) : livePromise;
     if (obj.metadata.deletionTimestamp) return this.finalize(obj, promise, type, log);
 
@@ -297,11 +303,17 @@ export class ResourceController {
    * Which Promise revision a resource is reconciled with: the one a rollout assigned it (label), else the one it
    * was last reconciled with (so a new revision reaches it only through a rollout), else the newest (new requests).
    */
-  private targetRevision(obj: KubeObject, promise: KubeObject, state: WorkflowState): number | undefined {
+  private async targetRevision(obj: KubeObject, promise: KubeObject, state: WorkflowState): Promise<number | undefined> {
+    // A ResourceBinding pinned to a version comes first: the newest revision with that version.
+    const pinned = obj.metadata.annotations?.[ANNOTATION_PINNED_VERSION];
+    const latest = (promise.status as { latestRevision?: unknown } | undefined)?.latestRevision;
+    if (pinned && typeof latest === 'number') {
+      const revision = await this.versions.revisionOf(promise.metadata.name as string, latest, pinned);
+      if (revision !== undefined) return revision;
+    }
     const label = Number(obj.metadata.labels?.[LABEL_REVISION]);
     if (Number.isInteger(label) && label > 0) return label;
     if (typeof state.revision === 'number') return state.revision;
-    const latest = (promise.status as { latestRevision?: unknown } | undefined)?.latestRevision;
     return typeof latest === 'number' ? latest : undefined;
   }
 

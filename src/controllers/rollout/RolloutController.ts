@@ -12,6 +12,7 @@
 import type { Logger } from 'pino';
 import { isApiError } from '../../api/errors.ts';
 import { isPlainObject, jsonEqual, type JsonObject, type KubeObject } from '../../api/types.ts';
+import { ANNOTATION_PINNED_VERSION } from '../../api/fleetopsNames.ts';
 import type { Client } from '../../client/Client.ts';
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
 import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
@@ -65,6 +66,7 @@ export function viewOf(obj: KubeObject): ResourceView {
   return {
     ...(Number.isFinite(succeededAt) ? { succeededAt } : {}),
     ...(health?.state ? { health: { state: health.state, observedAt } } : {}),
+    ...(obj.metadata.annotations?.[ANNOTATION_PINNED_VERSION] ? { pinned: true } : {}),
     namespace: (obj.metadata.namespace as string | undefined) ?? '',
     name: obj.metadata.name as string,
     labels,
@@ -172,7 +174,8 @@ export class RolloutController {
     }
     const type = kindServedBy(registry, spec.promiseName);
     if (!type || !this.kinds.isSynced(type)) return { requeueAfter: 200 };
-    const views = [...(this.cache.get(spec.promiseName)?.values() ?? [])];
+    // Resources pinned to a version by their ResourceBinding stay where they are: the rollout is about the others.
+    const views = [...(this.cache.get(spec.promiseName)?.values() ?? [])].filter((v) => !v.pinned);
     const strategy: RolloutStrategy = { ...DEFAULT_STRATEGY, ...(spec.strategy ?? {}) };
     const progress = computeProgress({
       revision: spec.revision,

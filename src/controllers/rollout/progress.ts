@@ -20,6 +20,8 @@ export interface ResourceView {
   phase: string | undefined;
   /** When that run succeeded (ms since the epoch). */
   succeededAt?: number;
+  /** Pinned to a version by its ResourceBinding: rollouts pass it by. */
+  pinned?: boolean;
   /** Its health (Kratix HealthRecords) and when it was last observed (ms); absent without records. */
   health?: { state: string; observedAt: number };
 }

@@ -220,6 +220,38 @@ export const healthRecordType = defineType({
   ],
 });
 
+/**
+ * Kratix's ResourceBinding: which version of its Promise a resource request is on. `spec.version` is `latest`
+ * (follow the Promise's rollouts) or a `kratix.io/promise-version` to pin it to.
+ */
+export const resourceBindingType = defineType({
+  group: KRATIX_GROUP,
+  version: KRATIX_VERSION,
+  kind: 'ResourceBinding',
+  plural: 'resourcebindings',
+  namespaced: true,
+  categories: ['kratix'],
+  statusSubresource: true,
+  schema: s.root(
+    s.obj(
+      {
+        version: s.str({ default: 'latest' }),
+        promiseRef: s.obj({ name: s.str() }, { required: ['name'] }),
+        resourceRef: s.obj({ name: s.str(), namespace: s.str() }, { required: ['name'] }),
+      },
+      { required: ['promiseRef', 'resourceRef'] },
+    ),
+    anyStatus,
+  ),
+  printerColumns: [
+    { name: 'Promise', type: 'string', jsonPath: '.spec.promiseRef.name' },
+    { name: 'Resource', type: 'string', jsonPath: '.spec.resourceRef.name' },
+    { name: 'Version', type: 'string', jsonPath: '.spec.version' },
+    { name: 'Applied', type: 'string', jsonPath: '.status.lastAppliedVersion' },
+    ageColumn,
+  ],
+});
+
 /** The Kratix kinds ready to register, with admission rules that need the schema validator. */
 export function kratixTypes(validator: SchemaValidator): ResourceType[] {
   return [
@@ -230,5 +262,6 @@ export function kratixTypes(validator: SchemaValidator): ResourceType[] {
     workType,
     workPlacementType,
     healthRecordType,
+    resourceBindingType,
   ];
 }

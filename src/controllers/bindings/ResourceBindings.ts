@@ -1,0 +1,153 @@
+/**
+ * Kratix's ResourceBindings over FleetOps' revisions: one binding per resource request (`<resource>-<promise>`,
+ * owned by it), `spec.version: latest` by default. A binding pinned to a version pins its resource to the newest
+ * revision carrying that version (label `fleetops.dev/pinned-version` on the resource, which the resource controller
+ * and rollouts honour: rollouts pass pinned resources by); changing it upgrades just that resource; `latest` lets the
+ * resource follow rollouts again. The binding's status says the version the resource last ran, so `kubectl get
+ * resourcebindings` is true during a rollout.
+ */
+import type { Logger } from 'pino';
+import { setCondition, type Condition } from '../../api/conditions.ts';
+import { ANNOTATION_PINNED_VERSION } from '../../api/fleetopsNames.ts';
+import { jsonEqual, type KubeObject } from '../../api/types.ts';
+import type { Client } from '../../client/Client.ts';
+import { Controller } from '../../controller/Controller.ts';
+import type { Registry } from '../../registry/Registry.ts';
+import { apiVersionOf } from '../../registry/ResourceType.ts';
+import { PromiseKindsWatcher } from '../shared/PromiseKindsWatcher.ts';
+import { kindServedBy, promiseNameOf } from '../shared/promiseKinds.ts';
+import { KRATIX_API, LABEL_PROMISE_NAME, LABEL_RESOURCE_NAME } from '../shared/WorkflowExecutor.ts';
+import type { RevisionVersions } from './revisionVersions.ts';
+
+export interface ResourceBindingsOptions {
+  client: Client;
+  registry: Registry;
+  versions: RevisionVersions;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export function bindingName(resource: string, promise: string): string {
+  return `${resource}-${promise}`.slice(0, 253);
+}
+
+interface BindingSpec {
+  version?: string;
+  promiseRef?: { name?: string };
+  resourceRef?: { name?: string; namespace?: string };
+}
+
+export class ResourceBindings {
+  readonly controller: Controller;
+  private readonly opts: ResourceBindingsOptions;
+  private readonly watcher: PromiseKindsWatcher;
+  private watch: { stop(): void } | undefined;
+
+  constructor(options: ResourceBindingsOptions) {
+    this.opts = options;
+    this.controller = new Controller({
+      name: 'resource-bindings',
+      reconciler: { reconcile: (key) => this.reconcile(key) },
+      logger: options.logger,
+      concurrency: 2,
+    });
+    this.watcher = new PromiseKindsWatcher({
+      client: options.client,
+      registry: options.registry,
+      logger: options.logger,
+      onEvent: (type, e) => {
+        if (e.type !== 'DELETED')
+          this.controller.enqueue(`${promiseNameOf(type)}/${e.object.metadata.namespace as string}/${e.object.metadata.name as string}`);
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    this.controller.start();
+    this.watch = await this.opts.client.watch(KRATIX_API, 'ResourceBinding', {}, (e) => {
+      const spec = (e.object.spec ?? {}) as BindingSpec;
+      const ns = spec.resourceRef?.namespace ?? e.object.metadata.namespace;
+      if (spec.promiseRef?.name && spec.resourceRef?.name) this.controller.enqueue(`${spec.promiseRef.name}/${ns as string}/${spec.resourceRef.name}`);
+    });
+    await this.watcher.start();
+  }
+
+  async stop(): Promise<void> {
+    this.watch?.stop();
+    await this.watcher.stop();
+    await this.controller.stop();
+  }
+
+  async reconcile(key: string): Promise<void> {
+    const { client, registry, versions } = this.opts;
+    const [promiseName = '', namespace = '', name = ''] = key.split('/');
+    const type = kindServedBy(registry, promiseName);
+    const promise = await client.get({ apiVersion: KRATIX_API, kind: 'Promise', name: promiseName });
+    if (!type || !promise) return;
+    const resource = await client.get({ apiVersion: apiVersionOf(type), kind: type.kind, namespace, name });
+    if (!resource || resource.metadata.deletionTimestamp) return; // its binding goes with it (ownerReference)
+    const ref = { apiVersion: KRATIX_API, kind: 'ResourceBinding', namespace, name: bindingName(name, promiseName) };
+    let binding = await client.get(ref);
+    if (!binding) {
+      binding = await client.create({
+        apiVersion: KRATIX_API,
+        kind: 'ResourceBinding',
+        metadata: {
+          name: ref.name,
+          namespace,
+          labels: { [LABEL_PROMISE_NAME]: promiseName, [LABEL_RESOURCE_NAME]: name },
+          ownerReferences: [{ apiVersion: resource.apiVersion, kind: resource.kind, name, uid: resource.metadata.uid as string, blockOwnerDeletion: true }],
+        },
+        spec: { version: 'latest', promiseRef: { name: promiseName }, resourceRef: { name, namespace } },
+      });
+    }
+    const wanted = ((binding.spec ?? {}) as BindingSpec).version || 'latest';
+    const latest = (promise.status as { latestRevision?: number } | undefined)?.latestRevision ?? 0;
+    const pinnedRevision = wanted === 'latest' ? undefined : await versions.revisionOf(promiseName, latest, wanted);
+    // The pin on the resource: what the resource controller and rollouts read.
+    const pin = wanted !== 'latest' && pinnedRevision !== undefined ? wanted : undefined;
+    if ((resource.metadata.annotations?.[ANNOTATION_PINNED_VERSION] ?? undefined) !== pin) {
+      await client.mergePatch(
+        { apiVersion: resource.apiVersion, kind: resource.kind, namespace, name },
+        { metadata: { annotations: { [ANNOTATION_PINNED_VERSION]: pin ?? null } } },
+      );
+    }
+    await this.writeStatus(binding, resource, wanted, pinnedRevision, latest);
+  }
+
+  private async writeStatus(binding: KubeObject, resource: KubeObject, wanted: string, pinnedRevision: number | undefined, latest: number): Promise<void> {
+    const promiseName = (binding.spec as BindingSpec).promiseRef?.name as string;
+    const wf = ((resource.status as { kratix?: { workflows?: { revision?: number; phase?: string } } } | undefined)?.kratix?.workflows ?? {}) as {
+      revision?: number;
+      phase?: string;
+    };
+    const ran = typeof wf.revision === 'number' ? await this.opts.versions.versionOf(promiseName, latest, wf.revision) : undefined;
+    const status = { ...((binding.status ?? {}) as Record<string, unknown>) };
+    const now = (this.opts.now ?? (() => new Date()))()
+      .toISOString()
+      .replace(/\.\d+Z$/, 'Z');
+    let conditions = (status.conditions as Condition[] | undefined) ?? [];
+    if (wf.phase === 'Succeeded' && ran !== undefined) status.lastAppliedVersion = ran;
+    if (wanted !== 'latest' && pinnedRevision === undefined) {
+      status.failedVersion = wanted;
+      conditions = setCondition(
+        conditions,
+        { type: 'UpgradeSucceeded', status: 'False', reason: 'UpgradeFailed', message: `no revision of Promise ${promiseName} has version ${wanted}` },
+        now,
+      );
+    } else {
+      delete status.failedVersion;
+      const done = wf.phase === 'Succeeded' && (pinnedRevision === undefined || wf.revision === pinnedRevision);
+      conditions = setCondition(
+        conditions,
+        done
+          ? { type: 'UpgradeSucceeded', status: 'True', reason: 'UpgradeComplete', message: `on version ${ran || '(none)'}` }
+          : { type: 'UpgradeSucceeded', status: 'Unknown', reason: 'UpgradeInProgress', message: `moving to ${wanted}` },
+        now,
+      );
+    }
+    status.conditions = conditions;
+    if (jsonEqual(status, binding.status ?? {})) return;
+    await this.opts.client.updateStatus({ ...binding, status });
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Kratix's ResourceBindings over FleetOps' revisions, with the real kubectl: one binding per resource, following
+ * `latest`; a resource pinned to a version stays on it while a rollout moves the others; changing its binding
+ * upgrades just that resource; an unknown version is reported; a binding goes with its resource.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { stringify } from 'yaml';
+import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
+import { kubectlFor, type Kubectl } from '../helpers/kubectl.ts';
+import { TEST_IMAGE } from '../helpers/images.ts';
+import { testPromise } from '../helpers/promises.ts';
+
+const WIDGETS = '/apis/test.fleetops.dev/v1/namespaces/default/widgets';
+const BINDINGS = '/apis/platform.kratix.io/v1alpha1/namespaces/default/resourcebindings';
+
+interface Binding {
+  spec: { version: string };
+  status?: { lastAppliedVersion?: string; failedVersion?: string; conditions?: { type: string; status: string; reason: string }[] };
+}
+
+function promise(version: string): string {
+  const p = testPromise({
+    kind: 'Widget',
+    plural: 'widgets',
+    pipeline: {
+      name: 'render',
+      spec: { containers: [{ name: 'render', image: TEST_IMAGE, command: ['/bin/sh', '-c', `echo "ran: ${version}" > /kratix/metadata/status.yaml`] }] },
+    },
+  });
+  p.metadata.labels = { 'kratix.io/promise-version': version };
+  p.metadata.annotations = { 'fleetops.dev/rollout-strategy': 'maxConcurrent: 0\n' };
+  return stringify(p);
+}
+
+describe('ResourceBindings', () => {
+  let fleet: TestFleet;
+  let kubectl: Kubectl;
+  const ok = async (args: string[], input?: string): Promise<string> => {
+    const r = await kubectl(args, input !== undefined ? { input } : {});
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const ran = async (name: string): Promise<string | undefined> => (await fleet.client.get<{ status?: { ran?: string } }>(`${WIDGETS}/${name}`)).status?.ran;
+  const binding = (name: string): Promise<Binding> => fleet.client.get<Binding>(`${BINDINGS}/${name}-widget`);
+  const pin = (name: string, version: string): Promise<string> =>
+    ok(['patch', 'resourcebinding', `${name}-widget`, '--type=merge', '-p', JSON.stringify({ spec: { version } })]);
+
+  before(async () => {
+    fleet = await startTestFleet();
+    kubectl = kubectlFor(fleet.kubeconfigPath);
+    await ok(['apply', '-f', '-'], promise('v1'));
+    await eventually(async () => (await kubectl(['get', 'widgets'])).code === 0, 20_000, 'kind served');
+    for (const n of ['w1', 'w2', 'w3'])
+      await ok(['apply', '-f', '-'], `apiVersion: test.fleetops.dev/v1\nkind: Widget\nmetadata:\n  name: ${n}\n  namespace: default\nspec: {}\n`);
+    await eventually(async () => (await Promise.all(['w1', 'w2', 'w3'].map(ran))).every((v) => v === 'v1'), 60_000, 'every Widget on v1');
+  });
+  after(async () => fleet.cleanup());
+
+  it('makes one binding per resource, following latest, and shows the version it runs', async () => {
+    await eventually(async () => (await binding('w3').catch(() => undefined))?.status?.lastAppliedVersion === 'v1', 20_000, 'bindings with their version');
+    const table = await ok(['get', 'resourcebindings']);
+    assert.match(table, /^w1-widget\s+widget\s+w1\s+latest\s+v1/m);
+    assert.match(table, /^w2-widget\s+widget\s+w2\s+latest\s+v1/m);
+  });
+
+  it('keeps a pinned resource on its version while a rollout moves the others, then upgrades just it', async () => {
+    await pin('w1', 'v1');
+    await eventually(
+      async () => {
+        const w = await fleet.client.get<{ metadata: { annotations?: Record<string, string> } }>(`${WIDGETS}/w1`);
+        return w.metadata.annotations?.['fleetops.dev/pinned-version'] === 'v1';
+      },
+      20_000,
+      'w1 pinned',
+    );
+    await ok(['apply', '-f', '-'], promise('v2'));
+    await eventually(async () => (await ran('w2')) === 'v2' && (await ran('w3')) === 'v2', 60_000, 'the others on v2');
+    const rollout = await eventually(
+      async () => {
+        const r = await fleet.client.get<{ status?: { phase?: string; total?: number } }>('/apis/fleetops.dev/v1alpha1/rollouts/widget-r2');
+        return r.status?.phase === 'Complete' ? r : undefined;
+      },
+      30_000,
+      'the rollout complete',
+    );
+    assert.equal(rollout.status?.total, 2, 'the pinned resource is not part of the rollout');
+    assert.equal(await ran('w1'), 'v1');
+    await eventually(async () => (await binding('w2')).status?.lastAppliedVersion === 'v2', 20_000, 'w2 binding says v2');
+    assert.equal((await binding('w1')).status?.lastAppliedVersion, 'v1');
+    // Upgrading one binding moves just that resource.
+    await pin('w1', 'v2');
+    await eventually(async () => (await ran('w1')) === 'v2', 60_000, 'w1 upgraded');
+    await eventually(
+      async () => {
+        const b = await binding('w1');
+        return b.status?.lastAppliedVersion === 'v2' && b.status.conditions?.some((c) => c.type === 'UpgradeSucceeded' && c.status === 'True');
+      },
+      20_000,
+      'w1 binding complete',
+    );
+  });
+
+  it('reports a version no revision has, and goes with its resource', async () => {
+    await pin('w2', 'v9');
+    const b = await eventually(
+      async () => {
+        const got = await binding('w2');
+        return got.status?.failedVersion === 'v9' ? got : undefined;
+      },
+      20_000,
+      'the failure reported',
+    );
+    assert.ok(b.status?.conditions?.some((c) => c.type === 'UpgradeSucceeded' && c.status === 'False' && c.reason === 'UpgradeFailed'));
+    assert.equal(await ran('w2'), 'v2', 'the resource stays where it was');
+    await ok(['delete', 'widget', 'w3']);
+    await eventually(async () => !(await binding('w3').catch(() => undefined)), 30_000, 'the binding removed with its resource');
+  });
+});
