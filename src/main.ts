@@ -28,6 +28,7 @@ import { HealthRecords } from './controllers/health/HealthRecords.ts';
 import { GarbageCollector } from './controllers/gc/GarbageCollector.ts';
 import { ResourceBindings } from './controllers/bindings/ResourceBindings.ts';
 import { RevisionVersions } from './controllers/bindings/revisionVersions.ts';
+import { KratixPromiseRevisions } from './controllers/bindings/KratixPromiseRevisions.ts';
 import { ensureSelfSignedCert } from './apiserver/tls.ts';
 import { coreTypes, namespaceType } from './registry/builtin/coreKinds.ts';
 import { kratixTypes } from './registry/builtin/kratixKinds.ts';
@@ -398,6 +399,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     rbac.tokenSecrets,
     new GarbageCollector({ client, registry, logger: controllerLog }),
     new ResourceBindings({ client, registry, versions: new RevisionVersions(client), logger: controllerLog }),
+    new KratixPromiseRevisions({ client, logger: controllerLog }),
   ];
   for (const c of added) await c.start();
   await resources.start();

@@ -85,6 +85,24 @@ describe('ResourceBindings', () => {
       'the rollout complete',
     );
     assert.equal(rollout.status?.total, 2, 'the pinned resource is not part of the rollout');
+    // Kratix's PromiseRevisions, one per version, the current one latest.
+    const revisions = await eventually(
+      async () => {
+        const out = await ok(['get', 'promiserevisions.platform.kratix.io', '-o', 'json']);
+        const items = (
+          JSON.parse(out) as {
+            items: { metadata: { name: string; labels?: Record<string, string> }; spec: { version: string }; status?: { latest?: boolean } }[];
+          }
+        ).items;
+        return items.length === 2 && items.some((i) => i.spec.version === 'v2' && i.status?.latest) ? items : undefined;
+      },
+      20_000,
+      'a Kratix PromiseRevision per version',
+    );
+    const v1 = revisions.find((i) => i.spec.version === 'v1');
+    assert.match(v1?.metadata.name ?? '', /^widget-[0-9a-f]{5}$/);
+    assert.equal(v1?.status?.latest, false);
+    assert.equal(revisions.find((i) => i.spec.version === 'v2')?.metadata.labels?.['kratix.io/latest-revision'], 'true');
     assert.equal(await ran('w1'), 'v1');
     await eventually(async () => (await binding('w2')).status?.lastAppliedVersion === 'v2', 20_000, 'w2 binding says v2');
     assert.equal((await binding('w1')).status?.lastAppliedVersion, 'v1');

@@ -252,6 +252,28 @@ export const resourceBindingType = defineType({
   ],
 });
 
+/**
+ * Kratix's PromiseRevision: one per version of a Promise (`kratix.io/promise-version`), named
+ * `<promise>-<md5(version)[:5]>`, the latest labelled `kratix.io/latest-revision`. FleetOps derives them from its own
+ * numbered revisions (fleetops.dev), so Kratix tooling reads the versions a Promise has had.
+ */
+export const kratixPromiseRevisionType = defineType({
+  group: KRATIX_GROUP,
+  version: KRATIX_VERSION,
+  kind: 'PromiseRevision',
+  plural: 'promiserevisions',
+  namespaced: false,
+  categories: ['kratix'],
+  statusSubresource: true,
+  schema: s.root(s.obj({ promiseRef: s.obj({ name: s.str() }, { required: ['name'] }), promiseSpec: s.any(), version: s.str() }), anyStatus),
+  printerColumns: [
+    { name: 'Promise', type: 'string', jsonPath: '.spec.promiseRef.name' },
+    { name: 'Version', type: 'string', jsonPath: '.spec.version' },
+    { name: 'Latest', type: 'boolean', jsonPath: '.status.latest' },
+    ageColumn,
+  ],
+});
+
 /** The Kratix kinds ready to register, with admission rules that need the schema validator. */
 export function kratixTypes(validator: SchemaValidator): ResourceType[] {
   return [
@@ -263,5 +285,6 @@ export function kratixTypes(validator: SchemaValidator): ResourceType[] {
     workPlacementType,
     healthRecordType,
     resourceBindingType,
+    kratixPromiseRevisionType,
   ];
 }

@@ -1,0 +1,89 @@
+/**
+ * Kratix's PromiseRevisions (one per version) derived from FleetOps' numbered revisions: for each version a Promise
+ * has had, the spec of its newest revision with that version; the one matching the Promise's current version is
+ * labelled `kratix.io/latest-revision: "true"` and says `status.latest: true`. Owned by the Promise.
+ */
+import type { Logger } from 'pino';
+import { jsonEqual, type KubeObject } from '../../api/types.ts';
+import type { Client } from '../../client/Client.ts';
+import { Controller } from '../../controller/Controller.ts';
+import { md5Hex } from '../../lib/workloads.ts';
+import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
+import { KRATIX_API, LABEL_PROMISE_NAME } from '../shared/WorkflowExecutor.ts';
+
+export const LABEL_LATEST_REVISION = 'kratix.io/latest-revision';
+const LABEL_PROMISE_VERSION = 'kratix.io/promise-version';
+
+export function kratixRevisionName(promise: string, version: string): string {
+  return `${promise}-${md5Hex(version).slice(0, 5)}`;
+}
+
+export interface KratixPromiseRevisionsOptions {
+  client: Client;
+  logger: Logger;
+}
+
+export class KratixPromiseRevisions {
+  readonly controller: Controller;
+  private readonly opts: KratixPromiseRevisionsOptions;
+  private watches: { stop(): void }[] = [];
+
+  constructor(options: KratixPromiseRevisionsOptions) {
+    this.opts = options;
+    this.controller = new Controller({ name: 'kratix-promise-revisions', reconciler: { reconcile: (key) => this.reconcile(key) }, logger: options.logger });
+  }
+
+  async start(): Promise<void> {
+    this.controller.start();
+    this.watches.push(
+      await this.opts.client.watch(FLEETOPS_API, 'PromiseRevision', {}, (e) => {
+        const promise = (e.object.spec as { promiseName?: string } | undefined)?.promiseName;
+        if (promise) this.controller.enqueue(promise);
+      }),
+      await this.opts.client.watch(KRATIX_API, 'Promise', {}, (e) => this.controller.enqueue(e.object.metadata.name as string)),
+    );
+  }
+
+  async stop(): Promise<void> {
+    for (const w of this.watches) w.stop();
+    this.watches = [];
+    await this.controller.stop();
+  }
+
+  async reconcile(name: string): Promise<void> {
+    const { client } = this.opts;
+    const promise = await client.get({ apiVersion: KRATIX_API, kind: 'Promise', name });
+    if (!promise || promise.metadata.deletionTimestamp) return; // its revisions go with it (ownerReferences)
+    const current = promise.metadata.labels?.[LABEL_PROMISE_VERSION] ?? '';
+    const newest = new Map<string, { revision: number; promiseSpec: unknown }>();
+    for (const rev of await client.list(FLEETOPS_API, 'PromiseRevision', { labelSelector: `${LABEL_PROMISE_NAME}=${name}` })) {
+      const spec = rev.spec as { revision?: number; version?: string; promiseSpec?: unknown };
+      if (!spec.version || typeof spec.revision !== 'number') continue;
+      if (spec.revision > (newest.get(spec.version)?.revision ?? 0)) newest.set(spec.version, { revision: spec.revision, promiseSpec: spec.promiseSpec });
+    }
+    for (const [version, { promiseSpec }] of newest) {
+      const latest = version === current;
+      const desired: KubeObject = {
+        apiVersion: KRATIX_API,
+        kind: 'PromiseRevision',
+        metadata: {
+          name: kratixRevisionName(name, version),
+          labels: { [LABEL_PROMISE_NAME]: name, ...(latest ? { [LABEL_LATEST_REVISION]: 'true' } : {}) },
+          ownerReferences: [{ apiVersion: KRATIX_API, kind: 'Promise', name, uid: promise.metadata.uid as string }],
+        },
+        spec: { promiseRef: { name }, promiseSpec, version },
+      };
+      await this.ensure(desired, latest);
+    }
+  }
+
+  private async ensure(desired: KubeObject, latest: boolean): Promise<void> {
+    const { client } = this.opts;
+    let existing = await client.get({ apiVersion: KRATIX_API, kind: 'PromiseRevision', name: desired.metadata.name as string });
+    if (!existing) existing = await client.create(desired);
+    else if (!jsonEqual(existing.spec, desired.spec) || !jsonEqual(existing.metadata.labels ?? {}, desired.metadata.labels)) {
+      existing = await client.update({ ...existing, metadata: { ...existing.metadata, labels: desired.metadata.labels ?? {} }, spec: desired.spec });
+    }
+    if ((existing.status as { latest?: boolean } | undefined)?.latest !== latest) await client.updateStatus({ ...existing, status: { latest } });
+  }
+}
