@@ -19,7 +19,7 @@ interface Binding {
   status?: { lastAppliedVersion?: string; failedVersion?: string; conditions?: { type: string; status: string; reason: string }[] };
 }
 
-function promise(version: string): string {
+function promise(version: string, strategy = ''): string {
   const p = testPromise({
     kind: 'Widget',
     plural: 'widgets',
@@ -29,7 +29,7 @@ function promise(version: string): string {
     },
   });
   p.metadata.labels = { 'kratix.io/promise-version': version };
-  p.metadata.annotations = { 'fleetops.dev/rollout-strategy': 'maxConcurrent: 0\n' };
+  p.metadata.annotations = { 'fleetops.dev/rollout-strategy': `maxConcurrent: 0\n${strategy}` };
   return stringify(p);
 }
 
@@ -133,5 +133,23 @@ describe('ResourceBindings', () => {
     assert.equal(await ran('w2'), 'v2', 'the resource stays where it was');
     await ok(['delete', 'widget', 'w3']);
     await eventually(async () => !(await binding('w3').catch(() => undefined)), 30_000, 'the binding removed with its resource');
+  });
+
+  it('rolls out only to resources whose owners opted in, when the strategy says so', async () => {
+    await ok(['apply', '-f', '-'], 'apiVersion: test.fleetops.dev/v1\nkind: Widget\nmetadata:\n  name: w4\n  namespace: default\nspec: {}\n');
+    await eventually(async () => (await ran('w4')) === 'v2', 60_000, 'w4 on v2');
+    await ok(['label', 'widget', 'w2', 'updates=auto']);
+    await ok(['apply', '-f', '-'], promise('v3', 'selector: updates=auto\n'));
+    const rollout = await eventually(
+      async () => {
+        const r = await fleet.client.get<{ status?: { phase?: string; total?: number } }>('/apis/fleetops.dev/v1alpha1/rollouts/widget-r3');
+        return r.status?.phase === 'Complete' ? r : undefined;
+      },
+      60_000,
+      'the opt-in rollout complete',
+    );
+    assert.equal(rollout.status?.total, 1);
+    assert.equal(await ran('w2'), 'v3');
+    assert.equal(await ran('w4'), 'v2', 'not opted in: stays');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeProgress, firstInOrder, orderResources, type ResourceView } from '../../src/controllers/rollout/progress.ts';
+import { computeProgress, firstInOrder, inScope, orderResources, type ResourceView } from '../../src/controllers/rollout/progress.ts';
 import { DEFAULT_STRATEGY, parseStrategy, type RolloutStrategy } from '../../src/controllers/rollout/strategy.ts';
 
 function fleet(n: number, labels: (i: number) => Record<string, string> = () => ({})): ResourceView[] {
@@ -197,5 +197,25 @@ describe('rollout strategy annotation', () => {
   it('parses requireHealthy and refuses a non-boolean', () => {
     assert.equal(parseStrategy('requireHealthy: true').strategy.requireHealthy, true);
     assert.match(parseStrategy('requireHealthy: yes please').problem ?? '', /requireHealthy must be true or false/);
+  });
+
+  it('leaves out pinned resources and, when asked, those not opted in by label or namespace', () => {
+    const views = fleet(4, (i): Record<string, string> => (i % 2 ? { updates: 'auto' } : {}));
+    views[3]!.pinned = true;
+    views[1]!.namespace = 'team-a';
+    assert.deepEqual(
+      inScope(views, DEFAULT_STRATEGY).map((v) => v.name),
+      ['app-000', 'app-001', 'app-002'],
+    );
+    assert.deepEqual(
+      inScope(views, { ...DEFAULT_STRATEGY, selector: 'updates=auto' }).map((v) => v.name),
+      ['app-001'],
+    );
+    assert.deepEqual(
+      inScope(views, { ...DEFAULT_STRATEGY, namespaces: ['default'] }).map((v) => v.name),
+      ['app-000', 'app-002'],
+    );
+    assert.match(parseStrategy('selector: "a in ("').problem ?? '', /invalid/);
+    assert.deepEqual(parseStrategy('namespaces: [team-a]').strategy.namespaces, ['team-a']);
   });
 });

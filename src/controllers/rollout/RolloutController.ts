@@ -24,7 +24,7 @@ import { PromiseKindsWatcher } from '../shared/PromiseKindsWatcher.ts';
 import { kindServedBy, promiseNameOf } from '../shared/promiseKinds.ts';
 import { KRATIX_API } from '../shared/WorkflowExecutor.ts';
 import { LABEL_REVISION } from '../resource/ResourceController.ts';
-import { computeProgress, type ResourceView, type RolloutPhase } from './progress.ts';
+import { computeProgress, inScope, type ResourceView, type RolloutPhase } from './progress.ts';
 import { DEFAULT_STRATEGY, type RolloutStrategy } from './strategy.ts';
 
 export interface RolloutControllerOptions {
@@ -174,9 +174,9 @@ export class RolloutController {
     }
     const type = kindServedBy(registry, spec.promiseName);
     if (!type || !this.kinds.isSynced(type)) return { requeueAfter: 200 };
-    // Resources pinned to a version by their ResourceBinding stay where they are: the rollout is about the others.
-    const views = [...(this.cache.get(spec.promiseName)?.values() ?? [])].filter((v) => !v.pinned);
+    // Resources pinned by their ResourceBinding, or outside the strategy's selector or namespaces, stay where they are.
     const strategy: RolloutStrategy = { ...DEFAULT_STRATEGY, ...(spec.strategy ?? {}) };
+    const views = inScope([...(this.cache.get(spec.promiseName)?.values() ?? [])], strategy);
     const progress = computeProgress({
       revision: spec.revision,
       strategy,

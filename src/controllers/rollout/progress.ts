@@ -118,6 +118,13 @@ export function firstInOrder(resources: readonly ResourceView[], order: readonly
   return best.map(({ r }) => r);
 }
 
+/** The resources a strategy's rollout is about: not pinned by their binding, and opted in when it asks for that. */
+export function inScope(resources: readonly ResourceView[], strategy: RolloutStrategy): ResourceView[] {
+  const selector = strategy.selector ? parseLabelSelector(strategy.selector) : undefined;
+  const namespaces = strategy.namespaces ? new Set(strategy.namespaces) : undefined;
+  return resources.filter((r) => !r.pinned && (!selector || selector.matches(r.labels)) && (!namespaces || namespaces.has(r.namespace)));
+}
+
 export function computeProgress(input: RolloutInput): RolloutProgress {
   const { revision, strategy } = input;
   const total = input.resources.length;

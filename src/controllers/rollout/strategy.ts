@@ -11,6 +11,8 @@
  *       - {percent: 100}
  *     order: ["env=dev", "env=prod"]   # label selectors: matching resources go first, in this order
  *     failureBudget: 2          # more failed resources than this halts the rollout
+ *     selector: "updates=auto"  # only resources whose owners opted in (labels); the others stay where they are
+ *     namespaces: [team-a]      # only resources in these namespaces
  *     requireHealthy: true      # a resource counts as updated only once its health (Kratix HealthRecords),
  *                               # observed after its run on the new revision, is healthy or ready; unhealthy or
  *                               # degraded then counts as failed
@@ -35,6 +37,10 @@ export interface RolloutStrategy {
   failureBudget?: number;
   /** Updated means healthy on the new revision, not just run (see ResourceView.health). */
   requireHealthy?: boolean;
+  /** Only resources matching this label selector take part (owners opt in); the others keep their revision. */
+  selector?: string;
+  /** Only resources in these namespaces take part. */
+  namespaces?: string[];
 }
 
 /**
@@ -51,7 +57,8 @@ export function parseStrategy(text: string | undefined): { strategy: RolloutStra
   if (!text?.trim()) return { strategy: DEFAULT_STRATEGY };
   try {
     const raw = parse(text) as Partial<RolloutStrategy> | null;
-    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('must be a map with maxConcurrent, steps, order, failureBudget, requireHealthy');
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+      throw new Error('must be a map with maxConcurrent, steps, order, failureBudget, selector, namespaces, requireHealthy');
     const int = (v: unknown, name: string, min: number, fallback = min): number => {
       if (v === undefined) return fallback;
       if (!Number.isInteger(v) || (v as number) < min) throw new Error(`${name} must be an integer ≥ ${min}`);
@@ -72,6 +79,15 @@ export function parseStrategy(text: string | undefined): { strategy: RolloutStra
     });
     const strategy: RolloutStrategy = { maxConcurrent: int(raw.maxConcurrent, 'maxConcurrent', 0, DEFAULT_WINDOW), steps, order };
     if (raw.failureBudget !== undefined) strategy.failureBudget = int(raw.failureBudget, 'failureBudget', 0);
+    if (raw.selector !== undefined) {
+      if (typeof raw.selector !== 'string') throw new Error('selector must be a label selector string');
+      parseLabelSelector(raw.selector);
+      strategy.selector = raw.selector;
+    }
+    if (raw.namespaces !== undefined) {
+      if (!Array.isArray(raw.namespaces) || raw.namespaces.some((n) => typeof n !== 'string')) throw new Error('namespaces must be a list of names');
+      strategy.namespaces = raw.namespaces;
+    }
     if (raw.requireHealthy !== undefined) {
       if (typeof raw.requireHealthy !== 'boolean') throw new Error('requireHealthy must be true or false');
       if (raw.requireHealthy) strategy.requireHealthy = true;

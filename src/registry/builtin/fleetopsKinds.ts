@@ -121,6 +121,8 @@ export const rolloutType: ResourceType = defineType({
         order: s.arr(s.str()),
         failureBudget: s.int({ minimum: 0 }),
         requireHealthy: s.bool(),
+        selector: s.str(),
+        namespaces: s.arr(s.str()),
       }),
       paused: s.bool(),
       aborted: s.bool(),
