@@ -42,6 +42,8 @@ export class ResourceBindings {
   private readonly opts: ResourceBindingsOptions;
   private readonly watcher: PromiseKindsWatcher;
   private watch: { stop(): void } | undefined;
+  /** What a binding depends on, per resource: a resource event that changes none of it needs no reconcile. */
+  private readonly seen = new Map<string, string>();
 
   constructor(options: ResourceBindingsOptions) {
     this.opts = options;
@@ -56,8 +58,20 @@ export class ResourceBindings {
       registry: options.registry,
       logger: options.logger,
       onEvent: (type, e) => {
-        if (e.type !== 'DELETED')
-          this.controller.enqueue(`${promiseNameOf(type)}/${e.object.metadata.namespace as string}/${e.object.metadata.name as string}`);
+        const key = `${promiseNameOf(type)}/${e.object.metadata.namespace as string}/${e.object.metadata.name as string}`;
+        if (e.type === 'DELETED') {
+          this.seen.delete(key);
+          return;
+        }
+        // Most events of a resource are its workflow's progress: only the revision run, its outcome and the pin matter.
+        const wf = ((e.object.status as { kratix?: { workflows?: { revision?: number; phase?: string } } } | undefined)?.kratix?.workflows ?? {}) as {
+          revision?: number;
+          phase?: string;
+        };
+        const facts = `${e.object.metadata.uid as string}/${wf.revision ?? ''}/${wf.phase === 'Succeeded'}/${e.object.metadata.annotations?.[ANNOTATION_PINNED_VERSION] ?? ''}`;
+        if (this.seen.get(key) === facts) return;
+        this.seen.set(key, facts);
+        this.controller.enqueue(key);
       },
     });
   }
@@ -138,13 +152,20 @@ export class ResourceBindings {
     } else {
       delete status.failedVersion;
       const done = wf.phase === 'Succeeded' && (pinnedRevision === undefined || wf.revision === pinnedRevision);
-      conditions = setCondition(
-        conditions,
-        done
-          ? { type: 'UpgradeSucceeded', status: 'True', reason: 'UpgradeComplete', message: `on version ${ran || '(none)'}` }
-          : { type: 'UpgradeSucceeded', status: 'Unknown', reason: 'UpgradeInProgress', message: `moving to ${wanted}` },
-        now,
-      );
+      // A binding following `latest` is moved by rollouts, which report their own progress: it says where it is.
+      if (done) {
+        conditions = setCondition(
+          conditions,
+          { type: 'UpgradeSucceeded', status: 'True', reason: 'UpgradeComplete', message: `on version ${ran || '(none)'}` },
+          now,
+        );
+      } else if (pinnedRevision !== undefined) {
+        conditions = setCondition(
+          conditions,
+          { type: 'UpgradeSucceeded', status: 'Unknown', reason: 'UpgradeInProgress', message: `moving to ${wanted}` },
+          now,
+        );
+      }
     }
     status.conditions = conditions;
     if (jsonEqual(status, binding.status ?? {})) return;
