@@ -11,10 +11,9 @@ import { setCondition, type Condition } from '../../api/conditions.ts';
 import { ANNOTATION_PINNED_VERSION } from '../../api/fleetopsNames.ts';
 import { jsonEqual, type KubeObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
-import { Controller } from '../../controller/Controller.ts';
 import type { Registry } from '../../registry/Registry.ts';
 import { apiVersionOf } from '../../registry/ResourceType.ts';
-import { PromiseKindsWatcher } from '../shared/PromiseKindsWatcher.ts';
+import { KindsController } from '../shared/KindsController.ts';
 import { kindServedBy, promiseNameOf } from '../shared/promiseKinds.ts';
 import { KRATIX_API, LABEL_PROMISE_NAME, LABEL_RESOURCE_NAME } from '../shared/WorkflowExecutor.ts';
 import type { RevisionVersions } from './revisionVersions.ts';
@@ -38,26 +37,22 @@ interface BindingSpec {
 }
 
 export class ResourceBindings {
-  readonly controller: Controller;
   private readonly opts: ResourceBindingsOptions;
-  private readonly watcher: PromiseKindsWatcher;
+  private readonly runner: KindsController;
   private watch: { stop(): void } | undefined;
   /** What a binding depends on, per resource: a resource event that changes none of it needs no reconcile. */
   private readonly seen = new Map<string, string>();
 
   constructor(options: ResourceBindingsOptions) {
     this.opts = options;
-    this.controller = new Controller({
+    this.runner = new KindsController({
       name: 'resource-bindings',
-      reconciler: { reconcile: (key) => this.reconcile(key) },
-      logger: options.logger,
-      concurrency: 2,
-    });
-    this.watcher = new PromiseKindsWatcher({
       client: options.client,
       registry: options.registry,
       logger: options.logger,
-      onEvent: (type, e) => {
+      concurrency: 2,
+      reconciler: { reconcile: (key) => this.reconcile(key) },
+      onEvent: (type, e, enqueue) => {
         const key = `${promiseNameOf(type)}/${e.object.metadata.namespace as string}/${e.object.metadata.name as string}`;
         if (e.type === 'DELETED') {
           this.seen.delete(key);
@@ -71,25 +66,23 @@ export class ResourceBindings {
         const facts = `${e.object.metadata.uid as string}/${wf.revision ?? ''}/${wf.phase === 'Succeeded'}/${e.object.metadata.annotations?.[ANNOTATION_PINNED_VERSION] ?? ''}`;
         if (this.seen.get(key) === facts) return;
         this.seen.set(key, facts);
-        this.controller.enqueue(key);
+        enqueue(key);
       },
     });
   }
 
   async start(): Promise<void> {
-    this.controller.start();
+    await this.runner.start();
     this.watch = await this.opts.client.watch(KRATIX_API, 'ResourceBinding', {}, (e) => {
       const spec = (e.object.spec ?? {}) as BindingSpec;
       const ns = spec.resourceRef?.namespace ?? e.object.metadata.namespace;
-      if (spec.promiseRef?.name && spec.resourceRef?.name) this.controller.enqueue(`${spec.promiseRef.name}/${ns as string}/${spec.resourceRef.name}`);
+      if (spec.promiseRef?.name && spec.resourceRef?.name) this.runner.controller.enqueue(`${spec.promiseRef.name}/${ns as string}/${spec.resourceRef.name}`);
     });
-    await this.watcher.start();
   }
 
   async stop(): Promise<void> {
     this.watch?.stop();
-    await this.watcher.stop();
-    await this.controller.stop();
+    await this.runner.stop();
   }
 
   async reconcile(key: string): Promise<void> {

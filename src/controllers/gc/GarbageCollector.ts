@@ -8,11 +8,11 @@
 import type { Logger } from 'pino';
 import { parseApiVersion, type KubeObject, type OwnerReference } from '../../api/types.ts';
 import type { Client, ObjectRef } from '../../client/Client.ts';
-import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
+import type { ReconcileResult } from '../../controller/Controller.ts';
 import { FINALIZER_FOREGROUND, FINALIZER_ORPHAN } from '../../registry/ObjectService.ts';
 import type { Registry } from '../../registry/Registry.ts';
 import { apiVersionOf, type ResourceType } from '../../registry/ResourceType.ts';
-import { PromiseKindsWatcher } from '../shared/PromiseKindsWatcher.ts';
+import { KindsController } from '../shared/KindsController.ts';
 
 export interface GarbageCollectorOptions {
   client: Client;
@@ -27,9 +27,8 @@ function refOf(o: KubeObject): ObjectRef {
 const keyOf = (r: ObjectRef): string => JSON.stringify([r.apiVersion, r.kind, r.namespace ?? '', r.name]);
 
 export class GarbageCollector {
-  readonly controller: Controller;
   private readonly opts: GarbageCollectorOptions;
-  private readonly watcher: PromiseKindsWatcher;
+  private readonly runner: KindsController;
   /** Owner uid → the keys of objects naming it. */
   private readonly dependents = new Map<string, Set<string>>();
   /** Object key → the owner uids it names (to keep the index right as references change). */
@@ -37,32 +36,27 @@ export class GarbageCollector {
 
   constructor(options: GarbageCollectorOptions) {
     this.opts = options;
-    this.controller = new Controller({
+    this.runner = new KindsController({
       name: 'garbage-collector',
-      reconciler: { reconcile: (key) => this.reconcile(key) },
-      logger: options.logger,
-      concurrency: 2,
-    });
-    this.watcher = new PromiseKindsWatcher({
       client: options.client,
       registry: options.registry,
       logger: options.logger,
+      concurrency: 2,
       kinds: (t) => !t.createOnly,
-      onEvent: (_type, e) => this.observe(e.type, e.object),
+      reconciler: { reconcile: (key) => this.reconcile(key) },
+      onEvent: (_type, e, enqueue) => this.observe(e.type, e.object, enqueue),
     });
   }
 
-  async start(): Promise<void> {
-    this.controller.start();
-    await this.watcher.start();
+  start(): Promise<void> {
+    return this.runner.start();
   }
 
-  async stop(): Promise<void> {
-    await this.watcher.stop();
-    await this.controller.stop();
+  stop(): Promise<void> {
+    return this.runner.stop();
   }
 
-  private observe(event: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject): void {
+  private observe(event: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject, enqueue: (key: string) => void): void {
     const key = keyOf(refOf(obj));
     const uid = obj.metadata.uid as string;
     const previous = this.owners.get(key) ?? [];
@@ -76,15 +70,15 @@ export class GarbageCollector {
     if (current.length) this.owners.set(key, current);
     else this.owners.delete(key);
     // Whose owners may be gone: this object when it names some (checked once as it appears), its dependents when it goes.
-    if (event === 'ADDED' && current.length) this.controller.enqueue(`dependent ${key}`);
+    if (event === 'ADDED' && current.length) enqueue(`dependent ${key}`);
     if (event === 'DELETED') {
-      for (const d of this.dependents.get(uid) ?? []) this.controller.enqueue(`dependent ${d}`);
+      for (const d of this.dependents.get(uid) ?? []) enqueue(`dependent ${d}`);
       this.dependents.delete(uid);
       return;
     }
     const finalizers = obj.metadata.finalizers ?? [];
     if (obj.metadata.deletionTimestamp && (finalizers.includes(FINALIZER_ORPHAN) || finalizers.includes(FINALIZER_FOREGROUND))) {
-      this.controller.enqueue(`owner ${key}`);
+      enqueue(`owner ${key}`);
     }
   }
 

@@ -7,10 +7,9 @@ import type { Logger } from 'pino';
 import type { Condition } from '../../api/conditions.ts';
 import { jsonEqual, type KubeObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
-import { Controller } from '../../controller/Controller.ts';
 import type { Registry } from '../../registry/Registry.ts';
 import { apiVersionOf } from '../../registry/ResourceType.ts';
-import { PromiseKindsWatcher } from '../shared/PromiseKindsWatcher.ts';
+import { KindsController } from '../shared/KindsController.ts';
 import { isPromiseKind, kindServedBy } from '../shared/promiseKinds.ts';
 import { LABEL_COMPONENT_OF_NAMESPACE, LABEL_COMPONENT_OF_PROMISE, LABEL_COMPONENT_OF_RESOURCE } from './PlatformApplier.ts';
 
@@ -44,33 +43,31 @@ function componentOf(o: KubeObject): Component {
 }
 
 export class ComponentStatus {
-  readonly controller: Controller;
   private readonly opts: ComponentStatusOptions;
-  private readonly watcher: PromiseKindsWatcher;
+  private readonly runner: KindsController;
 
   constructor(options: ComponentStatusOptions) {
     this.opts = options;
-    this.controller = new Controller({ name: 'component-status', reconciler: { reconcile: (key) => this.reconcile(key) }, logger: options.logger });
-    this.watcher = new PromiseKindsWatcher({
+    this.runner = new KindsController({
+      name: 'component-status',
       client: options.client,
       registry: options.registry,
       logger: options.logger,
-      onEvent: (_type, e) => {
+      reconciler: { reconcile: (key) => this.reconcile(key) },
+      onEvent: (_type, e, enqueue) => {
         const l = e.object.metadata.labels ?? {};
         const promise = l[LABEL_COMPONENT_OF_PROMISE];
-        if (promise) this.controller.enqueue(`${promise}/${l[LABEL_COMPONENT_OF_NAMESPACE] ?? ''}/${l[LABEL_COMPONENT_OF_RESOURCE] ?? ''}`);
+        if (promise) enqueue(`${promise}/${l[LABEL_COMPONENT_OF_NAMESPACE] ?? ''}/${l[LABEL_COMPONENT_OF_RESOURCE] ?? ''}`);
       },
     });
   }
 
-  async start(): Promise<void> {
-    this.controller.start();
-    await this.watcher.start();
+  start(): Promise<void> {
+    return this.runner.start();
   }
 
-  async stop(): Promise<void> {
-    await this.watcher.stop();
-    await this.controller.stop();
+  stop(): Promise<void> {
+    return this.runner.stop();
   }
 
   async reconcile(key: string): Promise<void> {
