@@ -46,7 +46,7 @@ import { fleetopsTypes } from './registry/builtin/fleetopsKinds.ts';
 import { ResourceController } from './controllers/resource/ResourceController.ts';
 import { WorkflowExecutor } from './controllers/shared/WorkflowExecutor.ts';
 import { PipelineRunner } from './workflows/PipelineRunner.ts';
-import { defaultWorkRoot, removeStaleWorkspaces } from './workflows/workspace.ts';
+import { apiSocketPath, removeStaleWorkspaces } from './workflows/workspace.ts';
 import { BwrapRuntime } from './workflows/runtime/BwrapRuntime.ts';
 import { HelperLauncher } from './workflows/runtime/HelperLauncher.ts';
 import { UnavailableRuntime } from './workflows/runtime/UnavailableRuntime.ts';
@@ -310,7 +310,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const parser = new YamlParser();
   // Steps of pipelines with spec.rbac reach the API through this socket (their sandbox has no network).
   let apiPort: number | undefined = undefined; // known once the API server listens
-  const apiSocket = new UnixSocketProxy({ path: join(defaultWorkRoot(), `api-${process.pid}.sock`), port: () => apiPort });
+  const apiSocket = new UnixSocketProxy({ path: apiSocketPath(), port: () => apiPort });
   await apiSocket.start();
   const tls = ensureSelfSignedCert(dataDir);
   const serviceAccountKey = loadSigningKey(dataDir);

@@ -79,14 +79,28 @@ export function createWorkspace(root: string, owner: { uid: number; gid: number 
  * process that made one is gone, else once it is older than any run could be (other FleetOps processes on the
  * machine share the folder). Returns how many.
  */
+/** The API relay socket of a FleetOps process, beside the workspaces (see UnixSocketProxy). */
+export function apiSocketPath(root: string = defaultWorkRoot(), pid = process.pid): string {
+  return join(root, `api-${pid}.sock`);
+}
+
 export function removeStaleWorkspaces(root: string = defaultWorkRoot(), olderThanMs = 24 * 3_600_000, now = Date.now()): number {
   let removed = 0;
-  let entries: string[];
+  let all: string[];
   try {
-    entries = readdirSync(root).filter((e) => e.startsWith(PREFIX));
+    all = readdirSync(root);
   } catch {
     return 0; // no work root yet
   }
+  // Relay sockets only when their process is gone: a live FleetOps' socket is in use however old it is.
+  for (const entry of all) {
+    const m = /^api-(\d+)\.sock$/.exec(entry);
+    const pid = m ? Number(m[1]) : 0;
+    if (!m || pid === process.pid || processAlive(pid)) continue;
+    rmSync(join(root, entry), { force: true });
+    removed++;
+  }
+  const entries = all.filter((e) => e.startsWith(PREFIX));
   for (const entry of entries) {
     const path = join(root, entry);
     const pid = Number(entry.slice(PREFIX.length).split('-')[0]);

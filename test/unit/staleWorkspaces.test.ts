@@ -2,7 +2,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeStaleWorkspaces } from '../../src/workflows/workspace.ts';
@@ -23,6 +23,22 @@ it('removes workspaces of a process that is gone at once, and others only once o
     assert.equal(existsSync(join(root, `run-${process.pid}-new`)), true, 'a recent one of a live FleetOps stays');
     assert.equal(existsSync(join(root, 'someone-else')), true, 'only FleetOps workspaces');
     assert.equal(removeStaleWorkspaces(join(root, 'missing')), 0);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+it("removes the API relay sockets of processes that are gone, never a live one's however old", () => {
+  const root = mkdtempSync(join(tmpdir(), 'fleetops-stale-'));
+  const gone = spawnSync('true').pid as number;
+  try {
+    for (const f of [`api-${gone}.sock`, `api-${process.pid}.sock`, `api-${process.ppid}.sock`]) writeFileSync(join(root, f), '');
+    const twoDaysAgo = (Date.now() - 48 * 3_600_000) / 1000;
+    utimesSync(join(root, `api-${process.ppid}.sock`), twoDaysAgo, twoDaysAgo);
+    assert.equal(removeStaleWorkspaces(root), 1);
+    assert.equal(existsSync(join(root, `api-${gone}.sock`)), false);
+    assert.equal(existsSync(join(root, `api-${process.pid}.sock`)), true);
+    assert.equal(existsSync(join(root, `api-${process.ppid}.sock`)), true, 'its process lives');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
