@@ -118,4 +118,16 @@ describe('pipelines that talk to the platform', () => {
       ['made-by-step'],
     );
   });
+
+  it("removes the pipeline's account and grants with its Promise", async () => {
+    const r = await kubectl(['delete', 'promise', 'talker', '--timeout=120s']);
+    assert.equal(r.code, 0, r.stderr);
+    await eventually(
+      async () =>
+        !(await fleet.client.get('/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles/talker-resource-configure-talk').catch(() => undefined)) &&
+        !(await fleet.client.get('/api/v1/namespaces/default/serviceaccounts/talker-resource-configure-talk').catch(() => undefined)),
+      60_000,
+      'the account and its Role collected',
+    );
+  });
 });

@@ -114,6 +114,7 @@ export class WorkflowExecutor {
       action: target.action,
       pipeline: pipeline.metadata.name,
       namespace: target.namespace,
+      promiseUid: target.promise.metadata.uid as string,
     };
     const account = await ensurePipelineAccess(this.opts.client, id, pipeline.spec.rbac ?? {});
     // Valid for the run: the longest a step may take, and some margin.

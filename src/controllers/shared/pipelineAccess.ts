@@ -21,6 +21,8 @@ export interface PipelineIdentity {
   pipeline: string;
   /** Where the pipeline runs: the resource's namespace, or the platform's for Promise workflows. */
   namespace: string;
+  /** The Promise's uid: the account and grants are its dependents, collected when it goes. */
+  promiseUid: string;
 }
 
 export const LABEL_PIPELINE_ACCESS = 'fleetops.dev/pipeline-access';
@@ -33,8 +35,9 @@ export function serviceAccountName(id: PipelineIdentity, rbac: PipelineRbac): st
 export function pipelineAccessObjects(id: PipelineIdentity, rbac: PipelineRbac): KubeObject[] {
   const sa = serviceAccountName(id, rbac);
   const labels = { [LABEL_PIPELINE_ACCESS]: sa, 'kratix.io/promise-name': id.promise };
+  const ownerReferences = [{ apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Promise', name: id.promise, uid: id.promiseUid }];
   const subject = { kind: 'ServiceAccount', name: sa, namespace: id.namespace };
-  const out: KubeObject[] = [{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: id.namespace, labels } }];
+  const out: KubeObject[] = [{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: id.namespace, labels, ownerReferences } }];
   const byScope = new Map<string, PolicyRule[]>();
   for (const p of rbac.permissions ?? []) {
     const { resourceNamespace, ...rule } = p;
@@ -44,21 +47,21 @@ export function pipelineAccessObjects(id: PipelineIdentity, rbac: PipelineRbac):
   for (const [scope, rules] of byScope) {
     if (scope === '*') {
       const name = `${id.namespace}-${sa}`;
-      out.push({ apiVersion: RBAC_API, kind: 'ClusterRole', metadata: { name, labels }, rules });
+      out.push({ apiVersion: RBAC_API, kind: 'ClusterRole', metadata: { name, labels, ownerReferences }, rules });
       out.push({
         apiVersion: RBAC_API,
         kind: 'ClusterRoleBinding',
-        metadata: { name, labels },
+        metadata: { name, labels, ownerReferences },
         roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name },
         subjects: [subject],
       });
     } else {
       const name = scope === id.namespace ? sa : `${id.namespace}-${sa}`;
-      out.push({ apiVersion: RBAC_API, kind: 'Role', metadata: { name, namespace: scope, labels }, rules });
+      out.push({ apiVersion: RBAC_API, kind: 'Role', metadata: { name, namespace: scope, labels, ownerReferences }, rules });
       out.push({
         apiVersion: RBAC_API,
         kind: 'RoleBinding',
-        metadata: { name, namespace: scope, labels },
+        metadata: { name, namespace: scope, labels, ownerReferences },
         roleRef: { apiGroup: RBAC_GROUP, kind: 'Role', name },
         subjects: [subject],
       });
