@@ -73,7 +73,14 @@ export class ResourceBindings {
 
   async start(): Promise<void> {
     await this.runner.start();
+    // A binding's own status writes need no reaction: only its spec (generation) and its coming and going.
+    const generations = new Map<string, number>();
     this.watch = await this.opts.client.watch(KRATIX_API, 'ResourceBinding', {}, (e) => {
+      const id = `${e.object.metadata.namespace as string}/${e.object.metadata.name as string}`;
+      const generation = e.object.metadata.generation ?? 0;
+      if (e.type === 'DELETED') generations.delete(id);
+      else if (generations.get(id) === generation) return;
+      else generations.set(id, generation);
       const spec = (e.object.spec ?? {}) as BindingSpec;
       const ns = spec.resourceRef?.namespace ?? e.object.metadata.namespace;
       if (spec.promiseRef?.name && spec.resourceRef?.name) this.runner.controller.enqueue(`${spec.promiseRef.name}/${ns as string}/${spec.resourceRef.name}`);
