@@ -83,6 +83,7 @@ export function buildProgram(): Command {
           "  npx fleetops image build examples/app-as-a-service/pipeline   # the example's pipeline image",
           '  kubectl apply -f examples/app-as-a-service/promise.yaml',
           '  kubectl get promises',
+          '  npx fleetops team add team-a                                   # a team: its namespace, access and kubeconfig',
           '',
           "  # clone the state store (what GitOps agents read), with the API server's certificate and your token:",
           `  GIT_SSL_CAINFO=${join(fleet.dataDir, 'apiserver.crt')} git clone https://fleetops:$(kubectl config view --raw -o jsonpath='{.users[0].user.token}')@${fleet.embeddedGit.cloneUrl.replace(/^https:\/\//, '')}`,
