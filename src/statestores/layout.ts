@@ -1,6 +1,6 @@
 /**
- * Where a Destination's documents go inside a state store, in Kratix's layout (shared/reference/kratix-contract.md
- * §5.4): nestedByMetadata (default), aggregatedYAML or none, under `<store path>/<destination path>/`, plus the
+ * Where a Destination's documents go inside a state store, in Kratix's layout (its Destination `filepath.mode`):
+ * nestedByMetadata (default), aggregatedYAML or none, under `<store path>/<destination path>/`, plus the
  * canary documents that tell an operator the destination reads from the store. Workload file paths come from
  * pipelines: any that would escape the destination's folder is refused here, whatever wrote the Work.
  */

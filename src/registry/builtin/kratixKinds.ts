@@ -1,6 +1,6 @@
 /**
- * The Kratix kinds (`platform.kratix.io/v1alpha1`) with Kratix's field names, defaults and printer columns
- * (see shared/reference/kratix-contract.md §1, §5, §6). Behaviour lives in controllers; here they store and validate.
+ * The Kratix kinds (`platform.kratix.io/v1alpha1`) with Kratix's field names, defaults and printer columns (as
+ * Kratix's own `api/v1alpha1` types define them). Behaviour lives in controllers; here they store and validate.
  */
 import type { ResourceType } from '../ResourceType.ts';
 import type { SchemaValidator } from '../schema/SchemaValidator.ts';
