@@ -152,4 +152,11 @@ describe('ResourceBindings', () => {
     assert.equal(await ran('w2'), 'v3');
     assert.equal(await ran('w4'), 'v2', 'not opted in: stays');
   });
+
+  it("pins new requests to the version they were made at when Kratix's config says so", async () => {
+    await ok(['create', 'configmap', 'kratix', '-n', 'kratix-platform-system', '--from-literal=config=resourceBindingVersionStrategy: pinned']);
+    await ok(['apply', '-f', '-'], 'apiVersion: test.fleetops.dev/v1\nkind: Widget\nmetadata:\n  name: w5\n  namespace: default\nspec: {}\n');
+    const b = await eventually(() => binding('w5').catch(() => undefined), 20_000, 'the binding of a new request');
+    assert.equal(b.spec.version, 'v3');
+  });
 });

@@ -17,6 +17,8 @@ import { KindsController } from '../shared/KindsController.ts';
 import { kindServedBy, promiseNameOf } from '../shared/promiseKinds.ts';
 import { KRATIX_API, LABEL_PROMISE_NAME, LABEL_RESOURCE_NAME } from '../shared/WorkflowExecutor.ts';
 import type { RevisionVersions } from './revisionVersions.ts';
+import { parseYamlBounded, UNTRUSTED_LIMITS } from '../../api/boundedYaml.ts';
+import { PLATFORM_NAMESPACE } from '../promise/PromiseController.ts';
 
 export interface ResourceBindingsOptions {
   client: Client;
@@ -103,6 +105,8 @@ export class ResourceBindings {
     const ref = { apiVersion: KRATIX_API, kind: 'ResourceBinding', namespace, name: bindingName(name, promiseName) };
     let binding = await client.get(ref);
     if (!binding) {
+      // Kratix's `resourceBindingVersionStrategy: pinned`: a new request stays on the version it was made at.
+      const version = (await this.pinsNewRequests()) ? promise.metadata.labels?.['kratix.io/promise-version'] || 'latest' : 'latest';
       binding = await client.create({
         apiVersion: KRATIX_API,
         kind: 'ResourceBinding',
@@ -112,7 +116,7 @@ export class ResourceBindings {
           labels: { [LABEL_PROMISE_NAME]: promiseName, [LABEL_RESOURCE_NAME]: name },
           ownerReferences: [{ apiVersion: resource.apiVersion, kind: resource.kind, name, uid: resource.metadata.uid as string, blockOwnerDeletion: true }],
         },
-        spec: { version: 'latest', promiseRef: { name: promiseName }, resourceRef: { name, namespace } },
+        spec: { version, promiseRef: { name: promiseName }, resourceRef: { name, namespace } },
       });
     }
     const wanted = ((binding.spec ?? {}) as BindingSpec).version || 'latest';
@@ -127,6 +131,18 @@ export class ResourceBindings {
       );
     }
     await this.writeStatus(binding, resource, wanted, pinnedRevision, latest);
+  }
+
+  /** Whether the `kratix` ConfigMap (key `config`, in the platform namespace) says resourceBindingVersionStrategy: pinned. */
+  private async pinsNewRequests(): Promise<boolean> {
+    const cm = await this.opts.client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: PLATFORM_NAMESPACE, name: 'kratix' });
+    const text = (cm?.data as { config?: string } | undefined)?.config;
+    if (!text) return false;
+    try {
+      return (parseYamlBounded(text, UNTRUSTED_LIMITS) as { resourceBindingVersionStrategy?: string } | null)?.resourceBindingVersionStrategy === 'pinned';
+    } catch {
+      return false; // a broken config pins nothing; Kratix reads the other keys the same way
+    }
   }
 
   private async writeStatus(binding: KubeObject, resource: KubeObject, wanted: string, pinnedRevision: number | undefined, latest: number): Promise<void> {
