@@ -9,6 +9,7 @@
  * (--profile writes a CPU profile of FleetOps' process during the fleet update only; KEEP_BENCH_DIR=1 keeps the data
  * directory for inspection.)
  */
+import { testPromise } from '../test/helpers/promises.ts';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -41,44 +42,14 @@ const step = (revision: number): string[] => [
 ];
 
 function promise(revision: number): KubeObject {
-  return {
-    apiVersion: 'platform.kratix.io/v1alpha1',
-    kind: 'Promise',
-    metadata: { name: 'thing' },
-    spec: {
-      destinationSelectors: [{ matchLabels: { environment: 'worker' } }],
-      api: {
-        apiVersion: 'apiextensions.k8s.io/v1',
-        kind: 'CustomResourceDefinition',
-        metadata: { name: `things.${GROUP}` },
-        spec: {
-          group: GROUP,
-          scope: 'Namespaced',
-          names: { kind: 'Thing', plural: 'things', singular: 'thing' },
-          versions: [
-            {
-              name: 'v1',
-              served: true,
-              storage: true,
-              schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } },
-            },
-          ],
-        },
-      },
-      workflows: {
-        resource: {
-          configure: [
-            {
-              apiVersion: 'platform.kratix.io/v1alpha1',
-              kind: 'Pipeline',
-              metadata: { name: 'render' },
-              spec: { containers: [{ name: 'render', image: BENCH_IMAGE, command: step(revision) }] },
-            },
-          ],
-        },
-      },
-    },
-  };
+  return testPromise({
+    kind: 'Thing',
+    plural: 'things',
+    group: GROUP,
+    specProperties: { size: { type: 'integer' } },
+    destinationSelectors: { environment: 'worker' },
+    pipeline: { name: 'render', spec: { containers: [{ name: 'render', image: BENCH_IMAGE, command: step(revision) }] } },
+  });
 }
 
 /**

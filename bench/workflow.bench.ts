@@ -4,6 +4,7 @@
  * run: N bare sandbox spawns (`bwrap … true`, the same sandbox arguments) at the same parallelism.
  * Figures only, no assertions. Usage: node bench/workflow.bench.ts [--resources 1000] [--concurrency 4]
  */
+import { testPromise } from '../test/helpers/promises.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,55 +37,32 @@ async function main(): Promise<void> {
     });
     const floorMs = floors.bestMs;
     const group = 'bench.fleetops.dev';
-    await fleet.objects.create(fleet.registry.byKind('platform.kratix.io', 'Promise')!, '', {
-      apiVersion: 'platform.kratix.io/v1alpha1',
-      kind: 'Promise',
-      metadata: { name: 'thing' },
-      spec: {
-        api: {
-          apiVersion: 'apiextensions.k8s.io/v1',
-          kind: 'CustomResourceDefinition',
-          metadata: { name: `things.${group}` },
+    await fleet.objects.create(
+      fleet.registry.byKind('platform.kratix.io', 'Promise')!,
+      '',
+      testPromise({
+        kind: 'Thing',
+        plural: 'things',
+        group,
+        specProperties: { size: { type: 'integer' } },
+        pipeline: {
+          name: 'render',
           spec: {
-            group,
-            scope: 'Namespaced',
-            names: { kind: 'Thing', plural: 'things', singular: 'thing' },
-            versions: [
+            containers: [
               {
-                name: 'v1',
-                served: true,
-                storage: true,
-                schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } },
+                name: 'render',
+                image: BENCH_IMAGE,
+                command: [
+                  'sh',
+                  '-c',
+                  'printf "kind: ConfigMap\\nmetadata: {name: $KRATIX_OBJECT_NAME}\\n" > /kratix/output/cm.yaml; echo "ready: true" > /kratix/metadata/status.yaml',
+                ],
               },
             ],
           },
         },
-        workflows: {
-          resource: {
-            configure: [
-              {
-                apiVersion: 'platform.kratix.io/v1alpha1',
-                kind: 'Pipeline',
-                metadata: { name: 'render' },
-                spec: {
-                  containers: [
-                    {
-                      name: 'render',
-                      image: BENCH_IMAGE,
-                      command: [
-                        'sh',
-                        '-c',
-                        'printf "kind: ConfigMap\\nmetadata: {name: $KRATIX_OBJECT_NAME}\\n" > /kratix/output/cm.yaml; echo "ready: true" > /kratix/metadata/status.yaml',
-                      ],
-                    },
-                  ],
-                },
-              },
-            ],
-          },
-        },
-      },
-    });
+      }),
+    );
     while (!fleet.registry.byKind(group, 'Thing')) await new Promise((r) => setTimeout(r, 20));
     const start = performance.now();
     for (let i = 0; i < N; i += 200) {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { eventually, fleetopsCli, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
 import { connectStateStore, startGitServer, type TestGitServer } from '../helpers/gitServer.ts';
-import { kubectlFor, type Kubectl } from '../helpers/kubectl.ts';
+import { appReplicas, kubectlFor, type Kubectl } from '../helpers/kubectl.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const APPS = Array.from({ length: 20 }, (_, i) => `app-${String(i + 1).padStart(2, '0')}`);
@@ -39,16 +39,7 @@ describe('a fleet update of app-as-a-service (the workshop scenario)', () => {
   let kubectl: Kubectl;
   let fleetops: ReturnType<typeof fleetopsCli>;
 
-  const replicasColumn = async (): Promise<Map<string, string>> => {
-    const r = await kubectl(['get', 'apps', '-o', 'custom-columns=NAME:.metadata.name,REPLICAS:.status.replicas', '--no-headers']);
-    assert.equal(r.code, 0, r.stderr);
-    return new Map(
-      r.stdout
-        .trim()
-        .split('\n')
-        .map((l) => l.trim().split(/\s+/) as [string, string]),
-    );
-  };
+  const replicasColumn = (): Promise<Map<string, string>> => appReplicas(kubectl);
   const allReplicas = async (want: string): Promise<boolean> => {
     const col = await replicasColumn();
     return col.size === APPS.length && [...col.values()].every((v) => v === want);

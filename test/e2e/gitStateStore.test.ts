@@ -5,6 +5,7 @@
  * credentials are reported; an outage during 200 changes ends with exactly the desired tree, no change lost and
  * no empty or duplicate commit.
  */
+import { testPromise } from '../helpers/promises.ts';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpsRequest } from 'node:https';
@@ -29,48 +30,20 @@ interface Obj {
 }
 
 function shellPromise(name: string, selector: Record<string, string>): object {
-  return {
-    apiVersion: 'platform.kratix.io/v1alpha1',
-    kind: 'Promise',
-    metadata: { name },
-    spec: {
-      destinationSelectors: [{ matchLabels: selector }],
-      api: {
-        apiVersion: 'apiextensions.k8s.io/v1',
-        kind: 'CustomResourceDefinition',
-        metadata: { name: `${name}s.test.fleetops.dev` },
-        spec: {
-          group: 'test.fleetops.dev',
-          scope: 'Namespaced',
-          names: { kind: name[0]!.toUpperCase() + name.slice(1), plural: `${name}s`, singular: name },
-          versions: [
-            {
-              name: 'v1',
-              served: true,
-              storage: true,
-              schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { value: { type: 'string' } } } } } },
-            },
-          ],
-        },
-      },
-      workflows: {
-        resource: {
-          configure: [
-            {
-              apiVersion: 'platform.kratix.io/v1alpha1',
-              kind: 'Pipeline',
-              metadata: { name: 'render' },
-              spec: {
-                containers: [
-                  { name: 'render', image: TEST_IMAGE, command: ['sh', '-c', 'grep "value:" /kratix/input/object.yaml | head -1 > /kratix/output/value.yaml'] },
-                ],
-              },
-            },
-          ],
-        },
+  return testPromise({
+    kind: name[0]!.toUpperCase() + name.slice(1),
+    plural: `${name}s`,
+    specProperties: { value: { type: 'string' } },
+    destinationSelectors: selector,
+    pipeline: {
+      name: 'render',
+      spec: {
+        containers: [
+          { name: 'render', image: TEST_IMAGE, command: ['sh', '-c', 'grep "value:" /kratix/input/object.yaml | head -1 > /kratix/output/value.yaml'] },
+        ],
       },
     },
-  };
+  });
 }
 
 describe('Git state store', () => {

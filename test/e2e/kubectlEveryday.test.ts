@@ -31,8 +31,7 @@ describe('everyday kubectl against FleetOps', () => {
   before(async () => {
     fleet = await startTestFleet();
     kubectl = kubectlFor(fleet.kubeconfigPath);
-    const promise = testPromise({ kind: 'Widget', plural: 'widgets', pipeline: { name: 'unused', spec: {} } });
-    delete (promise.spec as { workflows?: unknown }).workflows;
+    const promise = testPromise({ kind: 'Widget', plural: 'widgets' });
     ok(await kubectl(['apply', '-f', '-'], { input: stringify(promise) }), 'install the Widget Promise');
     await eventually(async () => (await kubectl(['get', 'widgets'])).code === 0, 20_000, 'widgets served');
   });

@@ -25,9 +25,7 @@ interface AuditEvent {
 }
 
 function promiseYaml(kind: string, plural: string): string {
-  const p = testPromise({ kind, plural, pipeline: { name: 'unused', spec: {} } });
-  delete (p.spec as { workflows?: unknown }).workflows;
-  return stringify(p);
+  return stringify(testPromise({ kind, plural }));
 }
 
 const request = (kind: string, name: string): string => `apiVersion: ${GROUP}/v1\nkind: ${kind}\nmetadata:\n  name: ${name}\nspec:\n  size: small\n`;

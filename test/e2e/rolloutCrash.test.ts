@@ -3,6 +3,7 @@
  * resource ends on the new revision (none skipped) with exactly one successful run of it (none run twice), and a
  * run cut off by the crash is marked as interrupted rather than left looking alive.
  */
+import { testPromise } from '../helpers/promises.ts';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -19,50 +20,24 @@ const COUNTERS = '/apis/test.fleetops.dev/v1/namespaces/default/counters';
 const N = 30;
 
 function counterPromise(revision: number): KubeObject {
-  return {
-    apiVersion: 'platform.kratix.io/v1alpha1',
-    kind: 'Promise',
-    metadata: { name: 'counter', annotations: { 'fleetops.dev/rollout-strategy': 'maxConcurrent: 3' } },
-    spec: {
-      api: {
-        apiVersion: 'apiextensions.k8s.io/v1',
-        kind: 'CustomResourceDefinition',
-        metadata: { name: 'counters.test.fleetops.dev' },
-        spec: {
-          group: 'test.fleetops.dev',
-          scope: 'Namespaced',
-          names: { kind: 'Counter', plural: 'counters', singular: 'counter' },
-          versions: [
-            { name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
-          ],
-        },
-      },
-      workflows: {
-        resource: {
-          configure: [
-            {
-              apiVersion: 'platform.kratix.io/v1alpha1',
-              kind: 'Pipeline',
-              metadata: { name: 'render' },
-              spec: {
-                containers: [
-                  {
-                    name: 'render',
-                    image: TEST_IMAGE,
-                    command: [
-                      'sh',
-                      '-c',
-                      `sleep 0.2; echo "revision: ${revision}" > /kratix/output/out.yaml; echo "seen: ${revision}" > /kratix/metadata/status.yaml`,
-                    ],
-                  },
-                ],
-              },
-            },
-          ],
-        },
+  const p = testPromise({
+    kind: 'Counter',
+    plural: 'counters',
+    pipeline: {
+      name: 'render',
+      spec: {
+        containers: [
+          {
+            name: 'render',
+            image: TEST_IMAGE,
+            command: ['sh', '-c', `sleep 0.2; echo "revision: ${revision}" > /kratix/output/out.yaml; echo "seen: ${revision}" > /kratix/metadata/status.yaml`],
+          },
+        ],
       },
     },
-  };
+  });
+  p.metadata.annotations = { 'fleetops.dev/rollout-strategy': 'maxConcurrent: 3' };
+  return p;
 }
 
 interface Counter extends KubeObject {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
 import { TEST_IMAGE } from '../helpers/images.ts';
-import { kubectlFor, type Kubectl } from '../helpers/kubectl.ts';
+import { appReplicas, kubectlFor, type Kubectl } from '../helpers/kubectl.ts';
 import { decodeWorkload } from '../../src/lib/workloads.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -69,16 +69,7 @@ describe('resource workflows', () => {
     const file = work.spec.workloadGroups[0]!.workloads.find((w) => w.filepath === 'deployment.yaml')!;
     return parse(decodeWorkload(file.content).toString()) as never;
   };
-  const replicasColumn = async (): Promise<Map<string, string>> => {
-    const r = await kubectl(['get', 'apps', '-o', 'custom-columns=NAME:.metadata.name,REPLICAS:.status.replicas', '--no-headers']);
-    assert.equal(r.code, 0, r.stderr);
-    return new Map(
-      r.stdout
-        .trim()
-        .split('\n')
-        .map((l) => l.trim().split(/\s+/) as [string, string]),
-    );
-  };
+  const replicasColumn = (): Promise<Map<string, string>> => appReplicas(kubectl);
 
   before(async () => {
     fleet = await startTestFleet({ retryBaseMs: 300, exampleImage: true });

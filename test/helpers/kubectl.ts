@@ -59,3 +59,15 @@ export function kubectlFor(kubeconfig: string): Kubectl {
   };
   return run;
 }
+
+/** Each App's name and `status.replicas`, as `kubectl get apps` shows them (custom columns). */
+export async function appReplicas(kubectl: Kubectl): Promise<Map<string, string>> {
+  const r = await kubectl(['get', 'apps', '-o', 'custom-columns=NAME:.metadata.name,REPLICAS:.status.replicas', '--no-headers']);
+  if (r.code !== 0) throw new Error(`kubectl get apps failed: ${r.stderr}`);
+  return new Map(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/) as [string, string]),
+  );
+}

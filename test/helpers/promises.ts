@@ -1,14 +1,29 @@
-/** A minimal Promise for tests and benches: a kind (any fields kept) and one configure pipeline. */
+/** A minimal Promise for tests and benches: a kind and, when given, one configure pipeline. */
 import type { KubeObject } from '../../src/api/types.ts';
 
-export function testPromise(opts: { kind: string; plural: string; group?: string; pipeline: { name: string; spec: Record<string, unknown> } }): KubeObject {
+export interface TestPromiseOptions {
+  kind: string;
+  plural: string;
+  group?: string;
+  /** The resource workflow's one pipeline; none: a Promise that only serves its kind. */
+  pipeline?: { name: string; spec: Record<string, unknown> };
+  /** Typed `spec` fields (openAPIV3Schema properties); default: any fields kept. */
+  specProperties?: Record<string, unknown>;
+  destinationSelectors?: Record<string, string>;
+}
+
+export function testPromise(opts: TestPromiseOptions): KubeObject {
   const singular = opts.kind.toLowerCase();
   const group = opts.group ?? 'test.fleetops.dev';
+  const schema = opts.specProperties
+    ? { type: 'object', properties: { spec: { type: 'object', properties: opts.specProperties } } }
+    : { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
   return {
     apiVersion: 'platform.kratix.io/v1alpha1',
     kind: 'Promise',
     metadata: { name: singular },
     spec: {
+      ...(opts.destinationSelectors ? { destinationSelectors: [{ matchLabels: opts.destinationSelectors }] } : {}),
       api: {
         apiVersion: 'apiextensions.k8s.io/v1',
         kind: 'CustomResourceDefinition',
@@ -17,16 +32,18 @@ export function testPromise(opts: { kind: string; plural: string; group?: string
           group,
           scope: 'Namespaced',
           names: { kind: opts.kind, plural: opts.plural, singular },
-          versions: [
-            { name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
-          ],
+          versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: schema } }],
         },
       },
-      workflows: {
-        resource: {
-          configure: [{ apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Pipeline', metadata: { name: opts.pipeline.name }, spec: opts.pipeline.spec }],
-        },
-      },
+      ...(opts.pipeline
+        ? {
+            workflows: {
+              resource: {
+                configure: [{ apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Pipeline', metadata: { name: opts.pipeline.name }, spec: opts.pipeline.spec }],
+              },
+            },
+          }
+        : {}),
     },
   };
 }
