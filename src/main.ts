@@ -417,7 +417,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
         (await objects.find(kind === 'Secret' ? secretType : serviceAccountType, namespace, name))?.metadata.uid as string | undefined,
     },
   });
-  const authorizer = new RbacAuthorizer({ objects, logger: logger.child({ component: 'rbac' }) });
+  const authorizer = new RbacAuthorizer({ objects });
   await authorizer.start();
   const audit =
     options.audit === false

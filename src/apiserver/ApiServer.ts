@@ -15,6 +15,7 @@ import type { Authenticator } from './auth.ts';
 import { deniedMessage, isSuperuser, type ResourceAttributes, type UserInfo } from '../api/rbac.ts';
 import type { RbacAuthorizer } from './rbac/RbacAuthorizer.ts';
 import { answerReview } from './rbac/reviews.ts';
+import { rfc3339Seconds } from '../api/time.ts';
 import { signServiceAccountToken } from '../lib/serviceAccountToken.ts';
 import type { AuditLog, AuditObjectRef } from './AuditLog.ts';
 import { decodeBody, decodeObjectBody, patchTypeOf } from './body.ts';
@@ -439,7 +440,7 @@ export class ApiServer {
       apiVersion: 'authentication.k8s.io/v1',
       metadata: { name, namespace, creationTimestamp: null },
       spec: { audiences: spec.audiences ?? ['fleetops'], expirationSeconds: seconds, boundObjectRef: null },
-      status: { token, expirationTimestamp: new Date((now + seconds) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') },
+      status: { token, expirationTimestamp: rfc3339Seconds(new Date((now + seconds) * 1000)) },
     };
   }
 

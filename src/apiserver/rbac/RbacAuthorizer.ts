@@ -3,7 +3,6 @@
  * Kubernetes' semantics (api/rbac.ts). A denial is checked once more against a fresh read, so a binding written a
  * moment ago (not yet seen by the watch) already counts.
  */
-import type { Logger } from 'pino';
 import {
   isSuperuser,
   ruleAllows,
@@ -40,7 +39,6 @@ export interface Decision {
 
 export interface RbacAuthorizerOptions {
   objects: ObjectService;
-  logger: Logger;
 }
 
 const KINDS: ResourceType[] = [roleType, clusterRoleType, roleBindingType, clusterRoleBindingType];

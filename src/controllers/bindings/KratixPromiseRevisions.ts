@@ -10,9 +10,9 @@ import { Controller } from '../../controller/Controller.ts';
 import { md5Hex } from '../../lib/workloads.ts';
 import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
 import { KRATIX_API, LABEL_PROMISE_NAME } from '../shared/WorkflowExecutor.ts';
+import { LABEL_PROMISE_VERSION } from '../promise/PromiseController.ts';
 
 export const LABEL_LATEST_REVISION = 'kratix.io/latest-revision';
-const LABEL_PROMISE_VERSION = 'kratix.io/promise-version';
 
 export function kratixRevisionName(promise: string, version: string): string {
   return `${promise}-${md5Hex(version).slice(0, 5)}`;

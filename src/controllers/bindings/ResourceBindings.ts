@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { setCondition, type Condition } from '../../api/conditions.ts';
 import { ANNOTATION_PINNED_VERSION } from '../../api/fleetopsNames.ts';
 import { jsonEqual, type KubeObject } from '../../api/types.ts';
+import { rfc3339Seconds } from '../../api/time.ts';
 import type { Client } from '../../client/Client.ts';
 import type { Registry } from '../../registry/Registry.ts';
 import { apiVersionOf } from '../../registry/ResourceType.ts';
@@ -18,7 +19,7 @@ import { kindServedBy, promiseNameOf } from '../shared/promiseKinds.ts';
 import { KRATIX_API, LABEL_PROMISE_NAME, LABEL_RESOURCE_NAME } from '../shared/WorkflowExecutor.ts';
 import type { RevisionVersions } from './revisionVersions.ts';
 import { parseYamlBounded, UNTRUSTED_LIMITS } from '../../api/boundedYaml.ts';
-import { PLATFORM_NAMESPACE } from '../promise/PromiseController.ts';
+import { LABEL_PROMISE_VERSION, PLATFORM_NAMESPACE } from '../promise/PromiseController.ts';
 
 export interface ResourceBindingsOptions {
   client: Client;
@@ -106,7 +107,7 @@ export class ResourceBindings {
     let binding = await client.get(ref);
     if (!binding) {
       // Kratix's `resourceBindingVersionStrategy: pinned`: a new request stays on the version it was made at.
-      const version = (await this.pinsNewRequests()) ? promise.metadata.labels?.['kratix.io/promise-version'] || 'latest' : 'latest';
+      const version = (await this.pinsNewRequests()) ? promise.metadata.labels?.[LABEL_PROMISE_VERSION] || 'latest' : 'latest';
       binding = await client.create({
         apiVersion: KRATIX_API,
         kind: 'ResourceBinding',
@@ -153,9 +154,7 @@ export class ResourceBindings {
     };
     const ran = typeof wf.revision === 'number' ? await this.opts.versions.versionOf(promiseName, latest, wf.revision) : undefined;
     const status = { ...((binding.status ?? {}) as Record<string, unknown>) };
-    const now = (this.opts.now ?? (() => new Date()))()
-      .toISOString()
-      .replace(/\.\d+Z$/, 'Z');
+    const now = rfc3339Seconds((this.opts.now ?? (() => new Date()))());
     let conditions = (status.conditions as Condition[] | undefined) ?? [];
     if (wf.phase === 'Succeeded' && ran !== undefined) status.lastAppliedVersion = ran;
     if (wanted !== 'latest' && pinnedRevision === undefined) {

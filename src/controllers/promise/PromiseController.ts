@@ -20,7 +20,7 @@ import { encodeWorkload, ROOT_GROUP_ID } from '../../lib/workloads.ts';
 import { stringify } from 'yaml';
 import { md5Hex } from '../../lib/workloads.ts';
 import { kindServedBy, ownerOf, promiseNameOf } from '../shared/promiseKinds.ts';
-import type { WorkflowExecutor, WorkflowTarget } from '../shared/WorkflowExecutor.ts';
+import { KRATIX_API, LABEL_PROMISE_NAME, type WorkflowExecutor, type WorkflowTarget } from '../shared/WorkflowExecutor.ts';
 import type { Pipeline } from '../../workflows/PipelineRunner.ts';
 
 const LABEL_MANUAL_RECONCILIATION = 'kratix.io/manual-reconciliation';
@@ -35,10 +35,8 @@ function describeChange(before: JsonObject | undefined, after: JsonObject | unde
   return keys.length ? `${keys.sort().join(', ')} changed` : 'no spec change';
 }
 
-export const PROMISE_API = 'platform.kratix.io/v1alpha1';
 export const PLATFORM_NAMESPACE = 'kratix-platform-system';
 export const PROMISE_FINALIZERS = ['kratix.io/resource-request-cleanup', 'kratix.io/api-crd-cleanup', 'kratix.io/dependencies-cleanup'];
-export const LABEL_PROMISE_NAME = 'kratix.io/promise-name';
 export const LABEL_PROMISE_VERSION = 'kratix.io/promise-version';
 
 export interface PromiseControllerOptions {
@@ -87,7 +85,7 @@ export class PromiseController {
 
   /** Registers the kinds of already installed Promises, so they are served before the API opens. */
   async registerInstalled(): Promise<void> {
-    for (const p of await this.opts.client.list(PROMISE_API, 'Promise')) {
+    for (const p of await this.opts.client.list(KRATIX_API, 'Promise')) {
       const type = typeFromPromise(p, this.opts.validator);
       if (type && !this.opts.registry.byResource(type.group, type.versions[0] as string, type.plural)) this.opts.registry.register(type);
     }
@@ -96,7 +94,7 @@ export class PromiseController {
   async start(): Promise<void> {
     this.controller.start();
     // Any Promise change can fulfil or break another's requirements: re-check the Promises that require it.
-    this.watch = await this.opts.client.watch(PROMISE_API, 'Promise', {}, (e) => {
+    this.watch = await this.opts.client.watch(KRATIX_API, 'Promise', {}, (e) => {
       const name = e.object.metadata.name as string;
       this.controller.enqueue(name);
       if (e.type === 'DELETED') this.requires.delete(name);
@@ -130,7 +128,7 @@ export class PromiseController {
 
   async reconcile(name: string, log: Logger): Promise<ReconcileResult | void> {
     const { client } = this.opts;
-    const promise = await client.get({ apiVersion: PROMISE_API, kind: 'Promise', name });
+    const promise = await client.get({ apiVersion: KRATIX_API, kind: 'Promise', name });
     if (!promise) {
       const stale = this.servedBy(name);
       if (stale) this.opts.registry.unregister(stale.group, stale.plural);
@@ -155,7 +153,7 @@ export class PromiseController {
     if (required.length) {
       const states = await Promise.all(
         required.map(async (r) => {
-          const other = await client.get({ apiVersion: PROMISE_API, kind: 'Promise', name: r.name });
+          const other = await client.get({ apiVersion: KRATIX_API, kind: 'Promise', name: r.name });
           const version = other?.metadata.labels?.[LABEL_PROMISE_VERSION];
           let state = 'Requirement installed';
           if (!other) state = 'Requirement not installed';
@@ -245,7 +243,7 @@ export class PromiseController {
         const labels = { ...promise.metadata.labels };
         delete labels[LABEL_MANUAL_RECONCILIATION];
         await client.update({ ...promise, metadata: { ...promise.metadata, labels } });
-        await client.mergePatch({ apiVersion: PROMISE_API, kind: 'Promise', name }, { status: { kratix: { workflows: { hash: null } } } }, 'status');
+        await client.mergePatch({ apiVersion: KRATIX_API, kind: 'Promise', name }, { status: { kratix: { workflows: { hash: null } } } }, 'status');
         return; // the update brings us back, with the recorded hash cleared so the workflow runs
       }
       const hash = md5Hex(JSON.stringify(promise.spec ?? {}));
@@ -352,7 +350,7 @@ export class PromiseController {
     // Set by `fleetops rollout undo` (or by hand, as kubernetes.io/change-cause): kept while it stays the same.
     const cause = promise.metadata.annotations?.[ANNOTATION_CHANGE_CAUSE] ?? '';
     const labels = { [LABEL_PROMISE_NAME]: name };
-    const owner = [{ apiVersion: PROMISE_API, kind: 'Promise', name, uid: promise.metadata.uid as string }];
+    const owner = [{ apiVersion: KRATIX_API, kind: 'Promise', name, uid: promise.metadata.uid as string }];
     try {
       await client.create({
         apiVersion: FLEETOPS_API,
@@ -408,20 +406,20 @@ export class PromiseController {
     const workName = `${name}-static-deps`;
     const deps = Array.isArray(spec.dependencies) ? spec.dependencies : [];
     if (!deps.length) {
-      await this.opts.client.delete({ apiVersion: PROMISE_API, kind: 'Work', namespace: PLATFORM_NAMESPACE, name: workName });
+      await this.opts.client.delete({ apiVersion: KRATIX_API, kind: 'Work', namespace: PLATFORM_NAMESPACE, name: workName });
       return;
     }
     const content = deps.map((d) => stringify(d, { lineWidth: 0 })).join('---\n');
     const selectors = Array.isArray(spec.destinationSelectors) ? (spec.destinationSelectors as { matchLabels?: Record<string, string> }[]) : [];
     const matchLabels = Object.assign({}, ...selectors.map((s) => s.matchLabels ?? {})) as Record<string, string>;
     await ensureObject(this.opts.client, {
-      apiVersion: PROMISE_API,
+      apiVersion: KRATIX_API,
       kind: 'Work',
       metadata: {
         name: workName,
         namespace: PLATFORM_NAMESPACE,
         labels: { [LABEL_PROMISE_NAME]: name, 'kratix.io/work-type': 'static-dependency' },
-        ownerReferences: [{ apiVersion: PROMISE_API, kind: 'Promise', name, uid: promise.metadata.uid as string, controller: true }],
+        ownerReferences: [{ apiVersion: KRATIX_API, kind: 'Promise', name, uid: promise.metadata.uid as string, controller: true }],
       },
       spec: {
         promiseName: name,
@@ -456,10 +454,10 @@ export class PromiseController {
       for (const o of await client.list(FLEETOPS_API, kind, { labelSelector: `${LABEL_PROMISE_NAME}=${name}` }))
         await client.delete({ apiVersion: FLEETOPS_API, kind, name: o.metadata.name as string });
     }
-    const works = await client.list(PROMISE_API, 'Work', { labelSelector: `${LABEL_PROMISE_NAME}=${name}` });
+    const works = await client.list(KRATIX_API, 'Work', { labelSelector: `${LABEL_PROMISE_NAME}=${name}` });
     if (works.length) {
       for (const w of works)
-        await client.delete({ apiVersion: PROMISE_API, kind: 'Work', namespace: w.metadata.namespace as string, name: w.metadata.name as string });
+        await client.delete({ apiVersion: KRATIX_API, kind: 'Work', namespace: w.metadata.namespace as string, name: w.metadata.name as string });
       return { requeueAfter: 200 };
     }
     const deletePipelines = promisePipelines((isPlainObject(promise.spec) ? promise.spec : {}) as JsonObject, 'delete').slice(0, 1);

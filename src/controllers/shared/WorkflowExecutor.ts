@@ -23,14 +23,26 @@ import { ensurePipelineAccess } from './pipelineAccess.ts';
 import { buildWorkloadGroups, type OutputFile } from '../../workflows/outputs.ts';
 import { ensureObject } from './ensure.ts';
 
-export const KRATIX_API = 'platform.kratix.io/v1alpha1';
-export const LABEL_PROMISE_NAME = 'kratix.io/promise-name';
-export const LABEL_RESOURCE_NAME = 'kratix.io/resource-name';
-export const LABEL_PIPELINE_NAME = 'kratix.io/pipeline-name';
-export const LABEL_WORK_TYPE = 'kratix.io/work-type';
-export const LABEL_WORKFLOW_TYPE = 'kratix.io/workflow-type';
-export const LABEL_WORKFLOW_ACTION = 'kratix.io/workflow-action';
-export const LABEL_HASH = 'kratix.io/hash';
+import {
+  KRATIX_API,
+  LABEL_HASH,
+  LABEL_PIPELINE_NAME,
+  LABEL_PROMISE_NAME,
+  LABEL_RESOURCE_NAME,
+  LABEL_WORK_TYPE,
+  LABEL_WORKFLOW_ACTION,
+  LABEL_WORKFLOW_TYPE,
+} from './kratixNames.ts';
+export {
+  KRATIX_API,
+  LABEL_HASH,
+  LABEL_PIPELINE_NAME,
+  LABEL_PROMISE_NAME,
+  LABEL_RESOURCE_NAME,
+  LABEL_WORK_TYPE,
+  LABEL_WORKFLOW_ACTION,
+  LABEL_WORKFLOW_TYPE,
+} from './kratixNames.ts';
 
 export interface WorkflowTarget {
   object: KubeObject;

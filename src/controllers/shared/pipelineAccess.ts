@@ -8,6 +8,7 @@ import { RBAC_API, RBAC_GROUP, type PolicyRule } from '../../api/rbac.ts';
 import type { KubeObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import { ensureObject } from './ensure.ts';
+import { KRATIX_API, LABEL_PROMISE_NAME } from './kratixNames.ts';
 
 export interface PipelineRbac {
   serviceAccount?: string;
@@ -34,8 +35,8 @@ export function serviceAccountName(id: PipelineIdentity, rbac: PipelineRbac): st
 /** The objects that give the pipeline's account exactly its permissions. */
 export function pipelineAccessObjects(id: PipelineIdentity, rbac: PipelineRbac): KubeObject[] {
   const sa = serviceAccountName(id, rbac);
-  const labels = { [LABEL_PIPELINE_ACCESS]: sa, 'kratix.io/promise-name': id.promise };
-  const ownerReferences = [{ apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Promise', name: id.promise, uid: id.promiseUid }];
+  const labels = { [LABEL_PIPELINE_ACCESS]: sa, [LABEL_PROMISE_NAME]: id.promise };
+  const ownerReferences = [{ apiVersion: KRATIX_API, kind: 'Promise', name: id.promise, uid: id.promiseUid }];
   const subject = { kind: 'ServiceAccount', name: sa, namespace: id.namespace };
   const out: KubeObject[] = [{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: id.namespace, labels, ownerReferences } }];
   const byScope = new Map<string, PolicyRule[]>();
