@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { checkDatabase, DataDirError, keepPrivate, lockDataDir, markInitialized } from './dataDir.ts';
 import { dirname, join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { isApiError } from './api/errors.ts';
+import { isApiError, errorMessage } from './api/errors.ts';
 import { ApiServer } from './apiserver/ApiServer.ts';
 import { Authenticator, type TokenEntry } from './apiserver/auth.ts';
 import { AuditLog } from './apiserver/AuditLog.ts';
@@ -168,7 +168,7 @@ async function ensureNamespaces(objects: ObjectService): Promise<void> {
 /** Writers for state stores: Git through the real git, S3-compatible buckets through the AWS SDK. */
 function writerFor(config: WriterConfig): StateWriter {
   if (config.kind === 'GitStateStore') {
-    const spec = config.spec as { url: string; branch?: string; gitAuthor?: { name?: string; email?: string } };
+    const { spec } = config;
     return new GitWriter({
       url: spec.url,
       branch: spec.branch ?? 'main',
@@ -177,7 +177,7 @@ function writerFor(config: WriterConfig): StateWriter {
       author: { name: spec.gitAuthor?.name ?? 'kratix', email: spec.gitAuthor?.email ?? 'kratix@fleetops.local' },
     });
   }
-  const spec = config.spec as { endpoint: string; bucketName: string; insecure?: boolean; authMethod?: string };
+  const { spec } = config;
   // IAM: no explicit credentials, the AWS SDK's default chain (environment, instance profile) applies.
   const credentials =
     config.auth.kind === 'basic' && spec.authMethod !== 'IAM' ? { accessKeyId: config.auth.username, secretAccessKey: config.auth.password } : undefined;
@@ -284,7 +284,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       store = new SqliteStore({ path: dbPath });
       markInitialized(dataDir);
     } catch (err) {
-      throw new DataDirError(`cannot open the database ${dbPath}: ${(err as Error).message}`);
+      throw new DataDirError(`cannot open the database ${dbPath}: ${errorMessage(err)}`);
     }
   } catch (err) {
     unlock();
@@ -333,7 +333,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
         const now = Math.floor(Date.now() / 1000);
         return signServiceAccountToken(serviceAccountKey, {
           namespace,
-          serviceAccount: { name, uid: sa.metadata.uid as string },
+          serviceAccount: { name, uid: sa.metadata.uid },
           issuedAt: now,
           expiresAt: now + seconds,
         });
@@ -413,8 +413,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     tokens,
     signingKey: serviceAccountKey,
     bound: {
-      uidOf: async (kind, namespace, name) =>
-        (await objects.find(kind === 'Secret' ? secretType : serviceAccountType, namespace, name))?.metadata.uid as string | undefined,
+      uidOf: async (kind, namespace, name) => (await objects.find(kind === 'Secret' ? secretType : serviceAccountType, namespace, name))?.metadata.uid,
     },
   });
   const authorizer = new RbacAuthorizer({ objects });

@@ -4,6 +4,7 @@
  * every other, which made a 30,000-key map take a minute). Pure: runs on the main thread for small texts and in a
  * worker for big ones (see workers/YamlParser).
  */
+import { errorMessage } from './errors.ts';
 import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, parseDocument, type Node } from 'yaml';
 
 export interface ParseLimits {
@@ -65,7 +66,7 @@ export function parseYamlBounded(text: string, limits: ParseLimits = DEFAULT_LIM
   try {
     return doc.toJS({ maxAliasCount: limits.maxAliases });
   } catch (err) {
-    throw new ParseLimitError('aliases', (err as Error).message.split('\n')[0] as string);
+    throw new ParseLimitError('aliases', errorMessage(err).split('\n')[0] as string);
   }
 }
 

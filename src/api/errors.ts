@@ -170,3 +170,8 @@ export function fromStatus(status: Partial<Status>, fallbackCode: number): ApiEr
     status.details,
   );
 }
+
+/** The message of anything thrown (an Error's message, or the value as text). */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

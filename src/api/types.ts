@@ -44,6 +44,31 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
+/** Metadata of an object the server has stored: these fields are always set. */
+export interface StoredMeta extends ObjectMeta {
+  name: string;
+  uid: string;
+  resourceVersion: string;
+  creationTimestamp: string;
+}
+
+/** An object as read back from the store (what clients' reads, writes and watches return). */
+export interface StoredObject extends KubeObject {
+  metadata: StoredMeta;
+}
+
+/** Whether the server has stored `obj` (the fields it stamps on create are set). */
+export function isStored(obj: KubeObject): obj is StoredObject {
+  const m = obj.metadata;
+  return typeof m.name === 'string' && typeof m.uid === 'string' && typeof m.resourceVersion === 'string' && typeof m.creationTimestamp === 'string';
+}
+
+/** `obj` as a stored object; throws when a write answered with something the store did not stamp. */
+export function stored(obj: KubeObject): StoredObject {
+  if (isStored(obj)) return obj;
+  throw new TypeError(`${obj.kind} ${obj.metadata.name ?? ''} was expected to be stored (name, uid, resourceVersion, creationTimestamp)`);
+}
+
 export type JsonObject = Record<string, unknown>;
 
 export interface GroupVersionKind {

@@ -325,7 +325,7 @@ export class ApiServer {
           fieldValidation: fieldValidationOf(q),
           version,
         });
-        if (req.audit) req.audit.objectRef.name = r.object.metadata.name as string;
+        if (req.audit) req.audit.objectRef.name = r.object.metadata.name;
         return respond(201, r.object, r.warnings);
       }
       case 'update': {
@@ -370,7 +370,7 @@ export class ApiServer {
           apiVersion: 'v1',
           metadata: {},
           status: 'Success',
-          details: { name: path.name as string, group: type.group, kind: type.plural, uid: r.object.metadata.uid as string },
+          details: { name: path.name as string, group: type.group, kind: type.plural, uid: r.object.metadata.uid },
           code: 200,
         };
         return status;
@@ -381,7 +381,7 @@ export class ApiServer {
         const items: KubeObject[] = [];
         for (const obj of list.items) {
           try {
-            items.push((await objects.delete(type, obj.metadata.namespace ?? '', obj.metadata.name as string, { dryRun })).object);
+            items.push((await objects.delete(type, obj.metadata.namespace ?? '', obj.metadata.name, { dryRun })).object);
           } catch (err) {
             if (!isApiError(err, 'NotFound')) throw err;
           }
@@ -431,7 +431,7 @@ export class ApiServer {
     const now = Math.floor(this.now().getTime() / 1000);
     const token = signServiceAccountToken(this.opts.serviceAccountKey, {
       namespace,
-      serviceAccount: { name, uid: sa.metadata.uid as string },
+      serviceAccount: { name, uid: sa.metadata.uid },
       issuedAt: now,
       expiresAt: now + seconds,
     });

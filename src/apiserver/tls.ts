@@ -1,4 +1,5 @@
 /** The API server's certificate: self-signed, made once with the system `openssl` and kept in the data dir. */
+import { errorMessage } from '../api/errors.ts';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,7 +39,7 @@ export function ensureSelfSignedCert(dir: string): TlsMaterial {
         { stdio: ['ignore', 'ignore', 'pipe'] },
       );
     } catch (err) {
-      throw new Error(`could not create the API server certificate with openssl (install the "openssl" package): ${(err as Error).message}`, { cause: err });
+      throw new Error(`could not create the API server certificate with openssl (install the "openssl" package): ${errorMessage(err)}`, { cause: err });
     }
   }
   return { key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8') };

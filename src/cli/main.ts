@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { isApiError } from '../api/errors.ts';
+import { isApiError, errorMessage } from '../api/errors.ts';
 import type { SERVER_VERSION } from '../apiserver/discovery.ts';
 import { formatColumns } from './printers.ts';
 import type { CliContext, GlobalOptions } from './context.ts';
@@ -20,7 +20,7 @@ export function errorLine(err: unknown): string {
     if (err.code === 401) return 'error: You must be logged in to the server (Unauthorized): check the token in your kubeconfig';
     return `Error from server (${err.reason}): ${err.message}`;
   }
-  return `error: ${(err as Error).message ?? String(err)}`;
+  return `error: ${errorMessage(err) ?? String(err)}`;
 }
 
 function globals(cmd: Command): GlobalOptions {

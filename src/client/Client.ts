@@ -2,7 +2,7 @@
  * The one client interface controllers use. Objects are addressed by apiVersion/kind; every write goes through
  * the same rules as an API request (validation, conflicts, finalizers).
  */
-import type { KubeObject } from '../api/types.ts';
+import type { KubeObject, StoredObject } from '../api/types.ts';
 
 export interface ObjectRef {
   apiVersion: string;
@@ -18,21 +18,21 @@ export interface ClientListOptions {
 
 export interface ClientWatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
-  object: KubeObject;
+  object: StoredObject;
 }
 
 export interface Client {
-  get(ref: ObjectRef): Promise<KubeObject | undefined>;
-  list(apiVersion: string, kind: string, options?: ClientListOptions): Promise<KubeObject[]>;
-  create(object: KubeObject): Promise<KubeObject>;
+  get(ref: ObjectRef): Promise<StoredObject | undefined>;
+  list(apiVersion: string, kind: string, options?: ClientListOptions): Promise<StoredObject[]>;
+  create(object: KubeObject): Promise<StoredObject>;
   /** Full update; `object.metadata.resourceVersion` must be current (409 otherwise). */
-  update(object: KubeObject): Promise<KubeObject>;
+  update(object: KubeObject): Promise<StoredObject>;
   /** Writes `.status` only (status subresource). */
-  updateStatus(object: KubeObject): Promise<KubeObject>;
+  updateStatus(object: KubeObject): Promise<StoredObject>;
   /** RFC 7396 merge patch of the object or its status. */
-  mergePatch(ref: ObjectRef, patch: Record<string, unknown>, subresource?: 'status'): Promise<KubeObject>;
+  mergePatch(ref: ObjectRef, patch: Record<string, unknown>, subresource?: 'status'): Promise<StoredObject>;
   /** Server-side apply by `fieldManager`; creates when missing. */
-  apply(object: KubeObject, fieldManager: string, force?: boolean): Promise<KubeObject>;
+  apply(object: KubeObject, fieldManager: string, force?: boolean): Promise<StoredObject>;
   /** Deletes (or marks for deletion while finalizers remain). Missing objects are not an error. */
   delete(ref: ObjectRef): Promise<void>;
   /** Lists then watches; `onEvent` gets a synthetic ADDED per existing object first. */
@@ -40,7 +40,7 @@ export interface Client {
 }
 
 export function refOf(obj: KubeObject): ObjectRef {
-  const ref: ObjectRef = { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name as string };
+  const ref: ObjectRef = { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name ?? '' };
   if (obj.metadata.namespace) ref.namespace = obj.metadata.namespace;
   return ref;
 }

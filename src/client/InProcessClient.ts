@@ -1,8 +1,8 @@
 /** Client over the ObjectService in the same process: no HTTP, same semantics. */
 import { ApiError, isApiError } from '../api/errors.ts';
-import { parseApiVersion, type KubeObject } from '../api/types.ts';
+import { parseApiVersion, stored, type KubeObject, type StoredObject } from '../api/types.ts';
 import type { ObjectService } from '../registry/ObjectService.ts';
-import type { ResourceType } from '../registry/ResourceType.ts';
+import { preferredVersion, type ResourceType } from '../registry/ResourceType.ts';
 import type { Client, ClientListOptions, ClientWatchEvent, ObjectRef } from './Client.ts';
 
 export class InProcessClient implements Client {
@@ -18,10 +18,10 @@ export class InProcessClient implements Client {
     const { group, version } = parseApiVersion(apiVersion);
     const type = this.objects.registry.byKind(group, kind);
     if (!type) throw new ApiError(404, 'NotFound', `no kind "${kind}" is served in "${apiVersion}"`);
-    return { type, version: type.versions.includes(version) ? version : (type.versions[0] as string) };
+    return { type, version: type.versions.includes(version) ? version : preferredVersion(type) };
   }
 
-  async get(ref: ObjectRef): Promise<KubeObject | undefined> {
+  async get(ref: ObjectRef): Promise<StoredObject | undefined> {
     const { type, version } = this.type(ref.apiVersion, ref.kind);
     try {
       return await this.objects.get(type, ref.namespace ?? '', ref.name, version);
@@ -31,50 +31,56 @@ export class InProcessClient implements Client {
     }
   }
 
-  async list(apiVersion: string, kind: string, options: ClientListOptions = {}): Promise<KubeObject[]> {
+  async list(apiVersion: string, kind: string, options: ClientListOptions = {}): Promise<StoredObject[]> {
     const { type, version } = this.type(apiVersion, kind);
     const query = options.labelSelector ? { labelSelector: options.labelSelector, version } : { version };
     return (await this.objects.list(type, options.namespace, query)).items;
   }
 
-  async create(object: KubeObject): Promise<KubeObject> {
+  async create(object: KubeObject): Promise<StoredObject> {
     const { type, version } = this.type(object.apiVersion, object.kind);
-    return (await this.objects.create(type, object.metadata.namespace ?? '', object, { fieldManager: this.fieldManager, version })).object;
+    return stored((await this.objects.create(type, object.metadata.namespace ?? '', object, { fieldManager: this.fieldManager, version })).object);
   }
 
-  async update(object: KubeObject): Promise<KubeObject> {
+  async update(object: KubeObject): Promise<StoredObject> {
     const { type, version } = this.type(object.apiVersion, object.kind);
-    return (
-      await this.objects.update(type, object.metadata.namespace ?? '', object.metadata.name as string, object, { fieldManager: this.fieldManager, version })
-    ).object;
+    return stored(
+      (await this.objects.update(type, object.metadata.namespace ?? '', object.metadata.name ?? '', object, { fieldManager: this.fieldManager, version }))
+        .object,
+    );
   }
 
-  async updateStatus(object: KubeObject): Promise<KubeObject> {
+  async updateStatus(object: KubeObject): Promise<StoredObject> {
     const { type, version } = this.type(object.apiVersion, object.kind);
-    return (
-      await this.objects.update(type, object.metadata.namespace ?? '', object.metadata.name as string, object, {
-        fieldManager: this.fieldManager,
-        version,
-        subresource: 'status',
-      })
-    ).object;
+    return stored(
+      (
+        await this.objects.update(type, object.metadata.namespace ?? '', object.metadata.name ?? '', object, {
+          fieldManager: this.fieldManager,
+          version,
+          subresource: 'status',
+        })
+      ).object,
+    );
   }
 
-  async mergePatch(ref: ObjectRef, patch: Record<string, unknown>, subresource?: 'status'): Promise<KubeObject> {
+  async mergePatch(ref: ObjectRef, patch: Record<string, unknown>, subresource?: 'status'): Promise<StoredObject> {
     const { type, version } = this.type(ref.apiVersion, ref.kind);
-    return (
-      await this.objects.patch(type, ref.namespace ?? '', ref.name, 'merge', patch, {
-        fieldManager: this.fieldManager,
-        version,
-        ...(subresource ? { subresource } : {}),
-      })
-    ).object;
+    return stored(
+      (
+        await this.objects.patch(type, ref.namespace ?? '', ref.name, 'merge', patch, {
+          fieldManager: this.fieldManager,
+          version,
+          ...(subresource ? { subresource } : {}),
+        })
+      ).object,
+    );
   }
 
-  async apply(object: KubeObject, fieldManager: string, force = true): Promise<KubeObject> {
+  async apply(object: KubeObject, fieldManager: string, force = true): Promise<StoredObject> {
     const { type, version } = this.type(object.apiVersion, object.kind);
-    return (await this.objects.patch(type, object.metadata.namespace ?? '', object.metadata.name as string, 'apply', object, { fieldManager, force, version }))
-      .object;
+    return stored(
+      (await this.objects.patch(type, object.metadata.namespace ?? '', object.metadata.name ?? '', 'apply', object, { fieldManager, force, version })).object,
+    );
   }
 
   async delete(ref: ObjectRef): Promise<void> {

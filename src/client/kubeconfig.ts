@@ -1,4 +1,5 @@
 /** Reads the parts of a kubeconfig a FleetOps client needs: server URL, CA, token, default namespace. */
+import { errorMessage } from '../api/errors.ts';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
@@ -32,7 +33,7 @@ export function loadKubeconfig(path: string, contextName?: string): ClientConfig
   try {
     raw = parse(readFileSync(path, 'utf8')) as RawKubeconfig;
   } catch (err) {
-    throw new KubeconfigError(`cannot read kubeconfig ${path}: ${(err as Error).message}; start FleetOps with "fleetops up" or pass --kubeconfig`, {
+    throw new KubeconfigError(`cannot read kubeconfig ${path}: ${errorMessage(err)}; start FleetOps with "fleetops up" or pass --kubeconfig`, {
       cause: err,
     });
   }

@@ -6,12 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { applyPatch, type Operation } from 'rfc6902';
-import { ApiError, badRequest, cause, conflict, invalid, isApiError, notFound, alreadyExists, type StatusCause } from '../api/errors.ts';
+import { ApiError, badRequest, cause, conflict, invalid, isApiError, notFound, alreadyExists, type StatusCause, errorMessage } from '../api/errors.ts';
 import { matchesFields, parseFieldSelector, type FieldRequirement } from '../api/fields.ts';
 import { everything, parseLabelSelector, type LabelSelector } from '../api/labels.ts';
 import { applyStrategicMergePatch, type PatchStrategies } from '../api/strategicMergePatch.ts';
 import { applyMergePatch } from '../api/mergePatch.ts';
-import { isPlainObject, jsonEqual, type JsonObject, type KubeObject, cloneJson } from '../api/types.ts';
+import { isPlainObject, jsonEqual, type JsonObject, type KubeObject, type StoredObject, cloneJson } from '../api/types.ts';
 import {
   MAX_ANNOTATIONS_BYTES,
   validateDns1123Label,
@@ -50,6 +50,7 @@ export interface PatchOptions extends UpdateOptions {
 export type PatchType = 'merge' | 'json' | 'apply' | 'strategic';
 
 export interface WriteResult {
+  /** As stored; a dry run's object has no resourceVersion. */
   object: KubeObject;
   warnings: string[];
   /** True when the write created the object (POST, or apply of a missing object). */
@@ -87,7 +88,7 @@ export interface ListQuery {
 }
 
 export interface ObjectList {
-  items: KubeObject[];
+  items: StoredObject[];
   resourceVersion: string;
   continue?: string;
   remainingItemCount?: number;
@@ -103,7 +104,7 @@ export interface WatchQuery {
 
 export interface WatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
-  object: KubeObject;
+  object: StoredObject;
 }
 
 export interface ObjectServiceOptions {
@@ -114,6 +115,12 @@ export interface ObjectServiceOptions {
 }
 
 const NAMESPACE_TYPE = { group: '', kind: 'Namespace' };
+
+/** The object a single-op commit returned. */
+function only(object: StoredObject | undefined): StoredObject {
+  if (!object) throw new Error('the store returned no object for a write');
+  return object;
+}
 
 function encodeContinue(after: string, rv: string): string {
   return Buffer.from(JSON.stringify({ a: after, r: rv })).toString('base64url');
@@ -153,7 +160,7 @@ export class ObjectService {
   }
 
   /** Stamps the caller's version on an object going out. */
-  private present(type: ResourceType, obj: KubeObject, version?: string): KubeObject {
+  private present<T extends KubeObject>(type: ResourceType, obj: T, version?: string): T {
     obj.apiVersion = apiVersionOf(type, version);
     return obj;
   }
@@ -167,7 +174,7 @@ export class ObjectService {
     return err;
   }
 
-  private async commit(type: ResourceType, name: string, ops: WriteOp[]): Promise<KubeObject[]> {
+  private async commit(type: ResourceType, name: string, ops: WriteOp[]): Promise<StoredObject[]> {
     try {
       return await this.store.commit(ops);
     } catch (err) {
@@ -179,14 +186,14 @@ export class ObjectService {
     return String(await this.store.currentRv());
   }
 
-  async get(type: ResourceType, namespace: string, name: string, version?: string): Promise<KubeObject> {
+  async get(type: ResourceType, namespace: string, name: string, version?: string): Promise<StoredObject> {
     const obj = await this.store.get(this.key(type, namespace, name));
     if (!obj) throw notFound(type.plural, type.group, name);
     return this.present(type, obj, version);
   }
 
   /** Like `get` but answers undefined for a missing object. */
-  async find(type: ResourceType, namespace: string, name: string): Promise<KubeObject | undefined> {
+  async find(type: ResourceType, namespace: string, name: string): Promise<StoredObject | undefined> {
     const obj = await this.store.get(this.key(type, namespace, name));
     return obj ? this.present(type, obj) : undefined;
   }
@@ -206,7 +213,7 @@ export class ObjectService {
     const filtered = !labels.isEmpty() || fields.length > 0;
     const limit = query.limit && query.limit > 0 ? query.limit : 0;
     let after = query.continue ? decodeContinue(query.continue).after : undefined;
-    const items: KubeObject[] = [];
+    const items: StoredObject[] = [];
     let listRv = '';
     // Filtering happens after reading, so fetch pages until the limit is met (or everything when unlimited).
     for (;;) {
@@ -405,7 +412,7 @@ export class ObjectService {
       return { object: { ...obj, metadata: { ...m, uid: randomUUID(), creationTimestamp: this.timestamp() } }, warnings, created: true };
     }
     const [stored] = await this.commit(type, name, [{ op: 'create', key: this.key(type, namespace, name), object: obj }]);
-    return { object: this.present(type, stored as KubeObject, version), warnings, created: true };
+    return { object: this.present(type, only(stored), version), warnings, created: true };
   }
 
   private timestamp(): string {
@@ -418,12 +425,12 @@ export class ObjectService {
    */
   private async write(
     type: ResourceType,
-    old: KubeObject,
+    old: StoredObject,
     next: KubeObject,
     opts: UpdateOptions & { expectedRv: string; managedFieldsSet?: boolean },
     version: string,
   ): Promise<WriteResult> {
-    const name = old.metadata.name as string;
+    const name = old.metadata.name;
     let obj: KubeObject;
     // `old` was read from the store for this write and is nobody else's: it is not copied.
     if (opts.subresource === 'status') {
@@ -439,8 +446,8 @@ export class ObjectService {
       }
     }
     const m = obj.metadata;
-    m.uid = old.metadata.uid as string;
-    m.creationTimestamp = old.metadata.creationTimestamp as string;
+    m.uid = old.metadata.uid;
+    m.creationTimestamp = old.metadata.creationTimestamp;
     if (old.metadata.deletionTimestamp) {
       m.deletionTimestamp = old.metadata.deletionTimestamp;
       m.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds ?? 0;
@@ -468,8 +475,9 @@ export class ObjectService {
     if (opts.dryRun) return { object: obj, warnings, created: false };
     if (finishing) {
       const [gone] = await this.commit(type, name, [{ op: 'delete', key, expectedRv: opts.expectedRv }]);
+      const last = only(gone);
       return {
-        object: this.present(type, { ...(gone as KubeObject), metadata: { ...m, resourceVersion: (gone as KubeObject).metadata.resourceVersion } }, version),
+        object: this.present(type, { ...last, metadata: { ...m, resourceVersion: last.metadata.resourceVersion } }, version),
         warnings,
         created: false,
       };
@@ -483,7 +491,7 @@ export class ObjectService {
       return { object: this.present(type, old, version), warnings, created: false };
     }
     const [stored] = await this.commit(type, name, [{ op: 'update', key, object: obj, expectedRv: opts.expectedRv }]);
-    return { object: this.present(type, stored as KubeObject, version), warnings, created: false };
+    return { object: this.present(type, only(stored), version), warnings, created: false };
   }
 
   async update(type: ResourceType, namespace: string, name: string, body: unknown, opts: UpdateOptions = {}): Promise<WriteResult> {
@@ -535,7 +543,7 @@ export class ObjectService {
         try {
           results = applyPatch(patched, patch as Operation[]);
         } catch (err) {
-          throw badRequest(`invalid JSON patch: ${(err as Error).message}`, { cause: err });
+          throw badRequest(`invalid JSON patch: ${errorMessage(err)}`, { cause: err });
         }
         const failed = results.find((r) => r !== null);
         if (failed) throw invalid(type.kind, type.group, name, [cause('FieldValueInvalid', '', `JSON patch failed: ${failed.name}: ${failed.message}`)]);
@@ -545,7 +553,7 @@ export class ObjectService {
       const pinned = next.metadata.resourceVersion !== old.metadata.resourceVersion ? next.metadata.resourceVersion : undefined;
       if (pinned !== undefined) throw conflict(type.plural, type.group, name);
       try {
-        return await this.write(type, old, next, { ...opts, expectedRv: old.metadata.resourceVersion as string }, version);
+        return await this.write(type, old, next, { ...opts, expectedRv: old.metadata.resourceVersion }, version);
       } catch (err) {
         if (attempt < 5 && isApiError(err, 'Conflict')) continue;
         throw err;
@@ -603,7 +611,7 @@ export class ObjectService {
         }
       }
       try {
-        const result = await this.write(type, old, object, { ...opts, expectedRv: old.metadata.resourceVersion as string, managedFieldsSet: true }, version);
+        const result = await this.write(type, old, object, { ...opts, expectedRv: old.metadata.resourceVersion, managedFieldsSet: true }, version);
         return { ...result, warnings: [...warnings, ...result.warnings] };
       } catch (err) {
         if (attempt < 5 && isApiError(err, 'Conflict') && !err.details?.causes) continue;
@@ -645,10 +653,10 @@ export class ObjectService {
         `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`,
       );
     }
-    const commit = async (op: Parameters<ObjectService['commit']>[2][number]): Promise<KubeObject | undefined> => {
+    const commit = async (op: Parameters<ObjectService['commit']>[2][number]): Promise<StoredObject> => {
       try {
         const [result] = await this.commit(type, name, [op]);
-        return result as KubeObject | undefined;
+        return only(result);
       } catch (err) {
         if (isApiError(err, 'Conflict')) throw new StaleRead(err);
         throw err;
@@ -666,12 +674,12 @@ export class ObjectService {
       };
       if (opts.dryRun) return { object: this.present(type, marked), deleted: false };
       const stored = await commit({ op: 'update', key, object: marked, expectedRv: old.metadata.resourceVersion });
-      return { object: this.present(type, stored as KubeObject), deleted: false };
+      return { object: this.present(type, stored), deleted: false };
     }
     if (opts.dryRun) return { object: this.present(type, old), deleted: true };
     const gone = await commit({ op: 'delete', key, expectedRv: old.metadata.resourceVersion });
     if (type.group === '' && type.kind === 'Namespace') await this.emptyNamespace(name);
-    return { object: this.present(type, gone as KubeObject), deleted: true };
+    return { object: this.present(type, gone), deleted: true };
   }
 
   /** Deletes every namespaced object of a deleted namespace (each through `delete`, so finalizers still hold). */
@@ -681,7 +689,7 @@ export class ObjectService {
       const { items } = await this.store.list(typeKeyOf(t), { namespace });
       for (const obj of items) {
         try {
-          await this.delete(t, namespace, obj.metadata.name as string);
+          await this.delete(t, namespace, obj.metadata.name);
         } catch (err) {
           if (!isApiError(err, 'NotFound')) throw err;
         }

@@ -80,6 +80,14 @@ export function typeKeyOf(t: ResourceType): { group: string; kind: string } {
   return { group: t.group, kind: t.kind };
 }
 
-export function apiVersionOf(t: ResourceType, version = t.versions[0] as string): string {
+/** The version a type prefers (the first it serves). */
+export function preferredVersion(t: ResourceType): string {
+  const [version] = t.versions;
+  if (version === undefined) throw new TypeError(`${t.kind}.${t.group} serves no version`);
+  return version;
+}
+
+/** `group/version` of a type, its preferred version unless another is named. */
+export function apiVersionOf(t: ResourceType, version = preferredVersion(t)): string {
   return t.group === '' ? version : `${t.group}/${version}`;
 }

@@ -5,7 +5,7 @@
  */
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { randomUUID } from 'node:crypto';
-import type { KubeObject } from '../api/types.ts';
+import type { KubeObject, StoredObject } from '../api/types.ts';
 import { alreadyExists, conflict, expired, notFound } from '../api/errors.ts';
 import type { ListOptions, ListResult, ObjectKey, Store, StoreEvent, TypeKey, WatchHandle, WatchOptions, WriteOp } from './Store.ts';
 import { WatchHub } from './WatchHub.ts';
@@ -27,13 +27,18 @@ export interface SqliteStoreOptions {
 const cacheId = (key: ObjectKey): string => `${key.group}\0${key.kind}\0${key.namespace}\0${key.name}`;
 
 /** Kind-agnostic "plural" used only in store error messages, which the registry rewrites with real names. */
+/** An object row as the store wrote it (stamped with name, uid, resourceVersion and creationTimestamp on create). */
+function decodeStored(text: string): StoredObject {
+  return JSON.parse(text);
+}
+
 function resourceName(key: TypeKey): string {
   return key.kind.toLowerCase();
 }
 
 interface PendingCommit {
   ops: WriteOp[];
-  resolve(objects: KubeObject[]): void;
+  resolve(objects: StoredObject[]): void;
   reject(err: unknown): void;
 }
 
@@ -128,12 +133,12 @@ export class SqliteStore implements Store {
    * objects just written: a controller reads what the previous step of a run wrote), else from SQLite. Only this
    * process writes the file, and the cache changes only after a transaction commits, so it never disagrees with it.
    */
-  async get(key: ObjectKey): Promise<KubeObject | undefined> {
+  async get(key: ObjectKey): Promise<StoredObject | undefined> {
     const id = cacheId(key);
     const text = this.texts.get(id) ?? this.storedText(key);
     if (text === undefined) return undefined;
     this.remember(id, text);
-    return JSON.parse(text) as KubeObject;
+    return decodeStored(text);
   }
 
   /** The object's text as the database holds it (inside a transaction: with its uncommitted writes). */
@@ -158,9 +163,9 @@ export class SqliteStore implements Store {
     }
   }
 
-  private getSync(key: ObjectKey): KubeObject | undefined {
+  private getSync(key: ObjectKey): StoredObject | undefined {
     const text = this.storedText(key);
-    return text === undefined ? undefined : (JSON.parse(text) as KubeObject);
+    return text === undefined ? undefined : decodeStored(text);
   }
 
   async list(type: TypeKey, options: ListOptions = {}): Promise<ListResult> {
@@ -185,7 +190,7 @@ export class SqliteStore implements Store {
     const rows = this.db.prepare(sql).all(...params) as { ns: string; name: string; data: string }[];
     const result: ListResult = { items: [], resourceVersion: String(this.rv) };
     const page = limit && rows.length > limit ? rows.slice(0, limit) : rows;
-    for (const row of page) result.items.push(JSON.parse(row.data) as KubeObject);
+    for (const row of page) result.items.push(decodeStored(row.data));
     if (limit && rows.length > limit) {
       const last = page[page.length - 1] as { ns: string; name: string };
       result.continueAfter = `${last.ns}/${last.name}`;
@@ -199,7 +204,7 @@ export class SqliteStore implements Store {
    * own savepoint, so a failing one (conflict, already exists) rolls back alone and the others are stored. A commit
    * resolves only after the transaction holding it is committed: what is acknowledged is durable.
    */
-  commit(ops: WriteOp[]): Promise<KubeObject[]> {
+  commit(ops: WriteOp[]): Promise<StoredObject[]> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return new Promise((resolve, reject) => {
       this.queue.push({ ops, resolve, reject });
@@ -259,8 +264,8 @@ export class SqliteStore implements Store {
     // same batch must see it as committed.
     for (const d of done) for (const e of d.events) this.remember(cacheId(e.key), e.type === 'DELETED' ? undefined : e.data);
     for (const d of done) {
-      for (const e of d.events) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object: JSON.parse(e.data) as KubeObject });
-      d.item.resolve(d.events.map((e) => JSON.parse(e.data) as KubeObject));
+      for (const e of d.events) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object: decodeStored(e.data) });
+      d.item.resolve(d.events.map((e) => decodeStored(e.data)));
     }
   }
 
@@ -323,7 +328,7 @@ export class SqliteStore implements Store {
       }[];
       for (const row of rows) {
         const key = { group: row.grp, kind: row.kind, namespace: row.ns, name: row.name };
-        this.hub.deliver(handle, { type: row.type, rv: row.rv, key, object: JSON.parse(row.data) as KubeObject });
+        this.hub.deliver(handle, { type: row.type, rv: row.rv, key, object: decodeStored(row.data) });
       }
     }
     return handle;
@@ -372,7 +377,7 @@ export class SqliteStore implements Store {
       const where = `${row.grp}/${row.kind} ${row.ns}/${row.name}`;
       let obj: KubeObject;
       try {
-        obj = JSON.parse(row.data) as KubeObject;
+        obj = decodeStored(row.data);
       } catch {
         problems.push(`${where}: data is not JSON`);
         continue;

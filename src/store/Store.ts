@@ -5,7 +5,7 @@
  *
  * Implementations: SqliteStore (embedded default). Every implementation must pass `runStoreConformance`.
  */
-import type { KubeObject } from '../api/types.ts';
+import type { KubeObject, StoredObject } from '../api/types.ts';
 
 export interface TypeKey {
   group: string;
@@ -26,7 +26,7 @@ export interface StoreEvent {
   rv: number;
   key: ObjectKey;
   /** The object after the change (for DELETED: its last state, stamped with the deletion's rv). */
-  object: KubeObject;
+  object: StoredObject;
 }
 
 export interface ListOptions {
@@ -39,7 +39,7 @@ export interface ListOptions {
 }
 
 export interface ListResult {
-  items: KubeObject[];
+  items: StoredObject[];
   /** The store's resourceVersion when the list was read (a watch from here misses nothing). */
   resourceVersion: string;
   /** Set when more items remain: pass it back as `after`. */
@@ -64,14 +64,14 @@ export interface WatchHandle {
 }
 
 export interface Store {
-  get(key: ObjectKey): Promise<KubeObject | undefined>;
+  get(key: ObjectKey): Promise<StoredObject | undefined>;
   list(type: TypeKey, options?: ListOptions): Promise<ListResult>;
   /**
    * Applies writes atomically, in order: all or none. Create stamps uid, creationTimestamp, generation (1 unless
    * set) and resourceVersion; update keeps uid/creationTimestamp of the stored object. Throws ApiError
    * AlreadyExists / NotFound / Conflict (stale expectedRv). Returns the stored objects (deleted ones as last seen).
    */
-  commit(ops: WriteOp[]): Promise<KubeObject[]>;
+  commit(ops: WriteOp[]): Promise<StoredObject[]>;
   /** Subscribes to changes; replays history after `fromRv` first. Events arrive in resourceVersion order. */
   watch(options: WatchOptions, onEvent: (event: StoreEvent) => void): WatchHandle;
   currentRv(): Promise<number>;
@@ -85,21 +85,25 @@ export interface Store {
 }
 
 /** Convenience wrappers over `commit` used throughout the codebase. */
-export async function createObject(store: Store, key: ObjectKey, object: KubeObject): Promise<KubeObject> {
-  const [created] = await store.commit([{ op: 'create', key, object }]);
-  return created as KubeObject;
+export async function createObject(store: Store, key: ObjectKey, object: KubeObject): Promise<StoredObject> {
+  return only(await store.commit([{ op: 'create', key, object }]));
 }
 
-export async function updateObject(store: Store, key: ObjectKey, object: KubeObject, expectedRv?: string): Promise<KubeObject> {
+export async function updateObject(store: Store, key: ObjectKey, object: KubeObject, expectedRv?: string): Promise<StoredObject> {
   const op: WriteOp = expectedRv === undefined ? { op: 'update', key, object } : { op: 'update', key, object, expectedRv };
-  const [updated] = await store.commit([op]);
-  return updated as KubeObject;
+  return only(await store.commit([op]));
 }
 
-export async function deleteObject(store: Store, key: ObjectKey, expectedRv?: string): Promise<KubeObject> {
+export async function deleteObject(store: Store, key: ObjectKey, expectedRv?: string): Promise<StoredObject> {
   const op: WriteOp = expectedRv === undefined ? { op: 'delete', key } : { op: 'delete', key, expectedRv };
-  const [deleted] = await store.commit([op]);
-  return deleted as KubeObject;
+  return only(await store.commit([op]));
+}
+
+/** The one object a single-op commit returns. */
+function only(objects: StoredObject[]): StoredObject {
+  const [object] = objects;
+  if (!object) throw new Error('the store returned no object for a write');
+  return object;
 }
 
 export function keyOf(type: TypeKey, namespace: string, name: string): ObjectKey {

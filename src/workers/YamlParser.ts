@@ -3,6 +3,7 @@
  * big ones in a worker thread, which is replaced when a parse runs past its time (the request fails, the API goes
  * on answering). JSON is parsed inline (JSON.parse is fast) and checked against the same limits.
  */
+import { errorMessage } from '../api/errors.ts';
 import { Worker } from 'node:worker_threads';
 import { checkJsonLimits, DEFAULT_LIMITS, ParseLimitError, parseYamlBounded, parseYamlStreamBounded, type ParseLimits } from '../api/boundedYaml.ts';
 
@@ -48,7 +49,7 @@ export class YamlParser {
     try {
       value = JSON.parse(text);
     } catch (err) {
-      throw new ParseLimitError('syntax', (err as Error).message);
+      throw new ParseLimitError('syntax', errorMessage(err));
     }
     checkJsonLimits(value, limits);
     return value;

@@ -351,8 +351,8 @@ export function kratixEnv(pipeline: Pipeline, ctx: PipelineContext): Record<stri
     KRATIX_OBJECT_KIND: ctx.object.kind,
     KRATIX_OBJECT_GROUP: group,
     KRATIX_OBJECT_VERSION: version,
-    KRATIX_OBJECT_NAME: ctx.object.metadata.name as string,
-    KRATIX_OBJECT_NAMESPACE: ctx.workflowType === 'resource' ? ((ctx.object.metadata.namespace as string | undefined) ?? '') : '',
+    KRATIX_OBJECT_NAME: ctx.object.metadata.name ?? '',
+    KRATIX_OBJECT_NAMESPACE: ctx.workflowType === 'resource' ? (ctx.object.metadata.namespace ?? '') : '',
     KRATIX_CRD_PLURAL: ctx.plural,
     KRATIX_CLUSTER_SCOPED: String(ctx.workflowType === 'promise'),
   };

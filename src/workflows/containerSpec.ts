@@ -4,6 +4,7 @@
  * container's wins, `workingDir` over the image's WorkingDir, `securityContext.runAsUser/runAsGroup` over its User.
  * Also: the registry credentials a Pipeline's `imagePullSecrets` name.
  */
+import { errorMessage } from '../api/errors.ts';
 import type { ImageLease, RegistryAuths } from './images/ImageCache.ts';
 import { posix } from 'node:path';
 import { ensureMountPoint, findExecutable, resolveInRoot, resolveUser } from './images/rootfs.ts';
@@ -96,14 +97,14 @@ export function stepInImage(
   try {
     user = memo(lease.rootfs, `user\0${image.User ?? ''}`, () => resolveUser(lease.rootfs, image.User));
   } catch (err) {
-    throw new OutputError(`image ${lease.pull.image}: ${(err as Error).message}`, { cause: err });
+    throw new OutputError(`image ${lease.pull.image}: ${errorMessage(err)}`, { cause: err });
   }
   const uid = container.securityContext?.runAsUser ?? user.uid;
   const gid = container.securityContext?.runAsGroup ?? user.gid;
   try {
     for (const m of mounts) ensureMountPoint(lease.rootfs, m.sandbox, 'dir');
   } catch (err) {
-    throw new OutputError(`step ${container.name}: ${(err as Error).message}`, { cause: err });
+    throw new OutputError(`step ${container.name}: ${errorMessage(err)}`, { cause: err });
   }
   return { argv, env: fullEnv, root: { path: lease.rootfs, uid, gid, workingDir: container.workingDir ?? (image.WorkingDir || '/') }, mounts };
 }
@@ -122,7 +123,7 @@ export async function pullSecretAuths(secrets: readonly { name: string }[], read
       if (data['.dockerconfigjson']) Object.assign(auths, (JSON.parse(data['.dockerconfigjson']) as { auths?: RegistryAuths }).auths ?? {});
       else if (data['.dockercfg']) Object.assign(auths, JSON.parse(data['.dockercfg']) as RegistryAuths);
     } catch (err) {
-      throw new OutputError(`imagePullSecret ${name} is not valid JSON: ${(err as Error).message}`, { cause: err });
+      throw new OutputError(`imagePullSecret ${name} is not valid JSON: ${errorMessage(err)}`, { cause: err });
     }
   }
   return auths;

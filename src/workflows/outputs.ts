@@ -3,6 +3,7 @@
  * is untrusted: file names must stay inside the output folder (no `..`, no absolute names, no links, only regular
  * files and folders), sizes are capped, and YAML must parse.
  */
+import { errorMessage } from '../api/errors.ts';
 import { lstatSync, readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeWorkload, md5Hex, ROOT_GROUP_ID } from '../lib/workloads.ts';
@@ -113,7 +114,7 @@ export async function readMetadataYaml(file: string, label: string, parse: YamlR
   try {
     return await parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new OutputError(`${label} is not valid YAML or breaks a limit: ${(err as Error).message.split('\n')[0]}`);
+    throw new OutputError(`${label} is not valid YAML or breaks a limit: ${errorMessage(err).split('\n')[0]}`);
   }
 }
 

@@ -4,7 +4,7 @@
  * `Time` becomes RFC 3339 (seconds), `MicroTime` RFC 3339 with microseconds, `bytes` base64, `FieldsV1` its JSON.
  */
 import protobuf from 'protobufjs';
-import { badRequest } from '../../api/errors.ts';
+import { badRequest, errorMessage } from '../../api/errors.ts';
 import { KUBERNETES_PROTO } from './kubernetesProto.ts';
 
 export const PROTOBUF_MEDIA_TYPE = 'application/vnd.kubernetes.protobuf';
@@ -62,7 +62,7 @@ export class ProtobufCodec {
     try {
       envelope = this.unknown.toObject(this.unknown.decode(body.subarray(MAGIC.length))) as Json;
     } catch (err) {
-      throw badRequest(`the protobuf request body could not be decoded: ${(err as Error).message}`, { cause: err });
+      throw badRequest(`the protobuf request body could not be decoded: ${errorMessage(err)}`, { cause: err });
     }
     const typeMeta = (envelope.typeMeta ?? {}) as { apiVersion?: string; kind?: string };
     const apiVersion = typeMeta.apiVersion ?? '';
@@ -75,7 +75,7 @@ export class ProtobufCodec {
       const message = type.decode(envelope.raw as Uint8Array) as unknown as Json;
       return { apiVersion, kind, ...this.fromProto(type, message) };
     } catch (err) {
-      throw badRequest(`the protobuf ${kind} could not be decoded: ${(err as Error).message}`, { cause: err });
+      throw badRequest(`the protobuf ${kind} could not be decoded: ${errorMessage(err)}`, { cause: err });
     }
   }
 

@@ -15,7 +15,7 @@ import {
   type Subject,
   type UserInfo,
 } from '../../api/rbac.ts';
-import type { KubeObject } from '../../api/types.ts';
+import type { StoredObject } from '../../api/types.ts';
 import type { ObjectService } from '../../registry/ObjectService.ts';
 import type { ResourceType } from '../../registry/ResourceType.ts';
 import { clusterRoleBindingType, clusterRoleType, roleBindingType, roleType } from '../../registry/builtin/rbacKinds.ts';
@@ -43,24 +43,24 @@ export interface RbacAuthorizerOptions {
 
 const KINDS: ResourceType[] = [roleType, clusterRoleType, roleBindingType, clusterRoleBindingType];
 
-function keyOf(o: KubeObject): string {
-  return `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name as string}`;
+function keyOf(o: StoredObject): string {
+  return `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 }
 
 function emptyPolicy(): Policy {
   return { roles: new Map(), clusterRoles: new Map(), bindings: new Map() };
 }
 
-function add(policy: Policy, o: KubeObject): void {
+function add(policy: Policy, o: StoredObject): void {
   const ns = o.metadata.namespace ?? '';
-  if (o.kind === 'Role') policy.roles.set(`${ns}/${o.metadata.name as string}`, (o.rules ?? []) as PolicyRule[]);
-  else if (o.kind === 'ClusterRole') policy.clusterRoles.set(o.metadata.name as string, (o.rules ?? []) as PolicyRule[]);
+  if (o.kind === 'Role') policy.roles.set(`${ns}/${o.metadata.name}`, (o.rules ?? []) as PolicyRule[]);
+  else if (o.kind === 'ClusterRole') policy.clusterRoles.set(o.metadata.name, (o.rules ?? []) as PolicyRule[]);
   else policy.bindings.set(keyOf(o), { namespace: ns, subjects: (o.subjects ?? []) as Subject[], roleRef: o.roleRef as RoleRef });
 }
 
-function remove(policy: Policy, o: KubeObject): void {
-  if (o.kind === 'Role') policy.roles.delete(`${o.metadata.namespace ?? ''}/${o.metadata.name as string}`);
-  else if (o.kind === 'ClusterRole') policy.clusterRoles.delete(o.metadata.name as string);
+function remove(policy: Policy, o: StoredObject): void {
+  if (o.kind === 'Role') policy.roles.delete(`${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+  else if (o.kind === 'ClusterRole') policy.clusterRoles.delete(o.metadata.name);
   else policy.bindings.delete(keyOf(o));
 }
 

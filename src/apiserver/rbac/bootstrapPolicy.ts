@@ -125,7 +125,7 @@ export async function reconcileBootstrapPolicy(objects: ObjectService, tokens: T
   for (const desired of [...bootstrapObjects(), ...tokenFileObjects(tokens)]) {
     const type = TYPES[desired.kind] as ResourceType;
     const namespace = desired.metadata.namespace ?? '';
-    const name = desired.metadata.name as string;
+    const name = desired.metadata.name ?? '';
     const existing = await objects.find(type, namespace, name);
     if (!existing) {
       try {

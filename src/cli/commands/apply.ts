@@ -1,5 +1,5 @@
 /** `fleetops apply -f`: server-side apply of every document, Namespaces and Promises first. */
-import { isApiError } from '../../api/errors.ts';
+import { isApiError, errorMessage } from '../../api/errors.ts';
 import type { KubeObject } from '../../api/types.ts';
 import { objectPath, type ApiResource } from '../../client/discovery.ts';
 import type { CliContext } from '../context.ts';
@@ -49,7 +49,7 @@ export async function applyCommand(
     try {
       const r = await resolveWithWait(ctx, obj, opts.kindWaitMs ?? 15_000);
       const ns = r.namespaced ? (obj.metadata.namespace ?? ctx.namespace) : undefined;
-      const path = objectPath(r, ns, obj.metadata.name as string);
+      const path = objectPath(r, ns, obj.metadata.name ?? '');
       const before = await ctx.client.get<KubeObject>(path).catch((err: unknown) => {
         if (isApiError(err, 'NotFound')) return undefined;
         throw err;
@@ -70,7 +70,7 @@ export async function applyCommand(
       out(`${kind}/${obj.metadata.name} ${verb}${opts.dryRun === 'server' ? ' (server dry run)' : ''}`);
     } catch (err) {
       failures++;
-      const msg = isApiError(err) ? `Error from server (${err.reason}): ${err.message}` : `error: ${(err as Error).message}`;
+      const msg = isApiError(err) ? `Error from server (${err.reason}): ${err.message}` : `error: ${errorMessage(err)}`;
       errOut(`${msg} (${m.source})`);
     }
   }

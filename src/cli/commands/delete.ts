@@ -1,5 +1,5 @@
 /** `fleetops delete`: by type and names, or by -f; waits until finalizers let the objects go. */
-import { isApiError } from '../../api/errors.ts';
+import { isApiError, errorMessage } from '../../api/errors.ts';
 import { objectPath, type ApiResource } from '../../client/discovery.ts';
 import type { CliContext } from '../context.ts';
 import { readManifests } from '../manifests.ts';
@@ -38,7 +38,7 @@ export async function deleteCommand(
   if (opts.filename?.length) {
     for (const m of readManifests(opts.filename, stdin)) {
       const r = await ctx.discovery.forKind(m.object.apiVersion, m.object.kind);
-      targets.push({ r, ns: r.namespaced ? (m.object.metadata.namespace ?? ctx.namespace) : undefined, name: m.object.metadata.name as string });
+      targets.push({ r, ns: r.namespaced ? (m.object.metadata.namespace ?? ctx.namespace) : undefined, name: m.object.metadata.name ?? '' });
     }
   } else {
     for (const t of parseTargets(args)) {
@@ -62,7 +62,7 @@ export async function deleteCommand(
     } catch (err) {
       if (opts.ignoreNotFound && isApiError(err, 'NotFound')) continue;
       failures++;
-      errOut(isApiError(err) ? `Error from server (${err.reason}): ${err.message}` : `error: ${(err as Error).message}`);
+      errOut(isApiError(err) ? `Error from server (${err.reason}): ${err.message}` : `error: ${errorMessage(err)}`);
     }
   }
   return failures ? 1 : 0;

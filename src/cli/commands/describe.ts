@@ -1,6 +1,6 @@
 /** `fleetops describe`: every field of the object in kubectl's describe layout, then its Events. */
 import { humanDuration } from '../../api/duration.ts';
-import { isPlainObject, type KubeObject } from '../../api/types.ts';
+import { isPlainObject, type StoredObject } from '../../api/types.ts';
 import { objectPath } from '../../client/discovery.ts';
 import type { CliContext } from '../context.ts';
 import { formatColumns } from '../printers.ts';
@@ -45,7 +45,7 @@ function mapLines(label: string, map: Record<string, string> | undefined): strin
 export async function describeCommand(ctx: CliContext, type: string, name: string, out: (text: string) => void, now = Date.now()): Promise<number> {
   const r = await ctx.discovery.resolve(type);
   const ns = r.namespaced ? ctx.namespace : undefined;
-  const obj = await ctx.client.get<KubeObject>(objectPath(r, ns, name));
+  const obj = await ctx.client.get<StoredObject>(objectPath(r, ns, name));
   const lines: string[] = [`Name:        ${obj.metadata.name}`];
   if (r.namespaced) lines.push(`Namespace:   ${obj.metadata.namespace}`);
   lines.push(...mapLines('Labels:', obj.metadata.labels), ...mapLines('Annotations:', obj.metadata.annotations));
@@ -63,15 +63,15 @@ export async function describeCommand(ctx: CliContext, type: string, name: strin
   describeValue(meta, 2, lines);
   describeValue(rest, 0, lines);
   const events = await ctx.client
-    .get<{ items: KubeObject[] }>(`/api/v1/namespaces/${encodeURIComponent(obj.metadata.namespace ?? 'default')}/events`, {
+    .get<{ items: StoredObject[] }>(`/api/v1/namespaces/${encodeURIComponent(obj.metadata.namespace ?? 'default')}/events`, {
       query: { fieldSelector: `involvedObject.name=${name},involvedObject.kind=${obj.kind},involvedObject.uid=${obj.metadata.uid}` },
     })
-    .catch(() => ({ items: [] as KubeObject[] }));
+    .catch(() => ({ items: [] as StoredObject[] }));
   if (!events.items.length) lines.push('Events:      <none>');
   else {
     lines.push('Events:');
     const rows = events.items.map((e) => {
-      const ev = e as KubeObject & {
+      const ev = e as StoredObject & {
         type?: string;
         reason?: string;
         message?: string;

@@ -68,7 +68,7 @@ export async function logsCommand(ctx: CliContext, target: string, opts: LogsOpt
     selector = `kratix.io/promise-name=${name},kratix.io/workflow-type=promise`;
   } else {
     const obj = await ctx.client.get<KubeObject>(objectPath(r, namespace, name));
-    namespace = obj.metadata.namespace as string;
+    namespace = obj.metadata.namespace ?? '';
     selector = `kratix.io/resource-name=${name},kratix.io/workflow-type=resource${obj.metadata.labels?.['kratix.io/promise-name'] ? `,kratix.io/promise-name=${obj.metadata.labels['kratix.io/promise-name']}` : ''}`;
   }
   if (opts.pipeline && selector) selector += `,kratix.io/pipeline-name=${opts.pipeline}`;
@@ -82,13 +82,13 @@ export async function logsCommand(ctx: CliContext, target: string, opts: LogsOpt
     throw new Error(`no workflow run found for ${target} in namespace ${namespace}; has a workflow run yet? ("fleetops get workflowruns -n ${namespace}")`);
   const printed = new Set<string>();
   const print = (wr: WorkflowRun): void => {
-    const head = `run ${wr.metadata.name as string}: pipeline ${wr.spec.pipeline} (${wr.spec.action})`;
+    const head = `run ${wr.metadata.name}: pipeline ${wr.spec.pipeline} (${wr.spec.action})`;
     if (!printed.has(head)) {
       printed.add(head);
       out(head);
     }
     for (const step of wr.status?.steps ?? []) {
-      const id = `${wr.metadata.name as string}/${step.name}`;
+      const id = `${wr.metadata.name}/${step.name}`;
       if (printed.has(id)) continue;
       printed.add(id);
       out(stepHeader(step));
@@ -96,12 +96,10 @@ export async function logsCommand(ctx: CliContext, target: string, opts: LogsOpt
       if (pull) out(pull);
       if (step.log) out(step.log.endsWith('\n') ? step.log.slice(0, -1) : step.log);
     }
-    const done = `${wr.metadata.name as string}/done`;
+    const done = `${wr.metadata.name}/done`;
     if (wr.status?.phase && wr.status.phase !== 'Running' && !printed.has(done)) {
       printed.add(done);
-      out(
-        `run ${wr.metadata.name as string} ${wr.status.phase}${wr.status.phase === 'Failed' && wr.status.message ? `: ${wr.status.message.split('\n')[0]}` : ''}`,
-      );
+      out(`run ${wr.metadata.name} ${wr.status.phase}${wr.status.phase === 'Failed' && wr.status.message ? `: ${wr.status.message.split('\n')[0]}` : ''}`);
     }
   };
   if (run) print(run);

@@ -3,7 +3,8 @@
  * change reaches the fleet. Rollouts, revisions and plans are objects of the API (fleetops.dev/v1alpha1), so each
  * command is a read or a small patch; the controllers do the work.
  */
-import type { KubeObject } from '../../api/types.ts';
+import type { KratixPromise } from '../../registry/builtin/kratixKinds.ts';
+import type { PromiseRevision, Rollout as RolloutObject, RolloutPlan } from '../../registry/builtin/fleetopsKinds.ts';
 import { humanDuration } from '../../api/duration.ts';
 import { ApiError } from '../../api/errors.ts';
 import { collectionPath, objectPath } from '../../client/discovery.ts';
@@ -19,47 +20,9 @@ const PLANS = { ...group, plural: 'rolloutplans' };
 const PROMISES = { group: 'platform.kratix.io', version: 'v1alpha1', plural: 'promises', namespaced: false } as const;
 const VERSION_LABEL = 'kratix.io/promise-version';
 
-interface RolloutStatus {
-  phase?: string;
-  message?: string;
-  total?: number;
-  updated?: number;
-  inProgress?: number;
-  pending?: number;
-  failed?: number;
-  currentStep?: number;
-  steps?: { target: number; reached: number }[];
-  startTime?: string;
-  completionTime?: string;
-}
-interface Rollout extends KubeObject {
-  spec: {
-    promiseName: string;
-    revision: number;
-    fromRevision?: number;
-    paused?: boolean;
-    aborted?: boolean;
-    approvedStep?: number;
-    strategy?: { maxConcurrent?: number; steps?: { count?: number; percent?: number; pause?: boolean }[]; failureBudget?: number };
-  };
-  status?: RolloutStatus;
-}
-interface Revision extends KubeObject {
-  spec: { promiseName: string; revision: number; change?: string; version?: string; promiseSpec: Record<string, unknown> };
-}
-interface Plan extends KubeObject {
-  status?: {
-    phase?: string;
-    message?: string;
-    total?: number;
-    planned?: number;
-    changed?: number;
-    unchanged?: number;
-    failed?: number;
-    summary?: string[];
-    resources?: { namespace: string; name: string; outcome: string; changes: string[]; error?: string }[];
-  };
-}
+type Rollout = RolloutObject & { spec: NonNullable<RolloutObject['spec']> };
+type Revision = PromiseRevision & { spec: NonNullable<PromiseRevision['spec']> };
+type Plan = RolloutPlan;
 
 type Out = (text: string) => void;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -71,10 +34,10 @@ async function rolloutsOf(ctx: CliContext, promise: string): Promise<Rollout[]> 
 }
 
 async function latestRollout(ctx: CliContext, promise: string): Promise<Rollout> {
-  const p = await ctx.client.get<KubeObject>(objectPath(PROMISES, undefined, promise));
+  const p = await ctx.client.get<KratixPromise>(objectPath(PROMISES, undefined, promise));
   const [latest] = await rolloutsOf(ctx, promise);
   if (!latest) {
-    const rev = (p.status as { latestRevision?: number } | undefined)?.latestRevision ?? 1;
+    const rev = p.status?.latestRevision ?? 1;
     throw new Error(
       `Promise ${promise} has no rollout yet: it is at revision ${rev}, and a rollout starts with its next change ("kubectl apply -f promise.yaml")`,
     );
@@ -97,7 +60,7 @@ export function renderRollout(r: Rollout): string {
   const st = r.status ?? {};
   const total = st.total ?? 0;
   const lines = [
-    `Rollout ${r.metadata.name as string}: Promise ${r.spec.promiseName} revision ${r.spec.fromRevision ?? '?'} → ${r.spec.revision}   ${st.phase ?? 'Pending'}${r.spec.paused ? ' (paused)' : ''}`,
+    `Rollout ${r.metadata.name}: Promise ${r.spec.promiseName} revision ${r.spec.fromRevision ?? '?'} → ${r.spec.revision}   ${st.phase ?? 'Pending'}${r.spec.paused ? ' (paused)' : ''}`,
     `${progressBar(st.updated ?? 0, total)} updated   in progress ${st.inProgress ?? 0}   pending ${st.pending ?? 0}   failed ${st.failed ?? 0}`,
   ];
   const steps = r.spec.strategy?.steps ?? [];
@@ -153,12 +116,12 @@ export async function rolloutStatusCommand(ctx: CliContext, promise: string, opt
       return 1;
     }
     await sleep(250);
-    r = await ctx.client.get<Rollout>(objectPath(ROLLOUTS, undefined, r.metadata.name as string));
+    r = await ctx.client.get<Rollout>(objectPath(ROLLOUTS, undefined, r.metadata.name));
   }
 }
 
 async function patchRollout(ctx: CliContext, r: Rollout, spec: Record<string, unknown>): Promise<void> {
-  await ctx.client.request('PATCH', objectPath(ROLLOUTS, undefined, r.metadata.name as string), {
+  await ctx.client.request('PATCH', objectPath(ROLLOUTS, undefined, r.metadata.name), {
     body: { spec },
     contentType: 'application/merge-patch+json',
   });
@@ -166,7 +129,7 @@ async function patchRollout(ctx: CliContext, r: Rollout, spec: Record<string, un
 
 export async function rolloutControlCommand(ctx: CliContext, action: 'pause' | 'resume' | 'abort', promise: string, out: Out): Promise<number> {
   const r = await latestRollout(ctx, promise);
-  const name = `rollout.fleetops.dev/${r.metadata.name as string}`;
+  const name = `rollout.fleetops.dev/${r.metadata.name}`;
   if (FINISHED.has(r.status?.phase ?? ''))
     throw new Error(
       `${name} is ${r.status?.phase}: there is nothing to ${action}${action !== 'abort' ? '' : ' (undo rolls it back: "fleetops rollout undo ' + promise + '")'}`,
@@ -213,8 +176,8 @@ export async function rolloutHistoryCommand(ctx: CliContext, promise: string, ou
 
 /** Puts the Promise's spec back to an earlier revision; that becomes a new revision, rolled out like any change. */
 export async function rolloutUndoCommand(ctx: CliContext, promise: string, opts: { toRevision?: number }, out: Out): Promise<number> {
-  const p = await ctx.client.get<KubeObject>(objectPath(PROMISES, undefined, promise));
-  const latest = (p.status as { latestRevision?: number } | undefined)?.latestRevision;
+  const p = await ctx.client.get<KratixPromise>(objectPath(PROMISES, undefined, promise));
+  const latest = p.status?.latestRevision;
   if (!latest) throw new Error(`Promise ${promise} has no recorded revision yet; wait until it is reconciled`);
   const to = opts.toRevision ?? latest - 1;
   if (to < 1 || to >= latest + 1 || (opts.toRevision === undefined && latest < 2))
@@ -256,11 +219,11 @@ export async function rolloutPlanCommand(ctx: CliContext, opts: PlanOptions, out
   const body = {
     apiVersion: 'fleetops.dev/v1alpha1',
     kind: 'RolloutPlan',
-    metadata: { generateName: `${promise.metadata.name as string}-plan-` },
+    metadata: { generateName: `${promise.metadata.name}-plan-` },
     spec: { promise, ...(opts.sample ? { sample: opts.sample } : {}) },
   };
   let plan = (await ctx.client.request<Plan>('POST', collectionPath(PLANS), { body })).body;
-  const name = plan.metadata.name as string;
+  const name = plan.metadata.name;
   const deadline = Date.now() + (opts.timeoutSeconds ?? 1800) * 1000;
   let shown = -1;
   try {

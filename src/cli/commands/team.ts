@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { isApiError } from '../../api/errors.ts';
 import { RBAC_API, RBAC_GROUP } from '../../api/rbac.ts';
-import type { KubeObject } from '../../api/types.ts';
+import type { KubeObject, StoredObject } from '../../api/types.ts';
 import { validateDns1123Label } from '../../api/validation.ts';
 import { kubeconfigYaml } from '../../client/kubeconfig.ts';
 import type { CliContext } from '../context.ts';
@@ -28,8 +28,8 @@ export interface TeamAddOptions {
 const nsPath = (ns: string): string => `/api/v1/namespaces/${ns}`;
 const rbPath = (ns: string, name?: string): string => `/apis/${RBAC_API}/namespaces/${ns}/rolebindings${name ? `/${encodeURIComponent(name)}` : ''}`;
 
-async function apply(ctx: CliContext, path: string, object: KubeObject): Promise<KubeObject> {
-  const r = await ctx.client.request<KubeObject>('PATCH', path, {
+async function apply(ctx: CliContext, path: string, object: KubeObject): Promise<StoredObject> {
+  const r = await ctx.client.request<StoredObject>('PATCH', path, {
     body: object,
     contentType: 'application/apply-patch+yaml',
     query: { fieldManager: MANAGER, force: true },
@@ -37,9 +37,9 @@ async function apply(ctx: CliContext, path: string, object: KubeObject): Promise
   return r.body;
 }
 
-async function findObject(ctx: CliContext, path: string): Promise<KubeObject | undefined> {
+async function findObject(ctx: CliContext, path: string): Promise<StoredObject | undefined> {
   try {
-    return await ctx.client.get<KubeObject>(path);
+    return await ctx.client.get<StoredObject>(path);
   } catch (err) {
     if (isApiError(err, 'NotFound')) return undefined;
     throw err;
@@ -100,18 +100,18 @@ export async function teamAddCommand(ctx: CliContext, team: string, opts: TeamAd
     metadata: { name: secretName, namespace: ns, labels, annotations: { 'kubernetes.io/service-account.name': team } },
   });
   const wanted = teamBindings(team, ns, opts);
-  const existing = (await ctx.client.get<{ items: KubeObject[] }>(rbPath(ns), { query: { labelSelector: `${LABEL_TEAM}=${team}` } })).items;
+  const existing = (await ctx.client.get<{ items: StoredObject[] }>(rbPath(ns), { query: { labelSelector: `${LABEL_TEAM}=${team}` } })).items;
   for (const old of existing) {
     const next = wanted.find((w) => w.metadata.name === old.metadata.name);
     // A binding's role cannot change: one that must point elsewhere is replaced.
-    if (!next || JSON.stringify(next.roleRef) !== JSON.stringify(old.roleRef)) await remove(ctx, rbPath(ns, old.metadata.name as string));
+    if (!next || JSON.stringify(next.roleRef) !== JSON.stringify(old.roleRef)) await remove(ctx, rbPath(ns, old.metadata.name));
   }
-  for (const b of wanted) await apply(ctx, rbPath(ns, b.metadata.name as string), b);
+  for (const b of wanted) await apply(ctx, rbPath(ns, b.metadata.name), b);
 
   const deadline = Date.now() + (opts.timeoutSeconds ?? 30) * 1000;
   let token = '';
   while (!token) {
-    const secret = await ctx.client.get<KubeObject>(`${nsPath(ns)}/secrets/${secretName}`);
+    const secret = await ctx.client.get<StoredObject>(`${nsPath(ns)}/secrets/${secretName}`);
     token = Buffer.from(((secret.data ?? {}) as Record<string, string>).token ?? '', 'base64').toString();
     if (token) break;
     if (Date.now() > deadline)
@@ -132,7 +132,7 @@ export async function teamAddCommand(ctx: CliContext, team: string, opts: TeamAd
 }
 
 export async function teamListCommand(ctx: CliContext, out: (line: string) => void): Promise<number> {
-  const namespaces = (await ctx.client.get<{ items: KubeObject[] }>('/api/v1/namespaces', { query: { labelSelector: LABEL_TEAM } })).items;
+  const namespaces = (await ctx.client.get<{ items: StoredObject[] }>('/api/v1/namespaces', { query: { labelSelector: LABEL_TEAM } })).items;
   if (!namespaces.length) {
     out('No teams: add one with "fleetops team add NAME"');
     return 0;
@@ -140,12 +140,11 @@ export async function teamListCommand(ctx: CliContext, out: (line: string) => vo
   const rows: string[][] = [];
   for (const ns of namespaces) {
     const team = ns.metadata.labels?.[LABEL_TEAM] as string;
-    const bindings = (await ctx.client.get<{ items: KubeObject[] }>(rbPath(ns.metadata.name as string), { query: { labelSelector: `${LABEL_TEAM}=${team}` } }))
-      .items;
+    const bindings = (await ctx.client.get<{ items: StoredObject[] }>(rbPath(ns.metadata.name), { query: { labelSelector: `${LABEL_TEAM}=${team}` } })).items;
     const roles = bindings.map((b) => (b.roleRef as { name: string }).name);
     const promises = roles.filter((r) => r.startsWith('fleetops:promise:')).map((r) => r.split(':')[2]);
     const access = roles.includes('edit') ? 'edit' : promises.length ? `promises: ${promises.join(',')}` : roles.includes('view') ? 'view' : '<none>';
-    rows.push([team, ns.metadata.name as string, access, humanDuration(Date.now() - Date.parse(String(ns.metadata.creationTimestamp)))]);
+    rows.push([team, ns.metadata.name, access, humanDuration(Date.now() - Date.parse(String(ns.metadata.creationTimestamp)))]);
   }
   out(formatColumns(['NAME', 'NAMESPACE', 'ACCESS', 'AGE'], rows));
   return 0;
@@ -160,8 +159,8 @@ export async function teamRemoveCommand(
   const ns = opts.namespace ?? team;
   const namespace = await findObject(ctx, nsPath(ns));
   if (namespace?.metadata.labels?.[LABEL_TEAM] !== team) throw new Error(`team "${team}" not found in namespace "${ns}": "fleetops team list" lists the teams`);
-  const bindings = (await ctx.client.get<{ items: KubeObject[] }>(rbPath(ns), { query: { labelSelector: `${LABEL_TEAM}=${team}` } })).items;
-  for (const b of bindings) await remove(ctx, rbPath(ns, b.metadata.name as string));
+  const bindings = (await ctx.client.get<{ items: StoredObject[] }>(rbPath(ns), { query: { labelSelector: `${LABEL_TEAM}=${team}` } })).items;
+  for (const b of bindings) await remove(ctx, rbPath(ns, b.metadata.name));
   // Deleting the account and its Secret revokes every token issued to the team.
   await remove(ctx, `${nsPath(ns)}/secrets/${team}-token`);
   await remove(ctx, `${nsPath(ns)}/serviceaccounts/${team}`);

@@ -40,7 +40,7 @@ export class KratixPromiseRevisions {
         const promise = (e.object.spec as { promiseName?: string } | undefined)?.promiseName;
         if (promise) this.controller.enqueue(promise);
       }),
-      await this.opts.client.watch(KRATIX_API, 'Promise', {}, (e) => this.controller.enqueue(e.object.metadata.name as string)),
+      await this.opts.client.watch(KRATIX_API, 'Promise', {}, (e) => this.controller.enqueue(e.object.metadata.name)),
     );
   }
 
@@ -69,7 +69,7 @@ export class KratixPromiseRevisions {
         metadata: {
           name: kratixRevisionName(name, version),
           labels: { [LABEL_PROMISE_NAME]: name, ...(latest ? { [LABEL_LATEST_REVISION]: 'true' } : {}) },
-          ownerReferences: [{ apiVersion: KRATIX_API, kind: 'Promise', name, uid: promise.metadata.uid as string }],
+          ownerReferences: [{ apiVersion: KRATIX_API, kind: 'Promise', name, uid: promise.metadata.uid }],
         },
         spec: { promiseRef: { name }, promiseSpec, version },
       };
@@ -79,7 +79,7 @@ export class KratixPromiseRevisions {
 
   private async ensure(desired: KubeObject, latest: boolean): Promise<void> {
     const { client } = this.opts;
-    let existing = await client.get({ apiVersion: KRATIX_API, kind: 'PromiseRevision', name: desired.metadata.name as string });
+    let existing = await client.get({ apiVersion: KRATIX_API, kind: 'PromiseRevision', name: desired.metadata.name ?? '' });
     if (!existing) existing = await client.create(desired);
     else if (!jsonEqual(existing.spec, desired.spec) || !jsonEqual(existing.metadata.labels ?? {}, desired.metadata.labels)) {
       existing = await client.update({ ...existing, metadata: { ...existing.metadata, labels: desired.metadata.labels ?? {} }, spec: desired.spec });

@@ -56,7 +56,7 @@ export class ResourceBindings {
       concurrency: 2,
       reconciler: { reconcile: (key) => this.reconcile(key) },
       onEvent: (type, e, enqueue) => {
-        const key = `${promiseNameOf(type)}/${e.object.metadata.namespace as string}/${e.object.metadata.name as string}`;
+        const key = `${promiseNameOf(type)}/${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`;
         if (e.type === 'DELETED') {
           this.seen.delete(key);
           return;
@@ -66,7 +66,7 @@ export class ResourceBindings {
           revision?: number;
           phase?: string;
         };
-        const facts = `${e.object.metadata.uid as string}/${wf.revision ?? ''}/${wf.phase === 'Succeeded'}/${e.object.metadata.annotations?.[ANNOTATION_PINNED_VERSION] ?? ''}`;
+        const facts = `${e.object.metadata.uid}/${wf.revision ?? ''}/${wf.phase === 'Succeeded'}/${e.object.metadata.annotations?.[ANNOTATION_PINNED_VERSION] ?? ''}`;
         if (this.seen.get(key) === facts) return;
         this.seen.set(key, facts);
         enqueue(key);
@@ -79,7 +79,7 @@ export class ResourceBindings {
     // A binding's own status writes need no reaction: only its spec (generation) and its coming and going.
     const generations = new Map<string, number>();
     this.watch = await this.opts.client.watch(KRATIX_API, 'ResourceBinding', {}, (e) => {
-      const id = `${e.object.metadata.namespace as string}/${e.object.metadata.name as string}`;
+      const id = `${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`;
       const generation = e.object.metadata.generation ?? 0;
       if (e.type === 'DELETED') generations.delete(id);
       else if (generations.get(id) === generation) return;
@@ -115,7 +115,7 @@ export class ResourceBindings {
           name: ref.name,
           namespace,
           labels: { [LABEL_PROMISE_NAME]: promiseName, [LABEL_RESOURCE_NAME]: name },
-          ownerReferences: [{ apiVersion: resource.apiVersion, kind: resource.kind, name, uid: resource.metadata.uid as string, blockOwnerDeletion: true }],
+          ownerReferences: [{ apiVersion: resource.apiVersion, kind: resource.kind, name, uid: resource.metadata.uid, blockOwnerDeletion: true }],
         },
         spec: { version, promiseRef: { name: promiseName }, resourceRef: { name, namespace } },
       });

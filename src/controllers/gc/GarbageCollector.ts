@@ -6,7 +6,7 @@
  * rebuilt from watches, and every decision re-reads the objects it acts on.
  */
 import type { Logger } from 'pino';
-import { parseApiVersion, type KubeObject, type OwnerReference } from '../../api/types.ts';
+import { parseApiVersion, type StoredObject, type OwnerReference } from '../../api/types.ts';
 import type { Client, ObjectRef } from '../../client/Client.ts';
 import type { ReconcileResult } from '../../controller/Controller.ts';
 import { FINALIZER_FOREGROUND, FINALIZER_ORPHAN } from '../../registry/ObjectService.ts';
@@ -20,8 +20,8 @@ export interface GarbageCollectorOptions {
   logger: Logger;
 }
 
-function refOf(o: KubeObject): ObjectRef {
-  return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name as string, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) };
+function refOf(o: StoredObject): ObjectRef {
+  return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) };
 }
 
 const keyOf = (r: ObjectRef): string => JSON.stringify([r.apiVersion, r.kind, r.namespace ?? '', r.name]);
@@ -56,9 +56,9 @@ export class GarbageCollector {
     return this.runner.stop();
   }
 
-  private observe(event: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject, enqueue: (key: string) => void): void {
+  private observe(event: 'ADDED' | 'MODIFIED' | 'DELETED', obj: StoredObject, enqueue: (key: string) => void): void {
     const key = keyOf(refOf(obj));
-    const uid = obj.metadata.uid as string;
+    const uid = obj.metadata.uid;
     const previous = this.owners.get(key) ?? [];
     const current = event === 'DELETED' ? [] : (obj.metadata.ownerReferences ?? []).map((r) => r.uid);
     for (const u of previous) if (!current.includes(u)) this.dependents.get(u)?.delete(key);
@@ -130,7 +130,7 @@ export class GarbageCollector {
     const { client } = this.opts;
     const owner = await client.get(ref);
     if (!owner?.metadata.deletionTimestamp) return;
-    const uid = owner.metadata.uid as string;
+    const uid = owner.metadata.uid;
     const finalizers = owner.metadata.finalizers ?? [];
     const dependents = [...(this.dependents.get(uid) ?? [])].map((k) => {
       const [apiVersion, kind, namespace, name] = JSON.parse(k) as [string, string, string, string];

@@ -100,7 +100,7 @@ export class HealthRecords {
           state: d.state ?? 'unknown',
           ...(d.lastRun !== undefined ? { lastRun: d.lastRun } : {}),
           ...(d.details !== undefined ? { details: d.details } : {}),
-          source: { name: r.metadata.name as string, namespace: r.metadata.namespace as string },
+          source: { name: r.metadata.name, namespace: r.metadata.namespace ?? '' },
         };
       });
       const next: HealthStatus | null = records.length ? { state: overallHealth(records), healthRecords: records } : null;

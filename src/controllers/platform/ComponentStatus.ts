@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Condition } from '../../api/conditions.ts';
-import { jsonEqual, type KubeObject } from '../../api/types.ts';
+import { jsonEqual, type StoredObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import type { Registry } from '../../registry/Registry.ts';
 import { apiVersionOf } from '../../registry/ResourceType.ts';
@@ -29,14 +29,14 @@ export interface Component {
   message?: string;
 }
 
-function componentOf(o: KubeObject): Component {
+function componentOf(o: StoredObject): Component {
   const status = (o.status ?? {}) as { message?: string; conditions?: Condition[] };
   const reconciled = status.conditions?.find((c) => c.type === 'Reconciled');
   return {
     apiVersion: o.apiVersion,
     kind: o.kind,
-    name: o.metadata.name as string,
-    namespace: o.metadata.namespace as string,
+    name: o.metadata.name,
+    namespace: o.metadata.namespace ?? '',
     ready: reconciled?.status ?? 'Unknown',
     ...(status.message ? { message: status.message } : {}),
   };

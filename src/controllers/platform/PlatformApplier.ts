@@ -11,7 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { isApiError } from '../../api/errors.ts';
-import { isPlainObject, type KubeObject } from '../../api/types.ts';
+import { isPlainObject, type KubeObject, type StoredObject } from '../../api/types.ts';
 import type { Client, ObjectRef } from '../../client/Client.ts';
 import { Controller } from '../../controller/Controller.ts';
 import { BackgroundTasks } from '../../controller/BackgroundTasks.ts';
@@ -63,12 +63,12 @@ export class PlatformApplier {
 
   async start(): Promise<void> {
     this.controller.start();
-    const key = (o: KubeObject): string => `${o.metadata.namespace as string}/${o.metadata.name as string}`;
+    const key = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
     this.watches.push(
       await this.opts.client.watch(KRATIX_API, 'WorkPlacement', {}, (e) => this.controller.enqueue(key(e.object))),
       // A Destination gaining or losing `environment: platform` changes what is applied for its placements.
       await this.opts.client.watch(KRATIX_API, 'Destination', {}, (e) =>
-        this.background.run('re-examine the placements of a changed destination', () => this.enqueuePlacementsOf(e.object.metadata.name as string)),
+        this.background.run('re-examine the placements of a changed destination', () => this.enqueuePlacementsOf(e.object.metadata.name)),
       ),
     );
   }
@@ -82,7 +82,7 @@ export class PlatformApplier {
 
   private async enqueuePlacementsOf(destination: string): Promise<void> {
     for (const wp of await this.opts.client.list(KRATIX_API, 'WorkPlacement', { labelSelector: `${LABEL_TARGET}=${destination}` })) {
-      this.controller.enqueue(`${wp.metadata.namespace as string}/${wp.metadata.name as string}`);
+      this.controller.enqueue(`${wp.metadata.namespace ?? ''}/${wp.metadata.name}`);
     }
   }
 
@@ -138,7 +138,7 @@ export class PlatformApplier {
         applied.push(this.refOf(object));
       } catch (err) {
         if (!isApiError(err) || err.code >= 500) throw err;
-        refused.push(`${object.kind} ${object.metadata.name as string}: ${err.message}`);
+        refused.push(`${object.kind} ${object.metadata.name}: ${err.message}`);
       }
     }
     const keep = new Set(applied.map(refKey));
@@ -152,7 +152,7 @@ export class PlatformApplier {
   }
 
   /** Why a document may not be applied, or undefined. */
-  private check(doc: unknown, parent: KubeObject | undefined, namespace: string): string | undefined {
+  private check(doc: unknown, parent: StoredObject | undefined, namespace: string): string | undefined {
     if (!isPlainObject(doc) || typeof doc.apiVersion !== 'string' || typeof doc.kind !== 'string' || !isPlainObject(doc.metadata)) {
       return 'not a Kubernetes object (apiVersion, kind and metadata are needed)';
     }
@@ -166,21 +166,21 @@ export class PlatformApplier {
     return undefined;
   }
 
-  private owned(doc: KubeObject, parent: KubeObject | undefined, promise: string, namespace: string): KubeObject {
+  private owned(doc: KubeObject, parent: StoredObject | undefined, promise: string, namespace: string): KubeObject {
     const metadata = { ...doc.metadata, namespace: doc.metadata.namespace ?? namespace };
     if (parent) {
       metadata.labels = {
         ...metadata.labels,
         [LABEL_COMPONENT_OF_PROMISE]: promise,
-        [LABEL_COMPONENT_OF_RESOURCE]: parent.metadata.name as string,
-        [LABEL_COMPONENT_OF_NAMESPACE]: parent.metadata.namespace as string,
+        [LABEL_COMPONENT_OF_RESOURCE]: parent.metadata.name,
+        [LABEL_COMPONENT_OF_NAMESPACE]: parent.metadata.namespace ?? '',
       };
       metadata.ownerReferences = [
         {
           apiVersion: parent.apiVersion,
           kind: parent.kind,
-          name: parent.metadata.name as string,
-          uid: parent.metadata.uid as string,
+          name: parent.metadata.name,
+          uid: parent.metadata.uid,
           blockOwnerDeletion: true,
         },
       ];
@@ -188,7 +188,7 @@ export class PlatformApplier {
     return { ...doc, metadata };
   }
 
-  private async parentOf(promise: string | undefined, resource: string | undefined, namespace: string): Promise<KubeObject | undefined> {
+  private async parentOf(promise: string | undefined, resource: string | undefined, namespace: string): Promise<StoredObject | undefined> {
     if (!promise || !resource) return undefined;
     const type = kindServedBy(this.opts.registry, promise);
     if (!type) return undefined;
@@ -196,7 +196,7 @@ export class PlatformApplier {
   }
 
   private refOf(o: KubeObject): ObjectRef {
-    return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name as string, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) };
+    return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name ?? '', ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) };
   }
 
   private appliedOf(wp: KubeObject): ObjectRef[] {

@@ -4,14 +4,17 @@
  * deletion removes every resource of the kind before the kind goes away.
  */
 import type { Logger } from 'pino';
-import { setCondition, type Condition } from '../../api/conditions.ts';
-import { isPlainObject, jsonEqual, type JsonObject, type KubeObject, cloneJson } from '../../api/types.ts';
+import { setCondition } from '../../api/conditions.ts';
+import { jsonEqual, type JsonObject, cloneJson } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
+import { getOf, listOf, watchOf } from '../../client/typed.ts';
+import { promiseType, type KratixPromise, type PromiseSpec, type PromiseStatus } from '../../registry/builtin/kratixKinds.ts';
+import { promiseRevisionType } from '../../registry/builtin/fleetopsKinds.ts';
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
 import { crdToResourceType } from '../../registry/crd.ts';
 import type { ObjectService } from '../../registry/ObjectService.ts';
 import type { Registry } from '../../registry/Registry.ts';
-import type { ResourceType } from '../../registry/ResourceType.ts';
+import { preferredVersion, type ResourceType } from '../../registry/ResourceType.ts';
 import type { SchemaValidator } from '../../registry/schema/SchemaValidator.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
 import { ensureObject } from '../shared/ensure.ts';
@@ -53,17 +56,15 @@ export interface PromiseControllerOptions {
   now?: () => Date;
 }
 
-function promisePipelines(spec: JsonObject, action: 'configure' | 'delete'): Pipeline[] {
-  const workflows = (isPlainObject(spec.workflows) ? spec.workflows : {}) as { promise?: Record<string, unknown> };
-  const list = workflows.promise?.[action];
-  return Array.isArray(list) ? (list as Pipeline[]) : [];
+function promisePipelines(spec: PromiseSpec, action: 'configure' | 'delete'): Pipeline[] {
+  return spec.workflows?.promise?.[action] ?? [];
 }
 
 /** The type a Promise serves, if its API is valid. */
-export function typeFromPromise(promise: KubeObject, validator: SchemaValidator): ResourceType | undefined {
-  const spec = isPlainObject(promise.spec) ? promise.spec : {};
-  if (!isPlainObject(spec.api) || Object.keys(spec.api).length === 0) return undefined;
-  return crdToResourceType(spec.api, ownerOf(promise.metadata.name as string), validator).type;
+export function typeFromPromise(promise: KratixPromise, validator: SchemaValidator): ResourceType | undefined {
+  const api = promise.spec?.api;
+  if (!api || Object.keys(api).length === 0) return undefined;
+  return crdToResourceType(api, ownerOf(promise.metadata.name), validator).type;
 }
 
 export class PromiseController {
@@ -85,22 +86,21 @@ export class PromiseController {
 
   /** Registers the kinds of already installed Promises, so they are served before the API opens. */
   async registerInstalled(): Promise<void> {
-    for (const p of await this.opts.client.list(KRATIX_API, 'Promise')) {
+    for (const p of await listOf(this.opts.client, promiseType)) {
       const type = typeFromPromise(p, this.opts.validator);
-      if (type && !this.opts.registry.byResource(type.group, type.versions[0] as string, type.plural)) this.opts.registry.register(type);
+      if (type && !this.opts.registry.byResource(type.group, preferredVersion(type), type.plural)) this.opts.registry.register(type);
     }
   }
 
   async start(): Promise<void> {
     this.controller.start();
     // Any Promise change can fulfil or break another's requirements: re-check the Promises that require it.
-    this.watch = await this.opts.client.watch(KRATIX_API, 'Promise', {}, (e) => {
-      const name = e.object.metadata.name as string;
+    this.watch = await watchOf(this.opts.client, promiseType, {}, (e) => {
+      const name = e.object.metadata.name;
       this.controller.enqueue(name);
       if (e.type === 'DELETED') this.requires.delete(name);
       else {
-        const spec = (isPlainObject(e.object.spec) ? e.object.spec : {}) as JsonObject;
-        const required = Array.isArray(spec.requiredPromises) ? (spec.requiredPromises as { name?: unknown }[]).map((r) => String(r.name)) : [];
+        const required = (e.object.spec?.requiredPromises ?? []).map((r) => r.name);
         if (required.length) this.requires.set(name, new Set(required));
         else this.requires.delete(name);
       }
@@ -128,7 +128,7 @@ export class PromiseController {
 
   async reconcile(name: string, log: Logger): Promise<ReconcileResult | void> {
     const { client } = this.opts;
-    const promise = await client.get({ apiVersion: KRATIX_API, kind: 'Promise', name });
+    const promise = await getOf(client, promiseType, name);
     if (!promise) {
       const stale = this.servedBy(name);
       if (stale) this.opts.registry.unregister(stale.group, stale.plural);
@@ -141,24 +141,24 @@ export class PromiseController {
       await client.update({ ...promise, metadata: { ...promise.metadata, finalizers: [...new Set([...finalizers, ...PROMISE_FINALIZERS])] } });
       return; // the update brings us back
     }
-    const spec = (isPlainObject(promise.spec) ? promise.spec : {}) as JsonObject;
-    const status: JsonObject = isPlainObject(promise.status) ? cloneJson(promise.status) : {};
+    const spec = promise.spec ?? {};
+    const status: PromiseStatus = cloneJson(promise.status ?? {});
     const now = this.now();
-    let conditions = (status.conditions as Condition[] | undefined) ?? [];
+    let conditions = status.conditions ?? [];
     let available = true;
     let message = 'Ready to fulfil resource requests';
 
     // requiredPromises
-    const required = Array.isArray(spec.requiredPromises) ? (spec.requiredPromises as { name: string; version?: string }[]) : [];
+    const required = spec.requiredPromises ?? [];
     if (required.length) {
       const states = await Promise.all(
         required.map(async (r) => {
-          const other = await client.get({ apiVersion: KRATIX_API, kind: 'Promise', name: r.name });
+          const other = await getOf(client, promiseType, r.name);
           const version = other?.metadata.labels?.[LABEL_PROMISE_VERSION];
           let state = 'Requirement installed';
           if (!other) state = 'Requirement not installed';
           else if (r.version && version !== r.version) state = 'Requirement not installed at the specified version';
-          else if ((other.status as JsonObject | undefined)?.status !== 'Available') state = 'Requirement not available';
+          else if (other.status?.status !== 'Available') state = 'Requirement not available';
           return { name: r.name, version: r.version ?? '', state };
         }),
       );
@@ -181,8 +181,7 @@ export class PromiseController {
     }
 
     // spec.api → served kind
-    const hasApi = isPlainObject(spec.api) && Object.keys(spec.api).length > 0;
-    if (hasApi) {
+    if (spec.api && Object.keys(spec.api).length > 0) {
       const { type, causes } = crdToResourceType(spec.api, ownerOf(name), this.opts.validator);
       if (!type) {
         available = false;
@@ -247,14 +246,7 @@ export class PromiseController {
         return; // the update brings us back, with the recorded hash cleared so the workflow runs
       }
       const hash = md5Hex(JSON.stringify(promise.spec ?? {}));
-      const wf = ((status.kratix as JsonObject | undefined)?.workflows ?? {}) as {
-        hash?: string;
-        phase?: string;
-        attempts?: number;
-        nextRetryAt?: string;
-        runs?: string[];
-        worksFor?: string[];
-      };
+      const wf = status.kratix?.workflows ?? {};
       const retryWait = wf.phase === 'Failed' && wf.nextRetryAt ? Date.parse(wf.nextRetryAt) - this.clock().getTime() : 0;
       if (wf.hash !== hash || (wf.phase === 'Failed' && retryWait <= 0)) {
         const target: WorkflowTarget = {
@@ -303,12 +295,11 @@ export class PromiseController {
           );
         }
       }
-      const phase = ((status.kratix as JsonObject | undefined)?.workflows as { phase?: string } | undefined)?.phase;
-      if (phase === 'Failed') {
+      if (status.kratix?.workflows?.phase === 'Failed') {
         available = false;
         message = 'Promise configure workflow failed';
       }
-    } else if ((status.kratix as JsonObject | undefined)?.workflows) {
+    } else if (status.kratix?.workflows) {
       delete status.kratix;
       conditions = conditions.filter((c) => c.type !== 'ConfigureWorkflowCompleted');
     }
@@ -327,30 +318,30 @@ export class PromiseController {
     status.status = available ? 'Available' : 'Unavailable';
     status.message = message;
     status.observedGeneration = promise.metadata.generation;
-    if (available && (promise.status as JsonObject | undefined)?.status !== 'Available') status.lastAvailableTime = now;
+    if (available && promise.status?.status !== 'Available') status.lastAvailableTime = now;
     if (!jsonEqual(status, promise.status)) {
       await client.updateStatus({ ...promise, status });
-      if ((promise.status as JsonObject | undefined)?.status !== status.status) {
+      if (promise.status?.status !== status.status) {
         await this.opts.events.record(promise, available ? 'Normal' : 'Warning', available ? 'Available' : 'Unavailable', message);
       }
     }
-    const wfState = ((status.kratix as JsonObject | undefined)?.workflows ?? {}) as { phase?: string; nextRetryAt?: string };
+    const wfState = status.kratix?.workflows ?? {};
     if (wfState.phase === 'Failed' && wfState.nextRetryAt) return { requeueAfter: Math.max(100, Date.parse(wfState.nextRetryAt) - this.clock().getTime()) };
     return available ? undefined : { requeueAfter: 30_000 };
   }
 
-  private async reconcileRevision(promise: KubeObject, status: JsonObject, log: Logger): Promise<void> {
+  private async reconcileRevision(promise: KratixPromise, status: PromiseStatus, log: Logger): Promise<void> {
     const { client } = this.opts;
-    const name = promise.metadata.name as string;
+    const name = promise.metadata.name;
     const hash = md5Hex(JSON.stringify(promise.spec ?? {}));
     if (status.latestRevisionHash === hash) return;
-    const n = (typeof status.latestRevision === 'number' ? status.latestRevision : 0) + 1;
-    const previous = n > 1 ? await client.get({ apiVersion: FLEETOPS_API, kind: 'PromiseRevision', name: revisionName(name, n - 1) }) : undefined;
-    const previousSpec = previous?.spec as { promiseSpec?: JsonObject; changeCause?: string } | undefined;
+    const n = (status.latestRevision ?? 0) + 1;
+    const previous = n > 1 ? await getOf(client, promiseRevisionType, revisionName(name, n - 1)) : undefined;
+    const previousSpec = previous?.spec;
     // Set by `fleetops rollout undo` (or by hand, as kubernetes.io/change-cause): kept while it stays the same.
     const cause = promise.metadata.annotations?.[ANNOTATION_CHANGE_CAUSE] ?? '';
     const labels = { [LABEL_PROMISE_NAME]: name };
-    const owner = [{ apiVersion: KRATIX_API, kind: 'Promise', name, uid: promise.metadata.uid as string }];
+    const owner = [{ apiVersion: KRATIX_API, kind: 'Promise', name, uid: promise.metadata.uid }];
     try {
       await client.create({
         apiVersion: FLEETOPS_API,
@@ -363,7 +354,7 @@ export class PromiseController {
           version: promise.metadata.labels?.[LABEL_PROMISE_VERSION] ?? '',
           promiseSpec: promise.spec ?? {},
           changeCause: cause,
-          change: cause && cause !== previousSpec?.changeCause ? cause : describeChange(previousSpec?.promiseSpec, promise.spec as JsonObject | undefined),
+          change: cause && cause !== previousSpec?.changeCause ? cause : describeChange(previousSpec?.promiseSpec, promise.spec),
         },
       });
     } catch (err) {
@@ -401,17 +392,17 @@ export class PromiseController {
     return broken;
   }
 
-  private async reconcileDependencies(promise: KubeObject, spec: JsonObject): Promise<void> {
-    const name = promise.metadata.name as string;
+  private async reconcileDependencies(promise: KratixPromise, spec: PromiseSpec): Promise<void> {
+    const name = promise.metadata.name;
     const workName = `${name}-static-deps`;
-    const deps = Array.isArray(spec.dependencies) ? spec.dependencies : [];
+    const deps = spec.dependencies ?? [];
     if (!deps.length) {
       await this.opts.client.delete({ apiVersion: KRATIX_API, kind: 'Work', namespace: PLATFORM_NAMESPACE, name: workName });
       return;
     }
     const content = deps.map((d) => stringify(d, { lineWidth: 0 })).join('---\n');
-    const selectors = Array.isArray(spec.destinationSelectors) ? (spec.destinationSelectors as { matchLabels?: Record<string, string> }[]) : [];
-    const matchLabels = Object.assign({}, ...selectors.map((s) => s.matchLabels ?? {})) as Record<string, string>;
+    const matchLabels: Record<string, string> = {};
+    for (const s of spec.destinationSelectors ?? []) Object.assign(matchLabels, s.matchLabels);
     await ensureObject(this.opts.client, {
       apiVersion: KRATIX_API,
       kind: 'Work',
@@ -419,7 +410,7 @@ export class PromiseController {
         name: workName,
         namespace: PLATFORM_NAMESPACE,
         labels: { [LABEL_PROMISE_NAME]: name, 'kratix.io/work-type': 'static-dependency' },
-        ownerReferences: [{ apiVersion: KRATIX_API, kind: 'Promise', name, uid: promise.metadata.uid as string, controller: true }],
+        ownerReferences: [{ apiVersion: KRATIX_API, kind: 'Promise', name, uid: promise.metadata.uid, controller: true }],
       },
       spec: {
         promiseName: name,
@@ -435,16 +426,16 @@ export class PromiseController {
     });
   }
 
-  private async finalize(promise: KubeObject, log: Logger): Promise<ReconcileResult | void> {
+  private async finalize(promise: KratixPromise, log: Logger): Promise<ReconcileResult | void> {
     const { client, registry } = this.opts;
-    const name = promise.metadata.name as string;
+    const name = promise.metadata.name;
     const type = this.servedBy(name);
     if (type) {
       const { items } = await this.opts.objects.list(type, undefined);
       if (items.length) {
         for (const obj of items)
           if (!obj.metadata.deletionTimestamp)
-            await client.delete({ apiVersion: obj.apiVersion, kind: obj.kind, namespace: obj.metadata.namespace as string, name: obj.metadata.name as string });
+            await client.delete({ apiVersion: obj.apiVersion, kind: obj.kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name });
         log.info({ remaining: items.length }, 'waiting for resources to be deleted');
         return { requeueAfter: 200 };
       }
@@ -452,15 +443,14 @@ export class PromiseController {
     }
     for (const kind of ['Rollout', 'PromiseRevision']) {
       for (const o of await client.list(FLEETOPS_API, kind, { labelSelector: `${LABEL_PROMISE_NAME}=${name}` }))
-        await client.delete({ apiVersion: FLEETOPS_API, kind, name: o.metadata.name as string });
+        await client.delete({ apiVersion: FLEETOPS_API, kind, name: o.metadata.name });
     }
     const works = await client.list(KRATIX_API, 'Work', { labelSelector: `${LABEL_PROMISE_NAME}=${name}` });
     if (works.length) {
-      for (const w of works)
-        await client.delete({ apiVersion: KRATIX_API, kind: 'Work', namespace: w.metadata.namespace as string, name: w.metadata.name as string });
+      for (const w of works) await client.delete({ apiVersion: KRATIX_API, kind: 'Work', namespace: w.metadata.namespace ?? '', name: w.metadata.name });
       return { requeueAfter: 200 };
     }
-    const deletePipelines = promisePipelines((isPlainObject(promise.spec) ? promise.spec : {}) as JsonObject, 'delete').slice(0, 1);
+    const deletePipelines = promisePipelines(promise.spec ?? {}, 'delete').slice(0, 1);
     if (deletePipelines.length && this.opts.executor) {
       // Runs again if FleetOps stops before the finalizers go: delete pipelines must be idempotent, as in Kratix.
       const target: WorkflowTarget = {

@@ -38,13 +38,13 @@ export class ServiceAccountTokenSecrets {
 
   async start(): Promise<void> {
     this.controller.start();
-    const keyOf = (o: KubeObject): string => `${o.metadata.namespace as string}/${o.metadata.name as string}`;
+    const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
     this.watches.push(
       await this.opts.client.watch('v1', 'Secret', {}, (e) => {
         if (e.object.type === SERVICE_ACCOUNT_TOKEN_TYPE && e.type !== 'DELETED') this.controller.enqueue(keyOf(e.object));
       }),
       await this.opts.client.watch('v1', 'ServiceAccount', {}, (e) => {
-        if (e.type === 'DELETED') this.controller.enqueue(`${e.object.metadata.namespace as string}/*`);
+        if (e.type === 'DELETED') this.controller.enqueue(`${e.object.metadata.namespace ?? ''}/*`);
       }),
     );
   }
@@ -61,7 +61,7 @@ export class ServiceAccountTokenSecrets {
     if (name === '*') {
       // An account went: its token Secrets go too.
       for (const s of await client.list('v1', 'Secret', { namespace }))
-        if (s.type === SERVICE_ACCOUNT_TOKEN_TYPE) this.controller.enqueue(`${namespace}/${s.metadata.name as string}`);
+        if (s.type === SERVICE_ACCOUNT_TOKEN_TYPE) this.controller.enqueue(`${namespace}/${s.metadata.name}`);
       return;
     }
     const secret = await client.get({ apiVersion: 'v1', kind: 'Secret', namespace, name });
@@ -77,13 +77,13 @@ export class ServiceAccountTokenSecrets {
     if (data.token && boundUid === sa.metadata.uid) return;
     const token = this.opts.sign({
       namespace,
-      serviceAccount: { name: account as string, uid: sa.metadata.uid as string },
-      secret: { name, uid: secret.metadata.uid as string },
+      serviceAccount: { name: account as string, uid: sa.metadata.uid },
+      secret: { name, uid: secret.metadata.uid },
       issuedAt: Math.floor((this.opts.now?.() ?? new Date()).getTime() / 1000),
     });
     await client.update({
       ...secret,
-      metadata: { ...secret.metadata, annotations: { ...secret.metadata.annotations, [ANNOTATION_SA_UID]: sa.metadata.uid as string } },
+      metadata: { ...secret.metadata, annotations: { ...secret.metadata.annotations, [ANNOTATION_SA_UID]: sa.metadata.uid } },
       data: { ...data, token: b64(token), 'ca.crt': b64(this.opts.caCert), namespace: b64(namespace) },
     });
   }

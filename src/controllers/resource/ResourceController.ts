@@ -10,20 +10,24 @@
  */
 import type { Logger } from 'pino';
 import { availableParallelism } from 'node:os';
-import { setCondition, type Condition } from '../../api/conditions.ts';
+import { setCondition } from '../../api/conditions.ts';
 import { parseGoDuration } from '../../api/duration.ts';
-import { isPlainObject, type JsonObject, type KubeObject, cloneJson } from '../../api/types.ts';
+import { isApiError } from '../../api/errors.ts';
+import { cloneJson } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
+import { getOf, listOf, watchOf } from '../../client/typed.ts';
+import { promiseType, type KratixPromise, type PromiseSpec } from '../../registry/builtin/kratixKinds.ts';
+import { promiseRevisionType, workflowRunType } from '../../registry/builtin/fleetopsKinds.ts';
+import { resourceRequest, type ResourceRequest, type ResourceRequestStatus, type WorkflowState } from '../shared/resourceRequest.ts';
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
 import { BackgroundTasks } from '../../controller/BackgroundTasks.ts';
 import { PromiseKindsWatcher } from '../shared/PromiseKindsWatcher.ts';
 import type { Registry } from '../../registry/Registry.ts';
-import type { ResourceType } from '../../registry/ResourceType.ts';
+import { apiVersionOf, type ResourceType } from '../../registry/ResourceType.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
 import type { Pipeline } from '../../workflows/PipelineRunner.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
 import {
-  KRATIX_API,
   LABEL_HASH,
   LABEL_PIPELINE_NAME,
   LABEL_PROMISE_NAME,
@@ -36,7 +40,7 @@ import {
 import { md5Hex } from '../../lib/workloads.ts';
 import { configReader } from '../shared/configReader.ts';
 import { kindServedBy, promiseNameOf } from '../shared/promiseKinds.ts';
-import { FLEETOPS_API, revisionName } from '../../registry/builtin/fleetopsKinds.ts';
+import { revisionName } from '../../registry/builtin/fleetopsKinds.ts';
 import { ANNOTATION_PINNED_VERSION } from '../../api/fleetopsNames.ts';
 import { RevisionVersions } from '../bindings/revisionVersions.ts';
 
@@ -64,25 +68,6 @@ export interface ResourceControllerOptions {
   now?: () => Date;
 }
 
-/** What FleetOps keeps under status.kratix.workflows to decide, level-based, whether to run. */
-interface WorkflowState {
-  hash?: string;
-  phase?: 'Running' | 'Succeeded' | 'Failed' | 'Suspended';
-  attempts?: number;
-  nextRetryAt?: string;
-  lastSuccessfulConfigureWorkflowTime?: string;
-  pipelines?: { name: string; phase: string }[];
-  message?: string;
-  /** WorkflowRuns kept, newest first (older ones are deleted). */
-  runs?: string[];
-  /** Pipelines whose Works exist (to delete the Works of pipelines the Promise no longer has). */
-  worksFor?: string[];
-  /** Promise revision of the last (or current) run. */
-  revision?: number;
-  /** The resourceVersion before the current run started: its WorkflowRuns are newer (crash recovery). */
-  runningSince?: string;
-}
-
 /**
  * Workflows run at once by default: 4 per core. A run spends most of its time waiting for its sandbox (or, for real
  * steps, for the network), while FleetOps' own share (status, records, Work) is a few milliseconds of the event
@@ -102,7 +87,7 @@ export function resourceKey(type: Pick<ResourceType, 'group' | 'kind'>, namespac
  * annotations, finalizers and deletion. An event that changes only the status — mostly this controller's own
  * writes, two per run — brings no reconcile.
  */
-function reconcileSignature(obj: KubeObject): string {
+function reconcileSignature(obj: ResourceRequest): string {
   const m = obj.metadata;
   return JSON.stringify([m.generation, m.labels, m.annotations, m.finalizers, m.deletionTimestamp]);
 }
@@ -110,8 +95,8 @@ function reconcileSignature(obj: KubeObject): string {
 /** Hashes of Promise specs by spec object: the same few specs (live, per revision) serve every resource. */
 const specHashes = new WeakMap<object, string>();
 
-export function configureHash(promise: KubeObject, object: KubeObject): string {
-  const spec = (promise.spec ?? {}) as object;
+export function configureHash(promise: KratixPromise, object: ResourceRequest): string {
+  const spec = promise.spec ?? {};
   let promiseHash = specHashes.get(spec);
   if (!promiseHash) {
     promiseHash = md5Hex(JSON.stringify(spec));
@@ -120,10 +105,8 @@ export function configureHash(promise: KubeObject, object: KubeObject): string {
   return md5Hex(`${promiseHash}-${md5Hex(JSON.stringify(object.spec ?? {}))}`);
 }
 
-function pipelinesOf(promise: KubeObject, action: 'configure' | 'delete'): Pipeline[] {
-  const spec = (promise.spec ?? {}) as { workflows?: { resource?: Record<string, unknown> } };
-  const list = spec.workflows?.resource?.[action];
-  return Array.isArray(list) ? (list as Pipeline[]) : [];
+function pipelinesOf(promise: KratixPromise, action: 'configure' | 'delete'): Pipeline[] {
+  return promise.spec?.workflows?.resource?.[action] ?? [];
 }
 
 export class ResourceController {
@@ -135,11 +118,11 @@ export class ResourceController {
   private readonly promiseSeen = new Map<string, string>();
   private readonly background: BackgroundTasks;
   /** Promises as the watch last delivered them: read on every reconcile, so not parsed from the store each time. */
-  private readonly promises = new Map<string, KubeObject>();
+  private readonly promises = new Map<string, KratixPromise>();
   /** What each resource's last reconcile-worthy event looked like (see reconcileSignature). */
   private readonly signatures = new Map<string, string>();
   /** Revision specs by Promise uid and number (revisions are immutable). */
-  private readonly revisions = new Map<string, JsonObject>();
+  private readonly revisions = new Map<string, PromiseSpec>();
 
   /** Versions of the Promise's revisions, for resources a ResourceBinding pins. */
   private readonly versions: RevisionVersions;
@@ -159,12 +142,12 @@ export class ResourceController {
       registry: options.registry,
       logger: options.logger,
       onEvent: (type, e) => {
-        const key = resourceKey(type, e.object.metadata.namespace as string, e.object.metadata.name as string);
+        const key = resourceKey(type, e.object.metadata.namespace ?? '', e.object.metadata.name);
         if (e.type === 'DELETED') {
           this.signatures.delete(key);
           return;
         }
-        const signature = reconcileSignature(e.object);
+        const signature = reconcileSignature(resourceRequest(e.object));
         if (e.type === 'MODIFIED' && this.signatures.get(key) === signature) return;
         this.signatures.set(key, signature);
         this.controller.enqueue(key);
@@ -179,15 +162,15 @@ export class ResourceController {
   async start(): Promise<void> {
     this.controller.start();
     await this.kinds.start();
-    this.promiseWatch = await this.opts.client.watch(KRATIX_API, 'Promise', {}, (e) => {
-      const name = e.object.metadata.name as string;
+    this.promiseWatch = await watchOf(this.opts.client, promiseType, {}, (e) => {
+      const name = e.object.metadata.name;
       if (e.type === 'DELETED') {
         this.promiseSeen.delete(name);
         this.promises.delete(name);
         return;
       }
       this.promises.set(name, e.object);
-      const mark = `${String(e.object.metadata.generation)}/${String((e.object.status as JsonObject | undefined)?.status)}`;
+      const mark = `${String(e.object.metadata.generation)}/${String(e.object.status?.status)}`;
       const before = this.promiseSeen.get(name);
       this.promiseSeen.set(name, mark);
       if (before !== undefined && before !== mark) this.background.run('re-check resources of a changed Promise', () => this.enqueueAllOf(name));
@@ -204,15 +187,13 @@ export class ResourceController {
   private async enqueueAllOf(promiseName: string): Promise<void> {
     const type = kindServedBy(this.opts.registry, promiseName);
     if (!type) return;
-    for (const obj of await this.opts.client.list(`${type.group}/${type.versions[0] as string}`, type.kind)) {
-      this.controller.enqueue(resourceKey(type, obj.metadata.namespace as string, obj.metadata.name as string));
+    for (const obj of await this.opts.client.list(apiVersionOf(type), type.kind)) {
+      this.controller.enqueue(resourceKey(type, obj.metadata.namespace ?? '', obj.metadata.name));
     }
   }
 
-  private intervalMs(promise: KubeObject): number {
-    const text =
-      promise.metadata.annotations?.[ANNOTATION_RECONCILIATION_INTERVAL] ??
-      (promise.spec as { workflows?: { config?: { reconciliationInterval?: string } } } | undefined)?.workflows?.config?.reconciliationInterval;
+  private intervalMs(promise: KratixPromise): number {
+    const text = promise.metadata.annotations?.[ANNOTATION_RECONCILIATION_INTERVAL] ?? promise.spec?.workflows?.config?.reconciliationInterval;
     if (text) {
       try {
         return Math.max(60_000, parseGoDuration(text));
@@ -227,15 +208,14 @@ export class ResourceController {
     const [group = '', kind = '', namespace = '', name = ''] = key.split('|');
     const type = this.opts.registry.byKind(group, kind);
     if (!type) return;
-    const apiVersion = `${group}/${type.versions[0] as string}`;
     const { client } = this.opts;
-    const obj = await client.get({ apiVersion, kind, namespace, name });
-    if (!obj) return;
+    const found = await client.get({ apiVersion: apiVersionOf(type), kind, namespace, name });
+    if (!found) return;
+    const obj = resourceRequest(found);
     const promiseName = promiseNameOf(type);
-    const livePromise = this.promises.get(promiseName) ?? (await client.get({ apiVersion: KRATIX_API, kind: 'Promise', name: promiseName }));
+    const livePromise = this.promises.get(promiseName) ?? (await getOf(client, promiseType, promiseName));
     if (!livePromise) return;
-    const status = (isPlainObject(obj.status) ? obj.status : {}) as JsonObject;
-    const state = ((status.kratix as JsonObject | undefined)?.workflows ?? {}) as WorkflowState;
+    const state: WorkflowState = obj.status?.kratix?.workflows ?? {};
     // The Promise as of the revision this resource is to be reconciled with (see targetRevision).
     const revision = await this.targetRevision(obj, livePromise, state);
     const promise = revision ? await this.promiseAt(livePromise, revision) : livePromise;
@@ -258,11 +238,10 @@ export class ResourceController {
     }
 
     const now = this.now();
-    const promiseStatus = (livePromise.status ?? {}) as { status?: string };
-    if (promiseStatus.status !== 'Available') {
+    if (livePromise.status?.status !== 'Available') {
       await this.writeStatus(obj, (s) => {
         s.conditions = setCondition(
-          s.conditions as Condition[] | undefined,
+          s.conditions,
           { type: 'Reconciled', status: 'Unknown', reason: 'PromiseUnavailable', message: 'Waiting for the Promise to be available' },
           rfc3339Seconds(now),
         );
@@ -279,7 +258,7 @@ export class ResourceController {
       // without a run, so the rollout counts the resource as updated.
       await this.writeStatus(obj, (s) => {
         s.promiseRevision = revision;
-        s.kratix = { ...((s.kratix as JsonObject | undefined) ?? {}), workflows: { ...state, revision } };
+        s.kratix = { ...s.kratix, workflows: { ...state, revision } };
       });
       return;
     }
@@ -303,12 +282,12 @@ export class ResourceController {
    * Which Promise revision a resource is reconciled with: the one a rollout assigned it (label), else the one it
    * was last reconciled with (so a new revision reaches it only through a rollout), else the newest (new requests).
    */
-  private async targetRevision(obj: KubeObject, promise: KubeObject, state: WorkflowState): Promise<number | undefined> {
+  private async targetRevision(obj: ResourceRequest, promise: KratixPromise, state: WorkflowState): Promise<number | undefined> {
     // A ResourceBinding pinned to a version comes first: the newest revision with that version.
     const pinned = obj.metadata.annotations?.[ANNOTATION_PINNED_VERSION];
-    const latest = (promise.status as { latestRevision?: unknown } | undefined)?.latestRevision;
+    const latest = promise.status?.latestRevision;
     if (pinned && typeof latest === 'number') {
-      const revision = await this.versions.revisionOf(promise.metadata.name as string, latest, pinned);
+      const revision = await this.versions.revisionOf(promise.metadata.name, latest, pinned);
       if (revision !== undefined) return revision;
     }
     const label = Number(obj.metadata.labels?.[LABEL_REVISION]);
@@ -318,12 +297,12 @@ export class ResourceController {
   }
 
   /** The Promise with the spec of revision `n` (the live one when that revision is gone). */
-  private async promiseAt(promise: KubeObject, n: number): Promise<KubeObject> {
-    const key = `${promise.metadata.uid as string}/${n}`;
+  private async promiseAt(promise: KratixPromise, n: number): Promise<KratixPromise> {
+    const key = `${promise.metadata.uid}/${n}`;
     let spec = this.revisions.get(key);
     if (!spec) {
-      const rev = await this.opts.client.get({ apiVersion: FLEETOPS_API, kind: 'PromiseRevision', name: revisionName(promise.metadata.name as string, n) });
-      spec = (rev?.spec as { promiseSpec?: JsonObject } | undefined)?.promiseSpec;
+      const rev = await getOf(this.opts.client, promiseRevisionType, revisionName(promise.metadata.name, n));
+      spec = rev?.spec?.promiseSpec;
       if (!spec) return promise;
       if (this.revisions.size >= 256) this.revisions.clear();
       this.revisions.set(key, spec);
@@ -332,8 +311,8 @@ export class ResourceController {
   }
 
   private async runConfigure(
-    obj: KubeObject,
-    promise: KubeObject,
+    obj: ResourceRequest,
+    promise: KratixPromise,
     type: ResourceType,
     hash: string,
     state: WorkflowState,
@@ -346,18 +325,19 @@ export class ResourceController {
     if (obj.metadata.labels?.[LABEL_MANUAL_RECONCILIATION] !== undefined) {
       const labels = { ...(obj.metadata.labels ?? {}) };
       delete labels[LABEL_MANUAL_RECONCILIATION];
-      current = await client.update({ ...obj, metadata: { ...obj.metadata, labels } });
+      current = resourceRequest(await client.update({ ...obj, metadata: { ...obj.metadata, labels } }));
     }
     const pipelineNames = pipelines.map((p) => p.metadata.name);
     // 'Running' in the stored status means the process running it died (runs of one resource never overlap): the
     // pipelines that finished before the crash are taken from their WorkflowRuns instead of running twice.
-    const recovering = state.phase === 'Running' && state.hash === hash && state.runningSince !== undefined;
-    const resumed = recovering ? await this.completedRuns(current, promise, hash, state.runningSince as string) : new Map<string, CompletedRun>();
+    const since = state.phase === 'Running' && state.hash === hash ? state.runningSince : undefined;
+    const recovering = since !== undefined;
+    const resumed = recovering ? await this.completedRuns(current, promise, hash, since) : new Map<string, CompletedRun>();
     if (resumed.size) log.info({ pipelines: [...resumed.keys()] }, 'resuming a workflow interrupted by a restart');
     if (pipelines.length) {
       current = await this.writeStatus(current, (s) => {
         s.message = 'Pending';
-        let c = s.conditions as Condition[] | undefined;
+        let c = s.conditions;
         c = setCondition(
           c,
           { type: 'ConfigureWorkflowCompleted', status: 'False', reason: 'PipelinesInProgress', message: 'Pipelines are still in progress' },
@@ -367,12 +347,12 @@ export class ResourceController {
         s.conditions = c;
         s.workflows = pipelines.length;
         s.kratix = {
-          ...((s.kratix as JsonObject | undefined) ?? {}),
+          ...s.kratix,
           workflows: {
             ...state,
             hash,
             phase: 'Running',
-            runningSince: recovering ? state.runningSince : obj.metadata.resourceVersion,
+            runningSince: since ?? obj.metadata.resourceVersion,
             pipelines: pipelineNames.map((name) => ({ name, phase: 'Running' })),
           },
         };
@@ -387,9 +367,9 @@ export class ResourceController {
       plural: type.plural,
       pipelines,
       hash,
-      namespace: current.metadata.namespace as string,
+      namespace: current.metadata.namespace ?? '',
     };
-    const outcome = await executor.run(target, log, { readConfig: configReader(client, current.metadata.namespace as string), completed: resumed });
+    const outcome = await executor.run(target, log, { readConfig: configReader(client, current.metadata.namespace ?? ''), completed: resumed });
     const finished = nowText();
     const attempts = (state.hash === hash && state.phase === 'Failed' ? (state.attempts ?? 0) : 0) + 1;
     const retryDelay = Math.min((this.opts.retryBaseMs ?? 5_000) * 2 ** (attempts - 1), this.opts.maxRetryDelayMs ?? 300_000);
@@ -400,7 +380,7 @@ export class ResourceController {
 
     await this.writeStatus(current, (s) => {
       Object.assign(s, mergeStatus(s, outcome.status));
-      let c = s.conditions as Condition[] | undefined;
+      let c = s.conditions;
       const wf: WorkflowState = {
         hash,
         runs,
@@ -451,7 +431,7 @@ export class ResourceController {
         s.observedGeneration = current.metadata.generation;
       }
       s.conditions = c;
-      s.kratix = { ...((s.kratix as JsonObject | undefined) ?? {}), workflows: { ...wf } };
+      s.kratix = { ...s.kratix, workflows: { ...wf } };
     });
     if (!outcome.ok) {
       await this.opts.events.record(current, 'Warning', 'ConfigureWorkflowFailed', outcome.failure ?? 'failed');
@@ -463,50 +443,51 @@ export class ResourceController {
   }
 
   /** Succeeded WorkflowRuns of an interrupted attempt (created after it started), by pipeline; its unfinished run is marked failed. */
-  private async completedRuns(obj: KubeObject, promise: KubeObject, hash: string, since: string): Promise<Map<string, CompletedRun>> {
-    const selector = `${LABEL_RESOURCE_NAME}=${obj.metadata.name as string},${LABEL_PROMISE_NAME}=${promise.metadata.name as string},${LABEL_HASH}=${hash}`;
-    const runs = await this.opts.client.list(FLEETOPS_API, 'WorkflowRun', { namespace: obj.metadata.namespace as string, labelSelector: selector });
+  private async completedRuns(obj: ResourceRequest, promise: KratixPromise, hash: string, since: string): Promise<Map<string, CompletedRun>> {
+    const selector = `${LABEL_RESOURCE_NAME}=${obj.metadata.name},${LABEL_PROMISE_NAME}=${promise.metadata.name},${LABEL_HASH}=${hash}`;
+    const runs = await listOf(this.opts.client, workflowRunType, { namespace: obj.metadata.namespace ?? '', labelSelector: selector });
     const out = new Map<string, CompletedRun>();
     for (const run of runs) {
-      const st = run.status as { phase?: string; output?: { status?: Record<string, unknown> } } | undefined;
+      const st = run.status;
       if (Number(run.metadata.resourceVersion) <= Number(since)) continue;
       if (st?.phase === undefined || st.phase === 'Running') {
         // Its process is gone: say so, rather than leave a run that looks alive forever.
         await this.opts.client.updateStatus({
           ...run,
-          status: { ...(st as JsonObject), phase: 'Failed', message: 'interrupted: FleetOps stopped during the run; it runs again' },
+          status: { ...st, phase: 'Failed', message: 'interrupted: FleetOps stopped during the run; it runs again' },
         });
         continue;
       }
       if (st?.phase !== 'Succeeded') continue;
-      out.set(run.metadata.labels?.[LABEL_PIPELINE_NAME] as string, { name: run.metadata.name as string, status: st.output?.status ?? {} });
+      out.set(run.metadata.labels?.[LABEL_PIPELINE_NAME] ?? '', { name: run.metadata.name, status: st.output?.status ?? {} });
     }
     return out;
   }
 
   /** Re-reads the object and writes its status through `change`, retrying on conflicts; skips a no-op write. */
-  private async writeStatus(obj: KubeObject, change: (status: JsonObject) => void): Promise<KubeObject> {
-    let current: KubeObject | undefined = obj;
+  private async writeStatus(obj: ResourceRequest, change: (status: ResourceRequestStatus) => void): Promise<ResourceRequest> {
+    let current: ResourceRequest | undefined = obj;
     for (let attempt = 0; attempt < 5 && current; attempt++) {
-      const status = cloneJson((current.status ?? {}) as JsonObject);
+      const status = cloneJson(current.status ?? {});
       change(status);
       if (JSON.stringify(status) === JSON.stringify(current.status ?? {})) return current;
       try {
-        return await this.opts.client.updateStatus({ ...current, status });
+        return resourceRequest(await this.opts.client.updateStatus({ ...current, status }));
       } catch (err) {
-        if ((err as { code?: number }).code !== 409) throw err;
-        current = await this.opts.client.get({
+        if (!isApiError(err, 'Conflict')) throw err;
+        const latest = await this.opts.client.get({
           apiVersion: obj.apiVersion,
           kind: obj.kind,
-          namespace: obj.metadata.namespace as string,
-          name: obj.metadata.name as string,
+          namespace: obj.metadata.namespace ?? '',
+          name: obj.metadata.name,
         });
+        current = latest && resourceRequest(latest);
       }
     }
     return current ?? obj;
   }
 
-  private async finalize(obj: KubeObject, promise: KubeObject, type: ResourceType, log: Logger): Promise<ReconcileResult | void> {
+  private async finalize(obj: ResourceRequest, promise: KratixPromise, type: ResourceType, log: Logger): Promise<ReconcileResult | void> {
     const { client, executor } = this.opts;
     const finalizers = obj.metadata.finalizers ?? [];
     let current = obj;
@@ -521,13 +502,13 @@ export class ResourceController {
           plural: type.plural,
           pipelines,
           hash: configureHash(promise, obj),
-          namespace: obj.metadata.namespace as string,
+          namespace: obj.metadata.namespace ?? '',
         };
-        const outcome = await executor.run(target, log, { readConfig: configReader(client, obj.metadata.namespace as string) });
+        const outcome = await executor.run(target, log, { readConfig: configReader(client, obj.metadata.namespace ?? '') });
         if (!outcome.ok) {
           await this.writeStatus(obj, (s) => {
             s.conditions = setCondition(
-              s.conditions as Condition[] | undefined,
+              s.conditions,
               { type: 'DeleteWorkflowCompleted', status: 'False', reason: 'DeleteWorkflowFailed', message: outcome.failure ?? 'failed' },
               rfc3339Seconds(this.now()),
             );
@@ -538,12 +519,14 @@ export class ResourceController {
         }
         await this.opts.events.record(obj, 'Normal', 'DeleteWorkflowCompleted', `Delete Pipeline completed: ${pipelines[0]!.metadata.name}`);
       }
-      current = await client.update({ ...current, metadata: { ...current.metadata, finalizers: finalizers.filter((f) => f !== FINALIZER_DELETE_WORKFLOWS) } });
+      current = resourceRequest(
+        await client.update({ ...current, metadata: { ...current.metadata, finalizers: finalizers.filter((f) => f !== FINALIZER_DELETE_WORKFLOWS) } }),
+      );
     }
     // Its Works and workflow runs go with it (as Kratix deletes a request's Works and Jobs), by the names its status
     // keeps: no scan of every Work in the namespace.
-    const state = ((current.status as JsonObject | undefined)?.kratix as { workflows?: WorkflowState } | undefined)?.workflows ?? {};
-    const namespace = obj.metadata.namespace as string;
+    const state = current.status?.kratix?.workflows ?? {};
+    const namespace = obj.metadata.namespace ?? '';
     await executor.removeStaleWorks(
       { object: obj, workflowType: 'resource', action: 'configure', promise, plural: type.plural, pipelines: [], hash: '', namespace },
       [...new Set([...(state.worksFor ?? []), ...pipelinesOf(promise, 'configure').map((p) => p.metadata.name)])],

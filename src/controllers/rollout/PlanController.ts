@@ -7,7 +7,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
-import { isPlainObject, type JsonObject, type KubeObject } from '../../api/types.ts';
+import { isPlainObject, type JsonObject, type StoredObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import { Controller } from '../../controller/Controller.ts';
 import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
@@ -60,7 +60,7 @@ export class PlanController {
   async start(): Promise<void> {
     this.controller.start();
     this.watch = await this.opts.client.watch(FLEETOPS_API, 'RolloutPlan', {}, (e) => {
-      if (e.type === 'ADDED') this.controller.enqueue(e.object.metadata.name as string);
+      if (e.type === 'ADDED') this.controller.enqueue(e.object.metadata.name);
     });
   }
 
@@ -80,7 +80,7 @@ export class PlanController {
     const write = async (status: JsonObject): Promise<void> => {
       plan = await client.updateStatus({ ...plan!, status: { ...((plan!.status as JsonObject | undefined) ?? {}), ...status } });
     };
-    const next = (isPlainObject((plan.spec as JsonObject).promise) ? (plan.spec as JsonObject).promise : undefined) as KubeObject | undefined;
+    const next = (isPlainObject((plan.spec as JsonObject).promise) ? (plan.spec as JsonObject).promise : undefined) as StoredObject | undefined;
     const promiseName = next?.metadata?.name;
     if (!next || next.kind !== 'Promise' || !promiseName) return write({ phase: 'Failed', message: 'spec.promise must be a Promise with metadata.name' });
     const live = await client.get({ apiVersion: KRATIX_API, kind: 'Promise', name: promiseName });
@@ -95,7 +95,7 @@ export class PlanController {
     );
     const sample = (plan.spec as { sample?: number }).sample;
     const targets = sample ? all.slice(0, sample) : all;
-    const promise: KubeObject = { ...live, spec: next.spec ?? {} };
+    const promise: StoredObject = { ...live, spec: next.spec ?? {} };
     const pipelines = ((next.spec as { workflows?: { resource?: { configure?: Pipeline[] } } } | undefined)?.workflows?.resource?.configure ??
       []) as Pipeline[];
     await write({
@@ -142,10 +142,10 @@ export class PlanController {
     log.info({ plan: name, planned: results.length, changed: count('changed'), failed: failures.length }, 'rollout plan complete');
   }
 
-  private async planOne(obj: KubeObject, promise: KubeObject, pipelines: Pipeline[], plural: string, log: Logger): Promise<ResourcePlan> {
+  private async planOne(obj: StoredObject, promise: StoredObject, pipelines: Pipeline[], plural: string, log: Logger): Promise<ResourcePlan> {
     const { client, executor } = this.opts;
-    const namespace = (obj.metadata.namespace as string | undefined) ?? '';
-    const base = { namespace, name: obj.metadata.name as string };
+    const namespace = obj.metadata.namespace ?? '';
+    const base = { namespace, name: obj.metadata.name };
     const target = { object: obj, workflowType: 'resource' as const, action: 'configure' as const, promise, plural, pipelines, hash: 'plan', namespace };
     const outcome = await executor.run(target, log, { readConfig: configReader(client, namespace), dryRun: true });
     if (!outcome.ok)

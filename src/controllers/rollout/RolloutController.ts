@@ -11,7 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { isApiError } from '../../api/errors.ts';
-import { isPlainObject, jsonEqual, type JsonObject, type KubeObject } from '../../api/types.ts';
+import { isPlainObject, jsonEqual, type JsonObject, type StoredObject } from '../../api/types.ts';
 import { ANNOTATION_PINNED_VERSION } from '../../api/fleetopsNames.ts';
 import type { Client } from '../../client/Client.ts';
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
@@ -54,7 +54,7 @@ export function isTerminalPhase(phase: unknown): boolean {
 }
 
 /** The small view a rollout keeps of a resource. */
-export function viewOf(obj: KubeObject): ResourceView {
+export function viewOf(obj: StoredObject): ResourceView {
   const labels = obj.metadata.labels ?? {};
   const assigned = Number(labels[LABEL_REVISION]);
   const status = (obj.status ?? {}) as { kratix?: { workflows?: JsonObject }; healthStatus?: { state?: string; healthRecords?: { lastRun?: number }[] } };
@@ -67,8 +67,8 @@ export function viewOf(obj: KubeObject): ResourceView {
     ...(Number.isFinite(succeededAt) ? { succeededAt } : {}),
     ...(health?.state ? { health: { state: health.state, observedAt } } : {}),
     ...(obj.metadata.annotations?.[ANNOTATION_PINNED_VERSION] ? { pinned: true } : {}),
-    namespace: (obj.metadata.namespace as string | undefined) ?? '',
-    name: obj.metadata.name as string,
+    namespace: obj.metadata.namespace ?? '',
+    name: obj.metadata.name,
     labels,
     assigned: Number.isInteger(assigned) && assigned > 0 ? assigned : undefined,
     revision: typeof wf.revision === 'number' ? wf.revision : undefined,
@@ -109,7 +109,7 @@ export class RolloutController {
     await this.kinds.start();
     this.rolloutWatch = await this.opts.client.watch(FLEETOPS_API, 'Rollout', {}, (e) => {
       const spec = e.object.spec as RolloutSpec;
-      const name = e.object.metadata.name as string;
+      const name = e.object.metadata.name;
       const current = this.active.get(spec.promiseName);
       const finished = e.type === 'DELETED' || isTerminalPhase((e.object.status as JsonObject | undefined)?.phase);
       if (finished) {
@@ -132,11 +132,11 @@ export class RolloutController {
     await this.controller.stop();
   }
 
-  private onResource(type: ResourceType, event: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject): void {
+  private onResource(type: ResourceType, event: 'ADDED' | 'MODIFIED' | 'DELETED', obj: StoredObject): void {
     const promise = promiseNameOf(type);
     let views = this.cache.get(promise);
     if (!views) this.cache.set(promise, (views = new Map()));
-    const key = `${(obj.metadata.namespace as string | undefined) ?? ''}/${obj.metadata.name as string}`;
+    const key = `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
     if (event === 'DELETED') views.delete(key);
     else views.set(key, viewOf(obj));
     const rollout = this.active.get(promise);
@@ -221,12 +221,12 @@ export class RolloutController {
     return { requeueAfter: 30_000 };
   }
 
-  private async announce(promise: KubeObject, spec: RolloutSpec, phase: RolloutPhase, message: string): Promise<void> {
+  private async announce(promise: StoredObject, spec: RolloutSpec, phase: RolloutPhase, message: string): Promise<void> {
     const warn = phase === 'Halted' || phase === 'Aborted';
     await this.opts.events.record(promise, warn ? 'Warning' : 'Normal', `Rollout${phase}`, `revision ${spec.revision}: ${message}`);
   }
 
-  private async writeStatus(rollout: KubeObject, current: JsonObject, next: JsonObject): Promise<void> {
+  private async writeStatus(rollout: StoredObject, current: JsonObject, next: JsonObject): Promise<void> {
     const merged = { ...current, ...next, observedGeneration: rollout.metadata.generation };
     if (jsonEqual(merged, current)) return;
     await this.opts.client.updateStatus({ ...rollout, status: merged });

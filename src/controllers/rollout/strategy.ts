@@ -17,6 +17,7 @@
  *                               # observed after its run on the new revision, is healthy or ready; unhealthy or
  *                               # degraded then counts as failed
  */
+import { errorMessage } from '../../api/errors.ts';
 import { parse } from 'yaml';
 import { parseLabelSelector } from '../../api/labels.ts';
 
@@ -97,7 +98,7 @@ export function parseStrategy(text: string | undefined): { strategy: RolloutStra
     if (!last || last.percent !== 100) steps.push({ percent: 100 });
     return { strategy };
   } catch (err) {
-    return { strategy: DEFAULT_STRATEGY, problem: `annotation ${ANNOTATION_ROLLOUT_STRATEGY} is invalid: ${(err as Error).message}` };
+    return { strategy: DEFAULT_STRATEGY, problem: `annotation ${ANNOTATION_ROLLOUT_STRATEGY} is invalid: ${errorMessage(err)}` };
   }
 }
 

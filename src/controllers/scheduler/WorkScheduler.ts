@@ -7,9 +7,20 @@
  * resource group is scheduled again elsewhere. No match: the Work waits and says so in its status.
  */
 import type { Logger } from 'pino';
-import { setCondition, type Condition } from '../../api/conditions.ts';
-import { jsonEqual, type JsonObject, type KubeObject, cloneJson } from '../../api/types.ts';
+import { setCondition } from '../../api/conditions.ts';
+import { jsonEqual, type KubeObject, cloneJson } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
+import { getOf, listOf, watchOf } from '../../client/typed.ts';
+import { objectOf } from '../../registry/builtin/defineType.ts';
+import {
+  destinationType,
+  workPlacementType,
+  workType,
+  type Destination,
+  type Work,
+  type WorkloadGroup,
+  type WorkPlacement,
+} from '../../registry/builtin/kratixKinds.ts';
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
 import { BackgroundTasks } from '../../controller/BackgroundTasks.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
@@ -23,13 +34,6 @@ export const LABEL_TARGET = 'kratix.io/targetDestinationName';
 export const FINALIZER_WORK_CLEANUP = 'kratix.io/work-cleanup';
 const SOURCE_ORDER = ['resource-workflow', 'promise-workflow', 'promise'];
 
-interface WorkloadGroup {
-  id: string;
-  directory?: string;
-  workloads: { filepath: string; content: string }[];
-  destinationSelectors?: { matchLabels?: Record<string, string>; source?: string }[];
-}
-
 export interface WorkSchedulerOptions {
   client: Client;
   events: EventRecorder;
@@ -42,15 +46,17 @@ export interface WorkSchedulerOptions {
 /** The group's selectors merged in Kratix's order; later sources override earlier ones on a key. */
 export function effectiveSelector(group: Pick<WorkloadGroup, 'destinationSelectors'>): Record<string, string> {
   const selectors = [...(group.destinationSelectors ?? [])].sort((a, b) => SOURCE_ORDER.indexOf(a.source ?? '') - SOURCE_ORDER.indexOf(b.source ?? ''));
-  return Object.assign({}, ...selectors.map((s) => s.matchLabels ?? {})) as Record<string, string>;
+  const merged: Record<string, string> = {};
+  for (const s of selectors) Object.assign(merged, s.matchLabels);
+  return merged;
 }
 
 /** Whether a Destination can receive a group with this selector. */
-export function destinationMatches(dest: KubeObject, selector: Record<string, string>): boolean {
+export function destinationMatches(dest: Pick<Destination, 'metadata' | 'spec'>, selector: Record<string, string>): boolean {
   if (dest.metadata.deletionTimestamp) return false;
   const labels = dest.metadata.labels ?? {};
   if (!Object.keys(selector).length) {
-    const strict = (dest.spec as { strictMatchLabels?: boolean } | undefined)?.strictMatchLabels === true;
+    const strict = dest.spec.strictMatchLabels === true;
     return !(strict && Object.keys(labels).length);
   }
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
@@ -80,12 +86,10 @@ export class WorkScheduler {
   async start(): Promise<void> {
     this.controller.start();
     this.watches.push(
-      await this.opts.client.watch(KRATIX_API, 'Work', {}, (e) =>
-        this.controller.enqueue(`${e.object.metadata.namespace as string}/${e.object.metadata.name as string}`),
-      ),
+      await watchOf(this.opts.client, workType, {}, (e) => this.controller.enqueue(`${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`)),
       // Any Destination change can change where every Work belongs.
       // (The initial list's ADDED events come before `started`: the Work watch enqueues every Work already.)
-      await this.opts.client.watch(KRATIX_API, 'Destination', {}, () => {
+      await watchOf(this.opts.client, destinationType, {}, () => {
         if (this.started) this.background.run('reschedule all Works', () => this.enqueueAll());
       }),
     );
@@ -95,7 +99,7 @@ export class WorkScheduler {
   private started = false;
 
   private async enqueueAll(): Promise<void> {
-    for (const w of await this.opts.client.list(KRATIX_API, 'Work')) this.controller.enqueue(`${w.metadata.namespace as string}/${w.metadata.name as string}`);
+    for (const w of await listOf(this.opts.client, workType)) this.controller.enqueue(`${w.metadata.namespace ?? ''}/${w.metadata.name}`);
   }
 
   async stop(): Promise<void> {
@@ -108,16 +112,14 @@ export class WorkScheduler {
   async reconcile(key: string, log: Logger): Promise<ReconcileResult | void> {
     const { client } = this.opts;
     const [namespace = '', name = ''] = key.split('/');
-    const work = await client.get({ apiVersion: KRATIX_API, kind: 'Work', namespace, name });
+    const work = await getOf(client, workType, name, namespace);
     if (!work) return;
     // The placements made so far are listed in the Work's status (no scan of every WorkPlacement per Work).
-    const recorded = ((work.status as { placements?: string[] } | undefined)?.placements ?? []).slice();
-    const existing = (await Promise.all(recorded.map((n) => client.get({ apiVersion: KRATIX_API, kind: 'WorkPlacement', namespace, name: n })))).filter(
-      (w): w is KubeObject => !!w,
-    );
+    const recorded = (work.status?.placements ?? []).slice();
+    const existing = (await Promise.all(recorded.map((n) => getOf(client, workPlacementType, n, namespace)))).filter((w): w is WorkPlacement => !!w);
     const finalizers = work.metadata.finalizers ?? [];
     if (work.metadata.deletionTimestamp) {
-      for (const wp of existing) await client.delete({ apiVersion: KRATIX_API, kind: 'WorkPlacement', namespace, name: wp.metadata.name as string });
+      for (const wp of existing) await client.delete({ apiVersion: KRATIX_API, kind: 'WorkPlacement', namespace, name: wp.metadata.name });
       if (finalizers.includes(FINALIZER_WORK_CLEANUP))
         await client.update({ ...work, metadata: { ...work.metadata, finalizers: finalizers.filter((f) => f !== FINALIZER_WORK_CLEANUP) } });
       return;
@@ -126,28 +128,29 @@ export class WorkScheduler {
       await client.update({ ...work, metadata: { ...work.metadata, finalizers: [...finalizers, FINALIZER_WORK_CLEANUP] } });
       return; // the update brings us back
     }
-    const spec = (work.spec ?? {}) as { workloadGroups?: WorkloadGroup[]; resourceName?: string; promiseName?: string };
+    const spec = work.spec ?? {};
     const isResource = !!spec.resourceName;
-    const destinations = await client.list(KRATIX_API, 'Destination');
+    const destinations = await listOf(client, destinationType);
     const wanted = new Map<string, KubeObject>();
     const unscheduled: string[] = [];
     for (const group of spec.workloadGroups ?? []) {
       const selector = effectiveSelector(group);
       const candidates = destinations
         .filter((d) => destinationMatches(d, selector))
-        .map((d) => d.metadata.name as string)
+        .map((d) => d.metadata.name)
         .sort();
       let targets: string[];
       if (isResource) {
         const sticky = existing.find(
           (wp) => wp.metadata.labels?.[LABEL_GROUP_ID] === group.id && candidates.includes(wp.metadata.labels?.[LABEL_TARGET] ?? ''),
         );
-        const pick = this.opts.pick ?? ((c: string[]) => c[Math.floor(Math.random() * c.length)] as string);
-        targets = sticky ? [sticky.metadata.labels?.[LABEL_TARGET] as string] : candidates.length ? [pick(candidates)] : [];
+        const pick = this.opts.pick ?? ((c: string[]) => c[Math.floor(Math.random() * c.length)] ?? '');
+        targets = sticky ? [sticky.metadata.labels?.[LABEL_TARGET] ?? ''] : candidates.length ? [pick(candidates)] : [];
       } else targets = candidates;
-      if (!targets.length) unscheduled.push(group.directory && group.directory !== '.' ? group.directory : group.id);
+      const id = group.id ?? '';
+      if (!targets.length) unscheduled.push(group.directory && group.directory !== '.' ? group.directory : id);
       for (const dest of targets) {
-        const wpName = placementName(name, dest, group.id);
+        const wpName = placementName(name, dest, id);
         wanted.set(wpName, {
           apiVersion: KRATIX_API,
           kind: 'WorkPlacement',
@@ -156,18 +159,18 @@ export class WorkScheduler {
             namespace,
             labels: {
               [LABEL_WORK]: name,
-              [LABEL_GROUP_ID]: group.id,
+              [LABEL_GROUP_ID]: id,
               [LABEL_TARGET]: dest,
               [LABEL_PIPELINE_NAME]: work.metadata.labels?.[LABEL_PIPELINE_NAME] ?? '',
             },
-            ownerReferences: [{ apiVersion: KRATIX_API, kind: 'Work', name, uid: work.metadata.uid as string, controller: true, blockOwnerDeletion: true }],
+            ownerReferences: [{ apiVersion: KRATIX_API, kind: 'Work', name, uid: work.metadata.uid, controller: true, blockOwnerDeletion: true }],
           },
           spec: {
             targetDestinationName: dest,
-            workloads: group.workloads,
+            workloads: group.workloads ?? [],
             promiseName: spec.promiseName ?? '',
             resourceName: spec.resourceName ?? '',
-            id: group.id,
+            id,
             generation: work.metadata.generation ?? 1,
           },
         });
@@ -177,10 +180,10 @@ export class WorkScheduler {
     let latest = work;
     const union = [...new Set([...recorded, ...wanted.keys()])].sort();
     if (!jsonEqual(union, [...recorded].sort()))
-      latest = await client.updateStatus({ ...work, status: { ...((work.status ?? {}) as JsonObject), placements: union } });
+      latest = objectOf(workType, await client.updateStatus({ ...work, status: { ...work.status, placements: union } }));
     for (const wp of existing) {
-      if (!wanted.has(wp.metadata.name as string)) {
-        await client.delete({ apiVersion: KRATIX_API, kind: 'WorkPlacement', namespace, name: wp.metadata.name as string });
+      if (!wanted.has(wp.metadata.name)) {
+        await client.delete({ apiVersion: KRATIX_API, kind: 'WorkPlacement', namespace, name: wp.metadata.name });
         log.info({ workPlacement: wp.metadata.name }, 'placement removed');
       }
     }
@@ -197,10 +200,10 @@ export class WorkScheduler {
     }
   }
 
-  private async writeStatus(work: KubeObject, groups: number, placements: string[], unscheduled: string[]): Promise<void> {
+  private async writeStatus(work: Work, groups: number, placements: string[], unscheduled: string[]): Promise<void> {
     const now = rfc3339Seconds((this.opts.now ?? (() => new Date()))());
-    const status = cloneJson((work.status ?? {}) as JsonObject);
-    let c = status.conditions as Condition[] | undefined;
+    const status = cloneJson(work.status ?? {});
+    let c = status.conditions;
     if (unscheduled.length) {
       const message = `No matching destination found for workloadGroups: [${unscheduled.join(', ')}]; add a Destination with matching labels`;
       c = setCondition(c, { type: 'ScheduleSucceeded', status: 'False', reason: 'UnscheduledWorkloads', message }, now);
@@ -209,7 +212,7 @@ export class WorkScheduler {
       c = setCondition(c, { type: 'ScheduleSucceeded', status: 'True', reason: 'AllWorkplacementsScheduled', message: 'All workplacements scheduled' }, now);
       c = setCondition(c, { type: 'Ready', status: 'True', reason: 'AllWorkplacementsScheduled', message: 'Ready' }, now);
     }
-    status.conditions = c as unknown as JsonObject['conditions'];
+    status.conditions = c;
     status.workPlacements = groups;
     status.workPlacementsCreated = placements.length;
     status.placements = placements;

@@ -53,7 +53,7 @@ export class EventExpiry {
     for (const e of await this.opts.client.list('v1', 'Event')) {
       const seen = Date.parse(String(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? ''));
       if (!(seen < cutoff)) continue;
-      await this.opts.client.delete({ apiVersion: 'v1', kind: 'Event', namespace: e.metadata.namespace as string, name: e.metadata.name as string });
+      await this.opts.client.delete({ apiVersion: 'v1', kind: 'Event', namespace: e.metadata.namespace ?? '', name: e.metadata.name });
       removed++;
     }
     if (removed) this.opts.logger.info({ removed }, 'expired events removed');

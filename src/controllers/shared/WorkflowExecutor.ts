@@ -3,9 +3,11 @@
  * WorkflowRun and, for configure workflows, writing each pipeline's outputs as that pipeline's Work. Shared by the
  * resource and Promise controllers: the contract is the same, only the object and the Work's labels differ.
  */
+import { errorMessage } from '../../api/errors.ts';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { KubeObject } from '../../api/types.ts';
+import { isPlainObject, type StoredObject } from '../../api/types.ts';
+import type { KratixPromise } from '../../registry/builtin/kratixKinds.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
 import type { Client } from '../../client/Client.ts';
 import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
@@ -45,10 +47,10 @@ export {
 } from './kratixNames.ts';
 
 export interface WorkflowTarget {
-  object: KubeObject;
+  object: StoredObject;
   workflowType: 'resource' | 'promise';
   action: 'configure' | 'delete';
-  promise: KubeObject;
+  promise: KratixPromise;
   plural: string;
   pipelines: Pipeline[];
   /** Identifies the inputs (Promise spec, object spec) the run is for. */
@@ -103,8 +105,9 @@ export interface WorkflowExecutorOptions {
 export function mergeStatus(current: Record<string, unknown>, incoming: Record<string, unknown>): Record<string, unknown> {
   const out = { ...current, ...incoming };
   if (Array.isArray(incoming.conditions) && Array.isArray(current.conditions)) {
-    const byType = new Map<unknown, unknown>((current.conditions as { type?: unknown }[]).map((c) => [c.type, c]));
-    for (const c of incoming.conditions as { type?: unknown }[]) byType.set(c.type, c);
+    const typeOf = (c: unknown): unknown => (isPlainObject(c) ? c.type : undefined);
+    const byType = new Map<unknown, unknown>(current.conditions.map((c: unknown) => [typeOf(c), c]));
+    for (const c of incoming.conditions) byType.set(typeOf(c), c);
     out.conditions = [...byType.values()];
   }
   return out;
@@ -119,14 +122,15 @@ export class WorkflowExecutor {
 
   /** The pipeline's account and grants (made or brought up to date), and a token for this run. */
   private async apiAccess(target: WorkflowTarget, pipeline: Pipeline): Promise<ApiCredentials> {
-    const tokens = this.opts.tokens as NonNullable<WorkflowExecutorOptions['tokens']>;
+    const { tokens } = this.opts;
+    if (!tokens) throw new Error('pipelines that use the platform API need FleetOps to issue tokens');
     const id = {
-      promise: target.promise.metadata.name as string,
+      promise: target.promise.metadata.name,
       workflowType: target.workflowType,
       action: target.action,
       pipeline: pipeline.metadata.name,
       namespace: target.namespace,
-      promiseUid: target.promise.metadata.uid as string,
+      promiseUid: target.promise.metadata.uid,
     };
     const account = await ensurePipelineAccess(this.opts.client, id, pipeline.spec.rbac ?? {});
     // Valid for the run: the longest a step may take, and some margin.
@@ -148,19 +152,19 @@ export class WorkflowExecutor {
       if (done) {
         outcome.runs.unshift(done.name);
         outcome.status = mergeStatus(outcome.status, done.status);
-        input = { ...input, status: mergeStatus((input.status as Record<string, unknown> | undefined) ?? {}, done.status) };
+        input = { ...input, status: mergeStatus(isPlainObject(input.status) ? input.status : {}, done.status) };
         outcome.succeeded++;
         continue;
       }
       const run = dryRun ? undefined : await this.startRun(target, pipeline);
-      if (run) outcome.runs.unshift(run.metadata.name as string);
+      if (run) outcome.runs.unshift(run.metadata.name);
       const started = Date.now();
       let result: PipelineResult;
       try {
         result = await this.opts.runner.run(pipeline, {
           action: target.action,
           workflowType: target.workflowType,
-          promiseName: target.promise.metadata.name as string,
+          promiseName: target.promise.metadata.name,
           object: input,
           plural: target.plural,
           ...(readConfig ? { readConfig } : {}),
@@ -169,7 +173,7 @@ export class WorkflowExecutor {
       } catch (err) {
         result = {
           ok: false,
-          failure: `pipeline ${pipeline.metadata.name} could not run: ${(err as Error).message}`,
+          failure: `pipeline ${pipeline.metadata.name} could not run: ${errorMessage(err)}`,
           steps: [],
           outputs: [],
           status: {},
@@ -192,7 +196,7 @@ export class WorkflowExecutor {
       }
       outcome.status = mergeStatus(outcome.status, result.status);
       // The next pipeline sees the status written so far, as Kratix's reader fetches the live object.
-      input = { ...input, status: mergeStatus((input.status as Record<string, unknown> | undefined) ?? {}, result.status) };
+      input = { ...input, status: mergeStatus(isPlainObject(input.status) ? input.status : {}, result.status) };
       if (result.control.suspend || result.control.retryAfterMs !== undefined) {
         outcome.control = result.control;
         return outcome; // no Work, later pipelines wait (Kratix's workflow-control)
@@ -204,19 +208,19 @@ export class WorkflowExecutor {
 
   /** The Work holding a pipeline's outputs for the target (deterministic: one per object and pipeline). */
   workName(target: Pick<WorkflowTarget, 'promise' | 'object' | 'workflowType'>, pipeline: string): string {
-    const promise = target.promise.metadata.name as string;
-    return target.workflowType === 'promise' ? `${promise}-${pipeline}` : `${promise}-${target.object.metadata.name as string}-${pipeline}`;
+    const promise = target.promise.metadata.name;
+    return target.workflowType === 'promise' ? `${promise}-${pipeline}` : `${promise}-${target.object.metadata.name}-${pipeline}`;
   }
 
   private labels(target: WorkflowTarget, pipeline: string): Record<string, string> {
-    const labels: Record<string, string> = { [LABEL_PROMISE_NAME]: target.promise.metadata.name as string, [LABEL_PIPELINE_NAME]: pipeline };
-    if (target.workflowType === 'resource') labels[LABEL_RESOURCE_NAME] = target.object.metadata.name as string;
+    const labels: Record<string, string> = { [LABEL_PROMISE_NAME]: target.promise.metadata.name, [LABEL_PIPELINE_NAME]: pipeline };
+    if (target.workflowType === 'resource') labels[LABEL_RESOURCE_NAME] = target.object.metadata.name;
     return labels;
   }
 
   private async writeWork(target: WorkflowTarget, pipeline: Pipeline, result: PipelineResult): Promise<void> {
-    const promiseSpec = (target.promise.spec ?? {}) as { destinationSelectors?: { matchLabels?: Record<string, string> }[] };
-    const promiseSelectors = Object.assign({}, ...(promiseSpec.destinationSelectors ?? []).map((s) => s.matchLabels ?? {})) as Record<string, string>;
+    const promiseSelectors: Record<string, string> = {};
+    for (const s of target.promise.spec?.destinationSelectors ?? []) Object.assign(promiseSelectors, s.matchLabels);
     const workloadGroups = buildWorkloadGroups(result.outputs, result.selectors, promiseSelectors, `${target.workflowType}-workflow`);
     const spec: Record<string, unknown> = { promiseName: target.promise.metadata.name, workloadGroups };
     if (target.workflowType === 'resource') spec.resourceName = target.object.metadata.name;
@@ -254,12 +258,11 @@ export class WorkflowExecutor {
     return all.slice(0, keep);
   }
 
-  private async startRun(target: WorkflowTarget, pipeline: Pipeline): Promise<KubeObject> {
+  private async startRun(target: WorkflowTarget, pipeline: Pipeline): Promise<StoredObject> {
     const { object } = target;
-    const base =
-      `${target.promise.metadata.name as string}${target.workflowType === 'resource' ? `-${object.metadata.name as string}` : ''}-${pipeline.metadata.name}`
-        .slice(0, 56)
-        .replace(/[^a-z0-9]+$/, '');
+    const base = `${target.promise.metadata.name}${target.workflowType === 'resource' ? `-${object.metadata.name}` : ''}-${pipeline.metadata.name}`
+      .slice(0, 56)
+      .replace(/[^a-z0-9]+$/, '');
     const suffix = (this.opts.random ?? (() => randomBytes(3).toString('hex').slice(0, 5)))();
     const labels = {
       ...this.labels(target, pipeline.metadata.name),
@@ -279,7 +282,7 @@ export class WorkflowExecutor {
         object: {
           apiVersion: object.apiVersion,
           kind: object.kind,
-          namespace: (object.metadata.namespace as string | undefined) ?? '',
+          namespace: object.metadata.namespace ?? '',
           name: object.metadata.name,
           uid: object.metadata.uid,
           generation: object.metadata.generation ?? 1,
@@ -291,7 +294,7 @@ export class WorkflowExecutor {
     return run;
   }
 
-  private async finishRun(run: KubeObject, result: PipelineResult, durationMs: number): Promise<void> {
+  private async finishRun(run: StoredObject, result: PipelineResult, durationMs: number): Promise<void> {
     const steps = result.steps.map((s: StepRecord) => ({ ...s, log: s.log.slice(-64 * 1024) }));
     await this.opts.client.updateStatus({
       ...run,

@@ -8,7 +8,7 @@ export async function ensureObject(client: Client, desired: KubeObject, fields: 
   const existing = await client.get({
     apiVersion: desired.apiVersion,
     kind: desired.kind,
-    name: desired.metadata.name as string,
+    name: desired.metadata.name ?? '',
     ...(desired.metadata.namespace ? { namespace: desired.metadata.namespace } : {}),
   });
   if (!existing) return { object: await client.create(desired), outcome: 'created' };

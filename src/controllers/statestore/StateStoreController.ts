@@ -8,15 +8,28 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { setCondition, type Condition } from '../../api/conditions.ts';
-import { jsonEqual, type JsonObject, type KubeObject, cloneJson } from '../../api/types.ts';
+import { setCondition } from '../../api/conditions.ts';
+import { errorMessage } from '../../api/errors.ts';
+import { isPlainObject, jsonEqual, type StoredObject, cloneJson } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
+import { getOf, listOf, watchOf } from '../../client/typed.ts';
+import type { TypedResourceType } from '../../registry/builtin/defineType.ts';
+import {
+  bucketStateStoreType,
+  destinationType,
+  gitStateStoreType,
+  workPlacementType,
+  type BucketStateStore,
+  type Destination,
+  type GitStateStore,
+  type WorkPlacement,
+} from '../../registry/builtin/kratixKinds.ts';
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
 import { decodeWorkload } from '../../lib/workloads.ts';
 import { destinationFiles, destinationRoot, type DestinationLayout, type PlacementFiles } from '../../statestores/layout.ts';
 import type { GitAuth, SyncRequest, SyncResult } from '../../statestores/GitWriter.ts';
-import { KRATIX_API, LABEL_PIPELINE_NAME } from '../shared/WorkflowExecutor.ts';
+import { LABEL_PIPELINE_NAME } from '../shared/WorkflowExecutor.ts';
 import { LABEL_TARGET } from '../scheduler/WorkScheduler.ts';
 
 /** What the controller needs from a state store writer (Git today; buckets implement the same). */
@@ -24,14 +37,15 @@ export interface StateWriter {
   sync(request: SyncRequest): Promise<SyncResult>;
 }
 
-export interface WriterConfig {
-  kind: 'GitStateStore' | 'BucketStateStore';
+/** A state store's spec, by kind. */
+export type StoreSpec = { kind: 'GitStateStore'; spec: GitStateStore['spec'] } | { kind: 'BucketStateStore'; spec: BucketStateStore['spec'] };
+
+export type WriterConfig = StoreSpec & {
   name: string;
-  spec: JsonObject;
   auth: GitAuth;
   /** Private working folder for this store. */
   workDir: string;
-}
+};
 
 export interface StateStoreControllerOptions {
   client: Client;
@@ -45,7 +59,6 @@ export interface StateStoreControllerOptions {
   now?: () => Date;
 }
 
-const STORE_KINDS = ['GitStateStore', 'BucketStateStore'] as const;
 /** Longest pause between two writes of a store however slow the last one was. */
 const MAX_GAP_MS = 5_000;
 
@@ -69,7 +82,7 @@ export class StateStoreController {
    * Every WorkPlacement as the watch last delivered it (an informer cache): a batch reads these instead of listing
    * and parsing 10,000 objects from the store each time. Undefined until the watch has delivered the existing ones.
    */
-  private placements: Map<string, KubeObject> | undefined;
+  private placements: Map<string, WorkPlacement> | undefined;
 
   constructor(options: StateStoreControllerOptions) {
     this.opts = options;
@@ -84,8 +97,8 @@ export class StateStoreController {
   /** Last generation seen per object: status writes (ours included) do not change it, so they trigger no batch. */
   private readonly seen = new Map<string, unknown>();
 
-  private changed(e: { type: string; object: KubeObject }): boolean {
-    const id = `${e.object.kind}/${e.object.metadata.namespace ?? ''}/${e.object.metadata.name as string}`;
+  private changed(e: { type: string; object: StoredObject }): boolean {
+    const id = `${e.object.kind}/${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`;
     if (e.type === 'DELETED') {
       this.seen.delete(id);
       return true;
@@ -107,14 +120,15 @@ export class StateStoreController {
   async start(): Promise<void> {
     this.controller.start();
     const { client } = this.opts;
-    const cache = new Map<string, KubeObject>();
-    for (const kind of STORE_KINDS)
-      this.watches.push(await client.watch(KRATIX_API, kind, {}, (e) => this.changed(e) && this.enqueue(`${kind}/${e.object.metadata.name as string}`)));
+    const cache = new Map<string, WorkPlacement>();
+    const watchStores = <T>(type: TypedResourceType<T>): Promise<{ stop(): void }> =>
+      watchOf(client, type, {}, (e) => this.changed(e) && this.enqueue(`${type.kind}/${e.object.metadata.name}`));
+    this.watches.push(await watchStores(gitStateStoreType), await watchStores(bucketStateStoreType));
     this.watches.push(
-      await client.watch(KRATIX_API, 'Destination', {}, (e) => {
+      await watchOf(client, destinationType, {}, (e) => {
         if (!this.changed(e)) return;
-        const name = e.object.metadata.name as string;
-        const ref = (e.object.spec as { stateStoreRef?: { kind?: string; name?: string } } | undefined)?.stateStoreRef;
+        const name = e.object.metadata.name;
+        const ref = e.object.spec.stateStoreRef;
         const before = this.storeOf.get(name);
         const key = ref?.kind && ref.name ? `${ref.kind}/${ref.name}` : undefined;
         if (e.type === 'DELETED' || !key) this.storeOf.delete(name);
@@ -122,12 +136,12 @@ export class StateStoreController {
         this.enqueue(before);
         this.enqueue(key);
       }),
-      await client.watch(KRATIX_API, 'WorkPlacement', {}, (e) => {
-        const id = `${e.object.metadata.namespace as string}/${e.object.metadata.name as string}`;
+      await watchOf(client, workPlacementType, {}, (e) => {
+        const id = `${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`;
         if (e.type === 'DELETED') cache.delete(id);
         else cache.set(id, e.object);
         if (!this.changed(e)) return;
-        const target = (e.object.spec as { targetDestinationName?: string } | undefined)?.targetDestinationName ?? '';
+        const target = e.object.spec?.targetDestinationName ?? '';
         if (e.type === 'DELETED') this.placementCache.delete(id);
         const key = this.storeOf.get(target);
         if (key) this.enqueue(key);
@@ -149,15 +163,15 @@ export class StateStoreController {
     return rfc3339Seconds((this.opts.now ?? (() => new Date()))());
   }
 
-  private async credentials(kind: string, spec: JsonObject): Promise<GitAuth | string> {
-    const ref = spec.secretRef as { name?: string; namespace?: string } | undefined;
+  private async credentials({ kind, spec }: StoreSpec): Promise<GitAuth | string> {
+    const ref = spec.secretRef;
     if (!ref?.name) return { kind: 'none' };
     const secret = await this.opts.client.get({ apiVersion: 'v1', kind: 'Secret', namespace: ref.namespace ?? 'default', name: ref.name });
     if (!secret) return `Secret ${ref.namespace ?? 'default'}/${ref.name} not found`;
     const data = Object.fromEntries(
-      Object.entries((secret.data ?? {}) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+      Object.entries(isPlainObject(secret.data) ? secret.data : {}).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString('utf8')]),
     );
-    const method = (spec.authMethod as string | undefined) ?? (kind === 'GitStateStore' ? 'basicAuth' : 'accessKey');
+    const method = spec.authMethod ?? (kind === 'GitStateStore' ? 'basicAuth' : 'accessKey');
     if (method === 'ssh')
       return data.sshPrivateKey
         ? { kind: 'ssh', privateKey: data.sshPrivateKey, ...(data.knownHosts ? { knownHosts: data.knownHosts } : {}) }
@@ -188,34 +202,40 @@ export class StateStoreController {
   private async write(key: string, log: Logger): Promise<ReconcileResult | void> {
     const [kind = '', name = ''] = key.split('/');
     const { client } = this.opts;
-    const store = await client.get({ apiVersion: KRATIX_API, kind, name });
-    if (!store) return;
-    const spec = (store.spec ?? {}) as JsonObject;
-    const destinations = (await client.list(KRATIX_API, 'Destination')).filter((d) => {
-      const ref = (d.spec as { stateStoreRef?: { kind?: string; name?: string } } | undefined)?.stateStoreRef;
+    const git = kind === gitStateStoreType.kind ? await getOf(client, gitStateStoreType, name) : undefined;
+    const bucket = kind === bucketStateStoreType.kind ? await getOf(client, bucketStateStoreType, name) : undefined;
+    const store = git ?? bucket;
+    const config: StoreSpec | undefined = git
+      ? { kind: 'GitStateStore', spec: git.spec }
+      : bucket
+        ? { kind: 'BucketStateStore', spec: bucket.spec }
+        : undefined;
+    if (!store || !config) return;
+    const destinations = (await listOf(client, destinationType)).filter((d) => {
+      const ref = d.spec.stateStoreRef;
       return ref?.kind === kind && ref.name === name && !d.metadata.deletionTimestamp;
     });
-    const auth = await this.credentials(kind, spec);
+    const auth = await this.credentials(config);
     if (typeof auth === 'string') {
       await this.setStoreStatus(store, false, 'SecretNotFound', auth);
       for (const d of destinations) await this.setDestinationReady(d, false, 'StateStoreNotReady', `State store ${name} is not ready: ${auth}`);
       return { requeueAfter: 30_000 };
     }
     const layouts: DestinationLayout[] = destinations.map((d) => {
-      const ds = (d.spec ?? {}) as { path?: string; filepath?: { mode?: DestinationLayout['mode']; filename?: string }; initWorkloads?: { enabled?: boolean } };
+      const ds = d.spec;
       return {
-        name: d.metadata.name as string,
-        root: destinationRoot(spec.path as string | undefined, ds.path),
+        name: d.metadata.name,
+        root: destinationRoot(config.spec.path, ds.path),
         mode: ds.filepath?.mode ?? 'nestedByMetadata',
         filename: ds.filepath?.filename ?? 'aggregated.yaml',
         canary: ds.initWorkloads?.enabled !== false,
       };
     });
     const byDest = new Map<string, PlacementFiles[]>(layouts.map((l) => [l.name, []]));
-    const placements = this.placements ? [...this.placements.values()] : await client.list(KRATIX_API, 'WorkPlacement');
-    const targeted: KubeObject[] = [];
+    const placements = this.placements ? [...this.placements.values()] : await listOf(client, workPlacementType);
+    const targeted: WorkPlacement[] = [];
     for (const wp of placements) {
-      const target = (wp.spec as { targetDestinationName?: string }).targetDestinationName ?? wp.metadata.labels?.[LABEL_TARGET] ?? '';
+      const target = wp.spec?.targetDestinationName ?? wp.metadata.labels?.[LABEL_TARGET] ?? '';
       const list = byDest.get(target);
       if (!list || wp.metadata.deletionTimestamp) continue;
       targeted.push(wp);
@@ -227,7 +247,7 @@ export class StateStoreController {
       for (const [path, content] of destinationFiles(layout, byDest.get(layout.name) ?? [], (wp, err) => failed.set(`${wp.namespace}/${wp.name}`, err.message)))
         files.set(path, content);
     }
-    const previousRoots = ((store.status as { managedPaths?: string[] } | undefined)?.managedPaths ?? []).filter((p) => typeof p === 'string');
+    const previousRoots = (store.status?.managedPaths ?? []).filter((p) => typeof p === 'string');
     const roots = [...new Set(layouts.map((l) => l.root))].sort();
     const request: SyncRequest = {
       roots: [...new Set([...roots, ...previousRoots])],
@@ -236,9 +256,9 @@ export class StateStoreController {
     };
     let result: SyncResult;
     try {
-      result = await this.writerFor(kind as WriterConfig['kind'], name, spec, auth).sync(request);
+      result = await this.writerFor(config, name, auth).sync(request);
     } catch (err) {
-      const message = (err as Error).message;
+      const message = errorMessage(err);
       log.warn({ err: message }, 'state store write failed; retrying with backoff');
       await this.setStoreStatus(store, false, 'StateStoreWriteFailed', message);
       for (const d of destinations) await this.setDestinationReady(d, false, 'StateStoreWriteFailed', message);
@@ -247,16 +267,15 @@ export class StateStoreController {
     if (result.changed) log.info({ changed: result.changed, version: result.version, placements: targeted.length }, 'state store updated');
     await this.setStoreStatus(store, true, 'StateStoreReady', 'State store is ready', roots, result.version);
     for (const d of destinations) await this.setDestinationReady(d, true, 'TestDocumentsWritten', 'Test documents written to State Store');
-    for (const wp of targeted)
-      await this.setPlacementStatus(wp, failed.get(`${wp.metadata.namespace as string}/${wp.metadata.name as string}`), result.version);
+    for (const wp of targeted) await this.setPlacementStatus(wp, failed.get(`${wp.metadata.namespace ?? ''}/${wp.metadata.name}`), result.version);
   }
 
-  private writerFor(kind: WriterConfig['kind'], name: string, spec: JsonObject, auth: GitAuth): StateWriter {
-    const id = `${kind}/${name}`;
-    const signature = JSON.stringify([spec, auth]);
+  private writerFor(config: StoreSpec, name: string, auth: GitAuth): StateWriter {
+    const id = `${config.kind}/${name}`;
+    const signature = JSON.stringify([config.spec, auth]);
     const cached = this.writers.get(id);
     if (cached?.signature === signature) return cached.writer;
-    const writer = this.opts.writerFor({ kind, name, spec, auth, workDir: join(this.opts.workRoot, `${kind.toLowerCase()}-${name}`) });
+    const writer = this.opts.writerFor({ ...config, name, auth, workDir: join(this.opts.workRoot, `${config.kind.toLowerCase()}-${name}`) });
     this.writers.set(id, { signature, writer });
     return writer;
   }
@@ -265,22 +284,22 @@ export class StateStoreController {
    * Decoded files of a placement, cached by spec generation and pipeline label (a batch re-reads every placement of
    * the store; this controller's own status writes change neither).
    */
-  private placementFiles(wp: KubeObject): PlacementFiles {
-    const id = `${wp.metadata.namespace as string}/${wp.metadata.name as string}`;
+  private placementFiles(wp: WorkPlacement): PlacementFiles {
+    const id = `${wp.metadata.namespace ?? ''}/${wp.metadata.name}`;
     const version = `${String(wp.metadata.generation)}|${wp.metadata.labels?.[LABEL_PIPELINE_NAME] ?? ''}`;
     const hit = this.placementCache.get(id);
     if (hit && hit.version === version) return hit.files;
-    const spec = (wp.spec ?? {}) as { promiseName?: string; resourceName?: string; id?: string; workloads?: { filepath: string; content: string }[] };
+    const spec = wp.spec ?? {};
     let workloads: PlacementFiles['workloads'] = [];
     let invalid: Error | undefined;
     try {
-      workloads = (spec.workloads ?? []).map((w) => ({ filepath: w.filepath, content: decodeWorkload(w.content) }));
+      workloads = (spec.workloads ?? []).map((w) => ({ filepath: w.filepath, content: decodeWorkload(w.content ?? '') }));
     } catch (err) {
-      invalid = new Error(`cannot decode the workloads: ${(err as Error).message}`, { cause: err });
+      invalid = new Error(`cannot decode the workloads: ${errorMessage(err)}`, { cause: err });
     }
     const files: PlacementFiles = {
-      namespace: wp.metadata.namespace as string,
-      name: wp.metadata.name as string,
+      namespace: wp.metadata.namespace ?? '',
+      name: wp.metadata.name,
       promiseName: spec.promiseName ?? '',
       resourceName: spec.resourceName ?? '',
       pipeline: wp.metadata.labels?.[LABEL_PIPELINE_NAME] ?? '',
@@ -292,41 +311,36 @@ export class StateStoreController {
     return files;
   }
 
-  private async setStoreStatus(store: KubeObject, ready: boolean, reason: string, message: string, managedPaths?: string[], version?: string): Promise<void> {
-    const status = cloneJson((store.status ?? {}) as JsonObject);
+  private async setStoreStatus(
+    store: GitStateStore | BucketStateStore,
+    ready: boolean,
+    reason: string,
+    message: string,
+    managedPaths?: string[],
+    version?: string,
+  ): Promise<void> {
+    const status = cloneJson(store.status ?? {});
     status.status = ready ? 'Ready' : 'NotReady';
-    status.conditions = setCondition(
-      status.conditions as Condition[] | undefined,
-      { type: 'Ready', status: ready ? 'True' : 'False', reason, message },
-      this.now(),
-    ) as unknown as JsonObject['conditions'];
+    status.conditions = setCondition(status.conditions, { type: 'Ready', status: ready ? 'True' : 'False', reason, message }, this.now());
     status.observedGeneration = store.metadata.generation ?? 1;
     if (managedPaths) status.managedPaths = managedPaths;
     if (version) status.lastCommit = version;
     if (!jsonEqual(status, store.status ?? {})) await this.opts.client.updateStatus({ ...store, status });
   }
 
-  private async setDestinationReady(dest: KubeObject, ready: boolean, reason: string, message: string): Promise<void> {
-    const status = cloneJson((dest.status ?? {}) as JsonObject);
-    status.conditions = setCondition(
-      status.conditions as Condition[] | undefined,
-      { type: 'Ready', status: ready ? 'True' : 'False', reason, message },
-      this.now(),
-    ) as unknown as JsonObject['conditions'];
+  private async setDestinationReady(dest: Destination, ready: boolean, reason: string, message: string): Promise<void> {
+    const status = cloneJson(dest.status ?? {});
+    status.conditions = setCondition(status.conditions, { type: 'Ready', status: ready ? 'True' : 'False', reason, message }, this.now());
     if (!jsonEqual(status, dest.status ?? {})) await this.opts.client.updateStatus({ ...dest, status });
   }
 
-  private async setPlacementStatus(wp: KubeObject, error: string | undefined, version: string): Promise<void> {
-    const current = (wp.status ?? {}) as JsonObject;
+  private async setPlacementStatus(wp: WorkPlacement, error: string | undefined, version: string): Promise<void> {
+    const current = wp.status ?? {};
     // A placement already reported written for its generation is left alone: no status write per batch per placement.
-    if (
-      !error &&
-      current.observedGeneration === wp.metadata.generation &&
-      (current.conditions as Condition[] | undefined)?.some((c) => c.type === 'WriteSucceeded' && c.status === 'True')
-    )
+    if (!error && current.observedGeneration === wp.metadata.generation && current.conditions?.some((c) => c.type === 'WriteSucceeded' && c.status === 'True'))
       return;
     const now = this.now();
-    let c = current.conditions as Condition[] | undefined;
+    let c = current.conditions;
     c = setCondition(c, { type: 'ScheduleSucceeded', status: 'True', reason: 'ScheduledToDestination', message: 'Scheduled to correct Destination' }, now);
     c = error
       ? setCondition(c, { type: 'WriteSucceeded', status: 'False', reason: 'WorkloadsFailedWrite', message: error }, now)
@@ -340,7 +354,7 @@ export class StateStoreController {
     );
     await this.opts.client.updateStatus({
       ...wp,
-      status: { ...current, conditions: c as unknown as JsonObject['conditions'], versionID: version, observedGeneration: wp.metadata.generation ?? 1 },
+      status: { ...current, conditions: c, versionID: version, observedGeneration: wp.metadata.generation ?? 1 },
     });
   }
 }

@@ -20,7 +20,7 @@ export const namespaceType = defineType({
     },
     // As Kubernetes does, so selectors can pick namespaces by name.
     normalize(ns) {
-      ns.metadata.labels = { ...ns.metadata.labels, 'kubernetes.io/metadata.name': ns.metadata.name as string };
+      ns.metadata.labels = { ...ns.metadata.labels, 'kubernetes.io/metadata.name': ns.metadata.name ?? '' };
     },
   },
 });

@@ -1,8 +1,21 @@
-/** Fills the derivable names of a ResourceType so built-in definitions stay short. */
+/**
+ * Fills the derivable names of a ResourceType so built-in definitions stay short, and keeps the type of its objects
+ * (from the schema) with it, so code narrows a stored object of the kind to its typed form without a cast.
+ */
 import type { PatchStrategies } from '../../api/strategicMergePatch.ts';
-import type { JsonSchema, PrinterColumn, ResourceType, TypeStrategy } from '../ResourceType.ts';
+import { parseApiVersion, type KubeObject, type StoredObject } from '../../api/types.ts';
+import type { PrinterColumn, ResourceType, TypeStrategy } from '../ResourceType.ts';
+import type { Schema, Static, Typed } from './schemaBuilder.ts';
 
-export interface TypeDefinition {
+export { s, type Schema, type Static } from './schemaBuilder.ts';
+
+/** A ResourceType whose objects have the fields `T` (spec, status, … as its schema declares them). */
+export type TypedResourceType<T> = Typed<ResourceType, T>;
+
+/** A stored object of a typed kind: its metadata as stored, its fields as the kind's schema declares them. */
+export type ObjectOf<K> = StoredObject & Static<K>;
+
+export interface TypeDefinition<T> {
   group: string;
   version: string;
   kind: string;
@@ -11,7 +24,7 @@ export interface TypeDefinition {
   shortNames?: string[];
   categories?: string[];
   statusSubresource?: boolean;
-  schema?: JsonSchema;
+  schema?: Schema<T>;
   printerColumns?: PrinterColumn[];
   selectableFields?: string[];
   nameIsLabel?: boolean;
@@ -21,7 +34,7 @@ export interface TypeDefinition {
   patchStrategies?: PatchStrategies;
 }
 
-export function defineType(d: TypeDefinition): ResourceType {
+export function defineType<T>(d: TypeDefinition<T>): TypedResourceType<T> {
   const type: ResourceType = {
     group: d.group,
     versions: [d.version],
@@ -45,23 +58,6 @@ export function defineType(d: TypeDefinition): ResourceType {
   return type;
 }
 
-/** Schema helpers: short constructors for the built-in schemas. */
-export const s = {
-  str: (extra: JsonSchema = {}): JsonSchema => ({ type: 'string', ...extra }),
-  bool: (extra: JsonSchema = {}): JsonSchema => ({ type: 'boolean', ...extra }),
-  int: (extra: JsonSchema = {}): JsonSchema => ({ type: 'integer', ...extra }),
-  obj: (properties: Record<string, JsonSchema>, extra: JsonSchema = {}): JsonSchema => ({ type: 'object', properties, ...extra }),
-  map: (values: JsonSchema = { type: 'string' }): JsonSchema => ({ type: 'object', additionalProperties: values }),
-  arr: (items: JsonSchema, extra: JsonSchema = {}): JsonSchema => ({ type: 'array', items, ...extra }),
-  any: (): JsonSchema => ({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true }),
-  root: (spec: JsonSchema | undefined, status: JsonSchema | undefined, extra: Record<string, JsonSchema> = {}, required: string[] = []): JsonSchema => {
-    const properties: Record<string, JsonSchema> = { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, ...extra };
-    if (spec) properties.spec = spec;
-    if (status) properties.status = status;
-    return { type: 'object', properties, ...(required.length ? { required } : {}) };
-  },
-};
-
 export const readyColumn = (name = 'Ready'): PrinterColumn => ({
   name,
   type: 'string',
@@ -69,3 +65,18 @@ export const readyColumn = (name = 'Ready'): PrinterColumn => ({
 });
 
 export const ageColumn: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
+
+/** Whether `obj` is of `type` (its group and kind); objects of a kind were validated against its schema on write. */
+export function isObjectOf<T>(type: TypedResourceType<T>, obj: StoredObject): obj is StoredObject & T {
+  return obj.kind === type.kind && parseApiVersion(obj.apiVersion).group === type.group;
+}
+
+/** `obj` read as an object of `type`; a TypeError names the mismatch when it is of another kind. */
+export function objectOf<T>(type: TypedResourceType<T>, obj: StoredObject): StoredObject & T {
+  if (isObjectOf(type, obj)) return obj;
+  throw new TypeError(`expected a ${type.kind}.${type.group}, got ${describe(obj)}`);
+}
+
+function describe(obj: KubeObject): string {
+  return `${obj.kind} ${obj.apiVersion} ${obj.metadata.name ?? ''}`.trim();
+}

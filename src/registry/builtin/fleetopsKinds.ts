@@ -4,7 +4,8 @@
  * and log tail. It is written by the workflow executor only; its name carries a random suffix as Kratix's Jobs do.
  */
 import type { ResourceType } from '../ResourceType.ts';
-import { ageColumn, defineType, s } from './defineType.ts';
+import { ageColumn, defineType, s, type ObjectOf } from './defineType.ts';
+import type { PromiseSpec } from './kratixKinds.ts';
 
 import { FLEETOPS_GROUP, FLEETOPS_VERSION } from '../../api/fleetopsNames.ts';
 export { FLEETOPS_API, FLEETOPS_GROUP, FLEETOPS_VERSION, revisionName } from '../../api/fleetopsNames.ts';
@@ -13,8 +14,8 @@ const step = s.obj({
   name: s.str(),
   image: s.str(),
   command: s.arr(s.str()),
-  exitCode: { type: 'integer', nullable: true },
-  signal: { type: 'string', nullable: true },
+  exitCode: s.nullableInt(),
+  signal: s.nullableStr(),
   timedOut: s.bool(),
   durationMs: s.int(),
   startedAt: s.str(),
@@ -24,7 +25,7 @@ const step = s.obj({
   pull: s.obj({ image: s.str(), digest: s.str(), policy: s.str(), cached: s.bool(), durationMs: s.int() }),
 });
 
-export const workflowRunType: ResourceType = defineType({
+export const workflowRunType = defineType({
   group: FLEETOPS_GROUP,
   version: FLEETOPS_VERSION,
   kind: 'WorkflowRun',
@@ -51,7 +52,7 @@ export const workflowRunType: ResourceType = defineType({
       durationMs: s.int(),
       steps: s.arr(step),
       /** What the run produced besides its Work: the status.yaml fields (to resume after a restart). */
-      output: s.obj({ status: s.any() }),
+      output: s.obj({ status: s.any<Record<string, unknown>>() }),
     }),
   ),
   printerColumns: [
@@ -66,7 +67,7 @@ export const workflowRunType: ResourceType = defineType({
 });
 
 /** An immutable, numbered copy of a Promise's spec: what resources are reconciled with. Name `<promise>-r<N>`. */
-export const promiseRevisionType: ResourceType = defineType({
+export const promiseRevisionType = defineType({
   group: FLEETOPS_GROUP,
   version: FLEETOPS_VERSION,
   kind: 'PromiseRevision',
@@ -75,7 +76,10 @@ export const promiseRevisionType: ResourceType = defineType({
   shortNames: ['prev'],
   categories: ['fleetops'],
   schema: s.root(
-    s.obj({ promiseName: s.str(), revision: s.int(), hash: s.str(), version: s.str(), promiseSpec: s.any(), change: s.str(), changeCause: s.str() }),
+    s.obj(
+      { promiseName: s.str(), revision: s.int(), hash: s.str(), version: s.str(), promiseSpec: s.any<PromiseSpec>(), change: s.str(), changeCause: s.str() },
+      { required: ['promiseName', 'revision'] },
+    ),
     undefined,
   ),
   printerColumns: [
@@ -94,6 +98,36 @@ export const promiseRevisionType: ResourceType = defineType({
   },
 });
 
+/** A Rollout's progress as the RolloutController writes it. */
+export interface RolloutStatus {
+  phase?: string;
+  message?: string;
+  total?: number;
+  updated?: number;
+  inProgress?: number;
+  pending?: number;
+  failed?: number;
+  currentStep?: number;
+  steps?: { target: number; reached: number }[];
+  startTime?: string;
+  completionTime?: string;
+  [field: string]: unknown;
+}
+
+/** A plan's findings: counts, a summary of the changes, and per-resource details (a sample when large). */
+export interface RolloutPlanStatus {
+  phase?: string;
+  message?: string;
+  total?: number;
+  planned?: number;
+  changed?: number;
+  unchanged?: number;
+  failed?: number;
+  summary?: string[];
+  resources?: { namespace: string; name: string; outcome: string; changes: string[]; error?: string }[];
+  [field: string]: unknown;
+}
+
 const rolloutStep = s.obj({ count: s.int({ minimum: 1 }), percent: s.int({ minimum: 1, maximum: 100 }), pause: s.bool() });
 
 /**
@@ -101,7 +135,7 @@ const rolloutStep = s.obj({ count: s.int({ minimum: 1 }), percent: s.int({ minim
  * from the Promise's `fleetops.dev/rollout-strategy` annotation; `spec.paused`, `spec.aborted` and
  * `spec.approvedStep` are the platform team's controls (`fleetops rollout pause|resume|abort`).
  */
-export const rolloutType: ResourceType = defineType({
+export const rolloutType = defineType({
   group: FLEETOPS_GROUP,
   version: FLEETOPS_VERSION,
   kind: 'Rollout',
@@ -111,25 +145,28 @@ export const rolloutType: ResourceType = defineType({
   categories: ['fleetops'],
   statusSubresource: true,
   schema: s.root(
-    s.obj({
-      promiseName: s.str(),
-      revision: s.int(),
-      fromRevision: s.int(),
-      strategy: s.obj({
-        maxConcurrent: s.int({ minimum: 0 }),
-        steps: s.arr(rolloutStep),
-        order: s.arr(s.str()),
-        failureBudget: s.int({ minimum: 0 }),
-        requireHealthy: s.bool(),
-        selector: s.str(),
-        namespaces: s.arr(s.str()),
-      }),
-      paused: s.bool(),
-      aborted: s.bool(),
-      /** Steps the platform team approved past their pause (`fleetops rollout resume`). */
-      approvedStep: s.int(),
-    }),
-    s.any(),
+    s.obj(
+      {
+        promiseName: s.str(),
+        revision: s.int(),
+        fromRevision: s.int(),
+        strategy: s.obj({
+          maxConcurrent: s.int({ minimum: 0 }),
+          steps: s.arr(rolloutStep),
+          order: s.arr(s.str()),
+          failureBudget: s.int({ minimum: 0 }),
+          requireHealthy: s.bool(),
+          selector: s.str(),
+          namespaces: s.arr(s.str()),
+        }),
+        paused: s.bool(),
+        aborted: s.bool(),
+        /** Steps the platform team approved past their pause (`fleetops rollout resume`). */
+        approvedStep: s.int(),
+      },
+      { required: ['promiseName', 'revision'] },
+    ),
+    s.any<RolloutStatus>(),
   ),
   printerColumns: [
     { name: 'Promise', type: 'string', jsonPath: '.spec.promiseName' },
@@ -147,7 +184,7 @@ export const rolloutType: ResourceType = defineType({
  * A dry run of a Promise change (`fleetops rollout plan -f promise.yaml`): the new Promise's resource workflows run
  * in the sandbox for every resource (or a sample) with no side effect, and the status says what would change.
  */
-export const rolloutPlanType: ResourceType = defineType({
+export const rolloutPlanType = defineType({
   group: FLEETOPS_GROUP,
   version: FLEETOPS_VERSION,
   kind: 'RolloutPlan',
@@ -156,7 +193,7 @@ export const rolloutPlanType: ResourceType = defineType({
   shortNames: ['rplan'],
   categories: ['fleetops'],
   statusSubresource: true,
-  schema: s.root(s.obj({ promise: s.any(), sample: s.int({ minimum: 1 }) }), s.any()),
+  schema: s.root(s.obj({ promise: s.any(), sample: s.int({ minimum: 1 }) }), s.any<RolloutPlanStatus>()),
   printerColumns: [
     { name: 'Promise', type: 'string', jsonPath: '.spec.promise.metadata.name' },
     { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
@@ -167,5 +204,10 @@ export const rolloutPlanType: ResourceType = defineType({
     ageColumn,
   ],
 });
+
+export type WorkflowRun = ObjectOf<typeof workflowRunType>;
+export type PromiseRevision = ObjectOf<typeof promiseRevisionType>;
+export type Rollout = ObjectOf<typeof rolloutType>;
+export type RolloutPlan = ObjectOf<typeof rolloutPlanType>;
 
 export const fleetopsTypes: ResourceType[] = [workflowRunType, promiseRevisionType, rolloutType, rolloutPlanType];

@@ -2,18 +2,62 @@
  * The Kratix kinds (`platform.kratix.io/v1alpha1`) with Kratix's field names, defaults and printer columns (as
  * Kratix's own `api/v1alpha1` types define them). Behaviour lives in controllers; here they store and validate.
  */
+import type { Condition } from '../../api/conditions.ts';
+import type { Pipeline } from '../../workflows/pipelineSpec.ts';
 import type { ResourceType } from '../ResourceType.ts';
 import type { SchemaValidator } from '../schema/SchemaValidator.ts';
 import { promiseStrategy } from './promiseStrategy.ts';
-import { ageColumn, defineType, readyColumn, s } from './defineType.ts';
+import { ageColumn, defineType, readyColumn, s, type ObjectOf } from './defineType.ts';
 
 export const KRATIX_GROUP = 'platform.kratix.io';
 export const KRATIX_VERSION = 'v1alpha1';
 
 const selectors = s.arr(s.obj({ matchLabels: s.map() }, { required: ['matchLabels'] }));
-const pipelines = s.arr(s.any());
+/** Pipelines are checked field by field by the Promise's strategy (Kratix's webhook rules), not by the schema. */
+const pipelines = s.arr(s.any<Pipeline>());
 const workflowPair = s.obj({ configure: pipelines, delete: pipelines });
-const anyStatus = s.any();
+
+/** What the Kratix kinds' statuses have in common: conditions and Kratix's one-word summary. */
+interface ConditionedStatus {
+  conditions?: Condition[];
+  status?: string;
+  message?: string;
+}
+
+/**
+ * A Promise's status as the PromiseController writes it (Kratix's fields, then FleetOps' revision bookkeeping).
+ * `kratix.workflows` follows the Promise workflows' runs.
+ */
+export interface PromiseStatus extends ConditionedStatus {
+  kind?: string;
+  apiVersion?: string;
+  version?: string;
+  observedGeneration?: number;
+  latestRevision?: number;
+  /** md5 of the spec the latest revision was made from. */
+  latestRevisionHash?: string;
+  lastAvailableTime?: string;
+  requiredPromises?: { name: string; version?: string; state: string }[];
+  kratix?: { workflows?: WorkflowsStatus };
+  [field: string]: unknown;
+}
+
+/** Where the workflows of a Promise or resource stand (`status.kratix.workflows`). */
+export interface WorkflowsStatus {
+  phase?: string;
+  hash?: string;
+  revision?: number;
+  runs?: string[];
+  runningSince?: string;
+  lastSuccessfulConfigureWorkflowTime?: string;
+  /** Failed runs in a row (for the retry backoff), and when the next retry is due. */
+  attempts?: number;
+  nextRetryAt?: string;
+  message?: string;
+  /** Pipelines whose Works the last successful run kept (stale Works of removed pipelines are deleted). */
+  worksFor?: string[];
+  [field: string]: unknown;
+}
 
 export const promiseType = defineType({
   group: KRATIX_GROUP,
@@ -35,7 +79,7 @@ export const promiseType = defineType({
       destinationSelectors: selectors,
       requiredPromises: s.arr(s.obj({ name: s.str(), version: s.str() }, { required: ['name'] })),
     }),
-    anyStatus,
+    s.any<PromiseStatus>(),
   ),
   printerColumns: [
     { name: 'Status', type: 'string', jsonPath: '.status.status' },
@@ -70,7 +114,7 @@ export const destinationType = defineType({
       },
       { required: ['path'] },
     ),
-    anyStatus,
+    s.any<ConditionedStatus>(),
     {},
     ['spec'],
   ),
@@ -83,6 +127,14 @@ export const destinationType = defineType({
 });
 
 const secretRef = s.obj({ name: s.str(), namespace: s.str({ default: 'default' }) }, { required: ['name'] });
+
+/** A state store's status: its conditions, and the folders FleetOps manages in it (so it can remove stale ones). */
+export interface StateStoreStatus extends ConditionedStatus {
+  managedPaths?: string[];
+  observedGeneration?: number;
+  /** The commit (Git) or version (bucket) last written. */
+  lastCommit?: string;
+}
 
 const stateStoreColumns = [{ name: 'Status', type: 'string' as const, jsonPath: '.status.status' }, ageColumn];
 
@@ -106,7 +158,7 @@ export const gitStateStoreType = defineType({
       },
       { required: ['url'] },
     ),
-    anyStatus,
+    s.any<StateStoreStatus>(),
     {},
     ['spec'],
   ),
@@ -134,7 +186,7 @@ export const bucketStateStoreType = defineType({
       },
       { required: ['bucketName', 'endpoint'] },
     ),
-    anyStatus,
+    s.any<StateStoreStatus>(),
     {},
     ['spec'],
   ),
@@ -142,6 +194,13 @@ export const bucketStateStoreType = defineType({
 });
 
 const workload = s.obj({ filepath: s.str(), content: s.str() }, { required: ['filepath'] });
+
+/** A Work's status: scheduling conditions, and the WorkPlacements made for it (recorded before they are made). */
+export interface WorkStatus extends ConditionedStatus {
+  placements?: string[];
+  workPlacements?: number;
+  workPlacementsCreated?: number;
+}
 
 export const workType = defineType({
   group: KRATIX_GROUP,
@@ -165,10 +224,16 @@ export const workType = defineType({
         }),
       ),
     }),
-    anyStatus,
+    s.any<WorkStatus>(),
   ),
   printerColumns: [{ name: 'Status', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].message' }, ageColumn],
 });
+
+/** A WorkPlacement's status: written to its Destination's state store or not, and the version written. */
+export interface WorkPlacementStatus extends ConditionedStatus {
+  versionID?: string;
+  [field: string]: unknown;
+}
 
 export const workPlacementType = defineType({
   group: KRATIX_GROUP,
@@ -188,7 +253,7 @@ export const workPlacementType = defineType({
       id: s.str(),
       generation: s.int(),
     }),
-    anyStatus,
+    s.any<WorkPlacementStatus>(),
   ),
   printerColumns: [{ name: 'Destination', type: 'string', jsonPath: '.spec.targetDestinationName' }, readyColumn(), ageColumn],
 });
@@ -224,6 +289,13 @@ export const healthRecordType = defineType({
  * Kratix's ResourceBinding: which version of its Promise a resource request is on. `spec.version` is `latest`
  * (follow the Promise's rollouts) or a `kratix.io/promise-version` to pin it to.
  */
+/** Which version a binding's resource was last reconciled at, and the upgrade that failed, if one did. */
+export interface ResourceBindingStatus extends ConditionedStatus {
+  lastAppliedVersion?: string;
+  failedVersion?: string;
+  [field: string]: unknown;
+}
+
 export const resourceBindingType = defineType({
   group: KRATIX_GROUP,
   version: KRATIX_VERSION,
@@ -241,7 +313,7 @@ export const resourceBindingType = defineType({
       },
       { required: ['promiseRef', 'resourceRef'] },
     ),
-    anyStatus,
+    s.any<ResourceBindingStatus>(),
   ),
   printerColumns: [
     { name: 'Promise', type: 'string', jsonPath: '.spec.promiseRef.name' },
@@ -265,7 +337,10 @@ export const kratixPromiseRevisionType = defineType({
   namespaced: false,
   categories: ['kratix'],
   statusSubresource: true,
-  schema: s.root(s.obj({ promiseRef: s.obj({ name: s.str() }, { required: ['name'] }), promiseSpec: s.any(), version: s.str() }), anyStatus),
+  schema: s.root(
+    s.obj({ promiseRef: s.obj({ name: s.str() }, { required: ['name'] }), promiseSpec: s.any<PromiseSpec>(), version: s.str() }),
+    s.any<{ latest?: boolean }>(),
+  ),
   printerColumns: [
     { name: 'Promise', type: 'string', jsonPath: '.spec.promiseRef.name' },
     { name: 'Version', type: 'string', jsonPath: '.spec.version' },
@@ -274,6 +349,17 @@ export const kratixPromiseRevisionType = defineType({
   ],
 });
 
+export type KratixPromise = ObjectOf<typeof promiseType>;
+export type PromiseSpec = NonNullable<KratixPromise['spec']>;
+export type Destination = ObjectOf<typeof destinationType>;
+export type GitStateStore = ObjectOf<typeof gitStateStoreType>;
+export type BucketStateStore = ObjectOf<typeof bucketStateStoreType>;
+export type Work = ObjectOf<typeof workType>;
+export type WorkloadGroup = NonNullable<NonNullable<Work['spec']>['workloadGroups']>[number];
+export type WorkPlacement = ObjectOf<typeof workPlacementType>;
+export type HealthRecord = ObjectOf<typeof healthRecordType>;
+export type ResourceBinding = ObjectOf<typeof resourceBindingType>;
+export type KratixPromiseRevision = ObjectOf<typeof kratixPromiseRevisionType>;
 /** The Kratix kinds ready to register, with admission rules that need the schema validator. */
 export function kratixTypes(validator: SchemaValidator): ResourceType[] {
   return [

@@ -4,7 +4,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { cause, type StatusCause } from '../../api/errors.ts';
+import { cause, type StatusCause, errorMessage } from '../../api/errors.ts';
 import { isPlainObject } from '../../api/types.ts';
 import type { JsonSchema } from '../ResourceType.ts';
 
@@ -114,7 +114,7 @@ export class SchemaValidator {
       this.compile(schema);
       return '';
     } catch (err) {
-      return (err as Error).message;
+      return errorMessage(err);
     }
   }
 

@@ -13,6 +13,7 @@
  * whose pull failed is not tried again before its back-off ends (10 s doubling to 5 minutes, as the kubelet does):
  * runs asking for it meanwhile fail at once with ImagePullBackOff.
  */
+import { errorMessage } from '../../api/errors.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -223,7 +224,7 @@ export class ImageCache {
     try {
       pulled = await this.pull(ref, options);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       const delayMs = failure ? Math.min(failure.delayMs * 2, this.opts.maxBackoffMs ?? 300_000) : (this.opts.backoffBaseMs ?? 10_000);
       this.failures.set(ref.canonical, { message, until: this.now() + delayMs, delayMs });
       this.opts.logger?.warn({ image: ref.canonical, err: message, retryInMs: delayMs }, 'image pull failed');

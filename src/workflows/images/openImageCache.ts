@@ -1,4 +1,5 @@
 /** Opens a data directory's image cache with the platform's registry configuration (FleetOps and the CLI). */
+import { errorMessage } from '../../api/errors.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -43,7 +44,7 @@ export function openImageCache(dataDir: string, options: ImagesOptions = {}, log
     try {
       defaultAuths = (JSON.parse(readFileSync(authFile, 'utf8')) as { auths?: RegistryAuths }).auths;
     } catch (err) {
-      throw new Error(`registry credentials ${authFile} are not a Docker config.json ({"auths": {...}}): ${(err as Error).message}`, { cause: err });
+      throw new Error(`registry credentials ${authFile} are not a Docker config.json ({"auths": {...}}): ${errorMessage(err)}`, { cause: err });
     }
   }
   return new ImageCache({
