@@ -57,6 +57,11 @@ export interface StoredObject extends KubeObject {
   metadata: StoredMeta;
 }
 
+/** Whether `value` has the shape of an API object: apiVersion and kind strings, metadata an object. */
+export function isKubeObject(value: unknown): value is KubeObject {
+  return isPlainObject(value) && typeof value.apiVersion === 'string' && typeof value.kind === 'string' && isPlainObject(value.metadata);
+}
+
 /** Whether the server has stored `obj` (the fields it stamps on create are set). */
 export function isStored(obj: KubeObject): obj is StoredObject {
   const m = obj.metadata;

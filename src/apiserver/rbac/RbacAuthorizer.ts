@@ -19,6 +19,7 @@ import type { StoredObject } from '../../api/types.ts';
 import type { ObjectService } from '../../registry/ObjectService.ts';
 import type { ResourceType } from '../../registry/ResourceType.ts';
 import { clusterRoleBindingType, clusterRoleType, roleBindingType, roleType } from '../../registry/builtin/rbacKinds.ts';
+import { isObjectOf } from '../../registry/builtin/defineType.ts';
 
 interface Binding {
   namespace: string;
@@ -53,9 +54,10 @@ function emptyPolicy(): Policy {
 
 function add(policy: Policy, o: StoredObject): void {
   const ns = o.metadata.namespace ?? '';
-  if (o.kind === 'Role') policy.roles.set(`${ns}/${o.metadata.name}`, (o.rules ?? []) as PolicyRule[]);
-  else if (o.kind === 'ClusterRole') policy.clusterRoles.set(o.metadata.name, (o.rules ?? []) as PolicyRule[]);
-  else policy.bindings.set(keyOf(o), { namespace: ns, subjects: (o.subjects ?? []) as Subject[], roleRef: o.roleRef as RoleRef });
+  if (isObjectOf(roleType, o)) policy.roles.set(`${ns}/${o.metadata.name}`, o.rules ?? []);
+  else if (isObjectOf(clusterRoleType, o)) policy.clusterRoles.set(o.metadata.name, o.rules ?? []);
+  else if (isObjectOf(roleBindingType, o) || isObjectOf(clusterRoleBindingType, o))
+    policy.bindings.set(keyOf(o), { namespace: ns, subjects: o.subjects ?? [], roleRef: o.roleRef });
 }
 
 function remove(policy: Policy, o: StoredObject): void {

@@ -6,9 +6,12 @@
 import type { Logger } from 'pino';
 import { jsonEqual, type KubeObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
+import { getOf, listOf, watchOf } from '../../client/typed.ts';
 import { Controller } from '../../controller/Controller.ts';
 import { md5Hex } from '../../lib/workloads.ts';
-import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
+import { objectOf } from '../../registry/builtin/defineType.ts';
+import { promiseRevisionType } from '../../registry/builtin/fleetopsKinds.ts';
+import { kratixPromiseRevisionType, promiseType, type PromiseSpec } from '../../registry/builtin/kratixKinds.ts';
 import { KRATIX_API, LABEL_PROMISE_NAME } from '../shared/WorkflowExecutor.ts';
 import { LABEL_PROMISE_VERSION } from '../promise/PromiseController.ts';
 
@@ -36,11 +39,11 @@ export class KratixPromiseRevisions {
   async start(): Promise<void> {
     this.controller.start();
     this.watches.push(
-      await this.opts.client.watch(FLEETOPS_API, 'PromiseRevision', {}, (e) => {
-        const promise = (e.object.spec as { promiseName?: string } | undefined)?.promiseName;
+      await watchOf(this.opts.client, promiseRevisionType, {}, (e) => {
+        const promise = e.object.spec?.promiseName;
         if (promise) this.controller.enqueue(promise);
       }),
-      await this.opts.client.watch(KRATIX_API, 'Promise', {}, (e) => this.controller.enqueue(e.object.metadata.name)),
+      await watchOf(this.opts.client, promiseType, {}, (e) => this.controller.enqueue(e.object.metadata.name)),
     );
   }
 
@@ -52,13 +55,13 @@ export class KratixPromiseRevisions {
 
   async reconcile(name: string): Promise<void> {
     const { client } = this.opts;
-    const promise = await client.get({ apiVersion: KRATIX_API, kind: 'Promise', name });
+    const promise = await getOf(client, promiseType, name);
     if (!promise || promise.metadata.deletionTimestamp) return; // its revisions go with it (ownerReferences)
     const current = promise.metadata.labels?.[LABEL_PROMISE_VERSION] ?? '';
-    const newest = new Map<string, { revision: number; promiseSpec: unknown }>();
-    for (const rev of await client.list(FLEETOPS_API, 'PromiseRevision', { labelSelector: `${LABEL_PROMISE_NAME}=${name}` })) {
-      const spec = rev.spec as { revision?: number; version?: string; promiseSpec?: unknown };
-      if (!spec.version || typeof spec.revision !== 'number') continue;
+    const newest = new Map<string, { revision: number; promiseSpec: PromiseSpec | undefined }>();
+    for (const rev of await listOf(client, promiseRevisionType, { labelSelector: `${LABEL_PROMISE_NAME}=${name}` })) {
+      const { spec } = rev;
+      if (!spec?.version) continue;
       if (spec.revision > (newest.get(spec.version)?.revision ?? 0)) newest.set(spec.version, { revision: spec.revision, promiseSpec: spec.promiseSpec });
     }
     for (const [version, { promiseSpec }] of newest) {
@@ -79,11 +82,14 @@ export class KratixPromiseRevisions {
 
   private async ensure(desired: KubeObject, latest: boolean): Promise<void> {
     const { client } = this.opts;
-    let existing = await client.get({ apiVersion: KRATIX_API, kind: 'PromiseRevision', name: desired.metadata.name ?? '' });
-    if (!existing) existing = await client.create(desired);
+    let existing = await getOf(client, kratixPromiseRevisionType, desired.metadata.name ?? '');
+    if (!existing) existing = objectOf(kratixPromiseRevisionType, await client.create(desired));
     else if (!jsonEqual(existing.spec, desired.spec) || !jsonEqual(existing.metadata.labels ?? {}, desired.metadata.labels)) {
-      existing = await client.update({ ...existing, metadata: { ...existing.metadata, labels: desired.metadata.labels ?? {} }, spec: desired.spec });
+      existing = objectOf(
+        kratixPromiseRevisionType,
+        await client.update({ ...existing, metadata: { ...existing.metadata, labels: desired.metadata.labels ?? {} }, spec: desired.spec }),
+      );
     }
-    if ((existing.status as { latest?: boolean } | undefined)?.latest !== latest) await client.updateStatus({ ...existing, status: { latest } });
+    if (existing.status?.latest !== latest) await client.updateStatus({ ...existing, status: { latest } });
   }
 }

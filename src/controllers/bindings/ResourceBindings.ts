@@ -7,11 +7,16 @@
  * resourcebindings` is true during a rollout.
  */
 import type { Logger } from 'pino';
-import { setCondition, type Condition } from '../../api/conditions.ts';
+import { setCondition } from '../../api/conditions.ts';
 import { ANNOTATION_PINNED_VERSION } from '../../api/fleetopsNames.ts';
-import { jsonEqual, type KubeObject } from '../../api/types.ts';
+import { isPlainObject, jsonEqual } from '../../api/types.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
 import type { Client } from '../../client/Client.ts';
+import { getOf, watchOf } from '../../client/typed.ts';
+import { configMapType } from '../../registry/builtin/coreKinds.ts';
+import { objectOf } from '../../registry/builtin/defineType.ts';
+import { promiseType, resourceBindingType, type ResourceBinding } from '../../registry/builtin/kratixKinds.ts';
+import { resourceRequest, type ResourceRequest } from '../shared/resourceRequest.ts';
 import type { Registry } from '../../registry/Registry.ts';
 import { apiVersionOf } from '../../registry/ResourceType.ts';
 import { KindsController } from '../shared/KindsController.ts';
@@ -31,12 +36,6 @@ export interface ResourceBindingsOptions {
 
 export function bindingName(resource: string, promise: string): string {
   return `${resource}-${promise}`.slice(0, 253);
-}
-
-interface BindingSpec {
-  version?: string;
-  promiseRef?: { name?: string };
-  resourceRef?: { name?: string; namespace?: string };
 }
 
 export class ResourceBindings {
@@ -62,10 +61,7 @@ export class ResourceBindings {
           return;
         }
         // Most events of a resource are its workflow's progress: only the revision run, its outcome and the pin matter.
-        const wf = ((e.object.status as { kratix?: { workflows?: { revision?: number; phase?: string } } } | undefined)?.kratix?.workflows ?? {}) as {
-          revision?: number;
-          phase?: string;
-        };
+        const wf = resourceRequest(e.object).status?.kratix?.workflows ?? {};
         const facts = `${e.object.metadata.uid}/${wf.revision ?? ''}/${wf.phase === 'Succeeded'}/${e.object.metadata.annotations?.[ANNOTATION_PINNED_VERSION] ?? ''}`;
         if (this.seen.get(key) === facts) return;
         this.seen.set(key, facts);
@@ -78,15 +74,15 @@ export class ResourceBindings {
     await this.runner.start();
     // A binding's own status writes need no reaction: only its spec (generation) and its coming and going.
     const generations = new Map<string, number>();
-    this.watch = await this.opts.client.watch(KRATIX_API, 'ResourceBinding', {}, (e) => {
+    this.watch = await watchOf(this.opts.client, resourceBindingType, {}, (e) => {
       const id = `${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`;
       const generation = e.object.metadata.generation ?? 0;
       if (e.type === 'DELETED') generations.delete(id);
       else if (generations.get(id) === generation) return;
       else generations.set(id, generation);
-      const spec = (e.object.spec ?? {}) as BindingSpec;
-      const ns = spec.resourceRef?.namespace ?? e.object.metadata.namespace;
-      if (spec.promiseRef?.name && spec.resourceRef?.name) this.runner.controller.enqueue(`${spec.promiseRef.name}/${ns as string}/${spec.resourceRef.name}`);
+      const spec = e.object.spec;
+      const ns = spec?.resourceRef.namespace ?? e.object.metadata.namespace ?? '';
+      if (spec?.promiseRef.name && spec.resourceRef.name) this.runner.controller.enqueue(`${spec.promiseRef.name}/${ns}/${spec.resourceRef.name}`);
     });
   }
 
@@ -99,16 +95,17 @@ export class ResourceBindings {
     const { client, registry, versions } = this.opts;
     const [promiseName = '', namespace = '', name = ''] = key.split('/');
     const type = kindServedBy(registry, promiseName);
-    const promise = await client.get({ apiVersion: KRATIX_API, kind: 'Promise', name: promiseName });
+    const promise = await getOf(client, promiseType, promiseName);
     if (!type || !promise) return;
-    const resource = await client.get({ apiVersion: apiVersionOf(type), kind: type.kind, namespace, name });
-    if (!resource || resource.metadata.deletionTimestamp) return; // its binding goes with it (ownerReference)
+    const found = await client.get({ apiVersion: apiVersionOf(type), kind: type.kind, namespace, name });
+    if (!found || found.metadata.deletionTimestamp) return; // its binding goes with it (ownerReference)
+    const resource = resourceRequest(found);
     const ref = { apiVersion: KRATIX_API, kind: 'ResourceBinding', namespace, name: bindingName(name, promiseName) };
-    let binding = await client.get(ref);
+    let binding = await getOf(client, resourceBindingType, ref.name, namespace);
     if (!binding) {
       // Kratix's `resourceBindingVersionStrategy: pinned`: a new request stays on the version it was made at.
       const version = (await this.pinsNewRequests()) ? promise.metadata.labels?.[LABEL_PROMISE_VERSION] || 'latest' : 'latest';
-      binding = await client.create({
+      const created = await client.create({
         apiVersion: KRATIX_API,
         kind: 'ResourceBinding',
         metadata: {
@@ -119,9 +116,10 @@ export class ResourceBindings {
         },
         spec: { version, promiseRef: { name: promiseName }, resourceRef: { name, namespace } },
       });
+      binding = objectOf(resourceBindingType, created);
     }
-    const wanted = ((binding.spec ?? {}) as BindingSpec).version || 'latest';
-    const latest = (promise.status as { latestRevision?: number } | undefined)?.latestRevision ?? 0;
+    const wanted = binding.spec?.version || 'latest';
+    const latest = promise.status?.latestRevision ?? 0;
     const pinnedRevision = wanted === 'latest' ? undefined : await versions.revisionOf(promiseName, latest, wanted);
     // The pin on the resource: what the resource controller and rollouts read.
     const pin = wanted !== 'latest' && pinnedRevision !== undefined ? wanted : undefined;
@@ -136,26 +134,30 @@ export class ResourceBindings {
 
   /** Whether the `kratix` ConfigMap (key `config`, in the platform namespace) says resourceBindingVersionStrategy: pinned. */
   private async pinsNewRequests(): Promise<boolean> {
-    const cm = await this.opts.client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: PLATFORM_NAMESPACE, name: 'kratix' });
-    const text = (cm?.data as { config?: string } | undefined)?.config;
+    const cm = await getOf(this.opts.client, configMapType, 'kratix', PLATFORM_NAMESPACE);
+    const text = cm?.data?.config;
     if (!text) return false;
     try {
-      return (parseYamlBounded(text, UNTRUSTED_LIMITS) as { resourceBindingVersionStrategy?: string } | null)?.resourceBindingVersionStrategy === 'pinned';
+      const config = parseYamlBounded(text, UNTRUSTED_LIMITS);
+      return isPlainObject(config) && config.resourceBindingVersionStrategy === 'pinned';
     } catch {
       return false; // a broken config pins nothing; Kratix reads the other keys the same way
     }
   }
 
-  private async writeStatus(binding: KubeObject, resource: KubeObject, wanted: string, pinnedRevision: number | undefined, latest: number): Promise<void> {
-    const promiseName = (binding.spec as BindingSpec).promiseRef?.name as string;
-    const wf = ((resource.status as { kratix?: { workflows?: { revision?: number; phase?: string } } } | undefined)?.kratix?.workflows ?? {}) as {
-      revision?: number;
-      phase?: string;
-    };
+  private async writeStatus(
+    binding: ResourceBinding,
+    resource: ResourceRequest,
+    wanted: string,
+    pinnedRevision: number | undefined,
+    latest: number,
+  ): Promise<void> {
+    const promiseName = binding.spec?.promiseRef.name ?? '';
+    const wf = resource.status?.kratix?.workflows ?? {};
     const ran = typeof wf.revision === 'number' ? await this.opts.versions.versionOf(promiseName, latest, wf.revision) : undefined;
-    const status = { ...((binding.status ?? {}) as Record<string, unknown>) };
+    const status = { ...binding.status };
     const now = rfc3339Seconds((this.opts.now ?? (() => new Date()))());
-    let conditions = (status.conditions as Condition[] | undefined) ?? [];
+    let conditions = status.conditions ?? [];
     if (wf.phase === 'Succeeded' && ran !== undefined) status.lastAppliedVersion = ran;
     if (wanted !== 'latest' && pinnedRevision === undefined) {
       status.failedVersion = wanted;

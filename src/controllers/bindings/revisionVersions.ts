@@ -4,7 +4,8 @@
  * cached per Promise until it gets a new revision.
  */
 import type { Client } from '../../client/Client.ts';
-import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
+import { listOf } from '../../client/typed.ts';
+import { promiseRevisionType } from '../../registry/builtin/fleetopsKinds.ts';
 import { LABEL_PROMISE_NAME } from '../shared/WorkflowExecutor.ts';
 
 interface Versions {
@@ -26,9 +27,9 @@ export class RevisionVersions {
     if (cached && cached.latest === latestRevision) return cached;
     const byVersion = new Map<string, number>();
     const byRevision = new Map<number, string>();
-    for (const rev of await this.client.list(FLEETOPS_API, 'PromiseRevision', { labelSelector: `${LABEL_PROMISE_NAME}=${promise}` })) {
-      const spec = rev.spec as { revision?: number; version?: string };
-      if (typeof spec.revision !== 'number') continue;
+    for (const rev of await listOf(this.client, promiseRevisionType, { labelSelector: `${LABEL_PROMISE_NAME}=${promise}` })) {
+      const { spec } = rev;
+      if (!spec) continue;
       byRevision.set(spec.revision, spec.version ?? '');
       if (spec.version && spec.revision > (byVersion.get(spec.version) ?? 0)) byVersion.set(spec.version, spec.revision);
     }

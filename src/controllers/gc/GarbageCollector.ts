@@ -26,6 +26,14 @@ function refOf(o: StoredObject): ObjectRef {
 
 const keyOf = (r: ObjectRef): string => JSON.stringify([r.apiVersion, r.kind, r.namespace ?? '', r.name]);
 
+/** The reference a `keyOf` key was made from. */
+function refFromKey(key: string): ObjectRef {
+  const parts: unknown = JSON.parse(key);
+  if (!Array.isArray(parts) || parts.length !== 4 || !parts.every((p) => typeof p === 'string')) throw new Error(`not an object key: ${key}`);
+  const [apiVersion = '', kind = '', namespace = '', name = ''] = parts;
+  return { apiVersion, kind, name, ...(namespace ? { namespace } : {}) };
+}
+
 export class GarbageCollector {
   private readonly opts: GarbageCollectorOptions;
   private readonly runner: KindsController;
@@ -84,8 +92,7 @@ export class GarbageCollector {
 
   private async reconcile(work: string): Promise<ReconcileResult | void> {
     const space = work.indexOf(' ');
-    const [apiVersion, kind, namespace, name] = JSON.parse(work.slice(space + 1)) as [string, string, string, string];
-    const ref: ObjectRef = { apiVersion, kind, name, ...(namespace ? { namespace } : {}) };
+    const ref = refFromKey(work.slice(space + 1));
     if (work.startsWith('dependent ')) return this.collect(ref);
     return this.release(ref);
   }
@@ -132,10 +139,7 @@ export class GarbageCollector {
     if (!owner?.metadata.deletionTimestamp) return;
     const uid = owner.metadata.uid;
     const finalizers = owner.metadata.finalizers ?? [];
-    const dependents = [...(this.dependents.get(uid) ?? [])].map((k) => {
-      const [apiVersion, kind, namespace, name] = JSON.parse(k) as [string, string, string, string];
-      return { apiVersion, kind, name, ...(namespace ? { namespace } : {}) } as ObjectRef;
-    });
+    const dependents = [...(this.dependents.get(uid) ?? [])].map(refFromKey);
     let remaining = 0;
     for (const d of dependents) {
       const dep = await client.get(d);

@@ -5,31 +5,20 @@
  * ready). A finalizer takes a deleted record out of the list before it goes.
  */
 import type { Logger } from 'pino';
-import { jsonEqual, type KubeObject } from '../../api/types.ts';
+import { jsonEqual } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
+import { listOf, watchOf } from '../../client/typed.ts';
+import { healthRecordType, type HealthRecord } from '../../registry/builtin/kratixKinds.ts';
+import { resourceRequest, type HealthState, type HealthStatus } from '../shared/resourceRequest.ts';
 import { Controller } from '../../controller/Controller.ts';
 import type { Registry } from '../../registry/Registry.ts';
 import { apiVersionOf } from '../../registry/ResourceType.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
 import { kindServedBy } from '../shared/promiseKinds.ts';
-import { KRATIX_API } from '../shared/WorkflowExecutor.ts';
 
 export const FINALIZER_HEALTH_RECORD = 'kratix.io/health-record-cleanup';
-export type HealthState = 'unknown' | 'ready' | 'unhealthy' | 'healthy' | 'degraded';
+export type { HealthState, HealthStatus };
 const PRIORITY: Record<HealthState, number> = { unhealthy: 1, degraded: 2, unknown: 3, healthy: 4, ready: 5 };
-
-export interface HealthRecordData {
-  promiseRef: { name: string };
-  resourceRef: { name: string; namespace?: string };
-  state?: HealthState;
-  lastRun?: number;
-  details?: unknown;
-}
-
-export interface HealthStatus {
-  state: HealthState;
-  healthRecords: { state: HealthState; lastRun?: number; details?: unknown; source: { name: string; namespace: string } }[];
-}
 
 /** The worst state of the records, starting from ready (Kratix's rule). */
 export function overallHealth(records: { state?: HealthState }[]): HealthState {
@@ -48,9 +37,11 @@ export interface HealthRecordsOptions {
   logger: Logger;
 }
 
-function dataOf(record: KubeObject): HealthRecordData | undefined {
-  const d = record.data as HealthRecordData | undefined;
-  return d?.promiseRef?.name && d.resourceRef?.name ? d : undefined;
+type HealthRecordData = NonNullable<HealthRecord['data']>;
+
+function dataOf(record: HealthRecord): HealthRecordData | undefined {
+  const d = record.data;
+  return d?.promiseRef.name && d.resourceRef.name ? d : undefined;
 }
 
 export class HealthRecords {
@@ -65,7 +56,7 @@ export class HealthRecords {
 
   async start(): Promise<void> {
     this.controller.start();
-    this.watch = await this.opts.client.watch(KRATIX_API, 'HealthRecord', {}, (e) => {
+    this.watch = await watchOf(this.opts.client, healthRecordType, {}, (e) => {
       const d = dataOf(e.object);
       if (d) this.controller.enqueue(`${d.promiseRef.name}/${d.resourceRef.namespace ?? e.object.metadata.namespace ?? ''}/${d.resourceRef.name}`);
     });
@@ -81,7 +72,7 @@ export class HealthRecords {
     const { client } = this.opts;
     const [promise = '', namespace = '', name = ''] = key.split('/');
     // Records live beside the resource they are about (as Kratix's health pipelines write them).
-    const all = (await client.list(KRATIX_API, 'HealthRecord', { namespace })).filter((r) => {
+    const all = (await listOf(client, healthRecordType, { namespace })).filter((r) => {
       const d = dataOf(r);
       return d?.promiseRef.name === promise && d.resourceRef.name === name && (d.resourceRef.namespace ?? r.metadata.namespace) === namespace;
     });
@@ -92,10 +83,12 @@ export class HealthRecords {
         await client.update({ ...r, metadata: { ...r.metadata, finalizers: [...finalizers, FINALIZER_HEALTH_RECORD] } });
     }
     const type = kindServedBy(this.opts.registry, promise);
-    const resource = type ? await client.get({ apiVersion: apiVersionOf(type), kind: type.kind, namespace, name }) : undefined;
-    if (resource && !resource.metadata.deletionTimestamp) {
-      const records = live.map((r) => {
-        const d = dataOf(r) as HealthRecordData;
+    const found = type ? await client.get({ apiVersion: apiVersionOf(type), kind: type.kind, namespace, name }) : undefined;
+    if (found && !found.metadata.deletionTimestamp) {
+      const resource = resourceRequest(found);
+      const records = live.flatMap((r) => {
+        const d = dataOf(r);
+        if (!d) return [];
         return {
           state: d.state ?? 'unknown',
           ...(d.lastRun !== undefined ? { lastRun: d.lastRun } : {}),
@@ -104,7 +97,7 @@ export class HealthRecords {
         };
       });
       const next: HealthStatus | null = records.length ? { state: overallHealth(records), healthRecords: records } : null;
-      const current = (resource.status as { healthStatus?: HealthStatus } | undefined)?.healthStatus ?? null;
+      const current = resource.status?.healthStatus ?? null;
       if (!jsonEqual(current, next)) {
         await client.mergePatch({ apiVersion: resource.apiVersion, kind: resource.kind, namespace, name }, { status: { healthStatus: next } }, 'status');
         if (next && next.state !== current?.state) {

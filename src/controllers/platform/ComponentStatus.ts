@@ -4,13 +4,13 @@
  * app todoer -o yaml` shows that its database is still being made, or failed.
  */
 import type { Logger } from 'pino';
-import type { Condition } from '../../api/conditions.ts';
 import { jsonEqual, type StoredObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import type { Registry } from '../../registry/Registry.ts';
 import { apiVersionOf } from '../../registry/ResourceType.ts';
 import { KindsController } from '../shared/KindsController.ts';
 import { isPromiseKind, kindServedBy } from '../shared/promiseKinds.ts';
+import { resourceRequest, type Component } from '../shared/resourceRequest.ts';
 import { LABEL_COMPONENT_OF_NAMESPACE, LABEL_COMPONENT_OF_PROMISE, LABEL_COMPONENT_OF_RESOURCE } from './PlatformApplier.ts';
 
 export interface ComponentStatusOptions {
@@ -19,18 +19,10 @@ export interface ComponentStatusOptions {
   logger: Logger;
 }
 
-export interface Component {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  namespace: string;
-  /** The component's Reconciled condition: True, False or Unknown. */
-  ready: string;
-  message?: string;
-}
+export type { Component };
 
 function componentOf(o: StoredObject): Component {
-  const status = (o.status ?? {}) as { message?: string; conditions?: Condition[] };
+  const status = resourceRequest(o).status ?? {};
   const reconciled = status.conditions?.find((c) => c.type === 'Reconciled');
   return {
     apiVersion: o.apiVersion,
@@ -75,15 +67,16 @@ export class ComponentStatus {
     const [promise = '', namespace = '', name = ''] = key.split('/');
     const type = kindServedBy(registry, promise);
     if (!type) return;
-    const parent = await client.get({ apiVersion: apiVersionOf(type), kind: type.kind, namespace, name });
-    if (!parent || parent.metadata.deletionTimestamp) return;
+    const found = await client.get({ apiVersion: apiVersionOf(type), kind: type.kind, namespace, name });
+    if (!found || found.metadata.deletionTimestamp) return;
+    const parent = resourceRequest(found);
     const selector = `${LABEL_COMPONENT_OF_PROMISE}=${promise},${LABEL_COMPONENT_OF_RESOURCE}=${name},${LABEL_COMPONENT_OF_NAMESPACE}=${namespace}`;
     const components: Component[] = [];
     for (const t of registry.all().filter(isPromiseKind)) {
       for (const child of await client.list(apiVersionOf(t), t.kind, { namespace, labelSelector: selector })) components.push(componentOf(child));
     }
     components.sort((a, b) => `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`));
-    const current = (parent.status as { components?: Component[] } | undefined)?.components ?? [];
+    const current = parent.status?.components ?? [];
     if (jsonEqual(current, components)) return;
     await client.mergePatch(
       { apiVersion: parent.apiVersion, kind: parent.kind, namespace, name },

@@ -11,8 +11,10 @@
  */
 import type { Logger } from 'pino';
 import { isApiError } from '../../api/errors.ts';
-import { isPlainObject, type KubeObject, type StoredObject } from '../../api/types.ts';
+import { isKubeObject, isPlainObject, parseApiVersion, type KubeObject, type StoredObject } from '../../api/types.ts';
 import type { Client, ObjectRef } from '../../client/Client.ts';
+import { getOf } from '../../client/typed.ts';
+import { destinationType, workPlacementType, type WorkPlacement } from '../../registry/builtin/kratixKinds.ts';
 import { Controller } from '../../controller/Controller.ts';
 import { BackgroundTasks } from '../../controller/BackgroundTasks.ts';
 import { LABEL_TARGET } from '../scheduler/WorkScheduler.ts';
@@ -38,6 +40,16 @@ export interface PlatformApplierOptions {
   logger: Logger;
   /** Parses a multi-document YAML file under the limits for untrusted input. */
   parseYamlStream(text: string): Promise<unknown[]>;
+}
+
+function isRef(value: unknown): value is ObjectRef {
+  return (
+    isPlainObject(value) &&
+    typeof value.apiVersion === 'string' &&
+    typeof value.kind === 'string' &&
+    typeof value.name === 'string' &&
+    (value.namespace === undefined || typeof value.namespace === 'string')
+  );
 }
 
 function refKey(r: ObjectRef): string {
@@ -89,15 +101,10 @@ export class PlatformApplier {
   async reconcile(key: string, log: Logger): Promise<void> {
     const { client } = this.opts;
     const [namespace = '', name = ''] = key.split('/');
-    const wp = await client.get({ apiVersion: KRATIX_API, kind: 'WorkPlacement', namespace, name });
+    const wp = await getOf(client, workPlacementType, name, namespace);
     if (!wp) return;
-    const spec = (wp.spec ?? {}) as {
-      targetDestinationName?: string;
-      workloads?: { filepath: string; content: string }[];
-      promiseName?: string;
-      resourceName?: string;
-    };
-    const dest = spec.targetDestinationName ? await client.get({ apiVersion: KRATIX_API, kind: 'Destination', name: spec.targetDestinationName }) : undefined;
+    const spec = wp.spec ?? {};
+    const dest = spec.targetDestinationName ? await getOf(client, destinationType, spec.targetDestinationName) : undefined;
     const previous = this.appliedOf(wp);
     const finalizers = wp.metadata.finalizers ?? [];
     const applies = isPlatformDestination(dest) && !wp.metadata.deletionTimestamp;
@@ -120,12 +127,12 @@ export class PlatformApplier {
     const desired: KubeObject[] = [];
     const refused: string[] = [];
     for (const w of spec.workloads ?? []) {
-      const docs = await this.opts.parseYamlStream(decodeWorkload(w.content).toString('utf8'));
+      const docs = await this.opts.parseYamlStream(decodeWorkload(w.content ?? '').toString('utf8'));
       for (const doc of docs) {
         if (doc === null || doc === undefined) continue;
-        const problem = this.check(doc, parent, namespace);
+        const problem = isKubeObject(doc) ? this.check(doc, parent, namespace) : 'not a Kubernetes object (apiVersion, kind and metadata are needed)';
         if (problem) refused.push(`${w.filepath}: ${problem}`);
-        else desired.push(this.owned(doc as KubeObject, parent, spec.promiseName ?? '', namespace));
+        else if (isKubeObject(doc)) desired.push(this.owned(doc, parent, spec.promiseName ?? '', namespace));
       }
     }
     // Record the union before writing: a crash half-way must not leave objects nobody remembers.
@@ -152,11 +159,8 @@ export class PlatformApplier {
   }
 
   /** Why a document may not be applied, or undefined. */
-  private check(doc: unknown, parent: StoredObject | undefined, namespace: string): string | undefined {
-    if (!isPlainObject(doc) || typeof doc.apiVersion !== 'string' || typeof doc.kind !== 'string' || !isPlainObject(doc.metadata)) {
-      return 'not a Kubernetes object (apiVersion, kind and metadata are needed)';
-    }
-    const [group, version] = doc.apiVersion.includes('/') ? (doc.apiVersion.split('/') as [string, string]) : ['', doc.apiVersion];
+  private check(doc: KubeObject, parent: StoredObject | undefined, namespace: string): string | undefined {
+    const { group, version } = parseApiVersion(doc.apiVersion);
     const type = this.opts.registry.byKind(group, doc.kind);
     if (!type || !type.versions.includes(version)) return `${doc.kind} (${doc.apiVersion}) is not served here: is its Promise installed?`;
     if (!isPromiseKind(type)) return `${doc.kind} is not a Promise's kind: only resource requests are applied from the platform destination`;
@@ -199,18 +203,18 @@ export class PlatformApplier {
     return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name ?? '', ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) };
   }
 
-  private appliedOf(wp: KubeObject): ObjectRef[] {
+  private appliedOf(wp: WorkPlacement): ObjectRef[] {
     const raw = wp.metadata.annotations?.[ANNOTATION_APPLIED];
     if (!raw) return [];
     try {
-      const refs = JSON.parse(raw) as unknown;
-      return Array.isArray(refs) ? (refs as ObjectRef[]) : [];
+      const refs: unknown = JSON.parse(raw);
+      return Array.isArray(refs) ? refs.filter(isRef) : [];
     } catch {
       return [];
     }
   }
 
-  private async record(wp: KubeObject, refs: ObjectRef[]): Promise<KubeObject> {
+  private async record(wp: WorkPlacement, refs: ObjectRef[]): Promise<StoredObject> {
     const annotations: Record<string, string> = { ...wp.metadata.annotations, [ANNOTATION_APPLIED]: JSON.stringify(refs) };
     if (!refs.length) delete annotations[ANNOTATION_APPLIED];
     return this.opts.client.update({ ...wp, metadata: { ...wp.metadata, annotations } });

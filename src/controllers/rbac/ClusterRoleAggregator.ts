@@ -4,9 +4,11 @@
  * aggregated roles; chains (`view` into `edit` into `admin`) settle as each write triggers the next pass.
  */
 import type { Logger } from 'pino';
-import { labelSelectorMatches, RBAC_API, type LabelSelectorObject, type PolicyRule } from '../../api/rbac.ts';
-import { jsonEqual, type KubeObject } from '../../api/types.ts';
+import { labelSelectorMatches, type PolicyRule } from '../../api/rbac.ts';
+import { jsonEqual } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
+import { listOf, watchOf } from '../../client/typed.ts';
+import { clusterRoleType, type ClusterRole } from '../../registry/builtin/rbacKinds.ts';
 import { Controller } from '../../controller/Controller.ts';
 
 export interface ClusterRoleAggregatorOptions {
@@ -17,8 +19,8 @@ export interface ClusterRoleAggregatorOptions {
 const ALL = 'all';
 
 /** The union of the matching roles' rules (by name, duplicates once), or undefined for a role without aggregation. */
-export function aggregatedRules(role: KubeObject, roles: KubeObject[]): PolicyRule[] | undefined {
-  const selectors = (role.aggregationRule as { clusterRoleSelectors?: LabelSelectorObject[] } | undefined)?.clusterRoleSelectors;
+export function aggregatedRules(role: ClusterRole, roles: ClusterRole[]): PolicyRule[] | undefined {
+  const selectors = role.aggregationRule?.clusterRoleSelectors;
   if (!selectors) return undefined;
   const rules: PolicyRule[] = [];
   const seen = new Set<string>();
@@ -26,7 +28,7 @@ export function aggregatedRules(role: KubeObject, roles: KubeObject[]): PolicyRu
     .filter((r) => r.metadata.name !== role.metadata.name && selectors.some((s) => labelSelectorMatches(s, r.metadata.labels)))
     .sort((a, b) => String(a.metadata.name).localeCompare(String(b.metadata.name)));
   for (const source of sources) {
-    for (const rule of (source.rules ?? []) as PolicyRule[]) {
+    for (const rule of source.rules ?? []) {
       const key = JSON.stringify(rule);
       if (seen.has(key)) continue;
       seen.add(key);
@@ -48,7 +50,7 @@ export class ClusterRoleAggregator {
 
   async start(): Promise<void> {
     this.controller.start();
-    this.watch = await this.opts.client.watch(RBAC_API, 'ClusterRole', {}, () => this.controller.enqueue(ALL));
+    this.watch = await watchOf(this.opts.client, clusterRoleType, {}, () => this.controller.enqueue(ALL));
   }
 
   async stop(): Promise<void> {
@@ -57,7 +59,7 @@ export class ClusterRoleAggregator {
   }
 
   async reconcile(): Promise<void> {
-    const roles = await this.opts.client.list(RBAC_API, 'ClusterRole');
+    const roles = await listOf(this.opts.client, clusterRoleType);
     for (const role of roles) {
       const rules = aggregatedRules(role, roles);
       if (!rules || jsonEqual(rules, role.rules ?? [])) continue;

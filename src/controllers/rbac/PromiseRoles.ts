@@ -67,7 +67,7 @@ export class PromiseRoles {
     for (const t of this.opts.registry.all()) if (isPromiseKind(t)) this.controller.enqueue(promiseNameOf(t));
     // Roles of Promises deleted while FleetOps was down.
     for (const r of await this.opts.client.list(RBAC_API, 'ClusterRole', { labelSelector: LABEL_PROMISE_ROLE })) {
-      this.controller.enqueue(r.metadata.labels?.[LABEL_PROMISE_ROLE] as string);
+      this.controller.enqueue(r.metadata.labels?.[LABEL_PROMISE_ROLE] ?? '');
     }
   }
 

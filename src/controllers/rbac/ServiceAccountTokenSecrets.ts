@@ -7,6 +7,8 @@
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
+import { getOf } from '../../client/typed.ts';
+import { secretType, serviceAccountType } from '../../registry/builtin/coreKinds.ts';
 import { Controller } from '../../controller/Controller.ts';
 import type { ServiceAccountClaims } from '../../lib/serviceAccountToken.ts';
 
@@ -64,20 +66,20 @@ export class ServiceAccountTokenSecrets {
         if (s.type === SERVICE_ACCOUNT_TOKEN_TYPE) this.controller.enqueue(`${namespace}/${s.metadata.name}`);
       return;
     }
-    const secret = await client.get({ apiVersion: 'v1', kind: 'Secret', namespace, name });
+    const secret = await getOf(client, secretType, name, namespace);
     if (!secret || secret.type !== SERVICE_ACCOUNT_TOKEN_TYPE || secret.metadata.deletionTimestamp) return;
     const account = secret.metadata.annotations?.[ANNOTATION_SA_NAME];
-    const sa = account ? await client.get({ apiVersion: 'v1', kind: 'ServiceAccount', namespace, name: account }) : undefined;
+    const sa = account ? await getOf(client, serviceAccountType, account, namespace) : undefined;
     const boundUid = secret.metadata.annotations?.[ANNOTATION_SA_UID];
-    if (!sa || (boundUid && boundUid !== sa.metadata.uid)) {
+    if (!account || !sa || (boundUid && boundUid !== sa.metadata.uid)) {
       await client.delete({ apiVersion: 'v1', kind: 'Secret', namespace, name });
       return;
     }
-    const data = (secret.data ?? {}) as Record<string, string>;
+    const data = secret.data ?? {};
     if (data.token && boundUid === sa.metadata.uid) return;
     const token = this.opts.sign({
       namespace,
-      serviceAccount: { name: account as string, uid: sa.metadata.uid },
+      serviceAccount: { name: account, uid: sa.metadata.uid },
       secret: { name, uid: secret.metadata.uid },
       issuedAt: Math.floor((this.opts.now?.() ?? new Date()).getTime() / 1000),
     });

@@ -7,16 +7,21 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
-import { isPlainObject, type JsonObject, type StoredObject } from '../../api/types.ts';
+import { isKubeObject, isPlainObject, type KubeObject, type StoredObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
+import { getOf, watchOf } from '../../client/typed.ts';
 import { Controller } from '../../controller/Controller.ts';
-import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
+import { objectOf } from '../../registry/builtin/defineType.ts';
+import { rolloutPlanType, type RolloutPlan, type RolloutPlanStatus } from '../../registry/builtin/fleetopsKinds.ts';
+import { promiseType, workType, type KratixPromise, type PromiseSpec } from '../../registry/builtin/kratixKinds.ts';
+import { apiVersionOf } from '../../registry/ResourceType.ts';
 import type { Registry } from '../../registry/Registry.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
 import type { Pipeline } from '../../workflows/PipelineRunner.ts';
 import { configReader } from '../shared/configReader.ts';
 import { kindServedBy } from '../shared/promiseKinds.ts';
-import { KRATIX_API, type WorkflowExecutor } from '../shared/WorkflowExecutor.ts';
+import { resourceRequest } from '../shared/resourceRequest.ts';
+import type { WorkflowExecutor } from '../shared/WorkflowExecutor.ts';
 import { decodeWorkload } from '../../lib/workloads.ts';
 import { diffFiles, diffStatus, summarize } from './diff.ts';
 
@@ -42,6 +47,11 @@ interface ResourcePlan {
 
 const DONE = new Set(['Complete', 'Failed']);
 
+/** A spec the Promise kind's admission rules accepted (its pipelines are then well formed). */
+function isAdmittedSpec(spec: unknown): spec is PromiseSpec {
+  return isPlainObject(spec);
+}
+
 export class PlanController {
   readonly controller: Controller;
   private readonly opts: PlanControllerOptions;
@@ -59,7 +69,7 @@ export class PlanController {
 
   async start(): Promise<void> {
     this.controller.start();
-    this.watch = await this.opts.client.watch(FLEETOPS_API, 'RolloutPlan', {}, (e) => {
+    this.watch = await watchOf(this.opts.client, rolloutPlanType, {}, (e) => {
       if (e.type === 'ADDED') this.controller.enqueue(e.object.metadata.name);
     });
   }
@@ -75,29 +85,33 @@ export class PlanController {
 
   async reconcile(name: string, log: Logger): Promise<void> {
     const { client, registry } = this.opts;
-    let plan = await client.get({ apiVersion: FLEETOPS_API, kind: 'RolloutPlan', name });
-    if (!plan || DONE.has(String((plan.status as JsonObject | undefined)?.phase))) return;
-    const write = async (status: JsonObject): Promise<void> => {
-      plan = await client.updateStatus({ ...plan!, status: { ...((plan!.status as JsonObject | undefined) ?? {}), ...status } });
+    const found = await getOf(client, rolloutPlanType, name);
+    if (!found || DONE.has(String(found.status?.phase))) return;
+    let plan: RolloutPlan = found;
+    const write = async (status: RolloutPlanStatus): Promise<void> => {
+      plan = objectOf(rolloutPlanType, await client.updateStatus({ ...plan, status: { ...plan.status, ...status } }));
     };
-    const next = (isPlainObject((plan.spec as JsonObject).promise) ? (plan.spec as JsonObject).promise : undefined) as StoredObject | undefined;
-    const promiseName = next?.metadata?.name;
+    const next: KubeObject | undefined = isKubeObject(plan.spec?.promise) ? plan.spec.promise : undefined;
+    const promiseName = next?.metadata.name;
     if (!next || next.kind !== 'Promise' || !promiseName) return write({ phase: 'Failed', message: 'spec.promise must be a Promise with metadata.name' });
-    const live = await client.get({ apiVersion: KRATIX_API, kind: 'Promise', name: promiseName });
+    // The proposed Promise passes the admission rules applying it would (pipelines well formed) before anything runs.
+    const problems = registry.byKind(promiseType.group, promiseType.kind)?.strategy?.validate?.(next, undefined) ?? [];
+    const nextSpec = next.spec ?? {};
+    if (problems.length || !isAdmittedSpec(nextSpec))
+      return write({ phase: 'Failed', message: `spec.promise is not a valid Promise: ${problems.map((c) => `${c.field}: ${c.message}`).join('; ')}` });
+    const live = await getOf(client, promiseType, promiseName);
     const type = kindServedBy(registry, promiseName);
     if (!live || !type)
       return write({ phase: 'Failed', message: `Promise ${promiseName} is not installed: there are no resources to plan for; apply it instead` });
 
-    const apiVersion = `${type.group}/${type.versions[0] as string}`;
-    const all = (await client.list(apiVersion, type.kind)).filter((o) => !o.metadata.deletionTimestamp);
+    const all = (await client.list(apiVersionOf(type), type.kind)).filter((o) => !o.metadata.deletionTimestamp);
     all.sort(
       (a, b) => String(a.metadata.namespace).localeCompare(String(b.metadata.namespace)) || String(a.metadata.name).localeCompare(String(b.metadata.name)),
     );
-    const sample = (plan.spec as { sample?: number }).sample;
+    const sample = plan.spec?.sample;
     const targets = sample ? all.slice(0, sample) : all;
-    const promise: StoredObject = { ...live, spec: next.spec ?? {} };
-    const pipelines = ((next.spec as { workflows?: { resource?: { configure?: Pipeline[] } } } | undefined)?.workflows?.resource?.configure ??
-      []) as Pipeline[];
+    const promise: KratixPromise = { ...live, spec: nextSpec };
+    const pipelines = nextSpec.workflows?.resource?.configure ?? [];
     await write({
       phase: 'Running',
       total: all.length,
@@ -136,13 +150,13 @@ export class PlanController {
       failed: failures.length,
       summary,
       message: headline,
-      resources: results.slice(0, this.opts.maxDetails ?? 500) as unknown as JsonObject[],
+      resources: results.slice(0, this.opts.maxDetails ?? 500),
       completionTime: this.now(),
     });
     log.info({ plan: name, planned: results.length, changed: count('changed'), failed: failures.length }, 'rollout plan complete');
   }
 
-  private async planOne(obj: StoredObject, promise: StoredObject, pipelines: Pipeline[], plural: string, log: Logger): Promise<ResourcePlan> {
+  private async planOne(obj: StoredObject, promise: KratixPromise, pipelines: Pipeline[], plural: string, log: Logger): Promise<ResourcePlan> {
     const { client, executor } = this.opts;
     const namespace = obj.metadata.namespace ?? '';
     const base = { namespace, name: obj.metadata.name };
@@ -152,19 +166,19 @@ export class PlanController {
       return { ...base, outcome: 'failed', changes: [], error: `pipeline ${outcome.failedPipeline ?? ''}: ${outcome.failure ?? 'failed'}`.slice(0, 2000) };
     const before = new Map<string, string>();
     const after = new Map<string, string>();
-    const current =
-      (((obj.status as JsonObject | undefined)?.kratix as JsonObject | undefined)?.workflows as { worksFor?: string[] } | undefined)?.worksFor ?? [];
+    const status = resourceRequest(obj).status ?? {};
+    const current = status.kratix?.workflows?.worksFor ?? [];
     const names = new Set([...current, ...pipelines.map((p) => p.metadata.name)]);
     for (const pipeline of names) {
-      const work = await client.get({ apiVersion: KRATIX_API, kind: 'Work', namespace, name: executor.workName(target, pipeline) });
-      for (const group of (work?.spec as { workloadGroups?: { workloads?: { filepath: string; content: string }[] }[] } | undefined)?.workloadGroups ?? []) {
-        for (const w of group.workloads ?? []) before.set(`${pipeline}/${w.filepath}`, decodeWorkload(w.content).toString('utf8'));
+      const work = await getOf(client, workType, executor.workName(target, pipeline), namespace);
+      for (const group of work?.spec?.workloadGroups ?? []) {
+        for (const w of group.workloads ?? []) before.set(`${pipeline}/${w.filepath}`, decodeWorkload(w.content ?? '').toString('utf8'));
       }
       for (const f of outcome.outputs?.get(pipeline) ?? []) after.set(`${pipeline}/${f.path}`, f.content.toString('utf8'));
     }
     // One pipeline (the usual case): file names alone read better than pipeline/file.
     const strip = (m: Map<string, string>): Map<string, string> => (names.size === 1 ? new Map([...m].map(([k, v]) => [k.slice(k.indexOf('/') + 1), v])) : m);
-    const changes = [...diffFiles(strip(before), strip(after)), ...diffStatus((obj.status as Record<string, unknown> | undefined) ?? {}, outcome.status)];
+    const changes = [...diffFiles(strip(before), strip(after)), ...diffStatus(status, outcome.status)];
     return { ...base, outcome: changes.length ? 'changed' : 'unchanged', changes };
   }
 }

@@ -11,18 +11,20 @@
  */
 import type { Logger } from 'pino';
 import { isApiError } from '../../api/errors.ts';
-import { isPlainObject, jsonEqual, type JsonObject, type StoredObject } from '../../api/types.ts';
+import { jsonEqual, type StoredObject } from '../../api/types.ts';
 import { ANNOTATION_PINNED_VERSION } from '../../api/fleetopsNames.ts';
 import type { Client } from '../../client/Client.ts';
+import { getOf, watchOf } from '../../client/typed.ts';
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
-import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
+import { rolloutType, type Rollout, type RolloutStatus } from '../../registry/builtin/fleetopsKinds.ts';
+import { promiseType, type KratixPromise } from '../../registry/builtin/kratixKinds.ts';
 import type { Registry } from '../../registry/Registry.ts';
-import type { ResourceType } from '../../registry/ResourceType.ts';
+import { apiVersionOf, type ResourceType } from '../../registry/ResourceType.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
 import { PromiseKindsWatcher } from '../shared/PromiseKindsWatcher.ts';
 import { kindServedBy, promiseNameOf } from '../shared/promiseKinds.ts';
-import { KRATIX_API } from '../shared/WorkflowExecutor.ts';
+import { resourceRequest } from '../shared/resourceRequest.ts';
 import { LABEL_REVISION } from '../resource/ResourceController.ts';
 import { computeProgress, inScope, type ResourceView, type RolloutPhase } from './progress.ts';
 import { DEFAULT_STRATEGY, type RolloutStrategy } from './strategy.ts';
@@ -37,15 +39,7 @@ export interface RolloutControllerOptions {
   now?: () => Date;
 }
 
-interface RolloutSpec {
-  promiseName: string;
-  revision: number;
-  fromRevision?: number;
-  strategy?: Partial<RolloutStrategy>;
-  paused?: boolean;
-  aborted?: boolean;
-  approvedStep?: number;
-}
+type RolloutSpec = NonNullable<Rollout['spec']>;
 
 const TERMINAL: ReadonlySet<string> = new Set(['Complete', 'Aborted', 'Superseded']);
 
@@ -57,8 +51,8 @@ export function isTerminalPhase(phase: unknown): boolean {
 export function viewOf(obj: StoredObject): ResourceView {
   const labels = obj.metadata.labels ?? {};
   const assigned = Number(labels[LABEL_REVISION]);
-  const status = (obj.status ?? {}) as { kratix?: { workflows?: JsonObject }; healthStatus?: { state?: string; healthRecords?: { lastRun?: number }[] } };
-  const wf = (status.kratix?.workflows ?? {}) as { revision?: unknown; phase?: unknown; lastSuccessfulConfigureWorkflowTime?: unknown };
+  const status = resourceRequest(obj).status ?? {};
+  const wf = status.kratix?.workflows ?? {};
   const succeededAt = Date.parse(String(wf.lastSuccessfulConfigureWorkflowTime ?? ''));
   const health = status.healthStatus;
   // HealthRecords say when they ran in seconds; the newest run is when the health was last observed.
@@ -107,11 +101,12 @@ export class RolloutController {
     this.controller.start();
     // Resources first: a rollout is only decided on once its kind's cache holds every resource.
     await this.kinds.start();
-    this.rolloutWatch = await this.opts.client.watch(FLEETOPS_API, 'Rollout', {}, (e) => {
-      const spec = e.object.spec as RolloutSpec;
+    this.rolloutWatch = await watchOf(this.opts.client, rolloutType, {}, (e) => {
+      const spec = e.object.spec;
+      if (!spec) return;
       const name = e.object.metadata.name;
       const current = this.active.get(spec.promiseName);
-      const finished = e.type === 'DELETED' || isTerminalPhase((e.object.status as JsonObject | undefined)?.phase);
+      const finished = e.type === 'DELETED' || isTerminalPhase(e.object.status?.phase);
       if (finished) {
         if (current?.name === name) this.active.delete(spec.promiseName);
       } else if (!current || current.revision <= spec.revision) {
@@ -119,8 +114,7 @@ export class RolloutController {
       }
       // A new rollout or a change of its spec (pause, resume, abort) is acted on at once; its own status writes
       // need no reaction (resource changes wake it).
-      if (e.type !== 'DELETED' && (e.type === 'ADDED' || (e.object.status as JsonObject | undefined)?.observedGeneration !== e.object.metadata.generation))
-        this.controller.enqueue(name);
+      if (e.type !== 'DELETED' && (e.type === 'ADDED' || e.object.status?.observedGeneration !== e.object.metadata.generation)) this.controller.enqueue(name);
     });
   }
 
@@ -160,14 +154,14 @@ export class RolloutController {
 
   async reconcile(name: string, log: Logger): Promise<ReconcileResult | void> {
     const { client, registry } = this.opts;
-    const rollout = await client.get({ apiVersion: FLEETOPS_API, kind: 'Rollout', name });
-    if (!rollout) return;
-    const spec = rollout.spec as RolloutSpec;
-    const status = (isPlainObject(rollout.status) ? rollout.status : {}) as JsonObject;
+    const rollout = await getOf(client, rolloutType, name);
+    if (!rollout?.spec) return;
+    const { spec } = rollout;
+    const status = rollout.status ?? {};
     if (isTerminalPhase(status.phase)) return;
-    const promise = await client.get({ apiVersion: KRATIX_API, kind: 'Promise', name: spec.promiseName });
+    const promise = await getOf(client, promiseType, spec.promiseName);
     if (!promise) return; // the Promise's deletion removes its rollouts
-    const latest = (promise.status as { latestRevision?: unknown } | undefined)?.latestRevision;
+    const latest = promise.status?.latestRevision;
     if (typeof latest === 'number' && latest > spec.revision) {
       await this.writeStatus(rollout, status, { phase: 'Superseded', message: `superseded by revision ${latest}`, completionTime: this.now() });
       return;
@@ -186,7 +180,7 @@ export class RolloutController {
       resources: views,
     });
 
-    const apiVersion = `${type.group}/${type.versions[0] as string}`;
+    const apiVersion = apiVersionOf(type);
     let assigned = 0;
     for (const r of progress.assign) {
       try {
@@ -202,7 +196,7 @@ export class RolloutController {
     }
     if (assigned) log.info({ revision: spec.revision, assigned, promise: spec.promiseName }, 'revision handed to resources');
 
-    const next: JsonObject = {
+    const next: RolloutStatus = {
       phase: progress.phase,
       message: progress.message,
       total: progress.total,
@@ -212,7 +206,7 @@ export class RolloutController {
       failed: progress.failed,
       currentStep: progress.currentStep,
       steps: progress.steps,
-      startTime: (status.startTime as string | undefined) ?? this.now(),
+      startTime: status.startTime ?? this.now(),
     };
     if (progress.phase === 'Complete' || progress.phase === 'Aborted') next.completionTime = this.now();
     if (progress.phase !== status.phase) await this.announce(promise, spec, progress.phase, progress.message);
@@ -221,12 +215,12 @@ export class RolloutController {
     return { requeueAfter: 30_000 };
   }
 
-  private async announce(promise: StoredObject, spec: RolloutSpec, phase: RolloutPhase, message: string): Promise<void> {
+  private async announce(promise: KratixPromise, spec: RolloutSpec, phase: RolloutPhase, message: string): Promise<void> {
     const warn = phase === 'Halted' || phase === 'Aborted';
     await this.opts.events.record(promise, warn ? 'Warning' : 'Normal', `Rollout${phase}`, `revision ${spec.revision}: ${message}`);
   }
 
-  private async writeStatus(rollout: StoredObject, current: JsonObject, next: JsonObject): Promise<void> {
+  private async writeStatus(rollout: Rollout, current: RolloutStatus, next: RolloutStatus): Promise<void> {
     const merged = { ...current, ...next, observedGeneration: rollout.metadata.generation };
     if (jsonEqual(merged, current)) return;
     await this.opts.client.updateStatus({ ...rollout, status: merged });

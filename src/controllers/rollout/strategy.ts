@@ -20,6 +20,7 @@
 import { errorMessage } from '../../api/errors.ts';
 import { parse } from 'yaml';
 import { parseLabelSelector } from '../../api/labels.ts';
+import { isPlainObject } from '../../api/types.ts';
 
 import { ANNOTATION_ROLLOUT_STRATEGY } from '../../api/fleetopsNames.ts';
 export { ANNOTATION_CHANGE_CAUSE, ANNOTATION_ROLLOUT_STRATEGY } from '../../api/fleetopsNames.ts';
@@ -57,23 +58,27 @@ export const DEFAULT_STRATEGY: RolloutStrategy = { maxConcurrent: DEFAULT_WINDOW
 export function parseStrategy(text: string | undefined): { strategy: RolloutStrategy; problem?: string } {
   if (!text?.trim()) return { strategy: DEFAULT_STRATEGY };
   try {
-    const raw = parse(text) as Partial<RolloutStrategy> | null;
-    if (!raw || typeof raw !== 'object' || Array.isArray(raw))
-      throw new Error('must be a map with maxConcurrent, steps, order, failureBudget, selector, namespaces, requireHealthy');
+    const raw: unknown = parse(text);
+    if (!isPlainObject(raw)) throw new Error('must be a map with maxConcurrent, steps, order, failureBudget, selector, namespaces, requireHealthy');
     const int = (v: unknown, name: string, min: number, fallback = min): number => {
       if (v === undefined) return fallback;
-      if (!Number.isInteger(v) || (v as number) < min) throw new Error(`${name} must be an integer ≥ ${min}`);
-      return v as number;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer ≥ ${min}`);
+      return v;
     };
-    const steps = (raw.steps ?? [{ percent: 100 }]).map((s, i) => {
-      if (!s || typeof s !== 'object') throw new Error(`steps[${i}] must be {count|percent, pause}`);
+    const list = (v: unknown, name: string, fallback: unknown[]): unknown[] => {
+      if (v === undefined) return fallback;
+      if (!Array.isArray(v)) throw new Error(`${name} must be a list`);
+      return v;
+    };
+    const steps = list(raw.steps, 'steps', [{ percent: 100 }]).map((s, i) => {
+      if (!isPlainObject(s)) throw new Error(`steps[${i}] must be {count|percent, pause}`);
       if ((s.count === undefined) === (s.percent === undefined)) throw new Error(`steps[${i}] needs exactly one of count or percent`);
       const step: RolloutStep = s.count !== undefined ? { count: int(s.count, `steps[${i}].count`, 1) } : { percent: int(s.percent, `steps[${i}].percent`, 1) };
       if (step.percent !== undefined && step.percent > 100) throw new Error(`steps[${i}].percent must be at most 100`);
       if (s.pause !== undefined) step.pause = s.pause === true;
       return step;
     });
-    const order = (raw.order ?? []).map((sel, i) => {
+    const order = list(raw.order, 'order', []).map((sel, i) => {
       if (typeof sel !== 'string') throw new Error(`order[${i}] must be a label selector string`);
       parseLabelSelector(sel);
       return sel;

@@ -35,7 +35,7 @@ export class EventRecorder {
       const existing = await client.get({ apiVersion: 'v1', kind: 'Event', namespace, name });
       if (existing) {
         // An update of what was just read (not a patch, which reads it again); a lost race only loses a count.
-        await client.update({ ...existing, count: ((existing.count as number) ?? 1) + 1, lastTimestamp: now });
+        await client.update({ ...existing, count: (typeof existing.count === 'number' ? existing.count : 1) + 1, lastTimestamp: now });
         return;
       }
       await client.create({

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Client, ClientWatchEvent } from '../../client/Client.ts';
 import { BackgroundTasks } from '../../controller/BackgroundTasks.ts';
 import type { Registry } from '../../registry/Registry.ts';
-import type { ResourceType } from '../../registry/ResourceType.ts';
+import { apiVersionOf, type ResourceType } from '../../registry/ResourceType.ts';
 import { isPromiseKind } from './promiseKinds.ts';
 
 export interface PromiseKindsWatcherOptions {
@@ -56,7 +56,7 @@ export class PromiseKindsWatcher {
     const id = `${type.group}/${type.plural}`;
     if (this.watches.has(id)) return;
     this.watches.set(id, { stop() {} });
-    const handle = await this.opts.client.watch(`${type.group}/${type.versions[0] as string}`, type.kind, {}, (e) => this.opts.onEvent(type, e));
+    const handle = await this.opts.client.watch(apiVersionOf(type), type.kind, {}, (e) => this.opts.onEvent(type, e));
     if (this.watches.has(id)) {
       this.watches.set(id, handle);
       this.synced.add(id);

@@ -3,10 +3,10 @@
  * `authorization.k8s.io/v1` and `authentication.k8s.io/v1` (answered by the API server, never stored).
  */
 import type { StatusCause } from '../../api/errors.ts';
-import { RBAC_GROUP } from '../../api/rbac.ts';
+import { RBAC_GROUP, type RoleRef, type Subject } from '../../api/rbac.ts';
 import type { KubeObject } from '../../api/types.ts';
 import type { ResourceType } from '../ResourceType.ts';
-import { ageColumn, defineType, s } from './defineType.ts';
+import { ageColumn, defineType, s, type ObjectOf } from './defineType.ts';
 
 const rule = s.obj(
   { verbs: s.arr(s.str()), apiGroups: s.arr(s.str()), resources: s.arr(s.str()), resourceNames: s.arr(s.str()), nonResourceURLs: s.arr(s.str()) },
@@ -14,10 +14,13 @@ const rule = s.obj(
 );
 const labelSelector = s.obj({
   matchLabels: s.map(),
-  matchExpressions: s.arr(s.obj({ key: s.str(), operator: s.str({ enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] }), values: s.arr(s.str()) })),
+  matchExpressions: s.arr(
+    s.obj({ key: s.str(), operator: s.str({ enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] }), values: s.arr(s.str()) }, { required: ['key', 'operator'] }),
+  ),
 });
-const subject = s.obj({ kind: s.str(), apiGroup: s.str(), name: s.str(), namespace: s.str() }, { required: ['kind', 'name'] });
-const roleRef = s.obj({ apiGroup: s.str(), kind: s.str(), name: s.str() }, { required: ['apiGroup', 'kind', 'name'] });
+// The kinds a subject and a roleRef may name are checked by the strategies below (with Kubernetes' messages).
+const subject = s.obj({ kind: s.str<Subject['kind']>(), apiGroup: s.str(), name: s.str(), namespace: s.str() }, { required: ['kind', 'name'] });
+const roleRef = s.obj({ apiGroup: s.str(), kind: s.str<RoleRef['kind']>(), name: s.str() }, { required: ['apiGroup', 'kind', 'name'] });
 
 function causeAt(field: string, type: 'FieldValueRequired' | 'FieldValueNotSupported' | 'FieldValueInvalid', message: string): StatusCause {
   return { reason: type, field, message };
@@ -132,6 +135,11 @@ const review = (group: string, kind: string, plural: string, namespaced = false)
   ...defineType({ group, version: 'v1', kind, plural, namespaced, patchStrategies: {} }),
   createOnly: true,
 });
+
+export type Role = ObjectOf<typeof roleType>;
+export type ClusterRole = ObjectOf<typeof clusterRoleType>;
+export type RoleBinding = ObjectOf<typeof roleBindingType>;
+export type ClusterRoleBinding = ObjectOf<typeof clusterRoleBindingType>;
 
 export const AUTHORIZATION_GROUP = 'authorization.k8s.io';
 export const AUTHENTICATION_GROUP = 'authentication.k8s.io';
