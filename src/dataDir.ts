@@ -2,13 +2,14 @@
  * The data directory's guards: one FleetOps per directory (a pid lock naming the holder), private modes on what is
  * secret in it, and no silent fresh start when its database is gone.
  */
+import { errorCode } from './api/errors.ts';
 import { chmodSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { processAlive } from './lib/processAlive.ts';
 
 export class DataDirError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'DataDirError';
   }
 }
@@ -32,7 +33,7 @@ export function lockDataDir(dataDir: string, pid = process.pid): () => void {
         }
       };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (errorCode(err) !== 'EEXIST') throw err;
     }
     const holder = Number(readFileSync(file, 'utf8').trim());
     if (holder !== pid && processAlive(holder)) {

@@ -30,11 +30,12 @@ import { ResourceBindings } from './controllers/bindings/ResourceBindings.ts';
 import { RevisionVersions } from './controllers/bindings/revisionVersions.ts';
 import { KratixPromiseRevisions } from './controllers/bindings/KratixPromiseRevisions.ts';
 import { ensureSelfSignedCert } from './apiserver/tls.ts';
-import { coreTypes, namespaceType } from './registry/builtin/coreKinds.ts';
-import { kratixTypes } from './registry/builtin/kratixKinds.ts';
+import { coreTypes, namespaceType, secretType, serviceAccountType } from './registry/builtin/coreKinds.ts';
+import { destinationType, gitStateStoreType, kratixTypes } from './registry/builtin/kratixKinds.ts';
+import { isPlainObject, type JsonObject, type ObjectMeta } from './api/types.ts';
 import { ObjectService } from './registry/ObjectService.ts';
 import { Registry } from './registry/Registry.ts';
-import type { ResourceType } from './registry/ResourceType.ts';
+import { apiVersionOf, type ResourceType } from './registry/ResourceType.ts';
 import { SchemaValidator } from './registry/schema/SchemaValidator.ts';
 import { SqliteStore } from './store/SqliteStore.ts';
 import { InProcessClient } from './client/InProcessClient.ts';
@@ -144,8 +145,29 @@ export function loadTokens(dataDir: string): TokenEntry[] {
     const file: TokenFile = { users: [{ name: 'admin', role: 'admin', namespaces: [], token: randomBytes(24).toString('hex') }] };
     writeFileSync(path, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
   }
-  const parsed = JSON.parse(readFileSync(path, 'utf8')) as TokenFile;
-  return parsed.users;
+  return parseTokenFile(path, readFileSync(path, 'utf8'));
+}
+
+/** The entries of a token file; a file edited into another shape is refused with what is wrong and where. */
+export function parseTokenFile(path: string, text: string): TokenEntry[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new DataDirError(`${path} is not valid JSON (${errorMessage(err)}): fix it or remove it to get a new admin token`, { cause: err });
+  }
+  const users = isPlainObject(parsed) ? parsed.users : undefined;
+  if (!Array.isArray(users)) throw new DataDirError(`${path} must hold {"users": [...]}: fix it or remove it to get a new admin token`);
+  return users.map((u: unknown, i): TokenEntry => {
+    const bad = (what: string): DataDirError => new DataDirError(`${path}: users[${i}] ${what}`);
+    if (!isPlainObject(u)) throw bad('must be an object with name, role, namespaces and token');
+    if (typeof u.name !== 'string' || !u.name) throw bad('needs a name');
+    if (u.role !== 'admin' && u.role !== 'team') throw bad('needs role "admin" or "team"');
+    if (typeof u.token !== 'string' || u.token.length < 16) throw bad('needs a token of at least 16 characters');
+    const namespaces = u.namespaces ?? [];
+    if (!Array.isArray(namespaces) || !namespaces.every((n) => typeof n === 'string')) throw bad('namespaces must be a list of names');
+    return { name: u.name, role: u.role, namespaces, token: u.token };
+  });
 }
 
 /** The key service account tokens are signed with, made on first start (0600, like the other secrets here). */
@@ -203,22 +225,22 @@ function ensureEmbeddedRepo(dataDir: string): string {
 async function createDefaults(objects: ObjectService, registry: Registry, dataDir: string, repoPath: string): Promise<void> {
   const marker = join(dataDir, '.defaults-created');
   if (existsSync(marker)) return;
-  const create = async (kind: string, obj: Record<string, unknown>): Promise<void> => {
+  const create = async (type: ResourceType, obj: { metadata: ObjectMeta; spec: JsonObject }): Promise<void> => {
     try {
-      await objects.create(registry.byKind('platform.kratix.io', kind)!, '', { apiVersion: 'platform.kratix.io/v1alpha1', kind, ...obj } as never);
+      await objects.create(type, '', { apiVersion: apiVersionOf(type), kind: type.kind, ...obj });
     } catch (err) {
       if (!isApiError(err, 'AlreadyExists')) throw err;
     }
   };
-  await create('GitStateStore', {
+  await create(gitStateStoreType, {
     metadata: { name: 'default' },
     spec: { url: `file://${repoPath}`, branch: 'main', gitAuthor: { name: 'fleetops', email: 'fleetops@fleetops.local' } },
   });
-  await create('Destination', {
+  await create(destinationType, {
     metadata: { name: 'platform', labels: { environment: 'platform' } },
     spec: { path: 'platform', stateStoreRef: { kind: 'GitStateStore', name: 'default' } },
   });
-  await create('Destination', {
+  await create(destinationType, {
     metadata: { name: 'worker-1', labels: { environment: 'worker' } },
     spec: { path: 'worker-1', stateStoreRef: { kind: 'GitStateStore', name: 'default' } },
   });
@@ -240,7 +262,7 @@ function gitRoutes(gitRoot: string, authenticator: Authenticator): (app: Fastify
           projectRoot: gitRoot,
           user: user.username,
           allowPush: false,
-          pathInfo: `/${(req.params as { '*': string })['*']}`,
+          pathInfo: `/${isPlainObject(req.params) ? String(req.params['*']) : ''}`,
           ...(Buffer.isBuffer(req.body) ? { body: req.body } : {}),
         });
       },
@@ -321,8 +343,6 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     parseYaml: (text) => parser.yaml(text, UNTRUSTED_LIMITS),
     ...(options.stepTimeoutMs !== undefined ? { stepTimeoutMs: options.stepTimeoutMs } : {}),
   });
-  const serviceAccountType = registry.byKind('', 'ServiceAccount') as ResourceType;
-  const secretType = registry.byKind('', 'Secret') as ResourceType;
   const executor = new WorkflowExecutor({
     client,
     runner,
@@ -441,7 +461,8 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   });
   const { url, port } = await server.start(options.port ?? 6443, options.host ?? '127.0.0.1');
   apiPort = port;
-  const admin = tokens.find((t) => t.role === 'admin') as TokenEntry;
+  const admin = tokens.find((t) => t.role === 'admin');
+  if (!admin) throw new DataDirError(`${join(dataDir, 'tokens.json')} has no user with role "admin": add one (or remove the file to get a new one)`);
   const kubeconfigPath = join(dataDir, 'kubeconfig');
   writeFileSync(kubeconfigPath, kubeconfigYaml(url, tls.cert, admin.token), { mode: 0o600 });
   let stopped = false;

@@ -14,11 +14,7 @@ function scalarText(value: string): string {
 }
 
 function isCollection(value: unknown): value is object {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (Array.isArray(value) ? value.length > 0 : Object.keys(value).some((k) => (value as Record<string, unknown>)[k] !== undefined))
-  );
+  return typeof value === 'object' && value !== null && (Array.isArray(value) ? value.length > 0 : Object.values(value).some((v) => v !== undefined));
 }
 
 function scalar(value: unknown): string {
@@ -37,12 +33,12 @@ function emit(value: unknown, indent: string, out: string[]): void {
         // "- " then the collection's first line on the same line, the rest indented under it.
         const inner: string[] = [];
         emit(item, `${indent}  `, inner);
-        out.push(`${indent}- ${(inner[0] as string).slice(indent.length + 2)}`, ...inner.slice(1));
+        out.push(`${indent}- ${(inner[0] ?? '').slice(indent.length + 2)}`, ...inner.slice(1));
       } else out.push(`${indent}- ${scalar(item === undefined ? null : item)}`);
     }
     return;
   }
-  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+  for (const [key, v] of Object.entries(typeof value === 'object' && value !== null ? value : {})) {
     if (v === undefined) continue;
     const k = scalarText(key);
     if (isCollection(v)) {

@@ -5,7 +5,7 @@
  * worker for big ones (see workers/YamlParser).
  */
 import { errorMessage } from './errors.ts';
-import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, parseDocument, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, parseDocument } from 'yaml';
 
 export interface ParseLimits {
   /** Deepest nesting of maps and lists. */
@@ -34,11 +34,16 @@ export class ParseLimitError extends Error {
   }
 }
 
+function firstLine(text: string): string {
+  const nl = text.indexOf('\n');
+  return nl < 0 ? text : text.slice(0, nl);
+}
+
 /** Checks a YAML node tree iteratively (no recursion: the depth itself is untrusted). */
 function checkTree(root: unknown, limits: ParseLimits, counted: { nodes: number }): void {
   const stack: { node: unknown; depth: number }[] = [{ node: root, depth: 1 }];
-  while (stack.length) {
-    const { node, depth } = stack.pop() as { node: unknown; depth: number };
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const { node, depth } = top;
     if (isMap(node) || isSeq(node)) {
       if (depth > limits.maxDepth) throw new ParseLimitError('depth', `nested deeper than ${limits.maxDepth} levels`);
       counted.nodes += node.items.length;
@@ -61,12 +66,13 @@ function checkTree(root: unknown, limits: ParseLimits, counted: { nodes: number 
 /** Parses one YAML document (JSON is YAML) under the limits. */
 export function parseYamlBounded(text: string, limits: ParseLimits = DEFAULT_LIMITS): unknown {
   const doc = parseDocument(text, { uniqueKeys: false });
-  if (doc.errors.length) throw new ParseLimitError('syntax', (doc.errors[0] as Error).message.split('\n')[0] as string);
-  checkTree(doc.contents as Node | null, limits, { nodes: 0 });
+  const [syntax] = doc.errors;
+  if (syntax) throw new ParseLimitError('syntax', firstLine(syntax.message));
+  checkTree(doc.contents, limits, { nodes: 0 });
   try {
     return doc.toJS({ maxAliasCount: limits.maxAliases });
   } catch (err) {
-    throw new ParseLimitError('aliases', errorMessage(err).split('\n')[0] as string);
+    throw new ParseLimitError('aliases', firstLine(errorMessage(err)));
   }
 }
 
@@ -74,8 +80,9 @@ export function parseYamlBounded(text: string, limits: ParseLimits = DEFAULT_LIM
 export function parseYamlStreamBounded(text: string, limits: ParseLimits = DEFAULT_LIMITS): unknown[] {
   const counted = { nodes: 0 };
   return parseAllDocuments(text, { uniqueKeys: false }).map((doc) => {
-    if (doc.errors.length) throw new ParseLimitError('syntax', (doc.errors[0] as Error).message.split('\n')[0] as string);
-    checkTree(doc.contents as Node | null, limits, counted);
+    const [syntax] = doc.errors;
+    if (syntax) throw new ParseLimitError('syntax', firstLine(syntax.message));
+    checkTree(doc.contents, limits, counted);
     return doc.toJS({ maxAliasCount: limits.maxAliases });
   });
 }
@@ -84,8 +91,8 @@ export function parseYamlStreamBounded(text: string, limits: ParseLimits = DEFAU
 export function checkJsonLimits(value: unknown, limits: ParseLimits = DEFAULT_LIMITS): void {
   const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 1 }];
   let nodes = 0;
-  while (stack.length) {
-    const { v, depth } = stack.pop() as { v: unknown; depth: number };
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const { v, depth } = top;
     if (v === null || typeof v !== 'object') continue;
     if (depth > limits.maxDepth) throw new ParseLimitError('depth', `nested deeper than ${limits.maxDepth} levels`);
     const children = Array.isArray(v) ? v : Object.values(v);

@@ -26,7 +26,7 @@ export function parseGoDuration(text: string): number {
   let total = 0;
   let matched = 0;
   for (let m = re.exec(text); m; m = re.exec(text)) {
-    total += Number(m[1]) * (UNITS[m[2] as string] as number);
+    total += Number(m[1]) * (UNITS[m[2] ?? ''] ?? Number.NaN);
     matched = re.lastIndex;
   }
   if (!text || matched !== text.length) throw new Error(`invalid duration ${JSON.stringify(text)}: use e.g. 30s, 5m or 1h30m`);

@@ -2,37 +2,44 @@
  * API errors, one class per Kubernetes `Status` reason. Every layer throws these; the API server turns them into
  * `Status` bodies and the CLI into one-line messages. Mirrors apimachinery `pkg/api/errors`.
  */
+import { isPlainObject } from './types.ts';
 
-export type StatusReason =
-  | 'BadRequest'
-  | 'Unauthorized'
-  | 'Forbidden'
-  | 'NotFound'
-  | 'AlreadyExists'
-  | 'Conflict'
-  | 'Gone'
-  | 'Expired'
-  | 'Invalid'
-  | 'MethodNotAllowed'
-  | 'UnsupportedMediaType'
-  | 'RequestEntityTooLarge'
-  | 'NotAcceptable'
-  | 'TooManyRequests'
-  | 'Timeout'
-  | 'ServiceUnavailable'
-  | 'InternalError';
+export const STATUS_REASONS = [
+  'BadRequest',
+  'Unauthorized',
+  'Forbidden',
+  'NotFound',
+  'AlreadyExists',
+  'Conflict',
+  'Gone',
+  'Expired',
+  'Invalid',
+  'MethodNotAllowed',
+  'UnsupportedMediaType',
+  'RequestEntityTooLarge',
+  'NotAcceptable',
+  'TooManyRequests',
+  'Timeout',
+  'ServiceUnavailable',
+  'InternalError',
+] as const;
 
-export type CauseType =
-  | 'FieldValueRequired'
-  | 'FieldValueInvalid'
-  | 'FieldValueNotSupported'
-  | 'FieldValueTypeInvalid'
-  | 'FieldValueDuplicate'
-  | 'FieldValueForbidden'
-  | 'FieldValueTooLong'
-  | 'FieldManagerConflict'
-  | 'FieldValueUnknown'
-  | 'ResourceVersionTooLarge';
+export type StatusReason = (typeof STATUS_REASONS)[number];
+
+export const CAUSE_TYPES = [
+  'FieldValueRequired',
+  'FieldValueInvalid',
+  'FieldValueNotSupported',
+  'FieldValueTypeInvalid',
+  'FieldValueDuplicate',
+  'FieldValueForbidden',
+  'FieldValueTooLong',
+  'FieldManagerConflict',
+  'FieldValueUnknown',
+  'ResourceVersionTooLarge',
+] as const;
+
+export type CauseType = (typeof CAUSE_TYPES)[number];
 
 export interface StatusCause {
   reason: CauseType;
@@ -161,17 +168,46 @@ export function isApiError(err: unknown, reason?: StatusReason): err is ApiError
   return err instanceof ApiError && (reason === undefined || err.reason === reason);
 }
 
-/** Rebuilds an ApiError from a Status body received over HTTP (client side). */
-export function fromStatus(status: Partial<Status>, fallbackCode: number): ApiError {
+/** Rebuilds an ApiError from a Status body received over HTTP (client side); fields of other shapes are ignored. */
+export function fromStatus(body: unknown, fallbackCode: number): ApiError {
+  const status = isPlainObject(body) ? body : {};
   return new ApiError(
-    status.code ?? fallbackCode,
-    status.reason ?? 'InternalError',
-    status.message ?? `request failed with HTTP ${fallbackCode}`,
-    status.details,
+    typeof status.code === 'number' ? status.code : fallbackCode,
+    STATUS_REASONS.find((r) => r === status.reason) ?? 'InternalError',
+    typeof status.message === 'string' ? status.message : `request failed with HTTP ${fallbackCode}`,
+    detailsOf(status.details),
   );
+}
+
+function detailsOf(value: unknown): StatusDetails | undefined {
+  if (!isPlainObject(value)) return undefined;
+  const details: StatusDetails = {};
+  for (const k of ['name', 'group', 'kind', 'uid'] as const) {
+    const v = value[k];
+    if (typeof v === 'string') details[k] = v;
+  }
+  if (typeof value.retryAfterSeconds === 'number') details.retryAfterSeconds = value.retryAfterSeconds;
+  if (Array.isArray(value.causes)) {
+    details.causes = value.causes.flatMap((c: unknown): StatusCause[] =>
+      isPlainObject(c) && typeof c.message === 'string'
+        ? [{ reason: CAUSE_TYPES.find((r) => r === c.reason) ?? 'FieldValueInvalid', field: typeof c.field === 'string' ? c.field : '', message: c.message }]
+        : [],
+    );
+  }
+  return details;
 }
 
 /** The message of anything thrown (an Error's message, or the value as text). */
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The `code` of a thrown error (Node's errno codes such as `ENOENT`), or undefined. */
+export function errorCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
+/** Anything thrown, as an Error (a non-Error value becomes the message). */
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }

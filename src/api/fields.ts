@@ -3,6 +3,7 @@
  * (custom kinds allow metadata.name and metadata.namespace, as the real apiserver does).
  */
 import { badRequest } from './errors.ts';
+import { member } from './types.ts';
 
 export interface FieldRequirement {
   field: string;
@@ -15,9 +16,9 @@ export function parseFieldSelector(input: string, allowed: readonly string[]): F
   return input.split(',').map((term) => {
     const m = /^\s*([^=!\s]+)\s*(==|=|!=)\s*(.*?)\s*$/.exec(term);
     if (!m) throw badRequest(`invalid field selector: "${term}"`);
-    const field = m[1] as string;
+    const field = m[1] ?? '';
     if (!allowed.includes(field)) throw badRequest(`field label not supported: ${field}`);
-    return { field, operator: m[2] === '!=' ? '!=' : '=', value: m[3] as string };
+    return { field, operator: m[2] === '!=' ? '!=' : '=', value: m[3] ?? '' };
   });
 }
 
@@ -25,8 +26,7 @@ export function parseFieldSelector(input: string, allowed: readonly string[]): F
 export function readField(obj: unknown, path: string): string {
   let cur: unknown = obj;
   for (const part of path.split('.')) {
-    if (typeof cur !== 'object' || cur === null) return '';
-    cur = (cur as Record<string, unknown>)[part];
+    cur = member(cur, part);
   }
   return cur === undefined || cur === null ? '' : String(cur);
 }

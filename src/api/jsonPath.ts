@@ -2,6 +2,8 @@
  * The subset of kubectl JSONPath that printer columns and custom columns use: `.a.b`, `.a[0]`, `.a[*].b`,
  * `.a[?(@.type=="Ready")].message`, and `{...}` wrappers. Returns every match.
  */
+import { isPlainObject, member } from './types.ts';
+
 type Step =
   | { kind: 'field'; name: string }
   | { kind: 'index'; index: number }
@@ -43,7 +45,7 @@ function parse(expr: string): Step[] {
       else {
         const f = /^\?\(@\.([\w.]+)\s*(==|!=)\s*["']?(.*?)["']?\)$/.exec(inner);
         if (!f) throw new Error(`unsupported JSONPath filter [${inner}]`);
-        steps.push({ kind: 'filter', path: (f[1] as string).split('.'), negate: f[2] === '!=', value: f[3] as string });
+        steps.push({ kind: 'filter', path: (f[1] ?? '').split('.'), negate: f[2] === '!=', value: f[3] ?? '' });
       }
     } else {
       const m = /^[^.[\]]+/.exec(e.slice(i));
@@ -57,10 +59,7 @@ function parse(expr: string): Step[] {
 
 function get(obj: unknown, path: string[]): unknown {
   let cur = obj;
-  for (const p of path) {
-    if (typeof cur !== 'object' || cur === null) return undefined;
-    cur = (cur as Record<string, unknown>)[p];
-  }
+  for (const p of path) cur = member(cur, p);
   return cur;
 }
 
@@ -78,8 +77,8 @@ export function evaluateJsonPath(obj: unknown, expr: string): unknown[] {
     const next: unknown[] = [];
     for (const v of current) {
       if (step.kind === 'field') {
-        if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-          const f = (v as Record<string, unknown>)[step.name];
+        if (isPlainObject(v)) {
+          const f = v[step.name];
           if (f !== undefined) next.push(f);
         }
       } else if (step.kind === 'index') {

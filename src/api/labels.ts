@@ -26,10 +26,10 @@ function matchRequirement(r: Requirement, labels: Record<string, string>): boole
   switch (r.operator) {
     case '=':
     case 'in':
-      return has && r.values.includes(value as string);
+      return value !== undefined && r.values.includes(value);
     case '!=':
     case 'notin':
-      return !has || !r.values.includes(value as string);
+      return value === undefined || !r.values.includes(value);
     case 'exists':
       return has;
     case '!':
@@ -90,7 +90,7 @@ class Lexer {
   }
 
   private skipSpace(): void {
-    while (this.pos < this.input.length && /\s/.test(this.input[this.pos] as string)) this.pos++;
+    while (this.pos < this.input.length && /\s/.test(this.input.charAt(this.pos))) this.pos++;
   }
 
   peek(): string {

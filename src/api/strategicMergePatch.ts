@@ -91,7 +91,8 @@ function mergeList(original: unknown[], patch: unknown[], path: string, strategi
     if (item.$patch === 'delete') {
       if (at >= 0) out.splice(at, 1);
     } else if (at >= 0) {
-      out[at] = mergeMap(out[at] as Json, item, path, strategies);
+      const current = out[at];
+      out[at] = mergeMap(isPlainObject(current) ? current : {}, item, path, strategies);
     } else {
       out.push(stripDirectives(item));
     }

@@ -97,6 +97,12 @@ export function isPlainObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The member `key` of an object (or, with a numeric key, the item of an array); undefined for anything else. */
+export function member(value: unknown, key: string): unknown {
+  if (Array.isArray(value)) return /^\d+$/.test(key) ? value[Number(key)] : undefined;
+  return isPlainObject(value) ? value[key] : undefined;
+}
+
 /**
  * Deep copy of JSON data; objects that travel between layers are never shared. A JSON round trip rather than
  * structuredClone: it costs about half as much for API objects, and drops what JSON cannot carry, as the wire would.
@@ -115,12 +121,12 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    return a.length === bb.length && a.every((v, i) => jsonEqual(v, bb[i]));
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => jsonEqual(v, b[i]));
   }
-  const ao = a as JsonObject;
-  const bo = b as JsonObject;
+  if (!isPlainObject(a) || !isPlainObject(b)) return false;
+  const ao = a;
+  const bo = b;
   const ak = Object.keys(ao).filter((k) => ao[k] !== undefined);
   const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
   return ak.length === bk.length && ak.every((k) => Object.hasOwn(bo, k) && jsonEqual(ao[k], bo[k]));

@@ -33,9 +33,10 @@ export function validateDns1123Subdomain(value: string): string {
 export function validateLabelKey(key: string): string {
   const parts = key.split('/');
   if (parts.length > 2) return "a qualified name must consist of alphanumeric characters, '-', '_' or '.' with an optional DNS subdomain prefix and '/'";
-  const name = parts.length === 2 ? (parts[1] as string) : (parts[0] as string);
-  if (parts.length === 2) {
-    const prefix = parts[0] as string;
+  const [first = '', second] = parts;
+  const name = second ?? first;
+  if (second !== undefined) {
+    const prefix = first;
     if (prefix === '') return 'prefix part must be non-empty';
     const err = validateDns1123Subdomain(prefix);
     if (err) return `prefix part ${err}`;

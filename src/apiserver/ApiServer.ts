@@ -3,11 +3,12 @@
  * kind in the registry, with bearer-token authentication. Served kinds change at run time (Promises) and are
  * visible on the next request.
  */
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { ApiError, badRequest, forbidden, invalid, isApiError, type Status } from '../api/errors.ts';
-import type { KubeObject } from '../api/types.ts';
+import { ApiError, badRequest, errorMessage, forbidden, invalid, isApiError, type Status } from '../api/errors.ts';
+import { isPlainObject, type KubeObject } from '../api/types.ts';
+import { serviceAccountType } from '../registry/builtin/coreKinds.ts';
 import type { ObjectService, PropagationPolicy, WatchEvent } from '../registry/ObjectService.ts';
 import type { Registry } from '../registry/Registry.ts';
 import { apiVersionOf, type ResourceType } from '../registry/ResourceType.ts';
@@ -71,12 +72,31 @@ function sendStatus(reply: FastifyReply, err: ApiError): FastifyReply {
 
 function query(req: FastifyRequest): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.query as Record<string, unknown>)) out[k] = Array.isArray(v) ? String(v[0]) : String(v);
+  for (const [k, v] of Object.entries(isPlainObject(req.query) ? req.query : {})) out[k] = Array.isArray(v) ? String(v[0]) : String(v);
   return out;
 }
 
+/** The path of a request URL (without its query). */
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+/** The object's name of a path that addresses one object (the verb was derived from its presence). */
+function nameOf(path: ResourcePath): string {
+  if (path.name === undefined) throw new ApiError(405, 'MethodNotAllowed', 'this request needs an object name in its path');
+  return path.name;
+}
+
+function includeObjectOf(q: Record<string, string>): IncludeObject {
+  const v = q.includeObject ?? 'Metadata';
+  if (v === 'None' || v === 'Metadata' || v === 'Object') return v;
+  throw badRequest(`includeObject must be one of "None", "Metadata" or "Object", got ${JSON.stringify(v)}`);
+}
+
 function dryRunOf(q: Record<string, string>, body?: unknown): boolean {
-  const value = q.dryRun ?? (Array.isArray((body as { dryRun?: unknown } | undefined)?.dryRun) ? ((body as { dryRun: string[] }).dryRun[0] ?? '') : undefined);
+  const fromBody = isPlainObject(body) && Array.isArray(body.dryRun) ? String(body.dryRun[0] ?? '') : undefined;
+  const value = q.dryRun ?? fromBody;
   if (value === undefined || value === '') return false;
   if (value !== 'All') throw badRequest(`invalid dry run value: ${JSON.stringify(value)}: only "All" is supported`);
   return true;
@@ -90,7 +110,7 @@ function fieldValidationOf(q: Record<string, string>): 'Strict' | 'Warn' | 'Igno
 }
 
 /** DeleteOptions' propagationPolicy (body or query), or the older orphanDependents; 400 for anything else. */
-function propagationPolicyOf(q: Record<string, string>, body?: { propagationPolicy?: unknown; orphanDependents?: unknown }): PropagationPolicy | undefined {
+function propagationPolicyOf(q: Record<string, string>, body?: Record<string, unknown>): PropagationPolicy | undefined {
   const value = body?.propagationPolicy ?? q.propagationPolicy;
   if (value === undefined || value === '') {
     const orphan = body?.orphanDependents ?? q.orphanDependents;
@@ -98,6 +118,30 @@ function propagationPolicyOf(q: Record<string, string>, body?: { propagationPoli
   }
   if (value === 'Orphan' || value === 'Background' || value === 'Foreground') return value;
   throw badRequest(`propagationPolicy must be one of "Orphan", "Background" or "Foreground", got ${JSON.stringify(value)}`);
+}
+
+/** What Fastify's own errors carry (body too large, bad content type…) besides a message. */
+function httpErrorOf(err: unknown): { statusCode: number | undefined; code: string | undefined; message: string } {
+  const o = typeof err === 'object' && err !== null ? err : {};
+  return {
+    statusCode: 'statusCode' in o && typeof o.statusCode === 'number' ? o.statusCode : undefined,
+    code: 'code' in o && typeof o.code === 'string' ? o.code : undefined,
+    message: errorMessage(err),
+  };
+}
+
+/** The raw request body (every content type is read as a buffer). */
+function bodyOf(req: FastifyRequest): Buffer | undefined {
+  return Buffer.isBuffer(req.body) ? req.body : undefined;
+}
+
+/** DeleteOptions' preconditions, when they are an object with string fields. */
+function preconditionsOf(value: unknown): { uid?: string; resourceVersion?: string } | undefined {
+  if (!isPlainObject(value)) return undefined;
+  const out: { uid?: string; resourceVersion?: string } = {};
+  if (typeof value.uid === 'string') out.uid = value.uid;
+  if (typeof value.resourceVersion === 'string') out.resourceVersion = value.resourceVersion;
+  return out;
 }
 
 function fieldManagerOf(q: Record<string, string>): string | undefined {
@@ -121,14 +165,16 @@ export class ApiServer {
     this.now = options.now ?? (() => new Date());
     this.openapi = new OpenApiCache(options.registry);
     this.parser = options.parser ?? new YamlParser();
+    // pino's Logger is a FastifyBaseLogger; typed as such, the instance is Fastify's default type.
+    const fastifyLogger: FastifyBaseLogger = options.logger;
     this.app = Fastify({
       https: { key: options.tls.key, cert: options.tls.cert },
       bodyLimit: options.bodyLimit ?? 3 * 1024 * 1024,
-      loggerInstance: options.logger,
+      loggerInstance: fastifyLogger,
       logController: new LogController({ disableRequestLogging: true }),
       return503OnClosing: false,
       clientErrorHandler: clientErrorAsStatus,
-    }) as unknown as FastifyInstance;
+    });
     this.setup();
   }
 
@@ -139,7 +185,7 @@ export class ApiServer {
 
     app.setErrorHandler((err, req, reply) => {
       if (isApiError(err)) return sendStatus(reply, err);
-      const e = err as { statusCode?: number; code?: string; message: string };
+      const e = httpErrorOf(err);
       if (e.statusCode === 413 || e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
         return sendStatus(reply, new ApiError(413, 'RequestEntityTooLarge', 'the request body is too large: limit is 3 MiB'));
       }
@@ -153,7 +199,7 @@ export class ApiServer {
 
     app.addHook('onRequest', async (req, reply) => {
       this.opts.onActivity?.();
-      const path = req.url.split('?')[0] as string;
+      const path = pathOf(req.url);
       if (PUBLIC_PATHS.has(path) || path.startsWith('/git/') || path === '/' || path.startsWith('/portal')) return;
       const user = await this.opts.authenticator.authenticate(req.headers.authorization);
       if (!user) return sendStatus(reply, new ApiError(401, 'Unauthorized', 'Unauthorized'));
@@ -178,7 +224,7 @@ export class ApiServer {
     for (const p of ['/healthz', '/livez', '/readyz']) app.get(p, async (_req, reply) => reply.type('text/plain').send('ok'));
     app.get('/openapi/v3', async () => this.openapi.index());
     app.get('/openapi/v3/*', async (req, reply) => {
-      const key = (req.params as { '*': string })['*'];
+      const key = isPlainObject(req.params) ? String(req.params['*']) : '';
       const doc = this.openapi.document(key);
       if (!doc) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       return reply.type('application/json').header('Cache-Control', 'no-cache, private').send(doc);
@@ -192,7 +238,7 @@ export class ApiServer {
   }
 
   private async handle(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-    const pathname = req.url.split('?')[0] as string;
+    const pathname = pathOf(req.url);
     const parsed = parseApiPath(pathname);
     const registry = this.opts.registry;
     const notFound = new ApiError(404, 'NotFound', 'the server could not find the requested resource');
@@ -235,7 +281,8 @@ export class ApiServer {
     const q = query(req);
     const verb = this.verbOf(req, path, q);
     const namespace = path.namespace ?? '';
-    const user = req.user as UserInfo;
+    const { user } = req;
+    if (!user) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
     const attrs: ResourceAttributes = { verb, group: type.group, resource: type.plural };
     if (path.subresource !== undefined) attrs.subresource = path.subresource;
     // As Kubernetes: a Namespace object is in its own namespace, so a RoleBinding there can grant reading it.
@@ -267,15 +314,10 @@ export class ApiServer {
     const version = path.version;
     const accept = req.headers.accept;
     const table = wantsTable(accept);
-    const include = (q.includeObject ?? 'Metadata') as IncludeObject;
+    const include = includeObjectOf(q);
     const protobuf = prefersProtobuf(accept) && this.protobuf.supports(apiVersionOf(type, version), type.kind);
-    const send = (code: number, body: KubeObject | { kind: string; apiVersion: string }): FastifyReply =>
-      protobuf
-        ? reply
-            .code(code)
-            .type(PROTOBUF_MEDIA_TYPE)
-            .send(this.protobuf.encode(body as Record<string, unknown>))
-        : reply.code(code).send(body);
+    const send = (code: number, body: KubeObject | { kind: string; apiVersion: string; [field: string]: unknown }): FastifyReply =>
+      protobuf ? reply.code(code).type(PROTOBUF_MEDIA_TYPE).send(this.protobuf.encode(body)) : reply.code(code).send(body);
     const respond = (code: number, obj: KubeObject, warnings: string[] = []): FastifyReply => {
       for (const w of warnings) void reply.header('Warning', `299 - ${JSON.stringify(w)}`);
       if (table) {
@@ -285,11 +327,11 @@ export class ApiServer {
       }
       return send(code, obj);
     };
-    const raw = req.body as Buffer | undefined;
+    const raw = bodyOf(req);
 
     switch (verb) {
       case 'get':
-        return respond(200, await objects.get(type, namespace, path.name as string, version));
+        return respond(200, await objects.get(type, namespace, nameOf(path), version));
       case 'list': {
         const limit = q.limit ? Number(q.limit) : undefined;
         if (limit !== undefined && (!Number.isInteger(limit) || limit < 0))
@@ -331,7 +373,7 @@ export class ApiServer {
       case 'update': {
         const body = await decodeObjectBody(this.parser, limits, raw, req.headers['content-type'], this.protobuf);
         if (body === undefined) throw badRequest('the request body is empty: send the whole object');
-        const r = await objects.update(type, namespace, path.name as string, body, {
+        const r = await objects.update(type, namespace, nameOf(path), body, {
           dryRun: dryRunOf(q),
           fieldManager: fieldManagerOf(q),
           fieldValidation: fieldValidationOf(q),
@@ -345,7 +387,7 @@ export class ApiServer {
         const body = await decodeBody(this.parser, limits, raw, patchType === 'apply' ? 'application/yaml' : 'application/json');
         if (body === undefined) throw badRequest('the request body is empty: send a patch');
         const force = q.force === undefined ? undefined : q.force === 'true';
-        const r = await objects.patch(type, namespace, path.name as string, patchType, body, {
+        const r = await objects.patch(type, namespace, nameOf(path), patchType, body, {
           dryRun: dryRunOf(q),
           fieldManager: fieldManagerOf(q),
           fieldValidation: fieldValidationOf(q),
@@ -356,12 +398,13 @@ export class ApiServer {
         return respond(r.created ? 201 : 200, r.object, r.warnings);
       }
       case 'delete': {
-        const body = (await decodeBody(this.parser, limits, raw, 'application/json')) as
-          { preconditions?: { uid?: string; resourceVersion?: string }; propagationPolicy?: unknown; orphanDependents?: unknown } | undefined;
+        const decoded = await decodeBody(this.parser, limits, raw, 'application/json');
+        const body = isPlainObject(decoded) ? decoded : undefined;
         const propagationPolicy = propagationPolicyOf(q, body);
-        const r = await objects.delete(type, namespace, path.name as string, {
+        const preconditions = preconditionsOf(body?.preconditions);
+        const r = await objects.delete(type, namespace, nameOf(path), {
           dryRun: dryRunOf(q, body),
-          ...(body?.preconditions ? { preconditions: body.preconditions } : {}),
+          ...(preconditions ? { preconditions } : {}),
           ...(propagationPolicy ? { propagationPolicy } : {}),
         });
         if (!r.deleted) return respond(200, r.object);
@@ -370,7 +413,7 @@ export class ApiServer {
           apiVersion: 'v1',
           metadata: {},
           status: 'Success',
-          details: { name: path.name as string, group: type.group, kind: type.plural, uid: r.object.metadata.uid },
+          details: { name: nameOf(path), group: type.group, kind: type.plural, uid: r.object.metadata.uid },
           code: 200,
         };
         return status;
@@ -404,10 +447,10 @@ export class ApiServer {
   ): Promise<unknown> {
     const expected = path.subresource === 'token' ? path.name !== undefined : path.name === undefined;
     if (verb !== 'create' || !expected) throw new ApiError(405, 'MethodNotAllowed', `${req.method} is not supported here: only create (POST)`);
-    const body = await decodeObjectBody(this.parser, limits, req.body as Buffer | undefined, req.headers['content-type'], this.protobuf);
+    const body = await decodeObjectBody(this.parser, limits, bodyOf(req), req.headers['content-type'], this.protobuf);
     const answer =
       path.subresource === 'token'
-        ? await this.tokenRequest(path.namespace ?? '', path.name as string, body)
+        ? await this.tokenRequest(path.namespace ?? '', nameOf(path), body)
         : await answerReview(type.kind, body, user, this.opts.authorizer);
     if (prefersProtobuf(req.headers.accept) && this.protobuf.supports(String(answer.apiVersion), String(answer.kind))) {
       return reply.code(201).type(PROTOBUF_MEDIA_TYPE).send(this.protobuf.encode(answer));
@@ -417,13 +460,11 @@ export class ApiServer {
 
   /** `kubectl create token`: a short-lived token bound to the account's uid (deleting the account revokes it). */
   private async tokenRequest(namespace: string, name: string, body: unknown): Promise<Record<string, unknown>> {
-    const sa = await this.opts.objects.get(this.opts.registry.byKind('', 'ServiceAccount') as ResourceType, namespace, name);
-    const spec = ((body as { spec?: { expirationSeconds?: number; audiences?: string[] } } | undefined)?.spec ?? {}) as {
-      expirationSeconds?: number;
-      audiences?: string[];
-    };
+    const sa = await this.opts.objects.get(serviceAccountType, namespace, name);
+    const spec = isPlainObject(body) && isPlainObject(body.spec) ? body.spec : {};
     const seconds = spec.expirationSeconds ?? 3600;
-    if (!Number.isInteger(seconds) || seconds < 600 || seconds > 2 ** 32) {
+    const audiences = Array.isArray(spec.audiences) && spec.audiences.every((a) => typeof a === 'string') ? spec.audiences : ['fleetops'];
+    if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 600 || seconds > 2 ** 32) {
       throw invalid('TokenRequest', 'authentication.k8s.io', name, [
         { reason: 'FieldValueInvalid', field: 'spec.expirationSeconds', message: 'Invalid value: may not specify a duration less than 10 minutes' },
       ]);
@@ -439,7 +480,7 @@ export class ApiServer {
       kind: 'TokenRequest',
       apiVersion: 'authentication.k8s.io/v1',
       metadata: { name, namespace, creationTimestamp: null },
-      spec: { audiences: spec.audiences ?? ['fleetops'], expirationSeconds: seconds, boundObjectRef: null },
+      spec: { audiences, expirationSeconds: seconds, boundObjectRef: null },
       status: { token, expirationTimestamp: rfc3339Seconds(new Date((now + seconds) * 1000)) },
     };
   }

@@ -46,14 +46,14 @@ export class Authenticator {
   /** The user of an `Authorization: Bearer` header, or undefined. */
   async authenticate(header: string | undefined): Promise<UserInfo | undefined> {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-    return m ? this.byToken(m[1] as string) : undefined;
+    return m?.[1] ? this.byToken(m[1]) : undefined;
   }
 
   /** Basic auth with a token as the password (what Git clients and GitOps agents send), or a bearer token. */
   async authenticateBasicOrBearer(header: string | undefined): Promise<UserInfo | undefined> {
     const m = /^Basic\s+(\S+)\s*$/i.exec(header ?? '');
-    if (!m) return this.authenticate(header);
-    const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8');
+    if (!m?.[1]) return this.authenticate(header);
+    const decoded = Buffer.from(m[1], 'base64').toString('utf8');
     return this.byToken(decoded.slice(decoded.indexOf(':') + 1));
   }
 

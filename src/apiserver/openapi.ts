@@ -5,7 +5,7 @@
 import { cloneJson } from '../api/types.ts';
 import { createHash } from 'node:crypto';
 import type { Registry } from '../registry/Registry.ts';
-import type { JsonSchema, ResourceType } from '../registry/ResourceType.ts';
+import { preferredVersion, type JsonSchema, type ResourceType } from '../registry/ResourceType.ts';
 
 function schemaName(t: ResourceType, version: string): string {
   const group = t.group === '' ? 'io.k8s.api.core' : t.group.split('.').reverse().join('.');
@@ -63,9 +63,7 @@ function paths(t: ResourceType, version: string): Record<string, unknown> {
 }
 
 function componentSchema(t: ResourceType, version: string): JsonSchema {
-  const base: JsonSchema = cloneJson(
-    t.schemas[version] ?? t.schemas[t.versions[0] as string] ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-  );
+  const base: JsonSchema = cloneJson(t.schemas[version] ?? t.schemas[preferredVersion(t)] ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
   base.properties = { ...(base.properties ?? {}) };
   base.properties.apiVersion = { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' };
   base.properties.kind = { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' };

@@ -31,7 +31,7 @@ export function parseApiPath(pathname: string): ParsedPath {
     rest = parts.slice(2);
   } else if (parts[0] === 'apis') {
     if (parts.length === 1) return { kind: 'root', core: false };
-    group = parts[1] as string;
+    group = parts[1] ?? '';
     if (parts.length === 2) return { kind: 'group', group };
     version = parts[2];
     rest = parts.slice(3);
@@ -41,16 +41,16 @@ export function parseApiPath(pathname: string): ParsedPath {
   if (!version) return { kind: 'unknown' };
   if (rest.length === 0) return { kind: 'groupVersion', group, version };
   if (rest[0] === 'namespaces' && rest.length >= 3 && !(rest.length === 3 && (rest[2] === 'status' || rest[2] === 'finalize'))) {
-    const [, namespace, plural, name, subresource, ...extra] = rest;
+    const [, namespace = '', plural = '', name, subresource, ...extra] = rest;
     if (extra.length) return { kind: 'unknown' };
-    const path: ResourcePath = { group, version, namespace: namespace as string, plural: plural as string };
+    const path: ResourcePath = { group, version, namespace, plural };
     if (name !== undefined) path.name = name;
     if (subresource !== undefined) path.subresource = subresource;
     return { kind: 'resource', path };
   }
-  const [plural, name, subresource, ...extra] = rest;
+  const [plural = '', name, subresource, ...extra] = rest;
   if (extra.length) return { kind: 'unknown' };
-  const path: ResourcePath = { group, version, plural: plural as string };
+  const path: ResourcePath = { group, version, plural };
   if (name !== undefined) path.name = name;
   if (subresource !== undefined) path.subresource = subresource;
   return { kind: 'resource', path };

@@ -2,7 +2,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { isPlainObject, type KubeObject } from '../api/types.ts';
+import { isKubeObject, isPlainObject, type KubeObject } from '../api/types.ts';
 
 export interface Manifest {
   source: string;
@@ -39,15 +39,11 @@ export function parseManifests(text: string, source: string): Manifest[] {
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) return;
     if (!isPlainObject(value)) throw new ManifestError(`${where}: expected an object with apiVersion and kind`);
-    const items = value.kind === 'List' && Array.isArray(value.items) ? (value.items as unknown[]) : [value];
+    const items: unknown[] = value.kind === 'List' && Array.isArray(value.items) ? value.items : [value];
     for (const item of items) {
-      if (!isPlainObject(item) || typeof item.apiVersion !== 'string' || typeof item.kind !== 'string') {
-        throw new ManifestError(`${where}: every object needs "apiVersion" and "kind"`);
-      }
-      if (!isPlainObject(item.metadata) || typeof item.metadata.name !== 'string' || item.metadata.name === '') {
-        throw new ManifestError(`${where}: ${item.kind} has no metadata.name`);
-      }
-      out.push({ source: where, object: item as KubeObject });
+      if (!isKubeObject(item)) throw new ManifestError(`${where}: every object needs "apiVersion", "kind" and "metadata"`);
+      if (typeof item.metadata.name !== 'string' || item.metadata.name === '') throw new ManifestError(`${where}: ${item.kind} has no metadata.name`);
+      out.push({ source: where, object: item });
     }
   });
   return out;

@@ -3,6 +3,11 @@ import { stringify } from 'yaml';
 import { evaluateJsonPath, formatJsonPathResult } from '../api/jsonPath.ts';
 import type { KubeObject } from '../api/types.ts';
 
+/** Whether a watch event carries a Table (its rows), as the server sends when asked for tables. */
+export function isTableDoc(value: unknown): value is TableDoc {
+  return typeof value === 'object' && value !== null && 'rows' in value && Array.isArray(value.rows);
+}
+
 export interface TableDoc {
   columnDefinitions: { name: string; priority?: number }[];
   rows: { cells: unknown[]; object?: { metadata?: { namespace?: string; labels?: Record<string, string> } } }[];
@@ -13,7 +18,7 @@ export function formatColumns(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string =>
     cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number)))
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
       .join('   ')
       .trimEnd();
   return [headers, ...rows].map(line).join('\n') + '\n';

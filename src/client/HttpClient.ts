@@ -5,6 +5,7 @@
 import { Agent, request } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { ApiError, fromStatus } from '../api/errors.ts';
+import { isPlainObject } from '../api/types.ts';
 import type { ClientConfig } from './kubeconfig.ts';
 
 export interface RequestOptions {
@@ -27,6 +28,11 @@ export class ConnectionError extends Error {
     super(message, options);
     this.name = 'ConnectionError';
   }
+}
+
+/** One line of a watch stream; anything but an object reads as an ERROR event. */
+function watchEventOf(value: unknown): { type: string; object: unknown } {
+  return isPlainObject(value) ? { type: String(value.type), object: value.object } : { type: 'ERROR', object: value };
 }
 
 export class HttpClient {
@@ -78,21 +84,23 @@ export class HttpClient {
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<HttpResponse<T>> {
     const res = await this.open(method, path, opts);
     const chunks: Buffer[] = [];
-    for await (const chunk of res) chunks.push(chunk as Buffer);
+    for await (const chunk of res) chunks.push(chunk);
     const text = Buffer.concat(chunks).toString('utf8');
     const status = res.statusCode ?? 0;
     let body: unknown = text;
     if ((res.headers['content-type'] ?? '').includes('json') && text) body = JSON.parse(text);
     if (status >= 400) {
-      if (typeof body === 'object' && body !== null && (body as { kind?: string }).kind === 'Status') throw fromStatus(body as object, status);
+      if (isPlainObject(body) && body.kind === 'Status') throw fromStatus(body, status);
       throw new ApiError(status, 'InternalError', `HTTP ${status}: ${text.slice(0, 200)}`);
     }
-    const warnings = ([] as string[]).concat(res.headers.warning ?? []).map((w) =>
+    const header = res.headers.warning ?? [];
+    const warnings = (Array.isArray(header) ? header : [header]).map((w) =>
       w
         .replace(/^299 - /, '')
         .replace(/^"(.*)"$/, '$1')
         .replace(/\\"/g, '"'),
     );
+    // The caller names the type it expects of this endpoint's answer (the API's own shapes).
     return { status, body: body as T, warnings };
   }
 
@@ -121,7 +129,7 @@ export class HttpClient {
     }
     if ((res.statusCode ?? 0) >= 400) {
       const chunks: Buffer[] = [];
-      for await (const chunk of res) chunks.push(chunk as Buffer);
+      for await (const chunk of res) chunks.push(chunk);
       throw fromStatus(JSON.parse(Buffer.concat(chunks).toString() || '{}'), res.statusCode ?? 500);
     }
     const onAbort = (): void => {
@@ -132,12 +140,12 @@ export class HttpClient {
     let buffer = '';
     try {
       for await (const chunk of res) {
-        buffer += (chunk as Buffer).toString('utf8');
+        buffer += String(chunk);
         let nl: number;
         while ((nl = buffer.indexOf('\n')) >= 0) {
           const line = buffer.slice(0, nl).trim();
           buffer = buffer.slice(nl + 1);
-          if (line) onEvent(JSON.parse(line) as { type: string; object: unknown });
+          if (line) onEvent(watchEventOf(JSON.parse(line)));
         }
       }
     } catch (err) {

@@ -1,6 +1,7 @@
 /** Client-side discovery: maps what a user types (`apps`, `app`, `dest`, `promise`) to API paths. */
 import { ApiError } from '../api/errors.ts';
 import type { HttpClient } from './HttpClient.ts';
+import { parseApiVersion } from '../api/types.ts';
 
 export interface ApiResource {
   group: string;
@@ -34,7 +35,7 @@ export class Discovery {
     const out: ApiResource[] = [];
     for (const doc of docs) {
       if (!doc) continue;
-      const [group, version] = doc.groupVersion.includes('/') ? (doc.groupVersion.split('/') as [string, string]) : ['', doc.groupVersion];
+      const { group, version } = parseApiVersion(doc.groupVersion);
       for (const r of doc.resources) {
         if (r.name.includes('/')) continue;
         out.push({
@@ -76,7 +77,7 @@ export class Discovery {
 
   /** Finds the resource for an object's apiVersion and kind. */
   async forKind(apiVersion: string, kind: string): Promise<ApiResource> {
-    const [group, version] = apiVersion.includes('/') ? (apiVersion.split('/') as [string, string]) : ['', apiVersion];
+    const { group, version } = parseApiVersion(apiVersion);
     const find = (all: ApiResource[]): ApiResource | undefined => all.find((r) => r.group === group && r.kind === kind);
     const found = find(await this.resources()) ?? find(await this.resources(true));
     if (!found) throw new ApiError(404, 'NotFound', `no kind "${kind}" is served in "${apiVersion}"; install the Promise that provides it first`);

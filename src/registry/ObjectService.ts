@@ -5,11 +5,11 @@
  * client both go through here, so controllers obey the same rules as users.
  */
 import { randomUUID } from 'node:crypto';
-import { applyPatch, type Operation } from 'rfc6902';
+import { applyPatch } from 'rfc6902';
 import { ApiError, badRequest, cause, conflict, invalid, isApiError, notFound, alreadyExists, type StatusCause, errorMessage } from '../api/errors.ts';
 import { matchesFields, parseFieldSelector, type FieldRequirement } from '../api/fields.ts';
 import { everything, parseLabelSelector, type LabelSelector } from '../api/labels.ts';
-import { applyStrategicMergePatch, type PatchStrategies } from '../api/strategicMergePatch.ts';
+import { applyStrategicMergePatch } from '../api/strategicMergePatch.ts';
 import { applyMergePatch } from '../api/mergePatch.ts';
 import { isPlainObject, jsonEqual, type JsonObject, type KubeObject, type StoredObject, cloneJson } from '../api/types.ts';
 import {
@@ -24,7 +24,7 @@ import { keyOf, type ObjectKey, type Store, type StoreEvent, type WatchHandle, t
 import { rfc3339Seconds } from '../api/time.ts';
 import { recordUpdate, serverSideApply } from './managedFields.ts';
 import type { Registry } from './Registry.ts';
-import { apiVersionOf, typeKeyOf, type ResourceType } from './ResourceType.ts';
+import { apiVersionOf, preferredVersion, typeKeyOf, type ResourceType } from './ResourceType.ts';
 import { SchemaValidator } from './schema/SchemaValidator.ts';
 import { applyDefaults, prune } from './schema/structural.ts';
 
@@ -128,8 +128,8 @@ function encodeContinue(after: string, rv: string): string {
 
 function decodeContinue(token: string): { after: string; rv: string } {
   try {
-    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString()) as { a?: unknown; r?: unknown };
-    if (typeof parsed.a !== 'string' || typeof parsed.r !== 'string') throw new Error('shape');
+    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString());
+    if (!isPlainObject(parsed) || typeof parsed.a !== 'string' || typeof parsed.r !== 'string') throw new Error('shape');
     return { after: parsed.a, rv: parsed.r };
   } catch (err) {
     throw badRequest('continue key is not valid: malformed token', { cause: err });
@@ -346,7 +346,7 @@ export class ObjectService {
   /** Checks a stored object against another type definition (e.g. a Promise's changed schema). */
   validateAgainst(type: ResourceType, object: KubeObject): StatusCause[] {
     const copy = cloneJson(object);
-    const version = type.versions[0] as string;
+    const version = preferredVersion(type);
     const schema = type.schemas[version];
     if (!schema) return [];
     prune(schema, copy);
@@ -356,7 +356,7 @@ export class ObjectService {
 
   /** Prunes, defaults and validates an object about to be written; returns warnings. */
   private admit(type: ResourceType, obj: KubeObject, old: KubeObject | undefined, opts: WriteOptions, version: string): string[] {
-    const schema = type.schemas[version] ?? type.schemas[type.versions[0] as string];
+    const schema = type.schemas[version] ?? type.schemas[preferredVersion(type)];
     const warnings: string[] = [];
     type.strategy?.normalize?.(obj);
     if (schema) {
@@ -395,7 +395,7 @@ export class ObjectService {
   }
 
   async create(type: ResourceType, namespace: string, body: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
-    const version = opts.version ?? (type.versions[0] as string);
+    const version = opts.version ?? preferredVersion(type);
     const obj = this.checkIdentity(type, body, namespace, version);
     const m = obj.metadata;
     if (!m.name && m.generateName) m.name = `${m.generateName}${randomUUID().replace(/-/g, '').slice(0, 5)}`;
@@ -406,7 +406,7 @@ export class ObjectService {
     const warnings = this.admit(type, obj, undefined, opts, version);
     await this.ensureNamespace(type, namespace);
     if (opts.fieldManager) m.managedFields = recordUpdate(undefined, obj, opts.fieldManager, obj.apiVersion, this.timestamp());
-    const name = m.name as string;
+    const name = m.name ?? '';
     if (opts.dryRun) {
       if (await this.store.get(this.key(type, namespace, name))) throw alreadyExists(type.plural, type.group, name);
       return { object: { ...obj, metadata: { ...m, uid: randomUUID(), creationTimestamp: this.timestamp() } }, warnings, created: true };
@@ -495,7 +495,7 @@ export class ObjectService {
   }
 
   async update(type: ResourceType, namespace: string, name: string, body: unknown, opts: UpdateOptions = {}): Promise<WriteResult> {
-    const version = opts.version ?? (type.versions[0] as string);
+    const version = opts.version ?? preferredVersion(type);
     const next = this.checkIdentity(type, body, namespace, version);
     if (next.metadata.name !== undefined && next.metadata.name !== name) {
       throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
@@ -514,7 +514,7 @@ export class ObjectService {
   }
 
   async patch(type: ResourceType, namespace: string, name: string, patchType: PatchType, patch: unknown, opts: PatchOptions = {}): Promise<WriteResult> {
-    const version = opts.version ?? (type.versions[0] as string);
+    const version = opts.version ?? preferredVersion(type);
     if (patchType === 'strategic' && !type.patchStrategies) {
       throw new ApiError(
         415,
@@ -535,13 +535,13 @@ export class ObjectService {
       let patched: unknown;
       if (patchType === 'merge' || patchType === 'strategic') {
         if (!isPlainObject(patch)) throw badRequest(`a ${patchType === 'merge' ? 'merge' : 'strategic merge'} patch must be a JSON object`);
-        patched = patchType === 'merge' ? applyMergePatch(current, patch) : applyStrategicMergePatch(current, patch, type.patchStrategies as PatchStrategies);
+        patched = patchType === 'merge' ? applyMergePatch(current, patch) : applyStrategicMergePatch(current, patch, type.patchStrategies ?? {});
       } else {
         if (!Array.isArray(patch)) throw badRequest('a JSON patch must be an array of operations');
         patched = cloneJson(current);
         let results;
         try {
-          results = applyPatch(patched, patch as Operation[]);
+          results = applyPatch(patched, patch);
         } catch (err) {
           throw badRequest(`invalid JSON patch: ${errorMessage(err)}`, { cause: err });
         }
@@ -570,7 +570,7 @@ export class ObjectService {
       throw badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`);
     }
     applied.metadata.name = name;
-    const schema = type.schemas[version] ?? type.schemas[type.versions[0] as string];
+    const schema = type.schemas[version] ?? type.schemas[preferredVersion(type)];
     const warnings: string[] = [];
     if (schema) {
       const unknown = prune(schema, applied);

@@ -37,7 +37,7 @@ const KRATIX_DEFAULT_COLUMNS: PrinterColumn[] = [
   { name: 'status', type: 'string', jsonPath: '.status.conditions[?(@.type=="Reconciled")].message' },
 ];
 
-const COLUMN_TYPES = new Set(['string', 'integer', 'number', 'boolean', 'date']);
+const COLUMN_TYPES: readonly PrinterColumn['type'][] = ['string', 'integer', 'number', 'boolean', 'date'];
 
 export interface CrdResult {
   type?: ResourceType;
@@ -114,11 +114,11 @@ export function crdToResourceType(crd: unknown, owner: string, validator: Schema
       v.additionalPrinterColumns.forEach((c: unknown, j: number) => {
         // Go's JSON decoding matches keys case-insensitively, so Kratix accepts the v1beta1 spelling `JSONPath`.
         const jsonPath = isPlainObject(c) ? Object.entries(c).find(([k]) => k.toLowerCase() === 'jsonpath')?.[1] : undefined;
-        if (!isPlainObject(c) || typeof c.name !== 'string' || typeof jsonPath !== 'string' || !COLUMN_TYPES.has(String(c.type))) {
+        if (!isPlainObject(c) || typeof c.name !== 'string' || typeof jsonPath !== 'string' || !COLUMN_TYPES.some((t) => t === c.type)) {
           bad(`${path}.additionalPrinterColumns[${j}]`, 'Invalid value: needs name, jsonPath and a type of string|integer|number|boolean|date');
           return;
         }
-        const col: PrinterColumn = { name: c.name, type: c.type as PrinterColumn['type'], jsonPath };
+        const col: PrinterColumn = { name: c.name, type: COLUMN_TYPES.find((t) => t === c.type) ?? 'string', jsonPath };
         if (typeof c.description === 'string') col.description = c.description;
         if (typeof c.priority === 'number') col.priority = c.priority;
         if (typeof c.format === 'string') col.format = c.format;
@@ -129,7 +129,7 @@ export function crdToResourceType(crd: unknown, owner: string, validator: Schema
   if (versions.length && !storage) bad('.spec.versions', 'Invalid value: exactly one version must have storage: true');
   if (versions.length && !served.length) bad('.spec.versions', 'Invalid value: at least one version must be served');
   if (causes.length) return { causes };
-  const preferred = [storage as string, ...served.filter((v) => v !== storage)].filter((v) => served.includes(v));
+  const preferred = [...(storage ? [storage] : []), ...served.filter((v) => v !== storage)].filter((v) => served.includes(v));
   const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
   const type: ResourceType = {
     group,

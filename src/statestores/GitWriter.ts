@@ -8,6 +8,7 @@
  * fetches and compares with the repository itself. After a restart or an outage the next call converges from the
  * repository alone, and an unchanged tree makes no commit.
  */
+import { errorMessage } from '../api/errors.ts';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -125,8 +126,7 @@ export class GitWriter {
       });
       return { code: r.code ?? 1, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
     } catch (err) {
-      if (err instanceof ToolMissingError)
-        throw new GitError(`cannot run git (${(err.cause as Error).message}); install it: apt-get install git`, { cause: err });
+      if (err instanceof ToolMissingError) throw new GitError(`cannot run git (${errorMessage(err.cause)}); install it: apt-get install git`, { cause: err });
       throw err;
     }
   }

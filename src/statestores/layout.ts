@@ -4,6 +4,7 @@
  * canary documents that tell an operator the destination reads from the store. Workload file paths come from
  * pipelines: any that would escape the destination's folder is refused here, whatever wrote the Work.
  */
+import { asError } from '../api/errors.ts';
 import { posix } from 'node:path';
 import { compareCodeUnits } from '../api/types.ts';
 import { relativePathInside } from '../lib/safePath.ts';
@@ -92,7 +93,7 @@ export function destinationFiles(
           docs.push(w.content.toString('utf8').trim());
         }
       } catch (err) {
-        onError(wp, err as Error);
+        onError(wp, asError(err));
       }
     }
     if (docs.length) files.set(under(dest.root, dest.filename), Buffer.from(`${docs.join('\n---\n')}\n`));
@@ -102,7 +103,7 @@ export function destinationFiles(
     try {
       for (const [path, content] of placementPaths(dest, wp)) files.set(path, content);
     } catch (err) {
-      onError(wp, err as Error);
+      onError(wp, asError(err));
     }
   }
   return files;

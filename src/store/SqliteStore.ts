@@ -3,7 +3,7 @@
  * transactions, so a write is durable against a process crash (kill -9) once `commit` resolves: WAL pages are in
  * the OS before COMMIT returns. Watchers are fed in-process after each commit.
  */
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqlite';
 import { randomUUID } from 'node:crypto';
 import type { KubeObject, StoredObject } from '../api/types.ts';
 import { alreadyExists, conflict, expired, notFound } from '../api/errors.ts';
@@ -27,6 +27,31 @@ export interface SqliteStoreOptions {
 const cacheId = (key: ObjectKey): string => `${key.group}\0${key.kind}\0${key.namespace}\0${key.name}`;
 
 /** Kind-agnostic "plural" used only in store error messages, which the registry rewrites with real names. */
+type Row = Record<string, SQLOutputValue>;
+
+/** A TEXT column of a row (the schema declares them NOT NULL; anything else means the file was changed by hand). */
+function text(row: Row, column: string): string {
+  const v = row[column];
+  if (typeof v !== 'string') throw new Error(`the store's column ${column} holds ${typeof v}, not text`);
+  return v;
+}
+
+/** An INTEGER column of a row. */
+function int(row: Row, column: string): number {
+  const v = row[column];
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  throw new Error(`the store's column ${column} holds ${typeof v}, not an integer`);
+}
+
+const EVENT_TYPES: readonly StoreEvent['type'][] = ['ADDED', 'MODIFIED', 'DELETED'];
+
+function eventType(row: Row): StoreEvent['type'] {
+  const t = EVENT_TYPES.find((e) => e === row.type);
+  if (!t) throw new Error(`the store's event log holds an unknown event type ${String(row.type)}`);
+  return t;
+}
+
 /** An object row as the store wrote it (stamped with name, uid, resourceVersion and creationTimestamp on create). */
 function decodeStored(text: string): StoredObject {
   return JSON.parse(text);
@@ -102,11 +127,13 @@ export class SqliteStore implements Store {
         grp TEXT NOT NULL, kind TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
     `);
-    const maxEvent = this.db.prepare('SELECT coalesce(max(rv), 0) AS m FROM events').get() as { m: number };
-    const maxObject = this.db.prepare('SELECT coalesce(max(rv), 0) AS m FROM objects').get() as { m: number };
-    const compacted = this.db.prepare("SELECT v FROM meta WHERE k = 'compactedRv'").get() as { v: string } | undefined;
-    this.compactedRv = compacted ? Number(compacted.v) : 0;
-    this.rv = Math.max(maxEvent.m, maxObject.m, this.compactedRv);
+    const maxRv = (table: string): number => {
+      const row = this.db.prepare(`SELECT coalesce(max(rv), 0) AS m FROM ${table}`).get();
+      return row ? int(row, 'm') : 0;
+    };
+    const compacted = this.db.prepare("SELECT v FROM meta WHERE k = 'compactedRv'").get();
+    this.compactedRv = compacted ? Number(text(compacted, 'v')) : 0;
+    this.rv = Math.max(maxRv('events'), maxRv('objects'), this.compactedRv);
     this.stmts = {
       get: this.db.prepare('SELECT data FROM objects WHERE grp = ? AND kind = ? AND ns = ? AND name = ?'),
       identity: this.db.prepare(
@@ -143,7 +170,8 @@ export class SqliteStore implements Store {
 
   /** The object's text as the database holds it (inside a transaction: with its uncommitted writes). */
   private storedText(key: ObjectKey): string | undefined {
-    return (this.stmts.get.get(key.group, key.kind, key.namespace, key.name) as { data: string } | undefined)?.data;
+    const row = this.stmts.get.get(key.group, key.kind, key.namespace, key.name);
+    return row && text(row, 'data');
   }
 
   /** Puts (or with undefined, drops) an object's text at the fresh end of the cache, evicting the stalest beyond the cap. */
@@ -157,7 +185,8 @@ export class SqliteStore implements Store {
     this.texts.set(id, text);
     this.textChars += text.length;
     while (this.textChars > this.cacheChars) {
-      const oldest = this.texts.entries().next().value as [string, string];
+      const oldest = this.texts.entries().next().value;
+      if (!oldest) break;
       this.texts.delete(oldest[0]);
       this.textChars -= oldest[1].length;
     }
@@ -187,14 +216,12 @@ export class SqliteStore implements Store {
       params.push(limit + 1);
     }
     // One read transaction keeps rv and rows consistent with each other.
-    const rows = this.db.prepare(sql).all(...params) as { ns: string; name: string; data: string }[];
+    const rows = this.db.prepare(sql).all(...params);
     const result: ListResult = { items: [], resourceVersion: String(this.rv) };
     const page = limit && rows.length > limit ? rows.slice(0, limit) : rows;
-    for (const row of page) result.items.push(decodeStored(row.data));
-    if (limit && rows.length > limit) {
-      const last = page[page.length - 1] as { ns: string; name: string };
-      result.continueAfter = `${last.ns}/${last.name}`;
-    }
+    for (const row of page) result.items.push(decodeStored(text(row, 'data')));
+    const last = page[page.length - 1];
+    if (limit && rows.length > limit && last) result.continueAfter = `${text(last, 'ns')}/${text(last, 'name')}`;
     return result;
   }
 
@@ -286,7 +313,8 @@ export class SqliteStore implements Store {
         type = 'DELETED';
       } else {
         // Only the identity of the stored object is needed here: read it in SQL rather than parse the whole object.
-        const existing = this.stmts.identity.get(key.group, key.kind, key.namespace, key.name) as { rv: number; uid: string; created: string } | undefined;
+        const row = this.stmts.identity.get(key.group, key.kind, key.namespace, key.name);
+        const existing = row && { rv: int(row, 'rv'), uid: String(row.uid ?? ''), created: String(row.created ?? '') };
         const metadata = { ...op.object.metadata, name: key.name, resourceVersion: String(rv) };
         if (op.op === 'create') {
           if (existing) throw alreadyExists(resourceName(key), key.group, key.name);
@@ -317,18 +345,9 @@ export class SqliteStore implements Store {
     // Subscribing and reading history happen in one synchronous step, so no commit can fall between them.
     const handle = this.hub.subscribe(options, onEvent, options.fromRv ?? this.rv);
     if (options.fromRv !== undefined && options.fromRv < this.rv) {
-      const rows = this.stmts.history.all(options.fromRv) as {
-        rv: number;
-        type: StoreEvent['type'];
-        grp: string;
-        kind: string;
-        ns: string;
-        name: string;
-        data: string;
-      }[];
-      for (const row of rows) {
-        const key = { group: row.grp, kind: row.kind, namespace: row.ns, name: row.name };
-        this.hub.deliver(handle, { type: row.type, rv: row.rv, key, object: decodeStored(row.data) });
+      for (const row of this.stmts.history.all(options.fromRv)) {
+        const key = { group: text(row, 'grp'), kind: text(row, 'kind'), namespace: text(row, 'ns'), name: text(row, 'name') };
+        this.hub.deliver(handle, { type: eventType(row), rv: int(row, 'rv'), key, object: decodeStored(text(row, 'data')) });
       }
     }
     return handle;
@@ -363,28 +382,24 @@ export class SqliteStore implements Store {
 
   async checkIntegrity(): Promise<string[]> {
     const problems: string[] = [];
-    const check = this.db.prepare('PRAGMA integrity_check').all() as { integrity_check: string }[];
-    for (const row of check) if (row.integrity_check !== 'ok') problems.push(`sqlite: ${row.integrity_check}`);
-    const rows = this.db.prepare('SELECT grp, kind, ns, name, rv, data FROM objects').all() as {
-      grp: string;
-      kind: string;
-      ns: string;
-      name: string;
-      rv: number;
-      data: string;
-    }[];
-    for (const row of rows) {
-      const where = `${row.grp}/${row.kind} ${row.ns}/${row.name}`;
+    for (const row of this.db.prepare('PRAGMA integrity_check').all()) {
+      const result = String(row.integrity_check);
+      if (result !== 'ok') problems.push(`sqlite: ${result}`);
+    }
+    for (const row of this.db.prepare('SELECT grp, kind, ns, name, rv, data FROM objects').all()) {
+      const name = String(row.name);
+      const rv = Number(row.rv);
+      const where = `${String(row.grp)}/${String(row.kind)} ${String(row.ns)}/${name}`;
       let obj: KubeObject;
       try {
-        obj = decodeStored(row.data);
+        obj = decodeStored(String(row.data));
       } catch {
         problems.push(`${where}: data is not JSON`);
         continue;
       }
-      if (obj.metadata?.name !== row.name) problems.push(`${where}: metadata.name is ${obj.metadata?.name}`);
-      if (obj.metadata?.resourceVersion !== String(row.rv)) problems.push(`${where}: resourceVersion mismatch`);
-      if (row.rv > this.rv) problems.push(`${where}: rv ${row.rv} beyond store rv ${this.rv}`);
+      if (obj.metadata?.name !== name) problems.push(`${where}: metadata.name is ${obj.metadata?.name}`);
+      if (obj.metadata?.resourceVersion !== String(rv)) problems.push(`${where}: resourceVersion mismatch`);
+      if (rv > this.rv) problems.push(`${where}: rv ${rv} beyond store rv ${this.rv}`);
       if (!obj.metadata?.uid) problems.push(`${where}: no uid`);
     }
     return problems;

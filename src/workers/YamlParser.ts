@@ -3,7 +3,7 @@
  * big ones in a worker thread, which is replaced when a parse runs past its time (the request fails, the API goes
  * on answering). JSON is parsed inline (JSON.parse is fast) and checked against the same limits.
  */
-import { errorMessage } from '../api/errors.ts';
+import { errorMessage, asError } from '../api/errors.ts';
 import { Worker } from 'node:worker_threads';
 import { checkJsonLimits, DEFAULT_LIMITS, ParseLimitError, parseYamlBounded, parseYamlStreamBounded, type ParseLimits } from '../api/boundedYaml.ts';
 
@@ -70,7 +70,7 @@ export class YamlParser {
       try {
         return Promise.resolve(stream ? parseYamlStreamBounded(text, limits) : parseYamlBounded(text, limits));
       } catch (err) {
-        return Promise.reject(err as Error);
+        return Promise.reject(asError(err));
       }
     }
     const worker = this.ensureWorker();

@@ -5,6 +5,7 @@
  */
 import protobuf from 'protobufjs';
 import { badRequest, errorMessage } from '../../api/errors.ts';
+import { isPlainObject } from '../../api/types.ts';
 import { KUBERNETES_PROTO } from './kubernetesProto.ts';
 
 export const PROTOBUF_MEDIA_TYPE = 'application/vnd.kubernetes.protobuf';
@@ -20,8 +21,19 @@ const KINDS: Record<string, string[]> = {
 
 type Json = Record<string, unknown>;
 
+/** A protobuf int64 as a number (protobufjs gives a Long object for large values). */
 function toNumber(v: unknown): number {
-  return typeof v === 'object' && v !== null && 'toNumber' in v ? (v as { toNumber(): number }).toNumber() : Number(v);
+  return typeof v === 'object' && v !== null && 'toNumber' in v && typeof v.toNumber === 'function' ? Number(v.toNumber()) : Number(v);
+}
+
+/** A decoded message or map (a plain object; anything else reads as empty). */
+function objectOf(v: unknown): Json {
+  return isPlainObject(v) ? v : {};
+}
+
+/** Bytes as protobufjs gives them (a Uint8Array), or empty. */
+function bytesOf(v: unknown): Uint8Array {
+  return v instanceof Uint8Array ? v : new Uint8Array();
 }
 
 function timeToProto(value: unknown): Json {
@@ -60,19 +72,19 @@ export class ProtobufCodec {
     }
     let envelope: Json;
     try {
-      envelope = this.unknown.toObject(this.unknown.decode(body.subarray(MAGIC.length))) as Json;
+      envelope = this.unknown.toObject(this.unknown.decode(body.subarray(MAGIC.length)));
     } catch (err) {
       throw badRequest(`the protobuf request body could not be decoded: ${errorMessage(err)}`, { cause: err });
     }
-    const typeMeta = (envelope.typeMeta ?? {}) as { apiVersion?: string; kind?: string };
-    const apiVersion = typeMeta.apiVersion ?? '';
-    const kind = typeMeta.kind ?? '';
+    const typeMeta = objectOf(envelope.typeMeta);
+    const apiVersion = typeof typeMeta.apiVersion === 'string' ? typeMeta.apiVersion : '';
+    const kind = typeof typeMeta.kind === 'string' ? typeMeta.kind : '';
     const type = this.messageType(apiVersion, kind);
     if (!type) {
       throw badRequest(`${kind || 'an object without a kind'} (${apiVersion}) is not accepted as protobuf here: send it as application/json`);
     }
     try {
-      const message = type.decode(envelope.raw as Uint8Array) as unknown as Json;
+      const message = type.toObject(type.decode(bytesOf(envelope.raw)), { longs: Number, defaults: false });
       return { apiVersion, kind, ...this.fromProto(type, message) };
     } catch (err) {
       throw badRequest(`the protobuf ${kind} could not be decoded: ${errorMessage(err)}`, { cause: err });
@@ -96,7 +108,7 @@ export class ProtobufCodec {
       const value = json[field.name];
       if (value === undefined || value === null) continue;
       const one = (v: unknown): unknown => this.valueToProto(field, v);
-      if (field.map) out[field.name] = Object.fromEntries(Object.entries(value as Json).map(([k, v]) => [k, one(v)]));
+      if (field.map) out[field.name] = Object.fromEntries(Object.entries(objectOf(value)).map(([k, v]) => [k, one(v)]));
       else if (field.repeated) out[field.name] = (Array.isArray(value) ? value : [value]).map(one);
       else out[field.name] = one(value);
     }
@@ -108,7 +120,7 @@ export class ProtobufCodec {
     if (t instanceof protobuf.Type) {
       if (t.name === 'Time' || t.name === 'MicroTime') return timeToProto(value);
       if (t.name === 'FieldsV1') return { Raw: Buffer.from(JSON.stringify(value)) };
-      return this.toProto(t, value as Json);
+      return this.toProto(t, objectOf(value));
     }
     if (field.type === 'bytes') return Buffer.from(String(value), 'base64');
     if (field.type === 'int64' || field.type === 'int32') return Number(value);
@@ -123,10 +135,10 @@ export class ProtobufCodec {
       if (value === undefined || value === null) continue;
       const one = (v: unknown): unknown => this.valueFromProto(field, v);
       if (field.map) {
-        const entries = Object.entries(value as Json);
+        const entries = Object.entries(objectOf(value));
         if (entries.length) out[field.name] = Object.fromEntries(entries.map(([k, v]) => [k, one(v)]));
       } else if (field.repeated) {
-        if ((value as unknown[]).length) out[field.name] = (value as unknown[]).map(one);
+        if (Array.isArray(value) && value.length) out[field.name] = value.map(one);
       } else {
         out[field.name] = one(value);
       }
@@ -137,11 +149,11 @@ export class ProtobufCodec {
   private valueFromProto(field: protobuf.Field, value: unknown): unknown {
     const t = field.resolvedType;
     if (t instanceof protobuf.Type) {
-      if (t.name === 'Time' || t.name === 'MicroTime') return timeFromProto(value as Json, t.name === 'MicroTime');
-      if (t.name === 'FieldsV1') return JSON.parse(Buffer.from((value as Json).Raw as Uint8Array).toString('utf8'));
-      return this.fromProto(t, value as Json);
+      if (t.name === 'Time' || t.name === 'MicroTime') return timeFromProto(objectOf(value), t.name === 'MicroTime');
+      if (t.name === 'FieldsV1') return JSON.parse(Buffer.from(bytesOf(objectOf(value).Raw)).toString('utf8'));
+      return this.fromProto(t, objectOf(value));
     }
-    if (field.type === 'bytes') return Buffer.from(value as Uint8Array).toString('base64');
+    if (field.type === 'bytes') return Buffer.from(bytesOf(value)).toString('base64');
     if (field.type === 'int64') return toNumber(value);
     return value;
   }

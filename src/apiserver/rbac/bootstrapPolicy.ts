@@ -123,7 +123,8 @@ const TYPES: Record<string, ResourceType> = {
 /** Creates what is missing and restores what drifted, unless an object opted out of updates. */
 export async function reconcileBootstrapPolicy(objects: ObjectService, tokens: TokenEntry[]): Promise<void> {
   for (const desired of [...bootstrapObjects(), ...tokenFileObjects(tokens)]) {
-    const type = TYPES[desired.kind] as ResourceType;
+    const type = TYPES[desired.kind];
+    if (!type) throw new Error(`the bootstrap policy holds a ${desired.kind}, which it does not know how to store`);
     const namespace = desired.metadata.namespace ?? '';
     const name = desired.metadata.name ?? '';
     const existing = await objects.find(type, namespace, name);

@@ -10,31 +10,30 @@ import type { RbacAuthorizer } from './RbacAuthorizer.ts';
 
 type Json = Record<string, unknown>;
 
-interface ReviewSpec {
-  resourceAttributes?: { namespace?: string; verb?: string; group?: string; resource?: string; subresource?: string; name?: string };
-  nonResourceAttributes?: { path?: string; verb?: string };
-  namespace?: string;
-  user?: string;
-  groups?: string[];
-  uid?: string;
+/** A string field of a request object, or undefined. */
+function str(o: Json, key: string): string | undefined {
+  const v = o[key];
+  return typeof v === 'string' ? v : undefined;
 }
 
-function attributesOf(spec: ReviewSpec): { resource?: ResourceAttributes; nonResource?: NonResourceAttributes } {
-  const r = spec.resourceAttributes;
-  const n = spec.nonResourceAttributes;
-  if (!r === !n) throw badRequest('exactly one of spec.resourceAttributes and spec.nonResourceAttributes must be set');
-  if (n) return { nonResource: { verb: n.verb ?? '', path: n.path ?? '' } };
-  const a = r as NonNullable<ReviewSpec['resourceAttributes']>;
-  const out: ResourceAttributes = { verb: a.verb ?? '', group: a.group ?? '', resource: a.resource ?? '' };
-  if (a.subresource) out.subresource = a.subresource;
-  if (a.namespace) out.namespace = a.namespace;
-  if (a.name) out.name = a.name;
+type Attributes = { resource: ResourceAttributes } | { nonResource: NonResourceAttributes };
+
+function attributesOf(spec: Json): Attributes {
+  const r = isPlainObject(spec.resourceAttributes) ? spec.resourceAttributes : undefined;
+  const n = isPlainObject(spec.nonResourceAttributes) ? spec.nonResourceAttributes : undefined;
+  if (n && !r) return { nonResource: { verb: str(n, 'verb') ?? '', path: str(n, 'path') ?? '' } };
+  if (!r || n) throw badRequest('exactly one of spec.resourceAttributes and spec.nonResourceAttributes must be set');
+  const out: ResourceAttributes = { verb: str(r, 'verb') ?? '', group: str(r, 'group') ?? '', resource: str(r, 'resource') ?? '' };
+  for (const k of ['subresource', 'namespace', 'name'] as const) {
+    const v = str(r, k);
+    if (v) out[k] = v;
+  }
   return { resource: out };
 }
 
-async function accessStatus(authorizer: RbacAuthorizer, user: UserInfo, spec: ReviewSpec): Promise<Json> {
-  const { resource, nonResource } = attributesOf(spec);
-  const d = resource ? await authorizer.authorize(user, resource) : await authorizer.authorizeNonResource(user, nonResource as NonResourceAttributes);
+async function accessStatus(authorizer: RbacAuthorizer, user: UserInfo, spec: Json): Promise<Json> {
+  const attrs = attributesOf(spec);
+  const d = 'resource' in attrs ? await authorizer.authorize(user, attrs.resource) : await authorizer.authorizeNonResource(user, attrs.nonResource);
   return { allowed: d.allowed, ...(d.reason ? { reason: d.reason } : {}) };
 }
 
@@ -54,19 +53,24 @@ function splitRules(rules: PolicyRule[]): Json {
 /** The answer to a review request: the request echoed with its status filled in. */
 export async function answerReview(kind: string, body: unknown, user: UserInfo, authorizer: RbacAuthorizer): Promise<Json> {
   if (!isPlainObject(body)) throw badRequest(`a ${kind} must be a JSON object`);
-  const spec = (isPlainObject(body.spec) ? body.spec : {}) as ReviewSpec;
+  const spec = isPlainObject(body.spec) ? body.spec : {};
   const echo = { kind, apiVersion: body.apiVersion, metadata: { creationTimestamp: null }, ...(kind === 'SelfSubjectReview' ? {} : { spec }) };
   switch (kind) {
     case 'SelfSubjectAccessReview':
       return { ...echo, status: await accessStatus(authorizer, user, spec) };
     case 'SubjectAccessReview': {
-      if (!spec.user && !spec.groups?.length) throw badRequest('spec.user or spec.groups is required');
-      const subject: UserInfo = { username: spec.user ?? '', groups: spec.groups ?? [], ...(spec.uid ? { uid: spec.uid } : {}) };
+      const groups = Array.isArray(spec.groups) ? spec.groups.filter((g) => typeof g === 'string') : [];
+      const username = str(spec, 'user') ?? '';
+      const uid = str(spec, 'uid');
+      if (!username && !groups.length) throw badRequest('spec.user or spec.groups is required');
+      const subject: UserInfo = { username, groups, ...(uid ? { uid } : {}) };
       return { ...echo, status: await accessStatus(authorizer, subject, spec) };
     }
-    case 'SelfSubjectRulesReview':
-      if (!spec.namespace) throw badRequest('spec.namespace is required');
-      return { ...echo, status: splitRules(await authorizer.rules(user, spec.namespace)) };
+    case 'SelfSubjectRulesReview': {
+      const namespace = str(spec, 'namespace');
+      if (!namespace) throw badRequest('spec.namespace is required');
+      return { ...echo, status: splitRules(await authorizer.rules(user, namespace)) };
+    }
     case 'SelfSubjectReview':
       return { ...echo, status: { userInfo: { username: user.username, ...(user.uid ? { uid: user.uid } : {}), groups: user.groups } } };
     default:

@@ -1,6 +1,7 @@
 /** `fleetops describe`: every field of the object in kubectl's describe layout, then its Events. */
 import { humanDuration } from '../../api/duration.ts';
 import { isPlainObject, type StoredObject } from '../../api/types.ts';
+import type { KubeEvent } from '../../registry/builtin/coreKinds.ts';
 import { objectPath } from '../../client/discovery.ts';
 import type { CliContext } from '../context.ts';
 import { formatColumns } from '../printers.ts';
@@ -63,22 +64,14 @@ export async function describeCommand(ctx: CliContext, type: string, name: strin
   describeValue(meta, 2, lines);
   describeValue(rest, 0, lines);
   const events = await ctx.client
-    .get<{ items: StoredObject[] }>(`/api/v1/namespaces/${encodeURIComponent(obj.metadata.namespace ?? 'default')}/events`, {
+    .get<{ items: KubeEvent[] }>(`/api/v1/namespaces/${encodeURIComponent(obj.metadata.namespace ?? 'default')}/events`, {
       query: { fieldSelector: `involvedObject.name=${name},involvedObject.kind=${obj.kind},involvedObject.uid=${obj.metadata.uid}` },
     })
-    .catch(() => ({ items: [] as StoredObject[] }));
+    .catch((): { items: KubeEvent[] } => ({ items: [] }));
   if (!events.items.length) lines.push('Events:      <none>');
   else {
     lines.push('Events:');
-    const rows = events.items.map((e) => {
-      const ev = e as StoredObject & {
-        type?: string;
-        reason?: string;
-        message?: string;
-        lastTimestamp?: string;
-        count?: number;
-        source?: { component?: string };
-      };
+    const rows = events.items.map((ev) => {
       const age = ev.lastTimestamp ? humanDuration(now - Date.parse(ev.lastTimestamp)) : '';
       return [ev.type ?? '', ev.reason ?? '', ev.count && ev.count > 1 ? `${age} (x${ev.count})` : age, ev.source?.component ?? '', ev.message ?? ''];
     });

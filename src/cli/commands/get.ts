@@ -1,8 +1,8 @@
 /** `fleetops get`: tables from the server's Table format, or YAML/JSON/names/custom columns; `--watch`. */
-import type { KubeObject } from '../../api/types.ts';
+import { isKubeObject, type KubeObject } from '../../api/types.ts';
 import { collectionPath, objectPath, type ApiResource } from '../../client/discovery.ts';
 import type { CliContext } from '../context.ts';
-import { parseCustomColumns, renderCustomColumns, renderJson, renderName, renderTable, renderYaml, type TableDoc } from '../printers.ts';
+import { parseCustomColumns, renderCustomColumns, renderJson, renderName, renderTable, renderYaml, isTableDoc, type TableDoc } from '../printers.ts';
 
 export interface GetOptions {
   output?: string;
@@ -20,11 +20,11 @@ export function parseTargets(args: string[]): { type: string; names: string[] }[
   if (args.length === 0) throw new Error('you must specify the type of resource to get, e.g. "fleetops get promises"; "fleetops api-resources" lists them');
   if (args.every((a) => a.includes('/'))) {
     return args.map((a) => {
-      const [type, name] = a.split('/') as [string, string];
-      return { type, names: [name] };
+      const slash = a.indexOf('/');
+      return { type: a.slice(0, slash), names: [a.slice(slash + 1)] };
     });
   }
-  const [types, ...names] = args as [string, ...string[]];
+  const [types = '', ...names] = args;
   return types.split(',').map((type) => ({ type, names }));
 }
 
@@ -66,7 +66,7 @@ export async function getCommand(ctx: CliContext, args: string[], opts: GetOptio
           { ...query, resourceVersion: table.metadata.resourceVersion },
           (e) => {
             if (e.type === 'BOOKMARK' || e.type === 'ERROR') return;
-            out(renderTable(e.object as TableDoc, { ...tableOpts, noHeaders: true }, columns));
+            if (isTableDoc(e.object)) out(renderTable(e.object, { ...tableOpts, noHeaders: true }, columns));
           },
           signal,
           TABLE_ACCEPT,
@@ -83,7 +83,7 @@ export async function getCommand(ctx: CliContext, args: string[], opts: GetOptio
         { ...query, resourceVersion: list.metadata.resourceVersion },
         (e) => {
           if (e.type === 'BOOKMARK' || e.type === 'ERROR') return;
-          printObjects([e.object as KubeObject], output, custom, r, true, out, true);
+          if (isKubeObject(e.object)) printObjects([e.object], output, custom, r, true, out, true);
         },
         signal,
       );

@@ -7,6 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { isApiError } from '../../api/errors.ts';
 import { RBAC_API, RBAC_GROUP } from '../../api/rbac.ts';
 import type { KubeObject, StoredObject } from '../../api/types.ts';
+import type { Secret } from '../../registry/builtin/coreKinds.ts';
+import type { RoleBinding } from '../../registry/builtin/rbacKinds.ts';
 import { validateDns1123Label } from '../../api/validation.ts';
 import { kubeconfigYaml } from '../../client/kubeconfig.ts';
 import type { CliContext } from '../context.ts';
@@ -80,7 +82,7 @@ export async function teamAddCommand(ctx: CliContext, team: string, opts: TeamAd
     ['team name', team],
     ['namespace', ns],
   ]) {
-    const problem = validateDns1123Label(value as string);
+    const problem = validateDns1123Label(value ?? '');
     if (problem) throw new Error(`${what} "${value}" ${problem}`);
   }
   if (opts.readOnly && opts.promises?.length) throw new Error('--read-only and --promises do not go together: a read-only team requests nothing');
@@ -111,8 +113,8 @@ export async function teamAddCommand(ctx: CliContext, team: string, opts: TeamAd
   const deadline = Date.now() + (opts.timeoutSeconds ?? 30) * 1000;
   let token = '';
   while (!token) {
-    const secret = await ctx.client.get<StoredObject>(`${nsPath(ns)}/secrets/${secretName}`);
-    token = Buffer.from(((secret.data ?? {}) as Record<string, string>).token ?? '', 'base64').toString();
+    const secret = await ctx.client.get<Secret>(`${nsPath(ns)}/secrets/${secretName}`);
+    token = Buffer.from(secret.data?.token ?? '', 'base64').toString();
     if (token) break;
     if (Date.now() > deadline)
       throw new Error(`the token of team "${team}" was not issued within ${opts.timeoutSeconds ?? 30}s: is FleetOps running its controllers?`);
@@ -139,9 +141,9 @@ export async function teamListCommand(ctx: CliContext, out: (line: string) => vo
   }
   const rows: string[][] = [];
   for (const ns of namespaces) {
-    const team = ns.metadata.labels?.[LABEL_TEAM] as string;
-    const bindings = (await ctx.client.get<{ items: StoredObject[] }>(rbPath(ns.metadata.name), { query: { labelSelector: `${LABEL_TEAM}=${team}` } })).items;
-    const roles = bindings.map((b) => (b.roleRef as { name: string }).name);
+    const team = ns.metadata.labels?.[LABEL_TEAM] ?? '';
+    const bindings = (await ctx.client.get<{ items: RoleBinding[] }>(rbPath(ns.metadata.name), { query: { labelSelector: `${LABEL_TEAM}=${team}` } })).items;
+    const roles = bindings.map((b) => b.roleRef.name);
     const promises = roles.filter((r) => r.startsWith('fleetops:promise:')).map((r) => r.split(':')[2]);
     const access = roles.includes('edit') ? 'edit' : promises.length ? `promises: ${promises.join(',')}` : roles.includes('view') ? 'view' : '<none>';
     rows.push([team, ns.metadata.name, access, humanDuration(Date.now() - Date.parse(String(ns.metadata.creationTimestamp)))]);

@@ -1,6 +1,6 @@
 /** The few core v1 kinds FleetOps serves: Namespaces, Events (for `kubectl describe`), Secrets, ConfigMaps, ServiceAccounts. */
 import type { ResourceType } from '../ResourceType.ts';
-import { ageColumn, defineType, s } from './defineType.ts';
+import { ageColumn, defineType, s, type ObjectOf } from './defineType.ts';
 
 export const namespaceType = defineType({
   group: '',
@@ -126,5 +126,9 @@ export const serviceAccountType = defineType({
   }),
   printerColumns: [ageColumn],
 });
+
+export type KubeEvent = ObjectOf<typeof eventType>;
+export type Secret = ObjectOf<typeof secretType>;
+export type ConfigMap = ObjectOf<typeof configMapType>;
 
 export const coreTypes: ResourceType[] = [namespaceType, eventType, secretType, configMapType, serviceAccountType];

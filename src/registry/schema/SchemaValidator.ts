@@ -8,13 +8,13 @@ import { cause, type StatusCause, errorMessage } from '../../api/errors.ts';
 import { isPlainObject } from '../../api/types.ts';
 import type { JsonSchema } from '../ResourceType.ts';
 
-// ajv-formats ships CommonJS; under nodenext its default export is the module object.
-type AddFormats = (ajv: Ajv) => Ajv;
-const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? addFormatsModule) as unknown as AddFormats;
+// ajv-formats ships CommonJS: under nodenext its default import is the module object, which holds the plugin as `default`.
+const addFormats = addFormatsModule.default;
 
 /** Rewrites Kubernetes extensions into plain JSON Schema that ajv understands. */
-function toAjvSchema(schema: JsonSchema, isRoot: boolean): Record<string, unknown> {
+function toAjvSchema(schema: unknown, isRoot: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  if (!isPlainObject(schema)) return out;
   for (const [k, v] of Object.entries(schema)) {
     if (k.startsWith('x-kubernetes-') || k === 'default' || k === 'description' || k === 'example' || k === 'externalDocs') continue;
     if (k === 'properties' && isPlainObject(v)) {
@@ -22,22 +22,22 @@ function toAjvSchema(schema: JsonSchema, isRoot: boolean): Record<string, unknow
       for (const [name, sub] of Object.entries(v)) {
         // metadata is validated by the registry's own name/label rules, as the apiserver does
         if (isRoot && name === 'metadata') continue;
-        props[name] = toAjvSchema(sub as JsonSchema, false);
+        props[name] = toAjvSchema(sub, false);
       }
       out.properties = props;
     } else if ((k === 'items' || k === 'additionalProperties' || k === 'not') && isPlainObject(v)) {
-      out[k] = toAjvSchema(v as JsonSchema, false);
+      out[k] = toAjvSchema(v, false);
     } else if ((k === 'allOf' || k === 'anyOf' || k === 'oneOf') && Array.isArray(v)) {
-      out[k] = v.map((s) => toAjvSchema(s as JsonSchema, false));
+      out[k] = v.map((s) => toAjvSchema(s, false));
     } else {
       out[k] = v;
     }
   }
   if (schema['x-kubernetes-int-or-string']) {
     delete out.type;
-    out.anyOf = [{ type: 'integer' }, { type: 'string' }, ...((out.anyOf as unknown[]) ?? [])];
+    out.anyOf = [{ type: 'integer' }, { type: 'string' }, ...(Array.isArray(out.anyOf) ? out.anyOf : [])];
   }
-  if (isRoot && Array.isArray(out.required)) out.required = (out.required as string[]).filter((r) => r !== 'metadata');
+  if (isRoot && Array.isArray(out.required)) out.required = out.required.filter((r) => r !== 'metadata');
   return out;
 }
 
@@ -56,8 +56,8 @@ function show(value: unknown): string {
 function valueAt(root: unknown, instancePath: string): unknown {
   let cur = root;
   for (const p of instancePath.split('/').slice(1)) {
-    if (typeof cur !== 'object' || cur === null) return undefined;
-    cur = (cur as Record<string, unknown>)[p.replace(/~1/g, '/').replace(/~0/g, '~')];
+    const key = p.replace(/~1/g, '/').replace(/~0/g, '~');
+    cur = Array.isArray(cur) ? cur[Number(key)] : isPlainObject(cur) ? cur[key] : undefined;
   }
   return cur;
 }
@@ -65,14 +65,14 @@ function valueAt(root: unknown, instancePath: string): unknown {
 function toCause(err: ErrorObject, root: unknown): StatusCause | undefined {
   const field = fieldPath(err.instancePath);
   const value = valueAt(root, err.instancePath);
-  const p = err.params as Record<string, unknown>;
+  const p = err.params;
   switch (err.keyword) {
     case 'required': {
       const f = field ? `${field}.${String(p.missingProperty)}` : String(p.missingProperty);
       return cause('FieldValueRequired', f, 'Required value');
     }
     case 'enum': {
-      const allowed = (p.allowedValues as unknown[]).map(show).join(', ');
+      const allowed = Array.isArray(p.allowedValues) ? p.allowedValues.map(show).join(', ') : '';
       return cause('FieldValueNotSupported', field, `Unsupported value: ${show(value)}: supported values: ${allowed}`);
     }
     case 'type':

@@ -4,6 +4,7 @@
  * FleetOps' hundreds; it also runs on the other core while FleetOps' event loop goes on. When FleetOps goes away
  * (even killed with -9) the IPC channel closes and every running process group is killed before the helper exits.
  */
+import { errorCode, errorMessage } from '../../api/errors.ts';
 import { LocalLauncher } from './LocalLauncher.ts';
 import type { HelperReply, HelperRequest } from './HelperLauncher.ts';
 
@@ -23,8 +24,8 @@ async function serve(m: Extract<HelperRequest, { t: 'run' }>): Promise<void> {
     });
     send({ t: 'done', id: m.id, result });
   } catch (err) {
-    const e = err as Error & { code?: string };
-    send({ t: 'fail', id: m.id, message: e.message, ...(e.code ? { code: e.code } : {}) });
+    const code = errorCode(err);
+    send({ t: 'fail', id: m.id, message: errorMessage(err), ...(code ? { code } : {}) });
   } finally {
     running.delete(m.id);
   }
