@@ -105,6 +105,8 @@ export interface FleetOpsOptions {
   audit?: false | { maxBytes?: number; keep?: number };
   /** Memory given back after a load once the API is quiet (default: after 10 s without requests), or false. */
   idleMemory?: false | { idleMs?: number; everyMs?: number };
+  /** The clock of the store, the API and every controller (default: the system's); tests set it to move time. */
+  now?: () => Date;
 }
 
 export interface FleetOps {
@@ -296,6 +298,8 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const dataDir = resolve(options.dataDir ?? defaultDataDir());
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const unlock = lockDataDir(dataDir);
+  // One clock for the store, the API and every controller (tests move it).
+  const now = options.now ?? ((): Date => new Date());
   let store: SqliteStore;
   try {
     checkDatabase(dataDir, options.fresh === true);
@@ -303,7 +307,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     keepPrivate(dataDir);
     const dbPath = join(dataDir, 'fleetops.db');
     try {
-      store = new SqliteStore({ path: dbPath });
+      store = new SqliteStore({ path: dbPath, now });
       markInitialized(dataDir);
     } catch (err) {
       throw new DataDirError(`cannot open the database ${dbPath}: ${errorMessage(err)}`);
@@ -316,12 +320,12 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const registry = new Registry();
   const validator = new SchemaValidator();
   for (const t of [...coreTypes, ...rbacTypes, ...kratixTypes(validator), ...fleetopsTypes]) registry.register(t);
-  const objects = new ObjectService({ store, registry, validator });
+  const objects = new ObjectService({ store, registry, validator, now });
   await ensureNamespaces(objects);
   const client = new InProcessClient({ objects });
   const controllerLog = logger.child({ component: 'controllers' });
-  const events = new EventRecorder({ client, component: 'fleetops', logger: controllerLog });
-  const eventExpiry = new EventExpiry({ client, logger: controllerLog });
+  const events = new EventRecorder({ client, component: 'fleetops', logger: controllerLog, now });
+  const eventExpiry = new EventExpiry({ client, logger: controllerLog, now });
   const launcher = new HelperLauncher({ logger: logger.child({ component: 'sandbox' }) });
   const stale = removeStaleWorkspaces();
   if (stale) logger.info({ removed: stale }, 'removed workspaces left by runs of a FleetOps that was stopped hard');
@@ -341,21 +345,23 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     runtime,
     images,
     parseYaml: (text) => parser.yaml(text, UNTRUSTED_LIMITS),
+    now,
     ...(options.stepTimeoutMs !== undefined ? { stepTimeoutMs: options.stepTimeoutMs } : {}),
   });
   const executor = new WorkflowExecutor({
     client,
     runner,
+    now,
     tokens: {
       caCert: tls.cert,
       issue: async (namespace, name, seconds) => {
         const sa = await objects.get(serviceAccountType, namespace, name);
-        const now = Math.floor(Date.now() / 1000);
+        const issuedAt = Math.floor(now().getTime() / 1000);
         return signServiceAccountToken(serviceAccountKey, {
           namespace,
           serviceAccount: { name, uid: sa.metadata.uid },
-          issuedAt: now,
-          expiresAt: now + seconds,
+          issuedAt,
+          expiresAt: issuedAt + seconds,
         });
       },
     },
@@ -368,6 +374,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     events,
     executor,
     logger: controllerLog,
+    now,
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
   });
   await promises.registerInstalled();
@@ -377,17 +384,19 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     executor,
     events,
     logger: controllerLog,
+    now,
     ...(options.workflowConcurrency !== undefined ? { concurrency: options.workflowConcurrency } : {}),
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
   });
-  const rollouts = new RolloutController({ client, registry, events, logger: controllerLog });
-  const plans = new PlanController({ client, registry, executor, logger: controllerLog });
-  const scheduler = new WorkScheduler({ client, events, logger: controllerLog });
+  const rollouts = new RolloutController({ client, registry, events, logger: controllerLog, now });
+  const plans = new PlanController({ client, registry, executor, logger: controllerLog, now });
+  const scheduler = new WorkScheduler({ client, events, logger: controllerLog, now });
   const stateStores = new StateStoreController({
     client,
     logger: controllerLog,
     writerFor,
     workRoot: join(dataDir, 'statestores'),
+    now,
     ...(options.stateStoreBatchMs !== undefined ? { batchDelayMs: options.stateStoreBatchMs } : {}),
   });
   const repoPath = ensureEmbeddedRepo(dataDir);
@@ -401,6 +410,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       client,
       logger: controllerLog,
       caCert: tls.cert,
+      now,
       sign: (claims) => signServiceAccountToken(serviceAccountKey, claims),
     }),
   };
@@ -418,7 +428,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     rbac.promiseRoles,
     rbac.tokenSecrets,
     new GarbageCollector({ client, registry, logger: controllerLog }),
-    new ResourceBindings({ client, registry, versions: new RevisionVersions(client), logger: controllerLog }),
+    new ResourceBindings({ client, registry, versions: new RevisionVersions(client), logger: controllerLog, now }),
     new KratixPromiseRevisions({ client, logger: controllerLog }),
   ];
   for (const c of added) await c.start();
@@ -432,6 +442,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const authenticator = new Authenticator({
     tokens,
     signingKey: serviceAccountKey,
+    now,
     bound: {
       uidOf: async (kind, namespace, name) => (await objects.find(kind === 'Secret' ? secretType : serviceAccountType, namespace, name))?.metadata.uid,
     },
@@ -441,7 +452,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const audit =
     options.audit === false
       ? undefined
-      : new AuditLog({ path: join(dataDir, 'audit', 'audit.log'), logger: logger.child({ component: 'audit' }), ...(options.audit ?? {}) });
+      : new AuditLog({ path: join(dataDir, 'audit', 'audit.log'), logger: logger.child({ component: 'audit' }), now, ...(options.audit ?? {}) });
   const reclaimer =
     options.idleMemory === false ? undefined : new IdleMemoryReclaimer({ logger: logger.child({ component: 'memory' }), ...(options.idleMemory ?? {}) });
   reclaimer?.start();
@@ -456,6 +467,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     extraRoutes: gitRoutes(dirname(repoPath), authenticator),
     parser,
     tls,
+    now,
     logger: logger.child({ component: 'apiserver' }),
     ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
   });
