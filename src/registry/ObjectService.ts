@@ -7,34 +7,25 @@
 import { randomUUID } from 'node:crypto';
 import { applyPatch } from 'rfc6902';
 import { ApiError, badRequest, cause, conflict, invalid, isApiError, notFound, alreadyExists, type StatusCause, errorMessage } from '../api/errors.ts';
-import { matchesFields, parseFieldSelector, type FieldRequirement } from '../api/fields.ts';
-import { everything, parseLabelSelector, type LabelSelector } from '../api/labels.ts';
 import { applyStrategicMergePatch } from '../api/strategicMergePatch.ts';
 import { applyMergePatch } from '../api/mergePatch.ts';
-import { isPlainObject, jsonEqual, type JsonObject, type KubeObject, type StoredObject, cloneJson } from '../api/types.ts';
-import {
-  MAX_ANNOTATIONS_BYTES,
-  validateDns1123Label,
-  validateDns1123Subdomain,
-  validatePathSegment,
-  validateLabelKey,
-  validateLabelValue,
-} from '../api/validation.ts';
-import { keyOf, type ObjectKey, type Store, type StoreEvent, type WatchHandle, type WriteOp } from '../store/Store.ts';
+import { isPlainObject, jsonEqual, type KubeObject, type StoredObject, cloneJson } from '../api/types.ts';
+import { keyOf, type ObjectKey, type Store, type WatchHandle, type WriteOp } from '../store/Store.ts';
 import { rfc3339Seconds } from '../api/time.ts';
 import { recordUpdate, serverSideApply } from './managedFields.ts';
+import { ObjectReader, objectKey, present, type ListQuery, type ObjectList, type WatchEvent, type WatchQuery } from './ObjectReader.ts';
+import { ObjectStrategy, type AdmitOptions } from './ObjectStrategy.ts';
 import type { Registry } from './Registry.ts';
 import { apiVersionOf, preferredVersion, typeKeyOf, type ResourceType } from './ResourceType.ts';
-import { SchemaValidator } from './schema/SchemaValidator.ts';
-import { applyDefaults, prune } from './schema/structural.ts';
+import type { SchemaValidator } from './schema/SchemaValidator.ts';
+import { prune } from './schema/structural.ts';
 
-export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+export type { FieldValidation } from './ObjectStrategy.ts';
+export type { ListQuery, ObjectList, WatchEvent, WatchQuery } from './ObjectReader.ts';
 
-export interface WriteOptions {
+export interface WriteOptions extends AdmitOptions {
   dryRun?: boolean;
   fieldManager?: string;
-  /** Unknown fields: Strict rejects (400), Warn drops with a warning (the default), Ignore drops silently. */
-  fieldValidation?: FieldValidation;
   /** Version the caller speaks; the answer carries it as apiVersion. Defaults to the preferred version. */
   version?: string;
 }
@@ -79,34 +70,6 @@ export interface DeleteResult {
   deleted: boolean;
 }
 
-export interface ListQuery {
-  labelSelector?: string;
-  fieldSelector?: string;
-  limit?: number;
-  continue?: string;
-  version?: string;
-}
-
-export interface ObjectList {
-  items: StoredObject[];
-  resourceVersion: string;
-  continue?: string;
-  remainingItemCount?: number;
-}
-
-export interface WatchQuery {
-  /** Unset or '0': start with a synthetic ADDED for every current object. */
-  resourceVersion?: string;
-  labelSelector?: string;
-  fieldSelector?: string;
-  version?: string;
-}
-
-export interface WatchEvent {
-  type: 'ADDED' | 'MODIFIED' | 'DELETED';
-  object: StoredObject;
-}
-
 export interface ObjectServiceOptions {
   store: Store;
   registry: Registry;
@@ -122,47 +85,64 @@ function only(object: StoredObject | undefined): StoredObject {
   return object;
 }
 
-function encodeContinue(after: string, rv: string): string {
-  return Buffer.from(JSON.stringify({ a: after, r: rv })).toString('base64url');
-}
-
-function decodeContinue(token: string): { after: string; rv: string } {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString());
-    if (!isPlainObject(parsed) || typeof parsed.a !== 'string' || typeof parsed.r !== 'string') throw new Error('shape');
-    return { after: parsed.a, rv: parsed.r };
-  } catch (err) {
-    throw badRequest('continue key is not valid: malformed token', { cause: err });
-  }
-}
-
-/** Everything but metadata (and status, when it has its own subresource): what `generation` counts. */
-function specOf(type: ResourceType, obj: KubeObject): JsonObject {
-  const { metadata: _m, status, ...rest } = obj;
-  return type.statusSubresource ? rest : { ...rest, status };
-}
-
+/**
+ * The generic store of every served kind (Kubernetes' registry.Store): create, update, patch, server-side apply and
+ * delete with optimistic concurrency, dry runs, finalizers, propagation policies and a namespace's cascade. What an
+ * object must be is the strategy's (ObjectStrategy); who owns which field is the field manager's (managedFields.ts);
+ * reads are the reader's (ObjectReader), offered here too so callers have one service.
+ */
 export class ObjectService {
   private readonly store: Store;
   readonly registry: Registry;
   private readonly now: () => Date;
-  private readonly validator: SchemaValidator;
+  private readonly strategy: ObjectStrategy;
+  private readonly reader: ObjectReader;
 
   constructor(options: ObjectServiceOptions) {
     this.store = options.store;
     this.registry = options.registry;
     this.now = options.now ?? (() => new Date());
-    this.validator = options.validator ?? new SchemaValidator();
+    this.strategy = new ObjectStrategy(options.validator ? { validator: options.validator } : {});
+    this.reader = new ObjectReader({ store: options.store });
   }
 
   private key(type: ResourceType, namespace: string, name: string): ObjectKey {
-    return keyOf(typeKeyOf(type), type.namespaced ? namespace : '', name);
+    return objectKey(type, namespace, name);
   }
 
-  /** Stamps the caller's version on an object going out. */
   private present<T extends KubeObject>(type: ResourceType, obj: T, version?: string): T {
-    obj.apiVersion = apiVersionOf(type, version);
-    return obj;
+    return present(type, obj, version);
+  }
+
+  currentResourceVersion(): Promise<string> {
+    return this.reader.currentResourceVersion();
+  }
+
+  get(type: ResourceType, namespace: string, name: string, version?: string): Promise<StoredObject> {
+    return this.reader.get(type, namespace, name, version);
+  }
+
+  /** Like `get` but answers undefined for a missing object. */
+  find(type: ResourceType, namespace: string, name: string): Promise<StoredObject | undefined> {
+    return this.reader.find(type, namespace, name);
+  }
+
+  /** Parses a query's selectors; throws 400 for bad ones. */
+  selectors(type: ResourceType, query: { labelSelector?: string; fieldSelector?: string }): ReturnType<ObjectReader['selectors']> {
+    return this.reader.selectors(type, query);
+  }
+
+  list(type: ResourceType, namespace: string | undefined, query: ListQuery = {}): Promise<ObjectList> {
+    return this.reader.list(type, namespace, query);
+  }
+
+  watch(type: ResourceType, namespace: string | undefined, query: WatchQuery, onEvent: (e: WatchEvent) => void): Promise<WatchHandle> {
+    return this.reader.watch(type, namespace, query, onEvent);
+  }
+
+  /** Checks a stored object against another type definition (e.g. a Promise's changed schema). */
+  validateAgainst(type: ResourceType, object: KubeObject): StatusCause[] {
+    return this.strategy.validateAgainst(type, object);
   }
 
   /** Store errors name the kind generically; give them the resource's real name. */
@@ -182,203 +162,6 @@ export class ObjectService {
     }
   }
 
-  async currentResourceVersion(): Promise<string> {
-    return String(await this.store.currentRv());
-  }
-
-  async get(type: ResourceType, namespace: string, name: string, version?: string): Promise<StoredObject> {
-    const obj = await this.store.get(this.key(type, namespace, name));
-    if (!obj) throw notFound(type.plural, type.group, name);
-    return this.present(type, obj, version);
-  }
-
-  /** Like `get` but answers undefined for a missing object. */
-  async find(type: ResourceType, namespace: string, name: string): Promise<StoredObject | undefined> {
-    const obj = await this.store.get(this.key(type, namespace, name));
-    return obj ? this.present(type, obj) : undefined;
-  }
-
-  /** Parses a query's selectors; throws 400 for bad ones. */
-  selectors(type: ResourceType, query: { labelSelector?: string; fieldSelector?: string }): { labels: LabelSelector; fields: FieldRequirement[] } {
-    const allowed = ['metadata.name', 'metadata.namespace', ...(type.selectableFields ?? [])];
-    return {
-      labels: query.labelSelector ? parseLabelSelector(query.labelSelector) : everything,
-      fields: query.fieldSelector ? parseFieldSelector(query.fieldSelector, allowed) : [],
-    };
-  }
-
-  async list(type: ResourceType, namespace: string | undefined, query: ListQuery = {}): Promise<ObjectList> {
-    const { labels, fields } = this.selectors(type, query);
-    const ns = type.namespaced ? namespace : undefined;
-    const filtered = !labels.isEmpty() || fields.length > 0;
-    const limit = query.limit && query.limit > 0 ? query.limit : 0;
-    let after = query.continue ? decodeContinue(query.continue).after : undefined;
-    const items: StoredObject[] = [];
-    let listRv = '';
-    // Filtering happens after reading, so fetch pages until the limit is met (or everything when unlimited).
-    for (;;) {
-      const page = await this.store.list(typeKeyOf(type), { namespace: ns, limit: filtered && limit ? Math.max(limit, 500) : limit, after });
-      listRv ||= page.resourceVersion;
-      for (const obj of page.items) {
-        if (limit && items.length === limit) break;
-        if (labels.matches(obj.metadata.labels) && matchesFields(obj, fields)) items.push(this.present(type, obj, query.version));
-        after = `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
-      }
-      if (!page.continueAfter || (limit && items.length === limit)) {
-        const more =
-          limit > 0 &&
-          items.length === limit &&
-          (page.continueAfter !== undefined || after !== `${page.items.at(-1)?.metadata.namespace ?? ''}/${page.items.at(-1)?.metadata.name}`);
-        const result: ObjectList = { items, resourceVersion: listRv };
-        if (more && after) result.continue = encodeContinue(after, listRv);
-        return result;
-      }
-      after = page.continueAfter;
-    }
-  }
-
-  watch(type: ResourceType, namespace: string | undefined, query: WatchQuery, onEvent: (e: WatchEvent) => void): Promise<WatchHandle> {
-    const { labels, fields } = this.selectors(type, query);
-    const ns = type.namespaced ? namespace : undefined;
-    const matching = new Set<string>();
-    const id = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
-    const forward = (e: StoreEvent): void => {
-      const obj = this.present(type, e.object, query.version);
-      const matches = labels.matches(obj.metadata.labels) && matchesFields(obj, fields);
-      const known = matching.has(id(obj));
-      // An object leaving the selector is a DELETED for this watcher, entering it an ADDED (apiserver behaviour).
-      if (e.type === 'DELETED' || !matches) {
-        if (known || (e.type === 'DELETED' && matches)) {
-          matching.delete(id(obj));
-          onEvent({ type: 'DELETED', object: obj });
-        }
-        return;
-      }
-      matching.add(id(obj));
-      onEvent({ type: known ? 'MODIFIED' : 'ADDED', object: obj });
-    };
-    const rv = query.resourceVersion;
-    const start = async (): Promise<WatchHandle> => {
-      if (rv === undefined || rv === '' || rv === '0') {
-        const current = await this.list(type, ns, { labelSelector: query.labelSelector, fieldSelector: query.fieldSelector, version: query.version });
-        for (const obj of current.items) {
-          matching.add(id(obj));
-          onEvent({ type: 'ADDED', object: obj });
-        }
-        return this.store.watch({ type: typeKeyOf(type), namespace: ns, fromRv: Number(current.resourceVersion) }, forward);
-      }
-      if (!/^\d+$/.test(rv)) throw badRequest(`invalid resource version: ${JSON.stringify(rv)}`);
-      // Objects seen before `rv` are unknown to us: treat every matching event as it comes.
-      return this.store.watch({ type: typeKeyOf(type), namespace: ns, fromRv: Number(rv) }, (e) => {
-        if (e.type === 'MODIFIED') matching.add(`${e.key.namespace}/${e.key.name}`);
-        forward(e);
-      });
-    };
-    return start();
-  }
-
-  private checkIdentity(type: ResourceType, body: unknown, namespace: string, version: string): KubeObject {
-    if (!isPlainObject(body)) throw badRequest('the body of the request must be a JSON or YAML object');
-    const expected = apiVersionOf(type, version);
-    if (body.kind !== undefined && body.kind !== type.kind) {
-      throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${type.kind})`);
-    }
-    if (body.apiVersion !== undefined && body.apiVersion !== expected && !type.versions.some((v) => apiVersionOf(type, v) === body.apiVersion)) {
-      throw badRequest(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${expected})`);
-    }
-    if (body.metadata !== undefined && !isPlainObject(body.metadata)) throw badRequest('metadata must be an object');
-    const obj = cloneJson(body) as KubeObject;
-    obj.apiVersion = expected;
-    obj.kind = type.kind;
-    obj.metadata ??= {};
-    if (type.namespaced) {
-      if (obj.metadata.namespace !== undefined && obj.metadata.namespace !== '' && obj.metadata.namespace !== namespace) {
-        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
-      }
-      obj.metadata.namespace = namespace;
-    } else {
-      delete obj.metadata.namespace;
-    }
-    return obj;
-  }
-
-  private metadataCauses(type: ResourceType, obj: KubeObject): StatusCause[] {
-    const causes: StatusCause[] = [];
-    const m = obj.metadata;
-    if (!m.name) causes.push(cause('FieldValueRequired', 'metadata.name', 'Required value: name or generateName is required'));
-    else {
-      const err = type.nameIsLabel ? validateDns1123Label(m.name) : type.nameIsPathSegment ? validatePathSegment(m.name) : validateDns1123Subdomain(m.name);
-      if (err) causes.push(cause('FieldValueInvalid', 'metadata.name', `Invalid value: ${JSON.stringify(m.name)}: ${err}`));
-    }
-    for (const [field, map] of [
-      ['labels', m.labels],
-      ['annotations', m.annotations],
-    ] as const) {
-      if (map === undefined) continue;
-      if (!isPlainObject(map)) {
-        causes.push(cause('FieldValueTypeInvalid', `metadata.${field}`, `Invalid value: must be a map of strings`));
-        continue;
-      }
-      let size = 0;
-      for (const [k, v] of Object.entries(map)) {
-        const keyErr = validateLabelKey(k);
-        if (keyErr) causes.push(cause('FieldValueInvalid', `metadata.${field}`, `Invalid value: ${JSON.stringify(k)}: ${keyErr}`));
-        if (typeof v !== 'string') {
-          causes.push(cause('FieldValueTypeInvalid', `metadata.${field}.${k}`, `Invalid value: must be a string`));
-          continue;
-        }
-        size += k.length + v.length;
-        if (field === 'labels') {
-          const valueErr = validateLabelValue(v);
-          if (valueErr) causes.push(cause('FieldValueInvalid', `metadata.labels`, `Invalid value: ${JSON.stringify(v)}: ${valueErr}`));
-        }
-      }
-      if (field === 'annotations' && size > MAX_ANNOTATIONS_BYTES) {
-        causes.push(cause('FieldValueTooLong', 'metadata.annotations', `Too long: must have at most ${MAX_ANNOTATIONS_BYTES} bytes`));
-      }
-    }
-    if (m.finalizers !== undefined && (!Array.isArray(m.finalizers) || m.finalizers.some((f) => typeof f !== 'string' || validateLabelKey(f) !== ''))) {
-      causes.push(cause('FieldValueInvalid', 'metadata.finalizers', 'Invalid value: each finalizer must be a qualified name'));
-    }
-    return causes;
-  }
-
-  /** Checks a stored object against another type definition (e.g. a Promise's changed schema). */
-  validateAgainst(type: ResourceType, object: KubeObject): StatusCause[] {
-    const copy = cloneJson(object);
-    const version = preferredVersion(type);
-    const schema = type.schemas[version];
-    if (!schema) return [];
-    prune(schema, copy);
-    applyDefaults(schema, copy);
-    return this.validator.validate(schema, copy);
-  }
-
-  /** Prunes, defaults and validates an object about to be written; returns warnings. */
-  private admit(type: ResourceType, obj: KubeObject, old: KubeObject | undefined, opts: WriteOptions, version: string): string[] {
-    const schema = type.schemas[version] ?? type.schemas[preferredVersion(type)];
-    const warnings: string[] = [];
-    type.strategy?.normalize?.(obj);
-    if (schema) {
-      const unknown = prune(schema, obj);
-      if (unknown.length) {
-        const mode = opts.fieldValidation ?? 'Warn';
-        if (mode === 'Strict') {
-          throw badRequest(
-            `${type.kind} in version "${version}" cannot be handled as a ${type.kind}: strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`,
-          );
-        }
-        if (mode === 'Warn') for (const u of unknown) warnings.push(`unknown field "${u}"`);
-      }
-      applyDefaults(schema, obj);
-    }
-    const causes = this.metadataCauses(type, obj);
-    if (schema) causes.push(...this.validator.validate(schema, obj));
-    if (type.strategy?.validate) causes.push(...type.strategy.validate(obj, old));
-    if (causes.length) throw invalid(type.kind, type.group, obj.metadata.name ?? '', causes);
-    return warnings;
-  }
-
   private async ensureNamespace(type: ResourceType, namespace: string): Promise<void> {
     if (!type.namespaced) return;
     if (!namespace) throw badRequest('a namespace is required for a namespaced kind');
@@ -396,14 +179,10 @@ export class ObjectService {
 
   async create(type: ResourceType, namespace: string, body: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
     const version = opts.version ?? preferredVersion(type);
-    const obj = this.checkIdentity(type, body, namespace, version);
+    const obj = this.strategy.decode(type, body, namespace, version);
+    this.strategy.prepareForCreate(type, obj);
     const m = obj.metadata;
-    if (!m.name && m.generateName) m.name = `${m.generateName}${randomUUID().replace(/-/g, '').slice(0, 5)}`;
-    for (const f of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const) delete m[f];
-    m.generation = 1;
-    if (type.statusSubresource) delete obj.status;
-    type.strategy?.prepareForCreate?.(obj);
-    const warnings = this.admit(type, obj, undefined, opts, version);
+    const warnings = this.strategy.admit(type, obj, undefined, opts, version);
     await this.ensureNamespace(type, namespace);
     if (opts.fieldManager) m.managedFields = recordUpdate(undefined, obj, opts.fieldManager, obj.apiVersion, this.timestamp());
     const name = m.name ?? '';
@@ -431,38 +210,11 @@ export class ObjectService {
     version: string,
   ): Promise<WriteResult> {
     const name = old.metadata.name;
-    let obj: KubeObject;
     // `old` was read from the store for this write and is nobody else's: it is not copied.
-    if (opts.subresource === 'status') {
-      // mirrors apiextensions status strategy: everything but .status comes from the stored object
-      obj = { ...old, metadata: { ...old.metadata }, status: next.status };
-      if (next.status === undefined) delete obj.status;
-      obj.metadata.managedFields = next.metadata.managedFields ?? old.metadata.managedFields;
-    } else {
-      obj = next;
-      if (type.statusSubresource) {
-        if (old.status === undefined) delete obj.status;
-        else obj.status = old.status;
-      }
-    }
+    const obj = this.strategy.prepareForUpdate(type, old, next, opts.subresource);
     const m = obj.metadata;
-    m.uid = old.metadata.uid;
-    m.creationTimestamp = old.metadata.creationTimestamp;
-    if (old.metadata.deletionTimestamp) {
-      m.deletionTimestamp = old.metadata.deletionTimestamp;
-      m.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds ?? 0;
-      const added = (m.finalizers ?? []).filter((f) => !(old.metadata.finalizers ?? []).includes(f));
-      if (added.length) {
-        throw invalid(type.kind, type.group, name, [
-          cause('FieldValueForbidden', 'metadata.finalizers', 'Forbidden: no new finalizers can be added if the object is being deleted'),
-        ]);
-      }
-    } else {
-      delete m.deletionTimestamp;
-      delete m.deletionGracePeriodSeconds;
-    }
-    const warnings = this.admit(type, obj, old, opts, version);
-    m.generation = (old.metadata.generation ?? 1) + (jsonEqual(specOf(type, old), specOf(type, obj)) ? 0 : 1);
+    const warnings = this.strategy.admit(type, obj, old, opts, version);
+    m.generation = this.strategy.generation(type, old, obj);
     if (!opts.managedFieldsSet) {
       const sentOwn = next.metadata.managedFields !== undefined && !jsonEqual(next.metadata.managedFields, old.metadata.managedFields);
       if (!sentOwn && opts.fieldManager) {
@@ -496,7 +248,7 @@ export class ObjectService {
 
   async update(type: ResourceType, namespace: string, name: string, body: unknown, opts: UpdateOptions = {}): Promise<WriteResult> {
     const version = opts.version ?? preferredVersion(type);
-    const next = this.checkIdentity(type, body, namespace, version);
+    const next = this.strategy.decode(type, body, namespace, version);
     if (next.metadata.name !== undefined && next.metadata.name !== name) {
       throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
     }
@@ -548,7 +300,7 @@ export class ObjectService {
         const failed = results.find((r) => r !== null);
         if (failed) throw invalid(type.kind, type.group, name, [cause('FieldValueInvalid', '', `JSON patch failed: ${failed.name}: ${failed.message}`)]);
       }
-      const next = this.checkIdentity(type, patched, namespace, version);
+      const next = this.strategy.decode(type, patched, namespace, version);
       if (next.metadata.name !== name) throw badRequest('a patch may not change metadata.name');
       const pinned = next.metadata.resourceVersion !== old.metadata.resourceVersion ? next.metadata.resourceVersion : undefined;
       if (pinned !== undefined) throw conflict(type.plural, type.group, name);
@@ -565,7 +317,7 @@ export class ObjectService {
     if (!opts.fieldManager) {
       throw invalid('PatchOptions', 'meta.k8s.io', '', [cause('FieldValueRequired', 'fieldManager', 'Required value: is required for apply patch')]);
     }
-    const applied = this.checkIdentity(type, patch, namespace, version);
+    const applied = this.strategy.decode(type, patch, namespace, version);
     if (applied.metadata.name !== undefined && applied.metadata.name !== name) {
       throw badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`);
     }

@@ -1,0 +1,167 @@
+/**
+ * Reads of every served kind, as the apiserver answers them: get, list with label and field selectors and paging
+ * (continue tokens), and watches that translate the store's change log into what a watcher with selectors sees (an
+ * object leaving the selector is DELETED for it, one entering it ADDED). Objects go out in the caller's version.
+ */
+import { badRequest, notFound } from '../api/errors.ts';
+import { matchesFields, parseFieldSelector, type FieldRequirement } from '../api/fields.ts';
+import { everything, parseLabelSelector, type LabelSelector } from '../api/labels.ts';
+import { isPlainObject, type KubeObject, type StoredObject } from '../api/types.ts';
+import { keyOf, type ObjectKey, type Store, type StoreEvent, type WatchHandle } from '../store/Store.ts';
+import { apiVersionOf, typeKeyOf, type ResourceType } from './ResourceType.ts';
+
+export interface ListQuery {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  version?: string;
+}
+
+export interface ObjectList {
+  items: StoredObject[];
+  resourceVersion: string;
+  continue?: string;
+  remainingItemCount?: number;
+}
+
+export interface WatchQuery {
+  /** Unset or '0': start with a synthetic ADDED for every current object. */
+  resourceVersion?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  version?: string;
+}
+
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: StoredObject;
+}
+
+/** The store key of an object of `type` (cluster-scoped kinds ignore the namespace). */
+export function objectKey(type: ResourceType, namespace: string, name: string): ObjectKey {
+  return keyOf(typeKeyOf(type), type.namespaced ? namespace : '', name);
+}
+
+/** Stamps the caller's version on an object going out. */
+export function present<T extends KubeObject>(type: ResourceType, obj: T, version?: string): T {
+  obj.apiVersion = apiVersionOf(type, version);
+  return obj;
+}
+
+function encodeContinue(after: string, rv: string): string {
+  return Buffer.from(JSON.stringify({ a: after, r: rv })).toString('base64url');
+}
+
+function decodeContinue(token: string): { after: string; rv: string } {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString());
+    if (!isPlainObject(parsed) || typeof parsed.a !== 'string' || typeof parsed.r !== 'string') throw new Error('shape');
+    return { after: parsed.a, rv: parsed.r };
+  } catch (err) {
+    throw badRequest('continue key is not valid: malformed token', { cause: err });
+  }
+}
+
+export class ObjectReader {
+  private readonly store: Store;
+
+  constructor(options: { store: Store }) {
+    this.store = options.store;
+  }
+
+  async currentResourceVersion(): Promise<string> {
+    return String(await this.store.currentRv());
+  }
+
+  async get(type: ResourceType, namespace: string, name: string, version?: string): Promise<StoredObject> {
+    const obj = await this.store.get(objectKey(type, namespace, name));
+    if (!obj) throw notFound(type.plural, type.group, name);
+    return present(type, obj, version);
+  }
+
+  /** Like `get` but answers undefined for a missing object. */
+  async find(type: ResourceType, namespace: string, name: string): Promise<StoredObject | undefined> {
+    const obj = await this.store.get(objectKey(type, namespace, name));
+    return obj ? present(type, obj) : undefined;
+  }
+
+  /** Parses a query's selectors; throws 400 for bad ones. */
+  selectors(type: ResourceType, query: { labelSelector?: string; fieldSelector?: string }): { labels: LabelSelector; fields: FieldRequirement[] } {
+    const allowed = ['metadata.name', 'metadata.namespace', ...(type.selectableFields ?? [])];
+    return {
+      labels: query.labelSelector ? parseLabelSelector(query.labelSelector) : everything,
+      fields: query.fieldSelector ? parseFieldSelector(query.fieldSelector, allowed) : [],
+    };
+  }
+
+  async list(type: ResourceType, namespace: string | undefined, query: ListQuery = {}): Promise<ObjectList> {
+    const { labels, fields } = this.selectors(type, query);
+    const ns = type.namespaced ? namespace : undefined;
+    const filtered = !labels.isEmpty() || fields.length > 0;
+    const limit = query.limit && query.limit > 0 ? query.limit : 0;
+    let after = query.continue ? decodeContinue(query.continue).after : undefined;
+    const items: StoredObject[] = [];
+    let listRv = '';
+    // Filtering happens after reading, so fetch pages until the limit is met (or everything when unlimited).
+    for (;;) {
+      const page = await this.store.list(typeKeyOf(type), { namespace: ns, limit: filtered && limit ? Math.max(limit, 500) : limit, after });
+      listRv ||= page.resourceVersion;
+      for (const obj of page.items) {
+        if (limit && items.length === limit) break;
+        if (labels.matches(obj.metadata.labels) && matchesFields(obj, fields)) items.push(present(type, obj, query.version));
+        after = `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
+      }
+      if (!page.continueAfter || (limit && items.length === limit)) {
+        const more =
+          limit > 0 &&
+          items.length === limit &&
+          (page.continueAfter !== undefined || after !== `${page.items.at(-1)?.metadata.namespace ?? ''}/${page.items.at(-1)?.metadata.name}`);
+        const result: ObjectList = { items, resourceVersion: listRv };
+        if (more && after) result.continue = encodeContinue(after, listRv);
+        return result;
+      }
+      after = page.continueAfter;
+    }
+  }
+
+  watch(type: ResourceType, namespace: string | undefined, query: WatchQuery, onEvent: (e: WatchEvent) => void): Promise<WatchHandle> {
+    const { labels, fields } = this.selectors(type, query);
+    const ns = type.namespaced ? namespace : undefined;
+    const matching = new Set<string>();
+    const id = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    const forward = (e: StoreEvent): void => {
+      const obj = present(type, e.object, query.version);
+      const matches = labels.matches(obj.metadata.labels) && matchesFields(obj, fields);
+      const known = matching.has(id(obj));
+      // An object leaving the selector is a DELETED for this watcher, entering it an ADDED (apiserver behaviour).
+      if (e.type === 'DELETED' || !matches) {
+        if (known || (e.type === 'DELETED' && matches)) {
+          matching.delete(id(obj));
+          onEvent({ type: 'DELETED', object: obj });
+        }
+        return;
+      }
+      matching.add(id(obj));
+      onEvent({ type: known ? 'MODIFIED' : 'ADDED', object: obj });
+    };
+    const rv = query.resourceVersion;
+    const start = async (): Promise<WatchHandle> => {
+      if (rv === undefined || rv === '' || rv === '0') {
+        const current = await this.list(type, ns, { labelSelector: query.labelSelector, fieldSelector: query.fieldSelector, version: query.version });
+        for (const obj of current.items) {
+          matching.add(id(obj));
+          onEvent({ type: 'ADDED', object: obj });
+        }
+        return this.store.watch({ type: typeKeyOf(type), namespace: ns, fromRv: Number(current.resourceVersion) }, forward);
+      }
+      if (!/^\d+$/.test(rv)) throw badRequest(`invalid resource version: ${JSON.stringify(rv)}`);
+      // Objects seen before `rv` are unknown to us: treat every matching event as it comes.
+      return this.store.watch({ type: typeKeyOf(type), namespace: ns, fromRv: Number(rv) }, (e) => {
+        if (e.type === 'MODIFIED') matching.add(`${e.key.namespace}/${e.key.name}`);
+        forward(e);
+      });
+    };
+    return start();
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * What every kind's writes go through before they reach the store, as Kubernetes' REST strategies: decoding a body
+ * into an object of the kind (identity, namespace), preparing a create (server-owned fields, generateName) or an
+ * update (what carries over from the stored object, the status subresource, deletion rules), and admission
+ * (normalization, pruning, defaults, metadata, schema and the kind's own rules). No I/O: the store is not touched.
+ */
+import { randomUUID } from 'node:crypto';
+import { badRequest, cause, invalid, type StatusCause } from '../api/errors.ts';
+import { isPlainObject, jsonEqual, type JsonObject, type KubeObject, type StoredObject, cloneJson } from '../api/types.ts';
+import {
+  MAX_ANNOTATIONS_BYTES,
+  validateDns1123Label,
+  validateDns1123Subdomain,
+  validatePathSegment,
+  validateLabelKey,
+  validateLabelValue,
+} from '../api/validation.ts';
+import { apiVersionOf, preferredVersion, type ResourceType } from './ResourceType.ts';
+import { SchemaValidator } from './schema/SchemaValidator.ts';
+import { applyDefaults, prune } from './schema/structural.ts';
+
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+
+export interface AdmitOptions {
+  /** Unknown fields: Strict rejects (400), Warn drops with a warning (the default), Ignore drops silently. */
+  fieldValidation?: FieldValidation;
+}
+
+export interface ObjectStrategyOptions {
+  validator?: SchemaValidator;
+}
+
+/** Everything but metadata (and status, when it has its own subresource): what `generation` counts. */
+function specOf(type: ResourceType, obj: KubeObject): JsonObject {
+  const { metadata: _m, status, ...rest } = obj;
+  return type.statusSubresource ? rest : { ...rest, status };
+}
+
+export class ObjectStrategy {
+  private readonly validator: SchemaValidator;
+
+  constructor(options: ObjectStrategyOptions = {}) {
+    this.validator = options.validator ?? new SchemaValidator();
+  }
+
+  /** A request body as an object of `type` in `namespace` (a copy): 400 when it names another kind or namespace. */
+  decode(type: ResourceType, body: unknown, namespace: string, version: string): KubeObject {
+    if (!isPlainObject(body)) throw badRequest('the body of the request must be a JSON or YAML object');
+    const expected = apiVersionOf(type, version);
+    if (body.kind !== undefined && body.kind !== type.kind) {
+      throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${type.kind})`);
+    }
+    if (body.apiVersion !== undefined && body.apiVersion !== expected && !type.versions.some((v) => apiVersionOf(type, v) === body.apiVersion)) {
+      throw badRequest(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${expected})`);
+    }
+    if (body.metadata !== undefined && !isPlainObject(body.metadata)) throw badRequest('metadata must be an object');
+    const obj = cloneJson(body) as KubeObject;
+    obj.apiVersion = expected;
+    obj.kind = type.kind;
+    obj.metadata ??= {};
+    if (type.namespaced) {
+      if (obj.metadata.namespace !== undefined && obj.metadata.namespace !== '' && obj.metadata.namespace !== namespace) {
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      }
+      obj.metadata.namespace = namespace;
+    } else {
+      delete obj.metadata.namespace;
+    }
+    return obj;
+  }
+
+  /** A new object: a name from generateName, no server-owned fields, generation 1, no status behind a subresource. */
+  prepareForCreate(type: ResourceType, obj: KubeObject): void {
+    const m = obj.metadata;
+    if (!m.name && m.generateName) m.name = `${m.generateName}${randomUUID().replace(/-/g, '').slice(0, 5)}`;
+    for (const f of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const) delete m[f];
+    m.generation = 1;
+    if (type.statusSubresource) delete obj.status;
+    type.strategy?.prepareForCreate?.(obj);
+  }
+
+  /**
+   * The object an update of `old` with `next` stores (before admission): uid and creation time carried over, the
+   * status subresource's rules (a status write changes only status; a main write keeps the stored status), and
+   * deletion's (once deleting, it stays so and takes no new finalizers). `old` is not copied: it is the caller's.
+   */
+  prepareForUpdate(type: ResourceType, old: StoredObject, next: KubeObject, subresource: 'status' | undefined): KubeObject {
+    let obj: KubeObject;
+    if (subresource === 'status') {
+      // mirrors apiextensions status strategy: everything but .status comes from the stored object
+      obj = { ...old, metadata: { ...old.metadata }, status: next.status };
+      if (next.status === undefined) delete obj.status;
+      obj.metadata.managedFields = next.metadata.managedFields ?? old.metadata.managedFields;
+    } else {
+      obj = next;
+      if (type.statusSubresource) {
+        if (old.status === undefined) delete obj.status;
+        else obj.status = old.status;
+      }
+    }
+    const m = obj.metadata;
+    m.uid = old.metadata.uid;
+    m.creationTimestamp = old.metadata.creationTimestamp;
+    if (old.metadata.deletionTimestamp) {
+      m.deletionTimestamp = old.metadata.deletionTimestamp;
+      m.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds ?? 0;
+      const added = (m.finalizers ?? []).filter((f) => !(old.metadata.finalizers ?? []).includes(f));
+      if (added.length) {
+        throw invalid(type.kind, type.group, m.name ?? '', [
+          cause('FieldValueForbidden', 'metadata.finalizers', 'Forbidden: no new finalizers can be added if the object is being deleted'),
+        ]);
+      }
+    } else {
+      delete m.deletionTimestamp;
+      delete m.deletionGracePeriodSeconds;
+    }
+    return obj;
+  }
+
+  /** The generation after an update: one more when anything but metadata (and a subresource's status) changed. */
+  generation(type: ResourceType, old: KubeObject, next: KubeObject): number {
+    return (old.metadata.generation ?? 1) + (jsonEqual(specOf(type, old), specOf(type, next)) ? 0 : 1);
+  }
+
+  /** Prunes, defaults and validates an object about to be written; returns warnings. */
+  admit(type: ResourceType, obj: KubeObject, old: KubeObject | undefined, opts: AdmitOptions, version: string): string[] {
+    const schema = type.schemas[version] ?? type.schemas[preferredVersion(type)];
+    const warnings: string[] = [];
+    type.strategy?.normalize?.(obj);
+    if (schema) {
+      const unknown = prune(schema, obj);
+      if (unknown.length) {
+        const mode = opts.fieldValidation ?? 'Warn';
+        if (mode === 'Strict') {
+          throw badRequest(
+            `${type.kind} in version "${version}" cannot be handled as a ${type.kind}: strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`,
+          );
+        }
+        if (mode === 'Warn') for (const u of unknown) warnings.push(`unknown field "${u}"`);
+      }
+      applyDefaults(schema, obj);
+    }
+    const causes = this.metadataCauses(type, obj);
+    if (schema) causes.push(...this.validator.validate(schema, obj));
+    if (type.strategy?.validate) causes.push(...type.strategy.validate(obj, old));
+    if (causes.length) throw invalid(type.kind, type.group, obj.metadata.name ?? '', causes);
+    return warnings;
+  }
+
+  /** Checks a stored object against another type definition (e.g. a Promise's changed schema). */
+  validateAgainst(type: ResourceType, object: KubeObject): StatusCause[] {
+    const copy = cloneJson(object);
+    const version = preferredVersion(type);
+    const schema = type.schemas[version];
+    if (!schema) return [];
+    prune(schema, copy);
+    applyDefaults(schema, copy);
+    return this.validator.validate(schema, copy);
+  }
+
+  private metadataCauses(type: ResourceType, obj: KubeObject): StatusCause[] {
+    const causes: StatusCause[] = [];
+    const m = obj.metadata;
+    if (!m.name) causes.push(cause('FieldValueRequired', 'metadata.name', 'Required value: name or generateName is required'));
+    else {
+      const err = type.nameIsLabel ? validateDns1123Label(m.name) : type.nameIsPathSegment ? validatePathSegment(m.name) : validateDns1123Subdomain(m.name);
+      if (err) causes.push(cause('FieldValueInvalid', 'metadata.name', `Invalid value: ${JSON.stringify(m.name)}: ${err}`));
+    }
+    for (const [field, map] of [
+      ['labels', m.labels],
+      ['annotations', m.annotations],
+    ] as const) {
+      if (map === undefined) continue;
+      if (!isPlainObject(map)) {
+        causes.push(cause('FieldValueTypeInvalid', `metadata.${field}`, `Invalid value: must be a map of strings`));
+        continue;
+      }
+      let size = 0;
+      for (const [k, v] of Object.entries(map)) {
+        const keyErr = validateLabelKey(k);
+        if (keyErr) causes.push(cause('FieldValueInvalid', `metadata.${field}`, `Invalid value: ${JSON.stringify(k)}: ${keyErr}`));
+        if (typeof v !== 'string') {
+          causes.push(cause('FieldValueTypeInvalid', `metadata.${field}.${k}`, `Invalid value: must be a string`));
+          continue;
+        }
+        size += k.length + v.length;
+        if (field === 'labels') {
+          const valueErr = validateLabelValue(v);
+          if (valueErr) causes.push(cause('FieldValueInvalid', `metadata.labels`, `Invalid value: ${JSON.stringify(v)}: ${valueErr}`));
+        }
+      }
+      if (field === 'annotations' && size > MAX_ANNOTATIONS_BYTES) {
+        causes.push(cause('FieldValueTooLong', 'metadata.annotations', `Too long: must have at most ${MAX_ANNOTATIONS_BYTES} bytes`));
+      }
+    }
+    if (m.finalizers !== undefined && (!Array.isArray(m.finalizers) || m.finalizers.some((f) => typeof f !== 'string' || validateLabelKey(f) !== ''))) {
+      causes.push(cause('FieldValueInvalid', 'metadata.finalizers', 'Invalid value: each finalizer must be a qualified name'));
+    }
+    return causes;
+  }
+}

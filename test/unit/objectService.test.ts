@@ -1,0 +1,155 @@
+/**
+ * The generic store and its reads over a real SQLite store: optimistic concurrency, patch retries, server-side
+ * apply's single write, finalizers and propagation, a namespace's cascade, dry runs; lists with selectors and
+ * paging, and watches as a watcher with a selector sees them.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { isApiError } from '../../src/api/errors.ts';
+import { coreTypes, namespaceType } from '../../src/registry/builtin/coreKinds.ts';
+import { defineType, s } from '../../src/registry/builtin/defineType.ts';
+import { ObjectService, type WatchEvent } from '../../src/registry/ObjectService.ts';
+import { Registry } from '../../src/registry/Registry.ts';
+import { SqliteStore } from '../../src/store/SqliteStore.ts';
+
+const widgetType = defineType({
+  group: 'test.fleetops.dev',
+  version: 'v1',
+  kind: 'Widget',
+  plural: 'widgets',
+  namespaced: true,
+  statusSubresource: true,
+  schema: s.root(s.obj({ size: s.int() }), s.any()),
+});
+
+const widget = (name: string, size = 1, labels: Record<string, string> = {}): object => ({
+  apiVersion: 'test.fleetops.dev/v1',
+  kind: 'Widget',
+  metadata: { name, labels },
+  spec: { size },
+});
+
+async function rejects(p: Promise<unknown>, reason: string): Promise<void> {
+  await assert.rejects(p, (err: unknown) => isApiError(err) && err.reason === reason);
+}
+
+describe('ObjectService', () => {
+  let store: SqliteStore;
+  let objects: ObjectService;
+
+  before(async () => {
+    const now = (): Date => new Date('2030-01-02T03:04:05Z');
+    store = new SqliteStore({ path: ':memory:', now });
+    const registry = new Registry();
+    for (const t of [...coreTypes, widgetType]) registry.register(t);
+    objects = new ObjectService({ store, registry, now });
+    for (const ns of ['a', 'b']) await objects.create(namespaceType, '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  });
+  after(() => store.close());
+
+  it('creates with the clock it was given, and refuses a stale update', async () => {
+    const { object } = await objects.create(widgetType, 'a', widget('w1'));
+    assert.equal(object.metadata.creationTimestamp, '2030-01-02T03:04:05Z');
+    const stale = { ...object, spec: { size: 2 } };
+    await objects.update(widgetType, 'a', 'w1', { ...object, spec: { size: 3 } });
+    await rejects(objects.update(widgetType, 'a', 'w1', stale), 'Conflict');
+    await rejects(objects.create(widgetType, 'a', widget('w1')), 'AlreadyExists');
+    await rejects(objects.create(widgetType, 'nowhere', widget('w1')), 'NotFound');
+  });
+
+  it('writes a server-side apply of a new object once, owned by its manager', async () => {
+    const events: WatchEvent[] = [];
+    const handle = await objects.watch(widgetType, 'a', { resourceVersion: await objects.currentResourceVersion() }, (e) => events.push(e));
+    const { object, created } = await objects.patch(widgetType, 'a', 'applied', 'apply', widget('applied', 4), { fieldManager: 'kubectl' });
+    assert.equal(created, true);
+    assert.equal(object.metadata.managedFields?.[0]?.manager, 'kubectl');
+    await new Promise((r) => setTimeout(r, 50));
+    handle.stop();
+    assert.deepEqual(
+      events.map((e) => `${e.type} ${e.object.metadata.name}`),
+      ['ADDED applied'],
+    );
+    await rejects(objects.patch(widgetType, 'a', 'applied', 'apply', widget('applied', 5), { fieldManager: 'other' }), 'Conflict');
+  });
+
+  it('merge-patches the current object and bumps the generation only for spec changes', async () => {
+    const before = await objects.create(widgetType, 'a', widget('p1'));
+    const labelled = await objects.patch(widgetType, 'a', 'p1', 'merge', { metadata: { labels: { tier: 'x' } } });
+    assert.equal(labelled.object.metadata.generation, before.object.metadata.generation);
+    const resized = await objects.patch(widgetType, 'a', 'p1', 'merge', { spec: { size: 9 } });
+    assert.equal(resized.object.metadata.generation, (before.object.metadata.generation ?? 1) + 1);
+    await rejects(objects.patch(widgetType, 'a', 'p1', 'json', [{ op: 'test', path: '/spec/size', value: 1 }]), 'Invalid');
+  });
+
+  it('holds a deleted object while finalizers remain, and orphans keep the object until released', async () => {
+    await objects.create(widgetType, 'a', { ...widget('f1'), metadata: { name: 'f1', finalizers: ['test.fleetops.dev/hold'] } });
+    const marked = await objects.delete(widgetType, 'a', 'f1');
+    assert.equal(marked.deleted, false);
+    assert.ok(marked.object.metadata.deletionTimestamp);
+    const held = await objects.get(widgetType, 'a', 'f1');
+    const released = await objects.update(widgetType, 'a', 'f1', { ...held, metadata: { ...held.metadata, finalizers: [] } });
+    assert.ok(released.object.metadata.deletionTimestamp);
+    assert.equal(await objects.find(widgetType, 'a', 'f1'), undefined);
+    await objects.create(widgetType, 'a', widget('o1'));
+    const orphaning = await objects.delete(widgetType, 'a', 'o1', { propagationPolicy: 'Orphan' });
+    assert.deepEqual(orphaning.object.metadata.finalizers, ['orphan']);
+  });
+
+  it('answers a dry run without writing', async () => {
+    const dry = await objects.create(widgetType, 'a', widget('dry'), { dryRun: true });
+    assert.ok(dry.object.metadata.uid);
+    assert.equal(await objects.find(widgetType, 'a', 'dry'), undefined);
+  });
+
+  it('empties a deleted namespace', async () => {
+    await objects.create(widgetType, 'b', widget('gone-1'));
+    await objects.create(widgetType, 'b', widget('gone-2'));
+    await objects.delete(namespaceType, '', 'b');
+    assert.deepEqual((await objects.list(widgetType, 'b')).items, []);
+  });
+});
+
+describe('ObjectService reads', () => {
+  let store: SqliteStore;
+  let objects: ObjectService;
+
+  before(async () => {
+    store = new SqliteStore({ path: ':memory:' });
+    const registry = new Registry();
+    for (const t of [...coreTypes, widgetType]) registry.register(t);
+    objects = new ObjectService({ store, registry });
+    await objects.create(namespaceType, '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'r' } });
+    for (let i = 0; i < 30; i++) await objects.create(widgetType, 'r', widget(`w${String(i).padStart(2, '0')}`, i, { parity: i % 2 ? 'odd' : 'even' }));
+  });
+  after(() => store.close());
+
+  it('pages a filtered list with continue tokens until every match is seen once', async () => {
+    const names: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await objects.list(widgetType, 'r', { labelSelector: 'parity=odd', limit: 4, ...(token ? { continue: token } : {}) });
+      assert.ok(page.items.length <= 4);
+      names.push(...page.items.map((o) => o.metadata.name));
+      token = page.continue;
+    } while (token);
+    assert.deepEqual(
+      names,
+      Array.from({ length: 15 }, (_, i) => `w${String(2 * i + 1).padStart(2, '0')}`),
+    );
+    await rejects(objects.list(widgetType, 'r', { continue: 'not-a-token' }), 'BadRequest');
+    await rejects(objects.list(widgetType, 'r', { fieldSelector: 'spec.size=1' }), 'BadRequest');
+  });
+
+  it('watches as a watcher with a selector sees it: leaving the selector is DELETED, entering it ADDED', async () => {
+    const events: string[] = [];
+    const handle = await objects.watch(widgetType, 'r', { labelSelector: 'parity=odd' }, (e) => events.push(`${e.type} ${e.object.metadata.name}`));
+    assert.equal(events.length, 15); // the synthetic ADDED of every current match
+    events.length = 0;
+    await objects.patch(widgetType, 'r', 'w01', 'merge', { metadata: { labels: { parity: 'even' } } });
+    await objects.patch(widgetType, 'r', 'w02', 'merge', { metadata: { labels: { parity: 'odd' } } });
+    await objects.patch(widgetType, 'r', 'w04', 'merge', { spec: { size: 100 } });
+    await new Promise((r) => setTimeout(r, 50));
+    handle.stop();
+    assert.deepEqual(events, ['DELETED w01', 'ADDED w02']);
+  });
+});
