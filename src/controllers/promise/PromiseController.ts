@@ -4,11 +4,11 @@
  * deletion removes every resource of the kind before the kind goes away.
  */
 import type { Logger } from 'pino';
-import { setCondition } from '../../api/conditions.ts';
+import { setCondition, type Condition } from '../../api/conditions.ts';
 import { jsonEqual, type JsonObject, cloneJson } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import { getOf, listOf, watchOf } from '../../client/typed.ts';
-import { promiseType, type KratixPromise, type PromiseSpec, type PromiseStatus } from '../../registry/builtin/kratixKinds.ts';
+import { promiseType, type KratixPromise, type PromiseSpec, type PromiseStatus, type WorkflowsStatus } from '../../registry/builtin/kratixKinds.ts';
 import { promiseRevisionType } from '../../registry/builtin/fleetopsKinds.ts';
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
 import { crdToResourceType } from '../../registry/crd.ts';
@@ -36,6 +36,16 @@ function describeChange(before: JsonObject | undefined, after: JsonObject | unde
   if (!before) return 'initial';
   const keys = [...new Set([...Object.keys(before), ...Object.keys(after ?? {})])].filter((k) => !jsonEqual(before[k], after?.[k]));
   return keys.length ? `${keys.sort().join(', ')} changed` : 'no spec change';
+}
+
+/** What a step of the Promise's reconcile found: its conditions, status fields (undefined: remove) and any problem. */
+interface Step {
+  conditions: Condition[];
+  fields: Partial<PromiseStatus>;
+  /** Why the Promise cannot fulfil requests, when it cannot. */
+  problem?: string;
+  /** The step changed the Promise and its next reconcile carries on. */
+  restart?: boolean;
 }
 
 export const PLATFORM_NAMESPACE = 'kratix-platform-system';
@@ -144,190 +154,175 @@ export class PromiseController {
     const spec = promise.spec ?? {};
     const status: PromiseStatus = cloneJson(promise.status ?? {});
     const now = this.now();
-    let conditions = status.conditions ?? [];
-    let available = true;
-    let message = 'Ready to fulfil resource requests';
-
-    // requiredPromises
-    const required = spec.requiredPromises ?? [];
-    if (required.length) {
-      const states = await Promise.all(
-        required.map(async (r) => {
-          const other = await getOf(client, promiseType, r.name);
-          const version = other?.metadata.labels?.[LABEL_PROMISE_VERSION];
-          let state = 'Requirement installed';
-          if (!other) state = 'Requirement not installed';
-          else if (r.version && version !== r.version) state = 'Requirement not installed at the specified version';
-          else if (other.status?.status !== 'Available') state = 'Requirement not available';
-          return { name: r.name, version: r.version ?? '', state };
-        }),
-      );
-      status.requiredPromises = states;
-      const unmet = states.filter((s) => s.state !== 'Requirement installed');
-      if (unmet.length) {
-        available = false;
-        message = `Requirements not fulfilled: ${unmet.map((u) => `${u.name}${u.version ? '@' + u.version : ''} (${u.state.toLowerCase()})`).join(', ')}`;
-        conditions = setCondition(conditions, { type: 'RequirementsFulfilled', status: 'False', reason: 'RequirementsNotInstalled', message }, now);
-      } else {
-        conditions = setCondition(
-          conditions,
-          { type: 'RequirementsFulfilled', status: 'True', reason: 'RequirementsInstalled', message: 'Requirements fulfilled' },
-          now,
-        );
-      }
-    } else {
-      delete status.requiredPromises;
-      conditions = conditions.filter((c) => c.type !== 'RequirementsFulfilled');
-    }
-
-    // spec.api → served kind
-    if (spec.api && Object.keys(spec.api).length > 0) {
-      const { type, causes } = crdToResourceType(spec.api, ownerOf(name), this.opts.validator);
-      if (!type) {
-        available = false;
-        message = `Invalid API: ${causes.map((c) => `${c.field}: ${c.message}`).join('; ')}`;
-      } else {
-        const clash = this.opts.registry.all().find((t) => t.group === type.group && t.plural === type.plural && t.owner !== type.owner);
-        const current = this.servedBy(name);
-        if (clash) {
-          available = false;
-          message = `${type.plural}.${type.group} is already served by ${clash.owner === 'builtin' ? 'FleetOps itself' : `Promise ${promiseNameOf(clash)}`}`;
-        } else if (!current || !jsonEqual(current, type)) {
-          const broken = current ? await this.incompatible(current, type) : [];
-          if (broken.length) {
-            const sample = broken
-              .slice(0, 5)
-              .map((b) => `${b.name}: ${b.why}`)
-              .join('; ');
-            conditions = setCondition(
-              conditions,
-              {
-                type: 'APICompatible',
-                status: 'False',
-                reason: 'StoredResourcesInvalid',
-                message: `the new schema is not applied: ${broken.length} existing ${type.plural} would be invalid (${sample}); fix them or make the change compatible`,
-              },
-              now,
-            );
-            await this.opts.events.record(
-              promise,
-              'Warning',
-              'SchemaChangeRefused',
-              `${broken.length} existing ${type.plural} would be invalid under the new schema`,
-            );
-          } else {
-            if (current && (current.group !== type.group || current.plural !== type.plural)) this.opts.registry.unregister(current.group, current.plural);
-            this.opts.registry.register(type);
-            conditions = conditions.filter((c) => c.type !== 'APICompatible');
-            log.info({ kind: type.kind, group: type.group }, 'api served');
-          }
-        } else {
-          conditions = conditions.filter((c) => c.type !== 'APICompatible');
-        }
-        status.kind = type.kind;
-        status.apiVersion = `${type.group}/${type.versions[0]}`.toLowerCase();
-      }
-    }
-
+    // Each step says what it found (status fields, conditions, why the Promise cannot be used); the last problem wins.
+    const required = await this.checkRequirements(spec, status.conditions ?? [], now);
+    const api = await this.serveApi(promise, required.conditions, now, log);
     // Each change of the spec is kept as an immutable revision; from the second on, a Rollout takes it to the fleet.
     await this.reconcileRevision(promise, status, log);
-
-    // spec.dependencies → Work
     await this.reconcileDependencies(promise, spec);
+    const workflows = await this.runPromiseWorkflows(promise, status.kratix?.workflows, api.conditions, now, log);
+    if (workflows.restart) return; // the update brings us back, with the recorded hash cleared so the workflow runs
+    Object.assign(status, required.fields, api.fields, workflows.fields);
+    for (const [k, v] of Object.entries({ ...required.fields, ...workflows.fields })) if (v === undefined) delete status[k];
+    const problem = [required, api, workflows]
+      .map((s) => s.problem)
+      .filter((p) => p !== undefined)
+      .at(-1);
+    await this.writeStatus(promise, status, workflows.conditions, problem, now);
+    const wf = status.kratix?.workflows ?? {};
+    if (wf.phase === 'Failed' && wf.nextRetryAt) return { requeueAfter: Math.max(100, Date.parse(wf.nextRetryAt) - this.clock().getTime()) };
+    return problem === undefined ? undefined : { requeueAfter: 30_000 };
+  }
 
-    // workflows.promise.configure: run when the Promise's spec changes (or on manual reconciliation)
-    const pipelines = promisePipelines(spec, 'configure');
-    if (pipelines.length && this.opts.executor) {
-      if (promise.metadata.labels?.[LABEL_MANUAL_RECONCILIATION] !== undefined) {
-        const labels = { ...promise.metadata.labels };
-        delete labels[LABEL_MANUAL_RECONCILIATION];
-        await client.update({ ...promise, metadata: { ...promise.metadata, labels } });
-        await client.mergePatch({ apiVersion: KRATIX_API, kind: 'Promise', name }, { status: { kratix: { workflows: { hash: null } } } }, 'status');
-        return; // the update brings us back, with the recorded hash cleared so the workflow runs
-      }
-      const hash = md5Hex(JSON.stringify(promise.spec ?? {}));
-      const wf = status.kratix?.workflows ?? {};
-      const retryWait = wf.phase === 'Failed' && wf.nextRetryAt ? Date.parse(wf.nextRetryAt) - this.clock().getTime() : 0;
-      if (wf.hash !== hash || (wf.phase === 'Failed' && retryWait <= 0)) {
-        const target: WorkflowTarget = {
-          object: promise,
-          workflowType: 'promise',
-          action: 'configure',
-          promise,
-          plural: 'promises',
-          pipelines,
-          hash,
-          namespace: PLATFORM_NAMESPACE,
-        };
-        const outcome = await this.opts.executor.run(target, log);
-        const runs = await this.opts.executor.pruneRuns(PLATFORM_NAMESPACE, outcome.runs, wf.runs ?? []);
-        if (outcome.ok) {
-          await this.opts.executor.removeStaleWorks(target, wf.worksFor ?? []);
-          status.kratix = { workflows: { hash, phase: 'Succeeded', runs, worksFor: pipelines.map((p) => p.metadata.name) } };
-          conditions = setCondition(
-            conditions,
-            { type: 'ConfigureWorkflowCompleted', status: 'True', reason: 'PipelinesExecutedSuccessfully', message: 'Pipelines completed' },
-            now,
-          );
-        } else {
-          const attempts = (wf.hash === hash && wf.phase === 'Failed' ? (wf.attempts ?? 0) : 0) + 1;
-          const delay = Math.min((this.opts.retryBaseMs ?? 5_000) * 2 ** (attempts - 1), 300_000);
-          status.kratix = {
-            workflows: {
-              hash,
-              phase: 'Failed',
-              attempts,
-              nextRetryAt: new Date(this.clock().getTime() + delay).toISOString(),
-              message: outcome.failure ?? '',
-              runs,
-              worksFor: wf.worksFor ?? [],
-            },
-          };
-          conditions = setCondition(
-            conditions,
-            {
-              type: 'ConfigureWorkflowCompleted',
-              status: 'False',
-              reason: 'ConfigureWorkflowFailed',
-              message: `Pipeline ${outcome.failedPipeline ?? ''} failed: ${outcome.failure ?? ''}`,
-            },
-            now,
-          );
-        }
-      }
-      if (status.kratix?.workflows?.phase === 'Failed') {
-        available = false;
-        message = 'Promise configure workflow failed';
-      }
-    } else if (status.kratix?.workflows) {
-      delete status.kratix;
-      conditions = conditions.filter((c) => c.type !== 'ConfigureWorkflowCompleted');
+  /** `requiredPromises`: each installed, at its version and available. */
+  private async checkRequirements(spec: PromiseSpec, conditions: Condition[], now: string): Promise<Step> {
+    const required = spec.requiredPromises ?? [];
+    if (!required.length) {
+      return { conditions: conditions.filter((c) => c.type !== 'RequirementsFulfilled'), fields: { requiredPromises: undefined } };
     }
+    const states = await Promise.all(
+      required.map(async (r) => {
+        const other = await getOf(this.opts.client, promiseType, r.name);
+        const version = other?.metadata.labels?.[LABEL_PROMISE_VERSION];
+        let state = 'Requirement installed';
+        if (!other) state = 'Requirement not installed';
+        else if (r.version && version !== r.version) state = 'Requirement not installed at the specified version';
+        else if (other.status?.status !== 'Available') state = 'Requirement not available';
+        return { name: r.name, version: r.version ?? '', state };
+      }),
+    );
+    const unmet = states.filter((s) => s.state !== 'Requirement installed');
+    if (!unmet.length) {
+      const met: Condition = { type: 'RequirementsFulfilled', status: 'True', reason: 'RequirementsInstalled', message: 'Requirements fulfilled' };
+      return { conditions: setCondition(conditions, met, now), fields: { requiredPromises: states } };
+    }
+    const problem = `Requirements not fulfilled: ${unmet.map((u) => `${u.name}${u.version ? '@' + u.version : ''} (${u.state.toLowerCase()})`).join(', ')}`;
+    const unmetCondition: Condition = { type: 'RequirementsFulfilled', status: 'False', reason: 'RequirementsNotInstalled', message: problem };
+    return { conditions: setCondition(conditions, unmetCondition, now), fields: { requiredPromises: states }, problem };
+  }
 
+  /** `spec.api` → the served kind, unless its schema would break stored resources or another owner serves it. */
+  private async serveApi(promise: KratixPromise, conditions: Condition[], now: string, log: Logger): Promise<Step> {
+    const api = promise.spec?.api;
+    if (!api || Object.keys(api).length === 0) return { conditions, fields: {} };
+    const name = promise.metadata.name;
+    const { type, causes } = crdToResourceType(api, ownerOf(name), this.opts.validator);
+    if (!type) return { conditions, fields: {}, problem: `Invalid API: ${causes.map((c) => `${c.field}: ${c.message}`).join('; ')}` };
+    const fields = { kind: type.kind, apiVersion: `${type.group}/${preferredVersion(type)}`.toLowerCase() };
+    const clash = this.opts.registry.all().find((t) => t.group === type.group && t.plural === type.plural && t.owner !== type.owner);
+    if (clash) {
+      const owner = clash.owner === 'builtin' ? 'FleetOps itself' : `Promise ${promiseNameOf(clash)}`;
+      return { conditions, fields, problem: `${type.plural}.${type.group} is already served by ${owner}` };
+    }
+    const current = this.servedBy(name);
+    const compatible = conditions.filter((c) => c.type !== 'APICompatible');
+    if (current && jsonEqual(current, type)) return { conditions: compatible, fields };
+    const broken = current ? await this.incompatible(current, type) : [];
+    if (broken.length) {
+      const sample = broken
+        .slice(0, 5)
+        .map((b) => `${b.name}: ${b.why}`)
+        .join('; ');
+      const message = `the new schema is not applied: ${broken.length} existing ${type.plural} would be invalid (${sample}); fix them or make the change compatible`;
+      await this.opts.events.record(
+        promise,
+        'Warning',
+        'SchemaChangeRefused',
+        `${broken.length} existing ${type.plural} would be invalid under the new schema`,
+      );
+      return { conditions: setCondition(conditions, { type: 'APICompatible', status: 'False', reason: 'StoredResourcesInvalid', message }, now), fields };
+    }
+    if (current && (current.group !== type.group || current.plural !== type.plural)) this.opts.registry.unregister(current.group, current.plural);
+    this.opts.registry.register(type);
+    log.info({ kind: type.kind, group: type.group }, 'api served');
+    return { conditions: compatible, fields };
+  }
+
+  /**
+   * `workflows.promise.configure`: run when the Promise's spec changes, on manual reconciliation (the label is
+   * removed and the recorded hash cleared: `restart`), and again after a failure once its backoff has passed.
+   */
+  private async runPromiseWorkflows(
+    promise: KratixPromise,
+    recorded: WorkflowsStatus | undefined,
+    conditions: Condition[],
+    now: string,
+    log: Logger,
+  ): Promise<Step> {
+    const { client, executor } = this.opts;
+    const pipelines = promisePipelines(promise.spec ?? {}, 'configure');
+    if (!pipelines.length || !executor) {
+      // No Promise workflow (any more): what a former one recorded goes.
+      return recorded
+        ? { conditions: conditions.filter((c) => c.type !== 'ConfigureWorkflowCompleted'), fields: { kratix: undefined } }
+        : { conditions, fields: {} };
+    }
+    const wf = recorded ?? {};
+    const name = promise.metadata.name;
+    if (promise.metadata.labels?.[LABEL_MANUAL_RECONCILIATION] !== undefined) {
+      const labels = { ...promise.metadata.labels };
+      delete labels[LABEL_MANUAL_RECONCILIATION];
+      await client.update({ ...promise, metadata: { ...promise.metadata, labels } });
+      await client.mergePatch({ apiVersion: KRATIX_API, kind: 'Promise', name }, { status: { kratix: { workflows: { hash: null } } } }, 'status');
+      return { conditions, fields: {}, restart: true };
+    }
+    const hash = md5Hex(JSON.stringify(promise.spec ?? {}));
+    const retryWait = wf.phase === 'Failed' && wf.nextRetryAt ? Date.parse(wf.nextRetryAt) - this.clock().getTime() : 0;
+    let next: WorkflowsStatus = wf;
+    let updated = conditions;
+    if (wf.hash !== hash || (wf.phase === 'Failed' && retryWait <= 0)) {
+      const target: WorkflowTarget = {
+        object: promise,
+        workflowType: 'promise',
+        action: 'configure',
+        promise,
+        plural: 'promises',
+        pipelines,
+        hash,
+        namespace: PLATFORM_NAMESPACE,
+      };
+      const outcome = await executor.run(target, log);
+      const runs = await executor.pruneRuns(PLATFORM_NAMESPACE, outcome.runs, wf.runs ?? []);
+      if (outcome.ok) {
+        await executor.removeStaleWorks(target, wf.worksFor ?? []);
+        next = { hash, phase: 'Succeeded', runs, worksFor: pipelines.map((p) => p.metadata.name) };
+        const done: Condition = { type: 'ConfigureWorkflowCompleted', status: 'True', reason: 'PipelinesExecutedSuccessfully', message: 'Pipelines completed' };
+        updated = setCondition(conditions, done, now);
+      } else {
+        const attempts = (wf.hash === hash && wf.phase === 'Failed' ? (wf.attempts ?? 0) : 0) + 1;
+        const delay = Math.min((this.opts.retryBaseMs ?? 5_000) * 2 ** (attempts - 1), 300_000);
+        const nextRetryAt = new Date(this.clock().getTime() + delay).toISOString();
+        next = { hash, phase: 'Failed', attempts, nextRetryAt, message: outcome.failure ?? '', runs, worksFor: wf.worksFor ?? [] };
+        const message = `Pipeline ${outcome.failedPipeline ?? ''} failed: ${outcome.failure ?? ''}`;
+        updated = setCondition(conditions, { type: 'ConfigureWorkflowCompleted', status: 'False', reason: 'ConfigureWorkflowFailed', message }, now);
+      }
+    }
+    const fields = { kratix: { workflows: next } };
+    return next.phase === 'Failed' ? { conditions: updated, fields, problem: 'Promise configure workflow failed' } : { conditions: updated, fields };
+  }
+
+  /** Kratix's status summary, the Available condition and an event when availability changes. */
+  private async writeStatus(promise: KratixPromise, status: PromiseStatus, conditions: Condition[], problem: string | undefined, now: string): Promise<void> {
+    const available = problem === undefined;
     const version = promise.metadata.labels?.[LABEL_PROMISE_VERSION];
     if (version) status.version = version;
     else delete status.version;
-    conditions = setCondition(
+    status.conditions = setCondition(
       conditions,
       available
         ? { type: 'Available', status: 'True', reason: 'PromiseAvailable', message: 'Ready to fulfil resource requests' }
         : { type: 'Available', status: 'False', reason: 'PromiseUnavailable', message: 'Cannot fulfil resource requests' },
       now,
     );
-    status.conditions = conditions;
     status.status = available ? 'Available' : 'Unavailable';
-    status.message = message;
+    status.message = problem ?? 'Ready to fulfil resource requests';
     status.observedGeneration = promise.metadata.generation;
     if (available && promise.status?.status !== 'Available') status.lastAvailableTime = now;
-    if (!jsonEqual(status, promise.status)) {
-      await client.updateStatus({ ...promise, status });
-      if (promise.status?.status !== status.status) {
-        await this.opts.events.record(promise, available ? 'Normal' : 'Warning', available ? 'Available' : 'Unavailable', message);
-      }
+    if (jsonEqual(status, promise.status)) return;
+    await this.opts.client.updateStatus({ ...promise, status });
+    if (promise.status?.status !== status.status) {
+      await this.opts.events.record(promise, available ? 'Normal' : 'Warning', available ? 'Available' : 'Unavailable', status.message);
     }
-    const wfState = status.kratix?.workflows ?? {};
-    if (wfState.phase === 'Failed' && wfState.nextRetryAt) return { requeueAfter: Math.max(100, Date.parse(wfState.nextRetryAt) - this.clock().getTime()) };
-    return available ? undefined : { requeueAfter: 30_000 };
   }
 
   private async reconcileRevision(promise: KratixPromise, status: PromiseStatus, log: Logger): Promise<void> {

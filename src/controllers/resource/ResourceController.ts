@@ -32,7 +32,6 @@ import {
   LABEL_PIPELINE_NAME,
   LABEL_PROMISE_NAME,
   LABEL_RESOURCE_NAME,
-  mergeStatus,
   type CompletedRun,
   type WorkflowExecutor,
   type WorkflowTarget,
@@ -41,6 +40,8 @@ import { md5Hex } from '../../lib/workloads.ts';
 import { configReader } from '../shared/configReader.ts';
 import { kindServedBy, promiseNameOf } from '../shared/promiseKinds.ts';
 import { revisionName } from '../../registry/builtin/fleetopsKinds.ts';
+import { markRunning, recordOutcome } from './runStatus.ts';
+import { nextRun } from './nextRun.ts';
 import { ANNOTATION_PINNED_VERSION } from '../../api/fleetopsNames.ts';
 import { RevisionVersions } from '../bindings/revisionVersions.ts';
 
@@ -252,8 +253,9 @@ export class ResourceController {
 
     const hash = configureHash(promise, obj);
     const manual = obj.metadata.labels?.[LABEL_MANUAL_RECONCILIATION] === 'true';
-    const interval = this.intervalMs(promise);
-    if (state.hash === hash && !manual && revision !== undefined && state.revision !== revision && state.phase === 'Succeeded') {
+    const decision = nextRun(state, { hash, manual, revision, intervalMs: this.intervalMs(promise), now: now.getTime() });
+    if (decision.kind === 'wait') return decision.ms === undefined ? undefined : { requeueAfter: decision.ms };
+    if (decision.kind === 'adopt' && revision !== undefined) {
       // A revision whose workflows give this resource the same inputs (an undo back to what it runs): adopt it
       // without a run, so the rollout counts the resource as updated.
       await this.writeStatus(obj, (s) => {
@@ -261,19 +263,6 @@ export class ResourceController {
         s.kratix = { ...s.kratix, workflows: { ...state, revision } };
       });
       return;
-    }
-    if (state.hash === hash && !manual) {
-      if (state.phase === 'Succeeded' || state.phase === 'Suspended') {
-        const last = Date.parse(state.lastSuccessfulConfigureWorkflowTime ?? '') || now.getTime();
-        const due = last + interval - now.getTime();
-        if (state.phase === 'Suspended' && state.nextRetryAt) {
-          const wait = Date.parse(state.nextRetryAt) - now.getTime();
-          if (wait > 0) return { requeueAfter: wait };
-        } else if (state.phase === 'Suspended' || due > 0) return state.phase === 'Suspended' ? undefined : { requeueAfter: due };
-      } else if (state.phase === 'Failed' && state.nextRetryAt) {
-        const wait = Date.parse(state.nextRetryAt) - now.getTime();
-        if (wait > 0) return { requeueAfter: wait };
-      }
     }
     return this.runConfigure(obj, promise, type, hash, { ...state, ...(revision ? { revision } : {}) }, log);
   }
@@ -335,28 +324,8 @@ export class ResourceController {
     const resumed = recovering ? await this.completedRuns(current, promise, hash, since) : new Map<string, CompletedRun>();
     if (resumed.size) log.info({ pipelines: [...resumed.keys()] }, 'resuming a workflow interrupted by a restart');
     if (pipelines.length) {
-      current = await this.writeStatus(current, (s) => {
-        s.message = 'Pending';
-        let c = s.conditions;
-        c = setCondition(
-          c,
-          { type: 'ConfigureWorkflowCompleted', status: 'False', reason: 'PipelinesInProgress', message: 'Pipelines are still in progress' },
-          nowText(),
-        );
-        c = setCondition(c, { type: 'Reconciled', status: 'Unknown', reason: 'WorkflowPending', message: 'Pending' }, nowText());
-        s.conditions = c;
-        s.workflows = pipelines.length;
-        s.kratix = {
-          ...s.kratix,
-          workflows: {
-            ...state,
-            hash,
-            phase: 'Running',
-            runningSince: since ?? obj.metadata.resourceVersion,
-            pipelines: pipelineNames.map((name) => ({ name, phase: 'Running' })),
-          },
-        };
-      });
+      const runningSince = since ?? obj.metadata.resourceVersion;
+      current = await this.writeStatus(current, (s) => markRunning(s, { state, hash, runningSince, pipelines: pipelineNames, now: nowText() }));
       await this.opts.events.record(current, 'Normal', 'PipelineStarted', `Configure Pipeline started: ${pipelineNames.join(', ')}`);
     }
     const target: WorkflowTarget = {
@@ -378,61 +347,10 @@ export class ResourceController {
     const runs = await executor.pruneRuns(target.namespace, outcome.runs, state.runs ?? []);
     const worksFor = completed ? pipelineNames : [...new Set([...(state.worksFor ?? []), ...pipelineNames.slice(0, outcome.succeeded)])];
 
-    await this.writeStatus(current, (s) => {
-      Object.assign(s, mergeStatus(s, outcome.status));
-      let c = s.conditions;
-      const wf: WorkflowState = {
-        hash,
-        runs,
-        worksFor,
-        ...(state.revision !== undefined ? { revision: state.revision } : {}),
-        pipelines: pipelineNames.map((name, i) => ({
-          name,
-          phase: i < outcome.succeeded ? 'Succeeded' : name === outcome.failedPipeline ? 'Failed' : 'Pending',
-        })),
-      };
-      s.workflows = pipelines.length;
-      s.workflowsSucceeded = outcome.succeeded;
-      s.workflowsFailed = outcome.ok ? 0 : 1;
-      if (!outcome.ok) {
-        Object.assign(wf, { phase: 'Failed', attempts, nextRetryAt: new Date(this.now().getTime() + retryDelay).toISOString(), message: outcome.failure });
-        c = setCondition(
-          c,
-          {
-            type: 'ConfigureWorkflowCompleted',
-            status: 'False',
-            reason: 'ConfigureWorkflowFailed',
-            message: `Pipeline ${outcome.failedPipeline ?? ''} failed: ${outcome.failure ?? ''}`,
-          },
-          finished,
-        );
-        c = setCondition(c, { type: 'Reconciled', status: 'False', reason: 'ConfigureWorkflowFailed', message: 'Failing' }, finished);
-        s.message = `Configure workflow failed (attempt ${attempts}, retrying in ${Math.round(retryDelay / 1000)}s): ${outcome.failure ?? ''}`.slice(0, 2000);
-      } else if (outcome.control.suspend || outcome.control.retryAfterMs !== undefined) {
-        Object.assign(wf, {
-          phase: 'Suspended',
-          lastSuccessfulConfigureWorkflowTime: state.lastSuccessfulConfigureWorkflowTime,
-          message: outcome.control.message ?? 'Suspended',
-        });
-        if (outcome.control.retryAfterMs !== undefined) wf.nextRetryAt = new Date(this.now().getTime() + outcome.control.retryAfterMs).toISOString();
-        c = setCondition(c, { type: 'Reconciled', status: 'Unknown', reason: 'WorkflowSuspended', message: 'Suspended' }, finished);
-      } else {
-        Object.assign(wf, { phase: 'Succeeded', lastSuccessfulConfigureWorkflowTime: finished });
-        c = setCondition(
-          c,
-          { type: 'ConfigureWorkflowCompleted', status: 'True', reason: 'PipelinesExecutedSuccessfully', message: 'Pipelines completed' },
-          finished,
-        );
-        // Reconciled means the workflow's outputs are recorded as Work; delivery to destinations reports on the Work.
-        c = setCondition(c, { type: 'Reconciled', status: 'True', reason: 'Reconciled', message: 'Reconciled' }, finished);
-        if (s.message === 'Pending' || s.message === undefined || String(s.message).startsWith('Configure workflow failed')) s.message = 'Resource requested';
-        s.lastSuccessfulConfigureWorkflowTime = finished;
-        if (state.revision !== undefined) s.promiseRevision = state.revision;
-        s.observedGeneration = current.metadata.generation;
-      }
-      s.conditions = c;
-      s.kratix = { ...s.kratix, workflows: { ...wf } };
-    });
+    const at = (ms: number): string => new Date(this.now().getTime() + ms).toISOString();
+    const resumeAt = outcome.control.retryAfterMs === undefined ? undefined : at(outcome.control.retryAfterMs);
+    const end = { state, hash, pipelines: pipelineNames, outcome, runs, worksFor, attempts, retryAt: at(retryDelay), retryDelayMs: retryDelay, resumeAt };
+    await this.writeStatus(current, (s) => recordOutcome(s, { ...end, now: finished, generation: current.metadata.generation }));
     if (!outcome.ok) {
       await this.opts.events.record(current, 'Warning', 'ConfigureWorkflowFailed', outcome.failure ?? 'failed');
       return { requeueAfter: retryDelay };

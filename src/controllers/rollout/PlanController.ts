@@ -91,14 +91,9 @@ export class PlanController {
     const write = async (status: RolloutPlanStatus): Promise<void> => {
       plan = objectOf(rolloutPlanType, await client.updateStatus({ ...plan, status: { ...plan.status, ...status } }));
     };
-    const next: KubeObject | undefined = isKubeObject(plan.spec?.promise) ? plan.spec.promise : undefined;
-    const promiseName = next?.metadata.name;
-    if (!next || next.kind !== 'Promise' || !promiseName) return write({ phase: 'Failed', message: 'spec.promise must be a Promise with metadata.name' });
-    // The proposed Promise passes the admission rules applying it would (pipelines well formed) before anything runs.
-    const problems = registry.byKind(promiseType.group, promiseType.kind)?.strategy?.validate?.(next, undefined) ?? [];
-    const nextSpec = next.spec ?? {};
-    if (problems.length || !isAdmittedSpec(nextSpec))
-      return write({ phase: 'Failed', message: `spec.promise is not a valid Promise: ${problems.map((c) => `${c.field}: ${c.message}`).join('; ')}` });
+    const proposed = this.proposedPromise(plan);
+    if (typeof proposed === 'string') return write({ phase: 'Failed', message: proposed });
+    const { name: promiseName, spec: nextSpec } = proposed;
     const live = await getOf(client, promiseType, promiseName);
     const type = kindServedBy(registry, promiseName);
     if (!live || !type)
@@ -135,25 +130,38 @@ export class PlanController {
     await Promise.all(Array.from({ length: Math.max(1, this.opts.concurrency ?? availableParallelism()) }, () => worker()));
     results.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
 
+    const sampled = sample && all.length > results.length ? ` (a sample of ${results.length} of ${all.length})` : '';
+    const outcome = this.outcomeOf(results, type.plural, sampled);
+    await write({ phase: 'Complete', ...outcome, completionTime: this.now() });
+    log.info({ plan: name, planned: results.length, changed: outcome.changed, failed: outcome.failed }, 'rollout plan complete');
+  }
+
+  /** The plan's Promise (its name and spec) once it passes the admission rules applying it would; else why not. */
+  private proposedPromise(plan: RolloutPlan): { name: string; spec: PromiseSpec } | string {
+    const next: KubeObject | undefined = isKubeObject(plan.spec?.promise) ? plan.spec.promise : undefined;
+    const name = next?.metadata.name;
+    if (!next || next.kind !== 'Promise' || !name) return 'spec.promise must be a Promise with metadata.name';
+    // Pipelines well formed, API valid: checked before anything runs.
+    const problems = this.opts.registry.byKind(promiseType.group, promiseType.kind)?.strategy?.validate?.(next, undefined) ?? [];
+    const spec = next.spec ?? {};
+    if (problems.length || !isAdmittedSpec(spec)) return `spec.promise is not a valid Promise: ${problems.map((c) => `${c.field}: ${c.message}`).join('; ')}`;
+    return { name, spec };
+  }
+
+  /** Counts, the fleet summary of the changes, a headline, and the per-resource details kept. */
+  private outcomeOf(results: ResourcePlan[], plural: string, sampled: string): RolloutPlanStatus & { changed: number; failed: number } {
     const count = (o: ResourcePlan['outcome']): number => results.filter((r) => r.outcome === o).length;
-    const summary = summarize(
-      results.filter((r) => r.outcome === 'changed').map((r) => r.changes),
-      type.plural,
-    ).map((s) => s.text);
-    const failures = results.filter((r) => r.outcome === 'failed');
-    const headline = `${results.length} ${type.plural}: ${count('changed')} would change, ${count('unchanged')} unchanged, ${failures.length} failed${sample && all.length > results.length ? ` (a sample of ${results.length} of ${all.length})` : ''}`;
-    await write({
-      phase: 'Complete',
+    const changes = results.filter((r) => r.outcome === 'changed').map((r) => r.changes);
+    const [changed, unchanged, failed] = [count('changed'), count('unchanged'), count('failed')];
+    return {
       planned: results.length,
-      changed: count('changed'),
-      unchanged: count('unchanged'),
-      failed: failures.length,
-      summary,
-      message: headline,
+      changed,
+      unchanged,
+      failed,
+      summary: summarize(changes, plural).map((s) => s.text),
+      message: `${results.length} ${plural}: ${changed} would change, ${unchanged} unchanged, ${failed} failed${sampled}`,
       resources: results.slice(0, this.opts.maxDetails ?? 500),
-      completionTime: this.now(),
-    });
-    log.info({ plan: name, planned: results.length, changed: count('changed'), failed: failures.length }, 'rollout plan complete');
+    };
   }
 
   private async planOne(obj: StoredObject, promise: KratixPromise, pipelines: Pipeline[], plural: string, log: Logger): Promise<ResourcePlan> {

@@ -129,53 +129,7 @@ export class WorkScheduler {
       return; // the update brings us back
     }
     const spec = work.spec ?? {};
-    const isResource = !!spec.resourceName;
-    const destinations = await listOf(client, destinationType);
-    const wanted = new Map<string, KubeObject>();
-    const unscheduled: string[] = [];
-    for (const group of spec.workloadGroups ?? []) {
-      const selector = effectiveSelector(group);
-      const candidates = destinations
-        .filter((d) => destinationMatches(d, selector))
-        .map((d) => d.metadata.name)
-        .sort();
-      let targets: string[];
-      if (isResource) {
-        const sticky = existing.find(
-          (wp) => wp.metadata.labels?.[LABEL_GROUP_ID] === group.id && candidates.includes(wp.metadata.labels?.[LABEL_TARGET] ?? ''),
-        );
-        const pick = this.opts.pick ?? ((c: string[]) => c[Math.floor(Math.random() * c.length)] ?? '');
-        targets = sticky ? [sticky.metadata.labels?.[LABEL_TARGET] ?? ''] : candidates.length ? [pick(candidates)] : [];
-      } else targets = candidates;
-      const id = group.id ?? '';
-      if (!targets.length) unscheduled.push(group.directory && group.directory !== '.' ? group.directory : id);
-      for (const dest of targets) {
-        const wpName = placementName(name, dest, id);
-        wanted.set(wpName, {
-          apiVersion: KRATIX_API,
-          kind: 'WorkPlacement',
-          metadata: {
-            name: wpName,
-            namespace,
-            labels: {
-              [LABEL_WORK]: name,
-              [LABEL_GROUP_ID]: id,
-              [LABEL_TARGET]: dest,
-              [LABEL_PIPELINE_NAME]: work.metadata.labels?.[LABEL_PIPELINE_NAME] ?? '',
-            },
-            ownerReferences: [{ apiVersion: KRATIX_API, kind: 'Work', name, uid: work.metadata.uid, controller: true, blockOwnerDeletion: true }],
-          },
-          spec: {
-            targetDestinationName: dest,
-            workloads: group.workloads ?? [],
-            promiseName: spec.promiseName ?? '',
-            resourceName: spec.resourceName ?? '',
-            id,
-            generation: work.metadata.generation ?? 1,
-          },
-        });
-      }
-    }
+    const { wanted, unscheduled } = this.placementsFor(work, await listOf(client, destinationType), existing);
     // Record the union first: a crash half-way must not leave a placement nobody remembers.
     let latest = work;
     const union = [...new Set([...recorded, ...wanted.keys()])].sort();
@@ -198,6 +152,61 @@ export class WorkScheduler {
     if (unscheduled.length) {
       await this.opts.events.record(work, 'Warning', 'NoMatchingDestination', `No matching destination found for workloadGroups: [${unscheduled.join(', ')}]`);
     }
+  }
+
+  /** The placements a Work should have on these Destinations, and the groups no Destination matches. */
+  private placementsFor(work: Work, destinations: Destination[], existing: WorkPlacement[]): { wanted: Map<string, KubeObject>; unscheduled: string[] } {
+    const spec = work.spec ?? {};
+    const { name, namespace = '' } = work.metadata;
+    const wanted = new Map<string, KubeObject>();
+    const unscheduled: string[] = [];
+    for (const group of spec.workloadGroups ?? []) {
+      const id = group.id ?? '';
+      const targets = this.targetsOf(group, destinations, existing, !!spec.resourceName);
+      if (!targets.length) unscheduled.push(group.directory && group.directory !== '.' ? group.directory : id);
+      for (const dest of targets) {
+        const wpName = placementName(name, dest, id);
+        const labels = {
+          [LABEL_WORK]: name,
+          [LABEL_GROUP_ID]: id,
+          [LABEL_TARGET]: dest,
+          [LABEL_PIPELINE_NAME]: work.metadata.labels?.[LABEL_PIPELINE_NAME] ?? '',
+        };
+        wanted.set(wpName, {
+          apiVersion: KRATIX_API,
+          kind: 'WorkPlacement',
+          metadata: {
+            name: wpName,
+            namespace,
+            labels,
+            ownerReferences: [{ apiVersion: KRATIX_API, kind: 'Work', name, uid: work.metadata.uid, controller: true, blockOwnerDeletion: true }],
+          },
+          spec: {
+            targetDestinationName: dest,
+            workloads: group.workloads ?? [],
+            promiseName: spec.promiseName ?? '',
+            resourceName: spec.resourceName ?? '',
+            id,
+            generation: work.metadata.generation ?? 1,
+          },
+        });
+      }
+    }
+    return { wanted, unscheduled };
+  }
+
+  /** Where one group goes: a resource group to one matching Destination (its current one while it matches), others to all. */
+  private targetsOf(group: WorkloadGroup, destinations: Destination[], existing: WorkPlacement[], isResource: boolean): string[] {
+    const selector = effectiveSelector(group);
+    const candidates = destinations
+      .filter((d) => destinationMatches(d, selector))
+      .map((d) => d.metadata.name)
+      .sort();
+    if (!isResource) return candidates;
+    const sticky = existing.find((wp) => wp.metadata.labels?.[LABEL_GROUP_ID] === group.id && candidates.includes(wp.metadata.labels?.[LABEL_TARGET] ?? ''));
+    if (sticky) return [sticky.metadata.labels?.[LABEL_TARGET] ?? ''];
+    const pick = this.opts.pick ?? ((c: string[]) => c[Math.floor(Math.random() * c.length)] ?? '');
+    return candidates.length ? [pick(candidates)] : [];
   }
 
   private async writeStatus(work: Work, groups: number, placements: string[], unscheduled: string[]): Promise<void> {

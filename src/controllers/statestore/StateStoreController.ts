@@ -62,6 +62,18 @@ export interface StateStoreControllerOptions {
 /** Longest pause between two writes of a store however slow the last one was. */
 const MAX_GAP_MS = 5_000;
 
+/** Where and how a Destination's files go in its store. */
+function layoutOf(d: Destination, storePath: string | undefined): DestinationLayout {
+  const ds = d.spec;
+  return {
+    name: d.metadata.name,
+    root: destinationRoot(storePath, ds.path),
+    mode: ds.filepath?.mode ?? 'nestedByMetadata',
+    filename: ds.filepath?.filename ?? 'aggregated.yaml',
+    canary: ds.initWorkloads?.enabled !== false,
+  };
+}
+
 interface CachedPlacement {
   /** Spec generation and pipeline label the files were decoded for. */
   version: string;
@@ -221,32 +233,8 @@ export class StateStoreController {
       for (const d of destinations) await this.setDestinationReady(d, false, 'StateStoreNotReady', `State store ${name} is not ready: ${auth}`);
       return { requeueAfter: 30_000 };
     }
-    const layouts: DestinationLayout[] = destinations.map((d) => {
-      const ds = d.spec;
-      return {
-        name: d.metadata.name,
-        root: destinationRoot(config.spec.path, ds.path),
-        mode: ds.filepath?.mode ?? 'nestedByMetadata',
-        filename: ds.filepath?.filename ?? 'aggregated.yaml',
-        canary: ds.initWorkloads?.enabled !== false,
-      };
-    });
-    const byDest = new Map<string, PlacementFiles[]>(layouts.map((l) => [l.name, []]));
-    const placements = this.placements ? [...this.placements.values()] : await listOf(client, workPlacementType);
-    const targeted: WorkPlacement[] = [];
-    for (const wp of placements) {
-      const target = wp.spec?.targetDestinationName ?? wp.metadata.labels?.[LABEL_TARGET] ?? '';
-      const list = byDest.get(target);
-      if (!list || wp.metadata.deletionTimestamp) continue;
-      targeted.push(wp);
-      list.push(this.placementFiles(wp));
-    }
-    const files = new Map<string, Buffer>();
-    const failed = new Map<string, string>();
-    for (const layout of layouts) {
-      for (const [path, content] of destinationFiles(layout, byDest.get(layout.name) ?? [], (wp, err) => failed.set(`${wp.namespace}/${wp.name}`, err.message)))
-        files.set(path, content);
-    }
+    const layouts = destinations.map((d) => layoutOf(d, config.spec.path));
+    const { files, targeted, failed } = await this.desiredTree(layouts);
     const previousRoots = (store.status?.managedPaths ?? []).filter((p) => typeof p === 'string');
     const roots = [...new Set(layouts.map((l) => l.root))].sort();
     const request: SyncRequest = {
@@ -268,6 +256,27 @@ export class StateStoreController {
     await this.setStoreStatus(store, true, 'StateStoreReady', 'State store is ready', roots, result.version);
     for (const d of destinations) await this.setDestinationReady(d, true, 'TestDocumentsWritten', 'Test documents written to State Store');
     for (const wp of targeted) await this.setPlacementStatus(wp, failed.get(`${wp.metadata.namespace ?? ''}/${wp.metadata.name}`), result.version);
+  }
+
+  /** Every file the store should hold for these Destinations, the placements they come from, and those that failed. */
+  private async desiredTree(layouts: DestinationLayout[]): Promise<{ files: Map<string, Buffer>; targeted: WorkPlacement[]; failed: Map<string, string> }> {
+    const byDest = new Map<string, PlacementFiles[]>(layouts.map((l) => [l.name, []]));
+    const placements = this.placements ? [...this.placements.values()] : await listOf(this.opts.client, workPlacementType);
+    const targeted: WorkPlacement[] = [];
+    for (const wp of placements) {
+      const target = wp.spec?.targetDestinationName ?? wp.metadata.labels?.[LABEL_TARGET] ?? '';
+      const list = byDest.get(target);
+      if (!list || wp.metadata.deletionTimestamp) continue;
+      targeted.push(wp);
+      list.push(this.placementFiles(wp));
+    }
+    const files = new Map<string, Buffer>();
+    const failed = new Map<string, string>();
+    for (const layout of layouts) {
+      for (const [path, content] of destinationFiles(layout, byDest.get(layout.name) ?? [], (wp, err) => failed.set(`${wp.namespace}/${wp.name}`, err.message)))
+        files.set(path, content);
+    }
+    return { files, targeted, failed };
   }
 
   private writerFor(config: StoreSpec, name: string, auth: GitAuth): StateWriter {

@@ -1,0 +1,102 @@
+/**
+ * How a resource's status records its configure workflow, as Kratix writes it: Pending with the pipelines running
+ * when a run starts, then the outcome — Failed with the attempt and the next retry, Suspended by the workflow's
+ * control file, or Reconciled with the status.yaml fields merged in. Pure functions of the status: the controller
+ * reads, calls one, and writes.
+ */
+import { setCondition } from '../../api/conditions.ts';
+import { mergeStatus, type WorkflowOutcome } from '../shared/WorkflowExecutor.ts';
+import type { ResourceRequestStatus, WorkflowState } from '../shared/resourceRequest.ts';
+
+export interface RunStart {
+  state: WorkflowState;
+  hash: string;
+  /** The resourceVersion the run starts from: its WorkflowRuns are newer (crash recovery). */
+  runningSince: string;
+  pipelines: string[];
+  now: string;
+}
+
+/** The status while a run is under way. */
+export function markRunning(s: ResourceRequestStatus, run: RunStart): void {
+  s.message = 'Pending';
+  const inProgress = setCondition(
+    s.conditions,
+    { type: 'ConfigureWorkflowCompleted', status: 'False', reason: 'PipelinesInProgress', message: 'Pipelines are still in progress' },
+    run.now,
+  );
+  s.conditions = setCondition(inProgress, { type: 'Reconciled', status: 'Unknown', reason: 'WorkflowPending', message: 'Pending' }, run.now);
+  s.workflows = run.pipelines.length;
+  const workflows: WorkflowState = {
+    ...run.state,
+    hash: run.hash,
+    phase: 'Running',
+    runningSince: run.runningSince,
+    pipelines: run.pipelines.map((name) => ({ name, phase: 'Running' })),
+  };
+  s.kratix = { ...s.kratix, workflows };
+}
+
+export interface RunEnd {
+  state: WorkflowState;
+  hash: string;
+  pipelines: string[];
+  outcome: WorkflowOutcome;
+  /** WorkflowRuns kept, and the pipelines whose Works exist. */
+  runs: string[];
+  worksFor: string[];
+  attempts: number;
+  /** When a failed run is tried again (after `retryDelayMs`), and when a workflow that asked to retry later is run again. */
+  retryAt: string;
+  retryDelayMs: number;
+  resumeAt: string | undefined;
+  now: string;
+  generation: number | undefined;
+}
+
+/** The status once a run has ended. */
+export function recordOutcome(s: ResourceRequestStatus, end: RunEnd): void {
+  const { outcome, state, now } = end;
+  Object.assign(s, mergeStatus(s, outcome.status));
+  const wf: WorkflowState = {
+    hash: end.hash,
+    runs: end.runs,
+    worksFor: end.worksFor,
+    ...(state.revision !== undefined ? { revision: state.revision } : {}),
+    pipelines: end.pipelines.map((name, i) => ({
+      name,
+      phase: i < outcome.succeeded ? 'Succeeded' : name === outcome.failedPipeline ? 'Failed' : 'Pending',
+    })),
+  };
+  s.workflows = end.pipelines.length;
+  s.workflowsSucceeded = outcome.succeeded;
+  s.workflowsFailed = outcome.ok ? 0 : 1;
+  let c = s.conditions;
+  if (!outcome.ok) {
+    Object.assign(wf, { phase: 'Failed', attempts: end.attempts, nextRetryAt: end.retryAt, message: outcome.failure });
+    const message = `Pipeline ${outcome.failedPipeline ?? ''} failed: ${outcome.failure ?? ''}`;
+    c = setCondition(c, { type: 'ConfigureWorkflowCompleted', status: 'False', reason: 'ConfigureWorkflowFailed', message }, now);
+    c = setCondition(c, { type: 'Reconciled', status: 'False', reason: 'ConfigureWorkflowFailed', message: 'Failing' }, now);
+    const wait = Math.round(end.retryDelayMs / 1000);
+    s.message = `Configure workflow failed (attempt ${end.attempts}, retrying in ${wait}s): ${outcome.failure ?? ''}`.slice(0, 2000);
+  } else if (outcome.control.suspend || outcome.control.retryAfterMs !== undefined) {
+    Object.assign(wf, {
+      phase: 'Suspended',
+      lastSuccessfulConfigureWorkflowTime: state.lastSuccessfulConfigureWorkflowTime,
+      message: outcome.control.message ?? 'Suspended',
+    });
+    if (end.resumeAt !== undefined) wf.nextRetryAt = end.resumeAt;
+    c = setCondition(c, { type: 'Reconciled', status: 'Unknown', reason: 'WorkflowSuspended', message: 'Suspended' }, now);
+  } else {
+    Object.assign(wf, { phase: 'Succeeded', lastSuccessfulConfigureWorkflowTime: now });
+    c = setCondition(c, { type: 'ConfigureWorkflowCompleted', status: 'True', reason: 'PipelinesExecutedSuccessfully', message: 'Pipelines completed' }, now);
+    // Reconciled means the workflow's outputs are recorded as Work; delivery to destinations reports on the Work.
+    c = setCondition(c, { type: 'Reconciled', status: 'True', reason: 'Reconciled', message: 'Reconciled' }, now);
+    if (s.message === 'Pending' || s.message === undefined || String(s.message).startsWith('Configure workflow failed')) s.message = 'Resource requested';
+    s.lastSuccessfulConfigureWorkflowTime = now;
+    if (state.revision !== undefined) s.promiseRevision = state.revision;
+    s.observedGeneration = end.generation;
+  }
+  s.conditions = c;
+  s.kratix = { ...s.kratix, workflows: { ...wf } };
+}
