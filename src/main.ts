@@ -10,7 +10,8 @@ import { dirname, join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { isApiError, errorMessage } from './api/errors.ts';
 import { ApiServer } from './apiserver/ApiServer.ts';
-import { Authenticator, type TokenEntry } from './apiserver/auth.ts';
+import { Authenticator } from './apiserver/auth.ts';
+import { loadTokens } from './apiserver/tokenFile.ts';
 import { AuditLog } from './apiserver/AuditLog.ts';
 import { RbacAuthorizer } from './apiserver/rbac/RbacAuthorizer.ts';
 import { reconcileBootstrapPolicy } from './apiserver/rbac/bootstrapPolicy.ts';
@@ -39,6 +40,7 @@ import { apiVersionOf, type ResourceType } from './registry/ResourceType.ts';
 import { SchemaValidator } from './registry/schema/SchemaValidator.ts';
 import { SqliteStore } from './store/SqliteStore.ts';
 import { InProcessClient } from './client/InProcessClient.ts';
+import { SharedInformers } from './controllers/shared/SharedInformers.ts';
 import { PromiseController } from './controllers/promise/PromiseController.ts';
 import { EventRecorder } from './controllers/shared/EventRecorder.ts';
 import { EventExpiry } from './controllers/shared/EventExpiry.ts';
@@ -135,42 +137,6 @@ export interface FleetOps {
 }
 
 export const SYSTEM_NAMESPACES = ['default', 'kratix-platform-system', 'fleetops-system'];
-
-interface TokenFile {
-  users: TokenEntry[];
-}
-
-/** Reads the token file, creating it with one admin token on first start. */
-export function loadTokens(dataDir: string): TokenEntry[] {
-  const path = join(dataDir, 'tokens.json');
-  if (!existsSync(path)) {
-    const file: TokenFile = { users: [{ name: 'admin', role: 'admin', namespaces: [], token: randomBytes(24).toString('hex') }] };
-    writeFileSync(path, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
-  }
-  return parseTokenFile(path, readFileSync(path, 'utf8'));
-}
-
-/** The entries of a token file; a file edited into another shape is refused with what is wrong and where. */
-export function parseTokenFile(path: string, text: string): TokenEntry[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new DataDirError(`${path} is not valid JSON (${errorMessage(err)}): fix it or remove it to get a new admin token`, { cause: err });
-  }
-  const users = isPlainObject(parsed) ? parsed.users : undefined;
-  if (!Array.isArray(users)) throw new DataDirError(`${path} must hold {"users": [...]}: fix it or remove it to get a new admin token`);
-  return users.map((u: unknown, i): TokenEntry => {
-    const bad = (what: string): DataDirError => new DataDirError(`${path}: users[${i}] ${what}`);
-    if (!isPlainObject(u)) throw bad('must be an object with name, role, namespaces and token');
-    if (typeof u.name !== 'string' || !u.name) throw bad('needs a name');
-    if (u.role !== 'admin' && u.role !== 'team') throw bad('needs role "admin" or "team"');
-    if (typeof u.token !== 'string' || u.token.length < 16) throw bad('needs a token of at least 16 characters');
-    const namespaces = u.namespaces ?? [];
-    if (!Array.isArray(namespaces) || !namespaces.every((n) => typeof n === 'string')) throw bad('namespaces must be a list of names');
-    return { name: u.name, role: u.role, namespaces, token: u.token };
-  });
-}
 
 /** The key service account tokens are signed with, made on first start (0600, like the other secrets here). */
 function loadSigningKey(dataDir: string): Buffer {
@@ -322,7 +288,8 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   for (const t of [...coreTypes, ...rbacTypes, ...kratixTypes(validator), ...fleetopsTypes]) registry.register(t);
   const objects = new ObjectService({ store, registry, validator, now });
   await ensureNamespaces(objects);
-  const client = new InProcessClient({ objects });
+  // Controllers share one watch (and cache) per kind.
+  const client = new SharedInformers({ client: new InProcessClient({ objects }) });
   const controllerLog = logger.child({ component: 'controllers' });
   const events = new EventRecorder({ client, component: 'fleetops', logger: controllerLog, now });
   const eventExpiry = new EventExpiry({ client, logger: controllerLog, now });
