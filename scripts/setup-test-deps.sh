@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the tests need from Debian's packages when it is missing: what FleetOps needs at run time
-# (setup-runtime-deps.sh) and docker-registry (the CNCF distribution server the image tests run). Safe to run
+# (setup-runtime-deps.sh), docker-registry (the CNCF distribution server the image tests run) and chromium (the
+# portal tests drive it with playwright-core). Safe to run
 # repeatedly; does nothing when everything is present.
 set -euo pipefail
-bash "$(dirname "$0")/setup-runtime-deps.sh" docker-registry:docker-registry
+bash "$(dirname "$0")/setup-runtime-deps.sh" docker-registry:docker-registry chromium:chromium
 if ! command -v kubectl >/dev/null 2>&1 && [ -z "${KUBECTL:-}" ]; then
   echo "note: kubectl is not installed; the kubectl end-to-end tests will fail (set KUBECTL=/path/to/kubectl 1.32)" >&2
 fi

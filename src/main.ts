@@ -12,6 +12,7 @@ import { isApiError, errorMessage } from './api/errors.ts';
 import { ApiServer } from './apiserver/ApiServer.ts';
 import { Authenticator } from './apiserver/auth.ts';
 import { loadTokens } from './apiserver/tokenFile.ts';
+import { portalRoutes } from './apiserver/portalRoutes.ts';
 import { AuditLog } from './apiserver/AuditLog.ts';
 import { RbacAuthorizer } from './apiserver/rbac/RbacAuthorizer.ts';
 import { reconcileBootstrapPolicy } from './apiserver/rbac/bootstrapPolicy.ts';
@@ -431,7 +432,10 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     authorizer,
     serviceAccountKey,
     ...(audit ? { audit } : {}),
-    extraRoutes: gitRoutes(dirname(repoPath), authenticator),
+    extraRoutes: (app) => {
+      gitRoutes(dirname(repoPath), authenticator)(app);
+      portalRoutes(join(INSTALL_DIR, 'portal', 'dist'))(app);
+    },
     parser,
     tls,
     now,

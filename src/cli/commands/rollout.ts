@@ -10,7 +10,8 @@ import { ApiError } from '../../api/errors.ts';
 import { collectionPath, objectPath } from '../../client/discovery.ts';
 import type { CliContext } from '../context.ts';
 import { readManifests } from '../manifests.ts';
-import { ANNOTATION_CHANGE_CAUSE, revisionName } from '../../api/fleetopsNames.ts';
+import { revisionName } from '../../api/fleetopsNames.ts';
+import { FINISHED_PHASES, rolloutControl, undoneTo, undoTarget, type RolloutAction } from '../../api/rolloutControls.ts';
 import { formatColumns, renderJson, renderYaml } from '../printers.ts';
 
 const group = { group: 'fleetops.dev', version: 'v1alpha1', namespaced: false } as const;
@@ -18,7 +19,6 @@ const ROLLOUTS = { ...group, plural: 'rollouts' };
 const REVISIONS = { ...group, plural: 'promiserevisions' };
 const PLANS = { ...group, plural: 'rolloutplans' };
 const PROMISES = { group: 'platform.kratix.io', version: 'v1alpha1', plural: 'promises', namespaced: false } as const;
-const VERSION_LABEL = 'kratix.io/promise-version';
 
 type Rollout = RolloutObject & { spec: NonNullable<RolloutObject['spec']> };
 type Revision = PromiseRevision & { spec: NonNullable<PromiseRevision['spec']> };
@@ -26,7 +26,7 @@ type Plan = RolloutPlan;
 
 type Out = (text: string) => void;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const FINISHED = new Set(['Complete', 'Aborted', 'Superseded']);
+const FINISHED = FINISHED_PHASES;
 
 async function rolloutsOf(ctx: CliContext, promise: string): Promise<Rollout[]> {
   const list = await ctx.client.get<{ items: Rollout[] }>(collectionPath(ROLLOUTS), { query: { labelSelector: `kratix.io/promise-name=${promise}` } });
@@ -127,28 +127,24 @@ async function patchRollout(ctx: CliContext, r: Rollout, spec: Record<string, un
   });
 }
 
-export async function rolloutControlCommand(ctx: CliContext, action: 'pause' | 'resume' | 'abort', promise: string, out: Out): Promise<number> {
+export async function rolloutControlCommand(ctx: CliContext, action: RolloutAction, promise: string, out: Out): Promise<number> {
   const r = await latestRollout(ctx, promise);
   const name = `rollout.fleetops.dev/${r.metadata.name}`;
-  if (FINISHED.has(r.status?.phase ?? ''))
-    throw new Error(
-      `${name} is ${r.status?.phase}: there is nothing to ${action}${action !== 'abort' ? '' : ' (undo rolls it back: "fleetops rollout undo ' + promise + '")'}`,
-    );
-  if (action === 'pause') {
-    await patchRollout(ctx, r, { paused: true });
-    out(`${name} paused: resources in progress finish, no more start ("fleetops rollout resume ${promise}" continues)`);
-  } else if (action === 'abort') {
-    await patchRollout(ctx, r, { aborted: true });
-    out(`${name} aborted: no more resources get revision ${r.spec.revision}; "fleetops rollout undo ${promise}" takes the updated ones back`);
-  } else {
-    const waiting = r.status?.phase === 'WaitingForApproval';
-    const approvedStep = waiting ? Math.max(r.spec.approvedStep ?? 0, (r.status?.currentStep ?? 0) + 1) : (r.spec.approvedStep ?? 0);
-    if (!r.spec.paused && !waiting) {
+  const control = rolloutControl(action, r);
+  if ('nothing' in control) {
+    if (action === 'resume' && !FINISHED.has(r.status?.phase ?? '')) {
       out(`${name} is not paused (${r.status?.phase ?? 'Pending'})`);
       return 0;
     }
-    await patchRollout(ctx, r, { paused: false, approvedStep });
-    out(`${name} resumed${waiting ? `: step ${approvedStep + 1} approved` : ''}`);
+    throw new Error(`${name} ${control.nothing}${action !== 'abort' ? '' : ' (undo rolls it back: "fleetops rollout undo ' + promise + '")'}`);
+  }
+  await patchRollout(ctx, r, control.patch);
+  if (action === 'pause') out(`${name} paused: resources in progress finish, no more start ("fleetops rollout resume ${promise}" continues)`);
+  else if (action === 'abort')
+    out(`${name} aborted: no more resources get revision ${r.spec.revision}; "fleetops rollout undo ${promise}" takes the updated ones back`);
+  else {
+    const waiting = r.status?.phase === 'WaitingForApproval';
+    out(`${name} resumed${waiting ? `: step ${Number(control.patch.approvedStep) + 1} approved` : ''}`);
   }
   return 0;
 }
@@ -178,11 +174,7 @@ export async function rolloutHistoryCommand(ctx: CliContext, promise: string, ou
 export async function rolloutUndoCommand(ctx: CliContext, promise: string, opts: { toRevision?: number }, out: Out): Promise<number> {
   const p = await ctx.client.get<KratixPromise>(objectPath(PROMISES, undefined, promise));
   const latest = p.status?.latestRevision;
-  if (!latest) throw new Error(`Promise ${promise} has no recorded revision yet; wait until it is reconciled`);
-  const to = opts.toRevision ?? latest - 1;
-  if (to < 1 || to >= latest + 1 || (opts.toRevision === undefined && latest < 2))
-    throw new Error(`Promise ${promise} is at revision ${latest}: there is no earlier revision to go back to`);
-  if (to === latest) throw new Error(`Promise ${promise} is already at revision ${to}`);
+  const to = undoTarget(promise, latest, opts.toRevision);
   let rev: Revision;
   try {
     rev = await ctx.client.get<Revision>(objectPath(REVISIONS, undefined, revisionName(promise, to)));
@@ -191,15 +183,10 @@ export async function rolloutUndoCommand(ctx: CliContext, promise: string, opts:
       throw new Error(`revision ${to} of Promise ${promise} does not exist ("fleetops rollout history ${promise}" lists them)`, { cause: err });
     throw err;
   }
-  const annotations = { ...(p.metadata.annotations ?? {}), [ANNOTATION_CHANGE_CAUSE]: `rollback to revision ${to}` };
-  // The version label goes back with the spec, so the Promise says which version it runs.
-  const labels = { ...(p.metadata.labels ?? {}), ...(rev.spec.version ? { [VERSION_LABEL]: rev.spec.version } : {}) };
   // An update with the Promise's resourceVersion: a change made meanwhile is never overwritten (409 instead).
-  await ctx.client.request('PUT', objectPath(PROMISES, undefined, promise), {
-    body: { ...p, metadata: { ...p.metadata, labels, annotations }, spec: rev.spec.promiseSpec },
-  });
+  await ctx.client.request('PUT', objectPath(PROMISES, undefined, promise), { body: undoneTo(p, to, rev.spec) });
   out(
-    `promise.platform.kratix.io/${promise} rolled back to the spec of revision ${to} (as revision ${latest + 1}); follow it with "fleetops rollout status ${promise} -w"`,
+    `promise.platform.kratix.io/${promise} rolled back to the spec of revision ${to} (as revision ${(latest ?? 0) + 1}); follow it with "fleetops rollout status ${promise} -w"`,
   );
   return 0;
 }

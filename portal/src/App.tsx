@@ -1,0 +1,63 @@
+/** The portal's frame: navigation, who is signed in, and the page of the current route. */
+import { useState, type ReactNode } from 'react';
+import { signOut, token } from './api.ts';
+import { href, useRoute } from './router.ts';
+import { username } from './session.ts';
+import { Catalog } from './pages/Catalog.tsx';
+import { Platform, PromiseDetail } from './pages/Platform.tsx';
+import { RequestForm } from './pages/RequestForm.tsx';
+import { ResourceDetail } from './pages/ResourceDetail.tsx';
+import { ResourceList } from './pages/ResourceList.tsx';
+import { SignIn } from './pages/SignIn.tsx';
+
+export function App(): ReactNode {
+  const route = useRoute();
+  const [, setSignedIn] = useState(0);
+  if (!token() || route.page === 'signin') return <SignIn onSignedIn={() => setSignedIn((n) => n + 1)} />;
+  const page = ((): ReactNode => {
+    switch (route.page) {
+      case 'request':
+        return <RequestForm key={route.promise} promise={route.promise} />;
+      case 'resources':
+        return <ResourceList key={route.promise} promise={route.promise} />;
+      case 'resource':
+        return (
+          <ResourceDetail key={`${route.promise}/${route.namespace}/${route.name}`} promise={route.promise} namespace={route.namespace} name={route.name} />
+        );
+      case 'platform':
+        return <Platform />;
+      case 'promise':
+        return <PromiseDetail key={route.promise} promise={route.promise} />;
+      default:
+        return <Catalog />;
+    }
+  })();
+  return (
+    <>
+      <header>
+        <a className="brand" href={href()}>
+          FleetOps
+        </a>
+        <nav aria-label="Main">
+          <a href={href()} aria-current={route.page === 'catalog' ? 'page' : undefined}>
+            Catalog
+          </a>
+          <a href={href('platform')} aria-current={route.page === 'platform' || route.page === 'promise' ? 'page' : undefined}>
+            Platform
+          </a>
+        </nav>
+        <span className="user">{username()}</span>
+        <button
+          type="button"
+          onClick={() => {
+            signOut();
+            window.location.hash = href('signin');
+          }}
+        >
+          Sign out
+        </button>
+      </header>
+      <main>{page}</main>
+    </>
+  );
+}

@@ -1,0 +1,304 @@
+/**
+ * The platform team's view: every Promise with its latest revision and rollout; one Promise's revisions, its
+ * rollouts live (counts, steps, failures, where each resource stands) with pause / resume / abort / undo doing what
+ * `fleetops rollout …` does, and the plan of a proposed change.
+ */
+import { useEffect, useState, type ReactNode } from 'react';
+import { parse } from 'yaml';
+import { get, mergePatch, pathOf, request, watch, type Obj } from '../api.ts';
+import { rolloutControl, undoneTo, undoTarget, FINISHED_PHASES, type RolloutAction } from '../../../src/api/rolloutControls.ts';
+import { revisionName } from '../../../src/api/fleetopsNames.ts';
+import { kindOf, listPromises } from '../promises.ts';
+import { age, ConfirmButton, Empty, ErrorBox, Loading, useApi } from '../components/ui.tsx';
+import { href } from '../router.ts';
+
+interface Rollout extends Obj {
+  spec: { promiseName: string; revision: number; paused?: boolean; aborted?: boolean; approvedStep?: number };
+  status?: {
+    phase?: string;
+    message?: string;
+    total?: number;
+    updated?: number;
+    inProgress?: number;
+    pending?: number;
+    failed?: number;
+    currentStep?: number;
+    steps?: { target: number; reached: number }[];
+  };
+}
+
+const ROLLOUTS = pathOf('fleetops.dev', 'v1alpha1', 'rollouts');
+const REVISIONS = pathOf('fleetops.dev', 'v1alpha1', 'promiserevisions');
+const PLANS = pathOf('fleetops.dev', 'v1alpha1', 'rolloutplans');
+const promisePath = (name: string): string => pathOf('platform.kratix.io', 'v1alpha1', 'promises', undefined, name);
+const byPromise = (name: string): string => `labelSelector=${encodeURIComponent(`kratix.io/promise-name=${name}`)}`;
+
+export function Platform(): ReactNode {
+  const promises = useApi(listPromises, []);
+  const rollouts = useApi(async () => (await get<{ items: Rollout[] }>(ROLLOUTS)).items, []);
+  if (promises.loading) return <Loading what="Promises" />;
+  if (promises.error) return <ErrorBox error={promises.error} />;
+  if (!promises.data?.length)
+    return (
+      <Empty>
+        No Promise is installed. Install one with <code>kubectl apply -f promise.yaml</code>.
+      </Empty>
+    );
+  return (
+    <section>
+      <h1>Promises</h1>
+      <table className="grid">
+        <thead>
+          <tr>
+            <th scope="col">Promise</th>
+            <th scope="col">Kind</th>
+            <th scope="col">Version</th>
+            <th scope="col">Status</th>
+            <th scope="col">Revision</th>
+            <th scope="col">Latest rollout</th>
+          </tr>
+        </thead>
+        <tbody>
+          {promises.data.map((p) => {
+            const st = (p.status ?? {}) as { status?: string; latestRevision?: number };
+            const latest = (rollouts.data ?? []).filter((r) => r.spec.promiseName === p.metadata.name).sort((a, b) => b.spec.revision - a.spec.revision)[0];
+            return (
+              <tr key={p.metadata.name}>
+                <td>
+                  <a href={href('platform', p.metadata.name)}>{p.metadata.name}</a>
+                </td>
+                <td>{kindOf(p)?.kind ?? '—'}</td>
+                <td>{p.metadata.labels?.['kratix.io/promise-version'] ?? ''}</td>
+                <td>
+                  <span className={`pill ${st.status === 'Available' ? 'ok' : 'bad'}`}>{st.status ?? 'Pending'}</span>
+                </td>
+                <td>{st.latestRevision ?? ''}</td>
+                <td>
+                  {latest ? `r${latest.spec.revision} ${latest.status?.phase ?? 'Pending'} ${latest.status?.updated ?? 0}/${latest.status?.total ?? 0}` : '—'}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+export function PromiseDetail({ promise }: { promise: string }): ReactNode {
+  const p = useApi(() => get<Obj>(promisePath(promise)), [promise]);
+  const revisions = useApi(async () => (await get<{ items: Obj[] }>(`${REVISIONS}?${byPromise(promise)}`)).items, [promise]);
+  const [rollouts, setRollouts] = useState<Map<string, Rollout>>(new Map());
+  const [error, setError] = useState<unknown>();
+  const [notice, setNotice] = useState('');
+  useEffect(() => {
+    const abort = new AbortController();
+    get<{ items: Rollout[]; metadata: { resourceVersion?: string } }>(`${ROLLOUTS}?${byPromise(promise)}`)
+      .then((list) => {
+        setRollouts(new Map(list.items.map((r) => [r.metadata.name, r])));
+        return watch<Rollout>(
+          `${ROLLOUTS}?${byPromise(promise)}`,
+          list.metadata.resourceVersion,
+          (e) => {
+            if (e.type === 'BOOKMARK' || e.type === 'ERROR') return;
+            setRollouts((m) => {
+              const next = new Map(m);
+              if (e.type === 'DELETED') next.delete(e.object.metadata.name);
+              else next.set(e.object.metadata.name, e.object);
+              return next;
+            });
+            if (e.type === 'ADDED') revisions.reload();
+          },
+          abort.signal,
+        );
+      })
+      .catch((err: unknown) => !abort.signal.aborted && setError(err));
+    return () => abort.abort();
+    // revisions.reload is stable
+  }, [promise, revisions.reload]);
+  if (p.loading) return <Loading what={promise} />;
+  if (p.error || !p.data) return <ErrorBox error={p.error} />;
+  const sorted = [...rollouts.values()].sort((a, b) => b.spec.revision - a.spec.revision);
+  const latest = sorted[0];
+  const control = async (action: RolloutAction): Promise<void> => {
+    if (!latest) return;
+    const c = rolloutControl(action, latest);
+    if ('nothing' in c) {
+      setNotice(`rollout r${latest.spec.revision}: ${c.nothing}`);
+      return;
+    }
+    await mergePatch(pathOf('fleetops.dev', 'v1alpha1', 'rollouts', undefined, latest.metadata.name), { spec: c.patch });
+    setNotice(`rollout r${latest.spec.revision}: ${action} sent`);
+  };
+  const undo = async (): Promise<void> => {
+    const current = await get<Obj>(promisePath(promise));
+    const to = undoTarget(promise, (current.status as { latestRevision?: number } | undefined)?.latestRevision);
+    const rev = await get<Obj>(pathOf('fleetops.dev', 'v1alpha1', 'promiserevisions', undefined, revisionName(promise, to)));
+    await request('PUT', promisePath(promise), undoneTo(current, to, (rev.spec ?? {}) as { version?: string; promiseSpec?: unknown }));
+    setNotice(`Promise ${promise} rolled back to the spec of revision ${to}: a new rollout takes it to the fleet`);
+  };
+  return (
+    <section>
+      <p>
+        <a href={href('platform')}>← Promises</a>
+      </p>
+      <h1>Promise {promise}</h1>
+      {error !== undefined && <ErrorBox error={error} />}
+      <h2>Rollouts</h2>
+      {latest && !FINISHED_PHASES.has(latest.status?.phase ?? '') && (
+        <p className="actions">
+          <button type="button" onClick={() => void control('pause').catch(setError)}>
+            Pause
+          </button>
+          <button type="button" onClick={() => void control('resume').catch(setError)}>
+            Resume
+          </button>
+          <ConfirmButton label="Abort" danger question={`Abort the rollout of revision ${latest.spec.revision}?`} onConfirm={() => control('abort')} />
+        </p>
+      )}
+      <p className="actions">
+        <ConfirmButton label="Undo" question="Put the Promise back to its previous revision and roll that out?" onConfirm={undo} />
+      </p>
+      {notice && (
+        <p role="status" className="notice">
+          {notice}
+        </p>
+      )}
+      {sorted.length === 0 ? (
+        <p className="muted">No rollout yet: the first revision is installed as it is; later changes roll out.</p>
+      ) : (
+        sorted.map((r) => <RolloutCard key={r.metadata.name} rollout={r} />)
+      )}
+      <h2>Revisions</h2>
+      {revisions.data && (
+        <table className="grid">
+          <thead>
+            <tr>
+              <th scope="col">Revision</th>
+              <th scope="col">Version</th>
+              <th scope="col">Age</th>
+              <th scope="col">Change</th>
+            </tr>
+          </thead>
+          <tbody>
+            {[...revisions.data]
+              .sort((a, b) => Number(b.spec?.revision) - Number(a.spec?.revision))
+              .map((rev) => (
+                <tr key={rev.metadata.name}>
+                  <td>{String(rev.spec?.revision ?? '')}</td>
+                  <td>{String(rev.spec?.version ?? '')}</td>
+                  <td>{age(rev.metadata.creationTimestamp)}</td>
+                  <td>{String(rev.spec?.change ?? '')}</td>
+                </tr>
+              ))}
+          </tbody>
+        </table>
+      )}
+      <h2>Plan a change</h2>
+      <Plan promise={p.data} />
+    </section>
+  );
+}
+
+function RolloutCard({ rollout }: { rollout: Rollout }): ReactNode {
+  const st = rollout.status ?? {};
+  const total = st.total ?? 0;
+  return (
+    <article className="rollout" aria-label={`rollout of revision ${rollout.spec.revision}`}>
+      <h3>
+        Revision {rollout.spec.revision}{' '}
+        <span className={`pill ${st.phase === 'Complete' ? 'ok' : st.phase === 'Halted' || st.phase === 'Aborted' ? 'bad' : ''}`} data-testid="rollout-phase">
+          {st.phase ?? 'Pending'}
+        </span>
+      </h3>
+      <progress max={Math.max(total, 1)} value={st.updated ?? 0} aria-label={`${st.updated ?? 0} of ${total} updated`} />
+      <p data-testid="rollout-counts">
+        {st.updated ?? 0}/{total} updated · {st.inProgress ?? 0} in progress · {st.pending ?? 0} pending · {st.failed ?? 0} failed
+      </p>
+      {(st.steps ?? []).length > 1 && (
+        <ol className="steps">
+          {(st.steps ?? []).map((s, i) => (
+            <li key={i} className={i === st.currentStep ? 'current' : ''}>
+              step {i + 1}: {s.reached}/{s.target}
+            </li>
+          ))}
+        </ol>
+      )}
+      {st.message && <p className="muted">{st.message}</p>}
+    </article>
+  );
+}
+
+/** A dry run of a changed Promise (YAML or JSON pasted here): what would change, fleet-wide and per resource. */
+function Plan({ promise }: { promise: Obj }): ReactNode {
+  const [text, setText] = useState('');
+  const [plan, setPlan] = useState<Obj>();
+  const [error, setError] = useState<unknown>();
+  const run = async (): Promise<void> => {
+    setError(undefined);
+    const proposed = parse(text) as Obj;
+    let current = await request<Obj>('POST', PLANS, {
+      apiVersion: 'fleetops.dev/v1alpha1',
+      kind: 'RolloutPlan',
+      metadata: { generateName: `${promise.metadata.name}-plan-` },
+      spec: { promise: proposed },
+    });
+    setPlan(current);
+    for (let i = 0; i < 1800; i++) {
+      const phase = (current.status as { phase?: string } | undefined)?.phase;
+      if (phase === 'Complete' || phase === 'Failed') break;
+      await new Promise((r) => setTimeout(r, 300));
+      current = await get<Obj>(`${PLANS}/${encodeURIComponent(current.metadata.name)}`);
+      setPlan(current);
+    }
+  };
+  const st = (plan?.status ?? {}) as {
+    phase?: string;
+    message?: string;
+    summary?: string[];
+    resources?: { namespace: string; name: string; outcome: string; changes: string[]; error?: string }[];
+  };
+  return (
+    <div>
+      <label htmlFor="plan-yaml">The changed Promise (YAML)</label>
+      <textarea
+        id="plan-yaml"
+        rows={8}
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+        placeholder="apiVersion: platform.kratix.io/v1alpha1&#10;kind: Promise&#10;…"
+      />
+      <p className="actions">
+        <button type="button" disabled={!text.trim()} onClick={() => void run().catch(setError)}>
+          Plan
+        </button>
+      </p>
+      {error !== undefined && <ErrorBox error={error} />}
+      {plan && (
+        <div className="plan" aria-live="polite">
+          <p>
+            <span className="pill">{st.phase ?? 'Pending'}</span> {st.message}
+          </p>
+          {(st.summary ?? []).length > 0 && (
+            <ul>
+              {(st.summary ?? []).map((s) => (
+                <li key={s}>{s}</li>
+              ))}
+            </ul>
+          )}
+          {(st.resources ?? [])
+            .filter((r) => r.outcome !== 'unchanged')
+            .slice(0, 50)
+            .map((r) => (
+              <details key={`${r.namespace}/${r.name}`}>
+                <summary>
+                  {r.namespace}/{r.name}: {r.outcome}
+                </summary>
+                <pre className="log">{r.error ?? r.changes.join('\n')}</pre>
+              </details>
+            ))}
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,153 @@
+/**
+ * The portal in a real Chromium (Debian's, driven by playwright-core), against a running FleetOps: sign in, request
+ * an App through the form generated from the Promise's schema (a field error first), watch it become ready, roll a
+ * v2 Promise out and undo it from the platform page, and a team that sees only its own namespace. Pages are checked
+ * with axe-core; screenshots go to test-artifacts/portal/.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { parse } from 'yaml';
+import { eventually, fleetopsCli, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
+import { kubectlFor, type Kubectl } from '../helpers/kubectl.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+const ARTIFACTS = join(root, 'test-artifacts', 'portal');
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/** Serious or critical accessibility violations on the page, as "rule: target" lines. */
+async function axeViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ content: AXE });
+  // Evaluated in the page, where axe is now loaded.
+  const result = (await page.evaluate(
+    `axe.run().then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(' ')) })))`,
+  )) as { id: string; impact: string; targets: string[] }[];
+  return result.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.targets.join(', ')}`);
+}
+
+function tokenOf(kubeconfigPath: string): string {
+  const doc = parse(readFileSync(kubeconfigPath, 'utf8')) as { users: { user: { token: string } }[] };
+  return doc.users[0]!.user.token;
+}
+
+describe('the portal in Chromium', () => {
+  let fleet: TestFleet;
+  let kubectl: Kubectl;
+  let browser: Browser;
+  let scratch: string;
+
+  before(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    scratch = mkdtempSync(join(tmpdir(), 'fleetops-portal-'));
+    fleet = await startTestFleet({ exampleImage: true });
+    kubectl = kubectlFor(fleet.kubeconfigPath);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  });
+  after(async () => {
+    await browser?.close();
+    await fleet?.cleanup();
+  });
+
+  async function signedIn(token: string, width = 1280): Promise<Page> {
+    // bypassCSP: axe-core is injected into the page to check it; the portal's own policy allows no inline script.
+    const context = await browser.newContext({ ignoreHTTPSErrors: true, bypassCSP: true, viewport: { width, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${fleet.url}/portal/`);
+    await page.getByLabel('Token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    return page;
+  }
+
+  it('requests an App through the generated form, shows a field error, and follows the App to ready', async () => {
+    const r = await kubectl(['apply', '-f', join(root, 'examples/app-as-a-service/promise.yaml')]);
+    assert.equal(r.code, 0, r.stderr);
+    await eventually(
+      async () => (await kubectl(['get', 'promise', 'app', '-o', 'jsonpath={.status.status}'])).stdout === 'Available',
+      30_000,
+      'Promise available',
+    );
+
+    const page = await signedIn(tokenOf(fleet.kubeconfigPath));
+    await page.getByRole('heading', { name: 'Catalog' }).waitFor();
+    await page.getByRole('heading', { name: 'App' }).waitFor();
+    assert.deepEqual(await axeViolations(page), [], 'catalog: no serious accessibility violations');
+    await page.screenshot({ path: join(ARTIFACTS, 'catalog.png'), fullPage: true });
+
+    await page.getByRole('link', { name: 'Request an App' }).click();
+    await page.getByRole('heading', { name: 'Request an App' }).waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('todoer');
+    await page.locator('#root_name').fill('todoer');
+    await page.locator('#root_image').fill('syntasso/sample-todo-app:v1.0.0');
+    await page.locator('#root_replicas').fill('99');
+    await page.getByRole('button', { name: 'Request' }).click();
+    // The schema's maximum (50), said on the field, before anything is sent.
+    await page.getByText('must be <= 50').first().waitFor();
+    assert.deepEqual(await axeViolations(page), [], 'form: no serious accessibility violations');
+    await page.screenshot({ path: join(ARTIFACTS, 'request-form-error.png'), fullPage: true });
+
+    await page.locator('#root_replicas').fill('3');
+    await page.getByRole('button', { name: 'Request' }).click();
+    await page.getByRole('heading', { name: 'App default/todoer' }).waitFor();
+    // Live: the workflow's replicas (printer column) and the Reconciled condition arrive without a reload.
+    await page.locator('.columns dd', { hasText: /^3$/ }).waitFor({ timeout: 60_000 });
+    await page.getByRole('row', { name: /^Reconciled True/ }).waitFor({ timeout: 60_000 });
+    assert.deepEqual(await axeViolations(page), [], 'resource page: no serious accessibility violations');
+    await page.screenshot({ path: join(ARTIFACTS, 'resource.png'), fullPage: true });
+
+    await page.goto(`${fleet.url}/portal/#/resources/app`);
+    await page.getByRole('row', { name: /todoer/ }).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'resources.png'), fullPage: true });
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.getByRole('row', { name: /todoer/ }).waitFor();
+    assert.equal(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'), true, 'no sideways scroll of the page at 375 px');
+    await page.screenshot({ path: join(ARTIFACTS, 'resources-375.png'), fullPage: true });
+    await page.context().close();
+  });
+
+  it('shows a v2 rollout progressing to completion live, and undoes it from the page', async () => {
+    const page = await signedIn(tokenOf(fleet.kubeconfigPath));
+    await page.goto(`${fleet.url}/portal/#/platform/app`);
+    await page.getByRole('heading', { name: 'Promise app' }).waitFor();
+    const r = await kubectl(['apply', '-f', join(root, 'examples/app-as-a-service/promise-v2.yaml')]);
+    assert.equal(r.code, 0, r.stderr);
+    const v2 = page.getByRole('article', { name: 'rollout of revision 2' });
+    await v2.waitFor({ timeout: 30_000 });
+    await v2.getByTestId('rollout-phase').filter({ hasText: 'Complete' }).waitFor({ timeout: 90_000 });
+    assert.match((await v2.getByTestId('rollout-counts').textContent()) ?? '', /^1\/1 updated/);
+    await page.screenshot({ path: join(ARTIFACTS, 'rollout.png'), fullPage: true });
+
+    await page.getByRole('button', { name: 'Undo' }).click();
+    await page.getByRole('button', { name: 'Yes, undo' }).click();
+    await page.getByRole('status').filter({ hasText: 'rolled back to the spec of revision 1' }).waitFor();
+    const v3 = page.getByRole('article', { name: 'rollout of revision 3' });
+    await v3.getByTestId('rollout-phase').filter({ hasText: 'Complete' }).waitFor({ timeout: 90_000 });
+    const replicas = await kubectl(['get', 'app', 'todoer', '-n', 'default', '-o', 'jsonpath={.status.replicas}']);
+    assert.equal(replicas.stdout, '3', 'the App keeps its 3 replicas through v2 (minimum 2) and back');
+    assert.deepEqual(await axeViolations(page), [], 'platform page: no serious accessibility violations');
+    await page.context().close();
+  });
+
+  it("gives a team's token its own namespace and nothing of another's", async () => {
+    const cli = fleetopsCli(fleet.kubeconfigPath, scratch);
+    const added = await cli(['team', 'add', 'team-a']);
+    assert.equal(added.code, 0, added.stderr);
+    const page = await signedIn(tokenOf(join(scratch, 'team-a.kubeconfig')));
+    await page.goto(`${fleet.url}/portal/#/resources/app`);
+    await page.getByRole('heading', { name: 'App resources in team-a' }).waitFor();
+    await page.getByText('No apps yet.').waitFor();
+    assert.equal(await page.getByText('todoer').count(), 0, "team-a does not see default's App");
+    await page.goto(`${fleet.url}/portal/#/resources/app/default/todoer`);
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /forbidden/ })
+      .waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'team-forbidden.png'), fullPage: true });
+    await page.context().close();
+  });
+});
