@@ -31,6 +31,7 @@ import { GarbageCollector } from './controllers/gc/GarbageCollector.ts';
 import { ResourceBindings } from './controllers/bindings/ResourceBindings.ts';
 import { RevisionVersions } from './controllers/bindings/revisionVersions.ts';
 import { KratixPromiseRevisions } from './controllers/bindings/KratixPromiseRevisions.ts';
+import { BackstageCatalog } from './controllers/backstage/BackstageCatalog.ts';
 import { ensureSelfSignedCert } from './apiserver/tls.ts';
 import { coreTypes, namespaceType, secretType, serviceAccountType } from './registry/builtin/coreKinds.ts';
 import { destinationType, gitStateStoreType, kratixTypes } from './registry/builtin/kratixKinds.ts';
@@ -304,6 +305,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const parser = new YamlParser();
   // Steps of pipelines with spec.rbac reach the API through this socket (their sandbox has no network).
   let apiPort: number | undefined = undefined; // known once the API server listens
+  let portalUrl = ''; // likewise
   const apiSocket = new UnixSocketProxy({ path: apiSocketPath(), port: () => apiPort });
   await apiSocket.start();
   const tls = ensureSelfSignedCert(dataDir);
@@ -398,6 +400,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     new GarbageCollector({ client, registry, logger: controllerLog }),
     new ResourceBindings({ client, registry, versions: new RevisionVersions(client), logger: controllerLog, now }),
     new KratixPromiseRevisions({ client, logger: controllerLog }),
+    new BackstageCatalog({ client, registry, logger: controllerLog, portalUrl: () => portalUrl }),
   ];
   for (const c of added) await c.start();
   await resources.start();
@@ -444,6 +447,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   });
   const { url, port } = await server.start(options.port ?? 6443, options.host ?? '127.0.0.1');
   apiPort = port;
+  portalUrl = `${url}/portal/`;
   const admin = tokens.find((t) => t.role === 'admin');
   if (!admin) throw new DataDirError(`${join(dataDir, 'tokens.json')} has no user with role "admin": add one (or remove the file to get a new one)`);
   const kubeconfigPath = join(dataDir, 'kubeconfig');

@@ -75,6 +75,7 @@ export function buildProgram(): Command {
         [
           'FleetOps is up.',
           `  API:          ${fleet.url}`,
+          `  portal:       ${fleet.url}/portal/ (sign in with a token: the admin's is in the kubeconfig; teams get theirs from "fleetops team add")`,
           `  kubeconfig:   ${fleet.kubeconfigPath} (context "platform")`,
           `  state store:  ${fleet.embeddedGit.cloneUrl} (Git over HTTPS; user any, password a FleetOps token)`,
           '  destinations: platform (environment=platform), worker-1 (environment=worker)',
