@@ -169,6 +169,7 @@ export function PromiseDetail({ promise }: { promise: string }): ReactNode {
       ) : (
         sorted.map((r) => <RolloutCard key={r.metadata.name} rollout={r} />)
       )}
+      <ResourceStates promise={p.data} tick={sorted.map((r) => `${r.status?.updated ?? 0}/${r.status?.inProgress ?? 0}`).join(',')} />
       <h2>Revisions</h2>
       {revisions.data && (
         <table className="grid">
@@ -197,6 +198,48 @@ export function PromiseDetail({ promise }: { promise: string }): ReactNode {
       <h2>Plan a change</h2>
       <Plan promise={p.data} />
     </section>
+  );
+}
+
+/** Where each resource stands (the first 200): the revision it runs, the one a rollout gave it, its last run. */
+function ResourceStates({ promise, tick }: { promise: Obj; tick: string }): ReactNode {
+  const kind = kindOf(promise);
+  const list = useApi(
+    async () => (kind ? (await get<{ items: Obj[] }>(`${pathOf(kind.group, kind.version, kind.plural)}?limit=200`)).items : []),
+    [promise.metadata.name, tick],
+  );
+  if (!kind || !list.data?.length) return null;
+  return (
+    <details>
+      <summary>Resources ({list.data.length === 200 ? 'the first 200' : list.data.length})</summary>
+      <table className="grid">
+        <thead>
+          <tr>
+            <th scope="col">Resource</th>
+            <th scope="col">Runs revision</th>
+            <th scope="col">Handed revision</th>
+            <th scope="col">Last run</th>
+          </tr>
+        </thead>
+        <tbody>
+          {list.data.map((o) => {
+            const wf = (o.status?.kratix as { workflows?: { revision?: number; phase?: string } } | undefined)?.workflows ?? {};
+            return (
+              <tr key={`${o.metadata.namespace ?? ''}/${o.metadata.name}`}>
+                <td>
+                  <a href={href('resources', kind.promise, o.metadata.namespace ?? '', o.metadata.name)}>
+                    {o.metadata.namespace}/{o.metadata.name}
+                  </a>
+                </td>
+                <td>{wf.revision ?? ''}</td>
+                <td>{o.metadata.labels?.['fleetops.dev/revision'] ?? ''}</td>
+                <td>{wf.phase ?? 'Pending'}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </details>
   );
 }
 

@@ -5,9 +5,10 @@
  */
 import { useMemo, useState, type ReactNode } from 'react';
 import Form from '@rjsf/core';
-import type { ErrorSchema, RJSFSchema } from '@rjsf/utils';
+import type { RJSFSchema } from '@rjsf/utils';
 import { customizeValidator } from '@rjsf/validator-ajv8';
-import { ApiError, apply, pathOf, request, type Obj } from '../api.ts';
+import { apply, pathOf, request, type Obj } from '../api.ts';
+import { fieldErrors } from '../fieldErrors.ts';
 import { formSchema, promiseKind, type PromiseKind } from '../promises.ts';
 import { ErrorBox, Loading, useApi } from '../components/ui.tsx';
 import { navigate } from '../router.ts';
@@ -15,23 +16,6 @@ import { defaultNamespace } from '../session.ts';
 
 // Kubernetes schemas use keywords and formats ajv does not know (int-or-string, quantities): not strict about them.
 const validator = customizeValidator({ ajvOptionsOverrides: { strict: false, validateFormats: false } });
-
-/** A 422's causes (`spec.replicas: …`) as errors on the form's fields. */
-export function fieldErrors(err: unknown): ErrorSchema | undefined {
-  if (!(err instanceof ApiError) || !err.causes.length) return undefined;
-  const out: Record<string, unknown> = {};
-  for (const c of err.causes) {
-    const path = (c.field ?? '')
-      .replace(/^spec\.?/, '')
-      .split(/[.[\]]/)
-      .filter(Boolean);
-    let node = out;
-    for (const p of path) node = (node[p] ??= {}) as Record<string, unknown>;
-    const errors = ((node.__errors as string[] | undefined) ??= []);
-    errors.push(c.message ?? 'invalid');
-  }
-  return out as ErrorSchema;
-}
 
 export function RequestForm({ promise, existing }: { promise: string; existing?: Obj }): ReactNode {
   const kind = useApi(() => promiseKind(promise), [promise]);
