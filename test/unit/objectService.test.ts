@@ -7,20 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isApiError } from '../../src/api/errors.ts';
 import { coreTypes, namespaceType } from '../../src/registry/builtin/coreKinds.ts';
-import { defineType, s } from '../../src/registry/builtin/defineType.ts';
+import { widgetType } from '../helpers/widgetType.ts';
 import { ObjectService, type WatchEvent } from '../../src/registry/ObjectService.ts';
 import { Registry } from '../../src/registry/Registry.ts';
 import { SqliteStore } from '../../src/store/SqliteStore.ts';
-
-const widgetType = defineType({
-  group: 'test.fleetops.dev',
-  version: 'v1',
-  kind: 'Widget',
-  plural: 'widgets',
-  namespaced: true,
-  statusSubresource: true,
-  schema: s.root(s.obj({ size: s.int() }), s.any()),
-});
 
 const widget = (name: string, size = 1, labels: Record<string, string> = {}): object => ({
   apiVersion: 'test.fleetops.dev/v1',
@@ -119,7 +109,7 @@ describe('ObjectService reads', () => {
     for (const t of [...coreTypes, widgetType]) registry.register(t);
     objects = new ObjectService({ store, registry });
     await objects.create(namespaceType, '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'r' } });
-    for (let i = 0; i < 30; i++) await objects.create(widgetType, 'r', widget(`w${String(i).padStart(2, '0')}`, i, { parity: i % 2 ? 'odd' : 'even' }));
+    for (let i = 0; i < 30; i++) await objects.create(widgetType, 'r', widget(`w${String(i).padStart(2, '0')}`, i + 1, { parity: i % 2 ? 'odd' : 'even' }));
   });
   after(() => store.close());
 

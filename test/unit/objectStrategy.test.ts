@@ -3,19 +3,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isApiError } from '../../src/api/errors.ts';
 import type { KubeObject, StoredObject } from '../../src/api/types.ts';
-import { defineType, s } from '../../src/registry/builtin/defineType.ts';
+import { widgetType } from '../helpers/widgetType.ts';
 import { ObjectStrategy } from '../../src/registry/ObjectStrategy.ts';
-
-const widgetType = defineType({
-  group: 'test.fleetops.dev',
-  version: 'v1',
-  kind: 'Widget',
-  plural: 'widgets',
-  namespaced: true,
-  statusSubresource: true,
-  schema: s.root(s.obj({ size: s.int({ minimum: 1 }), color: s.str({ default: 'blue' }) }, { required: ['size'] }), s.any()),
-  strategy: { validate: (obj) => (obj.metadata.labels?.forbidden ? [{ reason: 'FieldValueForbidden', field: 'metadata.labels', message: 'no' }] : []) },
-});
 
 const strategy = new ObjectStrategy();
 

@@ -30,31 +30,51 @@ export function Empty({ children }: { children: ReactNode }): ReactNode {
   return <div className="empty">{children}</div>;
 }
 
-export function Conditions({ conditions }: { conditions: Condition[] }): ReactNode {
-  if (!conditions.length) return <p className="muted">No conditions yet.</p>;
+/** A small table (not virtualized): headers, and rows keyed by their first cell unless keys are given. */
+export function DataTable({ headers, rows, keys }: { headers: string[]; rows: ReactNode[][]; keys?: string[] }): ReactNode {
   return (
     <table className="grid">
       <thead>
         <tr>
-          <th scope="col">Type</th>
-          <th scope="col">Status</th>
-          <th scope="col">Reason</th>
-          <th scope="col">Message</th>
+          {headers.map((h) => (
+            <th key={h} scope="col">
+              {h}
+            </th>
+          ))}
         </tr>
       </thead>
       <tbody>
-        {conditions.map((c) => (
-          <tr key={c.type}>
-            <td>{c.type}</td>
-            <td>
-              <span className={`pill ${c.status === 'True' ? 'ok' : c.status === 'False' ? 'bad' : ''}`}>{c.status}</span>
-            </td>
-            <td>{c.reason}</td>
-            <td className="wrap">{c.message}</td>
+        {rows.map((cells, i) => (
+          <tr key={keys?.[i] ?? i}>
+            {cells.map((c, j) => (
+              <td key={j} className={j === cells.length - 1 ? 'wrap' : undefined}>
+                {c}
+              </td>
+            ))}
           </tr>
         ))}
       </tbody>
     </table>
+  );
+}
+
+export function Pill({ text, tone }: { text: string; tone?: 'ok' | 'bad' | undefined }): ReactNode {
+  return <span className={`pill ${tone ?? ''}`}>{text}</span>;
+}
+
+export function Conditions({ conditions }: { conditions: Condition[] }): ReactNode {
+  if (!conditions.length) return <p className="muted">No conditions yet.</p>;
+  return (
+    <DataTable
+      headers={['Type', 'Status', 'Reason', 'Message']}
+      keys={conditions.map((c) => c.type)}
+      rows={conditions.map((c) => [
+        c.type,
+        <Pill text={c.status} tone={c.status === 'True' ? 'ok' : c.status === 'False' ? 'bad' : undefined} />,
+        c.reason,
+        c.message,
+      ])}
+    />
   );
 }
 

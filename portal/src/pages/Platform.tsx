@@ -8,23 +8,14 @@ import { parse } from 'yaml';
 import { get, mergePatch, pathOf, request, watch, type Obj } from '../api.ts';
 import { rolloutControl, undoneTo, undoTarget, FINISHED_PHASES, type RolloutAction } from '../../../src/api/rolloutControls.ts';
 import { revisionName } from '../../../src/api/fleetopsNames.ts';
+import type { RolloutStatus } from '../../../src/registry/builtin/fleetopsKinds.ts';
 import { kindOf, listPromises } from '../promises.ts';
-import { age, ConfirmButton, Empty, ErrorBox, Loading, useApi } from '../components/ui.tsx';
+import { age, ConfirmButton, DataTable, Empty, ErrorBox, Loading, Pill, useApi } from '../components/ui.tsx';
 import { href } from '../router.ts';
 
 interface Rollout extends Obj {
   spec: { promiseName: string; revision: number; paused?: boolean; aborted?: boolean; approvedStep?: number };
-  status?: {
-    phase?: string;
-    message?: string;
-    total?: number;
-    updated?: number;
-    inProgress?: number;
-    pending?: number;
-    failed?: number;
-    currentStep?: number;
-    steps?: { target: number; reached: number }[];
-  };
+  status?: RolloutStatus;
 }
 
 const ROLLOUTS = pathOf('fleetops.dev', 'v1alpha1', 'rollouts');
@@ -47,40 +38,22 @@ export function Platform(): ReactNode {
   return (
     <section>
       <h1>Promises</h1>
-      <table className="grid">
-        <thead>
-          <tr>
-            <th scope="col">Promise</th>
-            <th scope="col">Kind</th>
-            <th scope="col">Version</th>
-            <th scope="col">Status</th>
-            <th scope="col">Revision</th>
-            <th scope="col">Latest rollout</th>
-          </tr>
-        </thead>
-        <tbody>
-          {promises.data.map((p) => {
-            const st = (p.status ?? {}) as { status?: string; latestRevision?: number };
-            const latest = (rollouts.data ?? []).filter((r) => r.spec.promiseName === p.metadata.name).sort((a, b) => b.spec.revision - a.spec.revision)[0];
-            return (
-              <tr key={p.metadata.name}>
-                <td>
-                  <a href={href('platform', p.metadata.name)}>{p.metadata.name}</a>
-                </td>
-                <td>{kindOf(p)?.kind ?? '—'}</td>
-                <td>{p.metadata.labels?.['kratix.io/promise-version'] ?? ''}</td>
-                <td>
-                  <span className={`pill ${st.status === 'Available' ? 'ok' : 'bad'}`}>{st.status ?? 'Pending'}</span>
-                </td>
-                <td>{st.latestRevision ?? ''}</td>
-                <td>
-                  {latest ? `r${latest.spec.revision} ${latest.status?.phase ?? 'Pending'} ${latest.status?.updated ?? 0}/${latest.status?.total ?? 0}` : '—'}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <DataTable
+        headers={['Promise', 'Kind', 'Version', 'Status', 'Revision', 'Latest rollout']}
+        keys={promises.data.map((p) => p.metadata.name)}
+        rows={promises.data.map((p) => {
+          const st = (p.status ?? {}) as { status?: string; latestRevision?: number };
+          const latest = (rollouts.data ?? []).filter((r) => r.spec.promiseName === p.metadata.name).sort((a, b) => b.spec.revision - a.spec.revision)[0];
+          return [
+            <a href={href('platform', p.metadata.name)}>{p.metadata.name}</a>,
+            kindOf(p)?.kind ?? '—',
+            p.metadata.labels?.['kratix.io/promise-version'] ?? '',
+            <Pill text={st.status ?? 'Pending'} tone={st.status === 'Available' ? 'ok' : 'bad'} />,
+            String(st.latestRevision ?? ''),
+            latest ? `r${latest.spec.revision} ${latest.status?.phase ?? 'Pending'} ${latest.status?.updated ?? 0}/${latest.status?.total ?? 0}` : '—',
+          ];
+        })}
+      />
     </section>
   );
 }
@@ -172,28 +145,17 @@ export function PromiseDetail({ promise }: { promise: string }): ReactNode {
       <ResourceStates promise={p.data} tick={sorted.map((r) => `${r.status?.updated ?? 0}/${r.status?.inProgress ?? 0}`).join(',')} />
       <h2>Revisions</h2>
       {revisions.data && (
-        <table className="grid">
-          <thead>
-            <tr>
-              <th scope="col">Revision</th>
-              <th scope="col">Version</th>
-              <th scope="col">Age</th>
-              <th scope="col">Change</th>
-            </tr>
-          </thead>
-          <tbody>
-            {[...revisions.data]
-              .sort((a, b) => Number(b.spec?.revision) - Number(a.spec?.revision))
-              .map((rev) => (
-                <tr key={rev.metadata.name}>
-                  <td>{String(rev.spec?.revision ?? '')}</td>
-                  <td>{String(rev.spec?.version ?? '')}</td>
-                  <td>{age(rev.metadata.creationTimestamp)}</td>
-                  <td>{String(rev.spec?.change ?? '')}</td>
-                </tr>
-              ))}
-          </tbody>
-        </table>
+        <DataTable
+          headers={['Revision', 'Version', 'Age', 'Change']}
+          rows={[...revisions.data]
+            .sort((a, b) => Number(b.spec?.revision) - Number(a.spec?.revision))
+            .map((rev) => [
+              String(rev.spec?.revision ?? ''),
+              String(rev.spec?.version ?? ''),
+              age(rev.metadata.creationTimestamp),
+              String(rev.spec?.change ?? ''),
+            ])}
+        />
       )}
       <h2>Plan a change</h2>
       <Plan promise={p.data} />
@@ -212,33 +174,21 @@ function ResourceStates({ promise, tick }: { promise: Obj; tick: string }): Reac
   return (
     <details>
       <summary>Resources ({list.data.length === 200 ? 'the first 200' : list.data.length})</summary>
-      <table className="grid">
-        <thead>
-          <tr>
-            <th scope="col">Resource</th>
-            <th scope="col">Runs revision</th>
-            <th scope="col">Handed revision</th>
-            <th scope="col">Last run</th>
-          </tr>
-        </thead>
-        <tbody>
-          {list.data.map((o) => {
-            const wf = (o.status?.kratix as { workflows?: { revision?: number; phase?: string } } | undefined)?.workflows ?? {};
-            return (
-              <tr key={`${o.metadata.namespace ?? ''}/${o.metadata.name}`}>
-                <td>
-                  <a href={href('resources', kind.promise, o.metadata.namespace ?? '', o.metadata.name)}>
-                    {o.metadata.namespace}/{o.metadata.name}
-                  </a>
-                </td>
-                <td>{wf.revision ?? ''}</td>
-                <td>{o.metadata.labels?.['fleetops.dev/revision'] ?? ''}</td>
-                <td>{wf.phase ?? 'Pending'}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <DataTable
+        headers={['Resource', 'Runs revision', 'Handed revision', 'Last run']}
+        keys={list.data.map((o) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`)}
+        rows={list.data.map((o) => {
+          const wf = (o.status?.kratix as { workflows?: { revision?: number; phase?: string } } | undefined)?.workflows ?? {};
+          return [
+            <a href={href('resources', kind.promise, o.metadata.namespace ?? '', o.metadata.name)}>
+              {o.metadata.namespace}/{o.metadata.name}
+            </a>,
+            String(wf.revision ?? ''),
+            o.metadata.labels?.['fleetops.dev/revision'] ?? '',
+            wf.phase ?? 'Pending',
+          ];
+        })}
+      />
     </details>
   );
 }

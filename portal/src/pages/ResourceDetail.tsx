@@ -6,7 +6,7 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { conditionsOf, get, pathOf, request, TABLE_ACCEPT, watch, type Obj, type Table } from '../api.ts';
 import { promiseKind, type PromiseKind } from '../promises.ts';
-import { age, Conditions, ConfirmButton, Empty, ErrorBox, Loading, useApi } from '../components/ui.tsx';
+import { age, Conditions, ConfirmButton, DataTable, Empty, ErrorBox, Loading, useApi } from '../components/ui.tsx';
 import { href, navigate } from '../router.ts';
 import { RequestForm } from './RequestForm.tsx';
 
@@ -212,25 +212,15 @@ function Events({ namespace, uid, resourceVersion }: { namespace: string; uid: s
   if (events.error) return <ErrorBox error={events.error} />;
   if (!events.data?.length) return <p className="muted">No events.</p>;
   return (
-    <table className="grid">
-      <thead>
-        <tr>
-          <th scope="col">Type</th>
-          <th scope="col">Reason</th>
-          <th scope="col">Age</th>
-          <th scope="col">Message</th>
-        </tr>
-      </thead>
-      <tbody>
-        {events.data.map((e) => (
-          <tr key={e.metadata.name}>
-            <td>{String(e.type ?? '')}</td>
-            <td>{String(e.reason ?? '')}</td>
-            <td>{age(String(e.lastTimestamp ?? e.metadata.creationTimestamp ?? ''))}</td>
-            <td className="wrap">{String(e.message ?? '')}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <DataTable
+      headers={['Type', 'Reason', 'Age', 'Message']}
+      keys={events.data.map((e) => e.metadata.name)}
+      rows={events.data.map((e) => [
+        String(e.type ?? ''),
+        String(e.reason ?? ''),
+        age(String(e.lastTimestamp ?? e.metadata.creationTimestamp ?? '')),
+        String(e.message ?? ''),
+      ])}
+    />
   );
 }
