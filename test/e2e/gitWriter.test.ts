@@ -81,3 +81,27 @@ describe('Git writer with other writers on the branch', () => {
     assert.equal(again.version, r.version);
   });
 });
+
+describe('Git writer errors', () => {
+  it('never carry the credentials of the URL or of the auth into the message (it reaches status conditions)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fleetops-gitwriter-'));
+    const writer = new GitWriter({
+      // Nothing listens on port 9: the clone fails, and git's message quotes the URL it tried.
+      url: 'https://deploy:url-secret-123@127.0.0.1:9/state.git',
+      branch: 'main',
+      workDir: join(dir, 'mirror'),
+      auth: { kind: 'basic', username: 'bot', password: 'auth-secret-456' },
+      author: { name: 'fleetops', email: 'fleetops@example.com' },
+    });
+    try {
+      await assert.rejects(writer.sync({ roots: ['x'], files: new Map([['x/a.yaml', Buffer.from('a: 1\n')]]), message: 'test' }), (err: unknown) => {
+        const text = `${(err as Error).message} ${String((err as Error).stack)}`;
+        assert.doesNotMatch(text, /url-secret-123|auth-secret-456/);
+        assert.match((err as Error).message, /127\.0\.0\.1/);
+        return true;
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
