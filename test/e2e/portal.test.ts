@@ -44,8 +44,22 @@ describe('the portal in Chromium', () => {
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     scratch = mkdtempSync(join(tmpdir(), 'fleetops-portal-'));
-    fleet = await startTestFleet({ exampleImage: true });
+    fleet = await startTestFleet({ exampleImage: true, stateStoreBatchMs: 50 });
     kubectl = kubectlFor(fleet.kubeconfigPath);
+    // A worker Destination on the embedded Git repository, where the Apps' outputs go.
+    const repo = join(fleet.dataDir, 'git', 'state.git');
+    const destinations = `apiVersion: platform.kratix.io/v1alpha1
+kind: GitStateStore
+metadata: { name: default }
+spec: { url: "file://${repo}", branch: main }
+---
+apiVersion: platform.kratix.io/v1alpha1
+kind: Destination
+metadata: { name: worker, labels: { environment: worker } }
+spec: { path: worker, stateStoreRef: { kind: GitStateStore, name: default } }
+`;
+    const applied = await kubectl(['apply', '-f', '-'], { input: destinations });
+    assert.equal(applied.code, 0, applied.stderr);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
   });
   after(async () => {
@@ -97,6 +111,8 @@ describe('the portal in Chromium', () => {
     // Live: the workflow's replicas (printer column) and the Reconciled condition arrive without a reload.
     await page.locator('.columns dd', { hasText: /^3$/ }).waitFor({ timeout: 60_000 });
     await page.getByRole('row', { name: /^Reconciled True/ }).waitFor({ timeout: 60_000 });
+    // Where the outputs went follows the scheduler and the state store, live.
+    await page.getByText(/to worker \(written\)/).waitFor({ timeout: 60_000 });
     assert.deepEqual(await axeViolations(page), [], 'resource page: no serious accessibility violations');
     await page.screenshot({ path: join(ARTIFACTS, 'resource.png'), fullPage: true });
 
@@ -130,6 +146,12 @@ describe('the portal in Chromium', () => {
     const replicas = await kubectl(['get', 'app', 'todoer', '-n', 'default', '-o', 'jsonpath={.status.replicas}']);
     assert.equal(replicas.stdout, '3', 'the App keeps its 3 replicas through v2 (minimum 2) and back');
     assert.deepEqual(await axeViolations(page), [], 'platform page: no serious accessibility violations');
+
+    // The plan of a proposed change, from the page: the fleet summary of what v2 would do.
+    await page.getByLabel('The changed Promise (YAML)').fill(readFileSync(join(root, 'examples/app-as-a-service/promise-v2.yaml'), 'utf8'));
+    await page.getByRole('button', { name: 'Plan' }).click();
+    await page.getByText(/1 apps: \d would change, \d unchanged, 0 failed/).waitFor({ timeout: 90_000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'plan.png'), fullPage: true });
     await page.context().close();
   });
 

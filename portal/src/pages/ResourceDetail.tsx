@@ -129,17 +129,35 @@ function Outputs({
   resourceVersion: string | undefined;
 }): ReactNode {
   const selector = encodeURIComponent(`kratix.io/resource-name=${name},kratix.io/promise-name=${promise}`);
+  const placementsPath = pathOf('platform.kratix.io', 'v1alpha1', 'workplacements', namespace);
   const works = useApi(async () => {
     const ws = (await get<{ items: Obj[] }>(`${pathOf('platform.kratix.io', 'v1alpha1', 'works', namespace)}?labelSelector=${selector}`)).items;
-    const placements = (await get<{ items: Obj[] }>(pathOf('platform.kratix.io', 'v1alpha1', 'workplacements', namespace))).items;
-    return ws.map((w) => ({ work: w, placements: placements.filter((p) => p.metadata.labels?.['kratix.io/work'] === w.metadata.name) }));
+    // Only this resource's placements: a namespace may hold thousands.
+    const query = ws.length ? `?labelSelector=${encodeURIComponent(`kratix.io/work in (${ws.map((w) => w.metadata.name).join(',')})`)}` : '';
+    const placements = query ? await get<{ items: Obj[]; metadata: { resourceVersion?: string } }>(`${placementsPath}${query}`) : undefined;
+    const items = placements?.items ?? [];
+    return {
+      query,
+      resourceVersion: placements?.metadata.resourceVersion,
+      outputs: ws.map((w) => ({ work: w, placements: items.filter((p) => p.metadata.labels?.['kratix.io/work'] === w.metadata.name) })),
+    };
   }, [namespace, name, promise, resourceVersion]);
+  const { reload } = works;
+  const query = works.data?.query;
+  const since = works.data?.resourceVersion;
+  // Placements are made and written after the run: follow them, so "where to" is live too.
+  useEffect(() => {
+    if (!query) return;
+    const abort = new AbortController();
+    void watch(`${placementsPath}${query}`, since, () => reload(), abort.signal);
+    return () => abort.abort();
+  }, [placementsPath, query, since, reload]);
   if (works.loading && !works.data) return <Loading what="outputs" />;
   if (works.error) return <ErrorBox error={works.error} />;
-  if (!works.data?.length) return <p className="muted">No outputs yet.</p>;
+  if (!works.data?.outputs.length) return <p className="muted">No outputs yet.</p>;
   return (
     <ul className="outputs">
-      {works.data.map(({ work, placements }) => {
+      {works.data.outputs.map(({ work, placements }) => {
         const groups = ((work.spec?.workloadGroups ?? []) as { workloads?: { filepath: string }[] }[]).flatMap((g) => g.workloads ?? []);
         return (
           <li key={work.metadata.name}>
