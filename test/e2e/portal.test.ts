@@ -116,8 +116,15 @@ spec: { path: worker, stateStoreRef: { kind: GitStateStore, name: default } }
     assert.deepEqual(await axeViolations(page), [], 'resource page: no serious accessibility violations');
     await page.screenshot({ path: join(ARTIFACTS, 'resource.png'), fullPage: true });
 
+    // Edit: the form again, prefilled; saved by server-side apply, and the page follows the new run.
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.locator('#root_replicas').fill('4');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('.columns dd', { hasText: /^4$/ }).waitFor({ timeout: 60_000 });
+
     await page.goto(`${fleet.url}/portal/#/resources/app`);
     await page.getByRole('row', { name: /todoer/ }).waitFor();
+    assert.deepEqual(await axeViolations(page), [], 'resource list: no serious accessibility violations');
     await page.screenshot({ path: join(ARTIFACTS, 'resources.png'), fullPage: true });
     await page.setViewportSize({ width: 375, height: 800 });
     await page.getByRole('row', { name: /todoer/ }).waitFor();
@@ -144,7 +151,7 @@ spec: { path: worker, stateStoreRef: { kind: GitStateStore, name: default } }
     const v3 = page.getByRole('article', { name: 'rollout of revision 3' });
     await v3.getByTestId('rollout-phase').filter({ hasText: 'Complete' }).waitFor({ timeout: 90_000 });
     const replicas = await kubectl(['get', 'app', 'todoer', '-n', 'default', '-o', 'jsonpath={.status.replicas}']);
-    assert.equal(replicas.stdout, '3', 'the App keeps its 3 replicas through v2 (minimum 2) and back');
+    assert.equal(replicas.stdout, '4', 'the App keeps its 4 replicas through v2 (minimum 2) and back');
     assert.deepEqual(await axeViolations(page), [], 'platform page: no serious accessibility violations');
 
     // The plan of a proposed change, from the page: the fleet summary of what v2 would do.
@@ -152,6 +159,13 @@ spec: { path: worker, stateStoreRef: { kind: GitStateStore, name: default } }
     await page.getByRole('button', { name: 'Plan' }).click();
     await page.getByText(/1 apps: \d would change, \d unchanged, 0 failed/).waitFor({ timeout: 90_000 });
     await page.screenshot({ path: join(ARTIFACTS, 'plan.png'), fullPage: true });
+
+    // Delete, after confirming.
+    await page.goto(`${fleet.url}/portal/#/resources/app/default/todoer`);
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('button', { name: 'Yes, delete' }).click();
+    await page.getByRole('heading', { name: 'App resources' }).waitFor();
+    await eventually(async () => (await kubectl(['get', 'app', 'todoer', '-n', 'default'])).code !== 0, 60_000, 'the App deleted');
     await page.context().close();
   });
 

@@ -31,32 +31,36 @@ export function VirtualTable({ label, columns, rows, height = 560 }: VirtualTabl
   const last = Math.min(rows.length, Math.ceil((top + viewport) / ROW_HEIGHT) + OVERSCAN);
   const template = `repeat(${columns.length}, minmax(6rem, 1fr))`;
   return (
-    <div className="vtable" role="table" aria-label={label} aria-rowcount={rows.length + 1}>
-      <div className="vrow vhead" role="row" style={{ gridTemplateColumns: template }}>
-        {columns.map((c) => (
-          <span key={c} role="columnheader">
-            {c}
-          </span>
-        ))}
-      </div>
-      <div ref={scroller} className="vbody" style={{ maxHeight: height }} onScroll={(e) => setTop(e.currentTarget.scrollTop)} role="rowgroup">
-        <div style={{ height: rows.length * ROW_HEIGHT, position: 'relative' }}>
-          {rows.slice(first, last).map((r, i) => (
-            <a
-              key={r.key}
-              href={r.href}
-              className="vrow"
-              role="row"
-              aria-rowindex={first + i + 2}
-              style={{ position: 'absolute', top: (first + i) * ROW_HEIGHT, height: ROW_HEIGHT, left: 0, right: 0, gridTemplateColumns: template }}
-            >
-              {r.cells.map((c, j) => (
-                <span key={j} role="cell">
-                  {c}
-                </span>
-              ))}
-            </a>
-          ))}
+    <div className="vtable">
+      <div role="table" aria-label={label} aria-rowcount={rows.length + 1}>
+        <div role="rowgroup">
+          <div className="vrow vhead" role="row" aria-rowindex={1} style={{ gridTemplateColumns: template }}>
+            {columns.map((c) => (
+              <span key={c} role="columnheader">
+                {c}
+              </span>
+            ))}
+          </div>
+        </div>
+        <div ref={scroller} className="vbody" style={{ maxHeight: height }} onScroll={(e) => setTop(e.currentTarget.scrollTop)} role="rowgroup">
+          <div role="presentation" style={{ height: rows.length * ROW_HEIGHT, position: 'relative' }}>
+            {rows.slice(first, last).map((r, i) => (
+              <a
+                key={r.key}
+                href={r.href}
+                className="vrow"
+                role="row"
+                aria-rowindex={first + i + 2}
+                style={{ position: 'absolute', top: (first + i) * ROW_HEIGHT, height: ROW_HEIGHT, left: 0, right: 0, gridTemplateColumns: template }}
+              >
+                {r.cells.map((c, j) => (
+                  <span key={j} role="cell">
+                    {c}
+                  </span>
+                ))}
+              </a>
+            ))}
+          </div>
         </div>
       </div>
       <p className="muted" aria-live="polite">

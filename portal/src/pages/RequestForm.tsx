@@ -17,14 +17,14 @@ import { defaultNamespace } from '../session.ts';
 // Kubernetes schemas use keywords and formats ajv does not know (int-or-string, quantities): not strict about them.
 const validator = customizeValidator({ ajvOptionsOverrides: { strict: false, validateFormats: false } });
 
-export function RequestForm({ promise, existing }: { promise: string; existing?: Obj }): ReactNode {
+export function RequestForm({ promise, existing, onDone }: { promise: string; existing?: Obj; onDone?: () => void }): ReactNode {
   const kind = useApi(() => promiseKind(promise), [promise]);
   if (kind.loading) return <Loading what="the form" />;
   if (kind.error || !kind.data) return <ErrorBox error={kind.error} />;
-  return <KindForm kind={kind.data} {...(existing ? { existing } : {})} />;
+  return <KindForm kind={kind.data} {...(existing ? { existing } : {})} {...(onDone ? { onDone } : {})} />;
 }
 
-function KindForm({ kind, existing }: { kind: PromiseKind; existing?: Obj }): ReactNode {
+function KindForm({ kind, existing, onDone }: { kind: PromiseKind; existing?: Obj; onDone?: () => void }): ReactNode {
   const schema = useMemo(() => formSchema(kind.specSchema) as RJSFSchema, [kind]);
   const [name, setName] = useState(existing?.metadata.name ?? '');
   const [namespace, setNamespace] = useState(existing?.metadata.namespace ?? defaultNamespace());
@@ -39,7 +39,7 @@ function KindForm({ kind, existing }: { kind: PromiseKind; existing?: Obj }): Re
     const path = pathOf(kind.group, kind.version, kind.plural, namespace);
     const write = existing ? apply(`${path}/${encodeURIComponent(name)}`, object) : request<Obj>('POST', path, object);
     write.then(
-      () => navigate('resources', kind.promise, namespace, name),
+      () => (onDone ? onDone() : navigate('resources', kind.promise, namespace, name)),
       (err: unknown) => {
         setError(err);
         setBusy(false);
@@ -71,9 +71,16 @@ function KindForm({ kind, existing }: { kind: PromiseKind; existing?: Obj }): Re
         noHtml5Validate
         disabled={busy}
       >
-        <button type="submit" disabled={busy || !name || !namespace}>
-          {existing ? 'Save' : 'Request'}
-        </button>
+        <p className="actions">
+          <button type="submit" disabled={busy || !name || !namespace}>
+            {existing ? 'Save' : 'Request'}
+          </button>
+          {onDone && (
+            <button type="button" onClick={onDone}>
+              Cancel
+            </button>
+          )}
+        </p>
       </Form>
       {error !== undefined && <ErrorBox error={error} />}
     </section>

@@ -58,7 +58,7 @@ function Live({ kind, namespace, name }: { kind: PromiseKind; namespace: string;
       </Empty>
     );
   if (!obj) return <Loading what={name} />;
-  if (editing) return <RequestForm promise={kind.promise} existing={obj} />;
+  if (editing) return <RequestForm promise={kind.promise} existing={obj} onDone={() => setEditing(false)} />;
   const status = (obj.status ?? {}) as { message?: string };
   return (
     <section>
