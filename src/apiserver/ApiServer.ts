@@ -130,6 +130,21 @@ function httpErrorOf(err: unknown): { statusCode: number | undefined; code: stri
   };
 }
 
+/** One resource request as its verb's handler needs it. */
+interface Call {
+  req: FastifyRequest;
+  type: ResourceType;
+  path: ResourcePath;
+  q: Record<string, string>;
+  namespace: string;
+  version: string;
+  limits: typeof DEFAULT_LIMITS;
+  table: boolean;
+  include: IncludeObject;
+  send(code: number, body: KubeObject | { kind: string; apiVersion: string; [field: string]: unknown }): FastifyReply;
+  respond(code: number, obj: KubeObject, warnings?: string[]): FastifyReply;
+}
+
 /** The raw request body (every content type is read as a buffer). */
 function bodyOf(req: FastifyRequest): Buffer | undefined {
   return Buffer.isBuffer(req.body) ? req.body : undefined;
@@ -280,9 +295,44 @@ export class ApiServer {
   private async handleResource(req: FastifyRequest, reply: FastifyReply, type: ResourceType, path: ResourcePath): Promise<unknown> {
     const q = query(req);
     const verb = this.verbOf(req, path, q);
-    const namespace = path.namespace ?? '';
     const { user } = req;
     if (!user) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    await this.authorize(req, user, type, path, verb);
+    // Bodies of all but the platform's admins get the tighter limits: what they send must not hold the event loop for others.
+    const limits = isSuperuser(user) ? DEFAULT_LIMITS : UNTRUSTED_LIMITS;
+    if (type.createOnly || path.subresource === 'token') return this.handleComputed(req, reply, type, path, verb, limits, user);
+    const item = path.name !== undefined;
+    if (item !== ['get', 'update', 'patch', 'delete'].includes(verb)) {
+      throw new ApiError(405, 'MethodNotAllowed', `${req.method} is not supported on ${item ? 'an object' : 'a collection'} of kind "${type.plural}"`);
+    }
+    if (type.namespaced && !path.namespace && ['create', 'update', 'patch', 'delete', 'get'].includes(verb)) {
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    }
+    if (path.subresource === 'status' && !['get', 'update', 'patch'].includes(verb)) {
+      throw new ApiError(405, 'MethodNotAllowed', `${verb} is not supported on the status subresource`);
+    }
+    const call = this.call(req, reply, type, path, q, limits);
+    switch (verb) {
+      case 'get':
+        return call.respond(200, await this.opts.objects.get(type, call.namespace, nameOf(path), path.version));
+      case 'list':
+        return this.list(call);
+      case 'watch':
+        return this.watch(req, reply, type, path, q, call.table, call.include);
+      case 'create':
+      case 'update':
+      case 'patch':
+        return this.write(call, verb);
+      case 'delete':
+        return this.deleteOne(call);
+      case 'deletecollection':
+        return this.deleteAll(call);
+    }
+    throw new ApiError(405, 'MethodNotAllowed', `${verb} is not supported`);
+  }
+
+  /** RBAC's decision on the request (403 with Kubernetes' message), and the audit record of a write. */
+  private async authorize(req: FastifyRequest, user: UserInfo, type: ResourceType, path: ResourcePath, verb: string): Promise<void> {
     const attrs: ResourceAttributes = { verb, group: type.group, resource: type.plural };
     if (path.subresource !== undefined) attrs.subresource = path.subresource;
     // As Kubernetes: a Namespace object is in its own namespace, so a RoleBinding there can grant reading it.
@@ -297,142 +347,120 @@ export class ApiServer {
       req.audit = { verb, objectRef, received: this.now() };
     }
     if (!(await this.opts.authorizer.authorize(user, attrs)).allowed) throw forbidden(type.plural, type.group, path.name ?? '', deniedMessage(user, attrs));
-    // Bodies of all but the platform's admins get the tighter limits: what they send must not hold the event loop for others.
-    const limits = isSuperuser(user) ? DEFAULT_LIMITS : UNTRUSTED_LIMITS;
-    if (type.createOnly || path.subresource === 'token') return this.handleComputed(req, reply, type, path, verb, limits, user);
-    const item = path.name !== undefined;
-    if (item !== ['get', 'update', 'patch', 'delete'].includes(verb)) {
-      throw new ApiError(405, 'MethodNotAllowed', `${req.method} is not supported on ${item ? 'an object' : 'a collection'} of kind "${type.plural}"`);
-    }
-    if (type.namespaced && !namespace && ['create', 'update', 'patch', 'delete', 'get'].includes(verb)) {
-      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-    }
-    if (path.subresource === 'status' && !['get', 'update', 'patch'].includes(verb)) {
-      throw new ApiError(405, 'MethodNotAllowed', `${verb} is not supported on the status subresource`);
-    }
-    const objects = this.opts.objects;
-    const version = path.version;
+  }
+
+  /** What the verbs of one request share: its target, its query, its body limits and how to answer (JSON, Table or protobuf). */
+  private call(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    type: ResourceType,
+    path: ResourcePath,
+    q: Record<string, string>,
+    limits: typeof DEFAULT_LIMITS,
+  ): Call {
     const accept = req.headers.accept;
     const table = wantsTable(accept);
     const include = includeObjectOf(q);
-    const protobuf = prefersProtobuf(accept) && this.protobuf.supports(apiVersionOf(type, version), type.kind);
+    const protobuf = prefersProtobuf(accept) && this.protobuf.supports(apiVersionOf(type, path.version), type.kind);
     const send = (code: number, body: KubeObject | { kind: string; apiVersion: string; [field: string]: unknown }): FastifyReply =>
       protobuf ? reply.code(code).type(PROTOBUF_MEDIA_TYPE).send(this.protobuf.encode(body)) : reply.code(code).send(body);
     const respond = (code: number, obj: KubeObject, warnings: string[] = []): FastifyReply => {
       for (const w of warnings) void reply.header('Warning', `299 - ${JSON.stringify(w)}`);
-      if (table) {
-        return reply
-          .code(code)
-          .send(toTable(type, [obj], { include, headers: true, resourceVersion: obj.metadata.resourceVersion ?? '', now: this.now().getTime() }));
-      }
-      return send(code, obj);
+      if (!table) return send(code, obj);
+      return reply
+        .code(code)
+        .send(toTable(type, [obj], { include, headers: true, resourceVersion: obj.metadata.resourceVersion ?? '', now: this.now().getTime() }));
     };
-    const raw = bodyOf(req);
+    return { req, type, path, q, namespace: path.namespace ?? '', version: path.version, limits, table, include, send, respond };
+  }
 
-    switch (verb) {
-      case 'get':
-        return respond(200, await objects.get(type, namespace, nameOf(path), version));
-      case 'list': {
-        const limit = q.limit ? Number(q.limit) : undefined;
-        if (limit !== undefined && (!Number.isInteger(limit) || limit < 0))
-          throw badRequest(`limit must be a non-negative integer, got ${JSON.stringify(q.limit)}`);
-        const list = await objects.list(type, path.namespace, {
-          labelSelector: q.labelSelector,
-          fieldSelector: q.fieldSelector,
-          limit,
-          continue: q.continue,
-          version,
-        });
-        if (table) {
-          return toTable(type, list.items, {
-            include,
-            headers: true,
-            resourceVersion: list.resourceVersion,
-            continue: list.continue,
-            now: this.now().getTime(),
-          });
-        }
-        const metadata: Record<string, string> = { resourceVersion: list.resourceVersion };
-        if (list.continue) metadata.continue = list.continue;
-        return send(200, { kind: type.listKind, apiVersion: apiVersionOf(type, version), metadata, items: list.items });
-      }
-      case 'watch':
-        return this.watch(req, reply, type, path, q, table, include);
-      case 'create': {
-        const body = await decodeObjectBody(this.parser, limits, raw, req.headers['content-type'], this.protobuf);
-        if (body === undefined) throw badRequest('the request body is empty: send the object to create');
-        const r = await objects.create(type, namespace, body, {
-          dryRun: dryRunOf(q),
-          fieldManager: fieldManagerOf(q),
-          fieldValidation: fieldValidationOf(q),
-          version,
-        });
-        if (req.audit) req.audit.objectRef.name = r.object.metadata.name;
-        return respond(201, r.object, r.warnings);
-      }
-      case 'update': {
-        const body = await decodeObjectBody(this.parser, limits, raw, req.headers['content-type'], this.protobuf);
-        if (body === undefined) throw badRequest('the request body is empty: send the whole object');
-        const r = await objects.update(type, namespace, nameOf(path), body, {
-          dryRun: dryRunOf(q),
-          fieldManager: fieldManagerOf(q),
-          fieldValidation: fieldValidationOf(q),
-          version,
-          ...(path.subresource === 'status' ? { subresource: 'status' as const } : {}),
-        });
-        return respond(200, r.object, r.warnings);
-      }
-      case 'patch': {
-        const patchType = patchTypeOf(req.headers['content-type']);
-        const body = await decodeBody(this.parser, limits, raw, patchType === 'apply' ? 'application/yaml' : 'application/json');
-        if (body === undefined) throw badRequest('the request body is empty: send a patch');
-        const force = q.force === undefined ? undefined : q.force === 'true';
-        const r = await objects.patch(type, namespace, nameOf(path), patchType, body, {
-          dryRun: dryRunOf(q),
-          fieldManager: fieldManagerOf(q),
-          fieldValidation: fieldValidationOf(q),
-          version,
-          ...(force !== undefined ? { force } : {}),
-          ...(path.subresource === 'status' ? { subresource: 'status' as const } : {}),
-        });
-        return respond(r.created ? 201 : 200, r.object, r.warnings);
-      }
-      case 'delete': {
-        const decoded = await decodeBody(this.parser, limits, raw, 'application/json');
-        const body = isPlainObject(decoded) ? decoded : undefined;
-        const propagationPolicy = propagationPolicyOf(q, body);
-        const preconditions = preconditionsOf(body?.preconditions);
-        const r = await objects.delete(type, namespace, nameOf(path), {
-          dryRun: dryRunOf(q, body),
-          ...(preconditions ? { preconditions } : {}),
-          ...(propagationPolicy ? { propagationPolicy } : {}),
-        });
-        if (!r.deleted) return respond(200, r.object);
-        const status: Status = {
-          kind: 'Status',
-          apiVersion: 'v1',
-          metadata: {},
-          status: 'Success',
-          details: { name: nameOf(path), group: type.group, kind: type.plural, uid: r.object.metadata.uid },
-          code: 200,
-        };
-        return status;
-      }
-      case 'deletecollection': {
-        const list = await objects.list(type, path.namespace, { labelSelector: q.labelSelector, fieldSelector: q.fieldSelector, version });
-        const dryRun = dryRunOf(q);
-        const items: KubeObject[] = [];
-        for (const obj of list.items) {
-          try {
-            items.push((await objects.delete(type, obj.metadata.namespace ?? '', obj.metadata.name, { dryRun })).object);
-          } catch (err) {
-            if (!isApiError(err, 'NotFound')) throw err;
-          }
-        }
-        return { kind: type.listKind, apiVersion: apiVersionOf(type, version), metadata: { resourceVersion: await objects.currentResourceVersion() }, items };
+  private async list({ type, path, q, version, table, include, send }: Call): Promise<unknown> {
+    const limit = q.limit ? Number(q.limit) : undefined;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0))
+      throw badRequest(`limit must be a non-negative integer, got ${JSON.stringify(q.limit)}`);
+    const list = await this.opts.objects.list(type, path.namespace, {
+      labelSelector: q.labelSelector,
+      fieldSelector: q.fieldSelector,
+      limit,
+      continue: q.continue,
+      version,
+    });
+    if (table) {
+      return toTable(type, list.items, { include, headers: true, resourceVersion: list.resourceVersion, continue: list.continue, now: this.now().getTime() });
+    }
+    const metadata: Record<string, string> = { resourceVersion: list.resourceVersion };
+    if (list.continue) metadata.continue = list.continue;
+    return send(200, { kind: type.listKind, apiVersion: apiVersionOf(type, version), metadata, items: list.items });
+  }
+
+  /** create, update (of the object or its status) and every kind of patch. */
+  private async write(call: Call, verb: 'create' | 'update' | 'patch'): Promise<unknown> {
+    const { req, type, path, q, namespace, version, limits } = call;
+    const objects = this.opts.objects;
+    const raw = bodyOf(req);
+    const options = {
+      dryRun: dryRunOf(q),
+      fieldManager: fieldManagerOf(q),
+      fieldValidation: fieldValidationOf(q),
+      version,
+      ...(path.subresource === 'status' ? { subresource: 'status' as const } : {}),
+    };
+    if (verb === 'patch') {
+      const patchType = patchTypeOf(req.headers['content-type']);
+      const body = await decodeBody(this.parser, limits, raw, patchType === 'apply' ? 'application/yaml' : 'application/json');
+      if (body === undefined) throw badRequest('the request body is empty: send a patch');
+      const force = q.force === undefined ? undefined : q.force === 'true';
+      const r = await objects.patch(type, namespace, nameOf(path), patchType, body, { ...options, ...(force !== undefined ? { force } : {}) });
+      return call.respond(r.created ? 201 : 200, r.object, r.warnings);
+    }
+    const body = await decodeObjectBody(this.parser, limits, raw, req.headers['content-type'], this.protobuf);
+    if (body === undefined)
+      throw badRequest(verb === 'create' ? 'the request body is empty: send the object to create' : 'the request body is empty: send the whole object');
+    if (verb === 'update') {
+      const r = await objects.update(type, namespace, nameOf(path), body, options);
+      return call.respond(200, r.object, r.warnings);
+    }
+    const { subresource: _none, ...createOptions } = options;
+    const r = await objects.create(type, namespace, body, createOptions);
+    if (req.audit) req.audit.objectRef.name = r.object.metadata.name;
+    return call.respond(201, r.object, r.warnings);
+  }
+
+  private async deleteOne({ req, type, path, q, namespace, limits, respond }: Call): Promise<unknown> {
+    const decoded = await decodeBody(this.parser, limits, bodyOf(req), 'application/json');
+    const body = isPlainObject(decoded) ? decoded : undefined;
+    const propagationPolicy = propagationPolicyOf(q, body);
+    const preconditions = preconditionsOf(body?.preconditions);
+    const r = await this.opts.objects.delete(type, namespace, nameOf(path), {
+      dryRun: dryRunOf(q, body),
+      ...(preconditions ? { preconditions } : {}),
+      ...(propagationPolicy ? { propagationPolicy } : {}),
+    });
+    if (!r.deleted) return respond(200, r.object);
+    const status: Status = {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Success',
+      details: { name: nameOf(path), group: type.group, kind: type.plural, uid: r.object.metadata.uid },
+      code: 200,
+    };
+    return status;
+  }
+
+  private async deleteAll({ type, path, q, version }: Call): Promise<unknown> {
+    const objects = this.opts.objects;
+    const list = await objects.list(type, path.namespace, { labelSelector: q.labelSelector, fieldSelector: q.fieldSelector, version });
+    const dryRun = dryRunOf(q);
+    const items: KubeObject[] = [];
+    for (const obj of list.items) {
+      try {
+        items.push((await objects.delete(type, obj.metadata.namespace ?? '', obj.metadata.name, { dryRun })).object);
+      } catch (err) {
+        if (!isApiError(err, 'NotFound')) throw err;
       }
     }
-    throw new ApiError(405, 'MethodNotAllowed', `${verb} is not supported`);
+    return { kind: type.listKind, apiVersion: apiVersionOf(type, version), metadata: { resourceVersion: await objects.currentResourceVersion() }, items };
   }
 
   /** Requests answered without storing anything: access reviews and service account token requests. */
