@@ -111,6 +111,7 @@ spec: { path: worker, stateStoreRef: { kind: GitStateStore, name: default } }
     // Live: the workflow's replicas (printer column) and the Reconciled condition arrive without a reload.
     await page.locator('.columns dd', { hasText: /^3$/ }).waitFor({ timeout: 60_000 });
     await page.getByRole('row', { name: /^Reconciled True/ }).waitFor({ timeout: 60_000 });
+    await page.getByRole('cell', { name: 'PipelineStarted' }).first().waitFor(); // its events, live
     // Where the outputs went follows the scheduler and the state store, live.
     await page.getByText(/to worker \(written\)/).waitFor({ timeout: 60_000 });
     assert.deepEqual(await axeViolations(page), [], 'resource page: no serious accessibility violations');

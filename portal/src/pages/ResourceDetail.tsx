@@ -93,7 +93,7 @@ function Live({ kind, namespace, name }: { kind: PromiseKind; namespace: string;
       <h2>Workflow runs</h2>
       <Runs namespace={namespace} name={name} resourceVersion={obj.metadata.resourceVersion} />
       <h2>Events</h2>
-      <Events namespace={namespace} uid={obj.metadata.uid ?? ''} resourceVersion={obj.metadata.resourceVersion} />
+      <Events namespace={namespace} uid={obj.metadata.uid ?? ''} />
       <h2>Request</h2>
       <pre className="yaml">{JSON.stringify(obj.spec ?? {}, null, 2)}</pre>
     </section>
@@ -221,12 +221,33 @@ function Runs({ namespace, name, resourceVersion }: { namespace: string; name: s
   );
 }
 
-function Events({ namespace, uid, resourceVersion }: { namespace: string; uid: string; resourceVersion: string | undefined }): ReactNode {
-  const events = useApi(
-    async () =>
-      (await get<{ items: Obj[] }>(`${pathOf('', 'v1', 'events', namespace)}?fieldSelector=${encodeURIComponent(`involvedObject.uid=${uid}`)}`)).items,
-    [namespace, uid, resourceVersion],
-  );
+function Events({ namespace, uid }: { namespace: string; uid: string }): ReactNode {
+  const path = `${pathOf('', 'v1', 'events', namespace)}?fieldSelector=${encodeURIComponent(`involvedObject.uid=${uid}`)}`;
+  const [list, setList] = useState<Obj[]>();
+  const [error, setError] = useState<unknown>();
+  // The resource's events, live: a watch on them alone (a field selector on its uid).
+  useEffect(() => {
+    const abort = new AbortController();
+    get<{ items: Obj[]; metadata: { resourceVersion?: string } }>(path)
+      .then((first) => {
+        const byName = new Map(first.items.map((e) => [e.metadata.name, e]));
+        setList([...byName.values()]);
+        return watch<Obj>(
+          path,
+          first.metadata.resourceVersion,
+          (e) => {
+            if (e.type === 'BOOKMARK' || e.type === 'ERROR') return;
+            if (e.type === 'DELETED') byName.delete(e.object.metadata.name);
+            else byName.set(e.object.metadata.name, e.object);
+            setList([...byName.values()]);
+          },
+          abort.signal,
+        );
+      })
+      .catch((err: unknown) => !abort.signal.aborted && setError(err));
+    return () => abort.abort();
+  }, [path]);
+  const events = { data: list, error };
   if (events.error) return <ErrorBox error={events.error} />;
   if (!events.data?.length) return <p className="muted">No events.</p>;
   return (

@@ -5,6 +5,7 @@
  * its owner (the namespace's team) and links back to the portal.
  */
 import { stringify } from 'yaml';
+import { isPlainObject, member } from '../../api/types.ts';
 import type { ResourceRequest } from '../shared/resourceRequest.ts';
 
 export interface PromiseApi {
@@ -65,8 +66,8 @@ export function apiEntity(api: PromiseApi, portal: string): Entity {
 }
 
 export function templateEntity(api: PromiseApi, portal: string): Entity {
-  const properties = (api.schema.properties ?? {}) as { spec?: Record<string, unknown> };
-  const spec = (formSchema(properties.spec ?? { type: 'object' }) ?? {}) as Record<string, unknown>;
+  const specSchema = formSchema(member(api.schema.properties, 'spec') ?? { type: 'object' });
+  const spec = isPlainObject(specSchema) ? specSchema : { type: 'object' };
   return {
     apiVersion: 'scaffolder.backstage.io/v1beta3',
     kind: 'Template',
