@@ -12,7 +12,7 @@ import { md5Hex } from '../../lib/workloads.ts';
 import { objectOf } from '../../registry/builtin/defineType.ts';
 import { promiseRevisionType } from '../../registry/builtin/fleetopsKinds.ts';
 import { kratixPromiseRevisionType, promiseType, type PromiseSpec } from '../../registry/builtin/kratixKinds.ts';
-import { KRATIX_API, LABEL_PROMISE_NAME } from '../shared/WorkflowExecutor.ts';
+import { KRATIX_API, LABEL_PROMISE_NAME } from '../shared/kratixNames.ts';
 import { LABEL_PROMISE_VERSION } from '../promise/PromiseController.ts';
 
 export const LABEL_LATEST_REVISION = 'kratix.io/latest-revision';

@@ -21,7 +21,7 @@ import type { Registry } from '../../registry/Registry.ts';
 import { apiVersionOf } from '../../registry/ResourceType.ts';
 import { KindsController } from '../shared/KindsController.ts';
 import { kindServedBy, promiseNameOf } from '../shared/promiseKinds.ts';
-import { KRATIX_API, LABEL_PROMISE_NAME, LABEL_RESOURCE_NAME } from '../shared/WorkflowExecutor.ts';
+import { KRATIX_API, LABEL_PROMISE_NAME, LABEL_RESOURCE_NAME } from '../shared/kratixNames.ts';
 import type { RevisionVersions } from './revisionVersions.ts';
 import { parseYamlBounded, UNTRUSTED_LIMITS } from '../../api/boundedYaml.ts';
 import { LABEL_PROMISE_VERSION, PLATFORM_NAMESPACE } from '../promise/PromiseController.ts';

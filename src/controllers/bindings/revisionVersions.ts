@@ -6,7 +6,7 @@
 import type { Client } from '../../client/Client.ts';
 import { listOf } from '../../client/typed.ts';
 import { promiseRevisionType } from '../../registry/builtin/fleetopsKinds.ts';
-import { LABEL_PROMISE_NAME } from '../shared/WorkflowExecutor.ts';
+import { LABEL_PROMISE_NAME } from '../shared/kratixNames.ts';
 
 interface Versions {
   latest: number;

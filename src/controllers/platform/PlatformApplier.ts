@@ -23,7 +23,7 @@ import type { Registry } from '../../registry/Registry.ts';
 import { apiVersionOf } from '../../registry/ResourceType.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
 import { isPromiseKind, kindServedBy } from '../shared/promiseKinds.ts';
-import { KRATIX_API } from '../shared/WorkflowExecutor.ts';
+import { KRATIX_API } from '../shared/kratixNames.ts';
 
 export const FINALIZER_PLATFORM_APPLY = 'fleetops.dev/platform-apply';
 /** The objects applied for a WorkPlacement, as JSON refs (what to delete when they leave the output). */

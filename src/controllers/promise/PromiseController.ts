@@ -23,7 +23,8 @@ import { encodeWorkload, ROOT_GROUP_ID } from '../../lib/workloads.ts';
 import { stringify } from 'yaml';
 import { md5Hex } from '../../lib/workloads.ts';
 import { kindServedBy, ownerOf, promiseNameOf } from '../shared/promiseKinds.ts';
-import { KRATIX_API, LABEL_PROMISE_NAME, type WorkflowExecutor, type WorkflowTarget } from '../shared/WorkflowExecutor.ts';
+import type { WorkflowExecutor, WorkflowTarget } from '../shared/WorkflowExecutor.ts';
+import { KRATIX_API, LABEL_PROMISE_NAME } from '../shared/kratixNames.ts';
 import type { Pipeline } from '../../workflows/PipelineRunner.ts';
 
 const LABEL_MANUAL_RECONCILIATION = 'kratix.io/manual-reconciliation';

@@ -27,15 +27,8 @@ import { apiVersionOf, type ResourceType } from '../../registry/ResourceType.ts'
 import { rfc3339Seconds } from '../../api/time.ts';
 import type { Pipeline } from '../../workflows/PipelineRunner.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
-import {
-  LABEL_HASH,
-  LABEL_PIPELINE_NAME,
-  LABEL_PROMISE_NAME,
-  LABEL_RESOURCE_NAME,
-  type CompletedRun,
-  type WorkflowExecutor,
-  type WorkflowTarget,
-} from '../shared/WorkflowExecutor.ts';
+import type { CompletedRun, WorkflowExecutor, WorkflowTarget } from '../shared/WorkflowExecutor.ts';
+import { LABEL_HASH, LABEL_PIPELINE_NAME, LABEL_PROMISE_NAME, LABEL_RESOURCE_NAME } from '../shared/kratixNames.ts';
 import { md5Hex } from '../../lib/workloads.ts';
 import { configReader } from '../shared/configReader.ts';
 import { kindServedBy, promiseNameOf } from '../shared/promiseKinds.ts';

@@ -25,7 +25,7 @@ import { Controller, type ReconcileResult } from '../../controller/Controller.ts
 import { BackgroundTasks } from '../../controller/BackgroundTasks.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
-import { KRATIX_API, LABEL_PIPELINE_NAME } from '../shared/WorkflowExecutor.ts';
+import { KRATIX_API, LABEL_PIPELINE_NAME } from '../shared/kratixNames.ts';
 
 export const LABEL_WORK = 'kratix.io/work';
 export const LABEL_GROUP_ID = 'kratix.io/workload-group-id';

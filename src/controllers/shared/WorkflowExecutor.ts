@@ -35,16 +35,6 @@ import {
   LABEL_WORKFLOW_ACTION,
   LABEL_WORKFLOW_TYPE,
 } from './kratixNames.ts';
-export {
-  KRATIX_API,
-  LABEL_HASH,
-  LABEL_PIPELINE_NAME,
-  LABEL_PROMISE_NAME,
-  LABEL_RESOURCE_NAME,
-  LABEL_WORK_TYPE,
-  LABEL_WORKFLOW_ACTION,
-  LABEL_WORKFLOW_TYPE,
-} from './kratixNames.ts';
 
 export interface WorkflowTarget {
   object: StoredObject;

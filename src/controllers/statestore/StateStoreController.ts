@@ -29,7 +29,7 @@ import { rfc3339Seconds } from '../../api/time.ts';
 import { decodeWorkload } from '../../lib/workloads.ts';
 import { destinationFiles, destinationRoot, type DestinationLayout, type PlacementFiles } from '../../statestores/layout.ts';
 import type { GitAuth, SyncRequest, SyncResult } from '../../statestores/GitWriter.ts';
-import { LABEL_PIPELINE_NAME } from '../shared/WorkflowExecutor.ts';
+import { LABEL_PIPELINE_NAME } from '../shared/kratixNames.ts';
 import { LABEL_TARGET } from '../scheduler/WorkScheduler.ts';
 
 /** What the controller needs from a state store writer (Git today; buckets implement the same). */
