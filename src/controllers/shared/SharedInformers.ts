@@ -67,7 +67,7 @@ export class SharedInformers implements Client {
     const id = `${apiVersion}|${kind}`;
     let informer = this.informers.get(id);
     if (!informer) {
-      informer = this.start(id, apiVersion, kind);
+      informer = this.start(apiVersion, kind);
       this.informers.set(id, informer);
     }
     try {
@@ -91,7 +91,7 @@ export class SharedInformers implements Client {
     };
   }
 
-  private start(id: string, apiVersion: string, kind: string): Informer {
+  private start(apiVersion: string, kind: string): Informer {
     const cache = new Map<string, StoredObject>();
     const handlers = new Set<Handler>();
     let handle: { stop(): void } | undefined;
@@ -123,7 +123,6 @@ export class SharedInformers implements Client {
         stopped = true;
         handle?.stop();
         cache.clear();
-        if (this.informers.get(id)?.cache === cache) this.informers.delete(id);
       },
     };
   }

@@ -5,7 +5,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { cause, type StatusCause, errorMessage } from '../../api/errors.ts';
-import { isPlainObject } from '../../api/types.ts';
+import { isPlainObject, member } from '../../api/types.ts';
 import type { JsonSchema } from '../ResourceType.ts';
 
 // ajv-formats ships CommonJS: under nodenext its default import is the module object, which holds the plugin as `default`.
@@ -57,7 +57,7 @@ function valueAt(root: unknown, instancePath: string): unknown {
   let cur = root;
   for (const p of instancePath.split('/').slice(1)) {
     const key = p.replace(/~1/g, '/').replace(/~0/g, '~');
-    cur = Array.isArray(cur) ? cur[Number(key)] : isPlainObject(cur) ? cur[key] : undefined;
+    cur = member(cur, key);
   }
   return cur;
 }
