@@ -67,22 +67,4 @@ export async function promiseKind(name: string): Promise<PromiseKind> {
   return k;
 }
 
-/**
- * A CRD schema as the form library reads it: Kubernetes' extensions dropped (an object that keeps unknown fields
- * may have any property), so the form validates what the server will.
- */
-export function formSchema(schema: JsonSchema): JsonSchema {
-  const out: JsonSchema = {};
-  for (const [k, v] of Object.entries(schema)) {
-    if (k.startsWith('x-kubernetes-')) continue;
-    if (k === 'properties' && v && typeof v === 'object')
-      out.properties = Object.fromEntries(Object.entries(v as Record<string, JsonSchema>).map(([p, s]) => [p, formSchema(s)]));
-    else if ((k === 'items' || k === 'additionalProperties') && v && typeof v === 'object') out[k] = formSchema(v as JsonSchema);
-    else out[k] = v;
-  }
-  if (schema['x-kubernetes-int-or-string']) {
-    delete out.type;
-    out.anyOf = [{ type: 'integer' }, { type: 'string' }];
-  }
-  return out;
-}
+export { formSchema } from '../../src/api/formSchema.ts';

@@ -5,7 +5,8 @@
  * its owner (the namespace's team) and links back to the portal.
  */
 import { stringify } from 'yaml';
-import { isPlainObject, member } from '../../api/types.ts';
+import { formSchema } from '../../api/formSchema.ts';
+import { member } from '../../api/types.ts';
 import type { ResourceRequest } from '../shared/resourceRequest.ts';
 
 export interface PromiseApi {
@@ -30,15 +31,6 @@ export function entityName(text: string): string {
     .slice(0, 63)
     .replace(/[^A-Za-z0-9]+$/, '');
   return cleaned || 'unnamed';
-}
-
-/** JSON Schema for a form: Kubernetes' extensions dropped (Backstage's form library does not know them). */
-function formSchema(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(formSchema);
-  if (typeof schema !== 'object' || schema === null) return schema;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(schema)) if (!k.startsWith('x-kubernetes-')) out[k] = formSchema(v);
-  return out;
 }
 
 const OWNER = 'group:default/platform-team';
@@ -66,8 +58,7 @@ export function apiEntity(api: PromiseApi, portal: string): Entity {
 }
 
 export function templateEntity(api: PromiseApi, portal: string): Entity {
-  const specSchema = formSchema(member(api.schema.properties, 'spec') ?? { type: 'object' });
-  const spec = isPlainObject(specSchema) ? specSchema : { type: 'object' };
+  const spec = formSchema(member(api.schema.properties, 'spec') ?? { type: 'object' });
   return {
     apiVersion: 'scaffolder.backstage.io/v1beta3',
     kind: 'Template',
