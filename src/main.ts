@@ -47,9 +47,13 @@ import { PromiseController } from './controllers/promise/PromiseController.ts';
 import { EventRecorder } from './controllers/shared/EventRecorder.ts';
 import { EventExpiry } from './controllers/shared/EventExpiry.ts';
 import type { Store } from './store/Store.ts';
-import { fleetopsTypes } from './registry/builtin/fleetopsKinds.ts';
+import { fleetopsTypes, workflowRunType } from './registry/builtin/fleetopsKinds.ts';
+import { isObjectOf } from './registry/builtin/defineType.ts';
+import { LABEL_PIPELINE_ACCESS } from './api/fleetopsNames.ts';
 import { ResourceController } from './controllers/resource/ResourceController.ts';
-import { WorkflowExecutor } from './controllers/shared/WorkflowExecutor.ts';
+import { DRY_RUN_BINDING, WorkflowExecutor } from './controllers/shared/WorkflowExecutor.ts';
+import { WorkSeal } from './controllers/shared/workSeal.ts';
+import { NamespaceController } from './controllers/namespace/NamespaceController.ts';
 import { PipelineRunner } from './workflows/PipelineRunner.ts';
 import { apiSocketPath, removeStaleWorkspaces } from './workflows/workspace.ts';
 import { BwrapRuntime } from './workflows/runtime/BwrapRuntime.ts';
@@ -318,18 +322,22 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     now,
     ...(options.stepTimeoutMs !== undefined ? { stepTimeoutMs: options.stepTimeoutMs } : {}),
   });
+  // Only Works FleetOps produced are scheduled: they carry its seal.
+  const seal = new WorkSeal({ secret: serviceAccountKey });
   const executor = new WorkflowExecutor({
+    seal,
     client,
     runner,
     now,
     tokens: {
       caCert: tls.cert,
-      issue: async (namespace, name, seconds) => {
+      issue: async (namespace, name, seconds, run) => {
         const sa = await objects.get(serviceAccountType, namespace, name);
         const issuedAt = Math.floor(now().getTime() / 1000);
         return signServiceAccountToken(serviceAccountKey, {
           namespace,
           serviceAccount: { name, uid: sa.metadata.uid },
+          ...(run ? { run } : {}),
           issuedAt,
           expiresAt: issuedAt + seconds,
         });
@@ -337,6 +345,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     },
   });
   const promises = new PromiseController({
+    seal,
     client,
     registry,
     objects,
@@ -360,7 +369,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   });
   const rollouts = new RolloutController({ client, registry, events, logger: controllerLog, now });
   const plans = new PlanController({ client, registry, executor, logger: controllerLog, now });
-  const scheduler = new WorkScheduler({ client, events, logger: controllerLog, now });
+  const scheduler = new WorkScheduler({ seal, client, events, logger: controllerLog, now });
   const stateStores = new StateStoreController({
     client,
     logger: controllerLog,
@@ -398,9 +407,10 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     rbac.promiseRoles,
     rbac.tokenSecrets,
     new GarbageCollector({ client, registry, logger: controllerLog }),
+    new NamespaceController({ client, registry, logger: controllerLog }),
     new ResourceBindings({ client, registry, versions: new RevisionVersions(client), logger: controllerLog, now }),
     new KratixPromiseRevisions({ client, logger: controllerLog }),
-    new BackstageCatalog({ client, registry, logger: controllerLog, portalUrl: () => portalUrl }),
+    new BackstageCatalog({ seal, client, registry, logger: controllerLog, portalUrl: () => portalUrl }),
   ];
   for (const c of added) await c.start();
   await resources.start();
@@ -416,6 +426,14 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     now,
     bound: {
       uidOf: async (kind, namespace, name) => (await objects.find(kind === 'Secret' ? secretType : serviceAccountType, namespace, name))?.metadata.uid,
+      isPipelineAccount: async (namespace, name) =>
+        (await objects.find(serviceAccountType, namespace, name))?.metadata.labels?.[LABEL_PIPELINE_ACCESS] !== undefined,
+      run: async (namespace, name, uid) => {
+        if (name === DRY_RUN_BINDING) return { uid, ended: !executor.isLiveDryRun(uid) };
+        const run = await objects.find(workflowRunType, namespace, name);
+        if (!run || !isObjectOf(workflowRunType, run)) return undefined;
+        return { uid: run.metadata.uid, ended: run.status?.completionTime !== undefined };
+      },
     },
   });
   const authorizer = new RbacAuthorizer({ objects });

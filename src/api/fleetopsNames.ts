@@ -15,3 +15,8 @@ export const ANNOTATION_ROLLOUT_STRATEGY = 'fleetops.dev/rollout-strategy';
 export const ANNOTATION_CHANGE_CAUSE = 'fleetops.dev/change-cause';
 /** On a resource request: the Promise version its ResourceBinding pins it to (set by FleetOps from the binding). */
 export const ANNOTATION_PINNED_VERSION = 'fleetops.dev/pinned-version';
+/**
+ * On a ServiceAccount: the pipeline whose account it is. Such an account acts only inside its runs (its other tokens
+ * are refused) and only FleetOps writes it.
+ */
+export const LABEL_PIPELINE_ACCESS = 'fleetops.dev/pipeline-access';

@@ -115,3 +115,65 @@ export function deniedMessage(user: UserInfo, a: ResourceAttributes): string {
   const where = a.namespace ? `in the namespace "${a.namespace}"` : 'at the cluster scope';
   return `User "${user.username}" cannot ${a.verb} resource "${resource}" in API group "${a.group}" ${where}`;
 }
+
+/**
+ * The parts of `requested` that `owner` does not cover, as Kubernetes' escalation check computes them: each requested
+ * rule is broken into single (verb, group, resource[, name]) grants, and each must be granted by some owner rule. A
+ * wildcard asked for is covered only by the same wildcard, so `*` cannot be granted by a list of everything known.
+ */
+export function uncoveredRules(owner: PolicyRule[], requested: PolicyRule[]): PolicyRule[] {
+  const missing: PolicyRule[] = [];
+  for (const rule of requested) {
+    for (const verb of rule.verbs) {
+      if (rule.nonResourceURLs?.length) {
+        for (const url of rule.nonResourceURLs) {
+          if (!owner.some((o) => has(o.verbs, verb) && (o.nonResourceURLs ?? []).some((u) => urlCovers(u, url))))
+            missing.push({ verbs: [verb], nonResourceURLs: [url] });
+        }
+        continue;
+      }
+      for (const group of rule.apiGroups ?? []) {
+        for (const resource of rule.resources ?? []) {
+          const names = rule.resourceNames?.length ? rule.resourceNames : [undefined];
+          for (const name of names) {
+            if (!owner.some((o) => ruleCovers(o, verb, group, resource, name)))
+              missing.push({ verbs: [verb], apiGroups: [group], resources: [resource], ...(name !== undefined ? { resourceNames: [name] } : {}) });
+          }
+        }
+      }
+    }
+  }
+  return missing;
+}
+
+function urlCovers(owned: string, url: string): boolean {
+  if (owned === '*' || owned === url) return true;
+  return owned.endsWith('*') && url.startsWith(owned.slice(0, -1));
+}
+
+function ruleCovers(o: PolicyRule, verb: string, group: string, resource: string, name: string | undefined): boolean {
+  if (!has(o.verbs, verb) || !has(o.apiGroups, group)) return false;
+  const slash = resource.indexOf('/');
+  const sub = slash < 0 ? undefined : resource.slice(slash + 1);
+  const resourceOk = (o.resources ?? []).some((r) => r === '*' || r === resource || (sub !== undefined && r === `*/${sub}`));
+  if (!resourceOk) return false;
+  const owned = o.resourceNames ?? [];
+  return owned.length === 0 || (name !== undefined && owned.includes(name));
+}
+
+/** A rule as Kubernetes prints it in an escalation refusal: `{APIGroups:["apps"], Resources:["deployments"], Verbs:["get"]}`. */
+export function compactRule(r: PolicyRule): string {
+  const list = (values: string[]): string => `[${values.map((v) => JSON.stringify(v)).join(' ')}]`;
+  const parts: string[] = [];
+  if (r.apiGroups?.length) parts.push(`APIGroups:${list(r.apiGroups)}`);
+  if (r.resources?.length) parts.push(`Resources:${list(r.resources)}`);
+  if (r.resourceNames?.length) parts.push(`ResourceNames:${list(r.resourceNames)}`);
+  if (r.nonResourceURLs?.length) parts.push(`NonResourceURLs:${list(r.nonResourceURLs)}`);
+  parts.push(`Verbs:${list(r.verbs)}`);
+  return `{${parts.join(', ')}}`;
+}
+
+/** Kubernetes' refusal of a Role or binding that grants more than its author holds. */
+export function escalationMessage(user: UserInfo, missing: PolicyRule[]): string {
+  return `user ${JSON.stringify(user.username)} (groups=[${user.groups.map((g) => JSON.stringify(g)).join(' ')}]) is attempting to grant RBAC permissions not currently held:\n${missing.map(compactRule).join('\n')}`;
+}

@@ -42,7 +42,10 @@ function mergeMap(original: Json, patch: Json, path: string, strategies: PatchSt
       const field = key.slice(DELETE_FROM.length);
       if (!Array.isArray(value)) throw badRequest(`${key} must be a list`);
       const current = out[field];
-      if (Array.isArray(current)) out[field] = current.filter((v) => !value.some((d) => deepEqual(d, v)));
+      if (Array.isArray(current)) {
+        const doomed = new Set(value.map(identity));
+        out[field] = current.filter((v) => !doomed.has(identity(v)));
+      }
       continue;
     }
     const childPath = path ? `${path}.${key}` : key;
@@ -66,7 +69,8 @@ function mergeMap(original: Json, patch: Json, path: string, strategies: PatchSt
   if ('$retainKeys' in patch) {
     const keep = patch.$retainKeys;
     if (!Array.isArray(keep)) throw badRequest(`$retainKeys must be a list at ${path || 'the root'}`);
-    for (const key of Object.keys(out)) if (!keep.includes(key)) delete out[key];
+    const kept = new Set(keep);
+    for (const key of Object.keys(out)) if (!kept.has(key)) delete out[key];
   }
   return out;
 }
@@ -78,37 +82,55 @@ function mergeList(original: unknown[], patch: unknown[], path: string, strategi
   }
   if (!strategy) return patch.map((i) => (isPlainObject(i) ? stripDirectives(i) : i));
   const key = strategy.mergeKey;
+  // Keyed by each element's identity (its JSON), so a patch costs the length of both lists, not their product.
   if (!key) {
     const out = [...original];
-    for (const item of patch) if (!out.some((v) => deepEqual(v, item))) out.push(item);
+    const seen = new Set(original.map(identity));
+    for (const item of patch) {
+      const id = identity(item);
+      if (!seen.has(id)) {
+        seen.add(id);
+        out.push(item);
+      }
+    }
     return out;
   }
-  const out = [...original];
+  const out: (unknown | typeof REMOVED)[] = [...original];
+  const at = new Map<string, number>();
+  original.forEach((v, i) => {
+    const id = isPlainObject(v) ? identity(v[key]) : undefined;
+    if (id !== undefined && !at.has(id)) at.set(id, i);
+  });
   for (const item of patch) {
     if (!isPlainObject(item)) throw badRequest(`${path} holds objects merged by "${key}": ${JSON.stringify(item)} is not an object`);
     if (!(key in item)) throw badRequest(`${path}: every element needs its merge key "${key}"`);
-    const at = out.findIndex((v) => isPlainObject(v) && deepEqual(v[key], item[key]));
+    const id = identity(item[key]);
+    const i = at.get(id);
     if (item.$patch === 'delete') {
-      if (at >= 0) out.splice(at, 1);
-    } else if (at >= 0) {
-      const current = out[at];
-      out[at] = mergeMap(isPlainObject(current) ? current : {}, item, path, strategies);
+      if (i !== undefined) {
+        out[i] = REMOVED;
+        at.delete(id);
+      }
+    } else if (i !== undefined) {
+      const current = out[i];
+      out[i] = mergeMap(isPlainObject(current) ? current : {}, item, path, strategies);
     } else {
+      at.set(id, out.length);
       out.push(stripDirectives(item));
     }
   }
-  return out;
+  return out.filter((v) => v !== REMOVED);
 }
 
 function reorder(list: unknown[], order: unknown[], mergeKey: string | undefined): unknown[] {
-  const keyOf = (v: unknown): unknown => (mergeKey && isPlainObject(v) ? v[mergeKey] : v);
-  const orderKey = (v: unknown): unknown => (mergeKey && isPlainObject(v) ? v[mergeKey] : v);
-  const rank = (v: unknown): number => {
-    const i = order.findIndex((o) => deepEqual(orderKey(o), keyOf(v)));
-    return i < 0 ? order.length : i;
-  };
+  const keyOf = (v: unknown): string => identity(mergeKey && isPlainObject(v) ? v[mergeKey] : v);
+  const ranks = new Map<string, number>();
+  order.forEach((o, i) => {
+    const k = keyOf(o);
+    if (!ranks.has(k)) ranks.set(k, i);
+  });
   return list
-    .map((v, i) => ({ v, i, r: rank(v) }))
+    .map((v, i) => ({ v, i, r: ranks.get(keyOf(v)) ?? order.length }))
     .sort((a, b) => a.r - b.r || a.i - b.i)
     .map((e) => e.v);
 }
@@ -122,6 +144,9 @@ function stripDirectives(value: Json): Json {
   return out;
 }
 
-function deepEqual(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+/** What makes two elements the same element: equal JSON. */
+function identity(v: unknown): string {
+  return JSON.stringify(v) ?? 'undefined';
 }
+
+const REMOVED = Symbol('removed');

@@ -16,6 +16,9 @@ import type { Authenticator } from './auth.ts';
 import { deniedMessage, isSuperuser, type ResourceAttributes, type UserInfo } from '../api/rbac.ts';
 import type { RbacAuthorizer } from './rbac/RbacAuthorizer.ts';
 import { answerReview } from './rbac/reviews.ts';
+import { checkEscalation, guardsEscalation } from './rbac/escalation.ts';
+import { impersonated } from './impersonation.ts';
+import { LABEL_PIPELINE_ACCESS } from '../api/fleetopsNames.ts';
 import { rfc3339Seconds } from '../api/time.ts';
 import { signServiceAccountToken } from '../lib/serviceAccountToken.ts';
 import type { AuditLog, AuditObjectRef } from './AuditLog.ts';
@@ -218,21 +221,7 @@ export class ApiServer {
       if (PUBLIC_PATHS.has(path) || path.startsWith('/git/') || path === '/' || path.startsWith('/portal')) return;
       const user = await this.opts.authenticator.authenticate(req.headers.authorization);
       if (!user) return sendStatus(reply, new ApiError(401, 'Unauthorized', 'Unauthorized'));
-      req.user = user;
-    });
-
-    app.addHook('onResponse', async (req, reply) => {
-      if (!req.audit || !req.user || !this.opts.audit) return;
-      this.opts.audit.record({
-        verb: req.audit.verb,
-        requestURI: req.url,
-        user: req.user,
-        sourceIPs: [req.ip],
-        ...(req.headers['user-agent'] ? { userAgent: req.headers['user-agent'] } : {}),
-        objectRef: req.audit.objectRef,
-        code: reply.statusCode,
-        received: req.audit.received,
-      });
+      req.user = await impersonated(this.opts.authorizer, user, req.headers);
     });
 
     app.get('/version', async () => SERVER_VERSION);
@@ -247,9 +236,38 @@ export class ApiServer {
 
     const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
     for (const url of ['/api', '/api/*', '/apis', '/apis/*']) {
-      app.route({ method: [...methods], url, handler: (req, reply) => this.handle(req, reply) });
+      app.route({ method: [...methods], url, handler: (req, reply) => this.handleAudited(req, reply) });
     }
     this.opts.extraRoutes?.(app);
+  }
+
+  /**
+   * Handles a request and audits a write once its outcome is known, before the answer is sent: a client that hangs
+   * up mid-request cannot keep a stored write out of the audit log.
+   */
+  private async handleAudited(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    try {
+      const result = await this.handle(req, reply);
+      this.audit(req, reply.statusCode);
+      return result;
+    } catch (err) {
+      this.audit(req, isApiError(err) ? err.code : 500);
+      throw err;
+    }
+  }
+
+  private audit(req: FastifyRequest, code: number): void {
+    if (!req.audit || !req.user || !this.opts.audit) return;
+    this.opts.audit.record({
+      verb: req.audit.verb,
+      requestURI: req.url,
+      user: req.user,
+      sourceIPs: [req.ip],
+      ...(req.headers['user-agent'] ? { userAgent: req.headers['user-agent'] } : {}),
+      objectRef: req.audit.objectRef,
+      code,
+      received: req.audit.received,
+    });
   }
 
   private async handle(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
@@ -398,7 +416,9 @@ export class ApiServer {
     const { req, type, path, q, namespace, version, limits } = call;
     const objects = this.opts.objects;
     const raw = bodyOf(req);
+    const validate = this.admission(call);
     const options = {
+      ...(validate ? { validate } : {}),
       dryRun: dryRunOf(q),
       fieldManager: fieldManagerOf(q),
       fieldValidation: fieldValidationOf(q),
@@ -413,7 +433,9 @@ export class ApiServer {
       const r = await objects.patch(type, namespace, nameOf(path), patchType, body, { ...options, ...(force !== undefined ? { force } : {}) });
       return call.respond(r.created ? 201 : 200, r.object, r.warnings);
     }
-    const body = await decodeObjectBody(this.parser, limits, raw, req.headers['content-type'], this.protobuf);
+    // Protobuf only for the kinds that have a protobuf form: a custom kind's protobuf body is 415, as on Kubernetes.
+    const protobuf = this.protobuf.supports(apiVersionOf(type, version), type.kind) ? this.protobuf : undefined;
+    const body = await decodeObjectBody(this.parser, limits, raw, req.headers['content-type'], protobuf);
     if (body === undefined)
       throw badRequest(verb === 'create' ? 'the request body is empty: send the object to create' : 'the request body is empty: send the whole object');
     if (verb === 'update') {
@@ -426,7 +448,27 @@ export class ApiServer {
     return call.respond(201, r.object, r.warnings);
   }
 
+  /**
+   * The checks of a write that need its user, run on the object as it would be stored: RBAC's escalation rules, and
+   * that only FleetOps writes a pipeline's ServiceAccount (else a team could strip its label and borrow its grants).
+   */
+  private admission({ req, type }: Call): ((obj: KubeObject, old: KubeObject | undefined) => Promise<void>) | undefined {
+    const user = req.user;
+    if (!user || isSuperuser(user)) return undefined;
+    if (guardsEscalation(type.group, type.kind)) return (obj, old) => checkEscalation(this.opts.authorizer, user, obj, old);
+    if (type === serviceAccountType) {
+      return async (obj, old) => {
+        if (isPipelineAccount(obj) || (old && isPipelineAccount(old))) throw pipelineAccountForbidden(obj.metadata.name ?? '');
+      };
+    }
+    return undefined;
+  }
+
   private async deleteOne({ req, type, path, q, namespace, limits, respond }: Call): Promise<unknown> {
+    if (type === serviceAccountType && req.user && !isSuperuser(req.user)) {
+      const sa = await this.opts.objects.find(type, namespace, nameOf(path));
+      if (sa && isPipelineAccount(sa)) throw pipelineAccountForbidden(sa.metadata.name);
+    }
     const decoded = await decodeBody(this.parser, limits, bodyOf(req), 'application/json');
     const body = isPlainObject(decoded) ? decoded : undefined;
     const propagationPolicy = propagationPolicyOf(q, body);
@@ -489,6 +531,7 @@ export class ApiServer {
   /** `kubectl create token`: a short-lived token bound to the account's uid (deleting the account revokes it). */
   private async tokenRequest(namespace: string, name: string, body: unknown): Promise<Record<string, unknown>> {
     const sa = await this.opts.objects.get(serviceAccountType, namespace, name);
+    if (isPipelineAccount(sa)) throw pipelineAccountForbidden(name, 'FleetOps issues its tokens to its runs only, each valid while its run lasts');
     const spec = isPlainObject(body) && isPlainObject(body.spec) ? body.spec : {};
     const seconds = spec.expirationSeconds ?? 3600;
     const audiences = Array.isArray(spec.audiences) && spec.audiences.every((a) => typeof a === 'string') ? spec.audiences : ['fleetops'];
@@ -640,6 +683,14 @@ export class ApiServer {
     await this.app.close();
     if (!this.opts.parser) await this.parser.stop();
   }
+}
+
+function isPipelineAccount(sa: KubeObject): boolean {
+  return sa.metadata.labels?.[LABEL_PIPELINE_ACCESS] !== undefined;
+}
+
+function pipelineAccountForbidden(name: string, why = 'it is the account of a pipeline, which only FleetOps writes'): ApiError {
+  return forbidden('serviceaccounts', '', name, why);
 }
 
 /**

@@ -21,6 +21,10 @@ export const TEAMS_GROUP = 'fleetops:teams';
 /** Looks up what a service account token is bound to; undefined when it no longer exists. */
 export interface BoundObjects {
   uidOf(kind: 'ServiceAccount' | 'Secret', namespace: string, name: string): Promise<string | undefined>;
+  /** Whether the account is a pipeline's (its tokens are FleetOps' to issue, to runs only). */
+  isPipelineAccount(namespace: string, name: string): Promise<boolean>;
+  /** A WorkflowRun's uid, and whether it has ended. */
+  run(namespace: string, name: string, uid: string): Promise<{ uid: string; ended: boolean } | undefined>;
 }
 
 export interface AuthenticatorOptions {
@@ -73,6 +77,15 @@ export class Authenticator {
     // Bound tokens die with what they are bound to (a re-created account of the same name has a new uid).
     if ((await this.opts.bound.uidOf('ServiceAccount', claims.namespace, claims.serviceAccount.name)) !== claims.serviceAccount.uid) return undefined;
     if (claims.secret && (await this.opts.bound.uidOf('Secret', claims.namespace, claims.secret.name)) !== claims.secret.uid) return undefined;
+    if (claims.run) {
+      // A run's token dies with the run, whatever its expiry says: a step cannot keep it for later.
+      const run = await this.opts.bound.run(claims.namespace, claims.run.name, claims.run.uid);
+      if (!run || run.uid !== claims.run.uid || run.ended) return undefined;
+    } else if (await this.opts.bound.isPipelineAccount(claims.namespace, claims.serviceAccount.name)) {
+      // A pipeline's account acts only inside its runs: a token made any other way (a TokenRequest, a token Secret,
+      // one minted before FleetOps took the account over) is refused.
+      return undefined;
+    }
     return {
       username: serviceAccountUsername(claims.namespace, claims.serviceAccount.name),
       uid: claims.serviceAccount.uid,

@@ -2,7 +2,7 @@
  * Decodes request bodies by content type into plain objects, under limits (depth, nodes, aliases, duplicate keys)
  * and, for big YAML, off the event loop. Errors are Status: 400 for syntax and duplicates, 413 for limits.
  */
-import { ParseLimitError, type ParseLimits } from '../api/boundedYaml.ts';
+import { checkJsonLimits, ParseLimitError, type ParseLimits } from '../api/boundedYaml.ts';
 import { ApiError, badRequest } from '../api/errors.ts';
 import type { YamlParser } from '../workers/YamlParser.ts';
 import type { PatchType } from '../registry/ObjectService.ts';
@@ -45,7 +45,17 @@ export async function decodeObjectBody(
   protobuf?: ProtobufCodec,
 ): Promise<unknown> {
   const media = mediaType(contentType);
-  if (media === PROTOBUF_MEDIA_TYPE && protobuf) return raw && raw.length ? protobuf.decode(raw) : undefined;
+  if (media === PROTOBUF_MEDIA_TYPE && protobuf) {
+    if (!raw || !raw.length) return undefined;
+    const value = protobuf.decode(raw);
+    // The same limits as JSON and YAML: a protobuf body is no way around them.
+    try {
+      checkJsonLimits(value, limits);
+    } catch (err) {
+      throw asStatus(err, 'protobuf');
+    }
+    return value;
+  }
   if (!OBJECT_TYPES.has(media)) {
     throw new ApiError(
       415,
@@ -64,10 +74,14 @@ export async function decodeBody(parser: YamlParser, limits: ParseLimits, raw: B
   try {
     return yamlish ? await parser.yaml(text, limits) : parser.json(text, limits);
   } catch (err) {
-    if (!(err instanceof ParseLimitError)) throw err;
-    const what = yamlish ? 'YAML' : 'JSON';
-    if (err.kind === 'syntax') throw badRequest(`the request body is not valid ${what}: ${err.message}`, { cause: err });
-    if (err.kind === 'duplicate') throw badRequest(`the request body has a ${err.message} in one map`, { cause: err });
-    throw new ApiError(413, 'RequestEntityTooLarge', `the request body is too complex: ${err.message}`, undefined, { cause: err });
+    throw asStatus(err, yamlish ? 'YAML' : 'JSON');
   }
+}
+
+/** A parse error as the Status it answers: 400 for syntax and duplicate keys, 413 past a limit. */
+function asStatus(err: unknown, what: string): unknown {
+  if (!(err instanceof ParseLimitError)) return err;
+  if (err.kind === 'syntax') return badRequest(`the request body is not valid ${what}: ${err.message}`, { cause: err });
+  if (err.kind === 'duplicate') return badRequest(`the request body has a ${err.message} in one map`, { cause: err });
+  return new ApiError(413, 'RequestEntityTooLarge', `the request body is too complex: ${err.message}`, undefined, { cause: err });
 }

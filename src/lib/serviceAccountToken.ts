@@ -12,6 +12,8 @@ export interface ServiceAccountClaims {
   serviceAccount: { name: string; uid: string };
   /** Long-lived tokens are bound to a Secret: deleting it revokes them. */
   secret?: { name: string; uid: string };
+  /** A pipeline run's token is bound to its WorkflowRun (same namespace): it is refused once the run has ended. */
+  run?: { name: string; uid: string };
   /** Seconds since the epoch; long-lived tokens have none. */
   expiresAt?: number;
   issuedAt: number;
@@ -25,6 +27,7 @@ interface Payload {
   nbf: number;
   exp?: number;
   'kubernetes.io': { namespace: string; serviceaccount: { name: string; uid: string }; secret?: { name: string; uid: string } };
+  'fleetops.dev'?: { workflowrun: { name: string; uid: string } };
 }
 
 const b64url = (data: Buffer | string): string => Buffer.from(data).toString('base64url');
@@ -43,6 +46,7 @@ export function signServiceAccountToken(key: Buffer, claims: ServiceAccountClaim
     nbf: claims.issuedAt,
     ...(claims.expiresAt !== undefined ? { exp: claims.expiresAt } : {}),
     'kubernetes.io': { namespace: claims.namespace, serviceaccount: claims.serviceAccount, ...(claims.secret ? { secret: claims.secret } : {}) },
+    ...(claims.run ? { 'fleetops.dev': { workflowrun: claims.run } } : {}),
   };
   const signed = `${HEADER}.${b64url(JSON.stringify(payload))}`;
   return `${signed}.${b64url(signature(key, signed))}`;
@@ -66,10 +70,12 @@ export function verifyServiceAccountToken(key: Buffer, token: string, nowSeconds
   if (payload.nbf !== undefined && nowSeconds + 60 < payload.nbf) return undefined;
   const k = payload['kubernetes.io'];
   if (!k?.namespace || !k.serviceaccount?.name) return undefined;
+  const run = payload['fleetops.dev']?.workflowrun;
   return {
     namespace: k.namespace,
     serviceAccount: k.serviceaccount,
     ...(k.secret ? { secret: k.secret } : {}),
+    ...(run?.name && run.uid ? { run } : {}),
     ...(payload.exp !== undefined ? { expiresAt: payload.exp } : {}),
     issuedAt: payload.iat,
   };

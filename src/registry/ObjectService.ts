@@ -16,7 +16,7 @@ import { recordUpdate, serverSideApply } from './managedFields.ts';
 import { ObjectReader, objectKey, present, type ListQuery, type ObjectList, type WatchEvent, type WatchQuery } from './ObjectReader.ts';
 import { ObjectStrategy, type AdmitOptions } from './ObjectStrategy.ts';
 import type { Registry } from './Registry.ts';
-import { apiVersionOf, preferredVersion, typeKeyOf, type ResourceType } from './ResourceType.ts';
+import { apiVersionOf, preferredVersion, type ResourceType } from './ResourceType.ts';
 import type { SchemaValidator } from './schema/SchemaValidator.ts';
 import { prune } from './schema/structural.ts';
 
@@ -28,6 +28,11 @@ export interface WriteOptions extends AdmitOptions {
   fieldManager?: string;
   /** Version the caller speaks; the answer carries it as apiVersion. Defaults to the preferred version. */
   version?: string;
+  /**
+   * Validating admission of the caller's (the API server's checks that need the request's user, such as RBAC's
+   * escalation rules): sees the object exactly as it would be stored, after every patch and default, and throws to refuse.
+   */
+  validate?: (object: KubeObject, old: KubeObject | undefined) => Promise<void>;
 }
 
 export interface UpdateOptions extends WriteOptions {
@@ -62,6 +67,12 @@ export interface DeleteOptions {
 export type PropagationPolicy = 'Orphan' | 'Background' | 'Foreground';
 export const FINALIZER_ORPHAN = 'orphan';
 export const FINALIZER_FOREGROUND = 'foregroundDeletion';
+/** Holds a deleted Namespace until the namespace controller has deleted what it held (Kubernetes' finalizer name). */
+export const FINALIZER_NAMESPACE = 'kubernetes';
+
+function isNamespace(type: ResourceType): boolean {
+  return type.group === '' && type.kind === 'Namespace';
+}
 
 export interface DeleteResult {
   /** The object as last stored (with deletionTimestamp when finalizers hold it). */
@@ -183,6 +194,7 @@ export class ObjectService {
     this.strategy.prepareForCreate(type, obj);
     const m = obj.metadata;
     const warnings = this.strategy.admit(type, obj, undefined, opts, version);
+    await opts.validate?.(obj, undefined);
     await this.ensureNamespace(type, namespace);
     if (opts.fieldManager) m.managedFields = recordUpdate(undefined, obj, opts.fieldManager, obj.apiVersion, this.timestamp());
     const name = m.name ?? '';
@@ -214,6 +226,7 @@ export class ObjectService {
     const obj = this.strategy.prepareForUpdate(type, old, next, opts.subresource);
     const m = obj.metadata;
     const warnings = this.strategy.admit(type, obj, old, opts, version);
+    await opts.validate?.(obj, old);
     m.generation = this.strategy.generation(type, old, obj);
     if (!opts.managedFieldsSet) {
       const sentOwn = next.metadata.managedFields !== undefined && !jsonEqual(next.metadata.managedFields, old.metadata.managedFields);
@@ -418,11 +431,14 @@ export class ObjectService {
     const held = policy === 'Orphan' ? FINALIZER_ORPHAN : policy === 'Foreground' ? FINALIZER_FOREGROUND : undefined;
     const finalizers = [...(old.metadata.finalizers ?? [])];
     if (held && !old.metadata.deletionTimestamp && !finalizers.includes(held)) finalizers.push(held);
+    // A Namespace is emptied by the namespace controller before it goes (level-based: a crash half-way resumes).
+    if (isNamespace(type) && !old.metadata.deletionTimestamp && !finalizers.includes(FINALIZER_NAMESPACE)) finalizers.push(FINALIZER_NAMESPACE);
     if (finalizers.length > 0) {
       if (old.metadata.deletionTimestamp) return { object: this.present(type, old), deleted: false };
       const marked: KubeObject = {
         ...old,
         metadata: { ...old.metadata, finalizers, deletionTimestamp: this.timestamp(), deletionGracePeriodSeconds: 0 },
+        ...(isNamespace(type) ? { status: { ...(isPlainObject(old.status) ? old.status : {}), phase: 'Terminating' } } : {}),
       };
       if (opts.dryRun) return { object: this.present(type, marked), deleted: false };
       const stored = await commit({ op: 'update', key, object: marked, expectedRv: old.metadata.resourceVersion });
@@ -430,23 +446,7 @@ export class ObjectService {
     }
     if (opts.dryRun) return { object: this.present(type, old), deleted: true };
     const gone = await commit({ op: 'delete', key, expectedRv: old.metadata.resourceVersion });
-    if (type.group === '' && type.kind === 'Namespace') await this.emptyNamespace(name);
     return { object: this.present(type, gone), deleted: true };
-  }
-
-  /** Deletes every namespaced object of a deleted namespace (each through `delete`, so finalizers still hold). */
-  private async emptyNamespace(namespace: string): Promise<void> {
-    for (const t of this.registry.all()) {
-      if (!t.namespaced) continue;
-      const { items } = await this.store.list(typeKeyOf(t), { namespace });
-      for (const obj of items) {
-        try {
-          await this.delete(t, namespace, obj.metadata.name);
-        } catch (err) {
-          if (!isApiError(err, 'NotFound')) throw err;
-        }
-      }
-    }
   }
 }
 

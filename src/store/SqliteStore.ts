@@ -7,7 +7,19 @@ import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqli
 import { randomUUID } from 'node:crypto';
 import type { KubeObject, StoredObject } from '../api/types.ts';
 import { alreadyExists, conflict, expired, notFound } from '../api/errors.ts';
-import type { ListOptions, ListResult, ObjectKey, Store, StoreEvent, TypeKey, WatchHandle, WatchOptions, WriteOp } from './Store.ts';
+import {
+  MAX_OBJECT_BYTES,
+  objectTooLarge,
+  type ListOptions,
+  type ListResult,
+  type ObjectKey,
+  type Store,
+  type StoreEvent,
+  type TypeKey,
+  type WatchHandle,
+  type WatchOptions,
+  type WriteOp,
+} from './Store.ts';
 import { WatchHub } from './WatchHub.ts';
 import { rfc3339Seconds } from '../api/time.ts';
 
@@ -330,6 +342,8 @@ export class SqliteStore implements Store {
         stored = { ...op.object, metadata };
       }
       const data = JSON.stringify(stored);
+      // Characters, not bytes: close enough for a limit, and free (the JSON is made for the row anyway).
+      if (type !== 'DELETED' && data.length > MAX_OBJECT_BYTES) throw objectTooLarge(key, data.length);
       if (type === 'DELETED') this.stmts.del.run(key.group, key.kind, key.namespace, key.name);
       else this.stmts.upsert.run(key.group, key.kind, key.namespace, key.name, rv, data);
       this.stmts.event.run(rv, type, key.group, key.kind, key.namespace, key.name, data);

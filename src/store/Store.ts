@@ -6,6 +6,7 @@
  * Implementations: SqliteStore (embedded default). Every implementation must pass `runStoreConformance`.
  */
 import type { KubeObject, StoredObject } from '../api/types.ts';
+import { ApiError } from '../api/errors.ts';
 
 export interface TypeKey {
   group: string;
@@ -69,7 +70,8 @@ export interface Store {
   /**
    * Applies writes atomically, in order: all or none. Create stamps uid, creationTimestamp, generation (1 unless
    * set) and resourceVersion; update keeps uid/creationTimestamp of the stored object. Throws ApiError
-   * AlreadyExists / NotFound / Conflict (stale expectedRv). Returns the stored objects (deleted ones as last seen).
+   * AlreadyExists / NotFound / Conflict (stale expectedRv), and RequestEntityTooLarge (413) for an object whose
+   * stored form exceeds MAX_OBJECT_BYTES. Returns the stored objects (deleted ones as last seen).
    */
   commit(ops: WriteOp[]): Promise<StoredObject[]>;
   /** Subscribes to changes; replays history after `fromRv` first. Events arrive in resourceVersion order. */
@@ -82,6 +84,20 @@ export interface Store {
   /** Verifies the store's own invariants; returns problems found (empty when healthy). */
   checkIntegrity(): Promise<string[]>;
   close(): Promise<void>;
+}
+
+/**
+ * The largest stored object (its JSON): each write is within the body limits, but patches could otherwise grow an
+ * object without end (a list extended a little at a time), and every later write and watch would pay for it.
+ */
+export const MAX_OBJECT_BYTES = 3 * 1024 * 1024;
+
+export function objectTooLarge(key: ObjectKey, bytes: number): ApiError {
+  return new ApiError(
+    413,
+    'RequestEntityTooLarge',
+    `${key.kind} "${key.name}" would be ${bytes} bytes stored, over the limit of ${MAX_OBJECT_BYTES} bytes: make it smaller (or split it)`,
+  );
 }
 
 /** Convenience wrappers over `commit` used throughout the codebase. */

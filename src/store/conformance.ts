@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../api/types.ts';
 import { isApiError } from '../api/errors.ts';
-import { createObject, deleteObject, keyOf, updateObject, type Store, type StoreEvent } from './Store.ts';
+import { createObject, deleteObject, keyOf, MAX_OBJECT_BYTES, updateObject, type Store, type StoreEvent } from './Store.ts';
 
 const T = { group: 'apps.example.com', kind: 'App' };
 const U = { group: 'platform.kratix.io', kind: 'Promise' };
@@ -74,6 +74,15 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       const store = await makeStore();
       await assert.rejects(updateObject(store, keyOf(T, 'default', 'x'), app('x')), (e) => isApiError(e, 'NotFound'));
       await assert.rejects(deleteObject(store, keyOf(T, 'default', 'x')), (e) => isApiError(e, 'NotFound'));
+      await store.close();
+    });
+
+    it('refuses an object over MAX_OBJECT_BYTES with 413, storing nothing', async () => {
+      const store = await makeStore();
+      const big = app('big', { blob: 'x'.repeat(MAX_OBJECT_BYTES) });
+      await assert.rejects(createObject(store, keyOf(T, 'default', 'big'), big), (e) => isApiError(e, 'RequestEntityTooLarge'));
+      assert.equal(await store.get(keyOf(T, 'default', 'big')), undefined);
+      await createObject(store, keyOf(T, 'default', 'big'), app('big'));
       await store.close();
     });
 

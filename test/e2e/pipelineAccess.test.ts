@@ -30,6 +30,8 @@ const SCRIPT = [
   '  echo "listed: \\"$(q "$listed")\\""',
   '  echo "secrets: \\"$(q "$secrets")\\""',
   '  echo "host: \\"${KUBERNETES_SERVICE_HOST:-none}\\""',
+  // A step that keeps its token for later: it must be worthless once the run has ended.
+  '  echo "token: \\"$(cat /var/run/secrets/kubernetes.io/serviceaccount/token 2>/dev/null)\\""',
   '} > /kratix/metadata/status.yaml',
 ].join('\n');
 
@@ -47,6 +49,7 @@ interface Status {
   listed?: string;
   secrets?: string;
   host?: string;
+  token?: string;
   conditions?: { type: string; status: string; message?: string }[];
 }
 
@@ -117,6 +120,34 @@ describe('pipelines that talk to the platform', () => {
       names.filter((n) => n.startsWith('made-by')),
       ['made-by-step'],
     );
+  });
+
+  it("refuses a run's token once its run has ended", async () => {
+    const status = await requestAndReport('Talker', 'talkers', 't2');
+    assert.ok(status.token && status.token.split('.').length === 3, 'the step saw its token');
+    const r = await kubectl(['--token', status.token, 'get', 'configmaps', '-n', 'default']);
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /Unauthorized|must be logged in/);
+  });
+
+  it("lends a pipeline's account to nobody: no token request, no token Secret", async () => {
+    const sa = 'talker-resource-configure-talk';
+    const asked = await kubectl(['create', 'token', sa, '-n', 'default']);
+    assert.notEqual(asked.code, 0, asked.stdout);
+    assert.match(asked.stderr, /serviceaccounts "talker-resource-configure-talk" is forbidden: FleetOps issues its tokens to its runs only/);
+    const secret = `apiVersion: v1\nkind: Secret\nmetadata:\n  name: borrowed\n  namespace: default\n  annotations:\n    kubernetes.io/service-account.name: ${sa}\ntype: kubernetes.io/service-account-token\n`;
+    assert.equal((await kubectl(['apply', '-f', '-'], { input: secret })).code, 0);
+    const token = await eventually(
+      async () => {
+        const s = await fleet.client.get<{ data?: { token?: string } }>('/api/v1/namespaces/default/secrets/borrowed').catch(() => undefined);
+        return s?.data?.token ? Buffer.from(s.data.token, 'base64').toString('utf8') : undefined;
+      },
+      20_000,
+      'a token in the Secret',
+    );
+    const used = await kubectl(['--token', token, 'get', 'configmaps', '-n', 'default']);
+    assert.notEqual(used.code, 0, used.stdout);
+    assert.match(used.stderr, /Unauthorized|must be logged in/);
   });
 
   it("removes the pipeline's account and grants with its Promise", async () => {

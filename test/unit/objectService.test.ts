@@ -1,6 +1,6 @@
 /**
  * The generic store and its reads over a real SQLite store: optimistic concurrency, patch retries, server-side
- * apply's single write, finalizers and propagation, a namespace's cascade, dry runs; lists with selectors and
+ * apply's single write, finalizers and propagation, a namespace held for its controller, dry runs; lists with selectors and
  * paging, and watches as a watcher with a selector sees them.
  */
 import { after, before, describe, it } from 'node:test';
@@ -91,11 +91,14 @@ describe('ObjectService', () => {
     assert.equal(await objects.find(widgetType, 'a', 'dry'), undefined);
   });
 
-  it('empties a deleted namespace', async () => {
+  it('holds a deleted namespace (Terminating, finalizer kubernetes) for the namespace controller, refusing new content', async () => {
     await objects.create(widgetType, 'b', widget('gone-1'));
-    await objects.create(widgetType, 'b', widget('gone-2'));
-    await objects.delete(namespaceType, '', 'b');
-    assert.deepEqual((await objects.list(widgetType, 'b')).items, []);
+    const r = await objects.delete(namespaceType, '', 'b');
+    assert.equal(r.deleted, false);
+    assert.deepEqual(r.object.metadata.finalizers, ['kubernetes']);
+    assert.equal((r.object.status as { phase?: string }).phase, 'Terminating');
+    assert.equal((await objects.list(widgetType, 'b')).items.length, 1, 'the contents wait for the controller');
+    await rejects(objects.create(widgetType, 'b', widget('late')), 'Forbidden');
   });
 });
 

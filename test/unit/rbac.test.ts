@@ -5,7 +5,16 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { labelSelectorMatches, ruleAllows, ruleAllowsNonResource, subjectMatches, type PolicyRule, type ResourceAttributes } from '../../src/api/rbac.ts';
+import {
+  escalationMessage,
+  labelSelectorMatches,
+  ruleAllows,
+  ruleAllowsNonResource,
+  subjectMatches,
+  uncoveredRules,
+  type PolicyRule,
+  type ResourceAttributes,
+} from '../../src/api/rbac.ts';
 
 const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
 const GROUPS = ['', 'apps.example.com', 'platform.kratix.io'];
@@ -28,13 +37,15 @@ function pickSome<T>(rand: () => number, values: T[], wildcard?: T): T[] {
 }
 
 /** The documented meaning, spelled out as a set: what the rule grants, one tuple per concrete request. */
-function grants(rule: PolicyRule): Set<string> {
+function grants(rule: PolicyRule, symbolic = false): Set<string> {
   const out = new Set<string>();
-  const verbs = rule.verbs.includes('*') ? VERBS : rule.verbs;
-  const groups = rule.apiGroups?.includes('*') ? GROUPS : (rule.apiGroups ?? []);
+  // Symbolic: "*" is also a value of its own, granted only by "*" (what a Role that lists "*" asks for).
+  const star = symbolic ? ['*'] : [];
+  const verbs = rule.verbs.includes('*') ? [...VERBS, ...star] : rule.verbs;
+  const groups = rule.apiGroups?.includes('*') ? [...GROUPS, ...star] : (rule.apiGroups ?? []);
   for (const v of verbs)
     for (const g of groups)
-      for (const r of RESOURCES)
+      for (const r of [...RESOURCES, ...star])
         for (const sub of SUBRESOURCES) {
           const full = sub ? `${r}/${sub}` : r;
           // "*" is every resource and subresource; "*/status" is the status of every resource; else exact.
@@ -77,6 +88,49 @@ describe('RBAC rules', () => {
               }
     }
     assert.ok(allowed > 1000, 'the matrix exercises allowed requests too');
+  });
+
+  it("refuse to grant what the granter does not hold (Kubernetes' escalation check), over a randomized matrix", () => {
+    const rand = random(20261204);
+    const randomRule = (): PolicyRule => ({
+      verbs: pickSome(rand, VERBS.slice(0, 4), '*'),
+      apiGroups: pickSome(rand, GROUPS, '*'),
+      resources: [...pickSome(rand, RESOURCES, '*'), ...(rand() < 0.2 ? ['apps/status'] : []), ...(rand() < 0.1 ? ['*/status'] : [])],
+      ...(rand() < 0.3 ? { resourceNames: pickSome(rand, ['a', 'b']) } : {}),
+    });
+    const union = (rules: PolicyRule[]): Set<string> => new Set(rules.flatMap((r) => [...grants(r, true)]));
+    let covered = 0;
+    let refused = 0;
+    for (let i = 0; i < 600; i++) {
+      const owner = Array.from({ length: 1 + Math.floor(rand() * 3) }, randomRule);
+      const requested = Array.from({ length: 1 + Math.floor(rand() * 2) }, randomRule);
+      const held = union(owner);
+      const want = [...union(requested)].every((t) => held.has(t));
+      const missing = uncoveredRules(owner, requested);
+      assert.equal(missing.length === 0, want, `owner ${JSON.stringify(owner)} requested ${JSON.stringify(requested)} missing ${JSON.stringify(missing)}`);
+      // What is reported missing is indeed not held, and is part of what was asked.
+      for (const m of missing)
+        assert.ok(
+          [...grants(m, true)].some((t) => !held.has(t)),
+          `reported ${JSON.stringify(m)} is held`,
+        );
+      if (want) covered++;
+      else refused++;
+    }
+    assert.ok(covered > 50 && refused > 50, `the matrix exercises both outcomes (${covered} covered, ${refused} refused)`);
+  });
+
+  it('word an escalation refusal as Kubernetes does', () => {
+    const user = { username: 'system:serviceaccount:team-a:team-a', groups: ['system:serviceaccounts', 'system:authenticated'] };
+    const missing = uncoveredRules([{ verbs: ['get'], apiGroups: [''], resources: ['configmaps'] }], [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }]);
+    assert.deepEqual(missing, [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }]);
+    assert.equal(
+      escalationMessage(user, missing),
+      'user "system:serviceaccount:team-a:team-a" (groups=["system:serviceaccounts" "system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n{APIGroups:["*"], Resources:["*"], Verbs:["*"]}',
+    );
+    assert.deepEqual(uncoveredRules([{ verbs: ['get'], nonResourceURLs: ['/api/*'] }], [{ verbs: ['get'], nonResourceURLs: ['/api/v1', '/metrics'] }]), [
+      { verbs: ['get'], nonResourceURLs: ['/metrics'] },
+    ]);
   });
 
   it('match non-resource URLs exactly or by a trailing *', () => {

@@ -74,4 +74,26 @@ describe('strategic merge patch', () => {
     assert.throws(() => applyStrategicMergePatch({}, { $patch: 'explode' }, {}), /unknown patch directive/);
     assert.throws(() => applyStrategicMergePatch({}, { status: { conditions: [{ status: 'x' }] } }, conditions), /merge key "type"/);
   });
+
+  it('merges, deletes and orders big lists element by element (20,000 against 20,000)', () => {
+    const n = 20_000;
+    const names = Array.from({ length: n }, (_, i) => `f${i}`);
+    const evens = names.filter((_, i) => i % 2 === 0);
+    const deleted = applyStrategicMergePatch({ metadata: { finalizers: names } }, { metadata: { '$deleteFromPrimitiveList/finalizers': evens } }, {});
+    assert.deepEqual(deleted, { metadata: { finalizers: names.filter((_, i) => i % 2 === 1) } });
+    const conds = names.map((type) => ({ type, status: 'False' }));
+    const patch = {
+      status: {
+        conditions: [...evens.map((type) => ({ type, status: 'True' })), { type: 'f1', $patch: 'delete' }, { type: 'new', status: 'True' }],
+        '$setElementOrder/conditions': [{ type: 'new' }, ...names.map((type) => ({ type })).reverse()],
+      },
+    };
+    const merged = applyStrategicMergePatch({ status: { conditions: conds } }, patch, conditions);
+    const got = (merged.status as { conditions: { type: string; status: string }[] }).conditions;
+    assert.equal(got.length, n);
+    assert.deepEqual(got[0], { type: 'new', status: 'True' });
+    assert.deepEqual(got[1], { type: `f${n - 1}`, status: 'False' });
+    assert.deepEqual(got[2], { type: `f${n - 2}`, status: 'True' });
+    assert.ok(!got.some((c) => c.type === 'f1'));
+  });
 });

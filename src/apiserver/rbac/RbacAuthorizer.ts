@@ -124,6 +124,17 @@ export class RbacAuthorizer {
     return rulesOf(await this.fresh(), user, namespace);
   }
 
+  /** The rules a user holds in a namespace, or cluster-wide when none is given (never the superuser's shortcut). */
+  async heldRules(user: UserInfo, namespace: string | undefined): Promise<PolicyRule[]> {
+    return rulesOf(await this.fresh(), user, namespace);
+  }
+
+  /** The rules of the role a binding refers to; undefined when it does not exist. */
+  async roleRules(roleRef: RoleRef, namespace: string): Promise<PolicyRule[] | undefined> {
+    const policy = await this.fresh();
+    return roleRef.kind === 'ClusterRole' ? policy.clusterRoles.get(roleRef.name) : policy.roles.get(`${namespace}/${roleRef.name}`);
+  }
+
   private async fresh(): Promise<Policy> {
     const policy = emptyPolicy();
     for (const type of KINDS) for (const o of (await this.opts.objects.list(type, undefined)).items) add(policy, o);

@@ -4,7 +4,8 @@
  * - `cluster-admin`, and `admin` ⊇ `edit` ⊇ `view` built by aggregation, so every Promise's kind (which gets
  *   `fleetops:promise:<name>:edit|view` roles labelled to aggregate) is in them;
  * - `fleetops:catalog-reader` for every authenticated user: the platform's catalog (Promises, Destinations, state
- *   stores, revisions and rollouts), never the RolloutPlans, which name and diff every team's resources;
+ *   stores, revisions), never Rollouts or RolloutPlans, which name and diff every team's resources (a team reads
+ *   where its own resources stand in their status: `status.promiseRevision`);
  * - `system:basic-user`: anyone may ask what they may do (`kubectl auth can-i`, `kubectl auth whoami`);
  * - for each team of the token file, its namespaces and a RoleBinding to `edit` in each.
  */
@@ -76,7 +77,7 @@ export function bootstrapObjects(): KubeObject[] {
     }),
     clusterRole('fleetops:catalog-reader', [
       { verbs: READ, apiGroups: ['platform.kratix.io'], resources: ['promises', 'destinations', 'gitstatestores', 'bucketstatestores'] },
-      { verbs: READ, apiGroups: ['fleetops.dev'], resources: ['promiserevisions', 'rollouts'] },
+      { verbs: READ, apiGroups: ['fleetops.dev'], resources: ['promiserevisions'] },
     ]),
     clusterRoleBinding('fleetops:catalog-reader', 'fleetops:catalog-reader', AUTHENTICATED_GROUP),
     clusterRole('system:basic-user', [

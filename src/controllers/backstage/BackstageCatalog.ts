@@ -13,7 +13,7 @@ import { encodeWorkload, ROOT_GROUP_ID } from '../../lib/workloads.ts';
 import { destinationType, promiseType, workType, type KratixPromise } from '../../registry/builtin/kratixKinds.ts';
 import type { Registry } from '../../registry/Registry.ts';
 import { apiVersionOf } from '../../registry/ResourceType.ts';
-import { ensureObject } from '../shared/ensure.ts';
+import { ensureWork, type WorkSeal } from '../shared/workSeal.ts';
 import { KindsController } from '../shared/KindsController.ts';
 import { KRATIX_API, LABEL_PROMISE_NAME } from '../shared/kratixNames.ts';
 import { kindServedBy, promiseNameOf } from '../shared/promiseKinds.ts';
@@ -30,6 +30,8 @@ export interface BackstageCatalogOptions {
   client: Client;
   registry: Registry;
   logger: Logger;
+  /** Seals the catalog's Works (the scheduler places only sealed Works). */
+  seal: WorkSeal;
   /** The portal's address (links in the entities), known once the API listens. */
   portalUrl: () => string;
 }
@@ -78,7 +80,7 @@ export class BackstageCatalog {
     const promise = await getOf(client, promiseType, name);
     const type = kindServedBy(this.opts.registry, name);
     const wanted = (await this.backstageWanted()) && promise && !promise.metadata.deletionTimestamp && type ? await this.desired(promise, type) : [];
-    for (const w of wanted) await ensureObject(client, w);
+    for (const w of wanted) await ensureWork(client, this.opts.seal, w);
     const keep = new Set(wanted.map((w) => `${w.metadata.namespace ?? ''}/${w.metadata.name ?? ''}`));
     for (const w of existing) {
       if (!keep.has(`${w.metadata.namespace ?? ''}/${w.metadata.name}`))

@@ -3,6 +3,7 @@
  * records `spec.dependencies` as a Work, checks `requiredPromises`, writes Kratix's status and conditions, and on
  * deletion removes every resource of the kind before the kind goes away.
  */
+import { ensureWork, type WorkSeal } from '../shared/workSeal.ts';
 import type { Logger } from 'pino';
 import { setCondition, type Condition } from '../../api/conditions.ts';
 import { jsonEqual, type JsonObject, cloneJson } from '../../api/types.ts';
@@ -17,7 +18,6 @@ import type { Registry } from '../../registry/Registry.ts';
 import { preferredVersion, type ResourceType } from '../../registry/ResourceType.ts';
 import type { SchemaValidator } from '../../registry/schema/SchemaValidator.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
-import { ensureObject } from '../shared/ensure.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
 import { encodeWorkload, ROOT_GROUP_ID } from '../../lib/workloads.ts';
 import { stringify } from 'yaml';
@@ -60,6 +60,8 @@ export interface PromiseControllerOptions {
   validator: SchemaValidator;
   events: EventRecorder;
   logger: Logger;
+  /** Seals the dependencies' Work (the scheduler places only sealed Works). */
+  seal: WorkSeal;
   /** Runs `workflows.promise.configure|delete`; without it Promise workflows are not run. */
   executor?: WorkflowExecutor;
   /** First retry delay after a failed Promise workflow (doubles up to 5 minutes). */
@@ -399,7 +401,7 @@ export class PromiseController {
     const content = deps.map((d) => stringify(d, { lineWidth: 0 })).join('---\n');
     const matchLabels: Record<string, string> = {};
     for (const s of spec.destinationSelectors ?? []) Object.assign(matchLabels, s.matchLabels);
-    await ensureObject(this.opts.client, {
+    await ensureWork(this.opts.client, this.opts.seal, {
       apiVersion: KRATIX_API,
       kind: 'Work',
       metadata: {

@@ -26,6 +26,7 @@ import { BackgroundTasks } from '../../controller/BackgroundTasks.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
 import { KRATIX_API, LABEL_PIPELINE_NAME } from '../shared/kratixNames.ts';
+import type { WorkSeal } from '../shared/workSeal.ts';
 
 export const LABEL_WORK = 'kratix.io/work';
 export const LABEL_GROUP_ID = 'kratix.io/workload-group-id';
@@ -36,6 +37,8 @@ const SOURCE_ORDER = ['resource-workflow', 'promise-workflow', 'promise'];
 
 export interface WorkSchedulerOptions {
   client: Client;
+  /** Only Works with FleetOps' seal are placed: what no Promise workflow produced never reaches a state store. */
+  seal: WorkSeal;
   events: EventRecorder;
   logger: Logger;
   /** Picks one of the candidates for a resource group (injected for tests); default: uniformly at random. */
@@ -128,6 +131,7 @@ export class WorkScheduler {
       await client.update({ ...work, metadata: { ...work.metadata, finalizers: [...finalizers, FINALIZER_WORK_CLEANUP] } });
       return; // the update brings us back
     }
+    if (!this.opts.seal.verify(work)) return this.refuseUnsealed(work, log);
     const spec = work.spec ?? {};
     const { wanted, unscheduled } = this.placementsFor(work, await listOf(client, destinationType), existing);
     // Record the union first: a crash half-way must not leave a placement nobody remembers.
@@ -152,6 +156,21 @@ export class WorkScheduler {
     if (unscheduled.length) {
       await this.opts.events.record(work, 'Warning', 'NoMatchingDestination', `No matching destination found for workloadGroups: [${unscheduled.join(', ')}]`);
     }
+  }
+
+  /**
+   * A Work no Promise workflow produced (or changed since): placed nowhere new, its placements left as FleetOps last
+   * made them, and said so in its status and events.
+   */
+  private async refuseUnsealed(work: Work, log: Logger): Promise<void> {
+    const message = 'this Work was not produced by a Promise workflow (or was changed since): FleetOps does not schedule it';
+    log.warn({ work: work.metadata.name, namespace: work.metadata.namespace }, 'unsealed Work refused');
+    const now = rfc3339Seconds((this.opts.now ?? (() => new Date()))());
+    const status = cloneJson(work.status ?? {});
+    status.conditions = setCondition(status.conditions, { type: 'ScheduleSucceeded', status: 'False', reason: 'NotProducedByWorkflow', message }, now);
+    if (jsonEqual(status, work.status ?? {})) return;
+    await this.opts.client.updateStatus({ ...work, status });
+    await this.opts.events.record(work, 'Warning', 'NotProducedByWorkflow', message);
   }
 
   /** The placements a Work should have on these Destinations, and the groups no Destination matches. */

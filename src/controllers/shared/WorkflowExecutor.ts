@@ -4,7 +4,7 @@
  * resource and Promise controllers: the contract is the same, only the object and the Work's labels differ.
  */
 import { errorMessage } from '../../api/errors.ts';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isPlainObject, type StoredObject } from '../../api/types.ts';
 import type { KratixPromise } from '../../registry/builtin/kratixKinds.ts';
@@ -23,7 +23,7 @@ import {
 import { parseGoDuration } from '../../api/duration.ts';
 import { ensurePipelineAccess } from './pipelineAccess.ts';
 import { buildWorkloadGroups, type OutputFile } from '../../workflows/outputs.ts';
-import { ensureObject } from './ensure.ts';
+import { ensureWork, type WorkSeal } from './workSeal.ts';
 
 import {
   KRATIX_API,
@@ -88,7 +88,10 @@ export interface WorkflowExecutorOptions {
    * Issues a token for a service account, valid for `seconds` (pipelines with `spec.rbac`); with the CA steps
    * verify the API by. Without it such pipelines fail, saying so.
    */
-  tokens?: { issue(namespace: string, serviceAccount: string, seconds: number): Promise<string>; caCert: string };
+  /** Seals the Works it writes (the scheduler places only sealed Works). */
+  seal: WorkSeal;
+  /** Issues a run's token; bound to its WorkflowRun when there is one (a dry run has none), so it ends with the run. */
+  tokens?: { issue(namespace: string, serviceAccount: string, seconds: number, run?: { name: string; uid: string }): Promise<string>; caCert: string };
 }
 
 /** Kratix's status.yaml merge: shallow, with `conditions` merged by type. */
@@ -103,15 +106,24 @@ export function mergeStatus(current: Record<string, unknown>, incoming: Record<s
   return out;
 }
 
+/** The name a dry run's token is bound to: it has no WorkflowRun, so the executor vouches for it while it runs. */
+export const DRY_RUN_BINDING = 'dry-run';
+
 export class WorkflowExecutor {
   private readonly opts: WorkflowExecutorOptions;
+  private readonly dryRuns = new Set<string>();
+
+  /** Whether a dry run's token binding (its uid) belongs to a dry run still running in this process. */
+  isLiveDryRun(uid: string): boolean {
+    return this.dryRuns.has(uid);
+  }
 
   constructor(opts: WorkflowExecutorOptions) {
     this.opts = opts;
   }
 
   /** The pipeline's account and grants (made or brought up to date), and a token for this run. */
-  private async apiAccess(target: WorkflowTarget, pipeline: Pipeline): Promise<ApiCredentials> {
+  private async apiAccess(target: WorkflowTarget, pipeline: Pipeline, run: StoredObject | undefined, dryRunUid: string): Promise<ApiCredentials> {
     const { tokens } = this.opts;
     if (!tokens) throw new Error('pipelines that use the platform API need FleetOps to issue tokens');
     const id = {
@@ -126,7 +138,8 @@ export class WorkflowExecutor {
     // Valid for the run: the longest a step may take, and some margin.
     const timeout = pipeline.metadata.annotations?.[ANNOTATION_TIMEOUT];
     const seconds = Math.ceil((timeout ? parseGoDuration(timeout) : 10 * 60_000) / 1000) * pipeline.spec.containers.length + 300;
-    return { token: await tokens.issue(target.namespace, account, seconds), caCert: tokens.caCert, namespace: target.namespace };
+    const boundTo = run ? { name: run.metadata.name, uid: run.metadata.uid } : { name: DRY_RUN_BINDING, uid: dryRunUid };
+    return { token: await tokens.issue(target.namespace, account, seconds, boundTo), caCert: tokens.caCert, namespace: target.namespace };
   }
 
   private now(): Date {
@@ -149,6 +162,8 @@ export class WorkflowExecutor {
       const run = dryRun ? undefined : await this.startRun(target, pipeline);
       if (run) outcome.runs.unshift(run.metadata.name);
       const started = Date.now();
+      const dryRunUid = randomUUID();
+      if (!run) this.dryRuns.add(dryRunUid);
       let result: PipelineResult;
       try {
         result = await this.opts.runner.run(pipeline, {
@@ -158,7 +173,7 @@ export class WorkflowExecutor {
           object: input,
           plural: target.plural,
           ...(readConfig ? { readConfig } : {}),
-          ...(this.opts.tokens ? { apiAccess: (p: Pipeline) => this.apiAccess(target, p) } : {}),
+          ...(this.opts.tokens ? { apiAccess: (p: Pipeline) => this.apiAccess(target, p, run, dryRunUid) } : {}),
         });
       } catch (err) {
         result = {
@@ -170,6 +185,8 @@ export class WorkflowExecutor {
           selectors: [],
           control: {},
         };
+      } finally {
+        this.dryRuns.delete(dryRunUid);
       }
       // The Work is written before the run is marked Succeeded: a Succeeded run always has its Work (crash recovery
       // relies on it).
@@ -214,7 +231,7 @@ export class WorkflowExecutor {
     const workloadGroups = buildWorkloadGroups(result.outputs, result.selectors, promiseSelectors, `${target.workflowType}-workflow`);
     const spec: Record<string, unknown> = { promiseName: target.promise.metadata.name, workloadGroups };
     if (target.workflowType === 'resource') spec.resourceName = target.object.metadata.name;
-    await ensureObject(this.opts.client, {
+    await ensureWork(this.opts.client, this.opts.seal, {
       apiVersion: KRATIX_API,
       kind: 'Work',
       metadata: {

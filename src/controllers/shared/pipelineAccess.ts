@@ -4,6 +4,7 @@
  * namespace, in the `resourceNamespace` named, or a ClusterRole and ClusterRoleBinding for `resourceNamespace: "*"`.
  * The steps then get a token of that account, valid for the run, and reach the API through the sandbox's relay.
  */
+import { LABEL_PIPELINE_ACCESS } from '../../api/fleetopsNames.ts';
 import { RBAC_API, RBAC_GROUP, type PolicyRule } from '../../api/rbac.ts';
 import type { KubeObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
@@ -25,8 +26,6 @@ export interface PipelineIdentity {
   /** The Promise's uid: the account and grants are its dependents, collected when it goes. */
   promiseUid: string;
 }
-
-export const LABEL_PIPELINE_ACCESS = 'fleetops.dev/pipeline-access';
 
 export function serviceAccountName(id: PipelineIdentity, rbac: PipelineRbac): string {
   return rbac.serviceAccount || `${id.promise}-${id.workflowType}-${id.action}-${id.pipeline}`.slice(0, 253);

@@ -1,0 +1,60 @@
+/**
+ * Works are FleetOps' to write: a Promise's workflows (and its dependencies, and the Backstage catalog) produce them,
+ * and the scheduler places only Works that carry FleetOps' seal, an HMAC of the Work's identity and spec under a key
+ * only this installation holds. A Work written any other way (by hand through the API, by a role that reached
+ * `works`) is never scheduled, so nothing a team writes itself reaches a Destination's state store.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { isPlainObject, type KubeObject } from '../../api/types.ts';
+import type { Client } from '../../client/Client.ts';
+import { ensureObject } from './ensure.ts';
+
+export const ANNOTATION_WORK_SEAL = 'fleetops.dev/work-seal';
+
+/** JSON with object keys in order, so the same spec always gives the same bytes. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (isPlainObject(value))
+    return `{${Object.keys(value)
+      .sort()
+      .filter((k) => value[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(value);
+}
+
+export class WorkSeal {
+  private readonly key: Buffer;
+
+  /** `secret`: the installation's signing key; the seal's own key is derived from it. */
+  constructor(options: { secret: Buffer }) {
+    this.key = createHmac('sha256', options.secret).update('fleetops.dev/work-seal/v1').digest();
+  }
+
+  private digest(work: KubeObject): Buffer {
+    const { namespace = '', name = '' } = work.metadata;
+    return createHmac('sha256', this.key)
+      .update(canonical({ namespace, name, spec: work.spec ?? {} }))
+      .digest();
+  }
+
+  /** The Work with its seal. */
+  sealed(work: KubeObject): KubeObject {
+    return {
+      ...work,
+      metadata: { ...work.metadata, annotations: { ...work.metadata.annotations, [ANNOTATION_WORK_SEAL]: this.digest(work).toString('base64url') } },
+    };
+  }
+
+  /** Whether FleetOps wrote this Work's spec as it is now. */
+  verify(work: KubeObject): boolean {
+    const given = Buffer.from(work.metadata.annotations?.[ANNOTATION_WORK_SEAL] ?? '', 'base64url');
+    const expected = this.digest(work);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+}
+
+/** Creates or updates a Work FleetOps produced, sealed. */
+export function ensureWork(client: Client, seal: WorkSeal, work: KubeObject): ReturnType<typeof ensureObject> {
+  return ensureObject(client, seal.sealed(work), ['spec']);
+}
