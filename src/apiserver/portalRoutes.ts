@@ -24,6 +24,15 @@ export function portalRoutes(distDir: string): (app: FastifyInstance) => void {
     app.get('/', async (_req, reply) => reply.redirect('/portal/'));
     app.get('/portal', async (_req, reply) => reply.redirect('/portal/'));
     app.get('/portal/*', async (req, reply) => {
+      // On every answer, errors too. Never framed by another page: its Undo and Delete buttons cannot be clicked
+      // through a decoy (clickjacking).
+      void reply
+        .header('X-Content-Type-Options', 'nosniff')
+        .header(
+          'Content-Security-Policy',
+          "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+        )
+        .header('X-Frame-Options', 'DENY');
       if (!existsSync(join(distDir, 'index.html'))) {
         return reply.code(503).type('text/plain').send('the portal is not built: run "npm run build:portal" (npm start builds it)\n');
       }
@@ -45,19 +54,10 @@ export function portalRoutes(distDir: string): (app: FastifyInstance) => void {
       }
       // Built assets carry a content hash in their name: cached for good; the page itself is always revalidated.
       const immutable = file.startsWith('assets/');
-      return (
-        reply
-          .type(TYPES[extname(file)] ?? 'application/octet-stream')
-          .header('Cache-Control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
-          .header('X-Content-Type-Options', 'nosniff')
-          // Never framed by another page: its Undo and Delete buttons cannot be clicked through a decoy (clickjacking).
-          .header(
-            'Content-Security-Policy',
-            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
-          )
-          .header('X-Frame-Options', 'DENY')
-          .send(body)
-      );
+      return reply
+        .type(TYPES[extname(file)] ?? 'application/octet-stream')
+        .header('Cache-Control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
+        .send(body);
     });
   };
 }
