@@ -3,7 +3,7 @@
  * brings up the store, registry, API server and controllers in one process; run directly it starts with the
  * embedded defaults.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { checkDatabase, DataDirError, keepPrivate, lockDataDir, markInitialized } from './dataDir.ts';
 import { dirname, join, resolve } from 'node:path';
@@ -54,6 +54,8 @@ import { ResourceController } from './controllers/resource/ResourceController.ts
 import { DRY_RUN_BINDING, WorkflowExecutor } from './controllers/shared/WorkflowExecutor.ts';
 import { WorkSeal } from './controllers/shared/workSeal.ts';
 import { NamespaceController } from './controllers/namespace/NamespaceController.ts';
+import { openCgroups, type Cgroups } from './workflows/runtime/cgroups.ts';
+import { claimUidRange } from './workflows/runtime/uidRange.ts';
 import { PipelineRunner } from './workflows/PipelineRunner.ts';
 import { apiSocketPath, removeStaleWorkspaces } from './workflows/workspace.ts';
 import { BwrapRuntime } from './workflows/runtime/BwrapRuntime.ts';
@@ -248,12 +250,16 @@ function gitRoutes(gitRoot: string, authenticator: Authenticator): (app: Fastify
  * The bubblewrap sandbox, started through a helper process (fork() from this big process would cost the event loop
  * several ms per step), or, when it cannot run here, a runtime that fails every step with the fix.
  */
-async function defaultRuntime(dataDir: string, logger: Logger, launcher: HelperLauncher): Promise<StepRuntime> {
+async function defaultRuntime(dataDir: string, logger: Logger, launcher: HelperLauncher, cgroups: Cgroups | undefined): Promise<StepRuntime> {
   const relay = findRelayBinaries();
   if (!relay) logger.warn('no dynamic loader found for the API relay (ldd): pipelines with spec.rbac will fail');
   // The data directory holds the tokens and the store: hidden, also where it lies inside the install bound at /fleetops.
   const hidden = [dataDir, ...(dataDir.startsWith(`${INSTALL_DIR}/`) ? [`/fleetops${dataDir.slice(INSTALL_DIR.length)}`] : [])];
+  // Runs' uids (and cgroups) are this data directory's own: another FleetOps on the host never shares them.
+  const runUids = process.getuid?.() === 0 ? claimUidRange(dataDir) : undefined;
   const bwrap = new BwrapRuntime({
+    ...(cgroups ? { cgroups } : {}),
+    ...(runUids ? { runUids } : {}),
     hiddenPaths: hidden,
     binds: [{ host: INSTALL_DIR, sandbox: '/fleetops' }],
     pathPrefix: [dirname(process.execPath)],
@@ -302,7 +308,10 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const launcher = new HelperLauncher({ logger: logger.child({ component: 'sandbox' }) });
   const stale = removeStaleWorkspaces();
   if (stale) logger.info({ removed: stale }, 'removed workspaces left by runs of a FleetOps that was stopped hard');
-  const runtime = options.runtime ?? (await defaultRuntime(dataDir, logger, launcher));
+  const opened = options.runtime ? undefined : openCgroups({ name: createHash('sha256').update(dataDir).digest('hex').slice(0, 12) });
+  if (typeof opened === 'string') logger.warn({ problem: opened }, 'steps run without memory and CPU limits');
+  const cgroups = typeof opened === 'string' ? undefined : opened;
+  const runtime = options.runtime ?? (await defaultRuntime(dataDir, logger, launcher, cgroups));
   const images = openImageCache(dataDir, options.images, logger.child({ component: 'images' }));
   images.start();
   // One parser for what users send and what steps write: big YAML is parsed off the event loop, under limits.
@@ -501,6 +510,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       await stateStores.stop();
       await eventExpiry.stop();
       await launcher.stop();
+      cgroups?.close();
       images.stop();
       await parser.stop();
       await store.close();

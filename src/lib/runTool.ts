@@ -3,6 +3,7 @@
  * stdout kept as bytes, the tail of stderr as text (where tools say what went wrong), killed at its timeout or on abort.
  */
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 export interface ToolResult {
   code: number | null;
@@ -32,10 +33,17 @@ export class ToolMissingError extends Error {
   }
 }
 
+/**
+ * Where util-linux's setpriv is, a tool is started through it with a parent-death signal: if FleetOps dies (even by
+ * kill -9) the kernel kills the tool too, so no skopeo or umoci keeps working for nobody.
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+
 export function toolRunner(spawn: SpawnFn = nodeSpawn): ToolRunner {
   return (file, args, options) =>
     new Promise((resolve, reject) => {
-      const child = spawn(file, args, {
+      const [command, argv] = SETPRIV && spawn === nodeSpawn ? [SETPRIV, ['--pdeathsig', 'KILL', '--', file, ...args]] : [file, args];
+      const child = spawn(command, argv, {
         stdio: ['pipe', 'pipe', 'pipe'],
         ...(options.env ? { env: options.env } : {}),
         ...(options.cwd ? { cwd: options.cwd } : {}),
@@ -66,7 +74,10 @@ export function toolRunner(spawn: SpawnFn = nodeSpawn): ToolRunner {
       });
       child.on('close', (code) => {
         done();
-        resolve({ code, stdout: Buffer.concat(out), stderr, timedOut });
+        // setpriv could not start the tool: as if it had not started at all.
+        const failedExec = command === SETPRIV && code === 127 && /^setpriv: failed to execute/m.exec(stderr);
+        if (failedExec) reject(new ToolMissingError(file, new Error(stderr.trim())));
+        else resolve({ code, stdout: Buffer.concat(out), stderr, timedOut });
       });
       child.stdin?.on('error', () => undefined); // a tool that exits without reading its input
       child.stdin?.end(options.input);

@@ -10,7 +10,8 @@ import { parseGoDuration } from '../api/duration.ts';
 import { toBlockYaml } from '../api/blockYaml.ts';
 import type { StepRuntime } from './StepRuntime.ts';
 import { ImagePullError, type AcquireOptions, type ImageLease, type PullRecord } from './images/ImageCache.ts';
-import { pullSecretAuths, stepInImage, type StepInImage } from './containerSpec.ts';
+import { pullSecretAuths, stepInImage, stepLimits, type StepInImage } from './containerSpec.ts';
+import type { StepLimits } from './runtime/cgroups.ts';
 import { wantsApiAccess, type Container, type Pipeline } from './pipelineSpec.ts';
 import { prepareVolumes, writableVolumes } from './volumes.ts';
 import { createWorkspace, defaultWorkRoot, type Workspace } from './workspace.ts';
@@ -70,6 +71,8 @@ export interface StepRecord {
   logTruncated: boolean;
   /** How the step's image was had (image pipelines). */
   pull?: PullRecord;
+  /** Why it stopped, when the kernel stopped it (as Kubernetes says it): `OOMKilled`. */
+  reason?: string;
 }
 
 export interface WorkflowControl {
@@ -211,6 +214,7 @@ export class PipelineRunner {
         options.onStep?.(record, false);
         let lease: ImageLease | undefined;
         let plan: StepInImage;
+        let limits: StepLimits;
         try {
           if (images && !onHost) {
             lease = await images.acquire(container.image ?? '', {
@@ -221,6 +225,7 @@ export class PipelineRunner {
             record.pull = lease.pull;
           }
           plan = stepInImage(container, env, lease, mounts, api?.dir);
+          limits = stepLimits(container);
         } catch (err) {
           lease?.release();
           if (!(err instanceof ImagePullError) && !(err instanceof OutputError)) throw err;
@@ -253,6 +258,7 @@ export class PipelineRunner {
               network,
               ...(api ? { apiRelay: { socket: api.socket, port: API_PORT } } : {}),
               timeoutMs,
+              limits,
               maxLogBytes: this.opts.maxLogBytes ?? 256 * 1024,
               ...(plan.root ? { root: plan.root } : {}),
               mounts: plan.mounts,
@@ -272,13 +278,15 @@ export class PipelineRunner {
           durationMs: Math.round(outcome.durationMs),
           log: outcome.log,
           logTruncated: outcome.logTruncated,
+          ...(outcome.oomKilled ? { reason: 'OOMKilled' } : {}),
         });
         result.steps.push(record);
         options.onStep?.(record, true);
         if (outcome.exitCode !== 0) {
           result.ok = false;
-          const why =
-            written !== undefined
+          const why = outcome.oomKilled
+            ? `was OOMKilled: it used more than its memory limit (${limits.memoryBytes ? `${limits.memoryBytes} bytes` : 'the default'}; set resources.limits.memory)`
+            : written !== undefined
               ? `was stopped: it wrote ${written} bytes to /kratix/output, /kratix/metadata and its volumes, more than the ${maxWritten} allowed`
               : outcome.signal === 'SIGXFSZ' || outcome.exitCode === 153
                 ? `was stopped: it wrote a file bigger than the limit per file (SIGXFSZ)`

@@ -3,6 +3,8 @@
  * can run at all on this machine. The default runtime runs the step's command as a host process in a bubblewrap
  * sandbox; a runtime for container images (OCI) can implement the same interface later.
  */
+import type { StepLimits } from './runtime/cgroups.ts';
+
 export interface StepSpec {
   /** Step (container) name, for logs. */
   name: string;
@@ -27,6 +29,8 @@ export interface StepSpec {
    */
   apiRelay?: { socket: string; port: number };
   timeoutMs: number;
+  /** The container's `resources.limits` (the runtime's defaults fill what it leaves out). */
+  limits?: StepLimits;
   /** Log bytes kept; beyond it the head is dropped and the tail kept. */
   maxLogBytes: number;
 }
@@ -50,6 +54,8 @@ export interface StepOutcome {
   /** Combined stdout and stderr, at most maxLogBytes (the tail). */
   log: string;
   logTruncated: boolean;
+  /** Stopped by the kernel for using more memory than its limit. */
+  oomKilled?: boolean;
 }
 
 export interface StepUser {

@@ -11,6 +11,8 @@ import { ensureMountPoint, findExecutable, resolveInRoot, resolveUser } from './
 import { OutputError } from './outputs.ts';
 import type { Container } from './pipelineSpec.ts';
 import type { StepRoot } from './StepRuntime.ts';
+import type { StepLimits } from './runtime/cgroups.ts';
+import { cpuMillis, memoryBytes, QuantityError } from '../api/quantity.ts';
 import { mountsFor, type ConfigReader, type PreparedVolumes } from './volumes.ts';
 
 export interface StepInImage {
@@ -137,4 +139,18 @@ function mountPathInRoot(rootfs: string, path: string): string {
     if (resolved !== undefined) return posix.join(resolved, ...parts.slice(i));
   }
   return path;
+}
+
+/** A container's `resources.limits` as the sandbox's limits; a quantity that does not parse fails the step, saying which. */
+export function stepLimits(container: Container): StepLimits {
+  const limits = container.resources?.limits ?? {};
+  const out: StepLimits = {};
+  try {
+    if (limits.memory !== undefined) out.memoryBytes = memoryBytes(limits.memory);
+    if (limits.cpu !== undefined) out.cpuMillis = cpuMillis(limits.cpu);
+  } catch (err) {
+    if (err instanceof QuantityError) throw new OutputError(`step ${container.name}: resources.limits: ${err.message}`, { cause: err });
+    throw err;
+  }
+  return out;
 }

@@ -23,6 +23,8 @@ export interface Container {
   envFrom?: EnvFromSource[];
   volumeMounts?: VolumeMount[];
   securityContext?: { runAsUser?: number; runAsGroup?: number };
+  /** As in a Pod: `limits.memory` and `limits.cpu` are enforced (cgroups); requests are accepted and not used. */
+  resources?: { limits?: { memory?: string | number; cpu?: string | number }; requests?: Record<string, string | number> };
 }
 /** Kratix's `spec.rbac`: the account the steps use against the platform API, and what it may do. */
 export interface PipelineRbacSpec {

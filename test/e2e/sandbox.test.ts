@@ -12,6 +12,8 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BwrapRuntime } from '../../src/workflows/runtime/BwrapRuntime.ts';
+import { openCgroups } from '../../src/workflows/runtime/cgroups.ts';
+import { claimUidRange } from '../../src/workflows/runtime/uidRange.ts';
 import { PipelineRunner, type PipelineContext } from '../../src/workflows/PipelineRunner.ts';
 import { ImageCache } from '../../src/workflows/images/ImageCache.ts';
 import { SkopeoFetcher } from '../../src/workflows/images/SkopeoFetcher.ts';
@@ -223,3 +225,70 @@ for (const mode of ['image', 'host'] as const)
       assert.match(r.failure!, /step step exited with code 7: line one\nimage not found/);
     });
   });
+
+describe('step limits', () => {
+  const dirs = [mkdtempSync(join(tmpdir(), 'fleetops-a-')), mkdtempSync(join(tmpdir(), 'fleetops-b-'))];
+  const claims = mkdtempSync(join(tmpdir(), 'fleetops-uid-claims-'));
+  const opened = openCgroups({ name: `sandbox-test-${process.pid}` });
+  const cgroups = typeof opened === 'string' ? undefined : opened;
+  const runnerFor = (dataDir: string): PipelineRunner =>
+    new PipelineRunner({
+      runtime: new BwrapRuntime({
+        hiddenPaths: [secretDir, cacheDir],
+        pathPrefix: [dirname(process.execPath)],
+        maxProcesses: 64,
+        runUids: claimUidRange(dataDir, { dir: claims }),
+        ...(cgroups ? { cgroups } : {}),
+      }),
+      images,
+      stepTimeoutMs: 20_000,
+    });
+  after(() => {
+    cgroups?.close();
+    for (const d of [...dirs, claims]) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('stops a step past its memory limit (OOMKilled) while other runs go on', { skip: cgroups ? false : String(opened) }, async () => {
+    const runner = runnerFor(dirs[0]!);
+    const hog: Parameters<PipelineRunner['run']>[0] = {
+      metadata: { name: 'p' },
+      spec: {
+        containers: [
+          {
+            name: 'hog',
+            image: TEST_IMAGE,
+            command: ['/bin/sh', '-c', `awk 'BEGIN { s = "x"; while (1) s = s s }'`],
+            resources: { limits: { memory: '64Mi', cpu: '500m' } },
+          },
+        ],
+      },
+    };
+    const [hogged, fine] = await Promise.all([runner.run(hog, ctx), runner.run(pipelineIn('image')('echo fine'), ctx)]);
+    assert.equal(hogged.ok, false);
+    assert.equal(hogged.steps[0]?.reason, 'OOMKilled');
+    assert.match(hogged.failure ?? '', /step hog was OOMKilled: it used more than its memory limit \(67108864 bytes; set resources\.limits\.memory\)/);
+    assert.equal(fine.ok, true, fine.failure);
+  });
+
+  it('refuses a limit that is not a quantity, saying which', async () => {
+    const r = await runnerFor(dirs[0]!).run(
+      { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: TEST_IMAGE, command: ['true'], resources: { limits: { memory: 'lots' } } }] } },
+      ctx,
+    );
+    assert.equal(r.ok, false);
+    assert.match(r.failure ?? '', /step c: resources\.limits: "lots" is not a quantity: use e\.g\. "512Mi"/);
+  });
+
+  it("keeps two FleetOps on one host apart: one's fork bomb does not starve the other's runs", async () => {
+    const [a, b] = dirs.map((d) => claimUidRange(d, { dir: claims }));
+    assert.notEqual(a!.first, b!.first, 'each data directory has a range of its own');
+    assert.deepEqual(claimUidRange(dirs[0]!, { dir: claims }), a, 'and keeps it');
+    const marker = `fleetops-bomb2-${process.pid}`;
+    const bombing = runnerFor(dirs[0]!).run(pipelineIn('image')(`bomb() { bomb | bomb & }; bomb; sleep 30 # ${marker}`, { 'fleetops.dev/timeout': '4s' }), ctx);
+    await new Promise((r) => setTimeout(r, 1500));
+    const other = runnerFor(dirs[1]!);
+    const runs = await Promise.all(Array.from({ length: 3 }, () => other.run(pipelineIn('image')('for i in 1 2 3 4 5; do (true) & done; wait; echo fine'), ctx)));
+    for (const r of runs) assert.equal(r.ok, true, r.failure);
+    assert.equal((await bombing).ok, false);
+  });
+});

@@ -23,6 +23,8 @@ const step = s.obj({
   logTruncated: s.bool(),
   /** How the step's image was had: the reference, its digest, whether it was cached, how long it took. */
   pull: s.obj({ image: s.str(), digest: s.str(), policy: s.str(), cached: s.bool(), durationMs: s.int() }),
+  /** Why the kernel stopped it, as Kubernetes says it: `OOMKilled`. */
+  reason: s.str(),
 });
 
 export const workflowRunType = defineType({

@@ -13,6 +13,7 @@ import type { StepOutcome, StepRoot, StepRuntime, StepSpec, StepUser } from '../
 import { LocalLauncher } from './LocalLauncher.ts';
 import { LaunchError, type ProcessLauncher } from './ProcessLauncher.ts';
 import type { RelayBinaries } from './relayBinaries.ts';
+import type { Cgroups, StepLimits } from './cgroups.ts';
 
 export interface BwrapRuntimeOptions {
   bwrapPath?: string;
@@ -42,7 +43,14 @@ export interface BwrapRuntimeOptions {
   launcher?: ProcessLauncher;
   /** Node, loader and libraries for the API relay of steps with `apiRelay` (see relayBinaries.ts). */
   relay?: RelayBinaries;
+  /** Control groups for each run's uid (memory, CPU and process limits); without them only the process cap holds. */
+  cgroups?: Cgroups;
+  /** Limits of a step whose container names none (see DEFAULT_STEP_LIMITS). */
+  defaultLimits?: StepLimits;
 }
+
+/** What a step may use when its container's `resources.limits` say nothing: 2 GiB, no CPU quota, 1,024 processes. */
+export const DEFAULT_STEP_LIMITS: Required<Pick<StepLimits, 'memoryBytes' | 'pids'>> = { memoryBytes: 2 * 1024 ** 3, pids: 1024 };
 
 /** Where the relay's pieces appear in a sandbox: its private /tmp, so any image can take the binds. */
 const RELAY_DIR = '/tmp/.fleetops-relay';
@@ -252,12 +260,37 @@ export class BwrapRuntime implements StepRuntime {
     // And no single file bigger than maxFileBytes (in 512-byte blocks): the writer gets SIGXFSZ (exit 153).
     const blocks = Math.ceil((this.opts.maxFileBytes ?? 64 * 1024 * 1024) / 512);
     const limit = `{ ulimit -p ${this.processLimit} 2>/dev/null || ulimit -u ${this.processLimit}; } && ulimit -f ${blocks} || exit 125`;
-    const argv = ['-c', `${limit}; exec "$@"`, 'fleetops-step', this.bwrap, ...this.argv(step)];
+    const user = step.user ?? this.user;
+    // Only a run's own uid gets a group: the shared fallback user's would be shared by every run that has it.
+    const group = this.opts.cgroups && step.user && step.user.uid !== this.user?.uid ? this.opts.cgroups.forUid(step.user.uid) : undefined;
+    let join = '';
+    let oomBefore = 0;
+    if (group) {
+      group.apply({ ...this.defaultLimits(), ...step.limits });
+      oomBefore = group.oomKills();
+      // The step's first process joins its run's groups before it starts the sandbox: all it starts is inside.
+      join = `${group.procs.map((f) => `echo $$ > '${f}'`).join(' && ')} || { echo "fleetops: cannot join the step's cgroup" >&2; exit 125; }; `;
+    }
+    const argv = ['-c', `${join}${limit}; exec "$@"`, 'fleetops-step', this.bwrap, ...this.argv(step)];
     const r = await this.launcher.run(
-      { file: '/bin/sh', args: argv, ...(step.user ?? this.user ?? {}), timeoutMs: step.timeoutMs, maxOutputBytes: step.maxLogBytes },
+      { file: '/bin/sh', args: argv, ...(user ?? {}), timeoutMs: step.timeoutMs, maxOutputBytes: step.maxLogBytes },
       { ...(options.signal ? { signal: options.signal } : {}), ...(options.onLog ? { onOutput: options.onLog } : {}) },
     );
-    return { exitCode: r.code, signal: r.signal, timedOut: r.timedOut, aborted: r.aborted, durationMs: r.durationMs, log: r.output, logTruncated: r.truncated };
+    const oomKilled = !!group && group.oomKills() > oomBefore;
+    return {
+      exitCode: r.code,
+      signal: r.signal,
+      timedOut: r.timedOut,
+      aborted: r.aborted,
+      durationMs: r.durationMs,
+      log: r.output,
+      logTruncated: r.truncated,
+      ...(oomKilled ? { oomKilled } : {}),
+    };
+  }
+
+  private defaultLimits(): StepLimits {
+    return this.opts.defaultLimits ?? { ...DEFAULT_STEP_LIMITS, pids: Math.min(DEFAULT_STEP_LIMITS.pids, this.processLimit) };
   }
 }
 

@@ -1,0 +1,177 @@
+/**
+ * Per-run control groups for steps: a memory limit (the kernel's OOM killer stops a step past it, and the count of
+ * its kills says so), a CPU quota and a process cap, for each run's uid. Cgroup v2 where it is mounted with its
+ * controllers, v1's `memory`, `cpu` and `pids` hierarchies otherwise. The groups live under one parent per FleetOps
+ * data directory, beneath FleetOps' own group. A run's group lets only that run's uid add processes (its
+ * `cgroup.procs` is the uid's); the limits stay root's, so a step cannot raise them.
+ */
+import { chownSync, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface StepLimits {
+  memoryBytes?: number;
+  cpuMillis?: number;
+  pids?: number;
+}
+
+/** One run's groups: the files its first process joins through, its limits, and how often the OOM killer struck. */
+export interface RunCgroup {
+  readonly procs: string[];
+  apply(limits: StepLimits): void;
+  oomKills(): number;
+}
+
+export interface Cgroups {
+  readonly version: 1 | 2;
+  forUid(uid: number): RunCgroup;
+  /** Removes the groups (when FleetOps stops; a group still holding a process stays). */
+  close(): void;
+}
+
+/** Removes empty group folders, children first; a busy one is left. */
+function removeGroups(dirs: string[]): void {
+  for (const d of dirs) {
+    try {
+      rmdirSync(d);
+    } catch {
+      // still holds a process, or gone already
+    }
+  }
+}
+
+const CPU_PERIOD_US = 100_000;
+
+function write(path: string, value: string): void {
+  writeFileSync(path, value);
+}
+
+/** The path of this process's group in a v1 hierarchy (`memory`) or v2 (`''`), from /proc/self/cgroup. */
+function ownGroup(controller: string, procSelfCgroup: string): string | undefined {
+  for (const line of procSelfCgroup.split('\n')) {
+    const [, controllers, path] = line.split(':');
+    if (controllers === undefined || path === undefined) continue;
+    if (controller === '' ? line.startsWith('0::') : controllers.split(',').includes(controller)) return path;
+  }
+  return undefined;
+}
+
+function counter(text: string, key: string): number {
+  const m = new RegExp(`^${key} (\\d+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+class V1Cgroups implements Cgroups {
+  readonly version = 1;
+  private readonly dirs: { memory: string; cpu: string; pids: string };
+  private readonly made = new Map<number, RunCgroup>();
+
+  constructor(dirs: { memory: string; cpu: string; pids: string }) {
+    this.dirs = dirs;
+  }
+
+  forUid(uid: number): RunCgroup {
+    const known = this.made.get(uid);
+    if (known) return known;
+    const at = (d: string): string => join(d, `uid-${uid}`);
+    const memory = at(this.dirs.memory);
+    const cpu = at(this.dirs.cpu);
+    const pids = at(this.dirs.pids);
+    for (const d of [memory, cpu, pids]) {
+      mkdirSync(d, { recursive: true });
+      for (const f of ['cgroup.procs', 'tasks']) if (existsSync(join(d, f))) chownSync(join(d, f), uid, uid);
+    }
+    const group: RunCgroup = {
+      procs: [memory, cpu, pids].map((d) => join(d, 'cgroup.procs')),
+      apply(limits) {
+        write(join(memory, 'memory.limit_in_bytes'), limits.memoryBytes ? String(limits.memoryBytes) : '-1');
+        write(join(pids, 'pids.max'), limits.pids ? String(limits.pids) : 'max');
+        write(join(cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
+        write(join(cpu, 'cpu.cfs_quota_us'), limits.cpuMillis ? String(Math.max(1000, (limits.cpuMillis * CPU_PERIOD_US) / 1000)) : '-1');
+      },
+      oomKills: () => counter(readFileSync(join(memory, 'memory.oom_control'), 'utf8'), 'oom_kill'),
+    };
+    this.made.set(uid, group);
+    return group;
+  }
+
+  close(): void {
+    const parents = Object.values(this.dirs);
+    removeGroups([...[...this.made.keys()].flatMap((uid) => parents.map((d) => join(d, `uid-${uid}`))), ...parents]);
+    this.made.clear();
+  }
+}
+
+class V2Cgroups implements Cgroups {
+  readonly version = 2;
+  private readonly parent: string;
+  private readonly made = new Map<number, RunCgroup>();
+
+  constructor(parent: string) {
+    this.parent = parent;
+  }
+
+  forUid(uid: number): RunCgroup {
+    const known = this.made.get(uid);
+    if (known) return known;
+    const dir = join(this.parent, `uid-${uid}`);
+    mkdirSync(dir, { recursive: true });
+    chownSync(join(dir, 'cgroup.procs'), uid, uid);
+    const group: RunCgroup = {
+      procs: [join(dir, 'cgroup.procs')],
+      apply(limits) {
+        write(join(dir, 'memory.max'), limits.memoryBytes ? String(limits.memoryBytes) : 'max');
+        write(join(dir, 'pids.max'), limits.pids ? String(limits.pids) : 'max');
+        write(join(dir, 'cpu.max'), limits.cpuMillis ? `${Math.max(1000, (limits.cpuMillis * CPU_PERIOD_US) / 1000)} ${CPU_PERIOD_US}` : `max ${CPU_PERIOD_US}`);
+      },
+      oomKills: () => counter(readFileSync(join(dir, 'memory.events'), 'utf8'), 'oom_kill'),
+    };
+    this.made.set(uid, group);
+    return group;
+  }
+
+  close(): void {
+    removeGroups([...[...this.made.keys()].map((uid) => join(this.parent, `uid-${uid}`)), this.parent]);
+    this.made.clear();
+  }
+}
+
+export interface CgroupsOptions {
+  /** Names the parent group: one per FleetOps data directory (`fleetops-<name>`). */
+  name: string;
+  /** Default /sys/fs/cgroup. */
+  root?: string;
+  /** This process's /proc/self/cgroup (tests give their own). */
+  procSelfCgroup?: string;
+}
+
+/**
+ * The step cgroups this machine offers to this process, or why not (a sentence for the log): FleetOps must run as root
+ * and the hierarchies must be writable.
+ */
+export function openCgroups(options: CgroupsOptions): Cgroups | string {
+  const root = options.root ?? '/sys/fs/cgroup';
+  if (process.getuid?.() !== 0) return 'FleetOps does not run as root: steps get no cgroup limits (only the process cap)';
+  const self = options.procSelfCgroup ?? readFileSync('/proc/self/cgroup', 'utf8');
+  const parentName = `fleetops-${options.name}`;
+  try {
+    if (existsSync(join(root, 'cgroup.controllers'))) {
+      // v2: the groups go beside FleetOps' own (a group with processes cannot also delegate controllers below it).
+      const own = join(root, ownGroup('', self) ?? '/');
+      const base = own === root ? root : join(own, '..');
+      const parent = join(base, parentName);
+      mkdirSync(parent, { recursive: true });
+      write(join(parent, 'cgroup.subtree_control'), '+memory +pids +cpu');
+      return new V2Cgroups(parent);
+    }
+    const dirs = { memory: '', cpu: '', pids: '' };
+    for (const c of ['memory', 'cpu', 'pids'] as const) {
+      const mount = join(root, c);
+      if (!existsSync(join(mount, 'cgroup.procs'))) return `the cgroup v1 hierarchy ${c} is not mounted at ${mount}: steps get no ${c} limit`;
+      dirs[c] = join(mount, ownGroup(c, self) ?? '/', parentName);
+      mkdirSync(dirs[c], { recursive: true });
+    }
+    return new V1Cgroups(dirs);
+  } catch (err) {
+    return `cannot make step cgroups under ${root}: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
