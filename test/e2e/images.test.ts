@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BwrapRuntime } from '../../src/workflows/runtime/BwrapRuntime.ts';
@@ -143,7 +143,7 @@ describe('steps in container images, from a real registry', () => {
     assert.match(r.steps[1]!.log, /read-only/);
   });
 
-  it("needs the pull secret: wrong or missing credentials fail with the registry's answer, then back off", async () => {
+  it("needs the pull secret: wrong or missing credentials fail with the registry's answer, then back off (those credentials only)", async () => {
     const fresh = new ImageCache({
       dir: join(work, 'images-auth'),
       fetcher: new SkopeoFetcher({ workDir: join(work, 'fetch-auth'), registriesConf: registry.registriesConf() }),
@@ -157,9 +157,13 @@ describe('steps in container images, from a real registry', () => {
           err.reason === 'ErrImagePull' && /^ErrImagePull: 127\.0\.0\.1:\d+\/team\/show:v1: unauthorized: authentication required/.test(err.message),
       );
       await assert.rejects(
-        fresh.acquire(show, { auths: JSON.parse(registry.dockerConfigJson()).auths as never }),
+        fresh.acquire(show, wrong),
         (err: ImagePullError) => err.reason === 'ImagePullBackOff' && /back-off pulling the image .* last error: unauthorized/.test(err.message),
       );
+      // Another team's correct secret is not held back by that back-off.
+      const lease = await fresh.acquire(show, { auths: JSON.parse(registry.dockerConfigJson()).auths as never });
+      lease.release();
+      await assert.rejects(fresh.acquire(show, wrong), (err: ImagePullError) => err.reason === 'ImagePullBackOff');
     } finally {
       fresh.stop();
     }
@@ -169,6 +173,37 @@ describe('steps in container images, from a real registry', () => {
     );
     assert.equal(r.ok, false);
     assert.match(r.failure!, /^step s: ErrImagePull: 127\.0\.0\.1:\d+\/team\/show:v1: unauthorized/);
+  });
+
+  it("lends a private image to another team only after the registry accepts that team's own credentials", async () => {
+    const shared = new ImageCache({
+      dir: join(work, 'images-tenants'),
+      fetcher: new SkopeoFetcher({ workDir: join(work, 'fetch-tenants'), registriesConf: registry.registriesConf() }),
+      backoffBaseMs: 60_000,
+    });
+    try {
+      const teamA = { auths: JSON.parse(registry.dockerConfigJson()).auths as never };
+      (await shared.acquire(show, teamA)).release();
+      // Team B, no secret: the root is in the cache, yet the registry is asked, and refuses.
+      await assert.rejects(
+        shared.acquire(show, { policy: 'IfNotPresent' }),
+        (err: ImagePullError) => err.reason === 'ErrImagePull' && /unauthorized: authentication required/.test(err.message),
+      );
+      await assert.rejects(
+        shared.acquire(show, { policy: 'Never' }),
+        (err: ImagePullError) => err.reason === 'ErrImageNeverPull' && /pulled with other credentials/.test(err.message),
+      );
+      // Team C with a valid secret of its own (another account of the registry would do the same) gets it from the cache.
+      const lease = await shared.acquire(show, { policy: 'IfNotPresent', auths: JSON.parse(registry.dockerConfigJson()).auths as never });
+      assert.equal(lease.pull.cached, true);
+      lease.release();
+      // Nothing under the cache tells another uid which digests it holds.
+      const refs = join(work, 'images-tenants', 'refs');
+      assert.equal(statSync(refs).mode & 0o777, 0o700);
+      for (const f of readdirSync(refs)) assert.equal(statSync(join(refs, f)).mode & 0o077, 0, f);
+    } finally {
+      shared.stop();
+    }
   });
 
   it('fails clearly for a missing tag, Never with a missing image, an image without a shell; nothing is left half-written', async () => {

@@ -287,7 +287,9 @@ describe('step limits', () => {
     const bombing = runnerFor(dirs[0]!).run(pipelineIn('image')(`bomb() { bomb | bomb & }; bomb; sleep 30 # ${marker}`, { 'fleetops.dev/timeout': '4s' }), ctx);
     await new Promise((r) => setTimeout(r, 1500));
     const other = runnerFor(dirs[1]!);
-    const runs = await Promise.all(Array.from({ length: 3 }, () => other.run(pipelineIn('image')('for i in 1 2 3 4 5; do (true) & done; wait; echo fine'), ctx)));
+    const runs = await Promise.all(
+      Array.from({ length: 3 }, () => other.run(pipelineIn('image')('for i in 1 2 3 4 5; do (true) & done; wait; echo fine'), ctx)),
+    );
     for (const r of runs) assert.equal(r.ok, true, r.failure);
     assert.equal((await bombing).ok, false);
   });

@@ -20,7 +20,12 @@ describe('quantities', () => {
     assert.equal(cpuMillis('0'), 0);
   });
   it('refuse what is not a quantity, naming the forms', () => {
-    for (const bad of ['lots', '12Q', '-1', '', '1 Gi']) assert.throws(() => memoryBytes(bad), (e: unknown) => e instanceof QuantityError && /use e\.g\. "512Mi"/.test(e.message), bad);
+    for (const bad of ['lots', '12Q', '-1', '', '1 Gi'])
+      assert.throws(
+        () => memoryBytes(bad),
+        (e: unknown) => e instanceof QuantityError && /use e\.g\. "512Mi"/.test(e.message),
+        bad,
+      );
     assert.throws(() => cpuMillis(-2), QuantityError);
   });
 });

@@ -8,10 +8,16 @@
  *   refs/<hash>.json         which digest a reference (tag) resolved to, and when
  *   tmp/                     pulls and unpacks in progress (a crash leaves them here; removed at start)
  *
- * Concurrency: one pull per reference and one unpack per digest at a time, whoever asks (1,000 runs starting at once
- * share them). Bounded: past `maxBytes` the least recently used roots that no run holds are removed. A reference
- * whose pull failed is not tried again before its back-off ends (10 s doubling to 5 minutes, as the kubelet does):
- * runs asking for it meanwhile fail at once with ImagePullBackOff.
+ * Concurrency: one pull per reference and credentials, and one unpack per digest at a time, whoever asks (1,000 runs
+ * starting at once share them). Bounded: past `maxBytes` the least recently used roots that no run holds are removed.
+ * A reference whose pull failed is not tried again with the same credentials before its back-off ends (10 s doubling
+ * to 5 minutes, as the kubelet does): runs asking for it so meanwhile fail at once with ImagePullBackOff, while a
+ * team with other credentials is never held back by that failure.
+ *
+ * Tenants: an image pulled with a team's pull secret is lent to another team only once that team's own credentials
+ * have been checked against the registry (Kubernetes' "ensure secret pulled images", KEP-2535); the credentials that
+ * may use a root are kept beside it (roots/<hex>/access.json). The references and access files are FleetOps' alone
+ * (no index of digests readable by another uid); the roots are reachable by path only, for the runs that use them.
  */
 import { errorMessage } from '../../api/errors.ts';
 import { createHash, randomBytes } from 'node:crypto';
@@ -115,6 +121,21 @@ interface StoredRoot {
   sizeBytes: number;
 }
 
+/** Who may use a root: `anonymous` (pulled without a team's secret, or built here), or the hash of a registry credential. */
+type AccessKey = string;
+const ANONYMOUS: AccessKey = 'anonymous';
+
+/**
+ * The credential a pull of `ref` presents: the team's secret entry for the reference's registry, hashed (never kept in
+ * the clear), or `anonymous` when it has none for that registry.
+ */
+export function accessKeyOf(ref: ImageReference, auths: RegistryAuths | undefined): AccessKey {
+  const entry = Object.entries(auths ?? {}).find(([host]) => host.replace(/^https?:\/\//, '').replace(/\/.*$/, '') === ref.domain)?.[1];
+  if (!entry) return ANONYMOUS;
+  const canonical = JSON.stringify([entry.auth ?? '', entry.username ?? '', entry.password ?? '', entry.identitytoken ?? '']);
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
+}
+
 interface Failure {
   message: string;
   until: number;
@@ -130,7 +151,10 @@ export class ImageCache {
   private readonly refs = new Map<string, string>();
   private readonly pulls = new Map<string, Promise<{ digest: string; cached: boolean }>>();
   private readonly unpacks = new Map<string, Promise<Root>>();
+  /** Keyed by reference and credential: one team's failures never hold back another's pulls. */
   private readonly failures = new Map<string, Failure>();
+  /** Per digest, the credentials the registry accepted for it (see access.json). */
+  private readonly access = new Map<string, Set<AccessKey>>();
   private started = false;
   private tmp = '';
 
@@ -149,10 +173,13 @@ export class ImageCache {
     this.started = true;
     mkdirSync(this.opts.dir, { recursive: true, mode: 0o711 });
     // Steps (another uid) reach their root by path (bubblewrap resolves even a descriptor by path): traversable folders.
-    for (const sub of ['', 'roots', 'refs']) {
+    for (const sub of ['', 'roots']) {
       mkdirSync(join(this.opts.dir, sub), { recursive: true });
       chmodSync(join(this.opts.dir, sub), 0o711);
     }
+    // Which digest each reference names is FleetOps' alone: another uid finds no private image's digest here.
+    mkdirSync(join(this.opts.dir, 'refs'), { recursive: true });
+    chmodSync(join(this.opts.dir, 'refs'), 0o700);
     // Work in progress goes to a folder of this process's own: the CLI (image builds) may share the cache.
     const tmp = join(this.opts.dir, 'tmp');
     mkdirSync(tmp, { recursive: true, mode: 0o700 });
@@ -203,8 +230,15 @@ export class ImageCache {
     }
     const policy = options.policy ?? defaultPullPolicy(ref);
     const present = this.presentDigest(ref);
+    const key = accessKeyOf(ref, options.auths);
     if (policy === 'Never' || ref.domain === LOCAL_DOMAIN) {
-      if (present) return this.lease(present, ref, policy, true, started);
+      if (present && (ref.domain === LOCAL_DOMAIN || this.mayUse(present, key))) return this.lease(present, ref, policy, true, started);
+      if (present)
+        throw new ImagePullError(
+          'ErrImageNeverPull',
+          ref.canonical,
+          'the image is in the cache, pulled with other credentials, and the pull policy Never lets FleetOps not check yours: use IfNotPresent',
+        );
       if (policy === 'Never') throw new ImagePullError('ErrImageNeverPull', ref.canonical, 'the image is not present and the pull policy is Never');
       throw new ImagePullError(
         'ErrImagePull',
@@ -212,8 +246,9 @@ export class ImageCache {
         `${LOCAL_DOMAIN} images are never pulled and this one is not in the local image cache; build it with "npx fleetops image build"`,
       );
     }
-    if (policy === 'IfNotPresent' && present) return this.lease(present, ref, policy, true, started);
-    const failure = this.failures.get(ref.canonical);
+    if (policy === 'IfNotPresent' && present && this.mayUse(present, key)) return this.lease(present, ref, policy, true, started);
+    const attempt = `${ref.canonical}|${key}`;
+    const failure = this.failures.get(attempt);
     if (failure && failure.until > this.now())
       throw new ImagePullError(
         'ImagePullBackOff',
@@ -222,16 +257,57 @@ export class ImageCache {
       );
     let pulled: { digest: string; cached: boolean };
     try {
-      pulled = await this.pull(ref, options);
+      // A root present for other credentials still goes through the registry: it must accept these (and a new tag
+      // target is pulled as usual).
+      pulled = await this.pull(ref, options, key);
     } catch (err) {
       const message = errorMessage(err);
       const delayMs = failure ? Math.min(failure.delayMs * 2, this.opts.maxBackoffMs ?? 300_000) : (this.opts.backoffBaseMs ?? 10_000);
-      this.failures.set(ref.canonical, { message, until: this.now() + delayMs, delayMs });
+      this.failures.set(attempt, { message, until: this.now() + delayMs, delayMs });
       this.opts.logger?.warn({ image: ref.canonical, err: message, retryInMs: delayMs }, 'image pull failed');
       throw new ImagePullError('ErrImagePull', ref.canonical, message, { cause: err });
     }
-    this.failures.delete(ref.canonical);
+    this.failures.delete(attempt);
     return this.lease(pulled.digest, ref, policy, pulled.cached, started);
+  }
+
+  /** Whether runs presenting `key` may use the root: pulled without a team's secret, or their credentials were accepted. */
+  private mayUse(digest: string, key: AccessKey): boolean {
+    const keys = this.accessOf(digest);
+    return keys.has(ANONYMOUS) || keys.has(key);
+  }
+
+  private accessFile(digest: string): string {
+    return join(this.opts.dir, 'roots', hexOf(digest), 'access.json');
+  }
+
+  private accessOf(digest: string): Set<AccessKey> {
+    let keys = this.access.get(digest);
+    if (keys) return keys;
+    try {
+      const stored: unknown = JSON.parse(readFileSync(this.accessFile(digest), 'utf8'));
+      keys = new Set(Array.isArray(stored) ? stored.map(String) : []);
+    } catch {
+      // Roots from before access was recorded were pulled by the platform: anyone's.
+      keys = new Set(existsSync(join(this.opts.dir, 'roots', hexOf(digest))) ? [ANONYMOUS] : []);
+    }
+    this.access.set(digest, keys);
+    return keys;
+  }
+
+  /** Records that the registry accepted `key` for `digest` (a root's access file is FleetOps' only). */
+  private grant(digest: string, key: AccessKey): void {
+    const keys = this.accessOf(digest);
+    if (keys.has(key)) return;
+    keys.add(key);
+    const file = this.accessFile(digest);
+    const tmp = `${file}.${randomBytes(4).toString('hex')}`;
+    try {
+      writeFileSync(tmp, JSON.stringify([...keys]), { mode: 0o600 });
+      renameSync(tmp, file);
+    } catch {
+      // the root went meanwhile: nothing to record
+    }
   }
 
   /**
@@ -247,6 +323,7 @@ export class ImageCache {
         () => readLayoutConfig(layoutDir, tag),
       );
     for (const r of references) this.remember(parseImageReference(r).canonical, digest);
+    this.grant(digest, ANONYMOUS); // built here, by the platform
     return digest;
   }
 
@@ -258,6 +335,7 @@ export class ImageCache {
       if (total <= maxBytes) break;
       if (r.leases > 0 || this.unpacks.has(r.digest)) continue;
       this.roots.delete(r.digest);
+      this.access.delete(r.digest);
       total -= r.sizeBytes;
       removed.push(r.digest);
       // Renamed away first: a crash mid-removal leaves nothing that looks like a usable root.
@@ -301,7 +379,7 @@ export class ImageCache {
     this.refs.set(canonical, digest);
     const file = this.refFile(canonical);
     const tmp = `${file}.${randomBytes(4).toString('hex')}`;
-    writeFileSync(tmp, JSON.stringify({ ref: canonical, digest, resolvedAt: new Date(this.now()).toISOString() }));
+    writeFileSync(tmp, JSON.stringify({ ref: canonical, digest, resolvedAt: new Date(this.now()).toISOString() }), { mode: 0o600 });
     renameSync(tmp, file);
   }
 
@@ -324,16 +402,17 @@ export class ImageCache {
     }
   }
 
-  /** Resolves (when needed) and fetches the reference; one at a time per reference, shared by all who ask. */
-  private pull(ref: ImageReference, options: AcquireOptions): Promise<{ digest: string; cached: boolean }> {
-    const running = this.pulls.get(ref.canonical);
+  /** Resolves and fetches the reference; one at a time per reference and credential, shared by all who ask so. */
+  private pull(ref: ImageReference, options: AcquireOptions, key: AccessKey): Promise<{ digest: string; cached: boolean }> {
+    const id = `${ref.canonical}|${key}`;
+    const running = this.pulls.get(id);
     if (running) return running;
-    const p = this.pullNow(ref, options).finally(() => this.pulls.delete(ref.canonical));
-    this.pulls.set(ref.canonical, p);
+    const p = this.pullNow(ref, options, key).finally(() => this.pulls.delete(id));
+    this.pulls.set(id, p);
     return p;
   }
 
-  private async pullNow(ref: ImageReference, options: AcquireOptions): Promise<{ digest: string; cached: boolean }> {
+  private async pullNow(ref: ImageReference, options: AcquireOptions, key: AccessKey): Promise<{ digest: string; cached: boolean }> {
     const work = join(this.tmp, `pull-${randomBytes(6).toString('hex')}`);
     mkdirSync(work, { mode: 0o700 });
     try {
@@ -345,7 +424,10 @@ export class ImageCache {
       }
       const digest = await this.opts.fetcher.resolve(ref, ctx);
       this.remember(ref.canonical, digest);
-      if (this.rootFor(digest)) return { digest, cached: true };
+      if (this.rootFor(digest)) {
+        this.grant(digest, key); // the registry accepted these credentials for it
+        return { digest, cached: true };
+      }
       const layout = join(work, 'layout');
       await this.unpackOnce(
         digest,
@@ -355,6 +437,7 @@ export class ImageCache {
         },
         () => readLayoutConfig(layout, 'image'),
       );
+      this.grant(digest, key);
       this.opts.logger?.info({ image: ref.canonical, digest, from: byDigest(ref, digest) }, 'image pulled and unpacked');
       return { digest, cached: false };
     } finally {
@@ -375,9 +458,11 @@ export class ImageCache {
         const sizeBytes = prepareRoot(join(bundle, 'rootfs'));
         const stored: StoredRoot = { digest, config: config(), sizeBytes };
         writeFileSync(join(bundle, 'image.json'), JSON.stringify(stored));
+        // Nobody's yet: the pull that made it grants its credentials once it is in place.
+        writeFileSync(join(bundle, 'access.json'), '[]', { mode: 0o600 });
         // Only what a step needs stays: umoci's bundle files (config.json, mtree) go.
         for (const entry of readdirSync(bundle))
-          if (entry !== 'rootfs' && entry !== 'image.json') rmSync(join(bundle, entry), { recursive: true, force: true });
+          if (!['rootfs', 'image.json', 'access.json'].includes(entry)) rmSync(join(bundle, entry), { recursive: true, force: true });
         chmodSync(bundle, 0o711);
         const dir = join(this.opts.dir, 'roots', hexOf(digest));
         try {

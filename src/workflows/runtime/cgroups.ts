@@ -121,7 +121,10 @@ class V2Cgroups implements Cgroups {
       apply(limits) {
         write(join(dir, 'memory.max'), limits.memoryBytes ? String(limits.memoryBytes) : 'max');
         write(join(dir, 'pids.max'), limits.pids ? String(limits.pids) : 'max');
-        write(join(dir, 'cpu.max'), limits.cpuMillis ? `${Math.max(1000, (limits.cpuMillis * CPU_PERIOD_US) / 1000)} ${CPU_PERIOD_US}` : `max ${CPU_PERIOD_US}`);
+        write(
+          join(dir, 'cpu.max'),
+          limits.cpuMillis ? `${Math.max(1000, (limits.cpuMillis * CPU_PERIOD_US) / 1000)} ${CPU_PERIOD_US}` : `max ${CPU_PERIOD_US}`,
+        );
       },
       oomKills: () => counter(readFileSync(join(dir, 'memory.events'), 'utf8'), 'oom_kill'),
     };
