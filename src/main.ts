@@ -65,7 +65,7 @@ import type { StepRuntime } from './workflows/StepRuntime.ts';
 import type { ImageCache } from './workflows/images/ImageCache.ts';
 import { openImageCache, type ImagesOptions } from './workflows/images/openImageCache.ts';
 import { YamlParser } from './workers/YamlParser.ts';
-import { UNTRUSTED_LIMITS } from './api/boundedYaml.ts';
+import { DEFAULT_LIMITS, UNTRUSTED_LIMITS } from './api/boundedYaml.ts';
 import { RolloutController } from './controllers/rollout/RolloutController.ts';
 import { PlanController } from './controllers/rollout/PlanController.ts';
 import { WorkScheduler } from './controllers/scheduler/WorkScheduler.ts';
@@ -328,6 +328,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     runtime,
     images,
     parseYaml: (text) => parser.yaml(text, UNTRUSTED_LIMITS),
+    parseYamlStream: (text) => parser.yamlStream(text, DEFAULT_LIMITS),
     now,
     ...(options.stepTimeoutMs !== undefined ? { stepTimeoutMs: options.stepTimeoutMs } : {}),
   });

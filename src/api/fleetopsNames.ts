@@ -20,3 +20,10 @@ export const ANNOTATION_PINNED_VERSION = 'fleetops.dev/pinned-version';
  * are refused) and only FleetOps writes it.
  */
 export const LABEL_PIPELINE_ACCESS = 'fleetops.dev/pipeline-access';
+/**
+ * On a Promise: namespaces (comma-separated, or `*`) besides the request's own that its resource workflows may write
+ * objects into. Without it, a resource workflow's outputs stay in the request's namespace (see ADR 0015).
+ */
+export const ANNOTATION_OUTPUT_NAMESPACES = 'fleetops.dev/allowed-output-namespaces';
+/** On a Promise: cluster-scoped kinds (comma-separated, or `*`) its resource workflows may write (e.g. `Namespace`). */
+export const ANNOTATION_CLUSTER_OUTPUTS = 'fleetops.dev/allowed-cluster-scoped-outputs';

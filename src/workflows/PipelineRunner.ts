@@ -26,10 +26,12 @@ import {
   type OutputLimits,
   type YamlReader,
 } from './outputs.ts';
-import { parseYamlBounded, UNTRUSTED_LIMITS } from '../api/boundedYaml.ts';
+import { DEFAULT_LIMITS, parseYamlBounded, parseYamlStreamBounded, UNTRUSTED_LIMITS } from '../api/boundedYaml.ts';
+import { checkOutputScope, type OutputScope } from './outputScope.ts';
 
 /** Metadata files are at most 256 KiB; parsed on the calling thread unless a parser is given. */
 const inlineYaml: YamlReader = (text) => Promise.resolve(parseYamlBounded(text, UNTRUSTED_LIMITS));
+const inlineYamlStream = (text: string): Promise<unknown[]> => Promise.resolve(parseYamlStreamBounded(text, DEFAULT_LIMITS));
 
 export type { Container, EnvFromSource, EnvVar, Pipeline } from './pipelineSpec.ts';
 
@@ -49,6 +51,8 @@ export interface PipelineContext {
   readConfig?: (kind: 'ConfigMap' | 'Secret', name: string) => Promise<Record<string, string> | undefined>;
   /** For pipelines with `spec.rbac`: the account's grants made, a token for the run (see pipelineAccess.ts). */
   apiAccess?: (pipeline: Pipeline) => Promise<ApiCredentials>;
+  /** Where a resource workflow's outputs may go (outputScope.ts); without it they are not checked. */
+  outputScope?: OutputScope;
 }
 
 /** What a step needs to call the platform API as its pipeline's service account. */
@@ -108,6 +112,8 @@ export interface PipelineRunnerOptions {
   writeCheckMs?: number;
   /** Parses the metadata files steps write (FleetOps passes one that works off the event loop). */
   parseYaml?: YamlReader;
+  /** Parses output files (multi-document) for the output scope check; likewise. */
+  parseYamlStream?: (text: string) => Promise<unknown[]>;
   /** The Unix socket relaying to the API, for pipelines with `spec.rbac`; without it they fail with the reason. */
   apiRelay?: { socket: string };
   now?: () => Date;
@@ -339,6 +345,8 @@ export class PipelineRunner {
     if (ctx.action === 'configure') {
       result.selectors = await readDestinationSelectors(dirs.metadata, parse);
       result.outputs = collectOutputs(dirs.output, this.opts.limits ?? DEFAULT_OUTPUT_LIMITS);
+      if (ctx.outputScope && ctx.workflowType === 'resource')
+        await checkOutputScope(result.outputs, ctx.outputScope, this.opts.parseYamlStream ?? inlineYamlStream);
     }
   }
 }

@@ -206,6 +206,24 @@ describe('steps in container images, from a real registry', () => {
     }
   });
 
+  it('refuses an image with more files than the bound, saying so, and keeps nothing of it', async () => {
+    const small = new ImageCache({
+      dir: join(work, 'images-bounded'),
+      fetcher: new SkopeoFetcher({ workDir: join(work, 'fetch-bounded'), registriesConf: registry.registriesConf() }),
+      maxRootEntries: 20,
+    });
+    try {
+      await assert.rejects(
+        small.acquire(show, { auths: JSON.parse(registry.dockerConfigJson()).auths as never }),
+        (err: ImagePullError) =>
+          err.reason === 'ErrImagePull' && /the image has more than 20 files and folders; FleetOps runs images of at most 20/.test(err.message),
+      );
+      assert.deepEqual(readdirSync(join(work, 'images-bounded', 'roots')), []);
+    } finally {
+      small.stop();
+    }
+  });
+
   it('fails clearly for a missing tag, Never with a missing image, an image without a shell; nothing is left half-written', async () => {
     const missing = await runner.run(pipeline([{ name: 's', image: `${registry.host}/team/show:v404` }]), ctx(regcred));
     assert.match(missing.failure!, /^step s: ErrImagePull: 127\.0\.0\.1:\d+\/team\/show:v404: manifest unknown$/);

@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { eventually, fleetopsCli, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { kubectlFor } from '../helpers/kubectl.ts';
 
 const run = promisify(execFile);
 const standIns = join(import.meta.dirname, '..', 'data', 'standin-images');
@@ -138,8 +139,28 @@ describe('Kratix marketplace Promises', () => {
     );
   });
 
-  it('runs the namespace Promise unchanged from the mirror: its output reaches the Git state store', async () => {
+  it('runs the namespace Promise from the mirror once the platform allows its Namespaces: its output reaches the Git state store', async () => {
     const c = fleet.client;
+    // A resource workflow writing a cluster-scoped object needs the Promise to say so (ADR 0015).
+    await c.request('POST', '/apis/marketplace.kratix.io/v1alpha1/namespaces/default/namespaces', {
+      body: { apiVersion: 'marketplace.kratix.io/v1alpha1', kind: 'namespace', metadata: { name: 'too-early' }, spec: { namespaceName: 'early' } },
+    });
+    const refusal = await eventually(
+      async () =>
+        (
+          await c.get<{ status?: { conditions?: { message?: string }[] } }>('/apis/marketplace.kratix.io/v1alpha1/namespaces/default/namespaces/too-early')
+        ).status?.conditions
+          ?.map((x) => x.message ?? '')
+          .find((m) => m.includes('cluster-scoped')),
+      30_000,
+      'the refusal',
+    );
+    assert.match(
+      refusal,
+      /output namespace\.yaml: Namespace "early" is cluster-scoped, and Promise namespace does not let its resource workflows write Namespaces; the platform team may allow it with the annotation fleetops\.dev\/allowed-cluster-scoped-outputs: "Namespace"/,
+    );
+    const annotated = await kubectlFor(fleet.kubeconfigPath)(['annotate', 'promise', 'namespace', 'fleetops.dev/allowed-cluster-scoped-outputs=Namespace']);
+    assert.equal(annotated.code, 0, annotated.stderr);
     await c.request('POST', '/apis/marketplace.kratix.io/v1alpha1/namespaces/default/namespaces', {
       body: { apiVersion: 'marketplace.kratix.io/v1alpha1', kind: 'namespace', metadata: { name: 'team-x' }, spec: { namespaceName: 'team-x-dev' } },
     });
@@ -165,10 +186,10 @@ describe('Kratix marketplace Promises', () => {
       'the Namespace in the state store',
     );
     assert.ok(found.every((f) => existsSync(f) && /kind: Namespace/.test(readFileSync(f, 'utf8'))));
-    // The run's log says which image ran, from where it came and that it was pulled.
+    // The run's log says which image ran and how it was had (pulled for the refused request above).
     const logs = await fleetopsCli(fleet.kubeconfigPath)(['logs', 'namespaces.marketplace.kratix.io/team-x']);
     assert.equal(logs.code, 0, logs.stderr);
-    assert.match(logs.stdout, /image ghcr\.io\/syntasso\/kratix-marketplace\/namespace-configure-pipeline:v0\.1\.0 \(sha256:[0-9a-f]{12}\) pulled in [\d.]+s/);
+    assert.match(logs.stdout, /image ghcr\.io\/syntasso\/kratix-marketplace\/namespace-configure-pipeline:v0\.1\.0 \(sha256:[0-9a-f]{12}\) (pulled in [\d.]+s|already present)/);
     assert.match(logs.stdout, /namespace team-x-dev written/);
   });
 });

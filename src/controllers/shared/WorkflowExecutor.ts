@@ -24,6 +24,7 @@ import { parseGoDuration } from '../../api/duration.ts';
 import { ensurePipelineAccess } from './pipelineAccess.ts';
 import { buildWorkloadGroups, type OutputFile } from '../../workflows/outputs.ts';
 import { ensureWork, type WorkSeal } from './workSeal.ts';
+import { outputScopeOf } from '../../workflows/outputScope.ts';
 
 import {
   KRATIX_API,
@@ -172,6 +173,7 @@ export class WorkflowExecutor {
           promiseName: target.promise.metadata.name,
           object: input,
           plural: target.plural,
+          ...(target.workflowType === 'resource' ? { outputScope: outputScopeOf(target.promise, target.namespace) } : {}),
           ...(readConfig ? { readConfig } : {}),
           ...(this.opts.tokens ? { apiAccess: (p: Pipeline) => this.apiAccess(target, p, run, dryRunUid) } : {}),
         });

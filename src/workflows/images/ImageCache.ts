@@ -100,6 +100,8 @@ export interface ImageCacheOptions {
   /** First back-off after a failed pull (default 10 s), doubling to `maxBackoffMs` (default 5 minutes). */
   backoffBaseMs?: number;
   maxBackoffMs?: number;
+  /** Most files and folders an image's root may have (default MAX_ROOT_ENTRIES). */
+  maxRootEntries?: number;
   logger?: Logger;
   now?: () => number;
 }
@@ -455,7 +457,7 @@ export class ImageCache {
       const bundle = join(this.tmp, `bundle-${randomBytes(6).toString('hex')}`);
       try {
         await produce(bundle);
-        const sizeBytes = prepareRoot(join(bundle, 'rootfs'));
+        const sizeBytes = await prepareRoot(join(bundle, 'rootfs'), this.opts.maxRootEntries);
         const stored: StoredRoot = { digest, config: config(), sizeBytes };
         writeFileSync(join(bundle, 'image.json'), JSON.stringify(stored));
         // Nobody's yet: the pull that made it grants its credentials once it is in place.

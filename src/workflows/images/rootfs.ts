@@ -3,7 +3,8 @@
  * unpacking (readable by the step user, mount points for the sandbox), resolving a command on the image's PATH, the
  * image's users, and mount points for volumes.
  */
-import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync } from 'node:fs';
+import { chmod, lstat, readdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 
 /** Folders the sandbox mounts over (they must exist: the root is read-only). */
@@ -11,26 +12,40 @@ const MOUNT_POINTS = ['kratix/input', 'kratix/output', 'kratix/metadata', 'tmp',
 /** Files a step with network gets from the host (when the image has an /etc). */
 const NETWORK_FILES = ['etc/resolv.conf', 'etc/hosts'];
 
+/** Most entries (files, folders, links) an image's root may have; past it the unpack fails with a clear error. */
+export const MAX_ROOT_ENTRIES = 250_000;
+
+/** An image root over the entry limit. */
+export class RootTooLargeError extends Error {
+  constructor(limit: number) {
+    super(`the image has more than ${limit} files and folders; FleetOps runs images of at most ${limit} (make the image smaller)`);
+    this.name = 'RootTooLargeError';
+  }
+}
+
 /**
  * Makes the root usable by steps and returns its size in bytes: every entry readable (and folders traversable) by
- * the step user, as a container's root user could read them, and the sandbox's mount points present.
+ * the step user, as a container's root user could read them, and the sandbox's mount points present. Asynchronous,
+ * entry by entry: an image of many files never holds the event loop (the API answers meanwhile).
  */
-export function prepareRoot(rootfs: string): number {
+export async function prepareRoot(rootfs: string, maxEntries = MAX_ROOT_ENTRIES): Promise<number> {
   let bytes = 0;
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+  let entries = 0;
+  const pending = [rootfs];
+  await chmod(rootfs, 0o755);
+  for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      if (++entries > maxEntries) throw new RootTooLargeError(maxEntries);
       const path = join(dir, entry.name);
-      const st = lstatSync(path);
+      const st = await lstat(path);
       bytes += st.blocks * 512;
       if (st.isSymbolicLink()) continue;
       const mode = st.mode & 0o7777 & ~0o6000; // no set-id bits (the sandbox ignores them anyway)
       const wanted = st.isDirectory() ? mode | 0o055 : mode | 0o044 | (mode & 0o100 ? 0o011 : 0);
-      if (wanted !== (st.mode & 0o7777)) chmodSync(path, wanted);
-      if (st.isDirectory()) walk(path);
+      if (wanted !== (st.mode & 0o7777)) await chmod(path, wanted);
+      if (st.isDirectory()) pending.push(path);
     }
-  };
-  chmodSync(rootfs, 0o755);
-  walk(rootfs);
+  }
   for (const p of MOUNT_POINTS) ensureMountPoint(rootfs, `/${p}`, 'dir');
   if (isDir(rootfs, 'etc')) for (const f of NETWORK_FILES) ensureMountPoint(rootfs, `/${f}`, 'file');
   return bytes;

@@ -1,0 +1,104 @@
+/**
+ * What a resource workflow may write for its Destination: objects in the request's own namespace (or with none, as
+ * a namespaced object the GitOps agent places), unless its Promise declares more. A team controls its request's
+ * spec, and a pipeline that copies a field into an output's namespace, or renders a ClusterRoleBinding, would
+ * otherwise let the team write into other teams' namespaces or the whole cluster of every worker (ADR 0015).
+ */
+import { isPlainObject } from '../api/types.ts';
+import { ANNOTATION_CLUSTER_OUTPUTS, ANNOTATION_OUTPUT_NAMESPACES } from '../api/fleetopsNames.ts';
+import { OutputError, type OutputFile } from './outputs.ts';
+
+export interface OutputScope {
+  promise: string;
+  /** The request's namespace. */
+  namespace: string;
+  /** Other namespaces allowed, or every one. */
+  namespaces: string[] | '*';
+  /** Cluster-scoped kinds allowed, or every one. */
+  clusterKinds: string[] | '*';
+}
+
+/**
+ * Kubernetes' cluster-scoped kinds, and those of the tools platforms deploy most (an unknown kind written without a
+ * namespace is taken as namespaced: the agent puts it in its default namespace).
+ */
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'Node',
+  'PersistentVolume',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'StorageClass',
+  'VolumeAttachment',
+  'CSIDriver',
+  'CSINode',
+  'PriorityClass',
+  'RuntimeClass',
+  'IngressClass',
+  'APIService',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+  'MutatingAdmissionPolicy',
+  'MutatingAdmissionPolicyBinding',
+  'CertificateSigningRequest',
+  'FlowSchema',
+  'PriorityLevelConfiguration',
+  'VolumeSnapshotClass',
+  'ClusterIssuer',
+  'ClusterSecretStore',
+  'ClusterPolicy',
+  'Promise',
+  'Destination',
+  'GitStateStore',
+  'BucketStateStore',
+]);
+
+/** A Promise's declarations, read from its annotations. */
+export function outputScopeOf(promise: { metadata: { name: string; annotations?: Record<string, string> } }, namespace: string): OutputScope {
+  const list = (value: string | undefined): string[] | '*' =>
+    value?.trim() === '*'
+      ? '*'
+      : (value ?? '')
+          .split(',')
+          .map((v) => v.trim())
+          .filter(Boolean);
+  const a = promise.metadata.annotations ?? {};
+  return { promise: promise.metadata.name, namespace, namespaces: list(a[ANNOTATION_OUTPUT_NAMESPACES]), clusterKinds: list(a[ANNOTATION_CLUSTER_OUTPUTS]) };
+}
+
+const allows = (allowed: string[] | '*', value: string): boolean => allowed === '*' || allowed.includes(value);
+
+/** Refuses (OutputError, saying the file, the object and the annotation that would allow it) what the scope does not allow. */
+export async function checkOutputScope(files: OutputFile[], scope: OutputScope, parse: (text: string) => Promise<unknown[]>): Promise<void> {
+  for (const file of files) {
+    if (!/\.(ya?ml|json)$/i.test(file.path)) continue;
+    let docs: unknown[];
+    try {
+      docs = await parse(file.content.toString('utf8'));
+    } catch (err) {
+      throw new OutputError(`output ${file.path} is not YAML FleetOps can read (${err instanceof Error ? err.message : String(err)}); write it as YAML`, {
+        cause: err,
+      });
+    }
+    for (const doc of docs.flatMap((d) => (isPlainObject(d) && d.kind === 'List' && Array.isArray(d.items) ? d.items : [d]))) {
+      if (!isPlainObject(doc) || typeof doc.kind !== 'string') continue;
+      const meta = isPlainObject(doc.metadata) ? doc.metadata : {};
+      const name = typeof meta.name === 'string' ? meta.name : '';
+      const ns = typeof meta.namespace === 'string' ? meta.namespace : '';
+      if (CLUSTER_SCOPED.has(doc.kind) && !ns) {
+        if (!allows(scope.clusterKinds, doc.kind))
+          throw new OutputError(
+            `output ${file.path}: ${doc.kind} "${name}" is cluster-scoped, and Promise ${scope.promise} does not let its resource workflows write ${doc.kind}s; the platform team may allow it with the annotation ${ANNOTATION_CLUSTER_OUTPUTS}: "${doc.kind}"`,
+          );
+        continue;
+      }
+      if (ns && ns !== scope.namespace && !allows(scope.namespaces, ns))
+        throw new OutputError(
+          `output ${file.path}: ${doc.kind} "${name}" is in namespace "${ns}", not the request's ("${scope.namespace}"), and Promise ${scope.promise} does not allow it; the platform team may allow it with the annotation ${ANNOTATION_OUTPUT_NAMESPACES}: "${ns}"`,
+        );
+    }
+  }
+}
