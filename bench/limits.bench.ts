@@ -2,7 +2,10 @@
  * The API under the heaviest accepted input: one client sends the largest YAML bodies the API accepts (just under the
  * node limit: an application team's by default (5,000), the platform team's with --admin (50,000)) while pipeline steps write the largest status.yaml accepted (256 KiB), and meanwhile /healthz
  * and a small GET are timed every 20 ms. Prints their p50, p99 and worst latency, and how long the big requests took.
- * Figures only, no assertions. Usage: node bench/limits.bench.ts [--seconds 30] [--admin]
+ * With --tenant the team's load is instead its largest protobuf bodies (ConfigMaps of 4,900 entries, created and
+ * deleted) and strategic merge patches back to back (4,900 finalizers merged into a growing list, then
+ * `$deleteFromPrimitiveList` of as many), the two bodies the API once spent seconds on.
+ * Figures only, no assertions. Usage: node bench/limits.bench.ts [--seconds 30] [--admin | --tenant]
  */
 import { request as httpsRequest } from 'node:https';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +16,7 @@ import { pino } from 'pino';
 import { startFleetOps } from '../src/main.ts';
 import { BENCH_IMAGE, buildBenchImage } from './lib/benchImage.ts';
 import { testPromise } from '../test/helpers/promises.ts';
+import { ProtobufCodec } from '../src/apiserver/protobuf/ProtobufCodec.ts';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -22,6 +26,7 @@ const SECONDS = arg('seconds', 30);
 /** Whose largest body: an application team's (the default, 10,000 nodes) or the platform team's (50,000). */
 const AS_ADMIN = process.argv.includes('--admin');
 const KEYS = AS_ADMIN ? 49_900 : 4_900;
+const TENANT = process.argv.includes('--tenant');
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fleetops-limitsbench-'));
@@ -44,7 +49,7 @@ async function main(): Promise<void> {
     defaultDestinations: false,
     idleMemory: { idleMs: 5000, everyMs: 1000 },
   });
-  const send = (method: string, path: string, body?: string, type = 'application/json', token = fleet.adminToken): Promise<number> =>
+  const send = (method: string, path: string, body?: string | Buffer, type = 'application/json', token = fleet.adminToken): Promise<number> =>
     new Promise((resolve, reject) => {
       const req = httpsRequest(
         new URL(path, fleet.url),
@@ -76,21 +81,52 @@ async function main(): Promise<void> {
     const deadline = performance.now() + SECONDS * 1000;
     const bigTimes: number[] = [];
     let statuses = 0;
+    let tenantOps = 0;
     const loads = [
-      (async () => {
-        while (performance.now() < deadline) {
-          const t = performance.now();
-          const code = await send(
-            'PATCH',
-            '/api/v1/namespaces/default/configmaps/big?fieldManager=bench&force=true',
-            big,
-            'application/apply-patch+yaml',
-            AS_ADMIN ? fleet.adminToken : teamToken,
-          );
-          if (code >= 300) throw new Error(`big apply answered ${code}`);
-          bigTimes.push(performance.now() - t);
-        }
-      })(),
+      TENANT
+        ? (async () => {
+            // The team's largest protobuf body, then its largest strategic merge patches on a list that keeps growing.
+            const codec = new ProtobufCodec();
+            const data = Object.fromEntries(Array.from({ length: 4_900 }, (_, i) => [`k${i}`, 'v']));
+            // Bodies made before the clock starts: the client shares this process's event loop with the server.
+            const pb = codec.encode({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'pb', namespace: 'default' }, data });
+            const rounds = Array.from({ length: 400 }, (_, round) => {
+              const names = Array.from({ length: 4_900 }, (_, i) => `example.com/r${round}-${i}`);
+              return {
+                grow: JSON.stringify({ metadata: { finalizers: names } }),
+                shrink: JSON.stringify({ metadata: { '$deleteFromPrimitiveList/finalizers': names.filter((_, i) => i % 2 === 0) } }),
+              };
+            });
+            await send('POST', '/api/v1/namespaces/default/configmaps', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'grow' } }));
+            for (let round = 0; performance.now() < deadline; round++) {
+              const t = performance.now();
+              const created = await send('POST', '/api/v1/namespaces/default/configmaps', pb, 'application/vnd.kubernetes.protobuf', teamToken);
+              if (created !== 201) throw new Error(`protobuf create answered ${created}`);
+              await send('DELETE', '/api/v1/namespaces/default/configmaps/pb', undefined, 'application/json', teamToken);
+              const smp = 'application/strategic-merge-patch+json';
+              const bodies = rounds[round % rounds.length]!;
+              const grown = await send('PATCH', '/api/v1/namespaces/default/configmaps/grow', bodies.grow, smp, teamToken);
+              // Past the stored-object limit the list stops growing (413); the deletions go on regardless.
+              if (grown !== 200 && grown !== 413) throw new Error(`strategic merge patch answered ${grown}`);
+              await send('PATCH', '/api/v1/namespaces/default/configmaps/grow', bodies.shrink, smp, teamToken);
+              bigTimes.push(performance.now() - t);
+              tenantOps += 4;
+            }
+          })()
+        : (async () => {
+            while (performance.now() < deadline) {
+              const t = performance.now();
+              const code = await send(
+                'PATCH',
+                '/api/v1/namespaces/default/configmaps/big?fieldManager=bench&force=true',
+                big,
+                'application/apply-patch+yaml',
+                AS_ADMIN ? fleet.adminToken : teamToken,
+              );
+              if (code >= 300) throw new Error(`big apply answered ${code}`);
+              bigTimes.push(performance.now() - t);
+            }
+          })(),
       (async () => {
         for (let i = 0; performance.now() < deadline; i++) {
           await send(
@@ -122,9 +158,14 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 10_000));
     const mib = (n: number): string => `${Math.round(n / 1024 / 1024)} MiB`;
     const pct = (xs: number[], p: number): string => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!.toFixed(1);
-    console.log(
-      `${SECONDS} s of load: ${bigTimes.length} applies by ${AS_ADMIN ? 'the platform team' : 'an application team'} of a ${KEYS}-key YAML ConfigMap (${(big.length / 1024 / 1024).toFixed(2)} MiB; each ${pct(bigTimes, 50)} ms median), ${statuses} requests whose step writes a 4,900-key status.yaml`,
-    );
+    if (TENANT)
+      console.log(
+        `${SECONDS} s of load: ${tenantOps} requests by an application team (protobuf ConfigMaps of 4,900 entries created and deleted, strategic merge patches of 4,900 finalizers merged and removed; a round ${pct(bigTimes, 50)} ms median)`,
+      );
+    else
+      console.log(
+        `${SECONDS} s of load: ${bigTimes.length} applies by ${AS_ADMIN ? 'the platform team' : 'an application team'} of a ${KEYS}-key YAML ConfigMap (${(big.length / 1024 / 1024).toFixed(2)} MiB; each ${pct(bigTimes, 50)} ms median), ${statuses} requests whose step writes a 4,900-key status.yaml`,
+      );
     console.log(`  /healthz:           p50 ${pct(health, 50)} ms, p99 ${pct(health, 99)} ms, worst ${pct(health, 100)} ms (${health.length} requests)`);
     console.log(`  GET of a ConfigMap: p50 ${pct(gets, 50)} ms, p99 ${pct(gets, 99)} ms, worst ${pct(gets, 100)} ms`);
     console.log(`  resident memory: ${mib(rssBefore)} before, ${mib(rssPeak)} at the peak, ${mib(process.memoryUsage().rss)} 10 s after the load`);

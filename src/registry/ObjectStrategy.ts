@@ -140,7 +140,7 @@ export class ObjectStrategy {
       }
       applyDefaults(schema, obj);
     }
-    const causes = this.metadataCauses(type, obj);
+    const causes = this.metadataCauses(type, obj, old);
     if (schema) causes.push(...this.validator.validate(schema, obj));
     if (type.strategy?.validate) causes.push(...type.strategy.validate(obj, old));
     if (causes.length) throw invalid(type.kind, type.group, obj.metadata.name ?? '', causes);
@@ -158,7 +158,7 @@ export class ObjectStrategy {
     return this.validator.validate(schema, copy);
   }
 
-  private metadataCauses(type: ResourceType, obj: KubeObject): StatusCause[] {
+  private metadataCauses(type: ResourceType, obj: KubeObject, old: KubeObject | undefined): StatusCause[] {
     const causes: StatusCause[] = [];
     const m = obj.metadata;
     if (!m.name) causes.push(cause('FieldValueRequired', 'metadata.name', 'Required value: name or generateName is required'));
@@ -193,7 +193,12 @@ export class ObjectStrategy {
         causes.push(cause('FieldValueTooLong', 'metadata.annotations', `Too long: must have at most ${MAX_ANNOTATIONS_BYTES} bytes`));
       }
     }
-    if (m.finalizers !== undefined && (!Array.isArray(m.finalizers) || m.finalizers.some((f) => typeof f !== 'string' || validateLabelKey(f) !== ''))) {
+    // Only finalizers the write adds are checked: those already stored were, and a long list is not checked again.
+    const stored = new Set(old?.metadata.finalizers ?? []);
+    if (
+      m.finalizers !== undefined &&
+      (!Array.isArray(m.finalizers) || m.finalizers.some((f) => typeof f !== 'string' || (!stored.has(f) && validateLabelKey(f) !== '')))
+    ) {
       causes.push(cause('FieldValueInvalid', 'metadata.finalizers', 'Invalid value: each finalizer must be a qualified name'));
     }
     return causes;

@@ -90,7 +90,7 @@ export interface Store {
  * The largest stored object (its JSON): each write is within the body limits, but patches could otherwise grow an
  * object without end (a list extended a little at a time), and every later write and watch would pay for it.
  */
-export const MAX_OBJECT_BYTES = 3 * 1024 * 1024;
+export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
 
 export function objectTooLarge(key: ObjectKey, bytes: number): ApiError {
   return new ApiError(
