@@ -147,6 +147,9 @@ describe('compound Promises', () => {
         },
       },
     });
+    // Even where the Promise lets its outputs leave the request's namespace (ADR 0015), the platform destination
+    // applies only Promise requests in the requester's namespace.
+    evil.metadata.annotations = { 'fleetops.dev/allowed-cluster-scoped-outputs': '*', 'fleetops.dev/allowed-output-namespaces': '*' };
     let r = await kubectl(['apply', '-f', '-'], { input: JSON.stringify(evil) });
     assert.equal(r.code, 0, r.stderr);
     await eventually(async () => (await kubectl(['get', 'sneakies'])).code === 0, 20_000, 'kind served');

@@ -189,7 +189,10 @@ describe('Kratix marketplace Promises', () => {
     // The run's log says which image ran and how it was had (pulled for the refused request above).
     const logs = await fleetopsCli(fleet.kubeconfigPath)(['logs', 'namespaces.marketplace.kratix.io/team-x']);
     assert.equal(logs.code, 0, logs.stderr);
-    assert.match(logs.stdout, /image ghcr\.io\/syntasso\/kratix-marketplace\/namespace-configure-pipeline:v0\.1\.0 \(sha256:[0-9a-f]{12}\) (pulled in [\d.]+s|already present)/);
+    assert.match(
+      logs.stdout,
+      /image ghcr\.io\/syntasso\/kratix-marketplace\/namespace-configure-pipeline:v0\.1\.0 \(sha256:[0-9a-f]{12}\) (pulled in [\d.]+s|already present)/,
+    );
     assert.match(logs.stdout, /namespace team-x-dev written/);
   });
 });

@@ -1,21 +1,34 @@
 /**
  * A request form generated from the Promise's own schema (required fields, defaults, enums, patterns, bounds and
- * descriptions as help), checked in the page as the server will check it; the server's answer decides, and its
- * field errors (422 causes) are shown on their fields. Also edits an existing request (server-side apply).
+ * descriptions as help), checked by the server itself: a dry run as the user types (`?dryRun=All`, nothing stored)
+ * and the request on submit; the server's field errors (422 causes) are shown on their fields. Also edits an existing
+ * request (server-side apply). No schema is compiled in the page (the Content-Security-Policy forbids it).
  */
-import { useMemo, useState, type ReactNode } from 'react';
+import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import Form from '@rjsf/core';
 import type { RJSFSchema } from '@rjsf/utils';
-import { customizeValidator } from '@rjsf/validator-ajv8';
-import { apply, pathOf, request, type Obj } from '../api.ts';
+import { ApiError, apply, pathOf, request, type Obj } from '../api.ts';
+import { serverValidator } from '../serverValidator.ts';
 import { fieldErrors } from '../fieldErrors.ts';
 import { formSchema, promiseKind, type PromiseKind } from '../promises.ts';
 import { ErrorBox, Loading, useApi } from '../components/ui.tsx';
 import { navigate } from '../router.ts';
 import { defaultNamespace } from '../session.ts';
 
-// Kubernetes schemas use keywords and formats ajv does not know (int-or-string, quantities): not strict about them.
-const validator = customizeValidator({ ajvOptionsOverrides: { strict: false, validateFormats: false } });
+/** How long the form waits after a change before the server's dry run checks it. */
+const CHECK_AFTER_MS = 400;
+
+/** Writes the request (or, with `dryRun`, only checks it): created with POST, edited by server-side apply. */
+function write(kind: PromiseKind, object: Obj, existing: boolean, dryRun: boolean): Promise<Obj> {
+  const path = pathOf(kind.group, kind.version, kind.plural, object.metadata.namespace);
+  if (existing) {
+    const target = `${path}/${encodeURIComponent(object.metadata.name ?? '')}`;
+    return dryRun
+      ? request<Obj>('PATCH', `${target}?fieldManager=fleetops-portal&force=true&dryRun=All`, object, 'application/apply-patch+yaml')
+      : apply(target, object);
+  }
+  return request<Obj>('POST', dryRun ? `${path}?dryRun=All` : path, object);
+}
 
 export function RequestForm({ promise, existing, onDone }: { promise: string; existing?: Obj; onDone?: () => void }): ReactNode {
   const kind = useApi(() => promiseKind(promise), [promise]);
@@ -30,15 +43,34 @@ function KindForm({ kind, existing, onDone }: { kind: PromiseKind; existing?: Ob
   const [namespace, setNamespace] = useState(existing?.metadata.namespace ?? defaultNamespace());
   const [spec, setSpec] = useState<Record<string, unknown>>(existing?.spec ?? {});
   const [error, setError] = useState<unknown>();
+  const [checked, setChecked] = useState<unknown>();
   const [busy, setBusy] = useState(false);
-  const extraErrors = fieldErrors(error);
+  const extraErrors = fieldErrors(error) ?? fieldErrors(checked);
+  const objectOf = (data: Record<string, unknown>): Obj => ({
+    apiVersion: `${kind.group}/${kind.version}`,
+    kind: kind.kind,
+    metadata: { name, namespace },
+    spec: data,
+  });
+  // The server checks what is typed, a moment after the typing stops; only its field errors are shown meanwhile.
+  useEffect(() => {
+    if (!name || !namespace) return undefined;
+    let current = true;
+    const timer = setTimeout(() => {
+      write(kind, objectOf(spec), !!existing, true).then(
+        () => current && setChecked(undefined),
+        (err: unknown) => current && setChecked(err instanceof ApiError && err.code === 422 ? err : undefined),
+      );
+    }, CHECK_AFTER_MS);
+    return () => {
+      current = false;
+      clearTimeout(timer);
+    };
+  }, [kind, spec, name, namespace, existing]);
   const submit = (data: Record<string, unknown>): void => {
     setBusy(true);
     setError(undefined);
-    const object: Obj = { apiVersion: `${kind.group}/${kind.version}`, kind: kind.kind, metadata: { name, namespace }, spec: data };
-    const path = pathOf(kind.group, kind.version, kind.plural, namespace);
-    const write = existing ? apply(`${path}/${encodeURIComponent(name)}`, object) : request<Obj>('POST', path, object);
-    write.then(
+    write(kind, objectOf(data), !!existing, false).then(
       () => (onDone ? onDone() : navigate('resources', kind.promise, namespace, name)),
       (err: unknown) => {
         setError(err);
@@ -62,7 +94,7 @@ function KindForm({ kind, existing, onDone }: { kind: PromiseKind; existing?: Ob
       </div>
       <Form
         schema={schema}
-        validator={validator}
+        validator={serverValidator}
         formData={spec}
         onChange={(e) => setSpec((e.formData ?? {}) as Record<string, unknown>)}
         onSubmit={(e) => submit((e.formData ?? {}) as Record<string, unknown>)}
