@@ -5,7 +5,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { decodeWorkload } from '../../src/lib/workloads.ts';
@@ -97,4 +98,14 @@ describe('examples', () => {
       assert.deepEqual(kinds.sort(), [...c.kinds].sort());
     });
   }
+
+  it("lets a team request the README's App in its own namespace with the kubeconfig `team add` wrote", async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'fleetops-examples-team-'));
+    const added = await fleetopsCli(fleet.kubeconfigPath, scratch)(['team', 'add', 'team-a']);
+    assert.equal(added.code, 0, added.stderr);
+    const r = await kubectlFor(join(scratch, 'team-a.kubeconfig'))(['apply', '-f', join(examples, 'app-as-a-service', 'todoer.yaml'), '-n', 'team-a']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /app\.marketplace\.kratix\.io\/todoer created/);
+    rmSync(scratch, { recursive: true, force: true });
+  });
 });

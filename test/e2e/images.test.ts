@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BwrapRuntime } from '../../src/workflows/runtime/BwrapRuntime.ts';
@@ -203,6 +203,29 @@ describe('steps in container images, from a real registry', () => {
       for (const f of readdirSync(refs)) assert.equal(statSync(join(refs, f)).mode & 0o077, 0, f);
     } finally {
       shared.stop();
+    }
+  });
+
+  it('reads registries.conf at each pull: a mirror added while running is used by the next pull', async () => {
+    const conf = join(work, 'later-registries.conf');
+    const later = new ImageCache({
+      dir: join(work, 'images-later'),
+      fetcher: new SkopeoFetcher({ workDir: join(work, 'fetch-later'), registriesConf: conf }),
+      backoffBaseMs: 1,
+      maxBackoffMs: 1,
+    });
+    const mirrored = 'ghcr.io/team/show:v1';
+    const auths = { auths: JSON.parse(registry.dockerConfigJson()).auths as never };
+    try {
+      await assert.rejects(later.acquire(mirrored, auths), (err: ImagePullError) => err.reason === 'ErrImagePull');
+      writeFileSync(conf, readFileSync(registry.registriesConf(`[[registry]]\nprefix = "ghcr.io"\nlocation = "${registry.host}"\ninsecure = true\n`), 'utf8'));
+      await new Promise((r) => setTimeout(r, 5)); // past the back-off
+      // The mirror's credentials are looked up under the mirror's host, as containers tools do.
+      const lease = await later.acquire(mirrored, auths);
+      assert.equal(lease.pull.cached, false);
+      lease.release();
+    } finally {
+      later.stop();
     }
   });
 

@@ -150,7 +150,8 @@ export class ImageCache {
   private readonly opts: ImageCacheOptions;
   private readonly now: () => number;
   private readonly roots = new Map<string, Root>();
-  private readonly refs = new Map<string, string>();
+  /** What each reference resolved to, and the mtime of its file when read (another process may rewrite it). */
+  private readonly refs = new Map<string, { digest: string; mtimeMs: number }>();
   private readonly pulls = new Map<string, Promise<{ digest: string; cached: boolean }>>();
   private readonly unpacks = new Map<string, Promise<Root>>();
   /** Keyed by reference and credential: one team's failures never hold back another's pulls. */
@@ -362,14 +363,25 @@ export class ImageCache {
     return join(this.opts.dir, 'refs', `${createHash('sha256').update(canonical).digest('hex').slice(0, 32)}.json`);
   }
 
-  /** The digest a reference resolved to; read from disk on a miss (a build by the CLI may have added it). */
+  /**
+   * The digest a reference resolved to. Its file is the truth: `fleetops image build` (another process) rewrites it
+   * when it builds the same tag again, and the next run must use that build, so a change of the file's mtime is read.
+   */
   private refOf(canonical: string): string | undefined {
-    const known = this.refs.get(canonical);
-    if (known) return known;
+    const file = this.refFile(canonical);
+    let mtimeMs: number;
     try {
-      const stored = JSON.parse(readFileSync(this.refFile(canonical), 'utf8')) as { ref: string; digest: string };
+      mtimeMs = statSync(file).mtimeMs;
+    } catch {
+      this.refs.delete(canonical);
+      return undefined;
+    }
+    const known = this.refs.get(canonical);
+    if (known && known.mtimeMs === mtimeMs) return known.digest;
+    try {
+      const stored = JSON.parse(readFileSync(file, 'utf8')) as { ref: string; digest: string };
       if (stored.ref !== canonical) return undefined;
-      this.refs.set(canonical, stored.digest);
+      this.refs.set(canonical, { digest: stored.digest, mtimeMs });
       return stored.digest;
     } catch {
       return undefined;
@@ -377,12 +389,12 @@ export class ImageCache {
   }
 
   private remember(canonical: string, digest: string): void {
-    if (this.refs.get(canonical) === digest) return;
-    this.refs.set(canonical, digest);
+    if (this.refOf(canonical) === digest) return;
     const file = this.refFile(canonical);
     const tmp = `${file}.${randomBytes(4).toString('hex')}`;
     writeFileSync(tmp, JSON.stringify({ ref: canonical, digest, resolvedAt: new Date(this.now()).toISOString() }), { mode: 0o600 });
     renameSync(tmp, file);
+    this.refs.set(canonical, { digest, mtimeMs: statSync(file).mtimeMs });
   }
 
   private rootFor(digest: string): Root | undefined {

@@ -3,7 +3,7 @@
  * auth, mirrors and rewrites from a containers `registries.conf`, TLS), umoci unpacks OCI layers (whiteouts, links,
  * modes) without privileges. Neither runs through a shell; credentials go in a file, never in argv.
  */
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FetchContext, ImageFetcher } from './ImageCache.ts';
 import { byDigest, type ImageReference } from './imageReference.ts';
@@ -55,9 +55,14 @@ export class SkopeoFetcher implements ImageFetcher {
     };
   }
 
-  /** skopeo's global flags: the trust policy and the platform's registries.conf (a hidden but long-standing flag). */
+  /**
+   * skopeo's global flags: the trust policy and the platform's registries.conf (a hidden but long-standing flag), read
+   * at each call (a file added or edited takes effect at the next pull); without one, the machine's
+   * /etc/containers/registries.conf applies, as for any containers tool.
+   */
   private globals(): string[] {
-    return ['--policy', this.policy, ...(this.opts.registriesConf ? ['--registries-conf', this.opts.registriesConf] : [])];
+    const conf = this.opts.registriesConf;
+    return ['--policy', this.policy, ...(conf && existsSync(conf) ? ['--registries-conf', conf] : [])];
   }
 
   private async tool(file: string, args: string[], ctx: FetchContext): Promise<ToolResult> {

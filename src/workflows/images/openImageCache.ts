@@ -32,7 +32,8 @@ export interface ImagesOptions {
 /** The tools behind the cache (skopeo, umoci) with the registry configuration, alone (pushes use it too). */
 export function openFetcher(dataDir: string, options: ImagesOptions = {}): SkopeoFetcher {
   const inDataDir = (file: string): string | undefined => (existsSync(join(dataDir, file)) ? join(dataDir, file) : undefined);
-  const registriesConf = options.registriesConf ?? inDataDir('registries.conf');
+  // The data directory's file is named even when absent: it is read at each pull, so adding or editing it needs no restart.
+  const registriesConf = options.registriesConf ?? join(dataDir, 'registries.conf');
   const caBundle = options.caBundle ?? inDataDir('registry-ca.pem');
   return new SkopeoFetcher({ workDir: join(dataDir, 'image-fetch'), ...(registriesConf ? { registriesConf } : {}), ...(caBundle ? { caBundle } : {}) });
 }
