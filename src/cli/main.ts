@@ -58,45 +58,62 @@ export function buildProgram(): Command {
     )
     .option('--registry-ca <file>', 'PEM CA certificates trusted for registries (default: <data dir>/registry-ca.pem if present)')
     .option('--fresh', "start even though the data directory's database is missing or empty (an empty platform)")
-    .action(async (opts: { dataDir?: string; port: string; host: string; registriesConf?: string; registryCa?: string; fresh?: boolean }) => {
-      const { startFleetOps } = await import('../main.ts');
-      const images = {
-        ...(opts.registriesConf ? { registriesConf: resolve(opts.registriesConf) } : {}),
-        ...(opts.registryCa ? { caBundle: resolve(opts.registryCa) } : {}),
-      };
-      const fleet = await startFleetOps({
-        ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
-        port: Number(opts.port),
-        host: opts.host,
-        images,
-        ...(opts.fresh ? { fresh: true } : {}),
-      });
-      stdout(
-        [
-          'FleetOps is up.',
-          `  API:          ${fleet.url}`,
-          `  portal:       ${fleet.url}/portal/ (sign in with a token: the admin's is in the kubeconfig; teams get theirs from "fleetops team add")`,
-          `  kubeconfig:   ${fleet.kubeconfigPath} (context "platform")`,
-          `  state store:  ${fleet.embeddedGit.cloneUrl} (Git over HTTPS; user any, password a FleetOps token)`,
-          '  destinations: platform (environment=platform), worker-1 (environment=worker)',
-          '',
-          `  export KUBECONFIG=${fleet.kubeconfigPath}`,
-          "  npx fleetops image build examples/app-as-a-service/pipeline   # the example's pipeline image",
-          '  kubectl apply -f examples/app-as-a-service/promise.yaml',
-          '  kubectl get promises',
-          '  npx fleetops team add team-a                                   # a team: its namespace, access and kubeconfig',
-          '',
-          "  # clone the state store (what GitOps agents read), with the API server's certificate and your token:",
-          `  GIT_SSL_CAINFO=${join(fleet.dataDir, 'apiserver.crt')} git clone https://fleetops:$(kubectl config view --raw -o jsonpath='{.users[0].user.token}')@${fleet.embeddedGit.cloneUrl.replace(/^https:\/\//, '')}`,
-        ].join('\n'),
-      );
-      await new Promise<void>((resolve) => {
-        const stop = (): void => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-      await fleet.stop();
-    });
+    .addOption(
+      new Option('--log-format <format>', 'readable lines (text, the default on a terminal) or JSON lines (json, the default otherwise)').choices([
+        'text',
+        'json',
+      ]),
+    )
+    .action(
+      async (opts: { dataDir?: string; port: string; host: string; registriesConf?: string; registryCa?: string; fresh?: boolean; logFormat?: string }) => {
+        const { startFleetOps } = await import('../main.ts');
+        const format = opts.logFormat ?? (process.stdout.isTTY ? 'text' : 'json');
+        const { pino } = await import('pino');
+        const level = process.env.FLEETOPS_LOG_LEVEL ?? 'info';
+        const logger = format === 'text' ? pino({ level }, (await import('../lib/readableLog.ts')).readableDestination(process.stdout)) : pino({ level });
+        const images = {
+          ...(opts.registriesConf ? { registriesConf: resolve(opts.registriesConf) } : {}),
+          ...(opts.registryCa ? { caBundle: resolve(opts.registryCa) } : {}),
+        };
+        const fleet = await startFleetOps({
+          ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+          port: Number(opts.port),
+          host: opts.host,
+          images,
+          logger,
+          ...(opts.fresh ? { fresh: true } : {}),
+        });
+        stdout(
+          [
+            'FleetOps is up.',
+            `  API:          ${fleet.url}`,
+            `  portal:       ${fleet.url}/portal/ (sign in with a token: the admin's is in the kubeconfig; teams get theirs from "fleetops team add")`,
+            `  kubeconfig:   ${fleet.kubeconfigPath} (context "platform")`,
+            `  state store:  ${fleet.embeddedGit.cloneUrl} (Git over HTTPS; user any, password a FleetOps token)`,
+            '  destinations: platform (environment=platform), worker-1 (environment=worker)',
+            '',
+            `  export KUBECONFIG=${fleet.kubeconfigPath}`,
+            "  npx fleetops image build examples/app-as-a-service/pipeline   # the example's pipeline image",
+            '  kubectl apply -f examples/app-as-a-service/promise.yaml',
+            '  kubectl get promises',
+            '  npx fleetops team add team-a                                   # a team: its namespace, access and kubeconfig',
+            '',
+            "  # clone the state store (what GitOps agents read), with the API server's certificate; the token is given by a",
+            "  # credential helper for this command only, so it is not written into the clone's .git/config:",
+            "  export FLEETOPS_TOKEN=$(kubectl config view --raw -o jsonpath='{.users[0].user.token}')",
+            `  GIT_SSL_CAINFO=${join(fleet.dataDir, 'apiserver.crt')} git -c credential.helper='!f() { echo username=fleetops; echo "password=$FLEETOPS_TOKEN"; }; f' clone ${fleet.embeddedGit.cloneUrl}`,
+            '',
+            'FleetOps keeps running in the foreground; stop it with Ctrl-C. Its log follows.',
+          ].join('\n'),
+        );
+        await new Promise<void>((resolve) => {
+          const stop = (): void => resolve();
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+        await fleet.stop();
+      },
+    );
 
   program
     .command('apply')

@@ -10,7 +10,7 @@ import type { CliContext } from '../context.ts';
 const RUNS = { group: 'fleetops.dev', version: 'v1alpha1', plural: 'workflowruns', namespaced: true } as const;
 const PLATFORM_NAMESPACE = 'kratix-platform-system';
 
-interface RunStep {
+export interface RunStep {
   name: string;
   image: string;
   exitCode: number | null;
@@ -20,6 +20,8 @@ interface RunStep {
   log: string;
   logTruncated: boolean;
   pull?: { image: string; digest: string; policy: string; cached: boolean; durationMs: number };
+  /** Set when the kernel stopped it: `OOMKilled`. */
+  reason?: string;
 }
 interface WorkflowRun extends KubeObject {
   spec: { pipeline: string; action: string; object: { kind: string; name: string } };
@@ -34,9 +36,21 @@ export interface LogsOptions {
   timeoutMs?: number;
 }
 
-function stepHeader(step: RunStep): string {
-  const end = step.timedOut ? 'timed out' : step.signal ? `killed by ${step.signal}` : `exit ${String(step.exitCode)}`;
-  return `==> step ${step.name} (image ${step.image || 'none'}) ${end}, ${step.durationMs} ms${step.logTruncated ? ', log truncated to its tail' : ''}`;
+/** No exit code, no signal, no timeout: the step never ran (its image could not be had, its limits did not parse). */
+const neverStarted = (step: RunStep): boolean => step.exitCode === null && !step.signal && !step.timedOut;
+
+/** A step's first line: how it ended (or that it never started, and why), how long it ran. */
+export function stepHeader(step: RunStep): string {
+  const head = `==> step ${step.name} (image ${step.image || 'none'})`;
+  if (neverStarted(step)) return `${head} did not start: ${step.log.split('\n')[0] || 'no reason recorded'}`;
+  const end = step.reason
+    ? `${step.reason} (killed)`
+    : step.timedOut
+      ? 'timed out'
+      : step.signal
+        ? `killed by ${step.signal}`
+        : `exit ${String(step.exitCode)}`;
+  return `${head} ${end}, ${step.durationMs} ms${step.logTruncated ? ', log truncated to its tail' : ''}`;
 }
 
 /** The pull before the step's output: which image, its digest, cached or pulled and how long it took. */
@@ -94,7 +108,8 @@ export async function logsCommand(ctx: CliContext, target: string, opts: LogsOpt
       out(stepHeader(step));
       const pull = pullLine(step);
       if (pull) out(pull);
-      if (step.log) out(step.log.endsWith('\n') ? step.log.slice(0, -1) : step.log);
+      // A step that never started has only its reason as log, already in its header.
+      if (step.log && !neverStarted(step)) out(step.log.endsWith('\n') ? step.log.slice(0, -1) : step.log);
     }
     const done = `${wr.metadata.name}/done`;
     if (wr.status?.phase && wr.status.phase !== 'Running' && !printed.has(done)) {

@@ -52,7 +52,7 @@ export function promiseInitCommand(name: string, opts: PromiseInitOptions, out: 
     throw new UsageError(`--group ${JSON.stringify(opts.group)} is not valid: use a domain such as "marketplace.example.com"`);
   if (!/^[A-Z][A-Za-z0-9]*$/.test(opts.kind)) throw new UsageError(`--kind ${JSON.stringify(opts.kind)} is not valid: use a CamelCase name such as "Database"`);
   if (validateDns1123Label(opts.version)) throw new UsageError(`--version ${JSON.stringify(opts.version)} is not valid: use e.g. "v1alpha1"`);
-  const plural = opts.plural ?? `${opts.kind.toLowerCase()}s`;
+  const plural = opts.plural ?? pluralOf(opts.kind);
   if (validateDns1123Label(plural)) throw new UsageError(`--plural ${JSON.stringify(plural)} is not valid: use a lowercase DNS-1123 label`);
   const properties = opts.property.map(parseProperty);
   const folder = resolve(opts.dir, name);
@@ -145,4 +145,12 @@ setStatus({ message: \`${opts.kind} \${request.metadata.name} configured\` });
     `${name} promise scaffolded in ${folder}:\n  promise.yaml, pipeline/configure.ts, pipeline/image.yaml, example-resource.yaml, README.md\nnext: npx fleetops image build ${join(folder, 'pipeline')} && npx fleetops apply -f ${join(folder, 'promise.yaml')}`,
   );
   return 0;
+}
+
+/** English plural of a kind, lowercased, as Kubernetes tools make it: Redis → redises, Policy → policies, App → apps. */
+export function pluralOf(kind: string): string {
+  const k = kind.toLowerCase();
+  if (/(s|x|z|ch|sh)$/.test(k)) return `${k}es`;
+  if (/[^aeiou]y$/.test(k)) return `${k.slice(0, -1)}ies`;
+  return `${k}s`;
 }
