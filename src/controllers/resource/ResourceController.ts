@@ -342,7 +342,7 @@ export class ResourceController {
 
     const at = (ms: number): string => new Date(this.now().getTime() + ms).toISOString();
     const resumeAt = outcome.control.retryAfterMs === undefined ? undefined : at(outcome.control.retryAfterMs);
-    const end = { state, hash, pipelines: pipelineNames, outcome, runs, worksFor, attempts, retryAt: at(retryDelay), retryDelayMs: retryDelay, resumeAt };
+    const end = { state, hash, pipelines: pipelineNames, outcome, runs, worksFor, attempts, retryAt: at(retryDelay), resumeAt };
     await this.writeStatus(current, (s) => recordOutcome(s, { ...end, now: finished, generation: current.metadata.generation }));
     if (!outcome.ok) {
       await this.opts.events.record(current, 'Warning', 'ConfigureWorkflowFailed', outcome.failure ?? 'failed');

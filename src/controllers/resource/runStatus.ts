@@ -46,9 +46,8 @@ export interface RunEnd {
   runs: string[];
   worksFor: string[];
   attempts: number;
-  /** When a failed run is tried again (after `retryDelayMs`), and when a workflow that asked to retry later is run again. */
+  /** When a failed run is tried again. */
   retryAt: string;
-  retryDelayMs: number;
   resumeAt: string | undefined;
   now: string;
   generation: number | undefined;
@@ -77,8 +76,8 @@ export function recordOutcome(s: ResourceRequestStatus, end: RunEnd): void {
     const message = `Pipeline ${outcome.failedPipeline ?? ''} failed: ${outcome.failure ?? ''}`;
     c = setCondition(c, { type: 'ConfigureWorkflowCompleted', status: 'False', reason: 'ConfigureWorkflowFailed', message }, now);
     c = setCondition(c, { type: 'Reconciled', status: 'False', reason: 'ConfigureWorkflowFailed', message: 'Failing' }, now);
-    const wait = Math.round(end.retryDelayMs / 1000);
-    s.message = `Configure workflow failed (attempt ${end.attempts}, retrying in ${wait}s): ${outcome.failure ?? ''}`.slice(0, 2000);
+    // A time, not "in 10s": the message stays true however long after it is read.
+    s.message = `Configure workflow failed (attempt ${end.attempts}, next retry at ${end.retryAt}): ${outcome.failure ?? ''}`.slice(0, 2000);
   } else if (outcome.control.suspend || outcome.control.retryAfterMs !== undefined) {
     Object.assign(wf, {
       phase: 'Suspended',
