@@ -1,6 +1,7 @@
 /** The portal's frame: navigation, who is signed in, and the page of the current route. */
 import { useState, type ReactNode } from 'react';
 import { signOut, token } from './api.ts';
+import { forgetAccess, useCan } from './access.ts';
 import { href, useRoute } from './router.ts';
 import { username } from './session.ts';
 import { Catalog } from './pages/Catalog.tsx';
@@ -38,19 +39,13 @@ export function App(): ReactNode {
         <a className="brand" href={href()}>
           FleetOps
         </a>
-        <nav aria-label="Main">
-          <a href={href()} aria-current={route.page === 'catalog' ? 'page' : undefined}>
-            Catalog
-          </a>
-          <a href={href('platform')} aria-current={route.page === 'platform' || route.page === 'promise' ? 'page' : undefined}>
-            Platform
-          </a>
-        </nav>
+        <MainNav page={route.page} />
         <span className="user">{username()}</span>
         <button
           type="button"
           onClick={() => {
             signOut();
+            forgetAccess();
             window.location.hash = href('signin');
           }}
         >
@@ -59,5 +54,22 @@ export function App(): ReactNode {
       </header>
       <main>{page}</main>
     </>
+  );
+}
+
+/** The main links: the platform view only for those who may follow rollouts (the platform team). */
+function MainNav({ page }: { page: string }): ReactNode {
+  const platformTeam = useCan({ verb: 'list', group: 'fleetops.dev', resource: 'rollouts' });
+  return (
+    <nav aria-label="Main">
+      <a href={href()} aria-current={page === 'catalog' ? 'page' : undefined}>
+        Catalog
+      </a>
+      {platformTeam && (
+        <a href={href('platform')} aria-current={page === 'platform' || page === 'promise' ? 'page' : undefined}>
+          Platform
+        </a>
+      )}
+    </nav>
   );
 }

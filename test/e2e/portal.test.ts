@@ -186,6 +186,8 @@ spec: { path: worker, stateStoreRef: { kind: GitStateStore, name: default } }
     await v2.waitFor({ timeout: 30_000 });
     await v2.getByTestId('rollout-phase').filter({ hasText: 'Complete' }).waitFor({ timeout: 90_000 });
     assert.match((await v2.getByTestId('rollout-counts').textContent()) ?? '', /^1\/1 updated/);
+    // A finished rollout has nothing to pause, resume or abort: those buttons are gone; Undo is there.
+    for (const name of ['Pause', 'Resume', 'Abort']) assert.equal(await page.getByRole('button', { name }).count(), 0, `no ${name} on a finished rollout`);
     await page.screenshot({ path: join(ARTIFACTS, 'rollout.png'), fullPage: true });
 
     await page.getByRole('button', { name: 'Undo' }).click();
@@ -217,6 +219,12 @@ spec: { path: worker, stateStoreRef: { kind: GitStateStore, name: default } }
     const added = await cli(['team', 'add', 'team-a']);
     assert.equal(added.code, 0, added.stderr);
     const page = await signedIn(tokenOf(join(scratch, 'team-a.kubeconfig')));
+    // A team is shown no action it may not take: no platform view, no rollout controls, no Undo.
+    await page.goto(`${fleet.url}/portal/#/platform/app`);
+    await page.getByRole('heading', { name: 'Promise app' }).waitFor();
+    await page.getByText('Read only: the platform team steers rollouts').waitFor(); // the access reviews have answered
+    assert.equal(await page.getByRole('link', { name: 'Platform' }).count(), 0, 'no platform view for a team');
+    for (const name of ['Undo', 'Pause', 'Resume', 'Abort']) assert.equal(await page.getByRole('button', { name }).count(), 0, `no ${name} for a team`);
     await page.goto(`${fleet.url}/portal/#/resources/app`);
     await page.getByRole('heading', { name: 'App resources in team-a' }).waitFor();
     await page.getByText('No apps yet.').waitFor();

@@ -3,10 +3,11 @@
  * rollouts live (counts, steps, failures, where each resource stands) with pause / resume / abort / undo doing what
  * `fleetops rollout …` does, and the plan of a proposed change.
  */
+import { useCan } from '../access.ts';
 import { useEffect, useState, type ReactNode } from 'react';
 import { parse } from 'yaml';
 import { get, mergePatch, pathOf, request, watch, type Obj } from '../api.ts';
-import { rolloutControl, undoneTo, undoTarget, FINISHED_PHASES, type RolloutAction } from '../../../src/api/rolloutControls.ts';
+import { rolloutControl, undoneTo, undoTarget, type RolloutAction } from '../../../src/api/rolloutControls.ts';
 import { revisionName } from '../../../src/api/fleetopsNames.ts';
 import type { RolloutStatus } from '../../../src/registry/builtin/fleetopsKinds.ts';
 import { kindOf, listPromises } from '../promises.ts';
@@ -63,7 +64,8 @@ export function PromiseDetail({ promise }: { promise: string }): ReactNode {
   const revisions = useApi(async () => (await get<{ items: Obj[] }>(`${REVISIONS}?${byPromise(promise)}`)).items, [promise]);
   const [rollouts, setRollouts] = useState<Map<string, Rollout>>(new Map());
   const [error, setError] = useState<unknown>();
-  const [notice, setNotice] = useState('');
+  // A notice about a rollout's state is shown while that state holds (no stale banner); one about the Promise stays.
+  const [notice, setNoticeState] = useState<{ text: string; about?: string }>({ text: '' });
   useEffect(() => {
     const abort = new AbortController();
     get<{ items: Rollout[]; metadata: { resourceVersion?: string } }>(`${ROLLOUTS}?${byPromise(promise)}`)
@@ -89,26 +91,36 @@ export function PromiseDetail({ promise }: { promise: string }): ReactNode {
     return () => abort.abort();
     // revisions.reload is stable
   }, [promise, revisions.reload]);
-  if (p.loading) return <Loading what={promise} />;
-  if (p.error || !p.data) return <ErrorBox error={p.error} />;
   const sorted = [...rollouts.values()].sort((a, b) => b.spec.revision - a.spec.revision);
   const latest = sorted[0];
+  const latestState = latest ? `${latest.metadata.name}/${latest.status?.phase ?? ''}/${String(latest.spec.paused ?? false)}` : '';
+  const mayControl = useCan({ verb: 'patch', group: 'fleetops.dev', resource: 'rollouts' });
+  const mayUndo = useCan({ verb: 'update', group: 'platform.kratix.io', resource: 'promises', name: promise });
+  if (p.loading) return <Loading what={promise} />;
+  if (p.error || !p.data) return <ErrorBox error={p.error} />;
+  // Each control only where it applies to the rollout's state, and only for those allowed to use it.
+  const applies = (action: RolloutAction): boolean => !!latest && 'patch' in rolloutControl(action, latest) && !(action === 'pause' && latest.spec.paused);
+  // The live rollouts know a newer revision than the Promise read when the page opened.
+  const latestRevision = Math.max((p.data.status as { latestRevision?: number } | undefined)?.latestRevision ?? 0, latest?.spec.revision ?? 0);
   const control = async (action: RolloutAction): Promise<void> => {
     if (!latest) return;
     const c = rolloutControl(action, latest);
     if ('nothing' in c) {
-      setNotice(`rollout r${latest.spec.revision}: ${c.nothing}`);
+      setNoticeState({ text: `rollout r${latest.spec.revision}: ${c.nothing}`, about: latestState });
       return;
     }
     await mergePatch(pathOf('fleetops.dev', 'v1alpha1', 'rollouts', undefined, latest.metadata.name), { spec: c.patch });
-    setNotice(`rollout r${latest.spec.revision}: ${action} sent`);
+    setNoticeState({
+      text: `rollout r${latest.spec.revision}: ${action === 'resume' ? 'resumed' : action === 'pause' ? 'paused' : 'aborted'}`,
+      about: latestState,
+    });
   };
   const undo = async (): Promise<void> => {
     const current = await get<Obj>(promisePath(promise));
     const to = undoTarget(promise, (current.status as { latestRevision?: number } | undefined)?.latestRevision);
     const rev = await get<Obj>(pathOf('fleetops.dev', 'v1alpha1', 'promiserevisions', undefined, revisionName(promise, to)));
     await request('PUT', promisePath(promise), undoneTo(current, to, (rev.spec ?? {}) as { version?: string; promiseSpec?: unknown }));
-    setNotice(`Promise ${promise} rolled back to the spec of revision ${to}: a new rollout takes it to the fleet`);
+    setNoticeState({ text: `Promise ${promise} rolled back to the spec of revision ${to}: a new rollout takes it to the fleet` });
   };
   return (
     <section>
@@ -118,23 +130,32 @@ export function PromiseDetail({ promise }: { promise: string }): ReactNode {
       <h1>Promise {promise}</h1>
       {error !== undefined && <ErrorBox error={error} />}
       <h2>Rollouts</h2>
-      {latest && !FINISHED_PHASES.has(latest.status?.phase ?? '') && (
+      {latest && mayControl && (
         <p className="actions">
-          <button type="button" onClick={() => void control('pause').catch(setError)}>
-            Pause
-          </button>
-          <button type="button" onClick={() => void control('resume').catch(setError)}>
-            Resume
-          </button>
-          <ConfirmButton label="Abort" danger question={`Abort the rollout of revision ${latest.spec.revision}?`} onConfirm={() => control('abort')} />
+          {applies('pause') && (
+            <button type="button" onClick={() => void control('pause').catch(setError)}>
+              Pause
+            </button>
+          )}
+          {applies('resume') && (
+            <button type="button" onClick={() => void control('resume').catch(setError)}>
+              {latest.status?.phase === 'WaitingForApproval' ? 'Approve next step' : 'Resume'}
+            </button>
+          )}
+          {applies('abort') && (
+            <ConfirmButton label="Abort" danger question={`Abort the rollout of revision ${latest.spec.revision}?`} onConfirm={() => control('abort')} />
+          )}
         </p>
       )}
-      <p className="actions">
-        <ConfirmButton label="Undo" question="Put the Promise back to its previous revision and roll that out?" onConfirm={undo} />
-      </p>
-      {notice && (
+      {mayControl === false && mayUndo === false && <p className="muted">Read only: the platform team steers rollouts and undoes changes.</p>}
+      {mayUndo && latestRevision >= 2 && (
+        <p className="actions">
+          <ConfirmButton label="Undo" question="Put the Promise back to its previous revision and roll that out?" onConfirm={undo} />
+        </p>
+      )}
+      {notice.text && (notice.about === undefined || notice.about === latestState) && (
         <p role="status" className="notice">
-          {notice}
+          {notice.text}
         </p>
       )}
       {sorted.length === 0 ? (
