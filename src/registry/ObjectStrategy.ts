@@ -144,6 +144,7 @@ export class ObjectStrategy {
     if (schema) causes.push(...this.validator.validate(schema, obj));
     if (type.strategy?.validate) causes.push(...type.strategy.validate(obj, old));
     if (causes.length) throw invalid(type.kind, type.group, obj.metadata.name ?? '', causes);
+    if (type.strategy?.warnings) warnings.push(...type.strategy.warnings(obj));
     return warnings;
   }
 

@@ -37,6 +37,8 @@ export interface TypeStrategy {
   prepareForCreate?(object: KubeObject): void;
   /** Returns causes for a 422; `old` is set on update. */
   validate?(object: KubeObject, old: KubeObject | undefined): StatusCause[];
+  /** What is accepted but likely a mistake, told to the client as warnings (kubectl prints them). */
+  warnings?(object: KubeObject): string[];
 }
 
 export interface ResourceType {

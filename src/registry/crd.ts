@@ -3,6 +3,7 @@
  * apiextensions apiserver do: status subresource forced on, Kratix's status schema and default printer columns,
  * metadata.name at most 63 characters.
  */
+import { crdSchemaCauses } from './schema/crdSchemaKeywords.ts';
 import { cause, type StatusCause } from '../api/errors.ts';
 import { isPlainObject, cloneJson } from '../api/types.ts';
 import { validateDns1123Label, validateDns1123Subdomain } from '../api/validation.ts';
@@ -42,15 +43,18 @@ const COLUMN_TYPES: readonly PrinterColumn['type'][] = ['string', 'integer', 'nu
 export interface CrdResult {
   type?: ResourceType;
   causes: StatusCause[];
+  /** What is accepted but likely wrong (unknown schema keywords). */
+  warnings: string[];
 }
 
 /** Converts and checks a CRD; `field` prefixes cause paths (e.g. `spec.api`). */
 export function crdToResourceType(crd: unknown, owner: string, validator: SchemaValidator, field = 'spec.api'): CrdResult {
   const causes: StatusCause[] = [];
+  const warnings: string[] = [];
   const bad = (path: string, msg: string, reason: StatusCause['reason'] = 'FieldValueInvalid'): void => void causes.push(cause(reason, `${field}${path}`, msg));
   if (!isPlainObject(crd)) {
     bad('', 'Invalid value: must be a CustomResourceDefinition object');
-    return { causes };
+    return { causes, warnings };
   }
   // Kratix decodes spec.api into a v1 CRD whatever apiVersion it names, so marketplace Promises written against
   // v1beta1/v1alpha1 load there; accept them the same way rather than refuse Promises that work in Kratix.
@@ -59,7 +63,7 @@ export function crdToResourceType(crd: unknown, owner: string, validator: Schema
       '.kind',
       `Invalid value: ${JSON.stringify(`${String(crd.apiVersion)}/${String(crd.kind)}`)}: spec.api must be an apiextensions.k8s.io/v1 CustomResourceDefinition`,
     );
-    return { causes };
+    return { causes, warnings };
   }
   const spec = isPlainObject(crd.spec) ? crd.spec : {};
   const names = isPlainObject(spec.names) ? spec.names : {};
@@ -102,6 +106,12 @@ export function crdToResourceType(crd: unknown, owner: string, validator: Schema
       bad(`${path}.schema.openAPIV3Schema`, 'Invalid value: must be an object');
       return;
     }
+    const checked = raw === undefined ? { causes: [], warnings: [] } : crdSchemaCauses(raw, `${field}${path}.schema.openAPIV3Schema`);
+    warnings.push(...checked.warnings);
+    if (checked.causes.length) {
+      causes.push(...checked.causes);
+      return;
+    }
     const schema: JsonSchema = cloneJson((raw as JsonSchema | undefined) ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
     schema.properties = { ...(schema.properties ?? {}) };
     schema.properties.status = KRATIX_STATUS_SCHEMA;
@@ -128,7 +138,7 @@ export function crdToResourceType(crd: unknown, owner: string, validator: Schema
   });
   if (versions.length && !storage) bad('.spec.versions', 'Invalid value: exactly one version must have storage: true');
   if (versions.length && !served.length) bad('.spec.versions', 'Invalid value: at least one version must be served');
-  if (causes.length) return { causes };
+  if (causes.length) return { causes, warnings };
   const preferred = [...(storage ? [storage] : []), ...served.filter((v) => v !== storage)].filter((v) => served.includes(v));
   const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
   const type: ResourceType = {
@@ -147,5 +157,5 @@ export function crdToResourceType(crd: unknown, owner: string, validator: Schema
     printerColumns: columns.length ? columns : KRATIX_DEFAULT_COLUMNS,
     owner,
   };
-  return { type, causes };
+  return { type, causes, warnings };
 }

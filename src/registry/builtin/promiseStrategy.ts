@@ -6,6 +6,7 @@ import { cause, type StatusCause } from '../../api/errors.ts';
 import { isPlainObject, type JsonObject, type KubeObject } from '../../api/types.ts';
 import { validateDns1123Label } from '../../api/validation.ts';
 import { crdToResourceType } from '../crd.ts';
+import { crdSchemaCauses } from '../schema/crdSchemaKeywords.ts';
 import type { TypeStrategy } from '../ResourceType.ts';
 import type { SchemaValidator } from '../schema/SchemaValidator.ts';
 
@@ -122,6 +123,14 @@ export function promiseStrategy(validator: SchemaValidator): TypeStrategy {
       }
       causes.push(...pipelineCauses(obj.metadata.name ?? '', spec));
       return causes;
+    },
+    warnings(obj: KubeObject): string[] {
+      const api = isPlainObject(obj.spec) && isPlainObject(obj.spec.api) ? obj.spec.api : undefined;
+      const versions = api && isPlainObject(api.spec) && Array.isArray(api.spec.versions) ? api.spec.versions : [];
+      return versions.flatMap((v, i) => {
+        const schema = isPlainObject(v) && isPlainObject(v.schema) ? v.schema.openAPIV3Schema : undefined;
+        return schema === undefined ? [] : crdSchemaCauses(schema, `spec.api.spec.versions[${i}].schema.openAPIV3Schema`).warnings;
+      });
     },
   };
 }
