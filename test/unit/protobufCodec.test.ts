@@ -24,6 +24,11 @@ describe('Kubernetes protobuf codec', () => {
     assert.deepEqual(codec.decode(wire), secret);
   });
 
+  it('leaves out ObjectMeta\'s empty strings, as Go\'s JSON does (kubectl sends generateName and selfLink as "")', () => {
+    const wire = codec.encode({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', generateName: '', selfLink: '' }, data: { empty: '' } });
+    assert.deepEqual(codec.decode(wire), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { empty: '' } });
+  });
+
   it('round-trips lists, and event times with microseconds', () => {
     const list = {
       apiVersion: 'v1',

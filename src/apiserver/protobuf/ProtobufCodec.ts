@@ -139,6 +139,9 @@ export class ProtobufCodec {
         if (entries.length) out[field.name] = Object.fromEntries(entries.map(([k, v]) => [k, one(v)]));
       } else if (field.repeated) {
         if (Array.isArray(value) && value.length) out[field.name] = value.map(one);
+      } else if (value === '' && type.name === 'ObjectMeta') {
+        // Go leaves an empty string out of JSON (omitempty): kubectl's protobuf sends generateName and selfLink as "".
+        continue;
       } else {
         out[field.name] = one(value);
       }
