@@ -40,7 +40,9 @@ export function App(): ReactNode {
           FleetOps
         </a>
         <MainNav page={route.page} />
-        <span className="user">{username()}</span>
+        <span className="user" title={username()}>
+          {displayName(username())}
+        </span>
         <button
           type="button"
           onClick={() => {
@@ -72,4 +74,11 @@ function MainNav({ page }: { page: string }): ReactNode {
       )}
     </nav>
   );
+}
+
+/** Who is signed in, as people name them: a team by its name, not `system:serviceaccount:team-a:team-a`. */
+export function displayName(username: string): string {
+  const m = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(username);
+  if (!m) return username;
+  return m[1] === m[2] ? `team ${m[1]}` : `${m[2]} (team ${m[1]})`;
 }

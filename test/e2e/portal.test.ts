@@ -125,11 +125,14 @@ spec: { path: worker, stateStoreRef: { kind: GitStateStore, name: default } }
     await page.getByRole('link', { name: 'Request an App' }).click();
     await page.getByRole('heading', { name: 'Request an App' }).waitFor();
     const fillForm = async (p: Page, replicas: string): Promise<void> => {
-      await p.getByLabel('Name', { exact: true }).fill('todoer');
+      await p.getByLabel('Request name').fill('todoer');
       await p.locator('#root_name').fill('todoer');
       await p.locator('#root_image').fill('syntasso/sample-todo-app:v1.0.0');
       await p.locator('#root_replicas').fill(replicas);
     };
+    // Fields labelled as people read them: the schema's title, else the name made readable; the request's own name marked required.
+    await page.getByLabel('Image').first().waitFor();
+    assert.equal(await page.locator('.meta-fields .required').count(), 2);
     await fillForm(page, '99');
     // The schema's maximum (50), said on the field by the server's dry run as the user types: nothing is created.
     const tooMany = 'spec.replicas in body should be <= 50';
@@ -223,6 +226,7 @@ spec: { path: worker, stateStoreRef: { kind: GitStateStore, name: default } }
     await page.goto(`${fleet.url}/portal/#/platform/app`);
     await page.getByRole('heading', { name: 'Promise app' }).waitFor();
     await page.getByText('Read only: the platform team steers rollouts').waitFor(); // the access reviews have answered
+    assert.equal((await page.locator('header .user').textContent())?.trim(), 'team team-a', 'the team shown by its name');
     assert.equal(await page.getByRole('link', { name: 'Platform' }).count(), 0, 'no platform view for a team');
     for (const name of ['Undo', 'Pause', 'Resume', 'Abort']) assert.equal(await page.getByRole('button', { name }).count(), 0, `no ${name} for a team`);
     await page.goto(`${fleet.url}/portal/#/resources/app`);

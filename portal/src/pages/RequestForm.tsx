@@ -84,12 +84,21 @@ function KindForm({ kind, existing, onDone }: { kind: PromiseKind; existing?: Ob
       {kind.description && <p className="muted">{kind.description}</p>}
       <div className="meta-fields">
         <label>
-          Name
-          <input name="name" required pattern="[a-z0-9]([-a-z0-9]*[a-z0-9])?" value={name} disabled={!!existing} onChange={(e) => setName(e.target.value)} />
+          Request name<span className="required">*</span>
+          <input
+            name="name"
+            required
+            aria-required="true"
+            pattern="[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+            value={name}
+            disabled={!!existing}
+            onChange={(e) => setName(e.target.value)}
+          />
+          <span className="help">lowercase letters, digits and dashes</span>
         </label>
         <label>
-          Namespace
-          <input name="namespace" required value={namespace} disabled={!!existing} onChange={(e) => setNamespace(e.target.value)} />
+          Namespace<span className="required">*</span>
+          <input name="namespace" required aria-required="true" value={namespace} disabled={!!existing} onChange={(e) => setNamespace(e.target.value)} />
         </label>
       </div>
       <Form
