@@ -379,7 +379,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   });
   const rollouts = new RolloutController({ client, registry, events, logger: controllerLog, now });
   const plans = new PlanController({ client, registry, executor, logger: controllerLog, now });
-  const scheduler = new WorkScheduler({ seal, client, events, logger: controllerLog, now });
+  const scheduler = new WorkScheduler({ seal, registry, client, events, logger: controllerLog, now });
   const stateStores = new StateStoreController({
     client,
     logger: controllerLog,

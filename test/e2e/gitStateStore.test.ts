@@ -117,6 +117,16 @@ describe('Git state store', () => {
       'work waiting',
     );
     assert.match(waiting.message, /No matching destination found.*add a Destination with matching labels/);
+    // The request is not Reconciled while its outputs reach no Destination, and says what would place them.
+    const thing = `${things}/first`;
+    const notPlaced = await eventually(
+      async () => (await c.get<Obj>(thing)).status?.conditions?.find((x) => x.type === 'Reconciled' && x.reason === 'UnscheduledWorks'),
+      20_000,
+      'the request not reconciled',
+    );
+    assert.equal(notPlaced.status, 'False');
+    const works = (await c.get<Obj>(thing)).status?.conditions?.find((x) => x.type === 'WorksSucceeded');
+    assert.match(works?.message ?? '', /^Work thing-first-render: no Destination matches environment=edge; add a Destination with these labels/);
 
     await c.request('POST', `${KRATIX}/destinations`, {
       body: {
@@ -128,6 +138,11 @@ describe('Git state store', () => {
     });
     const file = (dir: string): string => join(dir, 'edge-1/resources/default/thing/first/render/5058f/value.yaml');
     await eventually(async () => existsSync(file(await git.clone('platform'))), 20_000, 'work delivered to the new destination');
+    await eventually(
+      async () => (await c.get<Obj>(thing)).status?.conditions?.some((x) => x.type === 'Reconciled' && x.status === 'True'),
+      20_000,
+      'the request reconciled once placed',
+    );
 
     await c.request('PATCH', `${KRATIX}/destinations/edge-1`, {
       contentType: 'application/merge-patch+json',

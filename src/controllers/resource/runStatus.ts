@@ -89,8 +89,12 @@ export function recordOutcome(s: ResourceRequestStatus, end: RunEnd): void {
   } else {
     Object.assign(wf, { phase: 'Succeeded', lastSuccessfulConfigureWorkflowTime: now });
     c = setCondition(c, { type: 'ConfigureWorkflowCompleted', status: 'True', reason: 'PipelinesExecutedSuccessfully', message: 'Pipelines completed' }, now);
-    // Reconciled means the workflow's outputs are recorded as Work; delivery to destinations reports on the Work.
-    c = setCondition(c, { type: 'Reconciled', status: 'True', reason: 'Reconciled', message: 'Reconciled' }, now);
+    // Reconciled: the workflow's outputs are recorded as Work, and none waits for a Destination (the scheduler says
+    // so in WorksSucceeded, and flips Reconciled as that changes).
+    const unplaced = c?.some((x) => x.type === 'WorksSucceeded' && x.status === 'False') ?? false;
+    c = unplaced
+      ? setCondition(c, { type: 'Reconciled', status: 'False', reason: 'UnscheduledWorks', message: 'Not scheduled' }, now)
+      : setCondition(c, { type: 'Reconciled', status: 'True', reason: 'Reconciled', message: 'Reconciled' }, now);
     if (s.message === 'Pending' || s.message === undefined || String(s.message).startsWith('Configure workflow failed')) s.message = 'Resource requested';
     s.lastSuccessfulConfigureWorkflowTime = now;
     if (state.revision !== undefined) s.promiseRevision = state.revision;

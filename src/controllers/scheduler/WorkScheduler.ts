@@ -27,6 +27,11 @@ import { rfc3339Seconds } from '../../api/time.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
 import { KRATIX_API, LABEL_PIPELINE_NAME } from '../shared/kratixNames.ts';
 import type { WorkSeal } from '../shared/workSeal.ts';
+import { isApiError } from '../../api/errors.ts';
+import type { Registry } from '../../registry/Registry.ts';
+import { apiVersionOf } from '../../registry/ResourceType.ts';
+import { kindServedBy } from '../shared/promiseKinds.ts';
+import { resourceRequest } from '../shared/resourceRequest.ts';
 
 export const LABEL_WORK = 'kratix.io/work';
 export const LABEL_GROUP_ID = 'kratix.io/workload-group-id';
@@ -37,6 +42,8 @@ const SOURCE_ORDER = ['resource-workflow', 'promise-workflow', 'promise'];
 
 export interface WorkSchedulerOptions {
   client: Client;
+  /** Finds the kind of the resource a Work is for (its status says whether its Works could be placed). */
+  registry: Registry;
   /** Only Works with FleetOps' seal are placed: what no Promise workflow produced never reaches a state store. */
   seal: WorkSeal;
   events: EventRecorder;
@@ -152,9 +159,60 @@ export class WorkScheduler {
         await client.update({ ...current, metadata: { ...current.metadata, labels: desired.metadata.labels ?? {} }, spec: desired.spec });
       }
     }
+    const wasUnscheduled = work.status?.conditions?.some((c) => c.type === 'ScheduleSucceeded' && c.status === 'False') ?? false;
     await this.writeStatus(latest, (spec.workloadGroups ?? []).length, [...wanted.keys()].sort(), unscheduled);
     if (unscheduled.length) {
       await this.opts.events.record(work, 'Warning', 'NoMatchingDestination', `No matching destination found for workloadGroups: [${unscheduled.join(', ')}]`);
+    }
+    // The resource says so too (the common case, placed before and now, costs no read).
+    if (unscheduled.length || wasUnscheduled) await this.reportToResource(work, unscheduled);
+  }
+
+  /**
+   * Tells the resource a Work is for whether its outputs could be placed: `WorksSucceeded`, and `Reconciled` False
+   * while they cannot (a request whose outputs reach no Destination is not reconciled), with what to do about it.
+   */
+  private async reportToResource(work: Work, unscheduled: string[]): Promise<void> {
+    const { promiseName, resourceName } = work.spec ?? {};
+    const type = promiseName && resourceName ? kindServedBy(this.opts.registry, promiseName) : undefined;
+    if (!type || !resourceName) return;
+    const ref = { apiVersion: apiVersionOf(type), kind: type.kind, namespace: work.metadata.namespace ?? '', name: resourceName };
+    const now = rfc3339Seconds((this.opts.now ?? (() => new Date()))());
+    const selectors = (work.spec?.workloadGroups ?? []).filter((g) => unscheduled.includes(g.directory && g.directory !== '.' ? g.directory : (g.id ?? '')));
+    const wanted = selectors.map(
+      (g) =>
+        Object.entries(effectiveSelector(g))
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',') || '(any)',
+    );
+    const message = `Work ${work.metadata.name}: no Destination matches ${[...new Set(wanted)].join('; ')}; add a Destination with these labels (see docs/migrating-from-kratix.md)`;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const found = await this.opts.client.get(ref);
+      if (!found || found.metadata.deletionTimestamp) return;
+      const current = resourceRequest(found);
+      const status = cloneJson(current.status ?? {});
+      let c = status.conditions;
+      const configured = c?.some((x) => x.type === 'ConfigureWorkflowCompleted' && x.status === 'True') ?? false;
+      if (unscheduled.length) {
+        c = setCondition(c, { type: 'WorksSucceeded', status: 'False', reason: 'UnscheduledWorks', message }, now);
+        if (configured) c = setCondition(c, { type: 'Reconciled', status: 'False', reason: 'UnscheduledWorks', message: 'Not scheduled' }, now);
+      } else {
+        // Only the Work that made it False makes it True again (another Work of the resource may still wait).
+        const works = c?.find((x) => x.type === 'WorksSucceeded');
+        if (works?.status === 'False' && !works.message?.startsWith(`Work ${work.metadata.name}:`)) return;
+        c = setCondition(c, { type: 'WorksSucceeded', status: 'True', reason: 'WorksSucceeded', message: 'All works scheduled' }, now);
+        if (configured) c = setCondition(c, { type: 'Reconciled', status: 'True', reason: 'Reconciled', message: 'Reconciled' }, now);
+      }
+      status.conditions = c;
+      if (jsonEqual(status, current.status ?? {})) return;
+      try {
+        await this.opts.client.updateStatus({ ...current, status });
+      } catch (err) {
+        if (isApiError(err, 'Conflict')) continue;
+        throw err;
+      }
+      if (unscheduled.length) await this.opts.events.record(found, 'Warning', 'UnscheduledWorks', message);
+      return;
     }
   }
 
