@@ -34,7 +34,8 @@ export interface SyncRequest {
   roots: string[];
   /** Desired content of every file under the roots. */
   files: Map<string, Buffer>;
-  message: string;
+  /** The commit message, or how to word it from the paths the commit changes. */
+  message: string | ((changedPaths: readonly string[]) => string);
 }
 
 export interface SyncResult {
@@ -223,28 +224,30 @@ export class GitWriter {
       }
     }
     const chunks: Buffer[] = [];
-    let changed = 0;
+    const changedPaths: string[] = [];
     const files = new Map<string, string>();
     for (const [path, content] of req.files) {
       const sha = blobSha(content);
       files.set(path, sha);
       if (current.get(path) === sha) continue;
       chunks.push(Buffer.from(`M 100644 inline ${quotePath(path)}\ndata ${content.length}\n`), content, Buffer.from('\n'));
-      changed++;
+      changedPaths.push(path);
     }
     for (const path of current.keys()) {
       if (req.files.has(path)) continue;
       chunks.push(Buffer.from(`D ${quotePath(path)}\n`));
-      changed++;
+      changedPaths.push(path);
     }
+    const changed = changedPaths.length;
     if (!changed) return undefined;
     const { name, email } = this.opts.author;
     const when = `${Math.floor(Date.now() / 1000)} +0000`;
-    const message = Buffer.from(req.message);
+    const text = typeof req.message === 'string' ? req.message : req.message(changedPaths);
+    const message = Buffer.from(text);
     const ref = `refs/fleetops/${this.opts.branch}`;
     // With no tip the ref is reset first, so the commit is a root commit even if an earlier attempt left one.
     const head = Buffer.from(
-      `${tip ? '' : `reset ${ref}\n\n`}commit ${ref}\nauthor ${name} <${email}> ${when}\ncommitter ${name} <${email}> ${when}\ndata ${message.length}\n${req.message}\n${tip ? `from ${tip}\n` : ''}`,
+      `${tip ? '' : `reset ${ref}\n\n`}commit ${ref}\nauthor ${name} <${email}> ${when}\ncommitter ${name} <${email}> ${when}\ndata ${message.length}\n${text}\n${tip ? `from ${tip}\n` : ''}`,
     );
     const r = await this.git(['fast-import', '--quiet', '--force', '--done'], Buffer.concat([head, ...chunks, Buffer.from('\ndone\n')]));
     if (r.code !== 0)

@@ -6,6 +6,7 @@
  * content is always derived from the stored objects, so restarts and outages converge to it; folders of
  * Destinations that were removed are emptied because the store remembers which folders it manages.
  */
+import { commitMessage } from './commitMessage.ts';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { setCondition } from '../../api/conditions.ts';
@@ -240,7 +241,7 @@ export class StateStoreController {
     const request: SyncRequest = {
       roots: [...new Set([...roots, ...previousRoots])],
       files,
-      message: `Update from FleetOps: ${targeted.length} WorkPlacements to ${layouts.map((l) => l.name).join(', ') || 'no destination'}`,
+      message: (changed) => commitMessage(changed, layouts),
     };
     let result: SyncResult;
     try {
