@@ -4,7 +4,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, fleetopsCli, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
@@ -88,6 +89,20 @@ describe('fleetops CLI', () => {
     r = await fleetops(['apply', '-f', '-'], 'apiVersion: cache.example.com/v1alpha1\nkind: Cache\nmetadata: {name: bad}\nspec: {engine: redis}\n');
     assert.equal(r.code, 1);
     assert.match(r.stderr, /spec.sizeMb: Required value/);
+    // its README's commands run from the Promise's folder, anywhere: the CLI by its path, never a bare "npx fleetops"
+    const readme = readFileSync(join(work, 'cache/README.md'), 'utf8');
+    assert.doesNotMatch(readme, /^(\$ )?npx fleetops/m);
+    const cliLine = /^FLEETOPS="(.+)"$/m.exec(readme)?.[1];
+    assert.ok(cliLine, readme);
+    const [node, script] = cliLine.split(' ');
+    const version = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(node!, [script!, '--help'], { cwd: tmpdir() });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    assert.equal(version.code, 0, version.out);
+    assert.match(readme, /about\s+130 MB/);
     // scaffolding never overwrites
     r = await fleetops(['promise', 'init', 'cache', '--group', 'cache.example.com', '--kind', 'Cache']);
     assert.equal(r.code, 1);

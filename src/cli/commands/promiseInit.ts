@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { INSTALL_DIR } from '../../lib/installation.ts';
 import { stringify } from 'yaml';
 import { validateDns1123Label, validateDns1123Subdomain } from '../../api/validation.ts';
 
@@ -137,12 +138,12 @@ setStatus({ message: \`${opts.kind} \${request.metadata.name} configured\` });
   writeFileSync(join(folder, 'pipeline', 'configure.ts'), step);
   writeFileSync(join(folder, 'pipeline', 'image.yaml'), imageSpec);
   writeFileSync(join(folder, 'example-resource.yaml'), stringify(example));
-  writeFileSync(
-    join(folder, 'README.md'),
-    `# ${name}\n\nA Promise offering \`${opts.kind}\` (${opts.group}/${opts.version}).\n\n- \`promise.yaml\`: the Promise; add fields with \`--property\` when scaffolding or edit its schema.\n- \`pipeline/configure.ts\`: the configure step, run for every request, in the image \`pipeline/image.yaml\` describes.\n- \`example-resource.yaml\`: a request to try it.\n\n\`\`\`sh\nnpx fleetops image build pipeline\nfleetops apply -f promise.yaml\nfleetops apply -f example-resource.yaml\nfleetops get ${plural}\n\`\`\`\n`,
-  );
+  // Commands that work from the Promise's own folder, anywhere: this FleetOps' CLI by its path (a bare
+  // "npx fleetops" outside the checkout would fetch whatever package of that name the npm registry has).
+  const cli = `${process.execPath} ${join(INSTALL_DIR, 'bin', 'fleetops.js')}`;
+  writeFileSync(join(folder, 'README.md'), scaffoldReadme({ name, kind: opts.kind, apiVersion: `${opts.group}/${opts.version}`, plural, cli }));
   out(
-    `${name} promise scaffolded in ${folder}:\n  promise.yaml, pipeline/configure.ts, pipeline/image.yaml, example-resource.yaml, README.md\nnext: npx fleetops image build ${join(folder, 'pipeline')} && npx fleetops apply -f ${join(folder, 'promise.yaml')}`,
+    `${name} promise scaffolded in ${folder}:\n  promise.yaml, pipeline/configure.ts, pipeline/image.yaml, example-resource.yaml, README.md\nnext (see its README):\n  cd ${folder}\n  ${cli} image build pipeline\n  ${cli} apply -f promise.yaml`,
   );
   return 0;
 }
@@ -153,4 +154,32 @@ export function pluralOf(kind: string): string {
   if (/(s|x|z|ch|sh)$/.test(k)) return `${k}es`;
   if (/[^aeiou]y$/.test(k)) return `${k.slice(0, -1)}ies`;
   return `${k}s`;
+}
+
+/** The scaffold's README: what each file is, and the commands to build, install and try it. */
+export function scaffoldReadme(o: { name: string; kind: string; apiVersion: string; plural: string; cli: string }): string {
+  return [
+    `# ${o.name}`,
+    '',
+    `A Promise offering \`${o.kind}\` (${o.apiVersion}).`,
+    '',
+    '- `promise.yaml`: the Promise; add fields with `--property` when scaffolding or edit its schema.',
+    '- `pipeline/configure.ts`: the configure step, run for every request, in the image `pipeline/image.yaml` describes.',
+    '- `example-resource.yaml`: a request to try it.',
+    '',
+    'From this folder, with the FleetOps CLI that made it (`npx fleetops` works only inside the FleetOps checkout):',
+    '',
+    '```sh',
+    `FLEETOPS="${o.cli}"`,
+    '$FLEETOPS image build pipeline',
+    '$FLEETOPS apply -f promise.yaml',
+    '$FLEETOPS apply -f example-resource.yaml',
+    `$FLEETOPS get ${o.plural}`,
+    '```',
+    '',
+    'The step is TypeScript run by Node.js 24 inside its image (`base: node`): the image holds the Node.js binary, about',
+    '130 MB, unpacked once and shared by every run. A step written for the shell can use `base: busybox` (about 1 MB) in',
+    '`pipeline/image.yaml` instead.',
+    '',
+  ].join('\n');
 }
