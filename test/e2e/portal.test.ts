@@ -50,6 +50,16 @@ async function axeViolations(page: Page, prepare?: (axePage: Page) => Promise<vo
   }
 }
 
+/** The page at 1280 px and at 375 px (a phone), into test-artifacts/portal/; the viewport is put back. */
+async function screenshots(page: Page, name: string): Promise<void> {
+  const size = page.viewportSize() ?? { width: 1280, height: 900 };
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  await page.setViewportSize({ width: 375, height: 800 });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}-375.png`), fullPage: true });
+  await page.setViewportSize(size);
+}
+
 /** What the browser reports against the portal's Content-Security-Policy, on every page the tests open. */
 const cspViolations: string[] = [];
 
@@ -120,7 +130,7 @@ spec: { path: worker, stateStoreRef: { kind: GitStateStore, name: default } }
     await page.getByRole('heading', { name: 'Catalog' }).waitFor();
     await page.getByRole('heading', { name: 'App' }).waitFor();
     assert.deepEqual(await axeViolations(page), [], 'catalog: no serious accessibility violations');
-    await page.screenshot({ path: join(ARTIFACTS, 'catalog.png'), fullPage: true });
+    await screenshots(page, 'catalog');
 
     await page.getByRole('link', { name: 'Request an App' }).click();
     await page.getByRole('heading', { name: 'Request an App' }).waitFor();
@@ -148,7 +158,7 @@ spec: { path: worker, stateStoreRef: { kind: GitStateStore, name: default } }
       [],
       'form: no serious accessibility violations',
     );
-    await page.screenshot({ path: join(ARTIFACTS, 'request-form-error.png'), fullPage: true });
+    await screenshots(page, 'request-form-error');
 
     await page.locator('#root_replicas').fill('3');
     await page.getByRole('button', { name: 'Request' }).click();
@@ -160,7 +170,7 @@ spec: { path: worker, stateStoreRef: { kind: GitStateStore, name: default } }
     // Where the outputs went follows the scheduler and the state store, live.
     await page.getByText(/to worker \(written\)/).waitFor({ timeout: 60_000 });
     assert.deepEqual(await axeViolations(page), [], 'resource page: no serious accessibility violations');
-    await page.screenshot({ path: join(ARTIFACTS, 'resource.png'), fullPage: true });
+    await screenshots(page, 'resource');
 
     // Edit: the form again, prefilled; saved by server-side apply, and the page follows the new run.
     await page.getByRole('button', { name: 'Edit' }).click();
@@ -191,7 +201,7 @@ spec: { path: worker, stateStoreRef: { kind: GitStateStore, name: default } }
     assert.match((await v2.getByTestId('rollout-counts').textContent()) ?? '', /^1\/1 updated/);
     // A finished rollout has nothing to pause, resume or abort: those buttons are gone; Undo is there.
     for (const name of ['Pause', 'Resume', 'Abort']) assert.equal(await page.getByRole('button', { name }).count(), 0, `no ${name} on a finished rollout`);
-    await page.screenshot({ path: join(ARTIFACTS, 'rollout.png'), fullPage: true });
+    await screenshots(page, 'rollout');
 
     await page.getByRole('button', { name: 'Undo' }).click();
     await page.getByRole('button', { name: 'Yes, undo' }).click();
