@@ -25,7 +25,7 @@ export function columnsOf(t: ResourceType): PrinterColumn[] {
 export function cellValue(column: PrinterColumn, obj: KubeObject, now: number): unknown {
   let values: unknown[];
   try {
-    values = evaluateJsonPath(obj, column.jsonPath);
+    values = column.compute ? [column.compute(obj)].filter((v) => v !== undefined) : evaluateJsonPath(obj, column.jsonPath);
   } catch {
     return null;
   }

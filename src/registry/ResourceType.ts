@@ -27,6 +27,8 @@ export interface PrinterColumn {
   description?: string;
   priority?: number;
   format?: string;
+  /** For built-in kinds whose column is not one JSONPath (an Event's object is `kind/name`, as kubectl shows it). */
+  compute?: (object: KubeObject) => unknown;
 }
 
 /** Kind-specific rules run after schema validation (immutability, cross-field checks). */

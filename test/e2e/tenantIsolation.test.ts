@@ -172,6 +172,7 @@ describe('tenant isolation', () => {
     assert.equal(ok(await admin(['get', 'workplacements', '-n', 'team-b', '-o', 'name']), 'placements'), '');
     const events = ok(await admin(['get', 'events', '-n', 'team-b', '--field-selector', 'involvedObject.name=hand-made']), 'events');
     assert.match(events, /NotProducedByWorkflow/);
+    assert.match(events, /work\/hand-made/, 'the event names its object by kind and name, as kubectl does');
   });
 
   it("keeps a pipeline's account from the team of its namespace", async () => {

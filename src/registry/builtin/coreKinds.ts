@@ -1,4 +1,5 @@
 /** The few core v1 kinds FleetOps serves: Namespaces, Events (for `kubectl describe`), Secrets, ConfigMaps, ServiceAccounts. */
+import { isPlainObject } from '../../api/types.ts';
 import type { ResourceType } from '../ResourceType.ts';
 import { ageColumn, defineType, s, type ObjectOf } from './defineType.ts';
 
@@ -70,7 +71,16 @@ export const eventType = defineType({
     { name: 'Last Seen', type: 'date', jsonPath: '.lastTimestamp' },
     { name: 'Type', type: 'string', jsonPath: '.type' },
     { name: 'Reason', type: 'string', jsonPath: '.reason' },
-    { name: 'Object', type: 'string', jsonPath: '.involvedObject.name' },
+    {
+      name: 'Object',
+      type: 'string',
+      jsonPath: '.involvedObject.name',
+      // As kubectl prints it: `promise/app` and `app/todoer`, never a bare `app` that could be either.
+      compute: (e) => {
+        const o = isPlainObject(e.involvedObject) ? e.involvedObject : {};
+        return typeof o.kind === 'string' && o.kind ? `${o.kind.toLowerCase()}/${String(o.name ?? '')}` : o.name;
+      },
+    },
     { name: 'Message', type: 'string', jsonPath: '.message' },
   ],
 });
