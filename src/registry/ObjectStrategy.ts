@@ -74,7 +74,8 @@ export class ObjectStrategy {
     const m = obj.metadata;
     if (!m.name && m.generateName) m.name = `${m.generateName}${randomUUID().replace(/-/g, '').slice(0, 5)}`;
     for (const f of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const) delete m[f];
-    m.generation = 1;
+    if (type.noGeneration) delete m.generation;
+    else m.generation = 1;
     if (type.statusSubresource) delete obj.status;
     type.strategy?.prepareForCreate?.(obj);
   }
@@ -118,7 +119,8 @@ export class ObjectStrategy {
   }
 
   /** The generation after an update: one more when anything but metadata (and a subresource's status) changed. */
-  generation(type: ResourceType, old: KubeObject, next: KubeObject): number {
+  generation(type: ResourceType, old: KubeObject, next: KubeObject): number | undefined {
+    if (type.noGeneration) return undefined;
     return (old.metadata.generation ?? 1) + (jsonEqual(specOf(type, old), specOf(type, next)) ? 0 : 1);
   }
 

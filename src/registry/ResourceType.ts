@@ -65,6 +65,8 @@ export interface ResourceType {
   nameIsLabel?: boolean;
   /** Names are any path segment (no `/`, `%`, not `.` or `..`), as for RBAC objects (`system:basic-user`). */
   nameIsPathSegment?: boolean;
+  /** Has no `metadata.generation`, as Kubernetes' ConfigMaps, Secrets, Namespaces and RBAC objects have none. */
+  noGeneration?: boolean;
   strategy?: TypeStrategy;
   /**
    * Set for built-in kinds, which accept strategic merge patches: their lists' patch strategies (ObjectMeta's are

@@ -330,7 +330,7 @@ export class SqliteStore implements Store {
         const metadata = { ...op.object.metadata, name: key.name, resourceVersion: String(rv) };
         if (op.op === 'create') {
           if (existing) throw alreadyExists(resourceName(key), key.group, key.name);
-          Object.assign(metadata, { uid: this.newUid(), creationTimestamp: rfc3339Seconds(this.now()), generation: op.object.metadata.generation ?? 1 });
+          Object.assign(metadata, { uid: this.newUid(), creationTimestamp: rfc3339Seconds(this.now()) });
           type = 'ADDED';
         } else {
           if (!existing) throw notFound(resourceName(key), key.group, key.name);

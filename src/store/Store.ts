@@ -68,8 +68,8 @@ export interface Store {
   get(key: ObjectKey): Promise<StoredObject | undefined>;
   list(type: TypeKey, options?: ListOptions): Promise<ListResult>;
   /**
-   * Applies writes atomically, in order: all or none. Create stamps uid, creationTimestamp, generation (1 unless
-   * set) and resourceVersion; update keeps uid/creationTimestamp of the stored object. Throws ApiError
+   * Applies writes atomically, in order: all or none. Create stamps uid, creationTimestamp and
+   * resourceVersion (the generation is the registry's: kept as given, or none); update keeps uid/creationTimestamp of the stored object. Throws ApiError
    * AlreadyExists / NotFound / Conflict (stale expectedRv), and RequestEntityTooLarge (413) for an object whose
    * stored form exceeds MAX_OBJECT_BYTES. Returns the stored objects (deleted ones as last seen).
    */

@@ -23,14 +23,15 @@ function collect(store: Store, options: Parameters<Store['watch']>[0]): { events
 
 export function runStoreConformance(name: string, makeStore: () => Promise<Store>): void {
   describe(`Store conformance: ${name}`, () => {
-    it('stamps uid, creationTimestamp, generation and resourceVersion on create', async () => {
+    it('stamps uid, creationTimestamp and resourceVersion on create, and keeps the generation it is given (or none)', async () => {
       const store = await makeStore();
-      const created = await createObject(store, keyOf(T, 'default', 'a'), app('a'));
+      const created = await createObject(store, keyOf(T, 'default', 'a'), { ...app('a'), metadata: { ...app('a').metadata, generation: 1 } });
       assert.match(created.metadata.uid ?? '', /^[0-9a-f-]{36}$/);
       assert.match(created.metadata.creationTimestamp ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
       assert.equal(created.metadata.generation, 1);
       assert.equal(created.metadata.resourceVersion, String(await store.currentRv()));
       assert.deepEqual(await store.get(keyOf(T, 'default', 'a')), created);
+      assert.equal((await createObject(store, keyOf(T, 'default', 'plain'), app('plain'))).metadata.generation, undefined);
       await store.close();
     });
 

@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isApiError } from '../../src/api/errors.ts';
-import { coreTypes, namespaceType } from '../../src/registry/builtin/coreKinds.ts';
+import { configMapType, coreTypes, namespaceType } from '../../src/registry/builtin/coreKinds.ts';
 import { widgetType } from '../helpers/widgetType.ts';
 import { ObjectService, type WatchEvent } from '../../src/registry/ObjectService.ts';
 import { Registry } from '../../src/registry/Registry.ts';
@@ -83,6 +83,13 @@ describe('ObjectService', () => {
     await objects.create(widgetType, 'a', widget('o1'));
     const orphaning = await objects.delete(widgetType, 'a', 'o1', { propagationPolicy: 'Orphan' });
     assert.deepEqual(orphaning.object.metadata.finalizers, ['orphan']);
+  });
+
+  it('gives no generation to kinds Kubernetes gives none (a ConfigMap), created or updated', async () => {
+    const cm = await objects.create(configMapType, 'a', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'plain', generation: 7 }, data: { a: '1' } });
+    assert.equal(cm.object.metadata.generation, undefined);
+    const changed = await objects.patch(configMapType, 'a', 'plain', 'merge', { data: { a: '2' } });
+    assert.equal(changed.object.metadata.generation, undefined);
   });
 
   it('answers a dry run without writing', async () => {

@@ -29,6 +29,8 @@ export interface TypeDefinition<T> {
   selectableFields?: string[];
   nameIsLabel?: boolean;
   nameIsPathSegment?: boolean;
+  /** No `metadata.generation` (ConfigMaps, Secrets, Namespaces, RBAC objects…), as on Kubernetes. */
+  noGeneration?: boolean;
   strategy?: TypeStrategy;
   /** Built-in Kubernetes kinds only: accepts strategic merge patches with these list strategies. */
   patchStrategies?: PatchStrategies;
@@ -53,6 +55,7 @@ export function defineType<T>(d: TypeDefinition<T>): TypedResourceType<T> {
   if (d.selectableFields) type.selectableFields = d.selectableFields;
   if (d.nameIsLabel) type.nameIsLabel = true;
   if (d.nameIsPathSegment) type.nameIsPathSegment = true;
+  if (d.noGeneration) type.noGeneration = true;
   if (d.strategy) type.strategy = d.strategy;
   if (d.patchStrategies) type.patchStrategies = d.patchStrategies;
   return type;
