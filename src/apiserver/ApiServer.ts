@@ -464,11 +464,15 @@ export class ApiServer {
     return undefined;
   }
 
+  /** Refuses deleting what only FleetOps deletes (a pipeline's account), whether one at a time or by collection. */
+  private guardDelete(req: FastifyRequest, type: ResourceType, objects: (KubeObject | undefined)[]): void {
+    if (type !== serviceAccountType || !req.user || isSuperuser(req.user)) return;
+    const sa = objects.find((o) => o && isPipelineAccount(o));
+    if (sa) throw pipelineAccountForbidden(sa.metadata.name ?? '');
+  }
+
   private async deleteOne({ req, type, path, q, namespace, limits, respond }: Call): Promise<unknown> {
-    if (type === serviceAccountType && req.user && !isSuperuser(req.user)) {
-      const sa = await this.opts.objects.find(type, namespace, nameOf(path));
-      if (sa && isPipelineAccount(sa)) throw pipelineAccountForbidden(sa.metadata.name);
-    }
+    if (type === serviceAccountType) this.guardDelete(req, type, [await this.opts.objects.find(type, namespace, nameOf(path))]);
     const decoded = await decodeBody(this.parser, limits, bodyOf(req), 'application/json');
     const body = isPlainObject(decoded) ? decoded : undefined;
     const propagationPolicy = propagationPolicyOf(q, body);
@@ -490,9 +494,10 @@ export class ApiServer {
     return status;
   }
 
-  private async deleteAll({ type, path, q, version }: Call): Promise<unknown> {
+  private async deleteAll({ req, type, path, q, version }: Call): Promise<unknown> {
     const objects = this.opts.objects;
     const list = await objects.list(type, path.namespace, { labelSelector: q.labelSelector, fieldSelector: q.fieldSelector, version });
+    this.guardDelete(req, type, list.items);
     const dryRun = dryRunOf(q);
     const items: KubeObject[] = [];
     for (const obj of list.items) {

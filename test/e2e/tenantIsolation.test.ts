@@ -189,6 +189,12 @@ describe('tenant isolation', () => {
     );
     refused(await teamA(['delete', 'sa', 'db-resource-configure-p']), /"db-resource-configure-p" is forbidden: it is the account of a pipeline/, 'deleting');
     refused(
+      await teamA(['delete', '--raw', '/api/v1/namespaces/team-a/serviceaccounts?labelSelector=fleetops.dev%2Fpipeline-access']),
+      /"db-resource-configure-p" is forbidden: it is the account of a pipeline/,
+      'deleting them as a collection',
+    );
+    ok(await admin(['get', 'sa', 'db-resource-configure-p', '-n', 'team-a']), 'the account is still there');
+    refused(
       await teamA(['create', '-f', '-'], {
         input: 'apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: fake\n  labels:\n    fleetops.dev/pipeline-access: fake\n',
       }),
