@@ -49,7 +49,7 @@ import { EventExpiry } from './controllers/shared/EventExpiry.ts';
 import type { Store } from './store/Store.ts';
 import { fleetopsTypes, workflowRunType } from './registry/builtin/fleetopsKinds.ts';
 import { isObjectOf } from './registry/builtin/defineType.ts';
-import { LABEL_PIPELINE_ACCESS } from './api/fleetopsNames.ts';
+import { isPipelineAccount } from './api/fleetopsNames.ts';
 import { ResourceController } from './controllers/resource/ResourceController.ts';
 import { DRY_RUN_BINDING, WorkflowExecutor } from './controllers/shared/WorkflowExecutor.ts';
 import { WorkSeal } from './controllers/shared/workSeal.ts';
@@ -435,9 +435,11 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     signingKey: serviceAccountKey,
     now,
     bound: {
-      uidOf: async (kind, namespace, name) => (await objects.find(kind === 'Secret' ? secretType : serviceAccountType, namespace, name))?.metadata.uid,
-      isPipelineAccount: async (namespace, name) =>
-        (await objects.find(serviceAccountType, namespace, name))?.metadata.labels?.[LABEL_PIPELINE_ACCESS] !== undefined,
+      account: async (namespace, name) => {
+        const sa = await objects.find(serviceAccountType, namespace, name);
+        return sa && { uid: sa.metadata.uid, pipeline: isPipelineAccount(sa) };
+      },
+      secretUid: async (namespace, name) => (await objects.find(secretType, namespace, name))?.metadata.uid,
       run: async (namespace, name, uid) => {
         if (name === DRY_RUN_BINDING) return { uid, ended: !executor.isLiveDryRun(uid) };
         const run = await objects.find(workflowRunType, namespace, name);

@@ -20,6 +20,10 @@ export const ANNOTATION_PINNED_VERSION = 'fleetops.dev/pinned-version';
  * are refused) and only FleetOps writes it.
  */
 export const LABEL_PIPELINE_ACCESS = 'fleetops.dev/pipeline-access';
+
+export function isPipelineAccount(sa: { metadata: { labels?: Record<string, string> } }): boolean {
+  return sa.metadata.labels?.[LABEL_PIPELINE_ACCESS] !== undefined;
+}
 /**
  * On a Promise: namespaces (comma-separated, or `*`) besides the request's own that its resource workflows may write
  * objects into. Without it, a resource workflow's outputs stay in the request's namespace (see ADR 0015).

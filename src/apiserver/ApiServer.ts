@@ -18,7 +18,7 @@ import type { RbacAuthorizer } from './rbac/RbacAuthorizer.ts';
 import { answerReview } from './rbac/reviews.ts';
 import { checkEscalation, guardsEscalation } from './rbac/escalation.ts';
 import { impersonated } from './impersonation.ts';
-import { LABEL_PIPELINE_ACCESS } from '../api/fleetopsNames.ts';
+import { isPipelineAccount } from '../api/fleetopsNames.ts';
 import { rfc3339Seconds } from '../api/time.ts';
 import { signServiceAccountToken } from '../lib/serviceAccountToken.ts';
 import type { AuditLog, AuditObjectRef } from './AuditLog.ts';
@@ -688,10 +688,6 @@ export class ApiServer {
     await this.app.close();
     if (!this.opts.parser) await this.parser.stop();
   }
-}
-
-function isPipelineAccount(sa: KubeObject): boolean {
-  return sa.metadata.labels?.[LABEL_PIPELINE_ACCESS] !== undefined;
 }
 
 function pipelineAccountForbidden(name: string, why = 'it is the account of a pipeline, which only FleetOps writes'): ApiError {

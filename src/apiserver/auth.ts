@@ -20,9 +20,9 @@ export const TEAMS_GROUP = 'fleetops:teams';
 
 /** Looks up what a service account token is bound to; undefined when it no longer exists. */
 export interface BoundObjects {
-  uidOf(kind: 'ServiceAccount' | 'Secret', namespace: string, name: string): Promise<string | undefined>;
-  /** Whether the account is a pipeline's (its tokens are FleetOps' to issue, to runs only). */
-  isPipelineAccount(namespace: string, name: string): Promise<boolean>;
+  /** The account's uid, and whether it is a pipeline's (whose tokens are FleetOps' to issue, to runs only). */
+  account(namespace: string, name: string): Promise<{ uid: string; pipeline: boolean } | undefined>;
+  secretUid(namespace: string, name: string): Promise<string | undefined>;
   /** A WorkflowRun's uid, and whether it has ended. */
   run(namespace: string, name: string, uid: string): Promise<{ uid: string; ended: boolean } | undefined>;
 }
@@ -75,13 +75,14 @@ export class Authenticator {
     const claims = verifyServiceAccountToken(this.opts.signingKey, token, now);
     if (!claims) return undefined;
     // Bound tokens die with what they are bound to (a re-created account of the same name has a new uid).
-    if ((await this.opts.bound.uidOf('ServiceAccount', claims.namespace, claims.serviceAccount.name)) !== claims.serviceAccount.uid) return undefined;
-    if (claims.secret && (await this.opts.bound.uidOf('Secret', claims.namespace, claims.secret.name)) !== claims.secret.uid) return undefined;
+    const account = await this.opts.bound.account(claims.namespace, claims.serviceAccount.name);
+    if (account?.uid !== claims.serviceAccount.uid) return undefined;
+    if (claims.secret && (await this.opts.bound.secretUid(claims.namespace, claims.secret.name)) !== claims.secret.uid) return undefined;
     if (claims.run) {
       // A run's token dies with the run, whatever its expiry says: a step cannot keep it for later.
       const run = await this.opts.bound.run(claims.namespace, claims.run.name, claims.run.uid);
       if (!run || run.uid !== claims.run.uid || run.ended) return undefined;
-    } else if (await this.opts.bound.isPipelineAccount(claims.namespace, claims.serviceAccount.name)) {
+    } else if (account.pipeline) {
       // A pipeline's account acts only inside its runs: a token made any other way (a TokenRequest, a token Secret,
       // one minted before FleetOps took the account over) is refused.
       return undefined;

@@ -72,6 +72,11 @@ export function destinationMatches(dest: Pick<Destination, 'metadata' | 'spec'>,
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
 }
 
+/** How a workload group is named in messages: its directory, or its id for the root group. */
+function groupName(g: WorkloadGroup): string {
+  return g.directory && g.directory !== '.' ? g.directory : (g.id ?? '');
+}
+
 export function placementName(work: string, destination: string, groupId: string): string {
   return `${work}.${destination}-${groupId.slice(0, 5)}`;
 }
@@ -140,7 +145,8 @@ export class WorkScheduler {
     }
     if (!this.opts.seal.verify(work)) return this.refuseUnsealed(work, log);
     const spec = work.spec ?? {};
-    const { wanted, unscheduled } = this.placementsFor(work, await listOf(client, destinationType), existing);
+    const { wanted, unplaced } = this.placementsFor(work, await listOf(client, destinationType), existing);
+    const unscheduled = unplaced.map(groupName);
     // Record the union first: a crash half-way must not leave a placement nobody remembers.
     let latest = work;
     const union = [...new Set([...recorded, ...wanted.keys()])].sort();
@@ -165,21 +171,20 @@ export class WorkScheduler {
       await this.opts.events.record(work, 'Warning', 'NoMatchingDestination', `No matching destination found for workloadGroups: [${unscheduled.join(', ')}]`);
     }
     // The resource says so too (the common case, placed before and now, costs no read).
-    if (unscheduled.length || wasUnscheduled) await this.reportToResource(work, unscheduled);
+    if (unplaced.length || wasUnscheduled) await this.reportToResource(work, unplaced);
   }
 
   /**
    * Tells the resource a Work is for whether its outputs could be placed: `WorksSucceeded`, and `Reconciled` False
    * while they cannot (a request whose outputs reach no Destination is not reconciled), with what to do about it.
    */
-  private async reportToResource(work: Work, unscheduled: string[]): Promise<void> {
+  private async reportToResource(work: Work, unplaced: WorkloadGroup[]): Promise<void> {
     const { promiseName, resourceName } = work.spec ?? {};
     const type = promiseName && resourceName ? kindServedBy(this.opts.registry, promiseName) : undefined;
     if (!type || !resourceName) return;
     const ref = { apiVersion: apiVersionOf(type), kind: type.kind, namespace: work.metadata.namespace ?? '', name: resourceName };
-    const now = rfc3339Seconds((this.opts.now ?? (() => new Date()))());
-    const selectors = (work.spec?.workloadGroups ?? []).filter((g) => unscheduled.includes(g.directory && g.directory !== '.' ? g.directory : (g.id ?? '')));
-    const wanted = selectors.map(
+    const now = this.timestamp();
+    const wanted = unplaced.map(
       (g) =>
         Object.entries(effectiveSelector(g))
           .map(([k, v]) => `${k}=${v}`)
@@ -193,7 +198,7 @@ export class WorkScheduler {
       const status = cloneJson(current.status ?? {});
       let c = status.conditions;
       const configured = c?.some((x) => x.type === 'ConfigureWorkflowCompleted' && x.status === 'True') ?? false;
-      if (unscheduled.length) {
+      if (unplaced.length) {
         c = setCondition(c, { type: 'WorksSucceeded', status: 'False', reason: 'UnscheduledWorks', message }, now);
         if (configured) c = setCondition(c, { type: 'Reconciled', status: 'False', reason: 'UnscheduledWorks', message: 'Not scheduled' }, now);
       } else {
@@ -211,7 +216,7 @@ export class WorkScheduler {
         if (isApiError(err, 'Conflict')) continue;
         throw err;
       }
-      if (unscheduled.length) await this.opts.events.record(found, 'Warning', 'UnscheduledWorks', message);
+      if (unplaced.length) await this.opts.events.record(found, 'Warning', 'UnscheduledWorks', message);
       return;
     }
   }
@@ -223,7 +228,7 @@ export class WorkScheduler {
   private async refuseUnsealed(work: Work, log: Logger): Promise<void> {
     const message = 'this Work was not produced by a Promise workflow (or was changed since): FleetOps does not schedule it';
     log.warn({ work: work.metadata.name, namespace: work.metadata.namespace }, 'unsealed Work refused');
-    const now = rfc3339Seconds((this.opts.now ?? (() => new Date()))());
+    const now = this.timestamp();
     const status = cloneJson(work.status ?? {});
     status.conditions = setCondition(status.conditions, { type: 'ScheduleSucceeded', status: 'False', reason: 'NotProducedByWorkflow', message }, now);
     if (jsonEqual(status, work.status ?? {})) return;
@@ -232,15 +237,15 @@ export class WorkScheduler {
   }
 
   /** The placements a Work should have on these Destinations, and the groups no Destination matches. */
-  private placementsFor(work: Work, destinations: Destination[], existing: WorkPlacement[]): { wanted: Map<string, KubeObject>; unscheduled: string[] } {
+  private placementsFor(work: Work, destinations: Destination[], existing: WorkPlacement[]): { wanted: Map<string, KubeObject>; unplaced: WorkloadGroup[] } {
     const spec = work.spec ?? {};
     const { name, namespace = '' } = work.metadata;
     const wanted = new Map<string, KubeObject>();
-    const unscheduled: string[] = [];
+    const unplaced: WorkloadGroup[] = [];
     for (const group of spec.workloadGroups ?? []) {
       const id = group.id ?? '';
       const targets = this.targetsOf(group, destinations, existing, !!spec.resourceName);
-      if (!targets.length) unscheduled.push(group.directory && group.directory !== '.' ? group.directory : id);
+      if (!targets.length) unplaced.push(group);
       for (const dest of targets) {
         const wpName = placementName(name, dest, id);
         const labels = {
@@ -269,7 +274,7 @@ export class WorkScheduler {
         });
       }
     }
-    return { wanted, unscheduled };
+    return { wanted, unplaced };
   }
 
   /** Where one group goes: a resource group to one matching Destination (its current one while it matches), others to all. */
@@ -286,8 +291,12 @@ export class WorkScheduler {
     return candidates.length ? [pick(candidates)] : [];
   }
 
+  private timestamp(): string {
+    return rfc3339Seconds((this.opts.now ?? (() => new Date()))());
+  }
+
   private async writeStatus(work: Work, groups: number, placements: string[], unscheduled: string[]): Promise<void> {
-    const now = rfc3339Seconds((this.opts.now ?? (() => new Date()))());
+    const now = this.timestamp();
     const status = cloneJson(work.status ?? {});
     let c = status.conditions;
     if (unscheduled.length) {

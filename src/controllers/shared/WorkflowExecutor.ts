@@ -124,7 +124,7 @@ export class WorkflowExecutor {
   }
 
   /** The pipeline's account and grants (made or brought up to date), and a token for this run. */
-  private async apiAccess(target: WorkflowTarget, pipeline: Pipeline, run: StoredObject | undefined, dryRunUid: string): Promise<ApiCredentials> {
+  private async apiAccess(target: WorkflowTarget, pipeline: Pipeline, boundTo: { name: string; uid: string }): Promise<ApiCredentials> {
     const { tokens } = this.opts;
     if (!tokens) throw new Error('pipelines that use the platform API need FleetOps to issue tokens');
     const id = {
@@ -139,7 +139,6 @@ export class WorkflowExecutor {
     // Valid for the run: the longest a step may take, and some margin.
     const timeout = pipeline.metadata.annotations?.[ANNOTATION_TIMEOUT];
     const seconds = Math.ceil((timeout ? parseGoDuration(timeout) : 10 * 60_000) / 1000) * pipeline.spec.containers.length + 300;
-    const boundTo = run ? { name: run.metadata.name, uid: run.metadata.uid } : { name: DRY_RUN_BINDING, uid: dryRunUid };
     return { token: await tokens.issue(target.namespace, account, seconds, boundTo), caCert: tokens.caCert, namespace: target.namespace };
   }
 
@@ -163,8 +162,9 @@ export class WorkflowExecutor {
       const run = dryRun ? undefined : await this.startRun(target, pipeline);
       if (run) outcome.runs.unshift(run.metadata.name);
       const started = Date.now();
-      const dryRunUid = randomUUID();
-      if (!run) this.dryRuns.add(dryRunUid);
+      // The run's token is bound to its WorkflowRun; a dry run has none, so this executor vouches for it while it runs.
+      const boundTo = run ? { name: run.metadata.name, uid: run.metadata.uid } : { name: DRY_RUN_BINDING, uid: randomUUID() };
+      if (!run) this.dryRuns.add(boundTo.uid);
       let result: PipelineResult;
       try {
         result = await this.opts.runner.run(pipeline, {
@@ -175,7 +175,7 @@ export class WorkflowExecutor {
           plural: target.plural,
           ...(target.workflowType === 'resource' ? { outputScope: outputScopeOf(target.promise, target.namespace) } : {}),
           ...(readConfig ? { readConfig } : {}),
-          ...(this.opts.tokens ? { apiAccess: (p: Pipeline) => this.apiAccess(target, p, run, dryRunUid) } : {}),
+          ...(this.opts.tokens ? { apiAccess: (p: Pipeline) => this.apiAccess(target, p, boundTo) } : {}),
         });
       } catch (err) {
         result = {
@@ -188,7 +188,7 @@ export class WorkflowExecutor {
           control: {},
         };
       } finally {
-        this.dryRuns.delete(dryRunUid);
+        if (!run) this.dryRuns.delete(boundTo.uid);
       }
       // The Work is written before the run is marked Succeeded: a Succeeded run always has its Work (crash recovery
       // relies on it).
