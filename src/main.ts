@@ -41,6 +41,7 @@ import { Registry } from './registry/Registry.ts';
 import { apiVersionOf, type ResourceType } from './registry/ResourceType.ts';
 import { SchemaValidator } from './registry/schema/SchemaValidator.ts';
 import { SqliteStore } from './store/SqliteStore.ts';
+import { migrateRenamedKinds } from './registry/renamedKinds.ts';
 import { InProcessClient } from './client/InProcessClient.ts';
 import { SharedInformers } from './controllers/shared/SharedInformers.ts';
 import { PromiseController } from './controllers/promise/PromiseController.ts';
@@ -295,6 +296,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     throw err;
   }
   const logger = options.logger ?? pino({ level: process.env.FLEETOPS_LOG_LEVEL ?? 'info' });
+  await migrateRenamedKinds(store, logger);
   const registry = new Registry();
   const validator = new SchemaValidator();
   for (const t of [...coreTypes, ...rbacTypes, ...kratixTypes(validator), ...fleetopsTypes]) registry.register(t);

@@ -20,7 +20,7 @@ interface Rollout extends Obj {
 }
 
 const ROLLOUTS = pathOf('fleetops.dev', 'v1alpha1', 'rollouts');
-const REVISIONS = pathOf('fleetops.dev', 'v1alpha1', 'promiserevisions');
+const REVISIONS = pathOf('fleetops.dev', 'v1alpha1', 'revisions');
 const PLANS = pathOf('fleetops.dev', 'v1alpha1', 'rolloutplans');
 const promisePath = (name: string): string => pathOf('platform.kratix.io', 'v1alpha1', 'promises', undefined, name);
 const byPromise = (name: string): string => `labelSelector=${encodeURIComponent(`kratix.io/promise-name=${name}`)}`;
@@ -118,7 +118,7 @@ export function PromiseDetail({ promise }: { promise: string }): ReactNode {
   const undo = async (): Promise<void> => {
     const current = await get<Obj>(promisePath(promise));
     const to = undoTarget(promise, (current.status as { latestRevision?: number } | undefined)?.latestRevision);
-    const rev = await get<Obj>(pathOf('fleetops.dev', 'v1alpha1', 'promiserevisions', undefined, revisionName(promise, to)));
+    const rev = await get<Obj>(pathOf('fleetops.dev', 'v1alpha1', 'revisions', undefined, revisionName(promise, to)));
     await request('PUT', promisePath(promise), undoneTo(current, to, (rev.spec ?? {}) as { version?: string; promiseSpec?: unknown }));
     setNoticeState({ text: `Promise ${promise} rolled back to the spec of revision ${to}: a new rollout takes it to the fleet` });
   };

@@ -77,7 +77,7 @@ export function bootstrapObjects(): KubeObject[] {
     }),
     clusterRole('fleetops:catalog-reader', [
       { verbs: READ, apiGroups: ['platform.kratix.io'], resources: ['promises', 'destinations', 'gitstatestores', 'bucketstatestores'] },
-      { verbs: READ, apiGroups: ['fleetops.dev'], resources: ['promiserevisions'] },
+      { verbs: READ, apiGroups: ['fleetops.dev'], resources: ['revisions'] },
     ]),
     clusterRoleBinding('fleetops:catalog-reader', 'fleetops:catalog-reader', AUTHENTICATED_GROUP),
     clusterRole('system:basic-user', [

@@ -4,7 +4,7 @@
  * command is a read or a small patch; the controllers do the work.
  */
 import type { KratixPromise } from '../../registry/builtin/kratixKinds.ts';
-import type { PromiseRevision, Rollout as RolloutObject, RolloutPlan } from '../../registry/builtin/fleetopsKinds.ts';
+import type { Revision as RevisionObject, Rollout as RolloutObject, RolloutPlan } from '../../registry/builtin/fleetopsKinds.ts';
 import { humanDuration } from '../../api/duration.ts';
 import { ApiError } from '../../api/errors.ts';
 import { collectionPath, objectPath } from '../../client/discovery.ts';
@@ -16,12 +16,12 @@ import { formatColumns, renderJson, renderYaml } from '../printers.ts';
 
 const group = { group: 'fleetops.dev', version: 'v1alpha1', namespaced: false } as const;
 const ROLLOUTS = { ...group, plural: 'rollouts' };
-const REVISIONS = { ...group, plural: 'promiserevisions' };
+const REVISIONS = { ...group, plural: 'revisions' };
 const PLANS = { ...group, plural: 'rolloutplans' };
 const PROMISES = { group: 'platform.kratix.io', version: 'v1alpha1', plural: 'promises', namespaced: false } as const;
 
 type Rollout = RolloutObject & { spec: NonNullable<RolloutObject['spec']> };
-type Revision = PromiseRevision & { spec: NonNullable<PromiseRevision['spec']> };
+type Revision = RevisionObject & { spec: NonNullable<RevisionObject['spec']> };
 type Plan = RolloutPlan;
 
 type Out = (text: string) => void;

@@ -10,7 +10,7 @@ import { getOf, listOf, watchOf } from '../../client/typed.ts';
 import { Controller } from '../../controller/Controller.ts';
 import { md5Hex } from '../../lib/workloads.ts';
 import { objectOf } from '../../registry/builtin/defineType.ts';
-import { promiseRevisionType } from '../../registry/builtin/fleetopsKinds.ts';
+import { revisionType } from '../../registry/builtin/fleetopsKinds.ts';
 import { kratixPromiseRevisionType, promiseType, type PromiseSpec } from '../../registry/builtin/kratixKinds.ts';
 import { KRATIX_API, LABEL_PROMISE_NAME } from '../shared/kratixNames.ts';
 import { LABEL_PROMISE_VERSION } from '../promise/PromiseController.ts';
@@ -39,7 +39,7 @@ export class KratixPromiseRevisions {
   async start(): Promise<void> {
     this.controller.start();
     this.watches.push(
-      await watchOf(this.opts.client, promiseRevisionType, {}, (e) => {
+      await watchOf(this.opts.client, revisionType, {}, (e) => {
         const promise = e.object.spec?.promiseName;
         if (promise) this.controller.enqueue(promise);
       }),
@@ -59,7 +59,7 @@ export class KratixPromiseRevisions {
     if (!promise || promise.metadata.deletionTimestamp) return; // its revisions go with it (ownerReferences)
     const current = promise.metadata.labels?.[LABEL_PROMISE_VERSION] ?? '';
     const newest = new Map<string, { revision: number; promiseSpec: PromiseSpec | undefined }>();
-    for (const rev of await listOf(client, promiseRevisionType, { labelSelector: `${LABEL_PROMISE_NAME}=${name}` })) {
+    for (const rev of await listOf(client, revisionType, { labelSelector: `${LABEL_PROMISE_NAME}=${name}` })) {
       const { spec } = rev;
       if (!spec?.version) continue;
       if (spec.revision > (newest.get(spec.version)?.revision ?? 0)) newest.set(spec.version, { revision: spec.revision, promiseSpec: spec.promiseSpec });

@@ -1,11 +1,11 @@
 /**
- * Promise versions (`kratix.io/promise-version`, kept in each FleetOps PromiseRevision's `spec.version`) mapped to
+ * Promise versions (`kratix.io/promise-version`, kept in each FleetOps Revision's `spec.version`) mapped to
  * revision numbers: a version is the newest revision that carries it. Revisions are immutable, so the answers are
  * cached per Promise until it gets a new revision.
  */
 import type { Client } from '../../client/Client.ts';
 import { listOf } from '../../client/typed.ts';
-import { promiseRevisionType } from '../../registry/builtin/fleetopsKinds.ts';
+import { revisionType } from '../../registry/builtin/fleetopsKinds.ts';
 import { LABEL_PROMISE_NAME } from '../shared/kratixNames.ts';
 
 interface Versions {
@@ -27,7 +27,7 @@ export class RevisionVersions {
     if (cached && cached.latest === latestRevision) return cached;
     const byVersion = new Map<string, number>();
     const byRevision = new Map<number, string>();
-    for (const rev of await listOf(this.client, promiseRevisionType, { labelSelector: `${LABEL_PROMISE_NAME}=${promise}` })) {
+    for (const rev of await listOf(this.client, revisionType, { labelSelector: `${LABEL_PROMISE_NAME}=${promise}` })) {
       const { spec } = rev;
       if (!spec) continue;
       byRevision.set(spec.revision, spec.version ?? '');

@@ -10,7 +10,7 @@ import { jsonEqual, type JsonObject, cloneJson } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import { getOf, listOf, watchOf } from '../../client/typed.ts';
 import { promiseType, type KratixPromise, type PromiseSpec, type PromiseStatus, type WorkflowsStatus } from '../../registry/builtin/kratixKinds.ts';
-import { promiseRevisionType } from '../../registry/builtin/fleetopsKinds.ts';
+import { revisionType } from '../../registry/builtin/fleetopsKinds.ts';
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
 import { crdToResourceType } from '../../registry/crd.ts';
 import type { ObjectService } from '../../registry/ObjectService.ts';
@@ -334,7 +334,7 @@ export class PromiseController {
     const hash = md5Hex(JSON.stringify(promise.spec ?? {}));
     if (status.latestRevisionHash === hash) return;
     const n = (status.latestRevision ?? 0) + 1;
-    const previous = n > 1 ? await getOf(client, promiseRevisionType, revisionName(name, n - 1)) : undefined;
+    const previous = n > 1 ? await getOf(client, revisionType, revisionName(name, n - 1)) : undefined;
     const previousSpec = previous?.spec;
     // Set by `fleetops rollout undo` (or by hand, as kubernetes.io/change-cause): kept while it stays the same.
     const cause = promise.metadata.annotations?.[ANNOTATION_CHANGE_CAUSE] ?? '';
@@ -343,7 +343,7 @@ export class PromiseController {
     try {
       await client.create({
         apiVersion: FLEETOPS_API,
-        kind: 'PromiseRevision',
+        kind: 'Revision',
         metadata: { name: revisionName(name, n), labels, ownerReferences: owner },
         spec: {
           promiseName: name,
@@ -439,7 +439,7 @@ export class PromiseController {
       }
       registry.unregister(type.group, type.plural);
     }
-    for (const kind of ['Rollout', 'PromiseRevision']) {
+    for (const kind of ['Rollout', 'Revision']) {
       for (const o of await client.list(FLEETOPS_API, kind, { labelSelector: `${LABEL_PROMISE_NAME}=${name}` }))
         await client.delete({ apiVersion: FLEETOPS_API, kind, name: o.metadata.name });
     }

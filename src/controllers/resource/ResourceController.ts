@@ -17,7 +17,7 @@ import { cloneJson } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import { getOf, listOf, watchOf } from '../../client/typed.ts';
 import { promiseType, type KratixPromise, type PromiseSpec } from '../../registry/builtin/kratixKinds.ts';
-import { promiseRevisionType, workflowRunType } from '../../registry/builtin/fleetopsKinds.ts';
+import { revisionType, workflowRunType } from '../../registry/builtin/fleetopsKinds.ts';
 import { resourceRequest, type ResourceRequest, type ResourceRequestStatus, type WorkflowState } from '../shared/resourceRequest.ts';
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
 import { BackgroundTasks } from '../../controller/BackgroundTasks.ts';
@@ -283,7 +283,7 @@ export class ResourceController {
     const key = `${promise.metadata.uid}/${n}`;
     let spec = this.revisions.get(key);
     if (!spec) {
-      const rev = await getOf(this.opts.client, promiseRevisionType, revisionName(promise.metadata.name, n));
+      const rev = await getOf(this.opts.client, revisionType, revisionName(promise.metadata.name, n));
       spec = rev?.spec?.promiseSpec;
       if (!spec) return promise;
       if (this.revisions.size >= 256) this.revisions.clear();

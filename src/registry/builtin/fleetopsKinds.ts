@@ -68,14 +68,18 @@ export const workflowRunType = defineType({
   ],
 });
 
-/** An immutable, numbered copy of a Promise's spec: what resources are reconciled with. Name `<promise>-r<N>`. */
-export const promiseRevisionType = defineType({
+/**
+ * An immutable, numbered copy of a Promise's spec: what resources are reconciled with. Name `<promise>-r<N>`.
+ * Called `Revision` (not PromiseRevision, its name before #21) so that no plural is served by two groups: Kratix's
+ * per-version PromiseRevision is derived from these (ADR 0018).
+ */
+export const revisionType = defineType({
   group: FLEETOPS_GROUP,
   version: FLEETOPS_VERSION,
-  kind: 'PromiseRevision',
-  plural: 'promiserevisions',
+  kind: 'Revision',
+  plural: 'revisions',
   namespaced: false,
-  shortNames: ['prev'],
+  shortNames: ['rev'],
   categories: ['fleetops'],
   schema: s.root(
     s.obj(
@@ -94,7 +98,7 @@ export const promiseRevisionType = defineType({
   strategy: {
     validate(obj, old) {
       return old && JSON.stringify(old.spec) !== JSON.stringify(obj.spec)
-        ? [{ reason: 'FieldValueForbidden', field: 'spec', message: 'Forbidden: a PromiseRevision is immutable' }]
+        ? [{ reason: 'FieldValueForbidden', field: 'spec', message: 'Forbidden: a Revision is immutable' }]
         : [];
     },
   },
@@ -208,8 +212,8 @@ export const rolloutPlanType = defineType({
 });
 
 export type WorkflowRun = ObjectOf<typeof workflowRunType>;
-export type PromiseRevision = ObjectOf<typeof promiseRevisionType>;
+export type Revision = ObjectOf<typeof revisionType>;
 export type Rollout = ObjectOf<typeof rolloutType>;
 export type RolloutPlan = ObjectOf<typeof rolloutPlanType>;
 
-export const fleetopsTypes: ResourceType[] = [workflowRunType, promiseRevisionType, rolloutType, rolloutPlanType];
+export const fleetopsTypes: ResourceType[] = [workflowRunType, revisionType, rolloutType, rolloutPlanType];
