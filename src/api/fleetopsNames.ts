@@ -31,3 +31,6 @@ export function isPipelineAccount(sa: { metadata: { labels?: Record<string, stri
 export const ANNOTATION_OUTPUT_NAMESPACES = 'fleetops.dev/allowed-output-namespaces';
 /** On a Promise: cluster-scoped kinds (comma-separated, or `*`) its resource workflows may write (e.g. `Namespace`). */
 export const ANNOTATION_CLUSTER_OUTPUTS = 'fleetops.dev/allowed-cluster-scoped-outputs';
+
+/** SelfSubjectReview `status.userInfo.extra` key: the namespaces where RoleBindings name the identity. */
+export const EXTRA_NAMESPACES = 'fleetops.dev/namespaces';

@@ -252,6 +252,37 @@ spec: { path: worker, stateStoreRef: { kind: GitStateStore, name: default } }
     await page.context().close();
   });
 
+  it('lets a team bound in several namespaces pick one for its request', async () => {
+    // team-a (made by the previous test) is also bound in a staging namespace, as an administrator grants it.
+    const staging = [
+      'apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a-staging}',
+      'apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: team-a, namespace: team-a-staging}\n' +
+        'roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}\n' +
+        'subjects: [{kind: ServiceAccount, name: team-a, namespace: team-a}]',
+    ].join('\n---\n');
+    const applied = await kubectl(['apply', '-f', '-'], { input: staging });
+    assert.equal(applied.code, 0, applied.stderr);
+    const page = await signedIn(tokenOf(join(scratch, 'team-a.kubeconfig')));
+    await page.goto(`${fleet.url}/portal/#/request/app`);
+    await page.getByRole('heading', { name: 'Request an App' }).waitFor();
+    const picker = page.getByLabel('Namespace');
+    assert.deepEqual(await picker.locator('option').allTextContents(), ['team-a', 'team-a-staging']);
+    assert.equal(await picker.inputValue(), 'team-a', "the team's own namespace first");
+    await picker.selectOption('team-a-staging');
+    await page.getByLabel('Request name').fill('staged');
+    await page.locator('#root_name').fill('staged');
+    await page.locator('#root_image').fill('syntasso/sample-todo-app:v1.0.0');
+    await page.getByRole('button', { name: 'Request' }).click();
+    await eventually(async () => (await kubectl(['get', 'app', 'staged', '-n', 'team-a-staging'])).code === 0, 30_000, 'the App requested in team-a-staging');
+    // The list offers the same choice.
+    await page.goto(`${fleet.url}/portal/#/resources/app`);
+    await page.getByRole('heading', { name: 'App resources in team-a' }).waitFor();
+    await page.getByLabel('Namespace').selectOption('team-a-staging');
+    await page.getByRole('heading', { name: 'App resources in team-a-staging' }).waitFor();
+    await page.getByText('staged').first().waitFor();
+    await page.context().close();
+  });
+
   it('reported no Content-Security-Policy violation on any page the tests opened', () => {
     assert.deepEqual(cspViolations, []);
   });

@@ -13,7 +13,7 @@ import { fieldErrors } from '../fieldErrors.ts';
 import { formSchema, promiseKind, type PromiseKind } from '../promises.ts';
 import { ErrorBox, Loading, useApi } from '../components/ui.tsx';
 import { navigate } from '../router.ts';
-import { defaultNamespace } from '../session.ts';
+import { defaultNamespace, namespaces } from '../session.ts';
 
 /** How long the form waits after a change before the server's dry run checks it. */
 const CHECK_AFTER_MS = 400;
@@ -41,6 +41,7 @@ function KindForm({ kind, existing, onDone }: { kind: PromiseKind; existing?: Ob
   const schema = useMemo(() => formSchema(kind.specSchema) as RJSFSchema, [kind]);
   const [name, setName] = useState(existing?.metadata.name ?? '');
   const [namespace, setNamespace] = useState(existing?.metadata.namespace ?? defaultNamespace());
+  const choices = namespaces();
   const [spec, setSpec] = useState<Record<string, unknown>>(existing?.spec ?? {});
   const [error, setError] = useState<unknown>();
   const [checked, setChecked] = useState<unknown>();
@@ -98,7 +99,18 @@ function KindForm({ kind, existing, onDone }: { kind: PromiseKind; existing?: Ob
         </label>
         <label>
           Namespace<span className="required">*</span>
-          <input name="namespace" required aria-required="true" value={namespace} disabled={!!existing} onChange={(e) => setNamespace(e.target.value)} />
+          {!existing && choices.length > 1 ? (
+            // A team bound in several namespaces picks one of them (the server refuses any other anyway).
+            <select name="namespace" required aria-required="true" value={namespace} onChange={(e) => setNamespace(e.target.value)}>
+              {choices.map((ns) => (
+                <option key={ns} value={ns}>
+                  {ns}
+                </option>
+              ))}
+            </select>
+          ) : (
+            <input name="namespace" required aria-required="true" value={namespace} disabled={!!existing} onChange={(e) => setNamespace(e.target.value)} />
+          )}
         </label>
       </div>
       <Form

@@ -9,7 +9,7 @@ import { promiseKind, type PromiseKind } from '../promises.ts';
 import { Empty, ErrorBox, Loading, useApi } from '../components/ui.tsx';
 import { VirtualTable } from '../components/VirtualTable.tsx';
 import { href } from '../router.ts';
-import { defaultNamespace } from '../session.ts';
+import { defaultNamespace, namespaces } from '../session.ts';
 
 const PAGE = 500;
 
@@ -28,6 +28,9 @@ function LiveTable({ kind }: { kind: PromiseKind }): ReactNode {
   const [rows, setRows] = useState<Map<string, TableRow>>(new Map());
   const [error, setError] = useState<unknown>();
   const [scope, setScope] = useState<string | undefined>();
+  /** The namespace shown to an identity that may not list every namespace (a team picks among its own). */
+  const [own, setOwn] = useState(defaultNamespace);
+  const choices = namespaces();
   useEffect(() => {
     const abort = new AbortController();
     const load = async (): Promise<void> => {
@@ -39,7 +42,7 @@ function LiveTable({ kind }: { kind: PromiseKind }): ReactNode {
         page = await get<Table>(`${path}?limit=${PAGE}`, TABLE_ACCEPT);
       } catch (err) {
         if (!(err instanceof ApiError && err.code === 403)) throw err;
-        namespace = defaultNamespace();
+        namespace = own;
         path = pathOf(kind.group, kind.version, kind.plural, namespace);
         page = await get<Table>(`${path}?limit=${PAGE}`, TABLE_ACCEPT);
       }
@@ -75,7 +78,7 @@ function LiveTable({ kind }: { kind: PromiseKind }): ReactNode {
     };
     load().catch((err: unknown) => !abort.signal.aborted && setError(err));
     return () => abort.abort();
-  }, [kind]);
+  }, [kind, own]);
   if (error) return <ErrorBox error={error} />;
   if (!columns) return <Loading what={kind.plural} />;
   const sorted = [...rows.values()].sort((a, b) => rowKey(a).localeCompare(rowKey(b)));
@@ -84,6 +87,24 @@ function LiveTable({ kind }: { kind: PromiseKind }): ReactNode {
       <h1>
         {kind.kind} resources{scope ? ` in ${scope}` : ''}
       </h1>
+      {scope && choices.length > 1 && (
+        <label className="namespace-pick">
+          Namespace{' '}
+          <select
+            value={own}
+            onChange={(e) => {
+              setRows(new Map());
+              setOwn(e.target.value);
+            }}
+          >
+            {choices.map((ns) => (
+              <option key={ns} value={ns}>
+                {ns}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       <p className="actions">
         <a className="button" href={href('request', kind.promise)}>
           Request {kind.kind === 'App' ? 'an' : 'a'} {kind.kind}

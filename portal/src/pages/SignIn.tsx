@@ -3,6 +3,7 @@ import { useState, type ReactNode } from 'react';
 import { request, signIn, signOut } from '../api.ts';
 import { ErrorBox } from '../components/ui.tsx';
 import { navigate } from '../router.ts';
+import { rememberIdentity } from '../session.ts';
 
 export function SignIn({ onSignedIn }: { onSignedIn: () => void }): ReactNode {
   const [value, setValue] = useState('');
@@ -20,12 +21,12 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }): ReactNode {
           setBusy(true);
           signIn(value);
           // Who am I: the server's answer says whether the token is good, and who it is.
-          request<{ status?: { userInfo?: { username?: string } } }>('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', {
+          request<{ status?: { userInfo?: { username?: string; extra?: Record<string, string[]> } } }>('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', {
             apiVersion: 'authentication.k8s.io/v1',
             kind: 'SelfSubjectReview',
           })
             .then((review) => {
-              sessionStorage.setItem('fleetops.user', review.status?.userInfo?.username ?? '');
+              rememberIdentity(review.status?.userInfo);
               onSignedIn();
               navigate();
             })

@@ -129,6 +129,17 @@ export class RbacAuthorizer {
     return rulesOf(await this.fresh(), user, namespace);
   }
 
+  /**
+   * The namespaces where a RoleBinding names the user (or one of its groups): where a team works. The portal offers
+   * them as the namespace of a new request; cluster-wide bindings are not namespaces of their own.
+   */
+  async boundNamespaces(user: UserInfo): Promise<string[]> {
+    const namespaces = new Set<string>();
+    for (const b of (await this.fresh()).bindings.values())
+      if (b.namespace && b.subjects.some((s) => subjectMatches(s, user, b.namespace))) namespaces.add(b.namespace);
+    return [...namespaces].sort();
+  }
+
   /** The rules of the role a binding refers to; undefined when it does not exist. */
   async roleRules(roleRef: RoleRef, namespace: string): Promise<PolicyRule[] | undefined> {
     const policy = await this.fresh();

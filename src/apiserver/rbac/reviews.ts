@@ -5,6 +5,7 @@
  */
 import { badRequest } from '../../api/errors.ts';
 import { isPlainObject } from '../../api/types.ts';
+import { EXTRA_NAMESPACES } from '../../api/fleetopsNames.ts';
 import type { NonResourceAttributes, PolicyRule, ResourceAttributes, UserInfo } from '../../api/rbac.ts';
 import type { RbacAuthorizer } from './RbacAuthorizer.ts';
 
@@ -71,8 +72,13 @@ export async function answerReview(kind: string, body: unknown, user: UserInfo, 
       if (!namespace) throw badRequest('spec.namespace is required');
       return { ...echo, status: splitRules(await authorizer.rules(user, namespace)) };
     }
-    case 'SelfSubjectReview':
-      return { ...echo, status: { userInfo: { username: user.username, ...(user.uid ? { uid: user.uid } : {}), groups: user.groups } } };
+    case 'SelfSubjectReview': {
+      // Where the identity's RoleBindings are, as an extra attribute (`kubectl auth whoami` prints it): the portal
+      // offers these namespaces for new requests.
+      const namespaces = await authorizer.boundNamespaces(user);
+      const extra = namespaces.length ? { extra: { [EXTRA_NAMESPACES]: namespaces } } : {};
+      return { ...echo, status: { userInfo: { username: user.username, ...(user.uid ? { uid: user.uid } : {}), groups: user.groups, ...extra } } };
+    }
     default:
       throw badRequest(`${kind} is not a review`);
   }
