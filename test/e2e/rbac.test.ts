@@ -84,7 +84,9 @@ describe('teams with Kubernetes RBAC', () => {
     forbidden(await a(['patch', 'db', 'orders', '--subresource=status', '--type=merge', '-p', '{"status":{"x":1}}']), /cannot patch resource "dbs\/status"/);
     // The catalog is readable by every team.
     assert.match(ok(await a(['get', 'promises']), 'team-a reads the catalog'), /db/);
-    assert.match(ok(await a(['auth', 'whoami']), 'whoami'), /system:serviceaccount:team-a:team-a/);
+    const whoami = ok(await a(['auth', 'whoami']), 'whoami');
+    assert.match(whoami, /system:serviceaccount:team-a:team-a/);
+    assert.match(whoami, /Extra: fleetops\.dev\/namespaces\s+\[team-a\]/, 'the namespaces where the team is bound');
     assert.equal((await a(['auth', 'can-i', 'create', 'dbs'])).stdout.trim(), 'yes');
     assert.equal((await a(['auth', 'can-i', 'create', 'dbs', '-n', 'team-b'])).stdout.trim(), 'no');
     assert.equal((await a(['auth', 'can-i', 'update', 'promises'])).stdout.trim(), 'no');

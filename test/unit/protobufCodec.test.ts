@@ -29,6 +29,16 @@ describe('Kubernetes protobuf codec', () => {
     assert.deepEqual(codec.decode(wire), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { empty: '' } });
   });
 
+  it("round-trips a user's extra attributes (a list in JSON, ExtraValue on the wire)", () => {
+    const review = {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'SelfSubjectReview',
+      metadata: { creationTimestamp: '2026-12-02T10:00:00Z' },
+      status: { userInfo: { username: 'u', groups: ['g'], extra: { 'fleetops.dev/namespaces': ['a', 'b'] } } },
+    };
+    assert.deepEqual(codec.decode(codec.encode(review)), review);
+  });
+
   it('round-trips lists, and event times with microseconds', () => {
     const list = {
       apiVersion: 'v1',

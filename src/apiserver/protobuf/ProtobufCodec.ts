@@ -1,7 +1,8 @@
 /**
  * Kubernetes' protobuf wire form for the built-in kinds: the `k8s\0` magic, then a `runtime.Unknown` envelope whose
  * `raw` holds the message. Objects convert to and from the JSON shapes the registry stores, by walking the schema:
- * `Time` becomes RFC 3339 (seconds), `MicroTime` RFC 3339 with microseconds, `bytes` base64, `FieldsV1` its JSON.
+ * `Time` becomes RFC 3339 (seconds), `MicroTime` RFC 3339 with microseconds, `bytes` base64, `FieldsV1` its JSON,
+ * `ExtraValue` a list of strings.
  */
 import protobuf from 'protobufjs';
 import { badRequest, errorMessage } from '../../api/errors.ts';
@@ -120,6 +121,8 @@ export class ProtobufCodec {
     if (t instanceof protobuf.Type) {
       if (t.name === 'Time' || t.name === 'MicroTime') return timeToProto(value);
       if (t.name === 'FieldsV1') return { Raw: Buffer.from(JSON.stringify(value)) };
+      // A user's extra attribute is a bare list in JSON and a message wrapping it on the wire.
+      if (t.name === 'ExtraValue') return { items: Array.isArray(value) ? value.map(String) : [] };
       return this.toProto(t, objectOf(value));
     }
     if (field.type === 'bytes') return Buffer.from(String(value), 'base64');
@@ -154,6 +157,10 @@ export class ProtobufCodec {
     if (t instanceof protobuf.Type) {
       if (t.name === 'Time' || t.name === 'MicroTime') return timeFromProto(objectOf(value), t.name === 'MicroTime');
       if (t.name === 'FieldsV1') return JSON.parse(Buffer.from(bytesOf(objectOf(value).Raw)).toString('utf8'));
+      if (t.name === 'ExtraValue') {
+        const items = objectOf(value).items;
+        return Array.isArray(items) ? items : [];
+      }
       return this.fromProto(t, objectOf(value));
     }
     if (field.type === 'bytes') return Buffer.from(bytesOf(value)).toString('base64');
