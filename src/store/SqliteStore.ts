@@ -352,7 +352,7 @@ export class SqliteStore implements Store {
     return events;
   }
 
-  watch(options: WatchOptions, onEvent: (event: StoreEvent) => void): WatchHandle {
+  async watch(options: WatchOptions, onEvent: (event: StoreEvent) => void): Promise<WatchHandle> {
     if (options.fromRv !== undefined && options.fromRv < this.compactedRv) {
       throw expired(`too old resource version: ${options.fromRv} (${this.compactedRv + 1})`);
     }

@@ -3,7 +3,8 @@
  * global increasing resourceVersion, enforces optimistic concurrency, and keeps a change log that watches resume
  * from. It knows nothing of kinds' rules (defaulting, validation, generation bumps): that is the registry's job.
  *
- * Implementations: SqliteStore (embedded default). Every implementation must pass `runStoreConformance`.
+ * Implementations: SqliteStore (embedded default), PostgresStore (several replicas on one database). Every
+ * implementation must pass `runStoreConformance`.
  */
 import type { KubeObject, StoredObject } from '../api/types.ts';
 import { ApiError } from '../api/errors.ts';
@@ -74,8 +75,12 @@ export interface Store {
    * stored form exceeds MAX_OBJECT_BYTES. Returns the stored objects (deleted ones as last seen).
    */
   commit(ops: WriteOp[]): Promise<StoredObject[]>;
-  /** Subscribes to changes; replays history after `fromRv` first. Events arrive in resourceVersion order. */
-  watch(options: WatchOptions, onEvent: (event: StoreEvent) => void): WatchHandle;
+  /**
+   * Subscribes to changes; replays history after `fromRv` first (rejects with 410 Expired when compacted away).
+   * Events arrive in resourceVersion order, none skipped or repeated; a process's own commits reach its watchers
+   * before the commit resolves.
+   */
+  watch(options: WatchOptions, onEvent: (event: StoreEvent) => void): Promise<WatchHandle>;
   currentRv(): Promise<number>;
   /** Oldest resourceVersion a watch may still resume from. */
   oldestRv(): Promise<number>;
@@ -83,6 +88,8 @@ export interface Store {
   compact(keep: number): Promise<void>;
   /** Verifies the store's own invariants; returns problems found (empty when healthy). */
   checkIntegrity(): Promise<string[]>;
+  /** Whether the store can serve now (false while a database is unreachable); absent means always. */
+  ready?(): boolean;
   close(): Promise<void>;
 }
 

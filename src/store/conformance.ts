@@ -15,9 +15,9 @@ function app(name: string, spec: Record<string, unknown> = {}): KubeObject {
   return { apiVersion: 'apps.example.com/v1', kind: 'App', metadata: { name, namespace: 'default' }, spec };
 }
 
-function collect(store: Store, options: Parameters<Store['watch']>[0]): { events: StoreEvent[]; stop: () => void } {
+async function collect(store: Store, options: Parameters<Store['watch']>[0]): Promise<{ events: StoreEvent[]; stop: () => void }> {
   const events: StoreEvent[] = [];
-  const handle = store.watch(options, (e) => events.push(e));
+  const handle = await store.watch(options, (e) => events.push(e));
   return { events, stop: () => handle.stop() };
 }
 
@@ -91,7 +91,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       const store = await makeStore();
       await createObject(store, keyOf(T, 'default', 'taken'), app('taken'));
       const rvBefore = await store.currentRv();
-      const seen = collect(store, {});
+      const seen = await collect(store, {});
       await assert.rejects(
         store.commit([
           { op: 'create', key: keyOf(T, 'default', 'new'), object: app('new') },
@@ -148,7 +148,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
 
     it('delivers live events filtered by type and namespace, with the deletion stamped at a new rv', async () => {
       const store = await makeStore();
-      const mine = collect(store, { type: T, namespace: 'default' });
+      const mine = await collect(store, { type: T, namespace: 'default' });
       const a = await createObject(store, keyOf(T, 'default', 'a'), app('a'));
       await createObject(store, keyOf(T, 'other', 'b'), app('b'));
       await updateObject(store, keyOf(T, 'default', 'a'), app('a', { x: 1 }));
@@ -168,7 +168,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       const first = await createObject(store, keyOf(T, 'default', 'a'), app('a'));
       await createObject(store, keyOf(T, 'default', 'b'), app('b'));
       await updateObject(store, keyOf(T, 'default', 'a'), app('a', { x: 1 }));
-      const resumed = collect(store, { type: T, fromRv: Number(first.metadata.resourceVersion) });
+      const resumed = await collect(store, { type: T, fromRv: Number(first.metadata.resourceVersion) });
       await createObject(store, keyOf(T, 'default', 'c'), app('c'));
       const names = resumed.events.map((e) => `${e.type}:${e.key.name}`);
       assert.deepEqual(names, ['ADDED:b', 'MODIFIED:a', 'ADDED:c']);
@@ -186,11 +186,11 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       for (let i = 0; i < 10; i++) await createObject(store, keyOf(T, 'default', `o${i}`), app(`o${i}`));
       await store.compact(3);
       assert.ok((await store.oldestRv()) > 1);
-      assert.throws(
-        () => store.watch({ fromRv: 1 }, () => undefined),
+      await assert.rejects(
+        store.watch({ fromRv: 1 }, () => undefined),
         (e) => isApiError(e, 'Expired'),
       );
-      const ok = collect(store, { fromRv: await store.oldestRv() });
+      const ok = await collect(store, { fromRv: await store.oldestRv() });
       assert.equal(ok.events.length, 3);
       ok.stop();
       await store.close();

@@ -15,7 +15,7 @@ describe('server-side apply of a new object', () => {
     const base = '/api/v1/namespaces/default/configmaps';
     const list = await fleet.client.get<{ metadata: { resourceVersion: string } }>(base);
     const events: string[] = [];
-    const watch = fleet.store.watch({ type: { group: '', kind: 'ConfigMap' }, fromRv: Number(list.metadata.resourceVersion) }, (e) =>
+    const watch = await fleet.store.watch({ type: { group: '', kind: 'ConfigMap' }, fromRv: Number(list.metadata.resourceVersion) }, (e) =>
       events.push(`${e.type} ${e.key.name}`),
     );
     try {

@@ -28,7 +28,7 @@ test('commits asked for together share a transaction, and a refused one fails al
   const obj = (name: string, n: number): never => ({ apiVersion: 'g/v1', kind: 'K', metadata: { name, namespace: 'ns' }, spec: { n } }) as never;
   const a = await createObject(store, key('a'), obj('a', 0));
   const seen: string[] = [];
-  const handle = store.watch({ type: { group: 'g', kind: 'K' } }, (e) => seen.push(`${e.type} ${e.key.name} ${e.rv}`));
+  const handle = await store.watch({ type: { group: 'g', kind: 'K' } }, (e) => seen.push(`${e.type} ${e.key.name} ${e.rv}`));
   // Four commits in one turn of the event loop: the second is stale (conflict), the third's second op collides.
   const results = await Promise.allSettled([
     store.commit([{ op: 'update', key: key('a'), object: obj('a', 1), expectedRv: a.metadata.resourceVersion as string }]),
@@ -79,7 +79,7 @@ test('a watcher reading another object of the same transaction sees it as commit
   ]);
   assert.deepEqual((await store.get(key('b')))?.spec, { n: 0 }, 'b is in the read cache');
   const readsOfB: Promise<unknown>[] = [];
-  const handle = store.watch({ type: { group: 'g', kind: 'K' } }, (e) => {
+  const handle = await store.watch({ type: { group: 'g', kind: 'K' } }, (e) => {
     if (e.key.name === 'a') readsOfB.push(store.get(key('b')).then((o) => o?.spec));
   });
   await Promise.all([

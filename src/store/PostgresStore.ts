@@ -1,0 +1,619 @@
+/**
+ * A Store on PostgreSQL, shared by several FleetOps replicas. Same contract as SqliteStore (the conformance suite
+ * runs on both); what differs is how order and watches work across processes:
+ *
+ * - **Order.** Every write transaction first locks the `rv` counter row (`SELECT … FOR UPDATE`) and holds it until
+ *   COMMIT, so writers of all replicas commit one after another and resourceVersions are handed out in commit order.
+ *   A reader that sees rv N therefore sees every rv below it: a watcher reading the change log never skips a gap
+ *   that fills in later.
+ * - **Grouping.** Commits asked for while a transaction is in flight wait and go into the next one together; each
+ *   is checked in memory against the rows read under the lock, so one refused commit drops out alone and the rest
+ *   are written with a few statements for the whole batch.
+ * - **Watches.** Each replica tails the change log: a `LISTEN` connection is woken by the `NOTIFY` each transaction
+ *   sends on commit, a poll every second is the backstop, and after a reconnect the tail resumes from the last
+ *   version delivered. A replica's own commits are delivered to its watchers before the commit resolves (as with
+ *   SQLite): what a controller wrote, its informers have seen.
+ *
+ * While the database is unreachable `ready()` is false and writes fail; the pool and the listener reconnect with
+ * back-off. Credentials stay in the connection string and are never logged.
+ */
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { KubeObject, StoredObject } from '../api/types.ts';
+import { alreadyExists, ApiError, conflict, errorMessage, expired, isApiError, notFound } from '../api/errors.ts';
+import { rfc3339Seconds } from '../api/time.ts';
+import {
+  MAX_OBJECT_BYTES,
+  objectTooLarge,
+  type ListOptions,
+  type ListResult,
+  type ObjectKey,
+  type Store,
+  type StoreEvent,
+  type TypeKey,
+  type WatchHandle,
+  type WatchOptions,
+  type WriteOp,
+} from './Store.ts';
+import { WatchHub } from './WatchHub.ts';
+import { migrate } from './postgresSchema.ts';
+
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:port/database` (libpq's parameters in the query string). */
+  url: string;
+  now?: () => Date;
+  newUid?: () => string;
+  /** Change-log entries kept; older are compacted away automatically. Default 100,000. */
+  historySize?: number;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /** How often the change log is read when no NOTIFY came (default 1,000 ms). */
+  pollMs?: number;
+  /** Told of connection losses and recoveries (never the connection string). */
+  onConnectionChange?: (state: { ready: boolean; problem?: string }) => void;
+}
+
+const CHANNEL = 'fleetops_changes';
+/** Rows read from the change log at a time while catching up. */
+const TAIL_PAGE = 2000;
+const EVENT_TYPES: readonly StoreEvent['type'][] = ['ADDED', 'MODIFIED', 'DELETED'];
+
+const idOf = (key: ObjectKey): string => `${key.group}\0${key.kind}\0${key.namespace}\0${key.name}`;
+const resourceName = (key: TypeKey): string => key.kind.toLowerCase();
+
+interface PendingCommit {
+  ops: WriteOp[];
+  resolve(objects: StoredObject[]): void;
+  reject(err: unknown): void;
+}
+
+interface CommittedEvent {
+  type: StoreEvent['type'];
+  rv: number;
+  key: ObjectKey;
+  data: string;
+}
+
+/** A row as the batch sees it: what the database held under the lock, then what earlier commits of the batch made it. */
+interface Slot {
+  key: ObjectKey;
+  rv: number;
+  /** Stored JSON; undefined once deleted (or never there). */
+  data: string | undefined;
+  /** Whether the batch changed it (and so must write it). */
+  dirty: boolean;
+}
+
+interface EventRow {
+  rv: string;
+  type: string;
+  grp: string;
+  kind: string;
+  ns: string;
+  name: string;
+  data: string;
+}
+
+function eventOf(row: EventRow): StoreEvent {
+  const type = EVENT_TYPES.find((t) => t === row.type);
+  if (!type) throw new Error(`the change log holds an unknown event type ${row.type}`);
+  return { type, rv: Number(row.rv), key: { group: row.grp, kind: row.kind, namespace: row.ns, name: row.name }, object: JSON.parse(row.data) };
+}
+
+export class PostgresStore implements Store {
+  private readonly opts: PostgresStoreOptions;
+  private readonly pool: pg.Pool;
+  private readonly now: () => Date;
+  private readonly newUid: () => string;
+  private readonly historySize: number;
+  private readonly hub = new WatchHub();
+  /** The newest resourceVersion handed to this replica's watchers (the tail's position). */
+  private delivered = 0;
+  /** Serialises tail reads, own deliveries and watch starts (order to watchers depends on it). */
+  private lane: Promise<void> = Promise.resolve();
+  private queue: PendingCommit[] = [];
+  private flushing: Promise<void> | undefined;
+  private listener: pg.Client | undefined;
+  private listening = false;
+  private closed = false;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private reconnectDelay = 100;
+  private tailWanted = false;
+  private tailRunning: Promise<void> | undefined;
+  private writesSinceCompact = 0;
+  private compacting: Promise<void> | undefined;
+
+  private constructor(options: PostgresStoreOptions) {
+    this.opts = options;
+    this.now = options.now ?? (() => new Date());
+    this.newUid = options.newUid ?? randomUUID;
+    this.historySize = options.historySize ?? 100_000;
+    this.pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000 });
+    // An idle connection that breaks (the server restarted) must not crash the process: the pool drops it.
+    this.pool.on('error', () => undefined);
+  }
+
+  /** Connects, applies the schema migrations, and starts tailing the change log. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const store = new PostgresStore(options);
+    try {
+      const client = await store.pool.connect();
+      try {
+        await migrate(client);
+      } finally {
+        client.release();
+      }
+      store.delivered = await store.currentRv();
+      await store.listen();
+    } catch (err) {
+      await store.pool.end().catch(() => undefined);
+      throw err;
+    }
+    store.pollTimer = setInterval(() => store.wakeTail(), options.pollMs ?? 1_000);
+    store.pollTimer.unref();
+    return store;
+  }
+
+  /** Whether the database answers (the LISTEN connection is up). */
+  ready(): boolean {
+    return this.listening && !this.closed;
+  }
+
+  private async listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.opts.url, connectionTimeoutMillis: 5_000 });
+    const lost = (err?: Error): void => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
+      this.listening = false;
+      this.opts.onConnectionChange?.({ ready: false, problem: err ? errorMessage(err) : 'connection closed' });
+      client.removeAllListeners();
+      client.on('error', () => undefined);
+      client.end().catch(() => undefined);
+      this.scheduleReconnect();
+    };
+    client.on('error', lost);
+    client.on('end', () => lost());
+    client.on('notification', () => this.wakeTail());
+    await client.connect();
+    await client.query(`LISTEN ${CHANNEL}`);
+    this.listener = client;
+    this.listening = true;
+    this.reconnectDelay = 100;
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.reconnectTimer) return;
+    const delay = this.reconnectDelay;
+    this.reconnectDelay = Math.min(this.reconnectDelay * 2, 2_000);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.listen().then(
+        () => {
+          this.opts.onConnectionChange?.({ ready: true });
+          // Whatever was committed while we were away comes from the change log.
+          this.wakeTail();
+        },
+        () => this.scheduleReconnect(),
+      );
+    }, delay);
+    this.reconnectTimer.unref();
+  }
+
+  /** Asks for a read of the change log; calls that come while one runs are coalesced into one more read. */
+  private wakeTail(): void {
+    if (this.closed) return;
+    this.tailWanted = true;
+    if (this.tailRunning) return;
+    this.tailRunning = (async () => {
+      while (this.tailWanted && !this.closed) {
+        this.tailWanted = false;
+        try {
+          await this.inLane(() => this.catchUp());
+        } catch {
+          // The database is away: the reconnect (or the next poll) reads again.
+          break;
+        }
+      }
+    })().finally(() => {
+      this.tailRunning = undefined;
+    });
+  }
+
+  private inLane<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lane.then(fn);
+    this.lane = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** Delivers every change-log entry after `delivered` (call inside the lane). */
+  private async catchUp(): Promise<void> {
+    for (;;) {
+      const { rows } = await this.pool.query<EventRow>({
+        name: 'fleetops-tail',
+        text: 'SELECT rv, type, grp, kind, ns, name, data FROM fleetops_events WHERE rv > $1 ORDER BY rv LIMIT $2',
+        values: [this.delivered, TAIL_PAGE],
+      });
+      for (const row of rows) {
+        const event = eventOf(row);
+        this.delivered = event.rv;
+        this.hub.publish(event);
+      }
+      if (rows.length < TAIL_PAGE) return;
+    }
+  }
+
+  async get(key: ObjectKey): Promise<StoredObject | undefined> {
+    const { rows } = await this.pool.query<{ data: string }>({
+      name: 'fleetops-get',
+      text: 'SELECT data FROM fleetops_objects WHERE grp = $1 AND kind = $2 AND ns = $3 AND name = $4',
+      values: [key.group, key.kind, key.namespace, key.name],
+    });
+    return rows[0] ? JSON.parse(rows[0].data) : undefined;
+  }
+
+  async list(type: TypeKey, options: ListOptions = {}): Promise<ListResult> {
+    const values: (string | number)[] = [type.group, type.kind];
+    let where = 'grp = $1 AND kind = $2';
+    if (options.namespace !== undefined) {
+      values.push(options.namespace);
+      where += ` AND ns = $${values.length}`;
+    }
+    if (options.after) {
+      const slash = options.after.indexOf('/');
+      values.push(options.after.slice(0, slash), options.after.slice(slash + 1));
+      where += ` AND (ns, name) > ($${values.length - 1}, $${values.length})`;
+    }
+    const limit = options.limit && options.limit > 0 ? options.limit : 0;
+    let limitSql = '';
+    if (limit) {
+      values.push(limit + 1);
+      limitSql = ` LIMIT $${values.length}`;
+    }
+    // One statement, one snapshot: the counter and the rows agree (a watch from this rv misses nothing).
+    const { rows } = await this.pool.query<{ rv: string; ns: string | null; name: string | null; data: string | null }>(
+      `SELECT m.v AS rv, o.ns, o.name, o.data FROM fleetops_meta m
+       LEFT JOIN LATERAL (SELECT ns, name, data FROM fleetops_objects WHERE ${where} ORDER BY ns, name${limitSql}) o ON true
+       WHERE m.k = 'rv'`,
+      values,
+    );
+    const result: ListResult = { items: [], resourceVersion: rows[0]?.rv ?? '0' };
+    const found = rows.filter((r) => r.data !== null);
+    const page = limit && found.length > limit ? found.slice(0, limit) : found;
+    for (const r of page) result.items.push(JSON.parse(r.data ?? 'null'));
+    const last = page[page.length - 1];
+    if (limit && found.length > limit && last) result.continueAfter = `${last.ns}/${last.name}`;
+    return result;
+  }
+
+  commit(ops: WriteOp[]): Promise<StoredObject[]> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ops, resolve, reject });
+      if (!this.flushing) this.flushing = this.flushAll();
+    });
+  }
+
+  /** Writes queued commits a batch at a time until none wait. */
+  private async flushAll(): Promise<void> {
+    try {
+      // Let the commits of this turn of the event loop join the first batch.
+      await new Promise((r) => setImmediate(r));
+      while (this.queue.length) {
+        const batch = this.queue;
+        this.queue = [];
+        await this.flush(batch);
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  private async flush(batch: PendingCommit[]): Promise<void> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      for (const item of batch) item.reject(unavailable(err));
+      return;
+    }
+    const done: { item: PendingCommit; events: CommittedEvent[] }[] = [];
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const counter = await client.query<{ v: string }>({ name: 'fleetops-lock-rv', text: "SELECT v FROM fleetops_meta WHERE k = 'rv' FOR UPDATE" });
+      let rv = Number(counter.rows[0]?.v ?? 0);
+      const slots = await this.readSlots(client, batch);
+      for (const item of batch) {
+        const overlay = new Map<string, Slot>();
+        const startRv = rv;
+        try {
+          const events: CommittedEvent[] = [];
+          for (const op of item.ops) {
+            rv++;
+            events.push(this.apply(op, rv, slots, overlay));
+          }
+          for (const [id, slot] of overlay) slots.set(id, slot);
+          done.push({ item, events });
+        } catch (err) {
+          rv = startRv;
+          item.reject(err);
+        }
+      }
+      if (!done.length) {
+        await client.query('ROLLBACK');
+        return;
+      }
+      await this.write(client, slots, done.flatMap((d) => d.events), rv);
+      await client.query('COMMIT');
+    } catch (err) {
+      broken = true;
+      await client.query('ROLLBACK').catch(() => undefined);
+      for (const d of done) d.item.reject(unavailable(err));
+      return;
+    } finally {
+      client.release(broken ? true : undefined);
+    }
+    const events = done.flatMap((d) => d.events);
+    await this.deliverOwn(events);
+    for (const d of done) d.item.resolve(d.events.map((e) => JSON.parse(e.data)));
+    this.writesSinceCompact += events.length;
+    if (this.writesSinceCompact >= Math.max(1000, this.historySize / 10) && !this.compacting) {
+      this.writesSinceCompact = 0;
+      this.compacting = this.compact(this.historySize)
+        .catch(() => undefined)
+        .finally(() => {
+          this.compacting = undefined;
+        });
+    }
+  }
+
+  /** The rows the batch touches, read under the counter's lock (so nobody changes them before COMMIT). */
+  private async readSlots(client: pg.PoolClient, batch: PendingCommit[]): Promise<Map<string, Slot>> {
+    const keys = new Map<string, ObjectKey>();
+    for (const item of batch) for (const op of item.ops) keys.set(idOf(op.key), op.key);
+    const cols: string[][] = [[], [], [], []];
+    for (const k of keys.values()) {
+      cols[0]!.push(k.group);
+      cols[1]!.push(k.kind);
+      cols[2]!.push(k.namespace);
+      cols[3]!.push(k.name);
+    }
+    const { rows } = await client.query<{ grp: string; kind: string; ns: string; name: string; rv: string; data: string }>({
+      name: 'fleetops-read-slots',
+      text:
+        'SELECT o.grp, o.kind, o.ns, o.name, o.rv, o.data FROM fleetops_objects o ' +
+        'JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS k(grp, kind, ns, name) ' +
+        'ON o.grp = k.grp AND o.kind = k.kind AND o.ns = k.ns AND o.name = k.name',
+      values: cols,
+    });
+    const slots = new Map<string, Slot>();
+    for (const k of keys.values()) slots.set(idOf(k), { key: k, rv: 0, data: undefined, dirty: false });
+    for (const r of rows) {
+      const key = { group: r.grp, kind: r.kind, namespace: r.ns, name: r.name };
+      slots.set(idOf(key), { key, rv: Number(r.rv), data: r.data, dirty: false });
+    }
+    return slots;
+  }
+
+  /** One operation against the batch's view of the rows; throws the refusal (the caller drops the commit's overlay). */
+  private apply(op: WriteOp, rv: number, slots: Map<string, Slot>, overlay: Map<string, Slot>): CommittedEvent {
+    const { key } = op;
+    const id = idOf(key);
+    const current = overlay.get(id) ?? slots.get(id);
+    const existing = current?.data === undefined ? undefined : (JSON.parse(current.data) as StoredObject);
+    let stored: KubeObject;
+    let type: StoreEvent['type'];
+    if (op.op === 'delete') {
+      if (!existing) throw notFound(resourceName(key), key.group, key.name);
+      if (op.expectedRv !== undefined && op.expectedRv !== existing.metadata.resourceVersion) throw conflict(resourceName(key), key.group, key.name);
+      stored = { ...existing, metadata: { ...existing.metadata, resourceVersion: String(rv) } };
+      type = 'DELETED';
+    } else {
+      const metadata = { ...op.object.metadata, name: key.name, resourceVersion: String(rv) };
+      if (op.op === 'create') {
+        if (existing) throw alreadyExists(resourceName(key), key.group, key.name);
+        Object.assign(metadata, { uid: this.newUid(), creationTimestamp: rfc3339Seconds(this.now()) });
+        type = 'ADDED';
+      } else {
+        if (!existing) throw notFound(resourceName(key), key.group, key.name);
+        if (op.expectedRv !== undefined && op.expectedRv !== existing.metadata.resourceVersion) throw conflict(resourceName(key), key.group, key.name);
+        Object.assign(metadata, { uid: existing.metadata.uid, creationTimestamp: existing.metadata.creationTimestamp });
+        type = 'MODIFIED';
+      }
+      if (key.namespace) metadata.namespace = key.namespace;
+      stored = { ...op.object, metadata };
+    }
+    const data = JSON.stringify(stored);
+    if (type !== 'DELETED' && data.length > MAX_OBJECT_BYTES) throw objectTooLarge(key, data.length);
+    overlay.set(id, { key, rv, data: type === 'DELETED' ? undefined : data, dirty: true });
+    return { type, rv, key, data };
+  }
+
+  /** The batch's writes: final rows, deletions, change-log entries, the counter, and the wake-up for other replicas. */
+  private async write(client: pg.PoolClient, slots: Map<string, Slot>, events: CommittedEvent[], rv: number): Promise<void> {
+    const up: string[][] = [[], [], [], [], [], []];
+    const gone: string[][] = [[], [], [], []];
+    for (const slot of slots.values()) {
+      if (!slot.dirty) continue;
+      const k = slot.key;
+      if (slot.data === undefined) [k.group, k.kind, k.namespace, k.name].forEach((v, i) => gone[i]!.push(v));
+      else [k.group, k.kind, k.namespace, k.name, String(slot.rv), slot.data].forEach((v, i) => up[i]!.push(v));
+    }
+    if (up[0]!.length)
+      await client.query({
+        name: 'fleetops-upsert',
+        text:
+          'INSERT INTO fleetops_objects (grp, kind, ns, name, rv, data) ' +
+          'SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[]) ' +
+          'ON CONFLICT (grp, kind, ns, name) DO UPDATE SET rv = excluded.rv, data = excluded.data',
+        values: up,
+      });
+    if (gone[0]!.length)
+      await client.query({
+        name: 'fleetops-delete',
+        text:
+          'DELETE FROM fleetops_objects o USING unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS k(grp, kind, ns, name) ' +
+          'WHERE o.grp = k.grp AND o.kind = k.kind AND o.ns = k.ns AND o.name = k.name',
+        values: gone,
+      });
+    const ev: string[][] = [[], [], [], [], [], [], []];
+    for (const e of events) [String(e.rv), e.type, e.key.group, e.key.kind, e.key.namespace, e.key.name, e.data].forEach((v, i) => ev[i]!.push(v));
+    await client.query({
+      name: 'fleetops-events',
+      text:
+        'INSERT INTO fleetops_events (rv, type, grp, kind, ns, name, data) ' +
+        'SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])',
+      values: ev,
+    });
+    // One NOTIFY per transaction, sent by PostgreSQL at COMMIT (none if it rolls back).
+    await client.query({
+      name: 'fleetops-bump-rv',
+      text: `WITH u AS (UPDATE fleetops_meta SET v = $1 WHERE k = 'rv' RETURNING v) SELECT pg_notify('${CHANNEL}', v::text) FROM u`,
+      values: [rv],
+    });
+  }
+
+  /**
+   * This replica's committed events to its watchers, in order: straight away when they follow what was delivered,
+   * else after reading the change log up to them (another replica committed in between).
+   */
+  private deliverOwn(events: CommittedEvent[]): Promise<void> {
+    const first = events[0];
+    const last = events[events.length - 1];
+    if (!first || !last) return Promise.resolve();
+    return this.inLane(async () => {
+      if (this.delivered >= last.rv) return;
+      if (this.delivered === first.rv - 1) {
+        for (const e of events) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object: JSON.parse(e.data) });
+        this.delivered = last.rv;
+        return;
+      }
+      try {
+        await this.catchUp();
+      } catch {
+        // The commit is durable; the tail delivers it once the database answers again.
+        this.wakeTail();
+      }
+    });
+  }
+
+  async watch(options: WatchOptions, onEvent: (event: StoreEvent) => void): Promise<WatchHandle> {
+    return this.inLane(async () => {
+      const from = options.fromRv;
+      if (from !== undefined) {
+        const oldest = await this.oldestRv();
+        if (from < oldest) throw expired(`too old resource version: ${from} (${oldest + 1})`);
+      }
+      const handle = this.hub.subscribe(options, onEvent, from ?? this.delivered);
+      // History up to what has been delivered live; everything after comes through the tail (deduplicated by rv).
+      let after = from ?? this.delivered;
+      while (after < this.delivered) {
+        const values: (string | number)[] = [after, this.delivered, TAIL_PAGE];
+        let filter = '';
+        if (options.type) {
+          values.push(options.type.group, options.type.kind);
+          filter += ` AND grp = $4 AND kind = $5`;
+        }
+        if (options.namespace !== undefined) {
+          values.push(options.namespace);
+          filter += ` AND ns = $${values.length}`;
+        }
+        const { rows } = await this.pool.query<EventRow>(
+          `SELECT rv, type, grp, kind, ns, name, data FROM fleetops_events WHERE rv > $1 AND rv <= $2${filter} ORDER BY rv LIMIT $3`,
+          values,
+        );
+        for (const row of rows) this.hub.deliver(handle, eventOf(row));
+        if (rows.length < TAIL_PAGE) break;
+        after = Number(rows[rows.length - 1]!.rv);
+      }
+      return handle;
+    });
+  }
+
+  async currentRv(): Promise<number> {
+    const { rows } = await this.pool.query<{ v: string }>({ name: 'fleetops-rv', text: "SELECT v FROM fleetops_meta WHERE k = 'rv'" });
+    return Number(rows[0]?.v ?? 0);
+  }
+
+  async oldestRv(): Promise<number> {
+    const { rows } = await this.pool.query<{ v: string }>({ name: 'fleetops-compacted', text: "SELECT v FROM fleetops_meta WHERE k = 'compactedRv'" });
+    return Number(rows[0]?.v ?? 0);
+  }
+
+  async compact(keep: number): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      // Under the counter's lock: the cutoff cannot pass a version a concurrent writer is about to hand out.
+      const { rows } = await client.query<{ v: string }>("SELECT v FROM fleetops_meta WHERE k = 'rv' FOR UPDATE");
+      const cutoff = Number(rows[0]?.v ?? 0) - keep;
+      await client.query('DELETE FROM fleetops_events WHERE rv <= $1', [cutoff]);
+      await client.query("UPDATE fleetops_meta SET v = GREATEST(v, $1) WHERE k = 'compactedRv'", [cutoff]);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Change-log entries kept now (for metrics and `fleetops status`). */
+  async changeLogSize(): Promise<number> {
+    const { rows } = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM fleetops_events');
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async checkIntegrity(): Promise<string[]> {
+    const problems: string[] = [];
+    const rv = await this.currentRv();
+    const { rows } = await this.pool.query<{ grp: string; kind: string; ns: string; name: string; rv: string; data: string }>(
+      'SELECT grp, kind, ns, name, rv, data FROM fleetops_objects',
+    );
+    for (const row of rows) {
+      const where = `${row.grp}/${row.kind} ${row.ns}/${row.name}`;
+      let obj: KubeObject;
+      try {
+        obj = JSON.parse(row.data);
+      } catch {
+        problems.push(`${where}: data is not JSON`);
+        continue;
+      }
+      if (obj.metadata?.name !== row.name) problems.push(`${where}: metadata.name is ${obj.metadata?.name}`);
+      if (obj.metadata?.resourceVersion !== row.rv) problems.push(`${where}: resourceVersion mismatch`);
+      if (Number(row.rv) > rv) problems.push(`${where}: rv ${row.rv} beyond store rv ${rv}`);
+      if (!obj.metadata?.uid) problems.push(`${where}: no uid`);
+    }
+    const { rows: beyond } = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM fleetops_events WHERE rv > $1', [rv]);
+    if (Number(beyond[0]?.n ?? 0) > 0) problems.push(`the change log has entries beyond the store's rv ${rv}`);
+    return problems;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    // Commits already asked for are written, not dropped.
+    while (this.flushing) await this.flushing;
+    await this.compacting;
+    this.closed = true;
+    clearInterval(this.pollTimer);
+    clearTimeout(this.reconnectTimer);
+    await this.tailRunning;
+    await this.lane;
+    this.hub.closeAll();
+    const listener = this.listener;
+    this.listener = undefined;
+    this.listening = false;
+    await listener?.end().catch(() => undefined);
+    await this.pool.end();
+  }
+}
+
+/** A write that failed because the database did not answer: 503 ServiceUnavailable, so clients retry. */
+function unavailable(err: unknown): ApiError {
+  if (isApiError(err)) return err;
+  return new ApiError(503, 'ServiceUnavailable', `the database is unavailable, try again: ${errorMessage(err)}`, undefined, { cause: err });
+}

@@ -1,0 +1,116 @@
+/**
+ * The PostgreSQL store against a real PostgreSQL (a throw-away cluster made with initdb): the Store conformance
+ * suite, watches across two stores on one database (two replicas), and a database restart during writes.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { runStoreConformance } from '../../src/store/conformance.ts';
+import { PostgresStore } from '../../src/store/PostgresStore.ts';
+import { createObject, keyOf, updateObject, type StoreEvent } from '../../src/store/Store.ts';
+import { isApiError } from '../../src/api/errors.ts';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { eventually } from '../helpers/fleet.ts';
+
+const T = { group: 'apps.example.com', kind: 'App' };
+const app = (name: string, spec: Record<string, unknown> = {}): Parameters<typeof createObject>[2] => ({
+  apiVersion: 'apps.example.com/v1',
+  kind: 'App',
+  metadata: { name, namespace: 'default' },
+  spec,
+});
+
+let server: TestPostgres;
+let databases = 0;
+
+/** A fresh, empty database on the test cluster; its URL. */
+async function freshDatabase(): Promise<string> {
+  const name = `conformance_${++databases}`;
+  const admin = new pg.Client({ connectionString: server.url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  return server.url.replace(/\/fleetops$/, `/${name}`);
+}
+
+before(async () => {
+  server = await startPostgres();
+});
+after(() => server.cleanup());
+
+runStoreConformance('postgres', async () => PostgresStore.open({ url: await freshDatabase() }));
+
+describe('PostgreSQL store with two replicas', () => {
+  it('delivers writes made through either replica to watchers on both, in one order, none lost or repeated', async () => {
+    const url = await freshDatabase();
+    const a = await PostgresStore.open({ url, pollMs: 200 });
+    const b = await PostgresStore.open({ url, pollMs: 200 });
+    const seenA: StoreEvent[] = [];
+    const seenB: StoreEvent[] = [];
+    const wa = await a.watch({ type: T }, (e) => seenA.push(e));
+    const wb = await b.watch({ type: T }, (e) => seenB.push(e));
+    // Both replicas write at once, each several commits per turn (grouped into shared transactions).
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < 60; i++) {
+      const via = i % 2 ? a : b;
+      writes.push(createObject(via, keyOf(T, 'default', `app-${i}`), app(`app-${i}`, { i })));
+    }
+    await Promise.all(writes);
+    await eventually(async () => seenA.length === 60 && seenB.length === 60, 10_000, 'every write seen on both replicas');
+    const rvs = (events: StoreEvent[]): number[] => events.map((e) => e.rv);
+    assert.deepEqual(rvs(seenA), rvs(seenB), 'the same order on both');
+    const first = seenA[0]!.rv;
+    assert.deepEqual(rvs(seenA), Array.from({ length: 60 }, (_, i) => first + i), 'contiguous: no gap, no repeat');
+    // A watch resumed on B from the middle replays what A wrote after it.
+    const resumed: StoreEvent[] = [];
+    const wr = await b.watch({ type: T, fromRv: first + 29 }, (e) => resumed.push(e));
+    await updateObject(a, keyOf(T, 'default', 'app-1'), app('app-1', { i: 'again' }));
+    await eventually(async () => resumed.length === 31, 10_000, 'history then live');
+    assert.deepEqual(
+      rvs(resumed),
+      Array.from({ length: 31 }, (_, i) => first + 30 + i),
+    );
+    assert.equal(resumed[30]?.type, 'MODIFIED');
+    for (const w of [wa, wb, wr]) w.stop();
+    await a.close();
+    await b.close();
+  });
+
+  it('is not ready while the database is down, refuses writes then, and keeps every acknowledged write', async () => {
+    const url = await freshDatabase();
+    const store = await PostgresStore.open({ url, pollMs: 200 });
+    const acknowledged: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      await createObject(store, keyOf(T, 'default', `before-${i}`), app(`before-${i}`));
+      acknowledged.push(`before-${i}`);
+    }
+    const seen: string[] = [];
+    const watch = await store.watch({ type: T }, (e) => seen.push(e.key.name));
+    assert.equal(store.ready(), true);
+    server.stop('fast');
+    await eventually(async () => !store.ready(), 10_000, 'not ready while the database is down');
+    await assert.rejects(createObject(store, keyOf(T, 'default', 'during'), app('during')), (e) => isApiError(e, 'ServiceUnavailable'));
+    server.start();
+    await eventually(async () => store.ready(), 20_000, 'ready again after the restart');
+    // The pool's broken connections are replaced: writes work again.
+    await eventually(
+      async () => {
+        try {
+          await createObject(store, keyOf(T, 'default', 'after'), app('after'));
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      20_000,
+      'a write after the restart',
+    );
+    await eventually(async () => seen.includes('after'), 10_000, 'the watch goes on after the restart');
+    const names = (await store.list(T)).items.map((o) => o.metadata.name);
+    for (const n of acknowledged) assert.ok(names.includes(n), `acknowledged write ${n} kept`);
+    assert.ok(!names.includes('during'), 'a refused write is not stored');
+    assert.deepEqual(await store.checkIntegrity(), []);
+    watch.stop();
+    await store.close();
+  });
+});
