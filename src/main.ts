@@ -3,7 +3,9 @@
  * brings up the store, registry, API server and controllers in one process; run directly it starts with the
  * embedded defaults.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { KubeObject } from './api/types.ts';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { checkDatabase, DataDirError, keepPrivate, lockDataDir, markInitialized } from './dataDir.ts';
 import { dirname, join, resolve } from 'node:path';
@@ -41,6 +43,12 @@ import { Registry } from './registry/Registry.ts';
 import { apiVersionOf, type ResourceType } from './registry/ResourceType.ts';
 import { SchemaValidator } from './registry/schema/SchemaValidator.ts';
 import { SqliteStore } from './store/SqliteStore.ts';
+import { ControllerManager } from './controller/ControllerManager.ts';
+import { LeaderElector, type LeaseAccess, type LeaseRecord } from './controller/LeaderElector.ts';
+import { coordinationTypes, leaseType } from './registry/builtin/coordinationKinds.ts';
+import { ServedApis } from './controllers/promise/ServedApis.ts';
+import { redactCredentials } from './lib/redact.ts';
+import { PostgresStore, isPostgresUrl, secretsOf } from './store/PostgresStore.ts';
 import { migrateRenamedKinds } from './registry/renamedKinds.ts';
 import { InProcessClient } from './client/InProcessClient.ts';
 import { SharedInformers } from './controllers/shared/SharedInformers.ts';
@@ -118,6 +126,11 @@ export interface FleetOpsOptions {
   idleMemory?: false | { idleMs?: number; everyMs?: number };
   /** The clock of the store, the API and every controller (default: the system's); tests set it to move time. */
   now?: () => Date;
+  /**
+   * Where objects are kept: `postgres://…` for a PostgreSQL database shared by several replicas, or the embedded
+   * SQLite file in the data directory (the default). Default `$FLEETOPS_STORE`.
+   */
+  store?: string;
 }
 
 export interface FleetOps {
@@ -273,33 +286,84 @@ async function defaultRuntime(dataDir: string, logger: Logger, launcher: HelperL
   return new UnavailableRuntime(problem);
 }
 
+/** The Lease of the replica that runs the controllers (`kubectl get leases -n fleetops-system`). */
+const CONTROLLERS_LEASE = { namespace: 'fleetops-system', name: 'fleetops-controllers' };
+
+/** One Lease object, read and written through the registry (validation, resourceVersions, watches). */
+function leaseAccess(objects: ObjectService, at: { namespace: string; name: string }): LeaseAccess {
+  const body = (spec: LeaseRecord, resourceVersion?: string): KubeObject => ({
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: at.name, namespace: at.namespace, ...(resourceVersion ? { resourceVersion } : {}) },
+    spec,
+  });
+  return {
+    async get() {
+      const lease = await objects.find(leaseType, at.namespace, at.name);
+      return lease && isObjectOf(leaseType, lease) ? { spec: lease.spec ?? {}, resourceVersion: lease.metadata.resourceVersion } : undefined;
+    },
+    async create(spec) {
+      await objects.create(leaseType, at.namespace, body(spec));
+    },
+    async update(spec, resourceVersion) {
+      await objects.update(leaseType, at.namespace, at.name, body(spec, resourceVersion));
+    },
+    async watch(onChange) {
+      return objects.watch(leaseType, at.namespace, { resourceVersion: '', fieldSelector: `metadata.name=${at.name}` }, () => onChange());
+    },
+  };
+}
+
+/** The embedded SQLite store in the data directory, or a PostgreSQL store when `url` names one. */
+async function openStore(dataDir: string, url: string | undefined, o: { now: () => Date; fresh: boolean; logger: Logger }): Promise<Store> {
+  if (url && isPostgresUrl(url)) {
+    const where = redactCredentials(url);
+    const log = o.logger.child({ component: 'store' });
+    try {
+      const store = await PostgresStore.open({
+        url,
+        now: o.now,
+        onConnectionChange: ({ ready, problem }) =>
+          ready ? log.info({ store: where }, 'database reachable again') : log.warn({ store: where, problem }, 'database unreachable: not ready'),
+      });
+      log.info({ store: where }, 'objects kept in PostgreSQL');
+      return store;
+    } catch (err) {
+      throw new DataDirError(`cannot open the PostgreSQL store ${where}: ${redactCredentials(errorMessage(err), secretsOf(url))}`);
+    }
+  }
+  if (url) throw new DataDirError(`unknown store "${redactCredentials(url)}": give a postgres://user:password@host:port/database URL, or none for the embedded store`);
+  checkDatabase(dataDir, o.fresh);
+  const dbPath = join(dataDir, 'fleetops.db');
+  try {
+    const store = new SqliteStore({ path: dbPath, now: o.now });
+    markInitialized(dataDir);
+    return store;
+  } catch (err) {
+    throw new DataDirError(`cannot open the database ${dbPath}: ${errorMessage(err)}`);
+  }
+}
+
 export async function startFleetOps(options: FleetOpsOptions = {}): Promise<FleetOps> {
   const dataDir = resolve(options.dataDir ?? defaultDataDir());
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const unlock = lockDataDir(dataDir);
   // One clock for the store, the API and every controller (tests move it).
   const now = options.now ?? ((): Date => new Date());
-  let store: SqliteStore;
+  const logger = options.logger ?? pino({ level: process.env.FLEETOPS_LOG_LEVEL ?? 'info' });
+  let store: Store;
   try {
-    checkDatabase(dataDir, options.fresh === true);
     // Traversable, not listable: sandboxes reach image roots below it by path; everything secret in it is 0600/0700.
     keepPrivate(dataDir);
-    const dbPath = join(dataDir, 'fleetops.db');
-    try {
-      store = new SqliteStore({ path: dbPath, now });
-      markInitialized(dataDir);
-    } catch (err) {
-      throw new DataDirError(`cannot open the database ${dbPath}: ${errorMessage(err)}`);
-    }
+    store = await openStore(dataDir, options.store ?? process.env.FLEETOPS_STORE, { now, fresh: options.fresh === true, logger });
   } catch (err) {
     unlock();
     throw err;
   }
-  const logger = options.logger ?? pino({ level: process.env.FLEETOPS_LOG_LEVEL ?? 'info' });
   await migrateRenamedKinds(store, logger);
   const registry = new Registry();
   const validator = new SchemaValidator();
-  for (const t of [...coreTypes, ...rbacTypes, ...kratixTypes(validator), ...fleetopsTypes]) registry.register(t);
+  for (const t of [...coreTypes, ...coordinationTypes, ...rbacTypes, ...kratixTypes(validator), ...fleetopsTypes]) registry.register(t);
   const objects = new ObjectService({ store, registry, validator, now });
   await ensureNamespaces(objects);
   // Controllers share one watch (and cache) per kind.
@@ -424,14 +488,33 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     new KratixPromiseRevisions({ client, logger: controllerLog }),
     new BackstageCatalog({ seal, client, registry, logger: controllerLog, portalUrl: () => portalUrl }),
   ];
-  for (const c of added) await c.start();
-  await resources.start();
-  await promises.start();
-  await rollouts.start();
-  await plans.start();
-  await scheduler.start();
-  await stateStores.start();
-  eventExpiry.start();
+  const manager = new ControllerManager({
+    logger: controllerLog,
+    runnables: [...added, resources, promises, rollouts, plans, scheduler, stateStores, eventExpiry],
+  });
+  // With a shared database several replicas serve the API, and the one holding the controllers' Lease runs them;
+  // the others serve the Promises' APIs as the leader accepts them. Alone on SQLite, this replica runs everything.
+  const served = new ServedApis({ client, registry, validator, logger: controllerLog });
+  let elector: LeaderElector | undefined;
+  if (store instanceof SqliteStore) await manager.start();
+  else {
+    elector = new LeaderElector({
+      identity: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+      leases: leaseAccess(objects, CONTROLLERS_LEASE),
+      logger: controllerLog,
+      now,
+      onStartedLeading: async () => {
+        served.stop();
+        await manager.start();
+      },
+      onStoppedLeading: async () => {
+        await manager.stop();
+        await served.start();
+      },
+    });
+    await served.start();
+    await elector.start();
+  }
   const authenticator = new Authenticator({
     tokens,
     signingKey: serviceAccountKey,
@@ -459,8 +542,11 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const reclaimer =
     options.idleMemory === false ? undefined : new IdleMemoryReclaimer({ logger: logger.child({ component: 'memory' }), ...(options.idleMemory ?? {}) });
   reclaimer?.start();
+  const shared: Store = store;
+  const storeReady = shared.ready?.bind(shared);
   const server = new ApiServer({
     ...(reclaimer ? { onActivity: () => reclaimer.touch() } : {}),
+    ...(storeReady ? { ready: storeReady } : {}),
     registry,
     objects,
     authenticator,
@@ -506,14 +592,9 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       await apiSocket.stop();
       reclaimer?.stop();
       authorizer.stop();
-      for (const c of [...added].reverse()) await c.stop();
-      await promises.stop();
-      await rollouts.stop();
-      await plans.stop();
-      await resources.stop();
-      await scheduler.stop();
-      await stateStores.stop();
-      await eventExpiry.stop();
+      await elector?.stop(); // a leader stops its controllers, then hands the Lease over
+      await manager.stop();
+      served.stop();
       await launcher.stop();
       cgroups?.close();
       images.stop();

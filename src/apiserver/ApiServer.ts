@@ -33,6 +33,8 @@ import type { TlsMaterial } from './tls.ts';
 import { prefersProtobuf, PROTOBUF_MEDIA_TYPE, ProtobufCodec } from './protobuf/ProtobufCodec.ts';
 
 export interface ApiServerOptions {
+  /** Whether this replica can serve (its store reachable): `/readyz` answers 503 while not. Default always. */
+  ready?: () => boolean;
   registry: Registry;
   objects: ObjectService;
   authenticator: Authenticator;
@@ -225,7 +227,13 @@ export class ApiServer {
     });
 
     app.get('/version', async () => SERVER_VERSION);
-    for (const p of ['/healthz', '/livez', '/readyz']) app.get(p, async (_req, reply) => reply.type('text/plain').send('ok'));
+    for (const p of ['/healthz', '/livez']) app.get(p, async (_req, reply) => reply.type('text/plain').send('ok'));
+    // Alive but not ready while the store is unreachable: a load balancer sends requests to another replica.
+    app.get('/readyz', async (_req, reply) =>
+      this.opts.ready && !this.opts.ready()
+        ? reply.code(503).type('text/plain').send('[-]store failed: the database is unreachable\nreadyz check failed')
+        : reply.type('text/plain').send('ok'),
+    );
     app.get('/openapi/v3', async () => this.openapi.index());
     app.get('/openapi/v3/*', async (req, reply) => {
       const key = isPlainObject(req.params) ? String(req.params['*']) : '';

@@ -57,6 +57,7 @@ export function buildProgram(): Command {
       'registries.conf for pipeline images: mirrors, rewrites, insecure registries (default: <data dir>/registries.conf if present)',
     )
     .option('--registry-ca <file>', 'PEM CA certificates trusted for registries (default: <data dir>/registry-ca.pem if present)')
+    .option('--store <url>', 'postgres://user:password@host:port/database: keep objects in PostgreSQL, shared by several replicas (default: $FLEETOPS_STORE, else the embedded store in the data directory)')
     .option('--fresh', "start even though the data directory's database is missing or empty (an empty platform)")
     .addOption(
       new Option('--log-format <format>', 'readable lines (text, the default on a terminal) or JSON lines (json, the default otherwise)').choices([
@@ -65,7 +66,16 @@ export function buildProgram(): Command {
       ]),
     )
     .action(
-      async (opts: { dataDir?: string; port: string; host: string; registriesConf?: string; registryCa?: string; fresh?: boolean; logFormat?: string }) => {
+      async (opts: {
+        dataDir?: string;
+        port: string;
+        host: string;
+        registriesConf?: string;
+        registryCa?: string;
+        fresh?: boolean;
+        logFormat?: string;
+        store?: string;
+      }) => {
         const { startFleetOps } = await import('../main.ts');
         const format = opts.logFormat ?? (process.stdout.isTTY ? 'text' : 'json');
         const { pino } = await import('pino');
@@ -82,6 +92,7 @@ export function buildProgram(): Command {
           images,
           logger,
           ...(opts.fresh ? { fresh: true } : {}),
+          ...(opts.store ? { store: opts.store } : {}),
         });
         stdout(
           [

@@ -130,8 +130,10 @@ export class PostgresStore implements Store {
     this.newUid = options.newUid ?? randomUUID;
     this.historySize = options.historySize ?? 100_000;
     this.pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000 });
-    // An idle connection that breaks (the server restarted) must not crash the process: the pool drops it.
+    // A connection that breaks (the server restarted) must not crash the process: an idle one the pool drops; one
+    // in use fails its query (and the transaction with it), and its 'error' event, emitted besides, is ignored here.
     this.pool.on('error', () => undefined);
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   /** Connects, applies the schema migrations, and starts tailing the change log. */
@@ -616,4 +618,18 @@ export class PostgresStore implements Store {
 function unavailable(err: unknown): ApiError {
   if (isApiError(err)) return err;
   return new ApiError(503, 'ServiceUnavailable', `the database is unavailable, try again: ${errorMessage(err)}`, undefined, { cause: err });
+}
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url);
+}
+
+/** What of a connection string must never reach a log: the password (and the whole string). */
+export function secretsOf(url: string): string[] {
+  try {
+    const password = decodeURIComponent(new URL(url).password);
+    return password ? [url, password] : [url];
+  } catch {
+    return [url];
+  }
 }
