@@ -1,0 +1,160 @@
+/**
+ * Scale-out benchmark (#22), each PostgreSQL figure next to SQLite's in the same run. Prints:
+ *  - writes/s through the HTTPS API (concurrent creates) on the embedded SQLite store and on PostgreSQL 15 (a
+ *    throw-away cluster, no fsync, as in the tests), and raw store commits/s for both (the floor);
+ *  - watch latency (write sent → event received), p50/p99: within one replica, and across replicas
+ *    (written through replica A, watched on replica B, a separate process);
+ *  - controller take-over time after a graceful stop and after kill -9 of the Lease holder;
+ *  - RSS of each replica process.
+ * Figures only: no assertions. Usage: node bench/replicas.bench.ts [--writes 3000] [--events 200]
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { HttpClient } from '../src/client/HttpClient.ts';
+import { loadKubeconfig } from '../src/client/kubeconfig.ts';
+import { SqliteStore } from '../src/store/SqliteStore.ts';
+import { PostgresStore } from '../src/store/PostgresStore.ts';
+import { keyOf, type Store } from '../src/store/Store.ts';
+import { spawnFleet, type FleetProcess } from '../test/helpers/process.ts';
+import { startPostgres } from '../test/helpers/postgres.ts';
+
+const arg = (name: string, def: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const WRITES = arg('writes', 3_000);
+const EVENTS = arg('events', 200);
+const CONCURRENCY = 16;
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+const fmt = (n: number): string => n.toFixed(n >= 100 ? 0 : 1);
+const cm = (name: string, labels: Record<string, string> = {}): object => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels }, data: { payload: 'x'.repeat(200) } });
+
+/** Raw commits/s, 16 at a time, as the API's concurrent writers reach the store. */
+async function storeRate(store: Store): Promise<number> {
+  const t = { group: '', kind: 'ConfigMap' };
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      for (let i = next++; i < WRITES; i = next++) await store.commit([{ op: 'create', key: keyOf(t, 'floor', `f${i}`), object: cm(`f${i}`) as never }]);
+    }),
+  );
+  const rate = WRITES / ((performance.now() - start) / 1000);
+  await store.close();
+  return rate;
+}
+
+async function apiRate(client: HttpClient, prefix: string): Promise<number> {
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      for (let i = next++; i < WRITES; i = next++) await client.request('POST', '/api/v1/namespaces/default/configmaps', { body: cm(`${prefix}${i}`) });
+    }),
+  );
+  return WRITES / ((performance.now() - start) / 1000);
+}
+
+/** Write through `writer`, watch on `watcher`: latency from sending the write to receiving its event. */
+async function watchLatency(writer: HttpClient, watcher: HttpClient, tag: string): Promise<number[]> {
+  const sent = new Map<string, number>();
+  const latencies: number[] = [];
+  const abort = new AbortController();
+  const rv = (await watcher.get<{ metadata: { resourceVersion: string } }>('/api/v1/namespaces/default/configmaps?limit=1')).metadata.resourceVersion;
+  const watching = watcher
+    .watch(
+      '/api/v1/namespaces/default/configmaps',
+      { resourceVersion: rv, labelSelector: `watch=${tag}` },
+      (e) => {
+        const t = sent.get((e.object as { metadata: { name: string } }).metadata.name);
+        if (t !== undefined) latencies.push(performance.now() - t);
+      },
+      abort.signal,
+    )
+    .catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 500));
+  for (let i = 0; i < EVENTS; i++) {
+    const name = `${tag}-${i}`;
+    sent.set(name, performance.now());
+    await writer.request('POST', '/api/v1/namespaces/default/configmaps', { body: cm(name, { watch: tag }) });
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const deadline = Date.now() + 10_000;
+  while (latencies.length < EVENTS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  abort.abort();
+  await watching;
+  return latencies;
+}
+
+const rssMb = (pid: number | undefined): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+async function leaseHolder(client: HttpClient): Promise<string> {
+  try {
+    return (await client.get<{ spec?: { holderIdentity?: string } }>('/apis/coordination.k8s.io/v1/namespaces/fleetops-system/leases/fleetops-controllers')).spec?.holderIdentity ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** Milliseconds until a replica other than `gone` holds the lease (read through `via`). */
+async function takeover(via: HttpClient, gone: FleetProcess, stop: () => Promise<void>): Promise<number> {
+  const start = performance.now();
+  await stop();
+  for (;;) {
+    const holder = await leaseHolder(via);
+    if (holder && !holder.includes(`-${gone.child.pid}-`)) return performance.now() - start;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'fo-bench-replicas-'));
+  const db = await startPostgres();
+  const fleets: FleetProcess[] = [];
+  try {
+    const sqliteFloor = await storeRate(new SqliteStore({ path: join(dir, 'floor.db') }));
+    const pgFloor = await storeRate(await PostgresStore.open({ url: db.url.replace(/fleetops$/, 'postgres') }));
+    console.log(`raw store commits, ${CONCURRENCY} concurrent: SQLite ${fmt(sqliteFloor)}/s, PostgreSQL ${fmt(pgFloor)}/s`);
+
+    const single = await spawnFleet(join(dir, 'sqlite'));
+    fleets.push(single);
+    const sqliteApi = await apiRate(single.client, 's');
+    const sqliteWatch = await watchLatency(single.client, single.client, 'sqlite');
+    const sqliteRss = rssMb(single.child.pid);
+    await single.kill('SIGTERM');
+
+    const a = await spawnFleet(join(dir, 'a'), { FLEETOPS_STORE: db.url });
+    const b = await spawnFleet(join(dir, 'b'), { FLEETOPS_STORE: db.url });
+    fleets.push(a, b);
+    const pgApi = await apiRate(a.client, 'p');
+    console.log(`writes through the API, ${WRITES} creates by ${CONCURRENCY} clients: SQLite ${fmt(sqliteApi)}/s, PostgreSQL ${fmt(pgApi)}/s (${((pgApi / sqliteApi) * 100).toFixed(0)}% of SQLite's)`);
+    const within = await watchLatency(a.client, a.client, 'within');
+    const across = await watchLatency(a.client, b.client, 'across');
+    const line = (l: number[]): string => `p50 ${fmt(pct(l, 50))} ms, p99 ${fmt(pct(l, 99))} ms (${l.length}/${EVENTS})`;
+    console.log(`watch latency, ${EVENTS} events: SQLite ${line(sqliteWatch)}`);
+    console.log(`  PostgreSQL within a replica ${line(within)}; across replicas ${line(across)}`);
+    console.log(`RSS after the load: SQLite replica ${fmt(sqliteRss)} MiB; PostgreSQL replicas ${fmt(rssMb(a.child.pid))} MiB, ${fmt(rssMb(b.child.pid))} MiB`);
+
+    // Take-over: whichever holds the lease goes; the other takes it.
+    const holder = await leaseHolder(a.client);
+    const [leader, follower] = holder.includes(`-${a.child.pid}-`) ? [a, b] : [b, a];
+    const graceful = await takeover(follower.client, leader, () => leader.kill('SIGTERM'));
+    const c = await spawnFleet(join(dir, 'c'), { FLEETOPS_STORE: db.url });
+    fleets.push(c);
+    await new Promise((r) => setTimeout(r, 1000));
+    const killed = await takeover(c.client, follower, () => follower.kill('SIGKILL'));
+    console.log(`controller take-over: ${fmt(graceful)} ms after a graceful stop, ${fmt(killed)} ms after kill -9 (lease 15 s)`);
+  } finally {
+    for (const f of fleets) await f.kill('SIGKILL');
+    db.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
