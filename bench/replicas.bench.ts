@@ -33,7 +33,12 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 }
 const fmt = (n: number): string => n.toFixed(n >= 100 ? 0 : 1);
-const cm = (name: string, labels: Record<string, string> = {}): object => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels }, data: { payload: 'x'.repeat(200) } });
+const cm = (name: string, labels: Record<string, string> = {}): object => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, labels },
+  data: { payload: 'x'.repeat(200) },
+});
 
 /** Raw commits/s, 16 at a time, as the API's concurrent writers reach the store. */
 async function storeRate(store: Store): Promise<number> {
@@ -96,7 +101,10 @@ const rssMb = (pid: number | undefined): number => Number(/VmRSS:\s+(\d+)/.exec(
 
 async function leaseHolder(client: HttpClient): Promise<string> {
   try {
-    return (await client.get<{ spec?: { holderIdentity?: string } }>('/apis/coordination.k8s.io/v1/namespaces/fleetops-system/leases/fleetops-controllers')).spec?.holderIdentity ?? '';
+    return (
+      (await client.get<{ spec?: { holderIdentity?: string } }>('/apis/coordination.k8s.io/v1/namespaces/fleetops-system/leases/fleetops-controllers')).spec
+        ?.holderIdentity ?? ''
+    );
   } catch {
     return '';
   }
@@ -133,7 +141,9 @@ async function main(): Promise<void> {
     const b = await spawnFleet(join(dir, 'b'), { FLEETOPS_STORE: db.url });
     fleets.push(a, b);
     const pgApi = await apiRate(a.client, 'p');
-    console.log(`writes through the API, ${WRITES} creates by ${CONCURRENCY} clients: SQLite ${fmt(sqliteApi)}/s, PostgreSQL ${fmt(pgApi)}/s (${((pgApi / sqliteApi) * 100).toFixed(0)}% of SQLite's)`);
+    console.log(
+      `writes through the API, ${WRITES} creates by ${CONCURRENCY} clients: SQLite ${fmt(sqliteApi)}/s, PostgreSQL ${fmt(pgApi)}/s (${((pgApi / sqliteApi) * 100).toFixed(0)}% of SQLite's)`,
+    );
     const within = await watchLatency(a.client, a.client, 'within');
     const across = await watchLatency(a.client, b.client, 'across');
     const line = (l: number[]): string => `p50 ${fmt(pct(l, 50))} ms, p99 ${fmt(pct(l, 99))} ms (${l.length}/${EVENTS})`;

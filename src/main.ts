@@ -332,7 +332,8 @@ async function openStore(dataDir: string, url: string | undefined, o: { now: () 
       throw new DataDirError(`cannot open the PostgreSQL store ${where}: ${redactCredentials(errorMessage(err), secretsOf(url))}`);
     }
   }
-  if (url) throw new DataDirError(`unknown store "${redactCredentials(url)}": give a postgres://user:password@host:port/database URL, or none for the embedded store`);
+  if (url)
+    throw new DataDirError(`unknown store "${redactCredentials(url)}": give a postgres://user:password@host:port/database URL, or none for the embedded store`);
   checkDatabase(dataDir, o.fresh);
   const dbPath = join(dataDir, 'fleetops.db');
   try {

@@ -57,7 +57,10 @@ export function buildProgram(): Command {
       'registries.conf for pipeline images: mirrors, rewrites, insecure registries (default: <data dir>/registries.conf if present)',
     )
     .option('--registry-ca <file>', 'PEM CA certificates trusted for registries (default: <data dir>/registry-ca.pem if present)')
-    .option('--store <url>', 'postgres://user:password@host:port/database: keep objects in PostgreSQL, shared by several replicas (default: $FLEETOPS_STORE, else the embedded store in the data directory)')
+    .option(
+      '--store <url>',
+      'postgres://user:password@host:port/database: keep objects in PostgreSQL, shared by several replicas (default: $FLEETOPS_STORE, else the embedded store in the data directory)',
+    )
     .option('--fresh', "start even though the data directory's database is missing or empty (an empty platform)")
     .addOption(
       new Option('--log-format <format>', 'readable lines (text, the default on a terminal) or JSON lines (json, the default otherwise)').choices([

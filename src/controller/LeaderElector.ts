@@ -135,7 +135,9 @@ export class LeaderElector {
       return;
     }
     if (!current) {
-      await this.acquire(() => leases.create({ holderIdentity: identity, leaseDurationSeconds: seconds, acquireTime: now, renewTime: now, leaseTransitions: 0 }));
+      await this.acquire(() =>
+        leases.create({ holderIdentity: identity, leaseDurationSeconds: seconds, acquireTime: now, renewTime: now, leaseTransitions: 0 }),
+      );
       return;
     }
     if (current.resourceVersion !== this.observedRv) {

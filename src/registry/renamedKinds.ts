@@ -35,7 +35,7 @@ export async function migrateRenamedKinds(store: Store, logger: Logger, renames:
       ]);
       moved++;
     }
-    if (items.length) logger.info({ from: from.kind, to: to.kind, objects: items.length }, 'moved stored objects to the kind\'s new name');
+    if (items.length) logger.info({ from: from.kind, to: to.kind, objects: items.length }, "moved stored objects to the kind's new name");
   }
   return moved;
 }

@@ -349,7 +349,12 @@ export class PostgresStore implements Store {
         await client.query('ROLLBACK');
         return;
       }
-      await this.write(client, slots, done.flatMap((d) => d.events), rv);
+      await this.write(
+        client,
+        slots,
+        done.flatMap((d) => d.events),
+        rv,
+      );
       await client.query('COMMIT');
     } catch (err) {
       broken = true;

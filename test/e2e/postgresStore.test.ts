@@ -60,7 +60,11 @@ describe('PostgreSQL store with two replicas', () => {
     const rvs = (events: StoreEvent[]): number[] => events.map((e) => e.rv);
     assert.deepEqual(rvs(seenA), rvs(seenB), 'the same order on both');
     const first = seenA[0]!.rv;
-    assert.deepEqual(rvs(seenA), Array.from({ length: 60 }, (_, i) => first + i), 'contiguous: no gap, no repeat');
+    assert.deepEqual(
+      rvs(seenA),
+      Array.from({ length: 60 }, (_, i) => first + i),
+      'contiguous: no gap, no repeat',
+    );
     // A watch resumed on B from the middle replays what A wrote after it.
     const resumed: StoreEvent[] = [];
     const wr = await b.watch({ type: T, fromRv: first + 29 }, (e) => resumed.push(e));

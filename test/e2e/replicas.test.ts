@@ -63,7 +63,16 @@ describe('FleetOps replicas on one PostgreSQL', () => {
 
   it('shows a watch on replica A the writes made through replica C, in order', async () => {
     const [a, , c] = replicas as [Replica, Replica, Replica];
-    const watch = a.kubectl.spawn(['get', 'configmaps', '-n', 'default', '--watch-only', '--output-watch-events', '-o', 'jsonpath={.type} {.object.metadata.name}{"\\n"}']);
+    const watch = a.kubectl.spawn([
+      'get',
+      'configmaps',
+      '-n',
+      'default',
+      '--watch-only',
+      '--output-watch-events',
+      '-o',
+      'jsonpath={.type} {.object.metadata.name}{"\\n"}',
+    ]);
     try {
       // The watch is established once a first write shows up.
       await eventually(

@@ -43,7 +43,13 @@ describe('renamed kinds', () => {
     const moved = (await store.list({ group: 'fleetops.dev', kind: 'Revision' })).items;
     assert.deepEqual(
       moved.map((o) => [o.apiVersion, o.kind, o.metadata.name, o.metadata.labels, o.spec]),
-      [1, 2].map((n) => ['fleetops.dev/v1alpha1', 'Revision', `app-r${n}`, { 'kratix.io/promise-name': 'app' }, { promiseName: 'app', revision: n, promiseSpec: { api: {} } }]),
+      [1, 2].map((n) => [
+        'fleetops.dev/v1alpha1',
+        'Revision',
+        `app-r${n}`,
+        { 'kratix.io/promise-name': 'app' },
+        { promiseName: 'app', revision: n, promiseSpec: { api: {} } },
+      ]),
     );
     assert.equal(await migrateRenamedKinds(store, logger), 0);
     assert.deepEqual(await store.checkIntegrity(), []);

@@ -21,10 +21,14 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }): ReactNode {
           setBusy(true);
           signIn(value);
           // Who am I: the server's answer says whether the token is good, and who it is.
-          request<{ status?: { userInfo?: { username?: string; extra?: Record<string, string[]> } } }>('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', {
-            apiVersion: 'authentication.k8s.io/v1',
-            kind: 'SelfSubjectReview',
-          })
+          request<{ status?: { userInfo?: { username?: string; extra?: Record<string, string[]> } } }>(
+            'POST',
+            '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+            {
+              apiVersion: 'authentication.k8s.io/v1',
+              kind: 'SelfSubjectReview',
+            },
+          )
             .then((review) => {
               rememberIdentity(review.status?.userInfo);
               onSignedIn();
