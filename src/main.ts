@@ -43,6 +43,7 @@ import { Registry } from './registry/Registry.ts';
 import { apiVersionOf, type ResourceType } from './registry/ResourceType.ts';
 import { SchemaValidator } from './registry/schema/SchemaValidator.ts';
 import { SqliteStore } from './store/SqliteStore.ts';
+import { shareIdentity } from './sharedIdentity.ts';
 import { ControllerManager } from './controller/ControllerManager.ts';
 import { LeaderElector, type LeaseAccess, type LeaseRecord } from './controller/LeaderElector.ts';
 import { coordinationTypes, leaseType } from './registry/builtin/coordinationKinds.ts';
@@ -286,6 +287,22 @@ async function defaultRuntime(dataDir: string, logger: Logger, launcher: HelperL
   return new UnavailableRuntime(problem);
 }
 
+/**
+ * With replicas, a Git state store in a local directory (the embedded one included) lives on one machine's disk:
+ * another leader elsewhere would not find it, and GitOps agents lose their source with that machine. Said at start,
+ * not discovered at fail-over.
+ */
+async function warnOfLocalStateStores(objects: ObjectService, logger: Logger): Promise<void> {
+  for (const s of (await objects.list(gitStateStoreType, undefined)).items) {
+    const url = String((s.spec as { url?: unknown } | undefined)?.url ?? '');
+    if (url.startsWith('file://') || url.startsWith('/'))
+      logger.warn(
+        { gitStateStore: s.metadata.name, url },
+        'this Git state store is a directory on one machine: with several replicas use an external Git server or a bucket (docs/scale-out.md), or its history is lost when that machine is',
+      );
+  }
+}
+
 /** The Lease of the replica that runs the controllers (`kubectl get leases -n fleetops-system`). */
 const CONTROLLERS_LEASE = { namespace: 'fleetops-system', name: 'fleetops-controllers' };
 
@@ -367,6 +384,18 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   for (const t of [...coreTypes, ...coordinationTypes, ...rbacTypes, ...kratixTypes(validator), ...fleetopsTypes]) registry.register(t);
   const objects = new ObjectService({ store, registry, validator, now });
   await ensureNamespaces(objects);
+  const replicated = !(store instanceof SqliteStore);
+  if (replicated)
+    await shareIdentity(
+      objects,
+      dataDir,
+      () => {
+        ensureSelfSignedCert(dataDir);
+        loadSigningKey(dataDir);
+        loadTokens(dataDir);
+      },
+      logger.child({ component: 'identity' }),
+    );
   // Controllers share one watch (and cache) per kind.
   const client = new SharedInformers({ client: new InProcessClient({ objects }) });
   const controllerLog = logger.child({ component: 'controllers' });
@@ -457,6 +486,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   });
   const repoPath = ensureEmbeddedRepo(dataDir);
   if (options.defaultDestinations !== false) await createDefaults(objects, registry, dataDir, repoPath);
+  if (replicated) await warnOfLocalStateStores(objects, logger);
   const tokens = loadTokens(dataDir);
   await reconcileBootstrapPolicy(objects, tokens);
   const rbac = {

@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnFleet, type FleetProcess } from '../helpers/process.ts';
@@ -107,6 +107,20 @@ describe('FleetOps replicas on one PostgreSQL', () => {
     } finally {
       watch.stop();
     }
+  });
+
+  it('gives every replica one identity: a kubeconfig made by one works against another', async () => {
+    const [a, , c] = replicas as [Replica, Replica, Replica];
+    const server = /server: (\S+)/.exec(readFileSync(join(dirs[2]!, 'kubeconfig'), 'utf8'))?.[1];
+    assert.ok(server, "replica C's address");
+    const r = await a.kubectl(['--server', server, 'get', 'namespaces', '-o', 'name']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /namespace\/fleetops-system/);
+    // A ServiceAccount token minted through A is accepted by C.
+    assert.equal((await a.kubectl(['create', 'serviceaccount', 'robot', '-n', 'default'])).code, 0);
+    const token = (await a.kubectl(['create', 'token', 'robot', '-n', 'default'])).stdout.trim();
+    const whoami = await c.kubectl(['--token', token, 'auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}']);
+    assert.equal(whoami.stdout, 'system:serviceaccount:default:robot', whoami.stderr);
   });
 
   it('runs the controllers on the Lease holder only, hands the Lease over on a graceful stop, and takes it over after kill -9', async () => {
