@@ -34,7 +34,10 @@ export async function shareIdentity(objects: ObjectService, dataDir: string, ens
       type: 'Opaque',
       data: local,
     });
-    logger.info({ secret: `${IDENTITY_SECRET.namespace}/${IDENTITY_SECRET.name}` }, "this replica's tokens, keys and certificate are now shared by every replica");
+    logger.info(
+      { secret: `${IDENTITY_SECRET.namespace}/${IDENTITY_SECRET.name}` },
+      "this replica's tokens, keys and certificate are now shared by every replica",
+    );
     return 'stored';
   } catch (err) {
     if (!isApiError(err, 'AlreadyExists')) throw err;
@@ -44,7 +47,10 @@ export async function shareIdentity(objects: ObjectService, dataDir: string, ens
   let changed = false;
   for (const f of IDENTITY_FILES) {
     const value = data[keyOf(f)];
-    if (value === undefined) throw new Error(`the shared identity ${IDENTITY_SECRET.namespace}/${IDENTITY_SECRET.name} has no ${keyOf(f)}: restore it, or delete the Secret to share this replica's`);
+    if (value === undefined)
+      throw new Error(
+        `the shared identity ${IDENTITY_SECRET.namespace}/${IDENTITY_SECRET.name} has no ${keyOf(f)}: restore it, or delete the Secret to share this replica's`,
+      );
     if (value === local[keyOf(f)]) continue;
     const path = join(dataDir, f);
     if (existsSync(path)) changed = true;
