@@ -334,6 +334,7 @@ function leaseAccess(objects: ObjectService, at: { namespace: string; name: stri
 /** The embedded SQLite store in the data directory, or a PostgreSQL store when `url` names one. */
 async function openStore(dataDir: string, url: string | undefined, o: { now: () => Date; fresh: boolean; logger: Logger }): Promise<Store> {
   if (url && isPostgresUrl(url)) {
+    keepPrivate(dataDir);
     const where = redactCredentials(url);
     const log = o.logger.child({ component: 'store' });
     try {
@@ -352,6 +353,9 @@ async function openStore(dataDir: string, url: string | undefined, o: { now: () 
   if (url)
     throw new DataDirError(`unknown store "${redactCredentials(url)}": give a postgres://user:password@host:port/database URL, or none for the embedded store`);
   checkDatabase(dataDir, o.fresh);
+  // After the check (it tells a missing database from an empty one). Traversable, not listable: sandboxes reach image
+  // roots below it by path; everything secret in it is 0600/0700.
+  keepPrivate(dataDir);
   const dbPath = join(dataDir, 'fleetops.db');
   try {
     const store = new SqliteStore({ path: dbPath, now: o.now });
@@ -371,8 +375,6 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const logger = options.logger ?? pino({ level: process.env.FLEETOPS_LOG_LEVEL ?? 'info' });
   let store: Store;
   try {
-    // Traversable, not listable: sandboxes reach image roots below it by path; everything secret in it is 0600/0700.
-    keepPrivate(dataDir);
     store = await openStore(dataDir, options.store ?? process.env.FLEETOPS_STORE, { now, fresh: options.fresh === true, logger });
   } catch (err) {
     unlock();
