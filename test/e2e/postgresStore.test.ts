@@ -9,7 +9,7 @@ import { runStoreConformance } from '../../src/store/conformance.ts';
 import { PostgresStore } from '../../src/store/PostgresStore.ts';
 import { createObject, keyOf, updateObject, type StoreEvent } from '../../src/store/Store.ts';
 import { isApiError } from '../../src/api/errors.ts';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { startPostgres, startStandby, type TestPostgres } from '../helpers/postgres.ts';
 import { eventually } from '../helpers/fleet.ts';
 
 const T = { group: 'apps.example.com', kind: 'App' };
@@ -116,5 +116,51 @@ describe('PostgreSQL store with two replicas', () => {
     assert.deepEqual(await store.checkIntegrity(), []);
     watch.stop();
     await store.close();
+  });
+
+  it('goes on from a promoted streaming standby once pointed at it, with every acknowledged write and watches resuming', async () => {
+    const url = await freshDatabase();
+    const store = await PostgresStore.open({ url, pollMs: 200 });
+    for (let i = 0; i < 30; i++) await createObject(store, keyOf(T, 'default', `app-${i}`), app(`app-${i}`, { i }));
+    const lastRv = await store.currentRv();
+    const standby = await startStandby(server);
+    try {
+      // Planned fail-over: the standby has replayed everything the primary acknowledged.
+      const lsn = async (u: string, sql: string): Promise<string> => {
+        const c = new pg.Client({ connectionString: u });
+        await c.connect();
+        try {
+          return String((await c.query<{ l: string }>(sql)).rows[0]?.l ?? '');
+        } finally {
+          await c.end();
+        }
+      };
+      const primaryLsn = await lsn(server.url, 'SELECT pg_current_wal_lsn()::text AS l');
+      const standbyUrl = url.replace(`:${server.port}/`, `:${standby.port}/`);
+      await eventually(
+        async () => (await lsn(standbyUrl, `SELECT (pg_last_wal_replay_lsn() >= '${primaryLsn}'::pg_lsn)::text AS l`)) === 'true',
+        30_000,
+        'the standby caught up',
+      );
+      await store.close();
+      server.stop('fast');
+      standby.promote();
+      const promoted = await PostgresStore.open({ url: standbyUrl, pollMs: 200 });
+      assert.equal((await promoted.list(T)).items.length, 30, 'every acknowledged write is on the promoted standby');
+      assert.equal(await promoted.currentRv(), lastRv);
+      const resumed: StoreEvent[] = [];
+      const watch = await promoted.watch({ type: T, fromRv: lastRv - 1 }, (e) => resumed.push(e));
+      await createObject(promoted, keyOf(T, 'default', 'after-failover'), app('after-failover'));
+      await eventually(async () => resumed.length === 2, 10_000, 'a watch resumed across the fail-over');
+      assert.deepEqual(
+        resumed.map((e) => e.rv),
+        [lastRv, lastRv + 1],
+      );
+      watch.stop();
+      await promoted.close();
+    } finally {
+      standby.cleanup();
+      server.start(); // the other tests' primary
+    }
   });
 });

@@ -134,7 +134,7 @@ export async function startStandby(primary: TestPostgres): Promise<TestPostgres 
   mkdirSync(data);
   ownDir(data);
   const port = await freePort();
-  run(bin, 'pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', data, '-R', '-X', 'stream']);
+  run(bin, 'pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', data, '-R', '-X', 'stream', '-c', 'fast']);
   appendFileSync(join(data, 'postgresql.conf'), `port = ${port}\nunix_socket_directories = '${socketDir(dir)}'\n`);
   const standby = cluster(bin, dir, port);
   standby.start();
