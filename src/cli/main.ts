@@ -129,6 +129,35 @@ export function buildProgram(): Command {
       },
     );
 
+  const storeCmd = program.command('store').description('the store that keeps every object: copy a platform between stores');
+  storeCmd
+    .command('copy')
+    .description('copy every object from a data directory or PostgreSQL database to an empty one (FleetOps stopped on both)')
+    .requiredOption('--from <location>', 'a data directory (its embedded store) or postgres://user:password@host:port/database')
+    .requiredOption('--to <location>', 'an empty data directory or PostgreSQL database')
+    .action(async (opts: { from: string; to: string }) => {
+      const { copyStore } = await import('../storeCopy.ts');
+      const tty = process.stderr.isTTY;
+      const result = await copyStore(opts.from, opts.to, (n) => {
+        if (tty) process.stderr.write(`\rcopied ${n} objects`);
+      });
+      if (tty) process.stderr.write('\n');
+      stdout(
+        `copied ${result.copied} objects from ${result.from} to ${result.to}; start FleetOps on it with the same data directory (tokens, keys, certificate)`,
+      );
+    });
+
+  program
+    .command('migrate')
+    .description("apply the PostgreSQL store's pending schema migrations (FleetOps also applies them at start)")
+    .option('--store <url>', 'postgres://user:password@host:port/database (default: $FLEETOPS_STORE)')
+    .action(async (opts: { store?: string }) => {
+      const url = opts.store ?? process.env.FLEETOPS_STORE;
+      if (!url) throw new Error('no store given: pass --store postgres://user:password@host:port/database (or set FLEETOPS_STORE)');
+      const { migrateStore } = await import('../storeCopy.ts');
+      stdout(`schema at version ${await migrateStore(url)}`);
+    });
+
   program
     .command('apply')
     .description('create or update objects from files, folders or stdin (server-side apply)')

@@ -29,6 +29,7 @@ import {
   type ListResult,
   type ObjectKey,
   type Store,
+  type StoredEntry,
   type StoreEvent,
   type TypeKey,
   type WatchHandle,
@@ -561,6 +562,54 @@ export class PostgresStore implements Store {
       await client.query('DELETE FROM fleetops_events WHERE rv <= $1', [cutoff]);
       await client.query("UPDATE fleetops_meta SET v = GREATEST(v, $1) WHERE k = 'compactedRv'", [cutoff]);
       await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async *dump(): AsyncIterable<StoredEntry[]> {
+    let after = ['', '', '', ''];
+    for (;;) {
+      const { rows } = await this.pool.query<{ grp: string; kind: string; ns: string; name: string; data: string }>(
+        'SELECT grp, kind, ns, name, data FROM fleetops_objects WHERE (grp, kind, ns, name) > ($1, $2, $3, $4) ORDER BY grp, kind, ns, name LIMIT 1000',
+        after,
+      );
+      if (!rows.length) return;
+      yield rows.map((r) => ({ key: { group: r.grp, kind: r.kind, namespace: r.ns, name: r.name }, object: JSON.parse(r.data) }));
+      const last = rows[rows.length - 1]!;
+      after = [last.grp, last.kind, last.ns, last.name];
+    }
+  }
+
+  async load(entries: StoredEntry[]): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ v: string }>("SELECT v FROM fleetops_meta WHERE k = 'rv' FOR UPDATE");
+      let top = Number(rows[0]?.v ?? 0);
+      const cols: string[][] = [[], [], [], [], [], []];
+      for (const { key, object } of entries) {
+        const rv = Number(object.metadata.resourceVersion);
+        if (!Number.isSafeInteger(rv) || rv <= 0) throw new Error(`${key.kind} ${key.namespace}/${key.name} has no resourceVersion to keep`);
+        [key.group, key.kind, key.namespace, key.name, String(rv), JSON.stringify(object)].forEach((v, i) => cols[i]!.push(v));
+        top = Math.max(top, rv);
+      }
+      try {
+        await client.query(
+          'INSERT INTO fleetops_objects (grp, kind, ns, name, rv, data) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])',
+          cols,
+        );
+      } catch (err) {
+        if ((err as { code?: string }).code === '23505')
+          throw new Error('the target store already holds some of these objects: copy into an empty one', { cause: err });
+        throw err;
+      }
+      await client.query("UPDATE fleetops_meta SET v = $1 WHERE k IN ('rv', 'compactedRv')", [top]);
+      await client.query('COMMIT');
+      this.delivered = Math.max(this.delivered, top);
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;

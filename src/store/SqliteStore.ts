@@ -14,6 +14,7 @@ import {
   type ListResult,
   type ObjectKey,
   type Store,
+  type StoredEntry,
   type StoreEvent,
   type TypeKey,
   type WatchHandle,
@@ -388,6 +389,44 @@ export class SqliteStore implements Store {
       this.db.prepare("INSERT INTO meta (k, v) VALUES ('compactedRv', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v").run(String(cutoff));
       this.db.exec('COMMIT');
       this.compactedRv = cutoff;
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  async *dump(): AsyncIterable<StoredEntry[]> {
+    let after: (string | number)[] = ['', '', '', ''];
+    for (;;) {
+      const rows = this.db
+        .prepare('SELECT grp, kind, ns, name, data FROM objects WHERE (grp, kind, ns, name) > (?, ?, ?, ?) ORDER BY grp, kind, ns, name LIMIT 1000')
+        .all(...after);
+      if (!rows.length) return;
+      yield rows.map((r) => ({
+        key: { group: text(r, 'grp'), kind: text(r, 'kind'), namespace: text(r, 'ns'), name: text(r, 'name') },
+        object: decodeStored(text(r, 'data')),
+      }));
+      const last = rows[rows.length - 1]!;
+      after = [text(last, 'grp'), text(last, 'kind'), text(last, 'ns'), text(last, 'name')];
+    }
+  }
+
+  async load(entries: StoredEntry[]): Promise<void> {
+    if (this.queue.length) this.flush();
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      let top = this.rv;
+      for (const { key, object } of entries) {
+        const rv = Number(object.metadata.resourceVersion);
+        if (!Number.isSafeInteger(rv) || rv <= 0) throw new Error(`${key.kind} ${key.namespace}/${key.name} has no resourceVersion to keep`);
+        if (this.getSync(key)) throw alreadyExists(resourceName(key), key.group, key.name);
+        this.stmts.upsert.run(key.group, key.kind, key.namespace, key.name, rv, JSON.stringify(object));
+        top = Math.max(top, rv);
+      }
+      this.db.prepare("INSERT INTO meta (k, v) VALUES ('compactedRv', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v").run(String(top));
+      this.db.exec('COMMIT');
+      this.rv = top;
+      this.compactedRv = top;
     } catch (err) {
       this.db.exec('ROLLBACK');
       throw err;

@@ -31,6 +31,11 @@ export interface StoreEvent {
   object: StoredObject;
 }
 
+export interface StoredEntry {
+  key: ObjectKey;
+  object: StoredObject;
+}
+
 export interface ListOptions {
   /** Restrict to one namespace; undefined lists all. */
   namespace?: string;
@@ -88,6 +93,13 @@ export interface Store {
   compact(keep: number): Promise<void>;
   /** Verifies the store's own invariants; returns problems found (empty when healthy). */
   checkIntegrity(): Promise<string[]>;
+  /** Every object as stored, a page at a time (to copy a store: `fleetops store copy`). */
+  dump(): AsyncIterable<StoredEntry[]>;
+  /**
+   * Loads objects exactly as given (uid, resourceVersion, timestamps kept) into an empty store; call it page by page.
+   * The store's resourceVersion becomes the highest loaded, and the change log starts there (older watches get 410).
+   */
+  load(entries: StoredEntry[]): Promise<void>;
   /** Whether the store can serve now (false while a database is unreachable); absent means always. */
   ready?(): boolean;
   close(): Promise<void>;
