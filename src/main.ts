@@ -48,6 +48,8 @@ import { ControllerManager } from './controller/ControllerManager.ts';
 import { LeaderElector, type LeaseAccess, type LeaseRecord } from './controller/LeaderElector.ts';
 import { coordinationTypes, leaseType } from './registry/builtin/coordinationKinds.ts';
 import { ServedApis } from './controllers/promise/ServedApis.ts';
+import { ReplicaHeartbeat } from './controller/ReplicaHeartbeat.ts';
+import { ANNOTATION_REPLICA_STORE, ANNOTATION_REPLICA_URL, CONTROLLERS_LEASE_NAME, REPLICA_LEASE_PREFIX } from './api/fleetopsNames.ts';
 import { redactCredentials } from './lib/redact.ts';
 import { PostgresStore, isPostgresUrl, secretsOf } from './store/PostgresStore.ts';
 import { migrateRenamedKinds } from './registry/renamedKinds.ts';
@@ -304,14 +306,22 @@ async function warnOfLocalStateStores(objects: ObjectService, logger: Logger): P
 }
 
 /** The Lease of the replica that runs the controllers (`kubectl get leases -n fleetops-system`). */
-const CONTROLLERS_LEASE = { namespace: 'fleetops-system', name: 'fleetops-controllers' };
+const CONTROLLERS_LEASE = { namespace: 'fleetops-system', name: CONTROLLERS_LEASE_NAME };
 
 /** One Lease object, read and written through the registry (validation, resourceVersions, watches). */
-function leaseAccess(objects: ObjectService, at: { namespace: string; name: string }): LeaseAccess {
+function leaseAccess(
+  objects: ObjectService,
+  at: { namespace: string; name: string; annotations?: () => Record<string, string> },
+): LeaseAccess & { delete(): Promise<void> } {
   const body = (spec: LeaseRecord, resourceVersion?: string): KubeObject => ({
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
-    metadata: { name: at.name, namespace: at.namespace, ...(resourceVersion ? { resourceVersion } : {}) },
+    metadata: {
+      name: at.name,
+      namespace: at.namespace,
+      ...(at.annotations ? { annotations: at.annotations() } : {}),
+      ...(resourceVersion ? { resourceVersion } : {}),
+    },
     spec,
   });
   return {
@@ -327,6 +337,11 @@ function leaseAccess(objects: ObjectService, at: { namespace: string; name: stri
     },
     async watch(onChange) {
       return objects.watch(leaseType, at.namespace, { resourceVersion: '', fieldSelector: `metadata.name=${at.name}` }, () => onChange());
+    },
+    async delete() {
+      await objects.delete(leaseType, at.namespace, at.name).catch((err: unknown) => {
+        if (!isApiError(err, 'NotFound')) throw err;
+      });
     },
   };
 }
@@ -529,10 +544,14 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   // the others serve the Promises' APIs as the leader accepts them. Alone on SQLite, this replica runs everything.
   const served = new ServedApis({ client, registry, validator, logger: controllerLog });
   let elector: LeaderElector | undefined;
+  const identity = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 200);
   if (store instanceof SqliteStore) await manager.start();
   else {
     elector = new LeaderElector({
-      identity: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+      identity,
       leases: leaseAccess(objects, CONTROLLERS_LEASE),
       logger: controllerLog,
       now,
@@ -599,6 +618,17 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const { url, port } = await server.start(options.port ?? 6443, options.host ?? '127.0.0.1');
   apiPort = port;
   portalUrl = `${url}/portal/`;
+  const heartbeat = new ReplicaHeartbeat({
+    identity,
+    logger: controllerLog,
+    now,
+    lease: leaseAccess(objects, {
+      namespace: CONTROLLERS_LEASE.namespace,
+      name: `${REPLICA_LEASE_PREFIX}${identity}`,
+      annotations: () => ({ [ANNOTATION_REPLICA_URL]: url, [ANNOTATION_REPLICA_STORE]: replicated ? 'postgres' : 'embedded' }),
+    }),
+  });
+  await heartbeat.start();
   const admin = tokens.find((t) => t.role === 'admin');
   if (!admin) throw new DataDirError(`${join(dataDir, 'tokens.json')} has no user with role "admin": add one (or remove the file to get a new one)`);
   const kubeconfigPath = join(dataDir, 'kubeconfig');
@@ -622,6 +652,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       if (stopped) return;
       stopped = true;
       await server.stop();
+      await heartbeat.stop();
       await apiSocket.stop();
       reclaimer?.stop();
       authorizer.stop();

@@ -34,3 +34,10 @@ export const ANNOTATION_CLUSTER_OUTPUTS = 'fleetops.dev/allowed-cluster-scoped-o
 
 /** SelfSubjectReview `status.userInfo.extra` key: the namespaces where RoleBindings name the identity. */
 export const EXTRA_NAMESPACES = 'fleetops.dev/namespaces';
+
+/** The Lease (in fleetops-system) whose holder runs the controllers. */
+export const CONTROLLERS_LEASE_NAME = 'fleetops-controllers';
+/** Each replica's own Lease (in fleetops-system) is named this plus its identity; annotated with its URL and store. */
+export const REPLICA_LEASE_PREFIX = 'fleetops-replica-';
+export const ANNOTATION_REPLICA_URL = 'fleetops.dev/url';
+export const ANNOTATION_REPLICA_STORE = 'fleetops.dev/store';

@@ -129,6 +129,14 @@ export function buildProgram(): Command {
       },
     );
 
+  program
+    .command('status')
+    .description('the replicas serving this platform, which one runs the controllers, and which have stopped')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { statusCommand } = await import('./commands/status.ts');
+      await withContext(cmd, (ctx) => statusCommand(ctx, stdout));
+    });
+
   const storeCmd = program.command('store').description('the store that keeps every object: copy a platform between stores');
   storeCmd
     .command('copy')

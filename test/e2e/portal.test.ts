@@ -191,6 +191,11 @@ spec: { path: worker, stateStoreRef: { kind: GitStateStore, name: default } }
 
   it('shows a v2 rollout progressing to completion live, and undoes it from the page', async () => {
     const page = await signedIn(tokenOf(fleet.kubeconfigPath));
+    // The platform view lists the replicas (here one, on its embedded store, running the controllers).
+    await page.goto(`${fleet.url}/portal/#/platform`);
+    await page.getByRole('heading', { name: 'Replicas' }).waitFor();
+    const replicaRow = page.getByRole('row').filter({ hasText: 'embedded' });
+    assert.match((await replicaRow.textContent()) ?? '', /embedded\s*leader/);
     await page.goto(`${fleet.url}/portal/#/platform/app`);
     await page.getByRole('heading', { name: 'Promise app' }).waitFor();
     const r = await kubectl(['apply', '-f', join(root, 'examples/app-as-a-service/promise-v2.yaml')]);

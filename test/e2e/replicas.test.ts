@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { spawnFleet, type FleetProcess } from '../helpers/process.ts';
 import { kubectlFor, type Kubectl } from '../helpers/kubectl.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
-import { eventually } from '../helpers/fleet.ts';
+import { eventually, fleetopsCli } from '../helpers/fleet.ts';
 
 interface Replica {
   name: string;
@@ -129,16 +129,37 @@ describe('FleetOps replicas on one PostgreSQL', () => {
     assert.equal(listed.code, 0, listed.stderr);
     assert.match(listed.stdout, /fleetops-controllers/);
     const first = await leader(a);
+    const status = async (via: Replica): Promise<string> => {
+      const r = await fleetopsCli(join(dirs[replicas.indexOf(via)]!, 'kubeconfig'))(['status']);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout;
+    };
+    const shown = await status(a);
+    assert.match(shown, /^REPLICA\s+STORE\s+CONTROLLERS\s+RENEWED\s+URL/);
+    assert.match(shown, new RegExp(`-${first.fleet.child.pid}-\\S*\\s+postgres\\s+leader`));
+    assert.match(shown, /3 of 3 replicas live; controllers running/);
     // A graceful stop hands the Lease to another replica.
     await first.fleet.kill('SIGTERM');
     const survivor = replicas.find((r) => r !== first)!;
     const second = await leader(survivor);
     assert.notEqual(second, first);
+    assert.doesNotMatch(await status(second), new RegExp(`-${first.fleet.child.pid}-`), 'a replica stopped gracefully is gone from the list');
     // kill -9 of the new leader: the last replica takes over once the Lease has expired.
     await second.fleet.kill('SIGKILL');
     const last = replicas.find((r) => r !== first && r !== second)!;
     const third = await leader(last);
     assert.equal(third, last);
+    assert.match(
+      await eventually(
+        async () => {
+          const s = await status(last);
+          return /gone \(renewed/.test(s) ? s : undefined;
+        },
+        40_000,
+        'the killed replica shown as gone',
+      ),
+      new RegExp(`-${second.fleet.child.pid}-\\S*\\s+postgres\\s+-\\s+gone`),
+    );
     // The controllers run there: a namespace deleted through it is finalized and goes.
     const created = await last.kubectl(['create', 'namespace', 'scratch']);
     assert.equal(created.code, 0, created.stderr);

@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { get, mergePatch, pathOf, request, watch, type Obj } from '../api.ts';
 import { rolloutControl, undoneTo, undoTarget, type RolloutAction } from '../../../src/api/rolloutControls.ts';
 import { revisionName } from '../../../src/api/fleetopsNames.ts';
+import { REPLICA_HEADERS, REPLICA_LEASES, replicaRows, type Lease } from '../../../src/api/replicas.ts';
 import type { RolloutStatus } from '../../../src/registry/builtin/fleetopsKinds.ts';
 import { kindOf, listPromises } from '../promises.ts';
 import { age, ConfirmButton, DataTable, Empty, ErrorBox, Loading, Pill, useApi } from '../components/ui.tsx';
@@ -32,9 +33,12 @@ export function Platform(): ReactNode {
   if (promises.error) return <ErrorBox error={promises.error} />;
   if (!promises.data?.length)
     return (
-      <Empty>
-        No Promise is installed. Install one with <code>kubectl apply -f promise.yaml</code>.
-      </Empty>
+      <>
+        <Empty>
+          No Promise is installed. Install one with <code>kubectl apply -f promise.yaml</code>.
+        </Empty>
+        <Replicas />
+      </>
     );
   return (
     <section>
@@ -55,7 +59,22 @@ export function Platform(): ReactNode {
           ];
         })}
       />
+      <Replicas />
     </section>
+  );
+}
+
+/** The replicas serving the platform and which one runs the controllers (`fleetops status`), for those who may read Leases. */
+function Replicas(): ReactNode {
+  const allowed = useCan({ verb: 'list', group: 'coordination.k8s.io', resource: 'leases', namespace: 'fleetops-system' });
+  const leases = useApi(async () => (allowed ? (await get<{ items: Lease[] }>(REPLICA_LEASES)).items : []), [allowed]);
+  if (!allowed || !leases.data) return null;
+  const rows = replicaRows(leases.data, new Date());
+  return (
+    <>
+      <h2>Replicas</h2>
+      {rows.length ? <DataTable headers={REPLICA_HEADERS} keys={rows.map((r) => r[0] ?? '')} rows={rows} /> : <Empty>No replica has reported itself.</Empty>}
+    </>
   );
 }
 

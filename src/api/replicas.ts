@@ -1,0 +1,38 @@
+/**
+ * Replicas as their Leases in fleetops-system tell them (each replica renews its own; the holder of the controllers'
+ * Lease leads): shared by `fleetops status` and the portal's platform view.
+ */
+import { humanDuration } from './duration.ts';
+import { ANNOTATION_REPLICA_STORE, ANNOTATION_REPLICA_URL, CONTROLLERS_LEASE_NAME, REPLICA_LEASE_PREFIX } from './fleetopsNames.ts';
+import type { KubeObject } from './types.ts';
+
+export const REPLICA_LEASES = '/apis/coordination.k8s.io/v1/namespaces/fleetops-system/leases';
+export const REPLICA_HEADERS = ['Replica', 'Store', 'Controllers', 'Renewed', 'URL'];
+
+export interface Lease extends KubeObject {
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; renewTime?: string; acquireTime?: string };
+}
+
+/** One row per replica, the leader first; a replica whose Lease is past its duration is marked gone. */
+export function replicaRows(leases: Lease[], now: Date): string[][] {
+  const controllers = leases.find((l) => l.metadata.name === CONTROLLERS_LEASE_NAME);
+  const leader = controllers?.spec?.holderIdentity ?? '';
+  const rows = leases
+    .filter((l) => l.metadata.name?.startsWith(REPLICA_LEASE_PREFIX))
+    .map((l) => {
+      const id = l.spec?.holderIdentity ?? l.metadata.name?.slice(REPLICA_LEASE_PREFIX.length) ?? '';
+      const renewed = Date.parse(l.spec?.renewTime ?? '');
+      const age = Number.isNaN(renewed) ? Infinity : now.getTime() - renewed;
+      const gone = age > (l.spec?.leaseDurationSeconds ?? 30) * 1000;
+      const ago = Number.isFinite(age) ? `${humanDuration(Math.max(0, age))} ago` : 'never';
+      return [
+        id,
+        l.metadata.annotations?.[ANNOTATION_REPLICA_STORE] ?? '',
+        // Alone on its embedded store, a replica runs the controllers without a Lease.
+        (id === leader || l.metadata.annotations?.[ANNOTATION_REPLICA_STORE] === 'embedded') && !gone ? 'leader' : '-',
+        gone ? `gone (renewed ${ago})` : ago,
+        l.metadata.annotations?.[ANNOTATION_REPLICA_URL] ?? '',
+      ];
+    });
+  return rows.sort((a, b) => (a[2] === 'leader' ? -1 : b[2] === 'leader' ? 1 : (a[0] ?? '').localeCompare(b[0] ?? '')));
+}
