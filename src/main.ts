@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { checkDatabase, DataDirError, keepPrivate, lockDataDir, markInitialized } from './dataDir.ts';
 import { dirname, join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { isApiError, errorMessage } from './api/errors.ts';
+import { ApiError, isApiError, errorMessage } from './api/errors.ts';
 import { ApiServer } from './apiserver/ApiServer.ts';
 import { Authenticator } from './apiserver/auth.ts';
 import { loadTokens } from './apiserver/tokenFile.ts';
@@ -58,7 +58,7 @@ import { SharedInformers } from './controllers/shared/SharedInformers.ts';
 import { PromiseController } from './controllers/promise/PromiseController.ts';
 import { EventRecorder } from './controllers/shared/EventRecorder.ts';
 import { EventExpiry } from './controllers/shared/EventExpiry.ts';
-import type { Store } from './store/Store.ts';
+import type { CheckOp, Store } from './store/Store.ts';
 import { fleetopsTypes, workflowRunType } from './registry/builtin/fleetopsKinds.ts';
 import { isObjectOf } from './registry/builtin/defineType.ts';
 import { isPipelineAccount } from './api/fleetopsNames.ts';
@@ -309,7 +309,7 @@ async function warnOfLocalStateStores(objects: ObjectService, logger: Logger): P
 const CONTROLLERS_LEASE = { namespace: 'fleetops-system', name: CONTROLLERS_LEASE_NAME };
 
 /** One Lease object, read and written through the registry (validation, resourceVersions, watches). */
-function leaseAccess(
+export function leaseAccess(
   objects: ObjectService,
   at: { namespace: string; name: string; annotations?: () => Record<string, string> },
 ): LeaseAccess & { delete(): Promise<void> } {
@@ -343,6 +343,20 @@ function leaseAccess(
         if (!isApiError(err, 'NotFound')) throw err;
       });
     },
+  };
+}
+
+/** The store-side check of a leader's fencing token: the Lease still names this holder and this acquisition. */
+export function fenceCheck(at: { namespace: string; name: string }, token: { holder: string; transitions: number } | undefined): CheckOp {
+  return {
+    op: 'check',
+    key: { group: leaseType.group, kind: leaseType.kind, namespace: at.namespace, name: at.name },
+    accept: (lease) => {
+      const spec = (lease?.spec ?? {}) as LeaseRecord;
+      return token !== undefined && spec.holderIdentity === token.holder && (spec.leaseTransitions ?? 0) === token.transitions;
+    },
+    refusal: () =>
+      new ApiError(503, 'ServiceUnavailable', 'this replica no longer holds the controllers lease (fenced): another replica runs the controllers now'),
   };
 }
 
@@ -414,7 +428,13 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       logger.child({ component: 'identity' }),
     );
   // Controllers share one watch (and cache) per kind.
-  const client = new SharedInformers({ client: new InProcessClient({ objects }) });
+  // With replicas, every write of the controllers carries the leader's fencing token: a replica that has lost the
+  // Lease (and not noticed yet) cannot write (ADR 0019).
+  let elector: LeaderElector | undefined;
+  const controllerObjects = replicated
+    ? new ObjectService({ store, registry, validator, now, fence: () => fenceCheck(CONTROLLERS_LEASE, elector?.fence()) })
+    : objects;
+  const client = new SharedInformers({ client: new InProcessClient({ objects: controllerObjects }) });
   const controllerLog = logger.child({ component: 'controllers' });
   const events = new EventRecorder({ client, component: 'fleetops', logger: controllerLog, now });
   const eventExpiry = new EventExpiry({ client, logger: controllerLog, now });
@@ -543,7 +563,6 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   // With a shared database several replicas serve the API, and the one holding the controllers' Lease runs them;
   // the others serve the Promises' APIs as the leader accepts them. Alone on SQLite, this replica runs everything.
   const served = new ServedApis({ client, registry, validator, logger: controllerLog });
-  let elector: LeaderElector | undefined;
   const identity = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
     .toLowerCase()
     .replace(/[^a-z0-9-]/g, '-')

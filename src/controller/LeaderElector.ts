@@ -50,6 +50,8 @@ export class LeaderElector {
   private readonly retryMs: number;
   private readonly monotonic: () => number;
   private leading: AbortController | undefined;
+  /** leaseTransitions written when this replica acquired the lease (its fencing token). */
+  private acquired: number | undefined;
   private lastRenew = 0;
   private observedRv = '';
   private observedAt = 0;
@@ -58,6 +60,7 @@ export class LeaderElector {
   private again = false;
   private stopped = true;
   private watch: { stop(): void } | undefined;
+  private inFlight: Promise<void> | undefined;
 
   constructor(options: LeaderElectorOptions) {
     this.opts = options;
@@ -116,7 +119,15 @@ export class LeaderElector {
     });
   }
 
-  private async round(): Promise<void> {
+  /** One round at a time: a round that comes while one runs joins it (two could both acquire). */
+  private round(): Promise<void> {
+    this.inFlight ??= this.contend().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async contend(): Promise<void> {
     const { leases, identity } = this.opts;
     const now = rfc3339Micro(this.opts.now());
     const seconds = Math.ceil(this.durationMs / 1000);
@@ -135,9 +146,8 @@ export class LeaderElector {
       return;
     }
     if (!current) {
-      await this.acquire(() =>
-        leases.create({ holderIdentity: identity, leaseDurationSeconds: seconds, acquireTime: now, renewTime: now, leaseTransitions: 0 }),
-      );
+      const record = { holderIdentity: identity, leaseDurationSeconds: seconds, acquireTime: now, renewTime: now, leaseTransitions: 0 };
+      await this.acquire(record, () => leases.create(record));
       return;
     }
     if (current.resourceVersion !== this.observedRv) {
@@ -148,27 +158,31 @@ export class LeaderElector {
     const duration = (current.spec.leaseDurationSeconds ?? seconds) * 1000;
     const free = holder === '' || holder === identity || this.monotonic() - this.observedAt > duration;
     if (!free) return;
-    await this.acquire(() =>
-      leases.update(
-        {
-          holderIdentity: identity,
-          leaseDurationSeconds: seconds,
-          acquireTime: now,
-          renewTime: now,
-          leaseTransitions: (current.spec.leaseTransitions ?? 0) + (holder === identity ? 0 : 1),
-        },
-        current.resourceVersion,
-      ),
-    );
+    // Every acquisition counts as a transition, also taking back one's own: a write fenced with the old count (from
+    // before a restart or a lost lease) must not pass.
+    const record = {
+      holderIdentity: identity,
+      leaseDurationSeconds: seconds,
+      acquireTime: now,
+      renewTime: now,
+      leaseTransitions: (current.spec.leaseTransitions ?? 0) + 1,
+    };
+    await this.acquire(record, () => leases.update(record, current.resourceVersion));
   }
 
-  private async acquire(write: () => Promise<void>): Promise<void> {
+  /** The fencing token while leading: the lease must still name this holder and this acquisition (ADR 0019). */
+  fence(): { holder: string; transitions: number } | undefined {
+    return this.leading && this.acquired !== undefined ? { holder: this.opts.identity, transitions: this.acquired } : undefined;
+  }
+
+  private async acquire(record: LeaseRecord, write: () => Promise<void>): Promise<void> {
     try {
       await write();
     } catch (err) {
       if (isApiError(err, 'Conflict') || isApiError(err, 'AlreadyExists')) return; // another replica was quicker
       throw err;
     }
+    this.acquired = record.leaseTransitions ?? 0;
     this.lastRenew = this.monotonic();
     this.leading = new AbortController();
     this.opts.logger.info({ identity: this.opts.identity }, 'leading: this replica runs the controllers');
@@ -184,6 +198,7 @@ export class LeaderElector {
     const leading = this.leading;
     if (!leading) return;
     this.leading = undefined;
+    this.acquired = undefined;
     leading.abort(new Error(why ?? 'stopping'));
     if (why) this.opts.logger.warn({ identity: this.opts.identity, why }, 'stopped leading');
     await this.opts.onStoppedLeading();

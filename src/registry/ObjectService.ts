@@ -10,7 +10,7 @@ import { ApiError, badRequest, cause, conflict, invalid, isApiError, notFound, a
 import { applyStrategicMergePatch } from '../api/strategicMergePatch.ts';
 import { applyMergePatch } from '../api/mergePatch.ts';
 import { isPlainObject, jsonEqual, type KubeObject, type StoredObject, cloneJson } from '../api/types.ts';
-import { keyOf, type ObjectKey, type Store, type WatchHandle, type WriteOp } from '../store/Store.ts';
+import { keyOf, type CheckOp, type ObjectKey, type Store, type WatchHandle, type WriteOp } from '../store/Store.ts';
 import { rfc3339Seconds } from '../api/time.ts';
 import { recordUpdate, serverSideApply } from './managedFields.ts';
 import { ObjectReader, objectKey, present, type ListQuery, type ObjectList, type WatchEvent, type WatchQuery } from './ObjectReader.ts';
@@ -82,6 +82,11 @@ export interface DeleteResult {
 }
 
 export interface ObjectServiceOptions {
+  /**
+   * A precondition added to every write (a leader's fencing token: ADR 0019); checked in the write's transaction,
+   * it refuses the write when it no longer holds.
+   */
+  fence?: () => CheckOp;
   store: Store;
   registry: Registry;
   now?: () => Date;
@@ -108,8 +113,10 @@ export class ObjectService {
   private readonly now: () => Date;
   private readonly strategy: ObjectStrategy;
   private readonly reader: ObjectReader;
+  private readonly fence: (() => CheckOp) | undefined;
 
   constructor(options: ObjectServiceOptions) {
+    this.fence = options.fence;
     this.store = options.store;
     this.registry = options.registry;
     this.now = options.now ?? (() => new Date());
@@ -167,7 +174,7 @@ export class ObjectService {
 
   private async commit(type: ResourceType, name: string, ops: WriteOp[]): Promise<StoredObject[]> {
     try {
-      return await this.store.commit(ops);
+      return await this.store.commit(this.fence ? [this.fence(), ...ops] : ops);
     } catch (err) {
       throw this.translate(type, name, err);
     }

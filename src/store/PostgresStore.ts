@@ -30,6 +30,7 @@ import {
   type ObjectKey,
   type Store,
   type StoredEntry,
+  type CheckOp,
   type StoreEvent,
   type TypeKey,
   type WatchHandle,
@@ -336,6 +337,11 @@ export class PostgresStore implements Store {
         try {
           const events: CommittedEvent[] = [];
           for (const op of item.ops) {
+            if (op.op === 'check') {
+              const slot = overlay.get(idOf(op.key)) ?? slots.get(idOf(op.key));
+              if (!op.accept(slot?.data === undefined ? undefined : JSON.parse(slot.data))) throw op.refusal();
+              continue;
+            }
             rv++;
             events.push(this.apply(op, rv, slots, overlay));
           }
@@ -408,7 +414,7 @@ export class PostgresStore implements Store {
   }
 
   /** One operation against the batch's view of the rows; throws the refusal (the caller drops the commit's overlay). */
-  private apply(op: WriteOp, rv: number, slots: Map<string, Slot>, overlay: Map<string, Slot>): CommittedEvent {
+  private apply(op: Exclude<WriteOp, CheckOp>, rv: number, slots: Map<string, Slot>, overlay: Map<string, Slot>): CommittedEvent {
     const { key } = op;
     const id = idOf(key);
     const current = overlay.get(id) ?? slots.get(id);

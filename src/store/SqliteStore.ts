@@ -313,6 +313,10 @@ export class SqliteStore implements Store {
   private apply(ops: WriteOp[]): CommittedEvent[] {
     const events: CommittedEvent[] = [];
     for (const op of ops) {
+      if (op.op === 'check') {
+        if (!op.accept(this.getSync(op.key))) throw op.refusal();
+        continue;
+      }
       const rv = ++this.rv;
       const { key } = op;
       let stored: KubeObject;

@@ -56,7 +56,20 @@ export interface ListResult {
 export type WriteOp =
   | { op: 'create'; key: ObjectKey; object: KubeObject }
   | { op: 'update'; key: ObjectKey; object: KubeObject; expectedRv?: string }
-  | { op: 'delete'; key: ObjectKey; expectedRv?: string };
+  | { op: 'delete'; key: ObjectKey; expectedRv?: string }
+  | CheckOp;
+
+/**
+ * A precondition on another object, checked inside the commit's transaction (so nothing can change it in between):
+ * when `accept` says no, the whole commit is refused with `refusal`. Writes nothing, takes no resourceVersion, and
+ * returns no object. A leader's fencing token is checked this way (ADR 0019).
+ */
+export interface CheckOp {
+  op: 'check';
+  key: ObjectKey;
+  accept: (object: StoredObject | undefined) => boolean;
+  refusal: () => ApiError;
+}
 
 export interface WatchOptions {
   /** Only this type; undefined watches every type. */

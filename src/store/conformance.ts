@@ -4,8 +4,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { KubeObject } from '../api/types.ts';
-import { isApiError } from '../api/errors.ts';
+import type { KubeObject, StoredObject } from '../api/types.ts';
+import { ApiError, isApiError } from '../api/errors.ts';
 import { createObject, deleteObject, keyOf, MAX_OBJECT_BYTES, updateObject, type Store, type StoreEvent } from './Store.ts';
 
 const T = { group: 'apps.example.com', kind: 'App' };
@@ -222,6 +222,29 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       assert.deepEqual(await target.checkIntegrity(), []);
       await source.close();
       await target.close();
+    });
+
+    it('refuses a whole commit whose check fails, and takes no resourceVersion for a check', async () => {
+      const store = await makeStore();
+      const lease = keyOf({ group: 'coordination.k8s.io', kind: 'Lease' }, 'fleetops-system', 'leader');
+      await createObject(store, lease, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'leader' }, spec: { holderIdentity: 'a' } });
+      const holds = (who: string) => ({
+        op: 'check' as const,
+        key: lease,
+        accept: (o: StoredObject | undefined) => (o?.spec as { holderIdentity?: string } | undefined)?.holderIdentity === who,
+        refusal: () => new ApiError(503, 'ServiceUnavailable', `${who} does not hold the lease`),
+      });
+      const before = await store.currentRv();
+      const [written, ...rest] = await store.commit([holds('a'), { op: 'create', key: keyOf(T, 'default', 'ok'), object: app('ok') }]);
+      assert.equal(rest.length, 0, 'a check returns no object');
+      assert.equal(written?.metadata.resourceVersion, String(before + 1), 'a check takes no resourceVersion');
+      await assert.rejects(
+        store.commit([holds('b'), { op: 'create', key: keyOf(T, 'default', 'fenced'), object: app('fenced') }]),
+        (e) => isApiError(e, 'ServiceUnavailable') && /b does not hold the lease/.test(e.message),
+      );
+      assert.equal(await store.get(keyOf(T, 'default', 'fenced')), undefined);
+      assert.equal(await store.currentRv(), before + 1);
+      await store.close();
     });
 
     it('passes its own integrity check', async () => {
