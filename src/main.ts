@@ -49,7 +49,13 @@ import { LeaderElector, type LeaseAccess, type LeaseRecord } from './controller/
 import { coordinationTypes, leaseType } from './registry/builtin/coordinationKinds.ts';
 import { ServedApis } from './controllers/promise/ServedApis.ts';
 import { ReplicaHeartbeat } from './controller/ReplicaHeartbeat.ts';
-import { ANNOTATION_REPLICA_STORE, ANNOTATION_REPLICA_URL, CONTROLLERS_LEASE_NAME, REPLICA_LEASE_PREFIX } from './api/fleetopsNames.ts';
+import {
+  ANNOTATION_REPLICA_ROLE,
+  ANNOTATION_REPLICA_STORE,
+  ANNOTATION_REPLICA_URL,
+  CONTROLLERS_LEASE_NAME,
+  REPLICA_LEASE_PREFIX,
+} from './api/fleetopsNames.ts';
 import { redactCredentials } from './lib/redact.ts';
 import { PostgresStore, isPostgresUrl, secretsOf } from './store/PostgresStore.ts';
 import { migrateRenamedKinds } from './registry/renamedKinds.ts';
@@ -62,8 +68,11 @@ import type { CheckOp, Store } from './store/Store.ts';
 import { fleetopsTypes, workflowRunType } from './registry/builtin/fleetopsKinds.ts';
 import { isObjectOf } from './registry/builtin/defineType.ts';
 import { isPipelineAccount } from './api/fleetopsNames.ts';
-import { ResourceController } from './controllers/resource/ResourceController.ts';
-import { DRY_RUN_BINDING, WorkflowExecutor } from './controllers/shared/WorkflowExecutor.ts';
+import { defaultWorkflowConcurrency, ResourceController } from './controllers/resource/ResourceController.ts';
+import { DRY_RUN_BINDING, WorkflowExecutor, type RunDispatch } from './controllers/shared/WorkflowExecutor.ts';
+import { RunAwaiter } from './controllers/shared/RunAwaiter.ts';
+import { RunWorker } from './controllers/shared/RunWorker.ts';
+import type { Client } from './client/Client.ts';
 import { WorkSeal } from './controllers/shared/workSeal.ts';
 import { NamespaceController } from './controllers/namespace/NamespaceController.ts';
 import { openCgroups, type Cgroups } from './workflows/runtime/cgroups.ts';
@@ -134,7 +143,15 @@ export interface FleetOpsOptions {
    * SQLite file in the data directory (the default). Default `$FLEETOPS_STORE`.
    */
   store?: string;
+  /**
+   * With a shared store: `all` (default) serves the API, may run the controllers and runs pipeline steps; `api` does
+   * not run steps; `worker` runs steps and never runs the controllers. Default `$FLEETOPS_ROLE`, else `all`.
+   */
+  role?: ReplicaRole;
 }
+
+export type ReplicaRole = 'all' | 'api' | 'worker';
+const ROLES: readonly ReplicaRole[] = ['all', 'api', 'worker'];
 
 export interface FleetOps {
   url: string;
@@ -416,6 +433,17 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const objects = new ObjectService({ store, registry, validator, now });
   await ensureNamespaces(objects);
   const replicated = !(store instanceof SqliteStore);
+  const roleName = options.role ?? process.env.FLEETOPS_ROLE ?? 'all';
+  const role = ROLES.find((r) => r === roleName);
+  if (!role || (!replicated && role !== 'all')) {
+    await store.close();
+    unlock();
+    throw new DataDirError(
+      !role
+        ? `unknown role "${roleName}": use all, api or worker`
+        : `the role "${role}" needs a store shared by several replicas: start with --store postgres://… (or use the default role, all)`,
+    );
+  }
   if (replicated)
     await shareIdentity(
       objects,
@@ -467,26 +495,31 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   });
   // Only Works FleetOps produced are scheduled: they carry its seal.
   const seal = new WorkSeal({ secret: serviceAccountKey });
-  const executor = new WorkflowExecutor({
-    seal,
-    client,
-    runner,
-    now,
-    tokens: {
-      caCert: tls.cert,
-      issue: async (namespace, name, seconds, run) => {
-        const sa = await objects.get(serviceAccountType, namespace, name);
-        const issuedAt = Math.floor(now().getTime() / 1000);
-        return signServiceAccountToken(serviceAccountKey, {
-          namespace,
-          serviceAccount: { name, uid: sa.metadata.uid },
-          ...(run ? { run } : {}),
-          issuedAt,
-          expiresAt: issuedAt + seconds,
-        });
+  const executorFor = (on: Client, dispatch?: RunDispatch): WorkflowExecutor =>
+    new WorkflowExecutor({
+      seal,
+      client: on,
+      ...(dispatch ? { dispatch } : {}),
+      runner,
+      now,
+      tokens: {
+        caCert: tls.cert,
+        issue: async (namespace, name, seconds, run) => {
+          const sa = await objects.get(serviceAccountType, namespace, name);
+          const issuedAt = Math.floor(now().getTime() / 1000);
+          return signServiceAccountToken(serviceAccountKey, {
+            namespace,
+            serviceAccount: { name, uid: sa.metadata.uid },
+            ...(run ? { run } : {}),
+            issuedAt,
+            expiresAt: issuedAt + seconds,
+          });
+        },
       },
-    },
-  });
+    });
+  // With replicas, the leader records runs for any replica's RunWorker and awaits them; alone, it runs them itself.
+  const awaiter = replicated ? new RunAwaiter({ client }) : undefined;
+  const executor = executorFor(client, awaiter);
   const promises = new PromiseController({
     seal,
     client,
@@ -507,7 +540,8 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     events,
     logger: controllerLog,
     now,
-    ...(options.workflowConcurrency !== undefined ? { concurrency: options.workflowConcurrency } : {}),
+    // With replicas a reconcile mostly waits for a run elsewhere: the workers' own limits pace the steps.
+    ...(options.workflowConcurrency !== undefined || replicated ? { concurrency: options.workflowConcurrency ?? 64 } : {}),
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
   });
   const rollouts = new RolloutController({ client, registry, events, logger: controllerLog, now });
@@ -568,7 +602,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     .replace(/[^a-z0-9-]/g, '-')
     .slice(0, 200);
   if (store instanceof SqliteStore) await manager.start();
-  else {
+  else if (role !== 'worker') {
     elector = new LeaderElector({
       identity,
       leases: leaseAccess(objects, CONTROLLERS_LEASE),
@@ -576,9 +610,11 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       now,
       onStartedLeading: async () => {
         served.stop();
+        await awaiter?.start();
         await manager.start();
       },
       onStoppedLeading: async () => {
+        awaiter?.stop(); // reconciles waiting for runs end now; the next leader waits for those runs again
         await manager.stop();
         await served.start();
       },
@@ -637,6 +673,22 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const { url, port } = await server.start(options.port ?? 6443, options.host ?? '127.0.0.1');
   apiPort = port;
   portalUrl = `${url}/portal/`;
+  // Pipeline steps on this replica: runs any replica's leader dispatched, claimed through the store. Its writes are
+  // not fenced (a worker leads nothing): its claims fence its results instead.
+  const workerClient = new SharedInformers({ client: new InProcessClient({ objects }) });
+  const worker =
+    replicated && role !== 'api'
+      ? new RunWorker({
+          client: workerClient,
+          executor: executorFor(workerClient),
+          seal,
+          identity,
+          logger: logger.child({ component: 'worker' }),
+          now,
+          concurrency: options.workflowConcurrency ?? defaultWorkflowConcurrency(),
+        })
+      : undefined;
+  await worker?.start();
   const heartbeat = new ReplicaHeartbeat({
     identity,
     logger: controllerLog,
@@ -644,7 +696,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     lease: leaseAccess(objects, {
       namespace: CONTROLLERS_LEASE.namespace,
       name: `${REPLICA_LEASE_PREFIX}${identity}`,
-      annotations: () => ({ [ANNOTATION_REPLICA_URL]: url, [ANNOTATION_REPLICA_STORE]: replicated ? 'postgres' : 'embedded' }),
+      annotations: () => ({ [ANNOTATION_REPLICA_URL]: url, [ANNOTATION_REPLICA_STORE]: replicated ? 'postgres' : 'embedded', [ANNOTATION_REPLICA_ROLE]: role }),
     }),
   });
   await heartbeat.start();
@@ -675,6 +727,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       await apiSocket.stop();
       reclaimer?.stop();
       authorizer.stop();
+      await worker?.stop(); // its runs are released for another replica
       await elector?.stop(); // a leader stops its controllers, then hands the Lease over
       await manager.stop();
       served.stop();

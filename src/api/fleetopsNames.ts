@@ -41,3 +41,4 @@ export const CONTROLLERS_LEASE_NAME = 'fleetops-controllers';
 export const REPLICA_LEASE_PREFIX = 'fleetops-replica-';
 export const ANNOTATION_REPLICA_URL = 'fleetops.dev/url';
 export const ANNOTATION_REPLICA_STORE = 'fleetops.dev/store';
+export const ANNOTATION_REPLICA_ROLE = 'fleetops.dev/role';

@@ -3,11 +3,11 @@
  * Lease leads): shared by `fleetops status` and the portal's platform view.
  */
 import { humanDuration } from './duration.ts';
-import { ANNOTATION_REPLICA_STORE, ANNOTATION_REPLICA_URL, CONTROLLERS_LEASE_NAME, REPLICA_LEASE_PREFIX } from './fleetopsNames.ts';
+import { ANNOTATION_REPLICA_ROLE, ANNOTATION_REPLICA_STORE, ANNOTATION_REPLICA_URL, CONTROLLERS_LEASE_NAME, REPLICA_LEASE_PREFIX } from './fleetopsNames.ts';
 import type { KubeObject } from './types.ts';
 
 export const REPLICA_LEASES = '/apis/coordination.k8s.io/v1/namespaces/fleetops-system/leases';
-export const REPLICA_HEADERS = ['Replica', 'Store', 'Controllers', 'Renewed', 'URL'];
+export const REPLICA_HEADERS = ['Replica', 'Store', 'Role', 'Controllers', 'Renewed', 'URL'];
 
 export interface Lease extends KubeObject {
   spec?: { holderIdentity?: string; leaseDurationSeconds?: number; renewTime?: string; acquireTime?: string };
@@ -28,11 +28,12 @@ export function replicaRows(leases: Lease[], now: Date): string[][] {
       return [
         id,
         l.metadata.annotations?.[ANNOTATION_REPLICA_STORE] ?? '',
+        l.metadata.annotations?.[ANNOTATION_REPLICA_ROLE] ?? 'all',
         // Alone on its embedded store, a replica runs the controllers without a Lease.
         (id === leader || l.metadata.annotations?.[ANNOTATION_REPLICA_STORE] === 'embedded') && !gone ? 'leader' : '-',
         gone ? `gone (renewed ${ago})` : ago,
         l.metadata.annotations?.[ANNOTATION_REPLICA_URL] ?? '',
       ];
     });
-  return rows.sort((a, b) => (a[2] === 'leader' ? -1 : b[2] === 'leader' ? 1 : (a[0] ?? '').localeCompare(b[0] ?? '')));
+  return rows.sort((a, b) => (a[3] === 'leader' ? -1 : b[3] === 'leader' ? 1 : (a[0] ?? '').localeCompare(b[0] ?? '')));
 }

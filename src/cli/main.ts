@@ -61,6 +61,13 @@ export function buildProgram(): Command {
       '--store <url>',
       'postgres://user:password@host:port/database: keep objects in PostgreSQL, shared by several replicas (default: $FLEETOPS_STORE, else the embedded store in the data directory)',
     )
+    .addOption(
+      new Option('--role <role>', 'with --store: all (default), api (no pipeline steps) or worker (pipeline steps only, never the controllers)').choices([
+        'all',
+        'api',
+        'worker',
+      ]),
+    )
     .option('--fresh', "start even though the data directory's database is missing or empty (an empty platform)")
     .addOption(
       new Option('--log-format <format>', 'readable lines (text, the default on a terminal) or JSON lines (json, the default otherwise)').choices([
@@ -78,6 +85,7 @@ export function buildProgram(): Command {
         fresh?: boolean;
         logFormat?: string;
         store?: string;
+        role?: 'all' | 'api' | 'worker';
       }) => {
         const { startFleetOps } = await import('../main.ts');
         const format = opts.logFormat ?? (process.stdout.isTTY ? 'text' : 'json');
@@ -96,6 +104,7 @@ export function buildProgram(): Command {
           logger,
           ...(opts.fresh ? { fresh: true } : {}),
           ...(opts.store ? { store: opts.store } : {}),
+          ...(opts.role ? { role: opts.role } : {}),
         });
         stdout(
           [

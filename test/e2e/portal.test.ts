@@ -195,7 +195,7 @@ spec: { path: worker, stateStoreRef: { kind: GitStateStore, name: default } }
     await page.goto(`${fleet.url}/portal/#/platform`);
     await page.getByRole('heading', { name: 'Replicas' }).waitFor();
     const replicaRow = page.getByRole('row').filter({ hasText: 'embedded' });
-    assert.match((await replicaRow.textContent()) ?? '', /embedded\s*leader/);
+    assert.match((await replicaRow.textContent()) ?? '', /embedded\s*all\s*leader/);
     await page.goto(`${fleet.url}/portal/#/platform/app`);
     await page.getByRole('heading', { name: 'Promise app' }).waitFor();
     const r = await kubectl(['apply', '-f', join(root, 'examples/app-as-a-service/promise-v2.yaml')]);

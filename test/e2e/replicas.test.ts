@@ -135,8 +135,8 @@ describe('FleetOps replicas on one PostgreSQL', () => {
       return r.stdout;
     };
     const shown = await status(a);
-    assert.match(shown, /^REPLICA\s+STORE\s+CONTROLLERS\s+RENEWED\s+URL/);
-    assert.match(shown, new RegExp(`-${first.fleet.child.pid}-\\S*\\s+postgres\\s+leader`));
+    assert.match(shown, /^REPLICA\s+STORE\s+ROLE\s+CONTROLLERS\s+RENEWED\s+URL/);
+    assert.match(shown, new RegExp(`-${first.fleet.child.pid}-\\S*\\s+postgres\\s+all\\s+leader`));
     assert.match(shown, /3 of 3 replicas live; controllers running/);
     // A graceful stop hands the Lease to another replica.
     await first.fleet.kill('SIGTERM');
@@ -158,7 +158,7 @@ describe('FleetOps replicas on one PostgreSQL', () => {
         40_000,
         'the killed replica shown as gone',
       ),
-      new RegExp(`-${second.fleet.child.pid}-\\S*\\s+postgres\\s+-\\s+gone`),
+      new RegExp(`-${second.fleet.child.pid}-\\S*\\s+postgres\\s+all\\s+-\\s+gone`),
     );
     // The controllers run there: a namespace deleted through it is finalized and goes.
     const created = await last.kubectl(['create', 'namespace', 'scratch']);

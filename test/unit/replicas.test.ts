@@ -22,17 +22,17 @@ describe('replica rows', () => {
       now,
     );
     assert.deepEqual(rows, [
-      ['b', 'postgres', 'leader', '1s ago', 'https://b'],
-      ['a', 'postgres', '-', '5s ago', 'https://a'],
-      ['c', 'postgres', '-', 'gone (renewed 2m ago)', 'https://c'],
+      ['b', 'postgres', 'all', 'leader', '1s ago', 'https://b'],
+      ['a', 'postgres', 'all', '-', '5s ago', 'https://a'],
+      ['c', 'postgres', 'all', '-', 'gone (renewed 2m ago)', 'https://c'],
     ]);
     assert.equal(
-      replicaRows([lease('fleetops-controllers', 'c', '2026-12-04T11:58:00Z'), lease('fleetops-replica-c', 'c', '2026-12-04T11:58:00Z')], now)[0]?.[2],
+      replicaRows([lease('fleetops-controllers', 'c', '2026-12-04T11:58:00Z'), lease('fleetops-replica-c', 'c', '2026-12-04T11:58:00Z')], now)[0]?.[3],
       '-',
     );
   });
 
   it('counts a replica alone on its embedded store as the leader', () => {
-    assert.equal(replicaRows([lease('fleetops-replica-x', 'x', '2026-12-04T11:59:59Z', 'embedded')], now)[0]?.[2], 'leader');
+    assert.equal(replicaRows([lease('fleetops-replica-x', 'x', '2026-12-04T11:59:59Z', 'embedded')], now)[0]?.[3], 'leader');
   });
 });

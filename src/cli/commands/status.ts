@@ -19,8 +19,8 @@ export async function statusCommand(ctx: CliContext, out: (text: string) => void
       rows,
     ),
   );
-  const live = rows.filter((r) => !r[3]?.startsWith('gone')).length;
-  const leader = rows.some((r) => r[2] === 'leader');
+  const live = rows.filter((r) => !r[4]?.startsWith('gone')).length;
+  const leader = rows.some((r) => r[3] === 'leader');
   out(
     `${live} of ${rows.length} replicas live; ${leader ? 'controllers running' : 'no replica runs the controllers now (a new leader takes over within 15 s)'}`,
   );

@@ -361,6 +361,18 @@ export class ResourceController {
     for (const run of runs) {
       const st = run.status;
       if (Number(run.metadata.resourceVersion) <= Number(since)) continue;
+      const adopted = this.opts.executor.awaitDispatched(run);
+      if (adopted) {
+        // Another replica may still be carrying it out (its claim is taken over if that replica is gone): wait for it
+        // rather than run the pipeline a second time.
+        const final = await adopted;
+        if (final.status && (final.status as { phase?: string }).phase === 'Succeeded')
+          out.set(run.metadata.labels?.[LABEL_PIPELINE_NAME] ?? '', {
+            name: run.metadata.name,
+            status: (final.status as { output?: { status?: Record<string, unknown> } }).output?.status ?? {},
+          });
+        continue;
+      }
       if (st?.phase === undefined || st.phase === 'Running') {
         // Its process is gone: say so, rather than leave a run that looks alive forever.
         await this.opts.client.updateStatus({

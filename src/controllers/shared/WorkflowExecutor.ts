@@ -10,7 +10,9 @@ import { isPlainObject, type StoredObject } from '../../api/types.ts';
 import type { KratixPromise } from '../../registry/builtin/kratixKinds.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
 import type { Client } from '../../client/Client.ts';
-import { FLEETOPS_API } from '../../registry/builtin/fleetopsKinds.ts';
+import { FLEETOPS_API, type RunExecution, type WorkflowRun } from '../../registry/builtin/fleetopsKinds.ts';
+
+type WorkflowRunStatus = NonNullable<WorkflowRun['status']>;
 import {
   ANNOTATION_TIMEOUT,
   type ApiCredentials,
@@ -89,10 +91,76 @@ export interface WorkflowExecutorOptions {
    * Issues a token for a service account, valid for `seconds` (pipelines with `spec.rbac`); with the CA steps
    * verify the API by. Without it such pipelines fail, saying so.
    */
-  /** Seals the Works it writes (the scheduler places only sealed Works). */
+  /** Seals the Works it writes (the scheduler places only sealed Works), and the runs it dispatches. */
   seal: WorkSeal;
+  /**
+   * With several replicas: runs are not carried out here but recorded with what any replica needs to run them,
+   * claimed by a RunWorker, and awaited through this.
+   */
+  dispatch?: RunDispatch;
   /** Issues a run's token; bound to its WorkflowRun when there is one (a dry run has none), so it ends with the run. */
   tokens?: { issue(namespace: string, serviceAccount: string, seconds: number, run?: { name: string; uid: string }): Promise<string>; caCert: string };
+}
+
+/** Where dispatched runs are awaited: resolves with the run once it has Succeeded or Failed. */
+export interface RunDispatch {
+  awaitRun(namespace: string, name: string): Promise<StoredObject>;
+}
+
+/** A dispatched run not yet Succeeded or Failed (pending, or claimed by a replica). */
+export function isUnfinishedDispatch(run: StoredObject & { spec?: { execution?: unknown }; status?: { phase?: string } }): boolean {
+  return run.spec?.execution !== undefined && run.status?.phase !== 'Succeeded' && run.status?.phase !== 'Failed';
+}
+
+/** What a dispatched run carries (RunExecution), from the target as this replica sees it now. */
+function executionOf(target: WorkflowTarget, pipeline: Pipeline, input: StoredObject): RunExecution {
+  const { name, uid, annotations } = target.promise.metadata;
+  return {
+    pipeline,
+    input,
+    plural: target.plural,
+    namespace: target.namespace,
+    promise: {
+      metadata: { name, uid, ...(annotations ? { annotations } : {}) },
+      spec: { destinationSelectors: target.promise.spec?.destinationSelectors ?? [] },
+    },
+  };
+}
+
+/** The target a dispatched run was started for, as a RunWorker rebuilds it from the run. */
+export function targetOfRun(run: StoredObject & { spec?: { workflowType?: string; action?: string; hash?: string; execution?: RunExecution } }): {
+  target: WorkflowTarget;
+  pipeline: Pipeline;
+  input: StoredObject;
+} {
+  const x = run.spec?.execution;
+  if (!x) throw new Error(`WorkflowRun ${run.metadata.name} carries nothing to run`);
+  const target: WorkflowTarget = {
+    object: x.input as StoredObject,
+    workflowType: run.spec?.workflowType === 'promise' ? 'promise' : 'resource',
+    action: run.spec?.action === 'delete' ? 'delete' : 'configure',
+    promise: x.promise as unknown as KratixPromise,
+    plural: x.plural,
+    pipelines: [x.pipeline],
+    hash: run.spec?.hash ?? '',
+    namespace: x.namespace,
+  };
+  return { target, pipeline: x.pipeline, input: x.input as StoredObject };
+}
+
+/** The result of a run another replica carried out, as far as the workflow needs it (its Work is written). */
+function dispatchedResult(run: StoredObject & { status?: WorkflowRunStatus }): PipelineResult {
+  const st = run.status ?? {};
+  const ok = st.phase === 'Succeeded';
+  return {
+    ok,
+    ...(ok ? {} : { failure: st.message ?? 'failed' }),
+    steps: [],
+    outputs: [],
+    status: st.output?.status ?? {},
+    selectors: [],
+    control: st.output?.control ?? {},
+  };
 }
 
 /** Kratix's status.yaml merge: shallow, with `conditions` merged by type. */
@@ -159,43 +227,15 @@ export class WorkflowExecutor {
         outcome.succeeded++;
         continue;
       }
-      const run = dryRun ? undefined : await this.startRun(target, pipeline);
+      const run = dryRun ? undefined : await this.startRun(target, pipeline, input);
       if (run) outcome.runs.unshift(run.metadata.name);
       const started = Date.now();
-      // The run's token is bound to its WorkflowRun; a dry run has none, so this executor vouches for it while it runs.
-      const boundTo = run ? { name: run.metadata.name, uid: run.metadata.uid } : { name: DRY_RUN_BINDING, uid: randomUUID() };
-      if (!run) this.dryRuns.add(boundTo.uid);
-      let result: PipelineResult;
-      try {
-        result = await this.opts.runner.run(pipeline, {
-          action: target.action,
-          workflowType: target.workflowType,
-          promiseName: target.promise.metadata.name,
-          object: input,
-          plural: target.plural,
-          ...(target.workflowType === 'resource' ? { outputScope: outputScopeOf(target.promise, target.namespace) } : {}),
-          ...(readConfig ? { readConfig } : {}),
-          ...(this.opts.tokens ? { apiAccess: (p: Pipeline) => this.apiAccess(target, p, boundTo) } : {}),
-        });
-      } catch (err) {
-        result = {
-          ok: false,
-          failure: `pipeline ${pipeline.metadata.name} could not run: ${errorMessage(err)}`,
-          steps: [],
-          outputs: [],
-          status: {},
-          selectors: [],
-          control: {},
-        };
-      } finally {
-        if (!run) this.dryRuns.delete(boundTo.uid);
-      }
-      // The Work is written before the run is marked Succeeded: a Succeeded run always has its Work (crash recovery
-      // relies on it).
-      const succeeded = result.ok && !result.control.suspend && result.control.retryAfterMs === undefined;
+      // With several replicas, any replica's RunWorker carries the run out; this one waits for its end.
+      const result =
+        run && this.opts.dispatch
+          ? dispatchedResult(await this.opts.dispatch.awaitRun(run.metadata.namespace ?? '', run.metadata.name))
+          : await this.execute(target, pipeline, input, { ...(run ? { run: () => run } : {}), ...(readConfig ? { readConfig } : {}) });
       if (dryRun) outcome.outputs?.set(pipeline.metadata.name, result.outputs);
-      else if (succeeded && target.action === 'configure') await this.writeWork(target, pipeline, result);
-      if (run) await this.finishRun(run, result, Date.now() - started);
       log.info({ pipeline: pipeline.metadata.name, ok: result.ok, durationMs: Date.now() - started, dryRun }, 'pipeline finished');
       if (!result.ok) {
         outcome.ok = false;
@@ -213,6 +253,72 @@ export class WorkflowExecutor {
       outcome.succeeded++;
     }
     return outcome;
+  }
+
+  /**
+   * Carries out one pipeline for the target, here: its steps, then (configure, succeeded) its Work, then its
+   * WorkflowRun's result. `run` gives the run as last written (a RunWorker renews its claim meanwhile, and a result
+   * written over a claim taken by another replica is refused as a conflict); without one it is a dry run.
+   */
+  async execute(
+    target: WorkflowTarget,
+    pipeline: Pipeline,
+    input: StoredObject,
+    options: {
+      run?: () => StoredObject;
+      readConfig?: RunOptions['readConfig'];
+      signal?: AbortSignal;
+      /** Before the Work and the result are written: false when this replica may no longer record the run. */
+      beforeRecord?: () => Promise<boolean>;
+    },
+  ): Promise<PipelineResult> {
+    const started = Date.now();
+    const run = options.run?.();
+    // The run's token is bound to its WorkflowRun; a dry run has none, so this executor vouches for it while it runs.
+    const boundTo = run ? { name: run.metadata.name, uid: run.metadata.uid } : { name: DRY_RUN_BINDING, uid: randomUUID() };
+    if (!run) this.dryRuns.add(boundTo.uid);
+    let result: PipelineResult;
+    try {
+      result = await this.opts.runner.run(
+        pipeline,
+        {
+          action: target.action,
+          workflowType: target.workflowType,
+          promiseName: target.promise.metadata.name,
+          object: input,
+          plural: target.plural,
+          ...(target.workflowType === 'resource' ? { outputScope: outputScopeOf(target.promise, target.namespace) } : {}),
+          ...(options.readConfig ? { readConfig: options.readConfig } : {}),
+          ...(this.opts.tokens ? { apiAccess: (p: Pipeline) => this.apiAccess(target, p, boundTo) } : {}),
+        },
+        options.signal ? { signal: options.signal } : {},
+      );
+    } catch (err) {
+      result = {
+        ok: false,
+        failure: `pipeline ${pipeline.metadata.name} could not run: ${errorMessage(err)}`,
+        steps: [],
+        outputs: [],
+        status: {},
+        selectors: [],
+        control: {},
+      };
+    } finally {
+      if (!run) this.dryRuns.delete(boundTo.uid);
+    }
+    if (!run || options.signal?.aborted) return result;
+    if (options.beforeRecord && !(await options.beforeRecord())) return result;
+    // The Work is written before the run is marked Succeeded: a Succeeded run always has its Work (crash recovery
+    // relies on it).
+    const succeeded = result.ok && !result.control.suspend && result.control.retryAfterMs === undefined;
+    if (succeeded && target.action === 'configure') await this.writeWork(target, pipeline, result);
+    await this.finishRun(options.run?.() ?? run, result, Date.now() - started);
+    return result;
+  }
+
+  /** With several replicas: waits for a run another replica carries out (a new leader adopting its predecessor's). */
+  awaitDispatched(run: StoredObject): Promise<StoredObject> | undefined {
+    return this.opts.dispatch && isUnfinishedDispatch(run) ? this.opts.dispatch.awaitRun(run.metadata.namespace ?? '', run.metadata.name) : undefined;
   }
 
   /** The Work holding a pipeline's outputs for the target (deterministic: one per object and pipeline). */
@@ -267,7 +373,7 @@ export class WorkflowExecutor {
     return all.slice(0, keep);
   }
 
-  private async startRun(target: WorkflowTarget, pipeline: Pipeline): Promise<StoredObject> {
+  private async startRun(target: WorkflowTarget, pipeline: Pipeline, input: StoredObject): Promise<StoredObject> {
     const { object } = target;
     const base = `${target.promise.metadata.name}${target.workflowType === 'resource' ? `-${object.metadata.name}` : ''}-${pipeline.metadata.name}`
       .slice(0, 56)
@@ -279,7 +385,7 @@ export class WorkflowExecutor {
       [LABEL_WORKFLOW_ACTION]: target.action,
       [LABEL_HASH]: target.hash,
     };
-    const run = await this.opts.client.create({
+    const run = {
       apiVersion: FLEETOPS_API,
       kind: 'WorkflowRun',
       metadata: { name: `${base}-${suffix}`, namespace: target.namespace, labels },
@@ -298,23 +404,27 @@ export class WorkflowExecutor {
         },
         hash: target.hash,
         steps: pipeline.spec.containers.map((c) => ({ name: c.name, image: c.image ?? '', command: [...(c.command ?? []), ...(c.args ?? [])] })),
+        ...(this.opts.dispatch ? { execution: executionOf(target, pipeline, input) } : {}),
       },
-    });
-    return run;
+    };
+    // A dispatched run is sealed like a Work: a replica runs only what FleetOps asked for.
+    return this.opts.client.create(this.opts.dispatch ? this.opts.seal.sealed(run) : run);
   }
 
   private async finishRun(run: StoredObject, result: PipelineResult, durationMs: number): Promise<void> {
     const steps = result.steps.map((s: StepRecord) => ({ ...s, log: s.log.slice(-64 * 1024) }));
+    const claim = (run.status as { claim?: unknown } | undefined)?.claim;
     await this.opts.client.updateStatus({
       ...run,
       status: {
+        ...(claim ? { claim } : {}), // which replica ran it, and at which attempt
         phase: result.ok ? 'Succeeded' : 'Failed',
         message: result.ok ? `${steps.length} step(s) succeeded` : (result.failure ?? 'failed'),
         startTime: run.metadata.creationTimestamp,
         completionTime: rfc3339Seconds(this.now()),
         durationMs,
         steps,
-        ...(result.ok ? { output: { status: result.status } } : {}),
+        ...(result.ok ? { output: { status: result.status, ...(Object.keys(result.control).length ? { control: result.control } : {}) } } : {}),
       },
     });
   }

@@ -6,6 +6,8 @@
 import type { ResourceType } from '../ResourceType.ts';
 import { ageColumn, defineType, s, type ObjectOf } from './defineType.ts';
 import type { PromiseSpec } from './kratixKinds.ts';
+import type { Pipeline } from '../../workflows/pipelineSpec.ts';
+import type { KubeObject } from '../../api/types.ts';
 
 import { FLEETOPS_GROUP, FLEETOPS_VERSION } from '../../api/fleetopsNames.ts';
 export { FLEETOPS_API, FLEETOPS_GROUP, FLEETOPS_VERSION, revisionName } from '../../api/fleetopsNames.ts';
@@ -45,16 +47,23 @@ export const workflowRunType = defineType({
       object: s.obj({ apiVersion: s.str(), kind: s.str(), namespace: s.str(), name: s.str(), uid: s.str(), generation: s.int() }),
       hash: s.str(),
       steps: s.arr(s.obj({ name: s.str(), image: s.str(), command: s.arr(s.str()) })),
+      /**
+       * With several replicas: what any replica needs to run it (the pipeline, the input, the Promise's placement
+       * and output rules), sealed like a Work. Absent when the run is carried out where it was started.
+       */
+      execution: s.any<RunExecution>(),
     }),
     s.obj({
       phase: s.str({ enum: ['Running', 'Succeeded', 'Failed'] }),
+      /** The replica running it and its claim's attempt; a claim not renewed in time is taken over (attempt + 1). */
+      claim: s.obj({ holder: s.str(), attempt: s.int(), renewTime: s.str() }),
       message: s.str(),
       startTime: s.str(),
       completionTime: s.str(),
       durationMs: s.int(),
       steps: s.arr(step),
       /** What the run produced besides its Work: the status.yaml fields (to resume after a restart). */
-      output: s.obj({ status: s.any<Record<string, unknown>>() }),
+      output: s.obj({ status: s.any<Record<string, unknown>>(), control: s.any<{ suspend?: boolean; retryAfterMs?: number }>() }),
     }),
   ),
   printerColumns: [
@@ -67,6 +76,18 @@ export const workflowRunType = defineType({
     ageColumn,
   ],
 });
+
+/** What a dispatched WorkflowRun carries for the replica that runs it (see WorkflowExecutor). */
+export interface RunExecution {
+  [key: string]: unknown;
+  pipeline: Pipeline;
+  /** The object as the pipeline sees it. */
+  input: KubeObject;
+  plural: string;
+  namespace: string;
+  /** The Promise as far as the run needs it: name, uid, annotations (output rules), destination selectors. */
+  promise: { metadata: { name: string; uid: string; annotations?: Record<string, string> }; spec: { destinationSelectors?: unknown[] } };
+}
 
 /**
  * An immutable, numbered copy of a Promise's spec: what resources are reconciled with. Name `<promise>-r<N>`.

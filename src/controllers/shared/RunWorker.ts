@@ -1,0 +1,185 @@
+/**
+ * Carries out dispatched WorkflowRuns on this replica (`--role worker` or `all`), so pipelines spread over every
+ * machine rather than the leader's. A run is claimed by writing `status.claim` over the version this replica saw
+ * (optimistic concurrency: of several replicas, one wins), renewed while its steps run, and taken over with the next
+ * attempt number once nobody has renewed it for `claimTtlMs` by this replica's own clock (its holder is gone). The
+ * result is written over the version of the last renewal: a replica whose claim was taken over gets a conflict and
+ * records nothing, and checks its claim again right before writing the Work.
+ */
+import type { Logger } from 'pino';
+import { errorMessage, isApiError } from '../../api/errors.ts';
+import { rfc3339Micro, rfc3339Seconds } from '../../api/time.ts';
+import type { StoredObject } from '../../api/types.ts';
+import type { Client } from '../../client/Client.ts';
+import { getOf, watchOf } from '../../client/typed.ts';
+import { workflowRunType, type WorkflowRun } from '../../registry/builtin/fleetopsKinds.ts';
+import { configReader } from './configReader.ts';
+import { isUnfinishedDispatch, targetOfRun, type WorkflowExecutor } from './WorkflowExecutor.ts';
+import type { WorkSeal } from './workSeal.ts';
+
+export interface RunWorkerOptions {
+  client: Client;
+  executor: WorkflowExecutor;
+  seal: WorkSeal;
+  /** This replica, as written in claims. */
+  identity: string;
+  logger: Logger;
+  now: () => Date;
+  /** Runs carried out here at once (default 8). */
+  concurrency?: number;
+  /** A claim nobody renewed for this long is taken over (default 15 s). */
+  claimTtlMs?: number;
+  /** How often a claim is renewed, and claimable runs looked for (default 3 s). */
+  renewMs?: number;
+  monotonic?: () => number;
+}
+
+type Run = StoredObject & WorkflowRun;
+
+interface Seen {
+  run: Run;
+  /** When this replica last saw the run change (its own clock). */
+  at: number;
+}
+
+const keyOf = (run: StoredObject): string => `${run.metadata.namespace ?? ''}/${run.metadata.name}`;
+
+export class RunWorker {
+  private readonly opts: RunWorkerOptions;
+  private readonly monotonic: () => number;
+  private readonly candidates = new Map<string, Seen>();
+  private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private watch: { stop(): void } | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = true;
+
+  constructor(options: RunWorkerOptions) {
+    this.opts = options;
+    this.monotonic = options.monotonic ?? (() => performance.now());
+  }
+
+  private get ttl(): number {
+    return this.opts.claimTtlMs ?? 15_000;
+  }
+
+  private get renewMs(): number {
+    return this.opts.renewMs ?? 3_000;
+  }
+
+  /** Runs carried out here now (for tests and `fleetops status`). */
+  busy(): number {
+    return this.running.size;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.watch = await watchOf(this.opts.client, workflowRunType, {}, (e) => {
+      const key = keyOf(e.object);
+      if (e.type === 'DELETED' || !isUnfinishedDispatch(e.object)) this.candidates.delete(key);
+      else if (this.candidates.get(key)?.run.metadata.resourceVersion !== e.object.metadata.resourceVersion)
+        this.candidates.set(key, { run: e.object, at: this.monotonic() });
+      this.pump();
+    });
+    this.timer = setInterval(() => this.pump(), this.renewMs);
+    this.timer.unref();
+  }
+
+  /** Stops taking runs; those running here are cut short and released, so another replica takes them at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.watch?.stop();
+    clearInterval(this.timer);
+    const running = [...this.running.values()];
+    for (const r of running) r.abort.abort(new Error('this replica is stopping'));
+    await Promise.all(running.map((r) => r.done));
+  }
+
+  private claimable(seen: Seen): boolean {
+    const claim = seen.run.status?.claim;
+    if (!claim?.holder) return true;
+    return this.monotonic() - seen.at > this.ttl; // its holder stopped renewing
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    for (const [key, seen] of this.candidates) {
+      if (this.running.size >= (this.opts.concurrency ?? 8)) return;
+      if (this.running.has(key) || !this.claimable(seen)) continue;
+      const abort = new AbortController();
+      const entry = { abort, done: Promise.resolve() };
+      this.running.set(key, entry);
+      entry.done = this.claimAndRun(seen.run, abort).finally(() => {
+        this.running.delete(key);
+        this.pump();
+      });
+    }
+  }
+
+  private async claimAndRun(seen: Run, abort: AbortController): Promise<void> {
+    const { client, identity, logger } = this.opts;
+    const attempt = (seen.status?.claim?.attempt ?? 0) + 1;
+    const claim = { holder: identity, attempt, renewTime: rfc3339Micro(this.opts.now()) };
+    let latest: Run;
+    try {
+      const start = seen.status?.startTime ?? rfc3339Seconds(this.opts.now());
+      latest = (await client.updateStatus({ ...seen, status: { ...seen.status, phase: 'Running', claim, startTime: start } })) as Run;
+    } catch (err) {
+      if (!isApiError(err, 'Conflict') && !isApiError(err, 'NotFound')) logger.warn({ err, run: keyOf(seen) }, 'could not claim a run');
+      return; // another replica was quicker, or the run changed: the watch shows its new state
+    }
+    const log = logger.child({ run: keyOf(latest), attempt });
+    if (!this.opts.seal.verify(latest)) {
+      log.warn('refusing a run FleetOps did not seal');
+      await client
+        .updateStatus({ ...latest, status: { ...latest.status, phase: 'Failed', message: 'refused: this run was not started by FleetOps (no valid seal)' } })
+        .catch(() => undefined);
+      return;
+    }
+    // Renewals and the final write go one after another, each over the version the previous one wrote.
+    let chain: Promise<void> = Promise.resolve();
+    const renew = (): void => {
+      chain = chain.then(async () => {
+        if (abort.signal.aborted) return;
+        try {
+          latest = (await client.updateStatus({
+            ...latest,
+            status: { ...latest.status, claim: { ...claim, renewTime: rfc3339Micro(this.opts.now()) } },
+          })) as Run;
+        } catch (err) {
+          log.warn({ err: errorMessage(err) }, 'lost the claim on a run: stopping it here');
+          abort.abort(new Error('claim lost'));
+        }
+      });
+    };
+    const timer = setInterval(renew, this.renewMs);
+    try {
+      const { target, pipeline, input } = targetOfRun(latest);
+      await this.opts.executor.execute(target, pipeline, input, {
+        run: () => latest,
+        readConfig: configReader(client, target.namespace),
+        signal: abort.signal,
+        beforeRecord: async () => {
+          clearInterval(timer);
+          await chain;
+          // Still ours? (A replica that took it over has written a newer claim.)
+          const now = (await getOf(client, workflowRunType, latest.metadata.name, latest.metadata.namespace).catch(() => undefined)) as Run | undefined;
+          const mine = !abort.signal.aborted && now?.status?.claim?.holder === identity && now.status.claim.attempt === attempt;
+          if (mine && now) latest = now;
+          return mine;
+        },
+      });
+    } catch (err) {
+      // Recording refused: the claim was taken over (conflict), or the store is away; the run is someone else's now.
+      log.warn({ err: errorMessage(err) }, 'run not recorded here');
+    } finally {
+      clearInterval(timer);
+      await chain;
+    }
+    if (abort.signal.aborted && this.stopped) {
+      // Released, so another replica takes it at once instead of after the claim's time-out.
+      await client
+        .updateStatus({ ...latest, status: { ...latest.status, phase: undefined, claim: undefined } })
+        .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not release a run'));
+    }
+  }
+}

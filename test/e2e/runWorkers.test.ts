@@ -1,0 +1,107 @@
+/**
+ * Pipeline runs spread over replicas (#22): runs are claimed through the database by any replica that runs
+ * pipelines (`--role all|worker`); kill -9 of a worker while its steps run: its runs are taken over once their claim
+ * has gone unrenewed, each resource ends with exactly one successful run, and none is recorded twice.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KubeObject } from '../../src/api/types.ts';
+import { openImageCache } from '../../src/workflows/images/openImageCache.ts';
+import { eventually } from '../helpers/fleet.ts';
+import { buildTestImage, TEST_IMAGE } from '../helpers/images.ts';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { spawnFleet, type FleetProcess } from '../helpers/process.ts';
+import { testPromise } from '../helpers/promises.ts';
+
+const KRATIX = '/apis/platform.kratix.io/v1alpha1';
+const SLOWS = '/apis/test.fleetops.dev/v1/namespaces/default/slows';
+const RUNS = '/apis/fleetops.dev/v1alpha1/namespaces/default/workflowruns';
+const N = 6;
+
+interface Run extends KubeObject {
+  spec: { object: { name: string } };
+  status?: { phase?: string; claim?: { holder?: string; attempt?: number } };
+}
+
+describe('pipeline runs on worker replicas', () => {
+  let db: TestPostgres;
+  const dirs: string[] = [];
+  const fleets: FleetProcess[] = [];
+
+  async function replica(name: string, role: string): Promise<FleetProcess> {
+    const dir = mkdtempSync(join(tmpdir(), `fo-worker-${name}-`));
+    dirs.push(dir);
+    const images = openImageCache(dir);
+    await buildTestImage(images);
+    images.stop();
+    const fleet = await spawnFleet(dir, { FLEETOPS_STORE: db.url, FLEETOPS_ROLE: role });
+    fleets.push(fleet);
+    return fleet;
+  }
+
+  before(async () => {
+    db = await startPostgres();
+  });
+  after(async () => {
+    for (const f of fleets) await f.kill('SIGKILL');
+    db.cleanup();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('takes over the runs of a worker killed mid-run, each resource succeeding once', async () => {
+    // The API replica leads and runs no steps; two workers run them.
+    const api = await replica('api', 'api');
+    const w1 = await replica('w1', 'worker');
+    const w2 = await replica('w2', 'worker');
+    const c = api.client;
+    const promise = testPromise({
+      kind: 'Slow',
+      plural: 'slows',
+      pipeline: {
+        name: 'slow',
+        spec: { containers: [{ name: 'slow', image: TEST_IMAGE, command: ['sh', '-c', 'sleep 4; echo "done: true" > /kratix/metadata/status.yaml'] }] },
+      },
+    });
+    await c.request('POST', `${KRATIX}/promises`, { body: promise });
+    await eventually(() => c.get(SLOWS), 30_000, 'kind served');
+    for (let i = 0; i < N; i++)
+      await c.request('POST', SLOWS, { body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Slow', metadata: { name: `s-${i}` }, spec: {} } });
+    const holderOf = (r: Run): FleetProcess | undefined => [api, w1, w2].find((f) => r.status?.claim?.holder?.includes(`-${f.child.pid}-`));
+    // Both workers have runs; w1's are under way.
+    const running = await eventually(
+      async () => {
+        const runs = (await c.get<{ items: Run[] }>(RUNS)).items;
+        const onW1 = runs.filter((r) => r.status?.phase === 'Running' && holderOf(r) === w1);
+        return onW1.length && runs.some((r) => holderOf(r) === w2) ? onW1 : undefined;
+      },
+      60_000,
+      'runs claimed by both workers',
+    );
+    assert.equal((await c.get<{ items: Run[] }>(RUNS)).items.filter((r) => holderOf(r) === api).length, 0, 'the api replica runs no steps');
+    await w1.kill('SIGKILL');
+    const taken = running.map((r) => r.metadata.name);
+
+    await eventually(
+      async () => (await c.get<{ items: { status?: { done?: boolean } }[] }>(SLOWS)).items.filter((s) => s.status?.done === true).length === N,
+      120_000,
+      'every resource done',
+    );
+    const runs = (await c.get<{ items: Run[] }>(RUNS)).items;
+    for (const name of taken) {
+      const run = runs.find((r) => r.metadata.name === name);
+      assert.equal(run?.status?.phase, 'Succeeded', `${name} finished after the take-over`);
+      assert.equal(holderOf(run!)?.child.pid, w2.child.pid, `${name} finished by the surviving worker`);
+      assert.equal(run?.status?.claim?.attempt, 2, `${name} taken over once`);
+    }
+    const succeeded = new Map<string, number>();
+    for (const r of runs) if (r.status?.phase === 'Succeeded') succeeded.set(r.spec.object.name, (succeeded.get(r.spec.object.name) ?? 0) + 1);
+    assert.deepEqual(
+      Array.from({ length: N }, (_, i) => succeeded.get(`s-${i}`)),
+      Array.from({ length: N }, () => 1),
+      'exactly one successful run per resource',
+    );
+  });
+});
