@@ -5,7 +5,9 @@
  *  - watch latency (write sent → event received), p50/p99: within one replica, and across replicas
  *    (written through replica A, watched on replica B, a separate process);
  *  - controller take-over time after a graceful stop and after kill -9 of the Lease holder;
- *  - RSS of each replica process.
+ *  - RSS of each replica process;
+ *  - workflow runs/s of resources whose one step waits 200 ms: SQLite alone, and PostgreSQL with an API replica
+ *    (the leader, no steps) and 1 then 2 worker replicas (the runs spread over them).
  * Figures only: no assertions. Usage: node bench/replicas.bench.ts [--writes 3000] [--events 200]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,6 +20,8 @@ import { PostgresStore } from '../src/store/PostgresStore.ts';
 import { keyOf, type Store } from '../src/store/Store.ts';
 import { spawnFleet, type FleetProcess } from '../test/helpers/process.ts';
 import { startPostgres } from '../test/helpers/postgres.ts';
+import { openImageCache } from '../src/workflows/images/openImageCache.ts';
+import { BENCH_IMAGE, buildBenchImage } from './lib/benchImage.ts';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -120,6 +124,72 @@ async function takeover(via: HttpClient, gone: FleetProcess, stop: () => Promise
   }
 }
 
+const RUNS = arg('runs', 64);
+
+/** Seconds from creating RUNS resources (one 200 ms step each) to all of them done, through `client`. */
+async function runRate(client: HttpClient, tag: string): Promise<number> {
+  const kratix = '/apis/platform.kratix.io/v1alpha1';
+  const plural = `waits${tag}`;
+  const path = `/apis/bench.fleetops.dev/v1/namespaces/default/${plural}`;
+  const kind = `Wait${tag}`;
+  await client.request('POST', `${kratix}/promises`, {
+    body: {
+      apiVersion: 'platform.kratix.io/v1alpha1',
+      kind: 'Promise',
+      metadata: { name: `wait${tag}` },
+      spec: {
+        api: {
+          apiVersion: 'apiextensions.k8s.io/v1',
+          kind: 'CustomResourceDefinition',
+          metadata: { name: `${plural}.bench.fleetops.dev` },
+          spec: {
+            group: 'bench.fleetops.dev',
+            names: { kind, plural, singular: `wait${tag}` },
+            scope: 'Namespaced',
+            versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object' } } } } }],
+          },
+        },
+        workflows: {
+          resource: {
+            configure: [
+              {
+                apiVersion: 'platform.kratix.io/v1alpha1',
+                kind: 'Pipeline',
+                metadata: { name: 'wait' },
+                spec: { containers: [{ name: 'wait', image: BENCH_IMAGE, command: ['sh', '-c', 'sleep 0.2; echo "done: true" > /kratix/metadata/status.yaml'] }] },
+              },
+            ],
+          },
+        },
+      },
+    },
+  });
+  for (;;) {
+    try {
+      await client.get(path);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  const start = performance.now();
+  for (let i = 0; i < RUNS; i++) await client.request('POST', path, { body: { apiVersion: 'bench.fleetops.dev/v1', kind, metadata: { name: `w${i}` }, spec: {} } });
+  for (;;) {
+    const items = (await client.get<{ items: { status?: { done?: boolean } }[] }>(path)).items;
+    if (items.filter((x) => x.status?.done === true).length === RUNS) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return RUNS / ((performance.now() - start) / 1000);
+}
+
+/** A data directory with the benchmark's step image in its cache. */
+async function withImage(dir: string): Promise<string> {
+  const images = openImageCache(dir);
+  await buildBenchImage(images);
+  images.stop();
+  return dir;
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fo-bench-replicas-'));
   const db = await startPostgres();
@@ -129,8 +199,9 @@ async function main(): Promise<void> {
     const pgFloor = await storeRate(await PostgresStore.open({ url: db.url.replace(/fleetops$/, 'postgres') }));
     console.log(`raw store commits, ${CONCURRENCY} concurrent: SQLite ${fmt(sqliteFloor)}/s, PostgreSQL ${fmt(pgFloor)}/s`);
 
-    const single = await spawnFleet(join(dir, 'sqlite'));
+    const single = await spawnFleet(await withImage(join(dir, 'sqlite')));
     fleets.push(single);
+    const sqliteRuns = await runRate(single.client, 's');
     const sqliteApi = await apiRate(single.client, 's');
     const sqliteWatch = await watchLatency(single.client, single.client, 'sqlite');
     const sqliteRss = rssMb(single.child.pid);
@@ -159,6 +230,26 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1000));
     const killed = await takeover(c.client, follower, () => follower.kill('SIGKILL'));
     console.log(`controller take-over: ${fmt(graceful)} ms after a graceful stop, ${fmt(killed)} ms after kill -9 (lease 15 s)`);
+    for (const f of fleets) await f.kill('SIGTERM');
+
+    // Runs spread over workers: an API replica leads (no steps), then 1 and 2 workers run the steps.
+    const runsDb = db.url.replace(/fleetops$/, 'runs');
+    const { default: pg } = await import('pg');
+    const c2 = new pg.Client({ connectionString: db.url });
+    await c2.connect();
+    await c2.query('CREATE DATABASE runs');
+    await c2.end();
+    const lead = await spawnFleet(join(dir, 'lead'), { FLEETOPS_STORE: runsDb, FLEETOPS_ROLE: 'api' });
+    fleets.push(lead);
+    const w1 = await spawnFleet(await withImage(join(dir, 'w1')), { FLEETOPS_STORE: runsDb, FLEETOPS_ROLE: 'worker' });
+    fleets.push(w1);
+    const oneWorker = await runRate(lead.client, 'one');
+    const w2 = await spawnFleet(await withImage(join(dir, 'w2')), { FLEETOPS_STORE: runsDb, FLEETOPS_ROLE: 'worker' });
+    fleets.push(w2);
+    const twoWorkers = await runRate(lead.client, 'two');
+    console.log(
+      `workflow runs/s, ${RUNS} resources with one 200 ms step: SQLite ${fmt(sqliteRuns)}/s; PostgreSQL with 1 worker ${fmt(oneWorker)}/s, with 2 workers ${fmt(twoWorkers)}/s`,
+    );
   } finally {
     for (const f of fleets) await f.kill('SIGKILL');
     db.cleanup();

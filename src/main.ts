@@ -313,7 +313,7 @@ async function defaultRuntime(dataDir: string, logger: Logger, launcher: HelperL
  */
 async function warnOfLocalStateStores(objects: ObjectService, logger: Logger): Promise<void> {
   for (const s of (await objects.list(gitStateStoreType, undefined)).items) {
-    const url = String((s.spec as { url?: unknown } | undefined)?.url ?? '');
+    const url = isObjectOf(gitStateStoreType, s) ? (s.spec?.url ?? '') : '';
     if (url.startsWith('file://') || url.startsWith('/'))
       logger.warn(
         { gitStateStore: s.metadata.name, url },
@@ -369,7 +369,7 @@ export function fenceCheck(at: { namespace: string; name: string }, token: { hol
     op: 'check',
     key: { group: leaseType.group, kind: leaseType.kind, namespace: at.namespace, name: at.name },
     accept: (lease) => {
-      const spec = (lease?.spec ?? {}) as LeaseRecord;
+      const spec: LeaseRecord = lease && isObjectOf(leaseType, lease) ? (lease.spec ?? {}) : {};
       return token !== undefined && spec.holderIdentity === token.holder && (spec.leaseTransitions ?? 0) === token.transitions;
     },
     refusal: () =>

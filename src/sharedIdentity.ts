@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { isApiError } from './api/errors.ts';
 import type { ObjectService } from './registry/ObjectService.ts';
 import { secretType } from './registry/builtin/coreKinds.ts';
+import { isObjectOf } from './registry/builtin/defineType.ts';
 
 export const IDENTITY_SECRET = { namespace: 'fleetops-system', name: 'fleetops-identity' };
 
@@ -43,7 +44,7 @@ export async function shareIdentity(objects: ObjectService, dataDir: string, ens
     if (!isApiError(err, 'AlreadyExists')) throw err;
   }
   const shared = await objects.find(secretType, IDENTITY_SECRET.namespace, IDENTITY_SECRET.name);
-  const data = (shared as { data?: Record<string, string> } | undefined)?.data ?? {};
+  const data = shared && isObjectOf(secretType, shared) ? (shared.data ?? {}) : {};
   let changed = false;
   for (const f of IDENTITY_FILES) {
     const value = data[keyOf(f)];

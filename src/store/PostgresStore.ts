@@ -418,7 +418,7 @@ export class PostgresStore implements Store {
     const { key } = op;
     const id = idOf(key);
     const current = overlay.get(id) ?? slots.get(id);
-    const existing = current?.data === undefined ? undefined : (JSON.parse(current.data) as StoredObject);
+    const existing: StoredObject | undefined = current?.data === undefined ? undefined : JSON.parse(current.data);
     let stored: KubeObject;
     let type: StoreEvent['type'];
     if (op.op === 'delete') {
@@ -609,7 +609,7 @@ export class PostgresStore implements Store {
           cols,
         );
       } catch (err) {
-        if ((err as { code?: string }).code === '23505')
+        if (err instanceof Error && 'code' in err && err.code === '23505')
           throw new Error('the target store already holds some of these objects: copy into an empty one', { cause: err });
         throw err;
       }

@@ -17,6 +17,7 @@ import { cloneJson } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import { getOf, listOf, watchOf } from '../../client/typed.ts';
 import { promiseType, type KratixPromise, type PromiseSpec } from '../../registry/builtin/kratixKinds.ts';
+import { objectOf } from '../../registry/builtin/defineType.ts';
 import { revisionType, workflowRunType } from '../../registry/builtin/fleetopsKinds.ts';
 import { resourceRequest, type ResourceRequest, type ResourceRequestStatus, type WorkflowState } from '../shared/resourceRequest.ts';
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
@@ -365,12 +366,9 @@ export class ResourceController {
       if (adopted) {
         // Another replica may still be carrying it out (its claim is taken over if that replica is gone): wait for it
         // rather than run the pipeline a second time.
-        const final = await adopted;
-        if (final.status && (final.status as { phase?: string }).phase === 'Succeeded')
-          out.set(run.metadata.labels?.[LABEL_PIPELINE_NAME] ?? '', {
-            name: run.metadata.name,
-            status: (final.status as { output?: { status?: Record<string, unknown> } }).output?.status ?? {},
-          });
+        const final = objectOf(workflowRunType, await adopted);
+        if (final.status?.phase === 'Succeeded')
+          out.set(run.metadata.labels?.[LABEL_PIPELINE_NAME] ?? '', { name: run.metadata.name, status: final.status.output?.status ?? {} });
         continue;
       }
       if (st?.phase === undefined || st.phase === 'Running') {

@@ -13,6 +13,7 @@ import type { StoredObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import { getOf, watchOf } from '../../client/typed.ts';
 import { workflowRunType, type WorkflowRun } from '../../registry/builtin/fleetopsKinds.ts';
+import { objectOf } from '../../registry/builtin/defineType.ts';
 import { configReader } from './configReader.ts';
 import { isUnfinishedDispatch, targetOfRun, type WorkflowExecutor } from './WorkflowExecutor.ts';
 import type { WorkSeal } from './workSeal.ts';
@@ -122,7 +123,7 @@ export class RunWorker {
     let latest: Run;
     try {
       const start = seen.status?.startTime ?? rfc3339Seconds(this.opts.now());
-      latest = (await client.updateStatus({ ...seen, status: { ...seen.status, phase: 'Running', claim, startTime: start } })) as Run;
+      latest = objectOf(workflowRunType, await client.updateStatus({ ...seen, status: { ...seen.status, phase: 'Running', claim, startTime: start } }));
     } catch (err) {
       if (!isApiError(err, 'Conflict') && !isApiError(err, 'NotFound')) logger.warn({ err, run: keyOf(seen) }, 'could not claim a run');
       return; // another replica was quicker, or the run changed: the watch shows its new state
@@ -141,10 +142,8 @@ export class RunWorker {
       chain = chain.then(async () => {
         if (abort.signal.aborted) return;
         try {
-          latest = (await client.updateStatus({
-            ...latest,
-            status: { ...latest.status, claim: { ...claim, renewTime: rfc3339Micro(this.opts.now()) } },
-          })) as Run;
+          const renewed = { ...latest.status, claim: { ...claim, renewTime: rfc3339Micro(this.opts.now()) } };
+          latest = objectOf(workflowRunType, await client.updateStatus({ ...latest, status: renewed }));
         } catch (err) {
           log.warn({ err: errorMessage(err) }, 'lost the claim on a run: stopping it here');
           abort.abort(new Error('claim lost'));
@@ -162,7 +161,7 @@ export class RunWorker {
           clearInterval(timer);
           await chain;
           // Still ours? (A replica that took it over has written a newer claim.)
-          const now = (await getOf(client, workflowRunType, latest.metadata.name, latest.metadata.namespace).catch(() => undefined)) as Run | undefined;
+          const now = await getOf(client, workflowRunType, latest.metadata.name, latest.metadata.namespace).catch(() => undefined);
           const mine = !abort.signal.aborted && now?.status?.claim?.holder === identity && now.status.claim.attempt === attempt;
           if (mine && now) latest = now;
           return mine;

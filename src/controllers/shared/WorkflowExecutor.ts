@@ -114,16 +114,14 @@ export function isUnfinishedDispatch(run: StoredObject & { spec?: { execution?: 
 
 /** What a dispatched run carries (RunExecution), from the target as this replica sees it now. */
 function executionOf(target: WorkflowTarget, pipeline: Pipeline, input: StoredObject): RunExecution {
-  const { name, uid, annotations } = target.promise.metadata;
+  const { apiVersion, kind, metadata, spec } = target.promise;
   return {
     pipeline,
     input,
     plural: target.plural,
     namespace: target.namespace,
-    promise: {
-      metadata: { name, uid, ...(annotations ? { annotations } : {}) },
-      spec: { destinationSelectors: target.promise.spec?.destinationSelectors ?? [] },
-    },
+    // Not its API nor its workflows (the run carries its own pipeline): they can be large.
+    promise: { apiVersion, kind, metadata, spec: { destinationSelectors: spec?.destinationSelectors ?? [] } },
   };
 }
 
@@ -136,16 +134,16 @@ export function targetOfRun(run: StoredObject & { spec?: { workflowType?: string
   const x = run.spec?.execution;
   if (!x) throw new Error(`WorkflowRun ${run.metadata.name} carries nothing to run`);
   const target: WorkflowTarget = {
-    object: x.input as StoredObject,
+    object: x.input,
     workflowType: run.spec?.workflowType === 'promise' ? 'promise' : 'resource',
     action: run.spec?.action === 'delete' ? 'delete' : 'configure',
-    promise: x.promise as unknown as KratixPromise,
+    promise: x.promise,
     plural: x.plural,
     pipelines: [x.pipeline],
     hash: run.spec?.hash ?? '',
     namespace: x.namespace,
   };
-  return { target, pipeline: x.pipeline, input: x.input as StoredObject };
+  return { target, pipeline: x.pipeline, input: x.input };
 }
 
 /** The result of a run another replica carried out, as far as the workflow needs it (its Work is written). */
@@ -413,7 +411,7 @@ export class WorkflowExecutor {
 
   private async finishRun(run: StoredObject, result: PipelineResult, durationMs: number): Promise<void> {
     const steps = result.steps.map((s: StepRecord) => ({ ...s, log: s.log.slice(-64 * 1024) }));
-    const claim = (run.status as { claim?: unknown } | undefined)?.claim;
+    const claim = isPlainObject(run.status) ? run.status.claim : undefined;
     await this.opts.client.updateStatus({
       ...run,
       status: {

@@ -5,9 +5,9 @@
  */
 import type { ResourceType } from '../ResourceType.ts';
 import { ageColumn, defineType, s, type ObjectOf } from './defineType.ts';
-import type { PromiseSpec } from './kratixKinds.ts';
+import type { KratixPromise, PromiseSpec } from './kratixKinds.ts';
 import type { Pipeline } from '../../workflows/pipelineSpec.ts';
-import type { KubeObject } from '../../api/types.ts';
+import type { StoredObject } from '../../api/types.ts';
 
 import { FLEETOPS_GROUP, FLEETOPS_VERSION } from '../../api/fleetopsNames.ts';
 export { FLEETOPS_API, FLEETOPS_GROUP, FLEETOPS_VERSION, revisionName } from '../../api/fleetopsNames.ts';
@@ -82,11 +82,11 @@ export interface RunExecution {
   [key: string]: unknown;
   pipeline: Pipeline;
   /** The object as the pipeline sees it. */
-  input: KubeObject;
+  input: StoredObject;
   plural: string;
   namespace: string;
-  /** The Promise as far as the run needs it: name, uid, annotations (output rules), destination selectors. */
-  promise: { metadata: { name: string; uid: string; annotations?: Record<string, string> }; spec: { destinationSelectors?: unknown[] } };
+  /** The Promise as far as the run needs it: its metadata (name, uid, output rules) and destination selectors. */
+  promise: KratixPromise;
 }
 
 /**
