@@ -156,7 +156,9 @@ async function runRate(client: HttpClient, tag: string): Promise<number> {
                 apiVersion: 'platform.kratix.io/v1alpha1',
                 kind: 'Pipeline',
                 metadata: { name: 'wait' },
-                spec: { containers: [{ name: 'wait', image: BENCH_IMAGE, command: ['sh', '-c', 'sleep 0.2; echo "done: true" > /kratix/metadata/status.yaml'] }] },
+                spec: {
+                  containers: [{ name: 'wait', image: BENCH_IMAGE, command: ['sh', '-c', 'sleep 0.2; echo "done: true" > /kratix/metadata/status.yaml'] }],
+                },
               },
             ],
           },
@@ -173,7 +175,8 @@ async function runRate(client: HttpClient, tag: string): Promise<number> {
     }
   }
   const start = performance.now();
-  for (let i = 0; i < RUNS; i++) await client.request('POST', path, { body: { apiVersion: 'bench.fleetops.dev/v1', kind, metadata: { name: `w${i}` }, spec: {} } });
+  for (let i = 0; i < RUNS; i++)
+    await client.request('POST', path, { body: { apiVersion: 'bench.fleetops.dev/v1', kind, metadata: { name: `w${i}` }, spec: {} } });
   for (;;) {
     const items = (await client.get<{ items: { status?: { done?: boolean } }[] }>(path)).items;
     if (items.filter((x) => x.status?.done === true).length === RUNS) break;

@@ -23,9 +23,10 @@ export class TerminalError extends Error {
 export interface Reconciler {
   /**
    * Brings the world in line with the object named by `key`. Must be idempotent and must not depend on which
-   * event caused the call. Throw to retry with backoff; return `requeueAfter` to poll.
+   * event caused the call. Throw to retry with backoff; return `requeueAfter` to poll. `signal` aborts when the
+   * controller stops (a graceful stop, or this replica losing the controllers' Lease): long work stops there.
    */
-  reconcile(key: string, log: Logger): Promise<ReconcileResult | void>;
+  reconcile(key: string, log: Logger, signal: AbortSignal): Promise<ReconcileResult | void>;
 }
 
 export interface ControllerOptions {
@@ -47,6 +48,7 @@ export class Controller {
   private reconcileSeq = 0;
   private readonly idleWaiters: (() => void)[] = [];
   private busy = 0;
+  private abort = new AbortController();
 
   constructor(options: ControllerOptions) {
     this.name = options.name;
@@ -63,6 +65,8 @@ export class Controller {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.abort = new AbortController();
+    this.queue.reopen();
     for (let i = 0; i < this.concurrency; i++) this.workers.push(this.work());
   }
 
@@ -74,7 +78,7 @@ export class Controller {
       const log = this.log.child({ key, reconcileId: ++this.reconcileSeq });
       log.trace('reconcile start');
       try {
-        const result = await this.reconciler.reconcile(key, log);
+        const result = await this.reconciler.reconcile(key, log, this.abort.signal);
         this.queue.forget(key);
         if (result?.requeueAfter !== undefined) this.queue.addAfter(key, result.requeueAfter);
       } catch (err) {
@@ -105,6 +109,7 @@ export class Controller {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.abort.abort(new Error(`controller ${this.name} stopped`));
     this.queue.shutDown();
     await Promise.all(this.workers);
     this.workers = [];

@@ -102,6 +102,11 @@ export class WorkQueue {
     }
   }
 
+  /** Takes keys again after shutDown (a controller started anew, e.g. a replica that leads again). */
+  reopen(): void {
+    this.shuttingDown = false;
+  }
+
   shutDown(): void {
     this.shuttingDown = true;
     for (const { handle } of this.timers.values()) this.clearTimer(handle);

@@ -66,4 +66,29 @@ describe('Controller', () => {
     await c.stop();
     assert.deepEqual(calls, ['x', 'x', 'x', 'x']);
   });
+
+  it('aborts running reconciles on stop through their signal, and works again when started anew', async () => {
+    const seen: string[] = [];
+    const c = new Controller({
+      name: 't',
+      logger: pino({ level: 'silent' }),
+      reconciler: {
+        async reconcile(key, _log, signal) {
+          seen.push(`start ${key}`);
+          if (key === 'long') await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+          seen.push(`${signal.aborted ? 'aborted' : 'done'} ${key}`);
+        },
+      },
+    });
+    c.start();
+    c.enqueue('long');
+    while (!seen.includes('start long')) await new Promise((r) => setTimeout(r, 2));
+    await c.stop(); // would hang if the reconcile were not told
+    assert.deepEqual(seen, ['start long', 'aborted long']);
+    c.start(); // a replica leading again
+    c.enqueue('short');
+    await c.idle();
+    await c.stop();
+    assert.deepEqual(seen.slice(2), ['start short', 'done short']);
+  });
 });

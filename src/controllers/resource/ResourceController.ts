@@ -127,7 +127,7 @@ export class ResourceController {
     this.versions = new RevisionVersions(options.client);
     this.controller = new Controller({
       name: 'resource',
-      reconciler: { reconcile: (key, log) => this.reconcile(key, log) },
+      reconciler: { reconcile: (key, log, signal) => this.reconcile(key, log, signal) },
       logger: options.logger,
       concurrency: options.concurrency ?? defaultWorkflowConcurrency(),
     });
@@ -199,7 +199,7 @@ export class ResourceController {
     return this.opts.reconciliationIntervalMs ?? DEFAULT_INTERVAL_MS;
   }
 
-  async reconcile(key: string, log: Logger): Promise<ReconcileResult | void> {
+  async reconcile(key: string, log: Logger, signal?: AbortSignal): Promise<ReconcileResult | void> {
     const [group = '', kind = '', namespace = '', name = ''] = key.split('|');
     const type = this.opts.registry.byKind(group, kind);
     if (!type) return;
@@ -258,7 +258,7 @@ export class ResourceController {
       });
       return;
     }
-    return this.runConfigure(obj, promise, type, hash, { ...state, ...(revision ? { revision } : {}) }, log);
+    return this.runConfigure(obj, promise, type, hash, { ...state, ...(revision ? { revision } : {}) }, log, signal);
   }
 
   /**
@@ -300,6 +300,7 @@ export class ResourceController {
     hash: string,
     state: WorkflowState,
     log: Logger,
+    signal?: AbortSignal,
   ): Promise<ReconcileResult | void> {
     const { client, executor } = this.opts;
     const pipelines = pipelinesOf(promise, 'configure');
@@ -332,7 +333,11 @@ export class ResourceController {
       hash,
       namespace: current.metadata.namespace ?? '',
     };
-    const outcome = await executor.run(target, log, { readConfig: configReader(client, current.metadata.namespace ?? ''), completed: resumed });
+    const outcome = await executor.run(target, log, {
+      readConfig: configReader(client, current.metadata.namespace ?? ''),
+      completed: resumed,
+      ...(signal ? { signal } : {}),
+    });
     const finished = nowText();
     const attempts = (state.hash === hash && state.phase === 'Failed' ? (state.attempts ?? 0) : 0) + 1;
     const retryDelay = Math.min((this.opts.retryBaseMs ?? 5_000) * 2 ** (attempts - 1), this.opts.maxRetryDelayMs ?? 300_000);

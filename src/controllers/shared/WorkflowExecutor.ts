@@ -71,6 +71,11 @@ export interface RunOptions {
   dryRun?: boolean;
   /** Pipelines that already finished in an attempt cut short by a restart: not run again (their Work is written). */
   completed?: ReadonlyMap<string, CompletedRun>;
+  /**
+   * Aborts the steps (the controller stopping): the run is left unfinished, as after a crash, and the call throws, so
+   * the object keeps saying Running and the next start resumes it.
+   */
+  signal?: AbortSignal;
 }
 
 export interface CompletedRun {
@@ -232,7 +237,12 @@ export class WorkflowExecutor {
       const result =
         run && this.opts.dispatch
           ? dispatchedResult(await this.opts.dispatch.awaitRun(run.metadata.namespace ?? '', run.metadata.name))
-          : await this.execute(target, pipeline, input, { ...(run ? { run: () => run } : {}), ...(readConfig ? { readConfig } : {}) });
+          : await this.execute(target, pipeline, input, {
+              ...(run ? { run: () => run } : {}),
+              ...(readConfig ? { readConfig } : {}),
+              ...(options.signal ? { signal: options.signal } : {}),
+            });
+      options.signal?.throwIfAborted();
       if (dryRun) outcome.outputs?.set(pipeline.metadata.name, result.outputs);
       log.info({ pipeline: pipeline.metadata.name, ok: result.ok, durationMs: Date.now() - started, dryRun }, 'pipeline finished');
       if (!result.ok) {
