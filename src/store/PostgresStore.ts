@@ -19,12 +19,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { KubeObject, StoredObject } from '../api/types.ts';
-import { alreadyExists, ApiError, conflict, errorMessage, expired, isApiError, notFound } from '../api/errors.ts';
-import { rfc3339Seconds } from '../api/time.ts';
+import type { StoredObject } from '../api/types.ts';
+import { ApiError, errorMessage, expired, isApiError } from '../api/errors.ts';
 import {
-  MAX_OBJECT_BYTES,
-  objectTooLarge,
   type ListOptions,
   type ListResult,
   type ObjectKey,
@@ -38,6 +35,7 @@ import {
   type WriteOp,
 } from './Store.ts';
 import { WatchHub } from './WatchHub.ts';
+import { eventTypeOf, rowOf, rowProblems, stampWrite, type CommittedEvent, type PendingCommit } from './storedWrite.ts';
 import { migrate } from './postgresSchema.ts';
 
 export interface PostgresStoreOptions {
@@ -58,23 +56,8 @@ export interface PostgresStoreOptions {
 const CHANNEL = 'fleetops_changes';
 /** Rows read from the change log at a time while catching up. */
 const TAIL_PAGE = 2000;
-const EVENT_TYPES: readonly StoreEvent['type'][] = ['ADDED', 'MODIFIED', 'DELETED'];
 
 const idOf = (key: ObjectKey): string => `${key.group}\0${key.kind}\0${key.namespace}\0${key.name}`;
-const resourceName = (key: TypeKey): string => key.kind.toLowerCase();
-
-interface PendingCommit {
-  ops: WriteOp[];
-  resolve(objects: StoredObject[]): void;
-  reject(err: unknown): void;
-}
-
-interface CommittedEvent {
-  type: StoreEvent['type'];
-  rv: number;
-  key: ObjectKey;
-  data: string;
-}
 
 /** A row as the batch sees it: what the database held under the lock, then what earlier commits of the batch made it. */
 interface Slot {
@@ -97,16 +80,19 @@ interface EventRow {
 }
 
 function eventOf(row: EventRow): StoreEvent {
-  const type = EVENT_TYPES.find((t) => t === row.type);
-  if (!type) throw new Error(`the change log holds an unknown event type ${row.type}`);
-  return { type, rv: Number(row.rv), key: { group: row.grp, kind: row.kind, namespace: row.ns, name: row.name }, object: JSON.parse(row.data) };
+  return {
+    type: eventTypeOf(row.type),
+    rv: Number(row.rv),
+    key: { group: row.grp, kind: row.kind, namespace: row.ns, name: row.name },
+    object: JSON.parse(row.data),
+  };
 }
 
 export class PostgresStore implements Store {
   private readonly opts: PostgresStoreOptions;
   private readonly pool: pg.Pool;
-  private readonly now: () => Date;
-  private readonly newUid: () => string;
+  readonly now: () => Date;
+  readonly newUid: () => string;
   private readonly historySize: number;
   private readonly hub = new WatchHub();
   /** The newest resourceVersion handed to this replica's watchers (the tail's position). */
@@ -418,31 +404,8 @@ export class PostgresStore implements Store {
     const { key } = op;
     const id = idOf(key);
     const current = overlay.get(id) ?? slots.get(id);
-    const existing: StoredObject | undefined = current?.data === undefined ? undefined : JSON.parse(current.data);
-    let stored: KubeObject;
-    let type: StoreEvent['type'];
-    if (op.op === 'delete') {
-      if (!existing) throw notFound(resourceName(key), key.group, key.name);
-      if (op.expectedRv !== undefined && op.expectedRv !== existing.metadata.resourceVersion) throw conflict(resourceName(key), key.group, key.name);
-      stored = { ...existing, metadata: { ...existing.metadata, resourceVersion: String(rv) } };
-      type = 'DELETED';
-    } else {
-      const metadata = { ...op.object.metadata, name: key.name, resourceVersion: String(rv) };
-      if (op.op === 'create') {
-        if (existing) throw alreadyExists(resourceName(key), key.group, key.name);
-        Object.assign(metadata, { uid: this.newUid(), creationTimestamp: rfc3339Seconds(this.now()) });
-        type = 'ADDED';
-      } else {
-        if (!existing) throw notFound(resourceName(key), key.group, key.name);
-        if (op.expectedRv !== undefined && op.expectedRv !== existing.metadata.resourceVersion) throw conflict(resourceName(key), key.group, key.name);
-        Object.assign(metadata, { uid: existing.metadata.uid, creationTimestamp: existing.metadata.creationTimestamp });
-        type = 'MODIFIED';
-      }
-      if (key.namespace) metadata.namespace = key.namespace;
-      stored = { ...op.object, metadata };
-    }
-    const data = JSON.stringify(stored);
-    if (type !== 'DELETED' && data.length > MAX_OBJECT_BYTES) throw objectTooLarge(key, data.length);
+    const existing = current?.data === undefined ? undefined : rowOf(JSON.parse(current.data));
+    const { type, data } = stampWrite(op, existing, rv, this);
     overlay.set(id, { key, rv, data: type === 'DELETED' ? undefined : data, dirty: true });
     return { type, rv, key, data };
   }
@@ -636,20 +599,7 @@ export class PostgresStore implements Store {
     const { rows } = await this.pool.query<{ grp: string; kind: string; ns: string; name: string; rv: string; data: string }>(
       'SELECT grp, kind, ns, name, rv, data FROM fleetops_objects',
     );
-    for (const row of rows) {
-      const where = `${row.grp}/${row.kind} ${row.ns}/${row.name}`;
-      let obj: KubeObject;
-      try {
-        obj = JSON.parse(row.data);
-      } catch {
-        problems.push(`${where}: data is not JSON`);
-        continue;
-      }
-      if (obj.metadata?.name !== row.name) problems.push(`${where}: metadata.name is ${obj.metadata?.name}`);
-      if (obj.metadata?.resourceVersion !== row.rv) problems.push(`${where}: resourceVersion mismatch`);
-      if (Number(row.rv) > rv) problems.push(`${where}: rv ${row.rv} beyond store rv ${rv}`);
-      if (!obj.metadata?.uid) problems.push(`${where}: no uid`);
-    }
+    for (const row of rows) problems.push(...rowProblems({ group: row.grp, kind: row.kind, namespace: row.ns, name: row.name }, Number(row.rv), row.data, rv));
     const { rows: beyond } = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM fleetops_events WHERE rv > $1', [rv]);
     if (Number(beyond[0]?.n ?? 0) > 0) problems.push(`the change log has entries beyond the store's rv ${rv}`);
     return problems;

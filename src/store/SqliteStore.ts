@@ -5,11 +5,9 @@
  */
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqlite';
 import { randomUUID } from 'node:crypto';
-import type { KubeObject, StoredObject } from '../api/types.ts';
-import { alreadyExists, conflict, expired, notFound } from '../api/errors.ts';
+import type { StoredObject } from '../api/types.ts';
+import { alreadyExists, expired } from '../api/errors.ts';
 import {
-  MAX_OBJECT_BYTES,
-  objectTooLarge,
   type ListOptions,
   type ListResult,
   type ObjectKey,
@@ -22,7 +20,7 @@ import {
   type WriteOp,
 } from './Store.ts';
 import { WatchHub } from './WatchHub.ts';
-import { rfc3339Seconds } from '../api/time.ts';
+import { eventTypeOf, resourceName, rowProblems, stampWrite, type CommittedEvent, type PendingCommit } from './storedWrite.ts';
 
 export interface SqliteStoreOptions {
   /** Database file path, or ':memory:'. */
@@ -57,40 +55,15 @@ function int(row: Row, column: string): number {
   throw new Error(`the store's column ${column} holds ${typeof v}, not an integer`);
 }
 
-const EVENT_TYPES: readonly StoreEvent['type'][] = ['ADDED', 'MODIFIED', 'DELETED'];
-
-function eventType(row: Row): StoreEvent['type'] {
-  const t = EVENT_TYPES.find((e) => e === row.type);
-  if (!t) throw new Error(`the store's event log holds an unknown event type ${String(row.type)}`);
-  return t;
-}
-
 /** An object row as the store wrote it (stamped with name, uid, resourceVersion and creationTimestamp on create). */
 function decodeStored(text: string): StoredObject {
   return JSON.parse(text);
 }
 
-function resourceName(key: TypeKey): string {
-  return key.kind.toLowerCase();
-}
-
-interface PendingCommit {
-  ops: WriteOp[];
-  resolve(objects: StoredObject[]): void;
-  reject(err: unknown): void;
-}
-
-interface CommittedEvent {
-  type: StoreEvent['type'];
-  rv: number;
-  key: ObjectKey;
-  data: string;
-}
-
 export class SqliteStore implements Store {
   private readonly db: DatabaseSync;
-  private readonly now: () => Date;
-  private readonly newUid: () => string;
+  readonly now: () => Date;
+  readonly newUid: () => string;
   private readonly historySize: number;
   private readonly hub = new WatchHub();
   private rv: number;
@@ -319,36 +292,20 @@ export class SqliteStore implements Store {
       }
       const rv = ++this.rv;
       const { key } = op;
-      let stored: KubeObject;
-      let type: StoreEvent['type'];
-      if (op.op === 'delete') {
-        const existing = this.getSync(key);
-        if (!existing) throw notFound(resourceName(key), key.group, key.name);
-        if (op.expectedRv !== undefined && op.expectedRv !== existing.metadata.resourceVersion) throw conflict(resourceName(key), key.group, key.name);
-        stored = existing;
-        stored.metadata.resourceVersion = String(rv);
-        type = 'DELETED';
-      } else {
-        // Only the identity of the stored object is needed here: read it in SQL rather than parse the whole object.
-        const row = this.stmts.identity.get(key.group, key.kind, key.namespace, key.name);
-        const existing = row && { rv: int(row, 'rv'), uid: String(row.uid ?? ''), created: String(row.created ?? '') };
-        const metadata = { ...op.object.metadata, name: key.name, resourceVersion: String(rv) };
-        if (op.op === 'create') {
-          if (existing) throw alreadyExists(resourceName(key), key.group, key.name);
-          Object.assign(metadata, { uid: this.newUid(), creationTimestamp: rfc3339Seconds(this.now()) });
-          type = 'ADDED';
-        } else {
-          if (!existing) throw notFound(resourceName(key), key.group, key.name);
-          if (op.expectedRv !== undefined && op.expectedRv !== String(existing.rv)) throw conflict(resourceName(key), key.group, key.name);
-          Object.assign(metadata, { uid: existing.uid, creationTimestamp: existing.created });
-          type = 'MODIFIED';
-        }
-        if (key.namespace) metadata.namespace = key.namespace;
-        stored = { ...op.object, metadata };
-      }
-      const data = JSON.stringify(stored);
-      // Characters, not bytes: close enough for a limit, and free (the JSON is made for the row anyway).
-      if (type !== 'DELETED' && data.length > MAX_OBJECT_BYTES) throw objectTooLarge(key, data.length);
+      // Only the identity of the stored object is needed here (read in SQL rather than parsing the whole object);
+      // a delete stores the object as last seen.
+      const row = this.stmts.identity.get(key.group, key.kind, key.namespace, key.name);
+      const existing = row && {
+        resourceVersion: String(int(row, 'rv')),
+        uid: String(row.uid ?? ''),
+        creationTimestamp: String(row.created ?? ''),
+        object: () => {
+          const stored = this.getSync(key);
+          if (!stored) throw new Error(`the store's row of ${key.kind} ${key.namespace}/${key.name} vanished inside its transaction`);
+          return stored;
+        },
+      };
+      const { type, data } = stampWrite(op, existing, rv, this);
       if (type === 'DELETED') this.stmts.del.run(key.group, key.kind, key.namespace, key.name);
       else this.stmts.upsert.run(key.group, key.kind, key.namespace, key.name, rv, data);
       this.stmts.event.run(rv, type, key.group, key.kind, key.namespace, key.name, data);
@@ -366,7 +323,7 @@ export class SqliteStore implements Store {
     if (options.fromRv !== undefined && options.fromRv < this.rv) {
       for (const row of this.stmts.history.all(options.fromRv)) {
         const key = { group: text(row, 'grp'), kind: text(row, 'kind'), namespace: text(row, 'ns'), name: text(row, 'name') };
-        this.hub.deliver(handle, { type: eventType(row), rv: int(row, 'rv'), key, object: decodeStored(text(row, 'data')) });
+        this.hub.deliver(handle, { type: eventTypeOf(row.type), rv: int(row, 'rv'), key, object: decodeStored(text(row, 'data')) });
       }
     }
     return handle;
@@ -444,20 +401,8 @@ export class SqliteStore implements Store {
       if (result !== 'ok') problems.push(`sqlite: ${result}`);
     }
     for (const row of this.db.prepare('SELECT grp, kind, ns, name, rv, data FROM objects').all()) {
-      const name = String(row.name);
-      const rv = Number(row.rv);
-      const where = `${String(row.grp)}/${String(row.kind)} ${String(row.ns)}/${name}`;
-      let obj: KubeObject;
-      try {
-        obj = decodeStored(String(row.data));
-      } catch {
-        problems.push(`${where}: data is not JSON`);
-        continue;
-      }
-      if (obj.metadata?.name !== name) problems.push(`${where}: metadata.name is ${obj.metadata?.name}`);
-      if (obj.metadata?.resourceVersion !== String(rv)) problems.push(`${where}: resourceVersion mismatch`);
-      if (rv > this.rv) problems.push(`${where}: rv ${rv} beyond store rv ${this.rv}`);
-      if (!obj.metadata?.uid) problems.push(`${where}: no uid`);
+      const key = { group: text(row, 'grp'), kind: text(row, 'kind'), namespace: text(row, 'ns'), name: text(row, 'name') };
+      problems.push(...rowProblems(key, int(row, 'rv'), text(row, 'data'), this.rv));
     }
     return problems;
   }
