@@ -37,7 +37,13 @@ export class WatchHub {
     if (type && (type.group !== event.key.group || type.kind !== event.key.kind)) return;
     if (namespace !== undefined && namespace !== event.key.namespace) return;
     sub.lastRv = event.rv;
-    sub.onEvent(event);
+    try {
+      sub.onEvent(event);
+    } catch (err) {
+      // A listener's failure is its own bug: said loudly, but it cannot keep the change from the other listeners nor
+      // a commit from being acknowledged (the store delivers inside its commit path).
+      process.emitWarning(err instanceof Error ? err : new Error(String(err)), { code: 'FLEETOPS_WATCH_LISTENER' });
+    }
   }
 
   publish(event: StoreEvent): void {

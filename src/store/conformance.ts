@@ -247,6 +247,31 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await store.close();
     });
 
+    it('delivers to every watcher and acknowledges the commit when one watcher throws', async () => {
+      const store = await makeStore();
+      const warnings: string[] = [];
+      const onWarning = (w: Error): void => void warnings.push(w.message);
+      process.on('warning', onWarning);
+      const bad = await store.watch({ type: T }, () => {
+        throw new Error('a broken listener');
+      });
+      const good = await collect(store, { type: T });
+      await store.commit([
+        { op: 'create', key: keyOf(T, 'default', 'a'), object: app('a') },
+        { op: 'create', key: keyOf(T, 'default', 'b'), object: app('b') },
+      ]);
+      assert.deepEqual(
+        good.events.map((e) => e.key.name),
+        ['a', 'b'],
+      );
+      await new Promise((r) => setImmediate(r));
+      process.off('warning', onWarning);
+      assert.ok(warnings.includes('a broken listener'), 'the failure is said');
+      bad.stop();
+      good.stop();
+      await store.close();
+    });
+
     it('passes its own integrity check', async () => {
       const store = await makeStore();
       await createObject(store, keyOf(T, 'default', 'a'), app('a'));
