@@ -19,7 +19,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { StoredObject } from '../api/types.ts';
+import { isPlainObject, type StoredObject } from '../api/types.ts';
 import { ApiError, errorMessage, expired, isApiError } from '../api/errors.ts';
 import {
   type ListOptions,
@@ -164,7 +164,10 @@ export class PostgresStore implements Store {
     };
     client.on('error', lost);
     client.on('end', () => lost());
-    client.on('notification', () => this.wakeTail());
+    // A commit this replica has already delivered (its own, mostly) needs no read of the change log.
+    client.on('notification', (n) => {
+      if (!(Number(n.payload) <= this.delivered)) this.wakeTail();
+    });
     await client.connect();
     await client.query(`LISTEN ${CHANNEL}`);
     this.listener = client;
@@ -313,9 +316,9 @@ export class PostgresStore implements Store {
     const done: { item: PendingCommit; events: CommittedEvent[] }[] = [];
     let broken = false;
     try {
-      await client.query('BEGIN');
-      const counter = await client.query<{ v: string }>({ name: 'fleetops-lock-rv', text: "SELECT v FROM fleetops_meta WHERE k = 'rv' FOR UPDATE" });
-      let rv = Number(counter.rows[0]?.v ?? 0);
+      // One round trip: the transaction and the counter's lock (a simple query may hold both statements).
+      const begun: unknown = await client.query("BEGIN; SELECT v FROM fleetops_meta WHERE k = 'rv' FOR UPDATE");
+      let rv = Number(lockedCounter(begun));
       const slots = await this.readSlots(client, batch);
       for (const item of batch) {
         const overlay = new Map<string, Slot>();
@@ -420,37 +423,29 @@ export class PostgresStore implements Store {
       if (slot.data === undefined) [k.group, k.kind, k.namespace, k.name].forEach((v, i) => gone[i]!.push(v));
       else [k.group, k.kind, k.namespace, k.name, String(slot.rv), slot.data].forEach((v, i) => up[i]!.push(v));
     }
-    if (up[0]!.length)
-      await client.query({
-        name: 'fleetops-upsert',
-        text:
-          'INSERT INTO fleetops_objects (grp, kind, ns, name, rv, data) ' +
-          'SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[]) ' +
-          'ON CONFLICT (grp, kind, ns, name) DO UPDATE SET rv = excluded.rv, data = excluded.data',
-        values: up,
-      });
-    if (gone[0]!.length)
-      await client.query({
-        name: 'fleetops-delete',
-        text:
-          'DELETE FROM fleetops_objects o USING unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS k(grp, kind, ns, name) ' +
-          'WHERE o.grp = k.grp AND o.kind = k.kind AND o.ns = k.ns AND o.name = k.name',
-        values: gone,
-      });
     const ev: string[][] = [[], [], [], [], [], [], []];
     for (const e of events) [String(e.rv), e.type, e.key.group, e.key.kind, e.key.namespace, e.key.name, e.data].forEach((v, i) => ev[i]!.push(v));
+    // Every write of the batch in one statement (one round trip): rows, deletions, change log, counter, and one
+    // NOTIFY, which PostgreSQL sends at COMMIT (none if it rolls back). A key's final state is one of upsert or delete.
     await client.query({
-      name: 'fleetops-events',
-      text:
-        'INSERT INTO fleetops_events (rv, type, grp, kind, ns, name, data) ' +
-        'SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])',
-      values: ev,
-    });
-    // One NOTIFY per transaction, sent by PostgreSQL at COMMIT (none if it rolls back).
-    await client.query({
-      name: 'fleetops-bump-rv',
-      text: `WITH u AS (UPDATE fleetops_meta SET v = $1 WHERE k = 'rv' RETURNING v) SELECT pg_notify('${CHANNEL}', v::text) FROM u`,
-      values: [rv],
+      name: 'fleetops-write-batch',
+      text: `WITH
+        up AS (
+          INSERT INTO fleetops_objects (grp, kind, ns, name, rv, data)
+          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+          ON CONFLICT (grp, kind, ns, name) DO UPDATE SET rv = excluded.rv, data = excluded.data
+          RETURNING 1),
+        gone AS (
+          DELETE FROM fleetops_objects o USING unnest($7::text[], $8::text[], $9::text[], $10::text[]) AS k(grp, kind, ns, name)
+          WHERE o.grp = k.grp AND o.kind = k.kind AND o.ns = k.ns AND o.name = k.name
+          RETURNING 1),
+        log AS (
+          INSERT INTO fleetops_events (rv, type, grp, kind, ns, name, data)
+          SELECT * FROM unnest($11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[])
+          RETURNING 1),
+        counter AS (UPDATE fleetops_meta SET v = $18 WHERE k = 'rv' RETURNING v)
+      SELECT pg_notify('${CHANNEL}', v::text), (SELECT count(*) FROM up), (SELECT count(*) FROM gone), (SELECT count(*) FROM log) FROM counter`,
+      values: [...up, ...gone, ...ev, rv],
     });
   }
 
@@ -622,6 +617,15 @@ export class PostgresStore implements Store {
     await listener?.end().catch(() => undefined);
     await this.pool.end();
   }
+}
+
+/** The counter's value from the results of `BEGIN; SELECT v … FOR UPDATE` (a simple query answers with one result each). */
+function lockedCounter(results: unknown): string {
+  const second: unknown = Array.isArray(results) ? results[1] : undefined;
+  const rows: unknown = isPlainObject(second) ? second.rows : undefined;
+  const first: unknown = Array.isArray(rows) ? rows[0] : undefined;
+  if (!isPlainObject(first) || typeof first.v !== 'string') throw new Error("the store's counter row is missing: was the schema migrated?");
+  return first.v;
 }
 
 /** A write that failed because the database did not answer: 503 ServiceUnavailable, so clients retry. */
