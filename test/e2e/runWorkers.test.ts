@@ -15,6 +15,7 @@ import { buildTestImage, TEST_IMAGE } from '../helpers/images.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { spawnFleet, type FleetProcess } from '../helpers/process.ts';
 import { testPromise } from '../helpers/promises.ts';
+import { decodeWorkload } from '../../src/lib/workloads.ts';
 
 const KRATIX = '/apis/platform.kratix.io/v1alpha1';
 const SLOWS = '/apis/test.fleetops.dev/v1/namespaces/default/slows';
@@ -103,5 +104,64 @@ describe('pipeline runs on worker replicas', () => {
       Array.from({ length: N }, () => 1),
       'exactly one successful run per resource',
     );
+  });
+  it('refuses the result of a run whose spec changed while its leader was gone', async () => {
+    // A second API replica to take over; the first leads now (it started first) and goes mid-run.
+    const api2 = await replica('api2', 'api');
+    const [api, , w2] = fleets as [FleetProcess, FleetProcess, FleetProcess];
+    const c = api2.client;
+    const KEEPS = '/apis/test.fleetops.dev/v1/namespaces/default/keeps';
+    const promise = testPromise({
+      kind: 'Keep',
+      plural: 'keeps',
+      pipeline: {
+        name: 'keep',
+        spec: {
+          containers: [
+            {
+              name: 'keep',
+              image: TEST_IMAGE,
+              command: [
+                'sh',
+                '-c',
+                'if grep -q "value: old" /kratix/input/object.yaml; then sleep 25; fi; grep "value:" /kratix/input/object.yaml > /kratix/output/value.yaml',
+              ],
+            },
+          ],
+        },
+      },
+    });
+    await c.request('POST', `${KRATIX}/promises`, { body: promise });
+    await eventually(() => c.get(KEEPS), 30_000, 'kind served');
+    await c.request('POST', KEEPS, { body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Keep', metadata: { name: 'k' }, spec: { value: 'old' } } });
+    const old = await eventually(
+      async () =>
+        (await c.get<{ items: Run[] }>(RUNS)).items.find(
+          (r) => r.spec.object.name === 'k' && r.status?.phase === 'Running' && r.status.claim?.holder?.includes(`-${w2.child.pid}-`),
+        ),
+      60_000,
+      'the old spec running on the worker',
+    );
+    await api.kill('SIGKILL');
+    await c.request('PATCH', `${KEEPS}/k`, { contentType: 'application/merge-patch+json', body: { spec: { value: 'new' } } });
+    await eventually(
+      async () => (await c.get<Run>(`${RUNS}/${old.metadata.name}`)).status?.phase === 'Failed',
+      60_000,
+      'the old run superseded by the new leader',
+    );
+    // The Work's files, as the state stores will write them.
+    const workFiles = async (): Promise<string> => {
+      const works = await c.get<{ items: { spec?: { workloadGroups?: { workloads?: { content?: string }[] }[] } }[] }>(
+        '/apis/platform.kratix.io/v1alpha1/namespaces/default/works?labelSelector=kratix.io%2Fpromise-name%3Dkeep',
+      );
+      const contents = works.items.flatMap((w) => (w.spec?.workloadGroups ?? []).flatMap((g) => (g.workloads ?? []).map((x) => x.content ?? '')));
+      return contents.map((x) => decodeWorkload(x).toString('utf8')).join('\n');
+    };
+    await eventually(async () => (await workFiles()).includes('value: new'), 90_000, 'the Work of the new spec');
+    // Past the old step's 25 s: its result is not recorded over the new one.
+    await new Promise((r) => setTimeout(r, 25_000));
+    assert.equal((await c.get<Run>(`${RUNS}/${old.metadata.name}`)).status?.phase, 'Failed');
+    assert.match(await workFiles(), /value: new/, 'the Work keeps the new spec');
+    assert.doesNotMatch(await workFiles(), /value: old/);
   });
 });

@@ -28,7 +28,7 @@ import { apiVersionOf, type ResourceType } from '../../registry/ResourceType.ts'
 import { rfc3339Seconds } from '../../api/time.ts';
 import type { Pipeline } from '../../workflows/PipelineRunner.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
-import type { CompletedRun, WorkflowExecutor, WorkflowTarget } from '../shared/WorkflowExecutor.ts';
+import { isUnfinishedDispatch, type CompletedRun, type WorkflowExecutor, type WorkflowTarget } from '../shared/WorkflowExecutor.ts';
 import { LABEL_HASH, LABEL_PIPELINE_NAME, LABEL_PROMISE_NAME, LABEL_RESOURCE_NAME } from '../shared/kratixNames.ts';
 import { md5Hex } from '../../lib/workloads.ts';
 import { configReader } from '../shared/configReader.ts';
@@ -316,6 +316,8 @@ export class ResourceController {
     // pipelines that finished before the crash are taken from their WorkflowRuns instead of running twice.
     const since = state.phase === 'Running' && state.hash === hash ? state.runningSince : undefined;
     const recovering = since !== undefined;
+    // A run of an earlier spec still under way (started by a leader that has gone) must not write its Work after ours.
+    if (state.phase === 'Running' && state.hash !== hash) await this.supersede(current, promise, hash);
     const resumed = recovering ? await this.completedRuns(current, promise, hash, since) : new Map<string, CompletedRun>();
     if (resumed.size) log.info({ pipelines: [...resumed.keys()] }, 'resuming a workflow interrupted by a restart');
     if (pipelines.length) {
@@ -357,6 +359,22 @@ export class ResourceController {
     if (outcome.control.retryAfterMs !== undefined) return { requeueAfter: outcome.control.retryAfterMs };
     if (outcome.control.suspend) return;
     return { requeueAfter: this.intervalMs(promise) };
+  }
+
+  /** Marks the unfinished dispatched runs of this resource for another spec Failed, so no replica records them. */
+  private async supersede(obj: ResourceRequest, promise: KratixPromise, hash: string): Promise<void> {
+    const selector = `${LABEL_RESOURCE_NAME}=${obj.metadata.name},${LABEL_PROMISE_NAME}=${promise.metadata.name}`;
+    for (const run of await listOf(this.opts.client, workflowRunType, { namespace: obj.metadata.namespace ?? '', labelSelector: selector })) {
+      if (run.metadata.labels?.[LABEL_HASH] === hash || !this.opts.executor.dispatching() || !isUnfinishedDispatch(run)) continue;
+      await this.opts.client
+        .updateStatus({
+          ...run,
+          status: { ...run.status, phase: 'Failed', message: 'superseded: the resource or its Promise changed before this run finished' },
+        })
+        .catch((err: unknown) => {
+          if (!isApiError(err, 'Conflict') && !isApiError(err, 'NotFound')) throw err; // it moved on: the next reconcile looks again
+        });
+    }
   }
 
   /** Succeeded WorkflowRuns of an interrupted attempt (created after it started), by pipeline; its unfinished run is marked failed. */

@@ -162,7 +162,8 @@ export class RunWorker {
           await chain;
           // Still ours? (A replica that took it over has written a newer claim.)
           const now = await getOf(client, workflowRunType, latest.metadata.name, latest.metadata.namespace).catch(() => undefined);
-          const mine = !abort.signal.aborted && now?.status?.claim?.holder === identity && now.status.claim.attempt === attempt;
+          const mine =
+            !abort.signal.aborted && now?.status?.phase === 'Running' && now.status.claim?.holder === identity && now.status.claim.attempt === attempt;
           if (mine && now) latest = now;
           return mine;
         },

@@ -324,6 +324,11 @@ export class WorkflowExecutor {
     return result;
   }
 
+  /** Whether runs are carried out by RunWorkers on any replica (a shared store) rather than here. */
+  dispatching(): boolean {
+    return this.opts.dispatch !== undefined;
+  }
+
   /** With several replicas: waits for a run another replica carries out (a new leader adopting its predecessor's). */
   awaitDispatched(run: StoredObject): Promise<StoredObject> | undefined {
     return this.opts.dispatch && isUnfinishedDispatch(run) ? this.opts.dispatch.awaitRun(run.metadata.namespace ?? '', run.metadata.name) : undefined;
