@@ -16,20 +16,11 @@ import { loadKubeconfig } from '../src/client/kubeconfig.ts';
 import { SqliteStore } from '../src/store/SqliteStore.ts';
 import { keyOf } from '../src/store/Store.ts';
 import { kubectlFor } from '../test/helpers/kubectl.ts';
+import { arg, pct, fmt } from './lib/figures.ts';
 
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const OBJECTS = arg('objects', 10_000);
 const WRITES = arg('writes', 5_000);
 const CONCURRENCY = 16;
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-}
-const fmt = (n: number): string => n.toFixed(n >= 100 ? 0 : 1);
 
 async function storeFloor(dir: string): Promise<number> {
   const store = new SqliteStore({ path: join(dir, 'floor.db') });

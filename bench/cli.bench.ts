@@ -11,11 +11,8 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { startFleetOps } from '../src/main.ts';
+import { arg } from './lib/figures.ts';
 
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const RUNS = arg('runs', 15);
 const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
 

@@ -14,12 +14,9 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { GitWriter } from '../src/statestores/GitWriter.ts';
 import { GIT_MALLOC_ENV } from '../src/lib/gitEnv.ts';
+import { arg } from './lib/figures.ts';
 
 const run = promisify(execFile);
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const N = arg('resources', 10_000);
 const BATCH = arg('batch', 1000);
 const SAMPLE = arg('per-commit-sample', 300);

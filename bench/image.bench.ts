@@ -21,11 +21,8 @@ import { HelperLauncher } from '../src/workflows/runtime/HelperLauncher.ts';
 import { defaultWorkflowConcurrency } from '../src/controllers/resource/ResourceController.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
 import { pool, sandboxFloor } from './lib/sandboxFloor.ts';
+import { arg } from './lib/figures.ts';
 
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const RUNS = arg('runs', 1000);
 const CONCURRENCY = arg('concurrency', defaultWorkflowConcurrency());
 const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;

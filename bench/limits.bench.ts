@@ -18,11 +18,8 @@ import { BENCH_IMAGE, buildBenchImage } from './lib/benchImage.ts';
 import { testPromise } from '../test/helpers/promises.ts';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { arg } from './lib/figures.ts';
 
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const SECONDS = arg('seconds', 30);
 /** Whose largest body: an application team's (the default, 10,000 nodes) or the platform team's (50,000). */
 const AS_ADMIN = process.argv.includes('--admin');

@@ -14,11 +14,8 @@ import { startFleetOps } from '../src/main.ts';
 import { HttpClient } from '../src/client/HttpClient.ts';
 import { loadKubeconfig } from '../src/client/kubeconfig.ts';
 import { testPromise } from '../test/helpers/promises.ts';
+import { arg } from './lib/figures.ts';
 
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const APPS = arg('apps', 10_000);
 const RUNS = 3;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;

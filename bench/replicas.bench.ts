@@ -22,20 +22,12 @@ import { spawnFleet, type FleetProcess } from '../test/helpers/process.ts';
 import { startPostgres } from '../test/helpers/postgres.ts';
 import { openImageCache } from '../src/workflows/images/openImageCache.ts';
 import { BENCH_IMAGE, buildBenchImage } from './lib/benchImage.ts';
+import { arg, pct, fmt } from './lib/figures.ts';
 
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const WRITES = arg('writes', 3_000);
 const EVENTS = arg('events', 200);
 const CONCURRENCY = 16;
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-}
-const fmt = (n: number): string => n.toFixed(n >= 100 ? 0 : 1);
 const cm = (name: string, labels: Record<string, string> = {}): object => ({
   apiVersion: 'v1',
   kind: 'ConfigMap',

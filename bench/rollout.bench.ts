@@ -24,12 +24,9 @@ import { defaultWorkflowConcurrency } from '../src/controllers/resource/Resource
 import { keyOf } from '../src/store/Store.ts';
 import { bareSpawns, describeFloors, sandboxFloors } from './lib/sandboxFloor.ts';
 import { BENCH_IMAGE, buildBenchImage } from './lib/benchImage.ts';
+import { arg } from './lib/figures.ts';
 
 const run = promisify(execFile);
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const N = arg('resources', 10_000);
 const CONCURRENCY = arg('concurrency', defaultWorkflowConcurrency());
 const GROUP = 'bench.fleetops.dev';

@@ -15,11 +15,8 @@ import { bareSpawns, describeFloors, sandboxFloors } from './lib/sandboxFloor.ts
 import { BENCH_IMAGE, buildBenchImage } from './lib/benchImage.ts';
 import { defaultWorkflowConcurrency } from '../src/controllers/resource/ResourceController.ts';
 import { keyOf } from '../src/store/Store.ts';
+import { arg } from './lib/figures.ts';
 
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const N = arg('resources', 1000);
 const CONCURRENCY = arg('concurrency', defaultWorkflowConcurrency());
 

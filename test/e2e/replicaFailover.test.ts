@@ -13,37 +13,18 @@ import type { KubeObject } from '../../src/api/types.ts';
 import { openImageCache } from '../../src/workflows/images/openImageCache.ts';
 import { eventually } from '../helpers/fleet.ts';
 import { connectStateStore, startGitServer, type TestGitServer } from '../helpers/gitServer.ts';
-import { buildTestImage, TEST_IMAGE } from '../helpers/images.ts';
+import { buildTestImage } from '../helpers/images.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { spawnFleet, type FleetProcess } from '../helpers/process.ts';
-import { testPromise } from '../helpers/promises.ts';
+import { counterPromise } from '../helpers/promises.ts';
 
 const KRATIX = '/apis/platform.kratix.io/v1alpha1';
 const COUNTERS = '/apis/test.fleetops.dev/v1/namespaces/default/counters';
 const LEASE = '/apis/coordination.k8s.io/v1/namespaces/fleetops-system/leases/fleetops-controllers';
 const N = 200;
 
-function counterPromise(revision: number): KubeObject {
-  const p = testPromise({
-    kind: 'Counter',
-    plural: 'counters',
-    destinationSelectors: { environment: 'worker' },
-    pipeline: {
-      name: 'render',
-      spec: {
-        containers: [
-          {
-            name: 'render',
-            image: TEST_IMAGE,
-            command: ['sh', '-c', `sleep 0.1; echo "revision: ${revision}" > /kratix/output/out.yaml; echo "seen: ${revision}" > /kratix/metadata/status.yaml`],
-          },
-        ],
-      },
-    },
-  });
-  p.metadata.annotations = { 'fleetops.dev/rollout-strategy': 'maxConcurrent: 10' };
-  return p;
-}
+const counter = (revision: number): KubeObject =>
+  counterPromise(revision, { stepSeconds: 0.1, maxConcurrent: 10, destinationSelectors: { environment: 'worker' } });
 
 interface Counter extends KubeObject {
   status?: { seen?: number; promiseRevision?: number };
@@ -107,7 +88,7 @@ describe('fail-over of the controllers during a rollout', () => {
     for (const d of ['worker-1', 'platform']) await c.request('DELETE', `${KRATIX}/destinations/${d}`);
     await c.request('DELETE', `${KRATIX}/gitstatestores/default`);
     await connectStateStore(c, git, 'platform');
-    await c.request('POST', `${KRATIX}/promises`, { body: counterPromise(1) });
+    await c.request('POST', `${KRATIX}/promises`, { body: counter(1) });
     await eventually(() => c.get(COUNTERS), 30_000, 'kind served on the replica that does not lead');
     for (let i = 0; i < N; i++)
       await c.request('POST', COUNTERS, { body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Counter', metadata: { name: `c-${i}` }, spec: {} } });
@@ -120,7 +101,7 @@ describe('fail-over of the controllers during a rollout', () => {
     await inGit(1); // committed before the change, so each resource's change to revision 2 is a commit of its own
     const current = await c.get<KubeObject>(`${KRATIX}/promises/counter`);
     await c.request('PUT', `${KRATIX}/promises/counter`, {
-      body: { ...counterPromise(2), metadata: { ...counterPromise(2).metadata, resourceVersion: current.metadata.resourceVersion } },
+      body: { ...counter(2), metadata: { ...counter(2).metadata, resourceVersion: current.metadata.resourceVersion } },
     });
     await eventually(
       async () => ((await c.get<Rollout>('/apis/fleetops.dev/v1alpha1/rollouts/counter-r2').catch(() => undefined))?.status?.updated ?? 0) >= 20,

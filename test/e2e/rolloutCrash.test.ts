@@ -3,7 +3,7 @@
  * resource ends on the new revision (none skipped) with exactly one successful run of it (none run twice), and a
  * run cut off by the crash is marked as interrupted rather than left looking alive.
  */
-import { testPromise } from '../helpers/promises.ts';
+import { counterPromise } from '../helpers/promises.ts';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject } from '../../src/api/types.ts';
 import { eventually } from '../helpers/fleet.ts';
-import { buildTestImage, TEST_IMAGE } from '../helpers/images.ts';
+import { buildTestImage } from '../helpers/images.ts';
 import { openImageCache } from '../../src/workflows/images/openImageCache.ts';
 import { spawnFleet, type FleetProcess } from '../helpers/process.ts';
 
@@ -19,26 +19,7 @@ const KRATIX = '/apis/platform.kratix.io/v1alpha1';
 const COUNTERS = '/apis/test.fleetops.dev/v1/namespaces/default/counters';
 const N = 30;
 
-function counterPromise(revision: number): KubeObject {
-  const p = testPromise({
-    kind: 'Counter',
-    plural: 'counters',
-    pipeline: {
-      name: 'render',
-      spec: {
-        containers: [
-          {
-            name: 'render',
-            image: TEST_IMAGE,
-            command: ['sh', '-c', `sleep 0.2; echo "revision: ${revision}" > /kratix/output/out.yaml; echo "seen: ${revision}" > /kratix/metadata/status.yaml`],
-          },
-        ],
-      },
-    },
-  });
-  p.metadata.annotations = { 'fleetops.dev/rollout-strategy': 'maxConcurrent: 3' };
-  return p;
-}
+const counter = (revision: number): KubeObject => counterPromise(revision, { stepSeconds: 0.2, maxConcurrent: 3 });
 
 interface Counter extends KubeObject {
   status?: { seen?: number; promiseRevision?: number };
@@ -59,7 +40,7 @@ describe('crash safety of rollouts', () => {
     images.stop();
     let fleet: FleetProcess = await spawnFleet(dataDir);
     try {
-      await fleet.client.request('POST', `${KRATIX}/promises`, { body: counterPromise(1) });
+      await fleet.client.request('POST', `${KRATIX}/promises`, { body: counter(1) });
       await eventually(() => fleet.client.get(COUNTERS), 15_000, 'kind served');
       for (let i = 0; i < N; i++)
         await fleet.client.request('POST', COUNTERS, { body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Counter', metadata: { name: `c-${i}` }, spec: {} } });
@@ -71,7 +52,7 @@ describe('crash safety of rollouts', () => {
 
       const current = await fleet.client.get<KubeObject>(`${KRATIX}/promises/counter`);
       await fleet.client.request('PUT', `${KRATIX}/promises/counter`, {
-        body: { ...counterPromise(2), metadata: { ...counterPromise(2).metadata, resourceVersion: current.metadata.resourceVersion } },
+        body: { ...counter(2), metadata: { ...counter(2).metadata, resourceVersion: current.metadata.resourceVersion } },
       });
       // Kill it mid-way: some updated, most not.
       await eventually(

@@ -1,5 +1,6 @@
 /** A minimal Promise for tests and benches: a kind and, when given, one configure pipeline. */
 import type { KubeObject } from '../../src/api/types.ts';
+import { TEST_IMAGE } from './images.ts';
 
 export interface TestPromiseOptions {
   kind: string;
@@ -46,4 +47,37 @@ export function testPromise(opts: TestPromiseOptions): KubeObject {
         : {}),
     },
   };
+}
+
+/**
+ * The rollout crash tests' Promise: a `Counter` whose step (after `stepSeconds`) writes the revision to its output and
+ * `seen: <revision>` to its status, rolled out `maxConcurrent` at a time.
+ */
+export function counterPromise(
+  revision: number,
+  opts: { stepSeconds: number; maxConcurrent: number; destinationSelectors?: Record<string, string> },
+): KubeObject {
+  const p = testPromise({
+    kind: 'Counter',
+    plural: 'counters',
+    ...(opts.destinationSelectors ? { destinationSelectors: opts.destinationSelectors } : {}),
+    pipeline: {
+      name: 'render',
+      spec: {
+        containers: [
+          {
+            name: 'render',
+            image: TEST_IMAGE,
+            command: [
+              'sh',
+              '-c',
+              `sleep ${opts.stepSeconds}; echo "revision: ${revision}" > /kratix/output/out.yaml; echo "seen: ${revision}" > /kratix/metadata/status.yaml`,
+            ],
+          },
+        ],
+      },
+    },
+  });
+  p.metadata.annotations = { 'fleetops.dev/rollout-strategy': `maxConcurrent: ${opts.maxConcurrent}` };
+  return p;
 }
