@@ -95,6 +95,8 @@ export class PostgresStore implements Store {
   readonly newUid: () => string;
   private readonly historySize: number;
   private readonly hub = new WatchHub();
+  /** Namespace name → stored text, as this replica's tail has delivered them. */
+  private readonly namespaces = new Map<string, string>();
   /** The newest resourceVersion handed to this replica's watchers (the tail's position). */
   private delivered = 0;
   /** Serialises tail reads, own deliveries and watch starts (order to watchers depends on it). */
@@ -135,6 +137,7 @@ export class PostgresStore implements Store {
         client.release();
       }
       store.delivered = await store.currentRv();
+      await store.followNamespaces();
       await store.listen();
     } catch (err) {
       await store.pool.end().catch(() => undefined);
@@ -143,6 +146,20 @@ export class PostgresStore implements Store {
     store.pollTimer = setInterval(() => store.wakeTail(), options.pollMs ?? 1_000);
     store.pollTimer.unref();
     return store;
+  }
+
+  /** Loads the namespaces and keeps them from the events this replica delivers (see get). */
+  private async followNamespaces(): Promise<void> {
+    const type = { group: '', kind: 'Namespace' };
+    this.hub.subscribe(
+      { type },
+      (e) => {
+        if (e.type === 'DELETED') this.namespaces.delete(e.key.name);
+        else this.namespaces.set(e.key.name, JSON.stringify(e.object));
+      },
+      this.delivered,
+    );
+    for (const ns of (await this.list(type)).items) this.namespaces.set(ns.metadata.name, JSON.stringify(ns));
   }
 
   /** Whether the database answers (the LISTEN connection is up). */
@@ -240,6 +257,12 @@ export class PostgresStore implements Store {
   }
 
   async get(key: ObjectKey): Promise<StoredObject | undefined> {
+    // Namespaces are read by every namespaced write (does it exist, is it terminating): served from memory, kept by
+    // the change-log tail, as Kubernetes' NamespaceLifecycle admission reads its informer; a miss asks the database.
+    if (key.group === '' && key.kind === 'Namespace') {
+      const text = this.namespaces.get(key.name);
+      if (text !== undefined) return JSON.parse(text);
+    }
     const { rows } = await this.pool.query<{ data: string }>({
       name: 'fleetops-get',
       text: 'SELECT data FROM fleetops_objects WHERE grp = $1 AND kind = $2 AND ns = $3 AND name = $4',
