@@ -155,7 +155,8 @@ export class RunWorker {
       const { target, pipeline, input } = targetOfRun(latest);
       await this.opts.executor.execute(target, pipeline, input, {
         run: () => latest,
-        readConfig: configReader(client, target.namespace),
+        // As where the run was started: resource workflows read ConfigMaps and Secrets of their namespace.
+        ...(target.workflowType === 'resource' ? { readConfig: configReader(client, target.namespace) } : {}),
         signal: abort.signal,
         beforeRecord: async () => {
           clearInterval(timer);
