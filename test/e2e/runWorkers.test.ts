@@ -53,34 +53,34 @@ describe('pipeline runs on worker replicas', () => {
   });
 
   it('takes over the runs of a worker killed mid-run, each resource succeeding once', async () => {
-    // The API replica leads and runs no steps; two workers run them.
+    // The API replica leads and runs no steps; workers run them (steps long enough to be cut short by the kill).
     const api = await replica('api', 'api');
     const w1 = await replica('w1', 'worker');
-    const w2 = await replica('w2', 'worker');
     const c = api.client;
     const promise = testPromise({
       kind: 'Slow',
       plural: 'slows',
       pipeline: {
         name: 'slow',
-        spec: { containers: [{ name: 'slow', image: TEST_IMAGE, command: ['sh', '-c', 'sleep 4; echo "done: true" > /kratix/metadata/status.yaml'] }] },
+        spec: { containers: [{ name: 'slow', image: TEST_IMAGE, command: ['sh', '-c', 'sleep 20; echo "done: true" > /kratix/metadata/status.yaml'] }] },
       },
     });
     await c.request('POST', `${KRATIX}/promises`, { body: promise });
     await eventually(() => c.get(SLOWS), 30_000, 'kind served');
     for (let i = 0; i < N; i++)
       await c.request('POST', SLOWS, { body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Slow', metadata: { name: `s-${i}` }, spec: {} } });
-    const holderOf = (r: Run): FleetProcess | undefined => [api, w1, w2].find((f) => r.status?.claim?.holder?.includes(`-${f.child.pid}-`));
-    // Both workers have runs; w1's are under way.
+    // w1 takes the runs (the only worker yet); w2 comes up, then w1 dies mid-run: w2 can have them only by take-over.
     const running = await eventually(
       async () => {
         const runs = (await c.get<{ items: Run[] }>(RUNS)).items;
-        const onW1 = runs.filter((r) => r.status?.phase === 'Running' && holderOf(r) === w1);
-        return onW1.length && runs.some((r) => holderOf(r) === w2) ? onW1 : undefined;
+        const onW1 = runs.filter((r) => r.status?.phase === 'Running' && r.status.claim?.holder?.includes(`-${w1.child.pid}-`));
+        return onW1.length ? onW1 : undefined;
       },
       60_000,
-      'runs claimed by both workers',
+      'runs under way on the first worker',
     );
+    const w2 = await replica('w2', 'worker');
+    const holderOf = (r: Run): FleetProcess | undefined => [api, w1, w2].find((f) => r.status?.claim?.holder?.includes(`-${f.child.pid}-`));
     assert.equal((await c.get<{ items: Run[] }>(RUNS)).items.filter((r) => holderOf(r) === api).length, 0, 'the api replica runs no steps');
     await w1.kill('SIGKILL');
     const taken = running.map((r) => r.metadata.name);
@@ -124,7 +124,7 @@ describe('pipeline runs on worker replicas', () => {
               command: [
                 'sh',
                 '-c',
-                'if grep -q "value: old" /kratix/input/object.yaml; then sleep 25; fi; grep "value:" /kratix/input/object.yaml > /kratix/output/value.yaml',
+                'if grep -q "value: old" /kratix/input/object.yaml; then sleep 40; fi; grep "value:" /kratix/input/object.yaml > /kratix/output/value.yaml',
               ],
             },
           ],
@@ -158,8 +158,8 @@ describe('pipeline runs on worker replicas', () => {
       return contents.map((x) => decodeWorkload(x).toString('utf8')).join('\n');
     };
     await eventually(async () => (await workFiles()).includes('value: new'), 90_000, 'the Work of the new spec');
-    // Past the old step's 25 s: its result is not recorded over the new one.
-    await new Promise((r) => setTimeout(r, 25_000));
+    // Past the old step's 40 s (the leader take-over needs 15 s of them): its result is not recorded over the new one.
+    await new Promise((r) => setTimeout(r, 40_000));
     assert.equal((await c.get<Run>(`${RUNS}/${old.metadata.name}`)).status?.phase, 'Failed');
     assert.match(await workFiles(), /value: new/, 'the Work keeps the new spec');
     assert.doesNotMatch(await workFiles(), /value: old/);
