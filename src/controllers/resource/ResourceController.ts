@@ -13,13 +13,12 @@ import { availableParallelism } from 'node:os';
 import { setCondition } from '../../api/conditions.ts';
 import { parseGoDuration } from '../../api/duration.ts';
 import { isApiError } from '../../api/errors.ts';
-import { cloneJson } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import { getOf, listOf, watchOf } from '../../client/typed.ts';
 import { promiseType, type KratixPromise, type PromiseSpec } from '../../registry/builtin/kratixKinds.ts';
 import { objectOf } from '../../registry/builtin/defineType.ts';
 import { revisionType, workflowRunType } from '../../registry/builtin/fleetopsKinds.ts';
-import { resourceRequest, type ResourceRequest, type ResourceRequestStatus, type WorkflowState } from '../shared/resourceRequest.ts';
+import { resourceRequest, writeRequestStatus, type ResourceRequest, type ResourceRequestStatus, type WorkflowState } from '../shared/resourceRequest.ts';
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
 import { BackgroundTasks } from '../../controller/BackgroundTasks.ts';
 import { PromiseKindsWatcher } from '../shared/PromiseKindsWatcher.ts';
@@ -317,7 +316,7 @@ export class ResourceController {
     const since = state.phase === 'Running' && state.hash === hash ? state.runningSince : undefined;
     const recovering = since !== undefined;
     // A run of an earlier spec still under way (started by a leader that has gone) must not write its Work after ours.
-    if (state.phase === 'Running' && state.hash !== hash) await this.supersede(current, promise, hash);
+    if (state.phase === 'Running' && state.hash !== hash && executor.dispatching()) await this.supersede(current, promise, hash);
     const resumed = recovering ? await this.completedRuns(current, promise, hash, since) : new Map<string, CompletedRun>();
     if (resumed.size) log.info({ pipelines: [...resumed.keys()] }, 'resuming a workflow interrupted by a restart');
     if (pipelines.length) {
@@ -365,7 +364,7 @@ export class ResourceController {
   private async supersede(obj: ResourceRequest, promise: KratixPromise, hash: string): Promise<void> {
     const selector = `${LABEL_RESOURCE_NAME}=${obj.metadata.name},${LABEL_PROMISE_NAME}=${promise.metadata.name}`;
     for (const run of await listOf(this.opts.client, workflowRunType, { namespace: obj.metadata.namespace ?? '', labelSelector: selector })) {
-      if (run.metadata.labels?.[LABEL_HASH] === hash || !this.opts.executor.dispatching() || !isUnfinishedDispatch(run)) continue;
+      if (run.metadata.labels?.[LABEL_HASH] === hash || !isUnfinishedDispatch(run)) continue;
       await this.opts.client
         .updateStatus({
           ...run,
@@ -410,25 +409,7 @@ export class ResourceController {
 
   /** Re-reads the object and writes its status through `change`, retrying on conflicts; skips a no-op write. */
   private async writeStatus(obj: ResourceRequest, change: (status: ResourceRequestStatus) => void): Promise<ResourceRequest> {
-    let current: ResourceRequest | undefined = obj;
-    for (let attempt = 0; attempt < 5 && current; attempt++) {
-      const status = cloneJson(current.status ?? {});
-      change(status);
-      if (JSON.stringify(status) === JSON.stringify(current.status ?? {})) return current;
-      try {
-        return resourceRequest(await this.opts.client.updateStatus({ ...current, status }));
-      } catch (err) {
-        if (!isApiError(err, 'Conflict')) throw err;
-        const latest = await this.opts.client.get({
-          apiVersion: obj.apiVersion,
-          kind: obj.kind,
-          namespace: obj.metadata.namespace ?? '',
-          name: obj.metadata.name,
-        });
-        current = latest && resourceRequest(latest);
-      }
-    }
-    return current ?? obj;
+    return (await writeRequestStatus(this.opts.client, obj, (status) => change(status)))?.request ?? obj;
   }
 
   private async finalize(obj: ResourceRequest, promise: KratixPromise, type: ResourceType, log: Logger): Promise<ReconcileResult | void> {

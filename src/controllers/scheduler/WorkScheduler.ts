@@ -27,11 +27,10 @@ import { rfc3339Seconds } from '../../api/time.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
 import { KRATIX_API, LABEL_PIPELINE_NAME } from '../shared/kratixNames.ts';
 import type { WorkSeal } from '../shared/workSeal.ts';
-import { isApiError } from '../../api/errors.ts';
 import type { Registry } from '../../registry/Registry.ts';
 import { apiVersionOf } from '../../registry/ResourceType.ts';
 import { kindServedBy } from '../shared/promiseKinds.ts';
-import { resourceRequest } from '../shared/resourceRequest.ts';
+import { resourceRequest, writeRequestStatus } from '../shared/resourceRequest.ts';
 
 export const LABEL_WORK = 'kratix.io/work';
 export const LABEL_GROUP_ID = 'kratix.io/workload-group-id';
@@ -191,11 +190,10 @@ export class WorkScheduler {
           .join(',') || '(any)',
     );
     const message = `Work ${work.metadata.name}: no Destination matches ${[...new Set(wanted)].join('; ')}; add a Destination with these labels (see docs/migrating-from-kratix.md)`;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const found = await this.opts.client.get(ref);
-      if (!found || found.metadata.deletionTimestamp) return;
-      const current = resourceRequest(found);
-      const status = cloneJson(current.status ?? {});
+    const found = await this.opts.client.get(ref);
+    if (!found) return;
+    const written = await writeRequestStatus(this.opts.client, resourceRequest(found), (status, current) => {
+      if (current.metadata.deletionTimestamp) return false;
       let c = status.conditions;
       const configured = c?.some((x) => x.type === 'ConfigureWorkflowCompleted' && x.status === 'True') ?? false;
       if (unplaced.length) {
@@ -204,21 +202,13 @@ export class WorkScheduler {
       } else {
         // Only the Work that made it False makes it True again (another Work of the resource may still wait).
         const works = c?.find((x) => x.type === 'WorksSucceeded');
-        if (works?.status === 'False' && !works.message?.startsWith(`Work ${work.metadata.name}:`)) return;
+        if (works?.status === 'False' && !works.message?.startsWith(`Work ${work.metadata.name}:`)) return false;
         c = setCondition(c, { type: 'WorksSucceeded', status: 'True', reason: 'WorksSucceeded', message: 'All works scheduled' }, now);
         if (configured) c = setCondition(c, { type: 'Reconciled', status: 'True', reason: 'Reconciled', message: 'Reconciled' }, now);
       }
       status.conditions = c;
-      if (jsonEqual(status, current.status ?? {})) return;
-      try {
-        await this.opts.client.updateStatus({ ...current, status });
-      } catch (err) {
-        if (isApiError(err, 'Conflict')) continue;
-        throw err;
-      }
-      if (unplaced.length) await this.opts.events.record(found, 'Warning', 'UnscheduledWorks', message);
-      return;
-    }
+    });
+    if (written?.written && unplaced.length) await this.opts.events.record(written.request, 'Warning', 'UnscheduledWorks', message);
   }
 
   /**

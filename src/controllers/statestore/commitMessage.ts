@@ -12,8 +12,10 @@ export function commitMessage(changed: readonly string[], layouts: readonly Pick
   const dependencies = new Set<string>();
   const destinations = new Set<string>();
   let other = 0;
+  // The deepest root first: a Destination's folder inside another's belongs to it.
+  const deepestFirst = [...layouts].sort((a, b) => b.root.length - a.root.length);
   for (const path of changed) {
-    const layout = [...layouts].sort((a, b) => b.root.length - a.root.length).find((l) => l.root === '' || path.startsWith(`${l.root}/`));
+    const layout = deepestFirst.find((l) => l.root === '' || path.startsWith(`${l.root}/`));
     const rest = (layout && layout.root ? path.slice(layout.root.length + 1) : path).split('/');
     if (layout) destinations.add(layout.name);
     if (rest[0] === 'resources' && rest.length >= 5) resources.add(`${rest[2]} ${rest[1]}/${rest[3]}`);
