@@ -412,7 +412,19 @@ async function openStore(dataDir: string, url: string | undefined, o: { now: () 
   }
 }
 
+/** The replica's role, refused before anything is opened when it is unknown or needs a store this one is not. */
+function roleOf(name: string, replicated: boolean): ReplicaRole {
+  const role = ROLES.find((r) => r === name);
+  if (!role) throw new DataDirError(`unknown role "${name}": use all, api or worker`);
+  if (!replicated && role !== 'all')
+    throw new DataDirError(`the role "${role}" needs a store shared by several replicas: start with --store postgres://… (or use the default role, all)`);
+  return role;
+}
+
 export async function startFleetOps(options: FleetOpsOptions = {}): Promise<FleetOps> {
+  const storeUrl = options.store ?? process.env.FLEETOPS_STORE;
+  const replicated = storeUrl !== undefined && isPostgresUrl(storeUrl);
+  const role = roleOf(options.role ?? process.env.FLEETOPS_ROLE ?? 'all', replicated);
   const dataDir = resolve(options.dataDir ?? defaultDataDir());
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const unlock = lockDataDir(dataDir);
@@ -421,7 +433,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const logger = options.logger ?? pino({ level: process.env.FLEETOPS_LOG_LEVEL ?? 'info' });
   let store: Store;
   try {
-    store = await openStore(dataDir, options.store ?? process.env.FLEETOPS_STORE, { now, fresh: options.fresh === true, logger });
+    store = await openStore(dataDir, storeUrl, { now, fresh: options.fresh === true, logger });
   } catch (err) {
     unlock();
     throw err;
@@ -432,18 +444,6 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   for (const t of [...coreTypes, ...coordinationTypes, ...rbacTypes, ...kratixTypes(validator), ...fleetopsTypes]) registry.register(t);
   const objects = new ObjectService({ store, registry, validator, now });
   await ensureNamespaces(objects);
-  const replicated = !(store instanceof SqliteStore);
-  const roleName = options.role ?? process.env.FLEETOPS_ROLE ?? 'all';
-  const role = ROLES.find((r) => r === roleName);
-  if (!role || (!replicated && role !== 'all')) {
-    await store.close();
-    unlock();
-    throw new DataDirError(
-      !role
-        ? `unknown role "${roleName}": use all, api or worker`
-        : `the role "${role}" needs a store shared by several replicas: start with --store postgres://… (or use the default role, all)`,
-    );
-  }
   if (replicated)
     await shareIdentity(
       objects,
@@ -601,7 +601,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     .toLowerCase()
     .replace(/[^a-z0-9-]/g, '-')
     .slice(0, 200);
-  if (store instanceof SqliteStore) await manager.start();
+  if (!replicated) await manager.start();
   else if (role !== 'worker') {
     elector = new LeaderElector({
       identity,
@@ -649,8 +649,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const reclaimer =
     options.idleMemory === false ? undefined : new IdleMemoryReclaimer({ logger: logger.child({ component: 'memory' }), ...(options.idleMemory ?? {}) });
   reclaimer?.start();
-  const shared: Store = store;
-  const storeReady = shared.ready?.bind(shared);
+  const storeReady = store.ready?.bind(store);
   const server = new ApiServer({
     ...(reclaimer ? { onActivity: () => reclaimer.touch() } : {}),
     ...(storeReady ? { ready: storeReady } : {}),
@@ -675,19 +674,18 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   portalUrl = `${url}/portal/`;
   // Pipeline steps on this replica: runs any replica's leader dispatched, claimed through the store. Its writes are
   // not fenced (a worker leads nothing): its claims fence its results instead.
-  const workerClient = new SharedInformers({ client: new InProcessClient({ objects }) });
-  const worker =
-    replicated && role !== 'api'
-      ? new RunWorker({
-          client: workerClient,
-          executor: executorFor(workerClient),
-          seal,
-          identity,
-          logger: logger.child({ component: 'worker' }),
-          now,
-          concurrency: options.workflowConcurrency ?? defaultWorkflowConcurrency(),
-        })
-      : undefined;
+  const workerClient = replicated && role !== 'api' ? new SharedInformers({ client: new InProcessClient({ objects }) }) : undefined;
+  const worker = workerClient
+    ? new RunWorker({
+        client: workerClient,
+        executor: executorFor(workerClient),
+        seal,
+        identity,
+        logger: logger.child({ component: 'worker' }),
+        now,
+        concurrency: options.workflowConcurrency ?? defaultWorkflowConcurrency(),
+      })
+    : undefined;
   await worker?.start();
   const heartbeat = new ReplicaHeartbeat({
     identity,

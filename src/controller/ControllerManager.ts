@@ -22,10 +22,6 @@ export class ControllerManager {
     this.opts = options;
   }
 
-  running(): boolean {
-    return this.started.length > 0;
-  }
-
   async start(): Promise<void> {
     if (this.started.length) return;
     for (const r of this.opts.runnables) {

@@ -37,8 +37,8 @@ export interface LeaderElectorOptions {
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
-  /** Called when this replica becomes the leader; the signal aborts when it stops leading. */
-  onStartedLeading(signal: AbortSignal): Promise<void>;
+  /** Called when this replica becomes the leader. */
+  onStartedLeading(): Promise<void>;
   /** Called when it stops leading (lost the lease, or stop()); must have stopped the leader's work when it resolves. */
   onStoppedLeading(): Promise<void>;
 }
@@ -49,8 +49,7 @@ export class LeaderElector {
   private readonly renewDeadlineMs: number;
   private readonly retryMs: number;
   private readonly monotonic: () => number;
-  private leading: AbortController | undefined;
-  /** leaseTransitions written when this replica acquired the lease (its fencing token). */
+  /** While leading: leaseTransitions written when this replica acquired the lease (its fencing token). */
   private acquired: number | undefined;
   private lastRenew = 0;
   private observedRv = '';
@@ -71,7 +70,7 @@ export class LeaderElector {
   }
 
   isLeader(): boolean {
-    return this.leading !== undefined;
+    return this.acquired !== undefined;
   }
 
   async start(): Promise<void> {
@@ -86,7 +85,7 @@ export class LeaderElector {
     clearTimeout(this.timer);
     this.watch?.stop();
     while (this.ticking) await this.ticking;
-    if (!this.leading) return;
+    if (!this.isLeader()) return;
     await this.stepDown();
     try {
       const current = await this.opts.leases.get();
@@ -113,7 +112,7 @@ export class LeaderElector {
     })().finally(() => {
       this.ticking = undefined;
       if (!this.stopped) {
-        this.timer = setTimeout(() => this.kick(), this.leading ? Math.min(this.retryMs, this.renewDeadlineMs / 4) : this.retryMs);
+        this.timer = setTimeout(() => this.kick(), this.isLeader() ? Math.min(this.retryMs, this.renewDeadlineMs / 4) : this.retryMs);
         this.timer.unref();
       }
     });
@@ -132,7 +131,7 @@ export class LeaderElector {
     const now = rfc3339Micro(this.opts.now());
     const seconds = Math.ceil(this.durationMs / 1000);
     const current = await leases.get().catch(() => undefined);
-    if (this.leading) {
+    if (this.isLeader()) {
       let renewed = false;
       if (current?.spec.holderIdentity === identity) {
         renewed = await leases.update({ ...current.spec, renewTime: now, leaseDurationSeconds: seconds }, current.resourceVersion).then(
@@ -172,7 +171,7 @@ export class LeaderElector {
 
   /** The fencing token while leading: the lease must still name this holder and this acquisition (ADR 0019). */
   fence(): { holder: string; transitions: number } | undefined {
-    return this.leading && this.acquired !== undefined ? { holder: this.opts.identity, transitions: this.acquired } : undefined;
+    return this.acquired !== undefined ? { holder: this.opts.identity, transitions: this.acquired } : undefined;
   }
 
   private async acquire(record: LeaseRecord, write: () => Promise<void>): Promise<void> {
@@ -184,10 +183,9 @@ export class LeaderElector {
     }
     this.acquired = record.leaseTransitions ?? 0;
     this.lastRenew = this.monotonic();
-    this.leading = new AbortController();
     this.opts.logger.info({ identity: this.opts.identity }, 'leading: this replica runs the controllers');
     try {
-      await this.opts.onStartedLeading(this.leading.signal);
+      await this.opts.onStartedLeading();
     } catch (err) {
       this.opts.logger.error({ err }, 'the controllers did not start: stepping down');
       await this.stepDown();
@@ -195,11 +193,8 @@ export class LeaderElector {
   }
 
   private async stepDown(why?: string): Promise<void> {
-    const leading = this.leading;
-    if (!leading) return;
-    this.leading = undefined;
+    if (!this.isLeader()) return;
     this.acquired = undefined;
-    leading.abort(new Error(why ?? 'stopping'));
     if (why) this.opts.logger.warn({ identity: this.opts.identity, why }, 'stopped leading');
     await this.opts.onStoppedLeading();
   }

@@ -35,6 +35,7 @@ import {
   type WriteOp,
 } from './Store.ts';
 import { WatchHub } from './WatchHub.ts';
+import { listPage, listQuery } from './listPage.ts';
 import { eventTypeOf, rowOf, rowProblems, stampWrite, type CommittedEvent, type PendingCommit } from './storedWrite.ts';
 import { migrate } from './postgresSchema.ts';
 
@@ -104,7 +105,6 @@ export class PostgresStore implements Store {
   private queue: PendingCommit[] = [];
   private flushing: Promise<void> | undefined;
   private listener: pg.Client | undefined;
-  private listening = false;
   private closed = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -164,7 +164,7 @@ export class PostgresStore implements Store {
 
   /** Whether the database answers (the LISTEN connection is up). */
   ready(): boolean {
-    return this.listening && !this.closed;
+    return this.listener !== undefined && !this.closed;
   }
 
   private async listen(): Promise<void> {
@@ -172,7 +172,6 @@ export class PostgresStore implements Store {
     const lost = (err?: Error): void => {
       if (this.listener !== client) return;
       this.listener = undefined;
-      this.listening = false;
       this.opts.onConnectionChange?.({ ready: false, problem: err ? errorMessage(err) : 'connection closed' });
       client.removeAllListeners();
       client.on('error', () => undefined);
@@ -188,7 +187,6 @@ export class PostgresStore implements Store {
     await client.connect();
     await client.query(`LISTEN ${CHANNEL}`);
     this.listener = client;
-    this.listening = true;
     this.reconnectDelay = 100;
   }
 
@@ -272,37 +270,16 @@ export class PostgresStore implements Store {
   }
 
   async list(type: TypeKey, options: ListOptions = {}): Promise<ListResult> {
-    const values: (string | number)[] = [type.group, type.kind];
-    let where = 'grp = $1 AND kind = $2';
-    if (options.namespace !== undefined) {
-      values.push(options.namespace);
-      where += ` AND ns = $${values.length}`;
-    }
-    if (options.after) {
-      const slash = options.after.indexOf('/');
-      values.push(options.after.slice(0, slash), options.after.slice(slash + 1));
-      where += ` AND (ns, name) > ($${values.length - 1}, $${values.length})`;
-    }
-    const limit = options.limit && options.limit > 0 ? options.limit : 0;
-    let limitSql = '';
-    if (limit) {
-      values.push(limit + 1);
-      limitSql = ` LIMIT $${values.length}`;
-    }
+    const q = listQuery(type, options, (n) => `$${n}`);
     // One statement, one snapshot: the counter and the rows agree (a watch from this rv misses nothing).
     const { rows } = await this.pool.query<{ rv: string; ns: string | null; name: string | null; data: string | null }>(
       `SELECT m.v AS rv, o.ns, o.name, o.data FROM fleetops_meta m
-       LEFT JOIN LATERAL (SELECT ns, name, data FROM fleetops_objects WHERE ${where} ORDER BY ns, name${limitSql}) o ON true
+       LEFT JOIN LATERAL (SELECT ns, name, data FROM fleetops_objects WHERE ${q.where} ORDER BY ns, name${q.limitSql}) o ON true
        WHERE m.k = 'rv'`,
-      values,
+      q.values,
     );
-    const result: ListResult = { items: [], resourceVersion: rows[0]?.rv ?? '0' };
-    const found = rows.filter((r) => r.data !== null);
-    const page = limit && found.length > limit ? found.slice(0, limit) : found;
-    for (const r of page) result.items.push(JSON.parse(r.data ?? 'null'));
-    const last = page[page.length - 1];
-    if (limit && found.length > limit && last) result.continueAfter = `${last.ns}/${last.name}`;
-    return result;
+    const found = rows.flatMap((r) => (r.ns !== null && r.name !== null && r.data !== null ? [{ ns: r.ns, name: r.name, data: r.data }] : []));
+    return listPage(found, q.limit, rows[0]?.rv ?? '0');
   }
 
   commit(ops: WriteOp[]): Promise<StoredObject[]> {
@@ -605,12 +582,6 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** Change-log entries kept now (for metrics and `fleetops status`). */
-  async changeLogSize(): Promise<number> {
-    const { rows } = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM fleetops_events');
-    return Number(rows[0]?.n ?? 0);
-  }
-
   async checkIntegrity(): Promise<string[]> {
     const problems: string[] = [];
     const rv = await this.currentRv();
@@ -636,7 +607,6 @@ export class PostgresStore implements Store {
     this.hub.closeAll();
     const listener = this.listener;
     this.listener = undefined;
-    this.listening = false;
     await listener?.end().catch(() => undefined);
     await this.pool.end();
   }

@@ -20,6 +20,7 @@ import {
   type WriteOp,
 } from './Store.ts';
 import { WatchHub } from './WatchHub.ts';
+import { listPage, listQuery } from './listPage.ts';
 import { eventTypeOf, resourceName, rowProblems, stampWrite, type CommittedEvent, type PendingCommit } from './storedWrite.ts';
 
 export interface SqliteStoreOptions {
@@ -184,31 +185,14 @@ export class SqliteStore implements Store {
   }
 
   async list(type: TypeKey, options: ListOptions = {}): Promise<ListResult> {
-    const params: (string | number)[] = [type.group, type.kind];
-    let sql = 'SELECT ns, name, data FROM objects WHERE grp = ? AND kind = ?';
-    if (options.namespace !== undefined) {
-      sql += ' AND ns = ?';
-      params.push(options.namespace);
-    }
-    if (options.after) {
-      const slash = options.after.indexOf('/');
-      sql += ' AND (ns, name) > (?, ?)';
-      params.push(options.after.slice(0, slash), options.after.slice(slash + 1));
-    }
-    sql += ' ORDER BY ns, name';
-    const limit = options.limit && options.limit > 0 ? options.limit : 0;
-    if (limit) {
-      sql += ' LIMIT ?';
-      params.push(limit + 1);
-    }
+    const q = listQuery(type, options, () => '?');
     // One read transaction keeps rv and rows consistent with each other.
-    const rows = this.db.prepare(sql).all(...params);
-    const result: ListResult = { items: [], resourceVersion: String(this.rv) };
-    const page = limit && rows.length > limit ? rows.slice(0, limit) : rows;
-    for (const row of page) result.items.push(decodeStored(text(row, 'data')));
-    const last = page[page.length - 1];
-    if (limit && rows.length > limit && last) result.continueAfter = `${text(last, 'ns')}/${text(last, 'name')}`;
-    return result;
+    const rows = this.db.prepare(`SELECT ns, name, data FROM objects WHERE ${q.where} ORDER BY ns, name${q.limitSql}`).all(...q.values);
+    return listPage(
+      rows.map((r) => ({ ns: text(r, 'ns'), name: text(r, 'name'), data: text(r, 'data') })),
+      q.limit,
+      String(this.rv),
+    );
   }
 
   /**

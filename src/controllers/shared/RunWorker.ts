@@ -67,11 +67,6 @@ export class RunWorker {
     return this.opts.renewMs ?? 3_000;
   }
 
-  /** Runs carried out here now (for tests and `fleetops status`). */
-  busy(): number {
-    return this.running.size;
-  }
-
   async start(): Promise<void> {
     this.stopped = false;
     this.watch = await watchOf(this.opts.client, workflowRunType, {}, (e) => {

@@ -11,8 +11,6 @@ import type { KratixPromise } from '../../registry/builtin/kratixKinds.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
 import type { Client } from '../../client/Client.ts';
 import { FLEETOPS_API, type RunExecution, type WorkflowRun } from '../../registry/builtin/fleetopsKinds.ts';
-
-type WorkflowRunStatus = NonNullable<WorkflowRun['status']>;
 import {
   ANNOTATION_TIMEOUT,
   type ApiCredentials,
@@ -106,6 +104,8 @@ export interface WorkflowExecutorOptions {
   /** Issues a run's token; bound to its WorkflowRun when there is one (a dry run has none), so it ends with the run. */
   tokens?: { issue(namespace: string, serviceAccount: string, seconds: number, run?: { name: string; uid: string }): Promise<string>; caCert: string };
 }
+
+type WorkflowRunStatus = NonNullable<WorkflowRun['status']>;
 
 /** Where dispatched runs are awaited: resolves with the run once it has Succeeded or Failed. */
 export interface RunDispatch {

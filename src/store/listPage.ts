@@ -1,0 +1,50 @@
+/**
+ * A list as both stores run it: rows of one type (and namespace), in namespace/name order, from after a page's last
+ * row, one more than the limit so the store knows whether another page follows. Only the SQL placeholders differ.
+ */
+import type { StoredObject } from '../api/types.ts';
+import type { ListOptions, ListResult, TypeKey } from './Store.ts';
+
+export interface ListQuery {
+  /** Conditions on grp, kind, ns and name. */
+  where: string;
+  /** ` LIMIT …`, or empty. */
+  limitSql: string;
+  values: (string | number)[];
+  /** Items per page; 0 for all. */
+  limit: number;
+}
+
+export interface ListRow {
+  ns: string;
+  name: string;
+  data: string;
+}
+
+/** The query of a list; `placeholder(n)` writes the driver's n-th parameter (`?` or `$n`). */
+export function listQuery(type: TypeKey, options: ListOptions, placeholder: (n: number) => string): ListQuery {
+  const values: (string | number)[] = [type.group, type.kind];
+  const next = (v: string | number): string => {
+    values.push(v);
+    return placeholder(values.length);
+  };
+  let where = `grp = ${placeholder(1)} AND kind = ${placeholder(2)}`;
+  if (options.namespace !== undefined) where += ` AND ns = ${next(options.namespace)}`;
+  if (options.after) {
+    const slash = options.after.indexOf('/');
+    const ns = next(options.after.slice(0, slash));
+    where += ` AND (ns, name) > (${ns}, ${next(options.after.slice(slash + 1))})`;
+  }
+  const limit = options.limit && options.limit > 0 ? options.limit : 0;
+  return { where, limitSql: limit ? ` LIMIT ${next(limit + 1)}` : '', values, limit };
+}
+
+/** The page the rows make (read with one row beyond the limit), at the store's resourceVersion. */
+export function listPage(rows: ListRow[], limit: number, resourceVersion: string): ListResult {
+  const more = limit > 0 && rows.length > limit;
+  const page = more ? rows.slice(0, limit) : rows;
+  const result: ListResult = { items: page.map((r): StoredObject => JSON.parse(r.data)), resourceVersion };
+  const last = page[page.length - 1];
+  if (more && last) result.continueAfter = `${last.ns}/${last.name}`;
+  return result;
+}
