@@ -6,20 +6,21 @@ import tseslint from 'typescript-eslint';
  * The layers (see docs/architecture.md): each folder of src/ may import only the folders below it. A folder's rule
  * lists the folders above it or beside it; `import type` is allowed across (types carry no code at run time).
  */
-const ALL = ['api', 'lib', 'workers', 'store', 'registry', 'workflows', 'statestores', 'gitserver', 'client', 'controller', 'controllers', 'apiserver', 'cli'];
+const ALL = ['api', 'lib', 'telemetry', 'workers', 'store', 'registry', 'workflows', 'statestores', 'gitserver', 'client', 'controller', 'controllers', 'apiserver', 'cli'];
 const BELOW = {
   api: [],
   lib: ['api'],
+  telemetry: ['api', 'lib'],
   workers: ['api', 'lib'],
-  store: ['api', 'lib'],
-  registry: ['api', 'lib', 'store'],
-  workflows: ['api', 'lib', 'workers'],
-  statestores: ['api', 'lib'],
+  store: ['api', 'lib', 'telemetry'],
+  registry: ['api', 'lib', 'telemetry', 'store'],
+  workflows: ['api', 'lib', 'telemetry', 'workers'],
+  statestores: ['api', 'lib', 'telemetry'],
   gitserver: ['api', 'lib'],
-  client: ['api', 'lib', 'registry'],
-  controller: ['api', 'lib'],
-  controllers: ['api', 'lib', 'client', 'controller', 'registry', 'workflows', 'statestores'],
-  apiserver: ['api', 'lib', 'workers', 'store', 'registry'],
+  client: ['api', 'lib', 'telemetry', 'registry'],
+  controller: ['api', 'lib', 'telemetry'],
+  controllers: ['api', 'lib', 'telemetry', 'client', 'controller', 'registry', 'workflows', 'statestores'],
+  apiserver: ['api', 'lib', 'telemetry', 'workers', 'store', 'registry'],
   cli: ['api', 'lib', 'client'],
 };
 const layerRules = Object.entries(BELOW).map(([layer, below]) => {

@@ -3,6 +3,8 @@
  * brings up the store, registry, API server and controllers in one process; run directly it starts with the
  * embedded defaults.
  */
+import { startTracing, traceLogFields } from './telemetry/tracing.ts';
+import { SERVER_VERSION } from './apiserver/discovery.ts';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KubeObject } from './api/types.ts';
@@ -100,6 +102,7 @@ import { defaultDataDir, INSTALL_DIR } from './lib/installation.ts';
 import { kubeconfigYaml } from './client/kubeconfig.ts';
 
 export { defaultDataDir, INSTALL_DIR } from './lib/installation.ts';
+export { traceLogFields } from './telemetry/tracing.ts';
 
 export interface FleetOpsOptions {
   /** Where the database, certificate, tokens and kubeconfig live. Default `$FLEETOPS_HOME` or `~/.fleetops`. */
@@ -430,7 +433,10 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const unlock = lockDataDir(dataDir);
   // One clock for the store, the API and every controller (tests move it).
   const now = options.now ?? ((): Date => new Date());
-  const logger = options.logger ?? pino({ level: process.env.FLEETOPS_LOG_LEVEL ?? 'info' });
+  const logger = options.logger ?? pino({ level: process.env.FLEETOPS_LOG_LEVEL ?? 'info', mixin: traceLogFields });
+  // Traces only when an OTLP endpoint is configured (the SDK is not even loaded otherwise).
+  const tracing = await startTracing(process.env, { 'service.version': SERVER_VERSION.gitVersion, 'host.name': hostname(), 'process.pid': process.pid });
+  if (tracing) logger.info({ endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT }, 'exporting traces (OTLP)');
   let store: Store;
   try {
     store = await openStore(dataDir, storeUrl, { now, fresh: options.fresh === true, logger });
@@ -734,6 +740,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       images.stop();
       await parser.stop();
       await store.close();
+      await tracing?.shutdown();
       unlock();
     },
   };

@@ -31,6 +31,10 @@ import { parseApiPath, type ResourcePath } from './paths.ts';
 import { toTable, wantsTable, type IncludeObject } from './table.ts';
 import type { TlsMaterial } from './tls.ts';
 import { prefersProtobuf, PROTOBUF_MEDIA_TYPE, ProtobufCodec } from './protobuf/ProtobufCodec.ts';
+import { installRequestMetrics, metricVerb, watchStarted } from './requestMetrics.ts';
+import { metricsRegistry } from '../telemetry/metrics.ts';
+import { extractTraceContext, inSpan } from '../telemetry/tracing.ts';
+import { SpanKind, trace } from '@opentelemetry/api';
 
 export interface ApiServerOptions {
   /** Whether this replica can serve (its store reachable): `/readyz` answers 503 while not. Default always. */
@@ -217,6 +221,7 @@ export class ApiServer {
     });
     app.setNotFoundHandler((_req, reply) => sendStatus(reply, new ApiError(404, 'NotFound', 'the server could not find the requested resource')));
 
+    installRequestMetrics(app);
     app.addHook('onRequest', async (req, reply) => {
       this.opts.onActivity?.();
       const path = pathOf(req.url);
@@ -234,6 +239,15 @@ export class ApiServer {
         ? reply.code(503).type('text/plain').send('[-]store failed: the database is unreachable\nreadyz check failed')
         : reply.type('text/plain').send('ok'),
     );
+    // Prometheus' scrape: authenticated like every API request, allowed to those granted `get` on the non-resource URL
+    // /metrics (the ClusterRole system:monitoring; see docs/observability.md).
+    app.get('/metrics', async (req, reply) => {
+      const user = req.user;
+      if (!user) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+      if (!(await this.opts.authorizer.authorizeNonResource(user, { verb: 'get', path: '/metrics' })).allowed)
+        throw new ApiError(403, 'Forbidden', `forbidden: User "${user.username}" cannot get path "/metrics"`);
+      return reply.type(metricsRegistry.contentType).send(await metricsRegistry.metrics());
+    });
     app.get('/openapi/v3', async () => this.openapi.index());
     app.get('/openapi/v3/*', async (req, reply) => {
       const key = isPlainObject(req.params) ? String(req.params['*']) : '';
@@ -253,15 +267,20 @@ export class ApiServer {
    * Handles a request and audits a write once its outcome is known, before the answer is sent: a client that hangs
    * up mid-request cannot keep a stored write out of the audit log.
    */
-  private async handleAudited(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-    try {
-      const result = await this.handle(req, reply);
-      this.audit(req, reply.statusCode);
-      return result;
-    } catch (err) {
-      this.audit(req, isApiError(err) ? err.code : 500);
-      throw err;
-    }
+  private handleAudited(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    // The request's span (a client's traceparent continued): what the request writes carries it to the controllers.
+    return inSpan(req.method, { kind: SpanKind.SERVER, parent: extractTraceContext(req.headers) }, async (span) => {
+      try {
+        const result = await this.handle(req, reply);
+        this.audit(req, reply.statusCode);
+        span.setAttribute('http.response.status_code', reply.statusCode);
+        return result;
+      } catch (err) {
+        this.audit(req, isApiError(err) ? err.code : 500);
+        span.setAttribute('http.response.status_code', isApiError(err) ? err.code : 500);
+        throw err;
+      }
+    });
   }
 
   private audit(req: FastifyRequest, code: number): void {
@@ -321,6 +340,9 @@ export class ApiServer {
   private async handleResource(req: FastifyRequest, reply: FastifyReply, type: ResourceType, path: ResourcePath): Promise<unknown> {
     const q = query(req);
     const verb = this.verbOf(req, path, q);
+    const apply = verb === 'patch' && String(req.headers['content-type'] ?? '').startsWith('application/apply-patch');
+    req.metricLabels = { verb: metricVerb(verb, apply), group: type.group, version: path.version, resource: type.plural, subresource: path.subresource ?? '' };
+    trace.getActiveSpan()?.updateName(`${req.metricLabels.verb} ${type.plural}${path.subresource ? `/${path.subresource}` : ''}`);
     const { user } = req;
     if (!user) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
     await this.authorize(req, user, type, path, verb);
@@ -589,6 +611,7 @@ export class ApiServer {
     }
     if (q.resourceVersion && !initialEvents) await this.waitForResourceVersion(q.resourceVersion);
     reply.hijack();
+    const streaming = watchStarted(req, reply);
     const res = reply.raw;
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
     // At once, not with the first event: a client waiting for a condition that already holds must not wait for one.
@@ -602,6 +625,7 @@ export class ApiServer {
     const close = (): void => {
       if (closed) return;
       closed = true;
+      streaming.ended();
       handle?.stop();
       clearInterval(timer);
       clearTimeout(deadline);

@@ -87,11 +87,14 @@ export function buildProgram(): Command {
         store?: string;
         role?: 'all' | 'api' | 'worker';
       }) => {
-        const { startFleetOps } = await import('../main.ts');
+        const { startFleetOps, traceLogFields } = await import('../main.ts');
         const format = opts.logFormat ?? (process.stdout.isTTY ? 'text' : 'json');
         const { pino } = await import('pino');
         const level = process.env.FLEETOPS_LOG_LEVEL ?? 'info';
-        const logger = format === 'text' ? pino({ level }, (await import('../lib/readableLog.ts')).readableDestination(process.stdout)) : pino({ level });
+        const logger =
+          format === 'text'
+            ? pino({ level, mixin: traceLogFields }, (await import('../lib/readableLog.ts')).readableDestination(process.stdout))
+            : pino({ level, mixin: traceLogFields });
         const images = {
           ...(opts.registriesConf ? { registriesConf: resolve(opts.registriesConf) } : {}),
           ...(opts.registryCa ? { caBundle: resolve(opts.registryCa) } : {}),
@@ -298,27 +301,31 @@ export function buildProgram(): Command {
     .option('--namespace <ns>', "the team's namespace (default: the team name)")
     .option('--promises <names>', 'only these Promises may be requested (comma-separated); default: every Promise')
     .option('--read-only', 'the team may see its resources but request nothing')
+    .option('--monitoring', 'a Prometheus scraper: the token may read /metrics and nothing else')
     .option('-o, --kubeconfig-out <file>', "where to write the team's kubeconfig; - prints it (default: ./<name>.kubeconfig)")
-    .action(async (name: string, opts: { namespace?: string; promises?: string; readOnly?: boolean; kubeconfigOut?: string }, cmd: Command) => {
-      const { teamAddCommand } = await import('./commands/team.ts');
-      const promises = opts.promises
-        ?.split(',')
-        .map((p) => p.trim())
-        .filter(Boolean);
-      await withContext(cmd, (ctx) =>
-        teamAddCommand(
-          ctx,
-          name,
-          {
-            ...(opts.namespace ? { namespace: opts.namespace } : {}),
-            ...(promises ? { promises } : {}),
-            ...(opts.readOnly ? { readOnly: true } : {}),
-            ...(opts.kubeconfigOut ? { kubeconfigOut: opts.kubeconfigOut } : {}),
-          },
-          stdout,
-        ),
-      );
-    });
+    .action(
+      async (name: string, opts: { namespace?: string; promises?: string; readOnly?: boolean; monitoring?: boolean; kubeconfigOut?: string }, cmd: Command) => {
+        const { teamAddCommand } = await import('./commands/team.ts');
+        const promises = opts.promises
+          ?.split(',')
+          .map((p) => p.trim())
+          .filter(Boolean);
+        await withContext(cmd, (ctx) =>
+          teamAddCommand(
+            ctx,
+            name,
+            {
+              ...(opts.namespace ? { namespace: opts.namespace } : {}),
+              ...(promises ? { promises } : {}),
+              ...(opts.readOnly ? { readOnly: true } : {}),
+              ...(opts.monitoring ? { monitoring: true } : {}),
+              ...(opts.kubeconfigOut ? { kubeconfigOut: opts.kubeconfigOut } : {}),
+            },
+            stdout,
+          ),
+        );
+      },
+    );
   team
     .command('list')
     .description('teams with their namespace and access')

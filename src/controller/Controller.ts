@@ -5,6 +5,8 @@
  */
 import type { Logger } from 'pino';
 import { isApiError } from '../api/errors.ts';
+import { controllerLevels, controllerMetrics, workqueueMetrics, type CounterSeries, type HistogramSeries } from '../telemetry/metrics.ts';
+import { inSpan } from '../telemetry/tracing.ts';
 import { WorkQueue } from './WorkQueue.ts';
 
 export interface ReconcileResult {
@@ -49,13 +51,32 @@ export class Controller {
   private readonly idleWaiters: (() => void)[] = [];
   private busy = 0;
   private abort = new AbortController();
+  private readonly metrics: {
+    results: Record<'success' | 'error' | 'requeue' | 'requeue_after', CounterSeries>;
+    errors: CounterSeries;
+    time: HistogramSeries;
+    work: HistogramSeries;
+  };
+  private untrack: (() => void) | undefined;
 
   constructor(options: ControllerOptions) {
     this.name = options.name;
     this.reconciler = options.reconciler;
     this.log = options.logger.child({ controller: options.name });
     this.concurrency = options.concurrency ?? 1;
-    this.queue = options.queue ?? new WorkQueue();
+    this.queue = options.queue ?? new WorkQueue({ name: options.name });
+    const total = controllerMetrics.reconcileTotal;
+    this.metrics = {
+      results: {
+        success: total.with(this.name, 'success'),
+        error: total.with(this.name, 'error'),
+        requeue: total.with(this.name, 'requeue'),
+        requeue_after: total.with(this.name, 'requeue_after'),
+      },
+      errors: controllerMetrics.reconcileErrors.with(this.name),
+      time: controllerMetrics.reconcileTime.with(this.name),
+      work: workqueueMetrics.workDuration.with(this.queue.name),
+    };
   }
 
   enqueue(key: string): void {
@@ -67,6 +88,11 @@ export class Controller {
     this.running = true;
     this.abort = new AbortController();
     this.queue.reopen();
+    const untrack = [
+      controllerLevels.activeWorkers.track(() => [[[this.name], this.busy]]),
+      controllerLevels.maxConcurrentReconciles.track(() => [[[this.name], this.concurrency]]),
+    ];
+    this.untrack = () => untrack.forEach((u) => u());
     for (let i = 0; i < this.concurrency; i++) this.workers.push(this.work());
   }
 
@@ -77,11 +103,20 @@ export class Controller {
       this.busy++;
       const log = this.log.child({ key, reconcileId: ++this.reconcileSeq });
       log.trace('reconcile start');
+      const started = performance.now();
       try {
-        const result = await this.reconciler.reconcile(key, log, this.abort.signal);
+        // The reconcile's span continues the trace of the write that queued its key (see WorkQueue).
+        const cause = this.queue.takeCause(key);
+        const result = await inSpan(`reconcile ${this.name}`, { attributes: { 'fleetops.controller': this.name }, ...(cause ? { parent: cause } : {}) }, () =>
+          this.reconciler.reconcile(key, log, this.abort.signal),
+        );
         this.queue.forget(key);
         if (result?.requeueAfter !== undefined) this.queue.addAfter(key, result.requeueAfter);
+        this.metrics.results[result?.requeueAfter !== undefined ? 'requeue_after' : 'success'].inc();
       } catch (err) {
+        const conflict = isApiError(err, 'Conflict');
+        this.metrics.results[conflict ? 'requeue' : 'error'].inc();
+        if (!conflict) this.metrics.errors.inc();
         if (err instanceof TerminalError) {
           log.error({ err }, 'reconcile failed permanently');
           this.queue.forget(key);
@@ -93,6 +128,9 @@ export class Controller {
           this.queue.addRateLimited(key);
         }
       } finally {
+        const took = (performance.now() - started) / 1000;
+        this.metrics.time.observe(took);
+        this.metrics.work.observe(took);
         this.queue.done(key);
         this.busy--;
         if (this.busy === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
@@ -109,6 +147,8 @@ export class Controller {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.untrack?.();
+    this.untrack = undefined;
     this.abort.abort(new Error(`controller ${this.name} stopped`));
     this.queue.shutDown();
     await Promise.all(this.workers);

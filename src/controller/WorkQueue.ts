@@ -1,9 +1,15 @@
 /**
  * A work queue with client-go semantics: a key is queued at most once, never processed by two workers at once
  * (a key added while processing is queued again when done), delayed adds, and per-key exponential backoff.
+ * Counted as client-go's `workqueue_*` metrics; with tracing on, a key keeps the trace context it was first added in
+ * (what caused its reconcile) until it is taken.
  */
+import { controllerLevels, workqueueMetrics, type CounterSeries, type HistogramSeries } from '../telemetry/metrics.ts';
+import { activeTraceContext, type Context } from '../telemetry/tracing.ts';
 
 export interface WorkQueueOptions {
+  /** The queue's name in metrics (its controller's). Default `unnamed`. */
+  name?: string;
   /** First retry delay after a failure. Default 10 ms. */
   baseDelayMs?: number;
   /** Longest retry delay. Default 60 s. */
@@ -25,8 +31,21 @@ export class WorkQueue {
   private readonly max: number;
   private readonly setTimer: NonNullable<WorkQueueOptions['setTimer']>;
   private readonly clearTimer: NonNullable<WorkQueueOptions['clearTimer']>;
+  /** When each queued key was added (for workqueue_queue_duration_seconds). */
+  private readonly addedAt = new Map<string, number>();
+  /** The trace context each queued key was first added in (tracing on only). */
+  private readonly causes = new Map<string, Context>();
+  private readonly metrics: { adds: CounterSeries; retries: CounterSeries; queued: HistogramSeries };
+  private untrack: (() => void) | undefined;
+  readonly name: string;
 
   constructor(options: WorkQueueOptions = {}) {
+    this.name = options.name ?? 'unnamed';
+    this.metrics = {
+      adds: workqueueMetrics.adds.with(this.name),
+      retries: workqueueMetrics.retries.with(this.name),
+      queued: workqueueMetrics.queueDuration.with(this.name),
+    };
     this.base = options.baseDelayMs ?? 10;
     this.max = options.maxDelayMs ?? 60_000;
     this.setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
@@ -38,23 +57,47 @@ export class WorkQueue {
   }
 
   add(key: string): void {
-    if (this.shuttingDown || this.dirty.has(key)) return;
+    if (this.shuttingDown) return;
+    const cause = activeTraceContext();
+    if (cause && !this.causes.has(key)) this.causes.set(key, cause);
+    if (this.dirty.has(key)) return;
     this.dirty.add(key);
+    this.metrics.adds.inc();
+    if (!this.addedAt.has(key)) this.addedAt.set(key, performance.now());
     if (this.processing.has(key)) return;
     const waiter = this.waiters.shift();
     if (waiter) {
       this.dirty.delete(key);
-      this.processing.add(key);
+      this.taken(key);
       waiter(key);
       return;
     }
     this.queue.push(key);
   }
 
+  /** A key handed to a worker: how long it waited is measured. */
+  private taken(key: string): void {
+    this.processing.add(key);
+    const at = this.addedAt.get(key);
+    if (at !== undefined) {
+      this.addedAt.delete(key);
+      this.metrics.queued.observe((performance.now() - at) / 1000);
+    }
+  }
+
+  /** The trace context that caused the key's current processing (taken once; tracing on only). */
+  takeCause(key: string): Context | undefined {
+    const cause = this.causes.get(key);
+    if (cause) this.causes.delete(key);
+    return cause;
+  }
+
   /** Adds after a delay; an earlier pending delay for the key wins. */
   addAfter(key: string, ms: number): void {
     if (this.shuttingDown) return;
     if (ms <= 0) return this.add(key);
+    const cause = activeTraceContext();
+    if (cause && !this.causes.has(key)) this.causes.set(key, cause);
     const at = Date.now() + ms;
     const existing = this.timers.get(key);
     if (existing && existing.at <= at) return;
@@ -71,6 +114,7 @@ export class WorkQueue {
   addRateLimited(key: string): void {
     const n = this.failures.get(key) ?? 0;
     this.failures.set(key, n + 1);
+    this.metrics.retries.inc();
     this.addAfter(key, Math.min(this.max, this.base * 2 ** n));
   }
 
@@ -87,7 +131,7 @@ export class WorkQueue {
         this.head = 0;
       }
       this.dirty.delete(key);
-      this.processing.add(key);
+      this.taken(key);
       return Promise.resolve(key);
     }
     if (this.shuttingDown) return Promise.resolve(undefined);
@@ -105,10 +149,15 @@ export class WorkQueue {
   /** Takes keys again after shutDown (a controller started anew, e.g. a replica that leads again). */
   reopen(): void {
     this.shuttingDown = false;
+    this.untrack ??= controllerLevels.queueDepth.track(() => [[[this.name], this.length]]);
   }
 
   shutDown(): void {
     this.shuttingDown = true;
+    this.untrack?.();
+    this.untrack = undefined;
+    this.causes.clear();
+    this.addedAt.clear();
     for (const { handle } of this.timers.values()) this.clearTimer(handle);
     this.timers.clear();
     for (const w of this.waiters.splice(0)) w(undefined);

@@ -35,6 +35,8 @@ import {
   type WriteOp,
 } from './Store.ts';
 import { WatchHub } from './WatchHub.ts';
+import { storeMetrics } from '../telemetry/metrics.ts';
+import { activeTraceContext } from '../telemetry/tracing.ts';
 import { listPage, listQuery } from './listPage.ts';
 import { eventTypeOf, rowOf, rowProblems, stampWrite, type CommittedEvent, type PendingCommit } from './storedWrite.ts';
 import { migrate } from './postgresSchema.ts';
@@ -113,6 +115,9 @@ export class PostgresStore implements Store {
   private tailRunning: Promise<void> | undefined;
   private writesSinceCompact = 0;
   private compacting: Promise<void> | undefined;
+  /** The change log's start as this replica last saw it (at open and after its own compactions), for the metric. */
+  private compactedSeen = 0;
+  private readonly untrackLog = storeMetrics.changeLog.track(() => [[[], Math.max(0, this.delivered - this.compactedSeen)]]);
 
   private constructor(options: PostgresStoreOptions) {
     this.opts = options;
@@ -137,9 +142,11 @@ export class PostgresStore implements Store {
         client.release();
       }
       store.delivered = await store.currentRv();
+      store.compactedSeen = await store.oldestRv();
       await store.followNamespaces();
       await store.listen();
     } catch (err) {
+      store.untrackLog();
       await store.pool.end().catch(() => undefined);
       throw err;
     }
@@ -285,7 +292,7 @@ export class PostgresStore implements Store {
   commit(ops: WriteOp[]): Promise<StoredObject[]> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ ops, resolve, reject });
+      this.queue.push({ ops, resolve, reject, cause: activeTraceContext() });
       if (!this.flushing) this.flushing = this.flushAll();
     });
   }
@@ -315,6 +322,7 @@ export class PostgresStore implements Store {
     }
     const done: { item: PendingCommit; events: CommittedEvent[] }[] = [];
     let broken = false;
+    const started = performance.now();
     try {
       // One round trip: the transaction and the counter's lock (a simple query may hold both statements).
       const begun: unknown = await client.query("BEGIN; SELECT v FROM fleetops_meta WHERE k = 'rv' FOR UPDATE");
@@ -332,7 +340,7 @@ export class PostgresStore implements Store {
               continue;
             }
             rv++;
-            events.push(this.apply(op, rv, slots, overlay));
+            events.push({ ...this.apply(op, rv, slots, overlay), cause: item.cause });
           }
           for (const [id, slot] of overlay) slots.set(id, slot);
           done.push({ item, events });
@@ -352,6 +360,8 @@ export class PostgresStore implements Store {
         rv,
       );
       await client.query('COMMIT');
+      storeMetrics.commitDuration.with().observe((performance.now() - started) / 1000);
+      storeMetrics.commits.with().inc();
     } catch (err) {
       broken = true;
       await client.query('ROLLBACK').catch(() => undefined);
@@ -460,7 +470,7 @@ export class PostgresStore implements Store {
     return this.inLane(async () => {
       if (this.delivered >= last.rv) return;
       if (this.delivered === first.rv - 1) {
-        for (const e of events) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object: JSON.parse(e.data) });
+        for (const e of events) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object: JSON.parse(e.data) }, e.cause);
         this.delivered = last.rv;
         return;
       }
@@ -526,6 +536,7 @@ export class PostgresStore implements Store {
       await client.query('DELETE FROM fleetops_events WHERE rv <= $1', [cutoff]);
       await client.query("UPDATE fleetops_meta SET v = GREATEST(v, $1) WHERE k = 'compactedRv'", [cutoff]);
       await client.query('COMMIT');
+      this.compactedSeen = Math.max(this.compactedSeen, cutoff);
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
@@ -604,6 +615,7 @@ export class PostgresStore implements Store {
     clearTimeout(this.reconnectTimer);
     await this.tailRunning;
     await this.lane;
+    this.untrackLog();
     this.hub.closeAll();
     const listener = this.listener;
     this.listener = undefined;

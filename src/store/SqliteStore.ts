@@ -20,6 +20,8 @@ import {
   type WriteOp,
 } from './Store.ts';
 import { WatchHub } from './WatchHub.ts';
+import { storeMetrics } from '../telemetry/metrics.ts';
+import { activeTraceContext } from '../telemetry/tracing.ts';
 import { listPage, listQuery } from './listPage.ts';
 import { eventTypeOf, resourceName, rowProblems, stampWrite, type CommittedEvent, type PendingCommit } from './storedWrite.ts';
 
@@ -71,6 +73,7 @@ export class SqliteStore implements Store {
   private compactedRv: number;
   private writesSinceCompact = 0;
   private closed = false;
+  private readonly untrackLog = storeMetrics.changeLog.track(() => [[[], this.rv - this.compactedRv]]);
   /** Stored text of recently used objects by cacheId, oldest first, at most cacheChars characters (see get). */
   private readonly texts = new Map<string, string>();
   private textChars = 0;
@@ -204,7 +207,7 @@ export class SqliteStore implements Store {
   commit(ops: WriteOp[]): Promise<StoredObject[]> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ ops, resolve, reject });
+      this.queue.push({ ops, resolve, reject, cause: activeTraceContext() });
       if (this.queue.length === 1) setImmediate(() => this.flush());
     });
   }
@@ -219,6 +222,7 @@ export class SqliteStore implements Store {
     }
     const batchStartRv = this.rv;
     const done: { item: PendingCommit; events: CommittedEvent[] }[] = [];
+    const started = performance.now();
     try {
       this.stmts.begin.run();
       // A savepoint per commit only when there are several (a lone commit's refusal rolls back the transaction).
@@ -237,6 +241,8 @@ export class SqliteStore implements Store {
         }
       }
       if (done.length || !alone) this.stmts.commit.run();
+      storeMetrics.commitDuration.with().observe((performance.now() - started) / 1000);
+      storeMetrics.commits.with().inc();
     } catch (err) {
       // BEGIN or COMMIT failed (I/O): nothing of the batch is stored.
       try {
@@ -261,7 +267,7 @@ export class SqliteStore implements Store {
     // same batch must see it as committed.
     for (const d of done) for (const e of d.events) this.remember(cacheId(e.key), e.type === 'DELETED' ? undefined : e.data);
     for (const d of done) {
-      for (const e of d.events) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object: decodeStored(e.data) });
+      for (const e of d.events) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object: decodeStored(e.data) }, d.item.cause);
       d.item.resolve(d.events.map((e) => decodeStored(e.data)));
     }
   }
@@ -395,6 +401,7 @@ export class SqliteStore implements Store {
     if (this.closed) return;
     this.flush(); // commits already asked for are written, not dropped
     this.closed = true;
+    this.untrackLog();
     this.hub.closeAll();
     this.db.close();
   }

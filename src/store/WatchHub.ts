@@ -2,6 +2,8 @@
  * In-process fan-out of store events to watchers, with per-watcher filtering and deduplication by
  * resourceVersion (history replay and live events may overlap while a watch starts).
  */
+import { storeMetrics } from '../telemetry/metrics.ts';
+import { withTraceContext, type Context } from '../telemetry/tracing.ts';
 import type { StoreEvent, WatchHandle, WatchOptions } from './Store.ts';
 
 interface Subscriber extends WatchHandle {
@@ -13,6 +15,7 @@ interface Subscriber extends WatchHandle {
 
 export class WatchHub {
   private readonly subscribers = new Set<Subscriber>();
+  private readonly untrack = storeMetrics.watchers.track(() => [[[], this.subscribers.size]]);
 
   subscribe(options: WatchOptions, onEvent: (event: StoreEvent) => void, startRv: number): Subscriber {
     const sub: Subscriber = {
@@ -29,8 +32,11 @@ export class WatchHub {
     return sub;
   }
 
-  /** Delivers to one subscriber if it matches and is newer than what it has seen. */
-  deliver(handle: WatchHandle, event: StoreEvent): void {
+  /**
+   * Delivers to one subscriber if it matches and is newer than what it has seen; inside `cause`, the trace context
+   * of the commit that made the event, so what the subscriber queues continues that trace.
+   */
+  deliver(handle: WatchHandle, event: StoreEvent, cause?: Context): void {
     const sub = handle as Subscriber;
     if (sub.stopped || event.rv <= sub.lastRv) return;
     const { type, namespace } = sub.options;
@@ -38,7 +44,7 @@ export class WatchHub {
     if (namespace !== undefined && namespace !== event.key.namespace) return;
     sub.lastRv = event.rv;
     try {
-      sub.onEvent(event);
+      withTraceContext(cause, () => sub.onEvent(event));
     } catch (err) {
       // A listener's failure is its own bug: said loudly, but it cannot keep the change from the other listeners nor
       // a commit from being acknowledged (the store delivers inside its commit path).
@@ -46,11 +52,12 @@ export class WatchHub {
     }
   }
 
-  publish(event: StoreEvent): void {
-    for (const sub of this.subscribers) this.deliver(sub, event);
+  publish(event: StoreEvent, cause?: Context): void {
+    for (const sub of this.subscribers) this.deliver(sub, event, cause);
   }
 
   closeAll(): void {
+    this.untrack();
     for (const sub of [...this.subscribers]) sub.stop();
   }
 }

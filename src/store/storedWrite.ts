@@ -4,6 +4,7 @@
  * creationTimestamp; every change gets the new resourceVersion; a stored object over MAX_OBJECT_BYTES is refused.
  * The stores differ only in how they read the existing row and write the result.
  */
+import type { Context } from '../telemetry/tracing.ts';
 import { alreadyExists, conflict, notFound } from '../api/errors.ts';
 import { rfc3339Seconds } from '../api/time.ts';
 import type { KubeObject, StoredObject } from '../api/types.ts';
@@ -93,6 +94,8 @@ export function rowProblems(key: ObjectKey, rv: number, data: string, storeRv: n
 /** A commit waiting for the store's next transaction. */
 export interface PendingCommit {
   ops: WriteOp[];
+  /** The trace context the commit was asked for in (tracing on): its events reach watchers inside it. */
+  cause?: Context | undefined;
   resolve(objects: StoredObject[]): void;
   reject(err: unknown): void;
 }
@@ -103,6 +106,7 @@ export interface CommittedEvent {
   rv: number;
   key: ObjectKey;
   data: string;
+  cause?: Context | undefined;
 }
 
 const EVENT_TYPES: readonly StoreEvent['type'][] = ['ADDED', 'MODIFIED', 'DELETED'];

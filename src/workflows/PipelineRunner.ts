@@ -28,6 +28,18 @@ import {
 } from './outputs.ts';
 import { DEFAULT_LIMITS, parseYamlBounded, parseYamlStreamBounded, UNTRUSTED_LIMITS } from '../api/boundedYaml.ts';
 import { checkOutputScope, type OutputScope } from './outputScope.ts';
+import { pipelineMetrics } from '../telemetry/metrics.ts';
+import { activeTraceparent, failSpan, inSpan, type Span } from '../telemetry/tracing.ts';
+
+const IMAGE_PULLS = {
+  cached: pipelineMetrics.imagePulls.with('cached'),
+  pulled: pipelineMetrics.imagePulls.with('pulled'),
+  failed: pipelineMetrics.imagePulls.with('failed'),
+};
+const IMAGE_PULL_SECONDS = pipelineMetrics.imagePullDuration.with();
+const RUNNING = pipelineMetrics.running.with();
+/** Kept in step with the resource controller's label (the workflows layer cannot import it). */
+const LABEL_REVISION = 'fleetops.dev/revision';
 
 /** Metadata files are at most 256 KiB; parsed on the calling thread unless a parser is given. */
 const inlineYaml: YamlReader = (text) => Promise.resolve(parseYamlBounded(text, UNTRUSTED_LIMITS));
@@ -94,6 +106,26 @@ export interface PipelineResult {
   status: Record<string, unknown>;
   selectors: DestinationSelector[];
   control: WorkflowControl;
+}
+
+type RunOptions = { signal?: AbortSignal; onStep?: (step: StepRecord, done: boolean) => void; onLog?: (step: string, chunk: string) => void };
+
+/** What every step of one run shares. */
+interface StepsContext {
+  ctx: PipelineContext;
+  options: RunOptions;
+  base: Record<string, string>;
+  /** Undefined for host-tool pipelines. */
+  images: ImageProvider | undefined;
+  auths: Awaited<ReturnType<typeof pullSecretAuths>>;
+  mounts: Awaited<ReturnType<typeof prepareVolumes>>;
+  api: { dir: string; socket: string; env: Record<string, string> } | undefined;
+  dirs: Workspace['dirs'];
+  network: boolean;
+  timeoutMs: number;
+  outputLimits: OutputLimits;
+  user: ReturnType<NonNullable<StepRuntime['acquireUser']>>;
+  result: PipelineResult;
 }
 
 export interface PipelineRunnerOptions {
@@ -174,11 +206,36 @@ export class PipelineRunner {
     return this.opts.runtime;
   }
 
-  async run(
-    pipeline: Pipeline,
-    ctx: PipelineContext,
-    options: { signal?: AbortSignal; onStep?: (step: StepRecord, done: boolean) => void; onLog?: (step: string, chunk: string) => void } = {},
-  ): Promise<PipelineResult> {
+  /** Runs the pipeline in a span of its own, counted by Promise, pipeline and result. */
+  async run(pipeline: Pipeline, ctx: PipelineContext, options: RunOptions = {}): Promise<PipelineResult> {
+    const pipelineName = pipeline.metadata.name;
+    const attributes = {
+      'fleetops.promise': ctx.promiseName,
+      'fleetops.pipeline': pipelineName,
+      'fleetops.workflow.action': ctx.action,
+      'fleetops.workflow.type': ctx.workflowType,
+      'fleetops.resource.kind': ctx.object.kind,
+      'fleetops.resource.namespace': ctx.object.metadata.namespace ?? '',
+      'fleetops.resource.name': ctx.object.metadata.name ?? '',
+      'fleetops.revision': ctx.object.metadata.labels?.[LABEL_REVISION] ?? '',
+    };
+    RUNNING.inc();
+    let outcome = 'error';
+    try {
+      const result = await inSpan(`pipeline ${pipelineName}`, { attributes }, async (span) => {
+        const r = await this.runPipeline(pipeline, ctx, options);
+        if (!r.ok) failSpan(span, r.failure ?? 'failed');
+        return r;
+      });
+      outcome = result.ok ? 'succeeded' : 'failed';
+      return result;
+    } finally {
+      RUNNING.dec();
+      pipelineMetrics.runs.with(ctx.promiseName, pipelineName, outcome).inc();
+    }
+  }
+
+  private async runPipeline(pipeline: Pipeline, ctx: PipelineContext, options: RunOptions): Promise<PipelineResult> {
     // One user for the run's steps (its own uid when FleetOps runs as root); the workspace is theirs alone.
     const user = this.opts.runtime.acquireUser?.();
     let ws: Workspace;
@@ -203,109 +260,28 @@ export class PipelineRunner {
       const mounts = await prepareVolumes(pipeline.spec.volumes ?? [], (rel) => ws.mkdir(rel), ctx.readConfig);
       const api = wantsApiAccess(pipeline) ? await this.apiAccess(pipeline, ctx, onHost, (rel) => ws.mkdir(rel)) : undefined;
       if (api) Object.assign(base, api.env);
+      const steps: StepsContext = {
+        ctx,
+        options,
+        base,
+        images: onHost ? undefined : images,
+        auths,
+        mounts,
+        api,
+        dirs,
+        network,
+        timeoutMs,
+        outputLimits,
+        user,
+        result,
+      };
       for (const container of pipeline.spec.containers) {
-        const env = { ...base, ...(await resolveEnv(container, ctx)) };
-        const record: StepRecord = {
-          name: container.name,
-          image: container.image ?? '',
-          command: [...(container.command ?? []), ...(container.args ?? [])],
-          exitCode: null,
-          signal: null,
-          timedOut: false,
-          durationMs: 0,
-          startedAt: (this.opts.now ?? (() => new Date()))().toISOString(),
-          log: '',
-          logTruncated: false,
-        };
-        options.onStep?.(record, false);
-        let lease: ImageLease | undefined;
-        let plan: StepInImage;
-        let limits: StepLimits;
-        try {
-          if (images && !onHost) {
-            lease = await images.acquire(container.image ?? '', {
-              auths,
-              ...(container.imagePullPolicy ? { policy: container.imagePullPolicy } : {}),
-              ...(options.signal ? { signal: options.signal } : {}),
-            });
-            record.pull = lease.pull;
-          }
-          plan = stepInImage(container, env, lease, mounts, api?.dir);
-          limits = stepLimits(container);
-        } catch (err) {
-          lease?.release();
-          if (!(err instanceof ImagePullError) && !(err instanceof OutputError)) throw err;
-          record.log = `${err.message}\n`;
-          result.steps.push(record);
-          options.onStep?.(record, true);
-          result.ok = false;
-          result.failure = `step ${container.name}: ${err.message}`;
-          return result;
-        }
-        // Stopped while it runs if it writes more than its outputs and metadata may hold (workspaces are in memory).
-        const maxWritten = outputLimits.maxBytes + METADATA_BYTES;
-        const guard = new AbortController();
-        let written: number | undefined;
-        const stopWatching = watchWrites([dirs.output, dirs.metadata, ...writableVolumes(mounts)], maxWritten, this.opts.writeCheckMs ?? 250, (bytes) => {
-          written = bytes;
-          guard.abort();
-        });
-        const signal = options.signal ? AbortSignal.any([options.signal, guard.signal]) : guard.signal;
-        let outcome;
-        try {
-          outcome = await this.opts.runtime.run(
-            {
-              name: container.name,
-              image: container.image ?? '',
-              command: plan.argv,
-              args: [],
-              env: plan.env,
-              dirs,
-              network,
-              ...(api ? { apiRelay: { socket: api.socket, port: API_PORT } } : {}),
-              timeoutMs,
-              limits,
-              maxLogBytes: this.opts.maxLogBytes ?? 256 * 1024,
-              ...(plan.root ? { root: plan.root } : {}),
-              mounts: plan.mounts,
-              ...(user ? { user: { uid: user.uid, gid: user.gid } } : {}),
-            },
-            { signal, ...(options.onLog ? { onLog: (c: string) => options.onLog?.(container.name, c) } : {}) },
-          );
-        } finally {
-          stopWatching();
-          lease?.release();
-        }
-        record.command = plan.argv;
-        Object.assign(record, {
-          exitCode: outcome.exitCode,
-          signal: outcome.signal,
-          timedOut: outcome.timedOut,
-          durationMs: Math.round(outcome.durationMs),
-          log: outcome.log,
-          logTruncated: outcome.logTruncated,
-          ...(outcome.oomKilled ? { reason: 'OOMKilled' } : {}),
-        });
-        result.steps.push(record);
-        options.onStep?.(record, true);
-        if (outcome.exitCode !== 0) {
-          result.ok = false;
-          const why = outcome.oomKilled
-            ? `was OOMKilled: it used more than its memory limit (${limits.memoryBytes ? `${limits.memoryBytes} bytes` : 'the default'}; set resources.limits.memory)`
-            : written !== undefined
-              ? `was stopped: it wrote ${written} bytes to /kratix/output, /kratix/metadata and its volumes, more than the ${maxWritten} allowed`
-              : outcome.signal === 'SIGXFSZ' || outcome.exitCode === 153
-                ? `was stopped: it wrote a file bigger than the limit per file (SIGXFSZ)`
-                : outcome.timedOut
-                  ? `timed out after ${timeoutMs} ms`
-                  : outcome.aborted
-                    ? 'was aborted'
-                    : outcome.signal
-                      ? `was killed by ${outcome.signal}`
-                      : `exited with code ${outcome.exitCode}`;
-          result.failure = `step ${container.name} ${why}${tail(outcome.log)}`;
-          return result;
-        }
+        const go = await inSpan(
+          `step ${container.name}`,
+          { attributes: { 'fleetops.step': container.name, 'fleetops.image': container.image ?? '' } },
+          (span) => this.runStep(container, steps, span),
+        );
+        if (!go) return result;
       }
       await this.readBack(dirs, ctx, result);
       return result;
@@ -318,6 +294,139 @@ export class PipelineRunner {
       ws.remove();
       user?.release();
     }
+  }
+
+  /** One step: its image, its sandbox, its record. False when the pipeline stops here (the result says why). */
+  private async runStep(container: Container, run: StepsContext, span: Span): Promise<boolean> {
+    const { ctx, options, images, auths, mounts, api, dirs, network, timeoutMs, outputLimits, user, result } = run;
+    const env = { ...run.base, ...(await resolveEnv(container, ctx)) };
+    // The step's own spans go under its step span (W3C Trace Context; see docs/pipeline-contract.md).
+    const traceparent = activeTraceparent();
+    if (traceparent) env.TRACEPARENT = traceparent;
+    const record: StepRecord = {
+      name: container.name,
+      image: container.image ?? '',
+      command: [...(container.command ?? []), ...(container.args ?? [])],
+      exitCode: null,
+      signal: null,
+      timedOut: false,
+      durationMs: 0,
+      startedAt: (this.opts.now ?? (() => new Date()))().toISOString(),
+      log: '',
+      logTruncated: false,
+    };
+    options.onStep?.(record, false);
+    let lease: ImageLease | undefined;
+    let plan: StepInImage;
+    let limits: StepLimits;
+    try {
+      if (images) {
+        lease = await this.acquire(images, container, auths, options.signal);
+        record.pull = lease.pull;
+      }
+      plan = stepInImage(container, env, lease, mounts, api?.dir);
+      limits = stepLimits(container);
+    } catch (err) {
+      lease?.release();
+      if (!(err instanceof ImagePullError) && !(err instanceof OutputError)) throw err;
+      record.log = `${err.message}\n`;
+      result.steps.push(record);
+      options.onStep?.(record, true);
+      result.ok = false;
+      result.failure = `step ${container.name}: ${err.message}`;
+      failSpan(span, result.failure);
+      return false;
+    }
+    // Stopped while it runs if it writes more than its outputs and metadata may hold (workspaces are in memory).
+    const maxWritten = outputLimits.maxBytes + METADATA_BYTES;
+    const guard = new AbortController();
+    let written: number | undefined;
+    const stopWatching = watchWrites([dirs.output, dirs.metadata, ...writableVolumes(mounts)], maxWritten, this.opts.writeCheckMs ?? 250, (bytes) => {
+      written = bytes;
+      guard.abort();
+    });
+    const signal = options.signal ? AbortSignal.any([options.signal, guard.signal]) : guard.signal;
+    let outcome;
+    try {
+      outcome = await inSpan('sandbox', {}, () =>
+        this.opts.runtime.run(
+          {
+            name: container.name,
+            image: container.image ?? '',
+            command: plan.argv,
+            args: [],
+            env: plan.env,
+            dirs,
+            network,
+            ...(api ? { apiRelay: { socket: api.socket, port: API_PORT } } : {}),
+            timeoutMs,
+            limits,
+            maxLogBytes: this.opts.maxLogBytes ?? 256 * 1024,
+            ...(plan.root ? { root: plan.root } : {}),
+            mounts: plan.mounts,
+            ...(user ? { user: { uid: user.uid, gid: user.gid } } : {}),
+          },
+          { signal, ...(options.onLog ? { onLog: (c: string) => options.onLog?.(container.name, c) } : {}) },
+        ),
+      );
+    } finally {
+      stopWatching();
+      lease?.release();
+    }
+    record.command = plan.argv;
+    Object.assign(record, {
+      exitCode: outcome.exitCode,
+      signal: outcome.signal,
+      timedOut: outcome.timedOut,
+      durationMs: Math.round(outcome.durationMs),
+      log: outcome.log,
+      logTruncated: outcome.logTruncated,
+      ...(outcome.oomKilled ? { reason: 'OOMKilled' } : {}),
+    });
+    result.steps.push(record);
+    options.onStep?.(record, true);
+    pipelineMetrics.stepDuration.with(ctx.promiseName, container.name).observe(outcome.durationMs / 1000);
+    span.setAttribute('fleetops.step.exit_code', outcome.exitCode ?? -1);
+    if (outcome.exitCode !== 0) {
+      result.ok = false;
+      const why = outcome.oomKilled
+        ? `was OOMKilled: it used more than its memory limit (${limits.memoryBytes ? `${limits.memoryBytes} bytes` : 'the default'}; set resources.limits.memory)`
+        : written !== undefined
+          ? `was stopped: it wrote ${written} bytes to /kratix/output, /kratix/metadata and its volumes, more than the ${maxWritten} allowed`
+          : outcome.signal === 'SIGXFSZ' || outcome.exitCode === 153
+            ? `was stopped: it wrote a file bigger than the limit per file (SIGXFSZ)`
+            : outcome.timedOut
+              ? `timed out after ${timeoutMs} ms`
+              : outcome.aborted
+                ? 'was aborted'
+                : outcome.signal
+                  ? `was killed by ${outcome.signal}`
+                  : `exited with code ${outcome.exitCode}`;
+      result.failure = `step ${container.name} ${why}${tail(outcome.log)}`;
+      failSpan(span, `step ${container.name} ${why}`);
+      return false;
+    }
+    return true;
+  }
+
+  /** A step's image, counted by how it was had, in a span of its own. */
+  private acquire(images: ImageProvider, container: Container, auths: StepsContext['auths'], signal: AbortSignal | undefined): Promise<ImageLease> {
+    return inSpan('image.pull', { attributes: { 'fleetops.image': container.image ?? '' } }, async (span) => {
+      try {
+        const lease = await images.acquire(container.image ?? '', {
+          auths,
+          ...(container.imagePullPolicy ? { policy: container.imagePullPolicy } : {}),
+          ...(signal ? { signal } : {}),
+        });
+        span.setAttribute('fleetops.image.cached', lease.pull.cached);
+        IMAGE_PULLS[lease.pull.cached ? 'cached' : 'pulled'].inc();
+        if (!lease.pull.cached) IMAGE_PULL_SECONDS.observe(lease.pull.durationMs / 1000);
+        return lease;
+      } catch (err) {
+        IMAGE_PULLS.failed.inc();
+        throw err;
+      }
+    });
   }
 
   private async readBack(dirs: { output: string; metadata: string }, ctx: PipelineContext, result: PipelineResult): Promise<void> {

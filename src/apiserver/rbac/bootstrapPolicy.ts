@@ -45,6 +45,9 @@ function clusterRoleBinding(name: string, role: string, group: string): KubeObje
   };
 }
 
+/** The group Kubernetes binds to system:monitoring. */
+export const MONITORING_GROUP = 'system:monitoring';
+
 export function bootstrapObjects(): KubeObject[] {
   return [
     clusterRole('cluster-admin', [
@@ -92,6 +95,9 @@ export function bootstrapObjects(): KubeObject[] {
       },
     ]),
     clusterRoleBinding('system:discovery', 'system:discovery', AUTHENTICATED_GROUP),
+    // Kubernetes' own: a scraper's identity in the group system:monitoring (or bound to the role) reads /metrics.
+    clusterRole('system:monitoring', [{ verbs: ['get'], nonResourceURLs: ['/metrics', '/healthz', '/livez', '/readyz'] }]),
+    clusterRoleBinding('system:monitoring', 'system:monitoring', MONITORING_GROUP),
   ];
 }
 

@@ -1,7 +1,7 @@
 /**
  * `fleetops team add|list|remove`: an application team as Kubernetes objects — its namespace, a ServiceAccount with
  * a long-lived token Secret, and RoleBindings: `edit` (every Promise), `view` (--read-only), or `view` plus each
- * named Promise's edit role (--promises). `add` writes a kubeconfig for the team; running it again changes access.
+ * named Promise's edit role (--promises), or only /metrics (--monitoring, a Prometheus scraper). `add` writes a kubeconfig for the team; running it again changes access.
  */
 import { writeFileSync } from 'node:fs';
 import { isApiError } from '../../api/errors.ts';
@@ -22,6 +22,8 @@ export interface TeamAddOptions {
   namespace?: string;
   promises?: string[];
   readOnly?: boolean;
+  /** A scraper's identity: it may read /metrics (ClusterRole system:monitoring) and nothing else. */
+  monitoring?: boolean;
   /** Where to write the kubeconfig; `-` prints it. Default `./<team>.kubeconfig`. */
   kubeconfigOut?: string;
   timeoutSeconds?: number;
@@ -29,6 +31,9 @@ export interface TeamAddOptions {
 
 const nsPath = (ns: string): string => `/api/v1/namespaces/${ns}`;
 const rbPath = (ns: string, name?: string): string => `/apis/${RBAC_API}/namespaces/${ns}/rolebindings${name ? `/${encodeURIComponent(name)}` : ''}`;
+const crbPath = (name: string): string => `/apis/${RBAC_API}/clusterrolebindings/${encodeURIComponent(name)}`;
+/** The ClusterRoleBinding that lets a monitoring team read /metrics. */
+const monitoringBindingName = (team: string, ns: string): string => `fleetops:team:${ns}:${team}:monitoring`;
 
 async function apply(ctx: CliContext, path: string, object: KubeObject): Promise<StoredObject> {
   const r = await ctx.client.request<StoredObject>('PATCH', path, {
@@ -67,7 +72,8 @@ function binding(team: string, ns: string, name: string, clusterRole: string): K
 }
 
 /** The bindings a team's access asks for. */
-export function teamBindings(team: string, ns: string, opts: Pick<TeamAddOptions, 'promises' | 'readOnly'>): KubeObject[] {
+export function teamBindings(team: string, ns: string, opts: Pick<TeamAddOptions, 'promises' | 'readOnly' | 'monitoring'>): KubeObject[] {
+  if (opts.monitoring) return [];
   if (opts.readOnly) return [binding(team, ns, 'fleetops:team', 'view')];
   if (!opts.promises?.length) return [binding(team, ns, 'fleetops:team', 'edit')];
   return [
@@ -86,6 +92,8 @@ export async function teamAddCommand(ctx: CliContext, team: string, opts: TeamAd
     if (problem) throw new Error(`${what} "${value}" ${problem}`);
   }
   if (opts.readOnly && opts.promises?.length) throw new Error('--read-only and --promises do not go together: a read-only team requests nothing');
+  if (opts.monitoring && (opts.readOnly || opts.promises?.length))
+    throw new Error('--monitoring stands alone: a scraper reads /metrics and nothing else (add a separate team for requests)');
   for (const p of opts.promises ?? []) {
     if (!(await findObject(ctx, `/apis/platform.kratix.io/v1alpha1/promises/${p}`))) {
       throw new Error(`Promise "${p}" not found: "fleetops get promises" lists the Promises`);
@@ -109,6 +117,16 @@ export async function teamAddCommand(ctx: CliContext, team: string, opts: TeamAd
     if (!next || JSON.stringify(next.roleRef) !== JSON.stringify(old.roleRef)) await remove(ctx, rbPath(ns, old.metadata.name));
   }
   for (const b of wanted) await apply(ctx, rbPath(ns, b.metadata.name), b);
+  const monitoringBinding = monitoringBindingName(team, ns);
+  if (opts.monitoring)
+    await apply(ctx, crbPath(monitoringBinding), {
+      apiVersion: RBAC_API,
+      kind: 'ClusterRoleBinding',
+      metadata: { name: monitoringBinding, labels },
+      roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: 'system:monitoring' },
+      subjects: [{ kind: 'ServiceAccount', name: team, namespace: ns }],
+    });
+  else await remove(ctx, crbPath(monitoringBinding));
 
   const deadline = Date.now() + (opts.timeoutSeconds ?? 30) * 1000;
   let token = '';
@@ -121,7 +139,13 @@ export async function teamAddCommand(ctx: CliContext, team: string, opts: TeamAd
     await new Promise((r) => setTimeout(r, 100));
   }
   const kubeconfig = kubeconfigYaml(ctx.client.config.server, ctx.client.config.caCert ?? '', token, team, team, ns);
-  const access = opts.readOnly ? 'read-only (view)' : opts.promises?.length ? `request ${opts.promises.join(', ')} (and view)` : 'request every Promise (edit)';
+  const access = opts.monitoring
+    ? 'monitoring (reads /metrics only)'
+    : opts.readOnly
+      ? 'read-only (view)'
+      : opts.promises?.length
+        ? `request ${opts.promises.join(', ')} (and view)`
+        : 'request every Promise (edit)';
   if (opts.kubeconfigOut === '-') {
     out(kubeconfig);
     return 0;
@@ -145,7 +169,16 @@ export async function teamListCommand(ctx: CliContext, out: (line: string) => vo
     const bindings = (await ctx.client.get<{ items: RoleBinding[] }>(rbPath(ns.metadata.name), { query: { labelSelector: `${LABEL_TEAM}=${team}` } })).items;
     const roles = bindings.map((b) => b.roleRef.name);
     const promises = roles.filter((r) => r.startsWith('fleetops:promise:')).map((r) => r.split(':')[2]);
-    const access = roles.includes('edit') ? 'edit' : promises.length ? `promises: ${promises.join(',')}` : roles.includes('view') ? 'view' : '<none>';
+    const monitoring = await findObject(ctx, crbPath(monitoringBindingName(team, ns.metadata.name)));
+    const access = monitoring
+      ? 'monitoring'
+      : roles.includes('edit')
+        ? 'edit'
+        : promises.length
+          ? `promises: ${promises.join(',')}`
+          : roles.includes('view')
+            ? 'view'
+            : '<none>';
     rows.push([team, ns.metadata.name, access, humanDuration(Date.now() - Date.parse(String(ns.metadata.creationTimestamp)))]);
   }
   out(formatColumns(['NAME', 'NAMESPACE', 'ACCESS', 'AGE'], rows));
@@ -163,6 +196,7 @@ export async function teamRemoveCommand(
   if (namespace?.metadata.labels?.[LABEL_TEAM] !== team) throw new Error(`team "${team}" not found in namespace "${ns}": "fleetops team list" lists the teams`);
   const bindings = (await ctx.client.get<{ items: StoredObject[] }>(rbPath(ns), { query: { labelSelector: `${LABEL_TEAM}=${team}` } })).items;
   for (const b of bindings) await remove(ctx, rbPath(ns, b.metadata.name));
+  await remove(ctx, crbPath(monitoringBindingName(team, ns)));
   // Deleting the account and its Secret revokes every token issued to the team.
   await remove(ctx, `${nsPath(ns)}/secrets/${team}-token`);
   await remove(ctx, `${nsPath(ns)}/serviceaccounts/${team}`);

@@ -28,6 +28,7 @@ import { resourceRequest } from '../shared/resourceRequest.ts';
 import { LABEL_REVISION } from '../resource/ResourceController.ts';
 import { computeProgress, inScope, type ResourceView, type RolloutPhase } from './progress.ts';
 import { DEFAULT_STRATEGY, type RolloutStrategy } from './strategy.ts';
+import { RolloutGauges } from './rolloutMetrics.ts';
 
 export interface RolloutControllerOptions {
   client: Client;
@@ -80,6 +81,7 @@ export class RolloutController {
   private readonly active = new Map<string, { name: string; revision: number }>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private rolloutWatch: { stop(): void } | undefined;
+  private readonly gauges = new RolloutGauges();
 
   constructor(options: RolloutControllerOptions) {
     this.opts = options;
@@ -211,6 +213,7 @@ export class RolloutController {
     if (progress.phase === 'Complete' || progress.phase === 'Aborted') next.completionTime = this.now();
     if (progress.phase !== status.phase) await this.announce(promise, spec, progress.phase, progress.message);
     await this.writeStatus(rollout, status, next);
+    this.gauges.report(spec.promiseName, spec.revision, next, status.failed ?? 0);
     // Timers wake it on every resource change; poll slowly as well in case a resource is stuck without events.
     return { requeueAfter: 30_000 };
   }

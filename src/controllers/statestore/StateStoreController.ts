@@ -6,6 +6,8 @@
  * content is always derived from the stored objects, so restarts and outages converge to it; folders of
  * Destinations that were removed are emptied because the store remembers which folders it manages.
  */
+import { stateStoreMetrics } from '../../telemetry/metrics.ts';
+import { inSpan } from '../../telemetry/tracing.ts';
 import { commitMessage } from './commitMessage.ts';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -203,7 +205,11 @@ export class StateStoreController {
     // about a quarter of the time and the batches grow, instead of writing back to back.
     const last = this.lastWrite.get(key);
     const wait = last ? last.end + Math.min(MAX_GAP_MS, Math.max(this.opts.batchDelayMs ?? 100, 3 * last.took)) - Date.now() : 0;
-    if (wait > 0) return { requeueAfter: wait };
+    if (wait > 0) {
+      // Queued from inside this reconcile: the write that follows continues the trace of the change that asked for it.
+      this.controller.queue.addAfter(key, wait);
+      return;
+    }
     const started = Date.now();
     try {
       return await this.write(key, log);
@@ -244,9 +250,22 @@ export class StateStoreController {
       message: (changed) => commitMessage(changed, layouts),
     };
     let result: SyncResult;
+    const started = performance.now();
     try {
-      result = await this.writerFor(config, name, auth).sync(request);
+      result = await inSpan(
+        `statestore.write ${config.kind}`,
+        { attributes: { 'fleetops.statestore': `${config.kind}/${name}`, 'fleetops.destinations': destinations.map((d) => d.metadata.name) } },
+        async (span) => {
+          const r = await this.writerFor(config, name, auth).sync(request);
+          span.setAttribute('fleetops.statestore.changed', r.changed);
+          if (r.version) span.setAttribute('fleetops.statestore.version', r.version);
+          return r;
+        },
+      );
+      const took = (performance.now() - started) / 1000;
+      for (const d of destinations) stateStoreMetrics.writeDuration.with(d.metadata.name).observe(took);
     } catch (err) {
+      for (const d of destinations) stateStoreMetrics.writeErrors.with(d.metadata.name).inc();
       const message = errorMessage(err);
       log.warn({ err: message }, 'state store write failed; retrying with backoff');
       await this.setStoreStatus(store, false, 'StateStoreWriteFailed', message);
