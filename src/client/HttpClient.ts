@@ -15,6 +15,8 @@ export interface RequestOptions {
   rawBody?: string;
   contentType?: string;
   accept?: string;
+  /** Further headers (e.g. a W3C `traceparent` continuing the caller's trace). */
+  headers?: Record<string, string>;
 }
 
 export interface HttpResponse<T> {
@@ -65,6 +67,7 @@ export class HttpClient {
           agent: stream ? this.watchAgent : this.agent,
           ...(stream?.signal ? { signal: stream.signal } : {}),
           headers: {
+            ...opts.headers,
             Accept: opts.accept ?? 'application/json',
             ...(this.config.token ? { Authorization: `Bearer ${this.config.token}` } : {}),
             ...(payload !== undefined ? { 'Content-Type': opts.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {}),

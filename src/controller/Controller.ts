@@ -106,9 +106,11 @@ export class Controller {
       const started = performance.now();
       try {
         // The reconcile's span continues the trace of the write that queued its key (see WorkQueue).
-        const cause = this.queue.takeCause(key);
-        const result = await inSpan(`reconcile ${this.name}`, { attributes: { 'fleetops.controller': this.name }, ...(cause ? { parent: cause } : {}) }, () =>
-          this.reconciler.reconcile(key, log, this.abort.signal),
+        const [cause, ...more] = this.queue.takeCauses(key);
+        const result = await inSpan(
+          `reconcile ${this.name}`,
+          { attributes: { 'fleetops.controller': this.name }, ...(cause ? { parent: cause } : {}), links: more },
+          () => this.reconciler.reconcile(key, log, this.abort.signal),
         );
         this.queue.forget(key);
         if (result?.requeueAfter !== undefined) this.queue.addAfter(key, result.requeueAfter);

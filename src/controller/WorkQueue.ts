@@ -5,7 +5,10 @@
  * (what caused its reconcile) until it is taken.
  */
 import { controllerLevels, workqueueMetrics, type CounterSeries, type HistogramSeries } from '../telemetry/metrics.ts';
-import { activeTraceContext, type Context } from '../telemetry/tracing.ts';
+import { activeTraceContext, spanIdOf, type Context } from '../telemetry/tracing.ts';
+
+/** Causes kept per key: enough to link a batch's changes without holding a fleet's contexts. */
+const MAX_CAUSES = 32;
 
 export interface WorkQueueOptions {
   /** The queue's name in metrics (its controller's). Default `unnamed`. */
@@ -33,8 +36,8 @@ export class WorkQueue {
   private readonly clearTimer: NonNullable<WorkQueueOptions['clearTimer']>;
   /** When each queued key was added (for workqueue_queue_duration_seconds). */
   private readonly addedAt = new Map<string, number>();
-  /** The trace context each queued key was first added in (tracing on only). */
-  private readonly causes = new Map<string, Context>();
+  /** The trace contexts a queued key was added in, first first, at most MAX_CAUSES (tracing on only). */
+  private readonly causes = new Map<string, Context[]>();
   private readonly metrics: { adds: CounterSeries; retries: CounterSeries; queued: HistogramSeries };
   private untrack: (() => void) | undefined;
   readonly name: string;
@@ -58,8 +61,7 @@ export class WorkQueue {
 
   add(key: string): void {
     if (this.shuttingDown) return;
-    const cause = activeTraceContext();
-    if (cause && !this.causes.has(key)) this.causes.set(key, cause);
+    this.remember(key);
     if (this.dirty.has(key)) return;
     this.dirty.add(key);
     this.metrics.adds.inc();
@@ -85,19 +87,31 @@ export class WorkQueue {
     }
   }
 
-  /** The trace context that caused the key's current processing (taken once; tracing on only). */
-  takeCause(key: string): Context | undefined {
-    const cause = this.causes.get(key);
-    if (cause) this.causes.delete(key);
-    return cause;
+  /** Keeps the active trace context as a cause of the key's next processing. */
+  private remember(key: string): void {
+    const cause = activeTraceContext();
+    if (!cause) return;
+    const causes = this.causes.get(key);
+    if (!causes) this.causes.set(key, [cause]);
+    else if (causes.length < MAX_CAUSES && !causes.some((c) => spanIdOf(c) === spanIdOf(cause))) causes.push(cause);
+  }
+
+  /**
+   * The trace contexts that caused the key's current processing, first first (taken once; tracing on only). A batch
+   * (one state-store write for many changes) has several: its span continues the first and links the others.
+   */
+  takeCauses(key: string): Context[] {
+    const causes = this.causes.get(key);
+    if (!causes) return [];
+    this.causes.delete(key);
+    return causes;
   }
 
   /** Adds after a delay; an earlier pending delay for the key wins. */
   addAfter(key: string, ms: number): void {
     if (this.shuttingDown) return;
     if (ms <= 0) return this.add(key);
-    const cause = activeTraceContext();
-    if (cause && !this.causes.has(key)) this.causes.set(key, cause);
+    this.remember(key);
     const at = Date.now() + ms;
     const existing = this.timers.get(key);
     if (existing && existing.at <= at) return;

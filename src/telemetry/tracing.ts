@@ -38,6 +38,11 @@ export function activeTraceContext(): Context | undefined {
   return trace.getSpanContext(ctx) ? ctx : undefined;
 }
 
+/** The id of the span a captured context holds (to tell causes apart). */
+export function spanIdOf(ctx: Context): string | undefined {
+  return trace.getSpanContext(ctx)?.spanId;
+}
+
 /** Runs fn inside a captured context (as is when there is none). */
 export function withTraceContext<T>(ctx: Context | undefined, fn: () => T): T {
   return ctx && enabled ? context.with(ctx, fn) : fn();
