@@ -6,7 +6,22 @@ import tseslint from 'typescript-eslint';
  * The layers (see docs/architecture.md): each folder of src/ may import only the folders below it. A folder's rule
  * lists the folders above it or beside it; `import type` is allowed across (types carry no code at run time).
  */
-const ALL = ['api', 'lib', 'telemetry', 'workers', 'store', 'registry', 'workflows', 'statestores', 'gitserver', 'client', 'controller', 'controllers', 'apiserver', 'cli'];
+const ALL = [
+  'api',
+  'lib',
+  'telemetry',
+  'workers',
+  'store',
+  'registry',
+  'workflows',
+  'statestores',
+  'gitserver',
+  'client',
+  'controller',
+  'controllers',
+  'apiserver',
+  'cli',
+];
 const BELOW = {
   api: [],
   lib: ['api'],

@@ -5,9 +5,9 @@
  * committed to the embedded Git state store. Against the floor measured in the same run: N bare sandbox runs of the
  * same step (same bwrap arguments, same parallelism). Figures only, no assertions.
  *
- * Usage: node bench/rollout.bench.ts [--resources 10000] [--concurrency 8] [--profile rollout.cpuprofile]
- * (--profile writes a CPU profile of FleetOps' process during the fleet update only; KEEP_BENCH_DIR=1 keeps the data
- * directory for inspection.)
+ * Usage: node bench/rollout.bench.ts [--resources 10000] [--concurrency 8] [--profile rollout.cpuprofile] [--no-floor]
+ * (--profile writes a CPU profile of FleetOps' process during the fleet update only; --no-floor skips the floors, for
+ * benchmarks that compare FleetOps with itself; KEEP_BENCH_DIR=1 keeps the data directory for inspection.)
  */
 import { testPromise } from '../test/helpers/promises.ts';
 import { execFile } from 'node:child_process';
@@ -106,16 +106,11 @@ async function main(): Promise<void> {
   const fleet = await startFleetOps({ dataDir: join(dir, 'fleet'), port: 0, logger: pino({ level: 'silent' }), workflowConcurrency: CONCURRENCY });
   const fmt = (ms: number): string => `${(ms / 1000).toFixed(1)} s (${(N / (ms / 1000)).toFixed(0)} resources/s)`;
   try {
-    process.stderr.write(`floor: ${N} bare sandbox runs of the step…\n`);
-    const floors = await sandboxFloors({
-      n: N,
-      concurrency: CONCURRENCY,
-      hiddenPaths: [fleet.dataDir],
-      command: step(2),
-      root: await buildBenchImage(fleet.images),
-    });
-    const floorMs = floors.bestMs;
-    const spawnMs = await bareSpawns(N, CONCURRENCY);
+    const root = await buildBenchImage(fleet.images);
+    const withFloor = !process.argv.includes('--no-floor');
+    if (withFloor) process.stderr.write(`floor: ${N} bare sandbox runs of the step…\n`);
+    const floors = withFloor ? await sandboxFloors({ n: N, concurrency: CONCURRENCY, hiddenPaths: [fleet.dataDir], command: step(2), root }) : undefined;
+    const spawnMs = withFloor ? await bareSpawns(N, CONCURRENCY) : undefined;
 
     const promiseType = fleet.registry.byKind('platform.kratix.io', 'Promise')!;
     await fleet.objects.create(promiseType, '', promise(1));
@@ -173,14 +168,18 @@ async function main(): Promise<void> {
     console.log(
       `  fleet update, Promise change → every output committed to Git:     ${fmt(totalMs)}   (rollout ${String((rollout.status as { phase?: string }).phase)})`,
     );
-    console.log(`  floor: ${N} bare sandbox runs of the same step (same bwrap args):  ${fmt(floorMs)}`);
-    console.log(`    (${describeFloors(floors, fmt)})`);
-    console.log(`  ratio to the floor: ${(totalMs / floorMs).toFixed(2)}× (statuses only: ${(statusMs / floorMs).toFixed(2)}×)`);
+    if (floors) {
+      console.log(`  floor: ${N} bare sandbox runs of the same step (same bwrap args):  ${fmt(floors.bestMs)}`);
+      console.log(`    (${describeFloors(floors, fmt)})`);
+      console.log(`  ratio to the floor: ${(totalMs / floors.bestMs).toFixed(2)}× (statuses only: ${(statusMs / floors.bestMs).toFixed(2)}×)`);
+    }
     console.log(
       `  FleetOps process CPU during the update: ${((cpu.user + cpu.system) / 1000 / N).toFixed(2)} ms per resource (user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s)`,
     );
     console.log(`  machine CPU busy during the update: ${(100 * machineBusy).toFixed(0)}% of ${availableParallelism()} cores`);
-    console.log(`  for reference: initial fulfilment of ${N} requests ${fmt(setupMs)}; ${N} bare spawns of true (no sandbox) ${fmt(spawnMs)}`);
+    console.log(
+      `  for reference: initial fulfilment of ${N} requests ${fmt(setupMs)}${spawnMs !== undefined ? `; ${N} bare spawns of true (no sandbox) ${fmt(spawnMs)}` : ''}`,
+    );
   } finally {
     await fleet.stop();
     if (!process.env.KEEP_BENCH_DIR) rmSync(dir, { recursive: true, force: true });

@@ -67,6 +67,11 @@ export class WorkQueue {
     this.metrics.adds.inc();
     if (!this.addedAt.has(key)) this.addedAt.set(key, performance.now());
     if (this.processing.has(key)) return;
+    this.hand(key);
+  }
+
+  /** A dirty key to a waiting worker, or to the queue. */
+  private hand(key: string): void {
     const waiter = this.waiters.shift();
     if (waiter) {
       this.dirty.delete(key);
@@ -154,10 +159,10 @@ export class WorkQueue {
 
   done(key: string): void {
     this.processing.delete(key);
-    if (this.dirty.has(key)) {
-      this.dirty.delete(key);
-      this.add(key);
-    }
+    if (!this.dirty.has(key)) return;
+    // Added while it was processed (and counted then): queued now.
+    if (this.shuttingDown) this.dirty.delete(key);
+    else this.hand(key);
   }
 
   /** Takes keys again after shutDown (a controller started anew, e.g. a replica that leads again). */

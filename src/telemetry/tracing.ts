@@ -22,6 +22,10 @@ import {
 } from '@opentelemetry/api';
 
 export type { Context, Span } from '@opentelemetry/api';
+// Types only: the SDK itself is imported when tracing starts.
+import type * as sdkTrace from '@opentelemetry/sdk-trace';
+import type { Sampler } from '@opentelemetry/sdk-trace';
+type TraceSdk = typeof sdkTrace;
 
 const tracer = trace.getTracer('fleetops');
 let enabled = false;
@@ -138,17 +142,28 @@ export async function startTracing(env: NodeJS.ProcessEnv, resource: Attributes)
     started.users++;
     return release(started);
   }
-  const [{ TracerProvider, BatchSpanProcessor }, { AsyncLocalStorageContextManager }, { W3CTraceContextPropagator }, { OTLPTraceExporter }, resources] =
-    await Promise.all([
-      import('@opentelemetry/sdk-trace'),
-      import('@opentelemetry/context-async-hooks'),
-      import('@opentelemetry/core'),
-      import('@opentelemetry/exporter-trace-otlp-proto'),
-      import('@opentelemetry/resources'),
-    ]);
-  const provider = new TracerProvider({
+  const [sdk, { AsyncLocalStorageContextManager }, { W3CTraceContextPropagator }, { OTLPTraceExporter }, resources] = await Promise.all([
+    import('@opentelemetry/sdk-trace'),
+    import('@opentelemetry/context-async-hooks'),
+    import('@opentelemetry/core'),
+    import('@opentelemetry/exporter-trace-otlp-proto'),
+    import('@opentelemetry/resources'),
+  ]);
+  const number = (name: string): number | undefined => (env[name] !== undefined && Number.isFinite(Number(env[name])) ? Number(env[name]) : undefined);
+  const delay = number('OTEL_BSP_SCHEDULE_DELAY');
+  const queue = number('OTEL_BSP_MAX_QUEUE_SIZE');
+  const batch = number('OTEL_BSP_MAX_EXPORT_BATCH_SIZE');
+  const provider = new sdk.TracerProvider({
     resource: resources.defaultResource().merge(resources.resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME ?? 'fleetops', ...resource })),
-    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })],
+    sampler: samplerFromEnv(sdk, env.OTEL_TRACES_SAMPLER, number('OTEL_TRACES_SAMPLER_ARG')),
+    spanProcessors: [
+      new sdk.BatchSpanProcessor({
+        exporter: new OTLPTraceExporter(),
+        ...(delay !== undefined ? { scheduledDelayMillis: delay } : {}),
+        ...(queue !== undefined ? { maxQueueSize: queue } : {}),
+        ...(batch !== undefined ? { maxExportBatchSize: batch } : {}),
+      }),
+    ],
   });
   const contextManager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);
@@ -170,6 +185,28 @@ export async function startTracing(env: NodeJS.ProcessEnv, resource: Attributes)
   };
   started = entry;
   return release(entry);
+}
+
+/**
+ * The sampler OpenTelemetry's environment variables name (OTEL_TRACES_SAMPLER, …_ARG), as the SDKs read them; the
+ * default samples every trace a parent did not decline (parentbased_always_on).
+ */
+function samplerFromEnv(sdk: TraceSdk, name: string | undefined, ratio: number | undefined): Sampler {
+  const r = ratio !== undefined && ratio >= 0 && ratio <= 1 ? ratio : 1;
+  switch (name) {
+    case 'always_on':
+      return new sdk.AlwaysOnSampler();
+    case 'always_off':
+      return new sdk.AlwaysOffSampler();
+    case 'traceidratio':
+      return new sdk.TraceIdRatioBasedSampler(r);
+    case 'parentbased_always_off':
+      return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(r) });
+    default:
+      return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOnSampler() });
+  }
 }
 
 function release(entry: { handle: TracingHandle; users: number }): TracingHandle {

@@ -21,6 +21,7 @@ import { httpsGet } from '../helpers/https.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const RULES = join(root, 'docs', 'observability', 'prometheus-rules.yaml');
+const DASHBOARD = join(root, 'docs', 'observability', 'grafana-dashboard.json');
 const NAMES = Array.from({ length: 20 }, (_, i) => `w-${String(i + 1).padStart(2, '0')}`);
 const FAILING = 'w-07';
 
@@ -208,5 +209,20 @@ describe('metrics scraped by Prometheus', () => {
       [],
     );
     assert.ok(all.some((r) => r.name === 'FleetOpsRolloutHalted'));
+  });
+
+  it('ships a Grafana dashboard whose every query Prometheus evaluates over series FleetOps serves', async () => {
+    const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: { title: string; targets?: { expr: string }[] }[] };
+    const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
+    assert.ok(exprs.length >= 20, `${exprs.length} queries`);
+    const served = new Set((await scrape(scraperToken)).body.split('\n').flatMap((l) => /^# TYPE (\S+) /.exec(l)?.[1] ?? []));
+    for (const { panel, expr } of exprs) {
+      // Grafana's variables as a dashboard user would have them set.
+      await query(expr.replaceAll('$__rate_interval', '1m').replaceAll('$job', 'fleetops'));
+      for (const metric of expr.match(/\b(?:fleetops|controller_runtime|workqueue|apiserver|process|nodejs)_[a-z0-9_]+/g) ?? []) {
+        const family = metric.replace(/_(bucket|count|sum)$/, '');
+        assert.ok(served.has(family) || served.has(metric), `panel "${panel}" reads ${metric}, which /metrics does not serve`);
+      }
+    }
   });
 });
