@@ -50,11 +50,13 @@ async function storeRate(store: Store): Promise<number> {
   return rate;
 }
 
-async function apiRate(client: HttpClient, prefix: string): Promise<number> {
+/** Creates/s by CONCURRENCY clients, spread evenly over the given replicas (as a load balancer would). */
+async function apiRate(clients: HttpClient[], prefix: string): Promise<number> {
   let next = 0;
   const start = performance.now();
   await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
+    Array.from({ length: CONCURRENCY }, async (_, w) => {
+      const client = clients[w % clients.length]!;
       for (let i = next++; i < WRITES; i = next++) await client.request('POST', '/api/v1/namespaces/default/configmaps', { body: cm(`${prefix}${i}`) });
     }),
   );
@@ -197,7 +199,7 @@ async function main(): Promise<void> {
     const single = await spawnFleet(await withImage(join(dir, 'sqlite')));
     fleets.push(single);
     const sqliteRuns = await runRate(single.client, 's');
-    const sqliteApi = await apiRate(single.client, 's');
+    const sqliteApi = await apiRate([single.client], 's');
     const sqliteWatch = await watchLatency(single.client, single.client, 'sqlite');
     const sqliteRss = rssMb(single.child.pid);
     await single.kill('SIGTERM');
@@ -205,9 +207,11 @@ async function main(): Promise<void> {
     const a = await spawnFleet(join(dir, 'a'), { FLEETOPS_STORE: db.url });
     const b = await spawnFleet(join(dir, 'b'), { FLEETOPS_STORE: db.url });
     fleets.push(a, b);
-    const pgApi = await apiRate(a.client, 'p');
+    const pgApi = await apiRate([a.client], 'p');
+    const pgApiBoth = await apiRate([a.client, b.client], 'q');
+    const ofSqlite = (r: number): string => `${((r / sqliteApi) * 100).toFixed(0)}% of SQLite's`;
     console.log(
-      `writes through the API, ${WRITES} creates by ${CONCURRENCY} clients: SQLite ${fmt(sqliteApi)}/s, PostgreSQL ${fmt(pgApi)}/s (${((pgApi / sqliteApi) * 100).toFixed(0)}% of SQLite's)`,
+      `writes through the API, ${WRITES} creates by ${CONCURRENCY} clients: SQLite ${fmt(sqliteApi)}/s; PostgreSQL through one replica ${fmt(pgApi)}/s (${ofSqlite(pgApi)}), spread over two ${fmt(pgApiBoth)}/s (${ofSqlite(pgApiBoth)})`,
     );
     const within = await watchLatency(a.client, a.client, 'within');
     const across = await watchLatency(a.client, b.client, 'across');

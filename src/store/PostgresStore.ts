@@ -115,6 +115,8 @@ export class PostgresStore implements Store {
   private tailRunning: Promise<void> | undefined;
   private writesSinceCompact = 0;
   private compacting: Promise<void> | undefined;
+  /** The last resourceVersion of each of this replica's batches between its COMMIT and their delivery. */
+  private readonly ownCommits = new Set<number>();
   /** The change log's start as this replica last saw it (at open and after its own compactions), for the metric. */
   private compactedSeen = 0;
   private readonly untrackLog = storeMetrics.changeLog.track(() => [[[], Math.max(0, this.delivered - this.compactedSeen)]]);
@@ -187,9 +189,11 @@ export class PostgresStore implements Store {
     };
     client.on('error', lost);
     client.on('end', () => lost());
-    // A commit this replica has already delivered (its own, mostly) needs no read of the change log.
+    // A commit this replica has already delivered, or is about to deliver (its own: the notification can overtake
+    // the COMMIT's answer), needs no read of the change log.
     client.on('notification', (n) => {
-      if (!(Number(n.payload) <= this.delivered)) this.wakeTail();
+      const rv = Number(n.payload);
+      if (!(rv <= this.delivered) && !this.ownCommits.has(rv)) this.wakeTail();
     });
     await client.connect();
     await client.query(`LISTEN ${CHANNEL}`);
@@ -324,10 +328,9 @@ export class PostgresStore implements Store {
     let broken = false;
     const started = performance.now();
     try {
-      // One round trip: the transaction and the counter's lock (a simple query may hold both statements).
-      const begun: unknown = await client.query("BEGIN; SELECT v FROM fleetops_meta WHERE k = 'rv' FOR UPDATE");
-      let rv = Number(lockedCounter(begun));
-      const slots = await this.readSlots(client, batch);
+      // One round trip: the transaction, the counter's lock and the rows the batch touches (see readSlots).
+      const { counter, slots } = await this.begin(client, batch);
+      let rv = counter;
       for (const item of batch) {
         const overlay = new Map<string, Slot>();
         const startRv = rv;
@@ -353,13 +356,18 @@ export class PostgresStore implements Store {
         await client.query('ROLLBACK');
         return;
       }
-      await this.write(
-        client,
-        slots,
-        done.flatMap((d) => d.events),
-        rv,
-      );
-      await client.query('COMMIT');
+      this.ownCommits.add(rv);
+      try {
+        await this.writeAndCommit(
+          client,
+          slots,
+          done.flatMap((d) => d.events),
+          rv,
+        );
+      } catch (err) {
+        this.ownCommits.delete(rv);
+        throw err;
+      }
       storeMetrics.commitDuration.with().observe((performance.now() - started) / 1000);
       storeMetrics.commits.with().inc();
     } catch (err) {
@@ -371,7 +379,11 @@ export class PostgresStore implements Store {
       client.release(broken ? true : undefined);
     }
     const events = done.flatMap((d) => d.events);
-    await this.deliverOwn(events);
+    try {
+      await this.deliverOwn(events);
+    } finally {
+      this.ownCommits.delete(events[events.length - 1]?.rv ?? -1);
+    }
     for (const d of done) d.item.resolve(d.events.map((e) => JSON.parse(e.data)));
     this.writesSinceCompact += events.length;
     if (this.writesSinceCompact >= Math.max(1000, this.historySize / 10) && !this.compacting) {
@@ -384,32 +396,29 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** The rows the batch touches, read under the counter's lock (so nobody changes them before COMMIT). */
-  private async readSlots(client: pg.PoolClient, batch: PendingCommit[]): Promise<Map<string, Slot>> {
+  /**
+   * Opens the batch's transaction: BEGIN, the counter's lock, and the rows the batch touches read under it (so nobody
+   * changes them before COMMIT), in one simple query: one round trip where three statements would take three. A simple
+   * query takes no parameters, so the keys are quoted literals (pg's escapeLiteral), as in writeAndCommit.
+   */
+  private async begin(client: pg.PoolClient, batch: PendingCommit[]): Promise<{ counter: number; slots: Map<string, Slot> }> {
     const keys = new Map<string, ObjectKey>();
     for (const item of batch) for (const op of item.ops) keys.set(idOf(op.key), op.key);
     const cols: string[][] = [[], [], [], []];
-    for (const k of keys.values()) {
-      cols[0]!.push(k.group);
-      cols[1]!.push(k.kind);
-      cols[2]!.push(k.namespace);
-      cols[3]!.push(k.name);
-    }
-    const { rows } = await client.query<{ grp: string; kind: string; ns: string; name: string; rv: string; data: string }>({
-      name: 'fleetops-read-slots',
-      text:
+    for (const k of keys.values()) [k.group, k.kind, k.namespace, k.name].forEach((v, i) => cols[i]!.push(v));
+    const results: unknown = await client.query(
+      "BEGIN; SELECT v FROM fleetops_meta WHERE k = 'rv' FOR UPDATE; " +
         'SELECT o.grp, o.kind, o.ns, o.name, o.rv, o.data FROM fleetops_objects o ' +
-        'JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS k(grp, kind, ns, name) ' +
+        `JOIN unnest(${cols.map((c) => arrayLiteral(c, 'text')).join(', ')}) AS k(grp, kind, ns, name) ` +
         'ON o.grp = k.grp AND o.kind = k.kind AND o.ns = k.ns AND o.name = k.name',
-      values: cols,
-    });
+    );
     const slots = new Map<string, Slot>();
     for (const k of keys.values()) slots.set(idOf(k), { key: k, rv: 0, data: undefined, dirty: false });
-    for (const r of rows) {
-      const key = { group: r.grp, kind: r.kind, namespace: r.ns, name: r.name };
-      slots.set(idOf(key), { key, rv: Number(r.rv), data: r.data, dirty: false });
+    for (const r of resultRows(results, 2)) {
+      const key = { group: String(r.grp), kind: String(r.kind), namespace: String(r.ns), name: String(r.name) };
+      slots.set(idOf(key), { key, rv: Number(r.rv), data: String(r.data), dirty: false });
     }
-    return slots;
+    return { counter: Number(lockedCounter(results)), slots };
   }
 
   /** One operation against the batch's view of the rows; throws the refusal (the caller drops the commit's overlay). */
@@ -423,8 +432,12 @@ export class PostgresStore implements Store {
     return { type, rv, key, data };
   }
 
-  /** The batch's writes: final rows, deletions, change-log entries, the counter, and the wake-up for other replicas. */
-  private async write(client: pg.PoolClient, slots: Map<string, Slot>, events: CommittedEvent[], rv: number): Promise<void> {
+  /**
+   * The batch's writes — final rows, deletions, change-log entries, the counter, the wake-up for other replicas — and
+   * COMMIT, in one simple query (one round trip; the values quoted as literals). Should the write fail, PostgreSQL
+   * skips the COMMIT and the caller rolls back.
+   */
+  private async writeAndCommit(client: pg.PoolClient, slots: Map<string, Slot>, events: CommittedEvent[], rv: number): Promise<void> {
     const up: string[][] = [[], [], [], [], [], []];
     const gone: string[][] = [[], [], [], []];
     for (const slot of slots.values()) {
@@ -435,28 +448,26 @@ export class PostgresStore implements Store {
     }
     const ev: string[][] = [[], [], [], [], [], [], []];
     for (const e of events) [String(e.rv), e.type, e.key.group, e.key.kind, e.key.namespace, e.key.name, e.data].forEach((v, i) => ev[i]!.push(v));
-    // Every write of the batch in one statement (one round trip): rows, deletions, change log, counter, and one
-    // NOTIFY, which PostgreSQL sends at COMMIT (none if it rolls back). A key's final state is one of upsert or delete.
-    await client.query({
-      name: 'fleetops-write-batch',
-      text: `WITH
+    const text = (cols: string[][], types: string[]): string => cols.map((c, i) => arrayLiteral(c, types[i] ?? 'text')).join(', ');
+    // Every write of the batch in one statement: rows, deletions, change log, counter, and one NOTIFY, which
+    // PostgreSQL sends at COMMIT (none if it rolls back). A key's final state is one of upsert or delete.
+    await client.query(`WITH
         up AS (
           INSERT INTO fleetops_objects (grp, kind, ns, name, rv, data)
-          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+          SELECT * FROM unnest(${text(up, ['text', 'text', 'text', 'text', 'bigint', 'text'])})
           ON CONFLICT (grp, kind, ns, name) DO UPDATE SET rv = excluded.rv, data = excluded.data
           RETURNING 1),
         gone AS (
-          DELETE FROM fleetops_objects o USING unnest($7::text[], $8::text[], $9::text[], $10::text[]) AS k(grp, kind, ns, name)
+          DELETE FROM fleetops_objects o USING unnest(${text(gone, [])}) AS k(grp, kind, ns, name)
           WHERE o.grp = k.grp AND o.kind = k.kind AND o.ns = k.ns AND o.name = k.name
           RETURNING 1),
         log AS (
           INSERT INTO fleetops_events (rv, type, grp, kind, ns, name, data)
-          SELECT * FROM unnest($11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[])
+          SELECT * FROM unnest(${text(ev, ['bigint'])})
           RETURNING 1),
-        counter AS (UPDATE fleetops_meta SET v = $18 WHERE k = 'rv' RETURNING v)
-      SELECT pg_notify('${CHANNEL}', v::text), (SELECT count(*) FROM up), (SELECT count(*) FROM gone), (SELECT count(*) FROM log) FROM counter`,
-      values: [...up, ...gone, ...ev, rv],
-    });
+        counter AS (UPDATE fleetops_meta SET v = ${Number(rv)} WHERE k = 'rv' RETURNING v)
+      SELECT pg_notify('${CHANNEL}', v::text), (SELECT count(*) FROM up), (SELECT count(*) FROM gone), (SELECT count(*) FROM log) FROM counter;
+      COMMIT`);
   }
 
   /**
@@ -625,6 +636,18 @@ export class PostgresStore implements Store {
 }
 
 /** The counter's value from the results of `BEGIN; SELECT v … FOR UPDATE` (a simple query answers with one result each). */
+/** Values as an array literal of a simple query: each quoted by pg's escapeLiteral, cast to the element type. */
+function arrayLiteral(values: string[], type: string): string {
+  return values.length ? `ARRAY[${values.map((v) => pg.escapeLiteral(v)).join(',')}]::${type}[]` : `'{}'::${type}[]`;
+}
+
+/** The rows of the n-th statement of a simple query's results. */
+function resultRows(results: unknown, n: number): Record<string, unknown>[] {
+  const result: unknown = Array.isArray(results) ? results[n] : undefined;
+  const rows: unknown = isPlainObject(result) ? result.rows : undefined;
+  return Array.isArray(rows) ? rows.filter(isPlainObject) : [];
+}
+
 function lockedCounter(results: unknown): string {
   const second: unknown = Array.isArray(results) ? results[1] : undefined;
   const rows: unknown = isPlainObject(second) ? second.rows : undefined;
