@@ -15,7 +15,7 @@ import { Controller, type ReconcileResult } from '../../controller/Controller.ts
 import { crdToResourceType } from '../../registry/crd.ts';
 import type { ObjectService } from '../../registry/ObjectService.ts';
 import type { Registry } from '../../registry/Registry.ts';
-import { preferredVersion, type ResourceType } from '../../registry/ResourceType.ts';
+import { apiVersionOf, preferredVersion, type ResourceType } from '../../registry/ResourceType.ts';
 import type { SchemaValidator } from '../../registry/schema/SchemaValidator.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
@@ -24,10 +24,11 @@ import { stringify } from 'yaml';
 import { md5Hex } from '../../lib/workloads.ts';
 import { kindServedBy, ownerOf, promiseNameOf } from '../shared/promiseKinds.ts';
 import type { WorkflowExecutor, WorkflowTarget } from '../shared/WorkflowExecutor.ts';
-import { KRATIX_API, LABEL_PROMISE_NAME } from '../shared/kratixNames.ts';
+import { isPaused, KRATIX_API, LABEL_MANUAL_RECONCILIATION, LABEL_PROMISE_NAME, LABEL_RECONCILE_RESOURCES } from '../shared/kratixNames.ts';
 import type { Pipeline } from '../../workflows/PipelineRunner.ts';
 
-const LABEL_MANUAL_RECONCILIATION = 'kratix.io/manual-reconciliation';
+/** The Reconciled condition's reason while the Promise is paused (Kratix's). */
+const REASON_PAUSED = 'PausedReconciliation';
 import { FLEETOPS_API, revisionName } from '../../registry/builtin/fleetopsKinds.ts';
 import { isApiError } from '../../api/errors.ts';
 import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_ROLLOUT_STRATEGY, parseStrategy } from '../rollout/strategy.ts';
@@ -163,6 +164,7 @@ export class PromiseController {
     // Each change of the spec is kept as an immutable revision; from the second on, a Rollout takes it to the fleet.
     await this.reconcileRevision(promise, status, log);
     await this.reconcileDependencies(promise, spec);
+    if (promise.metadata.labels?.[LABEL_RECONCILE_RESOURCES] !== undefined && !isPaused(promise)) return this.reconcileResources(promise, log);
     const workflows = await this.runPromiseWorkflows(promise, status.kratix?.workflows, api.conditions, now, log);
     if (workflows.restart) return; // the update brings us back, with the recorded hash cleared so the workflow runs
     Object.assign(status, required.fields, api.fields, workflows.fields);
@@ -242,6 +244,42 @@ export class PromiseController {
   }
 
   /**
+   * `kratix.io/reconcile-resources`: every resource of the Promise is labelled for a manual reconciliation (each runs
+   * its configure workflow once, and drops the label when it starts), then the Promise's label is removed. Should
+   * FleetOps stop in between, the next leader labels them again: a resource may then run twice, never not at all.
+   */
+  private async reconcileResources(promise: KratixPromise, log: Logger): Promise<ReconcileResult | void> {
+    const { client } = this.opts;
+    const type = this.servedBy(promise.metadata.name);
+    let count = 0;
+    if (type) {
+      for (const obj of await client.list(apiVersionOf(type), type.kind)) {
+        if (obj.metadata.deletionTimestamp) continue;
+        try {
+          await client.mergePatch(
+            {
+              apiVersion: apiVersionOf(type),
+              kind: type.kind,
+              name: obj.metadata.name,
+              ...(type.namespaced ? { namespace: obj.metadata.namespace ?? '' } : {}),
+            },
+            { metadata: { labels: { [LABEL_MANUAL_RECONCILIATION]: 'true' } } },
+          );
+          count++;
+        } catch (err) {
+          if (!isApiError(err, 'NotFound')) throw err; // deleted meanwhile
+        }
+      }
+    }
+    const labels = { ...(promise.metadata.labels ?? {}) };
+    delete labels[LABEL_RECONCILE_RESOURCES];
+    await client.update({ ...promise, metadata: { ...promise.metadata, labels } });
+    log.info({ promise: promise.metadata.name, resources: count }, 'every resource reconciled again (kratix.io/reconcile-resources)');
+    await this.opts.events.record(promise, 'Normal', 'ReconcileResources', `${count} resources run their configure workflow again`);
+    // the update brings us back
+  }
+
+  /**
    * `workflows.promise.configure`: run when the Promise's spec changes, on manual reconciliation (the label is
    * removed and the recorded hash cleared: `restart`), and again after a failure once its backoff has passed.
    */
@@ -260,7 +298,14 @@ export class PromiseController {
         ? { conditions: conditions.filter((c) => c.type !== 'ConfigureWorkflowCompleted'), fields: { kratix: undefined } }
         : { conditions, fields: {} };
     }
-    const wf = recorded ?? {};
+    // Paused: no new run, said in the Reconciled condition; unpaused, the workflow runs from the start.
+    const pausedCondition = (c: Condition): boolean => c.type === 'Reconciled' && c.reason === REASON_PAUSED;
+    if (isPaused(promise)) {
+      return { conditions: setCondition(conditions, { type: 'Reconciled', status: 'Unknown', reason: REASON_PAUSED, message: 'Paused' }, now), fields: {} };
+    }
+    const unpaused = conditions.some(pausedCondition);
+    conditions = conditions.filter((c) => !pausedCondition(c));
+    const wf = unpaused ? { ...recorded, hash: undefined } : (recorded ?? {});
     const name = promise.metadata.name;
     if (promise.metadata.labels?.[LABEL_MANUAL_RECONCILIATION] !== undefined) {
       const labels = { ...promise.metadata.labels };

@@ -28,7 +28,15 @@ import { rfc3339Seconds } from '../../api/time.ts';
 import type { Pipeline } from '../../workflows/PipelineRunner.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
 import { isUnfinishedDispatch, type CompletedRun, type WorkflowExecutor, type WorkflowTarget } from '../shared/WorkflowExecutor.ts';
-import { LABEL_HASH, LABEL_PIPELINE_NAME, LABEL_PROMISE_NAME, LABEL_RESOURCE_NAME } from '../shared/kratixNames.ts';
+import {
+  isPaused,
+  LABEL_HASH,
+  LABEL_PAUSED,
+  LABEL_MANUAL_RECONCILIATION,
+  LABEL_PIPELINE_NAME,
+  LABEL_PROMISE_NAME,
+  LABEL_RESOURCE_NAME,
+} from '../shared/kratixNames.ts';
 import { md5Hex } from '../../lib/workloads.ts';
 import { configReader } from '../shared/configReader.ts';
 import { kindServedBy, promiseNameOf } from '../shared/promiseKinds.ts';
@@ -38,7 +46,9 @@ import { nextRun } from './nextRun.ts';
 import { ANNOTATION_PINNED_VERSION } from '../../api/fleetopsNames.ts';
 import { RevisionVersions } from '../bindings/revisionVersions.ts';
 
-export const LABEL_MANUAL_RECONCILIATION = 'kratix.io/manual-reconciliation';
+export { LABEL_MANUAL_RECONCILIATION } from '../shared/kratixNames.ts';
+/** The Reconciled condition's reason while a resource or its Promise is paused (Kratix's). */
+const REASON_PAUSED = 'PausedReconciliation';
 /** Set by a rollout: the Promise revision this resource is to be reconciled with. */
 export const LABEL_REVISION = 'fleetops.dev/revision';
 export const ANNOTATION_RECONCILIATION_INTERVAL = 'kratix.io/reconciliation-interval';
@@ -164,7 +174,7 @@ export class ResourceController {
         return;
       }
       this.promises.set(name, e.object);
-      const mark = `${String(e.object.metadata.generation)}/${String(e.object.status?.status)}`;
+      const mark = `${String(e.object.metadata.generation)}/${String(e.object.status?.status)}/${String(isPaused(e.object))}`;
       const before = this.promiseSeen.get(name);
       this.promiseSeen.set(name, mark);
       if (before !== undefined && before !== mark) this.background.run('re-check resources of a changed Promise', () => this.enqueueAllOf(name));
@@ -232,6 +242,15 @@ export class ResourceController {
     }
 
     const now = this.now();
+    // Paused (the resource, or its Promise): no new run; said in the Reconciled condition, as Kratix says it.
+    if (isPaused(obj) || isPaused(livePromise)) {
+      const by = isPaused(obj) ? 'the resource is' : `Promise ${promiseName} is`;
+      await this.writeStatus(obj, (s) => {
+        s.conditions = setCondition(s.conditions, { type: 'Reconciled', status: 'Unknown', reason: REASON_PAUSED, message: 'Paused' }, rfc3339Seconds(now));
+        s.message = `Paused: ${by} labelled ${LABEL_PAUSED}=true`;
+      });
+      return; // removing the label brings us back (label changes are reconciled)
+    }
     if (livePromise.status?.status !== 'Available') {
       await this.writeStatus(obj, (s) => {
         s.conditions = setCondition(
@@ -245,7 +264,9 @@ export class ResourceController {
     }
 
     const hash = configureHash(promise, obj);
-    const manual = obj.metadata.labels?.[LABEL_MANUAL_RECONCILIATION] === 'true';
+    // A resource unpaused runs its workflow from the start, as after a manual reconciliation (Kratix's behaviour).
+    const unpaused = obj.status?.conditions?.some((c) => c.type === 'Reconciled' && c.reason === REASON_PAUSED) === true;
+    const manual = obj.metadata.labels?.[LABEL_MANUAL_RECONCILIATION] === 'true' || unpaused;
     const decision = nextRun(state, { hash, manual, revision, intervalMs: this.intervalMs(promise), now: now.getTime() });
     if (decision.kind === 'wait') return decision.ms === undefined ? undefined : { requeueAfter: decision.ms };
     if (decision.kind === 'adopt' && revision !== undefined) {

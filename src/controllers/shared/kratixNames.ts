@@ -7,3 +7,14 @@ export const LABEL_WORK_TYPE = 'kratix.io/work-type';
 export const LABEL_WORKFLOW_TYPE = 'kratix.io/workflow-type';
 export const LABEL_WORKFLOW_ACTION = 'kratix.io/workflow-action';
 export const LABEL_HASH = 'kratix.io/hash';
+/** On a resource or a Promise: no new workflows run until it is removed (then they run from the start). */
+export const LABEL_PAUSED = 'kratix.io/paused';
+/** On a Promise: every resource of it runs its configure workflow once more; removed when handed out. */
+export const LABEL_RECONCILE_RESOURCES = 'kratix.io/reconcile-resources';
+/** On a resource or a Promise: run the workflows again now; removed when the run starts. */
+export const LABEL_MANUAL_RECONCILIATION = 'kratix.io/manual-reconciliation';
+
+/** Whether an object carries `kratix.io/paused: "true"`. */
+export function isPaused(obj: { metadata: { labels?: Record<string, string> } }): boolean {
+  return obj.metadata.labels?.[LABEL_PAUSED] === 'true';
+}

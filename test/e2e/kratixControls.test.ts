@@ -1,0 +1,119 @@
+/**
+ * Kratix's reconciliation labels, as a platform team uses them with kubectl: `kratix.io/paused` on a resource or on
+ * its Promise stops new workflows (Reconciled Unknown PausedReconciliation) until removed, after which the workflow
+ * runs from the start; `kratix.io/reconcile-resources` on a Promise runs every resource's workflow once more and is
+ * removed. Runs are counted from the WorkflowRuns FleetOps records for each resource.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
+import { kubectlFor, type Kubectl } from '../helpers/kubectl.ts';
+import { testPromise } from '../helpers/promises.ts';
+import { TEST_IMAGE } from '../helpers/images.ts';
+
+const promise = testPromise({
+  kind: 'Lamp',
+  plural: 'lamps',
+  pipeline: {
+    name: 'light',
+    spec: { containers: [{ name: 'light', image: TEST_IMAGE, command: ['sh', '-c', 'echo "lit: true" > /kratix/metadata/status.yaml'] }] },
+  },
+});
+
+interface Lamp {
+  metadata: { labels?: Record<string, string> };
+  status?: { lit?: boolean; message?: string; conditions?: { type: string; status: string; reason: string }[]; kratix?: { workflows?: { phase?: string } } };
+}
+
+describe('Kratix reconciliation labels', () => {
+  let fleet: TestFleet;
+  let kubectl: Kubectl;
+
+  const lamp = (name: string): Promise<Lamp> => fleet.client.get<Lamp>(`/apis/test.fleetops.dev/v1/namespaces/default/lamps/${name}`);
+  const runs = async (name: string): Promise<number> =>
+    (
+      await fleet.client.get<{ items: unknown[] }>('/apis/fleetops.dev/v1alpha1/namespaces/default/workflowruns', {
+        query: { labelSelector: `kratix.io/resource-name=${name}` },
+      })
+    ).items.length;
+  const reconciled = async (name: string): Promise<{ status: string; reason: string } | undefined> =>
+    (await lamp(name)).status?.conditions?.find((c) => c.type === 'Reconciled');
+  const succeeded = async (name: string): Promise<boolean> => (await lamp(name)).status?.kratix?.workflows?.phase === 'Succeeded';
+  const create = async (name: string, labels: Record<string, string> = {}, size = 1): Promise<void> => {
+    await fleet.client.request('POST', '/apis/test.fleetops.dev/v1/namespaces/default/lamps', {
+      body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Lamp', metadata: { name, labels }, spec: { size } },
+    });
+  };
+  const ok = async (args: string[]): Promise<void> => {
+    const r = await kubectl(args);
+    assert.equal(r.code, 0, r.stderr);
+  };
+
+  before(async () => {
+    fleet = await startTestFleet();
+    kubectl = kubectlFor(fleet.kubeconfigPath);
+    await fleet.client.request('POST', '/apis/platform.kratix.io/v1alpha1/promises', { body: promise });
+    await eventually(
+      async () => (await fleet.client.get<{ status?: { status?: string } }>('/apis/platform.kratix.io/v1alpha1/promises/lamp')).status?.status === 'Available',
+      30_000,
+      'the Promise available',
+    );
+  });
+  after(() => fleet?.cleanup());
+
+  it('runs no workflow for a paused resource until the label goes, then runs it from the start', async () => {
+    await create('paused-one', { 'kratix.io/paused': 'true' });
+    await create('free-one');
+    await eventually(() => succeeded('free-one'), 30_000, 'the unpaused lamp lit');
+    await eventually(async () => (await reconciled('paused-one'))?.reason === 'PausedReconciliation', 30_000, 'the paused lamp says so');
+    assert.equal((await reconciled('paused-one'))?.status, 'Unknown');
+    assert.match(String((await lamp('paused-one')).status?.message), /Paused: the resource is labelled kratix.io\/paused=true/);
+    assert.equal(await runs('paused-one'), 0);
+
+    await ok(['label', 'lamps', 'paused-one', 'kratix.io/paused-']);
+    await eventually(() => succeeded('paused-one'), 30_000, 'the lamp lit once unpaused');
+    assert.equal(await runs('paused-one'), 1);
+    assert.equal((await lamp('paused-one')).status?.lit, true);
+
+    // Paused again, its spec changes: nothing runs; unpaused, it runs with the new spec.
+    await ok(['label', 'lamps', 'paused-one', 'kratix.io/paused=true']);
+    await ok(['patch', 'lamps', 'paused-one', '--type=merge', '-p', '{"spec":{"size":2}}']);
+    await eventually(async () => (await reconciled('paused-one'))?.reason === 'PausedReconciliation', 30_000, 'paused again');
+    assert.equal(await runs('paused-one'), 1);
+    await ok(['label', 'lamps', 'paused-one', 'kratix.io/paused-']);
+    await eventually(async () => (await runs('paused-one')) === 2 && (await succeeded('paused-one')), 30_000, 'the second run');
+  });
+
+  it('pauses every resource of a paused Promise, and resumes them when unpaused', async () => {
+    await ok(['label', 'promise', 'lamp', 'kratix.io/paused=true']);
+    await create('during-pause');
+    await eventually(async () => (await reconciled('during-pause'))?.reason === 'PausedReconciliation', 30_000, 'a new lamp waits');
+    await eventually(async () => (await reconciled('free-one'))?.reason === 'PausedReconciliation', 30_000, 'an existing lamp is paused too');
+    assert.match(String((await lamp('during-pause')).status?.message), /Promise lamp is labelled/);
+    assert.equal(await runs('during-pause'), 0);
+    const before = await runs('free-one');
+
+    await ok(['label', 'promise', 'lamp', 'kratix.io/paused-']);
+    await eventually(() => succeeded('during-pause'), 30_000, 'the new lamp lit');
+    await eventually(async () => (await runs('free-one')) === before + 1 && (await succeeded('free-one')), 30_000, 'the existing lamp ran from the start');
+  });
+
+  it('runs every resource once more for kratix.io/reconcile-resources, and removes the label', async () => {
+    const names = ['free-one', 'paused-one', 'during-pause'];
+    for (const n of names) await eventually(() => succeeded(n), 30_000, `${n} settled`);
+    const before = new Map(await Promise.all(names.map(async (n) => [n, await runs(n)] as const)));
+    await ok(['label', 'promise', 'lamp', 'kratix.io/reconcile-resources=true']);
+    await eventually(
+      async () => !(await fleet.client.get<Lamp>('/apis/platform.kratix.io/v1alpha1/promises/lamp')).metadata.labels?.['kratix.io/reconcile-resources'],
+      30_000,
+      'the Promise label removed',
+    );
+    for (const n of names) {
+      await eventually(async () => (await runs(n)) === before.get(n)! + 1 && (await succeeded(n)), 30_000, `${n} ran once more`);
+      assert.equal((await lamp(n)).metadata.labels?.['kratix.io/manual-reconciliation'], undefined, `${n}'s manual label is gone`);
+    }
+    // Once: nothing more is queued after the runs (the resource controller settles with one run each).
+    await fleet.controllers.resources.controller.idle();
+    for (const n of names) assert.equal(await runs(n), before.get(n)! + 1, `${n} ran exactly once more`);
+  });
+});
