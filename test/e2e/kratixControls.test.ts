@@ -2,7 +2,9 @@
  * Kratix's reconciliation labels, as a platform team uses them with kubectl: `kratix.io/paused` on a resource or on
  * its Promise stops new workflows (Reconciled Unknown PausedReconciliation) until removed, after which the workflow
  * runs from the start; `kratix.io/reconcile-resources` on a Promise runs every resource's workflow once more and is
- * removed. Runs are counted from the WorkflowRuns FleetOps records for each resource.
+ * removed; a workflow that suspends itself (workflow-control.yaml) labels its resource `kratix.io/workflow-suspended`
+ * and resumes when the label is removed, and a delete workflow that suspends holds the teardown likewise. Runs are
+ * counted from the WorkflowRuns FleetOps records for each resource.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -115,5 +117,107 @@ describe('Kratix reconciliation labels', () => {
     // Once: nothing more is queued after the runs (the resource controller settles with one run each).
     await fleet.controllers.resources.controller.idle();
     for (const n of names) assert.equal(await runs(n), before.get(n)! + 1, `${n} ran exactly once more`);
+  });
+});
+
+/** A gate: its configure step suspends until annotated gate=approved, its delete step until teardown=approved. */
+const gatePromise = testPromise({
+  kind: 'Gate',
+  plural: 'gates',
+  pipeline: {
+    name: 'open',
+    spec: {
+      containers: [
+        {
+          name: 'open',
+          image: TEST_IMAGE,
+          command: [
+            'sh',
+            '-c',
+            'if grep -q "gate: approved" /kratix/input/object.yaml; then echo "opened: true" > /kratix/metadata/status.yaml; ' +
+              'else printf "suspend: true\\nmessage: waiting for approval\\n" > /kratix/metadata/workflow-control.yaml; fi',
+          ],
+        },
+      ],
+    },
+  },
+});
+const gateWorkflows = (gatePromise.spec as { workflows: { resource: Record<string, unknown> } }).workflows.resource;
+gateWorkflows.delete = [
+  {
+    apiVersion: 'platform.kratix.io/v1alpha1',
+    kind: 'Pipeline',
+    metadata: { name: 'close' },
+    spec: {
+      containers: [
+        {
+          name: 'close',
+          image: TEST_IMAGE,
+          command: ['sh', '-c', 'grep -q "teardown: approved" /kratix/input/object.yaml || printf "suspend: true\\n" > /kratix/metadata/workflow-control.yaml'],
+        },
+      ],
+    },
+  },
+];
+
+interface Gate {
+  metadata: { labels?: Record<string, string> };
+  status?: { opened?: boolean; conditions?: { type: string; status: string; reason: string }[]; kratix?: { workflows?: { phase?: string } } };
+}
+
+describe('workflows that suspend themselves', () => {
+  let fleet: TestFleet;
+  let kubectl: Kubectl;
+  const path = '/apis/test.fleetops.dev/v1/namespaces/default/gates';
+  const gate = (name: string): Promise<Gate> => fleet.client.get<Gate>(`${path}/${name}`);
+  const condition = async (name: string, type: string): Promise<string | undefined> =>
+    (await gate(name)).status?.conditions?.find((c) => c.type === type)?.reason;
+  const runs = async (name: string): Promise<number> =>
+    (
+      await fleet.client.get<{ items: unknown[] }>('/apis/fleetops.dev/v1alpha1/namespaces/default/workflowruns', {
+        query: { labelSelector: `kratix.io/resource-name=${name}` },
+      })
+    ).items.length;
+  const ok = async (args: string[]): Promise<void> => {
+    const r = await kubectl(args);
+    assert.equal(r.code, 0, r.stderr);
+  };
+
+  before(async () => {
+    fleet = await startTestFleet();
+    kubectl = kubectlFor(fleet.kubeconfigPath);
+    await fleet.client.request('POST', '/apis/platform.kratix.io/v1alpha1/promises', { body: gatePromise });
+    await eventually(
+      async () => (await fleet.client.get<{ status?: { status?: string } }>('/apis/platform.kratix.io/v1alpha1/promises/gate')).status?.status === 'Available',
+      30_000,
+      'the Promise available',
+    );
+  });
+  after(() => fleet?.cleanup());
+
+  it('labels a suspended configure workflow and resumes it when the label is removed', async () => {
+    await fleet.client.request('POST', path, { body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Gate', metadata: { name: 'g1' }, spec: {} } });
+    await eventually(async () => (await gate('g1')).metadata.labels?.['kratix.io/workflow-suspended'] === 'true', 30_000, 'the suspended label');
+    assert.equal(await condition('g1', 'Reconciled'), 'WorkflowSuspended');
+    assert.equal((await gate('g1')).status?.kratix?.workflows?.phase, 'Suspended');
+    assert.equal(await runs('g1'), 1);
+    // Approval alone does not resume it (the workflow waits for its label's removal).
+    await ok(['annotate', 'gates', 'g1', 'gate=approved']);
+    await ok(['label', 'gates', 'g1', 'kratix.io/workflow-suspended-']);
+    await eventually(async () => (await gate('g1')).status?.kratix?.workflows?.phase === 'Succeeded', 30_000, 'the resumed workflow done');
+    assert.equal((await gate('g1')).status?.opened, true);
+    assert.equal((await gate('g1')).metadata.labels?.['kratix.io/workflow-suspended'], undefined);
+    assert.equal(await runs('g1'), 2);
+  });
+
+  it('holds the teardown while the delete workflow is suspended, until its label is removed', async () => {
+    await ok(['delete', 'gates', 'g1', '--wait=false']);
+    await eventually(async () => (await condition('g1', 'DeleteWorkflowCompleted')) === 'DeleteWorkflowSuspended', 30_000, 'the delete workflow suspended');
+    assert.equal((await gate('g1')).metadata.labels?.['kratix.io/workflow-suspended'], 'true');
+    await ok(['annotate', 'gates', 'g1', 'teardown=approved']);
+    // Still held: the annotation changes nothing until the label goes.
+    assert.equal(await condition('g1', 'DeleteWorkflowCompleted'), 'DeleteWorkflowSuspended');
+    await ok(['label', 'gates', 'g1', 'kratix.io/workflow-suspended-']);
+    await eventually(async () => (await kubectl(['get', 'gates', 'g1'])).code !== 0, 30_000, 'the gate deleted');
   });
 });

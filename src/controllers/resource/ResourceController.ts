@@ -36,6 +36,7 @@ import {
   LABEL_PIPELINE_NAME,
   LABEL_PROMISE_NAME,
   LABEL_RESOURCE_NAME,
+  LABEL_WORKFLOW_SUSPENDED,
 } from '../shared/kratixNames.ts';
 import { md5Hex } from '../../lib/workloads.ts';
 import { configReader } from '../shared/configReader.ts';
@@ -266,7 +267,9 @@ export class ResourceController {
     const hash = configureHash(promise, obj);
     // A resource unpaused runs its workflow from the start, as after a manual reconciliation (Kratix's behaviour).
     const unpaused = obj.status?.conditions?.some((c) => c.type === 'Reconciled' && c.reason === REASON_PAUSED) === true;
-    const manual = obj.metadata.labels?.[LABEL_MANUAL_RECONCILIATION] === 'true' || unpaused;
+    // A workflow that suspended itself resumes when its kratix.io/workflow-suspended label is removed.
+    const resumed = state.phase === 'Suspended' && state.suspendedGeneration !== undefined && obj.metadata.labels?.[LABEL_WORKFLOW_SUSPENDED] === undefined;
+    const manual = obj.metadata.labels?.[LABEL_MANUAL_RECONCILIATION] === 'true' || unpaused || resumed;
     const decision = nextRun(state, { hash, manual, revision, intervalMs: this.intervalMs(promise), now: now.getTime() });
     if (decision.kind === 'wait') return decision.ms === undefined ? undefined : { requeueAfter: decision.ms };
     if (decision.kind === 'adopt' && revision !== undefined) {
@@ -326,9 +329,11 @@ export class ResourceController {
     const pipelines = pipelinesOf(promise, 'configure');
     const nowText = (): string => rfc3339Seconds(this.now());
     let current = obj;
-    if (obj.metadata.labels?.[LABEL_MANUAL_RECONCILIATION] !== undefined) {
+    // The labels that asked for this run (or said it waited) go as it starts, as on Kratix.
+    if (obj.metadata.labels?.[LABEL_MANUAL_RECONCILIATION] !== undefined || obj.metadata.labels?.[LABEL_WORKFLOW_SUSPENDED] !== undefined) {
       const labels = { ...(obj.metadata.labels ?? {}) };
       delete labels[LABEL_MANUAL_RECONCILIATION];
+      delete labels[LABEL_WORKFLOW_SUSPENDED];
       current = resourceRequest(await client.update({ ...obj, metadata: { ...obj.metadata, labels } }));
     }
     const pipelineNames = pipelines.map((p) => p.metadata.name);
@@ -371,7 +376,8 @@ export class ResourceController {
     const at = (ms: number): string => new Date(this.now().getTime() + ms).toISOString();
     const resumeAt = outcome.control.retryAfterMs === undefined ? undefined : at(outcome.control.retryAfterMs);
     const end = { state, hash, pipelines: pipelineNames, outcome, runs, worksFor, attempts, retryAt: at(retryDelay), resumeAt };
-    await this.writeStatus(current, (s) => recordOutcome(s, { ...end, now: finished, generation: current.metadata.generation }));
+    current = await this.writeStatus(current, (s) => recordOutcome(s, { ...end, now: finished, generation: current.metadata.generation }));
+    if (outcome.ok && (outcome.control.suspend || outcome.control.retryAfterMs !== undefined)) await this.markSuspended(current);
     if (!outcome.ok) {
       await this.opts.events.record(current, 'Warning', 'ConfigureWorkflowFailed', outcome.failure ?? 'failed');
       return { requeueAfter: retryDelay };
@@ -433,6 +439,15 @@ export class ResourceController {
     return (await writeRequestStatus(this.opts.client, obj, (status) => change(status)))?.request ?? obj;
   }
 
+  /** Labels a resource whose workflow suspended itself: removing the label resumes it (Kratix's contract). */
+  private async markSuspended(obj: ResourceRequest): Promise<void> {
+    if (obj.metadata.labels?.[LABEL_WORKFLOW_SUSPENDED] === 'true') return;
+    await this.opts.client.mergePatch(
+      { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}) },
+      { metadata: { labels: { [LABEL_WORKFLOW_SUSPENDED]: 'true' } } },
+    );
+  }
+
   private async finalize(obj: ResourceRequest, promise: KratixPromise, type: ResourceType, log: Logger): Promise<ReconcileResult | void> {
     const { client, executor } = this.opts;
     const finalizers = obj.metadata.finalizers ?? [];
@@ -450,7 +465,38 @@ export class ResourceController {
           hash: configureHash(promise, obj),
           namespace: obj.metadata.namespace ?? '',
         };
+        // A delete workflow that suspended itself holds the teardown until its label is removed or its retryAfter passes.
+        const held = obj.status?.conditions?.some((c) => c.type === 'DeleteWorkflowCompleted' && c.reason === 'DeleteWorkflowSuspended') === true;
+        if (held && obj.metadata.labels?.[LABEL_WORKFLOW_SUSPENDED] !== undefined) {
+          const wait = Date.parse(obj.status?.kratix?.workflows?.deleteNextRetryAt ?? '') - this.now().getTime();
+          if (Number.isNaN(wait)) return; // until the label is removed
+          if (wait > 0) return { requeueAfter: wait };
+        }
+        if (obj.metadata.labels?.[LABEL_WORKFLOW_SUSPENDED] !== undefined) {
+          const labels = { ...(obj.metadata.labels ?? {}) };
+          delete labels[LABEL_WORKFLOW_SUSPENDED];
+          current = resourceRequest(await client.update({ ...obj, metadata: { ...obj.metadata, labels } }));
+          target.object = current;
+        }
         const outcome = await executor.run(target, log, { readConfig: configReader(client, obj.metadata.namespace ?? '') });
+        if (outcome.ok && (outcome.control.suspend || outcome.control.retryAfterMs !== undefined)) {
+          const retryAt = outcome.control.retryAfterMs === undefined ? undefined : new Date(this.now().getTime() + outcome.control.retryAfterMs).toISOString();
+          current = await this.writeStatus(current, (s) => {
+            s.conditions = setCondition(
+              s.conditions,
+              { type: 'DeleteWorkflowCompleted', status: 'False', reason: 'DeleteWorkflowSuspended', message: 'The delete workflow is suspended' },
+              rfc3339Seconds(this.now()),
+            );
+            const wf: WorkflowState = { ...(s.kratix?.workflows ?? {}) };
+            if (retryAt) wf.deleteNextRetryAt = retryAt;
+            else delete wf.deleteNextRetryAt;
+            s.kratix = { ...s.kratix, workflows: wf };
+            s.message = `Delete workflow suspended${outcome.control.message ? `: ${outcome.control.message}` : ''}`;
+          });
+          await this.markSuspended(current);
+          await this.opts.events.record(current, 'Normal', 'DeleteWorkflowSuspended', outcome.control.message ?? 'The delete workflow is suspended');
+          return outcome.control.retryAfterMs === undefined ? undefined : { requeueAfter: outcome.control.retryAfterMs };
+        }
         if (!outcome.ok) {
           await this.writeStatus(obj, (s) => {
             s.conditions = setCondition(

@@ -85,6 +85,7 @@ export function recordOutcome(s: ResourceRequestStatus, end: RunEnd): void {
       message: outcome.control.message ?? 'Suspended',
     });
     if (end.resumeAt !== undefined) wf.nextRetryAt = end.resumeAt;
+    if (end.generation !== undefined) wf.suspendedGeneration = end.generation;
     c = setCondition(c, { type: 'Reconciled', status: 'Unknown', reason: 'WorkflowSuspended', message: 'Suspended' }, now);
   } else {
     Object.assign(wf, { phase: 'Succeeded', lastSuccessfulConfigureWorkflowTime: now });

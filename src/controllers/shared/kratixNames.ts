@@ -18,3 +18,8 @@ export const LABEL_MANUAL_RECONCILIATION = 'kratix.io/manual-reconciliation';
 export function isPaused(obj: { metadata: { labels?: Record<string, string> } }): boolean {
   return obj.metadata.labels?.[LABEL_PAUSED] === 'true';
 }
+/**
+ * On a resource whose workflow suspended itself (workflow-control.yaml): removing it resumes the workflow; FleetOps
+ * removes it when a retryAfter has passed or the spec changed.
+ */
+export const LABEL_WORKFLOW_SUSPENDED = 'kratix.io/workflow-suspended';

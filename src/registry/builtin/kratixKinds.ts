@@ -56,6 +56,10 @@ export interface WorkflowsStatus {
   message?: string;
   /** Pipelines whose Works the last successful run kept (stale Works of removed pipelines are deleted). */
   worksFor?: string[];
+  /** The generation a workflow suspended itself at (Kratix's): the label kratix.io/workflow-suspended was set then. */
+  suspendedGeneration?: number;
+  /** When a suspended delete workflow runs again by itself (its workflow-control retryAfter). */
+  deleteNextRetryAt?: string;
   [field: string]: unknown;
 }
 
