@@ -24,7 +24,8 @@ export interface ClientWatchEvent {
 export interface Client {
   get(ref: ObjectRef): Promise<StoredObject | undefined>;
   list(apiVersion: string, kind: string, options?: ClientListOptions): Promise<StoredObject[]>;
-  create(object: KubeObject): Promise<StoredObject>;
+  /** Creates; with `dryRun` the object is decoded, defaulted and validated as a create would be, and not stored. */
+  create(object: KubeObject, options?: { dryRun?: boolean }): Promise<StoredObject>;
   /** Full update; `object.metadata.resourceVersion` must be current (409 otherwise). */
   update(object: KubeObject): Promise<StoredObject>;
   /** Writes `.status` only (status subresource). */

@@ -37,9 +37,12 @@ export class InProcessClient implements Client {
     return (await this.objects.list(type, options.namespace, query)).items;
   }
 
-  async create(object: KubeObject): Promise<StoredObject> {
+  async create(object: KubeObject, options: { dryRun?: boolean } = {}): Promise<StoredObject> {
     const { type, version } = this.type(object.apiVersion, object.kind);
-    return stored((await this.objects.create(type, object.metadata.namespace ?? '', object, { fieldManager: this.fieldManager, version })).object);
+    const opts = { fieldManager: this.fieldManager, version, ...(options.dryRun ? { dryRun: true } : {}) };
+    const { object: created } = await this.objects.create(type, object.metadata.namespace ?? '', object, opts);
+    // A dry run's object was never stored: it has no resourceVersion of its own.
+    return stored(options.dryRun ? { ...created, metadata: { ...created.metadata, resourceVersion: '0' } } : created);
   }
 
   async update(object: KubeObject): Promise<StoredObject> {

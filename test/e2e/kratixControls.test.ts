@@ -16,9 +16,22 @@ import { TEST_IMAGE } from '../helpers/images.ts';
 const promise = testPromise({
   kind: 'Lamp',
   plural: 'lamps',
+  specProperties: { size: { type: 'integer' } },
   pipeline: {
     name: 'light',
-    spec: { containers: [{ name: 'light', image: TEST_IMAGE, command: ['sh', '-c', 'echo "lit: true" > /kratix/metadata/status.yaml'] }] },
+    spec: {
+      containers: [
+        {
+          name: 'light',
+          image: TEST_IMAGE,
+          command: [
+            'sh',
+            '-c',
+            'echo "lit: true" > /kratix/metadata/status.yaml; printf "apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: $KRATIX_OBJECT_NAME}\\n" > /kratix/output/lamp.yaml',
+          ],
+        },
+      ],
+    },
   },
 });
 
@@ -117,6 +130,59 @@ describe('Kratix reconciliation labels', () => {
     // Once: nothing more is queued after the runs (the resource controller settles with one run each).
     await fleet.controllers.resources.controller.idle();
     for (const n of names) assert.equal(await runs(n), before.get(n)! + 1, `${n} ran exactly once more`);
+  });
+
+  it('dry-runs one resource (inline or existing) and returns its outputs without writing anything', async () => {
+    const dryRun = (name: string, spec: Record<string, unknown>): string =>
+      JSON.stringify({
+        apiVersion: 'platform.kratix.io/v1alpha1',
+        kind: 'DryRun',
+        metadata: { name, namespace: 'default' },
+        spec: { promiseRef: { name: 'lamp' }, ...spec },
+      });
+    const phase = async (
+      name: string,
+    ): Promise<{ phase?: string; message?: string; outputs?: { path: string; content: string }[]; status?: { lit?: boolean }; changes?: string[] }> =>
+      (await fleet.client.get<{ status?: Record<string, never> }>(`/apis/platform.kratix.io/v1alpha1/namespaces/default/dryruns/${name}`)).status ?? {};
+    const worksBefore = (await fleet.client.get<{ items: unknown[] }>('/apis/platform.kratix.io/v1alpha1/namespaces/default/works')).items.length;
+    const runsBefore = await runs('free-one');
+
+    let r = await kubectl(['apply', '-f', '-'], {
+      input: dryRun('preview', { resource: { apiVersion: 'test.fleetops.dev/v1', kind: 'Lamp', metadata: { name: 'preview' }, spec: { size: 3 } } }),
+    });
+    assert.equal(r.code, 0, r.stderr);
+    await eventually(async () => (await phase('preview')).phase === 'Complete', 30_000, 'the inline dry run complete');
+    const inline = await phase('preview');
+    assert.equal(inline.status?.lit, true);
+    assert.deepEqual(
+      inline.outputs?.map((o) => o.path),
+      ['lamp.yaml'],
+    );
+    assert.match(inline.outputs?.[0]?.content ?? '', /name: preview/);
+    assert.notEqual((await kubectl(['get', 'lamps', 'preview'])).code, 0, 'no Lamp was created');
+    assert.equal(await runs('preview'), 0, 'no WorkflowRun');
+
+    r = await kubectl(['apply', '-f', '-'], { input: dryRun('existing', { resourceRequestRef: { name: 'free-one', namespace: 'default' } }) });
+    assert.equal(r.code, 0, r.stderr);
+    await eventually(async () => (await phase('existing')).phase === 'Complete', 30_000, 'the dry run of an existing lamp complete');
+    assert.deepEqual((await phase('existing')).changes, [], 'the same workflows change nothing');
+    assert.equal(await runs('free-one'), runsBefore, 'the existing lamp did not run');
+    assert.equal(
+      (await fleet.client.get<{ items: unknown[] }>('/apis/platform.kratix.io/v1alpha1/namespaces/default/works')).items.length,
+      worksBefore,
+      'no Work written',
+    );
+
+    r = await kubectl(['apply', '-f', '-'], { input: dryRun('elsewhere', { resourceRequestRef: { name: 'x', namespace: 'kube-system' } }) });
+    assert.equal(r.code, 0, r.stderr);
+    await eventually(async () => (await phase('elsewhere')).phase === 'Failed', 30_000, 'a dry run outside its namespace refused');
+    assert.match(String((await phase('elsewhere')).message), /must be the DryRun's own namespace/);
+    r = await kubectl(['apply', '-f', '-'], {
+      input: dryRun('invalid', { resource: { apiVersion: 'test.fleetops.dev/v1', kind: 'Lamp', metadata: { name: 'bad' }, spec: { size: 'big' } } }),
+    });
+    assert.equal(r.code, 0, r.stderr);
+    await eventually(async () => (await phase('invalid')).phase === 'Failed', 30_000, 'an invalid inline resource refused');
+    assert.match(String((await phase('invalid')).message), /not a valid Lamp/);
   });
 });
 

@@ -64,6 +64,7 @@ export function bootstrapObjects(): KubeObject[] {
         { verbs: READ, apiGroups: [''], resources: ['configmaps', 'events', 'namespaces', 'namespaces/status', 'serviceaccounts'] },
         { verbs: READ, apiGroups: ['platform.kratix.io'], resources: ['works', 'workplacements'] },
         { verbs: READ, apiGroups: ['fleetops.dev'], resources: ['workflowruns'] },
+        { verbs: READ, apiGroups: ['platform.kratix.io'], resources: ['dryruns'] },
       ],
       { [AGGREGATE_TO('view')]: 'true' },
     ),
@@ -72,6 +73,8 @@ export function bootstrapObjects(): KubeObject[] {
       [
         { verbs: [...READ, ...WRITE], apiGroups: [''], resources: ['configmaps', 'secrets', 'serviceaccounts'] },
         { verbs: ['create'], apiGroups: [''], resources: ['serviceaccounts/token'] },
+        // A dry run runs the Promise's own workflows on the team's input, in its namespace: no more than a request.
+        { verbs: [...READ, ...WRITE], apiGroups: ['platform.kratix.io'], resources: ['dryruns'] },
       ],
       { [AGGREGATE_TO('edit')]: 'true' },
     ),

@@ -13,17 +13,16 @@ import { getOf, watchOf } from '../../client/typed.ts';
 import { Controller } from '../../controller/Controller.ts';
 import { objectOf } from '../../registry/builtin/defineType.ts';
 import { rolloutPlanType, type RolloutPlan, type RolloutPlanStatus } from '../../registry/builtin/fleetopsKinds.ts';
-import { promiseType, workType, type KratixPromise, type PromiseSpec } from '../../registry/builtin/kratixKinds.ts';
+import { promiseType, type KratixPromise, type PromiseSpec } from '../../registry/builtin/kratixKinds.ts';
 import { apiVersionOf } from '../../registry/ResourceType.ts';
 import type { Registry } from '../../registry/Registry.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
 import type { Pipeline } from '../../workflows/PipelineRunner.ts';
 import { configReader } from '../shared/configReader.ts';
 import { kindServedBy } from '../shared/promiseKinds.ts';
-import { resourceRequest } from '../shared/resourceRequest.ts';
 import type { WorkflowExecutor } from '../shared/WorkflowExecutor.ts';
-import { decodeWorkload } from '../../lib/workloads.ts';
-import { diffFiles, diffStatus, summarize } from './diff.ts';
+import { summarize } from './diff.ts';
+import { workflowChanges } from './workflowChanges.ts';
 
 export interface PlanControllerOptions {
   client: Client;
@@ -172,21 +171,7 @@ export class PlanController {
     const outcome = await executor.run(target, log, { readConfig: configReader(client, namespace), dryRun: true });
     if (!outcome.ok)
       return { ...base, outcome: 'failed', changes: [], error: `pipeline ${outcome.failedPipeline ?? ''}: ${outcome.failure ?? 'failed'}`.slice(0, 2000) };
-    const before = new Map<string, string>();
-    const after = new Map<string, string>();
-    const status = resourceRequest(obj).status ?? {};
-    const current = status.kratix?.workflows?.worksFor ?? [];
-    const names = new Set([...current, ...pipelines.map((p) => p.metadata.name)]);
-    for (const pipeline of names) {
-      const work = await getOf(client, workType, executor.workName(target, pipeline), namespace);
-      for (const group of work?.spec?.workloadGroups ?? []) {
-        for (const w of group.workloads ?? []) before.set(`${pipeline}/${w.filepath}`, decodeWorkload(w.content ?? '').toString('utf8'));
-      }
-      for (const f of outcome.outputs?.get(pipeline) ?? []) after.set(`${pipeline}/${f.path}`, f.content.toString('utf8'));
-    }
-    // One pipeline (the usual case): file names alone read better than pipeline/file.
-    const strip = (m: Map<string, string>): Map<string, string> => (names.size === 1 ? new Map([...m].map(([k, v]) => [k.slice(k.indexOf('/') + 1), v])) : m);
-    const changes = [...diffFiles(strip(before), strip(after)), ...diffStatus(status, outcome.status)];
+    const changes = await workflowChanges(client, executor, target, obj, outcome);
     return { ...base, outcome: changes.length ? 'changed' : 'unchanged', changes };
   }
 }

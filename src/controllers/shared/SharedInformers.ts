@@ -36,8 +36,8 @@ export class SharedInformers implements Client {
   list(apiVersion: string, kind: string, options?: ClientListOptions): Promise<StoredObject[]> {
     return this.client.list(apiVersion, kind, options);
   }
-  create(object: Parameters<Client['create']>[0]): Promise<StoredObject> {
-    return this.client.create(object);
+  create(...args: Parameters<Client['create']>): Promise<StoredObject> {
+    return this.client.create(...args);
   }
   update(object: Parameters<Client['update']>[0]): Promise<StoredObject> {
     return this.client.update(object);

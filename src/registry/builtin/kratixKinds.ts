@@ -353,6 +353,54 @@ export const kratixPromiseRevisionType = defineType({
   ],
 });
 
+/** What a DryRun found: the outputs and status its resource's configure workflows would write, nothing written. */
+export interface DryRunStatus {
+  phase?: 'Running' | 'Complete' | 'Failed';
+  message?: string;
+  /** Each output file by pipeline (contents truncated past 64 KiB each, 512 KiB in all: see `truncated`). */
+  outputs?: { pipeline: string; path: string; content: string }[];
+  /** The status fields the workflows' status.yaml would merge into the resource. */
+  status?: Record<string, unknown>;
+  /** Changes against what the resource's Works hold now (an existing resource only). */
+  changes?: string[];
+  truncated?: boolean;
+  completionTime?: string;
+  [field: string]: unknown;
+}
+
+/**
+ * Kratix's DryRun: a resource request (inline, or an existing one by reference, in the DryRun's own namespace) run
+ * through its Promise's configure workflows in the sandbox with no side effect — no Work, no WorkflowRun, no status
+ * on the resource; what they would write is in the DryRun's status.
+ */
+export const dryRunType = defineType({
+  group: KRATIX_GROUP,
+  version: KRATIX_VERSION,
+  kind: 'DryRun',
+  plural: 'dryruns',
+  namespaced: true,
+  categories: ['kratix'],
+  statusSubresource: true,
+  schema: s.root(
+    s.obj(
+      {
+        promiseRef: s.obj({ name: s.str() }, { required: ['name'] }),
+        resourceRequestRef: s.obj({ name: s.str(), namespace: s.str() }, { required: ['name'] }),
+        resource: s.any<Record<string, unknown>>(),
+      },
+      { required: ['promiseRef'] },
+    ),
+    s.any<DryRunStatus>(),
+  ),
+  printerColumns: [
+    { name: 'Promise', type: 'string', jsonPath: '.spec.promiseRef.name' },
+    { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+    { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
+    ageColumn,
+  ],
+});
+
+export type DryRun = ObjectOf<typeof dryRunType>;
 export type KratixPromise = ObjectOf<typeof promiseType>;
 export type PromiseSpec = NonNullable<KratixPromise['spec']>;
 export type Destination = ObjectOf<typeof destinationType>;
@@ -376,5 +424,6 @@ export function kratixTypes(validator: SchemaValidator): ResourceType[] {
     healthRecordType,
     resourceBindingType,
     kratixPromiseRevisionType,
+    dryRunType,
   ];
 }
