@@ -42,5 +42,18 @@ export interface Pipeline {
   apiVersion?: string;
   kind?: string;
   metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: { containers: Container[]; imagePullSecrets?: { name: string }[]; volumes?: Volume[]; rbac?: PipelineRbacSpec };
+  spec: {
+    containers: Container[];
+    imagePullSecrets?: { name: string }[];
+    volumes?: Volume[];
+    rbac?: PipelineRbacSpec;
+    /** As a Job's: a failed pipeline is run again up to `backoffLimit` times within one run before it counts as failed. */
+    jobOptions?: { backoffLimit?: number };
+  };
+}
+
+/** How many times a failed pipeline is run again within one run (Kratix's `jobOptions.backoffLimit`; default none). */
+export function backoffLimitOf(pipeline: Pipeline): number {
+  const limit = pipeline.spec.jobOptions?.backoffLimit;
+  return typeof limit === 'number' && Number.isInteger(limit) && limit > 0 ? limit : 0;
 }

@@ -12,6 +12,7 @@ import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts'
 import { kubectlFor, type Kubectl } from '../helpers/kubectl.ts';
 import { testPromise } from '../helpers/promises.ts';
 import { TEST_IMAGE } from '../helpers/images.ts';
+import { metricsRegistry } from '../../src/telemetry/metrics.ts';
 
 const promise = testPromise({
   kind: 'Lamp',
@@ -285,5 +286,53 @@ describe('workflows that suspend themselves', () => {
     assert.equal(await condition('g1', 'DeleteWorkflowCompleted'), 'DeleteWorkflowSuspended');
     await ok(['label', 'gates', 'g1', 'kratix.io/workflow-suspended-']);
     await eventually(async () => (await kubectl(['get', 'gates', 'g1'])).code !== 0, 30_000, 'the gate deleted');
+  });
+
+  it('runs a failing pipeline again up to jobOptions.backoffLimit times before the failure counts', async () => {
+    const flaky = testPromise({
+      kind: 'Flaky',
+      plural: 'flakies',
+      pipeline: {
+        name: 'wobble',
+        spec: { jobOptions: { backoffLimit: 2 }, containers: [{ name: 'wobble', image: TEST_IMAGE, command: ['sh', '-c', 'exit 7'] }] },
+      },
+    });
+    const invalid = structuredClone(flaky);
+    invalid.metadata.name = 'flaky-invalid';
+    const pipelines = (invalid.spec as { workflows: { resource: { configure: { spec: { jobOptions: unknown } }[] } } }).workflows.resource.configure;
+    pipelines[0]!.spec.jobOptions = { backoffLimit: -1 };
+    const refused = await kubectl(['apply', '-f', '-'], { input: JSON.stringify(invalid) });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /jobOptions\.backoffLimit: Invalid value: -1: must be a non-negative integer/);
+
+    await fleet.client.request('POST', '/apis/platform.kratix.io/v1alpha1/promises', { body: flaky });
+    await eventually(
+      async () => (await fleet.client.get<{ status?: { status?: string } }>('/apis/platform.kratix.io/v1alpha1/promises/flaky')).status?.status === 'Available',
+      30_000,
+      'the Promise available',
+    );
+    await fleet.client.request('POST', '/apis/test.fleetops.dev/v1/namespaces/default/flakies', {
+      body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Flaky', metadata: { name: 'f1' }, spec: {} },
+    });
+    const failed = async (): Promise<string | undefined> =>
+      (
+        await fleet.client.get<{ status?: { kratix?: { workflows?: { phase?: string; message?: string } } } }>(
+          '/apis/test.fleetops.dev/v1/namespaces/default/flakies/f1',
+        )
+      ).status?.kratix?.workflows?.phase === 'Failed'
+        ? 'failed'
+        : undefined;
+    await eventually(failed, 30_000, 'the workflow failed');
+    // Three runs of the pipeline (one and two more), counted where the runner counts them.
+    const runsOf = async (): Promise<number> => {
+      const metric = metricsRegistry.getSingleMetric('fleetops_pipeline_runs_total');
+      const { values } = (await metric?.get()) ?? { values: [] };
+      return values.filter((v) => v.labels.promise === 'flaky' && v.labels.result === 'failed').reduce((n, v) => n + v.value, 0);
+    };
+    assert.ok((await runsOf()) >= 3, `runs ${await runsOf()}`);
+    const message = (
+      await fleet.client.get<{ status?: { kratix?: { workflows?: { message?: string } } } }>('/apis/test.fleetops.dev/v1/namespaces/default/flakies/f1')
+    ).status?.kratix?.workflows?.message;
+    assert.match(String(message), /after 3 attempts: jobOptions\.backoffLimit 2/);
   });
 });

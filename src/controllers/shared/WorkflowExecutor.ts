@@ -21,6 +21,7 @@ import {
   type WorkflowControl,
 } from '../../workflows/PipelineRunner.ts';
 import { parseGoDuration } from '../../api/duration.ts';
+import { backoffLimitOf } from '../../workflows/pipelineSpec.ts';
 import { ensurePipelineAccess } from './pipelineAccess.ts';
 import { buildWorkloadGroups, type OutputFile } from '../../workflows/outputs.ts';
 import { ensureWork, type WorkSeal } from './workSeal.ts';
@@ -287,20 +288,23 @@ export class WorkflowExecutor {
     if (!run) this.dryRuns.add(boundTo.uid);
     let result: PipelineResult;
     try {
-      result = await this.opts.runner.run(
-        pipeline,
-        {
-          action: target.action,
-          workflowType: target.workflowType,
-          promiseName: target.promise.metadata.name,
-          object: input,
-          plural: target.plural,
-          ...(target.workflowType === 'resource' ? { outputScope: outputScopeOf(target.promise, target.namespace) } : {}),
-          ...(options.readConfig ? { readConfig: options.readConfig } : {}),
-          ...(this.opts.tokens ? { apiAccess: (p: Pipeline) => this.apiAccess(target, p, boundTo) } : {}),
-        },
-        options.signal ? { signal: options.signal } : {},
-      );
+      const context = {
+        action: target.action,
+        workflowType: target.workflowType,
+        promiseName: target.promise.metadata.name,
+        object: input,
+        plural: target.plural,
+        ...(target.workflowType === 'resource' ? { outputScope: outputScopeOf(target.promise, target.namespace) } : {}),
+        ...(options.readConfig ? { readConfig: options.readConfig } : {}),
+        ...(this.opts.tokens ? { apiAccess: (p: Pipeline) => this.apiAccess(target, p, boundTo) } : {}),
+      };
+      // jobOptions.backoffLimit: run again at once, as a Job starts a new Pod, before the failure counts.
+      const limit = backoffLimitOf(pipeline);
+      result = await this.opts.runner.run(pipeline, context, options.signal ? { signal: options.signal } : {});
+      for (let attempt = 1; !result.ok && attempt <= limit && !options.signal?.aborted; attempt++) {
+        result = await this.opts.runner.run(pipeline, context, options.signal ? { signal: options.signal } : {});
+        if (!result.ok && attempt === limit) result.failure = `${result.failure ?? 'failed'} (after ${limit + 1} attempts: jobOptions.backoffLimit ${limit})`;
+      }
     } catch (err) {
       result = {
         ok: false,

@@ -75,6 +75,11 @@ function pipelineCauses(promiseName: string, spec: JsonObject): StatusCause[] {
         }
         const pspec = isPlainObject(p.spec) ? p.spec : {};
         for (const k of Object.keys(pspec)) if (!PIPELINE_SPEC_FIELDS.has(k)) causes.push(cause('FieldValueUnknown', `${at}.spec.${k}`, 'unknown field'));
+        if (pspec.jobOptions !== undefined) {
+          const limit = isPlainObject(pspec.jobOptions) ? pspec.jobOptions.backoffLimit : 'not an object';
+          if (limit !== undefined && !(typeof limit === 'number' && Number.isInteger(limit) && limit >= 0))
+            causes.push(cause('FieldValueInvalid', `${at}.spec.jobOptions.backoffLimit`, `Invalid value: ${JSON.stringify(limit)}: must be a non-negative integer`));
+        }
         const containers = pspec.containers;
         if (!Array.isArray(containers) || containers.length === 0) {
           causes.push(cause('FieldValueRequired', `${at}.spec.containers`, 'Required value: a Pipeline needs at least one container'));
