@@ -18,6 +18,16 @@ export function humanDuration(ms: number): string {
   return `${years}y`;
 }
 
+/** A duration as Go writes one ("2h", "1h30m", "90s" as "1m30s"): how a strategy's window reads back. */
+export function formatGoDuration(ms: number): string {
+  let seconds = Math.round(ms / 1000);
+  const h = Math.floor(seconds / 3600);
+  seconds -= h * 3600;
+  const m = Math.floor(seconds / 60);
+  seconds -= m * 60;
+  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${seconds || (!h && !m) ? `${seconds}s` : ''}`;
+}
+
 const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Parses a Go duration ("30s", "1h30m", "1.5s", "250ms") into milliseconds; throws on anything else. */

@@ -414,6 +414,18 @@ export function buildProgram(): Command {
       await withContext(cmd, (ctx) => rolloutUndoCommand(ctx, name, opts.toRevision ? { toRevision: opts.toRevision } : {}, stdout));
     });
   rollout
+    .command('promote')
+    .description("hand the latest rollout's revision to resources by hand (those whose adoption policy is manual, or any)")
+    .argument('<promise>')
+    .option('-l, --selector <selector>', 'resources matching this label selector (with -n: in that namespace only)')
+    .action(async (name: string, opts: { selector?: string }, cmd: Command) => {
+      const { rolloutPromoteCommand } = await import('./commands/rollout.ts');
+      const namespace = globals(cmd).namespace;
+      await withContext(cmd, (ctx) =>
+        rolloutPromoteCommand(ctx, name, { ...(opts.selector ? { selector: opts.selector } : {}), ...(namespace ? { namespace } : {}) }, stdout),
+      );
+    });
+  rollout
     .command('history')
     .description("a Promise's revisions, what changed and how each rollout went")
     .argument('<promise>')

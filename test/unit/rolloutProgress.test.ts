@@ -24,8 +24,11 @@ function runAssigned(views: ResourceView[], revision: number, fails: (r: Resourc
   }
 }
 
-function step(views: ResourceView[], strategy: RolloutStrategy, extra: { paused?: boolean; aborted?: boolean; approvedStep?: number } = {}) {
-  const p = computeProgress({ revision: 2, strategy, paused: false, aborted: false, approvedStep: 0, ...extra, resources: views });
+/** A Wednesday at noon UTC. */
+const NOON = Date.parse('2026-12-02T12:00:00Z');
+
+function step(views: ResourceView[], strategy: RolloutStrategy, extra: { paused?: boolean; aborted?: boolean; approvedStep?: number; now?: number } = {}) {
+  const p = computeProgress({ revision: 2, strategy, paused: false, aborted: false, approvedStep: 0, now: NOON, ...extra, resources: views });
   for (const r of p.assign) r.assigned = 2;
   return p;
 }
@@ -217,5 +220,72 @@ describe('rollout strategy annotation', () => {
     );
     assert.match(parseStrategy('selector: "a in ("').problem ?? '', /invalid/);
     assert.deepEqual(parseStrategy('namespaces: [team-a]').strategy.namespaces, ['team-a']);
+  });
+
+  it('hands out only inside the strategy’s windows, and says until when it waits', () => {
+    const { strategy, problem } = parseStrategy(
+      'windows:\n  - {kind: allow, schedule: "0 9 * * 1-5", duration: 8h, timeZone: Europe/Berlin}\n  - {kind: deny, schedule: "0 12 2 12 *", duration: 2h}\n',
+    );
+    assert.equal(problem, undefined);
+    const views = fleet(4);
+    // Wednesday 12:00Z: the allow window is open (Berlin 13:00) but the deny window (12:00–14:00Z) too.
+    let p = step(views, strategy);
+    assert.equal(p.phase, 'WaitingForWindow');
+    assert.equal(p.assign.length, 0);
+    assert.equal(p.windowOpensAt, Date.parse('2026-12-02T14:00:00Z'));
+    assert.match(p.message, /4 wait for a rollout window \(a deny window is open\) until 2026-12-02T14:00:00.000Z/);
+    // 14:30Z: allowed (Berlin 15:30, inside 09:00–17:00).
+    p = step(views, strategy, { now: Date.parse('2026-12-02T14:30:00Z') });
+    assert.equal(p.phase, 'Progressing');
+    assert.equal(p.assign.length, 4);
+    // Saturday: no allow window until Monday 09:00 in Berlin (08:00Z in winter).
+    p = step(fleet(2), strategy, { now: Date.parse('2026-12-05T10:00:00Z') });
+    assert.equal(p.phase, 'WaitingForWindow');
+    assert.equal(p.windowOpensAt, Date.parse('2026-12-07T08:00:00Z'));
+  });
+
+  it('adopts by policy: automatic ignores the windows, manual waits for promotion by hand', () => {
+    const { strategy } = parseStrategy(
+      'windows: [{kind: deny, schedule: "0 0 * * *", duration: 24h}]\nadoption:\n  - {selector: "env=dev", policy: automatic}\n  - {namespaces: [prod], policy: manual}\n',
+    );
+    const views = fleet(6, (i) => ({ env: i < 2 ? 'dev' : 'prod' }));
+    for (const v of views.slice(4)) v.namespace = 'prod';
+    let p = step(views, strategy);
+    assert.equal(p.phase, 'Progressing');
+    assert.deepEqual(
+      p.assign.map((r) => r.name),
+      ['app-000', 'app-001'],
+    );
+    assert.equal(p.outsideWindow, 2);
+    assert.equal(p.manual, 2);
+    runAssigned(views, 2);
+    p = step(views, strategy);
+    assert.equal(p.phase, 'WaitingForWindow');
+    assert.match(p.message, /2\/6 updated; 2 wait for a rollout window .* 2 for promotion by hand/);
+    // With no window in the way, the window resources go and the manual ones wait for promotion.
+    const open = { ...strategy, windows: [] };
+    p = step(views, open);
+    assert.equal(p.assign.length, 2);
+    runAssigned(views, 2);
+    p = step(views, open);
+    assert.equal(p.phase, 'WaitingForPromotion');
+    // Promoted by hand (the label a rollout would set), they complete the rollout.
+    for (const v of views.slice(4)) v.assigned = 2;
+    runAssigned(views, 2);
+    assert.equal(step(views, open).phase, 'Complete');
+  });
+
+  it('refuses windows and adoption rules it cannot follow, saying which', () => {
+    for (const [text, why] of [
+      ['windows: [{kind: maybe, schedule: "* * * * *", duration: 1h}]', /windows\[0\]\.kind must be allow or deny/],
+      ['windows: [{kind: allow, schedule: "61 * * * *", duration: 1h}]', /minute "61" is not between 0 and 59/],
+      ['windows: [{kind: allow, schedule: "* * * *", duration: 1h}]', /must have five fields/],
+      ['windows: [{kind: allow, schedule: "* * * * *", duration: 1h, timeZone: Mars/Olympus}]', /not a known IANA time zone/],
+      ['windows: [{kind: allow, schedule: "* * * * *", duration: 10s}]', /duration must be at least 1m/],
+      ['adoption: [{policy: sometimes}]', /adoption\[0\]\.policy must be automatic, window or manual/],
+    ] as const) {
+      const { problem } = parseStrategy(text);
+      assert.match(String(problem), why, text);
+    }
   });
 });

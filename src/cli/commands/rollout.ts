@@ -5,7 +5,7 @@
  */
 import type { KratixPromise } from '../../registry/builtin/kratixKinds.ts';
 import type { Revision as RevisionObject, Rollout as RolloutObject, RolloutPlan } from '../../registry/builtin/fleetopsKinds.ts';
-import { humanDuration } from '../../api/duration.ts';
+import { formatGoDuration, humanDuration } from '../../api/duration.ts';
 import { ApiError } from '../../api/errors.ts';
 import { collectionPath, objectPath } from '../../client/discovery.ts';
 import type { CliContext } from '../context.ts';
@@ -68,6 +68,14 @@ export function renderRollout(r: Rollout): string {
     const mark = s.reached >= s.target ? 'done' : i === st.currentStep ? 'current' : '';
     lines.push(`  step ${i + 1}/${st.steps!.length}: ${stepLabel(steps[i]).padEnd(22)} ${String(s.reached).padStart(5)}/${s.target}  ${mark}`);
   });
+  const windows = r.spec.strategy?.windows ?? [];
+  if (windows.length)
+    lines.push(
+      `  windows: ${windows.map((w) => `${w.kind} "${w.schedule}" for ${formatGoDuration(w.durationMs)}${w.timeZone && w.timeZone !== 'UTC' ? ` (${w.timeZone})` : ''}`).join('; ')}`,
+    );
+  if (st.outsideWindow) lines.push(`  ${st.outsideWindow} wait for a window${st.windowOpensAt ? ` until ${st.windowOpensAt}` : ''}`);
+  if (st.manual)
+    lines.push(`  ${st.manual} adopt by hand (policy manual): "fleetops rollout promote ${r.spec.promiseName} -l <selector>" hands them the revision`);
   if (st.message) lines.push(st.message);
   return lines.join('\n');
 }
@@ -187,6 +195,53 @@ export async function rolloutUndoCommand(ctx: CliContext, promise: string, opts:
   await ctx.client.request('PUT', objectPath(PROMISES, undefined, promise), { body: undoneTo(p, to, rev.spec) });
   out(
     `promise.platform.kratix.io/${promise} rolled back to the spec of revision ${to} (as revision ${(latest ?? 0) + 1}); follow it with "fleetops rollout status ${promise} -w"`,
+  );
+  return 0;
+}
+
+export interface PromoteOptions {
+  selector?: string;
+  namespace?: string;
+}
+
+/**
+ * Hands the latest rollout's revision to resources by hand (those whose adoption policy is `manual`, or any): the
+ * label a rollout would set, so the rollout counts them as it counts its own.
+ */
+export async function rolloutPromoteCommand(ctx: CliContext, promise: string, opts: PromoteOptions, out: Out): Promise<number> {
+  const r = await latestRollout(ctx, promise);
+  if (FINISHED.has(r.status?.phase ?? '')) throw new Error(`rollout.fleetops.dev/${r.metadata.name} is ${r.status?.phase}: there is nothing to promote`);
+  if (!opts.selector && !opts.namespace) throw new Error('say which resources to promote: -l <label selector> and/or -n <namespace>');
+  const p = await ctx.client.get<KratixPromise>(objectPath(PROMISES, undefined, promise));
+  const api = p.status?.apiVersion;
+  const kind = p.status?.kind;
+  if (typeof api !== 'string' || typeof kind !== 'string') throw new Error(`Promise ${promise} serves no kind yet`);
+  const [groupName = '', version = ''] = api.split('/');
+  const plural = (await ctx.client.get<{ resources: { kind: string; name: string }[] }>(`/apis/${groupName}/${version}`)).resources.find(
+    (x) => x.kind === kind && !x.name.includes('/'),
+  )?.name;
+  if (!plural) throw new Error(`the API does not serve ${kind} (${api})`);
+  const type = { group: groupName, version, plural, namespaced: true } as const;
+  const items = (
+    await ctx.client.get<{ items: { metadata: { name: string; namespace?: string; labels?: Record<string, string> } }[] }>(
+      collectionPath(type, opts.namespace),
+      {
+        query: opts.selector ? { labelSelector: opts.selector } : {},
+      },
+    )
+  ).items;
+  const revision = String(r.spec.revision);
+  let promoted = 0;
+  for (const item of items) {
+    if (item.metadata.labels?.['fleetops.dev/revision'] === revision) continue;
+    await ctx.client.request('PATCH', objectPath(type, item.metadata.namespace, item.metadata.name), {
+      body: { metadata: { labels: { 'fleetops.dev/revision': revision } } },
+      contentType: 'application/merge-patch+json',
+    });
+    promoted++;
+  }
+  out(
+    `${promoted} ${plural} promoted to revision ${revision}${items.length > promoted ? ` (${items.length - promoted} already had it)` : ''}; follow with "fleetops rollout status ${promise}"`,
   );
   return 0;
 }

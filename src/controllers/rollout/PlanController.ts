@@ -22,6 +22,8 @@ import { configReader } from '../shared/configReader.ts';
 import { kindServedBy } from '../shared/promiseKinds.ts';
 import type { WorkflowExecutor } from '../shared/WorkflowExecutor.ts';
 import { summarize } from './diff.ts';
+import { adoptionOf, ANNOTATION_ROLLOUT_STRATEGY, parseStrategy, type AdoptionPolicy } from './strategy.ts';
+import { windowState } from './windows.ts';
 import { workflowChanges } from './workflowChanges.ts';
 
 export interface PlanControllerOptions {
@@ -92,7 +94,7 @@ export class PlanController {
     };
     const proposed = this.proposedPromise(plan);
     if (typeof proposed === 'string') return write({ phase: 'Failed', message: proposed });
-    const { name: promiseName, spec: nextSpec } = proposed;
+    const { name: promiseName, spec: nextSpec, strategyText } = proposed;
     const live = await getOf(client, promiseType, promiseName);
     const type = kindServedBy(registry, promiseName);
     if (!live || !type)
@@ -131,12 +133,14 @@ export class PlanController {
 
     const sampled = sample && all.length > results.length ? ` (a sample of ${results.length} of ${all.length})` : '';
     const outcome = this.outcomeOf(results, type.plural, sampled);
+    const adoption = this.adoptionLine(strategyText, all);
+    if (adoption) outcome.summary = [adoption, ...(outcome.summary ?? [])];
     await write({ phase: 'Complete', ...outcome, completionTime: this.now() });
     log.info({ plan: name, planned: results.length, changed: outcome.changed, failed: outcome.failed }, 'rollout plan complete');
   }
 
   /** The plan's Promise (its name and spec) once it passes the admission rules applying it would; else why not. */
-  private proposedPromise(plan: RolloutPlan): { name: string; spec: PromiseSpec } | string {
+  private proposedPromise(plan: RolloutPlan): { name: string; spec: PromiseSpec; strategyText: string | undefined } | string {
     const next: KubeObject | undefined = isKubeObject(plan.spec?.promise) ? plan.spec.promise : undefined;
     const name = next?.metadata.name;
     if (!next || next.kind !== 'Promise' || !name) return 'spec.promise must be a Promise with metadata.name';
@@ -144,7 +148,20 @@ export class PlanController {
     const problems = this.opts.registry.byKind(promiseType.group, promiseType.kind)?.strategy?.validate?.(next, undefined) ?? [];
     const spec = next.spec ?? {};
     if (problems.length || !isAdmittedSpec(spec)) return `spec.promise is not a valid Promise: ${problems.map((c) => `${c.field}: ${c.message}`).join('; ')}`;
-    return { name, spec };
+    return { name, spec, strategyText: next.metadata.annotations?.[ANNOTATION_ROLLOUT_STRATEGY] };
+  }
+
+  /** How the proposed strategy's adoption policies and windows would treat these resources now (plan's summary). */
+  private adoptionLine(strategyText: string | undefined, all: StoredObject[]): string | undefined {
+    const { strategy } = parseStrategy(strategyText);
+    if (!strategy.adoption?.length && !strategy.windows?.length) return undefined;
+    const counts: Record<AdoptionPolicy, number> = { automatic: 0, window: 0, manual: 0 };
+    for (const o of all) counts[adoptionOf(strategy, { namespace: o.metadata.namespace ?? '', labels: o.metadata.labels ?? {} })]++;
+    const w = windowState(strategy.windows ?? [], (this.opts.now ?? (() => new Date()))().getTime());
+    const windows = w.open
+      ? 'the windows are open now'
+      : `the windows are closed now (${w.reason ?? ''})${w.until !== undefined ? ` until ${new Date(w.until).toISOString()}` : ''}`;
+    return `adoption: ${counts.automatic} automatic, ${counts.window} in windows, ${counts.manual} by hand (fleetops rollout promote); ${windows}`;
   }
 
   /** Counts, the fleet summary of the changes, a headline, and the per-resource details kept. */

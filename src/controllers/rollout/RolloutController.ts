@@ -150,8 +150,12 @@ export class RolloutController {
     this.timers.set(name, t);
   }
 
+  private clock(): Date {
+    return (this.opts.now ?? (() => new Date()))();
+  }
+
   private now(): string {
-    return rfc3339Seconds((this.opts.now ?? (() => new Date()))());
+    return rfc3339Seconds(this.clock());
   }
 
   async reconcile(name: string, log: Logger): Promise<ReconcileResult | void> {
@@ -180,6 +184,7 @@ export class RolloutController {
       aborted: spec.aborted === true,
       approvedStep: spec.approvedStep ?? 0,
       resources: views,
+      now: this.clock().getTime(),
     });
 
     const apiVersion = apiVersionOf(type);
@@ -209,13 +214,20 @@ export class RolloutController {
       currentStep: progress.currentStep,
       steps: progress.steps,
       startTime: status.startTime ?? this.now(),
+      // Who waits for what (adoption policies and windows): shown by `fleetops rollout status`.
+      manual: progress.manual ?? 0,
+      outsideWindow: progress.outsideWindow ?? 0,
+      windowOpensAt: progress.windowOpensAt !== undefined ? rfc3339Seconds(new Date(progress.windowOpensAt)) : null,
     };
     if (progress.phase === 'Complete' || progress.phase === 'Aborted') next.completionTime = this.now();
     if (progress.phase !== status.phase) await this.announce(promise, spec, progress.phase, progress.message);
     await this.writeStatus(rollout, status, next);
     this.gauges.report(spec.promiseName, spec.revision, next, status.failed ?? 0);
-    // Timers wake it on every resource change; poll slowly as well in case a resource is stuck without events.
-    return { requeueAfter: 30_000 };
+    // Timers wake it on every resource change; poll slowly as well in case a resource is stuck without events, and
+    // at the time its window opens.
+    // While it waits for a window it looks every 5 s: a clock that moved (NTP, a test's) is seen soon.
+    const opensIn = progress.windowOpensAt !== undefined ? progress.windowOpensAt - this.clock().getTime() : Infinity;
+    return { requeueAfter: Math.max(100, Math.min(progress.phase === 'WaitingForWindow' ? 5_000 : 30_000, opensIn)) };
   }
 
   private async announce(promise: KratixPromise, spec: RolloutSpec, phase: RolloutPhase, message: string): Promise<void> {

@@ -6,7 +6,8 @@
  */
 import { parseLabelSelector, type LabelSelector } from '../../api/labels.ts';
 import { compareCodeUnits } from '../../api/types.ts';
-import { stepTarget, type RolloutStrategy } from './strategy.ts';
+import { adoptionOf, stepTarget, type RolloutStrategy } from './strategy.ts';
+import { windowState } from './windows.ts';
 
 /** What a rollout needs to know of one resource (kept small: a rollout may span 10,000 of them). */
 export interface ResourceView {
@@ -34,12 +35,18 @@ export interface RolloutInput {
   /** How many step pauses the platform team has approved. */
   approvedStep: number;
   resources: readonly ResourceView[];
+  /** The injected clock's time (ms), for the strategy's windows. */
+  now: number;
 }
 
-export type RolloutPhase = 'Progressing' | 'Paused' | 'WaitingForApproval' | 'Halted' | 'Aborted' | 'Complete';
+export type RolloutPhase = 'Progressing' | 'Paused' | 'WaitingForApproval' | 'WaitingForWindow' | 'WaitingForPromotion' | 'Halted' | 'Aborted' | 'Complete';
 
 export interface RolloutProgress {
   phase: RolloutPhase;
+  /** Pending resources whose policy is manual, and those whose policy waits for a closed window (and when it opens). */
+  manual?: number;
+  outsideWindow?: number;
+  windowOpensAt?: number;
   message: string;
   total: number;
   updated: number;
@@ -179,15 +186,50 @@ export function computeProgress(input: RolloutInput): RolloutProgress {
   if (input.paused)
     return { ...base, currentStep, phase: 'Paused', message: `paused at ${counts.updated}/${total} updated ("fleetops rollout resume" continues)` };
 
+  // Who may be handed the revision now: adoption policies and windows (see strategy.ts).
+  const windows = windowState(strategy.windows ?? [], input.now);
+  let manual = 0;
+  let outsideWindow = 0;
+  const eligible = pendingList.filter((r) => {
+    const policy = adoptionOf(strategy, r);
+    if (policy === 'manual') manual++;
+    else if (policy === 'window' && !windows.open) outsideWindow++;
+    else return true;
+    return false;
+  });
   const capacity = strategy.maxConcurrent > 0 ? Math.max(0, strategy.maxConcurrent - counts.inProgress) : Infinity;
   const room = Math.max(0, Math.min(capacity, allowed - reached));
-  const assign = firstInOrder(pendingList, strategy.order, room); // none when room is 0, all when it is unbounded
+  const assign = firstInOrder(eligible, strategy.order, room); // none when room is 0, all when it is unbounded
+  const until = windows.until !== undefined ? new Date(windows.until).toISOString() : undefined;
+  const waits = { manual, outsideWindow, ...(outsideWindow && windows.until !== undefined ? { windowOpensAt: windows.until } : {}) };
+  if (!assign.length && counts.inProgress === 0 && !eligible.length) {
+    if (outsideWindow)
+      return {
+        ...base,
+        ...waits,
+        currentStep,
+        phase: 'WaitingForWindow',
+        message: `${counts.updated}/${total} updated; ${outsideWindow} wait for a rollout window (${windows.reason ?? 'closed'}) ${until ? `until ${until}` : 'not within a year'}${manual ? `, ${manual} for promotion by hand` : ''}`,
+      };
+    if (manual)
+      return {
+        ...base,
+        ...waits,
+        currentStep,
+        phase: 'WaitingForPromotion',
+        message: `${counts.updated}/${total} updated; ${manual} adopt by hand (policy manual): "fleetops rollout promote" hands them the revision`,
+      };
+  }
   const failedNote = counts.failed ? `, ${counts.failed} failed (retrying)` : '';
+  const waitNote = [outsideWindow ? `${outsideWindow} wait for a window${until ? ` until ${until}` : ''}` : '', manual ? `${manual} for promotion by hand` : '']
+    .filter(Boolean)
+    .join(', ');
   return {
     ...base,
+    ...waits,
     assign,
     currentStep,
     phase: 'Progressing',
-    message: `${counts.updated}/${total} updated, ${counts.inProgress + assign.length} in progress${failedNote}`,
+    message: `${counts.updated}/${total} updated, ${counts.inProgress + assign.length} in progress${failedNote}${waitNote ? `; ${waitNote}` : ''}`,
   };
 }

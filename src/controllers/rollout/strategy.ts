@@ -16,6 +16,12 @@
  *     requireHealthy: true      # a resource counts as updated only once its health (Kratix HealthRecords),
  *                               # observed after its run on the new revision, is healthy or ready; unhealthy or
  *                               # degraded then counts as failed
+ *     windows:                  # when the revision may be handed out (Argo CD's sync windows): no deny window
+ *       - {kind: allow, schedule: "0 9 * * 1-5", duration: 8h, timeZone: Europe/Berlin}   # open, and an allow
+ *       - {kind: deny, schedule: "0 0 24 12 *", duration: 48h}                              # one if any are given
+ *     adoption:                 # per namespace or label: the first rule that matches decides (default: window)
+ *       - {selector: "env=dev", policy: automatic}     # handed out regardless of the windows
+ *       - {namespaces: [prod], policy: manual}         # only by hand: fleetops rollout promote
  */
 import { errorMessage } from '../../api/errors.ts';
 import { parse } from 'yaml';
@@ -23,6 +29,8 @@ import { parseLabelSelector } from '../../api/labels.ts';
 import { isPlainObject } from '../../api/types.ts';
 
 import { ANNOTATION_ROLLOUT_STRATEGY } from '../../api/fleetopsNames.ts';
+import { parseGoDuration } from '../../api/duration.ts';
+import { checkTimeZone, parseCron, type RolloutWindow } from './windows.ts';
 export { ANNOTATION_CHANGE_CAUSE, ANNOTATION_ROLLOUT_STRATEGY } from '../../api/fleetopsNames.ts';
 
 export interface RolloutStep {
@@ -43,6 +51,22 @@ export interface RolloutStrategy {
   selector?: string;
   /** Only resources in these namespaces take part. */
   namespaces?: string[];
+  /** When the revision may be handed out (see windows.ts); none: at any time. */
+  windows?: RolloutWindow[];
+  /** Who adopts the revision how: the first rule matching a resource decides; none matching: `window`. */
+  adoption?: AdoptionRule[];
+}
+
+/**
+ * `automatic`: handed out whatever the windows say (dev floating); `window`: only while the windows allow (the
+ * default); `manual`: never by the rollout, only when promoted by hand (`fleetops rollout promote`: prod pinned).
+ */
+export type AdoptionPolicy = 'automatic' | 'window' | 'manual';
+
+export interface AdoptionRule {
+  selector?: string;
+  namespaces?: string[];
+  policy: AdoptionPolicy;
 }
 
 /**
@@ -98,6 +122,8 @@ export function parseStrategy(text: string | undefined): { strategy: RolloutStra
       if (typeof raw.requireHealthy !== 'boolean') throw new Error('requireHealthy must be true or false');
       if (raw.requireHealthy) strategy.requireHealthy = true;
     }
+    if (raw.windows !== undefined) strategy.windows = list(raw.windows, 'windows', []).map((w, i) => parseWindow(w, i));
+    if (raw.adoption !== undefined) strategy.adoption = list(raw.adoption, 'adoption', []).map((a, i) => parseAdoption(a, i));
     const last = steps[steps.length - 1];
     // The last step always takes the rollout to every resource; a strategy that stops short would never complete.
     if (!last || last.percent !== 100) steps.push({ percent: 100 });
@@ -105,6 +131,52 @@ export function parseStrategy(text: string | undefined): { strategy: RolloutStra
   } catch (err) {
     return { strategy: DEFAULT_STRATEGY, problem: `annotation ${ANNOTATION_ROLLOUT_STRATEGY} is invalid: ${errorMessage(err)}` };
   }
+}
+
+function parseWindow(w: unknown, i: number): RolloutWindow {
+  const at = `windows[${i}]`;
+  if (!isPlainObject(w)) throw new Error(`${at} must be {kind: allow|deny, schedule, duration, timeZone}`);
+  if (w.kind !== 'allow' && w.kind !== 'deny') throw new Error(`${at}.kind must be allow or deny`);
+  if (typeof w.schedule !== 'string') throw new Error(`${at}.schedule must be a cron schedule such as "0 9 * * 1-5"`);
+  parseCron(w.schedule);
+  if (typeof w.duration !== 'string') throw new Error(`${at}.duration must be a duration such as 8h or 30m`);
+  const durationMs = parseGoDuration(w.duration);
+  if (durationMs < 60_000) throw new Error(`${at}.duration must be at least 1m`);
+  const timeZone = w.timeZone === undefined ? 'UTC' : w.timeZone;
+  if (typeof timeZone !== 'string') throw new Error(`${at}.timeZone must be an IANA time zone such as Europe/Berlin`);
+  try {
+    checkTimeZone(timeZone);
+  } catch {
+    throw new Error(`${at}.timeZone "${timeZone}" is not a known IANA time zone (e.g. UTC, Europe/Berlin, America/New_York)`);
+  }
+  return { kind: w.kind, schedule: w.schedule, durationMs, timeZone };
+}
+
+function parseAdoption(a: unknown, i: number): AdoptionRule {
+  const at = `adoption[${i}]`;
+  if (!isPlainObject(a)) throw new Error(`${at} must be {selector?, namespaces?, policy: automatic|window|manual}`);
+  if (a.policy !== 'automatic' && a.policy !== 'window' && a.policy !== 'manual') throw new Error(`${at}.policy must be automatic, window or manual`);
+  const rule: AdoptionRule = { policy: a.policy };
+  if (a.selector !== undefined) {
+    if (typeof a.selector !== 'string') throw new Error(`${at}.selector must be a label selector string`);
+    parseLabelSelector(a.selector);
+    rule.selector = a.selector;
+  }
+  if (a.namespaces !== undefined) {
+    if (!Array.isArray(a.namespaces) || a.namespaces.some((n) => typeof n !== 'string')) throw new Error(`${at}.namespaces must be a list of names`);
+    rule.namespaces = a.namespaces;
+  }
+  return rule;
+}
+
+/** The adoption policy of a resource under the strategy (the first matching rule; `window` when none matches). */
+export function adoptionOf(strategy: Pick<RolloutStrategy, 'adoption'>, r: { namespace: string; labels: Record<string, string> }): AdoptionPolicy {
+  for (const rule of strategy.adoption ?? []) {
+    if (rule.namespaces && !rule.namespaces.includes(r.namespace)) continue;
+    if (rule.selector && !parseLabelSelector(rule.selector).matches(r.labels)) continue;
+    return rule.policy;
+  }
+  return 'window';
 }
 
 /** Cumulative number of resources step `i` brings to the new revision, out of `total`. */

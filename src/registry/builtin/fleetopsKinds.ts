@@ -138,6 +138,10 @@ export interface RolloutStatus {
   steps?: { target: number; reached: number }[];
   startTime?: string;
   completionTime?: string;
+  /** Pending resources adopting by hand (policy manual), waiting for a window, and when the window opens. */
+  manual?: number;
+  outsideWindow?: number;
+  windowOpensAt?: string | null;
   [field: string]: unknown;
 }
 
@@ -185,6 +189,15 @@ export const rolloutType = defineType({
           requireHealthy: s.bool(),
           selector: s.str(),
           namespaces: s.arr(s.str()),
+          windows: s.arr(
+            s.obj(
+              { kind: s.str({ enum: ['allow', 'deny'] }), schedule: s.str(), durationMs: s.int({ minimum: 60_000 }), timeZone: s.str() },
+              { required: ['kind', 'schedule', 'durationMs'] },
+            ),
+          ),
+          adoption: s.arr(
+            s.obj({ selector: s.str(), namespaces: s.arr(s.str()), policy: s.str({ enum: ['automatic', 'window', 'manual'] }) }, { required: ['policy'] }),
+          ),
         }),
         paused: s.bool(),
         aborted: s.bool(),

@@ -78,7 +78,9 @@ function pipelineCauses(promiseName: string, spec: JsonObject): StatusCause[] {
         if (pspec.jobOptions !== undefined) {
           const limit = isPlainObject(pspec.jobOptions) ? pspec.jobOptions.backoffLimit : 'not an object';
           if (limit !== undefined && !(typeof limit === 'number' && Number.isInteger(limit) && limit >= 0))
-            causes.push(cause('FieldValueInvalid', `${at}.spec.jobOptions.backoffLimit`, `Invalid value: ${JSON.stringify(limit)}: must be a non-negative integer`));
+            causes.push(
+              cause('FieldValueInvalid', `${at}.spec.jobOptions.backoffLimit`, `Invalid value: ${JSON.stringify(limit)}: must be a non-negative integer`),
+            );
         }
         const containers = pspec.containers;
         if (!Array.isArray(containers) || containers.length === 0) {
