@@ -81,9 +81,9 @@ export default tseslint.config(
   },
   ...layerRules,
   {
-    // `fleetops image build|list` works on this machine's image cache, not through the API: the one command that
-    // uses the workflows layer (loaded only when it runs, so other commands start fast).
-    files: ['src/cli/commands/image.ts'],
+    // `fleetops image build|list` and `fleetops promise test` work on this machine's image cache and sandbox, not
+    // through the API: the commands that use the workflows layer (loaded only when they run, so others start fast).
+    files: ['src/cli/commands/image.ts', 'src/cli/commands/promiseTest.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': 'off' },
   },
 );

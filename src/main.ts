@@ -27,7 +27,6 @@ import { ServiceAccountTokenSecrets } from './controllers/rbac/ServiceAccountTok
 import { signServiceAccountToken } from './lib/serviceAccountToken.ts';
 import { IdleMemoryReclaimer } from './lib/IdleMemoryReclaimer.ts';
 import { UnixSocketProxy } from './lib/UnixSocketProxy.ts';
-import { findRelayBinaries } from './workflows/runtime/relayBinaries.ts';
 import { PlatformApplier } from './controllers/platform/PlatformApplier.ts';
 import { ComponentStatus } from './controllers/platform/ComponentStatus.ts';
 import { HealthRecords } from './controllers/health/HealthRecords.ts';
@@ -77,13 +76,11 @@ import { RunWorker } from './controllers/shared/RunWorker.ts';
 import type { Client } from './client/Client.ts';
 import { WorkSeal } from './controllers/shared/workSeal.ts';
 import { NamespaceController } from './controllers/namespace/NamespaceController.ts';
-import { openCgroups, type Cgroups } from './workflows/runtime/cgroups.ts';
-import { claimUidRange } from './workflows/runtime/uidRange.ts';
+import { openCgroups } from './workflows/runtime/cgroups.ts';
 import { PipelineRunner } from './workflows/PipelineRunner.ts';
 import { apiSocketPath, removeStaleWorkspaces } from './workflows/workspace.ts';
-import { BwrapRuntime } from './workflows/runtime/BwrapRuntime.ts';
 import { HelperLauncher } from './workflows/runtime/HelperLauncher.ts';
-import { UnavailableRuntime } from './workflows/runtime/UnavailableRuntime.ts';
+import { openSandboxRuntime } from './workflows/runtime/openSandboxRuntime.ts';
 import type { StepRuntime } from './workflows/StepRuntime.ts';
 import type { ImageCache } from './workflows/images/ImageCache.ts';
 import { openImageCache, type ImagesOptions } from './workflows/images/openImageCache.ts';
@@ -285,32 +282,6 @@ function gitRoutes(gitRoot: string, authenticator: Authenticator): (app: Fastify
 }
 
 /**
- * The bubblewrap sandbox, started through a helper process (fork() from this big process would cost the event loop
- * several ms per step), or, when it cannot run here, a runtime that fails every step with the fix.
- */
-async function defaultRuntime(dataDir: string, logger: Logger, launcher: HelperLauncher, cgroups: Cgroups | undefined): Promise<StepRuntime> {
-  const relay = findRelayBinaries();
-  if (!relay) logger.warn('no dynamic loader found for the API relay (ldd): pipelines with spec.rbac will fail');
-  // The data directory holds the tokens and the store: hidden, also where it lies inside the install bound at /fleetops.
-  const hidden = [dataDir, ...(dataDir.startsWith(`${INSTALL_DIR}/`) ? [`/fleetops${dataDir.slice(INSTALL_DIR.length)}`] : [])];
-  // Runs' uids (and cgroups) are this data directory's own: another FleetOps on the host never shares them.
-  const runUids = process.getuid?.() === 0 ? claimUidRange(dataDir) : undefined;
-  const bwrap = new BwrapRuntime({
-    ...(cgroups ? { cgroups } : {}),
-    ...(runUids ? { runUids } : {}),
-    hiddenPaths: hidden,
-    binds: [{ host: INSTALL_DIR, sandbox: '/fleetops' }],
-    pathPrefix: [dirname(process.execPath)],
-    launcher,
-    ...(relay ? { relay } : {}),
-  });
-  const problem = await bwrap.check();
-  if (!problem) return bwrap;
-  logger.error({ problem }, 'pipeline sandbox unavailable: workflows will fail until it is fixed');
-  return new UnavailableRuntime(problem);
-}
-
-/**
  * With replicas, a Git state store in a local directory (the embedded one included) lives on one machine's disk:
  * another leader elsewhere would not find it, and GitOps agents lose their source with that machine. Said at start,
  * not discovered at fail-over.
@@ -479,7 +450,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const opened = options.runtime ? undefined : openCgroups({ name: createHash('sha256').update(dataDir).digest('hex').slice(0, 12) });
   if (typeof opened === 'string') logger.warn({ problem: opened }, 'steps run without memory and CPU limits');
   const cgroups = typeof opened === 'string' ? undefined : opened;
-  const runtime = options.runtime ?? (await defaultRuntime(dataDir, logger, launcher, cgroups));
+  const runtime = options.runtime ?? (await openSandboxRuntime({ dataDir, logger, launcher, ...(cgroups ? { cgroups } : {}) }));
   const images = openImageCache(dataDir, options.images, logger.child({ component: 'images' }));
   images.start();
   // One parser for what users send and what steps write: big YAML is parsed off the event loop, under limits.

@@ -346,6 +346,28 @@ export function buildProgram(): Command {
 
   const promise = program.command('promise').description('work on Promises');
   promise
+    .command('test')
+    .description("run a Promise's resource workflows against its test cases (test/<case>/input.yaml → expected outputs), locally, no server")
+    .argument('[dir]', "the Promise's folder (with promise.yaml) or its file", '.')
+    .option('--update', "write what the workflows write as the cases' new expectations")
+    .option('--junit <file>', 'also write a JUnit XML report (for CI)')
+    .option('--run <text>', 'only the cases whose name contains this')
+    .option('--data-dir <dir>', 'where the image cache is (default: $FLEETOPS_HOME or ~/.fleetops)')
+    .action(async (dir: string, opts: { update?: boolean; junit?: string; run?: string; dataDir?: string }) => {
+      const { promiseTestCommand } = await import('./commands/promiseTest.ts');
+      const { defaultDataDir } = await import('../lib/installation.ts');
+      process.exitCode = await promiseTestCommand(
+        dir,
+        {
+          dataDir: resolve(opts.dataDir ?? defaultDataDir()),
+          ...(opts.update ? { update: true } : {}),
+          ...(opts.junit ? { junit: opts.junit } : {}),
+          ...(opts.run ? { run: opts.run } : {}),
+        },
+        stdout,
+      );
+    });
+  promise
     .command('init')
     .description('scaffold a Promise folder: promise.yaml, a TypeScript pipeline step, an example request')
     .argument('<name>', 'Promise name, e.g. postgresql')

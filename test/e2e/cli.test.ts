@@ -77,6 +77,13 @@ describe('fleetops CLI', () => {
     r = await fleetops(['image', 'build', join(work, 'cache/pipeline'), '--data-dir', fleet.dataDir], undefined, 120_000);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^built fleetops\.local\/cache\/configure:v0\.1\.0 \(sha256:[0-9a-f]{64}, [\d.]+ MB\) into the image cache/);
+    // its scaffolded test case: recorded with --update, then checked, with no server involved
+    r = await fleetops(['promise', 'test', join(work, 'cache'), '--data-dir', fleet.dataDir, '--update'], undefined, 60_000);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(readFileSync(join(work, 'cache/test/example/status.yaml'), 'utf8'), /message: Cache example-cache configured/);
+    r = await fleetops(['promise', 'test', join(work, 'cache'), '--data-dir', fleet.dataDir], undefined, 60_000);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /PASS {2}cache\/example\n1 passed, 0 failed/);
     r = await fleetops(['apply', '-f', join(work, 'cache/example-resource.yaml')]);
     assert.equal(r.code, 0, r.stderr);
     assert.match((await fleetops(['get', 'caches', '-o', 'name'])).stdout, /cache.cache.example.com\/example-cache/);

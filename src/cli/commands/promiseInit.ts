@@ -138,12 +138,15 @@ setStatus({ message: \`${opts.kind} \${request.metadata.name} configured\` });
   writeFileSync(join(folder, 'pipeline', 'configure.ts'), step);
   writeFileSync(join(folder, 'pipeline', 'image.yaml'), imageSpec);
   writeFileSync(join(folder, 'example-resource.yaml'), stringify(example));
+  // One test case: the example request; `fleetops promise test --update` records what the workflows write for it.
+  mkdirSync(join(folder, 'test', 'example'), { recursive: true });
+  writeFileSync(join(folder, 'test', 'example', 'input.yaml'), stringify(example));
   // Commands that work from the Promise's own folder, anywhere: this FleetOps' CLI by its path (a bare
   // "npx fleetops" outside the checkout would fetch whatever package of that name the npm registry has).
   const cli = `${process.execPath} ${join(INSTALL_DIR, 'bin', 'fleetops.js')}`;
   writeFileSync(join(folder, 'README.md'), scaffoldReadme({ name, kind: opts.kind, apiVersion: `${opts.group}/${opts.version}`, plural, cli }));
   out(
-    `${name} promise scaffolded in ${folder}:\n  promise.yaml, pipeline/configure.ts, pipeline/image.yaml, example-resource.yaml, README.md\nnext (see its README):\n  cd ${folder}\n  ${cli} image build pipeline\n  ${cli} apply -f promise.yaml`,
+    `${name} promise scaffolded in ${folder}:\n  promise.yaml, pipeline/configure.ts, pipeline/image.yaml, example-resource.yaml, test/example/input.yaml, README.md\nnext (see its README):\n  cd ${folder}\n  ${cli} image build pipeline\n  ${cli} promise test --update\n  ${cli} apply -f promise.yaml`,
   );
   return 0;
 }
@@ -166,12 +169,16 @@ export function scaffoldReadme(o: { name: string; kind: string; apiVersion: stri
     '- `promise.yaml`: the Promise; add fields with `--property` when scaffolding or edit its schema.',
     '- `pipeline/configure.ts`: the configure step, run for every request, in the image `pipeline/image.yaml` describes.',
     '- `example-resource.yaml`: a request to try it.',
+    '- `test/example/input.yaml`: a test case; `promise test --update` records what the workflows write for it beside it',
+    '  (`output/`, `status.yaml`), and `promise test` then checks them, here, without a FleetOps server.',
     '',
     'From this folder, with the FleetOps CLI that made it (`npx fleetops` works only inside the FleetOps checkout):',
     '',
     '```sh',
     `FLEETOPS="${o.cli}"`,
     '$FLEETOPS image build pipeline',
+    "$FLEETOPS promise test --update   # record the test case's expectations (then review them)",
+    '$FLEETOPS promise test            # check them after each change (exit 1 and a diff when one differs)',
     '$FLEETOPS apply -f promise.yaml',
     '$FLEETOPS apply -f example-resource.yaml',
     `$FLEETOPS get ${o.plural}`,
