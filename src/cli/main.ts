@@ -381,6 +381,58 @@ export function buildProgram(): Command {
       const { promiseInitCommand } = await import('./commands/promiseInit.ts');
       process.exitCode = promiseInitCommand(name, opts, stdout);
     });
+  const dirOption = ['--dir <dir>', "the Promise's folder (with promise.yaml) or its file", '.'] as const;
+  promise
+    .command('add')
+    .description('add to a Promise')
+    .command('container')
+    .description('a container (step) in a workflow pipeline, made if missing, and a step folder to build its image from')
+    .argument('<target>', '<resource|promise>/<configure|delete>/<pipeline>, e.g. resource/configure/instance')
+    .requiredOption('--image <image>', "the step's image, e.g. fleetops.local/team/render:v1")
+    .option('--name <name>', 'container name (default: from the image)')
+    .option(...dirOption)
+    .action(async (target: string, opts: { image: string; name?: string; dir: string }) => {
+      const { addContainerCommand } = await import('./commands/promiseAuthor.ts');
+      process.exitCode = addContainerCommand(opts.dir, target, { image: opts.image, ...(opts.name ? { name: opts.name } : {}) }, stdout);
+    });
+  const update = promise.command('update').description("change a Promise's API, dependencies or destination selector");
+  update
+    .command('api')
+    .description("add or change (name:type) or remove (name-) fields of the Promise's API")
+    .requiredOption('--property <field...>', 'name:type (string|integer|number|boolean|object|array), or name- to remove')
+    .option(...dirOption)
+    .action(async (opts: { property: string[]; dir: string }) => {
+      const { updateApiCommand } = await import('./commands/promiseAuthor.ts');
+      process.exitCode = updateApiCommand(opts.dir, opts.property, stdout);
+    });
+  update
+    .command('dependencies')
+    .description("the Promise's dependencies become the objects in a folder's YAML files")
+    .argument('<from>', 'folder of YAML files')
+    .option(...dirOption)
+    .action(async (from: string, opts: { dir: string }) => {
+      const { updateDependenciesCommand } = await import('./commands/promiseAuthor.ts');
+      process.exitCode = updateDependenciesCommand(opts.dir, from, stdout);
+    });
+  update
+    .command('destination-selector')
+    .description('add or change (key=value) or remove (key-) labels Destinations must have')
+    .argument('<labels...>', 'key=value or key-')
+    .option(...dirOption)
+    .action(async (labels: string[], opts: { dir: string }) => {
+      const { updateDestinationSelectorCommand } = await import('./commands/promiseAuthor.ts');
+      process.exitCode = updateDestinationSelectorCommand(opts.dir, labels, stdout);
+    });
+  promise
+    .command('build')
+    .description('one Promise file from a folder split into promise.yaml, api.yaml, dependencies.yaml and workflows/')
+    .argument('[dir]', 'the folder', '.')
+    .option('--name <name>', 'Promise name (default: from promise.yaml)')
+    .option('-o, --output <file>', 'write it here (default: print it)')
+    .action(async (dir: string, opts: { name?: string; output?: string }) => {
+      const { buildPromiseCommand } = await import('./commands/promiseAuthor.ts');
+      process.exitCode = buildPromiseCommand(dir, opts, stdout);
+    });
 
   const rollout = program.command('rollout').description('see and steer how a Promise change reaches every resource');
   const intArg =
