@@ -8,7 +8,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
+import { eventually, installPromise, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
 import { kubectlFor, type Kubectl } from '../helpers/kubectl.ts';
 import { testPromise } from '../helpers/promises.ts';
 import { TEST_IMAGE } from '../helpers/images.ts';
@@ -41,17 +41,26 @@ interface Lamp {
   status?: { lit?: boolean; message?: string; conditions?: { type: string; status: string; reason: string }[]; kratix?: { workflows?: { phase?: string } } };
 }
 
+/** WorkflowRuns FleetOps recorded for a resource in namespace default. */
+async function runsOf(fleet: TestFleet, name: string): Promise<number> {
+  const runs = await fleet.client.get<{ items: unknown[] }>('/apis/fleetops.dev/v1alpha1/namespaces/default/workflowruns', {
+    query: { labelSelector: `kratix.io/resource-name=${name}` },
+  });
+  return runs.items.length;
+}
+
+/** Runs kubectl and asserts it succeeded. */
+async function succeeds(kubectl: Kubectl, args: string[]): Promise<void> {
+  const r = await kubectl(args);
+  assert.equal(r.code, 0, r.stderr);
+}
+
 describe('Kratix reconciliation labels', () => {
   let fleet: TestFleet;
   let kubectl: Kubectl;
 
   const lamp = (name: string): Promise<Lamp> => fleet.client.get<Lamp>(`/apis/test.fleetops.dev/v1/namespaces/default/lamps/${name}`);
-  const runs = async (name: string): Promise<number> =>
-    (
-      await fleet.client.get<{ items: unknown[] }>('/apis/fleetops.dev/v1alpha1/namespaces/default/workflowruns', {
-        query: { labelSelector: `kratix.io/resource-name=${name}` },
-      })
-    ).items.length;
+  const runs = (name: string): Promise<number> => runsOf(fleet, name);
   const reconciled = async (name: string): Promise<{ status: string; reason: string } | undefined> =>
     (await lamp(name)).status?.conditions?.find((c) => c.type === 'Reconciled');
   const succeeded = async (name: string): Promise<boolean> => (await lamp(name)).status?.kratix?.workflows?.phase === 'Succeeded';
@@ -60,20 +69,12 @@ describe('Kratix reconciliation labels', () => {
       body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Lamp', metadata: { name, labels }, spec: { size } },
     });
   };
-  const ok = async (args: string[]): Promise<void> => {
-    const r = await kubectl(args);
-    assert.equal(r.code, 0, r.stderr);
-  };
+  const ok = (args: string[]): Promise<void> => succeeds(kubectl, args);
 
   before(async () => {
     fleet = await startTestFleet();
     kubectl = kubectlFor(fleet.kubeconfigPath);
-    await fleet.client.request('POST', '/apis/platform.kratix.io/v1alpha1/promises', { body: promise });
-    await eventually(
-      async () => (await fleet.client.get<{ status?: { status?: string } }>('/apis/platform.kratix.io/v1alpha1/promises/lamp')).status?.status === 'Available',
-      30_000,
-      'the Promise available',
-    );
+    await installPromise(fleet, promise);
   });
   after(() => fleet?.cleanup());
 
@@ -239,26 +240,13 @@ describe('workflows that suspend themselves', () => {
   const gate = (name: string): Promise<Gate> => fleet.client.get<Gate>(`${path}/${name}`);
   const condition = async (name: string, type: string): Promise<string | undefined> =>
     (await gate(name)).status?.conditions?.find((c) => c.type === type)?.reason;
-  const runs = async (name: string): Promise<number> =>
-    (
-      await fleet.client.get<{ items: unknown[] }>('/apis/fleetops.dev/v1alpha1/namespaces/default/workflowruns', {
-        query: { labelSelector: `kratix.io/resource-name=${name}` },
-      })
-    ).items.length;
-  const ok = async (args: string[]): Promise<void> => {
-    const r = await kubectl(args);
-    assert.equal(r.code, 0, r.stderr);
-  };
+  const runs = (name: string): Promise<number> => runsOf(fleet, name);
+  const ok = (args: string[]): Promise<void> => succeeds(kubectl, args);
 
   before(async () => {
     fleet = await startTestFleet();
     kubectl = kubectlFor(fleet.kubeconfigPath);
-    await fleet.client.request('POST', '/apis/platform.kratix.io/v1alpha1/promises', { body: gatePromise });
-    await eventually(
-      async () => (await fleet.client.get<{ status?: { status?: string } }>('/apis/platform.kratix.io/v1alpha1/promises/gate')).status?.status === 'Available',
-      30_000,
-      'the Promise available',
-    );
+    await installPromise(fleet, gatePromise);
   });
   after(() => fleet?.cleanup());
 
@@ -305,12 +293,7 @@ describe('workflows that suspend themselves', () => {
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /jobOptions\.backoffLimit: Invalid value: -1: must be a non-negative integer/);
 
-    await fleet.client.request('POST', '/apis/platform.kratix.io/v1alpha1/promises', { body: flaky });
-    await eventually(
-      async () => (await fleet.client.get<{ status?: { status?: string } }>('/apis/platform.kratix.io/v1alpha1/promises/flaky')).status?.status === 'Available',
-      30_000,
-      'the Promise available',
-    );
+    await installPromise(fleet, flaky);
     await fleet.client.request('POST', '/apis/test.fleetops.dev/v1/namespaces/default/flakies', {
       body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Flaky', metadata: { name: 'f1' }, spec: {} },
     });

@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { eventually, fleetopsCli, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
+import { eventually, installPromise, fleetopsCli, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
 import { connectStateStore, startGitServer, type TestGitServer } from '../helpers/gitServer.ts';
 import { freePort } from '../helpers/ports.ts';
 import { testPromise } from '../helpers/promises.ts';
@@ -138,12 +138,7 @@ describe('metrics scraped by Prometheus', () => {
   });
 
   it('counts 20 requests with one failing step, as Prometheus scraped them', async () => {
-    await fleet.client.request('POST', '/apis/platform.kratix.io/v1alpha1/promises', { body: promise });
-    await eventually(
-      async () => (await fleet.client.get<{ status?: { status?: string } }>('/apis/platform.kratix.io/v1alpha1/promises/gauge')).status?.status === 'Available',
-      30_000,
-      'the Promise available',
-    );
+    await installPromise(fleet, promise);
     for (const name of NAMES) {
       await fleet.client.request('POST', '/apis/test.fleetops.dev/v1/namespaces/default/gauges', {
         body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Gauge', metadata: { name }, spec: { fail: name === FAILING } },

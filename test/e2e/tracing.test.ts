@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
+import { eventually, installPromise, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
 import { connectStateStore, startGitServer, type TestGitServer } from '../helpers/gitServer.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlpReceiver.ts';
 import { testPromise } from '../helpers/promises.ts';
@@ -63,12 +63,7 @@ describe('a trace from apply to the Git commit', () => {
     // The step reaches the collector on the host's loopback.
     const pipelines = (promise.spec as { workflows: { resource: { configure: { metadata: Record<string, unknown> }[] } } }).workflows.resource.configure;
     for (const p of pipelines) p.metadata.annotations = { 'fleetops.dev/network': 'true' };
-    await fleet.client.request('POST', '/apis/platform.kratix.io/v1alpha1/promises', { body: promise });
-    await eventually(
-      async () => (await fleet.client.get<{ status?: { status?: string } }>('/apis/platform.kratix.io/v1alpha1/promises/dial')).status?.status === 'Available',
-      30_000,
-      'the Promise available',
-    );
+    await installPromise(fleet, promise);
   });
 
   after(async () => {

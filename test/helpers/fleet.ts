@@ -83,3 +83,14 @@ export function fleetopsCli(kubeconfigPath: string, cwd?: string): (args: string
       if (input !== undefined) child.stdin!.end(input);
     });
 }
+
+/** Creates a Promise through the API and waits until it is Available (its kind served), as `kubectl apply` then waits. */
+export async function installPromise(fleet: { client: HttpClient }, promise: { metadata: { name?: string } }, timeoutMs = 30_000): Promise<void> {
+  await fleet.client.request('POST', '/apis/platform.kratix.io/v1alpha1/promises', { body: promise });
+  const name = promise.metadata.name ?? '';
+  await eventually(
+    async () => (await fleet.client.get<{ status?: { status?: string } }>(`/apis/platform.kratix.io/v1alpha1/promises/${name}`)).status?.status === 'Available',
+    timeoutMs,
+    `Promise ${name} available`,
+  );
+}
