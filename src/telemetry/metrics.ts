@@ -63,51 +63,41 @@ export class Family<S> {
   }
 }
 
-function counter(name: string, help: string, labelNames: string[]): Family<CounterSeries> {
+/** A prom-client metric as a Family: its labelled children wrapped once each; no-ops when metrics are off. */
+function familyOf<L, S>(make: () => { labels(...values: string[]): L; remove(...values: string[]): void }, wrap: (labelled: L) => S, off: S): Family<S> {
   if (!enabled)
-    return new Family(
-      () => NOOP,
+    return new Family<S>(
+      () => off,
       () => {},
     );
-  const c = new Counter({ name, help, labelNames, registers: [metricsRegistry] });
-  return new Family<CounterSeries>(
-    (v) => {
-      const labelled = c.labels(...v);
-      return { inc: (by?: number) => labelled.inc(by) };
-    },
-    (v) => c.remove(...v),
+  const metric = make();
+  return new Family<S>(
+    (v) => wrap(metric.labels(...v)),
+    (v) => metric.remove(...v),
+  );
+}
+
+function counter(name: string, help: string, labelNames: string[]): Family<CounterSeries> {
+  return familyOf(
+    () => new Counter({ name, help, labelNames, registers: [metricsRegistry] }),
+    (l): CounterSeries => ({ inc: (by?: number) => l.inc(by) }),
+    NOOP,
   );
 }
 
 function histogram(name: string, help: string, labelNames: string[], buckets: number[]): Family<HistogramSeries> {
-  if (!enabled)
-    return new Family(
-      () => NOOP,
-      () => {},
-    );
-  const h = new Histogram({ name, help, labelNames, buckets, registers: [metricsRegistry] });
-  return new Family<HistogramSeries>(
-    (v) => {
-      const labelled = h.labels(...v);
-      return { observe: (value: number) => labelled.observe(value) };
-    },
-    (v) => h.remove(...v),
+  return familyOf(
+    () => new Histogram({ name, help, labelNames, buckets, registers: [metricsRegistry] }),
+    (l): HistogramSeries => ({ observe: (value: number) => l.observe(value) }),
+    NOOP,
   );
 }
 
 function gauge(name: string, help: string, labelNames: string[]): Family<GaugeSeries> {
-  if (!enabled)
-    return new Family(
-      () => NOOP,
-      () => {},
-    );
-  const g = new Gauge({ name, help, labelNames, registers: [metricsRegistry] });
-  return new Family<GaugeSeries>(
-    (v) => {
-      const labelled = g.labels(...v);
-      return { set: (x: number) => labelled.set(x), inc: (by?: number) => labelled.inc(by), dec: (by?: number) => labelled.dec(by) };
-    },
-    (v) => g.remove(...v),
+  return familyOf(
+    () => new Gauge({ name, help, labelNames, registers: [metricsRegistry] }),
+    (l): GaugeSeries => ({ set: (x: number) => l.set(x), inc: (by?: number) => l.inc(by), dec: (by?: number) => l.dec(by) }),
+    NOOP,
   );
 }
 

@@ -14,6 +14,10 @@ import { UsageError } from './promiseInit.ts';
 
 type Out = (line: string) => void;
 
+/** A YAML node's value as plain data (unknown until checked). */
+const plain = (node: { toJSON(): unknown }): unknown => node.toJSON();
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
 /** Sets a value as a YAML node (a plain value set in a Document cannot be walked into by later edits). */
 function setNode(doc: Document, path: unknown[], value: unknown): void {
   doc.setIn(path, doc.createNode(value));
@@ -54,14 +58,16 @@ export function addContainerCommand(dir: string, target: string, opts: { image: 
   const path = ['spec', 'workflows', type, action];
   const pipelines = doc.getIn(path);
   if (pipelines !== undefined && !isSeq(pipelines)) throw new UsageError(`${path.join('.')} in ${file} must be a list of Pipelines`);
-  const list = isSeq(pipelines) ? (pipelines.toJSON() as unknown[]) : [];
+  const json = isSeq(pipelines) ? plain(pipelines) : [];
+  const list: unknown[] = Array.isArray(json) ? json : [];
   let index = list.findIndex((p) => isPlainObject(p) && isPlainObject(p.metadata) && p.metadata.name === pipeline);
   if (index < 0) {
     setNode(doc, path, [...list, { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Pipeline', metadata: { name: pipeline }, spec: { containers: [] } }]);
     index = list.length;
   }
   const containers = doc.getIn([...path, index, 'spec', 'containers']);
-  const existing = isSeq(containers) ? (containers.toJSON() as unknown[]) : [];
+  const current = isSeq(containers) ? plain(containers) : [];
+  const existing: unknown[] = Array.isArray(current) ? current : [];
   if (existing.some((c) => isPlainObject(c) && c.name === name))
     throw new UsageError(`pipeline ${pipeline} already has a container named ${name}: give another --name`);
   setNode(doc, [...path, index, 'spec', 'containers'], [...existing, { name, image: opts.image }]);
@@ -110,7 +116,7 @@ export function updateApiCommand(dir: string, properties: string[], out: Out): n
           setNode(
             doc,
             [...base, 'required'],
-            (required.toJSON() as string[]).filter((r) => r !== name),
+            strings(plain(required)).filter((r) => r !== name),
           );
         if (i === 0) said.push(`removed ${name}`);
       } else {
@@ -157,7 +163,9 @@ export function updateDestinationSelectorCommand(dir: string, labels: string[], 
   if (!labels.length) throw new UsageError('give key=value to add or change a label, or key- to remove one');
   const { doc, save, file } = openPromise(dir);
   const current = doc.getIn(['spec', 'destinationSelectors', 0, 'matchLabels']);
-  const match: Record<string, string> = isMap(current) ? (current.toJSON() as Record<string, string>) : {};
+  const found = isMap(current) ? plain(current) : {};
+  const match: Record<string, string> = {};
+  if (isPlainObject(found)) for (const [k, v] of Object.entries(found)) match[k] = String(v);
   for (const l of labels) {
     if (l.endsWith('-')) delete match[l.slice(0, -1)];
     else {
@@ -187,7 +195,7 @@ export function updateDestinationSelectorCommand(dir: string, labels: string[], 
 export function buildPromiseCommand(dir: string, opts: { name?: string; output?: string }, out: Out): number {
   const folder = resolve(dir);
   const read = (file: string): unknown[] =>
-    existsSync(join(folder, file)) ? parseAllDocuments(readFileSync(join(folder, file), 'utf8')).map((d) => d.toJS() as unknown) : [];
+    existsSync(join(folder, file)) ? parseAllDocuments(readFileSync(join(folder, file), 'utf8')).map((d): unknown => d.toJS()) : [];
   const base = read('promise.yaml').find((d) => isKubeObject(d) && d.kind === 'Promise');
   const name = opts.name ?? (isKubeObject(base) ? base.metadata.name : undefined);
   if (!name) throw new UsageError(`no promise.yaml with a name in ${folder}: give --name`);
@@ -196,7 +204,8 @@ export function buildPromiseCommand(dir: string, opts: { name?: string; output?:
   if (api !== undefined) spec.api = api;
   const dependencies = read('dependencies.yaml').filter((d) => d !== null && d !== undefined);
   if (dependencies.length) spec.dependencies = dependencies;
-  const workflows: Record<string, Record<string, unknown>> = isPlainObject(spec.workflows) ? (spec.workflows as Record<string, Record<string, unknown>>) : {};
+  const workflows: Record<string, Record<string, unknown>> = {};
+  if (isPlainObject(spec.workflows)) for (const [k, v] of Object.entries(spec.workflows)) if (isPlainObject(v)) workflows[k] = { ...v };
   for (const type of WORKFLOW_TYPES) {
     for (const action of ACTIONS) {
       const [pipelines] = read(join('workflows', type, action, 'workflow.yaml'));

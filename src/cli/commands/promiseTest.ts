@@ -46,7 +46,7 @@ interface CaseResult {
 function loadPromise(path: string): { promise: KubeObject; folder: string } {
   const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'promise.yaml') : path;
   if (!existsSync(file)) throw new Error(`no Promise at ${file}: give the Promise's folder (with promise.yaml) or its file`);
-  const docs = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as unknown);
+  const docs = parseAllDocuments(readFileSync(file, 'utf8')).map((d): unknown => d.toJS());
   const promise = docs.find((d): d is KubeObject => isKubeObject(d) && d.kind === 'Promise');
   if (!promise) throw new Error(`${file} holds no Promise (kind: Promise)`);
   return { promise, folder: dirname(resolve(file)) };
