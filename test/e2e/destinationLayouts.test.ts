@@ -1,0 +1,144 @@
+/**
+ * Kratix's Destination layouts in a real Git repository (smart HTTP): `filepath.mode` nestedByMetadata (the default),
+ * none and aggregatedYAML (with its filename), the canary documents and `initWorkloads.enabled: false`, and the
+ * GitStateStore's `gitAuthor` on FleetOps' commits — what a GitOps agent reading a Kratix state store expects.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { eventually, installPromise, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
+import { startGitServer, type TestGitServer } from '../helpers/gitServer.ts';
+import { testPromise } from '../helpers/promises.ts';
+import { TEST_IMAGE } from '../helpers/images.ts';
+
+const kratix = '/apis/platform.kratix.io/v1alpha1';
+
+function filesIn(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .filter((p) => !p.startsWith('.git/'))
+    .sort();
+}
+
+describe('Destination layouts in a Git state store', () => {
+  let git: TestGitServer;
+  let fleet: TestFleet;
+  let clone = '';
+
+  before(async () => {
+    git = await startGitServer();
+    await git.createRepo('layouts');
+    fleet = await startTestFleet({ stateStoreBatchMs: 50 });
+    await fleet.client.request('POST', '/api/v1/namespaces/default/secrets', {
+      body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'git-creds' }, stringData: { username: git.username, password: git.password } },
+    });
+    await fleet.client.request('POST', `${kratix}/gitstatestores`, {
+      body: {
+        apiVersion: 'platform.kratix.io/v1alpha1',
+        kind: 'GitStateStore',
+        metadata: { name: 'layouts' },
+        spec: {
+          url: git.url('layouts'),
+          branch: 'main',
+          secretRef: { name: 'git-creds', namespace: 'default' },
+          gitAuthor: { name: 'Platform Bot', email: 'bot@example.com' },
+        },
+      },
+    });
+    const destinations: [string, Record<string, unknown>][] = [
+      ['nested', {}],
+      ['flat', { filepath: { mode: 'none' }, initWorkloads: { enabled: false } }],
+      ['agg', { filepath: { mode: 'aggregatedYAML', filename: 'all.yaml' } }],
+    ];
+    for (const [name, spec] of destinations) {
+      await fleet.client.request('POST', `${kratix}/destinations`, {
+        body: {
+          apiVersion: 'platform.kratix.io/v1alpha1',
+          kind: 'Destination',
+          metadata: { name, labels: { layouts: 'test', layout: name } },
+          spec: { path: name, stateStoreRef: { kind: 'GitStateStore', name: 'layouts' }, ...spec },
+        },
+      });
+    }
+    await installPromise(
+      fleet,
+      testPromise({
+        kind: 'Shelf',
+        plural: 'shelves',
+        destinationSelectors: { layouts: 'test' },
+        pipeline: {
+          name: 'stock',
+          spec: {
+            containers: [
+              {
+                name: 'stock',
+                image: TEST_IMAGE,
+                // Each resource goes to the Destination named like it (a workload group goes to one Destination).
+                command: [
+                  'sh',
+                  '-c',
+                  'printf "apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: $KRATIX_OBJECT_NAME}\\n" > /kratix/output/cm.yaml; ' +
+                    'printf -- "- matchLabels: {layout: $KRATIX_OBJECT_NAME}\\n" > /kratix/metadata/destination-selectors.yaml',
+                ],
+              },
+            ],
+          },
+        },
+      }),
+    );
+    for (const name of ['nested', 'flat', 'agg'])
+      await fleet.client.request('POST', '/apis/test.fleetops.dev/v1/namespaces/default/shelves', {
+        body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Shelf', metadata: { name }, spec: {} },
+      });
+    clone = await eventually(
+      async () => {
+        const dir = await git.clone('layouts');
+        return existsSync(join(dir, 'agg', 'all.yaml')) &&
+          existsSync(join(dir, 'flat', 'cm.yaml')) &&
+          filesIn(join(dir, 'nested')).some((f) => f.endsWith('cm.yaml'))
+          ? dir
+          : undefined;
+      },
+      60_000,
+      'the resource written to all three destinations',
+    ).catch(async (err: unknown) => {
+      const store = await fleet.client.get(`${kratix}/gitstatestores/layouts`);
+      const shelf = await fleet.client.get('/apis/test.fleetops.dev/v1/namespaces/default/shelves/agg');
+      const dir = await git.clone('layouts');
+      throw new Error(`${String(err)}\nfiles: ${filesIn(dir).join(', ')}\nstore: ${JSON.stringify(store)}\nshelf: ${JSON.stringify(shelf)}`);
+    });
+  });
+  after(async () => {
+    await fleet?.cleanup();
+    await git?.close();
+  });
+
+  it('nests by metadata by default, with the canary documents', () => {
+    const files = filesIn(join(clone, 'nested'));
+    assert.ok(files.includes('dependencies/kratix-canary-namespace.yaml'), files.join('\n'));
+    assert.ok(files.includes('resources/kratix-canary-configmap.yaml'), files.join('\n'));
+    assert.ok(
+      files.some((f) => /^resources\/default\/shelf\/nested\/stock\/[0-9a-f]{5}\/cm\.yaml$/.test(f)),
+      files.join('\n'),
+    );
+  });
+
+  it('writes files flat with mode none, and no canary when initWorkloads is disabled', () => {
+    assert.deepEqual(filesIn(join(clone, 'flat')), ['cm.yaml']);
+    assert.match(readFileSync(join(clone, 'flat', 'cm.yaml'), 'utf8'), /name: flat/);
+  });
+
+  it('aggregates every document into one file with aggregatedYAML', () => {
+    const files = filesIn(join(clone, 'agg'));
+    assert.deepEqual(files, ['all.yaml', 'kratix-canary-configmap.yaml', 'kratix-canary-namespace.yaml']);
+    assert.match(readFileSync(join(clone, 'agg', 'all.yaml'), 'utf8'), /kind: ConfigMap\nmetadata: \{name: agg\}/);
+  });
+
+  it('commits as the GitStateStore’s gitAuthor', () => {
+    const author = execFileSync('git', ['-C', clone, 'log', '-1', '--format=%an <%ae>'], { encoding: 'utf8' }).trim();
+    assert.equal(author, 'Platform Bot <bot@example.com>');
+  });
+});
