@@ -87,6 +87,8 @@ import { openImageCache, type ImagesOptions } from './workflows/images/openImage
 import { YamlParser } from './workers/YamlParser.ts';
 import { DEFAULT_LIMITS, UNTRUSTED_LIMITS } from './api/boundedYaml.ts';
 import { RolloutController } from './controllers/rollout/RolloutController.ts';
+import { PromiseReleaseController } from './controllers/promiserelease/PromiseReleaseController.ts';
+import { fetchText } from './lib/fetchText.ts';
 import { DryRunController } from './controllers/dryrun/DryRunController.ts';
 import { PlanController } from './controllers/rollout/PlanController.ts';
 import { WorkScheduler } from './controllers/scheduler/WorkScheduler.ts';
@@ -525,6 +527,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const rollouts = new RolloutController({ client, registry, events, logger: controllerLog, now });
   const plans = new PlanController({ client, registry, executor, logger: controllerLog, now });
   const dryRuns = new DryRunController({ client, registry, executor, logger: controllerLog, now });
+  const releases = new PromiseReleaseController({ client, fetchText: (url, headers) => fetchText(url, headers), logger: controllerLog, now });
   const scheduler = new WorkScheduler({ seal, registry, client, events, logger: controllerLog, now });
   const stateStores = new StateStoreController({
     client,
@@ -571,7 +574,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   ];
   const manager = new ControllerManager({
     logger: controllerLog,
-    runnables: [...added, resources, promises, rollouts, plans, dryRuns, scheduler, stateStores, eventExpiry],
+    runnables: [...added, resources, promises, releases, rollouts, plans, dryRuns, scheduler, stateStores, eventExpiry],
   });
   // With a shared database several replicas serve the API, and the one holding the controllers' Lease runs them;
   // the others serve the Promises' APIs as the leader accepts them. Alone on SQLite, this replica runs everything.

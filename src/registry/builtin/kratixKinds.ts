@@ -401,6 +401,37 @@ export const dryRunType = defineType({
 });
 
 export type DryRun = ObjectOf<typeof dryRunType>;
+
+/**
+ * Kratix's PromiseRelease: a Promise installed from a URL at a version. The fetched Promise must carry
+ * `kratix.io/promise-version` equal to `spec.version`; it is labelled `kratix.io/promise-release-name`, updated when
+ * the version changes, and deleted with the release.
+ */
+export const promiseReleaseType = defineType({
+  group: KRATIX_GROUP,
+  version: KRATIX_VERSION,
+  kind: 'PromiseRelease',
+  plural: 'promisereleases',
+  namespaced: false,
+  categories: ['kratix'],
+  statusSubresource: true,
+  schema: s.root(
+    s.obj(
+      {
+        version: s.str(),
+        sourceRef: s.obj(
+          { type: s.str({ enum: ['http'] }), url: s.str(), secretRef: s.obj({ name: s.str(), namespace: s.str() }, { required: ['name'] }) },
+          { required: ['type', 'url'] },
+        ),
+      },
+      { required: ['version', 'sourceRef'] },
+    ),
+    s.any<ConditionedStatus & { status?: string; installedVersion?: string; [field: string]: unknown }>(),
+  ),
+  printerColumns: [{ name: 'Status', type: 'string', jsonPath: '.status.status' }, { name: 'Version', type: 'string', jsonPath: '.spec.version' }, ageColumn],
+});
+
+export type PromiseRelease = ObjectOf<typeof promiseReleaseType>;
 export type KratixPromise = ObjectOf<typeof promiseType>;
 export type PromiseSpec = NonNullable<KratixPromise['spec']>;
 export type Destination = ObjectOf<typeof destinationType>;
@@ -425,5 +456,6 @@ export function kratixTypes(validator: SchemaValidator): ResourceType[] {
     resourceBindingType,
     kratixPromiseRevisionType,
     dryRunType,
+    promiseReleaseType,
   ];
 }
