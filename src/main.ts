@@ -527,7 +527,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const rollouts = new RolloutController({ client, registry, events, logger: controllerLog, now });
   const plans = new PlanController({ client, registry, executor, logger: controllerLog, now });
   const dryRuns = new DryRunController({ client, registry, executor, logger: controllerLog, now });
-  const releases = new PromiseReleaseController({ client, fetchText: (url, headers) => fetchText(url, headers), logger: controllerLog, now });
+  const releases = new PromiseReleaseController({ client, fetchText, logger: controllerLog, now });
   const scheduler = new WorkScheduler({ seal, registry, client, events, logger: controllerLog, now });
   const stateStores = new StateStoreController({
     client,

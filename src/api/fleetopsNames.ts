@@ -4,6 +4,9 @@ export const FLEETOPS_GROUP = 'fleetops.dev';
 export const FLEETOPS_VERSION = 'v1alpha1';
 export const FLEETOPS_API = `${FLEETOPS_GROUP}/${FLEETOPS_VERSION}`;
 
+/** Set on a resource by a rollout: the Promise revision it is to be reconciled with. */
+export const LABEL_REVISION = 'fleetops.dev/revision';
+
 /** The name of revision `n` of a Promise, and of the Rollout that takes it to the fleet. */
 export function revisionName(promiseName: string, n: number): string {
   return `${promiseName}-r${n}`;

@@ -22,7 +22,7 @@ import { isPipelineAccount } from '../api/fleetopsNames.ts';
 import { rfc3339Seconds } from '../api/time.ts';
 import { signServiceAccountToken } from '../lib/serviceAccountToken.ts';
 import type { AuditLog, AuditObjectRef } from './AuditLog.ts';
-import { decodeBody, decodeObjectBody, patchTypeOf } from './body.ts';
+import { decodeBody, decodeObjectBody, mediaType, patchTypeOf } from './body.ts';
 import { YamlParser } from '../workers/YamlParser.ts';
 import { DEFAULT_LIMITS, UNTRUSTED_LIMITS } from '../api/boundedYaml.ts';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.ts';
@@ -340,7 +340,7 @@ export class ApiServer {
   private async handleResource(req: FastifyRequest, reply: FastifyReply, type: ResourceType, path: ResourcePath): Promise<unknown> {
     const q = query(req);
     const verb = this.verbOf(req, path, q);
-    const apply = verb === 'patch' && String(req.headers['content-type'] ?? '').startsWith('application/apply-patch');
+    const apply = verb === 'patch' && mediaType(req.headers['content-type']) === 'application/apply-patch+yaml';
     req.metricLabels = { verb: metricVerb(verb, apply), group: type.group, version: path.version, resource: type.plural, subresource: path.subresource ?? '' };
     trace.getActiveSpan()?.updateName(`${req.metricLabels.verb} ${type.plural}${path.subresource ? `/${path.subresource}` : ''}`);
     const { user } = req;

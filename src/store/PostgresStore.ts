@@ -38,7 +38,7 @@ import { WatchHub } from './WatchHub.ts';
 import { storeMetrics } from '../telemetry/metrics.ts';
 import { activeTraceContext } from '../telemetry/tracing.ts';
 import { listPage, listQuery } from './listPage.ts';
-import { eventTypeOf, rowOf, rowProblems, stampWrite, type CommittedEvent, type PendingCommit } from './storedWrite.ts';
+import { countCommit, eventTypeOf, rowOf, rowProblems, stampWrite, type CommittedEvent, type PendingCommit } from './storedWrite.ts';
 import { migrate } from './postgresSchema.ts';
 
 export interface PostgresStoreOptions {
@@ -368,8 +368,7 @@ export class PostgresStore implements Store {
         this.ownCommits.delete(rv);
         throw err;
       }
-      storeMetrics.commitDuration.with().observe((performance.now() - started) / 1000);
-      storeMetrics.commits.with().inc();
+      countCommit(started);
     } catch (err) {
       broken = true;
       await client.query('ROLLBACK').catch(() => undefined);

@@ -23,7 +23,7 @@ import { WatchHub } from './WatchHub.ts';
 import { storeMetrics } from '../telemetry/metrics.ts';
 import { activeTraceContext } from '../telemetry/tracing.ts';
 import { listPage, listQuery } from './listPage.ts';
-import { eventTypeOf, resourceName, rowProblems, stampWrite, type CommittedEvent, type PendingCommit } from './storedWrite.ts';
+import { countCommit, eventTypeOf, resourceName, rowProblems, stampWrite, type CommittedEvent, type PendingCommit } from './storedWrite.ts';
 
 export interface SqliteStoreOptions {
   /** Database file path, or ':memory:'. */
@@ -241,8 +241,7 @@ export class SqliteStore implements Store {
         }
       }
       if (done.length || !alone) this.stmts.commit.run();
-      storeMetrics.commitDuration.with().observe((performance.now() - started) / 1000);
-      storeMetrics.commits.with().inc();
+      countCommit(started);
     } catch (err) {
       // BEGIN or COMMIT failed (I/O): nothing of the batch is stored.
       try {

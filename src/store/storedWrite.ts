@@ -5,6 +5,7 @@
  * The stores differ only in how they read the existing row and write the result.
  */
 import type { Context } from '../telemetry/tracing.ts';
+import { storeMetrics } from '../telemetry/metrics.ts';
 import { alreadyExists, conflict, notFound } from '../api/errors.ts';
 import { rfc3339Seconds } from '../api/time.ts';
 import type { KubeObject, StoredObject } from '../api/types.ts';
@@ -116,4 +117,13 @@ export function eventTypeOf(value: unknown): StoreEvent['type'] {
   const t = EVENT_TYPES.find((e) => e === value);
   if (!t) throw new Error(`the store's change log holds an unknown event type ${String(value)}`);
   return t;
+}
+
+const COMMIT_SECONDS = storeMetrics.commitDuration.with();
+const COMMITS = storeMetrics.commits.with();
+
+/** Counts a store transaction that committed, timed from `startedMs` (performance.now()). */
+export function countCommit(startedMs: number): void {
+  COMMIT_SECONDS.observe((performance.now() - startedMs) / 1000);
+  COMMITS.inc();
 }

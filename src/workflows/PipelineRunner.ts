@@ -28,6 +28,7 @@ import {
 } from './outputs.ts';
 import { DEFAULT_LIMITS, parseYamlBounded, parseYamlStreamBounded, UNTRUSTED_LIMITS } from '../api/boundedYaml.ts';
 import { checkOutputScope, type OutputScope } from './outputScope.ts';
+import { LABEL_REVISION } from '../api/fleetopsNames.ts';
 import { pipelineMetrics } from '../telemetry/metrics.ts';
 import { activeTraceparent, failSpan, inSpan, type Span } from '../telemetry/tracing.ts';
 
@@ -38,8 +39,6 @@ const IMAGE_PULLS = {
 };
 const IMAGE_PULL_SECONDS = pipelineMetrics.imagePullDuration.with();
 const RUNNING = pipelineMetrics.running.with();
-/** Kept in step with the resource controller's label (the workflows layer cannot import it). */
-const LABEL_REVISION = 'fleetops.dev/revision';
 
 /** Metadata files are at most 256 KiB; parsed on the calling thread unless a parser is given. */
 const inlineYaml: YamlReader = (text) => Promise.resolve(parseYamlBounded(text, UNTRUSTED_LIMITS));

@@ -7,7 +7,7 @@ import { ensureWork, type WorkSeal } from '../shared/workSeal.ts';
 import type { Logger } from 'pino';
 import { setCondition, type Condition } from '../../api/conditions.ts';
 import { jsonEqual, type JsonObject, cloneJson } from '../../api/types.ts';
-import type { Client } from '../../client/Client.ts';
+import { refOf, type Client } from '../../client/Client.ts';
 import { getOf, listOf, watchOf } from '../../client/typed.ts';
 import { promiseType, type KratixPromise, type PromiseSpec, type PromiseStatus, type WorkflowsStatus } from '../../registry/builtin/kratixKinds.ts';
 import { revisionType } from '../../registry/builtin/fleetopsKinds.ts';
@@ -24,11 +24,17 @@ import { stringify } from 'yaml';
 import { md5Hex } from '../../lib/workloads.ts';
 import { kindServedBy, ownerOf, promiseNameOf } from '../shared/promiseKinds.ts';
 import type { WorkflowExecutor, WorkflowTarget } from '../shared/WorkflowExecutor.ts';
-import { isPaused, KRATIX_API, LABEL_MANUAL_RECONCILIATION, LABEL_PROMISE_NAME, LABEL_RECONCILE_RESOURCES } from '../shared/kratixNames.ts';
+import {
+  isPaused,
+  isPausedCondition,
+  KRATIX_API,
+  PAUSED_CONDITION,
+  LABEL_MANUAL_RECONCILIATION,
+  LABEL_PROMISE_NAME,
+  LABEL_RECONCILE_RESOURCES,
+} from '../shared/kratixNames.ts';
 import type { Pipeline } from '../../workflows/PipelineRunner.ts';
 
-/** The Reconciled condition's reason while the Promise is paused (Kratix's). */
-const REASON_PAUSED = 'PausedReconciliation';
 import { FLEETOPS_API, revisionName } from '../../registry/builtin/fleetopsKinds.ts';
 import { isApiError } from '../../api/errors.ts';
 import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_ROLLOUT_STRATEGY, parseStrategy } from '../rollout/strategy.ts';
@@ -256,15 +262,7 @@ export class PromiseController {
       for (const obj of await client.list(apiVersionOf(type), type.kind)) {
         if (obj.metadata.deletionTimestamp) continue;
         try {
-          await client.mergePatch(
-            {
-              apiVersion: apiVersionOf(type),
-              kind: type.kind,
-              name: obj.metadata.name,
-              ...(type.namespaced ? { namespace: obj.metadata.namespace ?? '' } : {}),
-            },
-            { metadata: { labels: { [LABEL_MANUAL_RECONCILIATION]: 'true' } } },
-          );
+          await client.mergePatch(refOf(obj), { metadata: { labels: { [LABEL_MANUAL_RECONCILIATION]: 'true' } } });
           count++;
         } catch (err) {
           if (!isApiError(err, 'NotFound')) throw err; // deleted meanwhile
@@ -299,12 +297,9 @@ export class PromiseController {
         : { conditions, fields: {} };
     }
     // Paused: no new run, said in the Reconciled condition; unpaused, the workflow runs from the start.
-    const pausedCondition = (c: Condition): boolean => c.type === 'Reconciled' && c.reason === REASON_PAUSED;
-    if (isPaused(promise)) {
-      return { conditions: setCondition(conditions, { type: 'Reconciled', status: 'Unknown', reason: REASON_PAUSED, message: 'Paused' }, now), fields: {} };
-    }
-    const unpaused = conditions.some(pausedCondition);
-    conditions = conditions.filter((c) => !pausedCondition(c));
+    if (isPaused(promise)) return { conditions: setCondition(conditions, { ...PAUSED_CONDITION }, now), fields: {} };
+    const unpaused = conditions.some(isPausedCondition);
+    conditions = conditions.filter((c) => !isPausedCondition(c));
     const wf = unpaused ? { ...recorded, hash: undefined } : (recorded ?? {});
     const name = promise.metadata.name;
     if (promise.metadata.labels?.[LABEL_MANUAL_RECONCILIATION] !== undefined) {

@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import { setCondition } from '../../api/conditions.ts';
 import { parseGoDuration } from '../../api/duration.ts';
 import { isApiError } from '../../api/errors.ts';
-import type { Client } from '../../client/Client.ts';
+import { refOf, type Client } from '../../client/Client.ts';
 import { getOf, listOf, watchOf } from '../../client/typed.ts';
 import { promiseType, type KratixPromise, type PromiseSpec } from '../../registry/builtin/kratixKinds.ts';
 import { objectOf } from '../../registry/builtin/defineType.ts';
@@ -30,6 +30,8 @@ import type { EventRecorder } from '../shared/EventRecorder.ts';
 import { isUnfinishedDispatch, type CompletedRun, type WorkflowExecutor, type WorkflowTarget } from '../shared/WorkflowExecutor.ts';
 import {
   isPaused,
+  isPausedCondition,
+  PAUSED_CONDITION,
   LABEL_HASH,
   LABEL_PAUSED,
   LABEL_MANUAL_RECONCILIATION,
@@ -44,14 +46,11 @@ import { kindServedBy, promiseNameOf } from '../shared/promiseKinds.ts';
 import { revisionName } from '../../registry/builtin/fleetopsKinds.ts';
 import { markRunning, recordOutcome } from './runStatus.ts';
 import { nextRun } from './nextRun.ts';
-import { ANNOTATION_PINNED_VERSION } from '../../api/fleetopsNames.ts';
+import { ANNOTATION_PINNED_VERSION, LABEL_REVISION } from '../../api/fleetopsNames.ts';
 import { RevisionVersions } from '../bindings/revisionVersions.ts';
 
 export { LABEL_MANUAL_RECONCILIATION } from '../shared/kratixNames.ts';
-/** The Reconciled condition's reason while a resource or its Promise is paused (Kratix's). */
-const REASON_PAUSED = 'PausedReconciliation';
-/** Set by a rollout: the Promise revision this resource is to be reconciled with. */
-export const LABEL_REVISION = 'fleetops.dev/revision';
+export { LABEL_REVISION } from '../../api/fleetopsNames.ts';
 export const ANNOTATION_RECONCILIATION_INTERVAL = 'kratix.io/reconciliation-interval';
 export const RESOURCE_FINALIZERS = ['kratix.io/work-cleanup', 'kratix.io/workflows-cleanup'];
 export const FINALIZER_DELETE_WORKFLOWS = 'kratix.io/delete-workflows';
@@ -247,7 +246,7 @@ export class ResourceController {
     if (isPaused(obj) || isPaused(livePromise)) {
       const by = isPaused(obj) ? 'the resource is' : `Promise ${promiseName} is`;
       await this.writeStatus(obj, (s) => {
-        s.conditions = setCondition(s.conditions, { type: 'Reconciled', status: 'Unknown', reason: REASON_PAUSED, message: 'Paused' }, rfc3339Seconds(now));
+        s.conditions = setCondition(s.conditions, { ...PAUSED_CONDITION }, rfc3339Seconds(now));
         s.message = `Paused: ${by} labelled ${LABEL_PAUSED}=true`;
       });
       return; // removing the label brings us back (label changes are reconciled)
@@ -266,7 +265,7 @@ export class ResourceController {
 
     const hash = configureHash(promise, obj);
     // A resource unpaused runs its workflow from the start, as after a manual reconciliation (Kratix's behaviour).
-    const unpaused = obj.status?.conditions?.some((c) => c.type === 'Reconciled' && c.reason === REASON_PAUSED) === true;
+    const unpaused = obj.status?.conditions?.some(isPausedCondition) === true;
     // A workflow that suspended itself resumes when its kratix.io/workflow-suspended label is removed.
     const resumed = state.phase === 'Suspended' && state.suspendedGeneration !== undefined && obj.metadata.labels?.[LABEL_WORKFLOW_SUSPENDED] === undefined;
     const manual = obj.metadata.labels?.[LABEL_MANUAL_RECONCILIATION] === 'true' || unpaused || resumed;
@@ -328,14 +327,8 @@ export class ResourceController {
     const { client, executor } = this.opts;
     const pipelines = pipelinesOf(promise, 'configure');
     const nowText = (): string => rfc3339Seconds(this.now());
-    let current = obj;
     // The labels that asked for this run (or said it waited) go as it starts, as on Kratix.
-    if (obj.metadata.labels?.[LABEL_MANUAL_RECONCILIATION] !== undefined || obj.metadata.labels?.[LABEL_WORKFLOW_SUSPENDED] !== undefined) {
-      const labels = { ...(obj.metadata.labels ?? {}) };
-      delete labels[LABEL_MANUAL_RECONCILIATION];
-      delete labels[LABEL_WORKFLOW_SUSPENDED];
-      current = resourceRequest(await client.update({ ...obj, metadata: { ...obj.metadata, labels } }));
-    }
+    let current = await this.withoutLabels(obj, [LABEL_MANUAL_RECONCILIATION, LABEL_WORKFLOW_SUSPENDED]);
     const pipelineNames = pipelines.map((p) => p.metadata.name);
     // 'Running' in the stored status means the process running it died (runs of one resource never overlap): the
     // pipelines that finished before the crash are taken from their WorkflowRuns instead of running twice.
@@ -442,10 +435,15 @@ export class ResourceController {
   /** Labels a resource whose workflow suspended itself: removing the label resumes it (Kratix's contract). */
   private async markSuspended(obj: ResourceRequest): Promise<void> {
     if (obj.metadata.labels?.[LABEL_WORKFLOW_SUSPENDED] === 'true') return;
-    await this.opts.client.mergePatch(
-      { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}) },
-      { metadata: { labels: { [LABEL_WORKFLOW_SUSPENDED]: 'true' } } },
-    );
+    await this.opts.client.mergePatch(refOf(obj), { metadata: { labels: { [LABEL_WORKFLOW_SUSPENDED]: 'true' } } });
+  }
+
+  /** The resource without these labels (one update when it has any of them; as it is otherwise). */
+  private async withoutLabels(obj: ResourceRequest, keys: string[]): Promise<ResourceRequest> {
+    if (!keys.some((k) => obj.metadata.labels?.[k] !== undefined)) return obj;
+    const labels = { ...(obj.metadata.labels ?? {}) };
+    for (const k of keys) delete labels[k];
+    return resourceRequest(await this.opts.client.update({ ...obj, metadata: { ...obj.metadata, labels } }));
   }
 
   private async finalize(obj: ResourceRequest, promise: KratixPromise, type: ResourceType, log: Logger): Promise<ReconcileResult | void> {
@@ -472,12 +470,8 @@ export class ResourceController {
           if (Number.isNaN(wait)) return; // until the label is removed
           if (wait > 0) return { requeueAfter: wait };
         }
-        if (obj.metadata.labels?.[LABEL_WORKFLOW_SUSPENDED] !== undefined) {
-          const labels = { ...(obj.metadata.labels ?? {}) };
-          delete labels[LABEL_WORKFLOW_SUSPENDED];
-          current = resourceRequest(await client.update({ ...obj, metadata: { ...obj.metadata, labels } }));
-          target.object = current;
-        }
+        current = await this.withoutLabels(obj, [LABEL_WORKFLOW_SUSPENDED]);
+        target.object = current;
         const outcome = await executor.run(target, log, { readConfig: configReader(client, obj.metadata.namespace ?? '') });
         if (outcome.ok && (outcome.control.suspend || outcome.control.retryAfterMs !== undefined)) {
           const retryAt = outcome.control.retryAfterMs === undefined ? undefined : new Date(this.now().getTime() + outcome.control.retryAfterMs).toISOString();

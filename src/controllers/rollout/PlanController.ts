@@ -22,7 +22,7 @@ import { configReader } from '../shared/configReader.ts';
 import { kindServedBy } from '../shared/promiseKinds.ts';
 import type { WorkflowExecutor } from '../shared/WorkflowExecutor.ts';
 import { summarize } from './diff.ts';
-import { adoptionOf, ANNOTATION_ROLLOUT_STRATEGY, parseStrategy, type AdoptionPolicy } from './strategy.ts';
+import { adoptionPolicies, ANNOTATION_ROLLOUT_STRATEGY, parseStrategy, type AdoptionPolicy } from './strategy.ts';
 import { windowState } from './windows.ts';
 import { workflowChanges } from './workflowChanges.ts';
 
@@ -156,7 +156,8 @@ export class PlanController {
     const { strategy } = parseStrategy(strategyText);
     if (!strategy.adoption?.length && !strategy.windows?.length) return undefined;
     const counts: Record<AdoptionPolicy, number> = { automatic: 0, window: 0, manual: 0 };
-    for (const o of all) counts[adoptionOf(strategy, { namespace: o.metadata.namespace ?? '', labels: o.metadata.labels ?? {} })]++;
+    const policyOf = adoptionPolicies(strategy);
+    for (const o of all) counts[policyOf({ namespace: o.metadata.namespace ?? '', labels: o.metadata.labels ?? {} })]++;
     const w = windowState(strategy.windows ?? [], (this.opts.now ?? (() => new Date()))().getTime());
     const windows = w.open
       ? 'the windows are open now'

@@ -223,9 +223,9 @@ export class RolloutController {
     if (progress.phase !== status.phase) await this.announce(promise, spec, progress.phase, progress.message);
     await this.writeStatus(rollout, status, next);
     this.gauges.report(spec.promiseName, spec.revision, next, status.failed ?? 0);
-    // Timers wake it on every resource change; poll slowly as well in case a resource is stuck without events, and
-    // at the time its window opens.
-    // While it waits for a window it looks every 5 s: a clock that moved (NTP, a test's) is seen soon.
+    // Timers wake it on every resource change; it also polls, in case a resource is stuck without events: every 30 s,
+    // or every 5 s while it waits for a window (a clock that moved, NTP's or a test's, is seen soon), and at the time
+    // the window opens.
     const opensIn = progress.windowOpensAt !== undefined ? progress.windowOpensAt - this.clock().getTime() : Infinity;
     return { requeueAfter: Math.max(100, Math.min(progress.phase === 'WaitingForWindow' ? 5_000 : 30_000, opensIn)) };
   }

@@ -6,7 +6,7 @@
  */
 import { parseLabelSelector, type LabelSelector } from '../../api/labels.ts';
 import { compareCodeUnits } from '../../api/types.ts';
-import { adoptionOf, stepTarget, type RolloutStrategy } from './strategy.ts';
+import { adoptionPolicies, stepTarget, type RolloutStrategy } from './strategy.ts';
 import { windowState } from './windows.ts';
 
 /** What a rollout needs to know of one resource (kept small: a rollout may span 10,000 of them). */
@@ -188,10 +188,11 @@ export function computeProgress(input: RolloutInput): RolloutProgress {
 
   // Who may be handed the revision now: adoption policies and windows (see strategy.ts).
   const windows = windowState(strategy.windows ?? [], input.now);
+  const policyOf = adoptionPolicies(strategy);
   let manual = 0;
   let outsideWindow = 0;
   const eligible = pendingList.filter((r) => {
-    const policy = adoptionOf(strategy, r);
+    const policy = policyOf(r);
     if (policy === 'manual') manual++;
     else if (policy === 'window' && !windows.open) outsideWindow++;
     else return true;

@@ -169,14 +169,14 @@ function parseAdoption(a: unknown, i: number): AdoptionRule {
   return rule;
 }
 
-/** The adoption policy of a resource under the strategy (the first matching rule; `window` when none matches). */
-export function adoptionOf(strategy: Pick<RolloutStrategy, 'adoption'>, r: { namespace: string; labels: Record<string, string> }): AdoptionPolicy {
-  for (const rule of strategy.adoption ?? []) {
-    if (rule.namespaces && !rule.namespaces.includes(r.namespace)) continue;
-    if (rule.selector && !parseLabelSelector(rule.selector).matches(r.labels)) continue;
-    return rule.policy;
-  }
-  return 'window';
+/**
+ * How the strategy's adoption rules place resources: the first rule that matches a resource decides, `window` when
+ * none does. Selectors are parsed once here, not once per resource of the fleet.
+ */
+export function adoptionPolicies(strategy: Pick<RolloutStrategy, 'adoption'>): (r: { namespace: string; labels: Record<string, string> }) => AdoptionPolicy {
+  const rules = (strategy.adoption ?? []).map((rule) => ({ ...rule, matcher: rule.selector ? parseLabelSelector(rule.selector) : undefined }));
+  return (r) =>
+    rules.find((rule) => (!rule.namespaces || rule.namespaces.includes(r.namespace)) && (!rule.matcher || rule.matcher.matches(r.labels)))?.policy ?? 'window';
 }
 
 /** Cumulative number of resources step `i` brings to the new revision, out of `total`. */

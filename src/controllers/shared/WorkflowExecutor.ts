@@ -300,11 +300,13 @@ export class WorkflowExecutor {
       };
       // jobOptions.backoffLimit: run again at once, as a Job starts a new Pod, before the failure counts.
       const limit = backoffLimitOf(pipeline);
-      result = await this.opts.runner.run(pipeline, context, options.signal ? { signal: options.signal } : {});
-      for (let attempt = 1; !result.ok && attempt <= limit && !options.signal?.aborted; attempt++) {
+      let attempts = 0;
+      do {
         result = await this.opts.runner.run(pipeline, context, options.signal ? { signal: options.signal } : {});
-        if (!result.ok && attempt === limit) result.failure = `${result.failure ?? 'failed'} (after ${limit + 1} attempts: jobOptions.backoffLimit ${limit})`;
-      }
+        attempts++;
+      } while (!result.ok && attempts <= limit && !options.signal?.aborted);
+      if (!result.ok && limit && attempts > limit)
+        result.failure = `${result.failure ?? 'failed'} (after ${attempts} attempts: jobOptions.backoffLimit ${limit})`;
     } catch (err) {
       result = {
         ok: false,

@@ -14,6 +14,12 @@ export const LABEL_RECONCILE_RESOURCES = 'kratix.io/reconcile-resources';
 /** On a resource or a Promise: run the workflows again now; removed when the run starts. */
 export const LABEL_MANUAL_RECONCILIATION = 'kratix.io/manual-reconciliation';
 
+/** The Reconciled condition Kratix sets while an object or its Promise is paused, and how to recognise it. */
+export const PAUSED_CONDITION = { type: 'Reconciled', status: 'Unknown', reason: 'PausedReconciliation', message: 'Paused' } as const;
+export function isPausedCondition(c: { type: string; reason?: string }): boolean {
+  return c.type === PAUSED_CONDITION.type && c.reason === PAUSED_CONDITION.reason;
+}
+
 /** Whether an object carries `kratix.io/paused: "true"`. */
 export function isPaused(obj: { metadata: { labels?: Record<string, string> } }): boolean {
   return obj.metadata.labels?.[LABEL_PAUSED] === 'true';
