@@ -1,11 +1,12 @@
 /**
  * `fleetops promise test`, as a Promise author and CI use it: the three examples' cases pass against their images
  * (built without Docker into a throw-away image cache; no FleetOps server runs), with a JUnit report; when a step
- * changes, the case fails with a readable diff and exit code 1, and `--update` accepts the new output.
+ * changes, the case fails with a readable diff and exit code 1, and `--update` accepts the new output. A Promise of
+ * Kratix's marketplace, unchanged, is tested the same way with a stand-in for its image built by the test.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fleetopsCli } from '../helpers/fleet.ts';
@@ -67,5 +68,36 @@ describe('fleetops promise test', () => {
     // and the original image is back for the other tests (same tag)
     r = await cli(['image', 'build', join(root, 'examples', 'team', 'pipeline')]);
     assert.equal(r.code, 0, r.stderr);
+  });
+
+  it("tests a Kratix marketplace Promise, unchanged, against a stand-in for its step's image", async () => {
+    const promise = join(home, 'marketplace-namespace');
+    mkdirSync(join(promise, 'test', 'team-a', 'output'), { recursive: true });
+    cpSync(join(root, 'test', 'data', 'kratix-marketplace', 'namespace.yaml'), join(promise, 'promise.yaml'));
+    let r = await cli([
+      'image',
+      'build',
+      join(root, 'test', 'data', 'standin-images', 'namespace'),
+      '--tag',
+      'ghcr.io/syntasso/kratix-marketplace/namespace-configure-pipeline:v0.1.0',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const kase = join(promise, 'test', 'team-a');
+    writeFileSync(
+      join(kase, 'input.yaml'),
+      'apiVersion: marketplace.kratix.io/v1alpha1\nkind: namespace\nmetadata:\n  name: team-a\n  namespace: default\nspec:\n  namespaceName: team-a-dev\n',
+    );
+    writeFileSync(join(kase, 'output', 'namespace.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a-dev\n');
+    writeFileSync(join(kase, 'status.yaml'), 'message: namespace team-a-dev requested\n');
+    r = await cli(['promise', 'test', promise]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^PASS +namespace\/team-a$/m);
+    // An expectation that the step does not meet fails, naming the file.
+    writeFileSync(join(kase, 'output', 'namespace.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a-prod\n');
+    r = await cli(['promise', 'test', promise]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /~ output\/namespace\.yaml:/);
+    assert.match(r.stdout, /^\s+- .*team-a-prod/m);
+    assert.match(r.stdout, /^\s+\+ .*team-a-dev/m);
   });
 });

@@ -25,10 +25,11 @@ export interface TestGitServer {
   close(): Promise<void>;
 }
 
-export async function startGitServer(): Promise<TestGitServer> {
+/** The basic-auth pair the server accepts (a GitHub installation token's is `x-access-token` and the token). */
+export async function startGitServer(credentials: { username?: string; password?: string } = {}): Promise<TestGitServer> {
   const root = mkdtempSync(join(tmpdir(), 'fleetops-gitserver-'));
-  const username = 'gitops';
-  const password = 's3cret-token';
+  const username = credentials.username ?? 'gitops';
+  const password = credentials.password ?? 's3cret-token';
   let down = false;
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {

@@ -32,6 +32,7 @@ import { rfc3339Seconds } from '../../api/time.ts';
 import { decodeWorkload } from '../../lib/workloads.ts';
 import { destinationFiles, destinationRoot, type DestinationLayout, type PlacementFiles } from '../../statestores/layout.ts';
 import type { GitAuth, SyncRequest, SyncResult } from '../../statestores/GitWriter.ts';
+import { GitHubAppTokens, githubApiUrlOf, INSTALLATION_TOKEN_USER } from '../../statestores/GitHubAppTokens.ts';
 import { LABEL_PIPELINE_NAME } from '../shared/kratixNames.ts';
 import { LABEL_TARGET } from '../scheduler/WorkScheduler.ts';
 
@@ -60,6 +61,8 @@ export interface StateStoreControllerOptions {
   /** Changes are gathered this long before a write (a batch). */
   batchDelayMs?: number;
   now?: () => Date;
+  /** Installation tokens for `authMethod: githubApp` (made here when not given). */
+  githubApp?: GitHubAppTokens;
 }
 
 /** Longest pause between two writes of a store however slow the last one was. */
@@ -99,8 +102,11 @@ export class StateStoreController {
    */
   private placements: Map<string, WorkPlacement> | undefined;
 
+  private readonly githubApp: GitHubAppTokens;
+
   constructor(options: StateStoreControllerOptions) {
     this.opts = options;
+    this.githubApp = options.githubApp ?? new GitHubAppTokens(options.now ? { now: options.now } : {});
     this.controller = new Controller({
       name: 'statestore',
       reconciler: { reconcile: (key, log) => this.reconcile(key, log) },
@@ -196,7 +202,23 @@ export class StateStoreController {
         ? { kind: 'basic', username: data.username ?? '', password: data.password }
         : `Secret ${ref.name} has no password (basicAuth needs username and password)`;
     if (method === 'accessKey') return { kind: 'basic', username: data.accessKeyID ?? '', password: data.secretAccessKey ?? '' };
-    return `authMethod ${method} is not supported by FleetOps yet`;
+    if (method === 'githubApp' && kind === 'GitStateStore') {
+      const missing = ['appID', 'installationID', 'privateKey'].filter((k) => !data[k]);
+      if (missing.length) return `Secret ${ref.name} has no ${missing.join(', ')} (githubApp needs appID, installationID and privateKey)`;
+      try {
+        const token = await this.githubApp.token({
+          appId: data.appID ?? '',
+          installationId: data.installationID ?? '',
+          privateKey: data.privateKey ?? '',
+          // FleetOps' addition: GitHub Enterprise Server's API when it is not at https://HOST/api/v3.
+          apiUrl: data.apiURL || githubApiUrlOf(spec.url ?? ''),
+        });
+        return { kind: 'basic', username: INSTALLATION_TOKEN_USER, password: token };
+      } catch (err) {
+        return errorMessage(err);
+      }
+    }
+    return `authMethod ${method} is not supported for a ${kind}`;
   }
 
   async reconcile(key: string, log: Logger): Promise<ReconcileResult | void> {
@@ -236,7 +258,7 @@ export class StateStoreController {
     });
     const auth = await this.credentials(config);
     if (typeof auth === 'string') {
-      await this.setStoreStatus(store, false, 'SecretNotFound', auth);
+      await this.setStoreStatus(store, false, 'CredentialsNotReady', auth);
       for (const d of destinations) await this.setDestinationReady(d, false, 'StateStoreNotReady', `State store ${name} is not ready: ${auth}`);
       return { requeueAfter: 30_000 };
     }
