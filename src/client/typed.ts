@@ -34,3 +34,8 @@ export function watchOf<T>(
 ): Promise<{ stop(): void }> {
   return client.watch(apiVersionOf(type), type.kind, options, (e) => onEvent({ type: e.type, object: objectOf(type, e.object) }));
 }
+
+/** Updates an object of `type` and returns it in its typed form. */
+export async function updateOf<T>(client: Client, type: TypedResourceType<T>, object: StoredObject & T): Promise<StoredObject & T> {
+  return objectOf(type, await client.update(object));
+}

@@ -1,7 +1,8 @@
 /**
  * Kratix's Destination layouts in a real Git repository (smart HTTP): `filepath.mode` nestedByMetadata (the default),
  * none and aggregatedYAML (with its filename), the canary documents and `initWorkloads.enabled: false`, and the
- * GitStateStore's `gitAuthor` on FleetOps' commits — what a GitOps agent reading a Kratix state store expects.
+ * GitStateStore's `gitAuthor` on FleetOps' commits — what a GitOps agent reading a Kratix state store expects. A
+ * deleted Destination's folder stays with `cleanup: none` (the default) and is emptied first with `cleanup: all`.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { eventually, installPromise, startTestFleet, type TestFleet } from '../h
 import { startGitServer, type TestGitServer } from '../helpers/gitServer.ts';
 import { testPromise } from '../helpers/promises.ts';
 import { TEST_IMAGE } from '../helpers/images.ts';
+import { ApiError } from '../../src/api/errors.ts';
 
 const kratix = '/apis/platform.kratix.io/v1alpha1';
 
@@ -140,5 +142,58 @@ describe('Destination layouts in a Git state store', () => {
   it('commits as the GitStateStore’s gitAuthor', () => {
     const author = execFileSync('git', ['-C', clone, 'log', '-1', '--format=%an <%ae>'], { encoding: 'utf8' }).trim();
     assert.equal(author, 'Platform Bot <bot@example.com>');
+  });
+
+  it('keeps a deleted Destination’s files with cleanup none, and empties them before it goes with cleanup all', async () => {
+    for (const [name, cleanup] of [
+      ['keep', 'none'],
+      ['wipe', 'all'],
+    ]) {
+      await fleet.client.request('POST', `${kratix}/destinations`, {
+        body: {
+          apiVersion: 'platform.kratix.io/v1alpha1',
+          kind: 'Destination',
+          metadata: { name, labels: { layouts: 'test', layout: name } },
+          spec: { path: name, cleanup, filepath: { mode: 'none' }, stateStoreRef: { kind: 'GitStateStore', name: 'layouts' } },
+        },
+      });
+      await fleet.client.request('POST', '/apis/test.fleetops.dev/v1/namespaces/default/shelves', {
+        body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Shelf', metadata: { name }, spec: {} },
+      });
+    }
+    await eventually(
+      async () => {
+        const dir = await git.clone('layouts');
+        return existsSync(join(dir, 'keep', 'cm.yaml')) && existsSync(join(dir, 'wipe', 'cm.yaml'));
+      },
+      60_000,
+      'both written',
+    );
+    const finalizers = async (name: string): Promise<string[]> =>
+      (await fleet.client.get<{ metadata: { finalizers?: string[] } }>(`${kratix}/destinations/${name}`)).metadata.finalizers ?? [];
+    await eventually(async () => (await finalizers('wipe')).includes('kratix.io/destination-cleanup'), 20_000, 'the cleanup finalizer on wipe');
+    assert.deepEqual(await finalizers('keep'), []);
+
+    await fleet.client.request('DELETE', `${kratix}/destinations/keep`);
+    await fleet.client.request('DELETE', `${kratix}/destinations/wipe`);
+    await eventually(
+      () =>
+        fleet.client.get(`${kratix}/destinations/wipe`).then(
+          () => false,
+          (err: unknown) => err instanceof ApiError && err.code === 404,
+        ),
+      60_000,
+      'wipe gone once its folder is emptied',
+    );
+    const dir = await git.clone('layouts');
+    assert.ok(!existsSync(join(dir, 'wipe')), filesIn(dir).join('\n'));
+    assert.ok(existsSync(join(dir, 'keep', 'cm.yaml')), filesIn(dir).join('\n'));
+    // Later writes leave the released folder alone too.
+    await fleet.client.request('DELETE', '/apis/test.fleetops.dev/v1/namespaces/default/shelves/flat');
+    await eventually(async () => !existsSync(join(await git.clone('layouts'), 'flat', 'cm.yaml')), 60_000, 'flat emptied by a later write');
+    assert.ok(existsSync(join(await git.clone('layouts'), 'keep', 'cm.yaml')));
+    const store = await fleet.client.get<{ status: { managedPaths: string[]; destinationPaths: Record<string, string> } }>(`${kratix}/gitstatestores/layouts`);
+    assert.ok(!store.status.managedPaths.includes('keep'), store.status.managedPaths.join(','));
+    assert.equal(store.status.destinationPaths.keep, undefined);
   });
 });

@@ -4,6 +4,7 @@
  * it; when nothing is left the finalizer goes and the Namespace with it. Level-based: after a crash the next start
  * finds the Terminating Namespace and carries on, so no object is left in a namespace that no longer exists.
  */
+import { withoutFinalizer } from '../../api/finalizers.ts';
 import type { Logger } from 'pino';
 import type { Client } from '../../client/Client.ts';
 import type { ReconcileResult } from '../../controller/Controller.ts';
@@ -64,7 +65,7 @@ export class NamespaceController {
       }
     }
     if (remaining > 0) return { requeueAfter: this.opts.recheckMs ?? 1000 };
-    await client.update({ ...ns, metadata: { ...ns.metadata, finalizers: finalizers.filter((f) => f !== FINALIZER_NAMESPACE) } });
+    await client.update(withoutFinalizer(ns, FINALIZER_NAMESPACE));
   }
 }
 

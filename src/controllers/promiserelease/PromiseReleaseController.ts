@@ -5,6 +5,7 @@
  * A new version fetches and updates it again; deleting the release deletes its Promise (finalizer
  * `kratix.io/promise-cleanup`). Level-based: the release's status records the version installed.
  */
+import { withFinalizer, withoutFinalizer } from '../../api/finalizers.ts';
 import type { Logger } from 'pino';
 import { parseAllDocuments } from 'yaml';
 import { setCondition } from '../../api/conditions.ts';
@@ -59,7 +60,7 @@ export class PromiseReleaseController {
     const finalizers = release.metadata.finalizers ?? [];
     if (release.metadata.deletionTimestamp) return this.uninstall(release, log);
     if (!finalizers.includes(FINALIZER_PROMISE_CLEANUP)) {
-      await client.update({ ...release, metadata: { ...release.metadata, finalizers: [...finalizers, FINALIZER_PROMISE_CLEANUP] } });
+      await client.update(withFinalizer(release, FINALIZER_PROMISE_CLEANUP));
       return; // the update brings us back
     }
     if (release.status?.installedVersion === release.spec.version && release.status.status === 'Installed') return;
@@ -136,10 +137,7 @@ export class PromiseReleaseController {
       }
     }
     log.info({ release: name, promises: installed.length }, 'promise release removed with its Promise');
-    await client.update({
-      ...release,
-      metadata: { ...release.metadata, finalizers: (release.metadata.finalizers ?? []).filter((f) => f !== FINALIZER_PROMISE_CLEANUP) },
-    });
+    await client.update(withoutFinalizer(release, FINALIZER_PROMISE_CLEANUP));
   }
 
   private async writeStatus(release: PromiseRelease, ok: boolean, reason: string, message: string, installedVersion?: string): Promise<void> {

@@ -8,6 +8,7 @@
  *
  * Level-based: every decision is taken from the stored object and Promise, never from the event that woke it.
  */
+import { withoutFinalizer } from '../../api/finalizers.ts';
 import type { Logger } from 'pino';
 import { availableParallelism } from 'node:os';
 import { setCondition } from '../../api/conditions.ts';
@@ -505,9 +506,7 @@ export class ResourceController {
         }
         await this.opts.events.record(obj, 'Normal', 'DeleteWorkflowCompleted', `Delete Pipeline completed: ${pipelines[0]!.metadata.name}`);
       }
-      current = resourceRequest(
-        await client.update({ ...current, metadata: { ...current.metadata, finalizers: finalizers.filter((f) => f !== FINALIZER_DELETE_WORKFLOWS) } }),
-      );
+      current = resourceRequest(await client.update(withoutFinalizer(current, FINALIZER_DELETE_WORKFLOWS)));
     }
     // Its Works and workflow runs go with it (as Kratix deletes a request's Works and Jobs), by the names its status
     // keeps: no scan of every Work in the namespace.

@@ -6,6 +6,7 @@
  * a placement whose Destination no longer matches (relabelled, deleted) is removed, so its files are removed, and a
  * resource group is scheduled again elsewhere. No match: the Work waits and says so in its status.
  */
+import { withoutFinalizer } from '../../api/finalizers.ts';
 import type { Logger } from 'pino';
 import { setCondition } from '../../api/conditions.ts';
 import { jsonEqual, type KubeObject, cloneJson } from '../../api/types.ts';
@@ -134,8 +135,7 @@ export class WorkScheduler {
     const finalizers = work.metadata.finalizers ?? [];
     if (work.metadata.deletionTimestamp) {
       for (const wp of existing) await client.delete({ apiVersion: KRATIX_API, kind: 'WorkPlacement', namespace, name: wp.metadata.name });
-      if (finalizers.includes(FINALIZER_WORK_CLEANUP))
-        await client.update({ ...work, metadata: { ...work.metadata, finalizers: finalizers.filter((f) => f !== FINALIZER_WORK_CLEANUP) } });
+      if (finalizers.includes(FINALIZER_WORK_CLEANUP)) await client.update(withoutFinalizer(work, FINALIZER_WORK_CLEANUP));
       return;
     }
     if (!finalizers.includes(FINALIZER_WORK_CLEANUP)) {

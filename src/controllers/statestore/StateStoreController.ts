@@ -15,7 +15,8 @@ import { setCondition } from '../../api/conditions.ts';
 import { errorMessage } from '../../api/errors.ts';
 import { isPlainObject, jsonEqual, type StoredObject, cloneJson } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
-import { getOf, listOf, watchOf } from '../../client/typed.ts';
+import { getOf, listOf, updateOf, watchOf } from '../../client/typed.ts';
+import { withFinalizer, withoutFinalizer } from '../../api/finalizers.ts';
 import type { TypedResourceType } from '../../registry/builtin/defineType.ts';
 import {
   bucketStateStoreType,
@@ -25,6 +26,7 @@ import {
   type BucketStateStore,
   type Destination,
   type GitStateStore,
+  type StateStoreStatus,
   type WorkPlacement,
 } from '../../registry/builtin/kratixKinds.ts';
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
@@ -64,6 +66,9 @@ export interface StateStoreControllerOptions {
   /** Installation tokens for `authMethod: githubApp` (made here when not given). */
   githubApp?: GitHubAppTokens;
 }
+
+/** Kratix's finalizer on a Destination with `cleanup: all`: its folders are emptied before it goes. */
+export const FINALIZER_DESTINATION_CLEANUP = 'kratix.io/destination-cleanup';
 
 /** Longest pause between two writes of a store however slow the last one was. */
 const MAX_GAP_MS = 5_000;
@@ -252,10 +257,13 @@ export class StateStoreController {
         ? { kind: 'BucketStateStore', spec: bucket.spec }
         : undefined;
     if (!store || !config) return;
-    const destinations = (await listOf(client, destinationType)).filter((d) => {
+    const referring = (await listOf(client, destinationType)).filter((d) => {
       const ref = d.spec.stateStoreRef;
-      return ref?.kind === kind && ref.name === name && !d.metadata.deletionTimestamp;
+      return ref?.kind === kind && ref.name === name;
     });
+    const destinations = await this.keepCleanupFinalizers(referring.filter((d) => !d.metadata.deletionTimestamp));
+    // Deleted with `cleanup: all`: held by the finalizer until their folders are cleared by this write.
+    const clearing = referring.filter((d) => d.metadata.deletionTimestamp && d.metadata.finalizers?.includes(FINALIZER_DESTINATION_CLEANUP));
     const auth = await this.credentials(config);
     if (typeof auth === 'string') {
       await this.setStoreStatus(store, false, 'CredentialsNotReady', auth);
@@ -264,10 +272,12 @@ export class StateStoreController {
     }
     const layouts = destinations.map((d) => layoutOf(d, config.spec.path));
     const { files, targeted, failed } = await this.desiredTree(layouts);
-    const previousRoots = (store.status?.managedPaths ?? []).filter((p) => typeof p === 'string');
     const roots = [...new Set(layouts.map((l) => l.root))].sort();
+    const destinationPaths = Object.fromEntries(layouts.map((l) => [l.name, l.root]));
     const request: SyncRequest = {
-      roots: [...new Set([...roots, ...previousRoots])],
+      // What the store held before and no Destination holds now is removed (a changed path, a cleared Destination),
+      // except the folders of Destinations deleted with `cleanup: none` (Kratix's default), which stay as they are.
+      roots: [...new Set([...roots, ...this.staleRoots(store.status, referring), ...clearing.map((d) => layoutOf(d, config.spec.path).root)])],
       files,
       message: (changed) => commitMessage(changed, layouts),
     };
@@ -295,7 +305,8 @@ export class StateStoreController {
       throw err;
     }
     if (result.changed) log.info({ changed: result.changed, version: result.version, placements: targeted.length }, 'state store updated');
-    await this.setStoreStatus(store, true, 'StateStoreReady', 'State store is ready', roots, result.version);
+    await this.setStoreStatus(store, true, 'StateStoreReady', 'State store is ready', { managedPaths: roots, destinationPaths, lastCommit: result.version });
+    for (const d of clearing) await client.update(withoutFinalizer(d, FINALIZER_DESTINATION_CLEANUP));
     for (const d of destinations) await this.setDestinationReady(d, true, 'TestDocumentsWritten', 'Test documents written to State Store');
     for (const wp of targeted) await this.setPlacementStatus(wp, failed.get(`${wp.metadata.namespace ?? ''}/${wp.metadata.name}`), result.version);
   }
@@ -367,16 +378,52 @@ export class StateStoreController {
     ready: boolean,
     reason: string,
     message: string,
-    managedPaths?: string[],
-    version?: string,
+    written?: Pick<StateStoreStatus, 'managedPaths' | 'destinationPaths' | 'lastCommit'>,
   ): Promise<void> {
     const status = cloneJson(store.status ?? {});
     status.status = ready ? 'Ready' : 'NotReady';
     status.conditions = setCondition(status.conditions, { type: 'Ready', status: ready ? 'True' : 'False', reason, message }, this.now());
     status.observedGeneration = store.metadata.generation ?? 1;
-    if (managedPaths) status.managedPaths = managedPaths;
-    if (version) status.lastCommit = version;
+    if (written) {
+      status.managedPaths = written.managedPaths;
+      status.destinationPaths = written.destinationPaths;
+      if (written.lastCommit) status.lastCommit = written.lastCommit;
+    }
     if (!jsonEqual(status, store.status ?? {})) await this.opts.client.updateStatus({ ...store, status });
+  }
+
+  /**
+   * Folders the store managed at its last write that are to be emptied now. A Destination that no longer exists at
+   * all was deleted without the cleanup finalizer, that is with `cleanup: none`: its folder is released, not emptied.
+   * (A store last written before FleetOps recorded each Destination's folder has no such record: all are emptied.)
+   */
+  private staleRoots(status: StateStoreStatus | undefined, referring: Destination[]): string[] {
+    const exists = new Set(referring.map((d) => d.metadata.name));
+    const released = new Set(
+      Object.entries(status?.destinationPaths ?? {})
+        .filter(([destination]) => !exists.has(destination))
+        .map(([, root]) => root),
+    );
+    return (status?.managedPaths ?? []).filter((root) => typeof root === 'string' && !released.has(root));
+  }
+
+  /** Destinations with `cleanup: all` carry Kratix's finalizer (their folders are emptied before they go); others not. */
+  private async keepCleanupFinalizers(destinations: Destination[]): Promise<Destination[]> {
+    const kept: Destination[] = [];
+    for (const d of destinations) {
+      const wants = d.spec.cleanup === 'all';
+      const has = d.metadata.finalizers?.includes(FINALIZER_DESTINATION_CLEANUP) ?? false;
+      if (wants === has) kept.push(d);
+      else
+        kept.push(
+          await updateOf(
+            this.opts.client,
+            destinationType,
+            wants ? withFinalizer(d, FINALIZER_DESTINATION_CLEANUP) : withoutFinalizer(d, FINALIZER_DESTINATION_CLEANUP),
+          ),
+        );
+    }
+    return kept;
   }
 
   private async setDestinationReady(dest: Destination, ready: boolean, reason: string, message: string): Promise<void> {

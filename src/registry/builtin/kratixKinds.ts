@@ -135,6 +135,8 @@ const secretRef = s.obj({ name: s.str(), namespace: s.str({ default: 'default' }
 /** A state store's status: its conditions, and the folders FleetOps manages in it (so it can remove stale ones). */
 export interface StateStoreStatus extends ConditionedStatus {
   managedPaths?: string[];
+  /** Each Destination's folder at the last write (a Destination gone from here was deleted; see cleanup). */
+  destinationPaths?: Record<string, string>;
   observedGeneration?: number;
   /** The commit (Git) or version (bucket) last written. */
   lastCommit?: string;
