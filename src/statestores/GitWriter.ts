@@ -53,6 +53,20 @@ export class GitError extends Error {
   }
 }
 
+/** Git's advice after any transport failure, and ssh's banner lines: kept only when nothing more telling was said. */
+const BOILERPLATE =
+  /^(fatal: Could not read from remote repository\.|Please make sure you have the correct access rights|and the repository exists\.|@+.*@+|hint: .*)$/;
+
+/** The last two telling lines of what git printed (for a status condition: one line, what went wrong). */
+export function gitReason(output: string): string {
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const telling = lines.filter((l) => !BOILERPLATE.test(l));
+  return (telling.length ? telling : lines).slice(-2).join(' ');
+}
+
 /** Git's object id of a blob with this content (what `git ls-files -s` reports). */
 /** Desired contents are cached Buffers that rarely change: their blob ids are remembered per Buffer. */
 const blobShas = new WeakMap<Buffer, string>();
@@ -135,7 +149,7 @@ export class GitWriter {
   private async must(args: string[]): Promise<string> {
     const r = await this.git(args);
     if (r.code !== 0)
-      throw new GitError(`git ${args[0]} failed for ${this.opts.url}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`, {
+      throw new GitError(`git ${args[0]} failed for ${this.opts.url}: ${gitReason(r.stderr || r.stdout)}`, {
         secrets: this.secrets(),
       });
     return r.stdout;
@@ -170,7 +184,7 @@ export class GitWriter {
     const fetch = await this.git(['fetch', '-q', '--no-tags', 'origin', `+refs/heads/${this.opts.branch}:${ref}`]);
     if (fetch.code !== 0) {
       if (!/couldn't find remote ref|could not find remote ref/i.test(fetch.stderr))
-        throw new GitError(`cannot fetch ${this.opts.url} (branch ${this.opts.branch}): ${fetch.stderr.trim().split('\n').slice(-2).join(' ')}`, {
+        throw new GitError(`cannot fetch ${this.opts.url} (branch ${this.opts.branch}): ${gitReason(fetch.stderr)}`, {
           secrets: this.secrets(),
         });
       await this.git(['update-ref', '-d', ref]);
@@ -199,7 +213,7 @@ export class GitWriter {
       const lostRace = /rejected|non-fast-forward|fetch first|stale info/i.test(push.stderr + push.stdout);
       if (base) continue; // the branch moved under us (or our memory is stale): start over from a fetch
       if (!lostRace || attempt >= 3)
-        throw new GitError(`cannot push to ${this.opts.url}: ${(push.stderr || push.stdout).trim().split('\n').slice(-2).join(' ')}`, {
+        throw new GitError(`cannot push to ${this.opts.url}: ${gitReason(push.stderr || push.stdout)}`, {
           secrets: this.secrets(),
         });
     }
@@ -250,8 +264,7 @@ export class GitWriter {
       `${tip ? '' : `reset ${ref}\n\n`}commit ${ref}\nauthor ${name} <${email}> ${when}\ncommitter ${name} <${email}> ${when}\ndata ${message.length}\n${text}\n${tip ? `from ${tip}\n` : ''}`,
     );
     const r = await this.git(['fast-import', '--quiet', '--force', '--done'], Buffer.concat([head, ...chunks, Buffer.from('\ndone\n')]));
-    if (r.code !== 0)
-      throw new GitError(`cannot write the commit for ${this.opts.url}: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`, { secrets: this.secrets() });
+    if (r.code !== 0) throw new GitError(`cannot write the commit for ${this.opts.url}: ${gitReason(r.stderr)}`, { secrets: this.secrets() });
     return { sha: await this.readRef(ref), changed, files };
   }
 }

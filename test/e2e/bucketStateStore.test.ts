@@ -1,7 +1,8 @@
 /**
  * A BucketStateStore against a real S3-protocol server (s3rver, from the npm registry) through the AWS SDK:
  * requested Apps appear under the worker destination's path in Kratix's layout, a deleted App's objects go, and
- * wrong credentials are reported on the store's status.
+ * wrong credentials are reported on the store's status; with `authMethod: IAM` the AWS SDK's own credential chain
+ * (here the environment's AWS_ACCESS_KEY_ID, as an instance profile or IRSA would provide) signs the writes.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -135,5 +136,34 @@ describe('Bucket state store', () => {
       'store not ready',
     );
     assert.match(failing.message, /bucket kratix at http:\/\/127\.0\.0\.1:\d+: access denied: check the accessKeyID and secretAccessKey/);
+  });
+
+  it("writes with the AWS SDK's credential chain when authMethod is IAM, ignoring a secretRef", async () => {
+    const c = fleet.client;
+    // The chain reads the environment when a client first needs credentials (FleetOps runs in this process).
+    process.env.AWS_ACCESS_KEY_ID = KEY.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = KEY.secretAccessKey;
+    await c.request('POST', `${KRATIX}/bucketstatestores`, {
+      body: {
+        apiVersion: 'platform.kratix.io/v1alpha1',
+        kind: 'BucketStateStore',
+        metadata: { name: 'iam' },
+        // A Secret named but absent: IAM does not read it.
+        spec: { endpoint, insecure: true, bucketName: 'kratix', authMethod: 'IAM', secretRef: { name: 'no-such-secret', namespace: 'default' } },
+      },
+    });
+    await c.request('POST', `${KRATIX}/destinations`, {
+      body: {
+        apiVersion: 'platform.kratix.io/v1alpha1',
+        kind: 'Destination',
+        metadata: { name: 'iam-worker', labels: { environment: 'iam' } },
+        spec: { path: 'iam-worker', stateStoreRef: { kind: 'BucketStateStore', name: 'iam' } },
+      },
+    });
+    await eventually(async () => (await keys('iam-worker/dependencies/')).length > 0, 30_000, 'the canary written with IAM credentials').catch(
+      async (err: unknown) => {
+        throw new Error(`${String(err)}: ${JSON.stringify((await c.get<{ status?: unknown }>(`${KRATIX}/bucketstatestores/iam`)).status)}`);
+      },
+    );
   });
 });

@@ -191,7 +191,8 @@ export class StateStoreController {
 
   private async credentials({ kind, spec }: StoreSpec): Promise<GitAuth | string> {
     const ref = spec.secretRef;
-    if (!ref?.name) return { kind: 'none' };
+    // IAM: the AWS SDK's own chain (environment, web identity, instance profile); a secretRef is not read.
+    if (!ref?.name || spec.authMethod === 'IAM') return { kind: 'none' };
     const secret = await this.opts.client.get({ apiVersion: 'v1', kind: 'Secret', namespace: ref.namespace ?? 'default', name: ref.name });
     if (!secret) return `Secret ${ref.namespace ?? 'default'}/${ref.name} not found`;
     const data = Object.fromEntries(
