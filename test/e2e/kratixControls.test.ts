@@ -108,9 +108,16 @@ describe('Kratix reconciliation labels', () => {
     await eventually(async () => (await reconciled('free-one'))?.reason === 'PausedReconciliation', 30_000, 'an existing lamp is paused too');
     assert.match(String((await lamp('during-pause')).status?.message), /Promise lamp is labelled/);
     assert.equal(await runs('during-pause'), 0);
+    // The Promise itself says it is paused: not Available, reason PausedReconciliation, as Kratix says it.
+    type PromiseStatus = { status?: { status?: string; conditions?: { type: string; status: string; reason: string }[] } };
+    const available = async (): Promise<{ status: string; reason: string } | undefined> =>
+      (await fleet.client.get<PromiseStatus>('/apis/platform.kratix.io/v1alpha1/promises/lamp')).status?.conditions?.find((c) => c.type === 'Available');
+    await eventually(async () => (await available())?.reason === 'PausedReconciliation', 30_000, 'the Promise paused');
+    assert.equal((await available())?.status, 'False');
     const before = await runs('free-one');
 
     await ok(['label', 'promise', 'lamp', 'kratix.io/paused-']);
+    await eventually(async () => (await available())?.status === 'True', 30_000, 'the Promise available again');
     await eventually(() => succeeded('during-pause'), 30_000, 'the new lamp lit');
     await eventually(async () => (await runs('free-one')) === before + 1 && (await succeeded('free-one')), 30_000, 'the existing lamp ran from the start');
   });

@@ -289,6 +289,10 @@ export class PromiseController {
     log: Logger,
   ): Promise<Step> {
     const { client, executor } = this.opts;
+    // Paused: no new run, said in the Reconciled condition; unpaused, the workflow runs from the start.
+    if (isPaused(promise)) return { conditions: setCondition(conditions, { ...PAUSED_CONDITION }, now), fields: {} };
+    const unpaused = conditions.some(isPausedCondition);
+    conditions = conditions.filter((c) => !isPausedCondition(c));
     const pipelines = promisePipelines(promise.spec ?? {}, 'configure');
     if (!pipelines.length || !executor) {
       // No Promise workflow (any more): what a former one recorded goes.
@@ -296,10 +300,6 @@ export class PromiseController {
         ? { conditions: conditions.filter((c) => c.type !== 'ConfigureWorkflowCompleted'), fields: { kratix: undefined } }
         : { conditions, fields: {} };
     }
-    // Paused: no new run, said in the Reconciled condition; unpaused, the workflow runs from the start.
-    if (isPaused(promise)) return { conditions: setCondition(conditions, { ...PAUSED_CONDITION }, now), fields: {} };
-    const unpaused = conditions.some(isPausedCondition);
-    conditions = conditions.filter((c) => !isPausedCondition(c));
     const wf = unpaused ? { ...recorded, hash: undefined } : (recorded ?? {});
     const name = promise.metadata.name;
     if (promise.metadata.labels?.[LABEL_MANUAL_RECONCILIATION] !== undefined) {
@@ -346,7 +346,9 @@ export class PromiseController {
 
   /** Kratix's status summary, the Available condition and an event when availability changes. */
   private async writeStatus(promise: KratixPromise, status: PromiseStatus, conditions: Condition[], problem: string | undefined, now: string): Promise<void> {
-    const available = problem === undefined;
+    // A paused Promise is not Available, as Kratix says it (its resources say they are paused, not waiting).
+    const paused = isPaused(promise);
+    const available = problem === undefined && !paused;
     const version = promise.metadata.labels?.[LABEL_PROMISE_VERSION];
     if (version) status.version = version;
     else delete status.version;
@@ -354,11 +356,13 @@ export class PromiseController {
       conditions,
       available
         ? { type: 'Available', status: 'True', reason: 'PromiseAvailable', message: 'Ready to fulfil resource requests' }
-        : { type: 'Available', status: 'False', reason: 'PromiseUnavailable', message: 'Cannot fulfil resource requests' },
+        : paused
+          ? { type: 'Available', status: 'False', reason: PAUSED_CONDITION.reason, message: PAUSED_CONDITION.message }
+          : { type: 'Available', status: 'False', reason: 'PromiseUnavailable', message: 'Cannot fulfil resource requests' },
       now,
     );
     status.status = available ? 'Available' : 'Unavailable';
-    status.message = problem ?? 'Ready to fulfil resource requests';
+    status.message = paused ? PAUSED_CONDITION.message : (problem ?? 'Ready to fulfil resource requests');
     status.observedGeneration = promise.metadata.generation;
     if (available && promise.status?.status !== 'Available') status.lastAvailableTime = now;
     if (jsonEqual(status, promise.status)) return;

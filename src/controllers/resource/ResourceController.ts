@@ -253,6 +253,9 @@ export class ResourceController {
       return; // removing the label brings us back (label changes are reconciled)
     }
     if (livePromise.status?.status !== 'Available') {
+      // Just unpaused, with the Promise not Available yet (a paused Promise is not): the paused mark stays until it
+      // is, so that the workflow then runs from the start.
+      if (obj.status?.conditions?.some(isPausedCondition)) return;
       await this.writeStatus(obj, (s) => {
         s.conditions = setCondition(
           s.conditions,
