@@ -6,8 +6,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { eventually, installPromise, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
 import { startGitServer, type TestGitServer } from '../helpers/gitServer.ts';
@@ -16,6 +17,7 @@ import { TEST_IMAGE } from '../helpers/images.ts';
 import { ApiError } from '../../src/api/errors.ts';
 
 const kratix = '/apis/platform.kratix.io/v1alpha1';
+const run = promisify(execFile);
 
 function filesIn(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -195,5 +197,33 @@ describe('Destination layouts in a Git state store', () => {
     const store = await fleet.client.get<{ status: { managedPaths: string[]; destinationPaths: Record<string, string> } }>(`${kratix}/gitstatestores/layouts`);
     assert.ok(!store.status.managedPaths.includes('keep'), store.status.managedPaths.join(','));
     assert.equal(store.status.destinationPaths.keep, undefined);
+  });
+
+  it('corrects drift in the store (a file edited, one added by hand) at its next write', async () => {
+    const dir = await git.clone('layouts');
+    const header = `http.extraHeader=Authorization: Basic ${Buffer.from(`${git.username}:${git.password}`).toString('base64')}`;
+    // Asynchronously: the Git server answers from this process.
+    const gitIn = (...args: string[]): Promise<unknown> => run('git', ['-C', dir, '-c', header, ...args]);
+    writeFileSync(join(dir, 'agg', 'all.yaml'), 'edited: by hand\n');
+    writeFileSync(join(dir, 'agg', 'stray.yaml'), 'kind: ConfigMap\n');
+    await gitIn('add', '-A');
+    await gitIn('-c', 'user.name=someone', '-c', 'user.email=someone@example.com', 'commit', '-qm', 'drift');
+    await gitIn('push', '-q', 'origin', 'main');
+    // The next change written to the store (here: the flat Destination's resource, deleted above, back) re-derives
+    // its whole tree.
+    await fleet.client.request('POST', '/apis/test.fleetops.dev/v1/namespaces/default/shelves', {
+      body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Shelf', metadata: { name: 'flat' }, spec: {} },
+    });
+    const fixed = await eventually(
+      async () => {
+        const d = await git.clone('layouts');
+        return !existsSync(join(d, 'agg', 'stray.yaml')) && /kind: ConfigMap\nmetadata: \{name: agg\}/.test(readFileSync(join(d, 'agg', 'all.yaml'), 'utf8'))
+          ? d
+          : undefined;
+      },
+      60_000,
+      'the drift corrected',
+    );
+    assert.ok(filesIn(join(fixed, 'agg')).includes('all.yaml'));
   });
 });

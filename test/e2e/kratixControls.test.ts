@@ -42,9 +42,9 @@ interface Lamp {
 }
 
 /** WorkflowRuns FleetOps recorded for a resource in namespace default. */
-async function runsOf(fleet: TestFleet, name: string): Promise<number> {
+async function runsOf(fleet: TestFleet, name: string, pipeline?: string): Promise<number> {
   const runs = await fleet.client.get<{ items: unknown[] }>('/apis/fleetops.dev/v1alpha1/namespaces/default/workflowruns', {
-    query: { labelSelector: `kratix.io/resource-name=${name}` },
+    query: { labelSelector: `kratix.io/resource-name=${name}${pipeline ? `,kratix.io/pipeline-name=${pipeline}` : ''}` },
   });
   return runs.items.length;
 }
@@ -217,7 +217,15 @@ const gatePromise = testPromise({
     },
   },
 });
-const gateWorkflows = (gatePromise.spec as { workflows: { resource: Record<string, unknown> } }).workflows.resource;
+const gateWorkflows = (gatePromise.spec as { workflows: { resource: Record<string, unknown[]> } }).workflows.resource;
+// A first pipeline before the one that suspends: a resumed workflow does not run it again (Kratix resumes from the
+// suspended pipeline).
+gateWorkflows.configure!.unshift({
+  apiVersion: 'platform.kratix.io/v1alpha1',
+  kind: 'Pipeline',
+  metadata: { name: 'prepare' },
+  spec: { containers: [{ name: 'prepare', image: TEST_IMAGE, command: ['sh', '-c', 'echo "prepared: true" > /kratix/metadata/status.yaml'] }] },
+});
 gateWorkflows.delete = [
   {
     apiVersion: 'platform.kratix.io/v1alpha1',
@@ -237,7 +245,12 @@ gateWorkflows.delete = [
 
 interface Gate {
   metadata: { labels?: Record<string, string> };
-  status?: { opened?: boolean; conditions?: { type: string; status: string; reason: string }[]; kratix?: { workflows?: { phase?: string } } };
+  status?: {
+    opened?: boolean;
+    prepared?: boolean;
+    conditions?: { type: string; status: string; reason: string }[];
+    kratix?: { workflows?: { phase?: string } };
+  };
 }
 
 describe('workflows that suspend themselves', () => {
@@ -247,7 +260,7 @@ describe('workflows that suspend themselves', () => {
   const gate = (name: string): Promise<Gate> => fleet.client.get<Gate>(`${path}/${name}`);
   const condition = async (name: string, type: string): Promise<string | undefined> =>
     (await gate(name)).status?.conditions?.find((c) => c.type === type)?.reason;
-  const runs = (name: string): Promise<number> => runsOf(fleet, name);
+  const runs = (name: string, pipeline?: string): Promise<number> => runsOf(fleet, name, pipeline);
   const ok = (args: string[]): Promise<void> => succeeds(kubectl, args);
 
   before(async () => {
@@ -262,14 +275,17 @@ describe('workflows that suspend themselves', () => {
     await eventually(async () => (await gate('g1')).metadata.labels?.['kratix.io/workflow-suspended'] === 'true', 30_000, 'the suspended label');
     assert.equal(await condition('g1', 'Reconciled'), 'WorkflowSuspended');
     assert.equal((await gate('g1')).status?.kratix?.workflows?.phase, 'Suspended');
-    assert.equal(await runs('g1'), 1);
+    assert.equal(await runs('g1'), 2);
     // Approval alone does not resume it (the workflow waits for its label's removal).
     await ok(['annotate', 'gates', 'g1', 'gate=approved']);
     await ok(['label', 'gates', 'g1', 'kratix.io/workflow-suspended-']);
     await eventually(async () => (await gate('g1')).status?.kratix?.workflows?.phase === 'Succeeded', 30_000, 'the resumed workflow done');
     assert.equal((await gate('g1')).status?.opened, true);
     assert.equal((await gate('g1')).metadata.labels?.['kratix.io/workflow-suspended'], undefined);
-    assert.equal(await runs('g1'), 2);
+    // Resumed from the suspended pipeline: `open` ran again, `prepare` did not, and its status is kept.
+    assert.equal(await runs('g1', 'open'), 2);
+    assert.equal(await runs('g1', 'prepare'), 1);
+    assert.equal((await gate('g1')).status?.prepared, true);
   });
 
   it('holds the teardown while the delete workflow is suspended, until its label is removed', async () => {

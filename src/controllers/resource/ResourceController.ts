@@ -272,7 +272,9 @@ export class ResourceController {
     const unpaused = obj.status?.conditions?.some(isPausedCondition) === true;
     // A workflow that suspended itself resumes when its kratix.io/workflow-suspended label is removed.
     const resumed = state.phase === 'Suspended' && state.suspendedGeneration !== undefined && obj.metadata.labels?.[LABEL_WORKFLOW_SUSPENDED] === undefined;
-    const manual = obj.metadata.labels?.[LABEL_MANUAL_RECONCILIATION] === 'true' || unpaused || resumed;
+    // Manual reconciliation and unpausing run the workflow from its first pipeline; a resumed one from where it stopped.
+    const fromStart = obj.metadata.labels?.[LABEL_MANUAL_RECONCILIATION] === 'true' || unpaused;
+    const manual = fromStart || resumed;
     const decision = nextRun(state, { hash, manual, revision, intervalMs: this.intervalMs(promise), now: now.getTime() });
     if (decision.kind === 'wait') return decision.ms === undefined ? undefined : { requeueAfter: decision.ms };
     if (decision.kind === 'adopt' && revision !== undefined) {
@@ -284,7 +286,7 @@ export class ResourceController {
       });
       return;
     }
-    return this.runConfigure(obj, promise, type, hash, { ...state, ...(revision ? { revision } : {}) }, log, signal);
+    return this.runConfigure(obj, promise, type, hash, { ...state, ...(revision ? { revision } : {}) }, log, { fromStart, ...(signal ? { signal } : {}) });
   }
 
   /**
@@ -326,7 +328,7 @@ export class ResourceController {
     hash: string,
     state: WorkflowState,
     log: Logger,
-    signal?: AbortSignal,
+    { fromStart, signal }: { fromStart: boolean; signal?: AbortSignal },
   ): Promise<ReconcileResult | void> {
     const { client, executor } = this.opts;
     const pipelines = pipelinesOf(promise, 'configure');
@@ -340,8 +342,15 @@ export class ResourceController {
     const recovering = since !== undefined;
     // A run of an earlier spec still under way (started by a leader that has gone) must not write its Work after ours.
     if (state.phase === 'Running' && state.hash !== hash && executor.dispatching()) await this.supersede(current, promise, hash);
-    const resumed = recovering ? await this.completedRuns(current, promise, hash, since) : new Map<string, CompletedRun>();
-    if (resumed.size) log.info({ pipelines: [...resumed.keys()] }, 'resuming a workflow interrupted by a restart');
+    // A workflow that suspended itself (workflow-control.yaml) resumes from the pipeline that suspended, as on Kratix:
+    // the ones before it, succeeded for this spec, are not run again.
+    const suspended = !recovering && !fromStart && state.phase === 'Suspended' && state.hash === hash;
+    const resumed = recovering
+      ? await this.completedRuns(current, promise, hash, since)
+      : suspended
+        ? await this.runsBeforeSuspension(current, promise, hash, state)
+        : new Map<string, CompletedRun>();
+    if (resumed.size) log.info({ pipelines: [...resumed.keys()], after: recovering ? 'restart' : 'suspension' }, 'resuming a workflow');
     if (pipelines.length) {
       const runningSince = since ?? obj.metadata.resourceVersion;
       current = await this.writeStatus(current, (s) => markRunning(s, { state, hash, runningSince, pipelines: pipelineNames, now: nowText() }));
@@ -429,6 +438,22 @@ export class ResourceController {
       out.set(run.metadata.labels?.[LABEL_PIPELINE_NAME] ?? '', { name: run.metadata.name, status: st.output?.status ?? {} });
     }
     return out;
+  }
+
+  /** The newest succeeded WorkflowRun of each pipeline the suspended attempt had completed, by pipeline. */
+  private async runsBeforeSuspension(obj: ResourceRequest, promise: KratixPromise, hash: string, state: WorkflowState): Promise<Map<string, CompletedRun>> {
+    const done = new Set((state.pipelines ?? []).filter((p) => p.phase === 'Succeeded').map((p) => p.name));
+    const out = new Map<string, CompletedRun>();
+    if (!done.size) return out;
+    const selector = `${LABEL_RESOURCE_NAME}=${obj.metadata.name},${LABEL_PROMISE_NAME}=${promise.metadata.name},${LABEL_HASH}=${hash}`;
+    const runs = await listOf(this.opts.client, workflowRunType, { namespace: obj.metadata.namespace ?? '', labelSelector: selector });
+    runs.sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
+    for (const run of runs) {
+      const pipeline = run.metadata.labels?.[LABEL_PIPELINE_NAME] ?? '';
+      if (done.has(pipeline) && run.status?.phase === 'Succeeded') out.set(pipeline, { name: run.metadata.name, status: run.status.output?.status ?? {} });
+    }
+    // All of them, or none: a run pruned since means the workflow starts over.
+    return out.size === done.size ? out : new Map();
   }
 
   /** Re-reads the object and writes its status through `change`, retrying on conflicts; skips a no-op write. */

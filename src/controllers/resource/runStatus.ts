@@ -56,6 +56,7 @@ export interface RunEnd {
 /** The status once a run has ended. */
 export function recordOutcome(s: ResourceRequestStatus, end: RunEnd): void {
   const { outcome, state, now } = end;
+  const suspended = outcome.ok && (outcome.control.suspend === true || outcome.control.retryAfterMs !== undefined);
   Object.assign(s, mergeStatus(s, outcome.status));
   const wf: WorkflowState = {
     hash: end.hash,
@@ -64,7 +65,7 @@ export function recordOutcome(s: ResourceRequestStatus, end: RunEnd): void {
     ...(state.revision !== undefined ? { revision: state.revision } : {}),
     pipelines: end.pipelines.map((name, i) => ({
       name,
-      phase: i < outcome.succeeded ? 'Succeeded' : name === outcome.failedPipeline ? 'Failed' : 'Pending',
+      phase: i < outcome.succeeded ? 'Succeeded' : name === outcome.failedPipeline ? 'Failed' : i === outcome.succeeded && suspended ? 'Suspended' : 'Pending',
     })),
   };
   s.workflows = end.pipelines.length;
