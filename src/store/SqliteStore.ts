@@ -76,6 +76,7 @@ export class SqliteStore implements Store {
   private readonly untrackLog = storeMetrics.changeLog.track(() => [[[], this.rv - this.compactedRv]]);
   /** Stored text of recently used objects by cacheId, oldest first, at most cacheChars characters (see get). */
   private readonly texts = new Map<string, string>();
+  private readonly prepared = new Map<string, StatementSync>();
   private textChars = 0;
   private readonly cacheChars: number;
   /** Commits waiting for the next transaction (see commit). */
@@ -187,10 +188,24 @@ export class SqliteStore implements Store {
     return text === undefined ? undefined : decodeStored(text);
   }
 
+  /**
+   * A prepared statement for SQL built at run time (lists: a few shapes, by filter and limit), kept: preparing one
+   * costs more than running it on a small table.
+   */
+  private statement(sql: string): StatementSync {
+    let stmt = this.prepared.get(sql);
+    if (!stmt) {
+      if (this.prepared.size >= 64) this.prepared.clear();
+      stmt = this.db.prepare(sql);
+      this.prepared.set(sql, stmt);
+    }
+    return stmt;
+  }
+
   async list(type: TypeKey, options: ListOptions = {}): Promise<ListResult> {
     const q = listQuery(type, options, () => '?');
     // One read transaction keeps rv and rows consistent with each other.
-    const rows = this.db.prepare(`SELECT ns, name, data FROM objects WHERE ${q.where} ORDER BY ns, name${q.limitSql}`).all(...q.values);
+    const rows = this.statement(`SELECT ns, name, data FROM objects WHERE ${q.where} ORDER BY ns, name${q.limitSql}`).all(...q.values);
     return listPage(
       rows.map((r) => ({ ns: text(r, 'ns'), name: text(r, 'name'), data: text(r, 'data') })),
       q.limit,

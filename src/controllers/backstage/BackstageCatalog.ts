@@ -40,6 +40,12 @@ export class BackstageCatalog {
   private readonly opts: BackstageCatalogOptions;
   private readonly runner: KindsController;
   private watches: { stop(): void }[] = [];
+  /**
+   * Promises known to have no catalog Work while no Backstage Destination exists: their resources' events (a fleet
+   * update changes every status) then cost a list of Destinations, not a scan of every Work. Cleared when any
+   * Destination changes.
+   */
+  private readonly absent = new Set<string>();
 
   constructor(options: BackstageCatalogOptions) {
     this.opts = options;
@@ -63,6 +69,7 @@ export class BackstageCatalog {
       await watchOf(this.opts.client, promiseType, {}, (e) => this.enqueue(e.object.metadata.name)),
       // A Backstage Destination coming or going changes what every Promise should have.
       await watchOf(this.opts.client, destinationType, {}, () => {
+        this.absent.clear();
         for (const t of this.opts.registry.all()) if (t.owner.startsWith('promise/')) this.enqueue(promiseNameOf(t));
       }),
     );
@@ -76,16 +83,19 @@ export class BackstageCatalog {
 
   async reconcile(name: string): Promise<void> {
     const { client } = this.opts;
+    const backstage = await this.backstageWanted();
+    if (!backstage && this.absent.has(name)) return;
     const existing = await listOf(client, workType, { labelSelector: `${LABEL_BACKSTAGE}=true,${LABEL_PROMISE_NAME}=${name}` });
     const promise = await getOf(client, promiseType, name);
     const type = kindServedBy(this.opts.registry, name);
-    const wanted = (await this.backstageWanted()) && promise && !promise.metadata.deletionTimestamp && type ? await this.desired(promise, type) : [];
+    const wanted = backstage && promise && !promise.metadata.deletionTimestamp && type ? await this.desired(promise, type) : [];
     for (const w of wanted) await ensureWork(client, this.opts.seal, w);
     const keep = new Set(wanted.map((w) => `${w.metadata.namespace ?? ''}/${w.metadata.name ?? ''}`));
     for (const w of existing) {
       if (!keep.has(`${w.metadata.namespace ?? ''}/${w.metadata.name}`))
         await client.delete({ apiVersion: KRATIX_API, kind: 'Work', namespace: w.metadata.namespace ?? '', name: w.metadata.name });
     }
+    if (!backstage) this.absent.add(name);
   }
 
   private async backstageWanted(): Promise<boolean> {

@@ -1,0 +1,207 @@
+/**
+ * FleetOps at fleet size (#25): N resources (default 100,000) of one Promise, stored and watched by a FleetOps
+ * process of its own. Prints:
+ *  - the store: N objects written in batches of 1,000 (commits/s), the database's size;
+ *  - start-up with N objects: from spawning the process to /readyz answering (open store, fill caches, serve), and
+ *    until every resource is reconciled (its status says so);
+ *  - memory: RSS once started and reconciled, and the peak (VmHWM);
+ *  - a Promise change (a configure pipeline added): time until its Rollout exists and until it hands the first
+ *    resource the new revision — the rollout must start without a whole-fleet pass on the event loop;
+ *  - /healthz latency (p50, p99, max) polled every 50 ms throughout, the liveness a load balancer sees.
+ * The floor for start-up is the same process started on an empty data directory.
+ * Figures only, no assertions. Usage: node bench/scale.bench.ts [--resources 100000] (KEEP_BENCH_DIR=1 keeps the data)
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { HttpClient } from '../src/client/HttpClient.ts';
+import { SqliteStore } from '../src/store/SqliteStore.ts';
+import { keyOf } from '../src/store/Store.ts';
+import { spawnFleet, type FleetProcess } from '../test/helpers/process.ts';
+import { testPromise } from '../test/helpers/promises.ts';
+import { arg, fmt, pct } from './lib/figures.ts';
+
+const N = arg('resources', 100_000);
+const GROUP = 'scale.fleetops.dev';
+const THINGS = `/apis/${GROUP}/v1/namespaces/default/things`;
+const KRATIX = '/apis/platform.kratix.io/v1alpha1';
+
+/** Revision 1 has no workflow (requests are only recorded); revision 2 adds one, which starts a rollout. */
+function promise(withPipeline: boolean): object {
+  const p = testPromise({
+    kind: 'Thing',
+    plural: 'things',
+    group: GROUP,
+    specProperties: { size: { type: 'integer' } },
+    pipeline: { name: 'render', spec: { containers: [{ name: 'render', image: 'busybox', command: ['true'] }] } },
+  });
+  if (!withPipeline) delete (p.spec as { workflows?: unknown }).workflows;
+  return p;
+}
+
+const memory = (pid: number | undefined): { rss: number; peak: number } => {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+};
+
+/** Polls /healthz every 50 ms (no token: it is public), recording each answer's latency. */
+function healthPoller(port: () => number | undefined): { latencies: number[]; stop(): void } {
+  const latencies: number[] = [];
+  let stopped = false;
+  const once = (): void => {
+    const p = port();
+    if (stopped) return;
+    if (p === undefined) {
+      setTimeout(once, 50);
+      return;
+    }
+    const start = performance.now();
+    const req = request({ host: '127.0.0.1', port: p, path: '/healthz', rejectUnauthorized: false, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        latencies.push(performance.now() - start);
+        setTimeout(once, 50);
+      });
+    });
+    req.on('error', () => setTimeout(once, 50));
+    req.end();
+  };
+  once();
+  return {
+    latencies,
+    stop: () => {
+      stopped = true;
+    },
+  };
+}
+
+const portOf = (fleet: FleetProcess): number | undefined => {
+  const m = /listening on https:\/\/[^:]+:(\d+)/.exec(fleet.output());
+  return m ? Number(m[1]) : undefined;
+};
+
+async function until(what: string, check: () => Promise<boolean>, pollMs: number, timeoutMs = 30 * 60_000): Promise<number> {
+  const start = performance.now();
+  let lastPrint = start;
+  while (!(await check().catch(() => false))) {
+    if (performance.now() - start > timeoutMs) throw new Error(`timed out: ${what}`);
+    if (performance.now() - lastPrint > 15_000) {
+      lastPrint = performance.now();
+      process.stderr.write(`  ${what}… ${((performance.now() - start) / 1000).toFixed(0)} s\n`);
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+  return performance.now() - start;
+}
+
+/** Resources whose status the resource controller has written (a list page of 1 says how many there are; a count). */
+async function reconciledCount(client: HttpClient): Promise<number> {
+  let n = 0;
+  let cont: string | undefined;
+  do {
+    const page = await client.get<{ items: { status?: { message?: string } }[]; metadata: { continue?: string } }>(THINGS, {
+      query: { limit: '5000', ...(cont ? { continue: cont } : {}) },
+    });
+    n += page.items.filter((i) => i.status?.message !== undefined).length;
+    cont = page.metadata.continue || undefined;
+  } while (cont);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'fleetops-scale-bench-'));
+  const dir = join(root, 'fleet');
+  const fleets: FleetProcess[] = [];
+  try {
+    // Floor: the same process on an empty data directory.
+    let t = performance.now();
+    const empty = await spawnFleet(join(root, 'empty'));
+    await until('empty start', async () => (await empty.client.request('GET', '/readyz')).status === 200, 10);
+    const floorMs = performance.now() - t;
+    const floorMemory = memory(empty.child.pid);
+    await empty.kill('SIGTERM');
+
+    // The Promise, installed through the API; then the resources written straight into the stopped process's store.
+    const first = await spawnFleet(dir);
+    fleets.push(first);
+    await first.client.request('POST', `${KRATIX}/promises`, { body: promise(false) });
+    await until('kind served', async () => (await first.client.request('GET', THINGS)).status === 200, 50);
+    await first.kill('SIGTERM');
+    process.stderr.write(`writing ${N} resources into the store…\n`);
+    const store = new SqliteStore({ path: join(dir, 'fleetops.db') });
+    t = performance.now();
+    for (let i = 0; i < N; i += 1000) {
+      const ops = [];
+      for (let j = i; j < Math.min(N, i + 1000); j++)
+        ops.push({
+          op: 'create' as const,
+          key: keyOf({ group: GROUP, kind: 'Thing' }, 'default', `t${j}`),
+          object: { apiVersion: `${GROUP}/v1`, kind: 'Thing', metadata: { name: `t${j}`, namespace: 'default' }, spec: { size: j } } as never,
+        });
+      await store.commit(ops);
+    }
+    const storeMs = performance.now() - t;
+    await store.close();
+    const dbMb = statSync(join(dir, 'fleetops.db')).size / 1024 / 1024;
+
+    // Start-up with N objects, /healthz polled from the moment it listens.
+    process.stderr.write(`starting FleetOps on ${N} resources…\n`);
+    t = performance.now();
+    const fleet = await spawnFleet(dir);
+    fleets.push(fleet);
+    const health = healthPoller(() => portOf(fleet));
+    await until('ready', async () => (await fleet.client.request('GET', '/readyz')).status === 200, 10);
+    const readyMs = performance.now() - t;
+    const readyMemory = memory(fleet.child.pid);
+    await until('every resource reconciled', async () => (await reconciledCount(fleet.client)) >= N, 2000);
+    const reconciledMs = performance.now() - t;
+    const reconciledMemory = memory(fleet.child.pid);
+    const startupHealth = health.latencies.length;
+
+    // A Promise change: its rollout must start at once.
+    process.stderr.write('the Promise changes…\n');
+    const current = await fleet.client.get<{ metadata: { resourceVersion: string } }>(`${KRATIX}/promises/thing`);
+    const changed = promise(true) as { metadata: Record<string, unknown> };
+    t = performance.now();
+    await fleet.client.request('PUT', `${KRATIX}/promises/thing`, {
+      body: { ...changed, metadata: { ...changed.metadata, resourceVersion: current.metadata.resourceVersion } },
+    });
+    type Rollout = { status?: { total?: number; updated?: number; inProgress?: number } };
+    const rollout = (): Promise<Rollout> => fleet.client.get<Rollout>('/apis/fleetops.dev/v1alpha1/rollouts/thing-r2');
+    const createdMs = await until('rollout created', async () => ((await rollout()).status?.total ?? 0) > 0, 10);
+    const startedMs =
+      createdMs +
+      (await until(
+        'first resource handed revision 2',
+        async () => ((await rollout()).status?.inProgress ?? 0) + ((await rollout()).status?.updated ?? 0) > 0,
+        10,
+      ));
+    await new Promise((r) => setTimeout(r, 2000)); // the rollout under way, health still polled
+    health.stop();
+    const rolloutMemory = memory(fleet.child.pid);
+
+    const h = health.latencies;
+    const during = h.slice(startupHealth);
+    console.log(`FleetOps with ${N} resources of one Promise (SQLite store, 2 cores):`);
+    console.log(`  store: ${N} creates in batches of 1,000: ${fmt(storeMs / 1000)} s (${fmt(N / (storeMs / 1000))} objects/s); database ${fmt(dbMb)} MiB`);
+    console.log(
+      `  start-up to /readyz: ${fmt(readyMs)} ms (floor, empty data directory: ${fmt(floorMs)} ms); every resource reconciled after ${fmt(reconciledMs / 1000)} s`,
+    );
+    console.log(
+      `  RSS: ${fmt(readyMemory.rss)} MiB when ready, ${fmt(reconciledMemory.rss)} MiB reconciled, ${fmt(rolloutMemory.rss)} MiB with the rollout under way; peak ${fmt(rolloutMemory.peak)} MiB (empty: ${fmt(floorMemory.rss)} MiB)`,
+    );
+    console.log(`  Promise change → Rollout created: ${fmt(createdMs)} ms; → first resource handed the new revision: ${fmt(startedMs)} ms`);
+    console.log(
+      `  /healthz every 50 ms: ${h.length} answers, p50 ${fmt(pct(h, 50))} ms, p99 ${fmt(pct(h, 99))} ms, max ${fmt(Math.max(...h))} ms (during the rollout start: p99 ${fmt(pct(during, 99))} ms)`,
+    );
+  } finally {
+    for (const f of fleets) await f.kill('SIGKILL').catch(() => undefined);
+    if (process.env.KEEP_BENCH_DIR) console.log(root);
+    else rmSync(root, { recursive: true, force: true });
+  }
+}
+
+await main();
