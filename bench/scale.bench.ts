@@ -198,7 +198,12 @@ async function main(): Promise<void> {
       `  /healthz every 50 ms: ${h.length} answers, p50 ${fmt(pct(h, 50))} ms, p99 ${fmt(pct(h, 99))} ms, max ${fmt(Math.max(...h))} ms (during the rollout start: p99 ${fmt(pct(during, 99))} ms)`,
     );
   } finally {
-    for (const f of fleets) await f.kill('SIGKILL').catch(() => undefined);
+    // Gracefully (a CPU profile asked for with NODE_OPTIONS=--cpu-prof is written on exit), else killed.
+    for (const f of fleets) {
+      const timer = setTimeout(() => f.child.kill('SIGKILL'), 30_000);
+      await f.kill('SIGTERM').catch(() => undefined);
+      clearTimeout(timer);
+    }
     if (process.env.KEEP_BENCH_DIR) console.log(root);
     else rmSync(root, { recursive: true, force: true });
   }

@@ -14,6 +14,21 @@ export interface ReconcileResult {
   requeueAfter?: number;
 }
 
+/**
+ * Reconciles against the embedded store never wait on I/O (its reads and writes resolve at once), so workers going
+ * from one to the next run as one chain of microtasks: with a queue of 100,000 keys the event loop would serve no
+ * API request and no /healthz until it drained. Every worker of every controller gives way to I/O once reconciles
+ * have had the loop for this long.
+ */
+const GIVE_WAY_AFTER_MS = 10;
+let lastGaveWay = performance.now();
+
+async function giveWay(): Promise<void> {
+  if (performance.now() - lastGaveWay < GIVE_WAY_AFTER_MS) return;
+  await new Promise((resolve) => setImmediate(resolve));
+  lastGaveWay = performance.now();
+}
+
 /** Thrown for failures that retrying cannot fix; logged once, not retried. */
 export class TerminalError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -98,6 +113,7 @@ export class Controller {
 
   private async work(): Promise<void> {
     for (;;) {
+      await giveWay();
       const key = await this.queue.get();
       if (key === undefined) return;
       this.busy++;

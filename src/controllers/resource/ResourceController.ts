@@ -189,12 +189,15 @@ export class ResourceController {
     await this.controller.stop();
   }
 
+  /**
+   * Every resource of the Promise's kind, from the keys the watch has delivered (every live resource has a
+   * signature): no list of the fleet, whose parse would hold the event loop for seconds at 100,000 resources.
+   */
   private async enqueueAllOf(promiseName: string): Promise<void> {
     const type = kindServedBy(this.opts.registry, promiseName);
     if (!type) return;
-    for (const obj of await this.opts.client.list(apiVersionOf(type), type.kind)) {
-      this.controller.enqueue(resourceKey(type, obj.metadata.namespace ?? '', obj.metadata.name));
-    }
+    const prefix = resourceKey(type, '', '').slice(0, -1);
+    for (const key of this.signatures.keys()) if (key.startsWith(prefix)) this.controller.enqueue(key);
   }
 
   private intervalMs(promise: KratixPromise): number {
