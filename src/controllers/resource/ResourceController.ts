@@ -119,7 +119,7 @@ export class ResourceController {
   private readonly opts: ResourceControllerOptions;
   private readonly kinds: PromiseKindsWatcher;
   private promiseWatch: { stop(): void } | undefined;
-  /** Promise name → what last triggered a fleet-wide re-check (spec generation and availability). */
+  /** Promise name → what last triggered a fleet-wide re-check (availability and pausing). */
   private readonly promiseSeen = new Map<string, string>();
   private readonly background: BackgroundTasks;
   /** Promises as the watch last delivered them: read on every reconcile, so not parsed from the store each time. */
@@ -175,7 +175,10 @@ export class ResourceController {
         return;
       }
       this.promises.set(name, e.object);
-      const mark = `${String(e.object.metadata.generation)}/${String(e.object.status?.status)}/${String(isPaused(e.object))}`;
+      // Availability and pausing change what every resource may do; a spec change does not (its new revision
+      // reaches resources through a Rollout, which labels them): re-checking 100,000 resources for it would only
+      // hold up the rollout's start.
+      const mark = `${String(e.object.status?.status)}/${String(isPaused(e.object))}`;
       const before = this.promiseSeen.get(name);
       this.promiseSeen.set(name, mark);
       if (before !== undefined && before !== mark) this.background.run('re-check resources of a changed Promise', () => this.enqueueAllOf(name));
