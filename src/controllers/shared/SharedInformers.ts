@@ -22,6 +22,18 @@ interface Informer {
 
 const keyOf = (o: StoredObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
+/**
+ * The cache keeps objects without their managed fields, as controller-runtime's caches are usually told to: no
+ * controller reads them, an update that omits them keeps the stored ones, and they are a third of a resource's
+ * size — at 100,000 resources, hundreds of megabytes. A copy of the top level: the event's object may be shared
+ * with other watchers.
+ */
+function withoutManagedFields(o: StoredObject): StoredObject {
+  if (o.metadata.managedFields === undefined) return o;
+  const { managedFields: _dropped, ...metadata } = o.metadata;
+  return { ...o, metadata };
+}
+
 export class SharedInformers implements Client {
   private readonly client: Client;
   private readonly informers = new Map<string, Informer>();
@@ -97,7 +109,8 @@ export class SharedInformers implements Client {
     let handle: { stop(): void } | undefined;
     let stopped = false;
     const synced = this.client
-      .watch(apiVersion, kind, {}, (event) => {
+      .watch(apiVersion, kind, {}, (delivered) => {
+        const event = { type: delivered.type, object: withoutManagedFields(delivered.object) };
         if (event.type === 'DELETED') cache.delete(keyOf(event.object));
         else cache.set(keyOf(event.object), event.object);
         // One watcher's failure does not keep the event from the others; it still surfaces, as it would unshared.
