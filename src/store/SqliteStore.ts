@@ -175,11 +175,14 @@ export class SqliteStore implements Store {
     if (text === undefined) return;
     this.texts.set(id, text);
     this.textChars += text.length;
-    while (this.textChars > this.cacheChars) {
-      const oldest = this.texts.entries().next().value;
-      if (!oldest) break;
-      this.texts.delete(oldest[0]);
-      this.textChars -= oldest[1].length;
+    if (this.textChars <= this.cacheChars) return;
+    // Down to 90% in one pass: a new iterator per eviction would step again over the entries deleted before it (a
+    // Map keeps them until it is rebuilt), which made each insert cost more the longer the cache had been full.
+    const target = this.cacheChars * 0.9;
+    for (const [key, value] of this.texts) {
+      if (this.textChars <= target) break;
+      this.texts.delete(key);
+      this.textChars -= value.length;
     }
   }
 
