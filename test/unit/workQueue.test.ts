@@ -91,4 +91,29 @@ describe('Controller', () => {
     await c.stop();
     assert.deepEqual(seen.slice(2), ['start short', 'done short']);
   });
+
+  it('gives way to timers and I/O while reconciles that never wait keep its queue full', async () => {
+    // Reconciles against the embedded store resolve at once: without giving way, 2,000 of them would run as one chain
+    // of microtasks and the timer below (standing for an API request, or /healthz) would fire only after the last.
+    let done = 0;
+    const c = new Controller({
+      name: 't',
+      logger: pino({ level: 'silent' }),
+      concurrency: 2,
+      reconciler: {
+        async reconcile() {
+          const until = performance.now() + 0.05;
+          while (performance.now() < until); // a little CPU, no I/O
+          done++;
+        },
+      },
+    });
+    for (let i = 0; i < 2000; i++) c.enqueue(`k${i}`);
+    const firedAfter = new Promise<number>((resolve) => setTimeout(() => resolve(done), 0));
+    c.start();
+    const seen = await firedAfter;
+    assert.ok(seen < 2000, `the timer fired after ${seen} of 2000 reconciles: the workers never gave way`);
+    while (done < 2000) await new Promise((r) => setTimeout(r, 5));
+    await c.stop();
+  });
 });
