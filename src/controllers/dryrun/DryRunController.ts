@@ -11,9 +11,9 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../../api/errors.ts';
 import { isKubeObject, type StoredObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
-import { getOf, watchOf } from '../../client/typed.ts';
-import { Controller } from '../../controller/Controller.ts';
-import { objectOf } from '../../registry/builtin/defineType.ts';
+import { getOf } from '../../client/typed.ts';
+import { TypeController } from '../shared/TypeController.ts';
+import { objectOf, type Static } from '../../registry/builtin/defineType.ts';
 import { dryRunType, promiseType, type DryRun, type DryRunStatus } from '../../registry/builtin/kratixKinds.ts';
 import type { Registry } from '../../registry/Registry.ts';
 import { apiVersionOf } from '../../registry/ResourceType.ts';
@@ -37,25 +37,29 @@ export interface DryRunControllerOptions {
 const DONE: ReadonlySet<unknown> = new Set(['Complete', 'Failed']);
 
 export class DryRunController {
-  readonly controller: Controller;
   private readonly opts: DryRunControllerOptions;
-  private watch: { stop(): void } | undefined;
+  private readonly runner: TypeController<Static<typeof dryRunType>>;
 
   constructor(options: DryRunControllerOptions) {
     this.opts = options;
-    this.controller = new Controller({ name: 'dry-run', reconciler: { reconcile: (key, log) => this.reconcile(key, log) }, logger: options.logger });
-  }
-
-  async start(): Promise<void> {
-    this.controller.start();
-    this.watch = await watchOf(this.opts.client, dryRunType, {}, (e) => {
-      if (e.type !== 'DELETED' && !DONE.has(e.object.status?.phase)) this.controller.enqueue(`${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`);
+    this.runner = new TypeController({
+      name: 'dry-run',
+      client: options.client,
+      type: dryRunType,
+      logger: options.logger,
+      reconciler: { reconcile: (key, log) => this.reconcile(key, log) },
+      onEvent: (e, enqueue) => {
+        if (e.type !== 'DELETED' && !DONE.has(e.object.status?.phase)) enqueue(`${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`);
+      },
     });
   }
 
-  async stop(): Promise<void> {
-    this.watch?.stop();
-    await this.controller.stop();
+  start(): Promise<void> {
+    return this.runner.start();
+  }
+
+  stop(): Promise<void> {
+    return this.runner.stop();
   }
 
   async reconcile(key: string, log: Logger): Promise<void> {

@@ -7,10 +7,11 @@
 import type { Logger } from 'pino';
 import { jsonEqual } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
-import { listOf, watchOf } from '../../client/typed.ts';
+import { listOf } from '../../client/typed.ts';
+import type { Static } from '../../registry/builtin/defineType.ts';
+import { TypeController } from '../shared/TypeController.ts';
 import { healthRecordType, type HealthRecord } from '../../registry/builtin/kratixKinds.ts';
 import { resourceRequest, type HealthState, type HealthStatus } from '../shared/resourceRequest.ts';
-import { Controller } from '../../controller/Controller.ts';
 import type { Registry } from '../../registry/Registry.ts';
 import { apiVersionOf } from '../../registry/ResourceType.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
@@ -45,26 +46,30 @@ function dataOf(record: HealthRecord): HealthRecordData | undefined {
 }
 
 export class HealthRecords {
-  readonly controller: Controller;
   private readonly opts: HealthRecordsOptions;
-  private watch: { stop(): void } | undefined;
+  private readonly runner: TypeController<Static<typeof healthRecordType>>;
 
   constructor(options: HealthRecordsOptions) {
     this.opts = options;
-    this.controller = new Controller({ name: 'health-records', reconciler: { reconcile: (key) => this.reconcile(key) }, logger: options.logger });
-  }
-
-  async start(): Promise<void> {
-    this.controller.start();
-    this.watch = await watchOf(this.opts.client, healthRecordType, {}, (e) => {
-      const d = dataOf(e.object);
-      if (d) this.controller.enqueue(`${d.promiseRef.name}/${d.resourceRef.namespace ?? e.object.metadata.namespace ?? ''}/${d.resourceRef.name}`);
+    this.runner = new TypeController({
+      name: 'health-records',
+      client: options.client,
+      type: healthRecordType,
+      logger: options.logger,
+      reconciler: { reconcile: (key) => this.reconcile(key) },
+      onEvent: (e, enqueue) => {
+        const d = dataOf(e.object);
+        if (d) enqueue(`${d.promiseRef.name}/${d.resourceRef.namespace ?? e.object.metadata.namespace ?? ''}/${d.resourceRef.name}`);
+      },
     });
   }
 
-  async stop(): Promise<void> {
-    this.watch?.stop();
-    await this.controller.stop();
+  start(): Promise<void> {
+    return this.runner.start();
+  }
+
+  stop(): Promise<void> {
+    return this.runner.stop();
   }
 
   /** Re-derives one resource's healthStatus from the records naming it, then lets deleted records go. */

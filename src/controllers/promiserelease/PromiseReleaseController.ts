@@ -13,9 +13,10 @@ import { errorMessage, isApiError } from '../../api/errors.ts';
 import { isKubeObject, isPlainObject, type KubeObject } from '../../api/types.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
 import type { Client } from '../../client/Client.ts';
-import { getOf, watchOf } from '../../client/typed.ts';
-import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
-import { objectOf } from '../../registry/builtin/defineType.ts';
+import { getOf } from '../../client/typed.ts';
+import type { ReconcileResult } from '../../controller/Controller.ts';
+import { TypeController } from '../shared/TypeController.ts';
+import { objectOf, type Static } from '../../registry/builtin/defineType.ts';
 import { promiseReleaseType, promiseType, type PromiseRelease } from '../../registry/builtin/kratixKinds.ts';
 import { KRATIX_API } from '../shared/kratixNames.ts';
 
@@ -34,23 +35,27 @@ export interface PromiseReleaseControllerOptions {
 }
 
 export class PromiseReleaseController {
-  readonly controller: Controller;
   private readonly opts: PromiseReleaseControllerOptions;
-  private watch: { stop(): void } | undefined;
+  private readonly runner: TypeController<Static<typeof promiseReleaseType>>;
 
   constructor(options: PromiseReleaseControllerOptions) {
     this.opts = options;
-    this.controller = new Controller({ name: 'promise-release', reconciler: { reconcile: (key, log) => this.reconcile(key, log) }, logger: options.logger });
+    this.runner = new TypeController({
+      name: 'promise-release',
+      client: options.client,
+      type: promiseReleaseType,
+      logger: options.logger,
+      reconciler: { reconcile: (key, log) => this.reconcile(key, log) },
+      onEvent: (e, enqueue) => enqueue(e.object.metadata.name),
+    });
   }
 
-  async start(): Promise<void> {
-    this.controller.start();
-    this.watch = await watchOf(this.opts.client, promiseReleaseType, {}, (e) => this.controller.enqueue(e.object.metadata.name));
+  start(): Promise<void> {
+    return this.runner.start();
   }
 
-  async stop(): Promise<void> {
-    this.watch?.stop();
-    await this.controller.stop();
+  stop(): Promise<void> {
+    return this.runner.stop();
   }
 
   async reconcile(name: string, log: Logger): Promise<ReconcileResult | void> {

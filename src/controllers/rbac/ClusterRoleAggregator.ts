@@ -7,9 +7,10 @@ import type { Logger } from 'pino';
 import { labelSelectorMatches, type PolicyRule } from '../../api/rbac.ts';
 import { jsonEqual } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
-import { listOf, watchOf } from '../../client/typed.ts';
+import { listOf } from '../../client/typed.ts';
+import type { Static } from '../../registry/builtin/defineType.ts';
+import { TypeController } from '../shared/TypeController.ts';
 import { clusterRoleType, type ClusterRole } from '../../registry/builtin/rbacKinds.ts';
-import { Controller } from '../../controller/Controller.ts';
 
 export interface ClusterRoleAggregatorOptions {
   client: Client;
@@ -39,23 +40,27 @@ export function aggregatedRules(role: ClusterRole, roles: ClusterRole[]): Policy
 }
 
 export class ClusterRoleAggregator {
-  readonly controller: Controller;
   private readonly opts: ClusterRoleAggregatorOptions;
-  private watch: { stop(): void } | undefined;
+  private readonly runner: TypeController<Static<typeof clusterRoleType>>;
 
   constructor(options: ClusterRoleAggregatorOptions) {
     this.opts = options;
-    this.controller = new Controller({ name: 'clusterrole-aggregation', reconciler: { reconcile: () => this.reconcile() }, logger: options.logger });
+    this.runner = new TypeController({
+      name: 'clusterrole-aggregation',
+      client: options.client,
+      type: clusterRoleType,
+      logger: options.logger,
+      reconciler: { reconcile: () => this.reconcile() },
+      onEvent: (_e, enqueue) => enqueue(ALL),
+    });
   }
 
-  async start(): Promise<void> {
-    this.controller.start();
-    this.watch = await watchOf(this.opts.client, clusterRoleType, {}, () => this.controller.enqueue(ALL));
+  start(): Promise<void> {
+    return this.runner.start();
   }
 
-  async stop(): Promise<void> {
-    this.watch?.stop();
-    await this.controller.stop();
+  stop(): Promise<void> {
+    return this.runner.stop();
   }
 
   async reconcile(): Promise<void> {

@@ -18,7 +18,7 @@ import { refOf, type Client } from '../../client/Client.ts';
 import { getOf, listOf, watchOf } from '../../client/typed.ts';
 import { promiseType, type KratixPromise, type PromiseSpec } from '../../registry/builtin/kratixKinds.ts';
 import { objectOf } from '../../registry/builtin/defineType.ts';
-import { revisionType, workflowRunType } from '../../registry/builtin/fleetopsKinds.ts';
+import { revisionType, workflowRunType, type WorkflowRun } from '../../registry/builtin/fleetopsKinds.ts';
 import { resourceRequest, writeRequestStatus, type ResourceRequest, type ResourceRequestStatus, type WorkflowState } from '../shared/resourceRequest.ts';
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
 import { BackgroundTasks } from '../../controller/BackgroundTasks.ts';
@@ -113,6 +113,9 @@ export function configureHash(promise: KratixPromise, object: ResourceRequest): 
 function pipelinesOf(promise: KratixPromise, action: 'configure' | 'delete'): Pipeline[] {
   return promise.spec?.workflows?.resource?.[action] ?? [];
 }
+
+const pipelineOf = (run: WorkflowRun): string => run.metadata.labels?.[LABEL_PIPELINE_NAME] ?? '';
+const completedRun = (run: WorkflowRun, status: WorkflowRun['status']): CompletedRun => ({ name: run.metadata.name, status: status?.output?.status ?? {} });
 
 export class ResourceController {
   readonly controller: Controller;
@@ -401,8 +404,7 @@ export class ResourceController {
 
   /** Marks the unfinished dispatched runs of this resource for another spec Failed, so no replica records them. */
   private async supersede(obj: ResourceRequest, promise: KratixPromise, hash: string): Promise<void> {
-    const selector = `${LABEL_RESOURCE_NAME}=${obj.metadata.name},${LABEL_PROMISE_NAME}=${promise.metadata.name}`;
-    for (const run of await listOf(this.opts.client, workflowRunType, { namespace: obj.metadata.namespace ?? '', labelSelector: selector })) {
+    for (const run of await this.runsOf(obj, promise)) {
       if (run.metadata.labels?.[LABEL_HASH] === hash || !isUnfinishedDispatch(run)) continue;
       await this.opts.client
         .updateStatus({
@@ -417,10 +419,8 @@ export class ResourceController {
 
   /** Succeeded WorkflowRuns of an interrupted attempt (created after it started), by pipeline; its unfinished run is marked failed. */
   private async completedRuns(obj: ResourceRequest, promise: KratixPromise, hash: string, since: string): Promise<Map<string, CompletedRun>> {
-    const selector = `${LABEL_RESOURCE_NAME}=${obj.metadata.name},${LABEL_PROMISE_NAME}=${promise.metadata.name},${LABEL_HASH}=${hash}`;
-    const runs = await listOf(this.opts.client, workflowRunType, { namespace: obj.metadata.namespace ?? '', labelSelector: selector });
     const out = new Map<string, CompletedRun>();
-    for (const run of runs) {
+    for (const run of await this.runsOf(obj, promise, hash)) {
       const st = run.status;
       if (Number(run.metadata.resourceVersion) <= Number(since)) continue;
       const adopted = this.opts.executor.awaitDispatched(run);
@@ -428,8 +428,7 @@ export class ResourceController {
         // Another replica may still be carrying it out (its claim is taken over if that replica is gone): wait for it
         // rather than run the pipeline a second time.
         const final = objectOf(workflowRunType, await adopted);
-        if (final.status?.phase === 'Succeeded')
-          out.set(run.metadata.labels?.[LABEL_PIPELINE_NAME] ?? '', { name: run.metadata.name, status: final.status.output?.status ?? {} });
+        if (final.status?.phase === 'Succeeded') out.set(pipelineOf(run), completedRun(run, final.status));
         continue;
       }
       if (st?.phase === undefined || st.phase === 'Running') {
@@ -441,7 +440,7 @@ export class ResourceController {
         continue;
       }
       if (st?.phase !== 'Succeeded') continue;
-      out.set(run.metadata.labels?.[LABEL_PIPELINE_NAME] ?? '', { name: run.metadata.name, status: st.output?.status ?? {} });
+      out.set(pipelineOf(run), completedRun(run, st));
     }
     return out;
   }
@@ -451,15 +450,18 @@ export class ResourceController {
     const done = new Set((state.pipelines ?? []).filter((p) => p.phase === 'Succeeded').map((p) => p.name));
     const out = new Map<string, CompletedRun>();
     if (!done.size) return out;
-    const selector = `${LABEL_RESOURCE_NAME}=${obj.metadata.name},${LABEL_PROMISE_NAME}=${promise.metadata.name},${LABEL_HASH}=${hash}`;
-    const runs = await listOf(this.opts.client, workflowRunType, { namespace: obj.metadata.namespace ?? '', labelSelector: selector });
-    runs.sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
-    for (const run of runs) {
-      const pipeline = run.metadata.labels?.[LABEL_PIPELINE_NAME] ?? '';
-      if (done.has(pipeline) && run.status?.phase === 'Succeeded') out.set(pipeline, { name: run.metadata.name, status: run.status.output?.status ?? {} });
+    for (const run of await this.runsOf(obj, promise, hash)) {
+      if (done.has(pipelineOf(run)) && run.status?.phase === 'Succeeded') out.set(pipelineOf(run), completedRun(run, run.status));
     }
     // All of them, or none: a run pruned since means the workflow starts over.
     return out.size === done.size ? out : new Map();
+  }
+
+  /** The resource's WorkflowRuns (for the spec with `hash`, when given), oldest first: a later run of a pipeline wins. */
+  private async runsOf(obj: ResourceRequest, promise: KratixPromise, hash?: string): Promise<WorkflowRun[]> {
+    const selector = `${LABEL_RESOURCE_NAME}=${obj.metadata.name},${LABEL_PROMISE_NAME}=${promise.metadata.name}${hash ? `,${LABEL_HASH}=${hash}` : ''}`;
+    const runs = await listOf(this.opts.client, workflowRunType, { namespace: obj.metadata.namespace ?? '', labelSelector: selector });
+    return runs.sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
   }
 
   /** Re-reads the object and writes its status through `change`, retrying on conflicts; skips a no-op write. */

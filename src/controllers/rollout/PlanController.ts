@@ -9,9 +9,9 @@ import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { isKubeObject, isPlainObject, type KubeObject, type StoredObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
-import { getOf, watchOf } from '../../client/typed.ts';
-import { Controller } from '../../controller/Controller.ts';
-import { objectOf } from '../../registry/builtin/defineType.ts';
+import { getOf } from '../../client/typed.ts';
+import { objectOf, type Static } from '../../registry/builtin/defineType.ts';
+import { TypeController } from '../shared/TypeController.ts';
 import { rolloutPlanType, type RolloutPlan, type RolloutPlanStatus } from '../../registry/builtin/fleetopsKinds.ts';
 import { promiseType, type KratixPromise, type PromiseSpec } from '../../registry/builtin/kratixKinds.ts';
 import { apiVersionOf } from '../../registry/ResourceType.ts';
@@ -54,30 +54,30 @@ function isAdmittedSpec(spec: unknown): spec is PromiseSpec {
 }
 
 export class PlanController {
-  readonly controller: Controller;
   private readonly opts: PlanControllerOptions;
-  private watch: { stop(): void } | undefined;
+  private readonly runner: TypeController<Static<typeof rolloutPlanType>>;
 
   constructor(options: PlanControllerOptions) {
     this.opts = options;
-    this.controller = new Controller({
+    this.runner = new TypeController({
       name: 'rollout-plan',
-      reconciler: { reconcile: (key, log) => this.reconcile(key, log) },
+      client: options.client,
+      type: rolloutPlanType,
       logger: options.logger,
+      reconciler: { reconcile: (key, log) => this.reconcile(key, log) },
       concurrency: 1,
+      onEvent: (e, enqueue) => {
+        if (e.type === 'ADDED') enqueue(e.object.metadata.name);
+      },
     });
   }
 
-  async start(): Promise<void> {
-    this.controller.start();
-    this.watch = await watchOf(this.opts.client, rolloutPlanType, {}, (e) => {
-      if (e.type === 'ADDED') this.controller.enqueue(e.object.metadata.name);
-    });
+  start(): Promise<void> {
+    return this.runner.start();
   }
 
-  async stop(): Promise<void> {
-    this.watch?.stop();
-    await this.controller.stop();
+  stop(): Promise<void> {
+    return this.runner.stop();
   }
 
   private now(): string {
