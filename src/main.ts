@@ -703,6 +703,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       if (stopped) return;
       stopped = true;
       await server.stop();
+      audit?.close();
       await heartbeat.stop();
       await apiSocket.stop();
       reclaimer?.stop();

@@ -301,23 +301,24 @@ export class ApiServer {
     const pathname = pathOf(req.url);
     const parsed = parseApiPath(pathname);
     const registry = this.opts.registry;
-    const notFound = new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    // Made when needed: an error captures a stack trace, a cost every request would pay.
+    const notFound = (): ApiError => new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     if (parsed.kind !== 'resource') {
       if (req.method !== 'GET') throw new ApiError(405, 'MethodNotAllowed', `${req.method} is not supported here`);
       if (parsed.kind === 'root') return parsed.core ? apiVersions() : apiGroupList(registry);
-      if (parsed.kind === 'group') return apiGroup(registry, parsed.group) ?? reply.code(404).send(notFound.toStatus());
-      if (parsed.kind === 'groupVersion') return apiResourceList(registry, parsed.group, parsed.version) ?? reply.code(404).send(notFound.toStatus());
-      throw notFound;
+      if (parsed.kind === 'group') return apiGroup(registry, parsed.group) ?? reply.code(404).send(notFound().toStatus());
+      if (parsed.kind === 'groupVersion') return apiResourceList(registry, parsed.group, parsed.version) ?? reply.code(404).send(notFound().toStatus());
+      throw notFound();
     }
     const path = parsed.path;
     const type = registry.byResource(path.group, path.version, path.plural);
-    if (!type) throw notFound;
+    if (!type) throw notFound();
     const subresourceOk =
       path.subresource === undefined ||
       (path.subresource === 'status' && type.statusSubresource) ||
       (path.subresource === 'token' && type.group === '' && type.plural === 'serviceaccounts');
-    if (!subresourceOk) throw notFound;
-    if (!type.namespaced && path.namespace !== undefined) throw notFound;
+    if (!subresourceOk) throw notFound();
+    if (!type.namespaced && path.namespace !== undefined) throw notFound();
     return this.handleResource(req, reply, type, path);
   }
 

@@ -4,7 +4,7 @@
  * rotates by size (`audit.log` → `audit.log.1` … `audit.log.<keep>`), as the apiserver's log backend does.
  */
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { UserInfo } from '../api/rbac.ts';
@@ -43,6 +43,8 @@ export class AuditLog {
   private readonly opts: AuditLogOptions;
   private size: number;
   private failed = false;
+  /** The file, kept open for appending (an open and a close per write request cost more than the write). */
+  private fd: number | undefined;
 
   constructor(options: AuditLogOptions) {
     this.opts = options;
@@ -73,7 +75,8 @@ export class AuditLog {
     try {
       if (this.size + line.length > (this.opts.maxBytes ?? 100 * 1024 * 1024)) this.rotate();
       // Synchronous: small, and an entry must not be lost to a crash right after the write it records.
-      appendFileSync(this.opts.path, line, { mode: 0o600 });
+      this.fd ??= openSync(this.opts.path, 'a', 0o600);
+      writeSync(this.fd, line);
       this.size += Buffer.byteLength(line);
       this.failed = false;
     } catch (err) {
@@ -82,7 +85,15 @@ export class AuditLog {
     }
   }
 
+  /** Closes the file (a later record opens it again). */
+  close(): void {
+    if (this.fd === undefined) return;
+    closeSync(this.fd);
+    this.fd = undefined;
+  }
+
   private rotate(): void {
+    this.close();
     const keep = this.opts.keep ?? 5;
     const p = this.opts.path;
     rmSync(`${p}.${keep}`, { force: true });

@@ -6,9 +6,14 @@
  *   COMMIT, so writers of all replicas commit one after another and resourceVersions are handed out in commit order.
  *   A reader that sees rv N therefore sees every rv below it: a watcher reading the change log never skips a gap
  *   that fills in later.
- * - **Grouping.** Commits asked for while a transaction is in flight wait and go into the next one together; each
- *   is checked in memory against the rows read under the lock, so one refused commit drops out alone and the rest
- *   are written with a few statements for the whole batch.
+ * - **Grouping.** Commits asked for while a transaction is in flight wait and go into the next batch together; each
+ *   is checked in memory against the rows the batch read, so one refused commit drops out alone and the rest are
+ *   written by one call of `fleetops_write` for the whole batch.
+ * - **Optimistic batches.** A batch reads its rows without the lock (none for keys it only creates), assuming the
+ *   counter as the batch before it leaves it, while that one is still in flight; its write takes the lock and
+ *   writes only if the counter and every row are what it assumed, else the batch is redone the locked way (lock,
+ *   read, write: two round trips). The lock is held for one call inside the database, never across a round trip to
+ *   a replica, so replicas' batches follow each other as fast as the database runs them.
  * - **Watches.** Each replica tails the change log: a `LISTEN` connection is woken by the `NOTIFY` each transaction
  *   sends on commit, a poll every second is the backstop, and after a reconnect the tail resumes from the last
  *   version delivered. A replica's own commits are delivered to its watchers before the commit resolves (as with
@@ -40,6 +45,7 @@ import { activeTraceContext } from '../telemetry/tracing.ts';
 import { listPage, listQuery } from './listPage.ts';
 import { countCommit, eventTypeOf, rowOf, rowProblems, stampWrite, type CommittedEvent, type PendingCommit } from './storedWrite.ts';
 import { migrate } from './postgresSchema.ts';
+import { CHANGES_CHANNEL, lockAndReadSql, readRowsSql, writeQuery, type Assumed, type Slot } from './postgresBatchSql.ts';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database` (libpq's parameters in the query string). */
@@ -56,20 +62,25 @@ export interface PostgresStoreOptions {
   onConnectionChange?: (state: { ready: boolean; problem?: string }) => void;
 }
 
-const CHANNEL = 'fleetops_changes';
 /** Rows read from the change log at a time while catching up. */
 const TAIL_PAGE = 2000;
 
 const idOf = (key: ObjectKey): string => `${key.group}\0${key.kind}\0${key.namespace}\0${key.name}`;
 
-/** A row as the batch sees it: what the database held under the lock, then what earlier commits of the batch made it. */
-interface Slot {
-  key: ObjectKey;
+/** A batch's commits settled in memory: those to write with their events, those refused, and the counter after them. */
+interface Settled {
+  done: { item: PendingCommit; events: CommittedEvent[] }[];
+  refused: { item: PendingCommit; err: unknown }[];
   rv: number;
-  /** Stored JSON; undefined once deleted (or never there). */
-  data: string | undefined;
-  /** Whether the batch changed it (and so must write it). */
-  dirty: boolean;
+}
+
+/**
+ * A batch sent (or being redone under the lock). `after`, for a batch sent optimistically: the counter and the rows it
+ * writes should it commit, which the next batch assumes.
+ */
+interface Flight {
+  finished: Promise<void>;
+  after: { counter: number; rows: Map<string, Slot> } | undefined;
 }
 
 interface EventRow {
@@ -196,7 +207,7 @@ export class PostgresStore implements Store {
       if (!(rv <= this.delivered) && !this.ownCommits.has(rv)) this.wakeTail();
     });
     await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
+    await client.query(`LISTEN ${CHANGES_CHANNEL}`);
     this.listener = client;
     this.reconnectDelay = 100;
   }
@@ -301,22 +312,142 @@ export class PostgresStore implements Store {
     });
   }
 
-  /** Writes queued commits a batch at a time until none wait. */
+  /**
+   * Writes queued commits a batch at a time until none wait, two batches in flight: while one batch's transaction
+   * runs, the next reads its rows without the lock and settles its commits in memory, assuming the batch in flight
+   * commits; its transaction then writes only if what it assumed holds under the lock (else it is redone the locked
+   * way). So the counter's lock is held for one statement, never across a round trip to this process.
+   */
   private async flushAll(): Promise<void> {
     try {
       // Let the commits of this turn of the event loop join the first batch.
       await new Promise((r) => setImmediate(r));
-      while (this.queue.length) {
+      let prev: Flight | undefined;
+      for (;;) {
+        if (!this.queue.length) {
+          if (!prev) return;
+          await prev.finished;
+          prev = undefined;
+          continue;
+        }
         const batch = this.queue;
         this.queue = [];
-        await this.flush(batch);
+        const flight = await this.prepare(batch, prev);
+        await prev?.finished;
+        prev = flight.after ? flight : undefined;
+        if (!flight.after) await flight.finished;
       }
     } finally {
       this.flushing = undefined;
     }
   }
 
-  private async flush(batch: PendingCommit[]): Promise<void> {
+  /**
+   * Reads the rows `batch` touches (no lock), settles its commits against them and against what `prev` writes, and
+   * sends its transaction. A batch whose commits are all refused, or that the database does not answer, is redone
+   * the locked way once `prev` has finished (a refusal read from a stale row must not stand).
+   */
+  private async prepare(batch: PendingCommit[], prev: Flight | undefined): Promise<Flight> {
+    const keys = new Map<string, ObjectKey>();
+    // Keys only created need no read: they are assumed absent (or as the batch in flight leaves them).
+    const toRead = new Map<string, ObjectKey>();
+    for (const item of batch)
+      for (const op of item.ops) {
+        const id = idOf(op.key);
+        keys.set(id, op.key);
+        if (op.op !== 'create' && !prev?.after?.rows.has(id)) toRead.set(id, op.key);
+      }
+    const locked = (): Flight => ({ finished: prev?.finished.then(() => this.flushLocked(batch)) ?? this.flushLocked(batch), after: undefined });
+    const slots = new Map<string, Slot>();
+    for (const [id, key] of keys) {
+      const written = prev?.after?.rows.get(id);
+      slots.set(id, written ? { ...written, dirty: false } : { key, rv: 0, data: undefined, dirty: false });
+    }
+    // The counter: as the batch in flight leaves it, else as read with the rows, else the newest this replica has seen.
+    let counter = prev?.after?.counter ?? this.delivered;
+    if (toRead.size) {
+      let read: pg.QueryResult<Record<string, unknown>>;
+      try {
+        read = await this.pool.query<Record<string, unknown>>(readRowsSql(toRead.values()));
+      } catch {
+        return locked();
+      }
+      for (const r of read.rows) {
+        if (r.name === null || r.name === undefined) continue;
+        const key = { group: String(r.grp), kind: String(r.kind), namespace: String(r.ns), name: String(r.name) };
+        slots.set(idOf(key), { key, rv: Number(r.rv), data: String(r.data), dirty: false });
+      }
+      if (!prev?.after) counter = Number(read.rows[0]?.counter ?? 0);
+    }
+    const assumed: Assumed = { counter, rows: [...slots.values()].map((s) => ({ key: s.key, rv: s.data === undefined ? 0 : s.rv })) };
+    const { done, refused, rv } = this.settle(batch, slots, counter);
+    if (!done.length) return locked();
+    const events = done.flatMap((d) => d.events);
+    const written = new Map<string, Slot>();
+    for (const [id, slot] of slots) if (slot.dirty) written.set(id, slot);
+    this.ownCommits.add(rv);
+    const started = performance.now();
+    const write = (again: boolean): Promise<boolean> =>
+      this.pool.query<{ ok: number }>(writeQuery(slots.values(), events, rv, assumed)).then(async (r) => {
+        const outcome = r.rows[0]?.ok;
+        // Too early: the batch in flight had not taken the lock yet. Once it has committed, the assumptions hold
+        // (if it committed as assumed: else the second answer is not 1 either, and the batch is redone locked).
+        if (outcome === -1 && again && prev) {
+          await prev.finished;
+          return write(false);
+        }
+        return outcome === 1;
+      });
+    const sent = write(true);
+    const finished = (async () => {
+      // A transaction whose answer was lost may have committed: its commits fail as unavailable (clients retry),
+      // never redone here.
+      const wrote = await sent.catch((err: unknown) => unavailable(err));
+      await prev?.finished;
+      if (wrote !== true) {
+        this.ownCommits.delete(rv);
+        if (wrote === false) return this.flushLocked(batch);
+        for (const item of batch) item.reject(wrote);
+        return;
+      }
+      countCommit(started);
+      for (const r of refused) r.item.reject(r.err);
+      await this.committed(done, events);
+    })();
+    return { finished, after: { counter: rv, rows: written } };
+  }
+
+  /** Settles the batch's commits in order against `slots` (changed in place), the counter at `counter`. */
+  private settle(batch: PendingCommit[], slots: Map<string, Slot>, counter: number): Settled {
+    const done: Settled['done'] = [];
+    const refused: Settled['refused'] = [];
+    let rv = counter;
+    for (const item of batch) {
+      const overlay = new Map<string, Slot>();
+      const startRv = rv;
+      try {
+        const events: CommittedEvent[] = [];
+        for (const op of item.ops) {
+          if (op.op === 'check') {
+            const slot = overlay.get(idOf(op.key)) ?? slots.get(idOf(op.key));
+            if (!op.accept(slot?.data === undefined ? undefined : JSON.parse(slot.data))) throw op.refusal();
+            continue;
+          }
+          rv++;
+          events.push({ ...this.apply(op, rv, slots, overlay), cause: item.cause });
+        }
+        for (const [id, slot] of overlay) slots.set(id, slot);
+        done.push({ item, events });
+      } catch (err) {
+        rv = startRv;
+        refused.push({ item, err });
+      }
+    }
+    return { done, refused, rv };
+  }
+
+  /** A batch written under the counter's lock, read and written in one transaction (two round trips). */
+  private async flushLocked(batch: PendingCommit[]): Promise<void> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -324,52 +455,32 @@ export class PostgresStore implements Store {
       for (const item of batch) item.reject(unavailable(err));
       return;
     }
-    const done: { item: PendingCommit; events: CommittedEvent[] }[] = [];
+    let done: Settled['done'] = [];
     let broken = false;
     const started = performance.now();
+    let rv = 0;
     try {
-      // One round trip: the transaction, the counter's lock and the rows the batch touches (see readSlots).
       const { counter, slots } = await this.begin(client, batch);
-      let rv = counter;
-      for (const item of batch) {
-        const overlay = new Map<string, Slot>();
-        const startRv = rv;
-        try {
-          const events: CommittedEvent[] = [];
-          for (const op of item.ops) {
-            if (op.op === 'check') {
-              const slot = overlay.get(idOf(op.key)) ?? slots.get(idOf(op.key));
-              if (!op.accept(slot?.data === undefined ? undefined : JSON.parse(slot.data))) throw op.refusal();
-              continue;
-            }
-            rv++;
-            events.push({ ...this.apply(op, rv, slots, overlay), cause: item.cause });
-          }
-          for (const [id, slot] of overlay) slots.set(id, slot);
-          done.push({ item, events });
-        } catch (err) {
-          rv = startRv;
-          item.reject(err);
-        }
-      }
+      const settled = this.settle(batch, slots, counter);
+      done = settled.done;
+      rv = settled.rv;
+      for (const r of settled.refused) r.item.reject(r.err);
       if (!done.length) {
         await client.query('ROLLBACK');
         return;
       }
       this.ownCommits.add(rv);
-      try {
-        await this.writeAndCommit(
-          client,
-          slots,
+      await client.query(
+        writeQuery(
+          slots.values(),
           done.flatMap((d) => d.events),
           rv,
-        );
-      } catch (err) {
-        this.ownCommits.delete(rv);
-        throw err;
-      }
+        ),
+      );
+      await client.query('COMMIT');
       countCommit(started);
     } catch (err) {
+      this.ownCommits.delete(rv);
       broken = true;
       await client.query('ROLLBACK').catch(() => undefined);
       for (const d of done) d.item.reject(unavailable(err));
@@ -377,7 +488,14 @@ export class PostgresStore implements Store {
     } finally {
       client.release(broken ? true : undefined);
     }
-    const events = done.flatMap((d) => d.events);
+    await this.committed(
+      done,
+      done.flatMap((d) => d.events),
+    );
+  }
+
+  /** A committed batch: delivered to this replica's watchers, then its commits resolved; compaction when due. */
+  private async committed(done: Settled['done'], events: CommittedEvent[]): Promise<void> {
     try {
       await this.deliverOwn(events);
     } finally {
@@ -395,22 +513,11 @@ export class PostgresStore implements Store {
     }
   }
 
-  /**
-   * Opens the batch's transaction: BEGIN, the counter's lock, and the rows the batch touches read under it (so nobody
-   * changes them before COMMIT), in one simple query: one round trip where three statements would take three. A simple
-   * query takes no parameters, so the keys are quoted literals (pg's escapeLiteral), as in writeAndCommit.
-   */
+  /** Opens the batch's transaction: BEGIN, the counter's lock, and the rows the batch touches read under it, in one round trip. */
   private async begin(client: pg.PoolClient, batch: PendingCommit[]): Promise<{ counter: number; slots: Map<string, Slot> }> {
     const keys = new Map<string, ObjectKey>();
     for (const item of batch) for (const op of item.ops) keys.set(idOf(op.key), op.key);
-    const cols: string[][] = [[], [], [], []];
-    for (const k of keys.values()) [k.group, k.kind, k.namespace, k.name].forEach((v, i) => cols[i]!.push(v));
-    const results: unknown = await client.query(
-      "BEGIN; SELECT v FROM fleetops_meta WHERE k = 'rv' FOR UPDATE; " +
-        'SELECT o.grp, o.kind, o.ns, o.name, o.rv, o.data FROM fleetops_objects o ' +
-        `JOIN unnest(${cols.map((c) => arrayLiteral(c, 'text')).join(', ')}) AS k(grp, kind, ns, name) ` +
-        'ON o.grp = k.grp AND o.kind = k.kind AND o.ns = k.ns AND o.name = k.name',
-    );
+    const results: unknown = await client.query(lockAndReadSql(keys.values()));
     const slots = new Map<string, Slot>();
     for (const k of keys.values()) slots.set(idOf(k), { key: k, rv: 0, data: undefined, dirty: false });
     for (const r of resultRows(results, 2)) {
@@ -429,44 +536,6 @@ export class PostgresStore implements Store {
     const { type, data } = stampWrite(op, existing, rv, this);
     overlay.set(id, { key, rv, data: type === 'DELETED' ? undefined : data, dirty: true });
     return { type, rv, key, data };
-  }
-
-  /**
-   * The batch's writes — final rows, deletions, change-log entries, the counter, the wake-up for other replicas — and
-   * COMMIT, in one simple query (one round trip; the values quoted as literals). Should the write fail, PostgreSQL
-   * skips the COMMIT and the caller rolls back.
-   */
-  private async writeAndCommit(client: pg.PoolClient, slots: Map<string, Slot>, events: CommittedEvent[], rv: number): Promise<void> {
-    const up: string[][] = [[], [], [], [], [], []];
-    const gone: string[][] = [[], [], [], []];
-    for (const slot of slots.values()) {
-      if (!slot.dirty) continue;
-      const k = slot.key;
-      if (slot.data === undefined) [k.group, k.kind, k.namespace, k.name].forEach((v, i) => gone[i]!.push(v));
-      else [k.group, k.kind, k.namespace, k.name, String(slot.rv), slot.data].forEach((v, i) => up[i]!.push(v));
-    }
-    const ev: string[][] = [[], [], [], [], [], [], []];
-    for (const e of events) [String(e.rv), e.type, e.key.group, e.key.kind, e.key.namespace, e.key.name, e.data].forEach((v, i) => ev[i]!.push(v));
-    const text = (cols: string[][], types: string[]): string => cols.map((c, i) => arrayLiteral(c, types[i] ?? 'text')).join(', ');
-    // Every write of the batch in one statement: rows, deletions, change log, counter, and one NOTIFY, which
-    // PostgreSQL sends at COMMIT (none if it rolls back). A key's final state is one of upsert or delete.
-    await client.query(`WITH
-        up AS (
-          INSERT INTO fleetops_objects (grp, kind, ns, name, rv, data)
-          SELECT * FROM unnest(${text(up, ['text', 'text', 'text', 'text', 'bigint', 'text'])})
-          ON CONFLICT (grp, kind, ns, name) DO UPDATE SET rv = excluded.rv, data = excluded.data
-          RETURNING 1),
-        gone AS (
-          DELETE FROM fleetops_objects o USING unnest(${text(gone, [])}) AS k(grp, kind, ns, name)
-          WHERE o.grp = k.grp AND o.kind = k.kind AND o.ns = k.ns AND o.name = k.name
-          RETURNING 1),
-        log AS (
-          INSERT INTO fleetops_events (rv, type, grp, kind, ns, name, data)
-          SELECT * FROM unnest(${text(ev, ['bigint'])})
-          RETURNING 1),
-        counter AS (UPDATE fleetops_meta SET v = ${Number(rv)} WHERE k = 'rv' RETURNING v)
-      SELECT pg_notify('${CHANNEL}', v::text), (SELECT count(*) FROM up), (SELECT count(*) FROM gone), (SELECT count(*) FROM log) FROM counter;
-      COMMIT`);
   }
 
   /**
@@ -634,12 +703,6 @@ export class PostgresStore implements Store {
   }
 }
 
-/** The counter's value from the results of `BEGIN; SELECT v … FOR UPDATE` (a simple query answers with one result each). */
-/** Values as an array literal of a simple query: each quoted by pg's escapeLiteral, cast to the element type. */
-function arrayLiteral(values: string[], type: string): string {
-  return values.length ? `ARRAY[${values.map((v) => pg.escapeLiteral(v)).join(',')}]::${type}[]` : `'{}'::${type}[]`;
-}
-
 /** The rows of the n-th statement of a simple query's results. */
 function resultRows(results: unknown, n: number): Record<string, unknown>[] {
   const result: unknown = Array.isArray(results) ? results[n] : undefined;
@@ -647,6 +710,7 @@ function resultRows(results: unknown, n: number): Record<string, unknown>[] {
   return Array.isArray(rows) ? rows.filter(isPlainObject) : [];
 }
 
+/** The counter's value from the results of `BEGIN; SELECT v … FOR UPDATE` (a simple query answers with one result each). */
 function lockedCounter(results: unknown): string {
   const second: unknown = Array.isArray(results) ? results[1] : undefined;
   const rows: unknown = isPlainObject(second) ? second.rows : undefined;

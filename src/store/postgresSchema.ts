@@ -29,6 +29,50 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT INTO fleetops_meta (k, v) VALUES ('rv', 0), ('compactedRv', 0);
     `,
   },
+  {
+    version: 2,
+    name: 'fleetops_write: a batch of writes in one call',
+    // Takes the counter's lock first, so every later statement's snapshot (READ COMMITTED, a new one per statement)
+    // sees every writer before it. With \`expected\` set (an optimistic batch) it writes nothing and answers false unless
+    // the counter and each row's rv (0: absent) are as the batch assumed. Rows are looked up one by one, by primary
+    // key: the plans are generic (cached once), and a join planned while the table was small would stay a scan.
+    sql: `
+      CREATE FUNCTION fleetops_write(
+        expected BIGINT,
+        s_grp TEXT[], s_kind TEXT[], s_ns TEXT[], s_name TEXT[], s_rv BIGINT[],
+        u_grp TEXT[], u_kind TEXT[], u_ns TEXT[], u_name TEXT[], u_rv BIGINT[], u_data TEXT[],
+        g_grp TEXT[], g_kind TEXT[], g_ns TEXT[], g_name TEXT[],
+        e_rv BIGINT[], e_type TEXT[], e_grp TEXT[], e_kind TEXT[], e_ns TEXT[], e_name TEXT[], e_data TEXT[],
+        new_rv BIGINT) RETURNS INT LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+      DECLARE
+        current BIGINT;
+        found BIGINT;
+      BEGIN
+        SELECT v INTO current FROM fleetops_meta WHERE k = 'rv' FOR UPDATE;
+        IF expected IS NOT NULL THEN
+          IF current < expected THEN RETURN -1; END IF;
+          IF current > expected THEN RETURN 0; END IF;
+          FOR i IN 1 .. coalesce(array_length(s_grp, 1), 0) LOOP
+            found := NULL;
+            SELECT o.rv INTO found FROM fleetops_objects o
+              WHERE o.grp = s_grp[i] AND o.kind = s_kind[i] AND o.ns = s_ns[i] AND o.name = s_name[i];
+            IF coalesce(found, 0) <> s_rv[i] THEN RETURN 0; END IF;
+          END LOOP;
+        END IF;
+        INSERT INTO fleetops_objects (grp, kind, ns, name, rv, data)
+          SELECT * FROM unnest(u_grp, u_kind, u_ns, u_name, u_rv, u_data)
+          ON CONFLICT (grp, kind, ns, name) DO UPDATE SET rv = excluded.rv, data = excluded.data;
+        FOR i IN 1 .. coalesce(array_length(g_grp, 1), 0) LOOP
+          DELETE FROM fleetops_objects o WHERE o.grp = g_grp[i] AND o.kind = g_kind[i] AND o.ns = g_ns[i] AND o.name = g_name[i];
+        END LOOP;
+        INSERT INTO fleetops_events (rv, type, grp, kind, ns, name, data)
+          SELECT * FROM unnest(e_rv, e_type, e_grp, e_kind, e_ns, e_name, e_data);
+        UPDATE fleetops_meta SET v = new_rv WHERE k = 'rv';
+        PERFORM pg_notify('fleetops_changes', new_rv::text);
+        RETURN 1;
+      END $$;
+    `,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock that serialises migrations across replicas. */

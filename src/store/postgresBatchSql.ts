@@ -1,0 +1,107 @@
+/**
+ * The SQL of PostgresStore's write batches. Reads are simple queries (values quoted as literals by pg's escapeLiteral:
+ * a simple query may hold several statements, so BEGIN and the lock ride with the read); the writes are one call of a
+ * function whose statements' plans the database caches (planning the equivalent statement each time cost more than
+ * running it).
+ */
+import pg from 'pg';
+import type { ObjectKey } from './Store.ts';
+
+export const CHANGES_CHANNEL = 'fleetops_changes';
+
+/** A row as a batch sees it: what the database held, then what earlier commits (of the batch, or of the batch before) made it. */
+export interface Slot {
+  key: ObjectKey;
+  rv: number;
+  /** Stored JSON; undefined once deleted (or never there). */
+  data: string | undefined;
+  /** Whether the batch changed it (and so must write it). */
+  dirty: boolean;
+}
+
+/** One change of a batch, in the change log's columns. */
+export interface LogEntry {
+  rv: number;
+  type: string;
+  key: ObjectKey;
+  data: string;
+}
+
+/**
+ * What an optimistic batch assumed when it was prepared without the counter's lock: the counter's value, and the rv of
+ * every row it read (0: absent). Its writes happen only if both still hold under the lock.
+ */
+export interface Assumed {
+  counter: number;
+  rows: { key: ObjectKey; rv: number }[];
+}
+
+/** Values as an array literal: each quoted by pg's escapeLiteral, cast to the element type. */
+export function arrayLiteral(values: string[], type: string): string {
+  return values.length ? `ARRAY[${values.map((v) => pg.escapeLiteral(v)).join(',')}]::${type}[]` : `'{}'::${type}[]`;
+}
+
+/** Keys as the four arguments of `unnest(…) AS k(grp, kind, ns, name)`. */
+function keyColumns(keys: Iterable<ObjectKey>): string {
+  const cols: string[][] = [[], [], [], []];
+  for (const k of keys) [k.group, k.kind, k.namespace, k.name].forEach((v, i) => cols[i]!.push(v));
+  return cols.map((c) => arrayLiteral(c, 'text')).join(', ');
+}
+
+const JOIN_KEYS = 'o.grp = k.grp AND o.kind = k.kind AND o.ns = k.ns AND o.name = k.name';
+
+/**
+ * The rows of `keys` and the counter, in one statement (one snapshot), without any lock: the first row carries the
+ * counter, and the row's columns are null when no key exists.
+ */
+export function readRowsSql(keys: Iterable<ObjectKey>): string {
+  return (
+    'SELECT m.v AS counter, r.grp, r.kind, r.ns, r.name, r.rv, r.data FROM fleetops_meta m LEFT JOIN LATERAL (' +
+    `SELECT o.grp, o.kind, o.ns, o.name, o.rv, o.data FROM fleetops_objects o JOIN unnest(${keyColumns(keys)}) AS k(grp, kind, ns, name) ON ${JOIN_KEYS}` +
+    ") r ON true WHERE m.k = 'rv'"
+  );
+}
+
+/** BEGIN, the counter's lock, and the rows of `keys` read under it (so nobody changes them before COMMIT). */
+export function lockAndReadSql(keys: Iterable<ObjectKey>): string {
+  return (
+    "BEGIN; SELECT v FROM fleetops_meta WHERE k = 'rv' FOR UPDATE; " +
+    `SELECT o.grp, o.kind, o.ns, o.name, o.rv, o.data FROM fleetops_objects o JOIN unnest(${keyColumns(keys)}) AS k(grp, kind, ns, name) ON ${JOIN_KEYS}`
+  );
+}
+
+/** The prepared call of `fleetops_write` (migration 2): one statement, its plans cached in the database. */
+export const WRITE_STATEMENT = 'fleetops-write';
+const WRITE_SQL = `SELECT fleetops_write(${Array.from({ length: 24 }, (_, i) => `$${i + 1}`).join(', ')}) AS ok`;
+
+/**
+ * A batch's writes as one call of `fleetops_write`: final rows, deletions, change-log entries, the counter and the
+ * wake-up for other replicas (sent at COMMIT). With `assumed` the call takes the counter's lock itself and writes
+ * only if the counter and the rows are what the batch assumed (its answer: 1 written, 0 stale, -1 too early); without, the caller
+ * holds the lock and read the rows under it. A key's final state is one of upsert or delete.
+ */
+export function writeQuery(slots: Iterable<Slot>, events: LogEntry[], rv: number, assumed?: Assumed): pg.QueryConfig {
+  const up: Slot[] = [];
+  const gone: Slot[] = [];
+  for (const slot of slots) if (slot.dirty) (slot.data === undefined ? gone : up).push(slot);
+  const keyCols = (keys: ObjectKey[]): string[][] => [keys.map((k) => k.group), keys.map((k) => k.kind), keys.map((k) => k.namespace), keys.map((k) => k.name)];
+  const seen = assumed?.rows ?? [];
+  return {
+    name: WRITE_STATEMENT,
+    text: WRITE_SQL,
+    values: [
+      assumed ? assumed.counter : null,
+      ...keyCols(seen.map((r) => r.key)),
+      seen.map((r) => r.rv),
+      ...keyCols(up.map((s) => s.key)),
+      up.map((s) => s.rv),
+      up.map((s) => s.data),
+      ...keyCols(gone.map((s) => s.key)),
+      events.map((e) => e.rv),
+      events.map((e) => e.type),
+      ...keyCols(events.map((e) => e.key)),
+      events.map((e) => e.data),
+      rv,
+    ],
+  };
+}
