@@ -6,12 +6,14 @@
  * same step (same bwrap arguments, same parallelism). Figures only, no assertions.
  *
  * Usage: node bench/rollout.bench.ts [--resources 10000] [--concurrency 8] [--profile rollout.cpuprofile] [--no-floor]
+ *   [--postgres]
  * (--profile writes a CPU profile of FleetOps' process during the fleet update only; --no-floor skips the floors, for
- * benchmarks that compare FleetOps with itself; KEEP_BENCH_DIR=1 keeps the data directory for inspection.)
+ * benchmarks that compare FleetOps with itself; --postgres runs FleetOps on a throw-away PostgreSQL 15 cluster
+ * instead of the embedded store, and adds the database's CPU; KEEP_BENCH_DIR=1 keeps the data directory.)
  */
 import { testPromise } from '../test/helpers/promises.ts';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +27,7 @@ import { keyOf } from '../src/store/Store.ts';
 import { bareSpawns, describeFloors, sandboxFloors } from './lib/sandboxFloor.ts';
 import { BENCH_IMAGE, buildBenchImage } from './lib/benchImage.ts';
 import { arg } from './lib/figures.ts';
+import { startPostgres, type TestPostgres } from '../test/helpers/postgres.ts';
 
 const run = promisify(execFile);
 const N = arg('resources', 10_000);
@@ -80,6 +83,23 @@ async function committedAt(fleet: FleetOps, revision: number): Promise<number> {
 }
 
 /** Busy and total CPU ticks of the whole machine (/proc/stat): how much of the cores the update kept busy. */
+/** CPU seconds used so far by the processes named postgres (the throw-away cluster is the machine's only one). */
+function postgresCpuSeconds(): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return ticks / 100;
+}
+
 function machineTicks(): { busy: number; total: number } {
   const [, ...fields] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/);
   const n = fields.map(Number);
@@ -103,7 +123,14 @@ async function waitFor(what: string, start: number, check: () => Promise<number>
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fleetops-rollout-bench-'));
-  const fleet = await startFleetOps({ dataDir: join(dir, 'fleet'), port: 0, logger: pino({ level: 'silent' }), workflowConcurrency: CONCURRENCY });
+  const db: TestPostgres | undefined = process.argv.includes('--postgres') ? await startPostgres() : undefined;
+  const fleet = await startFleetOps({
+    dataDir: join(dir, 'fleet'),
+    port: 0,
+    logger: pino({ level: 'silent' }),
+    workflowConcurrency: CONCURRENCY,
+    ...(db ? { store: db.url } : {}),
+  });
   const fmt = (ms: number): string => `${(ms / 1000).toFixed(1)} s (${(N / (ms / 1000)).toFixed(0)} resources/s)`;
   try {
     const root = await buildBenchImage(fleet.images);
@@ -142,6 +169,7 @@ async function main(): Promise<void> {
     }
     const start = performance.now();
     const cpuStart = process.cpuUsage();
+    const dbCpuStart = db ? postgresCpuSeconds() : 0;
     const machineStart = machineTicks();
     const current = await fleet.objects.get(promiseType, '', 'thing');
     await fleet.objects.update(promiseType, '', 'thing', {
@@ -153,6 +181,7 @@ async function main(): Promise<void> {
     await waitFor('revision 2 commits', start, () => committedAt(fleet, 2), N, 500);
     const totalMs = performance.now() - start;
     const cpu = process.cpuUsage(cpuStart);
+    const dbCpu = db ? postgresCpuSeconds() - dbCpuStart : 0;
     const machineEnd = machineTicks();
     const machineBusy = (machineEnd.busy - machineStart.busy) / (machineEnd.total - machineStart.total);
     if (session && profile) {
@@ -163,7 +192,9 @@ async function main(): Promise<void> {
     statuses.stop();
     const rollout = await fleet.objects.get(fleet.registry.byKind('fleetops.dev', 'Rollout')!, '', 'thing-r2');
 
-    console.log(`Fleet update of ${N} resources, one-step shell pipeline, ${CONCURRENCY} workflows in parallel on ${availableParallelism()} cores:`);
+    console.log(
+      `Fleet update of ${N} resources, one-step shell pipeline, ${CONCURRENCY} workflows in parallel on ${availableParallelism()} cores, store: ${db ? 'PostgreSQL 15 (same machine)' : 'embedded SQLite'}:`,
+    );
     console.log(`  fleet update, Promise change → every status on revision 2:        ${fmt(statusMs)}`);
     console.log(
       `  fleet update, Promise change → every output committed to Git:     ${fmt(totalMs)}   (rollout ${String((rollout.status as { phase?: string }).phase)})`,
@@ -176,12 +207,14 @@ async function main(): Promise<void> {
     console.log(
       `  FleetOps process CPU during the update: ${((cpu.user + cpu.system) / 1000 / N).toFixed(2)} ms per resource (user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s)`,
     );
+    if (db) console.log(`  PostgreSQL's CPU during the update: ${((dbCpu * 1000) / N).toFixed(2)} ms per resource (${dbCpu.toFixed(1)} s)`);
     console.log(`  machine CPU busy during the update: ${(100 * machineBusy).toFixed(0)}% of ${availableParallelism()} cores`);
     console.log(
       `  for reference: initial fulfilment of ${N} requests ${fmt(setupMs)}${spawnMs !== undefined ? `; ${N} bare spawns of true (no sandbox) ${fmt(spawnMs)}` : ''}`,
     );
   } finally {
     await fleet.stop();
+    db?.cleanup();
     if (!process.env.KEEP_BENCH_DIR) rmSync(dir, { recursive: true, force: true });
     else console.log(dir);
   }

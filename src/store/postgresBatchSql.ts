@@ -37,7 +37,7 @@ export interface Assumed {
 }
 
 /** Values as an array literal: each quoted by pg's escapeLiteral, cast to the element type. */
-export function arrayLiteral(values: string[], type: string): string {
+function arrayLiteral(values: string[], type: string): string {
   return values.length ? `ARRAY[${values.map((v) => pg.escapeLiteral(v)).join(',')}]::${type}[]` : `'{}'::${type}[]`;
 }
 
