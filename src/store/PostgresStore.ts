@@ -40,6 +40,7 @@ import {
   type WriteOp,
 } from './Store.ts';
 import { WatchHub } from './WatchHub.ts';
+import { TextCache } from './TextCache.ts';
 import { storeMetrics } from '../telemetry/metrics.ts';
 import { activeTraceContext } from '../telemetry/tracing.ts';
 import { listPage, listQuery } from './listPage.ts';
@@ -56,6 +57,8 @@ export interface PostgresStoreOptions {
   historySize?: number;
   /** Connections in the pool (default 10). */
   poolSize?: number;
+  /** Characters of stored text kept in the read cache (default 32 Mi). */
+  cacheChars?: number;
   /** How often the change log is read when no NOTIFY came (default 1,000 ms). */
   pollMs?: number;
   /** Told of connection losses and recoveries (never the connection string). */
@@ -128,6 +131,10 @@ export class PostgresStore implements Store {
   private compacting: Promise<void> | undefined;
   /** The last resourceVersion of each of this replica's batches between its COMMIT and their delivery. */
   private readonly ownCommits = new Set<number>();
+  /** Stored text of objects this replica delivered or read, at their versions (see get). */
+  private readonly cache: TextCache;
+  /** Gets waiting for the next read of the counter (see freshRv). */
+  private rvWaiters: { resolve(rv: number): void; reject(err: unknown): void }[] = [];
   /** The change log's start as this replica last saw it (at open and after its own compactions), for the metric. */
   private compactedSeen = 0;
   private readonly untrackLog = storeMetrics.changeLog.track(() => [[[], Math.max(0, this.delivered - this.compactedSeen)]]);
@@ -137,6 +144,7 @@ export class PostgresStore implements Store {
     this.now = options.now ?? (() => new Date());
     this.newUid = options.newUid ?? randomUUID;
     this.historySize = options.historySize ?? 100_000;
+    this.cache = new TextCache({ ...(options.cacheChars !== undefined ? { maxChars: options.cacheChars } : {}) });
     this.pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000 });
     // A connection that breaks (the server restarted) must not crash the process: an idle one the pool drops; one
     // in use fails its query (and the transaction with it), and its 'error' event, emitted besides, is ignored here.
@@ -269,6 +277,7 @@ export class PostgresStore implements Store {
       });
       for (const row of rows) {
         const event = eventOf(row);
+        this.cache.remember(idOf(event.key), event.type === 'DELETED' ? undefined : row.data, event.rv);
         this.delivered = event.rv;
         this.hub.publish(event);
       }
@@ -283,12 +292,45 @@ export class PostgresStore implements Store {
       const text = this.namespaces.get(key.name);
       if (text !== undefined) return JSON.parse(text);
     }
-    const { rows } = await this.pool.query<{ data: string }>({
+    // A consistent read, as Kubernetes' reads from its watch cache: the counter now (one read shared by the gets of
+    // a turn), the tail caught up to it, then the object's text as of then from the cache of what this replica has
+    // delivered and read; the database only on a miss.
+    const target = await this.freshRv();
+    if (this.delivered < target) await this.inLane(() => (this.delivered < target ? this.catchUp() : Promise.resolve()));
+    const id = idOf(key);
+    const cached = this.cache.get(id);
+    if (cached !== undefined) return JSON.parse(cached);
+    const { rows } = await this.pool.query<{ rv: string; data: string }>({
       name: 'fleetops-get',
-      text: 'SELECT data FROM fleetops_objects WHERE grp = $1 AND kind = $2 AND ns = $3 AND name = $4',
+      text: 'SELECT rv, data FROM fleetops_objects WHERE grp = $1 AND kind = $2 AND ns = $3 AND name = $4',
       values: [key.group, key.kind, key.namespace, key.name],
     });
-    return rows[0] ? JSON.parse(rows[0].data) : undefined;
+    const row = rows[0];
+    if (!row) return undefined;
+    this.cache.offer(id, row.data, Number(row.rv));
+    return JSON.parse(row.data);
+  }
+
+  /**
+   * The counter as the database holds it now, read once for every caller of this turn of the event loop: a read sent
+   * before a caller asked could miss a write acknowledged in between, so callers only join a read not yet sent.
+   */
+  private freshRv(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.rvWaiters.push({ resolve, reject });
+      if (this.rvWaiters.length === 1) setImmediate(() => void this.readRvForWaiters());
+    });
+  }
+
+  private async readRvForWaiters(): Promise<void> {
+    const waiters = this.rvWaiters;
+    this.rvWaiters = [];
+    try {
+      const rv = await this.currentRv();
+      for (const w of waiters) w.resolve(rv);
+    } catch (err) {
+      for (const w of waiters) w.reject(unavailable(err));
+    }
   }
 
   async list(type: TypeKey, options: ListOptions = {}): Promise<ListResult> {
@@ -549,6 +591,8 @@ export class PostgresStore implements Store {
     return this.inLane(async () => {
       if (this.delivered >= last.rv) return;
       if (this.delivered === first.rv - 1) {
+        // The read cache takes the whole batch before any watcher runs (one reading another object of it sees it).
+        for (const e of events) this.cache.remember(idOf(e.key), e.type === 'DELETED' ? undefined : e.data, e.rv);
         for (const e of events) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object: JSON.parse(e.data) }, e.cause);
         this.delivered = last.rv;
         return;

@@ -20,6 +20,7 @@ import {
   type WriteOp,
 } from './Store.ts';
 import { WatchHub } from './WatchHub.ts';
+import { TextCache } from './TextCache.ts';
 import { storeMetrics } from '../telemetry/metrics.ts';
 import { activeTraceContext } from '../telemetry/tracing.ts';
 import { listPage, listQuery } from './listPage.ts';
@@ -74,11 +75,9 @@ export class SqliteStore implements Store {
   private writesSinceCompact = 0;
   private closed = false;
   private readonly untrackLog = storeMetrics.changeLog.track(() => [[[], this.rv - this.compactedRv]]);
-  /** Stored text of recently used objects by cacheId, oldest first, at most cacheChars characters (see get). */
-  private readonly texts = new Map<string, string>();
+  /** Stored text of recently used objects by cacheId (see get). */
+  private readonly cache: TextCache;
   private readonly prepared = new Map<string, StatementSync>();
-  private textChars = 0;
-  private readonly cacheChars: number;
   /** Commits waiting for the next transaction (see commit). */
   private queue: PendingCommit[] = [];
   private readonly stmts: {
@@ -100,7 +99,7 @@ export class SqliteStore implements Store {
     this.now = options.now ?? (() => new Date());
     this.newUid = options.newUid ?? randomUUID;
     this.historySize = options.historySize ?? 100_000;
-    this.cacheChars = options.cacheChars ?? 32 * 1024 * 1024;
+    this.cache = new TextCache({ ...(options.cacheChars !== undefined ? { maxChars: options.cacheChars } : {}) });
     this.db = new DatabaseSync(options.path);
     this.db.exec(`
       PRAGMA journal_mode = WAL;
@@ -153,9 +152,11 @@ export class SqliteStore implements Store {
    */
   async get(key: ObjectKey): Promise<StoredObject | undefined> {
     const id = cacheId(key);
-    const text = this.texts.get(id) ?? this.storedText(key);
+    const cached = this.cache.get(id);
+    if (cached !== undefined) return decodeStored(cached);
+    const text = this.storedText(key);
     if (text === undefined) return undefined;
-    this.remember(id, text);
+    this.cache.remember(id, text);
     return decodeStored(text);
   }
 
@@ -163,27 +164,6 @@ export class SqliteStore implements Store {
   private storedText(key: ObjectKey): string | undefined {
     const row = this.stmts.get.get(key.group, key.kind, key.namespace, key.name);
     return row && text(row, 'data');
-  }
-
-  /** Puts (or with undefined, drops) an object's text at the fresh end of the cache, evicting the stalest beyond the cap. */
-  private remember(id: string, text: string | undefined): void {
-    const old = this.texts.get(id);
-    if (old !== undefined) {
-      this.texts.delete(id);
-      this.textChars -= old.length;
-    }
-    if (text === undefined) return;
-    this.texts.set(id, text);
-    this.textChars += text.length;
-    if (this.textChars <= this.cacheChars) return;
-    // Down to 90% in one pass: a new iterator per eviction would step again over the entries deleted before it (a
-    // Map keeps them until it is rebuilt), which made each insert cost more the longer the cache had been full.
-    const target = this.cacheChars * 0.9;
-    for (const [key, value] of this.texts) {
-      if (this.textChars <= target) break;
-      this.texts.delete(key);
-      this.textChars -= value.length;
-    }
   }
 
   private getSync(key: ObjectKey): StoredObject | undefined {
@@ -282,7 +262,7 @@ export class SqliteStore implements Store {
     // of a structuredClone): nobody shares an object with the caller's input or with each other.
     // The read cache takes the whole transaction before any watcher runs: a handler reading another object of the
     // same batch must see it as committed.
-    for (const d of done) for (const e of d.events) this.remember(cacheId(e.key), e.type === 'DELETED' ? undefined : e.data);
+    for (const d of done) for (const e of d.events) this.cache.remember(cacheId(e.key), e.type === 'DELETED' ? undefined : e.data, e.rv);
     for (const d of done) {
       for (const e of d.events) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object: decodeStored(e.data) }, d.item.cause);
       d.item.resolve(d.events.map((e) => decodeStored(e.data)));

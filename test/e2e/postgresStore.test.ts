@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { runStoreConformance } from '../../src/store/conformance.ts';
 import { PostgresStore } from '../../src/store/PostgresStore.ts';
-import { createObject, keyOf, updateObject, type StoreEvent } from '../../src/store/Store.ts';
+import { createObject, deleteObject, keyOf, updateObject, type StoreEvent } from '../../src/store/Store.ts';
 import { isApiError } from '../../src/api/errors.ts';
 import { startPostgres, startStandby, type TestPostgres } from '../helpers/postgres.ts';
 import { eventually } from '../helpers/fleet.ts';
@@ -124,6 +124,28 @@ describe('PostgreSQL store with two replicas', () => {
     await assert.rejects(createObject(b, keyOf(T, 'default', 'c0'), app('c0', { n: -1 })), (err) => isApiError(err) && err.code === 409);
     assert.notEqual(((await a.get(keyOf(T, 'default', 'c0')))?.spec as { n?: number } | undefined)?.n, -1, 'the existing object is untouched');
     assert.deepEqual(await a.checkIntegrity(), []);
+    await a.close();
+    await b.close();
+  });
+
+  it('reads through one replica every write acknowledged through another, at once (reads consistent, served from its cache)', async () => {
+    const url = await freshDatabase();
+    const a = await PostgresStore.open({ url, pollMs: 60_000 });
+    // B's cache is small, so its reads also take the database's way, and its tail is woken only by NOTIFY or by a read.
+    const b = await PostgresStore.open({ url, pollMs: 60_000, cacheChars: 2_000 });
+    const key = keyOf(T, 'default', 'read-after-write');
+    await createObject(a, key, app('read-after-write', { v: 0 }));
+    for (let v = 1; v <= 40; v++) {
+      const written = await updateObject(a, key, app('read-after-write', { v }));
+      const read = await b.get(key);
+      assert.equal(read?.metadata.resourceVersion, written.metadata.resourceVersion, `read ${v} is the write just acknowledged`);
+      assert.deepEqual(read?.spec, { v });
+      // Others fill B's cache, evicting what it held.
+      await createObject(a, keyOf(T, 'default', `filler-${v}`), app(`filler-${v}`, { pad: 'x'.repeat(300) }));
+      await b.get(keyOf(T, 'default', `filler-${v}`));
+    }
+    await deleteObject(a, key);
+    assert.equal(await b.get(key), undefined, 'a deletion too');
     await a.close();
     await b.close();
   });
