@@ -24,7 +24,9 @@ export class InProcessClient implements Client {
   async get(ref: ObjectRef): Promise<StoredObject | undefined> {
     const { type, version } = this.type(ref.apiVersion, ref.kind);
     try {
-      return await this.objects.get(type, ref.namespace ?? '', ref.name, version);
+      // Controllers read what this process has seen (as from an informer's cache): they are level-based, and their
+      // writes carry the version they start from.
+      return await this.objects.get(type, ref.namespace ?? '', ref.name, version, true);
     } catch (err) {
       if (isApiError(err, 'NotFound')) return undefined;
       throw err;

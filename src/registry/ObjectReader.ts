@@ -74,8 +74,9 @@ export class ObjectReader {
     return String(await this.store.currentRv());
   }
 
-  async get(type: ResourceType, namespace: string, name: string, version?: string): Promise<StoredObject> {
-    const obj = await this.store.get(objectKey(type, namespace, name));
+  /** The object; `cached`: any version this process has seen (see GetOptions), for level-based controllers. */
+  async get(type: ResourceType, namespace: string, name: string, version?: string, cached = false): Promise<StoredObject> {
+    const obj = await this.store.get(objectKey(type, namespace, name), { cached });
     if (!obj) throw notFound(type.plural, type.group, name);
     return present(type, obj, version);
   }

@@ -136,8 +136,8 @@ export class ObjectService {
     return this.reader.currentResourceVersion();
   }
 
-  get(type: ResourceType, namespace: string, name: string, version?: string): Promise<StoredObject> {
-    return this.reader.get(type, namespace, name, version);
+  get(type: ResourceType, namespace: string, name: string, version?: string, cached = false): Promise<StoredObject> {
+    return this.reader.get(type, namespace, name, version, cached);
   }
 
   /** Like `get` but answers undefined for a missing object. */
@@ -178,6 +178,16 @@ export class ObjectService {
     } catch (err) {
       throw this.translate(type, name, err);
     }
+  }
+
+  /**
+   * The object a write starts from: the cached version when `usable` accepts it (the write carries its version, so a
+   * stale one is refused at commit and retried), else the latest — a refusal (not found, conflict, failed
+   * precondition) is only ever decided on the latest.
+   */
+  private async readForWrite(key: ObjectKey, usable: (o: StoredObject | undefined) => boolean): Promise<StoredObject | undefined> {
+    const cached = await this.store.get(key, { cached: true });
+    return usable(cached) ? cached : this.store.get(key);
   }
 
   private async ensureNamespace(type: ResourceType, namespace: string): Promise<void> {
@@ -279,7 +289,7 @@ export class ObjectService {
         cause('FieldValueInvalid', 'metadata.resourceVersion', 'Invalid value: 0x0: must be specified for an update'),
       ]);
     }
-    const old = await this.store.get(this.key(type, namespace, name));
+    const old = await this.readForWrite(this.key(type, namespace, name), (o) => o?.metadata.resourceVersion === rv);
     if (!old) throw notFound(type.plural, type.group, name);
     if (old.metadata.resourceVersion !== rv) throw conflict(type.plural, type.group, name);
     return this.write(type, old, next, { ...opts, expectedRv: rv }, version);
@@ -300,7 +310,10 @@ export class ObjectService {
     }
     // Retries on conflict like the apiserver's GuaranteedUpdate, unless the patch pins a resourceVersion.
     for (let attempt = 0; ; attempt++) {
-      const old = await this.store.get(this.key(type, namespace, name));
+      // After a conflict, the latest: the cached version was behind.
+      const old = attempt
+        ? await this.store.get(this.key(type, namespace, name))
+        : await this.readForWrite(this.key(type, namespace, name), (o) => o !== undefined);
       if (!old) throw notFound(type.plural, type.group, name);
       // A merge patch copies what it changes and checkIdentity copies the result: `old` needs no deep copy for it.
       const current = this.present(type, patchType === 'json' ? cloneJson(old) : { ...old }, version);
@@ -400,7 +413,7 @@ export class ObjectService {
   async delete(type: ResourceType, namespace: string, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.deleteOnce(type, namespace, name, opts);
+        return await this.deleteOnce(type, namespace, name, opts, attempt > 0);
       } catch (err) {
         if (attempt < 10 && err instanceof StaleRead) continue;
         if (err instanceof StaleRead) throw err.conflict;
@@ -409,11 +422,19 @@ export class ObjectService {
     }
   }
 
-  private async deleteOnce(type: ResourceType, namespace: string, name: string, opts: DeleteOptions): Promise<DeleteResult> {
+  /** One try; `latest` after a conflict (the cached version was behind). */
+  private async deleteOnce(type: ResourceType, namespace: string, name: string, opts: DeleteOptions, latest: boolean): Promise<DeleteResult> {
     const key = this.key(type, namespace, name);
-    const old = await this.store.get(key);
-    if (!old) throw notFound(type.plural, type.group, name);
     const pre = opts.preconditions;
+    const old = await this.readForWrite(
+      key,
+      (o) =>
+        !latest &&
+        o !== undefined &&
+        (!pre?.uid || pre.uid === o.metadata.uid) &&
+        (!pre?.resourceVersion || pre.resourceVersion === o.metadata.resourceVersion),
+    );
+    if (!old) throw notFound(type.plural, type.group, name);
     if (pre?.uid && pre.uid !== old.metadata.uid) {
       throw conflict(type.plural, type.group, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`);
     }

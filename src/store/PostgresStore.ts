@@ -27,6 +27,7 @@ import pg from 'pg';
 import { isPlainObject, type StoredObject } from '../api/types.ts';
 import { ApiError, errorMessage, expired, isApiError } from '../api/errors.ts';
 import {
+  type GetOptions,
   type ListOptions,
   type ListResult,
   type ObjectKey,
@@ -285,7 +286,7 @@ export class PostgresStore implements Store {
     }
   }
 
-  async get(key: ObjectKey): Promise<StoredObject | undefined> {
+  async get(key: ObjectKey, options: GetOptions = {}): Promise<StoredObject | undefined> {
     // Namespaces are read by every namespaced write (does it exist, is it terminating): served from memory, kept by
     // the change-log tail, as Kubernetes' NamespaceLifecycle admission reads its informer; a miss asks the database.
     if (key.group === '' && key.kind === 'Namespace') {
@@ -295,8 +296,12 @@ export class PostgresStore implements Store {
     // A consistent read, as Kubernetes' reads from its watch cache: the counter now (one read shared by the gets of
     // a turn), the tail caught up to it, then the object's text as of then from the cache of what this replica has
     // delivered and read; the database only on a miss.
-    const target = await this.freshRv();
-    if (this.delivered < target) await this.inLane(() => (this.delivered < target ? this.catchUp() : Promise.resolve()));
+    // A cached read skips the counter: what this replica has delivered (its own writes are delivered before they
+    // resolve, so a controller reads what it wrote).
+    if (!options.cached) {
+      const target = await this.freshRv();
+      if (this.delivered < target) await this.inLane(() => (this.delivered < target ? this.catchUp() : Promise.resolve()));
+    }
     const id = idOf(key);
     const cached = this.cache.get(id);
     if (cached !== undefined) return JSON.parse(cached);
@@ -391,19 +396,24 @@ export class PostgresStore implements Store {
    */
   private async prepare(batch: PendingCommit[], prev: Flight | undefined): Promise<Flight> {
     const keys = new Map<string, ObjectKey>();
-    // Keys only created need no read: they are assumed absent (or as the batch in flight leaves them).
+    // Keys only created need no read: they are assumed absent (or as the batch in flight leaves them); nor do keys
+    // in the read cache: assumed as this replica last saw them.
     const toRead = new Map<string, ObjectKey>();
+    const known = new Map<string, Slot>();
     for (const item of batch)
       for (const op of item.ops) {
         const id = idOf(op.key);
         keys.set(id, op.key);
-        if (op.op !== 'create' && !prev?.after?.rows.has(id)) toRead.set(id, op.key);
+        if (op.op === 'create' || prev?.after?.rows.has(id) || known.has(id)) continue;
+        const cached = this.cache.peek(id);
+        if (cached) known.set(id, { key: op.key, rv: cached.rv, data: cached.text, dirty: false });
+        else toRead.set(id, op.key);
       }
     const locked = (): Flight => ({ finished: prev?.finished.then(() => this.flushLocked(batch)) ?? this.flushLocked(batch), after: undefined });
     const slots = new Map<string, Slot>();
     for (const [id, key] of keys) {
       const written = prev?.after?.rows.get(id);
-      slots.set(id, written ? { ...written, dirty: false } : { key, rv: 0, data: undefined, dirty: false });
+      slots.set(id, written ? { ...written, dirty: false } : (known.get(id) ?? { key, rv: 0, data: undefined, dirty: false }));
     }
     // The counter: as the batch in flight leaves it, else as read with the rows, else the newest this replica has seen.
     let counter = prev?.after?.counter ?? this.delivered;

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { StoredObject } from '../api/types.ts';
 import { alreadyExists, expired } from '../api/errors.ts';
 import {
+  type GetOptions,
   type ListOptions,
   type ListResult,
   type ObjectKey,
@@ -150,7 +151,8 @@ export class SqliteStore implements Store {
    * objects just written: a controller reads what the previous step of a run wrote), else from SQLite. Only this
    * process writes the file, and the cache changes only after a transaction commits, so it never disagrees with it.
    */
-  async get(key: ObjectKey): Promise<StoredObject | undefined> {
+  // Always the latest: only this process writes the file (options.cached changes nothing).
+  async get(key: ObjectKey, _options?: GetOptions): Promise<StoredObject | undefined> {
     const id = cacheId(key);
     const cached = this.cache.get(id);
     if (cached !== undefined) return decodeStored(cached);

@@ -83,8 +83,17 @@ export interface WatchHandle {
   stop(): void;
 }
 
+export interface GetOptions {
+  /**
+   * Any version this process has seen since it started, where that saves a round trip (PostgreSQL with replicas:
+   * a write of another replica may not have reached this one yet). For reads that a write checks anyway (it carries
+   * the version it is based on) and for level-based controllers; unset, a read sees every acknowledged write.
+   */
+  cached?: boolean;
+}
+
 export interface Store {
-  get(key: ObjectKey): Promise<StoredObject | undefined>;
+  get(key: ObjectKey, options?: GetOptions): Promise<StoredObject | undefined>;
   list(type: TypeKey, options?: ListOptions): Promise<ListResult>;
   /**
    * Applies writes atomically, in order: all or none. Create stamps uid, creationTimestamp and

@@ -33,6 +33,11 @@ export class TextCache {
     return entry.text;
   }
 
+  /** The text and its version, leaving the order alone. */
+  peek(id: string): { text: string; rv: number } | undefined {
+    return this.entries.get(id);
+  }
+
   /** A committed change: the new text at `rv`, or with undefined, the object deleted at `rv`. */
   remember(id: string, text: string | undefined, rv = 0): void {
     const old = this.entries.get(id);

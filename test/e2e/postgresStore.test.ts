@@ -9,6 +9,10 @@ import { runStoreConformance } from '../../src/store/conformance.ts';
 import { PostgresStore } from '../../src/store/PostgresStore.ts';
 import { createObject, deleteObject, keyOf, updateObject, type StoreEvent } from '../../src/store/Store.ts';
 import { isApiError } from '../../src/api/errors.ts';
+import { coreTypes, namespaceType } from '../../src/registry/builtin/coreKinds.ts';
+import { ObjectService } from '../../src/registry/ObjectService.ts';
+import { Registry } from '../../src/registry/Registry.ts';
+import { widgetType } from '../helpers/widgetType.ts';
 import { startPostgres, startStandby, type TestPostgres } from '../helpers/postgres.ts';
 import { eventually } from '../helpers/fleet.ts';
 
@@ -146,6 +150,40 @@ describe('PostgreSQL store with two replicas', () => {
     }
     await deleteObject(a, key);
     assert.equal(await b.get(key), undefined, 'a deletion too');
+    await a.close();
+    await b.close();
+  });
+
+  it('updates, patches and deletes through one replica what another has just written (a stale cached read is never the answer)', async () => {
+    const url = await freshDatabase();
+    const a = await PostgresStore.open({ url, pollMs: 60_000 });
+    const b = await PostgresStore.open({ url, pollMs: 60_000 });
+    const registry = new Registry();
+    for (const t of [...coreTypes, widgetType]) registry.register(t);
+    const viaA = new ObjectService({ store: a, registry });
+    const viaB = new ObjectService({ store: b, registry });
+    await viaA.create(namespaceType, '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+    const widget = (size: number, rv?: string): object => ({
+      apiVersion: 'test.fleetops.dev/v1',
+      kind: 'Widget',
+      metadata: { name: 'w', ...(rv ? { resourceVersion: rv } : {}) },
+      spec: { size },
+    });
+    let rv = (await viaA.create(widgetType, 'default', widget(1))).object.metadata.resourceVersion;
+    await viaB.get(widgetType, 'default', 'w'); // B's cache holds the first version
+    for (let i = 2; i < 22; i += 2) {
+      // A writes; B, straight after (before its tail hears of it), updates with the version A answered…
+      rv = (await viaA.update(widgetType, 'default', 'w', widget(i, rv))).object.metadata.resourceVersion;
+      rv = (await viaB.update(widgetType, 'default', 'w', widget(i + 1, rv))).object.metadata.resourceVersion;
+      // …and patches on top of what A wrote last.
+      rv = (await viaA.update(widgetType, 'default', 'w', widget(100 + i, rv))).object.metadata.resourceVersion;
+      const patched = await viaB.patch(widgetType, 'default', 'w', 'merge', { metadata: { labels: { round: String(i) } } });
+      assert.equal((patched.object.spec as { size: number }).size, 100 + i, `round ${i}: the patch applies to the latest version`);
+      rv = patched.object.metadata.resourceVersion;
+    }
+    rv = (await viaA.update(widgetType, 'default', 'w', widget(7, rv))).object.metadata.resourceVersion;
+    await viaB.delete(widgetType, 'default', 'w', { preconditions: { resourceVersion: rv } });
+    assert.equal(await a.get(keyOf({ group: 'test.fleetops.dev', kind: 'Widget' }, 'default', 'w')), undefined);
     await a.close();
     await b.close();
   });
