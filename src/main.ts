@@ -25,7 +25,7 @@ import { ClusterRoleAggregator } from './controllers/rbac/ClusterRoleAggregator.
 import { PromiseRoles } from './controllers/rbac/PromiseRoles.ts';
 import { ServiceAccountTokenSecrets } from './controllers/rbac/ServiceAccountTokenSecrets.ts';
 import { signServiceAccountToken } from './lib/serviceAccountToken.ts';
-import { IdleMemoryReclaimer } from './lib/IdleMemoryReclaimer.ts';
+import { IdleMemoryReclaimer, type IdleMemoryReclaimerOptions } from './lib/IdleMemoryReclaimer.ts';
 import { UnixSocketProxy } from './lib/UnixSocketProxy.ts';
 import { PlatformApplier } from './controllers/platform/PlatformApplier.ts';
 import { ComponentStatus } from './controllers/platform/ComponentStatus.ts';
@@ -137,8 +137,8 @@ export interface FleetOpsOptions {
   images?: ImagesOptions;
   /** The audit log of write requests (`<dataDir>/audit/audit.log`): rotation size and files kept, or false for none. */
   audit?: false | { maxBytes?: number; keep?: number };
-  /** Memory given back after a load once the API is quiet (default: after 10 s without requests), or false. */
-  idleMemory?: false | { idleMs?: number; everyMs?: number };
+  /** Memory given back after a load once the API is quiet (default: after 10 s without requests but probes), or false. */
+  idleMemory?: false | Omit<IdleMemoryReclaimerOptions, 'logger'>;
   /** The clock of the store, the API and every controller (default: the system's); tests set it to move time. */
   now?: () => Date;
   /**

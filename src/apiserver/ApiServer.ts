@@ -223,8 +223,10 @@ export class ApiServer {
 
     installRequestMetrics(app);
     app.addHook('onRequest', async (req, reply) => {
-      this.opts.onActivity?.();
       const path = pathOf(req.url);
+      // Probes are not use: a load balancer's health check every few seconds would otherwise keep the idle memory
+      // reclaimer from ever running.
+      if (!PUBLIC_PATHS.has(path)) this.opts.onActivity?.();
       if (PUBLIC_PATHS.has(path) || path.startsWith('/git/') || path === '/' || path.startsWith('/portal')) return;
       const user = await this.opts.authenticator.authenticate(req.headers.authorization);
       if (!user) return sendStatus(reply, new ApiError(401, 'Unauthorized', 'Unauthorized'));

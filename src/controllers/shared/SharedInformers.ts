@@ -8,6 +8,7 @@
  */
 import type { StoredObject } from '../../api/types.ts';
 import type { Client, ClientListOptions, ClientWatchEvent, ObjectRef } from '../../client/Client.ts';
+import { StringInterner } from '../../lib/StringInterner.ts';
 
 type Handler = (event: ClientWatchEvent) => void;
 
@@ -37,6 +38,8 @@ function withoutManagedFields(o: StoredObject): StoredObject {
 export class SharedInformers implements Client {
   private readonly client: Client;
   private readonly informers = new Map<string, Informer>();
+  /** Cached objects share their short string values (a fleet's caches repeat them per object). */
+  private readonly strings = new StringInterner();
 
   constructor(options: { client: Client }) {
     this.client = options.client;
@@ -111,6 +114,7 @@ export class SharedInformers implements Client {
     const synced = this.client
       .watch(apiVersion, kind, {}, (delivered) => {
         const event = { type: delivered.type, object: withoutManagedFields(delivered.object) };
+        if (event.type !== 'DELETED') this.strings.internAll(event.object);
         if (event.type === 'DELETED') cache.delete(keyOf(event.object));
         else cache.set(keyOf(event.object), event.object);
         // One watcher's failure does not keep the event from the others; it still surfaces, as it would unshared.
