@@ -102,12 +102,14 @@ export class SqliteStore implements Store {
     this.historySize = options.historySize ?? 100_000;
     this.cache = new TextCache({ ...(options.cacheChars !== undefined ? { maxChars: options.cacheChars } : {}) });
     this.db = new DatabaseSync(options.path);
+    // No memory map of the file: its pages would count in the process's resident memory (at 20,000 resources, 200
+    // MiB of a 720 MiB RSS), where reads through SQLite's page cache and the kernel's cost about the same.
     this.db.exec(`
       PRAGMA journal_mode = WAL;
       PRAGMA synchronous = NORMAL;
       PRAGMA busy_timeout = 5000;
       PRAGMA cache_size = -65536;
-      PRAGMA mmap_size = 1073741824;
+      PRAGMA mmap_size = 0;
       PRAGMA temp_store = MEMORY;
       CREATE TABLE IF NOT EXISTS objects (
         grp TEXT NOT NULL, kind TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL,
