@@ -39,3 +39,13 @@ export function watchOf<T>(
 export async function updateOf<T>(client: Client, type: TypedResourceType<T>, object: StoredObject & T): Promise<StoredObject & T> {
   return objectOf(type, await client.update(object));
 }
+
+/** Writes `status` over the object's status (fields it does not name are kept) and returns the object as stored. */
+export async function mergeStatusOf<S extends object, T extends { status?: S }>(
+  client: Client,
+  type: TypedResourceType<T>,
+  object: StoredObject & T,
+  status: S,
+): Promise<StoredObject & T> {
+  return objectOf(type, await client.updateStatus({ ...object, status: { ...object.status, ...status } }));
+}

@@ -11,9 +11,9 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../../api/errors.ts';
 import { isKubeObject, type StoredObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
-import { getOf } from '../../client/typed.ts';
+import { getOf, mergeStatusOf } from '../../client/typed.ts';
 import { TypeController } from '../shared/TypeController.ts';
-import { objectOf, type Static } from '../../registry/builtin/defineType.ts';
+import { type Static } from '../../registry/builtin/defineType.ts';
 import { dryRunType, promiseType, type DryRun, type DryRunStatus } from '../../registry/builtin/kratixKinds.ts';
 import type { Registry } from '../../registry/Registry.ts';
 import { apiVersionOf } from '../../registry/ResourceType.ts';
@@ -69,7 +69,7 @@ export class DryRunController {
     if (!found?.spec || DONE.has(found.status?.phase)) return;
     let dryRun: DryRun = found;
     const write = async (status: DryRunStatus): Promise<void> => {
-      dryRun = objectOf(dryRunType, await client.updateStatus({ ...dryRun, status: { ...dryRun.status, ...status } }));
+      dryRun = await mergeStatusOf(client, dryRunType, dryRun, status);
     };
     const finished = (): string => rfc3339Seconds((this.opts.now ?? (() => new Date()))());
     const promiseName = found.spec.promiseRef.name;

@@ -9,8 +9,8 @@ import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { isKubeObject, isPlainObject, type KubeObject, type StoredObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
-import { getOf } from '../../client/typed.ts';
-import { objectOf, type Static } from '../../registry/builtin/defineType.ts';
+import { getOf, mergeStatusOf } from '../../client/typed.ts';
+import { type Static } from '../../registry/builtin/defineType.ts';
 import { TypeController } from '../shared/TypeController.ts';
 import { rolloutPlanType, type RolloutPlan, type RolloutPlanStatus } from '../../registry/builtin/fleetopsKinds.ts';
 import { promiseType, type KratixPromise, type PromiseSpec } from '../../registry/builtin/kratixKinds.ts';
@@ -90,7 +90,7 @@ export class PlanController {
     if (!found || DONE.has(String(found.status?.phase))) return;
     let plan: RolloutPlan = found;
     const write = async (status: RolloutPlanStatus): Promise<void> => {
-      plan = objectOf(rolloutPlanType, await client.updateStatus({ ...plan, status: { ...plan.status, ...status } }));
+      plan = await mergeStatusOf(client, rolloutPlanType, plan, status);
     };
     const proposed = this.proposedPromise(plan);
     if (typeof proposed === 'string') return write({ phase: 'Failed', message: proposed });
