@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
 import { testPromise } from '../helpers/promises.ts';
+import { createDestination, createGitStateStore } from '../helpers/stateStores.ts';
 
 interface Entity {
   kind: string;
@@ -41,21 +42,11 @@ describe('the Backstage catalog in the state store', () => {
   before(async () => {
     fleet = await startTestFleet({ stateStoreBatchMs: 50 });
     // The embedded repository as the state store Backstage reads (as `fleetops up` sets it up by default).
-    await fleet.client.request('POST', '/apis/platform.kratix.io/v1alpha1/gitstatestores', {
-      body: {
-        apiVersion: 'platform.kratix.io/v1alpha1',
-        kind: 'GitStateStore',
-        metadata: { name: 'default' },
-        spec: { url: `file://${join(fleet.dataDir, 'git', 'state.git')}`, branch: 'main' },
-      },
-    });
-    await fleet.client.request('POST', '/apis/platform.kratix.io/v1alpha1/destinations', {
-      body: {
-        apiVersion: 'platform.kratix.io/v1alpha1',
-        kind: 'Destination',
-        metadata: { name: 'backstage', labels: { environment: 'backstage' } },
-        spec: { path: 'backstage', stateStoreRef: { kind: 'GitStateStore', name: 'default' }, filepath: { mode: 'aggregatedYAML' } },
-      },
+    await createGitStateStore(fleet.client, 'default', { url: `file://${join(fleet.dataDir, 'git', 'state.git')}`, branch: 'main' });
+    await createDestination(fleet.client, 'backstage', {
+      labels: { environment: 'backstage' },
+      store: 'default',
+      spec: { filepath: { mode: 'aggregatedYAML' } },
     });
   });
   after(() => fleet.cleanup());

@@ -15,6 +15,7 @@ import { startGitServer, type TestGitServer } from '../helpers/gitServer.ts';
 import { testPromise } from '../helpers/promises.ts';
 import { TEST_IMAGE } from '../helpers/images.ts';
 import { ApiError } from '../../src/api/errors.ts';
+import { createDestination, createGitStateStore } from '../helpers/stateStores.ts';
 
 const kratix = '/apis/platform.kratix.io/v1alpha1';
 const run = promisify(execFile);
@@ -39,18 +40,11 @@ describe('Destination layouts in a Git state store', () => {
     await fleet.client.request('POST', '/api/v1/namespaces/default/secrets', {
       body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'git-creds' }, stringData: { username: git.username, password: git.password } },
     });
-    await fleet.client.request('POST', `${kratix}/gitstatestores`, {
-      body: {
-        apiVersion: 'platform.kratix.io/v1alpha1',
-        kind: 'GitStateStore',
-        metadata: { name: 'layouts' },
-        spec: {
-          url: git.url('layouts'),
-          branch: 'main',
-          secretRef: { name: 'git-creds', namespace: 'default' },
-          gitAuthor: { name: 'Platform Bot', email: 'bot@example.com' },
-        },
-      },
+    await createGitStateStore(fleet.client, 'layouts', {
+      url: git.url('layouts'),
+      branch: 'main',
+      secretRef: { name: 'git-creds', namespace: 'default' },
+      gitAuthor: { name: 'Platform Bot', email: 'bot@example.com' },
     });
     const destinations: [string, Record<string, unknown>][] = [
       ['nested', {}],
@@ -58,14 +52,7 @@ describe('Destination layouts in a Git state store', () => {
       ['agg', { filepath: { mode: 'aggregatedYAML', filename: 'all.yaml' } }],
     ];
     for (const [name, spec] of destinations) {
-      await fleet.client.request('POST', `${kratix}/destinations`, {
-        body: {
-          apiVersion: 'platform.kratix.io/v1alpha1',
-          kind: 'Destination',
-          metadata: { name, labels: { layouts: 'test', layout: name } },
-          spec: { path: name, stateStoreRef: { kind: 'GitStateStore', name: 'layouts' }, ...spec },
-        },
-      });
+      await createDestination(fleet.client, name, { labels: { layouts: 'test', layout: name }, store: 'layouts', spec });
     }
     await installPromise(
       fleet,
@@ -150,14 +137,11 @@ describe('Destination layouts in a Git state store', () => {
     for (const [name, cleanup] of [
       ['keep', 'none'],
       ['wipe', 'all'],
-    ]) {
-      await fleet.client.request('POST', `${kratix}/destinations`, {
-        body: {
-          apiVersion: 'platform.kratix.io/v1alpha1',
-          kind: 'Destination',
-          metadata: { name, labels: { layouts: 'test', layout: name } },
-          spec: { path: name, cleanup, filepath: { mode: 'none' }, stateStoreRef: { kind: 'GitStateStore', name: 'layouts' } },
-        },
+    ] as const) {
+      await createDestination(fleet.client, name, {
+        labels: { layouts: 'test', layout: name },
+        store: 'layouts',
+        spec: { cleanup, filepath: { mode: 'none' } },
       });
       await fleet.client.request('POST', '/apis/test.fleetops.dev/v1/namespaces/default/shelves', {
         body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Shelf', metadata: { name }, spec: {} },

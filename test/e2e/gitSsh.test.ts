@@ -14,6 +14,7 @@ import { eventually, installPromise, startTestFleet, type TestFleet } from '../h
 import { freePort } from '../helpers/ports.ts';
 import { testPromise } from '../helpers/promises.ts';
 import { TEST_IMAGE } from '../helpers/images.ts';
+import { createDestination, createGitStateStore } from '../helpers/stateStores.ts';
 
 const run = promisify(execFile);
 const kratix = '/apis/platform.kratix.io/v1alpha1';
@@ -105,22 +106,13 @@ describe('GitStateStore over ssh', () => {
     await fleet.client.request('POST', '/api/v1/namespaces/default/secrets', {
       body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${name}-ssh` }, stringData: { sshPrivateKey: ssh.clientKey, knownHosts } },
     });
-    await fleet.client.request('POST', `${kratix}/gitstatestores`, {
-      body: {
-        apiVersion: 'platform.kratix.io/v1alpha1',
-        kind: 'GitStateStore',
-        metadata: { name },
-        spec: { url: ssh.url('platform'), branch: 'main', authMethod: 'ssh', secretRef: { name: `${name}-ssh`, namespace: 'default' } },
-      },
+    await createGitStateStore(fleet.client, name, {
+      url: ssh.url('platform'),
+      branch: 'main',
+      authMethod: 'ssh',
+      secretRef: { name: `${name}-ssh`, namespace: 'default' },
     });
-    await fleet.client.request('POST', `${kratix}/destinations`, {
-      body: {
-        apiVersion: 'platform.kratix.io/v1alpha1',
-        kind: 'Destination',
-        metadata: { name: `${name}-worker`, labels: { via: name } },
-        spec: { path: `${name}-worker`, filepath: { mode: 'none' }, stateStoreRef: { kind: 'GitStateStore', name } },
-      },
-    });
+    await createDestination(fleet.client, `${name}-worker`, { labels: { via: name }, store: name, spec: { filepath: { mode: 'none' } } });
   };
 
   it("pushes a resource's output with the Secret's key, checking the server against knownHosts", async () => {

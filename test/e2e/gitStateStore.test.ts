@@ -19,6 +19,7 @@ import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts'
 import { TEST_IMAGE } from '../helpers/images.ts';
 import { connectStateStore, startGitServer, type TestGitServer } from '../helpers/gitServer.ts';
 import { kubectlFor } from '../helpers/kubectl.ts';
+import { createDestination, createGitStateStore } from '../helpers/stateStores.ts';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
@@ -128,14 +129,7 @@ describe('Git state store', () => {
     const works = (await c.get<Obj>(thing)).status?.conditions?.find((x) => x.type === 'WorksSucceeded');
     assert.match(works?.message ?? '', /^Work thing-first-render: no Destination matches environment=edge; add a Destination with these labels/);
 
-    await c.request('POST', `${KRATIX}/destinations`, {
-      body: {
-        apiVersion: 'platform.kratix.io/v1alpha1',
-        kind: 'Destination',
-        metadata: { name: 'edge-1', labels: { environment: 'edge' } },
-        spec: { path: 'edge-1', stateStoreRef: { kind: 'GitStateStore', name: 'gitea' } },
-      },
-    });
+    await createDestination(c, 'edge-1', { labels: { environment: 'edge' }, store: 'gitea' });
     const file = (dir: string): string => join(dir, 'edge-1/resources/default/thing/first/render/5058f/value.yaml');
     await eventually(async () => existsSync(file(await git.clone('platform'))), 20_000, 'work delivered to the new destination');
     await eventually(
@@ -171,14 +165,7 @@ describe('Git state store', () => {
       '--from-literal=password=not-the-password',
     ]);
     assert.equal(made.code, 0, made.stderr);
-    await c.request('POST', `${KRATIX}/gitstatestores`, {
-      body: {
-        apiVersion: 'platform.kratix.io/v1alpha1',
-        kind: 'GitStateStore',
-        metadata: { name: 'locked' },
-        spec: { url: git.url('platform'), secretRef: { name: 'wrong' } },
-      },
-    });
+    await createGitStateStore(c, 'locked', { url: git.url('platform'), secretRef: { name: 'wrong' } });
     const st = await eventually(
       async () =>
         (await c.get<Obj>(`${KRATIX}/gitstatestores/locked`)).status?.status === 'NotReady' ? c.get<Obj>(`${KRATIX}/gitstatestores/locked`) : undefined,

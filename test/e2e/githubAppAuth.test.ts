@@ -15,6 +15,7 @@ import { eventually, installPromise, startTestFleet, type TestFleet } from '../h
 import { startGitServer, type TestGitServer } from '../helpers/gitServer.ts';
 import { testPromise } from '../helpers/promises.ts';
 import { TEST_IMAGE } from '../helpers/images.ts';
+import { createDestination, createGitStateStore } from '../helpers/stateStores.ts';
 
 const kratix = '/apis/platform.kratix.io/v1alpha1';
 const TOKEN = 'ghs_installationToken0123456789';
@@ -93,22 +94,13 @@ describe('GitStateStore with GitHub App auth', () => {
 
   it('pushes with an installation token got with the App JWT, and reuses the token', async () => {
     await fleet.client.request('POST', '/api/v1/namespaces/default/secrets', { body: appSecret('github-app', privateKey, github.url) });
-    await fleet.client.request('POST', `${kratix}/gitstatestores`, {
-      body: {
-        apiVersion: 'platform.kratix.io/v1alpha1',
-        kind: 'GitStateStore',
-        metadata: { name: 'github' },
-        spec: { url: git.url('platform'), branch: 'main', authMethod: 'githubApp', secretRef: { name: 'github-app', namespace: 'default' } },
-      },
+    await createGitStateStore(fleet.client, 'github', {
+      url: git.url('platform'),
+      branch: 'main',
+      authMethod: 'githubApp',
+      secretRef: { name: 'github-app', namespace: 'default' },
     });
-    await fleet.client.request('POST', `${kratix}/destinations`, {
-      body: {
-        apiVersion: 'platform.kratix.io/v1alpha1',
-        kind: 'Destination',
-        metadata: { name: 'gh-worker', labels: { via: 'github-app' } },
-        spec: { path: 'gh-worker', filepath: { mode: 'none' }, stateStoreRef: { kind: 'GitStateStore', name: 'github' } },
-      },
-    });
+    await createDestination(fleet.client, 'gh-worker', { labels: { via: 'github-app' }, store: 'github', spec: { filepath: { mode: 'none' } } });
     await installPromise(
       fleet,
       testPromise({
@@ -152,22 +144,12 @@ describe('GitStateStore with GitHub App auth', () => {
   it('reports GitHub refusing a key it does not know, on the store and its Destination', async () => {
     const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
     await fleet.client.request('POST', '/api/v1/namespaces/default/secrets', { body: appSecret('stranger-app', stranger, github.url) });
-    await fleet.client.request('POST', `${kratix}/gitstatestores`, {
-      body: {
-        apiVersion: 'platform.kratix.io/v1alpha1',
-        kind: 'GitStateStore',
-        metadata: { name: 'stranger' },
-        spec: { url: git.url('platform'), authMethod: 'githubApp', secretRef: { name: 'stranger-app', namespace: 'default' } },
-      },
+    await createGitStateStore(fleet.client, 'stranger', {
+      url: git.url('platform'),
+      authMethod: 'githubApp',
+      secretRef: { name: 'stranger-app', namespace: 'default' },
     });
-    await fleet.client.request('POST', `${kratix}/destinations`, {
-      body: {
-        apiVersion: 'platform.kratix.io/v1alpha1',
-        kind: 'Destination',
-        metadata: { name: 'stranger-worker' },
-        spec: { path: 'stranger-worker', stateStoreRef: { kind: 'GitStateStore', name: 'stranger' } },
-      },
-    });
+    await createDestination(fleet.client, 'stranger-worker', { store: 'stranger' });
     const condition = await eventually(async () => {
       const c = await storeCondition('stranger');
       return c?.status === 'False' ? c : undefined;

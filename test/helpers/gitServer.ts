@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { serveGit } from '../../src/gitserver/gitHttpBackend.ts';
 import type { HttpClient } from '../../src/client/HttpClient.ts';
+import { createDestination, createGitStateStore } from './stateStores.ts';
 
 const run = promisify(execFile);
 
@@ -90,29 +91,14 @@ export async function startGitServer(credentials: { username?: string; password?
  * GitStateStore `gitea`, and the `worker-1` (environment=worker) and `platform` (environment=platform) Destinations.
  */
 export async function connectStateStore(client: HttpClient, git: TestGitServer, repo: string): Promise<void> {
-  const kratix = '/apis/platform.kratix.io/v1alpha1';
   await client.request('POST', '/api/v1/namespaces/default/secrets', {
     body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'git-creds' }, stringData: { username: git.username, password: git.password } },
   });
-  await client.request('POST', `${kratix}/gitstatestores`, {
-    body: {
-      apiVersion: 'platform.kratix.io/v1alpha1',
-      kind: 'GitStateStore',
-      metadata: { name: 'gitea' },
-      spec: { url: git.url(repo), branch: 'main', secretRef: { name: 'git-creds', namespace: 'default' } },
-    },
-  });
+  await createGitStateStore(client, 'gitea', { url: git.url(repo), branch: 'main', secretRef: { name: 'git-creds', namespace: 'default' } });
   for (const [name, env] of [
     ['worker-1', 'worker'],
     ['platform', 'platform'],
   ] as const) {
-    await client.request('POST', `${kratix}/destinations`, {
-      body: {
-        apiVersion: 'platform.kratix.io/v1alpha1',
-        kind: 'Destination',
-        metadata: { name, labels: { environment: env } },
-        spec: { path: name, stateStoreRef: { kind: 'GitStateStore', name: 'gitea' } },
-      },
-    });
+    await createDestination(client, name, { labels: { environment: env }, store: 'gitea' });
   }
 }
