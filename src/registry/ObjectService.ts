@@ -194,7 +194,9 @@ export class ObjectService {
     if (!type.namespaced) return;
     if (!namespace) throw badRequest('a namespace is required for a namespaced kind');
     if (!this.registry.byKind('', 'Namespace')) return;
-    const ns = await this.store.get(keyOf(NAMESPACE_TYPE, '', namespace));
+    // As Kubernetes' NamespaceLifecycle admission reads its informer: what this process has seen, unless that says
+    // missing or terminating (a refusal is decided on the latest).
+    const ns = await this.readForWrite(keyOf(NAMESPACE_TYPE, '', namespace), (o) => o !== undefined && !o.metadata.deletionTimestamp);
     if (!ns) throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
     if (ns.metadata.deletionTimestamp) {
       throw new ApiError(
@@ -426,14 +428,12 @@ export class ObjectService {
   private async deleteOnce(type: ResourceType, namespace: string, name: string, opts: DeleteOptions, latest: boolean): Promise<DeleteResult> {
     const key = this.key(type, namespace, name);
     const pre = opts.preconditions;
-    const old = await this.readForWrite(
-      key,
-      (o) =>
-        !latest &&
-        o !== undefined &&
-        (!pre?.uid || pre.uid === o.metadata.uid) &&
-        (!pre?.resourceVersion || pre.resourceVersion === o.metadata.resourceVersion),
-    );
+    const old = latest
+      ? await this.store.get(key)
+      : await this.readForWrite(
+          key,
+          (o) => o !== undefined && (!pre?.uid || pre.uid === o.metadata.uid) && (!pre?.resourceVersion || pre.resourceVersion === o.metadata.resourceVersion),
+        );
     if (!old) throw notFound(type.plural, type.group, name);
     if (pre?.uid && pre.uid !== old.metadata.uid) {
       throw conflict(type.plural, type.group, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`);

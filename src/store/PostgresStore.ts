@@ -113,8 +113,6 @@ export class PostgresStore implements Store {
   readonly newUid: () => string;
   private readonly historySize: number;
   private readonly hub = new WatchHub();
-  /** Namespace name → stored text, as this replica's tail has delivered them. */
-  private readonly namespaces = new Map<string, string>();
   /** The newest resourceVersion handed to this replica's watchers (the tail's position). */
   private delivered = 0;
   /** Serialises tail reads, own deliveries and watch starts (order to watchers depends on it). */
@@ -165,7 +163,6 @@ export class PostgresStore implements Store {
       }
       store.delivered = await store.currentRv();
       store.compactedSeen = await store.oldestRv();
-      await store.followNamespaces();
       await store.listen();
     } catch (err) {
       store.untrackLog();
@@ -175,20 +172,6 @@ export class PostgresStore implements Store {
     store.pollTimer = setInterval(() => store.wakeTail(), options.pollMs ?? 1_000);
     store.pollTimer.unref();
     return store;
-  }
-
-  /** Loads the namespaces and keeps them from the events this replica delivers (see get). */
-  private async followNamespaces(): Promise<void> {
-    const type = { group: '', kind: 'Namespace' };
-    this.hub.subscribe(
-      { type },
-      (e) => {
-        if (e.type === 'DELETED') this.namespaces.delete(e.key.name);
-        else this.namespaces.set(e.key.name, JSON.stringify(e.object));
-      },
-      this.delivered,
-    );
-    for (const ns of (await this.list(type)).items) this.namespaces.set(ns.metadata.name, JSON.stringify(ns));
   }
 
   /** Whether the database answers (the LISTEN connection is up). */
@@ -287,12 +270,6 @@ export class PostgresStore implements Store {
   }
 
   async get(key: ObjectKey, options: GetOptions = {}): Promise<StoredObject | undefined> {
-    // Namespaces are read by every namespaced write (does it exist, is it terminating): served from memory, kept by
-    // the change-log tail, as Kubernetes' NamespaceLifecycle admission reads its informer; a miss asks the database.
-    if (key.group === '' && key.kind === 'Namespace') {
-      const text = this.namespaces.get(key.name);
-      if (text !== undefined) return JSON.parse(text);
-    }
     // A consistent read, as Kubernetes' reads from its watch cache: the counter now (one read shared by the gets of
     // a turn), the tail caught up to it, then the object's text as of then from the cache of what this replica has
     // delivered and read; the database only on a miss.
@@ -766,10 +743,8 @@ function resultRows(results: unknown, n: number): Record<string, unknown>[] {
 
 /** The counter's value from the results of `BEGIN; SELECT v … FOR UPDATE` (a simple query answers with one result each). */
 function lockedCounter(results: unknown): string {
-  const second: unknown = Array.isArray(results) ? results[1] : undefined;
-  const rows: unknown = isPlainObject(second) ? second.rows : undefined;
-  const first: unknown = Array.isArray(rows) ? rows[0] : undefined;
-  if (!isPlainObject(first) || typeof first.v !== 'string') throw new Error("the store's counter row is missing: was the schema migrated?");
+  const first = resultRows(results, 1)[0];
+  if (typeof first?.v !== 'string') throw new Error("the store's counter row is missing: was the schema migrated?");
   return first.v;
 }
 
