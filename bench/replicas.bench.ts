@@ -8,7 +8,7 @@
  *  - RSS of each replica process;
  *  - workflow runs/s of resources whose one step waits 200 ms: SQLite alone, and PostgreSQL with an API replica
  *    (the leader, no steps) and 1 then 2 worker replicas (the runs spread over them).
- * Figures only: no assertions. Usage: node bench/replicas.bench.ts [--writes 3000] [--events 200]
+ * Figures only: no assertions. Usage: node bench/replicas.bench.ts [--writes 3000] [--rounds 5] [--events 200]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +26,7 @@ import { arg, pct, fmt } from './lib/figures.ts';
 
 const WRITES = arg('writes', 3_000);
 const EVENTS = arg('events', 200);
-const CONCURRENCY = 16;
+const CONCURRENCY = arg('concurrency', 16);
 
 const cm = (name: string, labels: Record<string, string> = {}): object => ({
   apiVersion: 'v1',
@@ -50,24 +50,31 @@ async function storeRate(store: Store): Promise<number> {
   return rate;
 }
 
-/**
- * Creates/s by CONCURRENCY clients, spread evenly over the given replicas (as a load balancer would), after a warm-up
- * of as many (a replica just started still compiles its hot paths and runs its first reconciles).
- */
+const ROUNDS = arg('rounds', 5);
+
+/** Creates/s by CONCURRENCY clients, spread evenly over the given replicas (as a load balancer would). */
 async function apiRate(clients: HttpClient[], prefix: string): Promise<number> {
-  const writes = async (tag: string, count: number): Promise<number> => {
-    let next = 0;
-    const start = performance.now();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async (_, w) => {
-        const client = clients[w % clients.length]!;
-        for (let i = next++; i < count; i = next++) await client.request('POST', '/api/v1/namespaces/default/configmaps', { body: cm(`${tag}${i}`) });
-      }),
-    );
-    return count / ((performance.now() - start) / 1000);
-  };
-  await writes(`${prefix}warm`, WRITES);
-  return writes(prefix, WRITES);
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, w) => {
+      const client = clients[w % clients.length]!;
+      for (let i = next++; i < WRITES; i = next++) await client.request('POST', '/api/v1/namespaces/default/configmaps', { body: cm(`${prefix}${i}`) });
+    }),
+  );
+  return WRITES / ((performance.now() - start) / 1000);
+}
+
+/**
+ * Each setup's API write rate as the median of ROUNDS rounds, the setups taking turns round by round (this machine's
+ * speed drifts by a quarter within a minute: figures taken one after the other compare the drift as much as the
+ * stores). A warm-up round each first: a replica just started still compiles its hot paths and runs its first reconciles.
+ */
+async function apiRates(setups: HttpClient[][]): Promise<{ median: number; rounds: number[] }[]> {
+  for (const [i, clients] of setups.entries()) await apiRate(clients, `warm${i}-`);
+  const rounds: number[][] = setups.map(() => []);
+  for (let r = 0; r < ROUNDS; r++) for (const [i, clients] of setups.entries()) rounds[i]!.push(await apiRate(clients, `r${r}-${i}-`));
+  return rounds.map((rs) => ({ median: pct(rs, 50), rounds: rs }));
 }
 
 /** Write through `writer`, watch on `watcher`: latency from sending the write to receiving its event. */
@@ -206,22 +213,22 @@ async function main(): Promise<void> {
     const single = await spawnFleet(await withImage(join(dir, 'sqlite')));
     fleets.push(single);
     const sqliteRuns = await runRate(single.client, 's');
-    const sqliteApi = await apiRate([single.client], 's');
+    // SQLite, one PostgreSQL replica alone, then a second one joined and the clients spread over both.
+    const a = await spawnFleet(join(dir, 'a'), { FLEETOPS_STORE: db.url });
+    fleets.push(a);
+    const [sqliteApi, pgApi] = await apiRates([[single.client], [a.client]]);
     const sqliteWatch = await watchLatency(single.client, single.client, 'sqlite');
     const sqliteRss = rssMb(single.child.pid);
     await single.kill('SIGTERM');
-
-    // One replica alone (as the SQLite figure), then a second one joins and the clients spread over both.
-    const a = await spawnFleet(join(dir, 'a'), { FLEETOPS_STORE: db.url });
-    fleets.push(a);
-    const pgApi = await apiRate([a.client], 'p');
     const b = await spawnFleet(join(dir, 'b'), { FLEETOPS_STORE: db.url });
     fleets.push(b);
-    const pgApiBoth = await apiRate([a.client, b.client], 'q');
-    const ofSqlite = (r: number): string => `${((r / sqliteApi) * 100).toFixed(0)}% of SQLite's`;
-    console.log(
-      `writes through the API, ${WRITES} creates by ${CONCURRENCY} clients: SQLite ${fmt(sqliteApi)}/s; PostgreSQL through one replica ${fmt(pgApi)}/s (${ofSqlite(pgApi)}), spread over two ${fmt(pgApiBoth)}/s (${ofSqlite(pgApiBoth)})`,
-    );
+    const [pgApiBoth] = await apiRates([[a.client, b.client]]);
+    const rate = (r: { median: number; rounds: number[] } | undefined): string => `${fmt(r?.median ?? NaN)}/s (rounds ${r?.rounds.map(fmt).join(', ')})`;
+    const ofSqlite = (r: { median: number } | undefined): string => `${(((r?.median ?? NaN) / (sqliteApi?.median ?? NaN)) * 100).toFixed(0)}% of SQLite's`;
+    console.log(`writes through the API, ${WRITES} creates by ${CONCURRENCY} clients, median of ${ROUNDS} rounds taken in turns:`);
+    console.log(`  SQLite ${rate(sqliteApi)}`);
+    console.log(`  PostgreSQL through one replica ${rate(pgApi)}: ${ofSqlite(pgApi)}`);
+    console.log(`  PostgreSQL spread over two replicas ${rate(pgApiBoth)}: ${ofSqlite(pgApiBoth)}`);
     const within = await watchLatency(a.client, a.client, 'within');
     const across = await watchLatency(a.client, b.client, 'across');
     const line = (l: number[]): string => `p50 ${fmt(pct(l, 50))} ms, p99 ${fmt(pct(l, 99))} ms (${l.length}/${EVENTS})`;
