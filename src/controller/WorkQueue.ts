@@ -143,6 +143,7 @@ export class WorkQueue {
 
   /** Waits for the next key; undefined once shut down. Call `done(key)` after processing. */
   get(): Promise<string | undefined> {
+    if (this.shuttingDown) return Promise.resolve(undefined);
     if (this.head < this.queue.length) {
       const key = this.queue[this.head++] as string;
       if (this.head > 1024 && this.head * 2 > this.queue.length) {
@@ -153,7 +154,6 @@ export class WorkQueue {
       this.taken(key);
       return Promise.resolve(key);
     }
-    if (this.shuttingDown) return Promise.resolve(undefined);
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
@@ -171,8 +171,15 @@ export class WorkQueue {
     this.untrack ??= controllerLevels.queueDepth.track(() => [[[this.name], this.length]]);
   }
 
+  /**
+   * Stops handing out keys, dropping those queued (as client-go's ShutDown: a stop does not wait for a backlog,
+   * 100,000 keys at a fleet's start-up; whoever starts the controller next lists everything again).
+   */
   shutDown(): void {
     this.shuttingDown = true;
+    this.queue.length = 0;
+    this.head = 0;
+    this.dirty.clear();
     this.untrack?.();
     this.untrack = undefined;
     this.causes.clear();

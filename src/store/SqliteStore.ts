@@ -24,7 +24,7 @@ import { WatchHub } from './WatchHub.ts';
 import { TextCache } from './TextCache.ts';
 import { storeMetrics } from '../telemetry/metrics.ts';
 import { activeTraceContext } from '../telemetry/tracing.ts';
-import { listPage, listQuery } from './listPage.ts';
+import { listPage, listQuery, type ListQuery } from './listPage.ts';
 import { countCommit, eventTypeOf, resourceName, rowProblems, stampWrite, type CommittedEvent, type PendingCommit } from './storedWrite.ts';
 
 export interface SqliteStoreOptions {
@@ -63,6 +63,11 @@ function int(row: Row, column: string): number {
 /** An object row as the store wrote it (stamped with name, uid, resourceVersion and creationTimestamp on create). */
 function decodeStored(text: string): StoredObject {
   return JSON.parse(text);
+}
+
+/** A list's statement on the objects table. */
+export function sqliteListSql(q: ListQuery): string {
+  return `SELECT ns, name, data FROM objects WHERE ${q.where} ORDER BY ns, name${q.limitSql}`;
 }
 
 export class SqliteStore implements Store {
@@ -192,7 +197,7 @@ export class SqliteStore implements Store {
   async list(type: TypeKey, options: ListOptions = {}): Promise<ListResult> {
     const q = listQuery(type, options, () => '?');
     // One read transaction keeps rv and rows consistent with each other.
-    const rows = this.statement(`SELECT ns, name, data FROM objects WHERE ${q.where} ORDER BY ns, name${q.limitSql}`).all(...q.values);
+    const rows = this.statement(sqliteListSql(q)).all(...q.values);
     return listPage(
       rows.map((r) => ({ ns: text(r, 'ns'), name: text(r, 'name'), data: text(r, 'data') })),
       q.limit,

@@ -142,6 +142,23 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         ['c', 'z'],
       );
       assert.equal(page2.continueAfter, undefined);
+      // Pages within a namespace, and a page of one namespace resumed from a row of another.
+      const ns1 = await store.list(T, { namespace: 'default', limit: 2 });
+      assert.deepEqual(
+        ns1.items.map((o) => o.metadata.name),
+        ['a', 'b'],
+      );
+      const ns2 = await store.list(T, { namespace: 'default', limit: 2, ...(ns1.continueAfter ? { after: ns1.continueAfter } : {}) });
+      assert.deepEqual(
+        ns2.items.map((o) => o.metadata.name),
+        ['c'],
+      );
+      assert.equal(ns2.continueAfter, undefined);
+      assert.deepEqual(
+        (await store.list(T, { namespace: 'team-x', after: 'default/c' })).items.map((o) => o.metadata.name),
+        ['z'],
+      );
+      assert.equal((await store.list(T, { namespace: 'default', after: 'team-x/a' })).items.length, 0);
       assert.equal((await store.list(U)).items.length, 0);
       await store.close();
     });

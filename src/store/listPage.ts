@@ -32,8 +32,13 @@ export function listQuery(type: TypeKey, options: ListOptions, placeholder: (n: 
   if (options.namespace !== undefined) where += ` AND ns = ${next(options.namespace)}`;
   if (options.after) {
     const slash = options.after.indexOf('/');
-    const ns = next(options.after.slice(0, slash));
-    where += ` AND (ns, name) > (${ns}, ${next(options.after.slice(slash + 1))})`;
+    const afterNs = options.after.slice(0, slash);
+    const afterName = options.after.slice(slash + 1);
+    // Within one namespace, `name > ?`: SQLite seeks with an equality and a range on the next column, but after an
+    // equality on ns it reads `(ns, name) > (?, ?)` as a filter over the namespace from its first row (each page of a
+    // list cost as much as every page before it: 60 ms at the 20,000th object).
+    if (options.namespace === afterNs) where += ` AND name > ${next(afterName)}`;
+    else where += ` AND (ns, name) > (${next(afterNs)}, ${next(afterName)})`;
   }
   const limit = options.limit && options.limit > 0 ? options.limit : 0;
   return { where, limitSql: limit ? ` LIMIT ${next(limit + 1)}` : '', values, limit };

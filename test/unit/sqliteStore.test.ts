@@ -4,7 +4,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runStoreConformance } from '../../src/store/conformance.ts';
-import { SqliteStore } from '../../src/store/SqliteStore.ts';
+import { SqliteStore, sqliteListSql } from '../../src/store/SqliteStore.ts';
+import { listQuery } from '../../src/store/listPage.ts';
+import { DatabaseSync } from 'node:sqlite';
 import { createObject, keyOf } from '../../src/store/Store.ts';
 
 runStoreConformance('sqlite (memory)', async () => new SqliteStore({ path: ':memory:' }));
@@ -89,4 +91,21 @@ test('a watcher reading another object of the same transaction sees it as commit
   assert.deepEqual(await Promise.all(readsOfB), [{ n: 1 }]);
   handle.stop();
   await store.close();
+});
+
+test('a page of a list seeks to where the last one ended, within a namespace too (no scan from the first row)', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'fo-store-')), 'db.sqlite');
+  await new SqliteStore({ path }).close(); // the schema, as the store makes it
+  const db = new DatabaseSync(path);
+  const plan = (options: Parameters<typeof listQuery>[1]): string => {
+    const q = listQuery({ group: 'g', kind: 'K' }, options, () => '?');
+    return db
+      .prepare(`EXPLAIN QUERY PLAN ${sqliteListSql(q)}`)
+      .all(...q.values)
+      .map((r) => String(r.detail))
+      .join('; ');
+  };
+  assert.match(plan({ limit: 500, after: 'default/t100' }), /\(ns,name\)>\(\?,\?\)/);
+  assert.match(plan({ namespace: 'default', limit: 500, after: 'default/t100' }), /ns=\? AND name>\?/);
+  db.close();
 });

@@ -24,6 +24,20 @@ describe('WorkQueue', () => {
     await waiting;
     assert.equal(got, 'a');
   });
+  it('hands out no more keys once shut down, dropping those queued, and takes keys again when reopened', async () => {
+    const q = new WorkQueue();
+    for (let i = 0; i < 1000; i++) q.add(`k${i}`);
+    assert.equal(await q.get(), 'k0');
+    q.add('k0'); // changed while processed
+    q.shutDown();
+    assert.equal(await q.get(), undefined, 'a backlog is not worked through on shutdown');
+    assert.equal(q.length, 0);
+    q.done('k0');
+    assert.equal(q.length, 0, 'a key changed while processed is not queued after shutdown');
+    q.reopen();
+    q.add('k1');
+    assert.equal(await q.get(), 'k1');
+  });
   it('backs off exponentially per key and forgets on success', () => {
     const delays: number[] = [];
     const q = new WorkQueue({ baseDelayMs: 10, maxDelayMs: 50, setTimer: (_fn, ms) => (delays.push(ms), 0), clearTimer: () => undefined });
@@ -115,5 +129,41 @@ describe('Controller', () => {
     assert.ok(seen < 2000, `the timer fired after ${seen} of 2000 reconciles: the workers never gave way`);
     while (done < 2000) await new Promise((r) => setTimeout(r, 5));
     await c.stop();
+  });
+
+  it('shares one budget between every worker: a turn of the event loop is not as long as the workers are many', async () => {
+    // Five controllers of four workers, each reconcile 1 ms of CPU: were each worker to spend a budget of its own per
+    // turn, a turn would hold about 20 × 10 reconciles; shared, about one budget's worth plus one per worker.
+    let done = 0;
+    const controllers = Array.from(
+      { length: 5 },
+      (_, i) =>
+        new Controller({
+          name: `c${i}`,
+          logger: pino({ level: 'silent' }),
+          concurrency: 4,
+          reconciler: {
+            async reconcile() {
+              const until = performance.now() + 1;
+              while (performance.now() < until); // CPU, no I/O
+              done++;
+            },
+          },
+        }),
+    );
+    for (const c of controllers) for (let k = 0; k < 400; k++) c.enqueue(`k${k}`);
+    // The most reconciles seen between two timer callbacks (each timer stands for a request waiting on the loop).
+    let most = 0;
+    let seen = 0;
+    const tick = (): void => {
+      most = Math.max(most, done - seen);
+      seen = done;
+      if (done < 2000) setTimeout(tick, 0);
+    };
+    setTimeout(tick, 0);
+    for (const c of controllers) c.start();
+    while (done < 2000) await new Promise((r) => setTimeout(r, 5));
+    for (const c of controllers) await c.stop();
+    assert.ok(most < 100, `${most} reconciles ran in one turn of the event loop`);
   });
 });
