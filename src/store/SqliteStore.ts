@@ -25,6 +25,7 @@ import { TextCache } from './TextCache.ts';
 import { storeMetrics } from '../telemetry/metrics.ts';
 import { activeTraceContext } from '../telemetry/tracing.ts';
 import { listPage, listQuery, type ListQuery } from './listPage.ts';
+import { openSqliteSchema } from './sqliteSchema.ts';
 import { countCommit, eventTypeOf, resourceName, rowProblems, stampWrite, type CommittedEvent, type PendingCommit } from './storedWrite.ts';
 
 export interface SqliteStoreOptions {
@@ -116,15 +117,8 @@ export class SqliteStore implements Store {
       PRAGMA cache_size = -65536;
       PRAGMA mmap_size = 0;
       PRAGMA temp_store = MEMORY;
-      CREATE TABLE IF NOT EXISTS objects (
-        grp TEXT NOT NULL, kind TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL,
-        rv INTEGER NOT NULL, data TEXT NOT NULL,
-        PRIMARY KEY (grp, kind, ns, name)) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS events (
-        rv INTEGER PRIMARY KEY, type TEXT NOT NULL,
-        grp TEXT NOT NULL, kind TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
     `);
+    openSqliteSchema(this.db);
     const maxRv = (table: string): number => {
       const row = this.db.prepare(`SELECT coalesce(max(rv), 0) AS m FROM ${table}`).get();
       return row ? int(row, 'm') : 0;

@@ -109,3 +109,49 @@ test('a page of a list seeks to where the last one ended, within a namespace too
   assert.match(plan({ namespace: 'default', limit: 500, after: 'default/t100' }), /ns=\? AND name>\?/);
   db.close();
 });
+
+test('a store written before schema version 1 (objects WITHOUT ROWID) is converted on open, nothing lost', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'fo-store-')), 'db.sqlite');
+  const old = new DatabaseSync(path);
+  old.exec(`
+    PRAGMA journal_mode = WAL;
+    CREATE TABLE objects (grp TEXT NOT NULL, kind TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, rv INTEGER NOT NULL, data TEXT NOT NULL,
+      PRIMARY KEY (grp, kind, ns, name)) WITHOUT ROWID;
+    CREATE TABLE events (rv INTEGER PRIMARY KEY, type TEXT NOT NULL, grp TEXT NOT NULL, kind TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL);
+    CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);`);
+  const stored = (name: string, rv: number): string =>
+    JSON.stringify({
+      apiVersion: 'g/v1',
+      kind: 'K',
+      metadata: { name, namespace: 'ns', uid: `uid-${name}`, resourceVersion: String(rv), creationTimestamp: '2026-01-01T00:00:00Z' },
+      spec: { big: 'x'.repeat(3000) }, // larger than a WITHOUT ROWID row keeps in its page
+    });
+  const insert = old.prepare('INSERT INTO objects VALUES (?, ?, ?, ?, ?, ?)');
+  const event = old.prepare('INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)');
+  for (let i = 1; i <= 50; i++) {
+    insert.run('g', 'K', 'ns', `o${i}`, i, stored(`o${i}`, i));
+    event.run(i, 'ADDED', 'g', 'K', 'ns', `o${i}`, stored(`o${i}`, i));
+  }
+  old.close();
+
+  const store = new SqliteStore({ path });
+  const T = { group: 'g', kind: 'K' };
+  assert.equal((await store.get(keyOf(T, 'ns', 'o7')))?.metadata.uid, 'uid-o7');
+  const page = await store.list(T, { namespace: 'ns', limit: 20, after: 'ns/o1' });
+  assert.equal(page.items.length, 20);
+  const updated = await store.commit([
+    { op: 'update', key: keyOf(T, 'ns', 'o7'), object: { apiVersion: 'g/v1', kind: 'K', metadata: { name: 'o7', namespace: 'ns' } } as never },
+  ]);
+  assert.equal(updated[0]?.metadata.resourceVersion, '51', 'versions continue after the converted ones');
+  assert.equal(updated[0]?.metadata.uid, 'uid-o7');
+  await assert.rejects(createObject(store, keyOf(T, 'ns', 'o8'), { apiVersion: 'g/v1', kind: 'K', metadata: { name: 'o8' } }), /already exists/);
+  await store.close();
+
+  const check = new DatabaseSync(path);
+  assert.equal(check.prepare('PRAGMA user_version').get()?.user_version, 1);
+  assert.doesNotMatch(String(check.prepare("SELECT sql FROM sqlite_master WHERE name = 'objects'").get()?.sql), /WITHOUT ROWID/);
+  assert.equal(check.prepare('SELECT count(*) AS n FROM objects').get()?.n, 50);
+  check.exec('PRAGMA user_version = 9');
+  check.close();
+  assert.throws(() => new SqliteStore({ path }), /schema version 9, newer than this FleetOps knows/);
+});
