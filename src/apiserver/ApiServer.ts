@@ -151,6 +151,8 @@ interface Call {
   table: boolean;
   include: IncludeObject;
   send(code: number, body: KubeObject | { kind: string; apiVersion: string; [field: string]: unknown }): FastifyReply;
+  /** JSON made already, sent as it is; undefined when the client asked for protobuf. */
+  sendJson: ((code: number, json: string) => FastifyReply) | undefined;
   respond(code: number, obj: KubeObject, warnings?: string[]): FastifyReply;
 }
 
@@ -422,20 +424,26 @@ export class ApiServer {
         .code(code)
         .send(toTable(type, [obj], { include, headers: true, resourceVersion: obj.metadata.resourceVersion ?? '', now: this.now().getTime() }));
     };
-    return { req, type, path, q, namespace: path.namespace ?? '', version: path.version, limits, table, include, send, respond };
+    const sendJson = protobuf ? undefined : (code: number, json: string): FastifyReply => reply.code(code).type('application/json; charset=utf-8').send(json);
+    return { req, type, path, q, namespace: path.namespace ?? '', version: path.version, limits, table, include, send, sendJson, respond };
   }
 
-  private async list({ type, path, q, version, table, include, send }: Call): Promise<unknown> {
+  private async list({ type, path, q, version, table, include, send, sendJson }: Call): Promise<unknown> {
     const limit = q.limit ? Number(q.limit) : undefined;
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 0))
       throw badRequest(`limit must be a non-negative integer, got ${JSON.stringify(q.limit)}`);
-    const list = await this.opts.objects.list(type, path.namespace, {
-      labelSelector: q.labelSelector,
-      fieldSelector: q.fieldSelector,
-      limit,
-      continue: q.continue,
-      version,
-    });
+    const query = { labelSelector: q.labelSelector, fieldSelector: q.fieldSelector, limit, continue: q.continue, version };
+    // JSON without selectors: the stored texts, forwarded unparsed.
+    if (!table && sendJson) {
+      const list = await this.opts.objects.listTexts(type, path.namespace, query);
+      if (list) {
+        const metadata: Record<string, string> = { resourceVersion: list.resourceVersion };
+        if (list.continue) metadata.continue = list.continue;
+        const head = JSON.stringify({ kind: type.listKind, apiVersion: apiVersionOf(type, version), metadata });
+        return sendJson(200, `${head.slice(0, -1)},"items":[${list.texts.join(',')}]}`);
+      }
+    }
+    const list = await this.opts.objects.list(type, path.namespace, query);
     if (table) {
       return toTable(type, list.items, { include, headers: true, resourceVersion: list.resourceVersion, continue: list.continue, now: this.now().getTime() });
     }

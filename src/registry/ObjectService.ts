@@ -13,7 +13,7 @@ import { isPlainObject, jsonEqual, type KubeObject, type StoredObject, cloneJson
 import { keyOf, type CheckOp, type ObjectKey, type Store, type WatchHandle, type WriteOp } from '../store/Store.ts';
 import { rfc3339Seconds } from '../api/time.ts';
 import { recordUpdate, serverSideApply } from './managedFields.ts';
-import { ObjectReader, objectKey, present, type ListQuery, type ObjectList, type WatchEvent, type WatchQuery } from './ObjectReader.ts';
+import { ObjectReader, objectKey, present, type ListQuery, type ObjectList, type TextList, type WatchEvent, type WatchQuery } from './ObjectReader.ts';
 import { ObjectStrategy, type AdmitOptions } from './ObjectStrategy.ts';
 import type { Registry } from './Registry.ts';
 import { apiVersionOf, preferredVersion, type ResourceType } from './ResourceType.ts';
@@ -21,7 +21,7 @@ import type { SchemaValidator } from './schema/SchemaValidator.ts';
 import { prune } from './schema/structural.ts';
 
 export type { FieldValidation } from './ObjectStrategy.ts';
-export type { ListQuery, ObjectList, WatchEvent, WatchQuery } from './ObjectReader.ts';
+export type { ListQuery, ObjectList, TextList, WatchEvent, WatchQuery } from './ObjectReader.ts';
 
 export interface WriteOptions extends AdmitOptions {
   dryRun?: boolean;
@@ -152,6 +152,10 @@ export class ObjectService {
 
   list(type: ResourceType, namespace: string | undefined, query: ListQuery = {}): Promise<ObjectList> {
     return this.reader.list(type, namespace, query);
+  }
+
+  listTexts(type: ResourceType, namespace: string | undefined, query: ListQuery = {}): Promise<TextList | undefined> {
+    return this.reader.listTexts(type, namespace, query);
   }
 
   watch(type: ResourceType, namespace: string | undefined, query: WatchQuery, onEvent: (e: WatchEvent) => void): Promise<WatchHandle> {

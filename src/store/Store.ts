@@ -46,7 +46,10 @@ export interface ListOptions {
 }
 
 export interface ListResult {
-  items: StoredObject[];
+  /** The objects, parsed from `texts` when first read (a caller that only forwards the texts parses nothing). */
+  readonly items: StoredObject[];
+  /** The objects as stored (JSON). */
+  texts: string[];
   /** The store's resourceVersion when the list was read (a watch from here misses nothing). */
   resourceVersion: string;
   /** Set when more items remain: pass it back as `after`. */

@@ -48,7 +48,15 @@ export function listQuery(type: TypeKey, options: ListOptions, placeholder: (n: 
 export function listPage(rows: ListRow[], limit: number, resourceVersion: string): ListResult {
   const more = limit > 0 && rows.length > limit;
   const page = more ? rows.slice(0, limit) : rows;
-  const result: ListResult = { items: page.map((r): StoredObject => JSON.parse(r.data)), resourceVersion };
+  const texts = page.map((r) => r.data);
+  let items: StoredObject[] | undefined;
+  const result: ListResult = {
+    get items(): StoredObject[] {
+      return (items ??= texts.map((t): StoredObject => JSON.parse(t)));
+    },
+    texts,
+    resourceVersion,
+  };
   const last = page[page.length - 1];
   if (more && last) result.continueAfter = `${last.ns}/${last.name}`;
   return result;
