@@ -26,6 +26,7 @@ import { PromiseRoles } from './controllers/rbac/PromiseRoles.ts';
 import { ServiceAccountTokenSecrets } from './controllers/rbac/ServiceAccountTokenSecrets.ts';
 import { signServiceAccountToken } from './lib/serviceAccountToken.ts';
 import { IdleMemoryReclaimer, type IdleMemoryReclaimerOptions } from './lib/IdleMemoryReclaimer.ts';
+import { limitHeapGrowth } from './lib/heapGrowth.ts';
 import { UnixSocketProxy } from './lib/UnixSocketProxy.ts';
 import { PlatformApplier } from './controllers/platform/PlatformApplier.ts';
 import { ComponentStatus } from './controllers/platform/ComponentStatus.ts';
@@ -405,6 +406,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const dataDir = resolve(options.dataDir ?? defaultDataDir());
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const unlock = lockDataDir(dataDir);
+  limitHeapGrowth();
   // One clock for the store, the API and every controller (tests move it).
   const now = options.now ?? ((): Date => new Date());
   const logger = options.logger ?? pino({ level: process.env.FLEETOPS_LOG_LEVEL ?? 'info', mixin: traceLogFields });
