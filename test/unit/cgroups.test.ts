@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openCgroups } from '../../src/workflows/runtime/cgroups.ts';
+
+test('a run group writes its limit files only when a limit changes', { skip: process.getuid?.() === 0 ? false : 'needs root' }, () => {
+  // A cgroup v2 tree on a plain directory, FleetOps in its root group (as in a container with its own cgroup
+  // namespace): the run groups go below the root, not beside it.
+  const root = mkdtempSync(join(tmpdir(), 'fo-cgroup-'));
+  writeFileSync(join(root, 'cgroup.controllers'), 'memory pids cpu');
+  const group = join(root, 'fleetops-t', 'uid-4242');
+  mkdirSync(group, { recursive: true });
+  writeFileSync(join(group, 'cgroup.procs'), '');
+  const opened = openCgroups({ name: 't', root, procSelfCgroup: '0::/\n' });
+  assert.ok(typeof opened !== 'string', String(opened));
+  const run = opened.forUid(4242);
+  const memory = (): string => readFileSync(join(group, 'memory.max'), 'utf8');
+
+  run.apply({ memoryBytes: 1000, cpuMillis: 500 });
+  assert.equal(memory(), '1000');
+  assert.equal(readFileSync(join(group, 'cpu.max'), 'utf8'), '50000 100000');
+  writeFileSync(join(group, 'memory.max'), 'untouched');
+  run.apply({ memoryBytes: 1000, cpuMillis: 500 });
+  assert.equal(memory(), 'untouched', 'the same limits again: nothing written');
+  run.apply({ memoryBytes: 2000, cpuMillis: 500 });
+  assert.equal(memory(), '2000');
+  run.apply({});
+  assert.equal(memory(), 'max');
+  assert.equal(readFileSync(join(group, 'pids.max'), 'utf8'), 'max');
+});
