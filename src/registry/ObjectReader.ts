@@ -103,12 +103,21 @@ export class ObjectReader {
     };
   }
 
+  /** Where a list's reading starts: its namespace (none for a cluster-scoped kind), page size (0: all), continue point. */
+  private pageStart(type: ResourceType, namespace: string | undefined, query: ListQuery): { ns: string | undefined; limit: number; after: string | undefined } {
+    return {
+      ns: type.namespaced ? namespace : undefined,
+      limit: query.limit && query.limit > 0 ? query.limit : 0,
+      after: query.continue ? decodeContinue(query.continue).after : undefined,
+    };
+  }
+
   async list(type: ResourceType, namespace: string | undefined, query: ListQuery = {}): Promise<ObjectList> {
     const { labels, fields } = this.selectors(type, query);
-    const ns = type.namespaced ? namespace : undefined;
     const filtered = !labels.isEmpty() || fields.length > 0;
-    const limit = query.limit && query.limit > 0 ? query.limit : 0;
-    let after = query.continue ? decodeContinue(query.continue).after : undefined;
+    const start = this.pageStart(type, namespace, query);
+    const { ns, limit } = start;
+    let after = start.after;
     const items: StoredObject[] = [];
     let listRv = '';
     // Filtering happens after reading, so fetch pages until the limit is met (or everything when unlimited).
@@ -142,11 +151,8 @@ export class ObjectReader {
   async listTexts(type: ResourceType, namespace: string | undefined, query: ListQuery = {}): Promise<TextList | undefined> {
     const { labels, fields } = this.selectors(type, query);
     if (!labels.isEmpty() || fields.length > 0) return undefined;
-    const page = await this.store.list(typeKeyOf(type), {
-      namespace: type.namespaced ? namespace : undefined,
-      limit: query.limit && query.limit > 0 ? query.limit : 0,
-      after: query.continue ? decodeContinue(query.continue).after : undefined,
-    });
+    const { ns, limit, after } = this.pageStart(type, namespace, query);
+    const page = await this.store.list(typeKeyOf(type), { namespace: ns, limit, after });
     // Stored objects begin with their apiVersion (writes keep the order they are given in, and every writer puts it
     // first); any other text is parsed and written again.
     const prefix = `{"apiVersion":${JSON.stringify(apiVersionOf(type, query.version))},`;

@@ -150,9 +150,9 @@ export class SqliteStore implements Store {
   /**
    * Reads are served from the stored text of recently written or read objects when it is there (most reads are of
    * objects just written: a controller reads what the previous step of a run wrote), else from SQLite. Only this
-   * process writes the file, and the cache changes only after a transaction commits, so it never disagrees with it.
+   * process writes the file, and the cache changes only after a transaction commits, so it never disagrees with it:
+   * every read is of the latest, and `options.cached` changes nothing.
    */
-  // Always the latest: only this process writes the file (options.cached changes nothing).
   async get(key: ObjectKey, _options?: GetOptions): Promise<StoredObject | undefined> {
     const id = cacheId(key);
     const cached = this.cache.get(id);
