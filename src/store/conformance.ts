@@ -198,6 +198,30 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await store.close();
     });
 
+    it('keeps every intermediate state in the change log, also of a key written twice in one transaction', async () => {
+      const store = await makeStore();
+      const a = keyOf(T, 'default', 'a');
+      const first = await createObject(store, a, app('a', { step: 0 }));
+      // Commits asked for in the same turn share a transaction: the change log holds each one's own text.
+      const [one] = await Promise.all([
+        store.commit([{ op: 'update', key: a, object: app('a', { step: 1 }) }]),
+        store.commit([{ op: 'create', key: keyOf(T, 'default', 'b'), object: app('b', { step: 9 }) }]),
+      ]);
+      assert.deepEqual(one[0]?.spec, { step: 1 });
+      await Promise.all([
+        store.commit([{ op: 'update', key: a, object: app('a', { step: 2 }) }]),
+        store.commit([{ op: 'update', key: a, object: app('a', { step: 3 }) }]),
+      ]);
+      const resumed = await collect(store, { type: T, fromRv: Number(first.metadata.resourceVersion) });
+      assert.deepEqual(
+        resumed.events.map((e) => `${e.key.name}:${String((e.object.spec as { step?: number }).step)}`),
+        ['a:1', 'b:9', 'a:2', 'a:3'],
+      );
+      assert.deepEqual((await store.get(a))?.spec, { step: 3 });
+      resumed.stop();
+      await store.close();
+    });
+
     it('answers 410 Expired for a watch from a compacted resourceVersion', async () => {
       const store = await makeStore();
       for (let i = 0; i < 10; i++) await createObject(store, keyOf(T, 'default', `o${i}`), app(`o${i}`));
