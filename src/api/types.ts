@@ -144,14 +144,14 @@ function copyJson(value: unknown): unknown {
       }
       return JSON.parse(JSON.stringify(value));
     default:
-      return JSON.parse(JSON.stringify(value) as string); // a bigint throws, as the round trip would
+      return JSON.parse(String(JSON.stringify(value))); // a bigint throws, as the round trip would
   }
 }
 
 /** An object JSON writes member by member: a plain object (or one without prototype) with no toJSON of its own. */
 function isPlainRecord(value: object): value is Record<string, unknown> {
   const proto: unknown = Object.getPrototypeOf(value);
-  return (proto === Object.prototype || proto === null) && typeof (value as { toJSON?: unknown }).toJSON !== 'function';
+  return (proto === Object.prototype || proto === null) && typeof Reflect.get(value, 'toJSON') !== 'function';
 }
 
 /** Code-unit order of strings (not localeCompare): deterministic whatever the locale, and cheap on large sorts. */
@@ -165,12 +165,20 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;
   if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => jsonEqual(v, b[i]));
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
   }
   if (!isPlainObject(a) || !isPlainObject(b)) return false;
-  const ao = a;
-  const bo = b;
-  const ak = Object.keys(ao).filter((k) => ao[k] !== undefined);
-  const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
-  return ak.length === bk.length && ak.every((k) => Object.hasOwn(bo, k) && jsonEqual(ao[k], bo[k]));
+  // Members set to undefined do not count (JSON drops them). Counted in plain loops, with no filtered key lists or
+  // closures: this runs over the whole object on every write (is it a no-op?).
+  let defined = 0;
+  for (const k of Object.keys(a)) {
+    const v = a[k];
+    if (v === undefined) continue;
+    defined++;
+    if (!Object.hasOwn(b, k) || !jsonEqual(v, b[k])) return false;
+  }
+  for (const k of Object.keys(b)) if (b[k] !== undefined) defined--;
+  return defined === 0;
 }

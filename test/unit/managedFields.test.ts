@@ -69,4 +69,40 @@ describe('non-apply writes', () => {
     );
     assert.deepEqual(next.at(-1)?.fieldsV1, { 'f:status': { 'f:phase': {} } }, 'a removed status field leaves its owner');
   });
+
+  it("takes a changed field from its owner and leaves another manager's entry exactly as it was", () => {
+    // An entry as kubectl writes it, with markers FleetOps does not interpret ('.', 'k:'): kept byte for byte.
+    const kubectlEntry = {
+      manager: 'kubectl-client-side-apply',
+      operation: 'Update' as const,
+      apiVersion: 'g/v1',
+      time: T,
+      fieldsType: 'FieldsV1' as const,
+      fieldsV1: { 'f:spec': { '.': {}, 'f:b': {}, 'f:list': { 'k:{"name":"x"}': { '.': {} } } } },
+    };
+    const teamEntry = {
+      manager: 'team',
+      operation: 'Update' as const,
+      apiVersion: 'g/v1',
+      time: T,
+      fieldsType: 'FieldsV1' as const,
+      fieldsV1: { 'f:spec': { 'f:a': {}, 'f:c': {} } },
+    };
+    const live: KubeObject = { ...obj({ a: 1, b: 2, c: 3, list: [{ name: 'x' }] }), metadata: { name: 'a', managedFields: [kubectlEntry, teamEntry] } };
+    const fields = recordUpdate(live, obj({ a: 5, b: 2, c: 3, list: [{ name: 'x' }] }), 'controller', 'g/v1', T);
+    assert.equal(fields[0], kubectlEntry, 'an entry that lost nothing is the same entry');
+    assert.deepEqual(fields[1]?.fieldsV1, { 'f:spec': { 'f:c': {} } }, 'the changed field left its owner');
+    assert.deepEqual(fields[2]?.fieldsV1, { 'f:spec': { 'f:a': {} } });
+    // Rewriting only what it owns keeps the manager's set; a new field, or one it stops writing, changes it.
+    const owned = { ...live, spec: { a: 5, b: 2, c: 3, list: [{ name: 'x' }] }, metadata: { name: 'a', managedFields: fields } };
+    assert.deepEqual(recordUpdate(owned, { ...owned, spec: { ...owned.spec, a: 6 } }, 'controller', 'g/v1', T).at(-1)?.fieldsV1, { 'f:spec': { 'f:a': {} } });
+    assert.deepEqual(recordUpdate(owned, { ...owned, spec: { ...owned.spec, a: 6, d: 1 } }, 'controller', 'g/v1', T).at(-1)?.fieldsV1, {
+      'f:spec': { 'f:a': {}, 'f:d': {} },
+    });
+    const { a: _a, ...withoutA } = owned.spec;
+    assert.equal(
+      recordUpdate(owned, { ...owned, spec: withoutA }, 'controller', 'g/v1', T).find((e) => e.manager === 'controller'),
+      undefined,
+    );
+  });
 });

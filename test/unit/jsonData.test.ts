@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cloneJson } from '../../src/api/types.ts';
+import { cloneJson, jsonEqual } from '../../src/api/types.ts';
 
 const roundTrip = (v: unknown): unknown => JSON.parse(JSON.stringify(v) as string);
 
@@ -54,6 +54,40 @@ test('what JSON cannot write fails as the round trip does', () => {
   assert.equal(cloneJson(undefined), undefined);
 });
 
+test('JSON data is equal when its JSON is, whatever the key order', () => {
+  const equal: [unknown, unknown][] = [
+    [
+      { a: 1, b: [1, { c: 'x' }] },
+      { b: [1, { c: 'x' }], a: 1 },
+    ],
+    [{ a: 1, gone: undefined }, { a: 1 }],
+    [{ a: 1 }, { a: 1, gone: undefined }],
+    [[], []],
+    [null, null],
+    ['x', 'x'],
+  ];
+  const different: [unknown, unknown][] = [
+    [{ a: 1 }, { a: 2 }],
+    [{ a: 1 }, { a: 1, b: 2 }],
+    [{ a: 1, b: 2 }, { a: 1 }],
+    [
+      { a: undefined, b: 1 },
+      { b: 1, c: 1 },
+    ],
+    [{ a: 1 }, { a: undefined }],
+    [
+      [1, 2],
+      [2, 1],
+    ],
+    [[1], [1, 1]],
+    [{ 0: 'x' }, ['x']],
+    [null, {}],
+    [1, '1'],
+  ];
+  for (const [a, b] of equal) assert.ok(jsonEqual(a, b) && jsonEqual(b, a), `${JSON.stringify(a)} equals ${JSON.stringify(b)}`);
+  for (const [a, b] of different) assert.ok(!jsonEqual(a, b) && !jsonEqual(b, a), `${JSON.stringify(a)} differs from ${JSON.stringify(b)}`);
+});
+
 test('random JSON-like values copy as the round trip does', () => {
   let seed = 7;
   const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
@@ -78,6 +112,8 @@ test('random JSON-like values copy as the round trip does', () => {
   };
   for (let i = 0; i < 500; i++) {
     const value = make(0);
-    if (value !== undefined) assertSameAsRoundTrip(value, `random value ${i}`);
+    if (value === undefined) continue;
+    assertSameAsRoundTrip(value, `random value ${i}`);
+    assert.ok(jsonEqual(roundTrip(value), cloneJson(value)), `random value ${i} equals its copy`);
   }
 });
