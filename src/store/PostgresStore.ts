@@ -280,8 +280,8 @@ export class PostgresStore implements Store {
       if (this.delivered < target) await this.inLane(() => (this.delivered < target ? this.catchUp() : Promise.resolve()));
     }
     const id = idOf(key);
-    const cached = this.cache.get(id);
-    if (cached !== undefined) return JSON.parse(cached);
+    const cached = this.cache.object(id);
+    if (cached !== undefined) return cached;
     const { rows } = await this.pool.query<{ rv: string; data: string }>({
       name: 'fleetops-get',
       text: 'SELECT rv, data FROM fleetops_objects WHERE grp = $1 AND kind = $2 AND ns = $3 AND name = $4',

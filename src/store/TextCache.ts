@@ -2,10 +2,24 @@
  * The stored text of recently written or read objects, least recently used first, within a budget of characters: a
  * store's read cache. Each entry keeps the resourceVersion it is at; `forgottenRv` is the newest version the cache
  * dropped (evicted, or deleted), so a reader that fetched a row before that change cannot put the older text back.
+ *
+ * The most recently used objects are also kept parsed, as templates nobody else holds: a read gets a copy of the
+ * template (a third of a parse's cost, and the copy's strings are the template's), so the objects a fleet update
+ * reads again and again — each resource's, while its run goes on — are parsed once per version, not once per read.
  */
+import { cloneJson, type StoredObject } from '../api/types.ts';
+
 export interface TextCacheOptions {
   /** Characters of stored text kept at most (default 32 Mi). */
   maxChars?: number;
+  /** Parsed objects kept at most (default 1,024). */
+  maxObjects?: number;
+}
+
+interface Template {
+  /** The text it was parsed from: valid while the entry holds this text. */
+  text: string;
+  object: StoredObject;
 }
 
 interface Entry {
@@ -17,11 +31,41 @@ export class TextCache {
   private readonly entries = new Map<string, Entry>();
   private chars = 0;
   private readonly maxChars: number;
+  private readonly templates = new Map<string, Template>();
+  private readonly maxObjects: number;
   /** The newest resourceVersion of any entry dropped (evicted or deleted). */
   forgottenRv = 0;
 
   constructor(options: TextCacheOptions = {}) {
     this.maxChars = options.maxChars ?? 32 * 1024 * 1024;
+    this.maxObjects = options.maxObjects ?? 1024;
+  }
+
+  /** A copy of the object, nobody else's (from its template, made at the first read), moved to the fresh end. */
+  object(id: string): StoredObject | undefined {
+    const text = this.get(id);
+    if (text === undefined) return undefined;
+    const template = this.templates.get(id);
+    if (template !== undefined && template.text === text) {
+      this.templates.delete(id);
+      this.templates.set(id, template);
+      return cloneJson(template.object);
+    }
+    const object: StoredObject = JSON.parse(text);
+    this.keep(id, text, cloneJson(object));
+    return object;
+  }
+
+  /** A parsed copy of `text` that nobody else holds (a store hands it over at a commit), for later reads to copy. */
+  private keep(id: string, text: string, object: StoredObject): void {
+    this.templates.delete(id);
+    this.templates.set(id, { text, object });
+    if (this.templates.size > this.maxObjects) {
+      for (const stalest of this.templates.keys()) {
+        this.templates.delete(stalest);
+        break;
+      }
+    }
   }
 
   /** The text, moved to the fresh end. */
@@ -38,17 +82,22 @@ export class TextCache {
     return this.entries.get(id);
   }
 
-  /** A committed change: the new text at `rv`, or with undefined, the object deleted at `rv`. */
-  remember(id: string, text: string | undefined, rv = 0): void {
+  /**
+   * A committed change: the new text at `rv`, or with undefined, the object deleted at `rv`. `parsed`: the text
+   * parsed, a copy nobody else holds (kept as the template reads copy).
+   */
+  remember(id: string, text: string | undefined, rv = 0, parsed?: StoredObject): void {
     const old = this.entries.get(id);
     if (old !== undefined) {
       this.entries.delete(id);
       this.chars -= old.text.length;
     }
+    this.templates.delete(id);
     if (text === undefined) {
       this.forgottenRv = Math.max(this.forgottenRv, rv);
       return;
     }
+    if (parsed !== undefined) this.keep(id, text, parsed);
     this.entries.set(id, { text, rv });
     this.chars += text.length;
     if (this.chars > this.maxChars) this.evict();
@@ -71,6 +120,7 @@ export class TextCache {
     for (const [id, entry] of this.entries) {
       if (this.chars <= target) break;
       this.entries.delete(id);
+      this.templates.delete(id);
       this.chars -= entry.text.length;
       this.forgottenRv = Math.max(this.forgottenRv, entry.rv);
     }

@@ -26,4 +26,30 @@ describe('text cache', () => {
     cache.offer('c', 'c@8', 8);
     assert.equal(cache.get('c'), 'c@8');
   });
+
+  it('hands out copies of an object parsed once per version, each its own, never a stale one', () => {
+    const cache = new TextCache({ maxObjects: 2 });
+    const text = (n: number): string => JSON.stringify({ metadata: { name: 'a', resourceVersion: String(n) }, spec: { list: [n] } });
+    cache.remember('a', text(1), 1);
+    const first = cache.object('a');
+    const second = cache.object('a');
+    assert.deepEqual(first, JSON.parse(text(1)));
+    assert.deepEqual(second, first);
+    assert.notEqual(second, first, 'a copy each');
+    (second?.spec as { list: number[] }).list.push(99);
+    assert.deepEqual(cache.object('a'), JSON.parse(text(1)), "a reader's change does not reach the next reader");
+    // A commit hands its own parsed copy over; a later version replaces it.
+    const committed = JSON.parse(text(2));
+    cache.remember('a', text(2), 2, committed);
+    const read = cache.object('a');
+    assert.deepEqual(read, JSON.parse(text(2)));
+    assert.notEqual(read, committed);
+    cache.remember('a', text(3), 3);
+    assert.deepEqual(cache.object('a'), JSON.parse(text(3)), 'a new text without a parsed copy is parsed again');
+    cache.remember('a', undefined, 4);
+    assert.equal(cache.object('a'), undefined, 'deleted');
+    // Only the most recently used objects stay parsed; the others are parsed from their text again.
+    for (const id of ['b', 'c', 'd']) cache.remember(id, text(5), 5, JSON.parse(text(5)));
+    for (const id of ['b', 'c', 'd']) assert.deepEqual(cache.object(id), JSON.parse(text(5)));
+  });
 });
