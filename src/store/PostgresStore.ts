@@ -24,7 +24,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { isPlainObject, type StoredObject } from '../api/types.ts';
+import { cloneJson, isPlainObject, type StoredObject } from '../api/types.ts';
 import { ApiError, errorMessage, expired, isApiError } from '../api/errors.ts';
 import {
   type GetOptions,
@@ -261,7 +261,8 @@ export class PostgresStore implements Store {
       });
       for (const row of rows) {
         const event = eventOf(row);
-        this.cache.remember(idOf(event.key), event.type === 'DELETED' ? undefined : row.data, event.rv);
+        const deleted = event.type === 'DELETED';
+        this.cache.remember(idOf(event.key), deleted ? undefined : row.data, event.rv, deleted ? undefined : cloneJson(event.object));
         this.delivered = event.rv;
         this.hub.publish(event);
       }
@@ -530,7 +531,8 @@ export class PostgresStore implements Store {
     } finally {
       this.ownCommits.delete(events[events.length - 1]?.rv ?? -1);
     }
-    for (const d of done) d.item.resolve(d.events.map((e) => JSON.parse(e.data)));
+    // Each writer's copy from the cache's template of what was just delivered (a third of a parse).
+    for (const d of done) d.item.resolve(d.events.map((e) => this.cache.parsed(idOf(e.key), e.data)));
     this.writesSinceCompact += events.length;
     if (this.writesSinceCompact >= Math.max(1000, this.historySize / 10) && !this.compacting) {
       this.writesSinceCompact = 0;
@@ -561,7 +563,7 @@ export class PostgresStore implements Store {
     const { key } = op;
     const id = idOf(key);
     const current = overlay.get(id) ?? slots.get(id);
-    const existing = current?.data === undefined ? undefined : rowOf(JSON.parse(current.data));
+    const existing = current?.data === undefined ? undefined : rowOf(this.cache.parsed(id, current.data));
     const { type, data } = stampWrite(op, existing, rv, this);
     overlay.set(id, { key, rv, data: type === 'DELETED' ? undefined : data, dirty: true });
     return { type, rv, key, data };
@@ -579,8 +581,14 @@ export class PostgresStore implements Store {
       if (this.delivered >= last.rv) return;
       if (this.delivered === first.rv - 1) {
         // The read cache takes the whole batch before any watcher runs (one reading another object of it sees it).
-        for (const e of events) this.cache.remember(idOf(e.key), e.type === 'DELETED' ? undefined : e.data, e.rv);
-        for (const e of events) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object: JSON.parse(e.data) }, e.cause);
+        // Each text parsed once: the cache's template is a copy made before any watcher sees the object.
+        const parsed = events.map((e) => {
+          const object: StoredObject = JSON.parse(e.data);
+          return { e, object };
+        });
+        for (const { e, object } of parsed)
+          this.cache.remember(idOf(e.key), e.type === 'DELETED' ? undefined : e.data, e.rv, e.type === 'DELETED' ? undefined : cloneJson(object));
+        for (const { e, object } of parsed) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object }, e.cause);
         this.delivered = last.rv;
         return;
       }

@@ -171,7 +171,7 @@ export class SqliteStore implements Store {
 
   private getSync(key: ObjectKey): StoredObject | undefined {
     const text = this.storedText(key);
-    return text === undefined ? undefined : decodeStored(text);
+    return text === undefined ? undefined : this.cache.parsed(cacheId(key), text);
   }
 
   /**

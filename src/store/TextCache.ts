@@ -56,6 +56,12 @@ export class TextCache {
     return object;
   }
 
+  /** `text` (of the object `id`) parsed: a copy of the template when it was made from this very text, else a parse. */
+  parsed(id: string, text: string): StoredObject {
+    const template = this.templates.get(id);
+    return template !== undefined && template.text === text ? cloneJson(template.object) : JSON.parse(text);
+  }
+
   /** A parsed copy of `text` that nobody else holds (a store hands it over at a commit), for later reads to copy. */
   private keep(id: string, text: string, object: StoredObject): void {
     this.templates.delete(id);

@@ -51,5 +51,9 @@ describe('text cache', () => {
     // Only the most recently used objects stay parsed; the others are parsed from their text again.
     for (const id of ['b', 'c', 'd']) cache.remember(id, text(5), 5, JSON.parse(text(5)));
     for (const id of ['b', 'c', 'd']) assert.deepEqual(cache.object(id), JSON.parse(text(5)));
+    // A text parsed for its object: from the template only when it is the template's very text.
+    cache.remember('e', text(6), 6, JSON.parse(text(6)));
+    assert.deepEqual(cache.parsed('e', text(6)), JSON.parse(text(6)));
+    assert.deepEqual(cache.parsed('e', text(7)), JSON.parse(text(7)), 'another version is parsed');
   });
 });
