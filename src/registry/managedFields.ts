@@ -36,6 +36,61 @@ export function fieldPaths(obj: JsonObject): Path[] {
   return out;
 }
 
+/**
+ * The leaf paths (as `fieldPaths` gives them) that `updated` sets to something other than `old` has there (changed,
+ * in `fieldPaths(updated)`'s order), and those `old` sets where `updated` has nothing (removed). Equal subtrees are
+ * skipped whole rather than listed leaf by leaf and compared: most of an object is the same before and after a write.
+ * `old` is JSON data (as stored: no undefined members); both have an object, or nothing, as metadata.
+ */
+export function diffFieldPaths(old: JsonObject, updated: JsonObject): { changed: Path[]; removed: Path[] } {
+  const changed: Path[] = [];
+  const removed: Path[] = [];
+  for (const [k, v] of Object.entries(updated)) {
+    if (k === 'apiVersion' || k === 'kind') continue;
+    if (k === 'metadata') diffMetadata(old.metadata, v, changed, removed);
+    else diffLeaves(old[k], v, [k], changed, removed);
+  }
+  for (const [k, v] of Object.entries(old)) {
+    if (k === 'apiVersion' || k === 'kind' || Object.hasOwn(updated, k)) continue;
+    if (k === 'metadata') diffMetadata(v, undefined, changed, removed);
+    else leafPaths(v, [k], removed);
+  }
+  return { changed, removed };
+}
+
+/** Labels and annotations member by member, finalizers as one field: the metadata `fieldPaths` counts. */
+function diffMetadata(old: unknown, updated: unknown, changed: Path[], removed: Path[]): void {
+  const oldMeta = isPlainObject(old) ? old : {};
+  const newMeta = isPlainObject(updated) ? updated : {};
+  for (const mk of ['labels', 'annotations'] as const) {
+    const oldMap = isPlainObject(oldMeta[mk]) ? oldMeta[mk] : {};
+    const newMap = isPlainObject(newMeta[mk]) ? newMeta[mk] : {};
+    for (const [k, v] of Object.entries(newMap)) diffLeaves(oldMap[k], v, ['metadata', mk, k], changed, removed);
+    for (const [k, v] of Object.entries(oldMap)) if (!Object.hasOwn(newMap, k)) leafPaths(v, ['metadata', mk, k], removed);
+  }
+  if (Array.isArray(newMeta.finalizers) && !jsonEqual(oldMeta.finalizers, newMeta.finalizers)) changed.push(['metadata', 'finalizers']);
+  if (Array.isArray(oldMeta.finalizers) && newMeta.finalizers === undefined) removed.push(['metadata', 'finalizers']);
+}
+
+/** `diffFieldPaths` below one path: `old` and `updated` are the values there. */
+function diffLeaves(old: unknown, updated: unknown, path: Path, changed: Path[], removed: Path[]): void {
+  if (isPlainObject(updated) && Object.keys(updated).length > 0) {
+    if (isPlainObject(old)) {
+      if (jsonEqual(old, updated)) return;
+      for (const [k, v] of Object.entries(updated)) diffLeaves(old[k], v, [...path, k], changed, removed);
+      for (const [k, v] of Object.entries(old)) if (!Object.hasOwn(updated, k)) leafPaths(v, [...path, k], removed);
+    } else {
+      // What old had here is replaced by members: each is new, and old's own value (a leaf) is not removed.
+      for (const [k, v] of Object.entries(updated)) diffLeaves(undefined, v, [...path, k], changed, removed);
+    }
+    return;
+  }
+  // A leaf of updated (a scalar, a list, an empty object, or nothing).
+  if (!jsonEqual(old, updated)) changed.push(path);
+  if (isPlainObject(old) && Object.keys(old).length > 0) leafPaths(old, path, removed);
+  else if (old !== undefined && updated === undefined) removed.push(path);
+}
+
 function toTree(paths: Path[]): JsonObject {
   const root: JsonObject = {};
   for (const p of paths) {
@@ -207,8 +262,7 @@ export function recordUpdate(
   const entries = old?.metadata.managedFields ?? [];
   // A status write changes nothing outside .status (the rest is the stored object's): only that part is compared.
   const scope = (o: KubeObject): JsonObject => (subresource === 'status' ? (o.status === undefined ? {} : { status: o.status }) : o);
-  const changed = fieldPaths(scope(updated)).filter((p) => !old || !jsonEqual(valueAt(old, p), valueAt(updated, p)));
-  const removed = old ? fieldPaths(scope(old)).filter((p) => valueAt(updated, p) === undefined) : [];
+  const { changed, removed } = old ? diffFieldPaths(scope(old), scope(updated)) : { changed: fieldPaths(scope(updated)), removed: [] };
   if (changed.length === 0 && removed.length === 0) return entries;
   const changedKeys = pathSet([...changed, ...removed]);
   const result: ManagedFieldsEntry[] = [];

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { recordUpdate, serverSideApply } from '../../src/registry/managedFields.ts';
+import { diffFieldPaths, fieldPaths, recordUpdate, serverSideApply } from '../../src/registry/managedFields.ts';
+import { isPlainObject, jsonEqual, type JsonObject } from '../../src/api/types.ts';
 import type { KubeObject } from '../../src/api/types.ts';
 
 const obj = (spec: Record<string, unknown>, labels?: Record<string, string>): KubeObject => ({
@@ -104,5 +105,76 @@ describe('non-apply writes', () => {
       recordUpdate(owned, { ...owned, spec: withoutA }, 'controller', 'g/v1', T).find((e) => e.manager === 'controller'),
       undefined,
     );
+  });
+});
+
+describe('the fields a write changes', () => {
+  /** The definition: every leaf of each side, looked up in the other. */
+  const valueAt = (obj: unknown, path: string[]): unknown => {
+    let cur = obj;
+    for (const p of path) {
+      if (!isPlainObject(cur)) return undefined;
+      cur = cur[p];
+    }
+    return cur;
+  };
+  const byDefinition = (old: JsonObject, updated: JsonObject): { changed: string[][]; removed: string[][] } => ({
+    changed: fieldPaths(updated).filter((p) => !jsonEqual(valueAt(old, p), valueAt(updated, p))),
+    removed: fieldPaths(old).filter((p) => valueAt(updated, p) === undefined),
+  });
+  const sorted = (paths: string[][]): string[] => paths.map((p) => p.join('.')).sort();
+
+  it('are those of the definition, in its order, on random objects and their random changes', () => {
+    let seed = 11;
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)] as T;
+    const keys = ['a', 'b', 'c', 'd'];
+    const value = (depth: number): unknown => {
+      const r = random();
+      if (depth > 2 || r < 0.35) return pick<unknown>(['x', 'y', 1, 2, true, null, [], [1], {}]);
+      const out: JsonObject = {};
+      for (const k of keys) if (random() < 0.5) out[k] = value(depth + 1);
+      return out;
+    };
+    /** A changed copy: members kept (often the same object), changed, removed, set to undefined or added. */
+    const change = (v: unknown, depth: number): unknown => {
+      if (!isPlainObject(v) || random() < 0.15) return random() < 0.5 ? v : value(depth);
+      const out: JsonObject = {};
+      for (const k of keys) {
+        const r = random();
+        if (k in v && r < 0.5) out[k] = v[k];
+        else if (k in v && r < 0.75) out[k] = change(v[k], depth + 1);
+        else if (r < 0.8) out[k] = undefined;
+        else if (r < 0.9) out[k] = value(depth + 1);
+      }
+      return out;
+    };
+    const object = (): JsonObject => ({
+      apiVersion: 'g/v1',
+      kind: 'K',
+      metadata: {
+        name: 'n',
+        ...(random() < 0.7 ? { labels: { app: pick(['x', 'y']), ...(random() < 0.5 ? { tier: 'web' } : {}) } } : {}),
+        ...(random() < 0.5 ? { annotations: { note: pick(['1', '2']) } } : {}),
+        ...(random() < 0.5 ? { finalizers: [pick(['f1', 'f2'])] } : {}),
+      },
+      spec: value(0),
+      ...(random() < 0.6 ? { status: value(1) } : {}),
+    });
+    for (let i = 0; i < 2000; i++) {
+      const old = JSON.parse(JSON.stringify(object())) as JsonObject;
+      const fresh = object();
+      const updated: JsonObject = {
+        ...old,
+        metadata: random() < 0.5 ? old.metadata : fresh.metadata,
+        spec: change(old.spec, 0),
+        ...(random() < 0.3 ? { status: change(old.status, 1) } : {}),
+        ...(random() < 0.1 ? { extra: value(0) } : {}),
+      };
+      const got = diffFieldPaths(old, updated);
+      const want = byDefinition(old, updated);
+      assert.deepEqual(got.changed, want.changed, `changed, case ${i}: ${JSON.stringify(old)} → ${JSON.stringify(updated)}`);
+      assert.deepEqual(sorted(got.removed), sorted(want.removed), `removed, case ${i}: ${JSON.stringify(old)} → ${JSON.stringify(updated)}`);
+    }
   });
 });
