@@ -170,6 +170,8 @@ function pathSet(paths: Path[]): Set<string> {
  * every other entry's tree on each write was a quarter of the managed fields' cost).
  */
 function withoutPaths(entry: ManagedFieldsEntry, taken: Set<string>): ManagedFieldsEntry | undefined {
+  // Most writes take nothing from another manager: the tree is looked at along the taken paths before it is listed.
+  if (![...taken].some((t) => touches(entry.fieldsV1, t.split(SEP)))) return entry;
   const all = fromTree(entry.fieldsV1);
   const prefixes = [...taken].map((t) => t + SEP);
   const kept = all.filter((p) => {
@@ -181,6 +183,35 @@ function withoutPaths(entry: ManagedFieldsEntry, taken: Set<string>): ManagedFie
   });
   if (kept.length === all.length) return entry;
   return kept.length ? { ...entry, fieldsV1: toTree(kept) } : undefined;
+}
+
+/** Whether a FieldsV1 tree has a field at `path`, inside it, or above it (a leaf the path goes through). */
+function touches(tree: JsonObject, path: Path): boolean {
+  let node = tree;
+  for (const part of path) {
+    const next = node[`f:${part}`];
+    if (!isPlainObject(next)) return false;
+    node = next;
+    if (!hasFields(node)) return true;
+  }
+  return true;
+}
+
+/** Whether a FieldsV1 node has fields under it (else it is a leaf: what `fromTree` lists). */
+function hasFields(node: JsonObject): boolean {
+  for (const k of Object.keys(node)) if (k.startsWith('f:')) return true;
+  return false;
+}
+
+/** Whether `path` is one of a FieldsV1 tree's leaves. */
+function isLeaf(tree: JsonObject, path: Path): boolean {
+  let node = tree;
+  for (const part of path) {
+    const next = node[`f:${part}`];
+    if (!isPlainObject(next)) return false;
+    node = next;
+  }
+  return path.length > 0 && !hasFields(node);
 }
 
 export interface ApplyResult {
@@ -266,38 +297,30 @@ export function recordUpdate(
   if (changed.length === 0 && removed.length === 0) return entries;
   const changedKeys = pathSet([...changed, ...removed]);
   const result: ManagedFieldsEntry[] = [];
-  let mine: Path[] = [];
   let mineTree: JsonObject | undefined;
   for (const e of entries) {
     if (e.manager === manager && e.operation === 'Update' && e.subresource === subresource) {
-      mine = fromTree(e.fieldsV1);
       mineTree = e.fieldsV1;
       continue;
     }
     const kept = withoutPaths(e, changedKeys);
     if (kept) result.push(kept);
   }
+  // A manager rewriting only fields it already owns (most status writes) owns the same set after: its tree is kept
+  // rather than listed and built again. The same set: every changed field was its own, and it lost none.
+  const tree = mineTree;
+  const sameSet = tree !== undefined && hasFields(tree) && changed.every((p) => isLeaf(tree, p)) && !removed.some((p) => isLeaf(tree, p));
   const removedKeys = pathSet(removed);
   const changedOnly = pathSet(changed);
-  const ownedBefore = new Set<string>();
-  const mineKept: Path[] = [];
-  for (const p of mine) {
-    const key = p.join(SEP);
-    ownedBefore.add(key);
-    if (!removedKeys.has(key) && !changedOnly.has(key)) mineKept.push(p);
-  }
-  const owned = [...mineKept, ...changed];
-  if (owned.length) {
-    // A manager rewriting only fields it already owns (most status writes) owns the same set after: its tree is kept
-    // rather than built again. The same set: every changed field was its own, and it lost no other.
-    const sameSet = mineTree !== undefined && mineKept.length + changed.length === mine.length && changed.every((p) => ownedBefore.has(p.join(SEP)));
+  const owned = sameSet ? [] : [...(tree ? fromTree(tree) : []).filter((p) => !removedKeys.has(p.join(SEP)) && !changedOnly.has(p.join(SEP))), ...changed];
+  if (sameSet || owned.length) {
     const entry: ManagedFieldsEntry = {
       manager,
       operation: 'Update',
       apiVersion,
       time,
       fieldsType: 'FieldsV1',
-      fieldsV1: sameSet && mineTree ? mineTree : toTree(owned),
+      fieldsV1: sameSet && tree ? tree : toTree(owned),
     };
     if (subresource) entry.subresource = subresource;
     result.push(entry);
