@@ -18,31 +18,38 @@ function preserves(schema: JsonSchema | undefined): boolean {
  */
 export function prune(schema: JsonSchema | undefined, value: unknown, isRoot = true, path = ''): string[] {
   const removed: string[] = [];
-  if (!schema) return removed;
+  pruneInto(schema, value, isRoot, path, removed);
+  return removed;
+}
+
+/**
+ * `prune` into one list. Runs on every write over the whole object: a member's path is written out only when the
+ * walk goes into it or removes it, and scalars (most members) are not walked into.
+ */
+function pruneInto(schema: JsonSchema | undefined, value: unknown, isRoot: boolean, path: string, removed: string[]): void {
+  if (!schema) return;
   if (isPlainObject(value)) {
-    if (schema['x-kubernetes-embedded-resource'] && !isRoot) {
-      // embedded objects keep their own apiVersion/kind/metadata like a root object
-      isRoot = true;
-    }
+    // embedded objects keep their own apiVersion/kind/metadata like a root object
+    const root = isRoot || Boolean(schema['x-kubernetes-embedded-resource']);
     for (const key of Object.keys(value)) {
-      const child = `${path}${path ? '.' : ''}${key}`;
-      if (isRoot && ROOT_FIELDS.has(key)) continue;
-      const propSchema = schema.properties?.[key];
+      if (root && ROOT_FIELDS.has(key)) continue;
+      const member = value[key];
+      const propSchema = schema.properties?.[key] ?? (isPlainObject(schema.additionalProperties) ? schema.additionalProperties : undefined);
       if (propSchema) {
-        removed.push(...prune(propSchema, value[key], false, child));
-      } else if (isPlainObject(schema.additionalProperties)) {
-        removed.push(...prune(schema.additionalProperties, value[key], false, child));
+        if (typeof member === 'object' && member !== null) pruneInto(propSchema, member, false, `${path}${path ? '.' : ''}${key}`, removed);
       } else if (schema.additionalProperties === true || preserves(schema)) {
         continue;
       } else {
         delete value[key];
-        removed.push(child);
+        removed.push(`${path}${path ? '.' : ''}${key}`);
       }
     }
   } else if (Array.isArray(value) && schema.items) {
-    value.forEach((item, i) => removed.push(...prune(schema.items, item, false, `${path}[${i}]`)));
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (typeof item === 'object' && item !== null) pruneInto(schema.items, item, false, `${path}[${i}]`, removed);
+    }
   }
-  return removed;
 }
 
 /** Applies `default`s in place, top-down, as the apiserver does on create, update and read. */
