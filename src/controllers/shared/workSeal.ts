@@ -11,16 +11,39 @@ import { ensureObject } from './ensure.ts';
 
 export const ANNOTATION_WORK_SEAL = 'fleetops.dev/work-seal';
 
-/** JSON with object keys in order, so the same spec always gives the same bytes. */
+/**
+ * JSON with object keys in order, so the same spec always gives the same bytes. Written into one list of pieces
+ * joined once (a Work's spec holds every output, and every schedule checks its seal); the bytes are those of the
+ * first version (Works sealed then still verify): undefined members left out, undefined list items written as nothing.
+ */
 function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (isPlainObject(value))
-    return `{${Object.keys(value)
-      .sort()
-      .filter((k) => value[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
-      .join(',')}}`;
-  return JSON.stringify(value);
+  const out: string[] = [];
+  writeCanonical(value, out);
+  return out.join('');
+}
+
+function writeCanonical(value: unknown, out: string[]): void {
+  if (Array.isArray(value)) {
+    out.push('[');
+    value.forEach((item: unknown, i) => {
+      if (i > 0) out.push(',');
+      writeCanonical(item, out);
+    });
+    out.push(']');
+  } else if (isPlainObject(value)) {
+    out.push('{');
+    let first = true;
+    for (const k of Object.keys(value).sort()) {
+      if (value[k] === undefined) continue;
+      out.push(first ? '' : ',', JSON.stringify(k), ':');
+      first = false;
+      writeCanonical(value[k], out);
+    }
+    out.push('}');
+  } else {
+    const text = JSON.stringify(value);
+    if (text !== undefined) out.push(text);
+  }
 }
 
 export class WorkSeal {
