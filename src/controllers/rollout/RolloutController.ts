@@ -7,7 +7,8 @@
  * Level-based and crash-safe: the label is the only record of an assignment and each resource's status records the
  * revision it ran, so after a restart the same decision is re-derived and nothing is skipped or handed out twice.
  * Resource views are cached from one watch per kind (no list of 10,000 objects per decision), and a busy fleet
- * wakes a rollout at most once per `throttleMs`.
+ * wakes a rollout at most once per `throttleMs`, or per three times what its last decision took: a decision walks
+ * every resource's view (100,000 at fleet scale), so it may take at most a quarter of the event loop.
  */
 import type { Logger } from 'pino';
 import { isApiError } from '../../api/errors.ts';
@@ -43,6 +44,9 @@ export interface RolloutControllerOptions {
 type RolloutSpec = NonNullable<Rollout['spec']>;
 
 const TERMINAL: ReadonlySet<string> = new Set(['Complete', 'Aborted', 'Superseded']);
+
+/** However long decisions take, a rollout is re-evaluated at least this often while its resources change. */
+const MAX_THROTTLE_MS = 2_000;
 
 export function isTerminalPhase(phase: unknown): boolean {
   return typeof phase === 'string' && TERMINAL.has(phase);
@@ -80,6 +84,8 @@ export class RolloutController {
   /** Promise name → its newest unfinished rollout. */
   private readonly active = new Map<string, { name: string; revision: number }>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** How long each rollout's last decision took (ms): its next waits at least three times that. */
+  private readonly decisionMs = new Map<string, number>();
   private rolloutWatch: { stop(): void } | undefined;
   private readonly gauges = new RolloutGauges();
 
@@ -110,6 +116,7 @@ export class RolloutController {
       const current = this.active.get(spec.promiseName);
       const finished = e.type === 'DELETED' || isTerminalPhase(e.object.status?.phase);
       if (finished) {
+        this.decisionMs.delete(name);
         if (current?.name === name) this.active.delete(spec.promiseName);
       } else if (!current || current.revision <= spec.revision) {
         this.active.set(spec.promiseName, { name, revision: spec.revision });
@@ -142,10 +149,14 @@ export class RolloutController {
   /** Enqueues the rollout after the throttle delay, once however many resources change meanwhile. */
   private wake(name: string): void {
     if (this.timers.has(name)) return;
-    const t = setTimeout(() => {
-      this.timers.delete(name);
-      this.controller.enqueue(name);
-    }, this.opts.throttleMs ?? 200);
+    const took = this.decisionMs.get(name) ?? 0;
+    const t = setTimeout(
+      () => {
+        this.timers.delete(name);
+        this.controller.enqueue(name);
+      },
+      Math.min(MAX_THROTTLE_MS, Math.max(this.opts.throttleMs ?? 200, 3 * took)),
+    );
     t.unref();
     this.timers.set(name, t);
   }
@@ -176,6 +187,7 @@ export class RolloutController {
     if (!type || !this.kinds.isSynced(type)) return { requeueAfter: 200 };
     // Resources pinned by their ResourceBinding, or outside the strategy's selector or namespaces, stay where they are.
     const strategy: RolloutStrategy = { ...DEFAULT_STRATEGY, ...(spec.strategy ?? {}) };
+    const started = Date.now();
     const views = inScope([...(this.cache.get(spec.promiseName)?.values() ?? [])], strategy);
     const progress = computeProgress({
       revision: spec.revision,
@@ -187,6 +199,7 @@ export class RolloutController {
       now: this.clock().getTime(),
     });
 
+    this.decisionMs.set(name, Date.now() - started);
     const apiVersion = apiVersionOf(type);
     let assigned = 0;
     for (const r of progress.assign) {

@@ -110,8 +110,11 @@ export function firstInOrder(resources: readonly ResourceView[], order: readonly
   // Keep the best `count` in a sorted array; most candidates lose to its last entry with one comparison.
   const best: { r: ResourceView; k: number }[] = [];
   for (const r of resources) {
-    const item = { r, k: rank(r) };
-    if (best.length === count && before(item, best[count - 1]!) >= 0) continue;
+    const k = rank(r);
+    const last = best.length === count ? best[count - 1] : undefined;
+    // Most lose to the last kept: compared before anything is allocated for them.
+    if (last && (k - last.k || cmp(r.namespace, last.r.namespace) || cmp(r.name, last.r.name)) >= 0) continue;
+    const item = { r, k };
     let lo = 0;
     let hi = best.length;
     while (lo < hi) {
