@@ -185,16 +185,24 @@ function withoutPaths(entry: ManagedFieldsEntry, taken: Set<string>): ManagedFie
   return kept.length ? { ...entry, fieldsV1: toTree(kept) } : undefined;
 }
 
+/**
+ * The node at `path` in a FieldsV1 tree: undefined when the tree has nothing there, 'above' when the walk meets a
+ * leaf before the path's end (the tree owns a field the path lies inside).
+ */
+function nodeAt(tree: JsonObject, path: Path): JsonObject | 'above' | undefined {
+  let node = tree;
+  for (let i = 0; i < path.length; i++) {
+    const next = node[`f:${path[i]}`];
+    if (!isPlainObject(next)) return undefined;
+    node = next;
+    if (i < path.length - 1 && !hasFields(node)) return 'above';
+  }
+  return node;
+}
+
 /** Whether a FieldsV1 tree has a field at `path`, inside it, or above it (a leaf the path goes through). */
 function touches(tree: JsonObject, path: Path): boolean {
-  let node = tree;
-  for (const part of path) {
-    const next = node[`f:${part}`];
-    if (!isPlainObject(next)) return false;
-    node = next;
-    if (!hasFields(node)) return true;
-  }
-  return true;
+  return nodeAt(tree, path) !== undefined;
 }
 
 /** Whether a FieldsV1 node has fields under it (else it is a leaf: what `fromTree` lists). */
@@ -205,13 +213,8 @@ function hasFields(node: JsonObject): boolean {
 
 /** Whether `path` is one of a FieldsV1 tree's leaves. */
 function isLeaf(tree: JsonObject, path: Path): boolean {
-  let node = tree;
-  for (const part of path) {
-    const next = node[`f:${part}`];
-    if (!isPlainObject(next)) return false;
-    node = next;
-  }
-  return path.length > 0 && !hasFields(node);
+  const node = nodeAt(tree, path);
+  return path.length > 0 && isPlainObject(node) && !hasFields(node);
 }
 
 export interface ApplyResult {
