@@ -160,7 +160,7 @@ export class SqliteStore implements Store {
     const text = this.storedText(key);
     if (text === undefined) return undefined;
     this.cache.remember(id, text);
-    return this.cache.object(id);
+    return decodeStored(text); // parsed here: an object bigger than the cache's budget is not kept in it
   }
 
   /** The object's text as the database holds it (inside a transaction: with its uncommitted writes). */

@@ -68,6 +68,10 @@ test('reads beyond the in-memory cache come from the database, and every read is
   assert.equal((await specOf(49))?.i, 49, 'a caller changing its copy changes nothing stored');
   await store.commit([{ op: 'delete', key: key(49) }]);
   assert.equal(await store.get(key(49)), undefined);
+  // An object bigger than the whole cache is read all the same, each time.
+  await createObject(store, key(50), { apiVersion: 'g/v1', kind: 'K', metadata: { name: 'o50' }, spec: { i: 50, pad: 'x'.repeat(5000) } } as never);
+  assert.equal((await specOf(50))?.i, 50);
+  assert.equal((await specOf(50))?.i, 50);
   await store.close();
 });
 
