@@ -28,7 +28,7 @@ import { keyOf } from '../src/store/Store.ts';
 import { bareSpawns, describeFloors, sandboxFloors } from './lib/sandboxFloor.ts';
 import { BENCH_IMAGE, buildBenchImage } from './lib/benchImage.ts';
 import { arg } from './lib/figures.ts';
-import { cpuBreakdown, threadCpuMs, threadCpuSince, type CpuProfile } from './lib/cpuBreakdown.ts';
+import { cpuBreakdown, statCpuMs, threadCpuMs, threadCpuSince, type CpuProfile } from './lib/cpuBreakdown.ts';
 import { startPostgres, type TestPostgres } from '../test/helpers/postgres.ts';
 
 const run = promisify(execFile);
@@ -84,24 +84,22 @@ async function committedAt(fleet: FleetOps, revision: number): Promise<number> {
   }
 }
 
-/** Busy and total CPU ticks of the whole machine (/proc/stat): how much of the cores the update kept busy. */
 /** CPU seconds used so far by the processes named postgres (the throw-away cluster is the machine's only one). */
 function postgresCpuSeconds(): number {
-  let ticks = 0;
+  let ms = 0;
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
+      if (stat.includes('(postgres)')) ms += statCpuMs(stat);
     } catch {
       // The process ended between the listing and the read.
     }
   }
-  return ticks / 100;
+  return ms / 1000;
 }
 
+/** Busy and total CPU ticks of the whole machine (/proc/stat): how much of the cores the update kept busy. */
 function machineTicks(): { busy: number; total: number } {
   const [, ...fields] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/);
   const n = fields.map(Number);

@@ -6,18 +6,22 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
+/** CPU time (ms) a process or thread has used, from its /proc `stat` line (utime and stime, in clock ticks). */
+export function statCpuMs(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
 /**
- * CPU time (ms) the process's threads have used so far, by thread name (Linux: each task's utime and stime, in clock
- * ticks), threads of the same name together; the main thread is the one named after the process ("MainThread" in Node).
+ * CPU time (ms) the process's threads have used so far, by thread name, threads of the same name together; the
+ * main thread (the task whose id is the process's) under `main`.
  */
 export function threadCpuMs(): Map<string, number> {
   const byName = new Map<string, number>();
   for (const tid of readdirSync('/proc/self/task')) {
     try {
       const name = tid === String(process.pid) ? 'main' : readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      byName.set(name, (byName.get(name) ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
+      byName.set(name, (byName.get(name) ?? 0) + statCpuMs(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')));
     } catch {
       // The thread ended between the listing and the read.
     }

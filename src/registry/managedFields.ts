@@ -169,19 +169,19 @@ function pathSet(paths: Path[]): Set<string> {
  * entry that loses nothing is returned as it is (most writes take no field from another manager, and rebuilding
  * every other entry's tree on each write was a quarter of the managed fields' cost).
  */
-function withoutPaths(entry: ManagedFieldsEntry, taken: Set<string>): ManagedFieldsEntry | undefined {
+function withoutPaths(entry: ManagedFieldsEntry, taken: Path[]): ManagedFieldsEntry | undefined {
   // Most writes take nothing from another manager: the tree is looked at along the taken paths before it is listed.
-  if (![...taken].some((t) => touches(entry.fieldsV1, t.split(SEP)))) return entry;
-  const all = fromTree(entry.fieldsV1);
-  const prefixes = [...taken].map((t) => t + SEP);
-  const kept = all.filter((p) => {
+  // When it touches one, at least one of its fields goes.
+  if (!taken.some((t) => touches(entry.fieldsV1, t))) return entry;
+  const takenKeys = pathSet(taken);
+  const prefixes = [...takenKeys].map((t) => t + SEP);
+  const kept = fromTree(entry.fieldsV1).filter((p) => {
     const key = p.join(SEP);
-    if (taken.has(key)) return false;
+    if (takenKeys.has(key)) return false;
     const keyPrefix = key + SEP;
     for (const t of prefixes) if (key.startsWith(t) || t.startsWith(keyPrefix)) return false;
     return true;
   });
-  if (kept.length === all.length) return entry;
   return kept.length ? { ...entry, fieldsV1: toTree(kept) } : undefined;
 }
 
@@ -238,14 +238,14 @@ export function serverSideApply(
   const appliedKeys = pathSet(appliedPaths);
   const entries = live?.metadata.managedFields ?? [];
   const conflicts: StatusCause[] = [];
-  const taken = new Set<string>();
+  const taken: Path[] = [];
   for (const entry of entries) {
     if (entry.manager === manager && entry.operation === 'Apply') continue;
     for (const p of fromTree(entry.fieldsV1)) {
       const key = p.join(SEP);
       if (!appliedKeys.has(key)) continue;
       if (jsonEqual(valueAt(live, p), valueAt(applied, p))) continue;
-      taken.add(key);
+      taken.push(p);
       if (!force) {
         const field = '.' + p.join('.');
         conflicts.push(
@@ -298,7 +298,7 @@ export function recordUpdate(
   const scope = (o: KubeObject): JsonObject => (subresource === 'status' ? (o.status === undefined ? {} : { status: o.status }) : o);
   const { changed, removed } = old ? diffFieldPaths(scope(old), scope(updated)) : { changed: fieldPaths(scope(updated)), removed: [] };
   if (changed.length === 0 && removed.length === 0) return entries;
-  const changedKeys = pathSet([...changed, ...removed]);
+  const taken = [...changed, ...removed];
   const result: ManagedFieldsEntry[] = [];
   let mineTree: JsonObject | undefined;
   for (const e of entries) {
@@ -306,7 +306,7 @@ export function recordUpdate(
       mineTree = e.fieldsV1;
       continue;
     }
-    const kept = withoutPaths(e, changedKeys);
+    const kept = withoutPaths(e, taken);
     if (kept) result.push(kept);
   }
   // A manager rewriting only fields it already owns (most status writes) owns the same set after: its tree is kept

@@ -24,7 +24,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { cloneJson, isPlainObject, type StoredObject } from '../api/types.ts';
+import { isPlainObject, type StoredObject } from '../api/types.ts';
 import { ApiError, errorMessage, expired, isApiError } from '../api/errors.ts';
 import {
   type GetOptions,
@@ -261,8 +261,7 @@ export class PostgresStore implements Store {
       });
       for (const row of rows) {
         const event = eventOf(row);
-        const deleted = event.type === 'DELETED';
-        this.cache.remember(idOf(event.key), deleted ? undefined : row.data, event.rv, deleted ? undefined : cloneJson(event.object));
+        this.cache.remember(idOf(event.key), event.type === 'DELETED' ? undefined : row.data, event.rv, event.object);
         this.delivered = event.rv;
         this.hub.publish(event);
       }
@@ -581,13 +580,12 @@ export class PostgresStore implements Store {
       if (this.delivered >= last.rv) return;
       if (this.delivered === first.rv - 1) {
         // The read cache takes the whole batch before any watcher runs (one reading another object of it sees it).
-        // Each text parsed once: the cache's template is a copy made before any watcher sees the object.
+        // Each text parsed once: the cache keeps its own copy before any watcher sees the object.
         const parsed = events.map((e) => {
           const object: StoredObject = JSON.parse(e.data);
           return { e, object };
         });
-        for (const { e, object } of parsed)
-          this.cache.remember(idOf(e.key), e.type === 'DELETED' ? undefined : e.data, e.rv, e.type === 'DELETED' ? undefined : cloneJson(object));
+        for (const { e, object } of parsed) this.cache.remember(idOf(e.key), e.type === 'DELETED' ? undefined : e.data, e.rv, object);
         for (const { e, object } of parsed) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object }, e.cause);
         this.delivered = last.rv;
         return;

@@ -274,10 +274,7 @@ export class SqliteStore implements Store {
       }),
     }));
     for (const { events } of delivered) {
-      for (const { e, object } of events) {
-        const deleted = e.type === 'DELETED';
-        this.cache.remember(cacheId(e.key), deleted ? undefined : e.data, e.rv, deleted ? undefined : cloneJson(object));
-      }
+      for (const { e, object } of events) this.cache.remember(cacheId(e.key), e.type === 'DELETED' ? undefined : e.data, e.rv, object);
     }
     for (const { item, events } of delivered) {
       for (const { e, object } of events) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object }, item.cause);

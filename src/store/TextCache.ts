@@ -47,8 +47,7 @@ export class TextCache {
     if (text === undefined) return undefined;
     const template = this.templates.get(id);
     if (template !== undefined && template.text === text) {
-      this.templates.delete(id);
-      this.templates.set(id, template);
+      this.keep(id, text, template.object); // moved to the fresh end
       return cloneJson(template.object);
     }
     const object: StoredObject = JSON.parse(text);
@@ -62,7 +61,7 @@ export class TextCache {
     return template !== undefined && template.text === text ? cloneJson(template.object) : JSON.parse(text);
   }
 
-  /** A parsed copy of `text` that nobody else holds (a store hands it over at a commit), for later reads to copy. */
+  /** `object`, parsed from `text` and held by nobody else, as the template later reads copy; the freshest one. */
   private keep(id: string, text: string, object: StoredObject): void {
     this.templates.delete(id);
     this.templates.set(id, { text, object });
@@ -90,7 +89,8 @@ export class TextCache {
 
   /**
    * A committed change: the new text at `rv`, or with undefined, the object deleted at `rv`. `parsed`: the text
-   * parsed, a copy nobody else holds (kept as the template reads copy).
+   * already parsed, of which the cache keeps a copy of its own as the template reads copy (so the caller may hand the
+   * object on to anyone).
    */
   remember(id: string, text: string | undefined, rv = 0, parsed?: StoredObject): void {
     const old = this.entries.get(id);
@@ -103,7 +103,7 @@ export class TextCache {
       this.forgottenRv = Math.max(this.forgottenRv, rv);
       return;
     }
-    if (parsed !== undefined) this.keep(id, text, parsed);
+    if (parsed !== undefined) this.keep(id, text, cloneJson(parsed));
     this.entries.set(id, { text, rv });
     this.chars += text.length;
     if (this.chars > this.maxChars) this.evict();

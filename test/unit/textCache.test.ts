@@ -41,6 +41,7 @@ describe('text cache', () => {
     // A commit hands its own parsed copy over; a later version replaces it.
     const committed = JSON.parse(text(2));
     cache.remember('a', text(2), 2, committed);
+    committed.spec.list.push(99); // handed on by the committer: the cache kept its own copy
     const read = cache.object('a');
     assert.deepEqual(read, JSON.parse(text(2)));
     assert.notEqual(read, committed);

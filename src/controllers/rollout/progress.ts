@@ -98,8 +98,10 @@ export function firstInOrder(resources: readonly ResourceView[], order: readonly
     return i < 0 ? selectors.length : i;
   };
   const cmp = compareCodeUnits;
-  const before = (a: { r: ResourceView; k: number }, b: { r: ResourceView; k: number }): number =>
-    a.k - b.k || cmp(a.r.namespace, b.r.namespace) || cmp(a.r.name, b.r.name);
+  type Ranked = { r: ResourceView; k: number };
+  /** Order of a resource of rank k against a ranked one (negative: it comes first). */
+  const against = (k: number, r: ResourceView, b: Ranked): number => k - b.k || cmp(r.namespace, b.r.namespace) || cmp(r.name, b.r.name);
+  const before = (a: Ranked, b: Ranked): number => against(a.k, a.r, b);
   if (count <= 0) return [];
   if (count >= resources.length / 4)
     return resources
@@ -108,12 +110,12 @@ export function firstInOrder(resources: readonly ResourceView[], order: readonly
       .slice(0, count)
       .map(({ r }) => r);
   // Keep the best `count` in a sorted array; most candidates lose to its last entry with one comparison.
-  const best: { r: ResourceView; k: number }[] = [];
+  const best: Ranked[] = [];
   for (const r of resources) {
     const k = rank(r);
     const last = best.length === count ? best[count - 1] : undefined;
     // Most lose to the last kept: compared before anything is allocated for them.
-    if (last && (k - last.k || cmp(r.namespace, last.r.namespace) || cmp(r.name, last.r.name)) >= 0) continue;
+    if (last && against(k, r, last) >= 0) continue;
     const item = { r, k };
     let lo = 0;
     let hi = best.length;
