@@ -437,7 +437,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       },
       logger.child({ component: 'identity' }),
     );
-  // Controllers share one watch (and cache) per kind.
+  // Controllers share one watch per kind.
   // With replicas, every write of the controllers carries the leader's fencing token: a replica that has lost the
   // Lease (and not noticed yet) cannot write (ADR 0019).
   let elector: LeaderElector | undefined;
@@ -585,8 +585,12 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     .toLowerCase()
     .replace(/[^a-z0-9-]/g, '-')
     .slice(0, 200);
-  if (!replicated) await manager.start();
-  else if (role !== 'worker') {
+  // The informers' caches spared the controllers' start-up a list per watch; they go once it is over (see
+  // SharedInformers): later watches, on a leader's take-over or a Promise's new kind, list what exists.
+  if (!replicated) {
+    await manager.start();
+    client.stopCaching();
+  } else if (role !== 'worker') {
     elector = new LeaderElector({
       identity,
       leases: leaseAccess(objects, CONTROLLERS_LEASE),
@@ -596,6 +600,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
         served.stop();
         await awaiter?.start();
         await manager.start();
+        client.stopCaching();
       },
       onStoppedLeading: async () => {
         awaiter?.stop(); // reconciles waiting for runs end now; the next leader waits for those runs again
@@ -671,6 +676,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       })
     : undefined;
   await worker?.start();
+  workerClient?.stopCaching();
   const heartbeat = new ReplicaHeartbeat({
     identity,
     logger: controllerLog,

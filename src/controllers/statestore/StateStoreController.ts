@@ -85,7 +85,10 @@ function layoutOf(d: Destination, storePath: string | undefined): DestinationLay
   };
 }
 
+/** A WorkPlacement as this controller keeps it: its files decoded once per spec generation, its workloads dropped. */
 interface CachedPlacement {
+  /** The placement without `spec.workloads` (its files hold them): what targeting and status writes read. */
+  wp: WorkPlacement;
   /** Spec generation and pipeline label the files were decoded for. */
   version: string;
   files: PlacementFiles;
@@ -98,14 +101,13 @@ export class StateStoreController {
   /** Destination name → its store key, from the Destination watch (to route WorkPlacement events). */
   private readonly storeOf = new Map<string, string>();
   private readonly writers = new Map<string, { signature: string; writer: StateWriter }>();
-  private readonly placementCache = new Map<string, CachedPlacement>();
   /** When each store was last written and how long that took (to space the writes). */
   private readonly lastWrite = new Map<string, { end: number; took: number }>();
   /**
-   * Every WorkPlacement as the watch last delivered it (an informer cache): a batch reads these instead of listing
-   * and parsing 10,000 objects from the store each time. Undefined until the watch has delivered the existing ones.
+   * Every WorkPlacement as the watch last delivered it, decoded: a batch reads these instead of listing and parsing
+   * 10,000 objects from the store each time. Undefined until the watch has delivered the existing ones.
    */
-  private placements: Map<string, WorkPlacement> | undefined;
+  private placements: Map<string, CachedPlacement> | undefined;
 
   private readonly githubApp: GitHubAppTokens;
 
@@ -146,7 +148,7 @@ export class StateStoreController {
   async start(): Promise<void> {
     this.controller.start();
     const { client } = this.opts;
-    const cache = new Map<string, WorkPlacement>();
+    const cache = new Map<string, CachedPlacement>();
     const watchStores = <T>(type: TypedResourceType<T>): Promise<{ stop(): void }> =>
       watchOf(client, type, {}, (e) => this.changed(e) && this.enqueue(`${type.kind}/${e.object.metadata.name}`));
     this.watches.push(await watchStores(gitStateStoreType), await watchStores(bucketStateStoreType));
@@ -165,10 +167,9 @@ export class StateStoreController {
       await watchOf(client, workPlacementType, {}, (e) => {
         const id = `${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`;
         if (e.type === 'DELETED') cache.delete(id);
-        else cache.set(id, e.object);
+        else cache.set(id, this.placementOf(e.object, cache.get(id)));
         if (!this.changed(e)) return;
         const target = e.object.spec?.targetDestinationName ?? '';
-        if (e.type === 'DELETED') this.placementCache.delete(id);
         const key = this.storeOf.get(target);
         if (key) this.enqueue(key);
       }),
@@ -315,14 +316,16 @@ export class StateStoreController {
   /** Every file the store should hold for these Destinations, the placements they come from, and those that failed. */
   private async desiredTree(layouts: DestinationLayout[]): Promise<{ files: Map<string, Buffer>; targeted: WorkPlacement[]; failed: Map<string, string> }> {
     const byDest = new Map<string, PlacementFiles[]>(layouts.map((l) => [l.name, []]));
-    const placements = this.placements ? [...this.placements.values()] : await listOf(this.opts.client, workPlacementType);
+    const placements = this.placements
+      ? this.placements.values()
+      : (await listOf(this.opts.client, workPlacementType)).map((wp) => this.placementOf(wp, undefined));
     const targeted: WorkPlacement[] = [];
-    for (const wp of placements) {
+    for (const { wp, files } of placements) {
       const target = wp.spec?.targetDestinationName ?? wp.metadata.labels?.[LABEL_TARGET] ?? '';
       const list = byDest.get(target);
       if (!list || wp.metadata.deletionTimestamp) continue;
       targeted.push(wp);
-      list.push(this.placementFiles(wp));
+      list.push(files);
     }
     const files = new Map<string, Buffer>();
     const failed = new Map<string, string>();
@@ -344,19 +347,18 @@ export class StateStoreController {
   }
 
   /**
-   * Decoded files of a placement, cached by spec generation and pipeline label (a batch re-reads every placement of
-   * the store; this controller's own status writes change neither).
+   * A placement as kept: its files decoded, or those decoded before when its spec generation and pipeline label are
+   * the same (this controller's own status writes change neither), and the placement without its encoded workloads.
    */
-  private placementFiles(wp: WorkPlacement): PlacementFiles {
-    const id = `${wp.metadata.namespace ?? ''}/${wp.metadata.name}`;
+  private placementOf(wp: WorkPlacement, before: CachedPlacement | undefined): CachedPlacement {
     const version = `${String(wp.metadata.generation)}|${wp.metadata.labels?.[LABEL_PIPELINE_NAME] ?? ''}`;
-    const hit = this.placementCache.get(id);
-    if (hit && hit.version === version) return hit.files;
-    const spec = wp.spec ?? {};
+    const { workloads: _decoded, ...spec } = wp.spec ?? {};
+    const kept = { ...wp, spec };
+    if (before?.version === version) return { wp: kept, version, files: before.files };
     let workloads: PlacementFiles['workloads'] = [];
     let invalid: Error | undefined;
     try {
-      workloads = (spec.workloads ?? []).map((w) => ({ filepath: w.filepath, content: decodeWorkload(w.content ?? '') }));
+      workloads = (wp.spec?.workloads ?? []).map((w) => ({ filepath: w.filepath, content: decodeWorkload(w.content ?? '') }));
     } catch (err) {
       invalid = new Error(`cannot decode the workloads: ${errorMessage(err)}`, { cause: err });
     }
@@ -370,8 +372,7 @@ export class StateStoreController {
       workloads,
       ...(invalid ? { invalid } : {}),
     };
-    this.placementCache.set(id, { version, files });
-    return files;
+    return { wp: kept, version, files };
   }
 
   private async setStoreStatus(
