@@ -87,7 +87,7 @@ function layoutOf(d: Destination, storePath: string | undefined): DestinationLay
 
 /** A WorkPlacement as this controller keeps it: its files decoded once per spec generation, its workloads dropped. */
 interface CachedPlacement {
-  /** The placement without `spec.workloads` (its files hold them): what targeting and status writes read. */
+  /** The placement without `spec.workloads` (its files hold them), managed fields and owners. */
   wp: WorkPlacement;
   /** Spec generation and pipeline label the files were decoded for. */
   version: string;
@@ -352,8 +352,11 @@ export class StateStoreController {
    */
   private placementOf(wp: WorkPlacement, before: CachedPlacement | undefined): CachedPlacement {
     const version = `${String(wp.metadata.generation)}|${wp.metadata.labels?.[LABEL_PIPELINE_NAME] ?? ''}`;
+    // Kept for every placement of the fleet: what targeting and status writes read, not what the files hold, nor
+    // managed fields and owners (a status write keeps the stored ones).
     const { workloads: _decoded, ...spec } = wp.spec ?? {};
-    const kept = { ...wp, spec };
+    const { managedFields: _fields, ownerReferences: _owners, ...metadata } = wp.metadata;
+    const kept = { ...wp, metadata, spec };
     if (before?.version === version) return { wp: kept, version, files: before.files };
     let workloads: PlacementFiles['workloads'] = [];
     let invalid: Error | undefined;
