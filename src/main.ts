@@ -382,7 +382,7 @@ async function openStore(dataDir: string, url: string | undefined, o: { now: () 
   keepPrivate(dataDir);
   const dbPath = join(dataDir, 'fleetops.db');
   try {
-    const store = new SqliteStore({ path: dbPath, now: o.now });
+    const store = new SqliteStore({ path: dbPath, now: o.now, logger: o.logger.child({ component: 'store' }) });
     markInitialized(dataDir);
     return store;
   } catch (err) {

@@ -20,6 +20,8 @@ import {
   type WatchOptions,
   type WriteOp,
 } from './Store.ts';
+import type { Logger } from 'pino';
+import { WalCheckpointer } from './WalCheckpointer.ts';
 import { WatchHub } from './WatchHub.ts';
 import { TextCache } from './TextCache.ts';
 import { storeMetrics } from '../telemetry/metrics.ts';
@@ -39,6 +41,8 @@ export interface SqliteStoreOptions {
   historySize?: number;
   /** Characters of object text kept in memory for reads (default 32 Mi: ~10,000 typical objects). */
   cacheChars?: number;
+  /** Where a problem that costs no data is told (the log checkpointer's failure). */
+  logger?: Logger;
 }
 
 const cacheId = (key: ObjectKey): string => `${key.group}\0${key.kind}\0${key.namespace}\0${key.name}`;
@@ -77,6 +81,7 @@ export class SqliteStore implements Store {
   readonly newUid: () => string;
   private readonly historySize: number;
   private readonly hub = new WatchHub();
+  private readonly checkpointer: WalCheckpointer | undefined;
   private rv: number;
   private compactedRv: number;
   private writesSinceCompact = 0;
@@ -118,7 +123,19 @@ export class SqliteStore implements Store {
       PRAGMA mmap_size = 0;
       PRAGMA temp_store = MEMORY;
     `);
+    if (options.path !== ':memory:' && options.path !== '') {
+      // The log is checkpointed off the event loop (see WalCheckpointer), not inside a COMMIT.
+      this.db.exec('PRAGMA wal_autocheckpoint = 0');
+      this.checkpointer = new WalCheckpointer({
+        path: options.path,
+        onFailure: (err) => {
+          options.logger?.warn({ err }, 'the log checkpointer failed: the store checkpoints on commit again');
+          if (!this.closed) this.db.exec('PRAGMA wal_autocheckpoint = 1000');
+        },
+      });
+    }
     openSqliteSchema(this.db);
+    this.checkpointer?.start();
     const maxRv = (table: string): number => {
       const row = this.db.prepare(`SELECT coalesce(max(rv), 0) AS m FROM ${table}`).get();
       return row ? int(row, 'm') : 0;
@@ -243,6 +260,7 @@ export class SqliteStore implements Store {
       }
       if (done.length || !alone) this.stmts.commit.run();
       countCommit(started);
+      this.checkpointer?.wrote();
     } catch (err) {
       // BEGIN or COMMIT failed (I/O): nothing of the batch is stored.
       try {
@@ -413,6 +431,8 @@ export class SqliteStore implements Store {
     this.closed = true;
     this.untrackLog();
     this.hub.closeAll();
+    // The writer's connection closes last: its close checkpoints what is left and removes the log.
+    await this.checkpointer?.stop();
     this.db.close();
   }
 }

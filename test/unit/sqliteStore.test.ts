@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runStoreConformance } from '../../src/store/conformance.ts';
@@ -22,6 +22,34 @@ test('a reopened sqlite store keeps objects and continues the resourceVersion', 
   const b = await createObject(s2, keyOf({ group: 'g', kind: 'K' }, '', 'b'), { apiVersion: 'g/v1', kind: 'K', metadata: { name: 'b' } });
   assert.ok(Number(b.metadata.resourceVersion) > Number(a.metadata.resourceVersion));
   await s2.close();
+});
+
+test('a file store checkpoints its log from a worker, and removes it on close', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fo-store-'));
+  const path = join(dir, 'db.sqlite');
+  const store = new SqliteStore({ path });
+  // A few small commits: far from the thousand pages after which SQLite itself would checkpoint inside a COMMIT.
+  for (const name of ['a', 'b', 'c'])
+    await createObject(store, keyOf({ group: 'g', kind: 'K' }, '', name), { apiVersion: 'g/v1', kind: 'K', metadata: { name } });
+  // The database file alone, without its log, holds them once a checkpoint has copied the log into it.
+  const copy = join(dir, 'copy.sqlite');
+  for (;;) {
+    copyFileSync(path, copy);
+    const db = new DatabaseSync(copy, { readOnly: true });
+    const found = (): unknown => {
+      try {
+        return db.prepare("SELECT count(*) AS n FROM objects WHERE name IN ('a', 'b', 'c')").get()?.n;
+      } catch {
+        return 0; // not even the tables are in the file yet
+      }
+    };
+    const n = found();
+    db.close();
+    if (n === 3) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await store.close();
+  assert.equal(existsSync(`${path}-wal`), false);
 });
 
 test('commits asked for together share a transaction, and a refused one fails alone', async () => {

@@ -1,0 +1,25 @@
+/** The WAL checkpointer's worker thread: a connection of its own to the database, checkpointing when asked. */
+import { DatabaseSync } from 'node:sqlite';
+import { parentPort, workerData } from 'node:worker_threads';
+import { errorMessage } from '../api/errors.ts';
+
+const given: unknown = workerData;
+if (typeof given !== 'object' || given === null || !('path' in given) || typeof given.path !== 'string') throw new Error('no database path given');
+const db = new DatabaseSync(given.path);
+db.exec('PRAGMA busy_timeout = 5000');
+const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+
+parentPort?.on('message', (m: 'checkpoint' | 'stop') => {
+  if (m === 'stop') {
+    db.close();
+    parentPort?.postMessage({ stopped: true });
+    parentPort?.close();
+    return;
+  }
+  try {
+    const row = checkpoint.get() ?? {};
+    parentPort?.postMessage({ ok: true, log: Number(row.log ?? 0), checkpointed: Number(row.checkpointed ?? 0) });
+  } catch (err) {
+    parentPort?.postMessage({ ok: false, message: errorMessage(err) });
+  }
+});
