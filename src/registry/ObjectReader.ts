@@ -165,10 +165,17 @@ export class ObjectReader {
   watch(type: ResourceType, namespace: string | undefined, query: WatchQuery, onEvent: (e: WatchEvent) => void): Promise<WatchHandle> {
     const { labels, fields } = this.selectors(type, query);
     const ns = type.namespaced ? namespace : undefined;
+    // Which objects this watcher has been told of, to turn selector changes into ADDED and DELETED. Without selectors
+    // every event goes out as the store made it, and no set of every object's name is kept per watch.
+    const selective = !labels.isEmpty() || fields.length > 0;
     const matching = new Set<string>();
     const id = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
     const forward = (e: StoreEvent): void => {
       const obj = present(type, e.object, query.version);
+      if (!selective) {
+        onEvent({ type: e.type, object: obj });
+        return;
+      }
       const matches = labels.matches(obj.metadata.labels) && matchesFields(obj, fields);
       const known = matching.has(id(obj));
       // An object leaving the selector is a DELETED for this watcher, entering it an ADDED (apiserver behaviour).
@@ -187,7 +194,7 @@ export class ObjectReader {
       if (rv === undefined || rv === '' || rv === '0') {
         const current = await this.list(type, ns, { labelSelector: query.labelSelector, fieldSelector: query.fieldSelector, version: query.version });
         for (const obj of current.items) {
-          matching.add(id(obj));
+          if (selective) matching.add(id(obj));
           onEvent({ type: 'ADDED', object: obj });
         }
         return this.store.watch({ type: typeKeyOf(type), namespace: ns, fromRv: Number(current.resourceVersion) }, forward);
@@ -195,7 +202,7 @@ export class ObjectReader {
       if (!/^\d+$/.test(rv)) throw badRequest(`invalid resource version: ${JSON.stringify(rv)}`);
       // Objects seen before `rv` are unknown to us: treat every matching event as it comes.
       return this.store.watch({ type: typeKeyOf(type), namespace: ns, fromRv: Number(rv) }, (e) => {
-        if (e.type === 'MODIFIED') matching.add(`${e.key.namespace}/${e.key.name}`);
+        if (selective && e.type === 'MODIFIED') matching.add(`${e.key.namespace}/${e.key.name}`);
         forward(e);
       });
     };
