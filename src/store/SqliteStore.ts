@@ -135,7 +135,6 @@ export class SqliteStore implements Store {
       });
     }
     openSqliteSchema(this.db);
-    this.checkpointer?.start();
     const maxRv = (table: string): number => {
       const row = this.db.prepare(`SELECT coalesce(max(rv), 0) AS m FROM ${table}`).get();
       return row ? int(row, 'm') : 0;

@@ -6,7 +6,9 @@
  * PASSIVE checkpoints, which never block the writer, at most every `everyMs` while there are writes. The log restarts
  * from its beginning at the first write after a checkpoint has copied all of it, as with automatic checkpoints.
  *
- * Should the worker fail, `onFailure` is told once (the store turns its automatic checkpoints back on).
+ * A worker thread costs ~23 MiB of memory: it starts with the first write and ends after `idleMs` without any, so an
+ * idle FleetOps does not keep one. Should the worker fail, `onFailure` is told once (the store then checkpoints on
+ * commit again).
  */
 import { Worker } from 'node:worker_threads';
 import { errorMessage } from '../api/errors.ts';
@@ -18,67 +20,108 @@ export interface WalCheckpointerOptions {
   path: string;
   /** Least time between two checkpoints (default 250 ms). */
   everyMs?: number;
+  /** The worker ends after this long without writes (default 30 s). */
+  idleMs?: number;
   onFailure: (err: Error) => void;
 }
+
+type Reply = { ok?: boolean; stopped?: boolean; checkpointed?: number; message?: string };
 
 export class WalCheckpointer {
   private readonly opts: WalCheckpointerOptions;
   private worker: Worker | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
   private inFlight = false;
   private dirty = false;
   private failed = false;
   private stopping: Promise<void> | undefined;
-  /** Checkpoints done, and frames of the log copied by the last (for tests and status). */
+  /** A worker ended for idleness, until it has closed its connection. */
+  private ending: { worker: Worker; exited: Promise<void> } | undefined;
+  /** Checkpoints done (for tests and status). */
   checkpoints = 0;
-  lastCopied = 0;
 
   constructor(options: WalCheckpointerOptions) {
     this.opts = options;
   }
 
-  start(): void {
-    const worker = new Worker(WORKER, { workerData: { path: this.opts.path } });
-    worker.unref();
-    worker.on('message', (m: { ok?: boolean; stopped?: boolean; checkpointed?: number; message?: string }) => {
-      if (m.stopped) return;
-      this.inFlight = false;
-      if (m.ok) {
-        this.checkpoints++;
-        this.lastCopied = m.checkpointed ?? 0;
-      } else this.fail(new Error(`WAL checkpoint failed: ${m.message ?? 'unknown error'}`));
-      if (this.dirty) this.schedule();
-    });
-    worker.on('error', (err) => this.fail(err));
-    worker.on('exit', () => {
-      if (!this.stopping) this.fail(new Error('the WAL checkpoint worker exited'));
-    });
-    this.worker = worker;
+  /** Whether a worker thread is running now. */
+  get running(): boolean {
+    return this.worker !== undefined;
   }
 
   /** A transaction committed: a checkpoint follows within `everyMs`. */
   wrote(): void {
     this.dirty = true;
-    if (!this.timer && !this.inFlight) this.schedule();
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (!this.inFlight) this.schedule();
   }
 
   private schedule(): void {
     if (this.failed || this.stopping || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (!this.worker || this.stopping) return;
+      if (this.stopping || this.failed) return;
       this.dirty = false;
       this.inFlight = true;
-      this.worker.postMessage('checkpoint');
+      this.ensureWorker().postMessage('checkpoint');
     }, this.opts.everyMs ?? 250);
     this.timer.unref();
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(WORKER, { workerData: { path: this.opts.path } });
+    worker.unref();
+    worker.on('message', (m: Reply) => this.replied(worker, m));
+    worker.on('error', (err) => {
+      if (this.worker === worker) this.fail(err);
+    });
+    worker.on('exit', () => {
+      if (this.worker === worker) this.fail(new Error('the WAL checkpoint worker exited'));
+    });
+    this.worker = worker;
+    return worker;
+  }
+
+  private replied(worker: Worker, m: Reply): void {
+    if (m.stopped || this.worker !== worker) return;
+    this.inFlight = false;
+    if (!m.ok) {
+      this.fail(new Error(`WAL checkpoint failed: ${m.message ?? 'unknown error'}`));
+      return;
+    }
+    this.checkpoints++;
+    if (this.dirty) this.schedule();
+    else {
+      this.idleTimer = setTimeout(() => this.endIdle(worker), this.opts.idleMs ?? 30_000);
+      this.idleTimer.unref();
+    }
+  }
+
+  private endIdle(worker: Worker): void {
+    this.idleTimer = undefined;
+    if (this.worker !== worker || this.dirty || this.inFlight) return;
+    this.worker = undefined;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    this.ending = { worker, exited };
+    void exited.then(() => {
+      if (this.ending?.worker === worker) this.ending = undefined;
+    });
+    worker.postMessage('stop'); // it closes its connection and ends
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.timer);
+    clearTimeout(this.idleTimer);
+    this.timer = this.idleTimer = undefined;
   }
 
   private fail(err: Error): void {
     if (this.failed || this.stopping) return;
     this.failed = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.clearTimers();
     const worker = this.worker;
     this.worker = undefined;
     void worker?.terminate();
@@ -88,11 +131,14 @@ export class WalCheckpointer {
   /** Ends the worker's connection (so the writer's close is the last, and removes the log). */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      clearTimeout(this.timer);
-      this.timer = undefined;
+      this.clearTimers();
+      if (this.ending) {
+        this.ending.worker.ref();
+        await this.ending.exited;
+      }
       const worker = this.worker;
       this.worker = undefined;
-      if (!worker || this.failed) return;
+      if (!worker) return;
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
       worker.ref(); // waited for: the process stays until its connection is closed
       worker.postMessage('stop');

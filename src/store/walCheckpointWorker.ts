@@ -1,7 +1,9 @@
-/** The WAL checkpointer's worker thread: a connection of its own to the database, checkpointing when asked. */
+/**
+ * The WAL checkpointer's worker thread: a connection of its own to the database, checkpointing when asked. It imports
+ * nothing of FleetOps: every module loaded here is loaded again in this thread's memory.
+ */
 import { DatabaseSync } from 'node:sqlite';
 import { parentPort, workerData } from 'node:worker_threads';
-import { errorMessage } from '../api/errors.ts';
 
 const given: unknown = workerData;
 if (typeof given !== 'object' || given === null || !('path' in given) || typeof given.path !== 'string') throw new Error('no database path given');
@@ -20,6 +22,6 @@ parentPort?.on('message', (m: 'checkpoint' | 'stop') => {
     const row = checkpoint.get() ?? {};
     parentPort?.postMessage({ ok: true, log: Number(row.log ?? 0), checkpointed: Number(row.checkpointed ?? 0) });
   } catch (err) {
-    parentPort?.postMessage({ ok: false, message: errorMessage(err) });
+    parentPort?.postMessage({ ok: false, message: err instanceof Error ? err.message : String(err) });
   }
 });
