@@ -27,6 +27,7 @@ import { PromiseKindsWatcher } from '../shared/PromiseKindsWatcher.ts';
 import { kindServedBy, promiseNameOf } from '../shared/promiseKinds.ts';
 import { resourceRequest } from '../shared/resourceRequest.ts';
 import { LABEL_REVISION } from '../resource/ResourceController.ts';
+import { spacedAfter } from '../../controller/spacedAfter.ts';
 import { computeProgress, inScope, type ResourceView, type RolloutPhase } from './progress.ts';
 import { DEFAULT_STRATEGY, type RolloutStrategy } from './strategy.ts';
 import { RolloutGauges } from './rolloutMetrics.ts';
@@ -155,7 +156,7 @@ export class RolloutController {
         this.timers.delete(name);
         this.controller.enqueue(name);
       },
-      Math.min(MAX_THROTTLE_MS, Math.max(this.opts.throttleMs ?? 200, 3 * took)),
+      spacedAfter(took, this.opts.throttleMs ?? 200, MAX_THROTTLE_MS),
     );
     t.unref();
     this.timers.set(name, t);

@@ -32,6 +32,7 @@ import {
 import { Controller, type ReconcileResult } from '../../controller/Controller.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
 import { decodeWorkload } from '../../lib/workloads.ts';
+import { spacedAfter } from '../../controller/spacedAfter.ts';
 import { destinationFiles, destinationRoot, type DestinationLayout, type PlacementFiles } from '../../statestores/layout.ts';
 import type { GitAuth, SyncRequest, SyncResult } from '../../statestores/GitWriter.ts';
 import { GitHubAppTokens, githubApiUrlOf, INSTALLATION_TOKEN_USER } from '../../statestores/GitHubAppTokens.ts';
@@ -233,7 +234,7 @@ export class StateStoreController {
     // writes are spaced by at least three times the last one's cost: under a stream of changes the writer takes
     // about a quarter of the time and the batches grow, instead of writing back to back.
     const last = this.lastWrite.get(key);
-    const wait = last ? last.end + Math.min(MAX_GAP_MS, Math.max(this.opts.batchDelayMs ?? 100, 3 * last.took)) - Date.now() : 0;
+    const wait = last ? last.end + spacedAfter(last.took, this.opts.batchDelayMs ?? 100, MAX_GAP_MS) - Date.now() : 0;
     if (wait > 0) {
       // Queued from inside this reconcile: the write that follows continues the trace of the change that asked for it.
       this.controller.queue.addAfter(key, wait);
