@@ -7,14 +7,14 @@
  *  - memory: RSS once started, reconciled, after `--settle` seconds of quiet (probes only), and the peak (VmHWM);
  *  - a Promise change (a configure pipeline added): time until its Rollout exists and until it hands the first
  *    resource the new revision — the rollout must start without a whole-fleet pass on the event loop;
- *  - /healthz latency (p50, p99, max) polled every 50 ms throughout, the liveness a load balancer sees, and by phase;
+ *  - /healthz latency (p50, p99, max) polled every 50 ms throughout from a thread of its own (the liveness a load
+ *    balancer sees, not delayed by this process's work), and by phase;
  *  - how long a graceful stop (SIGTERM) takes with the rollout under way.
  * The floor for start-up is the same process started on an empty data directory.
  * Figures only, no assertions. Usage: node bench/scale.bench.ts [--resources 100000] [--settle 30] (KEEP_BENCH_DIR=1
  * keeps the data)
  */
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -24,6 +24,7 @@ import { keyOf } from '../src/store/Store.ts';
 import { spawnFleet, type FleetProcess } from '../test/helpers/process.ts';
 import { testPromise } from '../test/helpers/promises.ts';
 import { arg, fmt, pct } from './lib/figures.ts';
+import { healthProbe } from './lib/healthProbe.ts';
 
 const N = arg('resources', 100_000);
 /** Seconds of quiet after every resource is reconciled, before the RSS that stays is read. */
@@ -51,40 +52,6 @@ const memory = (pid: number | undefined): { rss: number; peak: number } => {
   const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 };
-
-/** Polls /healthz every 50 ms (no token: it is public), recording each answer's latency and when it was asked. */
-function healthPoller(port: () => number | undefined): { latencies: number[]; asked: number[]; stop(): void } {
-  const latencies: number[] = [];
-  const asked: number[] = [];
-  let stopped = false;
-  const once = (): void => {
-    const p = port();
-    if (stopped) return;
-    if (p === undefined) {
-      setTimeout(once, 50);
-      return;
-    }
-    const start = performance.now();
-    const req = request({ host: '127.0.0.1', port: p, path: '/healthz', rejectUnauthorized: false, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        latencies.push(performance.now() - start);
-        asked.push(start);
-        setTimeout(once, 50);
-      });
-    });
-    req.on('error', () => setTimeout(once, 50));
-    req.end();
-  };
-  once();
-  return {
-    latencies,
-    asked,
-    stop: () => {
-      stopped = true;
-    },
-  };
-}
 
 const portOf = (fleet: FleetProcess): number | undefined => {
   const m = /listening on https:\/\/[^:]+:(\d+)/.exec(fleet.output());
@@ -168,7 +135,14 @@ async function main(): Promise<void> {
     t = performance.now();
     const fleet = await spawnFleet(dir);
     fleets.push(fleet);
-    const health = healthPoller(() => portOf(fleet));
+    const health = healthProbe();
+    // Probed from the moment it listens.
+    const listening = setInterval(() => {
+      const port = portOf(fleet);
+      if (port === undefined) return;
+      clearInterval(listening);
+      health.start(port);
+    }, 10);
     await until('ready', async () => (await fleet.client.request('GET', '/readyz')).status === 200, 10);
     const readyMs = performance.now() - t;
     const phases: [string, number][] = [
@@ -205,14 +179,15 @@ async function main(): Promise<void> {
         10,
       ));
     await new Promise((r) => setTimeout(r, 2000)); // the rollout under way, health still polled
-    health.stop();
+    clearInterval(listening);
+    const probes = await health.stop();
     const rolloutMemory = memory(fleet.child.pid);
 
-    const h = health.latencies;
+    const h = probes.latencies;
     // Each phase's probes: those asked from its start to the next one's.
     const byPhase = phases.map(([name, from], i) => {
       const to = phases[i + 1]?.[1] ?? Infinity;
-      const l = h.filter((_, j) => health.asked[j]! >= from && health.asked[j]! < to);
+      const l = h.filter((_, j) => probes.asked[j]! >= from && probes.asked[j]! < to);
       if (!l.length) return `${name}: no probes`;
       return `${name} p99 ${fmt(pct(l, 99))} ms, max ${fmt(Math.max(...l))} ms, ${l.filter((x) => x > 100).length} over 100 ms (${l.length})`;
     });

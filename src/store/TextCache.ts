@@ -20,11 +20,15 @@ interface Template {
   /** The text it was parsed from: valid while the entry holds this text. */
   text: string;
   object: StoredObject;
+  /** The templates' clock when it was last put at the fresh end. */
+  moved: number;
 }
 
 interface Entry {
   text: string;
   rv: number;
+  /** The entries' clock when it was last put at the fresh end. */
+  moved: number;
 }
 
 export class TextCache {
@@ -33,6 +37,14 @@ export class TextCache {
   private readonly maxChars: number;
   private readonly templates = new Map<string, Template>();
   private readonly maxObjects: number;
+  /**
+   * Entries (templates) put at the fresh end so far. A read moves an entry only when it is in the older half: one
+   * moved fewer than size/2 puts ago has at most that many entries fresher than it. So the order stays close to least
+   * recently used while an object read again and again (a namespace, by every create in it) is not deleted and
+   * re-inserted each time, which cost a Map's deleted slots and rehashes on every request.
+   */
+  private entryClock = 0;
+  private templateClock = 0;
   /** The newest resourceVersion of any entry dropped (evicted or deleted). */
   forgottenRv = 0;
 
@@ -47,7 +59,11 @@ export class TextCache {
     if (text === undefined) return undefined;
     const template = this.templates.get(id);
     if (template !== undefined && template.text === text) {
-      this.keep(id, text, template.object); // moved to the fresh end
+      if (this.templateClock - template.moved > this.templates.size >> 1) {
+        this.templates.delete(id);
+        template.moved = ++this.templateClock;
+        this.templates.set(id, template);
+      }
       return cloneJson(template.object);
     }
     const object: StoredObject = JSON.parse(text);
@@ -64,7 +80,7 @@ export class TextCache {
   /** `object`, parsed from `text` and held by nobody else, as the template later reads copy; the freshest one. */
   private keep(id: string, text: string, object: StoredObject): void {
     this.templates.delete(id);
-    this.templates.set(id, { text, object });
+    this.templates.set(id, { text, object, moved: ++this.templateClock });
     if (this.templates.size > this.maxObjects) {
       for (const stalest of this.templates.keys()) {
         this.templates.delete(stalest);
@@ -73,12 +89,15 @@ export class TextCache {
     }
   }
 
-  /** The text, moved to the fresh end. */
+  /** The text, moved to the fresh end when it was in the older half. */
   get(id: string): string | undefined {
     const entry = this.entries.get(id);
     if (entry === undefined) return undefined;
-    this.entries.delete(id);
-    this.entries.set(id, entry);
+    if (this.entryClock - entry.moved > this.entries.size >> 1) {
+      this.entries.delete(id);
+      entry.moved = ++this.entryClock;
+      this.entries.set(id, entry);
+    }
     return entry.text;
   }
 
@@ -104,7 +123,7 @@ export class TextCache {
       return;
     }
     if (parsed !== undefined) this.keep(id, text, cloneJson(parsed));
-    this.entries.set(id, { text, rv });
+    this.entries.set(id, { text, rv, moved: ++this.entryClock });
     this.chars += text.length;
     if (this.chars > this.maxChars) this.evict();
   }

@@ -15,6 +15,19 @@ describe('text cache', () => {
     assert.equal(cache.forgottenRv, 3);
   });
 
+  it('moves an entry read only from the older half, which keeps it as fresh as eviction needs', () => {
+    const cache = new TextCache({ maxChars: 100 });
+    for (let i = 0; i < 10; i++) cache.remember(`k${i}`, 'x'.repeat(10), i + 1);
+    for (let i = 0; i < 5; i++) cache.get('k8'); // in the fresher half: left where it is
+    cache.get('k2'); // in the older half: moved to the fresh end
+    for (let i = 10; i < 13; i++) cache.remember(`k${i}`, 'x'.repeat(10), i + 1);
+    assert.deepEqual(
+      ['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k8'].map((k) => cache.get(k) !== undefined),
+      [false, false, true, false, false, true, true],
+      'the stalest went, not the entries read',
+    );
+  });
+
   it('takes a row read from the database only if nothing newer was seen or forgotten since', () => {
     const cache = new TextCache();
     cache.remember('a', 'a@5', 5);
