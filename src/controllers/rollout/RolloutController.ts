@@ -2,13 +2,14 @@
  * Takes each new Promise revision to the fleet. A Rollout (made by the Promise controller for every revision after
  * the first) hands the revision to resources by labelling them `fleetops.dev/revision=<N>`; the resource controller
  * then runs the workflows of that revision. How many at a time, in which order, with which pauses and failure
- * budget comes from the strategy (computeProgress decides; this class gathers the input and writes the result).
+ * budget comes from the strategy (`decide` in progress.ts decides; this class gathers the input and writes the result).
  *
  * Level-based and crash-safe: the label is the only record of an assignment and each resource's status records the
  * revision it ran, so after a restart the same decision is re-derived and nothing is skipped or handed out twice.
- * Resource views are cached from one watch per kind (no list of 10,000 objects per decision), and a busy fleet
- * wakes a rollout at most once per `throttleMs`, or per three times what its last decision took: a decision walks
- * every resource's view (100,000 at fleet scale), so it may take at most a quarter of the event loop.
+ * Resource views are cached from one watch per kind (no list of 10,000 objects per decision), and summed up for the
+ * active rollout by a RolloutTally that each resource event updates, so a decision costs the same at any fleet size
+ * (only a rollout's first decision walks every view). A busy fleet wakes a rollout at most once per `throttleMs`, or
+ * per three times what its last decision took.
  */
 import type { Logger } from 'pino';
 import { isApiError } from '../../api/errors.ts';
@@ -28,7 +29,8 @@ import { kindServedBy, promiseNameOf } from '../shared/promiseKinds.ts';
 import { resourceRequest } from '../shared/resourceRequest.ts';
 import { LABEL_REVISION } from '../resource/ResourceController.ts';
 import { spacedAfter } from '../../controller/spacedAfter.ts';
-import { computeProgress, inScope, type ResourceView, type RolloutPhase } from './progress.ts';
+import { decide, type ResourceView, type RolloutPhase } from './progress.ts';
+import { RolloutTally } from './RolloutTally.ts';
 import { DEFAULT_STRATEGY, type RolloutStrategy } from './strategy.ts';
 import { RolloutGauges } from './rolloutMetrics.ts';
 
@@ -82,6 +84,8 @@ export class RolloutController {
   private readonly kinds: PromiseKindsWatcher;
   /** Promise name → resource key → view. */
   private readonly cache = new Map<string, Map<string, ResourceView>>();
+  /** Promise name → the summary of its resources for its active rollout's decisions, kept up to date by their events. */
+  private readonly tallies = new Map<string, RolloutTally>();
   /** Promise name → its newest unfinished rollout. */
   private readonly active = new Map<string, { name: string; revision: number }>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -118,7 +122,10 @@ export class RolloutController {
       const finished = e.type === 'DELETED' || isTerminalPhase(e.object.status?.phase);
       if (finished) {
         this.decisionMs.delete(name);
-        if (current?.name === name) this.active.delete(spec.promiseName);
+        if (current?.name === name) {
+          this.active.delete(spec.promiseName);
+          this.tallies.delete(spec.promiseName);
+        }
       } else if (!current || current.revision <= spec.revision) {
         this.active.set(spec.promiseName, { name, revision: spec.revision });
       }
@@ -133,6 +140,7 @@ export class RolloutController {
     await this.kinds.stop();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    this.tallies.clear();
     await this.controller.stop();
   }
 
@@ -141,8 +149,11 @@ export class RolloutController {
     let views = this.cache.get(promise);
     if (!views) this.cache.set(promise, (views = new Map()));
     const key = `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
-    if (event === 'DELETED') views.delete(key);
-    else views.set(key, viewOf(obj));
+    const before = views.get(key);
+    const after = event === 'DELETED' ? undefined : viewOf(obj);
+    if (after) views.set(key, after);
+    else views.delete(key);
+    this.tallies.get(promise)?.update(key, before, after);
     const rollout = this.active.get(promise);
     if (rollout) this.wake(rollout.name);
   }
@@ -189,14 +200,19 @@ export class RolloutController {
     // Resources pinned by their ResourceBinding, or outside the strategy's selector or namespaces, stay where they are.
     const strategy: RolloutStrategy = { ...DEFAULT_STRATEGY, ...(spec.strategy ?? {}) };
     const started = Date.now();
-    const views = inScope([...(this.cache.get(spec.promiseName)?.values() ?? [])], strategy);
-    const progress = computeProgress({
+    const views = this.cache.get(spec.promiseName) ?? new Map<string, ResourceView>();
+    let tally = this.tallies.get(spec.promiseName);
+    if (!tally?.isFor(spec.revision, strategy)) {
+      // Once per rollout (or change of its strategy): one walk over the resources; events keep it up to date after.
+      tally = new RolloutTally(spec.revision, strategy, views.entries());
+      this.tallies.set(spec.promiseName, tally);
+    }
+    const progress = decide(tally, {
       revision: spec.revision,
       strategy,
       paused: spec.paused === true,
       aborted: spec.aborted === true,
       approvedStep: spec.approvedStep ?? 0,
-      resources: views,
       now: this.clock().getTime(),
     });
 
@@ -209,7 +225,9 @@ export class RolloutController {
           { apiVersion, kind: type.kind, name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) },
           { metadata: { labels: { [LABEL_REVISION]: String(spec.revision) } } },
         );
-        r.assigned = spec.revision; // the cache sees it before the event arrives: never handed out twice
+        // The cache sees it before the event arrives (never handed out twice), unless the event came first.
+        const key = `${r.namespace}/${r.name}`;
+        if (views.get(key) === r) tally.assign(key, r);
         assigned++;
       } catch (err) {
         if (!isApiError(err, 'NotFound')) throw err; // deleted meanwhile: nothing to roll out

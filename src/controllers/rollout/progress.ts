@@ -6,7 +6,7 @@
  */
 import { parseLabelSelector, type LabelSelector } from '../../api/labels.ts';
 import { compareCodeUnits } from '../../api/types.ts';
-import { adoptionPolicies, stepTarget, type RolloutStrategy } from './strategy.ts';
+import { adoptionPolicies, stepTarget, type AdoptionPolicy, type RolloutStrategy } from './strategy.ts';
 import { windowState } from './windows.ts';
 
 /** What a rollout needs to know of one resource (kept small: a rollout may span 10,000 of them). */
@@ -88,20 +88,30 @@ export function orderResources(resources: readonly ResourceView[], order: readon
 }
 
 /**
+ * A resource's rank in rollout order: the index of the first of `order`'s selectors it matches, or `order.length`.
+ * Selectors are parsed once here, not once per resource.
+ */
+export function rankIn(order: readonly string[]): (r: ResourceView) => number {
+  const selectors: LabelSelector[] = order.map((o) => parseLabelSelector(o));
+  return (r) => {
+    const i = selectors.findIndex((s) => s.matches(r.labels));
+    return i < 0 ? selectors.length : i;
+  };
+}
+
+/** Rollout order of a resource of rank `k` against one of rank `kb` (negative: it comes first). */
+export function inRolloutOrder(k: number, r: ResourceView, kb: number, b: ResourceView): number {
+  return k - kb || compareCodeUnits(r.namespace, b.namespace) || compareCodeUnits(r.name, b.name);
+}
+
+/**
  * The first `count` resources in rollout order (see orderResources), without sorting them all: a decision hands out
  * a window of a few dozen from up to 10,000 pending, many times a second while a big rollout runs.
  */
 export function firstInOrder(resources: readonly ResourceView[], order: readonly string[], count: number): ResourceView[] {
-  const selectors: LabelSelector[] = order.map((o) => parseLabelSelector(o));
-  const rank = (r: ResourceView): number => {
-    const i = selectors.findIndex((s) => s.matches(r.labels));
-    return i < 0 ? selectors.length : i;
-  };
-  const cmp = compareCodeUnits;
+  const rank = rankIn(order);
   type Ranked = { r: ResourceView; k: number };
-  /** Order of a resource of rank k against a ranked one (negative: it comes first). */
-  const against = (k: number, r: ResourceView, b: Ranked): number => k - b.k || cmp(r.namespace, b.r.namespace) || cmp(r.name, b.r.name);
-  const before = (a: Ranked, b: Ranked): number => against(a.k, a.r, b);
+  const before = (a: Ranked, b: Ranked): number => inRolloutOrder(a.k, a.r, b.k, b.r);
   if (count <= 0) return [];
   if (count >= resources.length / 4)
     return resources
@@ -115,7 +125,7 @@ export function firstInOrder(resources: readonly ResourceView[], order: readonly
     const k = rank(r);
     const last = best.length === count ? best[count - 1] : undefined;
     // Most lose to the last kept: compared before anything is allocated for them.
-    if (last && against(k, r, last) >= 0) continue;
+    if (last && inRolloutOrder(k, r, last.k, last.r) >= 0) continue;
     const item = { r, k };
     let lo = 0;
     let hi = best.length;
@@ -130,23 +140,63 @@ export function firstInOrder(resources: readonly ResourceView[], order: readonly
   return best.map(({ r }) => r);
 }
 
-/** The resources a strategy's rollout is about: not pinned by their binding, and opted in when it asks for that. */
-export function inScope(resources: readonly ResourceView[], strategy: RolloutStrategy): ResourceView[] {
+/** Whether a resource is one a strategy's rollout is about: not pinned by its binding, and opted in when it asks for that. */
+export function scopeOf(strategy: RolloutStrategy): (r: ResourceView) => boolean {
   const selector = strategy.selector ? parseLabelSelector(strategy.selector) : undefined;
   const namespaces = strategy.namespaces ? new Set(strategy.namespaces) : undefined;
-  return resources.filter((r) => !r.pinned && (!selector || selector.matches(r.labels)) && (!namespaces || namespaces.has(r.namespace)));
+  return (r) => !r.pinned && (!selector || selector.matches(r.labels)) && (!namespaces || namespaces.has(r.namespace));
+}
+
+/** The resources a strategy's rollout is about (see scopeOf). */
+export function inScope(resources: readonly ResourceView[], strategy: RolloutStrategy): ResourceView[] {
+  return resources.filter(scopeOf(strategy));
+}
+
+/**
+ * What a decision needs to know of the resources in scope: how many stand where, how the pending ones adopt the
+ * revision, and the first pending ones in rollout order. Made by walking a list (`summarize`), or kept up to date
+ * change by change (RolloutTally), so a decision costs the same at 100 as at 100,000 resources.
+ */
+export interface RolloutSummary {
+  total: number;
+  counts: Readonly<Record<ResourceState, number>>;
+  /** Pending resources by adoption policy. */
+  pendingBy: Readonly<Record<AdoptionPolicy, number>>;
+  /** The first `count` pending resources that may be handed the revision (policy automatic, or window while open). */
+  first(count: number, windowOpen: boolean): ResourceView[];
+}
+
+/** The summary of `resources` (those in scope) by one walk over them. */
+export function summarize(resources: readonly ResourceView[], revision: number, strategy: RolloutStrategy): RolloutSummary {
+  const counts = { updated: 0, failed: 0, inProgress: 0, pending: 0 };
+  const policyOf = adoptionPolicies(strategy);
+  const automatic: ResourceView[] = [];
+  const window: ResourceView[] = [];
+  let manual = 0;
+  for (const r of resources) {
+    const st = stateOf(r, revision, strategy.requireHealthy);
+    counts[st]++;
+    if (st !== 'pending') continue;
+    const policy = policyOf(r);
+    if (policy === 'manual') manual++;
+    else (policy === 'automatic' ? automatic : window).push(r);
+  }
+  return {
+    total: resources.length,
+    counts,
+    pendingBy: { automatic: automatic.length, window: window.length, manual },
+    first: (count, windowOpen) => firstInOrder(windowOpen ? [...automatic, ...window] : automatic, strategy.order, count),
+  };
 }
 
 export function computeProgress(input: RolloutInput): RolloutProgress {
+  return decide(summarize(input.resources, input.revision, input.strategy), input);
+}
+
+/** The decision, from the summary of the resources in scope. */
+export function decide(summary: RolloutSummary, input: Omit<RolloutInput, 'resources'>): RolloutProgress {
   const { revision, strategy } = input;
-  const total = input.resources.length;
-  const counts = { updated: 0, failed: 0, inProgress: 0, pending: 0 };
-  const pendingList: ResourceView[] = [];
-  for (const r of input.resources) {
-    const st = stateOf(r, revision, strategy.requireHealthy);
-    counts[st]++;
-    if (st === 'pending') pendingList.push(r);
-  }
+  const { total, counts } = summary;
   const reached = total - counts.pending; // resources that have been given the revision
   const steps = strategy.steps.map((s) => ({ target: stepTarget(s, total), reached: Math.min(reached, stepTarget(s, total)) }));
   const base = { total, ...counts, steps, assign: [] as ResourceView[] };
@@ -193,22 +243,15 @@ export function computeProgress(input: RolloutInput): RolloutProgress {
 
   // Who may be handed the revision now: adoption policies and windows (see strategy.ts).
   const windows = windowState(strategy.windows ?? [], input.now);
-  const policyOf = adoptionPolicies(strategy);
-  let manual = 0;
-  let outsideWindow = 0;
-  const eligible = pendingList.filter((r) => {
-    const policy = policyOf(r);
-    if (policy === 'manual') manual++;
-    else if (policy === 'window' && !windows.open) outsideWindow++;
-    else return true;
-    return false;
-  });
+  const manual = summary.pendingBy.manual;
+  const outsideWindow = windows.open ? 0 : summary.pendingBy.window;
+  const eligible = summary.pendingBy.automatic + (windows.open ? summary.pendingBy.window : 0);
   const capacity = strategy.maxConcurrent > 0 ? Math.max(0, strategy.maxConcurrent - counts.inProgress) : Infinity;
   const room = Math.max(0, Math.min(capacity, allowed - reached));
-  const assign = firstInOrder(eligible, strategy.order, room); // none when room is 0, all when it is unbounded
+  const assign = summary.first(room, windows.open); // none when room is 0, all when it is unbounded
   const until = windows.until !== undefined ? new Date(windows.until).toISOString() : undefined;
   const waits = { manual, outsideWindow, ...(outsideWindow && windows.until !== undefined ? { windowOpensAt: windows.until } : {}) };
-  if (!assign.length && counts.inProgress === 0 && !eligible.length) {
+  if (!assign.length && counts.inProgress === 0 && !eligible) {
     if (outsideWindow)
       return {
         ...base,
