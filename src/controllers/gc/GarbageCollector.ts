@@ -13,6 +13,7 @@ import { FINALIZER_FOREGROUND, FINALIZER_ORPHAN } from '../../registry/ObjectSer
 import type { Registry } from '../../registry/Registry.ts';
 import { apiVersionOf, type ResourceType } from '../../registry/ResourceType.ts';
 import { KindsController } from '../shared/KindsController.ts';
+import { OwnerIndex } from './OwnerIndex.ts';
 
 export interface GarbageCollectorOptions {
   client: Client;
@@ -37,10 +38,8 @@ function refFromKey(key: string): ObjectRef {
 export class GarbageCollector {
   private readonly opts: GarbageCollectorOptions;
   private readonly runner: KindsController;
-  /** Owner uid → the keys of objects naming it. */
-  private readonly dependents = new Map<string, Set<string>>();
-  /** Object key → the owner uids it names (to keep the index right as references change). */
-  private readonly owners = new Map<string, string[]>();
+  /** Who names whom as owner (object keys and owner uids). */
+  private readonly index = new OwnerIndex();
 
   constructor(options: GarbageCollectorOptions) {
     this.opts = options;
@@ -67,21 +66,13 @@ export class GarbageCollector {
   private observe(event: 'ADDED' | 'MODIFIED' | 'DELETED', obj: StoredObject, enqueue: (key: string) => void): void {
     const key = keyOf(refOf(obj));
     const uid = obj.metadata.uid;
-    const previous = this.owners.get(key) ?? [];
     const current = event === 'DELETED' ? [] : (obj.metadata.ownerReferences ?? []).map((r) => r.uid);
-    for (const u of previous) if (!current.includes(u)) this.dependents.get(u)?.delete(key);
-    for (const u of current) {
-      let set = this.dependents.get(u);
-      if (!set) this.dependents.set(u, (set = new Set()));
-      set.add(key);
-    }
-    if (current.length) this.owners.set(key, current);
-    else this.owners.delete(key);
+    this.index.set(key, current);
     // Whose owners may be gone: this object when it names some (checked once as it appears), its dependents when it goes.
     if (event === 'ADDED' && current.length) enqueue(`dependent ${key}`);
     if (event === 'DELETED') {
-      for (const d of this.dependents.get(uid) ?? []) enqueue(`dependent ${d}`);
-      this.dependents.delete(uid);
+      for (const d of this.index.dependentsOf(uid)) enqueue(`dependent ${d}`);
+      this.index.forget(uid);
       return;
     }
     const finalizers = obj.metadata.finalizers ?? [];
@@ -139,7 +130,7 @@ export class GarbageCollector {
     if (!owner?.metadata.deletionTimestamp) return;
     const uid = owner.metadata.uid;
     const finalizers = owner.metadata.finalizers ?? [];
-    const dependents = [...(this.dependents.get(uid) ?? [])].map(refFromKey);
+    const dependents = this.index.dependentsOf(uid).map(refFromKey);
     let remaining = 0;
     for (const d of dependents) {
       const dep = await client.get(d);
