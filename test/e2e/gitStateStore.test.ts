@@ -92,6 +92,22 @@ describe('Git state store', () => {
     assert.ok(!existsSync(join(clone, 'platform/resources/default')), 'nothing scheduled to the platform destination');
     const store = await c.get<Obj>(`${KRATIX}/gitstatestores/gitea`);
     assert.equal(store.status?.status, 'Ready');
+    // Each app's placement says it is written, and at which commit (Kratix's WorkPlacement status).
+    type Placement = { spec?: { resourceName?: string }; status?: { versionID?: string; conditions?: { type: string; status: string }[] } };
+    const written = (p: Placement): boolean =>
+      p.status?.conditions?.some((x) => x.type === 'WriteSucceeded' && x.status === 'True') === true && Boolean(p.status.versionID);
+    const placements = await eventually(
+      async () => {
+        const items = (await c.get<{ items: Placement[] }>(`${KRATIX}/workplacements`)).items.filter((p) =>
+          ['todo', 'shop', 'blog'].includes(p.spec?.resourceName ?? ''),
+        );
+        return items.length === 3 && items.every(written) ? items : undefined;
+      },
+      30_000,
+      'placements reported written',
+    );
+    const commits = (await run('git', ['-C', clone, 'log', '--format=%H'])).stdout.trim().split('\n');
+    for (const p of placements) assert.ok(commits.includes(p.status!.versionID!), `${p.spec?.resourceName} written at a commit of the repository`);
 
     await c.request('DELETE', '/apis/marketplace.kratix.io/v1/namespaces/default/apps/shop');
     await eventually(

@@ -86,10 +86,17 @@ function layoutOf(d: Destination, storePath: string | undefined): DestinationLay
   };
 }
 
-/** A WorkPlacement as this controller keeps it: its files decoded once per spec generation, its workloads dropped. */
+/**
+ * What this controller keeps of a WorkPlacement (one per resource of the fleet, so only what a write reads): its
+ * files, decoded once per spec generation, where they go, and whether its status already says they are written —
+ * not the placement itself (its status conditions alone were half a kilobyte); a status write reads it first.
+ */
 interface CachedPlacement {
-  /** The placement without `spec.workloads` (its files hold them), managed fields and owners. */
-  wp: WorkPlacement;
+  /** The Destination it targets. */
+  target: string;
+  deleting: boolean;
+  /** Its status says written for its generation: after a successful write, no status write is needed. */
+  reported: boolean;
   /** Spec generation and pipeline label the files were decoded for. */
   version: string;
   files: PlacementFiles;
@@ -311,22 +318,27 @@ export class StateStoreController {
     await this.setStoreStatus(store, true, 'StateStoreReady', 'State store is ready', { managedPaths: roots, destinationPaths, lastCommit: result.version });
     for (const d of clearing) await client.update(withoutFinalizer(d, FINALIZER_DESTINATION_CLEANUP));
     for (const d of destinations) await this.setDestinationReady(d, true, 'TestDocumentsWritten', 'Test documents written to State Store');
-    for (const wp of targeted) await this.setPlacementStatus(wp, failed.get(`${wp.metadata.namespace ?? ''}/${wp.metadata.name}`), result.version);
+    for (const { files: p, reported } of targeted) {
+      const error = failed.get(`${p.namespace}/${p.name}`);
+      // A placement already reported written for its generation is left alone: no status write per batch per placement.
+      if (!error && reported) continue;
+      const wp = await getOf(client, workPlacementType, p.name, p.namespace || undefined);
+      if (wp) await this.setPlacementStatus(wp, error, result.version);
+    }
   }
 
   /** Every file the store should hold for these Destinations, the placements they come from, and those that failed. */
-  private async desiredTree(layouts: DestinationLayout[]): Promise<{ files: Map<string, Buffer>; targeted: WorkPlacement[]; failed: Map<string, string> }> {
+  private async desiredTree(layouts: DestinationLayout[]): Promise<{ files: Map<string, Buffer>; targeted: CachedPlacement[]; failed: Map<string, string> }> {
     const byDest = new Map<string, PlacementFiles[]>(layouts.map((l) => [l.name, []]));
     const placements = this.placements
       ? this.placements.values()
       : (await listOf(this.opts.client, workPlacementType)).map((wp) => this.placementOf(wp, undefined));
-    const targeted: WorkPlacement[] = [];
-    for (const { wp, files } of placements) {
-      const target = wp.spec?.targetDestinationName ?? wp.metadata.labels?.[LABEL_TARGET] ?? '';
-      const list = byDest.get(target);
-      if (!list || wp.metadata.deletionTimestamp) continue;
-      targeted.push(wp);
-      list.push(files);
+    const targeted: CachedPlacement[] = [];
+    for (const placement of placements) {
+      const list = byDest.get(placement.target);
+      if (!list || placement.deleting) continue;
+      targeted.push(placement);
+      list.push(placement.files);
     }
     const files = new Map<string, Buffer>();
     const failed = new Map<string, string>();
@@ -349,16 +361,19 @@ export class StateStoreController {
 
   /**
    * A placement as kept: its files decoded, or those decoded before when its spec generation and pipeline label are
-   * the same (this controller's own status writes change neither), and the placement without its encoded workloads.
+   * the same (this controller's own status writes change neither), where it goes and whether its write is reported.
    */
   private placementOf(wp: WorkPlacement, before: CachedPlacement | undefined): CachedPlacement {
     const version = `${String(wp.metadata.generation)}|${wp.metadata.labels?.[LABEL_PIPELINE_NAME] ?? ''}`;
-    // Kept for every placement of the fleet: what targeting and status writes read, not what the files hold, nor
-    // managed fields and owners (a status write keeps the stored ones).
-    const { workloads: _decoded, ...spec } = wp.spec ?? {};
-    const { managedFields: _fields, ownerReferences: _owners, ...metadata } = wp.metadata;
-    const kept = { ...wp, metadata, spec };
-    if (before?.version === version) return { wp: kept, version, files: before.files };
+    const status = wp.status ?? {};
+    const kept = {
+      target: wp.spec?.targetDestinationName ?? wp.metadata.labels?.[LABEL_TARGET] ?? '',
+      deleting: Boolean(wp.metadata.deletionTimestamp),
+      reported:
+        status.observedGeneration === wp.metadata.generation && (status.conditions ?? []).some((c) => c.type === 'WriteSucceeded' && c.status === 'True'),
+      version,
+    };
+    if (before?.version === version) return { ...kept, files: before.files };
     let workloads: PlacementFiles['workloads'] = [];
     let invalid: Error | undefined;
     try {
@@ -366,17 +381,18 @@ export class StateStoreController {
     } catch (err) {
       invalid = new Error(`cannot decode the workloads: ${errorMessage(err)}`, { cause: err });
     }
+    const spec = wp.spec;
     const files: PlacementFiles = {
       namespace: wp.metadata.namespace ?? '',
       name: wp.metadata.name,
-      promiseName: spec.promiseName ?? '',
-      resourceName: spec.resourceName ?? '',
+      promiseName: spec?.promiseName ?? '',
+      resourceName: spec?.resourceName ?? '',
       pipeline: wp.metadata.labels?.[LABEL_PIPELINE_NAME] ?? '',
-      groupId: spec.id ?? '',
+      groupId: spec?.id ?? '',
       workloads,
       ...(invalid ? { invalid } : {}),
     };
-    return { wp: kept, version, files };
+    return { ...kept, files };
   }
 
   private async setStoreStatus(
