@@ -130,7 +130,10 @@ export class StateStoreController {
     });
   }
 
-  /** Last generation seen per object: status writes (ours included) do not change it, so they trigger no batch. */
+  /**
+   * Last generation and labels seen per state store and Destination: status writes (ours included) do not change them,
+   * so they trigger no batch. (WorkPlacements are compared with their cache entries.)
+   */
   private readonly seen = new Map<string, unknown>();
 
   private changed(e: { type: string; object: StoredObject }): boolean {
@@ -173,13 +176,18 @@ export class StateStoreController {
         this.enqueue(key);
       }),
       await watchOf(client, workPlacementType, {}, (e) => {
+        // What a write reads of a placement is in its cache entry: a change of none of it (status writes, ours
+        // included) needs no write; a change of target rewrites the store it leaves too.
         const id = `${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`;
-        if (e.type === 'DELETED') cache.delete(id);
-        else cache.set(id, this.placementOf(e.object, cache.get(id)));
-        if (!this.changed(e)) return;
-        const target = e.object.spec?.targetDestinationName ?? '';
-        const key = this.storeOf.get(target);
-        if (key) this.enqueue(key);
+        const before = cache.get(id);
+        const after = e.type === 'DELETED' ? undefined : this.placementOf(e.object, before);
+        if (after) cache.set(id, after);
+        else cache.delete(id);
+        if (before && after && before.version === after.version && before.target === after.target && before.deleting === after.deleting) return;
+        for (const target of new Set([before?.target, after?.target ?? e.object.spec?.targetDestinationName])) {
+          const key = target === undefined ? undefined : this.storeOf.get(target);
+          if (key) this.enqueue(key);
+        }
       }),
       // Credentials can change under a store.
       await client.watch('v1', 'Secret', {}, () => this.enqueueAllStores()),
