@@ -82,7 +82,7 @@ describe('rollout tally', () => {
         const name = `r${rnd(1000)}`;
         views.set(`${ns}/${name}`, randomView(rnd, ns, name));
       }
-      const tally = new RolloutTally(REVISION, s, views.entries());
+      const tally = new RolloutTally({ revision: REVISION, strategy: s, views: views.entries() });
       assert.ok(tally.isFor(REVISION, { ...s }));
       assert.ok(!tally.isFor(REVISION + 1, s));
       for (let step = 0; step < 400; step++) {
@@ -123,7 +123,7 @@ describe('rollout tally', () => {
     const view = (name: string, env: string): ResourceView => ({ namespace: 'a', name, labels: { env }, assigned: undefined, revision: 1, phase: 'Succeeded' });
     for (let i = 0; i < 3000; i++) views.set(`a/x${String(i).padStart(4, '0')}`, view(`x${String(i).padStart(4, '0')}`, i % 2 ? 'prod' : 'dev'));
     const s = { ...DEFAULT_STRATEGY, order: ['env=dev'] };
-    const tally = new RolloutTally(REVISION, s, views.entries());
+    const tally = new RolloutTally({ revision: REVISION, strategy: s, views: views.entries() });
     const late = view('a0000', 'dev');
     views.set('a/a0000', late);
     tally.update('a/a0000', undefined, late);

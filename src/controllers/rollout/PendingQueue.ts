@@ -13,6 +13,11 @@ interface Entry {
   live: boolean;
 }
 
+export interface PendingQueueOptions {
+  /** Rollout order of two waiting resources (negative: the first comes first); never 0 for two different ones. */
+  order: (a: { rank: number; view: ResourceView }, b: { rank: number; view: ResourceView }) => number;
+}
+
 /** Later arrivals are merged into the main array once they are this many (or a tenth of it). */
 const MERGE_AT = 1024;
 
@@ -23,8 +28,8 @@ export class PendingQueue {
   private late: Entry[] = [];
   private readonly byKey = new Map<string, Entry>();
 
-  constructor(order: (a: { rank: number; view: ResourceView }, b: { rank: number; view: ResourceView }) => number) {
-    this.order = order;
+  constructor(options: PendingQueueOptions) {
+    this.order = options.order;
   }
 
   get size(): number {

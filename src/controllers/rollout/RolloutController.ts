@@ -204,7 +204,7 @@ export class RolloutController {
     let tally = this.tallies.get(spec.promiseName);
     if (!tally?.isFor(spec.revision, strategy)) {
       // Once per rollout (or change of its strategy): one walk over the resources; events keep it up to date after.
-      tally = new RolloutTally(spec.revision, strategy, views.entries());
+      tally = new RolloutTally({ revision: spec.revision, strategy, views: views.entries() });
       this.tallies.set(spec.promiseName, tally);
     }
     const progress = decide(tally, {

@@ -11,6 +11,13 @@ import { PendingQueue } from './PendingQueue.ts';
 /** Where one view stands in this rollout: out of scope, or its state (and, pending, its adoption policy). */
 type Place = { state: ResourceState; policy: AdoptionPolicy | undefined } | undefined;
 
+export interface RolloutTallyOptions {
+  revision: number;
+  strategy: RolloutStrategy;
+  /** Every resource's view by key (namespace/name), as the controller caches them. */
+  views: Iterable<[string, ResourceView]>;
+}
+
 export class RolloutTally implements RolloutSummary {
   readonly revision: number;
   /** The strategy as JSON: a rollout whose strategy changes gets a new tally. */
@@ -24,7 +31,7 @@ export class RolloutTally implements RolloutSummary {
   private manual = 0;
   private readonly queues: Record<'automatic' | 'window', PendingQueue>;
 
-  constructor(revision: number, strategy: RolloutStrategy, views: Iterable<[string, ResourceView]>) {
+  constructor({ revision, strategy, views }: RolloutTallyOptions) {
     this.revision = revision;
     this.strategy = strategy;
     this.strategyText = JSON.stringify(strategy);
@@ -32,7 +39,7 @@ export class RolloutTally implements RolloutSummary {
     this.rank = rankIn(strategy.order);
     this.inScope = scopeOf(strategy);
     const order = (a: { rank: number; view: ResourceView }, b: { rank: number; view: ResourceView }): number => inRolloutOrder(a.rank, a.view, b.rank, b.view);
-    this.queues = { automatic: new PendingQueue(order), window: new PendingQueue(order) };
+    this.queues = { automatic: new PendingQueue({ order }), window: new PendingQueue({ order }) };
     for (const [key, view] of views) this.move(key, undefined, view, true);
     this.queues.automatic.sorted();
     this.queues.window.sorted();
