@@ -72,7 +72,7 @@ function bothWays(tally: RolloutTally, views: Map<string, ResourceView>, s: Roll
 
 describe('rollout tally', () => {
   for (const [what, s] of STRATEGIES) {
-    it(`decides as a walk over every view would, change after change (${what})`, () => {
+    it(`decides as a walk over every view would, change after change (${what})`, async () => {
       const rnd = random(what.length * 7919);
       const views = new Map<string, ResourceView>();
       const namespaces = ['a', 'b', 'c'];
@@ -83,6 +83,7 @@ describe('rollout tally', () => {
         views.set(`${ns}/${name}`, randomView(rnd, ns, name));
       }
       const tally = new RolloutTally({ revision: REVISION, strategy: s, views: views.entries() });
+      await tally.ready;
       assert.ok(tally.isFor(REVISION, { ...s }));
       assert.ok(!tally.isFor(REVISION + 1, s));
       for (let step = 0; step < 400; step++) {
@@ -118,12 +119,13 @@ describe('rollout tally', () => {
     });
   }
 
-  it('hands out from many waiting in rollout order, taking later arrivals in their place', () => {
+  it('hands out from many waiting in rollout order, taking later arrivals in their place', async () => {
     const views = new Map<string, ResourceView>();
     const view = (name: string, env: string): ResourceView => ({ namespace: 'a', name, labels: { env }, assigned: undefined, revision: 1, phase: 'Succeeded' });
     for (let i = 0; i < 3000; i++) views.set(`a/x${String(i).padStart(4, '0')}`, view(`x${String(i).padStart(4, '0')}`, i % 2 ? 'prod' : 'dev'));
     const s = { ...DEFAULT_STRATEGY, order: ['env=dev'] };
     const tally = new RolloutTally({ revision: REVISION, strategy: s, views: views.entries() });
+    await tally.ready;
     const late = view('a0000', 'dev');
     views.set('a/a0000', late);
     tally.update('a/a0000', undefined, late);
@@ -152,6 +154,42 @@ describe('rollout tally', () => {
     assert.deepEqual(
       tally.first(700, true).map((r) => r.name),
       walk.first(700, true).map((r) => r.name),
+    );
+  });
+
+  it('counts a big fleet a chunk per turn, and the changes told meanwhile after it', async () => {
+    const views = new Map<string, ResourceView>();
+    const view = (name: string, revision: number): ResourceView => ({ namespace: 'a', name, labels: {}, assigned: undefined, revision, phase: 'Succeeded' });
+    for (let i = 0; i < 12_000; i++) views.set(`a/r${i}`, view(`r${i}`, 1));
+    let pauses = 0;
+    const tally = new RolloutTally({
+      revision: REVISION,
+      strategy: DEFAULT_STRATEGY,
+      views: views.entries(),
+      pause: () => {
+        pauses++;
+        return new Promise((resolve) => setImmediate(resolve));
+      },
+    });
+    // While it counts: one resource updated, one deleted, one created.
+    const updated = view('r7', REVISION);
+    tally.update('a/r7', views.get('a/r7'), updated);
+    views.set('a/r7', updated);
+    tally.update('a/r8', views.get('a/r8'), undefined);
+    views.delete('a/r8');
+    const created = view('new', 1);
+    tally.update('a/new', undefined, created);
+    views.set('a/new', created);
+    await tally.ready;
+    assert.equal(pauses, 2, 'two pauses in 12,000 views');
+    const walk = summarize([...views.values()], REVISION, DEFAULT_STRATEGY);
+    assert.deepEqual(
+      { total: tally.total, counts: tally.counts, pendingBy: tally.pendingBy },
+      { total: walk.total, counts: walk.counts, pendingBy: walk.pendingBy },
+    );
+    assert.deepEqual(
+      tally.first(10, true).map((r) => r.name),
+      walk.first(10, true).map((r) => r.name),
     );
   });
 });

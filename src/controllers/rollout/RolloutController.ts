@@ -199,14 +199,16 @@ export class RolloutController {
     if (!type || !this.kinds.isSynced(type)) return { requeueAfter: 200 };
     // Resources pinned by their ResourceBinding, or outside the strategy's selector or namespaces, stay where they are.
     const strategy: RolloutStrategy = { ...DEFAULT_STRATEGY, ...(spec.strategy ?? {}) };
-    const started = Date.now();
     const views = this.cache.get(spec.promiseName) ?? new Map<string, ResourceView>();
     let tally = this.tallies.get(spec.promiseName);
     if (!tally?.isFor(spec.revision, strategy)) {
-      // Once per rollout (or change of its strategy): one walk over the resources; events keep it up to date after.
+      // Once per rollout (or change of its strategy): one walk over the resources, in chunks; events keep it up to
+      // date after (and those during the walk are applied after it).
       tally = new RolloutTally({ revision: spec.revision, strategy, views: views.entries() });
       this.tallies.set(spec.promiseName, tally);
     }
+    await tally.ready;
+    const started = Date.now();
     const progress = decide(tally, {
       revision: spec.revision,
       strategy,

@@ -14,9 +14,14 @@ type Place = { state: ResourceState; policy: AdoptionPolicy | undefined } | unde
 export interface RolloutTallyOptions {
   revision: number;
   strategy: RolloutStrategy;
-  /** Every resource's view by key (namespace/name), as the controller caches them. */
+  /** Every resource's view by key (namespace/name), as the controller caches them: read at once, counted in chunks. */
   views: Iterable<[string, ResourceView]>;
+  /** Between chunks of the first count, gives the event loop to other work (default: the next turn). */
+  pause?: () => Promise<void>;
 }
+
+/** Views counted per chunk while a tally is built: about 5 ms of work at a time. */
+const CHUNK = 5_000;
 
 export class RolloutTally implements RolloutSummary {
   readonly revision: number;
@@ -30,8 +35,12 @@ export class RolloutTally implements RolloutSummary {
   private readonly inScope: (r: ResourceView) => boolean;
   private manual = 0;
   private readonly queues: Record<'automatic' | 'window', PendingQueue>;
+  /** Changes told while the first count runs, applied after it (in order: each one's `before` is then the tally's). */
+  private backlog: [string, ResourceView | undefined, ResourceView | undefined][] | undefined = [];
+  /** Resolves once the tally counts every view (a decision waits for it). */
+  readonly ready: Promise<void>;
 
-  constructor({ revision, strategy, views }: RolloutTallyOptions) {
+  constructor({ revision, strategy, views, pause = () => new Promise((resolve) => setImmediate(resolve)) }: RolloutTallyOptions) {
     this.revision = revision;
     this.strategy = strategy;
     this.strategyText = JSON.stringify(strategy);
@@ -40,9 +49,24 @@ export class RolloutTally implements RolloutSummary {
     this.inScope = scopeOf(strategy);
     const order = (a: { rank: number; view: ResourceView }, b: { rank: number; view: ResourceView }): number => inRolloutOrder(a.rank, a.view, b.rank, b.view);
     this.queues = { automatic: new PendingQueue({ order }), window: new PendingQueue({ order }) };
-    for (const [key, view] of views) this.move(key, undefined, view, true);
+    this.ready = this.fill(Array.from(views), pause);
+  }
+
+  /**
+   * The first count, over the views as they were when the tally was made, a chunk per turn of the event loop (at
+   * 100,000 resources one pass held /healthz); what changed meanwhile follows.
+   */
+  private async fill(views: [string, ResourceView][], pause: () => Promise<void>): Promise<void> {
+    for (let i = 0; i < views.length; i++) {
+      const [key, view] = views[i]!;
+      this.move(key, undefined, view, true);
+      if (i % CHUNK === CHUNK - 1) await pause();
+    }
     this.queues.automatic.sorted();
     this.queues.window.sorted();
+    const backlog = this.backlog ?? [];
+    this.backlog = undefined;
+    for (const [key, before, after] of backlog) this.update(key, before, after);
   }
 
   /** Whether this tally is the one for `revision` under `strategy`. */
@@ -56,6 +80,10 @@ export class RolloutTally implements RolloutSummary {
 
   /** A resource changed: its view before (undefined: it was new) and after (undefined: it is gone). */
   update(key: string, before: ResourceView | undefined, after: ResourceView | undefined): void {
+    if (this.backlog) {
+      this.backlog.push([key, before, after]);
+      return;
+    }
     this.move(key, before ? this.placeOf(before) : undefined, after, false);
   }
 
