@@ -19,6 +19,8 @@ export interface WorkQueueOptions {
   maxDelayMs?: number;
   setTimer?: (fn: () => void, ms: number) => { unref?(): void } | unknown;
   clearTimer?: (handle: unknown) => void;
+  /** The clock delayed adds are due by (ms; monotonic: a wall clock set back would hold them). Default `performance.now`. */
+  now?: () => number;
 }
 
 export class WorkQueue {
@@ -27,7 +29,15 @@ export class WorkQueue {
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, { at: number; handle: unknown }>();
+  /**
+   * Delayed adds: when each key is due, and the same as a min-heap of [due, key] (entries whose key is no longer due
+   * then are stale, skipped when they surface), woken by one timer for the earliest. A fleet's resources each wait for
+   * their periodic reconcile: a Node timer each (a Timeout, its closure and list links) held ~300 bytes per resource.
+   */
+  private readonly due = new Map<string, number>();
+  private heap: [number, string][] = [];
+  private wake: { at: number; handle: unknown } | undefined;
+  private readonly now: () => number;
   private readonly waiters: ((key: string | undefined) => void)[] = [];
   private shuttingDown = false;
   private readonly base: number;
@@ -53,6 +63,7 @@ export class WorkQueue {
     this.max = options.maxDelayMs ?? 60_000;
     this.setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
     this.clearTimer = options.clearTimer ?? ((h) => clearTimeout(h as NodeJS.Timeout));
+    this.now = options.now ?? (() => performance.now());
   }
 
   get length(): number {
@@ -117,16 +128,65 @@ export class WorkQueue {
     if (this.shuttingDown) return;
     if (ms <= 0) return this.add(key);
     this.remember(key);
-    const at = Date.now() + ms;
-    const existing = this.timers.get(key);
-    if (existing && existing.at <= at) return;
-    if (existing) this.clearTimer(existing.handle);
-    const handle = this.setTimer(() => {
-      this.timers.delete(key);
-      this.add(key);
-    }, ms);
+    const at = this.now() + ms;
+    const existing = this.due.get(key);
+    if (existing !== undefined && existing <= at) return;
+    this.due.set(key, at);
+    this.push([at, key]);
+    this.arm();
+  }
+
+  /** The one timer, set for the earliest due key (again when an earlier one comes). */
+  private arm(): void {
+    const first = this.heap[0];
+    if (!first || (this.wake && this.wake.at <= first[0])) return;
+    if (this.wake) this.clearTimer(this.wake.handle);
+    const handle = this.setTimer(() => this.fire(), Math.max(0, first[0] - this.now()));
     (handle as { unref?: () => void }).unref?.();
-    this.timers.set(key, { at, handle });
+    this.wake = { at: first[0], handle };
+  }
+
+  /** Adds every key now due, and sets the timer for the next. */
+  private fire(): void {
+    this.wake = undefined;
+    const now = this.now();
+    for (let top = this.heap[0]; top && top[0] <= now; top = this.heap[0]) {
+      this.pop();
+      const [at, key] = top;
+      if (this.due.get(key) !== at) continue; // stale: the key was due earlier, or is no longer
+      this.due.delete(key);
+      this.add(key);
+    }
+    this.arm();
+  }
+
+  private push(entry: [number, string]): void {
+    const h = this.heap;
+    h.push(entry);
+    for (let i = h.length - 1; i > 0;) {
+      const parent = (i - 1) >> 1;
+      if (h[parent]![0] <= entry[0]) break;
+      h[i] = h[parent]!;
+      h[parent] = entry;
+      i = parent;
+    }
+  }
+
+  private pop(): void {
+    const h = this.heap;
+    const last = h.pop()!;
+    if (!h.length) return;
+    h[0] = last;
+    for (let i = 0; ;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let min = i;
+      if (l < h.length && h[l]![0] < h[min]![0]) min = l;
+      if (r < h.length && h[r]![0] < h[min]![0]) min = r;
+      if (min === i) break;
+      [h[i], h[min]] = [h[min]!, h[i]!];
+      i = min;
+    }
   }
 
   /** Re-adds after this key's next backoff delay. */
@@ -184,8 +244,10 @@ export class WorkQueue {
     this.untrack = undefined;
     this.causes.clear();
     this.addedAt.clear();
-    for (const { handle } of this.timers.values()) this.clearTimer(handle);
-    this.timers.clear();
+    if (this.wake) this.clearTimer(this.wake.handle);
+    this.wake = undefined;
+    this.due.clear();
+    this.heap = [];
     for (const w of this.waiters.splice(0)) w(undefined);
   }
 }

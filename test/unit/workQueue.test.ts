@@ -38,19 +38,79 @@ describe('WorkQueue', () => {
     q.add('k1');
     assert.equal(await q.get(), 'k1');
   });
-  it('backs off exponentially per key and forgets on success', () => {
-    const delays: number[] = [];
-    const q = new WorkQueue({ baseDelayMs: 10, maxDelayMs: 50, setTimer: (_fn, ms) => (delays.push(ms), 0), clearTimer: () => undefined });
-    for (let i = 0; i < 5; i++) {
+  /** A queue on a fake clock and fake timers: `advance` moves the clock and fires the timers due. */
+  function fakeTimed(options: { baseDelayMs?: number; maxDelayMs?: number } = {}) {
+    let clock = 0;
+    const timers: { fn: () => void; at: number }[] = [];
+    const q = new WorkQueue({
+      ...options,
+      now: () => clock,
+      setTimer: (fn, ms) => {
+        const t = { fn, at: clock + ms };
+        timers.push(t);
+        return t;
+      },
+      clearTimer: (t) => void timers.splice(timers.indexOf(t as (typeof timers)[number]), 1),
+    });
+    const advance = (ms: number): void => {
+      clock += ms;
+      for (const t of timers.filter((x) => x.at <= clock)) {
+        timers.splice(timers.indexOf(t), 1);
+        t.fn();
+      }
+    };
+    return { q, timers, advance };
+  }
+
+  it('backs off exponentially per key and forgets on success', async () => {
+    const { q, advance } = fakeTimed({ baseDelayMs: 10, maxDelayMs: 50 });
+    /** How long until a retried key is queued again (then taken and done). */
+    const retry = async (): Promise<number> => {
       q.addRateLimited('k');
-      // clear the pending timer record so the next backoff is scheduled
-      (q as unknown as { timers: Map<string, unknown> }).timers.clear();
-    }
+      let waited = 0;
+      while (q.length === 0) {
+        advance(1);
+        waited++;
+      }
+      assert.equal(await q.get(), 'k');
+      q.done('k');
+      return waited;
+    };
+    const delays: number[] = [];
+    for (let i = 0; i < 5; i++) delays.push(await retry());
     assert.deepEqual(delays, [10, 20, 40, 50, 50]);
     q.forget('k');
-    (q as unknown as { timers: Map<string, unknown> }).timers.clear();
-    q.addRateLimited('k');
-    assert.equal(delays.at(-1), 10);
+    assert.equal(await retry(), 10);
+  });
+
+  it('adds delayed keys when due, the earliest delay winning, with one timer for them all', async () => {
+    const { q, timers, advance } = fakeTimed();
+    q.addAfter('a', 100);
+    q.addAfter('b', 50);
+    q.addAfter('a', 30); // earlier: it wins
+    q.addAfter('b', 200); // later: ignored
+    for (let i = 0; i < 1000; i++) q.addAfter(`many-${i}`, 1000 + i);
+    assert.equal(timers.length, 1, 'one timer');
+    advance(29);
+    assert.equal(q.length, 0);
+    advance(1);
+    assert.equal(q.length, 1);
+    assert.equal(await q.get(), 'a');
+    q.done('a');
+    q.addAfter('a', 400); // due at 430 now
+    advance(20);
+    assert.equal(await q.get(), 'b');
+    q.done('b');
+    advance(100);
+    assert.equal(q.length, 0, 'the stale entry of a (due at 100) adds nothing');
+    advance(850); // at 1,000
+    assert.equal(q.length, 2, 'a (due at 430) and the first of many');
+    advance(999);
+    assert.equal(q.length, 1001, 'each of many in its turn');
+    assert.equal(timers.length, 0);
+    q.addAfter('late', 10);
+    q.shutDown();
+    assert.equal(timers.length, 0, 'a shut down queue keeps no timer');
   });
 });
 
