@@ -13,9 +13,15 @@ interface Entry {
   live: boolean;
 }
 
+/** A waiting resource's view and its rank in rollout order. */
+export interface Waiting {
+  readonly rank: number;
+  readonly view: ResourceView;
+}
+
 export interface PendingQueueOptions {
   /** Rollout order of two waiting resources (negative: the first comes first); never 0 for two different ones. */
-  order: (a: { rank: number; view: ResourceView }, b: { rank: number; view: ResourceView }) => number;
+  order: (a: Waiting, b: Waiting) => number;
 }
 
 /** Later arrivals are merged into the main array once they are this many (or a tenth of it). */
@@ -77,47 +83,48 @@ export class PendingQueue {
   }
 
   /** The first `count` waiting, in order. */
-  first(count: number): ResourceView[] {
+  first(count: number): Waiting[] {
     while (this.head < this.main.length && !this.main[this.head]!.live) this.head++;
     if (this.head > 4096 && this.head > this.main.length / 2) {
       this.main = this.main.slice(this.head);
       this.head = 0;
     }
-    const out: ResourceView[] = [];
-    let i = this.head;
-    let j = 0;
-    while (out.length < count) {
-      while (i < this.main.length && !this.main[i]!.live) i++;
-      while (j < this.late.length && !this.late[j]!.live) j++;
-      const a = this.main[i];
-      const b = this.late[j];
-      if (!a && !b) break;
-      if (!b || (a && this.order(a, b) < 0)) {
-        out.push(a!.view);
-        i++;
-      } else {
-        out.push(b.view);
-        j++;
-      }
-    }
+    const out: Waiting[] = [];
+    if (count <= 0) return out;
+    for (const e of this.waiting()) if (out.push(e) >= count) break;
     return out;
   }
 
+  /** Every entry still waiting, in order: the main array's from the cursor and the later arrivals', merged. */
+  private waiting(): Iterable<Entry> {
+    return inOrder(live(this.main, this.head), live(this.late, 0), this.order);
+  }
+
   private merge(): void {
-    const merged: Entry[] = [];
-    let i = this.head;
-    let j = 0;
-    while (i < this.main.length || j < this.late.length) {
-      const a = this.main[i];
-      const b = this.late[j];
-      const takeMain = !b || (a !== undefined && this.order(a, b) < 0);
-      const e = takeMain ? a! : b;
-      if (takeMain) i++;
-      else j++;
-      if (e.live) merged.push(e);
-    }
-    this.main = merged;
+    this.main = [...this.waiting()];
     this.head = 0;
     this.late = [];
   }
+}
+
+function* live(entries: Entry[], from: number): Generator<Entry> {
+  for (let i = from; i < entries.length; i++) if (entries[i]!.live) yield entries[i]!;
+}
+
+/** Two sequences, each in `order`, as one in `order`. */
+export function* inOrder<T>(a: Iterable<T>, b: Iterable<T>, order: (x: T, y: T) => number): Generator<T> {
+  const ia = a[Symbol.iterator]();
+  const ib = b[Symbol.iterator]();
+  let x = ia.next();
+  let y = ib.next();
+  while (!x.done) {
+    if (y.done || order(x.value, y.value) < 0) {
+      yield x.value;
+      x = ia.next();
+    } else {
+      yield y.value;
+      y = ib.next();
+    }
+  }
+  for (; !y.done; y = ib.next()) yield y.value;
 }

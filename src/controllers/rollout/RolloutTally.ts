@@ -6,7 +6,7 @@
  */
 import { adoptionPolicies, type AdoptionPolicy, type RolloutStrategy } from './strategy.ts';
 import { inRolloutOrder, rankIn, scopeOf, stateOf, type ResourceState, type ResourceView, type RolloutSummary } from './progress.ts';
-import { PendingQueue } from './PendingQueue.ts';
+import { inOrder, PendingQueue, type Waiting } from './PendingQueue.ts';
 
 /** Where one view stands in this rollout: out of scope, or its state (and, pending, its adoption policy). */
 type Place = { state: ResourceState; policy: AdoptionPolicy | undefined } | undefined;
@@ -35,6 +35,7 @@ export class RolloutTally implements RolloutSummary {
   private readonly inScope: (r: ResourceView) => boolean;
   private manual = 0;
   private readonly queues: Record<'automatic' | 'window', PendingQueue>;
+  private readonly order = (a: Waiting, b: Waiting): number => inRolloutOrder(a.rank, a.view, b.rank, b.view);
   /** Changes told while the first count runs, applied after it (in order: each one's `before` is then the tally's). */
   private backlog: [string, ResourceView | undefined, ResourceView | undefined][] | undefined = [];
   /** Resolves once the tally counts every view (a decision waits for it). */
@@ -47,8 +48,7 @@ export class RolloutTally implements RolloutSummary {
     this.policyOf = adoptionPolicies(strategy);
     this.rank = rankIn(strategy.order);
     this.inScope = scopeOf(strategy);
-    const order = (a: { rank: number; view: ResourceView }, b: { rank: number; view: ResourceView }): number => inRolloutOrder(a.rank, a.view, b.rank, b.view);
-    this.queues = { automatic: new PendingQueue({ order }), window: new PendingQueue({ order }) };
+    this.queues = { automatic: new PendingQueue({ order: this.order }), window: new PendingQueue({ order: this.order }) };
     this.ready = this.fill(Array.from(views), pause);
   }
 
@@ -96,24 +96,9 @@ export class RolloutTally implements RolloutSummary {
 
   first(count: number, windowOpen: boolean): ResourceView[] {
     const automatic = this.queues.automatic.first(count);
-    if (!windowOpen) return automatic;
     // Each queue's first `count`, merged: the first `count` of both.
-    const window = this.queues.window.first(count);
-    const merged: ResourceView[] = [];
-    let i = 0;
-    let j = 0;
-    while (merged.length < count && (i < automatic.length || j < window.length)) {
-      const a = automatic[i];
-      const w = window[j];
-      if (w === undefined || (a !== undefined && inRolloutOrder(this.rank(a), a, this.rank(w), w) < 0)) {
-        merged.push(a!);
-        i++;
-      } else {
-        merged.push(w);
-        j++;
-      }
-    }
-    return merged;
+    const first = windowOpen ? [...inOrder(automatic, this.queues.window.first(count), this.order)].slice(0, count) : automatic;
+    return first.map((w) => w.view);
   }
 
   private placeOf(view: ResourceView): Place {
