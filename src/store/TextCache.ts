@@ -59,11 +59,7 @@ export class TextCache {
     if (text === undefined) return undefined;
     const template = this.templates.get(id);
     if (template !== undefined && template.text === text) {
-      if (this.templateClock - template.moved > this.templates.size >> 1) {
-        this.templates.delete(id);
-        template.moved = ++this.templateClock;
-        this.templates.set(id, template);
-      }
+      this.templateClock = freshen(this.templates, id, template, this.templateClock);
       return cloneJson(template.object);
     }
     const object: StoredObject = JSON.parse(text);
@@ -93,11 +89,7 @@ export class TextCache {
   get(id: string): string | undefined {
     const entry = this.entries.get(id);
     if (entry === undefined) return undefined;
-    if (this.entryClock - entry.moved > this.entries.size >> 1) {
-      this.entries.delete(id);
-      entry.moved = ++this.entryClock;
-      this.entries.set(id, entry);
-    }
+    this.entryClock = freshen(this.entries, id, entry, this.entryClock);
     return entry.text;
   }
 
@@ -150,4 +142,13 @@ export class TextCache {
       this.forgottenRv = Math.max(this.forgottenRv, entry.rv);
     }
   }
+}
+
+/** Moves `item` (`map`'s entry `id`) to the fresh end when it is in the older half (see TextCache); the map's clock after. */
+function freshen<T extends { moved: number }>(map: Map<string, T>, id: string, item: T, clock: number): number {
+  if (clock - item.moved <= map.size >> 1) return clock;
+  map.delete(id);
+  item.moved = clock + 1;
+  map.set(id, item);
+  return clock + 1;
 }

@@ -86,6 +86,17 @@ function layoutOf(d: Destination, storePath: string | undefined): DestinationLay
   };
 }
 
+/** The Destination a placement targets. */
+function targetOf(wp: WorkPlacement): string {
+  return wp.spec?.targetDestinationName ?? wp.metadata.labels?.[LABEL_TARGET] ?? '';
+}
+
+/** Whether a placement's status says its files are written, for its current generation. */
+function reportedWritten(wp: WorkPlacement): boolean {
+  const status = wp.status ?? {};
+  return status.observedGeneration === wp.metadata.generation && (status.conditions ?? []).some((c) => c.type === 'WriteSucceeded' && c.status === 'True');
+}
+
 /**
  * What this controller keeps of a WorkPlacement (one per resource of the fleet, so only what a write reads): its
  * files, decoded once per spec generation, where they go, and whether its status already says they are written —
@@ -184,7 +195,7 @@ export class StateStoreController {
         if (after) cache.set(id, after);
         else cache.delete(id);
         if (before && after && before.version === after.version && before.target === after.target && before.deleting === after.deleting) return;
-        for (const target of new Set([before?.target, after?.target ?? e.object.spec?.targetDestinationName])) {
+        for (const target of new Set([before?.target, after?.target ?? targetOf(e.object)])) {
           const key = target === undefined ? undefined : this.storeOf.get(target);
           if (key) this.enqueue(key);
         }
@@ -373,12 +384,10 @@ export class StateStoreController {
    */
   private placementOf(wp: WorkPlacement, before: CachedPlacement | undefined): CachedPlacement {
     const version = `${String(wp.metadata.generation)}|${wp.metadata.labels?.[LABEL_PIPELINE_NAME] ?? ''}`;
-    const status = wp.status ?? {};
     const kept = {
-      target: wp.spec?.targetDestinationName ?? wp.metadata.labels?.[LABEL_TARGET] ?? '',
+      target: targetOf(wp),
       deleting: Boolean(wp.metadata.deletionTimestamp),
-      reported:
-        status.observedGeneration === wp.metadata.generation && (status.conditions ?? []).some((c) => c.type === 'WriteSucceeded' && c.status === 'True'),
+      reported: reportedWritten(wp),
       version,
     };
     if (before?.version === version) return { ...kept, files: before.files };
@@ -465,8 +474,7 @@ export class StateStoreController {
   private async setPlacementStatus(wp: WorkPlacement, error: string | undefined, version: string): Promise<void> {
     const current = wp.status ?? {};
     // A placement already reported written for its generation is left alone: no status write per batch per placement.
-    if (!error && current.observedGeneration === wp.metadata.generation && current.conditions?.some((c) => c.type === 'WriteSucceeded' && c.status === 'True'))
-      return;
+    if (!error && reportedWritten(wp)) return;
     const now = this.now();
     let c = current.conditions;
     c = setCondition(c, { type: 'ScheduleSucceeded', status: 'True', reason: 'ScheduledToDestination', message: 'Scheduled to correct Destination' }, now);
