@@ -7,10 +7,13 @@
  * CPU profile of its main thread sampled during the update. Figures only, no assertions.
  *
  * Usage: node bench/rollout.bench.ts [--resources 10000] [--concurrency 8] [--profile rollout.cpuprofile] [--no-floor]
- *   [--postgres]
+ *   [--postgres] [--allocations [rollout.heapprofile]]
  * (--profile writes a CPU profile of FleetOps' process during the fleet update only; --no-floor skips the floors, for
  * benchmarks that compare FleetOps with itself; --postgres runs FleetOps on a throw-away PostgreSQL 15 cluster
- * instead of the embedded store, and adds the database's CPU; KEEP_BENCH_DIR=1 keeps the data directory.)
+ * instead of the embedded store, and adds the database's CPU; --allocations samples the heap's allocations during the
+ * update and prints them per resource by component, at a small cost to the CPU figures, and writes the sampled
+ * profile to the file named after it, if any; KEEP_BENCH_DIR=1 keeps the
+ * data directory.)
  */
 import { testPromise } from '../test/helpers/promises.ts';
 import { execFile } from 'node:child_process';
@@ -18,7 +21,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { Session } from 'node:inspector/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { constants as perfConstants, performance, PerformanceObserver } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import type { KubeObject } from '../src/api/types.ts';
@@ -30,6 +33,8 @@ import { BENCH_IMAGE, buildBenchImage } from './lib/benchImage.ts';
 import { arg } from './lib/figures.ts';
 import { cpuBreakdown, statCpuMs, threadCpuMs, threadCpuSince, type CpuProfile } from './lib/cpuBreakdown.ts';
 import { startPostgres, type TestPostgres } from '../test/helpers/postgres.ts';
+import { metricsRegistry } from '../src/telemetry/metrics.ts';
+import { allocationBreakdown, type SamplingHeapProfile } from './lib/allocationBreakdown.ts';
 
 const run = promisify(execFile);
 const N = arg('resources', 10_000);
@@ -97,6 +102,53 @@ function postgresCpuSeconds(): number {
     }
   }
   return ms / 1000;
+}
+
+/** Heap allocations during the update per resource, by component (components under 2% together). */
+function printAllocations(profile: SamplingHeapProfile): void {
+  const { total, lines } = allocationBreakdown(profile);
+  const kib = (bytes: number): string => `${(bytes / 1024 / N).toFixed(0)} KiB`.padStart(8);
+  console.log(`  heap allocated during the update: ${kib(total).trim()} per resource (sampled), by component:`);
+  let rest = 0;
+  for (const line of lines) {
+    if (line.bytes < total * 0.02) rest += line.bytes;
+    else console.log(`    ${kib(line.bytes)}  ${((100 * line.bytes) / total).toFixed(0).padStart(2)}%  ${line.component}`);
+  }
+  if (rest > 0) console.log(`    ${kib(rest)}  ${((100 * rest) / total).toFixed(0).padStart(2)}%  the rest (each under 2%)`);
+}
+
+/** The main thread's garbage collection pauses by kind, counted until stop(). */
+function gcCounter(): Record<'minor' | 'major' | 'incremental', { count: number; ms: number }> & { stop(): void } {
+  const counts = { minor: { count: 0, ms: 0 }, major: { count: 0, ms: 0 }, incremental: { count: 0, ms: 0 } };
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const detail: unknown = Reflect.get(entry, 'detail');
+      const kind: unknown = typeof detail === 'object' && detail !== null ? Reflect.get(detail, 'kind') : undefined;
+      const into =
+        kind === perfConstants.NODE_PERFORMANCE_GC_MINOR
+          ? counts.minor
+          : kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR
+            ? counts.major
+            : kind === perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL
+              ? counts.incremental
+              : undefined;
+      if (into) {
+        into.count++;
+        into.ms += entry.duration;
+      }
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return { ...counts, stop: () => observer.disconnect() };
+}
+
+/**
+ * Writes (resourceVersions handed out) and transactions (grouped commits: fleetops_store_commits_total) so far: what
+ * the update costs the store, whatever the machine's load.
+ */
+async function storeCounts(fleet: FleetOps): Promise<{ writes: number; transactions: number }> {
+  const metric = await metricsRegistry.getSingleMetric('fleetops_store_commits_total')?.get();
+  return { writes: await fleet.store.currentRv(), transactions: metric?.values[0]?.value ?? 0 };
 }
 
 /** Busy and total CPU ticks of the whole machine (/proc/stat): how much of the cores the update kept busy. */
@@ -188,11 +240,22 @@ async function main(): Promise<void> {
     await session.post('Profiler.enable');
     await session.post('Profiler.setSamplingInterval', { interval: profile ? 1000 : 4000 });
     await session.post('Profiler.start');
+    const allocations = process.argv.includes('--allocations');
+    if (allocations) {
+      await session.post('HeapProfiler.enable');
+      await session.post('HeapProfiler.startSampling', {
+        samplingInterval: 32 * 1024,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
+    }
     const start = performance.now();
     const cpuStart = process.cpuUsage();
     const threadsStart = threadCpuMs();
     const dbCpuStart = db ? postgresCpuSeconds() : 0;
     const machineStart = machineTicks();
+    const storeStart = await storeCounts(fleet);
+    const gcs = gcCounter();
     const current = await fleet.objects.get(promiseType, '', 'thing');
     await fleet.objects.update(promiseType, '', 'thing', {
       ...promise(2),
@@ -206,8 +269,11 @@ async function main(): Promise<void> {
     const threads = threadCpuSince(threadsStart);
     const dbCpu = db ? postgresCpuSeconds() - dbCpuStart : 0;
     const machineEnd = machineTicks();
+    const storeEnd = await storeCounts(fleet);
+    gcs.stop();
     const machineBusy = (machineEnd.busy - machineStart.busy) / (machineEnd.total - machineStart.total);
     const { profile: sampled } = await session.post('Profiler.stop');
+    const heapSampled = allocations ? (await session.post('HeapProfiler.stopSampling')).profile : undefined;
     session.disconnect();
     if (profile) writeFileSync(profile, JSON.stringify(sampled));
     statuses.stop();
@@ -229,6 +295,17 @@ async function main(): Promise<void> {
       `  FleetOps process CPU during the update: ${((cpu.user + cpu.system) / 1000 / N).toFixed(2)} ms per resource (user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s)`,
     );
     printBreakdown(sampled as CpuProfile, threads);
+    const writes = storeEnd.writes - storeStart.writes;
+    const transactions = storeEnd.transactions - storeStart.transactions;
+    console.log(
+      `  store during the update: ${(writes / N).toFixed(1)} writes per resource, in ${(transactions / N).toFixed(2)} transactions per resource (${(writes / Math.max(1, transactions)).toFixed(1)} writes each)`,
+    );
+    console.log(
+      `  garbage collections during the update (main thread's pauses): ${gcs.minor.count} young (${gcs.minor.ms.toFixed(0)} ms), ${gcs.major.count} full (${gcs.major.ms.toFixed(0)} ms), ${gcs.incremental.count} incremental marking steps (${gcs.incremental.ms.toFixed(0)} ms)`,
+    );
+    if (heapSampled) printAllocations(heapSampled);
+    const heapFile = process.argv[process.argv.indexOf('--allocations') + 1];
+    if (heapSampled && heapFile?.endsWith('.heapprofile')) writeFileSync(heapFile, JSON.stringify(heapSampled));
     if (db) console.log(`  PostgreSQL's CPU during the update: ${((dbCpu * 1000) / N).toFixed(2)} ms per resource (${dbCpu.toFixed(1)} s)`);
     console.log(`  machine CPU busy during the update: ${(100 * machineBusy).toFixed(0)}% of ${availableParallelism()} cores`);
     console.log(

@@ -638,6 +638,10 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const reclaimer =
     options.idleMemory === false ? undefined : new IdleMemoryReclaimer({ logger: logger.child({ component: 'memory' }), ...(options.idleMemory ?? {}) });
   reclaimer?.start();
+  // Writes are work too: a fleet update driven by the controllers makes no API request for minutes, and the
+  // reclaimer's last-resort collection (several full collections, tens of milliseconds each) every 15 s would stall
+  // it. Lease renewals (every replica's, every few seconds) are not: with them nothing would ever be idle.
+  const writesSeen = reclaimer ? await store.watch({}, (e) => e.key.kind !== 'Lease' && reclaimer.touch()) : undefined;
   const storeReady = store.ready?.bind(store);
   const server = new ApiServer({
     ...(reclaimer ? { onActivity: () => reclaimer.touch() } : {}),
@@ -715,6 +719,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
       await heartbeat.stop();
       await apiSocket.stop();
       reclaimer?.stop();
+      writesSeen?.stop();
       authorizer.stop();
       await worker?.stop(); // its runs are released for another replica
       await elector?.stop(); // a leader stops its controllers, then hands the Lease over

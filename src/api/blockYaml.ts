@@ -38,7 +38,9 @@ function emit(value: unknown, indent: string, out: string[]): void {
     }
     return;
   }
-  for (const [key, v] of Object.entries(typeof value === 'object' && value !== null ? value : {})) {
+  if (typeof value !== 'object' || value === null) return;
+  for (const key in value) {
+    const v: unknown = Object.hasOwn(value, key) ? Reflect.get(value, key) : undefined;
     if (v === undefined) continue;
     const k = scalarText(key);
     if (isCollection(v)) {

@@ -97,6 +97,12 @@ export function isPlainObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Whether an object has a member of its own (without listing its keys: no array allocated). */
+export function hasMembers(value: object): boolean {
+  for (const key in value) if (Object.hasOwn(value, key)) return true;
+  return false;
+}
+
 /** The member `key` of an object (or, with a numeric key, the item of an array); undefined for anything else. */
 export function member(value: unknown, key: string): unknown {
   if (Array.isArray(value)) return /^\d+$/.test(key) ? value[Number(key)] : undefined;
@@ -133,7 +139,10 @@ function copyJson(value: unknown): unknown {
       }
       if (isPlainRecord(value)) {
         const out: Record<string, unknown> = {};
-        for (const key of Object.keys(value)) {
+        // for-in over the own members rather than Object.keys: it reads V8's cached key list of the object's shape
+        // where Object.keys allocates a new array per object (a third of what a copy allocated).
+        for (const key in value) {
+          if (!Object.hasOwn(value, key)) continue;
           const member = value[key];
           if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
           // An own "__proto__" (JSON.parse makes one) stays a member: assigning it would set the copy's prototype.
@@ -172,13 +181,15 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   if (!isPlainObject(a) || !isPlainObject(b)) return false;
   // Members set to undefined do not count (JSON drops them). Counted in plain loops, with no filtered key lists or
   // closures: this runs over the whole object on every write (is it a no-op?).
+  // for-in, as in copyJson: no key list allocated per object.
   let defined = 0;
-  for (const k of Object.keys(a)) {
+  for (const k in a) {
+    if (!Object.hasOwn(a, k)) continue;
     const v = a[k];
     if (v === undefined) continue;
     defined++;
     if (!Object.hasOwn(b, k) || !jsonEqual(v, b[k])) return false;
   }
-  for (const k of Object.keys(b)) if (b[k] !== undefined) defined--;
+  for (const k in b) if (Object.hasOwn(b, k) && b[k] !== undefined) defined--;
   return defined === 0;
 }

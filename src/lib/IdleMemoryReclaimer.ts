@@ -1,9 +1,10 @@
 /**
  * Gives memory back after a load. V8 keeps the pages a peak took (its page pool and an oversized heap) long after
- * the objects died: resident memory stayed near the peak for as long as the process lived. When the API has been
- * quiet for a while and the heap has grown since the last reclaim, one full "last resort" collection (the one V8
- * runs under memory pressure: compacting, releasing pooled pages) returns most of it. It blocks the event loop for
- * tens of milliseconds, so it only runs when nothing is asking.
+ * the objects died: resident memory stayed near the peak for as long as the process lived. When the process has been
+ * quiet for a while (`touch()` is called on every API request and every write to the store) and the heap has grown
+ * since the last reclaim, one full "last resort" collection (the one V8 runs under memory pressure: compacting,
+ * releasing pooled pages) returns most of it. It blocks the event loop for tens of milliseconds (up to seven full
+ * collections), so it only runs when nothing is asked or written.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -50,7 +51,7 @@ export class IdleMemoryReclaimer {
     this.baseline = this.memory().heapTotal;
   }
 
-  /** Called on every request. */
+  /** Called on every API request and store write. */
   touch(): void {
     this.lastActivity = this.now();
   }

@@ -4,7 +4,7 @@
  */
 import { cause } from '../api/errors.ts';
 import type { StatusCause } from '../api/errors.ts';
-import { isPlainObject, jsonEqual, type JsonObject, type KubeObject, type ManagedFieldsEntry, cloneJson } from '../api/types.ts';
+import { hasMembers, isPlainObject, jsonEqual, type JsonObject, type KubeObject, type ManagedFieldsEntry, cloneJson } from '../api/types.ts';
 
 /** A leaf path, e.g. ['spec', 'replicas'] or ['metadata', 'labels', 'app']. */
 type Path = string[];
@@ -12,8 +12,8 @@ type Path = string[];
 const SEP = '\u0000';
 
 function leafPaths(value: unknown, prefix: Path, out: Path[]): void {
-  if (isPlainObject(value) && Object.keys(value).length > 0) {
-    for (const [k, v] of Object.entries(value)) leafPaths(v, [...prefix, k], out);
+  if (isPlainObject(value) && hasMembers(value)) {
+    for (const k in value) if (Object.hasOwn(value, k)) leafPaths(value[k], [...prefix, k], out);
   } else {
     out.push(prefix);
   }
@@ -45,15 +45,17 @@ export function fieldPaths(obj: JsonObject): Path[] {
 export function diffFieldPaths(old: JsonObject, updated: JsonObject): { changed: Path[]; removed: Path[] } {
   const changed: Path[] = [];
   const removed: Path[] = [];
-  for (const [k, v] of Object.entries(updated)) {
-    if (k === 'apiVersion' || k === 'kind') continue;
-    if (k === 'metadata') diffMetadata(old.metadata, v, changed, removed);
-    else diffLeaves(old[k], v, [k], changed, removed);
+  // for-in over own members throughout (rather than Object.entries): this runs on every write, and entries lists
+  // allocated a pair per member.
+  for (const k in updated) {
+    if (!Object.hasOwn(updated, k) || k === 'apiVersion' || k === 'kind') continue;
+    if (k === 'metadata') diffMetadata(old.metadata, updated[k], changed, removed);
+    else diffLeaves(old[k], updated[k], [k], changed, removed);
   }
-  for (const [k, v] of Object.entries(old)) {
-    if (k === 'apiVersion' || k === 'kind' || Object.hasOwn(updated, k)) continue;
-    if (k === 'metadata') diffMetadata(v, undefined, changed, removed);
-    else leafPaths(v, [k], removed);
+  for (const k in old) {
+    if (!Object.hasOwn(old, k) || k === 'apiVersion' || k === 'kind' || Object.hasOwn(updated, k)) continue;
+    if (k === 'metadata') diffMetadata(old[k], undefined, changed, removed);
+    else leafPaths(old[k], [k], removed);
   }
   return { changed, removed };
 }
@@ -65,8 +67,8 @@ function diffMetadata(old: unknown, updated: unknown, changed: Path[], removed: 
   for (const mk of ['labels', 'annotations'] as const) {
     const oldMap = isPlainObject(oldMeta[mk]) ? oldMeta[mk] : {};
     const newMap = isPlainObject(newMeta[mk]) ? newMeta[mk] : {};
-    for (const [k, v] of Object.entries(newMap)) diffLeaves(oldMap[k], v, ['metadata', mk, k], changed, removed);
-    for (const [k, v] of Object.entries(oldMap)) if (!Object.hasOwn(newMap, k)) leafPaths(v, ['metadata', mk, k], removed);
+    for (const k in newMap) if (Object.hasOwn(newMap, k)) diffLeaves(oldMap[k], newMap[k], ['metadata', mk, k], changed, removed);
+    for (const k in oldMap) if (Object.hasOwn(oldMap, k) && !Object.hasOwn(newMap, k)) leafPaths(oldMap[k], ['metadata', mk, k], removed);
   }
   if (Array.isArray(newMeta.finalizers) && !jsonEqual(oldMeta.finalizers, newMeta.finalizers)) changed.push(['metadata', 'finalizers']);
   if (Array.isArray(oldMeta.finalizers) && newMeta.finalizers === undefined) removed.push(['metadata', 'finalizers']);
@@ -74,20 +76,20 @@ function diffMetadata(old: unknown, updated: unknown, changed: Path[], removed: 
 
 /** `diffFieldPaths` below one path: `old` and `updated` are the values there. */
 function diffLeaves(old: unknown, updated: unknown, path: Path, changed: Path[], removed: Path[]): void {
-  if (isPlainObject(updated) && Object.keys(updated).length > 0) {
+  if (isPlainObject(updated) && hasMembers(updated)) {
     if (isPlainObject(old)) {
       if (jsonEqual(old, updated)) return;
-      for (const [k, v] of Object.entries(updated)) diffLeaves(old[k], v, [...path, k], changed, removed);
-      for (const [k, v] of Object.entries(old)) if (!Object.hasOwn(updated, k)) leafPaths(v, [...path, k], removed);
+      for (const k in updated) if (Object.hasOwn(updated, k)) diffLeaves(old[k], updated[k], [...path, k], changed, removed);
+      for (const k in old) if (Object.hasOwn(old, k) && !Object.hasOwn(updated, k)) leafPaths(old[k], [...path, k], removed);
     } else {
       // What old had here is replaced by members: each is new, and old's own value (a leaf) is not removed.
-      for (const [k, v] of Object.entries(updated)) diffLeaves(undefined, v, [...path, k], changed, removed);
+      for (const k in updated) if (Object.hasOwn(updated, k)) diffLeaves(undefined, updated[k], [...path, k], changed, removed);
     }
     return;
   }
   // A leaf of updated (a scalar, a list, an empty object, or nothing).
   if (!jsonEqual(old, updated)) changed.push(path);
-  if (isPlainObject(old) && Object.keys(old).length > 0) leafPaths(old, path, removed);
+  if (isPlainObject(old) && hasMembers(old)) leafPaths(old, path, removed);
   else if (old !== undefined && updated === undefined) removed.push(path);
 }
 
@@ -160,6 +162,14 @@ function copyValue(v: unknown): unknown {
   return typeof v === 'object' && v !== null ? cloneJson(v) : v;
 }
 
+/** The fields a manager owns after a write: those of its tree (if any) it neither changed nor lost, then those it changed. */
+function ownedAfter(tree: JsonObject | undefined, changed: Path[], removed: Path[]): Path[] {
+  if (!tree) return changed;
+  const gone = pathSet(removed);
+  for (const p of changed) gone.add(p.join(SEP));
+  return [...fromTree(tree).filter((p) => !gone.has(p.join(SEP))), ...changed];
+}
+
 function pathSet(paths: Path[]): Set<string> {
   return new Set(paths.map((p) => p.join(SEP)));
 }
@@ -207,7 +217,7 @@ function touches(tree: JsonObject, path: Path): boolean {
 
 /** Whether a FieldsV1 node has fields under it (else it is a leaf: what `fromTree` lists). */
 function hasFields(node: JsonObject): boolean {
-  for (const k of Object.keys(node)) if (k.startsWith('f:')) return true;
+  for (const k in node) if (Object.hasOwn(node, k) && k.startsWith('f:')) return true;
   return false;
 }
 
@@ -313,9 +323,7 @@ export function recordUpdate(
   // rather than listed and built again. The same set: every changed field was its own, and it lost none.
   const tree = mineTree;
   const sameSet = tree !== undefined && hasFields(tree) && changed.every((p) => isLeaf(tree, p)) && !removed.some((p) => isLeaf(tree, p));
-  const removedKeys = pathSet(removed);
-  const changedOnly = pathSet(changed);
-  const owned = sameSet ? [] : [...(tree ? fromTree(tree) : []).filter((p) => !removedKeys.has(p.join(SEP)) && !changedOnly.has(p.join(SEP))), ...changed];
+  const owned = sameSet ? [] : ownedAfter(tree, changed, removed);
   if (sameSet || owned.length) {
     const entry: ManagedFieldsEntry = {
       manager,

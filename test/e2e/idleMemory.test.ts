@@ -1,6 +1,7 @@
 /**
- * The idle memory reclaimer runs once the API is quiet: requests keep it away, health probes (a load balancer's every
- * few seconds) do not.
+ * The idle memory reclaimer runs once the process is quiet: requests keep it away, and so do writes to the store
+ * without any request (the controllers' own work, e.g. a fleet update); health probes (a load balancer's every few
+ * seconds) do not, nor do Lease renewals.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,6 +43,12 @@ describe('idle memory reclaimer', () => {
     // Longer than the idle time: without the requests a collection would come.
     await keep(() => fleet.client.get('/api/v1/namespaces'), 4_500);
     assert.equal(collections, 0, 'no collection while the API is in use');
+    // Writes made inside the process, as the controllers make theirs: no request reaches the API meanwhile.
+    const configMaps = fleet.registry.byKind('', 'ConfigMap');
+    assert.ok(configMaps);
+    let n = 0;
+    await keep(() => fleet.objects.create(configMaps, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `work-${n++}` } }), 4_500);
+    assert.equal(collections, 0, 'no collection while the store is being written');
     // Probes go on every 50 ms the whole time: the collection must come while they do.
     await keep(
       async () => assert.equal(await probe(), 200),

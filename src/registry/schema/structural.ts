@@ -56,13 +56,17 @@ function pruneInto(schema: JsonSchema | undefined, value: unknown, isRoot: boole
 export function applyDefaults(schema: JsonSchema | undefined, value: unknown): void {
   if (!schema) return;
   if (isPlainObject(value)) {
-    for (const [key, propSchema] of Object.entries(schema.properties ?? {})) {
+    const properties = schema.properties;
+    // for-in, not Object.entries: runs at every level of every object written, and the pairs list was allocated each time.
+    for (const key in properties) {
+      const propSchema = properties[key];
+      if (!Object.hasOwn(properties, key) || !propSchema) continue;
       if (value[key] === undefined && propSchema.default !== undefined) value[key] = cloneJson(propSchema.default);
       applyDefaults(propSchema, value[key]);
     }
     if (isPlainObject(schema.additionalProperties)) {
-      for (const key of Object.keys(value)) {
-        if (!schema.properties?.[key]) applyDefaults(schema.additionalProperties, value[key]);
+      for (const key in value) {
+        if (Object.hasOwn(value, key) && !schema.properties?.[key]) applyDefaults(schema.additionalProperties, value[key]);
       }
     }
   } else if (Array.isArray(value) && schema.items) {
