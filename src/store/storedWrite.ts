@@ -38,13 +38,16 @@ export function rowOf(object: StoredObject): ExistingRow {
   };
 }
 
-/** The event a write makes at `rv` and the stored text; throws the Kubernetes error that refuses it. */
+/**
+ * The event a write makes at `rv`, the stored text and the object it was made from (sharing members with the
+ * caller's: to be copied, not handed on); throws the Kubernetes error that refuses it.
+ */
 export function stampWrite(
   op: Exclude<WriteOp, CheckOp>,
   existing: ExistingRow | undefined,
   rv: number,
   stamp: Stamp,
-): { type: StoreEvent['type']; data: string } {
+): { type: StoreEvent['type']; data: string; stored: KubeObject } {
   const { key } = op;
   let stored: KubeObject;
   let type: StoreEvent['type'];
@@ -72,7 +75,7 @@ export function stampWrite(
   const data = JSON.stringify(stored);
   // Characters, not bytes: close enough for a limit, and free (the JSON is made for the row anyway).
   if (type !== 'DELETED' && data.length > MAX_OBJECT_BYTES) throw objectTooLarge(key, data.length);
-  return { type, data };
+  return { type, data, stored };
 }
 
 /** The problems of one stored row (checkIntegrity): its text, name, version and uid against its key and the store's rv. */
@@ -107,6 +110,11 @@ export interface CommittedEvent {
   rv: number;
   key: ObjectKey;
   data: string;
+  /**
+   * The object `data` was made from, while the transaction that wrote it is being delivered in the same synchronous
+   * step (its caller cannot have changed it since): a copy of it is what parsing `data` gives, at a third of the cost.
+   */
+  stored?: KubeObject;
   cause?: Context | undefined;
 }
 
