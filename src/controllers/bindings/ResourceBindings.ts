@@ -15,7 +15,7 @@ import type { Client } from '../../client/Client.ts';
 import { getOf, watchOf } from '../../client/typed.ts';
 import { configMapType } from '../../registry/builtin/coreKinds.ts';
 import { objectOf } from '../../registry/builtin/defineType.ts';
-import { promiseType, resourceBindingType, type ResourceBinding } from '../../registry/builtin/kratixKinds.ts';
+import { promiseType, resourceBindingType, type KratixPromise, type ResourceBinding } from '../../registry/builtin/kratixKinds.ts';
 import { resourceRequest, type ResourceRequest } from '../shared/resourceRequest.ts';
 import type { Registry } from '../../registry/Registry.ts';
 import { apiVersionOf } from '../../registry/ResourceType.ts';
@@ -34,6 +34,17 @@ export interface ResourceBindingsOptions {
   now?: () => Date;
 }
 
+/** What a binding reads of its Promise. */
+interface PromiseFacts {
+  latestRevision: number;
+  /** Its `kratix.io/promise-version` label. */
+  version: string | undefined;
+}
+
+function factsOf(promise: KratixPromise): PromiseFacts {
+  return { latestRevision: promise.status?.latestRevision ?? 0, version: promise.metadata.labels?.[LABEL_PROMISE_VERSION] };
+}
+
 export function bindingName(resource: string, promise: string): string {
   return `${resource}-${promise}`.slice(0, 253);
 }
@@ -44,6 +55,14 @@ export class ResourceBindings {
   private watch: { stop(): void } | undefined;
   /** What a binding depends on, per resource: a resource event that changes none of it needs no reconcile. */
   private readonly seen = new Map<string, string>();
+  /**
+   * What a binding reads of its Promise (its latest revision, its version label), kept from the Promises' watch: a
+   * Promise carries its whole API schema and workflows, and reading (copying) it at each of a resource's reconciles
+   * cost more than the rest of the reconcile. A revision is recorded on the Promise before any resource runs it, so
+   * a reconcile its resource's event brings finds the Promise's event already told.
+   */
+  private readonly promises = new Map<string, PromiseFacts>();
+  private promiseWatch: { stop(): void } | undefined;
 
   constructor(options: ResourceBindingsOptions) {
     this.opts = options;
@@ -71,6 +90,10 @@ export class ResourceBindings {
   }
 
   async start(): Promise<void> {
+    this.promiseWatch = await watchOf(this.opts.client, promiseType, {}, (e) => {
+      if (e.type === 'DELETED') this.promises.delete(e.object.metadata.name);
+      else this.promises.set(e.object.metadata.name, factsOf(e.object));
+    });
     await this.runner.start();
     // A binding's own status writes need no reaction: only its spec (generation) and its coming and going.
     const generations = new Map<string, number>();
@@ -89,22 +112,32 @@ export class ResourceBindings {
   async stop(): Promise<void> {
     this.watch?.stop();
     await this.runner.stop();
+    this.promiseWatch?.stop();
   }
 
   async reconcile(key: string): Promise<void> {
     const { client, registry, versions } = this.opts;
     const [promiseName = '', namespace = '', name = ''] = key.split('/');
     const type = kindServedBy(registry, promiseName);
-    const promise = await getOf(client, promiseType, promiseName);
-    if (!type || !promise) return;
+    if (!type) return;
     const found = await client.get({ apiVersion: apiVersionOf(type), kind: type.kind, namespace, name });
     if (!found || found.metadata.deletionTimestamp) return; // its binding goes with it (ownerReference)
     const resource = resourceRequest(found);
+    // The Promise as its watch told it, unless that may be behind what this reconcile saw (a watch delivered apart
+    // from the resource's, with a shared store): not told yet, or older than the revision the resource ran.
+    const told = this.promises.get(promiseName);
+    const ran = resource.status?.kratix?.workflows?.revision;
+    let promise = told && told.latestRevision >= (typeof ran === 'number' ? ran : 0) ? told : await this.readPromise(promiseName);
+    if (!promise) return;
     const ref = { apiVersion: KRATIX_API, kind: 'ResourceBinding', namespace, name: bindingName(name, promiseName) };
     let binding = await getOf(client, resourceBindingType, ref.name, namespace);
+    // A pinned version (or a new binding, which may take the Promise's version) is looked up among the revisions as
+    // stored: one released a moment ago may not have been told yet.
+    if (promise === told && (!binding || (binding.spec?.version ?? 'latest') !== 'latest')) promise = await this.readPromise(promiseName);
+    if (!promise) return;
     if (!binding) {
       // Kratix's `resourceBindingVersionStrategy: pinned`: a new request stays on the version it was made at.
-      const version = (await this.pinsNewRequests()) ? promise.metadata.labels?.[LABEL_PROMISE_VERSION] || 'latest' : 'latest';
+      const version = (await this.pinsNewRequests()) ? promise.version || 'latest' : 'latest';
       const created = await client.create({
         apiVersion: KRATIX_API,
         kind: 'ResourceBinding',
@@ -119,7 +152,7 @@ export class ResourceBindings {
       binding = objectOf(resourceBindingType, created);
     }
     const wanted = binding.spec?.version || 'latest';
-    const latest = promise.status?.latestRevision ?? 0;
+    const latest = promise.latestRevision;
     const pinnedRevision = wanted === 'latest' ? undefined : await versions.revisionOf(promiseName, latest, wanted);
     // The pin on the resource: what the resource controller and rollouts read.
     const pin = wanted !== 'latest' && pinnedRevision !== undefined ? wanted : undefined;
@@ -130,6 +163,17 @@ export class ResourceBindings {
       );
     }
     await this.writeStatus(binding, resource, wanted, pinnedRevision, latest);
+  }
+
+  /** What a binding reads of a Promise, as stored (and told to the cache); undefined when it is gone. */
+  private async readPromise(name: string): Promise<PromiseFacts | undefined> {
+    const promise = await getOf(this.opts.client, promiseType, name);
+    if (!promise) return undefined;
+    const facts = factsOf(promise);
+    const told = this.promises.get(name);
+    // The watch may have told a newer one meanwhile: the cache never goes back.
+    if (!told || told.latestRevision <= facts.latestRevision) this.promises.set(name, facts);
+    return facts;
   }
 
   /** Whether the `kratix` ConfigMap (key `config`, in the platform namespace) says resourceBindingVersionStrategy: pinned. */

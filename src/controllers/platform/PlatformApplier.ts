@@ -66,6 +66,13 @@ export class PlatformApplier {
   private readonly opts: PlatformApplierOptions;
   private watches: { stop(): void }[] = [];
   private readonly background: BackgroundTasks;
+  /**
+   * The Destinations labelled `environment: platform`, from their watch. A WorkPlacement for any other Destination,
+   * without this controller's finalizer, needs nothing here: its events are let pass without a reconcile (every
+   * resource's placements change at each run, and each reconcile read the placement and its Destination to find
+   * that out). A Destination turning platform re-examines its placements, so none is missed whichever comes first.
+   */
+  private readonly platformDestinations = new Set<string>();
 
   constructor(options: PlatformApplierOptions) {
     this.opts = options;
@@ -77,11 +84,16 @@ export class PlatformApplier {
     this.controller.start();
     const key = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
     this.watches.push(
-      await this.opts.client.watch(KRATIX_API, 'WorkPlacement', {}, (e) => this.controller.enqueue(key(e.object))),
       // A Destination gaining or losing `environment: platform` changes what is applied for its placements.
-      await this.opts.client.watch(KRATIX_API, 'Destination', {}, (e) =>
-        this.background.run('re-examine the placements of a changed destination', () => this.enqueuePlacementsOf(e.object.metadata.name)),
-      ),
+      await this.opts.client.watch(KRATIX_API, 'Destination', {}, (e) => {
+        const name = e.object.metadata.name;
+        if (e.type !== 'DELETED' && isPlatformDestination(e.object)) this.platformDestinations.add(name);
+        else this.platformDestinations.delete(name);
+        this.background.run('re-examine the placements of a changed destination', () => this.enqueuePlacementsOf(name));
+      }),
+      await this.opts.client.watch(KRATIX_API, 'WorkPlacement', {}, (e) => {
+        if (this.concerns(e.object)) this.controller.enqueue(key(e.object));
+      }),
     );
   }
 
@@ -96,6 +108,13 @@ export class PlatformApplier {
     for (const wp of await this.opts.client.list(KRATIX_API, 'WorkPlacement', { labelSelector: `${LABEL_TARGET}=${destination}` })) {
       this.controller.enqueue(`${wp.metadata.namespace ?? ''}/${wp.metadata.name}`);
     }
+  }
+
+  /** Whether a WorkPlacement is (or may have to be) applied here: it targets a platform Destination, or was applied. */
+  private concerns(wp: KubeObject): boolean {
+    if (wp.metadata.finalizers?.includes(FINALIZER_PLATFORM_APPLY)) return true;
+    const target = isPlainObject(wp.spec) ? wp.spec.targetDestinationName : undefined;
+    return typeof target === 'string' && this.platformDestinations.has(target);
   }
 
   async reconcile(key: string, log: Logger): Promise<void> {
