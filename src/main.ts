@@ -27,6 +27,7 @@ import { ServiceAccountTokenSecrets } from './controllers/rbac/ServiceAccountTok
 import { signServiceAccountToken } from './lib/serviceAccountToken.ts';
 import { IdleMemoryReclaimer, type IdleMemoryReclaimerOptions } from './lib/IdleMemoryReclaimer.ts';
 import { limitHeapGrowth } from './lib/heapGrowth.ts';
+import type { ToolRunner } from './lib/runTool.ts';
 import { UnixSocketProxy } from './lib/UnixSocketProxy.ts';
 import { PlatformApplier } from './controllers/platform/PlatformApplier.ts';
 import { ComponentStatus } from './controllers/platform/ComponentStatus.ts';
@@ -201,11 +202,15 @@ async function ensureNamespaces(objects: ObjectService): Promise<void> {
   }
 }
 
-/** Writers for state stores: Git through the real git, S3-compatible buckets through the AWS SDK. */
-function writerFor(config: WriterConfig): StateWriter {
+/**
+ * Writers for state stores: Git through the real git (started by `runGit`: the sandbox helper's), S3-compatible
+ * buckets through the AWS SDK.
+ */
+function writerFor(config: WriterConfig, runGit: ToolRunner): StateWriter {
   if (config.kind === 'GitStateStore') {
     const { spec } = config;
     return new GitWriter({
+      run: runGit,
       url: spec.url,
       branch: spec.branch ?? 'main',
       workDir: config.workDir,
@@ -534,7 +539,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const stateStores = new StateStoreController({
     client,
     logger: controllerLog,
-    writerFor,
+    writerFor: (config) => writerFor(config, launcher.runTool),
     workRoot: join(dataDir, 'statestores'),
     now,
     ...(options.stateStoreBatchMs !== undefined ? { batchDelayMs: options.stateStoreBatchMs } : {}),

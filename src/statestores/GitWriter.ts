@@ -26,6 +26,11 @@ export interface GitWriterOptions {
   author: { name: string; email: string };
   auth: GitAuth;
   timeoutMs?: number;
+  /**
+   * Runs git (default: spawned from this process). FleetOps passes its sandbox helper's, so that forking git costs a
+   * small process's memory rather than FleetOps' own, off its event loop.
+   */
+  run?: ToolRunner;
   spawn?: SpawnFn;
 }
 
@@ -89,7 +94,7 @@ export class GitWriter {
 
   constructor(opts: GitWriterOptions) {
     this.opts = opts;
-    this.run = toolRunner(opts.spawn);
+    this.run = opts.run ?? toolRunner(opts.spawn);
   }
 
   /** What must never appear in an error: the password or token of basic auth. */

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { BwrapRuntime } from '../../src/workflows/runtime/BwrapRuntime.ts';
 import { HelperLauncher } from '../../src/workflows/runtime/HelperLauncher.ts';
 import { LaunchError } from '../../src/workflows/runtime/ProcessLauncher.ts';
+import { ToolMissingError } from '../../src/lib/runTool.ts';
 import { eventually } from '../helpers/fleet.ts';
 
 /** Waits until `check` stops throwing. */
@@ -87,6 +88,36 @@ describe('sandbox helper process', () => {
       launcher.run({ file: '/nonexistent/binary', args: [], timeoutMs: 1000, maxOutputBytes: 100 }),
       (err: Error) => err instanceof LaunchError && /ENOENT/.test(err.message),
     );
+  });
+
+  it('runs tools (git for the state stores) with stdin, stdout as bytes, stderr, environment, folder, timeouts and aborts', async () => {
+    const bytes = Buffer.from([0, 1, 2, 255, 10, 0x80, 0x41]);
+    const cat = await launcher.runTool('cat', [], { timeoutMs: 10_000, input: bytes });
+    assert.equal(cat.code, 0);
+    assert.deepEqual(cat.stdout, bytes, 'binary stdin and stdout unchanged');
+    const sh = await launcher.runTool('/bin/sh', ['-c', 'echo "$GREETING $(pwd)"; echo warned >&2; exit 4'], {
+      timeoutMs: 10_000,
+      env: { GREETING: 'hello', PATH: '/usr/bin:/bin' },
+      cwd: root,
+    });
+    assert.equal(sh.code, 4);
+    assert.equal(sh.stdout.toString(), `hello ${root}\n`);
+    assert.match(sh.stderr, /warned/);
+    const git = await launcher.runTool('git', ['--version'], { timeoutMs: 10_000 });
+    assert.match(git.stdout.toString(), /^git version/);
+    const slow = await launcher.runTool('sleep', ['5'], { timeoutMs: 200 });
+    assert.equal(slow.timedOut, true);
+    const controller = new AbortController();
+    const aborted = launcher.runTool('sleep', ['5'], { timeoutMs: 10_000, signal: controller.signal });
+    setTimeout(() => controller.abort(), 100);
+    const killed = await aborted;
+    assert.equal(killed.code, null, 'an aborted tool is killed (no exit code of its own)');
+    assert.equal(killed.timedOut, false);
+    await assert.rejects(launcher.runTool('/nonexistent/tool', [], { timeoutMs: 1000 }), (err: Error) => {
+      assert.ok(err instanceof ToolMissingError, `a missing tool is a ToolMissingError (${err.name})`);
+      assert.match(err.message, /cannot run \/nonexistent\/tool/);
+      return true;
+    });
   });
 
   it('fails the runs of a helper that dies, with their sandboxes, and starts a new helper for the next run', async () => {

@@ -6,10 +6,28 @@ import { fork as nodeFork, type ChildProcess, type ForkOptions } from 'node:chil
 import { once } from 'node:events';
 import type { Logger } from 'pino';
 import { LaunchError, type LaunchRequest, type LaunchResult, type ProcessLauncher } from './ProcessLauncher.ts';
+import { ToolMissingError, type ToolRunner } from '../../lib/runTool.ts';
 
-export type HelperRequest = { t: 'run'; id: number; req: LaunchRequest; stream: boolean } | { t: 'abort'; id: number };
+/** A tool run as the helper carries it: stdin and stdout as base64 (the channel is JSON). */
+export interface HelperToolRequest {
+  file: string;
+  args: string[];
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  timeoutMs: number;
+  input?: string;
+}
+
+export type HelperRequest =
+  { t: 'run'; id: number; req: LaunchRequest; stream: boolean } | { t: 'tool'; id: number; req: HelperToolRequest } | { t: 'abort'; id: number };
 export type HelperReply =
-  { t: 'out'; id: number; chunk: string } | { t: 'done'; id: number; result: LaunchResult } | { t: 'fail'; id: number; message: string; code?: string };
+  | { t: 'out'; id: number; chunk: string }
+  | { t: 'done'; id: number; result: LaunchResult }
+  | { t: 'tooldone'; id: number; code: number | null; stdout: string; stderr: string; timedOut: boolean }
+  | { t: 'fail'; id: number; message: string; code?: string };
+
+/** The code of a helper's failure when the tool asked for could not be started (toolRunner's ToolMissingError). */
+export const TOOL_MISSING = 'FLEETOPS_TOOL_MISSING';
 
 export type ForkFn = (module: string, args: string[], options: ForkOptions) => ChildProcess;
 
@@ -19,7 +37,7 @@ export interface HelperLauncherOptions {
 }
 
 interface Pending {
-  resolve(r: LaunchResult): void;
+  resolve(r: Extract<HelperReply, { t: 'done' | 'tooldone' }>): void;
   reject(e: Error): void;
   onOutput: ((chunk: string) => void) | undefined;
 }
@@ -78,16 +96,42 @@ export class HelperLauncher implements ProcessLauncher {
     }
     this.pending.delete(m.id);
     this.refresh();
-    if (m.t === 'done') p.resolve(m.result);
-    else p.reject(new LaunchError(m.message, m.code !== undefined ? { code: m.code } : undefined));
+    if (m.t === 'fail') p.reject(new LaunchError(m.message, m.code !== undefined ? { code: m.code } : undefined));
+    else p.resolve(m);
   }
 
-  run(req: LaunchRequest, options: { signal?: AbortSignal; onOutput?: (chunk: string) => void } = {}): Promise<LaunchResult> {
+  async run(req: LaunchRequest, options: { signal?: AbortSignal; onOutput?: (chunk: string) => void } = {}): Promise<LaunchResult> {
+    const reply = await this.ask((id) => ({ t: 'run', id, req, stream: !!options.onOutput }), options.signal, options.onOutput);
+    if (reply.t !== 'done') throw new LaunchError(`the sandbox helper answered a run with ${reply.t}`);
+    return reply.result;
+  }
+
+  /**
+   * A ToolRunner whose tools the helper starts (git for the state stores): forking costs the helper's few tens of MB
+   * of memory rather than FleetOps' hundreds, off FleetOps' event loop. The same answers as toolRunner's.
+   */
+  readonly runTool: ToolRunner = async (file, args, options) => {
+    const req: HelperToolRequest = { file, args, timeoutMs: options.timeoutMs };
+    if (options.env) req.env = options.env;
+    if (options.cwd) req.cwd = options.cwd;
+    if (options.input) req.input = options.input.toString('base64');
+    const reply = await this.ask((id) => ({ t: 'tool', id, req }), options.signal, undefined).catch((err: unknown) => {
+      throw err instanceof LaunchError && err.code === TOOL_MISSING ? new ToolMissingError(file, new Error(err.message)) : err;
+    });
+    if (reply.t !== 'tooldone') throw new LaunchError(`the sandbox helper answered a tool run with ${reply.t}`);
+    return { code: reply.code, stdout: Buffer.from(reply.stdout, 'base64'), stderr: reply.stderr, timedOut: reply.timedOut };
+  };
+
+  /** Sends one request to the helper and waits for its answer; an abort is passed on. */
+  private ask(
+    request: (id: number) => HelperRequest,
+    signal: AbortSignal | undefined,
+    onOutput: ((chunk: string) => void) | undefined,
+  ): Promise<Extract<HelperReply, { t: 'done' | 'tooldone' }>> {
     if (this.stopped) return Promise.reject(new LaunchError('the sandbox helper is stopped'));
     const child = this.helper();
     const id = this.nextId++;
-    const { signal } = options;
-    return new Promise<LaunchResult>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const onAbort = (): void => {
         if (this.pending.has(id)) child.send({ t: 'abort', id } satisfies HelperRequest);
       };
@@ -95,10 +139,10 @@ export class HelperLauncher implements ProcessLauncher {
       this.pending.set(id, {
         resolve: (r) => (settle(), resolve(r)),
         reject: (e) => (settle(), reject(e)),
-        onOutput: options.onOutput,
+        onOutput,
       });
       this.refresh();
-      child.send({ t: 'run', id, req, stream: !!options.onOutput } satisfies HelperRequest);
+      child.send(request(id));
       signal?.addEventListener('abort', onAbort, { once: true });
       if (signal?.aborted) onAbort();
     });

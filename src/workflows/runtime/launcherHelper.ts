@@ -6,9 +6,11 @@
  */
 import { errorCode, errorMessage } from '../../api/errors.ts';
 import { LocalLauncher } from './LocalLauncher.ts';
-import type { HelperReply, HelperRequest } from './HelperLauncher.ts';
+import { ToolMissingError, toolRunner } from '../../lib/runTool.ts';
+import { TOOL_MISSING, type HelperReply, type HelperRequest } from './HelperLauncher.ts';
 
 const launcher = new LocalLauncher();
+const runTool = toolRunner();
 const running = new Map<number, AbortController>();
 const send = (m: HelperReply): void => {
   if (process.connected) process.send?.(m);
@@ -31,10 +33,33 @@ async function serve(m: Extract<HelperRequest, { t: 'run' }>): Promise<void> {
   }
 }
 
+/** A tool run (git for the state stores) with toolRunner's answers; a tool that cannot start is said so. */
+async function serveTool(m: Extract<HelperRequest, { t: 'tool' }>): Promise<void> {
+  const controller = new AbortController();
+  running.set(m.id, controller);
+  const { file, args, env, cwd, timeoutMs, input } = m.req;
+  try {
+    const r = await runTool(file, args, {
+      timeoutMs,
+      signal: controller.signal,
+      ...(env ? { env } : {}),
+      ...(cwd ? { cwd } : {}),
+      ...(input !== undefined ? { input: Buffer.from(input, 'base64') } : {}),
+    });
+    send({ t: 'tooldone', id: m.id, code: r.code, stdout: r.stdout.toString('base64'), stderr: r.stderr, timedOut: r.timedOut });
+  } catch (err) {
+    // A missing tool's own reason (ENOENT...) rather than the runner's sentence, which the caller words again.
+    if (err instanceof ToolMissingError) send({ t: 'fail', id: m.id, message: errorMessage(err.cause), code: TOOL_MISSING });
+    else send({ t: 'fail', id: m.id, message: errorMessage(err) });
+  } finally {
+    running.delete(m.id);
+  }
+}
+
 process.on('message', (m: HelperRequest) => {
   if (m.t === 'abort') running.get(m.id)?.abort();
   else
-    serve(m).catch((err: unknown) => {
+    (m.t === 'tool' ? serveTool(m) : serve(m)).catch((err: unknown) => {
       // Only a broken channel gets here; FleetOps sees the helper go and fails its runs.
       process.stderr.write(`fleetops sandbox helper: ${String(err)}\n`);
       process.exit(1);
