@@ -144,7 +144,7 @@ function removeAt(root: JsonObject, path: Path, owned: WeakSet<object>): void {
   for (let i = parents.length - 1; i > 0; i--) {
     const parent = parents[i - 1] as JsonObject;
     const key = path[i - 1] as string;
-    if (isPlainObject(parent[key]) && Object.keys(parent[key]).length === 0) delete parent[key];
+    if (isPlainObject(parent[key]) && !hasMembers(parent[key])) delete parent[key];
     else break;
   }
 }

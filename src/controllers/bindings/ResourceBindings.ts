@@ -123,17 +123,17 @@ export class ResourceBindings {
     const found = await client.get({ apiVersion: apiVersionOf(type), kind: type.kind, namespace, name });
     if (!found || found.metadata.deletionTimestamp) return; // its binding goes with it (ownerReference)
     const resource = resourceRequest(found);
-    // The Promise as its watch told it, unless that may be behind what this reconcile saw (a watch delivered apart
-    // from the resource's, with a shared store): not told yet, or older than the revision the resource ran.
-    const told = this.promises.get(promiseName);
-    const ran = resource.status?.kratix?.workflows?.revision;
-    let promise = told && told.latestRevision >= (typeof ran === 'number' ? ran : 0) ? told : await this.readPromise(promiseName);
-    if (!promise) return;
     const ref = { apiVersion: KRATIX_API, kind: 'ResourceBinding', namespace, name: bindingName(name, promiseName) };
     let binding = await getOf(client, resourceBindingType, ref.name, namespace);
-    // A pinned version (or a new binding, which may take the Promise's version) is looked up among the revisions as
-    // stored: one released a moment ago may not have been told yet.
-    if (promise === told && (!binding || (binding.spec?.version ?? 'latest') !== 'latest')) promise = await this.readPromise(promiseName);
+    // The Promise as its watch told it, unless that may be behind what this reconcile saw (a watch delivered apart
+    // from the resource's, with a shared store): not told yet, or older than the revision the resource ran. A pinned
+    // version (or a new binding, which may take the Promise's version) is looked up among the revisions as stored:
+    // one released a moment ago may not have been told yet.
+    const told = this.promises.get(promiseName);
+    const ran = resource.status?.kratix?.workflows?.revision;
+    const current = told !== undefined && told.latestRevision >= (typeof ran === 'number' ? ran : 0);
+    const pinned = !binding || (binding.spec?.version ?? 'latest') !== 'latest';
+    const promise = current && !pinned ? told : await this.readPromise(promiseName);
     if (!promise) return;
     if (!binding) {
       // Kratix's `resourceBindingVersionStrategy: pinned`: a new request stays on the version it was made at.

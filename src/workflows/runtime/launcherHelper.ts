@@ -16,50 +16,53 @@ const send = (m: HelperReply): void => {
   if (process.connected) process.send?.(m);
 };
 
-async function serve(m: Extract<HelperRequest, { t: 'run' }>): Promise<void> {
+/** Runs one request's work, abortable by the request's id, and sends its answer or its failure. */
+async function serve(id: number, work: (signal: AbortSignal) => Promise<HelperReply>): Promise<void> {
   const controller = new AbortController();
-  running.set(m.id, controller);
+  running.set(id, controller);
   try {
-    const result = await launcher.run(m.req, {
-      signal: controller.signal,
-      ...(m.stream ? { onOutput: (chunk: string) => send({ t: 'out', id: m.id, chunk }) } : {}),
-    });
-    send({ t: 'done', id: m.id, result });
+    send(await work(controller.signal));
   } catch (err) {
-    const code = errorCode(err);
-    send({ t: 'fail', id: m.id, message: errorMessage(err), ...(code ? { code } : {}) });
+    send(failure(id, err));
   } finally {
-    running.delete(m.id);
+    running.delete(id);
   }
 }
 
-/** A tool run (git for the state stores) with toolRunner's answers; a tool that cannot start is said so. */
-async function serveTool(m: Extract<HelperRequest, { t: 'tool' }>): Promise<void> {
-  const controller = new AbortController();
-  running.set(m.id, controller);
+function failure(id: number, err: unknown): HelperReply {
+  // A missing tool's own reason (ENOENT...) rather than the runner's sentence, which the caller words again.
+  if (err instanceof ToolMissingError) return { t: 'fail', id, message: errorMessage(err.cause), code: TOOL_MISSING };
+  const code = errorCode(err);
+  return { t: 'fail', id, message: errorMessage(err), ...(code ? { code } : {}) };
+}
+
+/** A sandbox's process group, its output streamed when asked. */
+function runProcess(m: Extract<HelperRequest, { t: 'run' }>): Promise<void> {
+  return serve(m.id, async (signal) => {
+    const result = await launcher.run(m.req, { signal, ...(m.stream ? { onOutput: (chunk: string) => send({ t: 'out', id: m.id, chunk }) } : {}) });
+    return { t: 'done', id: m.id, result };
+  });
+}
+
+/** A tool run (git for the state stores) with toolRunner's answers. */
+function runToolOf(m: Extract<HelperRequest, { t: 'tool' }>): Promise<void> {
   const { file, args, env, cwd, timeoutMs, input } = m.req;
-  try {
+  return serve(m.id, async (signal) => {
     const r = await runTool(file, args, {
       timeoutMs,
-      signal: controller.signal,
+      signal,
       ...(env ? { env } : {}),
       ...(cwd ? { cwd } : {}),
       ...(input !== undefined ? { input: Buffer.from(input, 'base64') } : {}),
     });
-    send({ t: 'tooldone', id: m.id, code: r.code, stdout: r.stdout.toString('base64'), stderr: r.stderr, timedOut: r.timedOut });
-  } catch (err) {
-    // A missing tool's own reason (ENOENT...) rather than the runner's sentence, which the caller words again.
-    if (err instanceof ToolMissingError) send({ t: 'fail', id: m.id, message: errorMessage(err.cause), code: TOOL_MISSING });
-    else send({ t: 'fail', id: m.id, message: errorMessage(err) });
-  } finally {
-    running.delete(m.id);
-  }
+    return { t: 'tooldone', id: m.id, code: r.code, stdout: r.stdout.toString('base64'), stderr: r.stderr, timedOut: r.timedOut };
+  });
 }
 
 process.on('message', (m: HelperRequest) => {
   if (m.t === 'abort') running.get(m.id)?.abort();
   else
-    (m.t === 'tool' ? serveTool(m) : serve(m)).catch((err: unknown) => {
+    (m.t === 'tool' ? runToolOf(m) : runProcess(m)).catch((err: unknown) => {
       // Only a broken channel gets here; FleetOps sees the helper go and fails its runs.
       process.stderr.write(`fleetops sandbox helper: ${String(err)}\n`);
       process.exit(1);
