@@ -102,13 +102,15 @@ export interface Store {
    * Applies writes atomically, in order: all or none. Create stamps uid, creationTimestamp and
    * resourceVersion (the generation is the registry's: kept as given, or none); update keeps uid/creationTimestamp of the stored object. Throws ApiError
    * AlreadyExists / NotFound / Conflict (stale expectedRv), and RequestEntityTooLarge (413) for an object whose
-   * stored form exceeds MAX_OBJECT_BYTES. Returns the stored objects (deleted ones as last seen).
+   * stored form exceeds MAX_OBJECT_BYTES. Returns the stored objects (deleted ones as last seen), for the caller alone:
+   * they may share members with the objects it gave.
    */
   commit(ops: WriteOp[]): Promise<StoredObject[]>;
   /**
    * Subscribes to changes; replays history after `fromRv` first (rejects with 410 Expired when compacted away).
    * Events arrive in resourceVersion order, none skipped or repeated; a process's own commits reach its watchers
-   * before the commit resolves.
+   * before the commit resolves. An event's object is shared by every watcher and the store's read cache: read it,
+   * never change it (copy it first).
    */
   watch(options: WatchOptions, onEvent: (event: StoreEvent) => void): Promise<WatchHandle>;
   currentRv(): Promise<number>;

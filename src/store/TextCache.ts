@@ -100,8 +100,8 @@ export class TextCache {
 
   /**
    * A committed change: the new text at `rv`, or with undefined, the object deleted at `rv`. `parsed`: the text
-   * already parsed, of which the cache keeps a copy of its own as the template reads copy (so the caller may hand the
-   * object on to anyone).
+   * already parsed, which the cache keeps as the template reads copy: from now on nobody changes it (the stores
+   * deliver it to their watchers, who share it and only read it).
    */
   remember(id: string, text: string | undefined, rv = 0, parsed?: StoredObject): void {
     const old = this.entries.get(id);
@@ -114,7 +114,7 @@ export class TextCache {
       this.forgottenRv = Math.max(this.forgottenRv, rv);
       return;
     }
-    if (parsed !== undefined) this.keep(id, text, cloneJson(parsed));
+    if (parsed !== undefined) this.keep(id, text, parsed);
     this.entries.set(id, { text, rv, moved: ++this.entryClock });
     this.chars += text.length;
     if (this.chars > this.maxChars) this.evict();

@@ -51,13 +51,15 @@ describe('text cache', () => {
     assert.notEqual(second, first, 'a copy each');
     (second?.spec as { list: number[] }).list.push(99);
     assert.deepEqual(cache.object('a'), JSON.parse(text(1)), "a reader's change does not reach the next reader");
-    // A commit hands its own parsed copy over; a later version replaces it.
+    // A commit hands its parsed object over as the template (shared with watchers, who only read it); readers get
+    // copies of it, never the template itself; a later version replaces it.
     const committed = JSON.parse(text(2));
     cache.remember('a', text(2), 2, committed);
-    committed.spec.list.push(99); // handed on by the committer: the cache kept its own copy
     const read = cache.object('a');
     assert.deepEqual(read, JSON.parse(text(2)));
-    assert.notEqual(read, committed);
+    assert.notEqual(read, committed, 'a copy, not the shared template');
+    (read?.spec as { list: number[] }).list.push(99);
+    assert.deepEqual(committed, JSON.parse(text(2)), "a reader's change does not reach the template");
     cache.remember('a', text(3), 3);
     assert.deepEqual(cache.object('a'), JSON.parse(text(3)), 'a new text without a parsed copy is parsed again');
     cache.remember('a', undefined, 4);
