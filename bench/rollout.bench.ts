@@ -16,13 +16,12 @@
  * data directory.)
  */
 import { testPromise } from '../test/helpers/promises.ts';
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants as perfConstants, performance, PerformanceObserver } from 'node:perf_hooks';
-import { promisify } from 'node:util';
 import { pino } from 'pino';
 import type { KubeObject } from '../src/api/types.ts';
 import { startFleetOps, type FleetOps } from '../src/main.ts';
@@ -36,7 +35,6 @@ import { startPostgres, type TestPostgres } from '../test/helpers/postgres.ts';
 import { metricsRegistry } from '../src/telemetry/metrics.ts';
 import { allocationBreakdown, type SamplingHeapProfile } from './lib/allocationBreakdown.ts';
 
-const run = promisify(execFile);
 const N = arg('resources', 10_000);
 const CONCURRENCY = arg('concurrency', defaultWorkflowConcurrency());
 const GROUP = 'bench.fleetops.dev';
@@ -77,16 +75,34 @@ async function statusCounter(fleet: FleetOps): Promise<{ at(revision: number): n
   };
 }
 
-/** Output files at `revision` in the embedded repository's main branch. */
-async function committedAt(fleet: FleetOps, revision: number): Promise<number> {
-  try {
-    const { stdout } = await run('git', ['-C', fleet.embeddedGit.path, 'grep', '-l', `revision: "${revision}"`, 'main', '--', 'worker-1/resources'], {
-      maxBuffer: 256 * 1024 * 1024,
-    });
-    return stdout.split('\n').filter(Boolean).length;
-  } catch {
-    return 0; // no match yet (git grep exits 1) or no branch yet
-  }
+/**
+ * Output files at a revision in the embedded repository's main branch, counted by git started from a small shell that
+ * was itself started before FleetOps: a fork from this process (FleetOps', hundreds of MB) would cost it a copy of its
+ * page tables and then a fault per page it touches, charged to the update being measured.
+ */
+function commitCounter(): { at(repo: string, revision: number): Promise<number>; stop(): void } {
+  const shell = spawn(
+    'sh',
+    ['-c', 'while read -r repo rev; do git -C "$repo" grep -l "revision: \\"$rev\\"" main -- worker-1/resources 2>/dev/null | wc -l; done'],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const waiting: ((count: number) => void)[] = [];
+  let buffered = '';
+  shell.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      waiting.shift()?.(Number(buffered.slice(0, nl).trim()));
+      buffered = buffered.slice(nl + 1);
+    }
+  });
+  return {
+    at: (repo, revision) =>
+      new Promise((resolve) => {
+        waiting.push(resolve);
+        shell.stdin.write(`${repo} ${revision}\n`);
+      }),
+    stop: () => shell.stdin.end(),
+  };
 }
 
 /** CPU seconds used so far by the processes named postgres (the throw-away cluster is the machine's only one). */
@@ -151,6 +167,15 @@ async function storeCounts(fleet: FleetOps): Promise<{ writes: number; transacti
   return { writes: await fleet.store.currentRv(), transactions: metric?.values[0]?.value ?? 0 };
 }
 
+/** Writes during the update by kind (a watch on the store), to name the writes each resource costs. */
+async function writesByKind(fleet: FleetOps): Promise<{ counts: Map<string, number>; stop(): void }> {
+  const counts = new Map<string, number>();
+  const handle = await fleet.store.watch({}, (e) => {
+    if (e.key.kind !== 'Lease') counts.set(e.key.kind, (counts.get(e.key.kind) ?? 0) + 1);
+  });
+  return { counts, stop: () => handle.stop() };
+}
+
 /** Busy and total CPU ticks of the whole machine (/proc/stat): how much of the cores the update kept busy. */
 function machineTicks(): { busy: number; total: number } {
   const [, ...fields] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/);
@@ -196,6 +221,7 @@ function printBreakdown(profile: CpuProfile, threads: Map<string, number>): void
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fleetops-rollout-bench-'));
   const db: TestPostgres | undefined = process.argv.includes('--postgres') ? await startPostgres() : undefined;
+  const commits = commitCounter();
   const fleet = await startFleetOps({
     dataDir: join(dir, 'fleet'),
     port: 0,
@@ -228,7 +254,7 @@ async function main(): Promise<void> {
       await fleet.store.commit(batch);
     }
     await waitFor('revision 1 statuses', setupStart, () => Promise.resolve(statuses.at(1)), N, 1000);
-    await waitFor('revision 1 commits', setupStart, () => committedAt(fleet, 1), N, 2000);
+    await waitFor('revision 1 commits', setupStart, () => commits.at(fleet.embeddedGit.path, 1), N, 2000);
     const setupMs = performance.now() - setupStart;
 
     process.stderr.write('fleet update: the Promise changes, the rollout takes every resource to revision 2…\n');
@@ -255,6 +281,7 @@ async function main(): Promise<void> {
     const dbCpuStart = db ? postgresCpuSeconds() : 0;
     const machineStart = machineTicks();
     const storeStart = await storeCounts(fleet);
+    const byKind = await writesByKind(fleet);
     const gcs = gcCounter();
     const current = await fleet.objects.get(promiseType, '', 'thing');
     await fleet.objects.update(promiseType, '', 'thing', {
@@ -263,13 +290,14 @@ async function main(): Promise<void> {
     });
     await waitFor('revision 2 statuses', start, () => Promise.resolve(statuses.at(2)), N, 500);
     const statusMs = performance.now() - start;
-    await waitFor('revision 2 commits', start, () => committedAt(fleet, 2), N, 500);
+    await waitFor('revision 2 commits', start, () => commits.at(fleet.embeddedGit.path, 2), N, 500);
     const totalMs = performance.now() - start;
     const cpu = process.cpuUsage(cpuStart);
     const threads = threadCpuSince(threadsStart);
     const dbCpu = db ? postgresCpuSeconds() - dbCpuStart : 0;
     const machineEnd = machineTicks();
     const storeEnd = await storeCounts(fleet);
+    byKind.stop();
     gcs.stop();
     const machineBusy = (machineEnd.busy - machineStart.busy) / (machineEnd.total - machineStart.total);
     const { profile: sampled } = await session.post('Profiler.stop');
@@ -300,6 +328,8 @@ async function main(): Promise<void> {
     console.log(
       `  store during the update: ${(writes / N).toFixed(1)} writes per resource, in ${(transactions / N).toFixed(2)} transactions per resource (${(writes / Math.max(1, transactions)).toFixed(1)} writes each)`,
     );
+    const kinds = [...byKind.counts].sort((a, b) => b[1] - a[1]);
+    console.log(`    by kind: ${kinds.map(([kind, n]) => `${kind} ${(n / N).toFixed(2)}`).join(', ')}`);
     console.log(
       `  garbage collections during the update (main thread's pauses): ${gcs.minor.count} young (${gcs.minor.ms.toFixed(0)} ms), ${gcs.major.count} full (${gcs.major.ms.toFixed(0)} ms), ${gcs.incremental.count} incremental marking steps (${gcs.incremental.ms.toFixed(0)} ms)`,
     );
@@ -312,6 +342,7 @@ async function main(): Promise<void> {
       `  for reference: initial fulfilment of ${N} requests ${fmt(setupMs)}${spawnMs !== undefined ? `; ${N} bare spawns of true (no sandbox) ${fmt(spawnMs)}` : ''}`,
     );
   } finally {
+    commits.stop();
     await fleet.stop();
     db?.cleanup();
     if (!process.env.KEEP_BENCH_DIR) rmSync(dir, { recursive: true, force: true });

@@ -70,9 +70,12 @@ function decodeStored(text: string): StoredObject {
   return JSON.parse(text);
 }
 
+/** An object row's stored text, as a column of a statement on the objects table: the change log's at its version. */
+const TEXT_OF_ROW = '(SELECT data FROM events WHERE events.rv = objects.rv) AS data';
+
 /** A list's statement on the objects table. */
 export function sqliteListSql(q: ListQuery): string {
-  return `SELECT ns, name, data FROM objects WHERE ${q.where} ORDER BY ns, name${q.limitSql}`;
+  return `SELECT ns, name, ${TEXT_OF_ROW} FROM objects WHERE ${q.where} ORDER BY ns, name${q.limitSql}`;
 }
 
 export class SqliteStore implements Store {
@@ -104,6 +107,7 @@ export class SqliteStore implements Store {
     upsert: StatementSync;
     del: StatementSync;
     event: StatementSync;
+    dropEvent: StatementSync;
     history: StatementSync;
   };
 
@@ -143,10 +147,8 @@ export class SqliteStore implements Store {
     this.compactedRv = compacted ? Number(text(compacted, 'v')) : 0;
     this.rv = Math.max(maxRv('events'), maxRv('objects'), this.compactedRv);
     this.stmts = {
-      get: this.db.prepare('SELECT data FROM objects WHERE grp = ? AND kind = ? AND ns = ? AND name = ?'),
-      identity: this.db.prepare(
-        "SELECT rv, data ->> '$.metadata.uid' AS uid, data ->> '$.metadata.creationTimestamp' AS created FROM objects WHERE grp = ? AND kind = ? AND ns = ? AND name = ?",
-      ),
+      get: this.db.prepare(`SELECT ${TEXT_OF_ROW} FROM objects WHERE grp = ? AND kind = ? AND ns = ? AND name = ?`),
+      identity: this.db.prepare('SELECT rv, uid, created FROM objects WHERE grp = ? AND kind = ? AND ns = ? AND name = ?'),
       begin: this.db.prepare('BEGIN IMMEDIATE'),
       commit: this.db.prepare('COMMIT'),
       rollback: this.db.prepare('ROLLBACK'),
@@ -154,11 +156,12 @@ export class SqliteStore implements Store {
       release: this.db.prepare('RELEASE write'),
       rollbackTo: this.db.prepare('ROLLBACK TO write'),
       upsert: this.db.prepare(
-        'INSERT INTO objects (grp, kind, ns, name, rv, data) VALUES (?, ?, ?, ?, ?, ?) ' +
-          'ON CONFLICT (grp, kind, ns, name) DO UPDATE SET rv = excluded.rv, data = excluded.data',
+        'INSERT INTO objects (grp, kind, ns, name, rv, uid, created) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
+          'ON CONFLICT (grp, kind, ns, name) DO UPDATE SET rv = excluded.rv',
       ),
       del: this.db.prepare('DELETE FROM objects WHERE grp = ? AND kind = ? AND ns = ? AND name = ?'),
       event: this.db.prepare('INSERT INTO events (rv, type, grp, kind, ns, name, data) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      dropEvent: this.db.prepare('DELETE FROM events WHERE rv = ?'),
       history: this.db.prepare('SELECT rv, type, grp, kind, ns, name, data FROM events WHERE rv > ? ORDER BY rv'),
     };
   }
@@ -278,17 +281,17 @@ export class SqliteStore implements Store {
       this.writesSinceCompact = 0;
       this.compactSync(this.historySize);
     }
-    // The watchers (together), the writer and the read cache each get their own copy of the object as stored: copied
-    // from the object the text was made from (this is the same synchronous step as the transaction), which gives what
-    // parsing the text would at a third of the cost. Nobody shares an object with the caller's input or with each
-    // other.
+    // The writer gets back the object the text was made from (it shares members with the writer's own input, and
+    // nobody else holds it); the watchers and the read cache share one copy of it, which they only read. The copy is
+    // made from the object (this is the same synchronous step as the transaction): what parsing the text would give,
+    // at a third of the cost.
     // The read cache takes the whole transaction before any watcher runs: a handler reading another object of the
     // same batch must see it as committed.
     const delivered = done.map(({ item, events }) => ({
       item,
       events: events.map((e) => {
         const object: StoredObject = e.stored ? stored(cloneJson(e.stored)) : decodeStored(e.data);
-        return { e, object, forWriter: cloneJson(object) };
+        return { e, object, forWriter: e.stored ? stored(e.stored) : cloneJson(object) };
       }),
     }));
     for (const { events } of delivered) {
@@ -310,13 +313,14 @@ export class SqliteStore implements Store {
       }
       const rv = ++this.rv;
       const { key } = op;
-      // Only the identity of the stored object is needed here (read in SQL rather than parsing the whole object);
-      // a delete stores the object as last seen.
+      // Only the identity of the stored object is needed here (its row holds it, no text is parsed); a delete stores
+      // the object as last seen.
       const row = this.stmts.identity.get(key.group, key.kind, key.namespace, key.name);
+      const existingRv = row ? int(row, 'rv') : 0;
       const existing = row && {
-        resourceVersion: String(int(row, 'rv')),
-        uid: String(row.uid ?? ''),
-        creationTimestamp: String(row.created ?? ''),
+        resourceVersion: String(existingRv),
+        uid: text(row, 'uid'),
+        creationTimestamp: text(row, 'created'),
         object: () => {
           const stored = this.getSync(key);
           if (!stored) throw new Error(`the store's row of ${key.kind} ${key.namespace}/${key.name} vanished inside its transaction`);
@@ -324,8 +328,10 @@ export class SqliteStore implements Store {
         },
       };
       const { type, data, stored: stamped } = stampWrite(op, existing, rv, this);
+      // The version it replaces was kept through compaction only as the current one: it goes now (see compactSync).
+      if (row && existingRv <= this.compactedRv) this.stmts.dropEvent.run(existingRv);
       if (type === 'DELETED') this.stmts.del.run(key.group, key.kind, key.namespace, key.name);
-      else this.stmts.upsert.run(key.group, key.kind, key.namespace, key.name, rv, data);
+      else this.stmts.upsert.run(key.group, key.kind, key.namespace, key.name, rv, stamped.metadata.uid ?? '', stamped.metadata.creationTimestamp ?? '');
       this.stmts.event.run(rv, type, key.group, key.kind, key.namespace, key.name, data);
       events.push({ type, rv, key, data, stored: stamped });
     }
@@ -359,12 +365,22 @@ export class SqliteStore implements Store {
     this.compactSync(keep);
   }
 
+  /**
+   * Drops the change log's rows up to `rv - keep`, but for each object's current version (its stored text): below the
+   * compacted version the log holds exactly those, and a write drops the one it replaces. So each compaction reads
+   * only the rows it newly passes, never the whole fleet's.
+   */
   private compactSync(keep: number): void {
     const cutoff = this.rv - keep;
     if (cutoff <= this.compactedRv) return;
     this.db.exec('BEGIN IMMEDIATE');
     try {
-      this.db.prepare('DELETE FROM events WHERE rv <= ?').run(cutoff);
+      this.db
+        .prepare(
+          'DELETE FROM events WHERE rv > ? AND rv <= ? AND NOT EXISTS (SELECT 1 FROM objects o ' +
+            'WHERE o.grp = events.grp AND o.kind = events.kind AND o.ns = events.ns AND o.name = events.name AND o.rv = events.rv)',
+        )
+        .run(this.compactedRv, cutoff);
       this.db.prepare("INSERT INTO meta (k, v) VALUES ('compactedRv', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v").run(String(cutoff));
       this.db.exec('COMMIT');
       this.compactedRv = cutoff;
@@ -378,7 +394,7 @@ export class SqliteStore implements Store {
     let after: (string | number)[] = ['', '', '', ''];
     for (;;) {
       const rows = this.db
-        .prepare('SELECT grp, kind, ns, name, data FROM objects WHERE (grp, kind, ns, name) > (?, ?, ?, ?) ORDER BY grp, kind, ns, name LIMIT 1000')
+        .prepare(`SELECT grp, kind, ns, name, ${TEXT_OF_ROW} FROM objects WHERE (grp, kind, ns, name) > (?, ?, ?, ?) ORDER BY grp, kind, ns, name LIMIT 1000`)
         .all(...after);
       if (!rows.length) return;
       yield rows.map((r) => ({
@@ -399,7 +415,8 @@ export class SqliteStore implements Store {
         const rv = Number(object.metadata.resourceVersion);
         if (!Number.isSafeInteger(rv) || rv <= 0) throw new Error(`${key.kind} ${key.namespace}/${key.name} has no resourceVersion to keep`);
         if (this.getSync(key)) throw alreadyExists(resourceName(key), key.group, key.name);
-        this.stmts.upsert.run(key.group, key.kind, key.namespace, key.name, rv, JSON.stringify(object));
+        this.stmts.upsert.run(key.group, key.kind, key.namespace, key.name, rv, object.metadata.uid, object.metadata.creationTimestamp);
+        this.stmts.event.run(rv, 'ADDED', key.group, key.kind, key.namespace, key.name, JSON.stringify(object));
         top = Math.max(top, rv);
       }
       this.db.prepare("INSERT INTO meta (k, v) VALUES ('compactedRv', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v").run(String(top));
@@ -418,9 +435,13 @@ export class SqliteStore implements Store {
       const result = String(row.integrity_check);
       if (result !== 'ok') problems.push(`sqlite: ${result}`);
     }
-    for (const row of this.db.prepare('SELECT grp, kind, ns, name, rv, data FROM objects').all()) {
+    for (const row of this.db.prepare(`SELECT grp, kind, ns, name, rv, uid, ${TEXT_OF_ROW} FROM objects`).all()) {
       const key = { group: text(row, 'grp'), kind: text(row, 'kind'), namespace: text(row, 'ns'), name: text(row, 'name') };
-      problems.push(...rowProblems(key, int(row, 'rv'), text(row, 'data'), this.rv));
+      if (typeof row.data !== 'string') {
+        problems.push(`${key.group}/${key.kind} ${key.namespace}/${key.name}: no stored text at its resourceVersion ${int(row, 'rv')}`);
+        continue;
+      }
+      problems.push(...rowProblems(key, int(row, 'rv'), row.data, this.rv, text(row, 'uid')));
     }
     return problems;
   }

@@ -78,8 +78,11 @@ export function stampWrite(
   return { type, data, stored };
 }
 
-/** The problems of one stored row (checkIntegrity): its text, name, version and uid against its key and the store's rv. */
-export function rowProblems(key: ObjectKey, rv: number, data: string, storeRv: number): string[] {
+/**
+ * The problems of one stored row (checkIntegrity): its text, name, version and uid against its key, the store's rv,
+ * and the uid the row keeps beside its text, if it does.
+ */
+export function rowProblems(key: ObjectKey, rv: number, data: string, storeRv: number, uid?: string): string[] {
   const where = `${key.group}/${key.kind} ${key.namespace}/${key.name}`;
   let obj: KubeObject;
   try {
@@ -92,6 +95,7 @@ export function rowProblems(key: ObjectKey, rv: number, data: string, storeRv: n
   if (obj.metadata?.resourceVersion !== String(rv)) problems.push(`${where}: resourceVersion mismatch`);
   if (rv > storeRv) problems.push(`${where}: rv ${rv} beyond store rv ${storeRv}`);
   if (!obj.metadata?.uid) problems.push(`${where}: no uid`);
+  else if (uid !== undefined && obj.metadata.uid !== uid) problems.push(`${where}: uid ${obj.metadata.uid} in its text, ${uid} in its row`);
   return problems;
 }
 

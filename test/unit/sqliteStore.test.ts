@@ -6,8 +6,10 @@ import { join } from 'node:path';
 import { runStoreConformance } from '../../src/store/conformance.ts';
 import { SqliteStore, sqliteListSql } from '../../src/store/SqliteStore.ts';
 import { listQuery } from '../../src/store/listPage.ts';
+import { SQLITE_SCHEMA_VERSION } from '../../src/store/sqliteSchema.ts';
 import { DatabaseSync } from 'node:sqlite';
 import { createObject, keyOf } from '../../src/store/Store.ts';
+import type { KubeObject } from '../../src/api/types.ts';
 
 runStoreConformance('sqlite (memory)', async () => new SqliteStore({ path: ':memory:' }));
 runStoreConformance('sqlite (file)', async () => new SqliteStore({ path: join(mkdtempSync(join(tmpdir(), 'fo-store-')), 'db.sqlite') }));
@@ -180,10 +182,79 @@ test('a store written before schema version 1 (objects WITHOUT ROWID) is convert
   await store.close();
 
   const check = new DatabaseSync(path);
-  assert.equal(check.prepare('PRAGMA user_version').get()?.user_version, 1);
+  assert.equal(check.prepare('PRAGMA user_version').get()?.user_version, SQLITE_SCHEMA_VERSION);
   assert.doesNotMatch(String(check.prepare("SELECT sql FROM sqlite_master WHERE name = 'objects'").get()?.sql), /WITHOUT ROWID/);
   assert.equal(check.prepare('SELECT count(*) AS n FROM objects').get()?.n, 50);
   check.exec('PRAGMA user_version = 9');
   check.close();
   assert.throws(() => new SqliteStore({ path }), /schema version 9, newer than this FleetOps knows/);
+});
+
+test('a store written at schema version 1 (texts in the objects table) is converted on open: compacted texts kept, history as it was', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'fo-store-')), 'db.sqlite');
+  const old = new DatabaseSync(path);
+  old.exec(`
+    PRAGMA journal_mode = WAL;
+    CREATE TABLE objects (grp TEXT NOT NULL, kind TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, rv INTEGER NOT NULL, data TEXT NOT NULL);
+    CREATE UNIQUE INDEX objects_key ON objects (grp, kind, ns, name);
+    CREATE TABLE events (rv INTEGER PRIMARY KEY, type TEXT NOT NULL, grp TEXT NOT NULL, kind TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL);
+    CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+    INSERT INTO meta VALUES ('compactedRv', '30');
+    PRAGMA user_version = 1;`);
+  const stored = (name: string, rv: number): string =>
+    JSON.stringify({
+      apiVersion: 'g/v1',
+      kind: 'K',
+      metadata: { name, namespace: 'ns', uid: `uid-${name}`, resourceVersion: String(rv), creationTimestamp: '2026-01-01T00:00:00Z' },
+      spec: { n: rv },
+    });
+  const insert = old.prepare('INSERT INTO objects VALUES (?, ?, ?, ?, ?, ?)');
+  const event = old.prepare('INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)');
+  for (let i = 1; i <= 50; i++) {
+    insert.run('g', 'K', 'ns', `o${i}`, i, stored(`o${i}`, i));
+    if (i > 30) event.run(i, 'ADDED', 'g', 'K', 'ns', `o${i}`, stored(`o${i}`, i)); // the log was compacted up to 30
+  }
+  old.close();
+
+  const T = { group: 'g', kind: 'K' };
+  const nOf = (o: KubeObject | undefined): unknown => (o?.spec as { n?: number } | undefined)?.n;
+  const store = new SqliteStore({ path, historySize: 10 });
+  assert.equal((await store.get(keyOf(T, 'ns', 'o7')))?.metadata.uid, 'uid-o7', 'a text whose log row was compacted away is kept');
+  assert.deepEqual((await store.list(T, { namespace: 'ns' })).items.map(nOf).slice(0, 3), [1, 10, 11]);
+  const replayed: string[] = [];
+  const handle = await store.watch({ fromRv: 45 }, (e) => replayed.push(`${e.type} ${e.key.name}`));
+  assert.deepEqual(replayed, ['ADDED o46', 'ADDED o47', 'ADDED o48', 'ADDED o49', 'ADDED o50'], 'the history replays as it was written');
+  handle.stop();
+  await assert.rejects(
+    store.watch({ fromRv: 29 }, () => {}),
+    /too old resource version/,
+  );
+  // Writes over objects old and new, then compactions: what was never written again stays readable.
+  for (let round = 0; round < 3; round++) {
+    for (const name of ['o7', 'o40']) {
+      const current = await store.get(keyOf(T, 'ns', name));
+      await store.commit([{ op: 'update', key: keyOf(T, 'ns', name), object: { ...current!, spec: { n: round } } }]);
+    }
+    await store.compact(2);
+  }
+  await store.commit([{ op: 'delete', key: keyOf(T, 'ns', 'o8') }]);
+  await store.compact(0);
+  assert.deepEqual(await store.checkIntegrity(), []);
+  assert.equal(nOf(await store.get(keyOf(T, 'ns', 'o1'))), 1);
+  assert.equal(nOf(await store.get(keyOf(T, 'ns', 'o7'))), 2);
+  assert.equal(await store.get(keyOf(T, 'ns', 'o8')), undefined);
+  assert.equal((await store.list(T, { namespace: 'ns' })).items.length, 49);
+  await store.close();
+
+  const check = new DatabaseSync(path);
+  assert.equal(check.prepare('PRAGMA user_version').get()?.user_version, SQLITE_SCHEMA_VERSION);
+  assert.equal(check.prepare('SELECT count(*) AS n FROM events').get()?.n, 49, "the log keeps each object's current text, nothing else");
+  assert.deepEqual(
+    check
+      .prepare('PRAGMA table_info(objects)')
+      .all()
+      .map((c) => c.name),
+    ['grp', 'kind', 'ns', 'name', 'rv', 'uid', 'created'],
+  );
+  check.close();
 });
