@@ -13,6 +13,7 @@ test('a run group writes its limit files only when a limit changes', { skip: pro
   const group = join(root, 'fleetops-t', 'uid-4242');
   mkdirSync(group, { recursive: true });
   writeFileSync(join(group, 'cgroup.procs'), '');
+  writeFileSync(join(group, 'memory.events'), 'low 0\nhigh 0\nmax 0\noom 1\noom_kill 1\n'); // a kill before this FleetOps
   const opened = openCgroups({ name: 't', root, procSelfCgroup: '0::/\n' });
   assert.ok(typeof opened !== 'string', String(opened));
   const run = opened.forUid(4242);
@@ -29,4 +30,10 @@ test('a run group writes its limit files only when a limit changes', { skip: pro
   run.apply({});
   assert.equal(memory(), 'max');
   assert.equal(readFileSync(join(group, 'pids.max'), 'utf8'), 'max');
+
+  // The OOM killer's count, told per step: what came since the last asking.
+  assert.equal(run.newOomKills(), 0, 'a kill from before the group was opened is not a step of this run');
+  writeFileSync(join(group, 'memory.events'), 'low 0\nhigh 0\nmax 3\noom 3\noom_kill 3\n');
+  assert.equal(run.newOomKills(), 2);
+  assert.equal(run.newOomKills(), 0, 'the next step starts from there');
 });

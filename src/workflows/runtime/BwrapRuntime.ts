@@ -264,10 +264,8 @@ export class BwrapRuntime implements StepRuntime {
     // Only a run's own uid gets a group: the shared fallback user's would be shared by every run that has it.
     const group = this.opts.cgroups && step.user && step.user.uid !== this.user?.uid ? this.opts.cgroups.forUid(step.user.uid) : undefined;
     let join = '';
-    let oomBefore = 0;
     if (group) {
       group.apply({ ...this.defaultLimits(), ...step.limits });
-      oomBefore = group.oomKills();
       // The step's first process joins its run's groups before it starts the sandbox: all it starts is inside.
       join = `${group.procs.map((f) => `echo $$ > '${f}'`).join(' && ')} || { echo "fleetops: cannot join the step's cgroup" >&2; exit 125; }; `;
     }
@@ -276,7 +274,7 @@ export class BwrapRuntime implements StepRuntime {
       { file: '/bin/sh', args: argv, ...(user ?? {}), timeoutMs: step.timeoutMs, maxOutputBytes: step.maxLogBytes },
       { ...(options.signal ? { signal: options.signal } : {}), ...(options.onLog ? { onOutput: options.onLog } : {}) },
     );
-    const oomKilled = !!group && group.oomKills() > oomBefore;
+    const oomKilled = !!group && group.newOomKills() > 0;
     return {
       exitCode: r.code,
       signal: r.signal,

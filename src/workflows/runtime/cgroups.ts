@@ -18,7 +18,11 @@ export interface StepLimits {
 export interface RunCgroup {
   readonly procs: string[];
   apply(limits: StepLimits): void;
-  oomKills(): number;
+  /**
+   * The OOM killer's kills in the group since the last call (at the first, since the group was made). A group is one
+   * uid's, and a uid runs one step at a time: asked after each step, this is that step's count, at one read per step.
+   */
+  newOomKills(): number;
 }
 
 export interface Cgroups {
@@ -74,6 +78,18 @@ function counter(text: string, key: string): number {
   return m ? Number(m[1]) : 0;
 }
 
+/** `oom_kill` of a group's counters file, as the kills since the last call (see RunCgroup). */
+function oomKillsSince(file: string): () => number {
+  const read = (): number => counter(readFileSync(file, 'utf8'), 'oom_kill');
+  let seen = read();
+  return () => {
+    const now = read();
+    const added = now - seen;
+    seen = now;
+    return added;
+  };
+}
+
 class V1Cgroups implements Cgroups {
   readonly version = 1;
   private readonly dirs: { memory: string; cpu: string; pids: string };
@@ -103,7 +119,7 @@ class V1Cgroups implements Cgroups {
         set(join(cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
         set(join(cpu, 'cpu.cfs_quota_us'), limits.cpuMillis ? String(Math.max(1000, (limits.cpuMillis * CPU_PERIOD_US) / 1000)) : '-1');
       },
-      oomKills: () => counter(readFileSync(join(memory, 'memory.oom_control'), 'utf8'), 'oom_kill'),
+      newOomKills: oomKillsSince(join(memory, 'memory.oom_control')),
     };
     this.made.set(uid, group);
     return group;
@@ -139,7 +155,7 @@ class V2Cgroups implements Cgroups {
         set(join(dir, 'pids.max'), limits.pids ? String(limits.pids) : 'max');
         set(join(dir, 'cpu.max'), limits.cpuMillis ? `${Math.max(1000, (limits.cpuMillis * CPU_PERIOD_US) / 1000)} ${CPU_PERIOD_US}` : `max ${CPU_PERIOD_US}`);
       },
-      oomKills: () => counter(readFileSync(join(dir, 'memory.events'), 'utf8'), 'oom_kill'),
+      newOomKills: oomKillsSince(join(dir, 'memory.events')),
     };
     this.made.set(uid, group);
     return group;
