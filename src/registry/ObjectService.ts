@@ -284,7 +284,7 @@ export class ObjectService {
 
   async update(type: ResourceType, namespace: string, name: string, body: unknown, opts: UpdateOptions = {}): Promise<WriteResult> {
     const version = opts.version ?? preferredVersion(type);
-    const next = this.strategy.decode(type, body, namespace, version);
+    const next = this.strategy.decode(type, body, namespace, version, opts.subresource);
     if (next.metadata.name !== undefined && next.metadata.name !== name) {
       throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
     }
@@ -339,7 +339,7 @@ export class ObjectService {
         const failed = results.find((r) => r !== null);
         if (failed) throw invalid(type.kind, type.group, name, [cause('FieldValueInvalid', '', `JSON patch failed: ${failed.name}: ${failed.message}`)]);
       }
-      const next = this.strategy.decode(type, patched, namespace, version);
+      const next = this.strategy.decode(type, patched, namespace, version, opts.subresource);
       if (next.metadata.name !== name) throw badRequest('a patch may not change metadata.name');
       const pinned = next.metadata.resourceVersion !== old.metadata.resourceVersion ? next.metadata.resourceVersion : undefined;
       if (pinned !== undefined) throw conflict(type.plural, type.group, name);

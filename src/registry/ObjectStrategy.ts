@@ -43,8 +43,12 @@ export class ObjectStrategy {
     this.validator = options.validator ?? new SchemaValidator();
   }
 
-  /** A request body as an object of `type` in `namespace` (a copy): 400 when it names another kind or namespace. */
-  decode(type: ResourceType, body: unknown, namespace: string, version: string): KubeObject {
+  /**
+   * A request body as an object of `type` in `namespace` (a copy): 400 when it names another kind or namespace. For
+   * a write of the status subresource only metadata and status are read of the body (the rest is the stored
+   * object's), and only they are copied.
+   */
+  decode(type: ResourceType, body: unknown, namespace: string, version: string, subresource?: 'status'): KubeObject {
     if (!isPlainObject(body)) throw badRequest('the body of the request must be a JSON or YAML object');
     const expected = apiVersionOf(type, version);
     if (body.kind !== undefined && body.kind !== type.kind) {
@@ -54,7 +58,11 @@ export class ObjectStrategy {
       throw badRequest(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${expected})`);
     }
     if (body.metadata !== undefined && !isPlainObject(body.metadata)) throw badRequest('metadata must be an object');
-    const obj = cloneJson(body) as KubeObject;
+    const obj = (
+      subresource === 'status'
+        ? { metadata: cloneJson(body.metadata ?? {}), ...(body.status !== undefined ? { status: cloneJson(body.status) } : {}) }
+        : cloneJson(body)
+    ) as KubeObject;
     obj.apiVersion = expected;
     obj.kind = type.kind;
     obj.metadata ??= {};
