@@ -72,6 +72,7 @@ import { fleetopsTypes, workflowRunType } from './registry/builtin/fleetopsKinds
 import { isObjectOf } from './registry/builtin/defineType.ts';
 import { isPipelineAccount } from './api/fleetopsNames.ts';
 import { defaultWorkflowConcurrency, ResourceController } from './controllers/resource/ResourceController.ts';
+import { Slots } from './lib/Slots.ts';
 import { DRY_RUN_BINDING, WorkflowExecutor, type RunDispatch } from './controllers/shared/WorkflowExecutor.ts';
 import { RunAwaiter } from './controllers/shared/RunAwaiter.ts';
 import { RunWorker } from './controllers/shared/RunWorker.ts';
@@ -115,7 +116,11 @@ export interface FleetOpsOptions {
   logger?: Logger;
   /** Watch keep-alive interval (tests shorten it). */
   heartbeatMs?: number;
-  /** Resource workflows run in parallel up to this many (default: 4 per core, see defaultWorkflowConcurrency). */
+  /**
+   * Pipeline steps run in parallel up to this many (default: 4 per core, see defaultWorkflowConcurrency). A single
+   * FleetOps reconciles twice as many resources at once, so that the work around each run (its records in the store,
+   * its workspace, its outputs) goes on while the steps use the cores.
+   */
   workflowConcurrency?: number;
   /** Runs pipeline steps; default: the bubblewrap sandbox. */
   runtime?: StepRuntime;
@@ -157,6 +162,8 @@ export interface FleetOpsOptions {
 
 export type ReplicaRole = 'all' | 'api' | 'worker';
 const ROLES: readonly ReplicaRole[] = ['all', 'api', 'worker'];
+/** Resources a single FleetOps reconciles at once per step slot (see FleetOpsOptions.workflowConcurrency). */
+const RECONCILES_PER_STEP = 2;
 
 export interface FleetOps {
   url: string;
@@ -471,7 +478,9 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   await apiSocket.start();
   const tls = ensureSelfSignedCert(dataDir);
   const serviceAccountKey = loadSigningKey(dataDir);
+  const stepConcurrency = options.workflowConcurrency ?? defaultWorkflowConcurrency();
   const runner = new PipelineRunner({
+    stepSlots: new Slots({ size: stepConcurrency }),
     apiRelay: { socket: apiSocket.path },
     runtime,
     images,
@@ -527,8 +536,9 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     events,
     logger: controllerLog,
     now,
-    // With replicas a reconcile mostly waits for a run elsewhere: the workers' own limits pace the steps.
-    ...(options.workflowConcurrency !== undefined || replicated ? { concurrency: options.workflowConcurrency ?? 64 } : {}),
+    // With replicas a reconcile mostly waits for a run elsewhere: the workers' own limits pace the steps. Alone, the
+    // step slots pace them, and reconciles beyond them fill the gaps between one run's step and the next's.
+    concurrency: replicated ? (options.workflowConcurrency ?? 64) : stepConcurrency * RECONCILES_PER_STEP,
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
   });
   const rollouts = new RolloutController({ client, registry, events, logger: controllerLog, now });
@@ -681,7 +691,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
         identity,
         logger: logger.child({ component: 'worker' }),
         now,
-        concurrency: options.workflowConcurrency ?? defaultWorkflowConcurrency(),
+        concurrency: stepConcurrency,
       })
     : undefined;
   await worker?.start();

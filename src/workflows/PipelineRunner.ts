@@ -27,6 +27,7 @@ import {
   type YamlReader,
 } from './outputs.ts';
 import { DEFAULT_LIMITS, parseYamlBounded, parseYamlStreamBounded, UNTRUSTED_LIMITS } from '../api/boundedYaml.ts';
+import type { Slots } from '../lib/Slots.ts';
 import { checkOutputScope, type OutputScope } from './outputScope.ts';
 import { LABEL_REVISION } from '../api/fleetopsNames.ts';
 import { pipelineMetrics } from '../telemetry/metrics.ts';
@@ -147,6 +148,11 @@ export interface PipelineRunnerOptions {
   parseYamlStream?: (text: string) => Promise<unknown[]>;
   /** The Unix socket relaying to the API, for pipelines with `spec.rbac`; without it they fail with the reason. */
   apiRelay?: { socket: string };
+  /**
+   * Steps of every run of this runner that may be in their sandboxes at once (unset: no limit). Only the sandbox
+   * holds a slot: a run's workspace, image lease and outputs are handled while other runs' steps use the cores.
+   */
+  stepSlots?: Slots;
   now?: () => Date;
 }
 
@@ -336,6 +342,8 @@ export class PipelineRunner {
       failSpan(span, result.failure);
       return false;
     }
+    // A run stopped while its step waits for a slot goes on to the sandbox, which reports it stopped at once.
+    const giveBack = await this.opts.stepSlots?.take(options.signal).catch(() => undefined);
     // Stopped while it runs if it writes more than its outputs and metadata may hold (workspaces are in memory).
     const maxWritten = outputLimits.maxBytes + METADATA_BYTES;
     const guard = new AbortController();
@@ -369,6 +377,7 @@ export class PipelineRunner {
         ),
       );
     } finally {
+      giveBack?.();
       stopWatching();
       lease?.release();
     }
