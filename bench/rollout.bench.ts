@@ -167,6 +167,16 @@ async function storeCounts(fleet: FleetOps): Promise<{ writes: number; transacti
   return { writes: await fleet.store.currentRv(), transactions: metric?.values[0]?.value ?? 0 };
 }
 
+/** Reconciles so far by controller (controller_runtime_reconcile_total, every result together). */
+async function reconcileCounts(): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const v of (await metricsRegistry.getSingleMetric('controller_runtime_reconcile_total')?.get())?.values ?? []) {
+    const controller = String(v.labels.controller ?? '');
+    counts.set(controller, (counts.get(controller) ?? 0) + v.value);
+  }
+  return counts;
+}
+
 /** Writes during the update by kind (a watch on the store), to name the writes each resource costs. */
 async function writesByKind(fleet: FleetOps): Promise<{ counts: Map<string, number>; stop(): void }> {
   const counts = new Map<string, number>();
@@ -282,6 +292,7 @@ async function main(): Promise<void> {
     const machineStart = machineTicks();
     const storeStart = await storeCounts(fleet);
     const byKind = await writesByKind(fleet);
+    const reconcilesStart = await reconcileCounts();
     const gcs = gcCounter();
     const current = await fleet.objects.get(promiseType, '', 'thing');
     await fleet.objects.update(promiseType, '', 'thing', {
@@ -298,6 +309,7 @@ async function main(): Promise<void> {
     const machineEnd = machineTicks();
     const storeEnd = await storeCounts(fleet);
     byKind.stop();
+    const reconcilesEnd = await reconcileCounts();
     gcs.stop();
     const machineBusy = (machineEnd.busy - machineStart.busy) / (machineEnd.total - machineStart.total);
     const { profile: sampled } = await session.post('Profiler.stop');
@@ -330,6 +342,13 @@ async function main(): Promise<void> {
     );
     const kinds = [...byKind.counts].sort((a, b) => b[1] - a[1]);
     console.log(`    by kind: ${kinds.map(([kind, n]) => `${kind} ${(n / N).toFixed(2)}`).join(', ')}`);
+    const reconciles = [...reconcilesEnd]
+      .map(([controller, n]): [string, number] => [controller, n - (reconcilesStart.get(controller) ?? 0)])
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => b[1] - a[1]);
+    console.log(
+      `  reconciles per resource: ${(reconciles.reduce((sum, [, n]) => sum + n, 0) / N).toFixed(1)} (${reconciles.map(([c, n]) => `${c} ${(n / N).toFixed(2)}`).join(', ')})`,
+    );
     console.log(
       `  garbage collections during the update (main thread's pauses): ${gcs.minor.count} young (${gcs.minor.ms.toFixed(0)} ms), ${gcs.major.count} full (${gcs.major.ms.toFixed(0)} ms), ${gcs.incremental.count} incremental marking steps (${gcs.incremental.ms.toFixed(0)} ms)`,
     );

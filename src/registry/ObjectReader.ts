@@ -50,10 +50,13 @@ export function objectKey(type: ResourceType, namespace: string, name: string): 
   return keyOf(typeKeyOf(type), type.namespaced ? namespace : '', name);
 }
 
-/** Stamps the caller's version on an object going out. */
+/**
+ * The object as the caller's version shows it: itself when it already says that version, else a copy that does (the
+ * object may be shared: a watch event's, the read cache's).
+ */
 export function present<T extends KubeObject>(type: ResourceType, obj: T, version?: string): T {
-  obj.apiVersion = apiVersionOf(type, version);
-  return obj;
+  const apiVersion = apiVersionOf(type, version);
+  return obj.apiVersion === apiVersion ? obj : { ...obj, apiVersion };
 }
 
 function encodeContinue(after: string, rv: string): string {
