@@ -177,6 +177,18 @@ async function reconcileCounts(): Promise<Map<string, number>> {
   return counts;
 }
 
+/** State store writes so far (each a batch of changes in one commit) and the seconds they took, every destination's together. */
+async function stateStoreWrites(): Promise<{ count: number; seconds: number }> {
+  let count = 0;
+  let seconds = 0;
+  for (const v of (await metricsRegistry.getSingleMetric('fleetops_statestore_write_duration_seconds')?.get())?.values ?? []) {
+    const name = String((v as { metricName?: string }).metricName ?? '');
+    if (name.endsWith('_count')) count += v.value;
+    else if (name.endsWith('_sum')) seconds += v.value;
+  }
+  return { count, seconds };
+}
+
 /** Writes during the update by kind (a watch on the store), to name the writes each resource costs. */
 async function writesByKind(fleet: FleetOps): Promise<{ counts: Map<string, number>; stop(): void }> {
   const counts = new Map<string, number>();
@@ -293,6 +305,7 @@ async function main(): Promise<void> {
     const storeStart = await storeCounts(fleet);
     const byKind = await writesByKind(fleet);
     const reconcilesStart = await reconcileCounts();
+    const stateWritesStart = await stateStoreWrites();
     const gcs = gcCounter();
     const current = await fleet.objects.get(promiseType, '', 'thing');
     await fleet.objects.update(promiseType, '', 'thing', {
@@ -310,6 +323,7 @@ async function main(): Promise<void> {
     const storeEnd = await storeCounts(fleet);
     byKind.stop();
     const reconcilesEnd = await reconcileCounts();
+    const stateWritesEnd = await stateStoreWrites();
     gcs.stop();
     const machineBusy = (machineEnd.busy - machineStart.busy) / (machineEnd.total - machineStart.total);
     const { profile: sampled } = await session.post('Profiler.stop');
@@ -346,6 +360,10 @@ async function main(): Promise<void> {
       .map(([controller, n]): [string, number] => [controller, n - (reconcilesStart.get(controller) ?? 0)])
       .filter(([, n]) => n > 0)
       .sort((a, b) => b[1] - a[1]);
+    const stateWrites = stateWritesEnd.count - stateWritesStart.count;
+    console.log(
+      `  state store writes (a commit each): ${stateWrites}, ${((1000 * (stateWritesEnd.seconds - stateWritesStart.seconds)) / Math.max(1, stateWrites)).toFixed(0)} ms each on average`,
+    );
     console.log(
       `  reconciles per resource: ${(reconciles.reduce((sum, [, n]) => sum + n, 0) / N).toFixed(1)} (${reconciles.map(([c, n]) => `${c} ${(n / N).toFixed(2)}`).join(', ')})`,
     );
