@@ -84,4 +84,32 @@ describe('lists as stored text', () => {
       assert.deepEqual(whole.items, parsed.items);
     });
   }
+
+  it("watches in two versions each see their own, and neither changes the other's object", async () => {
+    const type = fleet.registry.byKind('example.fleetops.dev', 'Gadget');
+    assert.ok(type);
+    // The store hands every watcher the same object: one in v1 keeps it, then one in v1beta1 is told.
+    const kept: { apiVersion: string }[] = [];
+    const told: string[] = [];
+    const first = await fleet.objects.watch(type, 'default', { resourceVersion: await fleet.objects.currentResourceVersion(), version: 'v1' }, (e) =>
+      kept.push(e.object),
+    );
+    const second = await fleet.objects.watch(type, 'default', { resourceVersion: await fleet.objects.currentResourceVersion(), version: 'v1beta1' }, (e) =>
+      told.push(e.object.apiVersion),
+    );
+    try {
+      await fleet.client.request('PATCH', '/apis/example.fleetops.dev/v1/namespaces/default/gadgets/g0', {
+        body: { spec: { size: 10 } },
+        contentType: 'application/merge-patch+json',
+      });
+      await eventually(() => kept.length === 1 && told.length === 1, 10_000, 'both watches told');
+      assert.deepEqual(told, ['example.fleetops.dev/v1beta1']);
+      assert.equal(kept[0]?.apiVersion, 'example.fleetops.dev/v1', "the v1 watcher's object still says v1");
+      const read = await fleet.client.get<{ apiVersion: string }>('/apis/example.fleetops.dev/v1/namespaces/default/gadgets/g0');
+      assert.equal(read.apiVersion, 'example.fleetops.dev/v1');
+    } finally {
+      first.stop();
+      second.stop();
+    }
+  });
 });
