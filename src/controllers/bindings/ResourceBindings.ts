@@ -56,6 +56,11 @@ export class ResourceBindings {
   /** What a binding depends on, per resource: a resource event that changes none of it needs no reconcile. */
   private readonly seen = new Map<string, string>();
   /**
+   * Resources whose binding exists and follows the latest version (from the bindings' watch). Such a binding changes
+   * only when a run succeeds (its lastAppliedVersion, its condition): the start of a run tells it nothing.
+   */
+  private readonly followsLatest = new Set<string>();
+  /**
    * What a binding reads of its Promise (its latest revision, its version label), kept from the Promises' watch: a
    * Promise carries its whole API schema and workflows, and reading (copying) it at each of a resource's reconciles
    * cost more than the rest of the reconcile. A revision is recorded on the Promise before any resource runs it, so
@@ -81,6 +86,7 @@ export class ResourceBindings {
         }
         // Most events of a resource are its workflow's progress: only the revision run, its outcome and the pin matter.
         const wf = resourceRequest(e.object).status?.kratix?.workflows ?? {};
+        if (wf.phase !== 'Succeeded' && this.followsLatest.has(key) && this.seen.get(key)?.startsWith(`${e.object.metadata.uid}/`)) return;
         const facts = `${e.object.metadata.uid}/${wf.revision ?? ''}/${wf.phase === 'Succeeded'}/${e.object.metadata.annotations?.[ANNOTATION_PINNED_VERSION] ?? ''}`;
         if (this.seen.get(key) === facts) return;
         this.seen.set(key, facts);
@@ -105,7 +111,11 @@ export class ResourceBindings {
       else generations.set(id, generation);
       const spec = e.object.spec;
       const ns = spec?.resourceRef.namespace ?? e.object.metadata.namespace ?? '';
-      if (spec?.promiseRef.name && spec.resourceRef.name) this.runner.controller.enqueue(`${spec.promiseRef.name}/${ns}/${spec.resourceRef.name}`);
+      if (!spec?.promiseRef.name || !spec.resourceRef.name) return;
+      const key = `${spec.promiseRef.name}/${ns}/${spec.resourceRef.name}`;
+      if (e.type !== 'DELETED' && (spec.version || 'latest') === 'latest') this.followsLatest.add(key);
+      else this.followsLatest.delete(key);
+      this.runner.controller.enqueue(key);
     });
   }
 
