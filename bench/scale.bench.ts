@@ -77,6 +77,19 @@ async function until(what: string, check: () => Promise<boolean>, pollMs: number
  * stopped: a status once written stays, so a page found complete is not listed again (listing the whole fleet every
  * poll made the benchmark's own reads a fifth of FleetOps' work, and of the /healthz figure).
  */
+/**
+ * Whether every controller is idle: no key queued (`workqueue_depth`) and no reconcile running
+ * (`controller_runtime_active_workers`), from FleetOps' own metrics. What follows the resources' reconcile (their
+ * ResourceBindings, the rollout's tally) goes on after every resource's status says it was reconciled.
+ */
+async function controllersIdle(client: HttpClient): Promise<boolean> {
+  const text = String((await client.request<string>('GET', '/metrics')).body);
+  let busy = 0;
+  for (const line of text.split('\n'))
+    if (/^(workqueue_depth|controller_runtime_active_workers)\{/.test(line)) busy += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return busy === 0;
+}
+
 function reconciledWatcher(client: HttpClient): () => Promise<boolean> {
   let complete = 0;
   let cursor: string | undefined;
@@ -153,8 +166,10 @@ async function main(): Promise<void> {
     await until('every resource reconciled', reconciledWatcher(fleet.client), 5000);
     const reconciledMs = performance.now() - t;
     const reconciledMemory = memory(fleet.child.pid);
+    process.stderr.write('every resource reconciled; waiting for every controller to be idle…\n');
+    const idleMs = reconciledMs + (await until('controllers idle', () => controllersIdle(fleet.client), 1000));
     // Then quiet (only the probes): the idle memory reclaimer gives back what the start-up's peak took.
-    process.stderr.write(`every resource reconciled; ${SETTLE_S} s without requests but /healthz…\n`);
+    process.stderr.write(`controllers idle; ${SETTLE_S} s without requests but /healthz…\n`);
     phases.push(['quiet', performance.now()]);
     await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
     const settledMemory = memory(fleet.child.pid);
@@ -194,7 +209,7 @@ async function main(): Promise<void> {
     console.log(`FleetOps with ${N} resources of one Promise (SQLite store, 2 cores):`);
     console.log(`  store: ${N} creates in batches of 1,000: ${fmt(storeMs / 1000)} s (${fmt(N / (storeMs / 1000))} objects/s); database ${fmt(dbMb)} MiB`);
     console.log(
-      `  start-up to /readyz: ${fmt(readyMs)} ms (floor, empty data directory: ${fmt(floorMs)} ms); every resource reconciled after ${fmt(reconciledMs / 1000)} s`,
+      `  start-up to /readyz: ${fmt(readyMs)} ms (floor, empty data directory: ${fmt(floorMs)} ms); every resource reconciled after ${fmt(reconciledMs / 1000)} s, every controller idle after ${fmt(idleMs / 1000)} s`,
     );
     console.log(
       `  RSS: ${fmt(readyMemory.rss)} MiB when ready, ${fmt(reconciledMemory.rss)} MiB reconciled, ${fmt(settledMemory.rss)} MiB ${SETTLE_S} s later, ${fmt(rolloutMemory.rss)} MiB with the rollout under way; peak ${fmt(rolloutMemory.peak)} MiB (empty: ${fmt(floorMemory.rss)} MiB)`,
