@@ -580,7 +580,7 @@ export class PostgresStore implements Store {
       if (this.delivered >= last.rv) return;
       if (this.delivered === first.rv - 1) {
         // The read cache takes the whole batch before any watcher runs (one reading another object of it sees it).
-        // Each text parsed once: the cache keeps its own copy before any watcher sees the object.
+        // Each text parsed once: the watchers and the cache share that object (they only read it; readers get copies).
         const parsed = events.map((e) => {
           const object: StoredObject = JSON.parse(e.data);
           return { e, object };
