@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type _Object } from '@aws-sdk/client-s3';
 import type { SyncRequest, SyncResult } from './GitWriter.ts';
+import { eachConcurrently } from '../lib/eachConcurrently.ts';
 
 export interface BucketWriterOptions {
   /** `host:port` or a URL; without a scheme, https unless `insecure`. */
@@ -69,21 +70,16 @@ export class BucketWriter {
       }
       const uploads = [...request.files].filter(([key, content]) => existing.get(key) !== md5(content));
       const removals = [...existing.keys()].filter((key) => !request.files.has(key));
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: Math.min(uploads.length, this.opts.parallelism ?? 16) }, async () => {
-          for (let u = uploads[next++]; u; u = uploads[next++]) {
-            await this.s3.send(
-              new PutObjectCommand({
-                Bucket: this.opts.bucket,
-                Key: u[0],
-                Body: u[1],
-                ContentType: u[0].endsWith('.json') ? 'application/json' : 'application/yaml',
-              }),
-            );
-          }
-        }),
-      );
+      await eachConcurrently(uploads, this.opts.parallelism ?? 16, async ([key, body]) => {
+        await this.s3.send(
+          new PutObjectCommand({
+            Bucket: this.opts.bucket,
+            Key: key,
+            Body: body,
+            ContentType: key.endsWith('.json') ? 'application/json' : 'application/yaml',
+          }),
+        );
+      });
       for (let i = 0; i < removals.length; i += 1000) {
         await this.s3.send(
           new DeleteObjectsCommand({ Bucket: this.opts.bucket, Delete: { Objects: removals.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }),

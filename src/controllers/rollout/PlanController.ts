@@ -25,6 +25,7 @@ import { summarize } from './diff.ts';
 import { adoptionPolicies, ANNOTATION_ROLLOUT_STRATEGY, parseStrategy, type AdoptionPolicy } from './strategy.ts';
 import { windowState } from './windows.ts';
 import { workflowChanges } from './workflowChanges.ts';
+import { eachConcurrently } from '../../lib/eachConcurrently.ts';
 
 export interface PlanControllerOptions {
   client: Client;
@@ -117,18 +118,14 @@ export class PlanController {
     });
 
     const results: ResourcePlan[] = [];
-    let cursor = 0;
     let lastWrite = Date.now();
-    const worker = async (): Promise<void> => {
-      for (let obj = targets[cursor++]; obj; obj = targets[cursor++]) {
-        results.push(await this.planOne(obj, promise, pipelines, type.plural, log));
-        if (Date.now() - lastWrite > 1000) {
-          lastWrite = Date.now();
-          await write({ planned: results.length });
-        }
+    await eachConcurrently(targets, this.opts.concurrency ?? availableParallelism(), async (obj) => {
+      results.push(await this.planOne(obj, promise, pipelines, type.plural, log));
+      if (Date.now() - lastWrite > 1000) {
+        lastWrite = Date.now();
+        await write({ planned: results.length });
       }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, this.opts.concurrency ?? availableParallelism()) }, () => worker()));
+    });
     results.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
 
     const sampled = sample && all.length > results.length ? ` (a sample of ${results.length} of ${all.length})` : '';
