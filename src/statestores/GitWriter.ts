@@ -7,11 +7,17 @@
  * else moved the branch the push is refused and the call starts over from a fetch; a call with nothing to change
  * fetches and compares with the repository itself. After a restart or an outage the next call converges from the
  * repository alone, and an unchanged tree makes no commit.
+ *
+ * A bare repository on this machine (a file:// URL) with no hooks that a push would run is written in place: the
+ * commit is made in it by `git fast-import` and moves the branch only if the branch still holds what the commit was
+ * built on (as a push that is not forced), so there is no mirror, no fetch and no push (a push is five git processes:
+ * pack-objects, receive-pack, index-pack, the connectivity check and gc).
  */
 import { errorMessage } from '../api/errors.ts';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { GIT_MALLOC_ENV } from '../lib/gitEnv.ts';
 import { ToolMissingError, toolRunner, type SpawnFn, type ToolRunner } from '../lib/runTool.ts';
 import { redactCredentials } from '../lib/redact.ts';
@@ -72,6 +78,9 @@ export function gitReason(output: string): string {
   return (telling.length ? telling : lines).slice(-2).join(' ');
 }
 
+/** The hooks a push runs in the repository it pushes to: a repository with any of them is pushed to, not written in place. */
+const PUSH_HOOKS = ['pre-receive', 'update', 'proc-receive', 'post-receive', 'post-update', 'push-to-checkout'];
+
 /** Git's object id of a blob with this content (what `git ls-files -s` reports). */
 /** Desired contents are cached Buffers that rarely change: their blob ids are remembered per Buffer. */
 const blobShas = new WeakMap<Buffer, string>();
@@ -89,6 +98,8 @@ export class GitWriter {
   private readonly opts: GitWriterOptions;
   private readonly run: ToolRunner;
   private prepared = false;
+  /** The repository itself when it is written in place (see above); undefined: through a mirror and a push. */
+  private inPlace: string | undefined;
   /** The commit this writer last pushed and the blob id of each file in it. */
   private pushed: { sha: string; roots: string; files: Map<string, string> } | undefined;
 
@@ -136,10 +147,10 @@ export class GitWriter {
     return createHash('sha1').update(this.opts.url).digest('hex').slice(0, 12);
   }
 
-  private async git(args: string[], input?: Buffer): Promise<{ code: number; stdout: string; stderr: string }> {
+  private async git(args: string[], input?: Buffer, cwd = this.opts.workDir): Promise<{ code: number; stdout: string; stderr: string }> {
     try {
       const r = await this.run('git', args, {
-        cwd: this.opts.workDir,
+        cwd,
         env: this.env(),
         timeoutMs: this.opts.timeoutMs ?? 120_000,
         ...(input !== undefined ? { input } : {}),
@@ -151,8 +162,8 @@ export class GitWriter {
     }
   }
 
-  private async must(args: string[]): Promise<string> {
-    const r = await this.git(args);
+  private async must(args: string[], cwd?: string): Promise<string> {
+    const r = await this.git(args, undefined, cwd);
     if (r.code !== 0)
       throw new GitError(`git ${args[0]} failed for ${this.opts.url}: ${gitReason(r.stderr || r.stdout)}`, {
         secrets: this.secrets(),
@@ -161,8 +172,13 @@ export class GitWriter {
   }
 
   private async prepare(): Promise<void> {
-    if (this.prepared && existsSync(join(this.opts.workDir, 'HEAD'))) return;
+    if (this.prepared && existsSync(join(this.inPlace ?? this.opts.workDir, 'HEAD'))) return;
     this.pushed = undefined;
+    this.inPlace = await this.writableInPlace();
+    if (this.inPlace) {
+      this.prepared = true;
+      return;
+    }
     if (!existsSync(join(this.opts.workDir, 'HEAD'))) {
       rmSync(this.opts.workDir, { recursive: true, force: true });
       mkdirSync(this.opts.workDir, { recursive: true });
@@ -172,15 +188,45 @@ export class GitWriter {
     this.prepared = true;
   }
 
-  /** A ref's commit: read from its file when git left it loose (no process), else through rev-parse. */
-  private async readRef(ref: string): Promise<string> {
+  /**
+   * The path of the repository when it can be written in place: a file:// URL of a bare repository whose pushes would
+   * run no hook (the hooks folder as git resolves it, core.hooksPath included, holds none of those a push runs).
+   */
+  private async writableInPlace(): Promise<string | undefined> {
+    if (!this.opts.url.startsWith('file://')) return undefined;
+    let path: string;
     try {
-      const sha = readFileSync(join(this.opts.workDir, ref), 'utf8').trim();
+      path = fileURLToPath(this.opts.url);
+    } catch {
+      return undefined; // not a local path git could use either: the push reports it
+    }
+    if (!existsSync(join(path, 'HEAD'))) return undefined;
+    const r = await this.git(['rev-parse', '--is-bare-repository', '--git-path', 'hooks'], undefined, path);
+    const [bare, hooks = ''] = r.stdout.split('\n');
+    if (r.code !== 0 || bare !== 'true') return undefined;
+    const hooksDir = isAbsolute(hooks) ? hooks : join(path, hooks);
+    return PUSH_HOOKS.some((hook) => existsSync(join(hooksDir, hook))) ? undefined : path;
+  }
+
+  /** A ref's commit: read from its file when git left it loose (no process), else through rev-parse. */
+  private async readRef(ref: string, repo = this.opts.workDir): Promise<string> {
+    const sha = await this.findRef(ref, repo);
+    if (sha === undefined) throw new GitError(`git rev-parse failed for ${this.opts.url}: ${ref} does not exist`);
+    return sha;
+  }
+
+  /** A ref's commit, or undefined when there is no such ref. */
+  private async findRef(ref: string, repo: string): Promise<string | undefined> {
+    try {
+      const sha = readFileSync(join(repo, ref), 'utf8').trim();
       if (/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha)) return sha;
     } catch {
       // packed or missing: ask git
     }
-    return (await this.must(['rev-parse', ref])).trim();
+    const r = await this.git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], undefined, repo);
+    if (r.code === 0) return r.stdout.trim();
+    if (r.code === 1 && !r.stderr.trim()) return undefined;
+    throw new GitError(`git rev-parse failed for ${this.opts.url}: ${gitReason(r.stderr || r.stdout)}`, { secrets: this.secrets() });
   }
 
   /** Fetches the branch; returns its tip, or undefined when the remote branch does not exist yet. */
@@ -200,42 +246,53 @@ export class GitWriter {
 
   async sync(req: SyncRequest): Promise<SyncResult> {
     await this.prepare();
+    const roots = JSON.stringify([...req.roots].sort());
     for (let attempt = 0; ; attempt++) {
       // Optimistic first attempt on what this writer pushed last; any refusal falls back to the fetched tip.
-      const roots = JSON.stringify([...req.roots].sort());
       const base = attempt === 0 && this.pushed?.roots === roots ? this.pushed : undefined;
-      const tip = base ? base.sha : await this.fetchTip();
+      const tip = base ? base.sha : this.inPlace ? await this.findRef(`refs/heads/${this.opts.branch}`, this.inPlace) : await this.fetchTip();
       const commit = await this.commit(req, tip, base?.files);
       // Nothing to change by our memory: look at the repository itself, so edits made there by hand are repaired.
       if (!commit && base) continue;
       if (!commit) return { version: tip ?? '', changed: 0 };
-      const push = await this.git(['push', '-q', '--porcelain', 'origin', `${commit.sha}:refs/heads/${this.opts.branch}`]);
-      if (push.code === 0) {
+      const refusal = this.inPlace ? commit.refusal : await this.push(commit.sha);
+      if (refusal === undefined) {
         this.pushed = { sha: commit.sha, roots, files: commit.files };
+        if (this.inPlace) await this.tidy(this.inPlace);
         return { version: commit.sha, changed: commit.changed };
       }
       this.pushed = undefined;
-      const lostRace = /rejected|non-fast-forward|fetch first|stale info/i.test(push.stderr + push.stdout);
       if (base) continue; // the branch moved under us (or our memory is stale): start over from a fetch
-      if (!lostRace || attempt >= 3)
-        throw new GitError(`cannot push to ${this.opts.url}: ${gitReason(push.stderr || push.stdout)}`, {
-          secrets: this.secrets(),
-        });
+      if (!refusal.lostRace || attempt >= 3) throw new GitError(`cannot push to ${this.opts.url}: ${refusal.reason}`, { secrets: this.secrets() });
     }
+  }
+
+  /** Pushes `sha` to the branch (not forced); what refused it, if anything. */
+  private async push(sha: string): Promise<Refusal | undefined> {
+    const push = await this.git(['push', '-q', '--porcelain', 'origin', `${sha}:refs/heads/${this.opts.branch}`]);
+    if (push.code === 0) return undefined;
+    return { lostRace: /rejected|non-fast-forward|fetch first|stale info/i.test(push.stderr + push.stdout), reason: gitReason(push.stderr || push.stdout) };
+  }
+
+  /** What a push does after it is received: `git gc --auto` (nothing, until loose objects or packs pile up). */
+  private async tidy(repo: string): Promise<void> {
+    await this.git(['gc', '--auto', '--quiet'], undefined, repo);
   }
 
   /**
    * Makes one commit on top of `tip` in which the roots hold exactly the desired files, with `git fast-import`
    * (a single pack, no working tree: only the files that differ are sent). Returns undefined when nothing differs.
+   * In place, the commit moves the branch itself, only if it is still at `tip`: `refusal` says when it was not.
    */
   private async commit(
     req: SyncRequest,
     tip: string | undefined,
     known?: Map<string, string>,
-  ): Promise<{ sha: string; changed: number; files: Map<string, string> } | undefined> {
+  ): Promise<{ sha: string; changed: number; files: Map<string, string>; refusal?: Refusal } | undefined> {
+    const repo = this.inPlace ?? this.opts.workDir;
     const current = new Map<string, string>(known);
     if (tip && !known) {
-      const listing = await this.must(['ls-tree', '-r', '-z', '--full-tree', tip, ...(req.roots.includes('') ? [] : ['--', ...req.roots])]);
+      const listing = await this.must(['ls-tree', '-r', '-z', '--full-tree', tip, ...(req.roots.includes('') ? [] : ['--', ...req.roots])], repo);
       for (const entry of listing.split('\0')) {
         if (!entry) continue;
         const tab = entry.indexOf('\t');
@@ -263,15 +320,32 @@ export class GitWriter {
     const when = `${Math.floor(Date.now() / 1000)} +0000`;
     const text = typeof req.message === 'string' ? req.message : req.message(changedPaths);
     const message = Buffer.from(text);
-    const ref = `refs/fleetops/${this.opts.branch}`;
-    // With no tip the ref is reset first, so the commit is a root commit even if an earlier attempt left one.
+    // In place the commit goes straight to the branch, not forced: fast-import moves it only when the branch holds
+    // `tip` (or, with no tip, does not exist yet). Through the mirror, a ref of its own, forced, then a push.
+    const ref = this.inPlace ? `refs/heads/${this.opts.branch}` : `refs/fleetops/${this.opts.branch}`;
+    // With no tip the mirror's ref is reset first, so the commit is a root commit even if an earlier attempt left one.
     const head = Buffer.from(
-      `${tip ? '' : `reset ${ref}\n\n`}commit ${ref}\nauthor ${name} <${email}> ${when}\ncommitter ${name} <${email}> ${when}\ndata ${message.length}\n${text}\n${tip ? `from ${tip}\n` : ''}`,
+      `${tip || this.inPlace ? '' : `reset ${ref}\n\n`}commit ${ref}\nmark :1\nauthor ${name} <${email}> ${when}\ncommitter ${name} <${email}> ${when}\ndata ${message.length}\n${text}\n${tip ? `from ${tip}\n` : ''}`,
     );
-    const r = await this.git(['fast-import', '--quiet', '--force', '--done'], Buffer.concat([head, ...chunks, Buffer.from('\ndone\n')]));
-    if (r.code !== 0) throw new GitError(`cannot write the commit for ${this.opts.url}: ${gitReason(r.stderr)}`, { secrets: this.secrets() });
-    return { sha: await this.readRef(ref), changed, files };
+    mkdirSync(this.opts.workDir, { recursive: true });
+    const marks = join(this.opts.workDir, 'fast-import.marks');
+    const r = await this.git(
+      ['fast-import', '--quiet', '--done', `--export-marks=${marks}`, ...(this.inPlace ? [] : ['--force'])],
+      Buffer.concat([head, ...chunks, Buffer.from('\ndone\n')]),
+      repo,
+    );
+    const refused = this.inPlace !== undefined && r.code !== 0 && /Not updating/.test(r.stderr);
+    if (r.code !== 0 && !refused) throw new GitError(`cannot write the commit for ${this.opts.url}: ${gitReason(r.stderr)}`, { secrets: this.secrets() });
+    const sha = /^:1 ([0-9a-f]+)$/m.exec(readFileSync(marks, 'utf8'))?.[1];
+    if (!sha) throw new GitError(`cannot write the commit for ${this.opts.url}: git fast-import named no commit`);
+    return { sha, changed, files, ...(refused ? { refusal: { lostRace: true, reason: gitReason(r.stderr) } } : {}) };
   }
+}
+
+/** Why the branch was not moved to a commit; `lostRace`: someone else moved it first (the write is redone on theirs). */
+interface Refusal {
+  lostRace: boolean;
+  reason: string;
 }
 
 /** A path as fast-import reads it: quoted C-style when it has characters that need it. */

@@ -1,13 +1,14 @@
 /**
  * The Git writer against a real bare repository that others push to as well: the writer builds on the commit it
- * pushed last without fetching, so these check that a branch moved by someone else is noticed (the push is refused,
- * the write is redone on the new tip, nothing of theirs outside the managed folders is lost) and that hand edits
- * inside the managed folders are repaired even when FleetOps has nothing new to write.
+ * pushed last without fetching, so these check that a branch moved by someone else is noticed (the write is refused,
+ * redone on the new tip, nothing of theirs outside the managed folders is lost) and that hand edits inside the managed
+ * folders are repaired even when FleetOps has nothing new to write. Twice: a bare repository on this machine is
+ * written in place, and one with a hook that a push runs is pushed to (its hook runs for every write).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,66 +22,74 @@ const git = async (cwd: string, ...args: string[]): Promise<string> =>
     })
   ).stdout;
 
-describe('Git writer with other writers on the branch', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'fleetops-gitwriter-'));
-  const remote = join(dir, 'remote.git');
-  const writer = new GitWriter({
-    url: `file://${remote}`,
-    branch: 'main',
-    workDir: join(dir, 'mirror'),
-    author: { name: 'fleetops', email: 'f@f' },
-    auth: { kind: 'none' },
-  });
-  const files = (entries: Record<string, string>): Map<string, Buffer> => new Map(Object.entries(entries).map(([k, v]) => [k, Buffer.from(v)]));
-  const tree = async (): Promise<string[]> => (await git(remote, 'ls-tree', '-r', '--name-only', 'main')).trim().split('\n').sort();
-  const show = (path: string): Promise<string> => git(remote, 'show', `main:${path}`);
-
-  /** Someone else's clone: commits `change` and pushes. */
-  async function outsidePush(change: (clone: string) => void): Promise<void> {
-    const clone = join(dir, `clone-${Math.random().toString(36).slice(2)}`);
-    await run('git', ['clone', '-q', remote, clone]);
-    change(clone);
-    await git(clone, 'add', '-A');
-    await git(clone, 'commit', '-q', '-m', 'by hand');
-    await git(clone, 'push', '-q', 'origin', 'main');
-    rmSync(clone, { recursive: true, force: true });
-  }
-
-  before(async () => {
-    await run('git', ['init', '-q', '--bare', '-b', 'main', remote]);
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('redoes a write on the new tip when someone else pushed, keeping their files outside the managed folder', async () => {
-    const first = await writer.sync({ roots: ['worker'], files: files({ 'worker/a.yaml': 'a: 1\n' }), message: 'one' });
-    assert.equal(first.changed, 1);
-    await outsidePush((clone) => {
-      writeFileSync(join(clone, 'README.md'), 'theirs\n');
-      writeFileSync(join(clone, 'worker', 'stray.yaml'), 'stray: true\n');
+for (const mode of ['written in place', 'pushed to (a post-receive hook)'] as const)
+  describe(`Git writer with other writers on the branch, the repository ${mode}`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fleetops-gitwriter-'));
+    const remote = join(dir, 'remote.git');
+    const hooked = mode !== 'written in place';
+    /** Pushes the hook saw (one line per push). */
+    const hookRuns = (): string[] => (existsSync(join(dir, 'hook.log')) ? readFileSync(join(dir, 'hook.log'), 'utf8').trim().split('\n') : []);
+    const writer = new GitWriter({
+      url: `file://${remote}`,
+      branch: 'main',
+      workDir: join(dir, 'mirror'),
+      author: { name: 'fleetops', email: 'f@f' },
+      auth: { kind: 'none' },
     });
-    const second = await writer.sync({ roots: ['worker'], files: files({ 'worker/a.yaml': 'a: 2\n', 'worker/b.yaml': 'b: 1\n' }), message: 'two' });
-    assert.equal(second.version, (await git(remote, 'rev-parse', 'main')).trim());
-    assert.deepEqual(await tree(), ['README.md', 'worker/a.yaml', 'worker/b.yaml']);
-    assert.equal(await show('worker/a.yaml'), 'a: 2\n');
-    assert.equal(await show('README.md'), 'theirs\n');
-    // Their commit is in the history: the write was rebuilt on it, not forced over it.
-    assert.match(await git(remote, 'log', '--format=%s', 'main'), /two\nby hand\none/);
-  });
+    const files = (entries: Record<string, string>): Map<string, Buffer> => new Map(Object.entries(entries).map(([k, v]) => [k, Buffer.from(v)]));
+    const tree = async (): Promise<string[]> => (await git(remote, 'ls-tree', '-r', '--name-only', 'main')).trim().split('\n').sort();
+    const show = (path: string): Promise<string> => git(remote, 'show', `main:${path}`);
 
-  it('repairs hand edits in the managed folder when it has nothing new to write', async () => {
-    await outsidePush((clone) => {
-      rmSync(join(clone, 'worker', 'b.yaml'));
-      mkdirSync(join(clone, 'worker', 'sub'), { recursive: true });
-      writeFileSync(join(clone, 'worker', 'sub', 'extra.yaml'), 'extra: true\n');
+    /** Someone else's clone: commits `change` and pushes. */
+    async function outsidePush(change: (clone: string) => void): Promise<void> {
+      const clone = join(dir, `clone-${Math.random().toString(36).slice(2)}`);
+      await run('git', ['clone', '-q', remote, clone]);
+      change(clone);
+      await git(clone, 'add', '-A');
+      await git(clone, 'commit', '-q', '-m', 'by hand');
+      await git(clone, 'push', '-q', 'origin', 'main');
+      rmSync(clone, { recursive: true, force: true });
+    }
+
+    before(async () => {
+      await run('git', ['init', '-q', '--bare', '-b', 'main', remote]);
+      if (hooked) writeFileSync(join(remote, 'hooks', 'post-receive'), `#!/bin/sh\ncat >> ${join(dir, 'hook.log')}\n`, { mode: 0o755 });
     });
-    const r = await writer.sync({ roots: ['worker'], files: files({ 'worker/a.yaml': 'a: 2\n', 'worker/b.yaml': 'b: 1\n' }), message: 'three' });
-    assert.equal(r.changed, 2);
-    assert.deepEqual(await tree(), ['README.md', 'worker/a.yaml', 'worker/b.yaml']);
-    const again = await writer.sync({ roots: ['worker'], files: files({ 'worker/a.yaml': 'a: 2\n', 'worker/b.yaml': 'b: 1\n' }), message: 'four' });
-    assert.equal(again.changed, 0, 'no empty commit');
-    assert.equal(again.version, r.version);
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('redoes a write on the new tip when someone else pushed, keeping their files outside the managed folder', async () => {
+      const first = await writer.sync({ roots: ['worker'], files: files({ 'worker/a.yaml': 'a: 1\n' }), message: 'one' });
+      assert.equal(first.changed, 1);
+      await outsidePush((clone) => {
+        writeFileSync(join(clone, 'README.md'), 'theirs\n');
+        writeFileSync(join(clone, 'worker', 'stray.yaml'), 'stray: true\n');
+      });
+      const second = await writer.sync({ roots: ['worker'], files: files({ 'worker/a.yaml': 'a: 2\n', 'worker/b.yaml': 'b: 1\n' }), message: 'two' });
+      assert.equal(second.version, (await git(remote, 'rev-parse', 'main')).trim());
+      assert.deepEqual(await tree(), ['README.md', 'worker/a.yaml', 'worker/b.yaml']);
+      assert.equal(await show('worker/a.yaml'), 'a: 2\n');
+      assert.equal(await show('README.md'), 'theirs\n');
+      // Their commit is in the history: the write was rebuilt on it, not forced over it.
+      assert.match(await git(remote, 'log', '--format=%s', 'main'), /two\nby hand\none/);
+      // Pushed to: every write ran the hook (the hand push too); in place: no push at all, and no mirror kept.
+      assert.equal(hookRuns().length, hooked ? 3 : 0);
+      assert.equal(existsSync(join(dir, 'mirror', 'HEAD')), hooked);
+    });
+
+    it('repairs hand edits in the managed folder when it has nothing new to write', async () => {
+      await outsidePush((clone) => {
+        rmSync(join(clone, 'worker', 'b.yaml'));
+        mkdirSync(join(clone, 'worker', 'sub'), { recursive: true });
+        writeFileSync(join(clone, 'worker', 'sub', 'extra.yaml'), 'extra: true\n');
+      });
+      const r = await writer.sync({ roots: ['worker'], files: files({ 'worker/a.yaml': 'a: 2\n', 'worker/b.yaml': 'b: 1\n' }), message: 'three' });
+      assert.equal(r.changed, 2);
+      assert.deepEqual(await tree(), ['README.md', 'worker/a.yaml', 'worker/b.yaml']);
+      const again = await writer.sync({ roots: ['worker'], files: files({ 'worker/a.yaml': 'a: 2\n', 'worker/b.yaml': 'b: 1\n' }), message: 'four' });
+      assert.equal(again.changed, 0, 'no empty commit');
+      assert.equal(again.version, r.version);
+    });
   });
-});
 
 describe('Git writer errors', () => {
   it('never carry the credentials of the URL or of the auth into the message (it reaches status conditions)', async () => {
