@@ -479,6 +479,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const tls = ensureSelfSignedCert(dataDir);
   const serviceAccountKey = loadSigningKey(dataDir);
   const stepConcurrency = options.workflowConcurrency ?? defaultWorkflowConcurrency();
+  if (role !== 'api') logger.info({ stepConcurrency }, 'pipeline steps run at most this many at once');
   const runner = new PipelineRunner({
     stepSlots: new Slots({ size: stepConcurrency }),
     apiRelay: { socket: apiSocket.path },

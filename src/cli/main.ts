@@ -2,7 +2,7 @@
 /** The `fleetops` command. Each subcommand lives in commands/; this file only parses flags and reports errors. */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { isApiError, errorMessage } from '../api/errors.ts';
 import type { SERVER_VERSION } from '../apiserver/discovery.ts';
 import { formatColumns } from './printers.ts';
@@ -37,6 +37,14 @@ async function withContext(cmd: Command, fn: (ctx: CliContext) => Promise<number
   }
 }
 
+/** An option's value as a whole number of at least 1; otherwise commander's error, with an example of the fix. */
+function wholeNumberAtLeastOne(value: string, option: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1)
+    throw new InvalidArgumentError(`it must be a whole number of at least 1 (e.g. ${option} 8)`);
+  return n;
+}
+
 export function buildProgram(): Command {
   const program = new Command('fleetops')
     .description('FleetOps: Promises, resources and fleet-wide rollouts, with a Kubernetes-compatible API')
@@ -68,6 +76,11 @@ export function buildProgram(): Command {
         'worker',
       ]),
     )
+    .addOption(
+      new Option('--step-concurrency <n>', 'pipeline steps that run at once, each in its sandbox (default: 4 per core)').argParser((value) =>
+        wholeNumberAtLeastOne(value, '--step-concurrency'),
+      ),
+    )
     .option('--fresh', "start even though the data directory's database is missing or empty (an empty platform)")
     .addOption(
       new Option('--log-format <format>', 'readable lines (text, the default on a terminal) or JSON lines (json, the default otherwise)').choices([
@@ -86,6 +99,7 @@ export function buildProgram(): Command {
         logFormat?: string;
         store?: string;
         role?: 'all' | 'api' | 'worker';
+        stepConcurrency?: number;
       }) => {
         const { startFleetOps, traceLogFields } = await import('../main.ts');
         const format = opts.logFormat ?? (process.stdout.isTTY ? 'text' : 'json');
@@ -108,6 +122,7 @@ export function buildProgram(): Command {
           ...(opts.fresh ? { fresh: true } : {}),
           ...(opts.store ? { store: opts.store } : {}),
           ...(opts.role ? { role: opts.role } : {}),
+          ...(opts.stepConcurrency !== undefined ? { workflowConcurrency: opts.stepConcurrency } : {}),
         });
         stdout(
           [
