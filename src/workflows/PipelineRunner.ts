@@ -348,13 +348,15 @@ export class PipelineRunner {
     const maxWritten = outputLimits.maxBytes + METADATA_BYTES;
     const guard = new AbortController();
     let written: number | undefined;
-    const stopWatching = watchWrites([dirs.output, dirs.metadata, ...writableVolumes(mounts)], maxWritten, this.opts.writeCheckMs ?? 250, (bytes) => {
-      written = bytes;
-      guard.abort();
-    });
-    const signal = options.signal ? AbortSignal.any([options.signal, guard.signal]) : guard.signal;
+    let stopWatching: (() => void) | undefined;
     let outcome;
+    // Everything after the slot is taken is inside the try: whatever throws, the slot and the image lease go back.
     try {
+      stopWatching = watchWrites([dirs.output, dirs.metadata, ...writableVolumes(mounts)], maxWritten, this.opts.writeCheckMs ?? 250, (bytes) => {
+        written = bytes;
+        guard.abort();
+      });
+      const signal = options.signal ? AbortSignal.any([options.signal, guard.signal]) : guard.signal;
       outcome = await inSpan('sandbox', {}, () =>
         this.opts.runtime.run(
           {
@@ -378,7 +380,7 @@ export class PipelineRunner {
       );
     } finally {
       giveBack?.();
-      stopWatching();
+      stopWatching?.();
       lease?.release();
     }
     record.command = plan.argv;
