@@ -176,6 +176,8 @@ export class GitWriter {
     this.pushed = undefined;
     this.inPlace = await this.writableInPlace();
     if (this.inPlace) {
+      // A mirror left by an earlier FleetOps (or before the repository lost its hooks) is not needed any more.
+      if (existsSync(join(this.opts.workDir, 'HEAD'))) rmSync(this.opts.workDir, { recursive: true, force: true });
       this.prepared = true;
       return;
     }
@@ -209,8 +211,8 @@ export class GitWriter {
   }
 
   /** A ref's commit: read from its file when git left it loose (no process), else through rev-parse. */
-  private async readRef(ref: string, repo = this.opts.workDir): Promise<string> {
-    const sha = await this.findRef(ref, repo);
+  private async readRef(ref: string): Promise<string> {
+    const sha = await this.findRef(ref, this.opts.workDir);
     if (sha === undefined) throw new GitError(`git rev-parse failed for ${this.opts.url}: ${ref} does not exist`);
     return sha;
   }
@@ -329,6 +331,7 @@ export class GitWriter {
     );
     mkdirSync(this.opts.workDir, { recursive: true });
     const marks = join(this.opts.workDir, 'fast-import.marks');
+    rmSync(marks, { force: true }); // never the commit of an earlier call
     const r = await this.git(
       ['fast-import', '--quiet', '--done', `--export-marks=${marks}`, ...(this.inPlace ? [] : ['--force'])],
       Buffer.concat([head, ...chunks, Buffer.from('\ndone\n')]),
@@ -336,7 +339,7 @@ export class GitWriter {
     );
     const refused = this.inPlace !== undefined && r.code !== 0 && /Not updating/.test(r.stderr);
     if (r.code !== 0 && !refused) throw new GitError(`cannot write the commit for ${this.opts.url}: ${gitReason(r.stderr)}`, { secrets: this.secrets() });
-    const sha = /^:1 ([0-9a-f]+)$/m.exec(readFileSync(marks, 'utf8'))?.[1];
+    const sha = existsSync(marks) ? /^:1 ([0-9a-f]+)$/m.exec(readFileSync(marks, 'utf8'))?.[1] : undefined;
     if (!sha) throw new GitError(`cannot write the commit for ${this.opts.url}: git fast-import named no commit`);
     return { sha, changed, files, ...(refused ? { refusal: { lostRace: true, reason: gitReason(r.stderr) } } : {}) };
   }

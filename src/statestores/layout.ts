@@ -69,7 +69,21 @@ export function placementPaths(dest: DestinationLayout, wp: PlacementFiles): Map
   return files;
 }
 
-/** Everything a destination should hold: canary documents and its placements' files. */
+/** The order of placements: by namespace, then name (code units). */
+function placementOrder(a: PlacementFiles, b: PlacementFiles): number {
+  return compareCodeUnits(a.namespace, b.namespace) || compareCodeUnits(a.name, b.name);
+}
+
+function inPlacementOrder(placements: readonly PlacementFiles[]): boolean {
+  let previous: PlacementFiles | undefined;
+  for (const p of placements) {
+    if (previous && placementOrder(previous, p) > 0) return false;
+    previous = p;
+  }
+  return true;
+}
+
+/** Everything a destination should hold: canary documents and its placements' files (whatever their order). */
 export function destinationFiles(
   dest: DestinationLayout,
   placements: PlacementFiles[],
@@ -81,8 +95,9 @@ export function destinationFiles(
     files.set(under(dest.root, nested ? 'dependencies/kratix-canary-namespace.yaml' : 'kratix-canary-namespace.yaml'), Buffer.from(CANARY_NAMESPACE));
     files.set(under(dest.root, nested ? 'resources/kratix-canary-configmap.yaml' : 'kratix-canary-configmap.yaml'), Buffer.from(CANARY_CONFIGMAP));
   }
-  // A fixed order decides which placement wins a shared path and the order of aggregated documents.
-  const sorted = [...placements].sort((a, b) => compareCodeUnits(a.namespace, b.namespace) || compareCodeUnits(a.name, b.name));
+  // A fixed order decides which placement wins a shared path and the order of aggregated documents. Callers that
+  // keep their placements in that order (the state store controller, at every write) spare a sort of the fleet.
+  const sorted = inPlacementOrder(placements) ? placements : [...placements].sort(placementOrder);
   if (dest.mode === 'aggregatedYAML') {
     const docs: string[] = [];
     for (const wp of sorted) {

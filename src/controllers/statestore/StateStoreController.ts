@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { setCondition } from '../../api/conditions.ts';
 import { errorMessage, isApiError } from '../../api/errors.ts';
-import { isPlainObject, jsonEqual, type StoredObject, cloneJson } from '../../api/types.ts';
+import { compareCodeUnits, isPlainObject, jsonEqual, type StoredObject, cloneJson } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import { getOf, listOf, updateOf, watchOf } from '../../client/typed.ts';
 import { withFinalizer, withoutFinalizer } from '../../api/finalizers.ts';
@@ -34,6 +34,7 @@ import { rfc3339Seconds } from '../../api/time.ts';
 import { decodeWorkload } from '../../lib/workloads.ts';
 import { spacedAfter } from '../../controller/spacedAfter.ts';
 import { eachConcurrently } from '../../lib/eachConcurrently.ts';
+import { KeyOrder } from './KeyOrder.ts';
 import { destinationFiles, destinationRoot, type DestinationLayout, type PlacementFiles } from '../../statestores/layout.ts';
 import type { GitAuth, SyncRequest, SyncResult } from '../../statestores/GitWriter.ts';
 import { GitHubAppTokens, githubApiUrlOf, INSTALLATION_TOKEN_USER } from '../../statestores/GitHubAppTokens.ts';
@@ -101,6 +102,19 @@ function reportedWritten(wp: WorkPlacement): boolean {
   return status.observedGeneration === wp.metadata.generation && (status.conditions ?? []).some((c) => c.type === 'WriteSucceeded' && c.status === 'True');
 }
 
+/** A placement's key: its namespace and name, which sort as the pair does (NUL sorts before any character). */
+function placementKey(namespace: string, name: string): string {
+  return `${namespace}\0${name}`;
+}
+
+/** The cached placements in their key order. */
+function* inOrder({ byKey, order }: { byKey: Map<string, CachedPlacement>; order: KeyOrder }): Generator<CachedPlacement> {
+  for (const key of order.keys()) {
+    const placement = byKey.get(key);
+    if (placement) yield placement;
+  }
+}
+
 /** What a placement's files depend on: its spec generation and pipeline label (status writes change neither). */
 function versionOf(wp: WorkPlacement): string {
   return `${String(wp.metadata.generation)}|${wp.metadata.labels?.[LABEL_PIPELINE_NAME] ?? ''}`;
@@ -135,7 +149,7 @@ export class StateStoreController {
    * Every WorkPlacement as the watch last delivered it, decoded: a batch reads these instead of listing and parsing
    * 10,000 objects from the store each time. Undefined until the watch has delivered the existing ones.
    */
-  private placements: Map<string, CachedPlacement> | undefined;
+  private placements: { byKey: Map<string, CachedPlacement>; order: KeyOrder } | undefined;
 
   private readonly githubApp: GitHubAppTokens;
 
@@ -180,6 +194,8 @@ export class StateStoreController {
     this.controller.start();
     const { client } = this.opts;
     const cache = new Map<string, CachedPlacement>();
+    // Keys in the order the store's files are laid out by (namespace, then name: NUL sorts before any character).
+    const order = new KeyOrder();
     const watchStores = <T>(type: TypedResourceType<T>): Promise<{ stop(): void }> =>
       watchOf(client, type, {}, (e) => this.changed(e) && this.enqueue(`${type.kind}/${e.object.metadata.name}`));
     this.watches.push(await watchStores(gitStateStoreType), await watchStores(bucketStateStoreType));
@@ -198,11 +214,16 @@ export class StateStoreController {
       await watchOf(client, workPlacementType, {}, (e) => {
         // What a write reads of a placement is in its cache entry: a change of none of it (status writes, ours
         // included) needs no write; a change of target rewrites the store it leaves too.
-        const id = `${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`;
+        const id = placementKey(e.object.metadata.namespace ?? '', e.object.metadata.name);
         const before = cache.get(id);
         const after = e.type === 'DELETED' ? undefined : this.placementOf(e.object, before);
-        if (after) cache.set(id, after);
-        else cache.delete(id);
+        if (after) {
+          cache.set(id, after);
+          order.add(id);
+        } else {
+          cache.delete(id);
+          order.delete(id);
+        }
         if (before && after && before.version === after.version && before.target === after.target && before.deleting === after.deleting) return;
         for (const target of new Set([before?.target, after?.target ?? targetOf(e.object)])) {
           const key = target === undefined ? undefined : this.storeOf.get(target);
@@ -212,7 +233,7 @@ export class StateStoreController {
       // Credentials can change under a store.
       await client.watch('v1', 'Secret', {}, () => this.enqueueAllStores()),
     );
-    this.placements = cache; // the WorkPlacement watch has delivered every existing one by now
+    this.placements = { byKey: cache, order }; // the WorkPlacement watch has delivered every existing one by now
   }
 
   async stop(): Promise<void> {
@@ -359,8 +380,10 @@ export class StateStoreController {
   private async desiredTree(layouts: DestinationLayout[]): Promise<{ files: Map<string, Buffer>; targeted: CachedPlacement[]; failed: Map<string, string> }> {
     const byDest = new Map<string, PlacementFiles[]>(layouts.map((l) => [l.name, []]));
     const placements = this.placements
-      ? this.placements.values()
-      : (await listOf(this.opts.client, workPlacementType)).map((wp) => this.placementOf(wp, undefined));
+      ? inOrder(this.placements)
+      : (await listOf(this.opts.client, workPlacementType))
+          .map((wp) => this.placementOf(wp, undefined))
+          .sort((a, b) => compareCodeUnits(placementKey(a.files.namespace, a.files.name), placementKey(b.files.namespace, b.files.name)));
     const targeted: CachedPlacement[] = [];
     for (const placement of placements) {
       const list = byDest.get(placement.target);
