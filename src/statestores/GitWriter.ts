@@ -252,10 +252,16 @@ export class GitWriter {
     for (let attempt = 0; ; attempt++) {
       // Optimistic first attempt on what this writer pushed last; any refusal falls back to the fetched tip.
       const base = attempt === 0 && this.pushed?.roots === roots ? this.pushed : undefined;
+      // The commit brings the base's file list up to date in place: it is forgotten until the commit lands.
+      if (base) this.pushed = undefined;
       const tip = base ? base.sha : this.inPlace ? await this.findRef(`refs/heads/${this.opts.branch}`, this.inPlace) : await this.fetchTip();
       const commit = await this.commit(req, tip, base?.files);
-      // Nothing to change by our memory: look at the repository itself, so edits made there by hand are repaired.
-      if (!commit && base) continue;
+      // Nothing to change by our memory (which is then as it was): look at the repository itself, so edits made there
+      // by hand are repaired.
+      if (!commit && base) {
+        this.pushed = base;
+        continue;
+      }
       if (!commit) return { version: tip ?? '', changed: 0 };
       const refusal = this.inPlace ? commit.refusal : await this.push(commit.sha);
       if (refusal === undefined) {
@@ -292,7 +298,9 @@ export class GitWriter {
     known?: Map<string, string>,
   ): Promise<{ sha: string; changed: number; files: Map<string, string>; refusal?: Refusal } | undefined> {
     const repo = this.inPlace ?? this.opts.workDir;
-    const current = new Map<string, string>(known);
+    // What the tip holds under the roots, brought up to what the commit will hold as the files are compared (a
+    // fleet's file list is not copied at every write): the caller forgets `known` until the commit lands.
+    const current = known ?? new Map<string, string>();
     if (tip && !known) {
       const listing = await this.must(['ls-tree', '-r', '-z', '--full-tree', tip, ...(req.roots.includes('') ? [] : ['--', ...req.roots])], repo);
       for (const entry of listing.split('\0')) {
@@ -303,19 +311,20 @@ export class GitWriter {
     }
     const chunks: Buffer[] = [];
     const changedPaths: string[] = [];
-    const files = new Map<string, string>();
     for (const [path, content] of req.files) {
       const sha = blobSha(content);
-      files.set(path, sha);
       if (current.get(path) === sha) continue;
+      current.set(path, sha);
       chunks.push(Buffer.from(`M 100644 inline ${quotePath(path)}\ndata ${content.length}\n`), content, Buffer.from('\n'));
       changedPaths.push(path);
     }
     for (const path of current.keys()) {
       if (req.files.has(path)) continue;
+      current.delete(path);
       chunks.push(Buffer.from(`D ${quotePath(path)}\n`));
       changedPaths.push(path);
     }
+    const files = current;
     const changed = changedPaths.length;
     if (!changed) return undefined;
     const { name, email } = this.opts.author;

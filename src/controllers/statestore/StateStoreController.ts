@@ -391,12 +391,13 @@ export class StateStoreController {
       targeted.push(placement);
       list.push(placement.files);
     }
-    const files = new Map<string, Buffer>();
     const failed = new Map<string, string>();
-    for (const layout of layouts) {
-      for (const [path, content] of destinationFiles(layout, byDest.get(layout.name) ?? [], (wp, err) => failed.set(`${wp.namespace}/${wp.name}`, err.message)))
-        files.set(path, content);
-    }
+    const each = layouts.map((layout) =>
+      destinationFiles(layout, byDest.get(layout.name) ?? [], (wp, err) => failed.set(`${wp.namespace}/${wp.name}`, err.message)),
+    );
+    // One Destination (the usual store): its map as it is, not copied file by file.
+    const files = each.length === 1 && each[0] ? each[0] : new Map<string, Buffer>();
+    if (each.length !== 1) for (const one of each) for (const [path, content] of one) files.set(path, content);
     return { files, targeted, failed };
   }
 
