@@ -11,16 +11,16 @@ describe('KeyOrder', () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
       return seed % n;
     };
-    // Namespaced keys as the controller makes them (NUL between namespace and name), some added twice, removed
-    // and added again between two walks.
+    // Namespaced keys as the controller makes them (NUL between namespace and name), some removed and added again
+    // between two walks.
     const keyOf = (): string => `${['a', 'a-x', 'b', 'team-1'][random(4)]}\0${['p', 'p-1', 'q', 'z'][random(4)]}${random(50)}`;
     for (let round = 0; round < 200; round++) {
       for (let op = 0; op < 1 + random(20); op++) {
+        // As the controller calls it: adds a key it does not hold, deletes one it holds.
         const key = keyOf();
         if (random(3) === 0) {
-          order.delete(key);
-          reference.delete(key);
-        } else {
+          if (reference.delete(key)) order.delete(key);
+        } else if (!reference.has(key)) {
           order.add(key);
           reference.add(key);
         }

@@ -7,21 +7,19 @@ export class KeyOrder {
   private sorted: string[] = [];
   private readonly added = new Set<string>();
   private readonly removed = new Set<string>();
-  private readonly present = new Set<string>();
 
+  /** A key the set does not hold (the caller knows: it keeps what the keys stand for). */
   add(key: string): void {
-    if (this.present.has(key)) return;
-    this.present.add(key);
     if (!this.removed.delete(key)) this.added.add(key);
   }
 
+  /** A key the set holds. */
   delete(key: string): void {
-    if (!this.present.delete(key)) return;
     if (!this.added.delete(key)) this.removed.add(key);
   }
 
   get size(): number {
-    return this.present.size;
+    return this.sorted.length + this.added.size - this.removed.size;
   }
 
   /** Every key, in code-unit order (the array is the set's own: read it, do not change it). */

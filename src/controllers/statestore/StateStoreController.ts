@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { setCondition } from '../../api/conditions.ts';
 import { errorMessage, isApiError } from '../../api/errors.ts';
-import { compareCodeUnits, isPlainObject, jsonEqual, type StoredObject, cloneJson } from '../../api/types.ts';
+import { isPlainObject, jsonEqual, type StoredObject, cloneJson } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import { getOf, listOf, updateOf, watchOf } from '../../client/typed.ts';
 import { withFinalizer, withoutFinalizer } from '../../api/finalizers.ts';
@@ -219,8 +219,8 @@ export class StateStoreController {
         const after = e.type === 'DELETED' ? undefined : this.placementOf(e.object, before);
         if (after) {
           cache.set(id, after);
-          order.add(id);
-        } else {
+          if (!before) order.add(id);
+        } else if (before) {
           cache.delete(id);
           order.delete(id);
         }
@@ -381,9 +381,7 @@ export class StateStoreController {
     const byDest = new Map<string, PlacementFiles[]>(layouts.map((l) => [l.name, []]));
     const placements = this.placements
       ? inOrder(this.placements)
-      : (await listOf(this.opts.client, workPlacementType))
-          .map((wp) => this.placementOf(wp, undefined))
-          .sort((a, b) => compareCodeUnits(placementKey(a.files.namespace, a.files.name), placementKey(b.files.namespace, b.files.name)));
+      : (await listOf(this.opts.client, workPlacementType)).map((wp) => this.placementOf(wp, undefined)); // the layout sorts them
     const targeted: CachedPlacement[] = [];
     for (const placement of placements) {
       const list = byDest.get(placement.target);
