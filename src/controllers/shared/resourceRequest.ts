@@ -5,10 +5,10 @@
  * workflow's status.yaml adds.
  */
 import type { Condition } from '../../api/conditions.ts';
-import { isApiError } from '../../api/errors.ts';
-import { cloneJson, isPlainObject, jsonEqual, type JsonObject, type StoredObject } from '../../api/types.ts';
+import { cloneJson, isPlainObject, type JsonObject, type StoredObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import type { WorkflowsStatus } from '../../registry/builtin/kratixKinds.ts';
+import { writeStatus } from '../../client/writeStatus.ts';
 
 export type HealthState = 'unknown' | 'ready' | 'unhealthy' | 'healthy' | 'degraded';
 
@@ -78,7 +78,7 @@ export function resourceRequest(obj: StoredObject): ResourceRequest {
 
 /**
  * Writes a request's status through `change` (given a copy of the status and the request as read), re-reading and
- * trying again on a conflict, up to five times. `change` returns false to leave the status as it is; an unchanged
+ * trying again on a conflict (see writeStatus). `change` returns false to leave the status as it is; an unchanged
  * status is not written. Undefined when the request is gone.
  */
 export async function writeRequestStatus(
@@ -86,18 +86,9 @@ export async function writeRequestStatus(
   request: ResourceRequest,
   change: (status: ResourceRequestStatus, current: ResourceRequest) => void | false,
 ): Promise<{ request: ResourceRequest; written: boolean } | undefined> {
-  let current: ResourceRequest | undefined = request;
-  for (let attempt = 0; attempt < 5 && current; attempt++) {
+  const result = await writeStatus(client, request, resourceRequest, (current) => {
     const status = cloneJson(current.status ?? {});
-    if (change(status, current) === false || jsonEqual(status, current.status ?? {})) return { request: current, written: false };
-    try {
-      return { request: resourceRequest(await client.updateStatus({ ...current, status })), written: true };
-    } catch (err) {
-      if (!isApiError(err, 'Conflict')) throw err;
-      const { apiVersion, kind, metadata } = request;
-      const latest = await client.get({ apiVersion, kind, namespace: metadata.namespace ?? '', name: metadata.name });
-      current = latest && resourceRequest(latest);
-    }
-  }
-  return current && { request: current, written: false };
+    return change(status, current) === false ? false : status;
+  });
+  return result && { request: result.object, written: result.written };
 }

@@ -12,12 +12,13 @@ import { commitMessage } from './commitMessage.ts';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { setCondition } from '../../api/conditions.ts';
-import { errorMessage, isApiError } from '../../api/errors.ts';
-import { isPlainObject, jsonEqual, type StoredObject, cloneJson } from '../../api/types.ts';
+import { errorMessage } from '../../api/errors.ts';
+import { isPlainObject, type StoredObject, cloneJson } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import { getOf, listOf, updateOf, watchOf } from '../../client/typed.ts';
+import { writeStatus } from '../../client/writeStatus.ts';
 import { withFinalizer, withoutFinalizer } from '../../api/finalizers.ts';
-import type { TypedResourceType } from '../../registry/builtin/defineType.ts';
+import { isObjectOf, objectOf, type TypedResourceType } from '../../registry/builtin/defineType.ts';
 import {
   bucketStateStoreType,
   destinationType,
@@ -450,16 +451,19 @@ export class StateStoreController {
     message: string,
     written?: Pick<StateStoreStatus, 'managedPaths' | 'destinationPaths' | 'lastCommit'>,
   ): Promise<void> {
-    const status = cloneJson(store.status ?? {});
-    status.status = ready ? 'Ready' : 'NotReady';
-    status.conditions = setCondition(status.conditions, { type: 'Ready', status: ready ? 'True' : 'False', reason, message }, this.now());
-    status.observedGeneration = store.metadata.generation ?? 1;
-    if (written) {
-      status.managedPaths = written.managedPaths;
-      status.destinationPaths = written.destinationPaths;
-      if (written.lastCommit) status.lastCommit = written.lastCommit;
-    }
-    if (!jsonEqual(status, store.status ?? {})) await this.opts.client.updateStatus({ ...store, status });
+    const view = (o: StoredObject): typeof store => (isObjectOf(gitStateStoreType, o) ? o : objectOf(bucketStateStoreType, o));
+    await writeStatus(this.opts.client, store, view, (current) => {
+      const status = cloneJson(current.status ?? {});
+      status.status = ready ? 'Ready' : 'NotReady';
+      status.conditions = setCondition(status.conditions, { type: 'Ready', status: ready ? 'True' : 'False', reason, message }, this.now());
+      status.observedGeneration = current.metadata.generation ?? 1;
+      if (written) {
+        status.managedPaths = written.managedPaths;
+        status.destinationPaths = written.destinationPaths;
+        if (written.lastCommit) status.lastCommit = written.lastCommit;
+      }
+      return status;
+    });
   }
 
   /**
@@ -497,9 +501,16 @@ export class StateStoreController {
   }
 
   private async setDestinationReady(dest: Destination, ready: boolean, reason: string, message: string): Promise<void> {
-    const status = cloneJson(dest.status ?? {});
-    status.conditions = setCondition(status.conditions, { type: 'Ready', status: ready ? 'True' : 'False', reason, message }, this.now());
-    if (!jsonEqual(status, dest.status ?? {})) await this.opts.client.updateStatus({ ...dest, status });
+    await writeStatus(
+      this.opts.client,
+      dest,
+      (o) => objectOf(destinationType, o),
+      (current) => {
+        const status = cloneJson(current.status ?? {});
+        status.conditions = setCondition(status.conditions, { type: 'Ready', status: ready ? 'True' : 'False', reason, message }, this.now());
+        return status;
+      },
+    );
   }
 
   /**
@@ -508,38 +519,30 @@ export class StateStoreController {
    */
   private async reportPlacement(placement: CachedPlacement, error: string | undefined, version: string): Promise<void> {
     const { namespace, name } = placement.files;
-    for (let attempt = 1; ; attempt++) {
-      const wp = await getOf(this.opts.client, workPlacementType, name, namespace || undefined);
-      if (!wp || versionOf(wp) !== placement.version) return;
-      try {
-        return await this.setPlacementStatus(wp, error, version);
-      } catch (err) {
-        if (isApiError(err, 'NotFound')) return;
-        if (!isApiError(err, 'Conflict') || attempt >= 5) throw err;
-      }
-    }
-  }
-
-  private async setPlacementStatus(wp: WorkPlacement, error: string | undefined, version: string): Promise<void> {
-    const current = wp.status ?? {};
-    // A placement already reported written for its generation is left alone: no status write per batch per placement.
-    if (!error && reportedWritten(wp)) return;
-    const now = this.now();
-    let c = current.conditions;
-    c = setCondition(c, { type: 'ScheduleSucceeded', status: 'True', reason: 'ScheduledToDestination', message: 'Scheduled to correct Destination' }, now);
-    c = error
-      ? setCondition(c, { type: 'WriteSucceeded', status: 'False', reason: 'WorkloadsFailedWrite', message: error }, now)
-      : setCondition(c, { type: 'WriteSucceeded', status: 'True', reason: 'WorkloadsWrittenToStateStore', message: '' }, now);
-    c = setCondition(
-      c,
-      error
-        ? { type: 'Ready', status: 'False', reason: 'WorkloadsFailedWrite', message: 'Failing' }
-        : { type: 'Ready', status: 'True', reason: 'WorkloadsWrittenToTargetDestination', message: 'Ready' },
-      now,
+    const wp = await getOf(this.opts.client, workPlacementType, name, namespace || undefined);
+    if (!wp) return;
+    await writeStatus(
+      this.opts.client,
+      wp,
+      (o) => objectOf(workPlacementType, o),
+      (current) => {
+        // Changed since the tree was made, or already reported written for its generation: left alone.
+        if (versionOf(current) !== placement.version || (!error && reportedWritten(current))) return false;
+        const now = this.now();
+        let c = current.status?.conditions;
+        c = setCondition(c, { type: 'ScheduleSucceeded', status: 'True', reason: 'ScheduledToDestination', message: 'Scheduled to correct Destination' }, now);
+        c = error
+          ? setCondition(c, { type: 'WriteSucceeded', status: 'False', reason: 'WorkloadsFailedWrite', message: error }, now)
+          : setCondition(c, { type: 'WriteSucceeded', status: 'True', reason: 'WorkloadsWrittenToStateStore', message: '' }, now);
+        c = setCondition(
+          c,
+          error
+            ? { type: 'Ready', status: 'False', reason: 'WorkloadsFailedWrite', message: 'Failing' }
+            : { type: 'Ready', status: 'True', reason: 'WorkloadsWrittenToTargetDestination', message: 'Ready' },
+          now,
+        );
+        return { ...current.status, conditions: c, versionID: version, observedGeneration: current.metadata.generation ?? 1 };
+      },
     );
-    await this.opts.client.updateStatus({
-      ...wp,
-      status: { ...current, conditions: c, versionID: version, observedGeneration: wp.metadata.generation ?? 1 },
-    });
   }
 }
