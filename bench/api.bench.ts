@@ -1,6 +1,8 @@
 /**
  * API benchmark. Prints:
- *  - writes/s through the HTTPS API (concurrent creates), next to the floor: raw store commits/s in one process;
+ *  - writes/s through the HTTPS API (concurrent creates), next to two floors: raw store commits/s in one process, and
+ *    what a bare Node.js HTTPS server (no routing, authentication, admission, store) answers under the same load —
+ *    with the server process's CPU per write for both;
  *  - listing 10,000 objects: server-side time of a Table list and of a JSON list, and the real kubectl end to end;
  *  - watch event latency with 100 concurrent watchers (write acknowledged → event received), p50/p99.
  * Figures only: no assertions. Usage: node bench/api.bench.ts [--objects 10000] [--writes 5000]
@@ -17,6 +19,7 @@ import { SqliteStore } from '../src/store/SqliteStore.ts';
 import { keyOf } from '../src/store/Store.ts';
 import { kubectlFor } from '../test/helpers/kubectl.ts';
 import { arg, pct, fmt } from './lib/figures.ts';
+import { startBareHttps } from './lib/bareHttps.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
@@ -52,23 +55,33 @@ async function main(): Promise<void> {
     data: { payload: 'x'.repeat(200) },
   });
   try {
-    // 1. writes/s through the API, the clients in a process of their own (a warm-up round first)
-    const load = async (writes: number, prefix: string): Promise<number> => {
-      const out = await run(process.execPath, [
-        join(import.meta.dirname, 'lib', 'writeLoad.ts'),
-        fleet.kubeconfigPath,
-        String(writes),
-        String(CONCURRENCY),
-        prefix,
-      ]);
+    // 1. writes/s through the API, the clients in a process of their own (a warm-up round first), and the same load
+    // on a bare HTTPS server in this process; the CPU this process spends per write is the server's (FleetOps' own
+    // controllers have nothing to do with ConfigMaps).
+    const load = async (kubeconfig: string, writes: number, prefix: string): Promise<{ rate: number; cpuMs: number }> => {
+      const cpu = process.cpuUsage();
+      const out = await run(process.execPath, [join(import.meta.dirname, 'lib', 'writeLoad.ts'), kubeconfig, String(writes), String(CONCURRENCY), prefix]);
+      const used = process.cpuUsage(cpu);
       const seconds: unknown = JSON.parse(out.trim().split('\n').pop() ?? '{}').seconds;
       if (typeof seconds !== 'number') throw new Error(`the write load printed no figure: ${out}`);
-      return writes / seconds;
+      return { rate: writes / seconds, cpuMs: (used.user + used.system) / 1000 / writes };
     };
-    await load(Math.ceil(WRITES / 5), 'warm');
-    const apiRate = await load(WRITES, 'w');
-    console.log(`writes through the API: ${fmt(apiRate)}/s (${WRITES} creates, ${CONCURRENCY} concurrent clients over HTTPS, in another process)`);
-    console.log(`  floor, raw store commits in-process: ${fmt(floor)}/s  → API at ${((apiRate / floor) * 100).toFixed(0)}% of the floor`);
+    await load(fleet.kubeconfigPath, Math.ceil(WRITES / 5), 'warm');
+    const api = await load(fleet.kubeconfigPath, WRITES, 'w');
+    const bare = await startBareHttps(join(dir, 'fleet'), fleet.kubeconfigPath, dir);
+    let transport: { rate: number; cpuMs: number };
+    try {
+      await load(bare.kubeconfigPath, Math.ceil(WRITES / 5), 'warm');
+      transport = await load(bare.kubeconfigPath, WRITES, 'w');
+    } finally {
+      await bare.close();
+    }
+    console.log(`writes through the API: ${fmt(api.rate)}/s (${WRITES} creates, ${CONCURRENCY} concurrent clients over HTTPS, in another process)`);
+    console.log(`  floor, raw store commits in-process: ${fmt(floor)}/s  → API at ${((api.rate / floor) * 100).toFixed(0)}% of the floor`);
+    console.log(
+      `  floor, a bare Node.js HTTPS server under the same load (parses the body, answers 201; no routing, auth, admission, store, audit): ${fmt(transport.rate)}/s  → API at ${((api.rate / transport.rate) * 100).toFixed(0)}% of it`,
+    );
+    console.log(`  server CPU per write: FleetOps ${api.cpuMs.toFixed(3)} ms, the bare server ${transport.cpuMs.toFixed(3)} ms`);
 
     // 2. list 10,000 objects
     await fleet.objects.list(fleet.registry.byKind('', 'Namespace')!, undefined); // warm

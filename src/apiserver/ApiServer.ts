@@ -479,12 +479,13 @@ export class ApiServer {
     const body = await decodeObjectBody(this.parser, limits, raw, req.headers['content-type'], protobuf);
     if (body === undefined)
       throw badRequest(verb === 'create' ? 'the request body is empty: send the object to create' : 'the request body is empty: send the whole object');
+    // The body was parsed for this request: the object service stores it rather than a copy.
     if (verb === 'update') {
-      const r = await objects.update(type, namespace, nameOf(path), body, options);
+      const r = await objects.update(type, namespace, nameOf(path), body, { ...options, ownedBody: true });
       return call.respond(200, r.object, r.warnings);
     }
     const { subresource: _none, ...createOptions } = options;
-    const r = await objects.create(type, namespace, body, createOptions);
+    const r = await objects.create(type, namespace, body, { ...createOptions, ownedBody: true });
     if (req.audit) req.audit.objectRef.name = r.object.metadata.name;
     return call.respond(201, r.object, r.warnings);
   }

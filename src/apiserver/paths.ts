@@ -17,10 +17,11 @@ export type ParsedPath =
   | { kind: 'unknown' };
 
 export function parseApiPath(pathname: string): ParsedPath {
+  // Most segments have nothing escaped: decoded only when they do (decodeURIComponent is a third of the parse).
   const parts = pathname
     .split('/')
     .filter((p) => p !== '')
-    .map(decodeURIComponent);
+    .map((p) => (p.includes('%') ? decodeURIComponent(p) : p));
   let group: string;
   let version: string | undefined;
   let rest: string[];

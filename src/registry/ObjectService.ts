@@ -33,6 +33,11 @@ export interface WriteOptions extends AdmitOptions {
    * escalation rules): sees the object exactly as it would be stored, after every patch and default, and throws to refuse.
    */
   validate?: (object: KubeObject, old: KubeObject | undefined) => Promise<void>;
+  /**
+   * The body was parsed for this write and nobody else holds it (an API request's): it becomes the stored object
+   * rather than being copied first. Unset, the caller's object is copied: callers keep and reuse theirs.
+   */
+  ownedBody?: boolean;
 }
 
 export interface UpdateOptions extends WriteOptions {
@@ -189,9 +194,9 @@ export class ObjectService {
    * stale one is refused at commit and retried), else the latest — a refusal (not found, conflict, failed
    * precondition) is only ever decided on the latest.
    */
-  private async readForWrite(key: ObjectKey, usable: (o: StoredObject | undefined) => boolean): Promise<StoredObject | undefined> {
-    const cached = await this.store.get(key, { cached: true });
-    return usable(cached) ? cached : this.store.get(key);
+  private async readForWrite(key: ObjectKey, usable: (o: StoredObject | undefined) => boolean, shared = false): Promise<StoredObject | undefined> {
+    const cached = await this.store.get(key, { cached: true, shared });
+    return usable(cached) ? cached : this.store.get(key, { shared });
   }
 
   private async ensureNamespace(type: ResourceType, namespace: string): Promise<void> {
@@ -200,7 +205,8 @@ export class ObjectService {
     if (!this.registry.byKind('', 'Namespace')) return;
     // As Kubernetes' NamespaceLifecycle admission reads its informer: what this process has seen, unless that says
     // missing or terminating (a refusal is decided on the latest).
-    const ns = await this.readForWrite(keyOf(NAMESPACE_TYPE, '', namespace), (o) => o !== undefined && !o.metadata.deletionTimestamp);
+    // Only looked at (every create in the namespace reads it): the store's shared copy, not one of its own.
+    const ns = await this.readForWrite(keyOf(NAMESPACE_TYPE, '', namespace), (o) => o !== undefined && !o.metadata.deletionTimestamp, true);
     if (!ns) throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
     if (ns.metadata.deletionTimestamp) {
       throw new ApiError(
@@ -213,7 +219,7 @@ export class ObjectService {
 
   async create(type: ResourceType, namespace: string, body: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
     const version = opts.version ?? preferredVersion(type);
-    const obj = this.strategy.decode(type, body, namespace, version);
+    const obj = this.strategy.decode(type, body, namespace, version, undefined, opts.ownedBody);
     this.strategy.prepareForCreate(type, obj);
     const m = obj.metadata;
     const warnings = this.strategy.admit(type, obj, undefined, opts, version);
@@ -284,7 +290,7 @@ export class ObjectService {
 
   async update(type: ResourceType, namespace: string, name: string, body: unknown, opts: UpdateOptions = {}): Promise<WriteResult> {
     const version = opts.version ?? preferredVersion(type);
-    const next = this.strategy.decode(type, body, namespace, version, opts.subresource);
+    const next = this.strategy.decode(type, body, namespace, version, opts.subresource, opts.ownedBody);
     if (next.metadata.name !== undefined && next.metadata.name !== name) {
       throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
     }

@@ -46,9 +46,9 @@ export class ObjectStrategy {
   /**
    * A request body as an object of `type` in `namespace` (a copy): 400 when it names another kind or namespace. For
    * a write of the status subresource only metadata and status are read of the body (the rest is the stored
-   * object's), and only they are copied.
+   * object's), and only they are copied. An `owned` body (parsed for this write, held by nobody else) is not copied.
    */
-  decode(type: ResourceType, body: unknown, namespace: string, version: string, subresource?: 'status'): KubeObject {
+  decode(type: ResourceType, body: unknown, namespace: string, version: string, subresource?: 'status', owned = false): KubeObject {
     if (!isPlainObject(body)) throw badRequest('the body of the request must be a JSON or YAML object');
     const expected = apiVersionOf(type, version);
     if (body.kind !== undefined && body.kind !== type.kind) {
@@ -58,10 +58,9 @@ export class ObjectStrategy {
       throw badRequest(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${expected})`);
     }
     if (body.metadata !== undefined && !isPlainObject(body.metadata)) throw badRequest('metadata must be an object');
+    const copy = owned ? <T>(v: T): T => v : cloneJson;
     const obj = (
-      subresource === 'status'
-        ? { metadata: cloneJson(body.metadata ?? {}), ...(body.status !== undefined ? { status: cloneJson(body.status) } : {}) }
-        : cloneJson(body)
+      subresource === 'status' ? { metadata: copy(body.metadata ?? {}), ...(body.status !== undefined ? { status: copy(body.status) } : {}) } : copy(body)
     ) as KubeObject;
     obj.apiVersion = expected;
     obj.kind = type.kind;

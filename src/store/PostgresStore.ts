@@ -280,7 +280,7 @@ export class PostgresStore implements Store {
       if (this.delivered < target) await this.inLane(() => (this.delivered < target ? this.catchUp() : Promise.resolve()));
     }
     const id = idOf(key);
-    const cached = this.cache.object(id);
+    const cached = this.cache.object(id, options.shared);
     if (cached !== undefined) return cached;
     const { rows } = await this.pool.query<{ rv: string; data: string }>({
       name: 'fleetops-get',

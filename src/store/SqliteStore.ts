@@ -172,9 +172,9 @@ export class SqliteStore implements Store {
    * process writes the file, and the cache changes only after a transaction commits, so it never disagrees with it:
    * every read is of the latest, and `options.cached` changes nothing.
    */
-  async get(key: ObjectKey, _options?: GetOptions): Promise<StoredObject | undefined> {
+  async get(key: ObjectKey, options?: GetOptions): Promise<StoredObject | undefined> {
     const id = cacheId(key);
-    const cached = this.cache.object(id);
+    const cached = this.cache.object(id, options?.shared);
     if (cached !== undefined) return cached;
     const text = this.storedText(key);
     if (text === undefined) return undefined;

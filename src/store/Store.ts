@@ -93,6 +93,11 @@ export interface GetOptions {
    * the version it is based on) and for level-based controllers; unset, a read sees every acknowledged write.
    */
   cached?: boolean;
+  /**
+   * The caller only reads the object (it never changes it, nor hands it on): the store may answer with the copy its
+   * read cache and watchers share instead of a copy of the caller's own. Stores may ignore it.
+   */
+  shared?: boolean;
 }
 
 export interface Store {

@@ -53,17 +53,20 @@ export class TextCache {
     this.maxObjects = options.maxObjects ?? 1024;
   }
 
-  /** A copy of the object, nobody else's (from its template, made at the first read), moved to the fresh end. */
-  object(id: string): StoredObject | undefined {
+  /**
+   * A copy of the object, nobody else's (from its template, made at the first read), moved to the fresh end; with
+   * `shared`, the template itself, for a reader that never changes it (see GetOptions.shared).
+   */
+  object(id: string, shared = false): StoredObject | undefined {
     const text = this.get(id);
     if (text === undefined) return undefined;
     const template = this.templates.get(id);
     if (template !== undefined && template.text === text) {
       this.templateClock = freshen(this.templates, id, template, this.templateClock);
-      return cloneJson(template.object);
+      return shared ? template.object : cloneJson(template.object);
     }
     const object: StoredObject = JSON.parse(text);
-    this.keep(id, text, cloneJson(object));
+    this.keep(id, text, shared ? object : cloneJson(object));
     return object;
   }
 

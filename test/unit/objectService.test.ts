@@ -47,6 +47,21 @@ describe('ObjectService', () => {
     await rejects(objects.create(widgetType, 'nowhere', widget('w1')), 'NotFound');
   });
 
+  it("leaves the caller's object as it was, unless it hands its body over", async () => {
+    const mine = widget('w-kept', 4, { team: 'x' });
+    const before = structuredClone(mine);
+    const { object } = await objects.create(widgetType, 'a', mine);
+    assert.deepEqual(mine, before, 'create copies the object it is given');
+    const next = { ...object, spec: { size: 5 } };
+    const nextBefore = structuredClone(next);
+    await objects.update(widgetType, 'a', 'w-kept', next);
+    assert.deepEqual(next, nextBefore, 'so does update');
+    // A body parsed for the request (the API server's) is stored as it is: the stored object is what it said.
+    const { object: owned } = await objects.create(widgetType, 'a', widget('w-owned', 6), { ownedBody: true });
+    assert.equal((owned.spec as { size: number }).size, 6);
+    assert.deepEqual((await objects.get(widgetType, 'a', 'w-owned')).spec, owned.spec);
+  });
+
   it('writes a server-side apply of a new object once, owned by its manager', async () => {
     const events: WatchEvent[] = [];
     const handle = await objects.watch(widgetType, 'a', { resourceVersion: await objects.currentResourceVersion() }, (e) => events.push(e));

@@ -72,4 +72,19 @@ describe('text cache', () => {
     assert.deepEqual(cache.parsed('e', text(6)), JSON.parse(text(6)));
     assert.deepEqual(cache.parsed('e', text(7)), JSON.parse(text(7)), 'another version is parsed');
   });
+
+  it('hands a reader that only reads the template itself, and a copy to every other reader', () => {
+    const cache = new TextCache();
+    const text = JSON.stringify({ metadata: { name: 'ns', resourceVersion: '1' } });
+    const committed = JSON.parse(text);
+    cache.remember('ns', text, 1, committed);
+    assert.equal(cache.object('ns', true), committed, 'the shared template, not a copy');
+    assert.notEqual(cache.object('ns'), committed, 'a copy for a reader that may change it');
+    // Without a template yet, a shared read parses once and keeps what it parsed as the template.
+    cache.remember('other', text, 2);
+    const parsed = cache.object('other', true);
+    assert.deepEqual(parsed, committed);
+    assert.equal(cache.object('other', true), parsed);
+    assert.notEqual(cache.object('other'), parsed);
+  });
 });
