@@ -5,7 +5,9 @@
  *    with the server process's CPU per write for both;
  *  - listing 10,000 objects: server-side time of a Table list and of a JSON list, and the real kubectl end to end;
  *  - watch event latency with 100 concurrent watchers (write acknowledged → event received), p50/p99.
- * Figures only: no assertions. Usage: node bench/api.bench.ts [--objects 10000] [--writes 5000]
+ * Figures only: no assertions. Usage: node bench/api.bench.ts [--objects 10000] [--writes 5000] [--postgres]
+ * (--postgres: FleetOps and the raw store's floor on a throw-away PostgreSQL 15 cluster instead of the embedded store;
+ * the database's CPU per write is printed beside the server's.)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +18,10 @@ import { startFleetOps } from '../src/main.ts';
 import { HttpClient } from '../src/client/HttpClient.ts';
 import { loadKubeconfig } from '../src/client/kubeconfig.ts';
 import { SqliteStore } from '../src/store/SqliteStore.ts';
+import { PostgresStore } from '../src/store/PostgresStore.ts';
+import type { Store } from '../src/store/Store.ts';
+import { startPostgres, type TestPostgres } from '../test/helpers/postgres.ts';
+import { postgresCpuSeconds } from './lib/cpuBreakdown.ts';
 import { keyOf } from '../src/store/Store.ts';
 import { kubectlFor } from '../test/helpers/kubectl.ts';
 import { arg, pct, fmt } from './lib/figures.ts';
@@ -29,24 +35,44 @@ const OBJECTS = arg('objects', 10_000);
 const WRITES = arg('writes', 5_000);
 const CONCURRENCY = 16;
 
-async function storeFloor(dir: string): Promise<number> {
-  const store = new SqliteStore({ path: join(dir, 'floor.db') });
+/**
+ * Raw store commits in this process, one writer at a time, and `CONCURRENCY` at a time (a store groups concurrent
+ * commits: that is what the API's concurrent clients can get at most from it). On PostgreSQL the objects go to a
+ * namespace of their own in the database FleetOps then uses.
+ */
+async function storeFloor(dir: string, db: TestPostgres | undefined): Promise<{ sequential: number; concurrent: number }> {
+  const store: Store = db ? await PostgresStore.open({ url: db.url }) : new SqliteStore({ path: join(dir, 'floor.db') });
   const t = { group: '', kind: 'ConfigMap' };
-  const start = performance.now();
-  for (let i = 0; i < WRITES; i++) {
-    await store.commit([
-      { op: 'create', key: keyOf(t, 'default', `f${i}`), object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `f${i}` }, data: { i: String(i) } } },
+  const write = (i: number): Promise<unknown> =>
+    store.commit([
+      {
+        op: 'create',
+        key: keyOf(t, 'floor', `f${i}`),
+        object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `f${i}`, namespace: 'floor' }, data: { i: String(i) } },
+      },
     ]);
+  try {
+    let start = performance.now();
+    for (let i = 0; i < WRITES; i++) await write(i);
+    const sequential = WRITES / ((performance.now() - start) / 1000);
+    let next = WRITES;
+    start = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        for (let i = next++; i < 2 * WRITES; i = next++) await write(i);
+      }),
+    );
+    return { sequential, concurrent: WRITES / ((performance.now() - start) / 1000) };
+  } finally {
+    await store.close();
   }
-  const rate = WRITES / ((performance.now() - start) / 1000);
-  await store.close();
-  return rate;
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fleetops-bench-'));
-  const floor = await storeFloor(dir);
-  const fleet = await startFleetOps({ dataDir: join(dir, 'fleet'), port: 0, logger: pino({ level: 'silent' }) });
+  const db = process.argv.includes('--postgres') ? await startPostgres() : undefined;
+  const floor = await storeFloor(dir, db);
+  const fleet = await startFleetOps({ dataDir: join(dir, 'fleet'), port: 0, logger: pino({ level: 'silent' }), ...(db ? { store: db.url } : {}) });
   const client = new HttpClient(loadKubeconfig(fleet.kubeconfigPath));
   const cm = (name: string): object => ({
     apiVersion: 'v1',
@@ -58,30 +84,38 @@ async function main(): Promise<void> {
     // 1. writes/s through the API, the clients in a process of their own (a warm-up round first), and the same load
     // on a bare HTTPS server in this process; the CPU this process spends per write is the server's (FleetOps' own
     // controllers have nothing to do with ConfigMaps).
-    const load = async (kubeconfig: string, writes: number, prefix: string): Promise<{ rate: number; cpuMs: number }> => {
+    const load = async (kubeconfig: string, writes: number, prefix: string): Promise<{ rate: number; cpuMs: number; dbCpuMs: number }> => {
       const cpu = process.cpuUsage();
+      const dbCpu = db ? postgresCpuSeconds() : 0;
       const out = await run(process.execPath, [join(import.meta.dirname, 'lib', 'writeLoad.ts'), kubeconfig, String(writes), String(CONCURRENCY), prefix]);
       const used = process.cpuUsage(cpu);
       const seconds: unknown = JSON.parse(out.trim().split('\n').pop() ?? '{}').seconds;
       if (typeof seconds !== 'number') throw new Error(`the write load printed no figure: ${out}`);
-      return { rate: writes / seconds, cpuMs: (used.user + used.system) / 1000 / writes };
+      return { rate: writes / seconds, cpuMs: (used.user + used.system) / 1000 / writes, dbCpuMs: db ? ((postgresCpuSeconds() - dbCpu) * 1000) / writes : 0 };
     };
     await load(fleet.kubeconfigPath, Math.ceil(WRITES / 5), 'warm');
     const api = await load(fleet.kubeconfigPath, WRITES, 'w');
     const bare = await startBareHttps(join(dir, 'fleet'), fleet.kubeconfigPath, dir);
-    let transport: { rate: number; cpuMs: number };
+    let transport: { rate: number; cpuMs: number; dbCpuMs: number };
     try {
       await load(bare.kubeconfigPath, Math.ceil(WRITES / 5), 'warm');
       transport = await load(bare.kubeconfigPath, WRITES, 'w');
     } finally {
       await bare.close();
     }
-    console.log(`writes through the API: ${fmt(api.rate)}/s (${WRITES} creates, ${CONCURRENCY} concurrent clients over HTTPS, in another process)`);
-    console.log(`  floor, raw store commits in-process: ${fmt(floor)}/s  → API at ${((api.rate / floor) * 100).toFixed(0)}% of the floor`);
+    const storeName = db ? 'PostgreSQL 15' : 'embedded SQLite';
+    console.log(
+      `writes through the API: ${fmt(api.rate)}/s (${WRITES} creates, ${CONCURRENCY} concurrent clients over HTTPS, in another process; store: ${storeName})`,
+    );
+    console.log(
+      `  floor, raw store commits in-process, one at a time: ${fmt(floor.sequential)}/s  → API at ${((api.rate / floor.sequential) * 100).toFixed(0)}% of the floor (${CONCURRENCY} at a time: ${fmt(floor.concurrent)}/s)`,
+    );
     console.log(
       `  floor, a bare Node.js HTTPS server under the same load (parses the body, answers 201; no routing, auth, admission, store, audit): ${fmt(transport.rate)}/s  → API at ${((api.rate / transport.rate) * 100).toFixed(0)}% of it`,
     );
-    console.log(`  server CPU per write: FleetOps ${api.cpuMs.toFixed(3)} ms, the bare server ${transport.cpuMs.toFixed(3)} ms`);
+    console.log(
+      `  server CPU per write: FleetOps ${api.cpuMs.toFixed(3)} ms${db ? ` (and PostgreSQL ${api.dbCpuMs.toFixed(3)} ms)` : ''}, the bare server ${transport.cpuMs.toFixed(3)} ms`,
+    );
 
     // 2. list 10,000 objects
     await fleet.objects.list(fleet.registry.byKind('', 'Namespace')!, undefined); // warm
@@ -179,6 +213,7 @@ async function main(): Promise<void> {
   } finally {
     client.close();
     await fleet.stop();
+    db?.cleanup();
     rmSync(dir, { recursive: true, force: true });
   }
 }

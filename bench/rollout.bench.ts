@@ -17,7 +17,7 @@
  */
 import { testPromise } from '../test/helpers/promises.ts';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +30,7 @@ import { keyOf } from '../src/store/Store.ts';
 import { bareSpawns, describeFloors, sandboxFloors } from './lib/sandboxFloor.ts';
 import { BENCH_IMAGE, buildBenchImage } from './lib/benchImage.ts';
 import { arg } from './lib/figures.ts';
-import { cpuBreakdown, statCpuMs, threadCpuMs, threadCpuSince, type CpuProfile } from './lib/cpuBreakdown.ts';
+import { cpuBreakdown, postgresCpuSeconds, threadCpuMs, threadCpuSince, type CpuProfile } from './lib/cpuBreakdown.ts';
 import { startPostgres, type TestPostgres } from '../test/helpers/postgres.ts';
 import { metricsRegistry } from '../src/telemetry/metrics.ts';
 import { allocationBreakdown, type SamplingHeapProfile } from './lib/allocationBreakdown.ts';
@@ -103,21 +103,6 @@ function commitCounter(): { at(repo: string, revision: number): Promise<number>;
       }),
     stop: () => shell.stdin.end(),
   };
-}
-
-/** CPU seconds used so far by the processes named postgres (the throw-away cluster is the machine's only one). */
-function postgresCpuSeconds(): number {
-  let ms = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (stat.includes('(postgres)')) ms += statCpuMs(stat);
-    } catch {
-      // The process ended between the listing and the read.
-    }
-  }
-  return ms / 1000;
 }
 
 /** Heap allocations during the update per resource, by component (components under 2% together). */

@@ -115,3 +115,18 @@ export function cpuBreakdown(profile: CpuProfile): { lines: BreakdownLine[]; idl
   const total = idle + busy;
   return { lines, idleShare: total ? idle / total : 0 };
 }
+
+/** CPU seconds used so far by the processes named postgres (the throw-away cluster is the machine's only one). */
+export function postgresCpuSeconds(): number {
+  let ms = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.includes('(postgres)')) ms += statCpuMs(stat);
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return ms / 1000;
+}
