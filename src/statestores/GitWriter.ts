@@ -47,6 +47,12 @@ export interface SyncRequest {
   files: Map<string, Buffer>;
   /** The commit message, or how to word it from the paths the commit changes. */
   message: string | ((changedPaths: readonly string[]) => string);
+  /**
+   * When `files` is the very map of this writer's last sync, changed since only at these paths: the writer compares
+   * only them with what it committed (a fleet's store is not walked file by file at every write). Ignored when the
+   * writer does not know the map or what it committed (a new writer, a failed or refused write): it compares all.
+   */
+  changed?: ReadonlySet<string>;
 }
 
 export interface SyncResult {
@@ -100,8 +106,8 @@ export class GitWriter {
   private prepared = false;
   /** The repository itself when it is written in place (see above); undefined: through a mirror and a push. */
   private inPlace: string | undefined;
-  /** The commit this writer last pushed and the blob id of each file in it. */
-  private pushed: { sha: string; roots: string; files: Map<string, string> } | undefined;
+  /** The commit this writer last pushed, the blob id of each file in it, and the map of files it was made from. */
+  private pushed: { sha: string; roots: string; files: Map<string, string>; source: SyncRequest['files'] } | undefined;
 
   constructor(opts: GitWriterOptions) {
     this.opts = opts;
@@ -255,17 +261,21 @@ export class GitWriter {
       // The commit brings the base's file list up to date in place: it is forgotten until the commit lands.
       if (base) this.pushed = undefined;
       const tip = base ? base.sha : this.inPlace ? await this.findRef(`refs/heads/${this.opts.branch}`, this.inPlace) : await this.fetchTip();
-      const commit = await this.commit(req, tip, base?.files);
+      // Only the paths the caller says changed, when the files are the map this writer last committed.
+      const commit = await this.commit(req, tip, base?.files, base?.source === req.files ? req.changed : undefined);
       // Nothing to change by our memory (which is then as it was): look at the repository itself, so edits made there
       // by hand are repaired.
       if (!commit && base) {
         this.pushed = base;
         continue;
       }
-      if (!commit) return { version: tip ?? '', changed: 0 };
+      if (!commit) {
+        if (this.pushed) this.pushed.source = req.files;
+        return { version: tip ?? '', changed: 0 };
+      }
       const refusal = this.inPlace ? commit.refusal : await this.push(commit.sha);
       if (refusal === undefined) {
-        this.pushed = { sha: commit.sha, roots, files: commit.files };
+        this.pushed = { sha: commit.sha, roots, files: commit.files, source: req.files };
         if (this.inPlace) await this.tidy(this.inPlace);
         return { version: commit.sha, changed: commit.changed };
       }
@@ -296,6 +306,7 @@ export class GitWriter {
     req: SyncRequest,
     tip: string | undefined,
     known?: Map<string, string>,
+    only?: ReadonlySet<string>,
   ): Promise<{ sha: string; changed: number; files: Map<string, string>; refusal?: Refusal } | undefined> {
     const repo = this.inPlace ?? this.opts.workDir;
     // What the tip holds under the roots, brought up to what the commit will hold as the files are compared (a
@@ -311,18 +322,23 @@ export class GitWriter {
     }
     const chunks: Buffer[] = [];
     const changedPaths: string[] = [];
-    for (const [path, content] of req.files) {
-      const sha = blobSha(content);
-      if (current.get(path) === sha) continue;
-      current.set(path, sha);
-      chunks.push(Buffer.from(`M 100644 inline ${quotePath(path)}\ndata ${content.length}\n`), content, Buffer.from('\n'));
+    const compare = (path: string, content: Buffer | undefined): void => {
+      if (content === undefined) {
+        if (!current.delete(path)) return;
+        chunks.push(Buffer.from(`D ${quotePath(path)}\n`));
+      } else {
+        const sha = blobSha(content);
+        if (current.get(path) === sha) return;
+        current.set(path, sha);
+        chunks.push(Buffer.from(`M 100644 inline ${quotePath(path)}\ndata ${content.length}\n`), content, Buffer.from('\n'));
+      }
       changedPaths.push(path);
-    }
-    for (const path of current.keys()) {
-      if (req.files.has(path)) continue;
-      current.delete(path);
-      chunks.push(Buffer.from(`D ${quotePath(path)}\n`));
-      changedPaths.push(path);
+    };
+    if (only && known) {
+      for (const path of only) compare(path, req.files.get(path));
+    } else {
+      for (const [path, content] of req.files) compare(path, content);
+      for (const path of current.keys()) if (!req.files.has(path)) compare(path, undefined);
     }
     const files = current;
     const changed = changedPaths.length;

@@ -89,6 +89,43 @@ for (const mode of ['written in place', 'pushed to (a post-receive hook)'] as co
       assert.equal(again.changed, 0, 'no empty commit');
       assert.equal(again.version, r.version);
     });
+
+    it('compares only the paths said to have changed in the map it last wrote, and every path of any other map', async () => {
+      const desired = files({ 'worker/a.yaml': 'a: 3\n', 'worker/b.yaml': 'b: 1\n', 'worker/c.yaml': 'c: 1\n' });
+      await writer.sync({ roots: ['worker'], files: desired, message: 'five' });
+      assert.deepEqual(await tree(), ['README.md', 'worker/a.yaml', 'worker/b.yaml', 'worker/c.yaml']);
+      // The same map, changed at the paths named: an update, an addition and a removal.
+      desired.set('worker/a.yaml', Buffer.from('a: 4\n'));
+      desired.set('worker/d.yaml', Buffer.from('d: 1\n'));
+      desired.delete('worker/c.yaml');
+      const delta = await writer.sync({
+        roots: ['worker'],
+        files: desired,
+        message: 'six',
+        changed: new Set(['worker/a.yaml', 'worker/c.yaml', 'worker/d.yaml']),
+      });
+      assert.equal(delta.changed, 3);
+      assert.deepEqual(await tree(), ['README.md', 'worker/a.yaml', 'worker/b.yaml', 'worker/d.yaml']);
+      assert.equal(await show('worker/a.yaml'), 'a: 4\n');
+      // A change the hint does not name is not looked for in the same map (when the named ones change)...
+      desired.set('worker/b.yaml', Buffer.from('b: 2\n'));
+      desired.set('worker/d.yaml', Buffer.from('d: 2\n'));
+      const named = await writer.sync({ roots: ['worker'], files: desired, message: 'seven', changed: new Set(['worker/d.yaml']) });
+      assert.equal(named.changed, 1);
+      assert.equal(await show('worker/b.yaml'), 'b: 1\n');
+      // ...but a hint with another map is ignored: every path is compared.
+      const other = new Map(desired);
+      const full = await writer.sync({ roots: ['worker'], files: other, message: 'eight', changed: new Set() });
+      assert.equal(full.changed, 1);
+      assert.equal(await show('worker/b.yaml'), 'b: 2\n');
+      // A branch moved by someone else: the hint is of no use, the write is redone from the repository.
+      await outsidePush((clone) => writeFileSync(join(clone, 'worker', 'd.yaml'), 'd: by hand\n'));
+      other.set('worker/e.yaml', Buffer.from('e: 1\n'));
+      const moved = await writer.sync({ roots: ['worker'], files: other, message: 'nine', changed: new Set(['worker/e.yaml']) });
+      assert.equal(moved.changed, 2, 'the new file, and the hand edit repaired');
+      assert.equal(await show('worker/d.yaml'), 'd: 2\n');
+      assert.deepEqual(await tree(), ['README.md', 'worker/a.yaml', 'worker/b.yaml', 'worker/d.yaml', 'worker/e.yaml']);
+    });
   });
 
 describe('Git writer errors', () => {

@@ -4,7 +4,9 @@
  * whole desired tree to the store's writer, which commits the difference in one batch. Changes that arrive while a
  * write is under way are folded into the next batch (the work queue holds one entry per store). The desired
  * content is always derived from the stored objects, so restarts and outages converge to it; folders of
- * Destinations that were removed are emptied because the store remembers which folders it manages.
+ * Destinations that were removed are emptied because the store remembers which folders it manages. Between writes
+ * the desired tree is kept and brought up to date by the placements that changed (see StoreTree), and the writer
+ * told which paths those are: a write costs what changed, not the fleet.
  */
 import { stateStoreMetrics } from '../../telemetry/metrics.ts';
 import { inSpan } from '../../telemetry/tracing.ts';
@@ -36,7 +38,8 @@ import { decodeWorkload } from '../../lib/workloads.ts';
 import { spacedAfter } from '../../controller/spacedAfter.ts';
 import { eachConcurrently } from '../../lib/eachConcurrently.ts';
 import { KeyOrder } from './KeyOrder.ts';
-import { destinationFiles, destinationRoot, type DestinationLayout, type PlacementFiles } from '../../statestores/layout.ts';
+import { destinationRoot, type DestinationLayout, type PlacementFiles } from '../../statestores/layout.ts';
+import { placementKey, StoreTree } from './StoreTree.ts';
 import type { GitAuth, SyncRequest, SyncResult } from '../../statestores/GitWriter.ts';
 import { GitHubAppTokens, githubApiUrlOf, INSTALLATION_TOKEN_USER } from '../../statestores/GitHubAppTokens.ts';
 import { LABEL_PIPELINE_NAME } from '../shared/kratixNames.ts';
@@ -103,17 +106,20 @@ function reportedWritten(wp: WorkPlacement): boolean {
   return status.observedGeneration === wp.metadata.generation && (status.conditions ?? []).some((c) => c.type === 'WriteSucceeded' && c.status === 'True');
 }
 
-/** A placement's key: its namespace and name, which sort as the pair does (NUL sorts before any character). */
-function placementKey(namespace: string, name: string): string {
-  return `${namespace}\0${name}`;
-}
-
-/** The cached placements in their key order. */
-function* inOrder({ byKey, order }: { byKey: Map<string, CachedPlacement>; order: KeyOrder }): Generator<CachedPlacement> {
+/** The cached placements in their key order, with their keys. */
+function* inOrder({ byKey, order }: { byKey: Map<string, CachedPlacement>; order: KeyOrder }): Generator<[string, CachedPlacement]> {
   for (const key of order.keys()) {
     const placement = byKey.get(key);
-    if (placement) yield placement;
+    if (placement) yield [key, placement];
   }
+}
+
+/** The placements a write of these Destinations holds: those targeting one of them, not being deleted. */
+function targetedBy(layouts: DestinationLayout[], placements: Iterable<[string, CachedPlacement]>): CachedPlacement[] {
+  const names = new Set(layouts.map((l) => l.name));
+  const out: CachedPlacement[] = [];
+  for (const [, p] of placements) if (names.has(p.target) && !p.deleting) out.push(p);
+  return out;
 }
 
 /** What a placement's files depend on: its spec generation and pipeline label (status writes change neither). */
@@ -151,6 +157,10 @@ export class StateStoreController {
    * 10,000 objects from the store each time. Undefined until the watch has delivered the existing ones.
    */
   private placements: { byKey: Map<string, CachedPlacement>; order: KeyOrder } | undefined;
+  /** Each store's tree as its last successful write made it (see StoreTree). */
+  private readonly trees = new Map<string, StoreTree>();
+  /** By store: the placements changed since its tree was last brought up to date. */
+  private readonly dirty = new Map<string, Set<string>>();
 
   private readonly githubApp: GitHubAppTokens;
 
@@ -228,7 +238,11 @@ export class StateStoreController {
         if (before && after && before.version === after.version && before.target === after.target && before.deleting === after.deleting) return;
         for (const target of new Set([before?.target, after?.target ?? targetOf(e.object)])) {
           const key = target === undefined ? undefined : this.storeOf.get(target);
-          if (key) this.enqueue(key);
+          if (!key) continue;
+          let dirty = this.dirty.get(key);
+          if (!dirty) this.dirty.set(key, (dirty = new Set()));
+          dirty.add(id);
+          this.enqueue(key);
         }
       }),
       // Credentials can change under a store.
@@ -241,6 +255,8 @@ export class StateStoreController {
     for (const w of this.watches) w.stop();
     this.watches = [];
     this.placements = undefined;
+    this.trees.clear();
+    this.dirty.clear();
     await this.controller.stop();
   }
 
@@ -316,7 +332,11 @@ export class StateStoreController {
       : bucket
         ? { kind: 'BucketStateStore', spec: bucket.spec }
         : undefined;
-    if (!store || !config) return;
+    if (!store || !config) {
+      this.trees.delete(key);
+      this.dirty.delete(key);
+      return;
+    }
     const referring = (await listOf(client, destinationType)).filter((d) => {
       const ref = d.spec.stateStoreRef;
       return ref?.kind === kind && ref.name === name;
@@ -331,15 +351,17 @@ export class StateStoreController {
       return { requeueAfter: 30_000 };
     }
     const layouts = destinations.map((d) => layoutOf(d, config.spec.path));
-    const { files, targeted, failed } = await this.desiredTree(layouts);
     const roots = [...new Set(layouts.map((l) => l.root))].sort();
+    const { tree, changed, targeted } = await this.desiredTree(key, layouts, roots);
+    const failed = tree.failed;
     const destinationPaths = Object.fromEntries(layouts.map((l) => [l.name, l.root]));
     const request: SyncRequest = {
       // What the store held before and no Destination holds now is removed (a changed path, a cleared Destination),
       // except the folders of Destinations deleted with `cleanup: none` (Kratix's default), which stay as they are.
       roots: [...new Set([...roots, ...this.staleRoots(store.status, referring), ...clearing.map((d) => layoutOf(d, config.spec.path).root)])],
-      files,
-      message: (changed) => commitMessage(changed, layouts),
+      files: tree.files,
+      ...(changed ? { changed } : {}),
+      message: (paths) => commitMessage(paths, layouts),
     };
     let result: SyncResult;
     const started = performance.now();
@@ -357,6 +379,8 @@ export class StateStoreController {
       const took = (performance.now() - started) / 1000;
       for (const d of destinations) stateStoreMetrics.writeDuration.with(d.metadata.name).observe(took);
     } catch (err) {
+      // The tree holds what was not written: the next write makes it again from every placement.
+      this.trees.delete(key);
       for (const d of destinations) stateStoreMetrics.writeErrors.with(d.metadata.name).inc();
       const message = errorMessage(err);
       log.warn({ err: message }, 'state store write failed; retrying with backoff');
@@ -369,35 +393,45 @@ export class StateStoreController {
     for (const d of clearing) await client.update(withoutFinalizer(d, FINALIZER_DESTINATION_CLEANUP));
     for (const d of destinations) await this.setDestinationReady(d, true, 'TestDocumentsWritten', 'Test documents written to State Store');
     // A placement already reported written for its generation is left alone: no status write per batch per placement.
-    const unreported = targeted.filter(({ files: p, reported }) => !reported || failed.has(`${p.namespace}/${p.name}`));
+    const unreported = targeted.filter(({ files: p, reported }) => !reported || failed.has(placementKey(p.namespace, p.name)));
     // Written many at once: they share the store's transactions (one after another, a batch of 700 took 0.9 s of
     // waiting for commits, which the spacing of writes then tripled).
     await eachConcurrently(unreported, STATUS_WRITES_AT_ONCE, (placement) =>
-      this.reportPlacement(placement, failed.get(`${placement.files.namespace}/${placement.files.name}`), result.version),
+      this.reportPlacement(placement, failed.get(placementKey(placement.files.namespace, placement.files.name)), result.version),
     );
   }
 
-  /** Every file the store should hold for these Destinations, the placements they come from, and those that failed. */
-  private async desiredTree(layouts: DestinationLayout[]): Promise<{ files: Map<string, Buffer>; targeted: CachedPlacement[]; failed: Map<string, string> }> {
-    const byDest = new Map<string, PlacementFiles[]>(layouts.map((l) => [l.name, []]));
-    const placements = this.placements
-      ? inOrder(this.placements)
-      : (await listOf(this.opts.client, workPlacementType)).map((wp) => this.placementOf(wp, undefined)); // the layout sorts them
-    const targeted: CachedPlacement[] = [];
-    for (const placement of placements) {
-      const list = byDest.get(placement.target);
-      if (!list || placement.deleting) continue;
-      targeted.push(placement);
-      list.push(placement.files);
+  /**
+   * Every file the store should hold for these Destinations (and those that failed), and the placements they come
+   * from: the store's last tree brought up to date by the placements changed since (with the paths that may have
+   * changed), or a tree made from every placement.
+   */
+  private async desiredTree(
+    storeKey: string,
+    layouts: DestinationLayout[],
+    roots: string[],
+  ): Promise<{ tree: StoreTree; changed?: ReadonlySet<string>; targeted: CachedPlacement[] }> {
+    const signature = JSON.stringify([layouts, roots]);
+    const placements = this.placements;
+    if (!placements) {
+      // No watch cache yet: listed and decoded (the layout sorts them).
+      const listed = (await listOf(this.opts.client, workPlacementType)).map((wp): [string, CachedPlacement] => [
+        placementKey(wp.metadata.namespace ?? '', wp.metadata.name),
+        this.placementOf(wp, undefined),
+      ]);
+      this.trees.delete(storeKey);
+      return { tree: StoreTree.build(signature, layouts, listed), targeted: targetedBy(layouts, listed) };
     }
-    const failed = new Map<string, string>();
-    const each = layouts.map((layout) =>
-      destinationFiles(layout, byDest.get(layout.name) ?? [], (wp, err) => failed.set(`${wp.namespace}/${wp.name}`, err.message)),
-    );
-    // One Destination (the usual store): its map as it is, not copied file by file.
-    const files = each.length === 1 && each[0] ? each[0] : new Map<string, Buffer>();
-    if (each.length !== 1) for (const one of each) for (const [path, content] of one) files.set(path, content);
-    return { files, targeted, failed };
+    // From here on synchronous: the changes taken are those the cache holds.
+    const dirty = this.dirty.get(storeKey) ?? new Set<string>();
+    this.dirty.delete(storeKey);
+    const targeted = targetedBy(layouts, placements.byKey);
+    const kept = this.trees.get(storeKey);
+    const changed = kept?.signature === signature ? kept.update(dirty, (k) => placements.byKey.get(k)) : undefined;
+    if (kept && changed) return { tree: kept, changed, targeted };
+    const tree = StoreTree.build(signature, layouts, inOrder(placements));
+    this.trees.set(storeKey, tree);
+    return { tree, targeted };
   }
 
   private writerFor(config: StoreSpec, name: string, auth: GitAuth): StateWriter {
