@@ -8,14 +8,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { pino } from 'pino';
-import { coreTypes, namespaceType } from '../../src/registry/builtin/coreKinds.ts';
-import { destinationType, gitStateStoreType, kratixTypes, workPlacementType } from '../../src/registry/builtin/kratixKinds.ts';
+import { destinationType, gitStateStoreType, workPlacementType } from '../../src/registry/builtin/kratixKinds.ts';
 import { objectOf } from '../../src/registry/builtin/defineType.ts';
-import { ObjectService } from '../../src/registry/ObjectService.ts';
-import { Registry } from '../../src/registry/Registry.ts';
-import { SchemaValidator } from '../../src/registry/schema/SchemaValidator.ts';
-import { SqliteStore } from '../../src/store/SqliteStore.ts';
-import { InProcessClient } from '../../src/client/InProcessClient.ts';
+import type { ObjectService } from '../../src/registry/ObjectService.ts';
+import type { SqliteStore } from '../../src/store/SqliteStore.ts';
+import type { InProcessClient } from '../../src/client/InProcessClient.ts';
+import { kratixObjectStore } from '../helpers/objectStore.ts';
 import { StateStoreController } from '../../src/controllers/statestore/StateStoreController.ts';
 import type { SyncRequest, SyncResult } from '../../src/statestores/GitWriter.ts';
 import { encodeWorkload } from '../../src/lib/workloads.ts';
@@ -69,11 +67,8 @@ describe('StateStoreController reports', () => {
   const reports: [string, number | undefined, string | undefined][] = [];
 
   before(async () => {
-    store = new SqliteStore({ path: ':memory:' });
-    const registry = new Registry();
-    for (const t of [...coreTypes, ...kratixTypes(new SchemaValidator())]) registry.register(t);
-    objects = new ObjectService({ store, registry });
-    await objects.create(namespaceType, '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+    let client: InProcessClient;
+    ({ store, objects, client } = await kratixObjectStore());
     await objects.create(gitStateStoreType, '', {
       apiVersion: 'platform.kratix.io/v1alpha1',
       kind: 'GitStateStore',
@@ -92,7 +87,7 @@ describe('StateStoreController reports', () => {
       if (status?.versionID) reports.push([e.object.metadata.name, status.observedGeneration, status.versionID]);
     });
     controller = new StateStoreController({
-      client: new InProcessClient({ objects }),
+      client,
       logger: pino({ level: 'silent' }),
       writerFor: () => writer,
       workRoot: tmpdir(),

@@ -8,15 +8,13 @@ import assert from 'node:assert/strict';
 import { ApiError } from '../../src/api/errors.ts';
 import { stored, type StoredObject } from '../../src/api/types.ts';
 import type { Condition } from '../../src/api/conditions.ts';
-import { InProcessClient } from '../../src/client/InProcessClient.ts';
+import type { InProcessClient } from '../../src/client/InProcessClient.ts';
 import { writeStatus } from '../../src/client/writeStatus.ts';
-import { coreTypes, namespaceType } from '../../src/registry/builtin/coreKinds.ts';
-import { destinationType, kratixTypes } from '../../src/registry/builtin/kratixKinds.ts';
+import { destinationType } from '../../src/registry/builtin/kratixKinds.ts';
 import { objectOf } from '../../src/registry/builtin/defineType.ts';
-import { ObjectService } from '../../src/registry/ObjectService.ts';
-import { Registry } from '../../src/registry/Registry.ts';
-import { SchemaValidator } from '../../src/registry/schema/SchemaValidator.ts';
-import { SqliteStore } from '../../src/store/SqliteStore.ts';
+import type { ObjectService } from '../../src/registry/ObjectService.ts';
+import type { SqliteStore } from '../../src/store/SqliteStore.ts';
+import { kratixObjectStore } from '../helpers/objectStore.ts';
 
 const view = (o: StoredObject) => objectOf(destinationType, o);
 
@@ -39,12 +37,7 @@ describe('writeStatus', () => {
   });
 
   before(async () => {
-    store = new SqliteStore({ path: ':memory:' });
-    const registry = new Registry();
-    for (const t of [...coreTypes, ...kratixTypes(new SchemaValidator())]) registry.register(t);
-    objects = new ObjectService({ store, registry });
-    await objects.create(namespaceType, '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
-    client = new InProcessClient({ objects });
+    ({ store, objects, client } = await kratixObjectStore());
   });
   after(() => store.close());
 
