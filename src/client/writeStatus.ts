@@ -14,7 +14,9 @@ const ATTEMPTS = 5;
 /**
  * Writes `object`'s status as `next` makes it from the object as read; `next` returns false to leave the status as it
  * is, and a status equal to the one stored is not written. `view` reads what the client returns as `T`. On a
- * conflict the object is read again and `next` asked again, up to five attempts. Undefined when the object is gone.
+ * conflict the object is read again and `next` asked again, up to five attempts; undefined when that read finds it
+ * gone. Any other error is thrown, NotFound included: a caller about to act on the object must not go on as if the
+ * status were written.
  */
 export async function writeStatus<T extends StoredObject>(
   client: Client,
@@ -29,7 +31,6 @@ export async function writeStatus<T extends StoredObject>(
     try {
       return { object: view(await client.updateStatus({ ...current, status })), written: true };
     } catch (err) {
-      if (isApiError(err, 'NotFound')) return undefined;
       if (!isApiError(err, 'Conflict') || attempt >= ATTEMPTS) throw err;
       const latest = await client.get(refOf(current));
       current = latest && view(latest);

@@ -1,7 +1,7 @@
 /**
  * writeStatus over a real SQLite store through the in-process client: a conflict makes it read the object again and
- * make the status again from it; an unchanged status is not written; a deleted object reads as gone; a conflict that
- * persists is thrown after five attempts.
+ * make the status again from it; an unchanged status is not written; a deleted object is NotFound, as from the
+ * client; a conflict that persists is thrown after five attempts.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -75,11 +75,13 @@ describe('writeStatus', () => {
     assert.equal(stored.metadata.resourceVersion, first.object.metadata.resourceVersion, 'no write reached the store');
   });
 
-  it('answers undefined for an object deleted before its status is written', async () => {
+  it('throws NotFound for an object deleted before its status is written', async () => {
     const d = await destination();
     await objects.delete(destinationType, '', d.metadata.name);
-    const result = await writeStatus(client, d, view, () => ({ conditions: [] }));
-    assert.equal(result, undefined);
+    await assert.rejects(
+      writeStatus(client, d, view, () => ready('Written')),
+      (err: unknown) => err instanceof ApiError && err.reason === 'NotFound',
+    );
   });
 
   it('throws the conflict after five attempts', async () => {

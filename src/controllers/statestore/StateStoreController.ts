@@ -14,7 +14,7 @@ import { commitMessage } from './commitMessage.ts';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { setCondition } from '../../api/conditions.ts';
-import { errorMessage } from '../../api/errors.ts';
+import { errorMessage, isApiError } from '../../api/errors.ts';
 import { isPlainObject, type StoredObject, cloneJson } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import { getOf, listOf, updateOf, watchOf } from '../../client/typed.ts';
@@ -555,7 +555,7 @@ export class StateStoreController {
     const { namespace, name } = placement.files;
     const wp = await getOf(this.opts.client, workPlacementType, name, namespace || undefined);
     if (!wp) return;
-    await writeStatus(
+    const written = writeStatus(
       this.opts.client,
       wp,
       (o) => objectOf(workPlacementType, o),
@@ -578,5 +578,8 @@ export class StateStoreController {
         return { ...current.status, conditions: c, versionID: version, observedGeneration: current.metadata.generation ?? 1 };
       },
     );
+    await written.catch((err: unknown) => {
+      if (!isApiError(err, 'NotFound')) throw err; // deleted meanwhile: nothing to report
+    });
   }
 }
