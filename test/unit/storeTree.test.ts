@@ -1,7 +1,7 @@
 /**
  * A store's tree brought up to date by the placements that changed is the tree made from every placement: checked on
  * random changes (added, changed, removed, moved between two Destinations of the store, being deleted, a workload
- * path that escapes its folder, two placements writing the same path), with a seeded random sequence.
+ * path that escapes its folder, two placements writing the same path), over fixed random sequences.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,8 +15,8 @@ const layouts: DestinationLayout[] = [
 ];
 
 /** A deterministic random sequence (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed;
+function random(start: number): () => number {
+  let a = start;
   return () => {
     a = (a + 0x6d2b79f5) | 0;
     let t = Math.imul(a ^ (a >>> 15), 1 | a);
@@ -52,11 +52,11 @@ function sorted(placements: Map<string, TreePlacement>): [string, TreePlacement]
 }
 
 describe('StoreTree', () => {
-  /** Over every seed: rounds brought up to date in place, and rounds that needed a tree from scratch (a clash). */
+  /** Over every random sequence: rounds updated in place, and rounds rebuilt because two placements claimed one path. */
   const seen = { inPlace: 0, fromScratch: 0 };
-  for (const seed of [1, 2, 3, 4, 5]) {
-    it(`brought up to date in place equals made from scratch (seed ${seed})`, () => {
-      const rnd = random(seed);
+  for (const sequence of [1, 2, 3, 4, 5]) {
+    it(`brought up to date in place equals made from scratch (random sequence ${sequence})`, () => {
+      const rnd = random(sequence);
       const placements = new Map<string, TreePlacement>();
       const keyOf = (i: number): string => placementKey(i % 3 === 0 ? 'team-a' : 'default', `p${i}`);
       for (let i = 0; i < 60; i++) placements.set(keyOf(i), placement(rnd, i, 0));
@@ -91,7 +91,7 @@ describe('StoreTree', () => {
     });
   }
 
-  it('met both ways over the seeds: in place, and from scratch after a clash', () => {
+  it('takes both paths over the random sequences: updated in place, and rebuilt after two placements claimed one path', () => {
     assert.ok(seen.inPlace > 0 && seen.fromScratch > 0, JSON.stringify(seen));
   });
 
