@@ -17,7 +17,7 @@
  */
 import { testPromise } from '../test/helpers/promises.ts';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,10 +27,10 @@ import type { KubeObject } from '../src/api/types.ts';
 import { startFleetOps, type FleetOps } from '../src/main.ts';
 import { defaultWorkflowConcurrency } from '../src/controllers/resource/ResourceController.ts';
 import { keyOf } from '../src/store/Store.ts';
-import { bareSpawns, describeFloors, sandboxFloors } from './lib/sandboxFloor.ts';
+import { bareSpawns, describeFloors, sandboxFloors, type MachineBudget } from './lib/sandboxFloor.ts';
 import { BENCH_IMAGE, buildBenchImage } from './lib/benchImage.ts';
 import { arg } from './lib/figures.ts';
-import { cpuBreakdown, postgresCpuSeconds, threadCpuMs, threadCpuSince, type CpuProfile } from './lib/cpuBreakdown.ts';
+import { childCpuMs, cpuBreakdown, machineTicks, ticksMs, postgresCpuSeconds, threadCpuMs, threadCpuSince, type CpuProfile } from './lib/cpuBreakdown.ts';
 import { startPostgres, type TestPostgres } from '../test/helpers/postgres.ts';
 import { metricsRegistry } from '../src/telemetry/metrics.ts';
 import { allocationBreakdown, type SamplingHeapProfile } from './lib/allocationBreakdown.ts';
@@ -183,13 +183,23 @@ async function writesByKind(fleet: FleetOps): Promise<{ counts: Map<string, numb
   return { counts, stop: () => handle.stop() };
 }
 
-/** Busy and total CPU ticks of the whole machine (/proc/stat): how much of the cores the update kept busy. */
-function machineTicks(): { busy: number; total: number } {
-  const [, ...fields] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/);
-  const n = fields.map(Number);
-  const idle = (n[3] ?? 0) + (n[4] ?? 0);
-  const total = n.reduce((a, b) => a + b, 0);
-  return { busy: total - idle, total };
+/**
+ * Where the machine's CPU went, per resource, against a bare sandbox run's: what the ratio to the floor is made of.
+ * The rest is the kernel's own threads (a sandbox's namespaces are torn down there, charged to no process) and any
+ * other process on the machine.
+ */
+function printMachineBudget(b: { fleetOpsMs: number; childrenMs: number; busyMs: number; floor?: MachineBudget }): void {
+  const ms = (v: number): string => `${(v / N).toFixed(2)} ms`;
+  const rest = Math.max(0, b.busyMs - b.fleetOpsMs - b.childrenMs);
+  console.log(
+    `  machine CPU per resource: ${ms(b.busyMs)} = FleetOps ${ms(b.fleetOpsMs)} + its child processes (sandboxes, their helper, git) ${ms(b.childrenMs)} + the rest (kernel threads, other processes) ${ms(rest)}`,
+  );
+  if (b.floor) {
+    const f = b.floor;
+    console.log(
+      `    a bare sandbox run: ${ms(f.busyMs)} = the benchmark ${ms(f.selfMs)} + its child processes ${ms(f.childrenMs)} + the rest ${ms(Math.max(0, f.busyMs - f.selfMs - f.childrenMs))}`,
+    );
+  }
 }
 
 async function waitFor(what: string, start: number, check: () => Promise<number>, target: number, pollMs: number): Promise<void> {
@@ -285,6 +295,7 @@ async function main(): Promise<void> {
     const start = performance.now();
     const cpuStart = process.cpuUsage();
     const threadsStart = threadCpuMs();
+    const childrenStart = childCpuMs(['sh']);
     const dbCpuStart = db ? postgresCpuSeconds() : 0;
     const machineStart = machineTicks();
     const storeStart = await storeCounts(fleet);
@@ -303,6 +314,7 @@ async function main(): Promise<void> {
     const totalMs = performance.now() - start;
     const cpu = process.cpuUsage(cpuStart);
     const threads = threadCpuSince(threadsStart);
+    const childrenMs = childCpuMs(['sh']) - childrenStart;
     const dbCpu = db ? postgresCpuSeconds() - dbCpuStart : 0;
     const machineEnd = machineTicks();
     const storeEnd = await storeCounts(fleet);
@@ -334,6 +346,12 @@ async function main(): Promise<void> {
       `  FleetOps process CPU during the update: ${((cpu.user + cpu.system) / 1000 / N).toFixed(2)} ms per resource (user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s)`,
     );
     printBreakdown(sampled as CpuProfile, threads);
+    printMachineBudget({
+      fleetOpsMs: (cpu.user + cpu.system) / 1000,
+      childrenMs,
+      busyMs: ticksMs(machineEnd.busy - machineStart.busy),
+      ...(floors ? { floor: floors.budget } : {}),
+    });
     const writes = storeEnd.writes - storeStart.writes;
     const transactions = storeEnd.transactions - storeStart.transactions;
     console.log(

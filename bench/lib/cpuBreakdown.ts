@@ -34,6 +34,50 @@ export function threadCpuSince(before: Map<string, number>, after: Map<string, n
   return new Map([...after].map(([name, ms]) => [name, Math.max(0, ms - (before.get(name) ?? 0))]));
 }
 
+/**
+ * CPU time (ms) this process's child processes have used so far, less those named in `except`: the children that
+ * ended and were waited for (summed by the kernel into this process's `stat`), and each running child with its own
+ * ended children. FleetOps' sandbox helper runs throughout, so every sandbox and git process it started and waited for
+ * counts under it.
+ */
+export function childCpuMs(except: string[] = []): number {
+  const fields = (stat: string): string[] => stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = (f: string[], from: number): number => ((Number(f[from]) + Number(f[from + 1])) * 1000) / 100;
+  let ms = ticks(fields(readFileSync('/proc/self/stat', 'utf8')), 13);
+  for (const tid of readdirSync('/proc/self/task')) {
+    let children: string[] = [];
+    try {
+      children = readFileSync(`/proc/self/task/${tid}/children`, 'utf8').split(' ').filter(Boolean);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+    for (const pid of children) {
+      try {
+        if (except.includes(readFileSync(`/proc/${pid}/comm`, 'utf8').trim())) continue;
+        const f = fields(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+        ms += ticks(f, 11) + ticks(f, 13);
+      } catch {
+        // The child ended between the listing and the read: its time counts as ended from now on.
+      }
+    }
+  }
+  return ms;
+}
+
+/** Busy and total CPU ticks of the whole machine (/proc/stat): how much of the cores the update kept busy. */
+export function machineTicks(): { busy: number; total: number } {
+  const [, ...fields] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/);
+  const n = fields.map(Number);
+  const idle = (n[3] ?? 0) + (n[4] ?? 0);
+  const total = n.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/** Clock ticks of /proc/stat (USER_HZ, 100 on Linux) in milliseconds. */
+export function ticksMs(ticks: number): number {
+  return ticks * 10;
+}
+
 /** The parts of a `Profiler.stop` answer this reads. */
 export interface CpuProfile {
   nodes: { id: number; callFrame: { functionName: string; url: string }; children?: number[] }[];

@@ -11,6 +11,7 @@ import { BwrapRuntime } from '../../src/workflows/runtime/BwrapRuntime.ts';
 import { HelperLauncher } from '../../src/workflows/runtime/HelperLauncher.ts';
 import { createWorkspace, defaultWorkRoot } from '../../src/workflows/workspace.ts';
 import type { ProcessLauncher } from '../../src/workflows/runtime/ProcessLauncher.ts';
+import { childCpuMs, machineTicks, ticksMs } from './cpuBreakdown.ts';
 
 /** Milliseconds for `n` tasks run `concurrency` at a time. */
 export async function pool(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<number> {
@@ -97,6 +98,15 @@ export interface Floors {
   helperMs: number;
   /** The lower of the two: the floor ratios are given against. */
   bestMs: number;
+  /** Where the machine's CPU went during the runs through the helper. */
+  budget: MachineBudget;
+}
+
+/** CPU time (ms) over a measured stretch: the whole machine's busy time, this process's, its child processes'. */
+export interface MachineBudget {
+  busyMs: number;
+  selfMs: number;
+  childrenMs: number;
 }
 
 /** The floor both ways: the ratio is against the faster, so the helper's gain is not counted as FleetOps' own. */
@@ -104,8 +114,16 @@ export async function sandboxFloors(opts: FloorOptions): Promise<Floors> {
   const inProcessMs = await sandboxFloor(opts);
   const launcher = new HelperLauncher();
   try {
+    // Children other than the helper are idle meanwhile (a FleetOps started beside the floor has nothing to run).
+    const before = { machine: machineTicks(), self: process.cpuUsage(), children: childCpuMs(['sh']) };
     const helperMs = await sandboxFloor({ ...opts, launcher });
-    return { inProcessMs, helperMs, bestMs: Math.min(inProcessMs, helperMs) };
+    const self = process.cpuUsage(before.self);
+    const budget = {
+      busyMs: ticksMs(machineTicks().busy - before.machine.busy),
+      selfMs: (self.user + self.system) / 1000,
+      childrenMs: childCpuMs(['sh']) - before.children,
+    };
+    return { inProcessMs, helperMs, bestMs: Math.min(inProcessMs, helperMs), budget };
   } finally {
     await launcher.stop();
   }
