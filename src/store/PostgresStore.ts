@@ -24,7 +24,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { isPlainObject, type StoredObject } from '../api/types.ts';
+import { cloneJson, isPlainObject, stored, type StoredObject } from '../api/types.ts';
 import { ApiError, errorMessage, expired, isApiError } from '../api/errors.ts';
 import {
   type GetOptions,
@@ -459,7 +459,7 @@ export class PostgresStore implements Store {
         for (const op of item.ops) {
           if (op.op === 'check') {
             const slot = overlay.get(idOf(op.key)) ?? slots.get(idOf(op.key));
-            if (!op.accept(slot?.data === undefined ? undefined : JSON.parse(slot.data))) throw op.refusal();
+            if (!op.accept(slot?.data === undefined ? undefined : this.cache.readOnly(idOf(op.key), slot.data))) throw op.refusal();
             continue;
           }
           rv++;
@@ -530,8 +530,9 @@ export class PostgresStore implements Store {
     } finally {
       this.ownCommits.delete(events[events.length - 1]?.rv ?? -1);
     }
-    // Each writer's copy from the cache's template of what was just delivered (a third of a parse).
-    for (const d of done) d.item.resolve(d.events.map((e) => this.cache.parsed(idOf(e.key), e.data)));
+    // Each writer gets back the object its text was made from (it shares members with the writer's own input, and
+    // nobody else holds it), as from SQLite.
+    for (const d of done) d.item.resolve(d.events.map((e) => (e.stored ? stored(e.stored) : this.cache.parsed(idOf(e.key), e.data))));
     this.writesSinceCompact += events.length;
     if (this.writesSinceCompact >= Math.max(1000, this.historySize / 10) && !this.compacting) {
       this.writesSinceCompact = 0;
@@ -562,10 +563,13 @@ export class PostgresStore implements Store {
     const { key } = op;
     const id = idOf(key);
     const current = overlay.get(id) ?? slots.get(id);
-    const existing = current?.data === undefined ? undefined : rowOf(this.cache.parsed(id, current.data));
-    const { type, data } = stampWrite(op, existing, rv, this);
+    const text = current?.data;
+    // Only the row's identity is read (the read cache's shared template, when it was made from this text); a delete
+    // stores the object as last seen, and hands it to its writer: a copy of its own.
+    const existing = text === undefined ? undefined : { ...rowOf(this.cache.readOnly(id, text)), object: () => this.cache.parsed(id, text) };
+    const { type, data, stored: stamped } = stampWrite(op, existing, rv, this);
     overlay.set(id, { key, rv, data: type === 'DELETED' ? undefined : data, dirty: true });
-    return { type, rv, key, data };
+    return { type, rv, key, data, stored: stamped };
   }
 
   /**
@@ -580,9 +584,11 @@ export class PostgresStore implements Store {
       if (this.delivered >= last.rv) return;
       if (this.delivered === first.rv - 1) {
         // The read cache takes the whole batch before any watcher runs (one reading another object of it sees it).
-        // Each text parsed once: the watchers and the cache share that object (they only read it; readers get copies).
+        // One object per text, which the watchers and the cache share (they only read it; readers get copies): a
+        // copy of the object the text was made from, which is what parsing it gives at a third of the cost (its
+        // writer has not changed it: what a commit is given is the store's until it settles).
         const parsed = events.map((e) => {
-          const object: StoredObject = JSON.parse(e.data);
+          const object: StoredObject = e.stored ? stored(cloneJson(e.stored)) : JSON.parse(e.data);
           return { e, object };
         });
         for (const { e, object } of parsed) this.cache.remember(idOf(e.key), e.type === 'DELETED' ? undefined : e.data, e.rv, object);

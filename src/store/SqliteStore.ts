@@ -308,7 +308,8 @@ export class SqliteStore implements Store {
     const events: CommittedEvent[] = [];
     for (const op of ops) {
       if (op.op === 'check') {
-        if (!op.accept(this.getSync(op.key))) throw op.refusal();
+        const text = this.storedText(op.key);
+        if (!op.accept(text === undefined ? undefined : this.cache.readOnly(cacheId(op.key), text))) throw op.refusal();
         continue;
       }
       const rv = ++this.rv;

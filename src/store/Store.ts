@@ -70,6 +70,7 @@ export type WriteOp =
 export interface CheckOp {
   op: 'check';
   key: ObjectKey;
+  /** Only reads the object, and keeps nothing of it: the store may hand it the copy its read cache shares. */
   accept: (object: StoredObject | undefined) => boolean;
   refusal: () => ApiError;
 }
@@ -108,7 +109,9 @@ export interface Store {
    * resourceVersion (the generation is the registry's: kept as given, or none); update keeps uid/creationTimestamp of the stored object. Throws ApiError
    * AlreadyExists / NotFound / Conflict (stale expectedRv), and RequestEntityTooLarge (413) for an object whose
    * stored form exceeds MAX_OBJECT_BYTES. Returns the stored objects (deleted ones as last seen), for the caller alone:
-   * they may share members with the objects it gave.
+   * they may share members with the objects it gave. The objects given are the store's until the commit settles (it
+   * reads them when its transaction runs, after a turn of the event loop or a round trip to the database): the caller
+   * does not change them meanwhile.
    */
   commit(ops: WriteOp[]): Promise<StoredObject[]>;
   /**

@@ -76,6 +76,15 @@ export class TextCache {
     return template !== undefined && template.text === text ? cloneJson(template.object) : JSON.parse(text);
   }
 
+  /**
+   * `text` (of the object `id`) parsed, for a caller that only reads it and keeps it no longer than its synchronous
+   * step: the template itself when it was made from this very text, else a parse. The order is left alone.
+   */
+  readOnly(id: string, text: string): StoredObject {
+    const template = this.templates.get(id);
+    return template !== undefined && template.text === text ? template.object : JSON.parse(text);
+  }
+
   /** `object`, parsed from `text` and held by nobody else, as the template later reads copy; the freshest one. */
   private keep(id: string, text: string, object: StoredObject): void {
     this.templates.delete(id);

@@ -313,6 +313,28 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await store.close();
     });
 
+    it("hands the writer objects of its own: changing them reaches neither the watchers' objects nor later reads", async () => {
+      const store = await makeStore();
+      const seen = await collect(store, { type: T });
+      const key = keyOf(T, 'default', 'a');
+      await createObject(store, key, app('a', { list: [1] }));
+      // Written twice, the second time from what a read gave, so an object of the store may stand behind the write.
+      const [written] = await store.commit([{ op: 'update', key, object: app('a', { list: [1, 2] }) }]);
+      const [deleted] = await store.commit([{ op: 'delete', key }]);
+      for (const own of [written, deleted]) (own?.spec as { list: number[] }).list.push(99);
+      assert.deepEqual(
+        seen.events.map((e) => e.object.spec),
+        [{ list: [1] }, { list: [1, 2] }, { list: [1, 2] }],
+        "the watchers' objects are as committed",
+      );
+      await createObject(store, key, app('a', { list: [3] }));
+      const [again] = await store.commit([{ op: 'update', key, object: app('a', { list: [3, 4] }) }]);
+      (again?.spec as { list: number[] }).list.push(99);
+      assert.deepEqual((await store.get(key))?.spec, { list: [3, 4] }, 'a later read gets what was committed');
+      seen.stop();
+      await store.close();
+    });
+
     it('passes its own integrity check', async () => {
       const store = await makeStore();
       await createObject(store, keyOf(T, 'default', 'a'), app('a'));

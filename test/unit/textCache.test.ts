@@ -86,5 +86,10 @@ describe('text cache', () => {
     assert.deepEqual(parsed, committed);
     assert.equal(cache.object('other', true), parsed);
     assert.notEqual(cache.object('other'), parsed);
+    // A store reading a row's text inside its transaction: the template when it was made from that very text.
+    assert.equal(cache.readOnly('ns', text), committed, 'the template of this text');
+    const newer = JSON.stringify({ metadata: { name: 'ns', resourceVersion: '3' } });
+    assert.deepEqual(cache.readOnly('ns', newer), JSON.parse(newer), 'another text is parsed, not answered with the template');
+    assert.deepEqual(cache.readOnly('unknown', newer), JSON.parse(newer));
   });
 });
