@@ -313,6 +313,49 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await store.close();
     });
 
+    it('stores any text a JSON object may hold, as given: quotes, backslashes, control characters, every plane of Unicode', async () => {
+      const store = await makeStore();
+      const texts = [
+        '"quoted" \\ back\\slash {"json": [1]}',
+        'nul \u0000 tab \t newline \n',
+        'é ü 中文 🚀',
+        'lone \ud800 surrogate',
+        '\\u0041 not an escape',
+        '',
+      ];
+      const key = keyOf(T, 'default', 'texts');
+      await createObject(store, key, app('texts', { texts }));
+      // Updated in a batch with a delete and a create: rows, change-log entries and deletions in one transaction.
+      await createObject(store, keyOf(T, 'default', 'gone'), app('gone'));
+      const events = await collect(store, { type: T, fromRv: await store.currentRv() });
+      await store.commit([
+        { op: 'update', key, object: app('texts', { texts: [...texts, 'again'] }) },
+        { op: 'delete', key: keyOf(T, 'default', 'gone') },
+        { op: 'create', key: keyOf(T, 'default', 'new'), object: app('new', { texts }) },
+      ]);
+      const after = [...texts, 'again'];
+      assert.deepEqual((await store.get(key))?.spec, { texts: after });
+      assert.deepEqual((await store.get(keyOf(T, 'default', 'new')))?.spec, { texts });
+      const specs = [{ texts: after }, {}, { texts }];
+      assert.deepEqual(
+        events.events.map((e) => e.object.spec),
+        specs,
+      );
+      // As stored: the change log replayed to a new watch, and the rows dumped.
+      const replayed = await collect(store, { type: T, fromRv: Number(events.events[0]?.rv) - 1 });
+      assert.deepEqual(
+        replayed.events.map((e) => e.object.spec),
+        specs,
+      );
+      replayed.stop();
+      const rows: StoredObject[] = [];
+      for await (const page of store.dump()) for (const entry of page) rows.push(entry.object);
+      assert.deepEqual(rows.find((o) => o.metadata.name === 'texts')?.spec, { texts: after });
+      assert.deepEqual(rows.find((o) => o.metadata.name === 'new')?.spec, { texts });
+      events.stop();
+      await store.close();
+    });
+
     it("hands the writer objects of its own: changing them reaches neither the watchers' objects nor later reads", async () => {
       const store = await makeStore();
       const seen = await collect(store, { type: T });
