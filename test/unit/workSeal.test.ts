@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { ANNOTATION_WORK_SEAL, WorkSeal } from '../../src/controllers/shared/workSeal.ts';
+import { ANNOTATION_WORK_SEAL, canonicalJson, WorkSeal } from '../../src/controllers/shared/workSeal.ts';
+import { isPlainObject } from '../../src/api/types.ts';
 import { signServiceAccountToken, verifyServiceAccountToken } from '../../src/lib/serviceAccountToken.ts';
 
 const secret = Buffer.from('an installation key of thirty-two bytes!');
@@ -27,6 +28,59 @@ test('a seal is the same bytes from one version to the next (Works stored before
   const key = createHmac('sha256', secret).update('fleetops.dev/work-seal/v1').digest();
   const expected = createHmac('sha256', key).update('{"name":"w","namespace":"default","spec":{"a":"x","b":[1,{"x":1,"y":2}]}}').digest('base64url');
   assert.equal(new WorkSeal({ secret }).sealed(work).metadata.annotations?.[ANNOTATION_WORK_SEAL], expected);
+});
+
+/** The first version's canonical JSON, kept as the oracle: a seal's bytes may never change. */
+function firstVersion(value: unknown, out: string[] = []): string {
+  if (Array.isArray(value)) {
+    out.push('[');
+    value.forEach((item: unknown, i) => {
+      if (i > 0) out.push(',');
+      firstVersion(item, out);
+    });
+    out.push(']');
+  } else if (isPlainObject(value)) {
+    out.push('{');
+    let first = true;
+    for (const k of Object.keys(value).sort()) {
+      if (value[k] === undefined) continue;
+      out.push(first ? '' : ',', JSON.stringify(k), ':');
+      first = false;
+      firstVersion(value[k], out);
+    }
+    out.push('}');
+  } else {
+    const text = JSON.stringify(value);
+    if (text !== undefined) out.push(text);
+  }
+  return out.join('');
+}
+
+test('canonical JSON is byte for byte what the first version wrote, for any value', () => {
+  let state = 42;
+  const random = (n: number): number => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state % n;
+  };
+  const texts = ['', 'plain', 'say "hi"', 'back\\slash', 'tab\there', 'nul\u0000', 'é中🚀', 'lone \ud800', 'pair \ud83d\ude80', '\u2028', 'z', 'A', '10', '-'];
+  const scalars: unknown[] = [0, -0, 1.5, -7, 1e21, 1e-7, NaN, Infinity, true, false, null, undefined];
+  const value = (depth: number): unknown => {
+    const pick = random(depth > 3 ? 2 : 4);
+    if (pick === 0) return texts[random(texts.length)];
+    if (pick === 1) return scalars[random(scalars.length)];
+    if (pick === 2) return Array.from({ length: random(4) }, () => value(depth + 1));
+    const obj: Record<string, unknown> = {};
+    for (let i = random(5); i > 0; i--) obj[texts[random(texts.length)] ?? ''] = value(depth + 1);
+    return obj;
+  };
+  for (let i = 0; i < 2000; i++) {
+    const v = value(0);
+    assert.equal(canonicalJson(v), firstVersion(v), JSON.stringify(v));
+  }
+  // A list with a hole and undefined items, and members JSON leaves out.
+  // eslint-disable-next-line no-sparse-arrays
+  const odd = { list: [1, , undefined, () => 1, 2], fn: () => 1, gone: undefined, date: new Date(0) };
+  assert.equal(canonicalJson(odd), firstVersion(odd));
 });
 
 test('a service account token verifies under its key only, until it expires', () => {

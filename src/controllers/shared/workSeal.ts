@@ -12,38 +12,39 @@ import { ensureObject } from './ensure.ts';
 export const ANNOTATION_WORK_SEAL = 'fleetops.dev/work-seal';
 
 /**
- * JSON with object keys in order, so the same spec always gives the same bytes. Written into one list of pieces
- * joined once (a Work's spec holds every output, and every schedule checks its seal); the bytes are those of the
- * first version (Works sealed then still verify): undefined members left out, undefined list items written as nothing.
+ * JSON with object keys in order, so the same spec always gives the same bytes: those of the first version (Works
+ * sealed then still verify), undefined members left out, undefined list items written as nothing. Built by string
+ * concatenation, and a string or key that JSON writes as it is (no quote, backslash, control character or surrogate)
+ * is quoted without JSON.stringify: every Work is sealed when written and checked when scheduled.
  */
-function canonical(value: unknown): string {
-  const out: string[] = [];
-  writeCanonical(value, out);
-  return out.join('');
+export function canonicalJson(value: unknown): string {
+  if (typeof value === 'string') return quoted(value);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) continue; // a hole: skipped, as the first version's forEach skipped it
+      if (i > 0) out += ',';
+      out += canonicalJson(value[i]);
+    }
+    return `${out}]`;
+  }
+  if (isPlainObject(value)) {
+    let out = '{';
+    for (const k of Object.keys(value).sort()) {
+      const member = value[k];
+      if (member === undefined) continue;
+      out += `${out.length > 1 ? ',' : ''}${quoted(k)}:${canonicalJson(member)}`;
+    }
+    return `${out}}`;
+  }
+  return JSON.stringify(value) ?? '';
 }
 
-function writeCanonical(value: unknown, out: string[]): void {
-  if (Array.isArray(value)) {
-    out.push('[');
-    value.forEach((item: unknown, i) => {
-      if (i > 0) out.push(',');
-      writeCanonical(item, out);
-    });
-    out.push(']');
-  } else if (isPlainObject(value)) {
-    out.push('{');
-    let first = true;
-    for (const k of Object.keys(value).sort()) {
-      if (value[k] === undefined) continue;
-      out.push(first ? '' : ',', JSON.stringify(k), ':');
-      first = false;
-      writeCanonical(value[k], out);
-    }
-    out.push('}');
-  } else {
-    const text = JSON.stringify(value);
-    if (text !== undefined) out.push(text);
-  }
+/** What JSON.stringify writes for a string; only strings free of what it escapes are quoted here. */
+// eslint-disable-next-line no-control-regex -- control characters are what JSON escapes
+const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+function quoted(text: string): string {
+  return ESCAPED.test(text) ? JSON.stringify(text) : `"${text}"`;
 }
 
 export class WorkSeal {
@@ -58,7 +59,7 @@ export class WorkSeal {
   private digest(work: KubeObject): Buffer {
     const { namespace = '', name = '' } = work.metadata;
     return createHmac('sha256', this.key)
-      .update(canonical({ namespace, name, spec: work.spec ?? {} }))
+      .update(canonicalJson({ namespace, name, spec: work.spec ?? {} }))
       .digest();
   }
 
