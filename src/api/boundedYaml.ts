@@ -63,9 +63,16 @@ function checkTree(root: unknown, limits: ParseLimits, counted: { nodes: number 
   }
 }
 
+/**
+ * As Kubernetes' tools read YAML (go-yaml, behind kubectl, the API server, Argo CD and kustomize): `<<` merge keys
+ * are merged. Read as plain keys, `metadata: {<<: {namespace: other}}` would hide from FleetOps' checks a namespace
+ * that every GitOps agent applies.
+ */
+const READ_AS_KUBERNETES = { uniqueKeys: false, merge: true } as const;
+
 /** Parses one YAML document (JSON is YAML) under the limits. */
 export function parseYamlBounded(text: string, limits: ParseLimits = DEFAULT_LIMITS): unknown {
-  const doc = parseDocument(text, { uniqueKeys: false });
+  const doc = parseDocument(text, READ_AS_KUBERNETES);
   const [syntax] = doc.errors;
   if (syntax) throw new ParseLimitError('syntax', firstLine(syntax.message));
   checkTree(doc.contents, limits, { nodes: 0 });
@@ -79,7 +86,7 @@ export function parseYamlBounded(text: string, limits: ParseLimits = DEFAULT_LIM
 /** Parses a multi-document YAML stream under the limits (counted over all documents). */
 export function parseYamlStreamBounded(text: string, limits: ParseLimits = DEFAULT_LIMITS): unknown[] {
   const counted = { nodes: 0 };
-  return parseAllDocuments(text, { uniqueKeys: false }).map((doc) => {
+  return parseAllDocuments(text, READ_AS_KUBERNETES).map((doc) => {
     const [syntax] = doc.errors;
     if (syntax) throw new ParseLimitError('syntax', firstLine(syntax.message));
     checkTree(doc.contents, limits, counted);

@@ -71,6 +71,17 @@ export function outputScopeOf(promise: { metadata: { name: string; annotations?:
 
 const allows = (allowed: string[] | '*', value: string): boolean => allowed === '*' || allowed.includes(value);
 
+/**
+ * Every object an agent may apply from a document: the document itself and the items of any `items` list in it,
+ * nested lists too. kubectl and Argo CD take any object with an `items` list as a list, kustomize (Flux) any kind
+ * named `…List`: `v1 List` is only one of them.
+ */
+function* objectsIn(doc: unknown): Generator<{ kind: string; metadata: unknown }> {
+  if (!isPlainObject(doc)) return;
+  if (typeof doc.kind === 'string') yield { kind: doc.kind, metadata: doc.metadata };
+  if (Array.isArray(doc.items)) for (const item of doc.items) yield* objectsIn(item);
+}
+
 /** Refuses (OutputError, saying the file, the object and the annotation that would allow it) what the scope does not allow. */
 export async function checkOutputScope(files: OutputFile[], scope: OutputScope, parse: (text: string) => Promise<unknown[]>): Promise<void> {
   for (const file of files) {
@@ -83,8 +94,7 @@ export async function checkOutputScope(files: OutputFile[], scope: OutputScope, 
         cause: err,
       });
     }
-    for (const doc of docs.flatMap((d) => (isPlainObject(d) && d.kind === 'List' && Array.isArray(d.items) ? d.items : [d]))) {
-      if (!isPlainObject(doc) || typeof doc.kind !== 'string') continue;
+    for (const doc of docs.flatMap((d) => [...objectsIn(d)])) {
       const meta = isPlainObject(doc.metadata) ? doc.metadata : {};
       const name = typeof meta.name === 'string' ? meta.name : '';
       const ns = typeof meta.namespace === 'string' ? meta.namespace : '';

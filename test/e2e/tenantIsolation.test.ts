@@ -4,7 +4,8 @@
  * namespace owner is on Kubernetes). Escalation through Roles and bindings is refused with Kubernetes' messages,
  * impersonation needs `impersonate`, what only FleetOps writes (status, Works) stays FleetOps', a Work written by
  * hand never reaches a state store, teams do not read Rollouts, and a protobuf body is held to the same limits as
- * JSON (415 for a custom kind, as on Kubernetes). A write whose client hangs up is still audited.
+ * JSON (415 for a custom kind, as on Kubernetes). A write whose client hangs up is still audited. A request whose
+ * pipeline renders what the team hands it cannot write into another team's namespace, however the YAML hides it.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,7 @@ import { stringify } from 'yaml';
 import { eventually, fleetopsCli, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
 import { kubectlFor, type Kubectl, type KubectlResult } from '../helpers/kubectl.ts';
 import { testPromise } from '../helpers/promises.ts';
+import { TEST_IMAGE } from '../helpers/images.ts';
 import { loadKubeconfig } from '../../src/client/kubeconfig.ts';
 
 function ok(r: KubectlResult, what: string): string {
@@ -201,6 +203,47 @@ describe('tenant isolation', () => {
       /"fake" is forbidden: it is the account of a pipeline/,
       'a labelled account made by a team',
     );
+  });
+
+  it("keeps a team's request from writing into another team's namespace through its pipeline's outputs", async () => {
+    // A Promise that renders what the team hands it (a "bring your own manifests" service): only FleetOps' check of the
+    // outputs stands between the team's spec and other teams' namespaces, read as the GitOps agents will read them.
+    const render = "sed -n 's/^  manifests: //p' /kratix/input/object.yaml | base64 -d > /kratix/output/bundle.yaml";
+    const bundle = testPromise({
+      kind: 'Bundle',
+      plural: 'bundles',
+      specProperties: { manifests: { type: 'string' } },
+      pipeline: { name: 'render', spec: { containers: [{ name: 'render', image: TEST_IMAGE, command: ['sh', '-c', render] }] } },
+    });
+    ok(await admin(['apply', '-f', '-'], { input: yaml(bundle) }), 'the Bundle Promise');
+    await eventually(async () => (await teamA(['auth', 'can-i', 'create', 'bundles'])).stdout.trim() === 'yes', 30_000, 'the Bundle kind in the team roles');
+    const manifests: Record<string, string> = {
+      merged: 'kind: ConfigMap\nmetadata:\n  name: merged\n  <<: {namespace: team-b}\n',
+      listed: 'kind: ConfigMapList\nitems:\n  - kind: ConfigMap\n    metadata: {name: listed, namespace: team-b}\n',
+      own: 'kind: ConfigMap\nmetadata:\n  name: own\n',
+    };
+    for (const [name, text] of Object.entries(manifests)) {
+      const request = { apiVersion: 'test.fleetops.dev/v1', kind: 'Bundle', metadata: { name }, spec: { manifests: Buffer.from(text).toString('base64') } };
+      ok(await teamA(['apply', '-f', '-'], { input: yaml(request) }), `the ${name} bundle`);
+    }
+    const outcome = (name: string): Promise<{ status: string; message?: string }> =>
+      eventually(
+        async () => {
+          const status = JSON.parse(ok(await teamA(['get', 'bundle', name, '-o', 'json']), name)) as {
+            status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
+          };
+          const done = status.status?.conditions?.find((c) => c.type === 'ConfigureWorkflowCompleted');
+          return done && (done.status === 'True' || done.reason === 'ConfigureWorkflowFailed') ? done : undefined;
+        },
+        30_000,
+        `the ${name} bundle's run`,
+      );
+    for (const name of ['merged', 'listed']) {
+      assert.match((await outcome(name)).message ?? '', /ConfigMap "\w+" is in namespace "team-b", not the request's \("team-a"\)/, name);
+      refused(await admin(['get', 'work', `bundle-${name}-render`, '-n', 'team-a']), /NotFound|not found/, `no Work for the ${name} bundle`);
+    }
+    assert.equal((await outcome('own')).status, 'True');
+    ok(await admin(['get', 'work', 'bundle-own-render', '-n', 'team-a']), 'the own bundle has its Work');
   });
 
   it('holds protobuf bodies to the limits of JSON, and answers 415 for a custom kind', async () => {

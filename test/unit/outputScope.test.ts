@@ -34,6 +34,21 @@ describe('output scope', () => {
     );
     await assert.rejects(checkOutputScope([file('bad.yaml', 'kind: [')], scope, parse), /output bad\.yaml is not YAML FleetOps can read/);
   });
+  it('reads outputs as the GitOps agents do: merge keys merged, any list of items a list, nested lists too', async () => {
+    const scope = outputScopeOf(promise(), 'team-a');
+    const refusedAs = (text: string, what: RegExp): Promise<void> => assert.rejects(checkOutputScope([file('o.yaml', text)], scope, parse), what);
+    await refusedAs('kind: ConfigMap\nmetadata:\n  name: a\n  <<: {namespace: team-b}\n', /ConfigMap "a" is in namespace "team-b"/);
+    await refusedAs('kind: ConfigMap\nbase: &b {namespace: team-b}\nmetadata:\n  <<: *b\n  name: b\n', /ConfigMap "b" is in namespace "team-b"/);
+    await refusedAs('<<: {metadata: {namespace: team-b}}\nkind: Secret\n', /Secret "" is in namespace "team-b"/);
+    await refusedAs('kind: ConfigMapList\nitems:\n  - kind: ConfigMap\n    metadata: {name: c, namespace: team-b}\n', /ConfigMap "c" is in namespace "team-b"/);
+    await refusedAs(
+      'kind: List\nitems:\n  - kind: RoleList\n    items:\n      - kind: ClusterRoleBinding\n        metadata: {name: nested}\n',
+      /ClusterRoleBinding "nested" is cluster-scoped/,
+    );
+    await refusedAs('kind: Anything\nitems:\n  - kind: ConfigMap\n    metadata: {name: d, namespace: team-b}\n', /ConfigMap "d" is in namespace "team-b"/);
+    // An explicit key wins over a merged one, as in go-yaml: the request's own namespace stands.
+    await checkOutputScope([file('o.yaml', 'kind: ConfigMap\nmetadata:\n  namespace: team-a\n  <<: {namespace: team-b}\n')], scope, parse);
+  });
   it('allows what the Promise declares', async () => {
     const scope = outputScopeOf(
       promise({ 'fleetops.dev/allowed-cluster-scoped-outputs': 'Namespace', 'fleetops.dev/allowed-output-namespaces': 'shared, monitoring' }),
