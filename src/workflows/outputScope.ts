@@ -97,6 +97,10 @@ export async function checkOutputScope(files: OutputFile[], scope: OutputScope, 
     for (const doc of docs.flatMap((d) => [...objectsIn(d)])) {
       const meta = isPlainObject(doc.metadata) ? doc.metadata : {};
       const name = typeof meta.name === 'string' ? meta.name : '';
+      // A number or boolean is a namespace to agents that keep YAML's text (kustomize writes `namespace: 1e3` as
+      // "1e3"), and nothing to FleetOps' reading: refused rather than guessed.
+      if (typeof meta.namespace === 'number' || typeof meta.namespace === 'boolean')
+        throw new OutputError(`output ${file.path}: ${doc.kind} "${name}" has the namespace ${String(meta.namespace)}, which is not a string; quote it`);
       const ns = typeof meta.namespace === 'string' ? meta.namespace : '';
       if (CLUSTER_SCOPED.has(doc.kind) && !ns) {
         if (!allows(scope.clusterKinds, doc.kind))

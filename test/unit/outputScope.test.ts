@@ -46,6 +46,9 @@ describe('output scope', () => {
       /ClusterRoleBinding "nested" is cluster-scoped/,
     );
     await refusedAs('kind: Anything\nitems:\n  - kind: ConfigMap\n    metadata: {name: d, namespace: team-b}\n', /ConfigMap "d" is in namespace "team-b"/);
+    // A namespace YAML reads as a number is text to kustomize, which keeps a scalar's source.
+    await refusedAs('kind: ConfigMap\nmetadata: {name: e, namespace: 1e3}\n', /ConfigMap "e" has the namespace 1000, which is not a string; quote it/);
+    await checkOutputScope([file('o.yaml', 'kind: ConfigMap\nmetadata: {name: f, namespace: null}\n')], scope, parse);
     // An explicit key wins over a merged one, as in go-yaml: the request's own namespace stands.
     await checkOutputScope([file('o.yaml', 'kind: ConfigMap\nmetadata:\n  namespace: team-a\n  <<: {namespace: team-b}\n')], scope, parse);
   });
