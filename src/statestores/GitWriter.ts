@@ -15,7 +15,7 @@
  */
 import { errorMessage } from '../api/errors.ts';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GIT_MALLOC_ENV } from '../lib/gitEnv.ts';
@@ -99,6 +99,9 @@ export function blobSha(content: Buffer): string {
   }
   return sha;
 }
+
+/** Packs a repository this writer writes may hold before they are merged (see tidy). */
+export const PACKS_KEPT = 8;
 
 export class GitWriter {
   private readonly opts: GitWriterOptions;
@@ -276,7 +279,7 @@ export class GitWriter {
       const refusal = this.inPlace ? commit.refusal : await this.push(commit.sha);
       if (refusal === undefined) {
         this.pushed = { sha: commit.sha, roots, files: commit.files, source: req.files };
-        if (this.inPlace) await this.tidy(this.inPlace);
+        await this.tidy(this.inPlace ?? this.opts.workDir);
         return { version: commit.sha, changed: commit.changed };
       }
       this.pushed = undefined;
@@ -292,9 +295,21 @@ export class GitWriter {
     return { lostRace: /rejected|non-fast-forward|fetch first|stale info/i.test(push.stderr + push.stdout), reason: gitReason(push.stderr || push.stdout) };
   }
 
-  /** What a push does after it is received: `git gc --auto` (nothing, until loose objects or packs pile up). */
+  /**
+   * Each write adds a pack (fast-import keeps its pack), to the repository written in place or to the mirror a push
+   * is made from; every object lookup searches every pack. Past PACKS_KEPT they are merged geometrically (each pack at
+   * least twice the next smaller), which rewrites only the small recent ones: what a write adds is repacked a few
+   * times at most, never the whole history. `git gc --auto`, run here before, repacked everything in a process it
+   * left running in the background (orphaned to PID 1, which in a container may never reap it).
+   */
   private async tidy(repo: string): Promise<void> {
-    await this.git(['gc', '--auto', '--quiet'], undefined, repo);
+    let packs = 0;
+    try {
+      for (const f of readdirSync(join(repo, 'objects', 'pack'))) if (f.endsWith('.pack')) packs++;
+    } catch {
+      return; // no pack folder: nothing to merge
+    }
+    if (packs > PACKS_KEPT) await this.git(['repack', '--geometric=2', '-d', '-q'], undefined, repo);
   }
 
   /**
@@ -358,7 +373,8 @@ export class GitWriter {
     const marks = join(this.opts.workDir, 'fast-import.marks');
     rmSync(marks, { force: true }); // never the commit of an earlier call
     const r = await this.git(
-      ['fast-import', '--quiet', '--done', `--export-marks=${marks}`, ...(this.inPlace ? [] : ['--force'])],
+      // Its pack is kept however small (fast-import leaves fewer than 100 objects loose by default): tidy merges packs.
+      ['-c', 'fastimport.unpackLimit=0', 'fast-import', '--quiet', '--done', `--export-marks=${marks}`, ...(this.inPlace ? [] : ['--force'])],
       Buffer.concat([head, ...chunks, Buffer.from('\ndone\n')]),
       repo,
     );

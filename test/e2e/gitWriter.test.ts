@@ -8,11 +8,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { GitWriter } from '../../src/statestores/GitWriter.ts';
+import { GitWriter, PACKS_KEPT } from '../../src/statestores/GitWriter.ts';
 
 const run = promisify(execFile);
 const git = async (cwd: string, ...args: string[]): Promise<string> =>
@@ -125,6 +125,30 @@ for (const mode of ['written in place', 'pushed to (a post-receive hook)'] as co
       assert.equal(moved.changed, 2, 'the new file, and the hand edit repaired');
       assert.equal(await show('worker/d.yaml'), 'd: 2\n');
       assert.deepEqual(await tree(), ['README.md', 'worker/a.yaml', 'worker/b.yaml', 'worker/d.yaml', 'worker/e.yaml']);
+    });
+
+    it('keeps the packs of the repository it writes few, every commit whole', async () => {
+      // The repository a write makes its commit in: the remote itself in place, else the mirror it pushes from.
+      const written = hooked ? join(dir, 'mirror') : remote;
+      const packs = (): number => readdirSync(join(written, 'objects', 'pack')).filter((f) => f.endsWith('.pack')).length;
+      const loose = async (): Promise<number> => Number(/^count: (\d+)$/m.exec(await git(written, 'count-objects', '-v'))?.[1]);
+      const desired = files({ 'worker/a.yaml': 'a: 0\n' });
+      const commitsBefore = Number((await git(remote, 'rev-list', '--count', 'main')).trim());
+      const writes = 3 * PACKS_KEPT;
+      let most = 0;
+      for (let i = 1; i <= writes; i++) {
+        // Small writes and big ones (fast-import would leave a write of fewer than 100 objects loose).
+        const paths = Array.from({ length: i % 2 ? 2 : 120 }, (_, j) => `worker/w${i}/f${j}.yaml`);
+        for (const p of paths) desired.set(p, Buffer.from(`${p}: ${i}\n`));
+        await writer.sync({ roots: ['worker'], files: desired, message: `write ${i}`, changed: new Set(paths) });
+        most = Math.max(most, packs());
+      }
+      assert.ok(most <= PACKS_KEPT + 1, `at most ${PACKS_KEPT + 1} packs after a write, saw ${most}`);
+      assert.equal(await loose(), 0, 'no loose objects');
+      assert.equal(Number((await git(remote, 'rev-list', '--count', 'main')).trim()), commitsBefore + writes);
+      await git(written, 'fsck', '--strict', '--no-dangling');
+      await git(remote, 'fsck', '--strict', '--no-dangling');
+      assert.equal(await show(`worker/w${writes}/f119.yaml`), `worker/w${writes}/f119.yaml: ${writes}\n`);
     });
   });
 
