@@ -35,6 +35,12 @@ export const ANNOTATION_OUTPUT_NAMESPACES = 'fleetops.dev/allowed-output-namespa
 /** On a Promise: cluster-scoped kinds (comma-separated, or `*`) its resource workflows may write (e.g. `Namespace`). */
 export const ANNOTATION_CLUSTER_OUTPUTS = 'fleetops.dev/allowed-cluster-scoped-outputs';
 
+/**
+ * On a Promise, `"true"`: its resource workflows may write kustomize configurations (`kustomization.yaml`), which can
+ * move objects into any namespace and pull remote manifests; without it they are refused (ADR 0034).
+ */
+export const ANNOTATION_OUTPUT_KUSTOMIZATIONS = 'fleetops.dev/allowed-output-kustomizations';
+
 /** SelfSubjectReview `status.userInfo.extra` key: the namespaces where RoleBindings name the identity. */
 export const EXTRA_NAMESPACES = 'fleetops.dev/namespaces';
 

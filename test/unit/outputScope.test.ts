@@ -52,6 +52,17 @@ describe('output scope', () => {
     // An explicit key wins over a merged one, as in go-yaml: the request's own namespace stands.
     await checkOutputScope([file('o.yaml', 'kind: ConfigMap\nmetadata:\n  namespace: team-a\n  <<: {namespace: team-b}\n')], scope, parse);
   });
+  it('refuses a kustomize configuration, unless the Promise allows it', async () => {
+    for (const path of ['kustomization.yaml', 'app/kustomization.yml', 'Kustomization']) {
+      await assert.rejects(
+        checkOutputScope([file(path, 'namespace: team-b\nresources: [https://example.com/all.yaml]\n')], outputScopeOf(promise(), 'team-a'), parse),
+        new RegExp(`output ${path.replace('.', '\\.')} is a kustomize configuration.*fleetops\\.dev/allowed-output-kustomizations: "true"`),
+      );
+    }
+    await checkOutputScope([file('not-a-kustomization.yaml', 'kind: ConfigMap\n')], outputScopeOf(promise(), 'team-a'), parse);
+    const allowed = outputScopeOf(promise({ 'fleetops.dev/allowed-output-kustomizations': 'true' }), 'team-a');
+    await checkOutputScope([file('kustomization.yaml', 'resources: [cm.yaml]\n')], allowed, parse);
+  });
   it('allows what the Promise declares', async () => {
     const scope = outputScopeOf(
       promise({ 'fleetops.dev/allowed-cluster-scoped-outputs': 'Namespace', 'fleetops.dev/allowed-output-namespaces': 'shared, monitoring' }),
