@@ -134,21 +134,22 @@ for (const mode of ['written in place', 'pushed to (a post-receive hook)'] as co
       const loose = async (): Promise<number> => Number(/^count: (\d+)$/m.exec(await git(written, 'count-objects', '-v'))?.[1]);
       const desired = files({ 'worker/a.yaml': 'a: 0\n' });
       const commitsBefore = Number((await git(remote, 'rev-list', '--count', 'main')).trim());
-      const writes = 3 * PACKS_KEPT;
+      const writes = PACKS_KEPT + 8;
       let most = 0;
       for (let i = 1; i <= writes; i++) {
         // Small writes and big ones (fast-import would leave a write of fewer than 100 objects loose).
-        const paths = Array.from({ length: i % 2 ? 2 : 120 }, (_, j) => `worker/w${i}/f${j}.yaml`);
+        const paths = Array.from({ length: i % 4 ? 2 : 120 }, (_, j) => `worker/w${i}/f${j}.yaml`);
         for (const p of paths) desired.set(p, Buffer.from(`${p}: ${i}\n`));
         await writer.sync({ roots: ['worker'], files: desired, message: `write ${i}`, changed: new Set(paths) });
         most = Math.max(most, packs());
       }
       assert.ok(most <= PACKS_KEPT + 1, `at most ${PACKS_KEPT + 1} packs after a write, saw ${most}`);
+      assert.ok(packs() < writes, 'packs were merged');
       assert.equal(await loose(), 0, 'no loose objects');
       assert.equal(Number((await git(remote, 'rev-list', '--count', 'main')).trim()), commitsBefore + writes);
       await git(written, 'fsck', '--strict', '--no-dangling');
       await git(remote, 'fsck', '--strict', '--no-dangling');
-      assert.equal(await show(`worker/w${writes}/f119.yaml`), `worker/w${writes}/f119.yaml: ${writes}\n`);
+      assert.equal(await show(`worker/w${writes}/f119.yaml`), `worker/w${writes}/f119.yaml: ${writes}\n`, 'the last write, a big one');
     });
   });
 
