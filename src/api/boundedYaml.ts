@@ -5,7 +5,7 @@
  * worker for big ones (see workers/YamlParser).
  */
 import { errorMessage } from './errors.ts';
-import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, parseDocument } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, parseDocument, type Document } from 'yaml';
 
 export interface ParseLimits {
   /** Deepest nesting of maps and lists. */
@@ -72,26 +72,27 @@ const READ_AS_KUBERNETES = { uniqueKeys: false, merge: true } as const;
 
 /** Parses one YAML document (JSON is YAML) under the limits. */
 export function parseYamlBounded(text: string, limits: ParseLimits = DEFAULT_LIMITS): unknown {
-  const doc = parseDocument(text, READ_AS_KUBERNETES);
-  const [syntax] = doc.errors;
-  if (syntax) throw new ParseLimitError('syntax', firstLine(syntax.message));
-  checkTree(doc.contents, limits, { nodes: 0 });
-  try {
-    return doc.toJS({ maxAliasCount: limits.maxAliases });
-  } catch (err) {
-    throw new ParseLimitError('aliases', firstLine(errorMessage(err)));
-  }
+  return valueOf(parseDocument(text, READ_AS_KUBERNETES), limits, { nodes: 0 });
 }
 
 /** Parses a multi-document YAML stream under the limits (counted over all documents). */
 export function parseYamlStreamBounded(text: string, limits: ParseLimits = DEFAULT_LIMITS): unknown[] {
   const counted = { nodes: 0 };
-  return parseAllDocuments(text, READ_AS_KUBERNETES).map((doc) => {
-    const [syntax] = doc.errors;
-    if (syntax) throw new ParseLimitError('syntax', firstLine(syntax.message));
-    checkTree(doc.contents, limits, counted);
+  return parseAllDocuments(text, READ_AS_KUBERNETES).map((doc) => valueOf(doc, limits, counted));
+}
+
+/** A parsed document's value, its syntax and size checked; what building it refuses is a ParseLimitError too. */
+function valueOf(doc: Document.Parsed, limits: ParseLimits, counted: { nodes: number }): unknown {
+  const [syntax] = doc.errors;
+  if (syntax) throw new ParseLimitError('syntax', firstLine(syntax.message));
+  checkTree(doc.contents, limits, counted);
+  try {
     return doc.toJS({ maxAliasCount: limits.maxAliases });
-  });
+  } catch (err) {
+    // Too many alias expansions, or a merge key whose value is not a map (`<<: 5`).
+    const message = firstLine(errorMessage(err));
+    throw new ParseLimitError(/excessive alias count/i.test(message) ? 'aliases' : 'syntax', message);
+  }
 }
 
 /** Checks an already parsed JSON value (JSON.parse has no limits of its own) iteratively. */
