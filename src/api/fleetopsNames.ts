@@ -36,10 +36,11 @@ export const ANNOTATION_OUTPUT_NAMESPACES = 'fleetops.dev/allowed-output-namespa
 export const ANNOTATION_CLUSTER_OUTPUTS = 'fleetops.dev/allowed-cluster-scoped-outputs';
 
 /**
- * On a Promise, `"true"`: its resource workflows may write kustomize configurations (`kustomization.yaml`), which can
- * move objects into any namespace and pull remote manifests; without it they are refused (ADR 0034).
+ * On a Promise: files that GitOps agents turn into objects of their own making (comma-separated, or `*`) its resource
+ * workflows may write: `kustomize` (a `kustomization.yaml`) and `jsonnet` (`*.jsonnet`, which Argo CD evaluates).
+ * Without it they are refused (ADR 0034).
  */
-export const ANNOTATION_OUTPUT_KUSTOMIZATIONS = 'fleetops.dev/allowed-output-kustomizations';
+export const ANNOTATION_OUTPUT_GENERATORS = 'fleetops.dev/allowed-output-generators';
 
 /** SelfSubjectReview `status.userInfo.extra` key: the namespaces where RoleBindings name the identity. */
 export const EXTRA_NAMESPACES = 'fleetops.dev/namespaces';

@@ -5,7 +5,7 @@
  * otherwise let the team write into other teams' namespaces or the whole cluster of every worker (ADR 0015).
  */
 import { isPlainObject } from '../api/types.ts';
-import { ANNOTATION_CLUSTER_OUTPUTS, ANNOTATION_OUTPUT_KUSTOMIZATIONS, ANNOTATION_OUTPUT_NAMESPACES } from '../api/fleetopsNames.ts';
+import { ANNOTATION_CLUSTER_OUTPUTS, ANNOTATION_OUTPUT_GENERATORS, ANNOTATION_OUTPUT_NAMESPACES } from '../api/fleetopsNames.ts';
 import { OutputError, type OutputFile } from './outputs.ts';
 
 export interface OutputScope {
@@ -16,8 +16,8 @@ export interface OutputScope {
   namespaces: string[] | '*';
   /** Cluster-scoped kinds allowed, or every one. */
   clusterKinds: string[] | '*';
-  /** Whether kustomize configurations may be written. */
-  kustomizations?: boolean;
+  /** Generators (see GENERATORS) allowed, or every one; none when absent. */
+  generators?: string[] | '*';
 }
 
 /**
@@ -73,12 +73,23 @@ export function outputScopeOf(promise: { metadata: { name: string; annotations?:
     namespace,
     namespaces: list(a[ANNOTATION_OUTPUT_NAMESPACES]),
     clusterKinds: list(a[ANNOTATION_CLUSTER_OUTPUTS]),
-    kustomizations: a[ANNOTATION_OUTPUT_KUSTOMIZATIONS]?.trim() === 'true',
+    generators: list(a[ANNOTATION_OUTPUT_GENERATORS]),
   };
 }
 
-/** The file names kustomize reads as a folder's configuration. */
-const KUSTOMIZATION = /(^|\/)(kustomization\.ya?ml|Kustomization)$/;
+/**
+ * Files a GitOps agent turns into objects of its own making, past any check of the files beside them: kustomize
+ * (Flux) builds a folder holding a configuration from it, whose namespace, patches and remote resources place objects
+ * anywhere; Argo CD evaluates any `*.jsonnet` of a directory app.
+ */
+const GENERATORS: { name: string; file: RegExp; is: string }[] = [
+  {
+    name: 'kustomize',
+    file: /(^|\/)(kustomization\.ya?ml|Kustomization)$/,
+    is: 'a kustomize configuration, which can move objects into any namespace and pull remote manifests',
+  },
+  { name: 'jsonnet', file: /\.jsonnet$/, is: 'Jsonnet, which Argo CD evaluates into objects of any namespace' },
+];
 
 const allows = (allowed: string[] | '*', value: string): boolean => allowed === '*' || allowed.includes(value);
 
@@ -96,11 +107,10 @@ function* objectsIn(doc: unknown): Generator<{ kind: string; metadata: unknown }
 /** Refuses (OutputError, saying the file, the object and the annotation that would allow it) what the scope does not allow. */
 export async function checkOutputScope(files: OutputFile[], scope: OutputScope, parse: (text: string) => Promise<unknown[]>): Promise<void> {
   for (const file of files) {
-    // kustomize (Flux) builds a folder holding one from it: its namespace, patches and remote resources place objects
-    // anywhere, past any check of the files beside it; a GitOps agent that does not build it fails on it.
-    if (KUSTOMIZATION.test(file.path) && !scope.kustomizations)
+    const generator = GENERATORS.find((g) => g.file.test(file.path));
+    if (generator && !allows(scope.generators ?? [], generator.name))
       throw new OutputError(
-        `output ${file.path} is a kustomize configuration, which can move objects into any namespace and pull remote manifests, and Promise ${scope.promise} does not let its resource workflows write one; the platform team may allow it with the annotation ${ANNOTATION_OUTPUT_KUSTOMIZATIONS}: "true"`,
+        `output ${file.path} is ${generator.is}, and Promise ${scope.promise} does not let its resource workflows write it; the platform team may allow it with the annotation ${ANNOTATION_OUTPUT_GENERATORS}: "${generator.name}"`,
       );
     if (!/\.(ya?ml|json)$/i.test(file.path)) continue;
     let docs: unknown[];

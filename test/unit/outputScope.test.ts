@@ -52,16 +52,23 @@ describe('output scope', () => {
     // An explicit key wins over a merged one, as in go-yaml: the request's own namespace stands.
     await checkOutputScope([file('o.yaml', 'kind: ConfigMap\nmetadata:\n  namespace: team-a\n  <<: {namespace: team-b}\n')], scope, parse);
   });
-  it('refuses a kustomize configuration, unless the Promise allows it', async () => {
+  it('refuses a kustomize configuration and Jsonnet, unless the Promise allows them', async () => {
     for (const path of ['kustomization.yaml', 'app/kustomization.yml', 'Kustomization']) {
       await assert.rejects(
         checkOutputScope([file(path, 'namespace: team-b\nresources: [https://example.com/all.yaml]\n')], outputScopeOf(promise(), 'team-a'), parse),
-        new RegExp(`output ${path.replace('.', '\\.')} is a kustomize configuration.*fleetops\\.dev/allowed-output-kustomizations: "true"`),
+        new RegExp(`output ${path.replace('.', '\\.')} is a kustomize configuration.*fleetops\\.dev/allowed-output-generators: "kustomize"`),
       );
     }
     await checkOutputScope([file('not-a-kustomization.yaml', 'kind: ConfigMap\n')], outputScopeOf(promise(), 'team-a'), parse);
-    const allowed = outputScopeOf(promise({ 'fleetops.dev/allowed-output-kustomizations': 'true' }), 'team-a');
-    await checkOutputScope([file('kustomization.yaml', 'resources: [cm.yaml]\n')], allowed, parse);
+    await assert.rejects(
+      checkOutputScope([file('app.jsonnet', '{}')], outputScopeOf(promise(), 'team-a'), parse),
+      /output app\.jsonnet is Jsonnet, which Argo CD evaluates.*allowed-output-generators: "jsonnet"/,
+    );
+    const kustomize = outputScopeOf(promise({ 'fleetops.dev/allowed-output-generators': 'kustomize' }), 'team-a');
+    await checkOutputScope([file('kustomization.yaml', 'resources: [cm.yaml]\n')], kustomize, parse);
+    await assert.rejects(checkOutputScope([file('app.jsonnet', '{}')], kustomize, parse), /is Jsonnet/);
+    const every = outputScopeOf(promise({ 'fleetops.dev/allowed-output-generators': '*' }), 'team-a');
+    await checkOutputScope([file('kustomization.yaml', 'resources: [cm.yaml]\n'), file('app.jsonnet', '{}')], every, parse);
   });
   it('allows what the Promise declares', async () => {
     const scope = outputScopeOf(
