@@ -246,7 +246,8 @@ export class GitWriter {
   /** Fetches the branch; returns its tip, or undefined when the remote branch does not exist yet. */
   private async fetchTip(): Promise<string | undefined> {
     const ref = `refs/remotes/origin/${this.opts.branch}`;
-    const fetch = await this.git(['fetch', '-q', '--no-tags', 'origin', `+refs/heads/${this.opts.branch}:${ref}`]);
+    // No background gc after it (see tidy).
+    const fetch = await this.git(['fetch', '-q', '--no-tags', '--no-auto-gc', 'origin', `+refs/heads/${this.opts.branch}:${ref}`]);
     if (fetch.code !== 0) {
       if (!/couldn't find remote ref|could not find remote ref/i.test(fetch.stderr))
         throw new GitError(`cannot fetch ${this.opts.url} (branch ${this.opts.branch}): ${gitReason(fetch.stderr)}`, {
