@@ -6,10 +6,19 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
+/** A /proc `stat` line's fields after the command name: utime and stime at 11 and 12, cutime and cstime at 13 and 14. */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** Two adjacent clock-tick fields of a `stat` line together, in milliseconds. */
+function ticksAt(fields: string[], first: number): number {
+  return ticksMs(Number(fields[first]) + Number(fields[first + 1]));
+}
+
 /** CPU time (ms) a process or thread has used, from its /proc `stat` line (utime and stime, in clock ticks). */
 export function statCpuMs(stat: string): number {
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  return ticksAt(statFields(stat), 11);
 }
 
 /**
@@ -41,9 +50,7 @@ export function threadCpuSince(before: Map<string, number>, after: Map<string, n
  * counts under it.
  */
 export function childCpuMs(except: string[] = []): number {
-  const fields = (stat: string): string[] => stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = (f: string[], from: number): number => ((Number(f[from]) + Number(f[from + 1])) * 1000) / 100;
-  let ms = ticks(fields(readFileSync('/proc/self/stat', 'utf8')), 13);
+  let ms = ticksAt(statFields(readFileSync('/proc/self/stat', 'utf8')), 13);
   for (const tid of readdirSync('/proc/self/task')) {
     let children: string[] = [];
     try {
@@ -54,8 +61,8 @@ export function childCpuMs(except: string[] = []): number {
     for (const pid of children) {
       try {
         if (except.includes(readFileSync(`/proc/${pid}/comm`, 'utf8').trim())) continue;
-        const f = fields(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-        ms += ticks(f, 11) + ticks(f, 13);
+        const f = statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+        ms += ticksAt(f, 11) + ticksAt(f, 13);
       } catch {
         // The child ended between the listing and the read: its time counts as ended from now on.
       }

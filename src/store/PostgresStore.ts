@@ -532,7 +532,7 @@ export class PostgresStore implements Store {
     }
     // Each writer gets back the object its text was made from (it shares members with the writer's own input, and
     // nobody else holds it), as from SQLite.
-    for (const d of done) d.item.resolve(d.events.map((e) => (e.stored ? stored(e.stored) : this.cache.parsed(idOf(e.key), e.data))));
+    for (const d of done) d.item.resolve(d.events.map((e) => stored(e.stored)));
     this.writesSinceCompact += events.length;
     if (this.writesSinceCompact >= Math.max(1000, this.historySize / 10) && !this.compacting) {
       this.writesSinceCompact = 0;
@@ -588,7 +588,7 @@ export class PostgresStore implements Store {
         // copy of the object the text was made from, which is what parsing it gives at a third of the cost (its
         // writer has not changed it: what a commit is given is the store's until it settles).
         const parsed = events.map((e) => {
-          const object: StoredObject = e.stored ? stored(cloneJson(e.stored)) : JSON.parse(e.data);
+          const object: StoredObject = stored(cloneJson(e.stored));
           return { e, object };
         });
         for (const { e, object } of parsed) this.cache.remember(idOf(e.key), e.type === 'DELETED' ? undefined : e.data, e.rv, object);

@@ -290,8 +290,8 @@ export class SqliteStore implements Store {
     const delivered = done.map(({ item, events }) => ({
       item,
       events: events.map((e) => {
-        const object: StoredObject = e.stored ? stored(cloneJson(e.stored)) : decodeStored(e.data);
-        return { e, object, forWriter: e.stored ? stored(e.stored) : cloneJson(object) };
+        const object: StoredObject = stored(cloneJson(e.stored));
+        return { e, object, forWriter: stored(e.stored) };
       }),
     }));
     for (const { events } of delivered) {

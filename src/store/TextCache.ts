@@ -60,8 +60,8 @@ export class TextCache {
   object(id: string, shared = false): StoredObject | undefined {
     const text = this.get(id);
     if (text === undefined) return undefined;
-    const template = this.templates.get(id);
-    if (template !== undefined && template.text === text) {
+    const template = this.templateOf(id, text);
+    if (template !== undefined) {
       this.templateClock = freshen(this.templates, id, template, this.templateClock);
       return shared ? template.object : cloneJson(template.object);
     }
@@ -72,8 +72,8 @@ export class TextCache {
 
   /** `text` (of the object `id`) parsed: a copy of the template when it was made from this very text, else a parse. */
   parsed(id: string, text: string): StoredObject {
-    const template = this.templates.get(id);
-    return template !== undefined && template.text === text ? cloneJson(template.object) : JSON.parse(text);
+    const template = this.templateOf(id, text);
+    return template !== undefined ? cloneJson(template.object) : JSON.parse(text);
   }
 
   /**
@@ -81,8 +81,13 @@ export class TextCache {
    * step: the template itself when it was made from this very text, else a parse. The order is left alone.
    */
   readOnly(id: string, text: string): StoredObject {
+    return this.templateOf(id, text)?.object ?? JSON.parse(text);
+  }
+
+  /** The template of `id` when it was made from this very text. */
+  private templateOf(id: string, text: string): Template | undefined {
     const template = this.templates.get(id);
-    return template !== undefined && template.text === text ? template.object : JSON.parse(text);
+    return template !== undefined && template.text === text ? template : undefined;
   }
 
   /** `object`, parsed from `text` and held by nobody else, as the template later reads copy; the freshest one. */

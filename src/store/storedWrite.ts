@@ -115,10 +115,10 @@ export interface CommittedEvent {
   key: ObjectKey;
   data: string;
   /**
-   * The object `data` was made from, while the transaction that wrote it is being delivered in the same synchronous
-   * step (its caller cannot have changed it since): a copy of it is what parsing `data` gives, at a third of the cost.
+   * The object `data` was made from (it shares members with its writer's objects, which are the store's until the
+   * commit settles): a copy of it is what parsing `data` gives, at a third of the cost.
    */
-  stored?: KubeObject;
+  stored: KubeObject;
   cause?: Context | undefined;
 }
 

@@ -16,8 +16,8 @@ export interface OutputScope {
   namespaces: string[] | '*';
   /** Cluster-scoped kinds allowed, or every one. */
   clusterKinds: string[] | '*';
-  /** Generators (see GENERATORS) allowed, or every one; none when absent. */
-  generators?: string[] | '*';
+  /** Generators (see GENERATORS) allowed, or every one. */
+  generators: string[] | '*';
 }
 
 /**
@@ -108,7 +108,7 @@ function* objectsIn(doc: unknown): Generator<{ kind: string; metadata: unknown }
 export async function checkOutputScope(files: OutputFile[], scope: OutputScope, parse: (text: string) => Promise<unknown[]>): Promise<void> {
   for (const file of files) {
     const generator = GENERATORS.find((g) => g.file.test(file.path));
-    if (generator && !allows(scope.generators ?? [], generator.name))
+    if (generator && !allows(scope.generators, generator.name))
       throw new OutputError(
         `output ${file.path} is ${generator.is}, and Promise ${scope.promise} does not let its resource workflows write it; the platform team may allow it with the annotation ${ANNOTATION_OUTPUT_GENERATORS}: "${generator.name}"`,
       );
