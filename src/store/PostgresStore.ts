@@ -282,15 +282,19 @@ export class PostgresStore implements Store {
     const id = idOf(key);
     const cached = this.cache.object(id, options.shared);
     if (cached !== undefined) return cached;
-    const { rows } = await this.pool.query<{ rv: string; data: string }>({
-      name: 'fleetops-get',
-      text: 'SELECT rv, data FROM fleetops_objects WHERE grp = $1 AND kind = $2 AND ns = $3 AND name = $4',
-      values: [key.group, key.kind, key.namespace, key.name],
-    });
-    const row = rows[0];
-    if (!row) return undefined;
-    this.cache.offer(id, row.data, Number(row.rv));
-    return JSON.parse(row.data);
+    this.cache.beginRead(id);
+    let row: { rv: string; data: string } | undefined;
+    try {
+      const { rows } = await this.pool.query<{ rv: string; data: string }>({
+        name: 'fleetops-get',
+        text: 'SELECT rv, data FROM fleetops_objects WHERE grp = $1 AND kind = $2 AND ns = $3 AND name = $4',
+        values: [key.group, key.kind, key.namespace, key.name],
+      });
+      row = rows[0];
+    } finally {
+      this.cache.endRead(id, row && { text: row.data, rv: Number(row.rv) });
+    }
+    return row && JSON.parse(row.data);
   }
 
   /**

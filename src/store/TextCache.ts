@@ -1,7 +1,10 @@
 /**
  * The stored text of recently written or read objects, least recently used first, within a budget of characters: a
- * store's read cache. Each entry keeps the resourceVersion it is at; `forgottenRv` is the newest version the cache
- * dropped (evicted, or deleted), so a reader that fetched a row before that change cannot put the older text back.
+ * store's read cache. Each entry keeps the resourceVersion it is at. A row read from the database is kept only if the
+ * cache saw no change of that object while the read was under way (`beginRead`, `endRead`): a reader that fetched a
+ * row before a change cannot put the older text back. Only that object's changes count, so a full cache, which drops
+ * entries all the time, still keeps what it reads (with one mark for the whole cache, a fleet larger than the cache
+ * read every object it had dropped from the database again at every read).
  *
  * The most recently used objects are also kept parsed, as templates nobody else holds: a read gets a copy of the
  * template (a third of a parse's cost, and the copy's strings are the template's), so the objects a fleet update
@@ -45,8 +48,8 @@ export class TextCache {
    */
   private entryClock = 0;
   private templateClock = 0;
-  /** The newest resourceVersion of any entry dropped (evicted or deleted). */
-  forgottenRv = 0;
+  /** Objects being read from the database: how many reads, and whether a change of the object came meanwhile. */
+  private readonly reads = new Map<string, { count: number; changed: boolean }>();
 
   constructor(options: TextCacheOptions = {}) {
     this.maxChars = options.maxChars ?? 32 * 1024 * 1024;
@@ -127,24 +130,38 @@ export class TextCache {
       this.chars -= old.text.length;
     }
     this.templates.delete(id);
-    if (text === undefined) {
-      this.forgottenRv = Math.max(this.forgottenRv, rv);
-      return;
+    if (this.reads.size) {
+      const read = this.reads.get(id);
+      if (read !== undefined) read.changed = true;
     }
+    if (text === undefined) return;
     if (parsed !== undefined) this.keep(id, text, parsed);
     this.entries.set(id, { text, rv, moved: ++this.entryClock });
     this.chars += text.length;
     if (this.chars > this.maxChars) this.evict();
   }
 
+  /** A read of `id` from the database begins; `endRead` must follow, whether it succeeds or not. */
+  beginRead(id: string): void {
+    const read = this.reads.get(id);
+    if (read !== undefined) read.count++;
+    else this.reads.set(id, { count: 1, changed: false });
+  }
+
   /**
-   * A row read from the database at `rv`: kept unless the cache knows a newer version, or dropped one after it (the
-   * read may have started before a change the cache has since seen and forgotten).
+   * A read begun by `beginRead` ended, with the row found at `rv` (if any): kept unless the cache saw a change of the
+   * object while it was under way (the row may be older than that change), or already holds this version or a newer.
+   * An entry dropped to make room needs no such care: the object was not in the cache when the read began (else
+   * nobody would have read it), so it can only have come back through a change, which counts.
    */
-  offer(id: string, text: string, rv: number): void {
+  endRead(id: string, row?: { text: string; rv: number }): void {
+    const read = this.reads.get(id);
+    if (read === undefined) return;
+    if (--read.count === 0) this.reads.delete(id);
+    if (row === undefined || read.changed) return;
     const current = this.entries.get(id);
-    if (current !== undefined ? current.rv >= rv : rv < this.forgottenRv) return;
-    this.remember(id, text, rv);
+    if (current !== undefined && current.rv >= row.rv) return;
+    this.remember(id, row.text, row.rv);
   }
 
   private evict(): void {
@@ -156,7 +173,6 @@ export class TextCache {
       this.entries.delete(id);
       this.templates.delete(id);
       this.chars -= entry.text.length;
-      this.forgottenRv = Math.max(this.forgottenRv, entry.rv);
     }
   }
 }

@@ -118,6 +118,23 @@ export const MIGRATIONS: readonly Migration[] = [
       END $$;
     `,
   },
+  {
+    version: 4,
+    name: 'objects and change-log entries compressed with lz4 where the server has it',
+    // An object's JSON is about 2 KB, past the size at which PostgreSQL compresses a value, and each write stores it
+    // twice (the row and its change-log entry): with the default pglz, compression alone was a sixth of the
+    // database's CPU during a fleet update. lz4 compresses several times faster. Values already stored keep their
+    // method (both read back alike); a server built without lz4 (or older than 14) keeps pglz.
+    sql: `
+      DO $$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) THEN
+          ALTER TABLE fleetops_objects ALTER COLUMN data SET COMPRESSION lz4;
+          ALTER TABLE fleetops_events ALTER COLUMN data SET COMPRESSION lz4;
+        END IF;
+      END $$;
+    `,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock that serialises migrations across replicas. */

@@ -44,6 +44,33 @@ after(() => server.cleanup());
 
 runStoreConformance('postgres', async () => PostgresStore.open({ url: await freshDatabase() }));
 
+describe('PostgreSQL store schema', () => {
+  it('stores objects and change-log entries compressed with lz4 (the server has it), read back as written', async () => {
+    const url = await freshDatabase();
+    const writer = await PostgresStore.open({ url });
+    const spec = { lines: Array.from({ length: 200 }, (_, i) => `line ${i}: the same words again and again`) };
+    await createObject(writer, keyOf(T, 'default', 'big'), app('big', spec));
+    await writer.close();
+    const sql = new pg.Client({ connectionString: url });
+    await sql.connect();
+    try {
+      const methods = await sql.query<{ object: string | null; entry: string | null }>(
+        `SELECT pg_column_compression(o.data) AS object, pg_column_compression(e.data) AS entry
+         FROM fleetops_objects o JOIN fleetops_events e ON e.rv = o.rv WHERE o.name = 'big'`,
+      );
+      assert.deepEqual(methods.rows, [{ object: 'lz4', entry: 'lz4' }]);
+    } finally {
+      await sql.end();
+    }
+    const reader = await PostgresStore.open({ url });
+    try {
+      assert.deepEqual((await reader.get(keyOf(T, 'default', 'big')))?.spec, spec, 'read back by a replica that never cached it');
+    } finally {
+      await reader.close();
+    }
+  });
+});
+
 describe('PostgreSQL store with two replicas', () => {
   it('delivers writes made through either replica to watchers on both, in one order, none lost or repeated', async () => {
     const url = await freshDatabase();

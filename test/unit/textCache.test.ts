@@ -12,7 +12,6 @@ describe('text cache', () => {
     assert.equal(cache.get('k2'), undefined, 'and the next, down to 90 characters');
     assert.equal(cache.get('k3'), 'x'.repeat(10), 'no more');
     assert.equal(cache.get('k0'), 'x'.repeat(10), 'a read keeps an entry fresh');
-    assert.equal(cache.forgottenRv, 3);
   });
 
   it('moves an entry read only from the older half, which keeps it as fresh as eviction needs', () => {
@@ -28,16 +27,50 @@ describe('text cache', () => {
     );
   });
 
-  it('takes a row read from the database only if nothing newer was seen or forgotten since', () => {
+  it('takes a row read from the database unless the object changed while it was read, or a newer version is known', () => {
     const cache = new TextCache();
+    const read = (id: string, text: string, rv: number, meanwhile = (): void => undefined): void => {
+      cache.beginRead(id);
+      meanwhile();
+      cache.endRead(id, { text, rv });
+    };
     cache.remember('a', 'a@5', 5);
-    cache.offer('a', 'a@3', 3);
+    read('a', 'a@3', 3);
     assert.equal(cache.get('a'), 'a@5', 'an older read does not replace a newer version');
-    cache.remember('b', undefined, 7); // deleted at 7
-    cache.offer('b', 'b@6', 6);
+    read('b', 'b@6', 6, () => cache.remember('b', undefined, 7));
     assert.equal(cache.get('b'), undefined, 'a read from before the deletion does not bring it back');
-    cache.offer('c', 'c@8', 8);
-    assert.equal(cache.get('c'), 'c@8');
+    read('c', 'c@8', 8, () => {
+      cache.remember('c', 'c@9', 9);
+      cache.remember('c', undefined, 10);
+      cache.remember('c', 'c@11', 11);
+      cache.remember('filler', 'x'.repeat(100), 12);
+    });
+    assert.equal(cache.get('c'), 'c@11', 'a change while the read was under way wins, even one dropped again since');
+    read('d', 'd@4', 4);
+    assert.equal(cache.get('d'), 'd@4');
+    cache.beginRead('e');
+    cache.endRead('e');
+    assert.equal(cache.get('e'), undefined, 'a read that found nothing keeps nothing');
+  });
+
+  it('keeps what it reads while full: only the object read counts, not the entries dropped for room', () => {
+    const cache = new TextCache({ maxChars: 100 });
+    for (let i = 0; i < 10; i++) cache.remember(`k${i}`, 'x'.repeat(10), 100 + i); // full: every new entry evicts
+    for (let i = 0; i < 5; i++) {
+      cache.beginRead(`old${i}`);
+      cache.remember(`new${i}`, 'x'.repeat(10), 200 + i); // another object's change, which evicts
+      cache.endRead(`old${i}`, { text: 'y'.repeat(10), rv: i + 1 }); // an object last changed long ago
+      assert.equal(cache.get(`old${i}`), 'y'.repeat(10), `read ${i} kept`);
+    }
+    cache.beginRead('k9');
+    cache.beginRead('k9');
+    cache.remember('k9', undefined, 300);
+    cache.endRead('k9', { text: 'x'.repeat(10), rv: 109 });
+    cache.endRead('k9', { text: 'x'.repeat(10), rv: 109 });
+    assert.equal(cache.get('k9'), undefined, 'two reads under way both yield to the deletion');
+    cache.beginRead('k9');
+    cache.endRead('k9', { text: 'x'.repeat(10), rv: 301 });
+    assert.equal(cache.get('k9'), 'x'.repeat(10), 'a read begun after it is kept');
   });
 
   it('hands out copies of an object parsed once per version, each its own, never a stale one', () => {

@@ -100,18 +100,28 @@ export class WorkScheduler {
 
   async start(): Promise<void> {
     this.controller.start();
+    // The Destinations first: a Work is reconciled as soon as its watch names it, against the Destinations known.
     this.watches.push(
-      await watchOf(this.opts.client, workType, {}, (e) => this.controller.enqueue(`${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`)),
-      // Any Destination change can change where every Work belongs.
-      // (The initial list's ADDED events come before `started`: the Work watch enqueues every Work already.)
-      await watchOf(this.opts.client, destinationType, {}, () => {
+      await watchOf(this.opts.client, destinationType, {}, (e) => {
+        if (e.type === 'DELETED') this.destinations.delete(e.object.metadata.name);
+        else this.destinations.set(e.object.metadata.name, e.object);
+        // Any Destination change can change where every Work belongs.
+        // (The initial list's ADDED events come before `started`: the Work watch enqueues every Work already.)
         if (this.started) this.background.run('reschedule all Works', () => this.enqueueAll());
       }),
+    );
+    this.watches.push(
+      await watchOf(this.opts.client, workType, {}, (e) => this.controller.enqueue(`${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`)),
     );
     this.started = true;
   }
 
   private started = false;
+  /**
+   * The Destinations as their watch delivered them (objects nobody changes), by name: every reconcile reads them all,
+   * and a list per Work was a query per Work on PostgreSQL. A change reschedules every Work once it is here.
+   */
+  private readonly destinations = new Map<string, Destination>();
 
   private async enqueueAll(): Promise<void> {
     for (const w of await listOf(this.opts.client, workType)) this.controller.enqueue(`${w.metadata.namespace ?? ''}/${w.metadata.name}`);
@@ -122,6 +132,7 @@ export class WorkScheduler {
     this.watches = [];
     await this.background.drain();
     await this.controller.stop();
+    this.destinations.clear(); // after the last reconcile: none may see no Destinations while stopping
   }
 
   async reconcile(key: string, log: Logger): Promise<ReconcileResult | void> {
@@ -144,7 +155,7 @@ export class WorkScheduler {
     }
     if (!this.opts.seal.verify(work)) return this.refuseUnsealed(work, log);
     const spec = work.spec ?? {};
-    const { wanted, unplaced } = this.placementsFor(work, await listOf(client, destinationType), existing);
+    const { wanted, unplaced } = this.placementsFor(work, [...this.destinations.values()], existing);
     const unscheduled = unplaced.map(groupName);
     // Record the union first: a crash half-way must not leave a placement nobody remembers.
     let latest = work;
