@@ -378,7 +378,21 @@ export class GitWriter {
     rmSync(marks, { force: true }); // never the commit of an earlier call
     const r = await this.git(
       // Its pack is kept however small (fast-import leaves fewer than 100 objects loose by default): tidy merges packs.
-      ['-c', 'fastimport.unpackLimit=0', 'fast-import', '--quiet', '--done', `--export-marks=${marks}`, ...(this.inPlace ? [] : ['--force'])],
+      // Its objects are stored uncompressed: zlib was 40% of git's CPU per write, mostly spent failing to compress the
+      // object ids of the large trees each write rewrites (a Promise's folder of every resource). Measured at 10,000
+      // files and 20 changed per write: 27-32 ms of CPU per write, 17-19 uncompressed (level 1: 25-30); the
+      // repository is 30% larger (10.5 MB against 8.0 after 80 writes).
+      [
+        '-c',
+        'fastimport.unpackLimit=0',
+        '-c',
+        'pack.compression=0',
+        'fast-import',
+        '--quiet',
+        '--done',
+        `--export-marks=${marks}`,
+        ...(this.inPlace ? [] : ['--force']),
+      ],
       Buffer.concat([head, ...chunks, Buffer.from('\ndone\n')]),
       repo,
     );
