@@ -158,6 +158,11 @@ export interface FleetOpsOptions {
    * not run steps; `worker` runs steps and never runs the controllers. Default `$FLEETOPS_ROLE`, else `all`.
    */
   role?: ReplicaRole;
+  /**
+   * Mi characters of stored objects the store keeps in memory for reads (about MiB of memory): default 32 for the
+   * embedded store, 256 on PostgreSQL, where a miss is a round trip. Default `$FLEETOPS_READ_CACHE_MIB`.
+   */
+  readCacheMiB?: number;
 }
 
 export type ReplicaRole = 'all' | 'api' | 'worker';
@@ -368,7 +373,12 @@ export function fenceCheck(at: { namespace: string; name: string }, token: { hol
 }
 
 /** The embedded SQLite store in the data directory, or a PostgreSQL store when `url` names one. */
-async function openStore(dataDir: string, url: string | undefined, o: { now: () => Date; fresh: boolean; logger: Logger }): Promise<Store> {
+async function openStore(
+  dataDir: string,
+  url: string | undefined,
+  o: { now: () => Date; fresh: boolean; logger: Logger; cacheChars: number | undefined },
+): Promise<Store> {
+  const cache = o.cacheChars !== undefined ? { cacheChars: o.cacheChars } : {};
   if (url && isPostgresUrl(url)) {
     keepPrivate(dataDir);
     const where = redactCredentials(url);
@@ -377,6 +387,7 @@ async function openStore(dataDir: string, url: string | undefined, o: { now: () 
       const store = await PostgresStore.open({
         url,
         now: o.now,
+        ...cache,
         onConnectionChange: ({ ready, problem }) =>
           ready ? log.info({ store: where }, 'database reachable again') : log.warn({ store: where, problem }, 'database unreachable: not ready'),
       });
@@ -394,12 +405,21 @@ async function openStore(dataDir: string, url: string | undefined, o: { now: () 
   keepPrivate(dataDir);
   const dbPath = join(dataDir, 'fleetops.db');
   try {
-    const store = new SqliteStore({ path: dbPath, now: o.now, logger: o.logger.child({ component: 'store' }) });
+    const store = new SqliteStore({ path: dbPath, now: o.now, logger: o.logger.child({ component: 'store' }), ...cache });
     markInitialized(dataDir);
     return store;
   } catch (err) {
     throw new DataDirError(`cannot open the database ${dbPath}: ${errorMessage(err)}`);
   }
+}
+
+/** The read cache's size in characters, from MiB given as an option or in the environment; refused unless positive. */
+function readCacheChars(given: number | string | undefined): number | undefined {
+  if (given === undefined || given === '') return undefined;
+  const mib = Number(given);
+  if (!Number.isFinite(mib) || mib <= 0)
+    throw new DataDirError(`the read cache size "${String(given)}" is not a positive number of MiB: set FLEETOPS_READ_CACHE_MIB to, say, 256`);
+  return Math.round(mib * 1024 * 1024);
 }
 
 /** The replica's role, refused before anything is opened when it is unknown or needs a store this one is not. */
@@ -415,6 +435,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const storeUrl = options.store ?? process.env.FLEETOPS_STORE;
   const replicated = storeUrl !== undefined && isPostgresUrl(storeUrl);
   const role = roleOf(options.role ?? process.env.FLEETOPS_ROLE ?? 'all', replicated);
+  const cacheChars = readCacheChars(options.readCacheMiB ?? process.env.FLEETOPS_READ_CACHE_MIB);
   const dataDir = resolve(options.dataDir ?? defaultDataDir());
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const unlock = lockDataDir(dataDir);
@@ -427,7 +448,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   if (tracing) logger.info({ endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT }, 'exporting traces (OTLP)');
   let store: Store;
   try {
-    store = await openStore(dataDir, storeUrl, { now, fresh: options.fresh === true, logger });
+    store = await openStore(dataDir, storeUrl, { now, fresh: options.fresh === true, logger, cacheChars });
   } catch (err) {
     unlock();
     throw err;

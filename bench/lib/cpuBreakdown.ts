@@ -167,14 +167,18 @@ export function cpuBreakdown(profile: CpuProfile): { lines: BreakdownLine[]; idl
   return { lines, idleShare: total ? idle / total : 0 };
 }
 
-/** CPU seconds used so far by the processes named postgres (the throw-away cluster is the machine's only one). */
+/**
+ * CPU seconds used so far by the processes named postgres (the throw-away cluster is the machine's only one), and by
+ * those that ended: a backend whose connection closed is counted in its parent's (the postmaster's) children's time.
+ * Without them the figure went down, below zero, when the pool closed idle connections during the run.
+ */
 export function postgresCpuSeconds(): number {
   let ms = 0;
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (stat.includes('(postgres)')) ms += statCpuMs(stat);
+      if (stat.includes('(postgres)')) ms += statCpuMs(stat) + ticksAt(statFields(stat), 13);
     } catch {
       // The process ended between the listing and the read.
     }

@@ -15,10 +15,11 @@ import { spawnFleet } from '../helpers/process.ts';
 
 const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 /** `fleetops up`: code 0 once it says it is up (then it is stopped), else its exit code. */
-const up = (dataDir: string, extra: string[] = []): Promise<{ code: number; stderr: string }> =>
+const up = (dataDir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<{ code: number; stderr: string }> =>
   new Promise((resolve) => {
     let started = false;
-    const child = execFile(process.execPath, [main, 'up', '--data-dir', dataDir, '--port', '0', ...extra], { timeout: 30_000 }, (err, _stdout, stderr) =>
+    const options = { timeout: 30_000, env: { ...process.env, ...env } };
+    const child = execFile(process.execPath, [main, 'up', '--data-dir', dataDir, '--port', '0', ...extra], options, (err, _stdout, stderr) =>
       resolve({ code: started ? 0 : err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
     );
     child.stdout?.on('data', (d: Buffer) => {
@@ -69,6 +70,21 @@ describe('the data directory', () => {
     } finally {
       await fleet.stop();
       rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a read cache size that is not a positive number of MiB, naming the setting; starts with one that is', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fleetops-cache-'));
+    try {
+      for (const bad of ['lots', '0', '-5']) {
+        const refused = await up(dataDir, [], { FLEETOPS_READ_CACHE_MIB: bad });
+        assert.equal(refused.code, 1, bad);
+        assert.match(refused.stderr, new RegExp(`read cache size "${bad}" is not a positive number of MiB: set FLEETOPS_READ_CACHE_MIB`));
+        assert.doesNotMatch(refused.stderr, /\n\s+at /, 'one line, no stack');
+      }
+      assert.equal((await up(dataDir, [], { FLEETOPS_READ_CACHE_MIB: '64' })).code, 0);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 
