@@ -159,8 +159,8 @@ export interface FleetOpsOptions {
    */
   role?: ReplicaRole;
   /**
-   * Mi characters of stored objects the store keeps in memory for reads (about MiB of memory): default 32 for the
-   * embedded store, 256 on PostgreSQL, where a miss is a round trip. Default `$FLEETOPS_READ_CACHE_MIB`.
+   * Mi characters of stored objects the store keeps in memory for reads (about MiB of memory; default 128, see
+   * TextCache). Default `$FLEETOPS_READ_CACHE_MIB`.
    */
   readCacheMiB?: number;
 }

@@ -58,22 +58,13 @@ export interface PostgresStoreOptions {
   historySize?: number;
   /** Connections in the pool (default 10). */
   poolSize?: number;
-  /** Characters of stored text kept in the read cache (default DEFAULT_CACHE_CHARS). */
+  /** Characters of stored text kept in the read cache (default: TextCache's). */
   cacheChars?: number;
   /** How often the change log is read when no NOTIFY came (default 1,000 ms). */
   pollMs?: number;
   /** Told of connection losses and recoveries (never the connection string). */
   onConnectionChange?: (state: { ready: boolean; problem?: string }) => void;
 }
-
-/**
- * The read cache's default size, eight times SQLite's: here a miss is a round trip to the database, and on a machine
- * it shares a switch to the database and back, which slows everything the process does after it. A fleet update of
- * 10,000 resources reads objects worth ~234 Mi characters (about 23 KB per resource, managed fields included); with
- * the 32 Mi of SQLite's default it read four of them per resource from the database: 117.5 s and 6.15 ms of
- * FleetOps' CPU per resource, against 96.8 s and 4.78 ms with them all kept (RSS 746 MiB at the end).
- */
-export const DEFAULT_CACHE_CHARS = 256 * 1024 * 1024;
 
 /** Rows read from the change log at a time while catching up. */
 const TAIL_PAGE = 2000;
@@ -152,7 +143,7 @@ export class PostgresStore implements Store {
     this.now = options.now ?? (() => new Date());
     this.newUid = options.newUid ?? randomUUID;
     this.historySize = options.historySize ?? 100_000;
-    this.cache = new TextCache({ maxChars: options.cacheChars ?? DEFAULT_CACHE_CHARS });
+    this.cache = new TextCache({ ...(options.cacheChars !== undefined ? { maxChars: options.cacheChars } : {}) });
     this.pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000 });
     // A connection that breaks (the server restarted) must not crash the process: an idle one the pool drops; one
     // in use fails its query (and the transaction with it), and its 'error' event, emitted besides, is ignored here.

@@ -39,7 +39,7 @@ export interface SqliteStoreOptions {
   newUid?: () => string;
   /** Change-log entries kept; older are compacted away automatically. Default 100,000. */
   historySize?: number;
-  /** Characters of object text kept in memory for reads (default 32 Mi: ~10,000 typical objects). */
+  /** Characters of object text kept in memory for reads (default: TextCache's). */
   cacheChars?: number;
   /** Where a problem that costs no data is told (the log checkpointer's failure). */
   logger?: Logger;
