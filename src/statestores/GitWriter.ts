@@ -84,6 +84,22 @@ export function gitReason(output: string): string {
   return (telling.length ? telling : lines).slice(-2).join(' ');
 }
 
+/** The git commands that talk to the server: held to the writer's time limit (`timeoutMs`). */
+const NETWORK_COMMANDS = new Set(['fetch', 'push', 'ls-remote']);
+/**
+ * What local work (a commit, a listing, a merge of packs) may take at least: a first commit of 100,000 files takes
+ * ~40 s on an idle machine and more than the 2 minutes network commands get on a busy one, and stopping it only
+ * starts it again at the next write.
+ */
+const LOCAL_TIMEOUT_MS = 10 * 60_000;
+
+/** The git subcommand of these arguments (after any `-c name=value`). */
+function subcommandOf(args: readonly string[]): string {
+  let i = 0;
+  while (args[i] === '-c') i += 2;
+  return args[i] ?? '';
+}
+
 /** The hooks a push runs in the repository it pushes to: a repository with any of them is pushed to, not written in place. */
 const PUSH_HOOKS = ['pre-receive', 'update', 'proc-receive', 'post-receive', 'post-update', 'push-to-checkout'];
 
@@ -160,14 +176,13 @@ export class GitWriter {
   }
 
   private async git(args: string[], input?: Buffer, cwd = this.opts.workDir): Promise<{ code: number; stdout: string; stderr: string }> {
+    const limit = this.opts.timeoutMs ?? 120_000;
+    const timeoutMs = NETWORK_COMMANDS.has(subcommandOf(args)) ? limit : Math.max(limit, LOCAL_TIMEOUT_MS);
     try {
-      const r = await this.run('git', args, {
-        cwd,
-        env: this.env(),
-        timeoutMs: this.opts.timeoutMs ?? 120_000,
-        ...(input !== undefined ? { input } : {}),
-      });
-      return { code: r.code ?? 1, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
+      const r = await this.run('git', args, { cwd, env: this.env(), timeoutMs, ...(input !== undefined ? { input } : {}) });
+      // A git stopped at the time limit says nothing itself: the reason every caller reports is the limit.
+      const stderr = r.timedOut ? `${r.stderr}\ntimed out after ${timeoutMs / 1000} s (stopped)` : r.stderr;
+      return { code: r.code ?? 1, stdout: r.stdout.toString('utf8'), stderr };
     } catch (err) {
       if (err instanceof ToolMissingError) throw new GitError(`cannot run git (${errorMessage(err.cause)}); install it: apt-get install git`, { cause: err });
       throw err;
