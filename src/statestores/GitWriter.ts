@@ -31,6 +31,7 @@ export interface GitWriterOptions {
   workDir: string;
   author: { name: string; email: string };
   auth: GitAuth;
+  /** Time limit of the git commands that talk to the server (default 2 minutes); local work gets 10 minutes at least. */
   timeoutMs?: number;
   /**
    * Runs git (default: spawned from this process). FleetOps passes its sandbox helper's, so that forking git costs a
