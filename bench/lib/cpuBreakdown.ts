@@ -21,6 +21,11 @@ export function statCpuMs(stat: string): number {
   return ticksAt(statFields(stat), 11);
 }
 
+/** CPU time (ms) a process has used and its children it has reaped had used, from its `stat` fields. */
+function withReapedMs(fields: string[]): number {
+  return ticksAt(fields, 11) + ticksAt(fields, 13);
+}
+
 /**
  * CPU time (ms) the process's threads have used so far, by thread name, threads of the same name together; the
  * main thread (the task whose id is the process's) under `main`.
@@ -61,8 +66,7 @@ export function childCpuMs(except: string[] = []): number {
     for (const pid of children) {
       try {
         if (except.includes(readFileSync(`/proc/${pid}/comm`, 'utf8').trim())) continue;
-        const f = statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-        ms += ticksAt(f, 11) + ticksAt(f, 13);
+        ms += withReapedMs(statFields(readFileSync(`/proc/${pid}/stat`, 'utf8')));
       } catch {
         // The child ended between the listing and the read: its time counts as ended from now on.
       }
@@ -178,7 +182,7 @@ export function postgresCpuSeconds(): number {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (stat.includes('(postgres)')) ms += statCpuMs(stat) + ticksAt(statFields(stat), 13);
+      if (stat.includes('(postgres)')) ms += withReapedMs(statFields(stat));
     } catch {
       // The process ended between the listing and the read.
     }

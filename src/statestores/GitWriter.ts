@@ -86,7 +86,7 @@ export function gitReason(output: string): string {
 }
 
 /** The git commands that talk to the server: held to the writer's time limit (`timeoutMs`). */
-const NETWORK_COMMANDS = new Set(['fetch', 'push', 'ls-remote']);
+const NETWORK_COMMANDS = new Set(['fetch', 'push']);
 /**
  * What local work (a commit, a listing, a merge of packs) may take at least: a first commit of 100,000 files takes
  * ~40 s on an idle machine and more than the 2 minutes network commands get on a busy one, and stopping it only
