@@ -16,13 +16,22 @@ export interface ClientListOptions {
   labelSelector?: string;
 }
 
+/**
+ * `shared`: the caller only reads the object (it never changes it, in place or through what it hands on to
+ * anything but a write of this client, which copies what it is given): the answer may be the copy the store's read
+ * cache and watchers share rather than a copy of the caller's own. A client may ignore it.
+ */
+export interface ClientGetOptions {
+  shared?: boolean;
+}
+
 export interface ClientWatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   object: StoredObject;
 }
 
 export interface Client {
-  get(ref: ObjectRef): Promise<StoredObject | undefined>;
+  get(ref: ObjectRef, options?: ClientGetOptions): Promise<StoredObject | undefined>;
   list(apiVersion: string, kind: string, options?: ClientListOptions): Promise<StoredObject[]>;
   /** Creates; with `dryRun` the object is decoded, defaulted and validated as a create would be, and not stored. */
   create(object: KubeObject, options?: { dryRun?: boolean }): Promise<StoredObject>;

@@ -3,7 +3,7 @@ import { ApiError, isApiError } from '../api/errors.ts';
 import { parseApiVersion, stored, type KubeObject, type StoredObject } from '../api/types.ts';
 import type { ObjectService } from '../registry/ObjectService.ts';
 import { preferredVersion, type ResourceType } from '../registry/ResourceType.ts';
-import type { Client, ClientListOptions, ClientWatchEvent, ObjectRef } from './Client.ts';
+import type { Client, ClientGetOptions, ClientListOptions, ClientWatchEvent, ObjectRef } from './Client.ts';
 
 export class InProcessClient implements Client {
   private readonly objects: ObjectService;
@@ -21,12 +21,12 @@ export class InProcessClient implements Client {
     return { type, version: type.versions.includes(version) ? version : preferredVersion(type) };
   }
 
-  async get(ref: ObjectRef): Promise<StoredObject | undefined> {
+  async get(ref: ObjectRef, options: ClientGetOptions = {}): Promise<StoredObject | undefined> {
     const { type, version } = this.type(ref.apiVersion, ref.kind);
     try {
       // Controllers read what this process has seen (as from an informer's cache): they are level-based, and their
       // writes carry the version they start from.
-      return await this.objects.get(type, ref.namespace ?? '', ref.name, version, true);
+      return await this.objects.get(type, ref.namespace ?? '', ref.name, version, { cached: true, shared: options.shared === true });
     } catch (err) {
       if (isApiError(err, 'NotFound')) return undefined;
       throw err;

@@ -5,15 +5,21 @@
 import type { StoredObject } from '../api/types.ts';
 import { objectOf, type TypedResourceType } from '../registry/builtin/defineType.ts';
 import { apiVersionOf } from '../registry/ResourceType.ts';
-import type { Client, ClientListOptions, ObjectRef } from './Client.ts';
+import type { Client, ClientGetOptions, ClientListOptions, ObjectRef } from './Client.ts';
 
 /** The reference to an object of `type`. */
 export function refTo(type: TypedResourceType<unknown>, name: string, namespace?: string): ObjectRef {
   return { apiVersion: apiVersionOf(type), kind: type.kind, name, ...(namespace !== undefined && type.namespaced ? { namespace } : {}) };
 }
 
-export async function getOf<T>(client: Client, type: TypedResourceType<T>, name: string, namespace?: string): Promise<(StoredObject & T) | undefined> {
-  const obj = await client.get(refTo(type, name, namespace));
+export async function getOf<T>(
+  client: Client,
+  type: TypedResourceType<T>,
+  name: string,
+  namespace?: string,
+  options?: ClientGetOptions,
+): Promise<(StoredObject & T) | undefined> {
+  const obj = await client.get(refTo(type, name, namespace), options);
   return obj && objectOf(type, obj);
 }
 

@@ -7,7 +7,7 @@ import { badRequest, notFound } from '../api/errors.ts';
 import { matchesFields, parseFieldSelector, type FieldRequirement } from '../api/fields.ts';
 import { everything, parseLabelSelector, type LabelSelector } from '../api/labels.ts';
 import { isPlainObject, type KubeObject, type StoredObject } from '../api/types.ts';
-import { keyOf, type ObjectKey, type Store, type StoreEvent, type WatchHandle } from '../store/Store.ts';
+import { keyOf, type GetOptions, type ObjectKey, type Store, type StoreEvent, type WatchHandle } from '../store/Store.ts';
 import { apiVersionOf, typeKeyOf, type ResourceType } from './ResourceType.ts';
 
 export interface ListQuery {
@@ -84,9 +84,9 @@ export class ObjectReader {
     return String(await this.store.currentRv());
   }
 
-  /** The object; `cached`: any version this process has seen (see GetOptions), for level-based controllers. */
-  async get(type: ResourceType, namespace: string, name: string, version?: string, cached = false): Promise<StoredObject> {
-    const obj = await this.store.get(objectKey(type, namespace, name), { cached });
+  /** The object; `read.cached`: any version this process has seen, `read.shared`: for a caller that only reads it (see GetOptions). */
+  async get(type: ResourceType, namespace: string, name: string, version?: string, read: GetOptions = {}): Promise<StoredObject> {
+    const obj = await this.store.get(objectKey(type, namespace, name), read);
     if (!obj) throw notFound(type.plural, type.group, name);
     return present(type, obj, version);
   }

@@ -10,7 +10,7 @@ import { ApiError, badRequest, cause, conflict, invalid, isApiError, notFound, a
 import { applyStrategicMergePatch } from '../api/strategicMergePatch.ts';
 import { applyMergePatch } from '../api/mergePatch.ts';
 import { isPlainObject, jsonEqual, type KubeObject, type StoredObject, cloneJson } from '../api/types.ts';
-import { keyOf, type CheckOp, type ObjectKey, type Store, type WatchHandle, type WriteOp } from '../store/Store.ts';
+import { keyOf, type CheckOp, type GetOptions, type ObjectKey, type Store, type WatchHandle, type WriteOp } from '../store/Store.ts';
 import { rfc3339Seconds } from '../api/time.ts';
 import { recordUpdate, serverSideApply } from './managedFields.ts';
 import { ObjectReader, objectKey, present, type ListQuery, type ObjectList, type TextList, type WatchEvent, type WatchQuery } from './ObjectReader.ts';
@@ -141,8 +141,8 @@ export class ObjectService {
     return this.reader.currentResourceVersion();
   }
 
-  get(type: ResourceType, namespace: string, name: string, version?: string, cached = false): Promise<StoredObject> {
-    return this.reader.get(type, namespace, name, version, cached);
+  get(type: ResourceType, namespace: string, name: string, version?: string, read: GetOptions = {}): Promise<StoredObject> {
+    return this.reader.get(type, namespace, name, version, read);
   }
 
   /** Like `get` but answers undefined for a missing object. */

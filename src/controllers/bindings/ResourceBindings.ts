@@ -130,11 +130,12 @@ export class ResourceBindings {
     const [promiseName = '', namespace = '', name = ''] = key.split('/');
     const type = kindServedBy(registry, promiseName);
     if (!type) return;
-    const found = await client.get({ apiVersion: apiVersionOf(type), kind: type.kind, namespace, name });
+    // The resource and its binding are only read here (a write copies what it is given): the store's shared copies.
+    const found = await client.get({ apiVersion: apiVersionOf(type), kind: type.kind, namespace, name }, { shared: true });
     if (!found || found.metadata.deletionTimestamp) return; // its binding goes with it (ownerReference)
     const resource = resourceRequest(found);
     const ref = { apiVersion: KRATIX_API, kind: 'ResourceBinding', namespace, name: bindingName(name, promiseName) };
-    let binding = await getOf(client, resourceBindingType, ref.name, namespace);
+    let binding = await getOf(client, resourceBindingType, ref.name, namespace, { shared: true });
     // The Promise as its watch told it, unless that may be behind what this reconcile saw (a watch delivered apart
     // from the resource's, with a shared store): not told yet, or older than the revision the resource ran. A pinned
     // version (or a new binding, which may take the Promise's version) is looked up among the revisions as stored:

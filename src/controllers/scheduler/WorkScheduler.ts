@@ -138,11 +138,14 @@ export class WorkScheduler {
   async reconcile(key: string, log: Logger): Promise<ReconcileResult | void> {
     const { client } = this.opts;
     const [namespace = '', name = ''] = key.split('/');
-    const work = await getOf(client, workType, name, namespace);
+    // The Work and its placements are only read here (a write copies what it is given): the store's shared copies.
+    const work = await getOf(client, workType, name, namespace, { shared: true });
     if (!work) return;
     // The placements made so far are listed in the Work's status (no scan of every WorkPlacement per Work).
     const recorded = (work.status?.placements ?? []).slice();
-    const existing = (await Promise.all(recorded.map((n) => getOf(client, workPlacementType, n, namespace)))).filter((w): w is WorkPlacement => !!w);
+    const existing = (await Promise.all(recorded.map((n) => getOf(client, workPlacementType, n, namespace, { shared: true })))).filter(
+      (w): w is WorkPlacement => !!w,
+    );
     const finalizers = work.metadata.finalizers ?? [];
     if (work.metadata.deletionTimestamp) {
       for (const wp of existing) await client.delete({ apiVersion: KRATIX_API, kind: 'WorkPlacement', namespace, name: wp.metadata.name });

@@ -32,7 +32,7 @@ export class EventRecorder {
     const digest = createHash('sha1').update(`${obj.metadata.uid}|${reason}|${message}`).digest('hex').slice(0, 10);
     const name = `${obj.metadata.name}.${digest}`;
     try {
-      const existing = await client.get({ apiVersion: 'v1', kind: 'Event', namespace, name });
+      const existing = await client.get({ apiVersion: 'v1', kind: 'Event', namespace, name }, { shared: true });
       if (existing) {
         // An update of what was just read (not a patch, which reads it again); a lost race only loses a count.
         await client.update({ ...existing, count: (typeof existing.count === 'number' ? existing.count : 1) + 1, lastTimestamp: now });

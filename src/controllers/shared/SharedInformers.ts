@@ -11,7 +11,7 @@
  * Objects are shared between watchers: handlers treat them as read-only (they copy before changing).
  */
 import type { StoredObject } from '../../api/types.ts';
-import type { Client, ClientListOptions, ClientWatchEvent, ObjectRef } from '../../client/Client.ts';
+import type { Client, ClientGetOptions, ClientListOptions, ClientWatchEvent, ObjectRef } from '../../client/Client.ts';
 import { StringInterner } from '../../lib/StringInterner.ts';
 
 type Handler = (event: ClientWatchEvent) => void;
@@ -88,8 +88,8 @@ export class SharedInformers implements Client {
     this.client = options.client;
   }
 
-  get(ref: ObjectRef): Promise<StoredObject | undefined> {
-    return this.client.get(ref);
+  get(ref: ObjectRef, options?: ClientGetOptions): Promise<StoredObject | undefined> {
+    return this.client.get(ref, options);
   }
   list(apiVersion: string, kind: string, options?: ClientListOptions): Promise<StoredObject[]> {
     return this.client.list(apiVersion, kind, options);

@@ -1,16 +1,23 @@
-/** Idempotent create-or-update that skips the write when labels, annotations and spec already match. */
+/**
+ * Idempotent create-or-update that skips the write when labels, annotations and spec already match. The object it
+ * answers with may be shared with the store's read cache (when unchanged): for reading only.
+ */
 import { jsonEqual, type KubeObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 
 export type EnsureOutcome = 'created' | 'updated' | 'unchanged';
 
 export async function ensureObject(client: Client, desired: KubeObject, fields: string[] = ['spec']): Promise<{ object: KubeObject; outcome: EnsureOutcome }> {
-  const existing = await client.get({
-    apiVersion: desired.apiVersion,
-    kind: desired.kind,
-    name: desired.metadata.name ?? '',
-    ...(desired.metadata.namespace ? { namespace: desired.metadata.namespace } : {}),
-  });
+  // Only compared, and spread into the update (which copies what it is given): the store's shared copy.
+  const existing = await client.get(
+    {
+      apiVersion: desired.apiVersion,
+      kind: desired.kind,
+      name: desired.metadata.name ?? '',
+      ...(desired.metadata.namespace ? { namespace: desired.metadata.namespace } : {}),
+    },
+    { shared: true },
+  );
   if (!existing) return { object: await client.create(desired), outcome: 'created' };
   const same =
     jsonEqual(existing.metadata.labels ?? {}, { ...(existing.metadata.labels ?? {}), ...(desired.metadata.labels ?? {}) }) &&

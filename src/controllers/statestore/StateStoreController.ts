@@ -554,7 +554,8 @@ export class StateStoreController {
    */
   private async reportPlacement(placement: CachedPlacement, error: string | undefined, version: string): Promise<void> {
     const { namespace, name } = placement.files;
-    const wp = await getOf(this.opts.client, workPlacementType, name, namespace || undefined);
+    // Only read: its new status is made as a new object (the store's shared copy).
+    const wp = await getOf(this.opts.client, workPlacementType, name, namespace || undefined, { shared: true });
     if (!wp) return;
     const written = writeStatus(
       this.opts.client,

@@ -1,0 +1,72 @@
+/**
+ * Reads for reading only (`client.get(ref, { shared: true })`) over a real SQLite store through the in-process client:
+ * they answer the copy the store's read cache and watchers share, not one of the caller's own; a write made from
+ * such a read (spread, a field replaced) copies what it is given, so the shared copy never changes; ensureObject,
+ * which reads that way, writes only what differs and leaves what it read alone.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { InProcessClient } from '../../src/client/InProcessClient.ts';
+import { ensureObject } from '../../src/controllers/shared/ensure.ts';
+import type { SqliteStore } from '../../src/store/SqliteStore.ts';
+import { kratixObjectStore } from '../helpers/objectStore.ts';
+
+describe('shared reads', () => {
+  let store: SqliteStore;
+  let client: InProcessClient;
+  let n = 0;
+  const configMap = async () => {
+    const name = `cm${++n}`;
+    await client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default', labels: { a: 'b' } }, data: { k: 'v1' } });
+    return { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name };
+  };
+
+  before(async () => {
+    ({ store, client } = await kratixObjectStore());
+  });
+  after(() => store.close());
+
+  it('answers the shared copy to a shared read, and a copy of its own to any other', async () => {
+    const ref = await configMap();
+    const first = await client.get(ref, { shared: true });
+    const again = await client.get(ref, { shared: true });
+    assert.ok(first && again);
+    assert.equal(again, first, 'two shared reads of one version are the same object');
+    const own = await client.get(ref);
+    assert.ok(own);
+    assert.notEqual(own, first);
+    assert.deepEqual(own, first);
+    own.data = { k: 'changed in place' };
+    assert.deepEqual((await client.get(ref))?.data, { k: 'v1' }, "a caller's own copy changed in place changes nothing stored");
+  });
+
+  it('leaves a shared read as it was when a write is made from it', async () => {
+    const ref = await configMap();
+    const shared = await client.get(ref, { shared: true });
+    assert.ok(shared);
+    const updated = await client.update({ ...shared, metadata: { ...shared.metadata, labels: { a: 'c' } }, data: { k: 'v2' } });
+    updated.data = { k: 'the writer changes what it got back' };
+    assert.deepEqual(shared.data, { k: 'v1' });
+    assert.deepEqual(shared.metadata.labels, { a: 'b' });
+    const now = await client.get(ref, { shared: true });
+    assert.deepEqual(now?.data, { k: 'v2' }, 'the write is stored, and what its writer did to the answer after is not');
+    assert.deepEqual(now?.metadata.labels, { a: 'c' });
+  });
+
+  it('ensureObject writes only what differs, and the object it read stays as read', async () => {
+    const ref = await configMap();
+    const before = await client.get(ref, { shared: true });
+    assert.ok(before);
+    const desired = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ref.name, namespace: 'default', labels: { a: 'b' } }, data: { k: 'v1' } };
+    const same = await ensureObject(client, desired, ['data']);
+    assert.equal(same.outcome, 'unchanged');
+    assert.equal((await client.get(ref))?.metadata.resourceVersion, before.metadata.resourceVersion);
+    const changed = await ensureObject(client, { ...desired, metadata: { ...desired.metadata, labels: { z: 'y' } }, data: { k: 'v3' } }, ['data']);
+    assert.equal(changed.outcome, 'updated');
+    assert.deepEqual(before.data, { k: 'v1' });
+    assert.deepEqual(before.metadata.labels, { a: 'b' });
+    const after = await client.get(ref);
+    assert.deepEqual(after?.data, { k: 'v3' });
+    assert.deepEqual(after?.metadata.labels, { a: 'b', z: 'y' }, 'labels are added to, not replaced');
+  });
+});
