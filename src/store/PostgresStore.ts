@@ -361,7 +361,13 @@ export class PostgresStore implements Store {
         const batch = this.queue;
         this.queue = [];
         const flight = await this.prepare(batch, prev);
-        await prev?.finished;
+        if (prev) {
+          await prev.finished;
+          // One turn of the event loop before the next batch is taken: the writers the finished batch resolved write
+          // their next objects in it, and join that batch rather than the one after (a fleet update: 3.4 → 2.95
+          // transactions per resource, PostgreSQL's CPU per resource −18%). More turns gathered no more.
+          await new Promise((r) => setImmediate(r));
+        }
         prev = flight.after ? flight : undefined;
         if (!flight.after) await flight.finished;
       }
