@@ -11,11 +11,16 @@ type Path = string[];
 
 const SEP = '\u0000';
 
-function leafPaths(value: unknown, prefix: Path, out: Path[]): void {
+function leafPaths(value: unknown, path: Path, out: Path[]): void {
   if (isPlainObject(value) && hasMembers(value)) {
-    for (const k in value) if (Object.hasOwn(value, k)) leafPaths(value[k], [...prefix, k], out);
+    for (const k in value) {
+      if (!Object.hasOwn(value, k)) continue;
+      path.push(k);
+      leafPaths(value[k], path, out);
+      path.pop();
+    }
   } else {
-    out.push(prefix);
+    out.push(path.slice());
   }
 }
 
@@ -74,36 +79,57 @@ function diffMetadata(old: unknown, updated: unknown, changed: Path[], removed: 
   if (Array.isArray(oldMeta.finalizers) && newMeta.finalizers === undefined) removed.push(['metadata', 'finalizers']);
 }
 
-/** `diffFieldPaths` below one path: `old` and `updated` are the values there. */
+/**
+ * `diffFieldPaths` below one path: `old` and `updated` are the values there. The walk shares one path array, a member
+ * pushed while it is visited, copied only into a path it records (an array per member visited was most of what the
+ * diff of a write allocated); so does `leafPaths`.
+ */
 function diffLeaves(old: unknown, updated: unknown, path: Path, changed: Path[], removed: Path[]): void {
   if (isPlainObject(updated) && hasMembers(updated)) {
-    if (isPlainObject(old)) {
-      if (jsonEqual(old, updated)) return;
-      for (const k in updated) if (Object.hasOwn(updated, k)) diffLeaves(old[k], updated[k], [...path, k], changed, removed);
-      for (const k in old) if (Object.hasOwn(old, k) && !Object.hasOwn(updated, k)) leafPaths(old[k], [...path, k], removed);
-    } else {
-      // What old had here is replaced by members: each is new, and old's own value (a leaf) is not removed.
-      for (const k in updated) if (Object.hasOwn(updated, k)) diffLeaves(undefined, updated[k], [...path, k], changed, removed);
+    const before = isPlainObject(old) ? old : undefined;
+    if (before !== undefined && jsonEqual(before, updated)) return;
+    // Without members in old, what it had here (a leaf) is replaced by members: each is new, and that leaf not removed.
+    for (const k in updated) {
+      if (!Object.hasOwn(updated, k)) continue;
+      path.push(k);
+      diffLeaves(before?.[k], updated[k], path, changed, removed);
+      path.pop();
+    }
+    if (before !== undefined) {
+      for (const k in before) {
+        if (!Object.hasOwn(before, k) || Object.hasOwn(updated, k)) continue;
+        path.push(k);
+        leafPaths(before[k], path, removed);
+        path.pop();
+      }
     }
     return;
   }
   // A leaf of updated (a scalar, a list, an empty object, or nothing).
-  if (!jsonEqual(old, updated)) changed.push(path);
+  if (!jsonEqual(old, updated)) changed.push(path.slice());
   if (isPlainObject(old) && hasMembers(old)) leafPaths(old, path, removed);
-  else if (old !== undefined && updated === undefined) removed.push(path);
+  else if (old !== undefined && updated === undefined) removed.push(path.slice());
 }
 
 function toTree(paths: Path[]): JsonObject {
   const root: JsonObject = {};
-  for (const p of paths) {
-    let node = root;
-    for (const part of p) {
-      const key = `f:${part}`;
-      node[key] ??= {};
-      node = node[key] as JsonObject;
+  for (const p of paths) addLeaf(root, p);
+  return root;
+}
+
+/** Adds a leaf path to a tree of `f:` members, making the nodes on its way that it lacks. */
+function addLeaf(tree: JsonObject, path: Path): void {
+  let node = tree;
+  for (const part of path) {
+    const key = `f:${part}`;
+    const next = node[key];
+    if (isPlainObject(next)) node = next;
+    else {
+      const made: JsonObject = {};
+      node[key] = made;
+      node = made;
     }
   }
-  return root;
 }
 
 function fromTree(tree: JsonObject, prefix: Path = [], out: Path[] = []): Path[] {
@@ -162,12 +188,44 @@ function copyValue(v: unknown): unknown {
   return typeof v === 'object' && v !== null ? cloneJson(v) : v;
 }
 
-/** The fields a manager owns after a write: those of its tree (if any) it neither changed nor lost, then those it changed. */
-function ownedAfter(tree: JsonObject | undefined, changed: Path[], removed: Path[]): Path[] {
-  if (!tree) return changed;
-  const gone = pathSet(removed);
-  for (const p of changed) gone.add(p.join(SEP));
-  return [...fromTree(tree).filter((p) => !gone.has(p.join(SEP))), ...changed];
+/**
+ * The tree of the fields a manager owns after a write: those of its tree (if any) it neither changed nor lost, in the
+ * tree's order, then those it changed — what `toTree` makes of that list of leaves, made by editing a copy of the tree
+ * rather than listing its leaves and building it again (a status write whose fields change did that at every write).
+ */
+function ownedAfter(tree: JsonObject | undefined, changed: Path[], removed: Path[]): JsonObject {
+  if (!tree) return toTree(changed);
+  const owned = fieldsOf(tree);
+  for (const p of removed) dropLeaf(owned, p);
+  for (const p of changed) dropLeaf(owned, p);
+  for (const p of changed) addLeaf(owned, p);
+  return owned;
+}
+
+/** A copy of a FieldsV1 tree's `f:` members, all the way down (as listing its leaves and building it again keeps). */
+function fieldsOf(tree: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const k in tree) if (Object.hasOwn(tree, k) && k.startsWith('f:')) out[k] = isPlainObject(tree[k]) ? fieldsOf(tree[k]) : {};
+  return out;
+}
+
+/** Removes `path` from a tree of `f:` members when it is one of its leaves, and the parents that loses their last field. */
+function dropLeaf(tree: JsonObject, path: Path): void {
+  const parents: JsonObject[] = [];
+  let node = tree;
+  for (const part of path) {
+    const next = node[`f:${part}`];
+    if (!isPlainObject(next)) return;
+    parents.push(node);
+    node = next;
+  }
+  if (path.length === 0 || hasFields(node)) return;
+  for (let i = path.length - 1; i >= 0; i--) {
+    const parent = parents[i];
+    if (parent === undefined) return;
+    delete parent[`f:${path[i] ?? ''}`];
+    if (i === 0 || hasFields(parent)) return;
+  }
 }
 
 function pathSet(paths: Path[]): Set<string> {
@@ -323,15 +381,15 @@ export function recordUpdate(
   // rather than listed and built again. The same set: every changed field was its own, and it lost none.
   const tree = mineTree;
   const sameSet = tree !== undefined && hasFields(tree) && changed.every((p) => isLeaf(tree, p)) && !removed.some((p) => isLeaf(tree, p));
-  const owned = sameSet ? [] : ownedAfter(tree, changed, removed);
-  if (sameSet || owned.length) {
+  const owned = sameSet ? undefined : ownedAfter(tree, changed, removed);
+  if (sameSet || (owned !== undefined && hasFields(owned))) {
     const entry: ManagedFieldsEntry = {
       manager,
       operation: 'Update',
       apiVersion,
       time,
       fieldsType: 'FieldsV1',
-      fieldsV1: sameSet && tree ? tree : toTree(owned),
+      fieldsV1: sameSet && tree ? tree : (owned ?? {}),
     };
     if (subresource) entry.subresource = subresource;
     result.push(entry);

@@ -178,3 +178,88 @@ describe('the fields a write changes', () => {
     }
   });
 });
+
+describe("a manager's fields after its write", () => {
+  /** A FieldsV1 tree's leaves, depth first, and a tree made of leaves: the definition the recorded tree must match. */
+  const leaves = (tree: JsonObject, prefix: string[] = []): string[][] => {
+    const keys = Object.keys(tree).filter((k) => k.startsWith('f:'));
+    if (!keys.length) return prefix.length ? [prefix] : [];
+    return keys.flatMap((k) => leaves(tree[k] as JsonObject, [...prefix, k.slice(2)]));
+  };
+  const treeOf = (paths: string[][]): JsonObject => {
+    const root: JsonObject = {};
+    for (const p of paths) {
+      let node = root;
+      for (const part of p) node = (node[`f:${part}`] ??= {}) as JsonObject;
+    }
+    return root;
+  };
+
+  it('are the fields it owned that it neither changed nor lost, then those it changed, on random objects and writes', () => {
+    let seed = 7;
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const keys = ['a', 'b', 'c'];
+    const value = (depth: number): unknown => {
+      if (depth > 2 || random() < 0.3) return random() < 0.5 ? 'x' : [1];
+      const out: JsonObject = {};
+      for (const k of keys) if (random() < 0.6) out[k] = value(depth + 1);
+      return out;
+    };
+    const someOf = (paths: string[][]): string[][] => paths.filter(() => random() < 0.6);
+    let rebuilt = 0;
+    for (let i = 0; i < 2000; i++) {
+      const old: KubeObject = { apiVersion: 'g/v1', kind: 'K', metadata: { name: 'n' }, spec: value(0) as JsonObject };
+      const updated: KubeObject = { ...old, spec: random() < 0.8 ? (value(0) as JsonObject) : old.spec, ...(random() < 0.3 ? { status: value(1) } : {}) };
+      // What the manager owned: some of the old object's fields, and some that were never there (owned, then gone).
+      const ownedBefore = [
+        ...someOf(fieldPaths(old)),
+        ...someOf([
+          ['spec', 'z'],
+          ['spec', 'a', 'z'],
+          ['status', 'q'],
+        ]),
+      ];
+      const other = {
+        manager: 'team',
+        operation: 'Update' as const,
+        apiVersion: 'g/v1',
+        time: T,
+        fieldsType: 'FieldsV1' as const,
+        fieldsV1: { 'f:spec': { 'f:c': {} } },
+      };
+      const mine = {
+        manager: 'ctl',
+        operation: 'Update' as const,
+        apiVersion: 'g/v1',
+        time: T,
+        fieldsType: 'FieldsV1' as const,
+        fieldsV1: treeOf(ownedBefore),
+      };
+      const before = JSON.stringify(mine.fieldsV1);
+      const fields = recordUpdate({ ...old, metadata: { ...old.metadata, managedFields: [other, mine] } }, updated, 'ctl', 'g/v1', T);
+      const { changed, removed } = diffFieldPaths(old, updated);
+      const gone = new Set([...changed, ...removed].map((p) => p.join('.')));
+      const want = [...leaves(mine.fieldsV1).filter((p) => !gone.has(p.join('.'))), ...changed];
+      const got = fields.find((e) => e.manager === 'ctl');
+      const case_ = `case ${i}: ${JSON.stringify(old.spec)} → ${JSON.stringify(updated)}, owned ${before}`;
+      assert.equal(JSON.stringify(mine.fieldsV1), before, `the stored tree is left as it was, ${case_}`);
+      if (!changed.length && !removed.length) {
+        assert.equal(got, mine, case_);
+        continue;
+      }
+      if (!want.length) {
+        assert.equal(got, undefined, case_);
+        continue;
+      }
+      assert.ok(got, case_);
+      const sorted = (paths: string[][]): string[] => paths.map((p) => p.join('.')).sort();
+      assert.deepEqual(sorted(leaves(got.fieldsV1)), sorted(treeOf(want) && leaves(treeOf(want))), case_);
+      // Unless kept whole (the same set), the tree is the definition's, member order included.
+      if (got.fieldsV1 !== mine.fieldsV1) {
+        rebuilt++;
+        assert.equal(JSON.stringify(got.fieldsV1), JSON.stringify(treeOf(want)), case_);
+      }
+    }
+    assert.ok(rebuilt > 500, `trees rebuilt in ${rebuilt} of 2000 cases`);
+  });
+});
