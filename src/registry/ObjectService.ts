@@ -257,10 +257,16 @@ export class ObjectService {
     const warnings = this.strategy.admit(type, obj, old, opts, version);
     await opts.validate?.(obj, old);
     m.generation = this.strategy.generation(type, old, obj);
+    // Whether the managed fields record a change of some field: then the write is no no-op, and the object need not
+    // be compared whole with the stored one (a walk of every member on most writes).
+    let fieldChanged = false;
     if (!opts.managedFieldsSet) {
       const sentOwn = next.metadata.managedFields !== undefined && !jsonEqual(next.metadata.managedFields, old.metadata.managedFields);
       if (!sentOwn && opts.fieldManager) {
+        const before = old.metadata.managedFields;
         m.managedFields = recordUpdate(old, obj, opts.fieldManager, obj.apiVersion, this.timestamp(), opts.subresource);
+        // recordUpdate answers the entries it was given when no field changed, a new list when one did.
+        fieldChanged = before === undefined ? m.managedFields.length > 0 : m.managedFields !== before;
       } else if (!sentOwn) m.managedFields = old.metadata.managedFields;
       if (m.managedFields === undefined || m.managedFields.length === 0) delete m.managedFields;
     }
@@ -276,10 +282,9 @@ export class ObjectService {
         created: false,
       };
     }
-    const unchanged = jsonEqual(
-      { ...obj, metadata: { ...m, resourceVersion: undefined } },
-      { ...old, metadata: { ...old.metadata, resourceVersion: undefined } },
-    );
+    const unchanged =
+      !fieldChanged &&
+      jsonEqual({ ...obj, metadata: { ...m, resourceVersion: undefined } }, { ...old, metadata: { ...old.metadata, resourceVersion: undefined } });
     if (unchanged && opts.expectedRv === old.metadata.resourceVersion) {
       // no-op writes keep the resourceVersion, as the apiserver does
       return { object: this.present(type, old, version), warnings, created: false };

@@ -100,6 +100,27 @@ describe('ObjectService', () => {
     assert.deepEqual(orphaning.object.metadata.finalizers, ['orphan']);
   });
 
+  it('keeps the resourceVersion of a write that changes nothing, and gives one to any change, recorded in managed fields or not', async () => {
+    const manager = { fieldManager: 'ctl' };
+    const { object } = await objects.create(widgetType, 'a', widget('w-noop', 2), manager);
+    const same = await objects.update(widgetType, 'a', 'w-noop', object, manager);
+    assert.equal(same.object.metadata.resourceVersion, object.metadata.resourceVersion, 'the same object again: no write');
+    const status = await objects.update(widgetType, 'a', 'w-noop', { ...object, status: { phase: 'Ready' } }, { ...manager, subresource: 'status' });
+    assert.notEqual(status.object.metadata.resourceVersion, object.metadata.resourceVersion);
+    const again = await objects.update(widgetType, 'a', 'w-noop', status.object, { ...manager, subresource: 'status' });
+    assert.equal(again.object.metadata.resourceVersion, status.object.metadata.resourceVersion, 'the same status again: no write');
+    // Owner references are not among the fields managed fields record: the change is found by comparing the objects.
+    const owned = await objects.update(
+      widgetType,
+      'a',
+      'w-noop',
+      { ...again.object, metadata: { ...again.object.metadata, ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'o', uid: 'u-1' }] } },
+      manager,
+    );
+    assert.notEqual(owned.object.metadata.resourceVersion, again.object.metadata.resourceVersion);
+    assert.equal(owned.object.metadata.ownerReferences?.[0]?.uid, 'u-1');
+  });
+
   it('gives no generation to kinds Kubernetes gives none (a ConfigMap), created or updated', async () => {
     const cm = await objects.create(configMapType, 'a', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'plain', generation: 7 }, data: { a: '1' } });
     assert.equal(cm.object.metadata.generation, undefined);
