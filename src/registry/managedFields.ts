@@ -209,7 +209,7 @@ function fieldsOf(tree: JsonObject): JsonObject {
   return out;
 }
 
-/** Removes `path` from a tree of `f:` members when it is one of its leaves, and the parents that loses their last field. */
+/** Removes `path` from a tree of `f:` members when it is one of its leaves, and the parents that lose their last field. */
 function dropLeaf(tree: JsonObject, path: Path): void {
   const parents: JsonObject[] = [];
   let node = tree;
