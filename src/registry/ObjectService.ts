@@ -257,8 +257,8 @@ export class ObjectService {
     const warnings = this.strategy.admit(type, obj, old, opts, version);
     await opts.validate?.(obj, old);
     m.generation = this.strategy.generation(type, old, obj);
-    // Whether the managed fields record a change of some field: then the write is no no-op, and the object need not
-    // be compared whole with the stored one (a walk of every member on most writes).
+    // Whether the managed fields record a change of some field: then the write is not a no-op, and the object need
+    // not be compared whole with the stored one (a walk of every member on most writes).
     let fieldChanged = false;
     if (!opts.managedFieldsSet) {
       const sentOwn = next.metadata.managedFields !== undefined && !jsonEqual(next.metadata.managedFields, old.metadata.managedFields);

@@ -3,21 +3,13 @@
  * answers with may be shared with the store's read cache (when unchanged): for reading only.
  */
 import { jsonEqual, type KubeObject } from '../../api/types.ts';
-import type { Client } from '../../client/Client.ts';
+import { refOf, type Client } from '../../client/Client.ts';
 
 export type EnsureOutcome = 'created' | 'updated' | 'unchanged';
 
 export async function ensureObject(client: Client, desired: KubeObject, fields: string[] = ['spec']): Promise<{ object: KubeObject; outcome: EnsureOutcome }> {
   // Only compared, and spread into the update (which copies what it is given): the store's shared copy.
-  const existing = await client.get(
-    {
-      apiVersion: desired.apiVersion,
-      kind: desired.kind,
-      name: desired.metadata.name ?? '',
-      ...(desired.metadata.namespace ? { namespace: desired.metadata.namespace } : {}),
-    },
-    { shared: true },
-  );
+  const existing = await client.get(refOf(desired), { shared: true });
   if (!existing) return { object: await client.create(desired), outcome: 'created' };
   const same =
     jsonEqual(existing.metadata.labels ?? {}, { ...(existing.metadata.labels ?? {}), ...(desired.metadata.labels ?? {}) }) &&
