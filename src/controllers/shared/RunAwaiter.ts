@@ -47,8 +47,9 @@ export class RunAwaiter implements RunDispatch {
       list.push({ resolve, reject });
       this.waiters.set(key, list);
     });
-    // Finished before we started waiting (or before this replica led): the watch will not say it again.
-    getOf(this.client, workflowRunType, name, namespace).then(
+    // Finished before we started waiting (or before this replica led): the watch will not say it again. A shared
+    // read, as the watch's objects are: waiters only read the run they are given.
+    getOf(this.client, workflowRunType, name, namespace, { shared: true }).then(
       (run) => {
         if (run && finished(run)) this.settle(key, run);
       },

@@ -156,8 +156,9 @@ export class RunWorker {
         beforeRecord: async () => {
           clearInterval(timer);
           await chain;
-          // Still ours? (A replica that took it over has written a newer claim.)
-          const now = await getOf(client, workflowRunType, latest.metadata.name, latest.metadata.namespace).catch(() => undefined);
+          // Still ours? (A replica that took it over has written a newer claim.) A shared read: the run is only
+          // read from here on (its last write is built by spreading it).
+          const now = await getOf(client, workflowRunType, latest.metadata.name, latest.metadata.namespace, { shared: true }).catch(() => undefined);
           const mine =
             !abort.signal.aborted && now?.status?.phase === 'Running' && now.status.claim?.holder === identity && now.status.claim.attempt === attempt;
           if (mine && now) latest = now;
