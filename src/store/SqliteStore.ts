@@ -182,6 +182,12 @@ export class SqliteStore implements Store {
     return decodeStored(text); // parsed here: an object bigger than the cache's budget is not kept in it
   }
 
+  /** The identity of the object's row as the database holds it (inside a transaction: with its uncommitted writes). */
+  private identityRow(key: ObjectKey): { rv: number; uid: string; creationTimestamp: string } | undefined {
+    const row = this.stmts.identity.get(key.group, key.kind, key.namespace, key.name);
+    return row && { rv: int(row, 'rv'), uid: text(row, 'uid'), creationTimestamp: text(row, 'created') };
+  }
+
   /** The object's text as the database holds it (inside a transaction: with its uncommitted writes). */
   private storedText(key: ObjectKey): string | undefined {
     const row = this.stmts.get.get(key.group, key.kind, key.namespace, key.name);
@@ -243,28 +249,41 @@ export class SqliteStore implements Store {
     const batchStartRv = this.rv;
     const done: { item: PendingCommit; events: CommittedEvent[] }[] = [];
     const started = performance.now();
+    // Keys this transaction wrote: their rows differ from the read cache until it commits.
+    const touched = new Set<string>();
+    let settled = 0;
     try {
       this.stmts.begin.run();
-      // A savepoint per commit only when there are several (a lone commit's refusal rolls back the transaction).
       const alone = batch.length === 1;
       for (const item of batch) {
         const startRv = this.rv;
-        if (!alone) this.stmts.savepoint.run();
+        // A savepoint only for a commit of several operations among several commits: a lone commit's refusal rolls
+        // back the transaction, and a single operation is refused before it writes anything (stampWrite decides
+        // first). Two statements per write saved on most writes.
+        const savepoint = !alone && item.ops.length > 1;
+        if (savepoint) this.stmts.savepoint.run();
+        const progress = { wrote: false };
         try {
-          done.push({ item, events: this.apply(item.ops) });
-          if (!alone) this.stmts.release.run();
+          done.push({ item, events: this.apply(item.ops, touched, progress) });
+          if (savepoint) this.stmts.release.run();
         } catch (err) {
-          this.stmts[alone ? 'rollback' : 'rollbackTo'].run();
-          if (!alone) this.stmts.release.run();
+          // Written in part without a savepoint (SQLite itself failed): only the whole transaction can go.
+          if (progress.wrote && !savepoint && !alone) throw err;
+          if (alone) this.stmts.rollback.run();
+          else if (savepoint) {
+            this.stmts.rollbackTo.run();
+            this.stmts.release.run();
+          }
           this.rv = startRv;
           item.reject(err);
         }
+        settled++;
       }
       if (done.length || !alone) this.stmts.commit.run();
       countCommit(started);
       this.checkpointer?.wrote();
     } catch (err) {
-      // BEGIN or COMMIT failed (I/O): nothing of the batch is stored.
+      // BEGIN, a write or COMMIT failed (I/O): nothing of the batch is stored, and every commit not yet refused fails.
       try {
         this.stmts.rollback.run();
       } catch {
@@ -272,6 +291,7 @@ export class SqliteStore implements Store {
       }
       this.rv = batchStartRv;
       for (const d of done) d.item.reject(err);
+      for (const item of batch.slice(settled)) item.reject(err);
       return;
     }
     let written = 0;
@@ -303,8 +323,11 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** One commit's operations inside the open transaction; throws (leaving rv to the caller) on the first refusal. */
-  private apply(ops: WriteOp[]): CommittedEvent[] {
+  /**
+   * One commit's operations inside the open transaction; throws (leaving rv to the caller) on the first refusal.
+   * `touched`: the keys the transaction has written so far (added to); `progress.wrote` once a statement has written.
+   */
+  private apply(ops: WriteOp[], touched: Set<string>, progress: { wrote: boolean }): CommittedEvent[] {
     const events: CommittedEvent[] = [];
     for (const op of ops) {
       if (op.op === 'check') {
@@ -314,14 +337,18 @@ export class SqliteStore implements Store {
       }
       const rv = ++this.rv;
       const { key } = op;
-      // Only the identity of the stored object is needed here (its row holds it, no text is parsed); a delete stores
-      // the object as last seen.
-      const row = this.stmts.identity.get(key.group, key.kind, key.namespace, key.name);
-      const existingRv = row ? int(row, 'rv') : 0;
+      // Only the identity of the stored object is needed here, no text is parsed: from the read cache's template when
+      // it has one and this transaction has not written the key yet (the cache holds what is committed), else from
+      // the row. A delete stores the object as last seen.
+      const id = cacheId(key);
+      const known = touched.has(id) ? undefined : this.cache.identity(id);
+      const row = known ?? this.identityRow(key);
+      touched.add(id);
+      const existingRv = row?.rv ?? 0;
       const existing = row && {
         resourceVersion: String(existingRv),
-        uid: text(row, 'uid'),
-        creationTimestamp: text(row, 'created'),
+        uid: row.uid,
+        creationTimestamp: row.creationTimestamp,
         object: () => {
           const stored = this.getSync(key);
           if (!stored) throw new Error(`the store's row of ${key.kind} ${key.namespace}/${key.name} vanished inside its transaction`);
@@ -329,6 +356,7 @@ export class SqliteStore implements Store {
         },
       };
       const { type, data, stored: stamped } = stampWrite(op, existing, rv, this);
+      progress.wrote = true;
       // The version it replaces was kept through compaction only as the current one: it goes now (see compactSync).
       if (row && existingRv <= this.compactedRv) this.stmts.dropEvent.run(existingRv);
       if (type === 'DELETED') this.stmts.del.run(key.group, key.kind, key.namespace, key.name);

@@ -97,6 +97,19 @@ export class TextCache {
     return this.templateOf(id, text)?.object ?? JSON.parse(text);
   }
 
+  /**
+   * The version, uid and creationTimestamp of `id` as last committed, when its entry has a template (no parse, no
+   * copy: read from the template, whose text was stamped with them); undefined when the cache cannot tell without
+   * parsing. The version is the text's own: an entry remembered from a read may not know it.
+   */
+  identity(id: string): { rv: number; uid: string; creationTimestamp: string } | undefined {
+    const entry = this.entries.get(id);
+    if (entry === undefined) return undefined;
+    const m = this.templateOf(id, entry.text)?.object.metadata;
+    const rv = Number(m?.resourceVersion);
+    return m && Number.isSafeInteger(rv) && rv > 0 ? { rv, uid: m.uid, creationTimestamp: m.creationTimestamp } : undefined;
+  }
+
   /** The template of `id` when it was made from this very text. */
   private templateOf(id: string, text: string): Template | undefined {
     const template = this.templates.get(id);

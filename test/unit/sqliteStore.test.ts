@@ -86,6 +86,29 @@ test('commits asked for together share a transaction, and a refused one fails al
   await store.close();
 });
 
+test('a batch whose transaction cannot begin fails every commit in it, and the next batch is stored', { timeout: 30_000 }, async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'fo-store-')), 'db.sqlite');
+  const store = new SqliteStore({ path });
+  const key = (name: string): ReturnType<typeof keyOf> => keyOf({ group: 'g', kind: 'K' }, 'ns', name);
+  const obj = (name: string): never => ({ apiVersion: 'g/v1', kind: 'K', metadata: { name, namespace: 'ns' } }) as never;
+  await createObject(store, key('a'), obj('a'));
+  // Another process holds the write lock past the store's busy timeout: BEGIN fails.
+  const other = new DatabaseSync(path);
+  other.exec('BEGIN IMMEDIATE');
+  const results = await Promise.allSettled([createObject(store, key('b'), obj('b')), createObject(store, key('c'), obj('c'))]);
+  other.exec('ROLLBACK');
+  other.close();
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['rejected', 'rejected'],
+  );
+  assert.match(String((results[0] as PromiseRejectedResult).reason), /locked|busy/i);
+  assert.equal(await store.get(key('b')), undefined);
+  await createObject(store, key('c'), obj('c'));
+  assert.equal((await store.get(key('c')))?.metadata.name, 'c');
+  await store.close();
+});
+
 test('reads beyond the in-memory cache come from the database, and every read is a fresh copy', async () => {
   const store = new SqliteStore({ path: ':memory:', cacheChars: 2000 });
   const key = (i: number): ReturnType<typeof keyOf> => keyOf({ group: 'g', kind: 'K' }, '', `o${i}`);
