@@ -64,6 +64,28 @@ describe('ResourceBindings', () => {
     assert.match(table, /^w2-widget\s+widget\s+w2\s+latest\s+v1/m);
   });
 
+  it("writes a new request's binding twice: created, then with the version the resource ran (nothing empty between)", async () => {
+    const events: { type: string; status?: Binding['status'] }[] = [];
+    const stop = new AbortController();
+    // From the list's version: nothing written after it is missed, however long the watch takes to open.
+    const from = (await fleet.client.get<{ metadata: { resourceVersion: string } }>(BINDINGS)).metadata.resourceVersion;
+    const watching = fleet.client.watch(
+      BINDINGS,
+      { fieldSelector: 'metadata.name=wx-widget', resourceVersion: from },
+      (e) => events.push({ type: e.type, ...(e.object as Binding) }),
+      stop.signal,
+    );
+    await ok(['apply', '-f', '-'], 'apiVersion: test.fleetops.dev/v1\nkind: Widget\nmetadata:\n  name: wx\n  namespace: default\nspec: {}\n');
+    await eventually(() => events.some((e) => e.status?.lastAppliedVersion === 'v1'), 60_000, 'the binding of wx on v1');
+    stop.abort();
+    await watching;
+    assert.deepEqual(
+      events.map((e) => `${e.type} ${e.status?.lastAppliedVersion ?? '-'}`),
+      ['ADDED -', 'MODIFIED v1'],
+    );
+    await ok(['delete', 'widget', 'wx']);
+  });
+
   it('keeps a pinned resource on its version while a rollout moves the others, then upgrades just it', async () => {
     await pin('w1', 'v1');
     await eventually(

@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { ANNOTATION_WORK_SEAL, canonicalJson, WorkSeal } from '../../src/controllers/shared/workSeal.ts';
+import { ANNOTATION_WORK_SEAL, canonicalJson, ensureWork, FINALIZER_WORK_CLEANUP, WorkSeal } from '../../src/controllers/shared/workSeal.ts';
+import { InProcessClient } from '../../src/client/InProcessClient.ts';
+import { coreTypes, namespaceType } from '../../src/registry/builtin/coreKinds.ts';
+import { kratixTypes } from '../../src/registry/builtin/kratixKinds.ts';
+import { ObjectService } from '../../src/registry/ObjectService.ts';
+import { Registry } from '../../src/registry/Registry.ts';
+import { SchemaValidator } from '../../src/registry/schema/SchemaValidator.ts';
+import { SqliteStore } from '../../src/store/SqliteStore.ts';
 import { isPlainObject } from '../../src/api/types.ts';
 import { signServiceAccountToken, verifyServiceAccountToken } from '../../src/lib/serviceAccountToken.ts';
 
@@ -28,6 +35,30 @@ test('a seal is the same bytes from one version to the next (Works stored before
   const key = createHmac('sha256', secret).update('fleetops.dev/work-seal/v1').digest();
   const expected = createHmac('sha256', key).update('{"name":"w","namespace":"default","spec":{"a":"x","b":[1,{"x":1,"y":2}]}}').digest('base64url');
   assert.equal(new WorkSeal({ secret }).sealed(work).metadata.annotations?.[ANNOTATION_WORK_SEAL], expected);
+});
+
+test('a Work FleetOps writes is created sealed with the cleanup finalizer, and its updates leave the finalizers alone', async () => {
+  const store = new SqliteStore({ path: ':memory:' });
+  const registry = new Registry();
+  for (const t of [...coreTypes, ...kratixTypes(new SchemaValidator())]) registry.register(t);
+  const objects = new ObjectService({ store, registry });
+  await objects.create(namespaceType, '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+  const client = new InProcessClient({ objects });
+  const seal = new WorkSeal({ secret });
+  const wanted = { ...work, spec: { workloadGroups: [] } };
+  // Written in one write: the scheduler finds its finalizer there and places it at once.
+  const created = await ensureWork(client, seal, wanted);
+  assert.equal(created.outcome, 'created');
+  assert.deepEqual(created.object.metadata.finalizers, [FINALIZER_WORK_CLEANUP]);
+  assert.ok(seal.verify(created.object));
+  // Whoever removed the finalizer since (the scheduler, while deleting) is not overruled by the next update.
+  const stored = await client.get({ apiVersion: work.apiVersion, kind: 'Work', namespace: 'default', name: 'w' });
+  await client.update({ ...stored!, metadata: { ...stored!.metadata, finalizers: [] } });
+  const updated = await ensureWork(client, seal, { ...wanted, spec: { workloadGroups: [{ id: 'g', directory: '.', workloads: [] }] } });
+  assert.equal(updated.outcome, 'updated');
+  assert.deepEqual(updated.object.metadata.finalizers ?? [], []);
+  assert.ok(seal.verify(updated.object));
+  await store.close();
 });
 
 /** The first version's canonical JSON, kept as the oracle: a seal's bytes may never change. */

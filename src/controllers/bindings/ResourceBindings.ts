@@ -239,7 +239,9 @@ export class ResourceBindings {
         );
       }
     }
-    status.conditions = conditions;
+    // No empty list where there was none: a new binding whose resource has not run yet says nothing so far, and
+    // writing `conditions: []` was a write per new request that carried no information.
+    if (conditions.length || status.conditions !== undefined) status.conditions = conditions;
     if (jsonEqual(status, binding.status ?? {})) return;
     await this.opts.client.updateStatus({ ...binding, status });
   }

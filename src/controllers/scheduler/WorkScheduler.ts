@@ -27,7 +27,7 @@ import { BackgroundTasks } from '../../controller/BackgroundTasks.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
 import { KRATIX_API, LABEL_PIPELINE_NAME } from '../shared/kratixNames.ts';
-import type { WorkSeal } from '../shared/workSeal.ts';
+import { FINALIZER_WORK_CLEANUP, type WorkSeal } from '../shared/workSeal.ts';
 import type { Registry } from '../../registry/Registry.ts';
 import { apiVersionOf } from '../../registry/ResourceType.ts';
 import { kindServedBy } from '../shared/promiseKinds.ts';
@@ -36,8 +36,6 @@ import { resourceRequest, writeRequestStatus } from '../shared/resourceRequest.t
 export const LABEL_WORK = 'kratix.io/work';
 export const LABEL_GROUP_ID = 'kratix.io/workload-group-id';
 export const LABEL_TARGET = 'kratix.io/targetDestinationName';
-/** Keeps a Work until its WorkPlacements are gone (and with them, its files in the state stores). */
-export const FINALIZER_WORK_CLEANUP = 'kratix.io/work-cleanup';
 const SOURCE_ORDER = ['resource-workflow', 'promise-workflow', 'promise'];
 
 export interface WorkSchedulerOptions {
