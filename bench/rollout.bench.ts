@@ -3,8 +3,9 @@
  * shell pipeline are fulfilled, then the Promise changes and the default rollout takes every resource to the new
  * revision. Measured end to end: from the Promise update to every status on the new revision and every output
  * committed to the embedded Git state store. Against the floor measured in the same run: N bare sandbox runs of the
- * same step (same bwrap arguments, same parallelism). FleetOps' CPU per resource is printed by component, from a
- * CPU profile of its main thread sampled during the update. Figures only, no assertions.
+ * same step (same bwrap arguments, same parallelism); also, for what the steps' limits cost, the same runs in the
+ * control groups FleetOps gives each step. FleetOps' CPU per resource is printed by component, from a CPU profile of
+ * its main thread sampled during the update. Figures only, no assertions.
  *
  * Usage: node bench/rollout.bench.ts [--resources 10000] [--concurrency 8] [--profile rollout.cpuprofile] [--no-floor]
  *   [--postgres] [--allocations [rollout.heapprofile]]
@@ -27,7 +28,7 @@ import type { KubeObject } from '../src/api/types.ts';
 import { startFleetOps, type FleetOps } from '../src/main.ts';
 import { defaultWorkflowConcurrency } from '../src/controllers/resource/ResourceController.ts';
 import { keyOf } from '../src/store/Store.ts';
-import { bareSpawns, describeFloors, sandboxFloors, type MachineBudget } from './lib/sandboxFloor.ts';
+import { bareSpawns, describeFloors, describeLimitedFloor, sandboxFloors, type MachineBudget } from './lib/sandboxFloor.ts';
 import { BENCH_IMAGE, buildBenchImage } from './lib/benchImage.ts';
 import { arg } from './lib/figures.ts';
 import { childCpuMs, cpuBreakdown, machineTicks, ticksMs, postgresCpuSeconds, threadCpuMs, threadCpuSince, type CpuProfile } from './lib/cpuBreakdown.ts';
@@ -341,6 +342,8 @@ async function main(): Promise<void> {
       console.log(`  floor: ${N} bare sandbox runs of the same step (same bwrap args):  ${fmt(floors.bestMs)}`);
       console.log(`    (${describeFloors(floors, fmt)})`);
       console.log(`  ratio to the floor: ${(totalMs / floors.bestMs).toFixed(2)}× (statuses only: ${(statusMs / floors.bestMs).toFixed(2)}×)`);
+      const limited = describeLimitedFloor(floors, N, totalMs, fmt);
+      if (limited) console.log(`  ${limited}`);
     }
     console.log(
       `  FleetOps process CPU during the update: ${((cpu.user + cpu.system) / 1000 / N).toFixed(2)} ms per resource (user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s)`,

@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { BwrapRuntime } from '../../src/workflows/runtime/BwrapRuntime.ts';
 import { HelperLauncher } from '../../src/workflows/runtime/HelperLauncher.ts';
 import { createWorkspace, defaultWorkRoot } from '../../src/workflows/workspace.ts';
+import { openCgroups, type Cgroups } from '../../src/workflows/runtime/cgroups.ts';
 import type { ProcessLauncher } from '../../src/workflows/runtime/ProcessLauncher.ts';
 import { childCpuMs, machineTicks, ticksMs } from './cpuBreakdown.ts';
 
@@ -38,11 +39,12 @@ export interface FloorOptions {
  * Milliseconds for `n` sandboxed runs of `command` (each with fresh output and metadata folders), started from this
  * process or through `launcher` (FleetOps starts them through its helper process).
  */
-export async function sandboxFloor(opts: FloorOptions & { launcher?: ProcessLauncher }): Promise<number> {
+export async function sandboxFloor(opts: FloorOptions & { launcher?: ProcessLauncher; cgroups?: Cgroups }): Promise<number> {
   const runtime = new BwrapRuntime({
     hiddenPaths: opts.hiddenPaths,
     pathPrefix: [dirname(process.execPath)],
     ...(opts.launcher ? { launcher: opts.launcher } : {}),
+    ...(opts.cgroups ? { cgroups: opts.cgroups } : {}),
   });
   // Where FleetOps makes its workspaces, so both pay the same file system.
   const root = join(defaultWorkRoot(), `floor-${process.pid}`);
@@ -100,6 +102,12 @@ export interface Floors {
   bestMs: number;
   /** Where the machine's CPU went during the runs through the helper. */
   budget: MachineBudget;
+  /**
+   * Through the helper, each run in its uid's control groups with the default step limits, as FleetOps runs steps
+   * (memory, CPU and process caps; joining them is three cgroup writes per run): what the limits cost. Undefined
+   * where FleetOps would run steps without them (not root, no cgroups).
+   */
+  limited?: { ms: number; busyMs: number };
 }
 
 /** CPU time (ms) over a measured stretch: the whole machine's busy time, this process's, its child processes'. */
@@ -123,12 +131,39 @@ export async function sandboxFloors(opts: FloorOptions): Promise<Floors> {
       selfMs: (self.user + self.system) / 1000,
       childrenMs: childCpuMs(['sh']) - before.children,
     };
-    return { inProcessMs, helperMs, bestMs: Math.min(inProcessMs, helperMs), budget };
+    const limited = await limitedFloor(opts, launcher);
+    return { inProcessMs, helperMs, bestMs: Math.min(inProcessMs, helperMs), budget, ...(limited ? { limited } : {}) };
   } finally {
     await launcher.stop();
   }
 }
 
+/** The runs through `launcher` in step control groups of their own (see Floors.limited), when this machine has them. */
+async function limitedFloor(opts: FloorOptions, launcher: ProcessLauncher): Promise<Floors['limited']> {
+  const cgroups = openCgroups({ name: `floor-${process.pid}` });
+  if (typeof cgroups === 'string') return undefined;
+  try {
+    const busyBefore = machineTicks().busy;
+    const ms = await sandboxFloor({ ...opts, launcher, cgroups });
+    return { ms, busyMs: ticksMs(machineTicks().busy - busyBefore) };
+  } finally {
+    cgroups.close();
+  }
+}
+
 export function describeFloors(f: Floors, fmt: (ms: number) => string): string {
   return `started from the bench process ${fmt(f.inProcessMs)}; through a helper process (as FleetOps) ${fmt(f.helperMs)}`;
+}
+
+/**
+ * The floor with the steps' control groups, and the ratio against it: what FleetOps adds beyond the sandbox it gives
+ * each step. Undefined without cgroups.
+ */
+export function describeLimitedFloor(f: Floors, n: number, totalMs: number, fmt: (ms: number) => string): string | undefined {
+  if (!f.limited) return undefined;
+  const perRun = (busyMs: number): string => `${(busyMs / n).toFixed(2)} ms`;
+  return (
+    `floor with each run in its step control groups (limits as FleetOps applies them): ${fmt(f.limited.ms)}, machine CPU ${perRun(f.limited.busyMs)} ` +
+    `per run against ${perRun(f.budget.busyMs)} without → ratio ${(totalMs / f.limited.ms).toFixed(2)}×`
+  );
 }
