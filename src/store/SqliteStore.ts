@@ -23,7 +23,7 @@ import {
 import type { Logger } from 'pino';
 import { WalCheckpointer } from './WalCheckpointer.ts';
 import { WatchHub } from './WatchHub.ts';
-import { TextCache } from './TextCache.ts';
+import { TextCache, type RowIdentity } from './TextCache.ts';
 import { storeMetrics } from '../telemetry/metrics.ts';
 import { activeTraceContext } from '../telemetry/tracing.ts';
 import { listPage, listQuery, type ListQuery } from './listPage.ts';
@@ -183,7 +183,7 @@ export class SqliteStore implements Store {
   }
 
   /** The identity of the object's row as the database holds it (inside a transaction: with its uncommitted writes). */
-  private identityRow(key: ObjectKey): { rv: number; uid: string; creationTimestamp: string } | undefined {
+  private identityRow(key: ObjectKey): RowIdentity | undefined {
     const row = this.stmts.identity.get(key.group, key.kind, key.namespace, key.name);
     return row && { rv: int(row, 'rv'), uid: text(row, 'uid'), creationTimestamp: text(row, 'created') };
   }

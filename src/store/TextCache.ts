@@ -29,6 +29,13 @@ export interface TextCacheOptions {
   maxObjects?: number;
 }
 
+/** What a write checks of the row it replaces: its version, and what it carries over (uid, creation time). */
+export interface RowIdentity {
+  rv: number;
+  uid: string;
+  creationTimestamp: string;
+}
+
 interface Template {
   /** The text it was parsed from: valid while the entry holds this text. */
   text: string;
@@ -102,7 +109,7 @@ export class TextCache {
    * copy: read from the template, whose text was stamped with them); undefined when the cache cannot tell without
    * parsing. The version is the text's own: an entry remembered from a read may not know it.
    */
-  identity(id: string): { rv: number; uid: string; creationTimestamp: string } | undefined {
+  identity(id: string): RowIdentity | undefined {
     const entry = this.entries.get(id);
     if (entry === undefined) return undefined;
     const m = this.templateOf(id, entry.text)?.object.metadata;

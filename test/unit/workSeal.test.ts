@@ -2,13 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { ANNOTATION_WORK_SEAL, canonicalJson, ensureWork, FINALIZER_WORK_CLEANUP, WorkSeal } from '../../src/controllers/shared/workSeal.ts';
-import { InProcessClient } from '../../src/client/InProcessClient.ts';
-import { coreTypes, namespaceType } from '../../src/registry/builtin/coreKinds.ts';
-import { kratixTypes } from '../../src/registry/builtin/kratixKinds.ts';
-import { ObjectService } from '../../src/registry/ObjectService.ts';
-import { Registry } from '../../src/registry/Registry.ts';
-import { SchemaValidator } from '../../src/registry/schema/SchemaValidator.ts';
-import { SqliteStore } from '../../src/store/SqliteStore.ts';
+import { kratixObjectStore } from '../helpers/objectStore.ts';
 import { isPlainObject } from '../../src/api/types.ts';
 import { signServiceAccountToken, verifyServiceAccountToken } from '../../src/lib/serviceAccountToken.ts';
 
@@ -38,12 +32,7 @@ test('a seal is the same bytes from one version to the next (Works stored before
 });
 
 test('a Work FleetOps writes is created sealed with the cleanup finalizer, and its updates leave the finalizers alone', async () => {
-  const store = new SqliteStore({ path: ':memory:' });
-  const registry = new Registry();
-  for (const t of [...coreTypes, ...kratixTypes(new SchemaValidator())]) registry.register(t);
-  const objects = new ObjectService({ store, registry });
-  await objects.create(namespaceType, '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
-  const client = new InProcessClient({ objects });
+  const { store, client } = await kratixObjectStore();
   const seal = new WorkSeal({ secret });
   const wanted = { ...work, spec: { workloadGroups: [] } };
   // Written in one write: the scheduler finds its finalizer there and places it at once.

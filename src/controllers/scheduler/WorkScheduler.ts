@@ -6,7 +6,7 @@
  * a placement whose Destination no longer matches (relabelled, deleted) is removed, so its files are removed, and a
  * resource group is scheduled again elsewhere. No match: the Work waits and says so in its status.
  */
-import { withoutFinalizer } from '../../api/finalizers.ts';
+import { withFinalizer, withoutFinalizer } from '../../api/finalizers.ts';
 import type { Logger } from 'pino';
 import { setCondition } from '../../api/conditions.ts';
 import { jsonEqual, type KubeObject, cloneJson } from '../../api/types.ts';
@@ -151,7 +151,7 @@ export class WorkScheduler {
       return;
     }
     if (!finalizers.includes(FINALIZER_WORK_CLEANUP)) {
-      await client.update({ ...work, metadata: { ...work.metadata, finalizers: [...finalizers, FINALIZER_WORK_CLEANUP] } });
+      await client.update(withFinalizer(work, FINALIZER_WORK_CLEANUP));
       return; // the update brings us back
     }
     if (!this.opts.seal.verify(work)) return this.refuseUnsealed(work, log);

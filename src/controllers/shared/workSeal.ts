@@ -5,6 +5,7 @@
  * `works`) is never scheduled, so nothing a team writes itself reaches a Destination's state store.
  */
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { withFinalizer } from '../../api/finalizers.ts';
 import { isPlainObject, type KubeObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import { ensureObject } from './ensure.ts';
@@ -87,9 +88,5 @@ export class WorkSeal {
  * reconcile less per new Work; an update changes the spec only, leaving the finalizers as they are).
  */
 export function ensureWork(client: Client, seal: WorkSeal, work: KubeObject): ReturnType<typeof ensureObject> {
-  const finalizers = work.metadata.finalizers ?? [];
-  const withCleanup = finalizers.includes(FINALIZER_WORK_CLEANUP)
-    ? work
-    : { ...work, metadata: { ...work.metadata, finalizers: [...finalizers, FINALIZER_WORK_CLEANUP] } };
-  return ensureObject(client, seal.sealed(withCleanup), ['spec']);
+  return ensureObject(client, seal.sealed(withFinalizer(work, FINALIZER_WORK_CLEANUP)), ['spec']);
 }
