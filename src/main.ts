@@ -5,7 +5,7 @@
  */
 import { startTracing, traceLogFields } from './telemetry/tracing.ts';
 import { SERVER_VERSION } from './apiserver/discovery.ts';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KubeObject } from './api/types.ts';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -79,7 +79,7 @@ import { RunWorker } from './controllers/shared/RunWorker.ts';
 import type { Client } from './client/Client.ts';
 import { WorkSeal } from './controllers/shared/workSeal.ts';
 import { NamespaceController } from './controllers/namespace/NamespaceController.ts';
-import { openCgroups } from './workflows/runtime/cgroups.ts';
+import { cgroupsNameFor, openCgroups } from './workflows/runtime/cgroups.ts';
 import { PipelineRunner } from './workflows/PipelineRunner.ts';
 import { apiSocketPath, removeStaleWorkspaces } from './workflows/workspace.ts';
 import { HelperLauncher } from './workflows/runtime/HelperLauncher.ts';
@@ -484,7 +484,7 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const launcher = new HelperLauncher({ logger: logger.child({ component: 'sandbox' }) });
   const stale = removeStaleWorkspaces();
   if (stale) logger.info({ removed: stale }, 'removed workspaces left by runs of a FleetOps that was stopped hard');
-  const opened = options.runtime ? undefined : openCgroups({ name: createHash('sha256').update(dataDir).digest('hex').slice(0, 12) });
+  const opened = options.runtime ? undefined : openCgroups({ name: cgroupsNameFor(dataDir) });
   if (typeof opened === 'string') logger.warn({ problem: opened }, 'steps run without memory and CPU limits');
   const cgroups = typeof opened === 'string' ? undefined : opened;
   const runtime = options.runtime ?? (await openSandboxRuntime({ dataDir, logger, launcher, ...(cgroups ? { cgroups } : {}) }));

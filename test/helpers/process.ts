@@ -1,7 +1,9 @@
 /** Runs `src/main.ts` as a separate process (for crash tests), reading where it listens from its output. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
 import { HttpClient } from '../../src/client/HttpClient.ts';
 import { loadKubeconfig } from '../../src/client/kubeconfig.ts';
+import { cgroupsNameFor, openCgroups } from '../../src/workflows/runtime/cgroups.ts';
 
 export interface FleetProcess {
   child: ChildProcess;
@@ -33,6 +35,14 @@ export async function spawnFleet(dataDir: string, env: Record<string, string> = 
       client.close();
       if (child.exitCode === null) child.kill(signal);
       await exited;
+      // Killed hard, it could not remove its step cgroups: done here, as the next FleetOps on the directory would.
+      if (signal === 'SIGKILL') removeStepCgroups(dataDir);
     },
   };
+}
+
+/** Removes the step cgroups of FleetOps processes of `dataDir` (none where this machine gives none). */
+function removeStepCgroups(dataDir: string): void {
+  const groups = openCgroups({ name: cgroupsNameFor(resolve(dataDir)) });
+  if (typeof groups !== 'string') groups.close();
 }

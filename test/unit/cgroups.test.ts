@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCgroups } from '../../src/workflows/runtime/cgroups.ts';
@@ -36,4 +36,20 @@ test('a run group writes its limit files only when a limit changes', { skip: pro
   writeFileSync(join(group, 'memory.events'), 'low 0\nhigh 0\nmax 3\noom 3\noom_kill 3\n');
   assert.equal(run.newOomKills(), 2);
   assert.equal(run.newOomKills(), 0, 'the next step starts from there');
+});
+
+test('closing removes the groups a killed FleetOps of the same data directory left', (t) => {
+  // This machine's real cgroup hierarchies: a FleetOps killed hard never removes its groups; the next one to stop on
+  // the same data directory (or a test's kill helper) removes them with its own.
+  const name = `test-${process.pid}-${Date.now()}`;
+  const killed = openCgroups({ name });
+  if (typeof killed === 'string') return t.skip(killed);
+  const left = [killed.forUid(4001), killed.forUid(4002)].flatMap((g) => g.procs.map((p) => join(p, '..')));
+  for (const dir of left) assert.ok(existsSync(dir), dir);
+  const next = openCgroups({ name });
+  assert.ok(typeof next !== 'string', String(next));
+  next.forUid(4003);
+  next.close();
+  for (const dir of left) assert.equal(existsSync(dir), false, `${dir} is removed`);
+  for (const dir of left.map((d) => join(d, '..'))) assert.equal(existsSync(dir), false, `${dir} is removed`);
 });

@@ -5,7 +5,8 @@
  * data directory, beneath FleetOps' own group. A run's group lets only that run's uid add processes (its
  * `cgroup.procs` is the uid's); the limits stay root's, so a step cannot raise them.
  */
-import { chownSync, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 export interface StepLimits {
@@ -28,7 +29,10 @@ export interface RunCgroup {
 export interface Cgroups {
   readonly version: 1 | 2;
   forUid(uid: number): RunCgroup;
-  /** Removes the groups (when FleetOps stops; a group still holding a process stays). */
+  /**
+   * Removes the groups (when FleetOps stops; a group still holding a process stays), with any a FleetOps killed on the
+   * same data directory left.
+   */
   close(): void;
 }
 
@@ -41,6 +45,25 @@ function removeGroups(dirs: string[]): void {
       // still holds a process, or gone already
     }
   }
+}
+
+/**
+ * Removes a parent group with every run group in it: those made now and those a FleetOps of the same data directory
+ * left when it was killed (it could not remove them; the next one to stop does).
+ */
+function removeParent(parent: string): void {
+  let runs: string[] = [];
+  try {
+    runs = readdirSync(parent, { withFileTypes: true }).flatMap((e) => (e.isDirectory() && e.name.startsWith('uid-') ? [join(parent, e.name)] : []));
+  } catch {
+    // gone already
+  }
+  removeGroups([...runs, parent]);
+}
+
+/** The name of a data directory's step groups (`fleetops-<name>`): the same for every FleetOps started on it. */
+export function cgroupsNameFor(dataDir: string): string {
+  return createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
 }
 
 const CPU_PERIOD_US = 100_000;
@@ -126,8 +149,7 @@ class V1Cgroups implements Cgroups {
   }
 
   close(): void {
-    const parents = Object.values(this.dirs);
-    removeGroups([...[...this.made.keys()].flatMap((uid) => parents.map((d) => join(d, `uid-${uid}`))), ...parents]);
+    for (const parent of Object.values(this.dirs)) removeParent(parent);
     this.made.clear();
   }
 }
@@ -162,7 +184,7 @@ class V2Cgroups implements Cgroups {
   }
 
   close(): void {
-    removeGroups([...[...this.made.keys()].map((uid) => join(this.parent, `uid-${uid}`)), this.parent]);
+    removeParent(this.parent);
     this.made.clear();
   }
 }
