@@ -25,6 +25,15 @@ export interface ClientGetOptions {
   shared?: boolean;
 }
 
+/**
+ * `shared`: the caller only reads the answer of the write, or ignores it (and, as always, leaves what it gave alone
+ * after the call): the answer may be the object the store's read cache and watchers share rather than a copy of the
+ * caller's own. A client may ignore it.
+ */
+export interface ClientWriteOptions {
+  shared?: boolean;
+}
+
 export interface ClientWatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   object: StoredObject;
@@ -34,13 +43,13 @@ export interface Client {
   get(ref: ObjectRef, options?: ClientGetOptions): Promise<StoredObject | undefined>;
   list(apiVersion: string, kind: string, options?: ClientListOptions): Promise<StoredObject[]>;
   /** Creates; with `dryRun` the object is decoded, defaulted and validated as a create would be, and not stored. */
-  create(object: KubeObject, options?: { dryRun?: boolean }): Promise<StoredObject>;
+  create(object: KubeObject, options?: ClientWriteOptions & { dryRun?: boolean }): Promise<StoredObject>;
   /** Full update; `object.metadata.resourceVersion` must be current (409 otherwise). */
-  update(object: KubeObject): Promise<StoredObject>;
+  update(object: KubeObject, options?: ClientWriteOptions): Promise<StoredObject>;
   /** Writes `.status` only (status subresource). */
-  updateStatus(object: KubeObject): Promise<StoredObject>;
+  updateStatus(object: KubeObject, options?: ClientWriteOptions): Promise<StoredObject>;
   /** RFC 7396 merge patch of the object or its status. */
-  mergePatch(ref: ObjectRef, patch: Record<string, unknown>, subresource?: 'status'): Promise<StoredObject>;
+  mergePatch(ref: ObjectRef, patch: Record<string, unknown>, subresource?: 'status', options?: ClientWriteOptions): Promise<StoredObject>;
   /** Server-side apply by `fieldManager`; creates when missing. */
   apply(object: KubeObject, fieldManager: string, force?: boolean): Promise<StoredObject>;
   /** Deletes (or marks for deletion while finalizers remain). Missing objects are not an error. */

@@ -3,7 +3,7 @@ import { ApiError, isApiError } from '../api/errors.ts';
 import { parseApiVersion, stored, type KubeObject, type StoredObject } from '../api/types.ts';
 import type { ObjectService } from '../registry/ObjectService.ts';
 import { preferredVersion, type ResourceType } from '../registry/ResourceType.ts';
-import type { Client, ClientGetOptions, ClientListOptions, ClientWatchEvent, ObjectRef } from './Client.ts';
+import type { Client, ClientGetOptions, ClientListOptions, ClientWatchEvent, ClientWriteOptions, ObjectRef } from './Client.ts';
 
 export class InProcessClient implements Client {
   private readonly objects: ObjectService;
@@ -39,23 +39,28 @@ export class InProcessClient implements Client {
     return (await this.objects.list(type, options.namespace, query)).items;
   }
 
-  async create(object: KubeObject, options: { dryRun?: boolean } = {}): Promise<StoredObject> {
+  async create(object: KubeObject, options: ClientWriteOptions & { dryRun?: boolean } = {}): Promise<StoredObject> {
     const { type, version } = this.type(object.apiVersion, object.kind);
-    const opts = { fieldManager: this.fieldManager, version, ...(options.dryRun ? { dryRun: true } : {}) };
+    const opts = { fieldManager: this.fieldManager, version, shared: options.shared === true, ...(options.dryRun ? { dryRun: true } : {}) };
     const { object: created } = await this.objects.create(type, object.metadata.namespace ?? '', object, opts);
     // A dry run's object was never stored: it has no resourceVersion of its own.
     return stored(options.dryRun ? { ...created, metadata: { ...created.metadata, resourceVersion: '0' } } : created);
   }
 
-  async update(object: KubeObject): Promise<StoredObject> {
+  async update(object: KubeObject, options: ClientWriteOptions = {}): Promise<StoredObject> {
     const { type, version } = this.type(object.apiVersion, object.kind);
     return stored(
-      (await this.objects.update(type, object.metadata.namespace ?? '', object.metadata.name ?? '', object, { fieldManager: this.fieldManager, version }))
-        .object,
+      (
+        await this.objects.update(type, object.metadata.namespace ?? '', object.metadata.name ?? '', object, {
+          fieldManager: this.fieldManager,
+          version,
+          shared: options.shared === true,
+        })
+      ).object,
     );
   }
 
-  async updateStatus(object: KubeObject): Promise<StoredObject> {
+  async updateStatus(object: KubeObject, options: ClientWriteOptions = {}): Promise<StoredObject> {
     const { type, version } = this.type(object.apiVersion, object.kind);
     return stored(
       (
@@ -63,18 +68,20 @@ export class InProcessClient implements Client {
           fieldManager: this.fieldManager,
           version,
           subresource: 'status',
+          shared: options.shared === true,
         })
       ).object,
     );
   }
 
-  async mergePatch(ref: ObjectRef, patch: Record<string, unknown>, subresource?: 'status'): Promise<StoredObject> {
+  async mergePatch(ref: ObjectRef, patch: Record<string, unknown>, subresource?: 'status', options: ClientWriteOptions = {}): Promise<StoredObject> {
     const { type, version } = this.type(ref.apiVersion, ref.kind);
     return stored(
       (
         await this.objects.patch(type, ref.namespace ?? '', ref.name, 'merge', patch, {
           fieldManager: this.fieldManager,
           version,
+          shared: options.shared === true,
           ...(subresource ? { subresource } : {}),
         })
       ).object,

@@ -13,7 +13,8 @@ const ATTEMPTS = 5;
 
 /**
  * Writes `object`'s status as `next` makes it from the object as read; `next` returns false to leave the status as it
- * is, and a status equal to the one stored is not written. `view` reads what the client returns as `T`. On a
+ * is, and a status equal to the one stored is not written. `next` and the caller only read the objects they get (the
+ * answer may be the store's shared copy): a new status is a new object. `view` reads what the client returns as `T`. On a
  * conflict the object is read again and `next` asked again, up to five attempts; undefined when that read finds it
  * gone. Any other error is thrown, NotFound included: a caller about to act on the object must not go on as if the
  * status were written.
@@ -29,7 +30,8 @@ export async function writeStatus<T extends StoredObject>(
     const status = next(current);
     if (status === false || jsonEqual(status, current.status ?? {})) return { object: current, written: false };
     try {
-      return { object: view(await client.updateStatus({ ...current, status })), written: true };
+      // The answer is only read (by `next`, or by the caller): the store's shared copy.
+      return { object: view(await client.updateStatus({ ...current, status }, { shared: true })), written: true };
     } catch (err) {
       if (!isApiError(err, 'Conflict') || attempt >= ATTEMPTS) throw err;
       const latest = await client.get(refOf(current));

@@ -25,8 +25,12 @@ export class StringInterner {
     this.skip = new Set(options.skipKeys ?? ['uid', 'resourceVersion']);
   }
 
-  /** Replaces, in place, the string values of a parsed JSON value with their shared copies. */
+  /**
+   * Replaces, in place, the string values of a parsed JSON value with their shared copies. A frozen object (a store's
+   * shared one, under FLEETOPS_CHECK_SHARED) is left as it is.
+   */
   internAll(value: unknown): void {
+    if (Object.isFrozen(value)) return;
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
         const v: unknown = value[i];

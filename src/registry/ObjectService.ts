@@ -38,6 +38,11 @@ export interface WriteOptions extends AdmitOptions {
    * rather than being copied first. Unset, the caller's object is copied: callers keep and reuse theirs.
    */
   ownedBody?: boolean;
+  /**
+   * The caller only reads the answer, or ignores it: it may be the object the store's watchers and read cache share
+   * (frozen under FLEETOPS_CHECK_SHARED) rather than a copy of the caller's own. GetOptions.shared's counterpart.
+   */
+  shared?: boolean;
 }
 
 export interface UpdateOptions extends WriteOptions {
@@ -181,9 +186,13 @@ export class ObjectService {
     return err;
   }
 
-  private async commit(type: ResourceType, name: string, ops: WriteOp[]): Promise<StoredObject[]> {
+  /**
+   * The objects stored; with `shared`, as the store's watchers and read cache share them (WriteOptions.shared): the
+   * objects given are made for the write (decoded, admitted), and nothing here changes them afterwards.
+   */
+  private async commit(type: ResourceType, name: string, ops: WriteOp[], shared = false): Promise<StoredObject[]> {
     try {
-      return await this.store.commit(this.fence ? [this.fence(), ...ops] : ops);
+      return await this.store.commit(this.fence ? [this.fence(), ...ops] : ops, { shared });
     } catch (err) {
       throw this.translate(type, name, err);
     }
@@ -231,7 +240,7 @@ export class ObjectService {
       if (await this.store.get(this.key(type, namespace, name))) throw alreadyExists(type.plural, type.group, name);
       return { object: { ...obj, metadata: { ...m, uid: randomUUID(), creationTimestamp: this.timestamp() } }, warnings, created: true };
     }
-    const [stored] = await this.commit(type, name, [{ op: 'create', key: this.key(type, namespace, name), object: obj }]);
+    const [stored] = await this.commit(type, name, [{ op: 'create', key: this.key(type, namespace, name), object: obj }], opts.shared);
     return { object: this.present(type, only(stored), version), warnings, created: true };
   }
 
@@ -289,7 +298,7 @@ export class ObjectService {
       // no-op writes keep the resourceVersion, as the apiserver does
       return { object: this.present(type, old, version), warnings, created: false };
     }
-    const [stored] = await this.commit(type, name, [{ op: 'update', key, object: obj, expectedRv: opts.expectedRv }]);
+    const [stored] = await this.commit(type, name, [{ op: 'update', key, object: obj, expectedRv: opts.expectedRv }], opts.shared);
     return { object: this.present(type, only(stored), version), warnings, created: false };
   }
 

@@ -24,9 +24,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { cloneJson, isPlainObject, stored, type StoredObject } from '../api/types.ts';
+import { isPlainObject, stored, type StoredObject } from '../api/types.ts';
 import { ApiError, errorMessage, expired, isApiError } from '../api/errors.ts';
 import {
+  type CommitOptions,
   type GetOptions,
   type ListOptions,
   type ListResult,
@@ -41,6 +42,7 @@ import {
   type WriteOp,
 } from './Store.ts';
 import { WatchHub } from './WatchHub.ts';
+import { shareObject, sharedAndOwn } from './sharedObject.ts';
 import { TextCache } from './TextCache.ts';
 import { storeMetrics } from '../telemetry/metrics.ts';
 import { activeTraceContext } from '../telemetry/tracing.ts';
@@ -261,6 +263,7 @@ export class PostgresStore implements Store {
       });
       for (const row of rows) {
         const event = eventOf(row);
+        shareObject(event.object);
         this.cache.remember(idOf(event.key), event.type === 'DELETED' ? undefined : row.data, event.rv, event.object);
         this.delivered = event.rv;
         this.hub.publish(event);
@@ -332,10 +335,10 @@ export class PostgresStore implements Store {
     return listPage(found, q.limit, rows[0]?.rv ?? '0');
   }
 
-  commit(ops: WriteOp[]): Promise<StoredObject[]> {
+  commit(ops: WriteOp[], options?: CommitOptions): Promise<StoredObject[]> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ ops, resolve, reject, cause: activeTraceContext() });
+      this.queue.push({ ops, shared: options?.shared === true, resolve, reject, cause: activeTraceContext() });
       if (!this.flushing) this.flushing = this.flushAll();
     });
   }
@@ -451,7 +454,7 @@ export class PostgresStore implements Store {
       }
       countCommit(started);
       for (const r of refused) r.item.reject(r.err);
-      await this.committed(done, events);
+      await this.committed(done);
     })();
     return { finished, after: { counter: rv, rows: written } };
   }
@@ -527,22 +530,21 @@ export class PostgresStore implements Store {
     } finally {
       client.release(broken ? true : undefined);
     }
-    await this.committed(
-      done,
-      done.flatMap((d) => d.events),
-    );
+    await this.committed(done);
   }
 
   /** A committed batch: delivered to this replica's watchers, then its commits resolved; compaction when due. */
-  private async committed(done: Settled['done'], events: CommittedEvent[]): Promise<void> {
+  private async committed(done: Settled['done']): Promise<void> {
+    // As from SQLite: the watchers and the read cache share the object the text was made from, and so does a writer
+    // that only reads what it gets (CommitOptions.shared); any other writer gets that object, the others a copy.
+    const objects = done.map((d) => d.events.map((e) => ({ e, ...sharedAndOwn(stored(e.stored), d.item.shared) })));
+    const events = objects.flat();
     try {
       await this.deliverOwn(events);
     } finally {
-      this.ownCommits.delete(events[events.length - 1]?.rv ?? -1);
+      this.ownCommits.delete(events[events.length - 1]?.e.rv ?? -1);
     }
-    // Each writer gets back the object its text was made from (it shares members with the writer's own input, and
-    // nobody else holds it), as from SQLite.
-    for (const d of done) d.item.resolve(d.events.map((e) => stored(e.stored)));
+    done.forEach((d, i) => d.item.resolve((objects[i] ?? []).map((o) => o.own)));
     this.writesSinceCompact += events.length;
     if (this.writesSinceCompact >= Math.max(1000, this.historySize / 10) && !this.compacting) {
       this.writesSinceCompact = 0;
@@ -586,23 +588,16 @@ export class PostgresStore implements Store {
    * This replica's committed events to its watchers, in order: straight away when they follow what was delivered,
    * else after reading the change log up to them (another replica committed in between).
    */
-  private deliverOwn(events: CommittedEvent[]): Promise<void> {
-    const first = events[0];
-    const last = events[events.length - 1];
+  private deliverOwn(events: { e: CommittedEvent; shared: StoredObject }[]): Promise<void> {
+    const first = events[0]?.e;
+    const last = events[events.length - 1]?.e;
     if (!first || !last) return Promise.resolve();
     return this.inLane(async () => {
       if (this.delivered >= last.rv) return;
       if (this.delivered === first.rv - 1) {
         // The read cache takes the whole batch before any watcher runs (one reading another object of it sees it).
-        // One object per text, which the watchers and the cache share (they only read it; readers get copies): a
-        // copy of the object the text was made from, which is what parsing it gives at a third of the cost (its
-        // writer has not changed it: what a commit is given is the store's until it settles).
-        const parsed = events.map((e) => {
-          const object: StoredObject = stored(cloneJson(e.stored));
-          return { e, object };
-        });
-        for (const { e, object } of parsed) this.cache.remember(idOf(e.key), e.type === 'DELETED' ? undefined : e.data, e.rv, object);
-        for (const { e, object } of parsed) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object }, e.cause);
+        for (const { e, shared } of events) this.cache.remember(idOf(e.key), e.type === 'DELETED' ? undefined : e.data, e.rv, shared);
+        for (const { e, shared } of events) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object: shared }, e.cause);
         this.delivered = last.rv;
         return;
       }

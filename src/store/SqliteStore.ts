@@ -5,9 +5,10 @@
  */
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqlite';
 import { randomUUID } from 'node:crypto';
-import { cloneJson, stored, type StoredObject } from '../api/types.ts';
+import { stored, type StoredObject } from '../api/types.ts';
 import { alreadyExists, expired } from '../api/errors.ts';
 import {
+  type CommitOptions,
   type GetOptions,
   type ListOptions,
   type ListResult,
@@ -23,6 +24,7 @@ import {
 import type { Logger } from 'pino';
 import { WalCheckpointer } from './WalCheckpointer.ts';
 import { WatchHub } from './WatchHub.ts';
+import { sharedAndOwn } from './sharedObject.ts';
 import { TextCache, type RowIdentity } from './TextCache.ts';
 import { storeMetrics } from '../telemetry/metrics.ts';
 import { activeTraceContext } from '../telemetry/tracing.ts';
@@ -230,10 +232,10 @@ export class SqliteStore implements Store {
    * own savepoint, so a failing one (conflict, already exists) rolls back alone and the others are stored. A commit
    * resolves only after the transaction holding it is committed: what is acknowledged is durable.
    */
-  commit(ops: WriteOp[]): Promise<StoredObject[]> {
+  commit(ops: WriteOp[], options?: CommitOptions): Promise<StoredObject[]> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ ops, resolve, reject, cause: activeTraceContext() });
+      this.queue.push({ ops, shared: options?.shared === true, resolve, reject, cause: activeTraceContext() });
       if (this.queue.length === 1) setImmediate(() => this.flush());
     });
   }
@@ -301,25 +303,19 @@ export class SqliteStore implements Store {
       this.writesSinceCompact = 0;
       this.compactSync(this.historySize);
     }
-    // The writer gets back the object the text was made from (it shares members with the writer's own input, and
-    // nobody else holds it); the watchers and the read cache share one copy of it, which they only read. The copy is
+    // The watchers and the read cache share the object the text was made from, and so does a writer that only reads
+    // what it gets (CommitOptions.shared); any other writer gets that object and the others a copy of it. The copy is
     // made from the object (this is the same synchronous step as the transaction): what parsing the text would give,
     // at a third of the cost.
     // The read cache takes the whole transaction before any watcher runs: a handler reading another object of the
     // same batch must see it as committed.
-    const delivered = done.map(({ item, events }) => ({
-      item,
-      events: events.map((e) => {
-        const object: StoredObject = stored(cloneJson(e.stored));
-        return { e, object, forWriter: stored(e.stored) };
-      }),
-    }));
+    const delivered = done.map(({ item, events }) => ({ item, events: events.map((e) => ({ e, ...sharedAndOwn(stored(e.stored), item.shared) })) }));
     for (const { events } of delivered) {
-      for (const { e, object } of events) this.cache.remember(cacheId(e.key), e.type === 'DELETED' ? undefined : e.data, e.rv, object);
+      for (const { e, shared } of events) this.cache.remember(cacheId(e.key), e.type === 'DELETED' ? undefined : e.data, e.rv, shared);
     }
     for (const { item, events } of delivered) {
-      for (const { e, object } of events) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object }, item.cause);
-      item.resolve(events.map((x) => x.forWriter));
+      for (const { e, shared } of events) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object: shared }, item.cause);
+      item.resolve(events.map((x) => x.own));
     }
   }
 

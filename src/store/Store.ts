@@ -101,6 +101,15 @@ export interface GetOptions {
   shared?: boolean;
 }
 
+export interface CommitOptions {
+  /**
+   * The caller only reads what the commit answers (it never changes it, nor hands it to anyone who might), and never
+   * changes the objects it gave, even after: the store may answer with the objects its watchers and read cache share
+   * (made of those given) rather than a copy for the caller alone. GetOptions.shared's counterpart for writes.
+   */
+  shared?: boolean;
+}
+
 export interface Store {
   get(key: ObjectKey, options?: GetOptions): Promise<StoredObject | undefined>;
   list(type: TypeKey, options?: ListOptions): Promise<ListResult>;
@@ -111,9 +120,9 @@ export interface Store {
    * stored form exceeds MAX_OBJECT_BYTES. Returns the stored objects (deleted ones as last seen), for the caller alone:
    * they may share members with the objects it gave. The objects given are the store's until the commit settles (it
    * reads them when its transaction runs, after a turn of the event loop or a round trip to the database): the caller
-   * does not change them meanwhile.
+   * does not change them meanwhile. With `options.shared` see CommitOptions.
    */
-  commit(ops: WriteOp[]): Promise<StoredObject[]>;
+  commit(ops: WriteOp[], options?: CommitOptions): Promise<StoredObject[]>;
   /**
    * Subscribes to changes; replays history after `fromRv` first (rejects with 410 Expired when compacted away).
    * Events arrive in resourceVersion order, none skipped or repeated; a process's own commits reach its watchers

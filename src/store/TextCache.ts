@@ -11,6 +11,7 @@
  * reads again and again — each resource's, while its run goes on — are parsed once per version, not once per read.
  */
 import { cloneJson, type StoredObject } from '../api/types.ts';
+import { shareObject } from './sharedObject.ts';
 
 /**
  * The default budget: 128 Mi characters (about as many bytes). A fleet update reads each resource's objects (about
@@ -126,7 +127,7 @@ export class TextCache {
   /** `object`, parsed from `text` and held by nobody else, as the template later reads copy; the freshest one. */
   private keep(id: string, text: string, object: StoredObject): void {
     this.templates.delete(id);
-    this.templates.set(id, { text, object, moved: ++this.templateClock });
+    this.templates.set(id, { text, object: shareObject(object), moved: ++this.templateClock });
     if (this.templates.size > this.maxObjects) {
       for (const stalest of this.templates.keys()) {
         this.templates.delete(stalest);

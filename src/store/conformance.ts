@@ -378,6 +378,22 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await store.close();
     });
 
+    it('answers a writer that only reads the answer (shared) with the object its watchers get', async () => {
+      const store = await makeStore();
+      const seen = await collect(store, { type: T });
+      const key = keyOf(T, 'default', 'a');
+      const [created] = await store.commit([{ op: 'create', key, object: app('a', { list: [1] }) }], { shared: true });
+      const [updated] = await store.commit([{ op: 'update', key, object: app('a', { list: [1, 2] }) }], { shared: true });
+      assert.deepEqual(updated?.spec, { list: [1, 2] });
+      assert.equal(seen.events[0]?.object, created, "the create's answer is its watchers' object");
+      assert.equal(seen.events[1]?.object, updated, "the update's answer is its watchers' object");
+      const read = await store.get(key, { shared: true });
+      // A store may ignore `shared` on reads (GetOptions.shared); then the read is a copy, equal to the answer.
+      if (read !== updated) assert.deepEqual(read, updated);
+      seen.stop();
+      await store.close();
+    });
+
     it('passes its own integrity check', async () => {
       const store = await makeStore();
       await createObject(store, keyOf(T, 'default', 'a'), app('a'));

@@ -102,6 +102,8 @@ export function rowProblems(key: ObjectKey, rv: number, data: string, storeRv: n
 /** A commit waiting for the store's next transaction. */
 export interface PendingCommit {
   ops: WriteOp[];
+  /** CommitOptions.shared: the writer gets the objects its watchers get. */
+  shared: boolean;
   /** The trace context the commit was asked for in (tracing on): its events reach watchers inside it. */
   cause?: Context | undefined;
   resolve(objects: StoredObject[]): void;

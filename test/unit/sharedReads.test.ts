@@ -2,10 +2,14 @@
  * Reads for reading only (`client.get(ref, { shared: true })`) over a real SQLite store through the in-process client:
  * they answer the copy the store's read cache and watchers share, not one of the caller's own; a write made from
  * such a read (spread, a field replaced) copies what it is given, so the shared copy never changes; ensureObject,
- * which reads that way, writes only what differs and leaves what it read alone.
+ * which reads that way, writes only what differs and leaves what it read alone. Writes whose answer is only read
+ * (`{ shared: true }`) answer that same shared copy, and under FLEETOPS_CHECK_SHARED=1 a change to a shared copy
+ * throws where it is made.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { InProcessClient } from '../../src/client/InProcessClient.ts';
 import { ensureObject } from '../../src/controllers/shared/ensure.ts';
 import type { SqliteStore } from '../../src/store/SqliteStore.ts';
@@ -68,5 +72,51 @@ describe('shared reads', () => {
     const after = await client.get(ref);
     assert.deepEqual(after?.data, { k: 'v3' });
     assert.deepEqual(after?.metadata.labels, { a: 'b', z: 'y' }, 'labels are added to, not replaced');
+  });
+
+  it('answers a write asked for a shared answer with the shared copy, and any other write with a copy of its own', async () => {
+    const ref = await configMap();
+    const read = await client.get(ref, { shared: true });
+    assert.ok(read);
+    const answer = await client.update({ ...read, data: { k: 'v2' } }, { shared: true });
+    assert.equal(await client.get(ref, { shared: true }), answer, "the answer is the copy the store's shared reads get");
+    assert.deepEqual(answer.data, { k: 'v2' });
+    const own = await client.updateStatus({ ...answer, metadata: { ...answer.metadata, labels: { a: 'own' } } });
+    assert.notEqual(await client.get(ref, { shared: true }), own, 'an answer of its own is not the shared copy');
+  });
+});
+
+describe('the shared-object check (FLEETOPS_CHECK_SHARED)', () => {
+  // A process of its own: the check is chosen when the store's code loads. It changes a shared answer, a shared read
+  // and a watch event's object, and prints which changes went through.
+  const script = `
+    import { kratixObjectStore } from ${JSON.stringify(new URL('../helpers/objectStore.ts', import.meta.url).href)};
+    const { store, client } = await kratixObjectStore();
+    const events = [];
+    await client.watch('v1', 'ConfigMap', {}, (e) => events.push(e.object));
+    const created = await client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'default' }, data: { k: 'v' } }, { shared: true });
+    const read = await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'c' }, { shared: true });
+    const own = await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'c' });
+    const tries = { answer: () => (created.data.k = 'x'), read: () => (read.metadata.labels = {}), event: () => events[0].data.extra = 'y', own: () => (own.data.k = 'mine') };
+    const out = {};
+    for (const [what, change] of Object.entries(tries)) {
+      try { change(); out[what] = 'changed'; } catch (err) { out[what] = err instanceof TypeError ? 'refused' : String(err); }
+    }
+    console.log(JSON.stringify(out));
+    store.close();
+  `;
+  const run = async (check: string): Promise<Record<string, string>> => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, FLEETOPS_CHECK_SHARED: check },
+    });
+    return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
+  };
+
+  it('refuses changes to shared objects when on, and leaves a reader its own copy to change', async () => {
+    assert.deepEqual(await run('1'), { answer: 'refused', read: 'refused', event: 'refused', own: 'changed' });
+  });
+
+  it('is off by default: nothing is frozen (freezing costs a walk of every object written)', async () => {
+    assert.deepEqual(await run(''), { answer: 'changed', read: 'changed', event: 'changed', own: 'changed' });
   });
 });

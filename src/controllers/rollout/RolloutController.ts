@@ -183,12 +183,14 @@ export class RolloutController {
 
   async reconcile(name: string, log: Logger): Promise<ReconcileResult | void> {
     const { client, registry } = this.opts;
-    const rollout = await getOf(client, rolloutType, name);
+    // The rollout and its Promise (schema and all) are only read here (a write copies what it is given): the store's
+    // shared copies, not a copy each on every wake-up.
+    const rollout = await getOf(client, rolloutType, name, undefined, { shared: true });
     if (!rollout?.spec) return;
     const { spec } = rollout;
     const status = rollout.status ?? {};
     if (isTerminalPhase(status.phase)) return;
-    const promise = await getOf(client, promiseType, spec.promiseName);
+    const promise = await getOf(client, promiseType, spec.promiseName, undefined, { shared: true });
     if (!promise) return; // the Promise's deletion removes its rollouts
     const latest = promise.status?.latestRevision;
     if (typeof latest === 'number' && latest > spec.revision) {
@@ -226,6 +228,8 @@ export class RolloutController {
         await client.mergePatch(
           { apiVersion, kind: type.kind, name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) },
           { metadata: { labels: { [LABEL_REVISION]: String(spec.revision) } } },
+          undefined,
+          { shared: true },
         );
         // The cache sees it before the event arrives (never handed out twice), unless the event came first.
         const key = `${r.namespace}/${r.name}`;

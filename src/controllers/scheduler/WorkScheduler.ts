@@ -162,7 +162,7 @@ export class WorkScheduler {
     let latest = work;
     const union = [...new Set([...recorded, ...wanted.keys()])].sort();
     if (!jsonEqual(union, [...recorded].sort()))
-      latest = objectOf(workType, await client.updateStatus({ ...work, status: { ...work.status, placements: union } }));
+      latest = objectOf(workType, await client.updateStatus({ ...work, status: { ...work.status, placements: union } }, { shared: true }));
     for (const wp of existing) {
       if (!wanted.has(wp.metadata.name)) {
         await client.delete({ apiVersion: KRATIX_API, kind: 'WorkPlacement', namespace, name: wp.metadata.name });
@@ -171,9 +171,9 @@ export class WorkScheduler {
     }
     for (const [wpName, desired] of wanted) {
       const current = existing.find((wp) => wp.metadata.name === wpName);
-      if (!current) await client.create(desired);
+      if (!current) await client.create(desired, { shared: true });
       else if (!jsonEqual(current.spec, desired.spec) || !jsonEqual(current.metadata.labels, desired.metadata.labels)) {
-        await client.update({ ...current, metadata: { ...current.metadata, labels: desired.metadata.labels ?? {} }, spec: desired.spec });
+        await client.update({ ...current, metadata: { ...current.metadata, labels: desired.metadata.labels ?? {} }, spec: desired.spec }, { shared: true });
       }
     }
     const wasUnscheduled = work.status?.conditions?.some((c) => c.type === 'ScheduleSucceeded' && c.status === 'False') ?? false;
@@ -313,6 +313,6 @@ export class WorkScheduler {
     status.workPlacements = groups;
     status.workPlacementsCreated = placements.length;
     status.placements = placements;
-    if (!jsonEqual(status, work.status ?? {})) await this.opts.client.updateStatus({ ...work, status });
+    if (!jsonEqual(status, work.status ?? {})) await this.opts.client.updateStatus({ ...work, status }, { shared: true });
   }
 }

@@ -35,23 +35,32 @@ export class EventRecorder {
       const existing = await client.get({ apiVersion: 'v1', kind: 'Event', namespace, name }, { shared: true });
       if (existing) {
         // An update of what was just read (not a patch, which reads it again); a lost race only loses a count.
-        await client.update({ ...existing, count: (typeof existing.count === 'number' ? existing.count : 1) + 1, lastTimestamp: now });
+        await client.update({ ...existing, count: (typeof existing.count === 'number' ? existing.count : 1) + 1, lastTimestamp: now }, { shared: true });
         return;
       }
-      await client.create({
-        apiVersion: 'v1',
-        kind: 'Event',
-        metadata: { name, namespace },
-        involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace ?? '', uid: obj.metadata.uid },
-        reason,
-        message,
-        type,
-        count: 1,
-        firstTimestamp: now,
-        lastTimestamp: now,
-        source: { component },
-        reportingComponent: component,
-      });
+      await client.create(
+        {
+          apiVersion: 'v1',
+          kind: 'Event',
+          metadata: { name, namespace },
+          involvedObject: {
+            apiVersion: obj.apiVersion,
+            kind: obj.kind,
+            name: obj.metadata.name,
+            namespace: obj.metadata.namespace ?? '',
+            uid: obj.metadata.uid,
+          },
+          reason,
+          message,
+          type,
+          count: 1,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          source: { component },
+          reportingComponent: component,
+        },
+        { shared: true },
+      );
     } catch (err) {
       logger.debug({ err, reason }, 'event not recorded');
     }

@@ -97,14 +97,14 @@ export class SharedInformers implements Client {
   create(...args: Parameters<Client['create']>): Promise<StoredObject> {
     return this.client.create(...args);
   }
-  update(object: Parameters<Client['update']>[0]): Promise<StoredObject> {
-    return this.client.update(object);
+  update(...args: Parameters<Client['update']>): Promise<StoredObject> {
+    return this.client.update(...args);
   }
-  updateStatus(object: Parameters<Client['updateStatus']>[0]): Promise<StoredObject> {
-    return this.client.updateStatus(object);
+  updateStatus(...args: Parameters<Client['updateStatus']>): Promise<StoredObject> {
+    return this.client.updateStatus(...args);
   }
-  mergePatch(ref: ObjectRef, patch: Record<string, unknown>, subresource?: 'status'): Promise<StoredObject> {
-    return this.client.mergePatch(ref, patch, subresource);
+  mergePatch(...args: Parameters<Client['mergePatch']>): Promise<StoredObject> {
+    return this.client.mergePatch(...args);
   }
   apply(object: Parameters<Client['apply']>[0], fieldManager: string, force?: boolean): Promise<StoredObject> {
     return this.client.apply(object, fieldManager, force);

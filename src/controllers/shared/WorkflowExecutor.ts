@@ -427,24 +427,28 @@ export class WorkflowExecutor {
       },
     };
     // A dispatched run is sealed like a Work: a replica runs only what FleetOps asked for.
-    return this.opts.client.create(this.opts.dispatch ? this.opts.seal.sealed(run) : run);
+    // The run is only read from here on (its status is written as a new object): the store's shared copy.
+    return this.opts.client.create(this.opts.dispatch ? this.opts.seal.sealed(run) : run, { shared: true });
   }
 
   private async finishRun(run: StoredObject, result: PipelineResult, durationMs: number): Promise<void> {
     const steps = result.steps.map((s: StepRecord) => ({ ...s, log: s.log.slice(-64 * 1024) }));
     const claim = isPlainObject(run.status) ? run.status.claim : undefined;
-    await this.opts.client.updateStatus({
-      ...run,
-      status: {
-        ...(claim ? { claim } : {}), // which replica ran it, and at which attempt
-        phase: result.ok ? 'Succeeded' : 'Failed',
-        message: result.ok ? `${steps.length} step(s) succeeded` : (result.failure ?? 'failed'),
-        startTime: run.metadata.creationTimestamp,
-        completionTime: rfc3339Seconds(this.now()),
-        durationMs,
-        steps,
-        ...(result.ok ? { output: { status: result.status, ...(Object.keys(result.control).length ? { control: result.control } : {}) } } : {}),
+    await this.opts.client.updateStatus(
+      {
+        ...run,
+        status: {
+          ...(claim ? { claim } : {}), // which replica ran it, and at which attempt
+          phase: result.ok ? 'Succeeded' : 'Failed',
+          message: result.ok ? `${steps.length} step(s) succeeded` : (result.failure ?? 'failed'),
+          startTime: run.metadata.creationTimestamp,
+          completionTime: rfc3339Seconds(this.now()),
+          durationMs,
+          steps,
+          ...(result.ok ? { output: { status: result.status, ...(Object.keys(result.control).length ? { control: result.control } : {}) } } : {}),
+        },
       },
-    });
+      { shared: true },
+    );
   }
 }

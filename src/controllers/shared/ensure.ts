@@ -10,7 +10,7 @@ export type EnsureOutcome = 'created' | 'updated' | 'unchanged';
 export async function ensureObject(client: Client, desired: KubeObject, fields: string[] = ['spec']): Promise<{ object: KubeObject; outcome: EnsureOutcome }> {
   // Only compared, and spread into the update (which copies what it is given): the store's shared copy.
   const existing = await client.get(refOf(desired), { shared: true });
-  if (!existing) return { object: await client.create(desired), outcome: 'created' };
+  if (!existing) return { object: await client.create(desired, { shared: true }), outcome: 'created' };
   const same =
     jsonEqual(existing.metadata.labels ?? {}, { ...(existing.metadata.labels ?? {}), ...(desired.metadata.labels ?? {}) }) &&
     jsonEqual(existing.metadata.annotations ?? {}, { ...(existing.metadata.annotations ?? {}), ...(desired.metadata.annotations ?? {}) }) &&
@@ -26,5 +26,5 @@ export async function ensureObject(client: Client, desired: KubeObject, fields: 
   };
   if (Object.keys(next.metadata.annotations ?? {}).length === 0) delete next.metadata.annotations;
   for (const f of fields) next[f] = desired[f];
-  return { object: await client.update(next), outcome: 'updated' };
+  return { object: await client.update(next, { shared: true }), outcome: 'updated' };
 }

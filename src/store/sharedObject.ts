@@ -1,0 +1,35 @@
+/**
+ * Objects a store hands to more than one reader — its read cache's templates, what its watchers receive, what a write
+ * answers — are one copy that nobody may change (GetOptions.shared, Store.watch, Store.commit). A change made through
+ * one reader would show in every other and in later reads, without a write.
+ *
+ * With FLEETOPS_CHECK_SHARED=1 (the tests run with it) such objects are frozen, members and all, when they are
+ * shared, so a change throws a TypeError where it is made rather than corrupting a reader far away: Kubernetes' cache
+ * mutation detector (KUBE_CACHE_MUTATION_DETECTOR) finds changes to an informer's objects the same way. Off by
+ * default: freezing walks the whole object on every write.
+ */
+import { cloneJson, type StoredObject } from '../api/types.ts';
+
+const checking = process.env.FLEETOPS_CHECK_SHARED === '1';
+
+/** `object`, from now on shared: frozen under FLEETOPS_CHECK_SHARED=1, as it is otherwise. */
+export function shareObject<T>(object: T): T {
+  if (checking) deepFreeze(object);
+  return object;
+}
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const member of Object.values(value)) deepFreeze(member);
+}
+
+/**
+ * What a committed object becomes: the watchers' and read cache's copy, and the writer's. One object for both when
+ * the writer only reads it (CommitOptions.shared); else the writer gets the object made of what it gave and the
+ * others a copy (what parsing the stored text would give, at a third of the cost).
+ */
+export function sharedAndOwn(object: StoredObject, writerShares: boolean): { shared: StoredObject; own: StoredObject } {
+  const shared = shareObject(writerShares ? object : cloneJson(object));
+  return { shared, own: object };
+}
