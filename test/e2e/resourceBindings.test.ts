@@ -181,4 +181,36 @@ describe('ResourceBindings', () => {
     const b = await eventually(() => binding('w5').catch(() => undefined), 20_000, 'the binding of a new request');
     assert.equal(b.spec.version, 'v3');
   });
+
+  it('follows a change of that config: new requests are no longer pinned once it says so, nor once it is gone', async () => {
+    const widget = (name: string): string => `apiVersion: test.fleetops.dev/v1\nkind: Widget\nmetadata:\n  name: ${name}\n  namespace: default\nspec: {}\n`;
+    await ok([
+      'patch',
+      'configmap',
+      'kratix',
+      '-n',
+      'kratix-platform-system',
+      '--type=merge',
+      '-p',
+      '{"data":{"config":"resourceBindingVersionStrategy: latest"}}',
+    ]);
+    await ok(['apply', '-f', '-'], widget('w6'));
+    const b6 = await eventually(() => binding('w6').catch(() => undefined), 20_000, 'the binding of a new request');
+    assert.equal(b6.spec.version, 'latest');
+    await ok([
+      'patch',
+      'configmap',
+      'kratix',
+      '-n',
+      'kratix-platform-system',
+      '--type=merge',
+      '-p',
+      '{"data":{"config":"resourceBindingVersionStrategy: pinned"}}',
+    ]);
+    await ok(['apply', '-f', '-'], widget('w7'));
+    assert.equal((await eventually(() => binding('w7').catch(() => undefined), 20_000, 'the binding of a new request')).spec.version, 'v3');
+    await ok(['delete', 'configmap', 'kratix', '-n', 'kratix-platform-system']);
+    await ok(['apply', '-f', '-'], widget('w8'));
+    assert.equal((await eventually(() => binding('w8').catch(() => undefined), 20_000, 'the binding of a new request')).spec.version, 'latest');
+  });
 });

@@ -68,6 +68,14 @@ export class ResourceBindings {
    */
   private readonly promises = new Map<string, PromiseFacts>();
   private promiseWatch: { stop(): void } | undefined;
+  /**
+   * Whether Kratix's config (the `kratix` ConfigMap's key `config`, in the platform namespace) says
+   * resourceBindingVersionStrategy: pinned, kept from a watch of that namespace's ConfigMaps: read at each new
+   * request, it was a read of an object that mostly does not exist (a round trip on PostgreSQL, where only objects
+   * that exist are cached).
+   */
+  private pinned = false;
+  private configWatch: { stop(): void } | undefined;
 
   constructor(options: ResourceBindingsOptions) {
     this.opts = options;
@@ -96,6 +104,9 @@ export class ResourceBindings {
   }
 
   async start(): Promise<void> {
+    this.configWatch = await watchOf(this.opts.client, configMapType, { namespace: PLATFORM_NAMESPACE }, (e) => {
+      if (e.object.metadata.name === KRATIX_CONFIG) this.pinned = e.type !== 'DELETED' && pinsNewRequests(e.object.data?.config);
+    });
     this.promiseWatch = await watchOf(this.opts.client, promiseType, {}, (e) => {
       if (e.type === 'DELETED') this.promises.delete(e.object.metadata.name);
       else this.promises.set(e.object.metadata.name, factsOf(e.object));
@@ -123,6 +134,7 @@ export class ResourceBindings {
     this.watch?.stop();
     await this.runner.stop();
     this.promiseWatch?.stop();
+    this.configWatch?.stop();
   }
 
   async reconcile(key: string): Promise<void> {
@@ -148,7 +160,7 @@ export class ResourceBindings {
     if (!promise) return;
     if (!binding) {
       // Kratix's `resourceBindingVersionStrategy: pinned`: a new request stays on the version it was made at.
-      const version = (await this.pinsNewRequests()) ? promise.version || 'latest' : 'latest';
+      const version = this.pinned ? promise.version || 'latest' : 'latest';
       const created = await client.create({
         apiVersion: KRATIX_API,
         kind: 'ResourceBinding',
@@ -185,19 +197,6 @@ export class ResourceBindings {
     // The watch may have told a newer one meanwhile: the cache never goes back.
     if (!told || told.latestRevision <= facts.latestRevision) this.promises.set(name, facts);
     return facts;
-  }
-
-  /** Whether the `kratix` ConfigMap (key `config`, in the platform namespace) says resourceBindingVersionStrategy: pinned. */
-  private async pinsNewRequests(): Promise<boolean> {
-    const cm = await getOf(this.opts.client, configMapType, 'kratix', PLATFORM_NAMESPACE);
-    const text = cm?.data?.config;
-    if (!text) return false;
-    try {
-      const config = parseYamlBounded(text, UNTRUSTED_LIMITS);
-      return isPlainObject(config) && config.resourceBindingVersionStrategy === 'pinned';
-    } catch {
-      return false; // a broken config pins nothing; Kratix reads the other keys the same way
-    }
   }
 
   private async writeStatus(
@@ -244,5 +243,19 @@ export class ResourceBindings {
     if (conditions.length || status.conditions !== undefined) status.conditions = conditions;
     if (jsonEqual(status, binding.status ?? {})) return;
     await this.opts.client.updateStatus({ ...binding, status });
+  }
+}
+
+/** The name of Kratix's own ConfigMap in the platform namespace. */
+const KRATIX_CONFIG = 'kratix';
+
+/** Whether Kratix's config text (the ConfigMap's key `config`) says resourceBindingVersionStrategy: pinned. */
+function pinsNewRequests(text: string | undefined): boolean {
+  if (!text) return false;
+  try {
+    const config = parseYamlBounded(text, UNTRUSTED_LIMITS);
+    return isPlainObject(config) && config.resourceBindingVersionStrategy === 'pinned';
+  } catch {
+    return false; // a broken config pins nothing; Kratix reads the other keys the same way
   }
 }
