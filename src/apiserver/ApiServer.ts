@@ -367,7 +367,8 @@ export class ApiServer {
     const call = this.call(req, reply, type, path, q, limits);
     switch (verb) {
       case 'get':
-        return call.respond(200, await this.opts.objects.get(type, call.namespace, nameOf(path), path.version));
+        // Only serialized: the store's shared copy.
+        return call.respond(200, await this.opts.objects.get(type, call.namespace, nameOf(path), path.version, { shared: true }));
       case 'list':
         return this.list(call);
       case 'watch':
@@ -464,6 +465,8 @@ export class ApiServer {
       fieldManager: fieldManagerOf(q),
       fieldValidation: fieldValidationOf(q),
       version,
+      // The answer is only serialized: the object the store's watchers share, not a copy (WriteOptions.shared).
+      shared: true,
       ...(path.subresource === 'status' ? { subresource: 'status' as const } : {}),
     };
     if (verb === 'patch') {

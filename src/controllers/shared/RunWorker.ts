@@ -118,7 +118,11 @@ export class RunWorker {
     let latest: Run;
     try {
       const start = seen.status?.startTime ?? rfc3339Seconds(this.opts.now());
-      latest = objectOf(workflowRunType, await client.updateStatus({ ...seen, status: { ...seen.status, phase: 'Running', claim, startTime: start } }));
+      // Only read from here on, as the run is (its next writes spread it): the store's shared copy.
+      latest = objectOf(
+        workflowRunType,
+        await client.updateStatus({ ...seen, status: { ...seen.status, phase: 'Running', claim, startTime: start } }, { shared: true }),
+      );
     } catch (err) {
       if (!isApiError(err, 'Conflict') && !isApiError(err, 'NotFound')) logger.warn({ err, run: keyOf(seen) }, 'could not claim a run');
       return; // another replica was quicker, or the run changed: the watch shows its new state
@@ -138,7 +142,7 @@ export class RunWorker {
         if (abort.signal.aborted) return;
         try {
           const renewed = { ...latest.status, claim: { ...claim, renewTime: rfc3339Micro(this.opts.now()) } };
-          latest = objectOf(workflowRunType, await client.updateStatus({ ...latest, status: renewed }));
+          latest = objectOf(workflowRunType, await client.updateStatus({ ...latest, status: renewed }, { shared: true }));
         } catch (err) {
           log.warn({ err: errorMessage(err) }, 'lost the claim on a run: stopping it here');
           abort.abort(new Error('claim lost'));
