@@ -183,34 +183,18 @@ describe('ResourceBindings', () => {
   });
 
   it('follows a change of that config: new requests are no longer pinned once it says so, nor once it is gone', async () => {
-    const widget = (name: string): string => `apiVersion: test.fleetops.dev/v1\nkind: Widget\nmetadata:\n  name: ${name}\n  namespace: default\nspec: {}\n`;
-    await ok([
-      'patch',
-      'configmap',
-      'kratix',
-      '-n',
-      'kratix-platform-system',
-      '--type=merge',
-      '-p',
-      '{"data":{"config":"resourceBindingVersionStrategy: latest"}}',
-    ]);
-    await ok(['apply', '-f', '-'], widget('w6'));
-    const b6 = await eventually(() => binding('w6').catch(() => undefined), 20_000, 'the binding of a new request');
-    assert.equal(b6.spec.version, 'latest');
-    await ok([
-      'patch',
-      'configmap',
-      'kratix',
-      '-n',
-      'kratix-platform-system',
-      '--type=merge',
-      '-p',
-      '{"data":{"config":"resourceBindingVersionStrategy: pinned"}}',
-    ]);
-    await ok(['apply', '-f', '-'], widget('w7'));
-    assert.equal((await eventually(() => binding('w7').catch(() => undefined), 20_000, 'the binding of a new request')).spec.version, 'v3');
-    await ok(['delete', 'configmap', 'kratix', '-n', 'kratix-platform-system']);
-    await ok(['apply', '-f', '-'], widget('w8'));
-    assert.equal((await eventually(() => binding('w8').catch(() => undefined), 20_000, 'the binding of a new request')).spec.version, 'latest');
+    // A new request after the config is set as `strategy` (undefined: the ConfigMap deleted): the version its binding takes.
+    const requestWith = async (name: string, strategy: string | undefined): Promise<string> => {
+      if (strategy === undefined) await ok(['delete', 'configmap', 'kratix', '-n', 'kratix-platform-system']);
+      else {
+        const patch = JSON.stringify({ data: { config: `resourceBindingVersionStrategy: ${strategy}` } });
+        await ok(['patch', 'configmap', 'kratix', '-n', 'kratix-platform-system', '--type=merge', '-p', patch]);
+      }
+      await ok(['apply', '-f', '-'], `apiVersion: test.fleetops.dev/v1\nkind: Widget\nmetadata:\n  name: ${name}\n  namespace: default\nspec: {}\n`);
+      return (await eventually(() => binding(name).catch(() => undefined), 20_000, 'the binding of a new request')).spec.version;
+    };
+    assert.equal(await requestWith('w6', 'latest'), 'latest');
+    assert.equal(await requestWith('w7', 'pinned'), 'v3');
+    assert.equal(await requestWith('w8', undefined), 'latest');
   });
 });
