@@ -101,6 +101,13 @@ export function buildProgram(): Command {
         role?: 'all' | 'api' | 'worker';
         stepConcurrency?: number;
       }) => {
+        // Ctrl-C or SIGTERM is taken from the start: one that comes while FleetOps starts stops it as soon as it is up
+        // (its step cgroups removed, its store closed), rather than killing the process half-way.
+        const stopAsked = new Promise<void>((resolve) => {
+          const stop = (): void => resolve();
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
         const { startFleetOps, traceLogFields } = await import('../main.ts');
         const format = opts.logFormat ?? (process.stdout.isTTY ? 'text' : 'json');
         const { pino } = await import('pino');
@@ -147,11 +154,7 @@ export function buildProgram(): Command {
             'FleetOps keeps running in the foreground; stop it with Ctrl-C. Its log follows.',
           ].join('\n'),
         );
-        await new Promise<void>((resolve) => {
-          const stop = (): void => resolve();
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
-        });
+        await stopAsked;
         await fleet.stop();
       },
     );

@@ -5,12 +5,13 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, type Dirent } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { startFleetOps } from '../../src/main.ts';
+import { cgroupsNameFor } from '../../src/workflows/runtime/cgroups.ts';
 import { spawnFleet } from '../helpers/process.ts';
 
 const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
@@ -106,4 +107,42 @@ describe('the data directory', () => {
     assert.equal(fresh.code, 0, fresh.stderr);
     rmSync(dataDir, { recursive: true, force: true });
   });
+
+  it('stops cleanly on a SIGTERM that comes while it starts: up first, then stopped, its step cgroups removed', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fleetops-early-stop-'));
+    const child = spawn(process.execPath, [main, 'up', '--data-dir', dataDir, '--port', '0', '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let signalled = false;
+    child.stdout.on('data', (d: Buffer) => {
+      out += String(d);
+      // A log line of the start itself, before FleetOps says it is up.
+      if (!signalled && out.includes('"controllers started"')) {
+        signalled = true;
+        child.kill('SIGTERM');
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (out += String(d)));
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+    assert.ok(signalled, out);
+    assert.deepEqual({ code, signal }, { code: 0, signal: null }, out);
+    assert.match(out, /FleetOps is up/);
+    // Where this machine gives steps cgroups, none of this data directory's is left (v1 hierarchies or v2).
+    const name = `fleetops-${cgroupsNameFor(dataDir)}`;
+    const left = ['memory', 'cpu', 'pids', 'unified', ''].flatMap((h) => findDirs(join('/sys/fs/cgroup', h), name, 3));
+    assert.deepEqual(left, []);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 });
+
+/** Folders named `name` under `root`, `depth` levels down at most. */
+function findDirs(root: string, name: string, depth: number): string[] {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(root, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.flatMap((e) =>
+    !e.isDirectory() ? [] : e.name === name ? [join(root, e.name)] : depth > 0 ? findDirs(join(root, e.name), name, depth - 1) : [],
+  );
+}
