@@ -42,7 +42,7 @@ import {
   type WriteOp,
 } from './Store.ts';
 import { WatchHub } from './WatchHub.ts';
-import { shareObject, sharedAndOwn } from './sharedObject.ts';
+import { shareObject, watchersObject } from './sharedObject.ts';
 import { TextCache } from './TextCache.ts';
 import { storeMetrics } from '../telemetry/metrics.ts';
 import { activeTraceContext } from '../telemetry/tracing.ts';
@@ -535,16 +535,15 @@ export class PostgresStore implements Store {
 
   /** A committed batch: delivered to this replica's watchers, then its commits resolved; compaction when due. */
   private async committed(done: Settled['done']): Promise<void> {
-    // As from SQLite: the watchers and the read cache share the object the text was made from, and so does a writer
-    // that only reads what it gets (CommitOptions.shared); any other writer gets that object, the others a copy.
-    const objects = done.map((d) => d.events.map((e) => ({ e, ...sharedAndOwn(stored(e.stored), d.item.shared) })));
-    const events = objects.flat();
+    const events = done.flatMap((d) => d.events);
     try {
-      await this.deliverOwn(events);
+      await this.deliverOwn(done);
     } finally {
-      this.ownCommits.delete(events[events.length - 1]?.e.rv ?? -1);
+      this.ownCommits.delete(events[events.length - 1]?.rv ?? -1);
     }
-    done.forEach((d, i) => d.item.resolve((objects[i] ?? []).map((o) => o.own)));
+    // Each writer gets back the object its text was made from, as from SQLite: the watchers' own when the writer
+    // asked for it shared and this replica delivered the batch itself (see deliverOwn).
+    for (const d of done) d.item.resolve(d.events.map((e) => stored(e.stored)));
     this.writesSinceCompact += events.length;
     if (this.writesSinceCompact >= Math.max(1000, this.historySize / 10) && !this.compacting) {
       this.writesSinceCompact = 0;
@@ -588,14 +587,17 @@ export class PostgresStore implements Store {
    * This replica's committed events to its watchers, in order: straight away when they follow what was delivered,
    * else after reading the change log up to them (another replica committed in between).
    */
-  private deliverOwn(events: { e: CommittedEvent; shared: StoredObject }[]): Promise<void> {
-    const first = events[0]?.e;
-    const last = events[events.length - 1]?.e;
+  private deliverOwn(done: Settled['done']): Promise<void> {
+    const first = done[0]?.events[0];
+    const last = done[done.length - 1]?.events.at(-1);
     if (!first || !last) return Promise.resolve();
     return this.inLane(async () => {
       if (this.delivered >= last.rv) return;
       if (this.delivered === first.rv - 1) {
         // The read cache takes the whole batch before any watcher runs (one reading another object of it sees it).
+        // One object per text, shared by the watchers and the cache (and a writer that asked for it shared): made
+        // here only, as the change log's path parses its own.
+        const events = done.flatMap((d) => d.events.map((e) => ({ e, shared: watchersObject(stored(e.stored), d.item.shared) })));
         for (const { e, shared } of events) this.cache.remember(idOf(e.key), e.type === 'DELETED' ? undefined : e.data, e.rv, shared);
         for (const { e, shared } of events) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object: shared }, e.cause);
         this.delivered = last.rv;

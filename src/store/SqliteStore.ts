@@ -24,7 +24,7 @@ import {
 import type { Logger } from 'pino';
 import { WalCheckpointer } from './WalCheckpointer.ts';
 import { WatchHub } from './WatchHub.ts';
-import { sharedAndOwn } from './sharedObject.ts';
+import { watchersObject } from './sharedObject.ts';
 import { TextCache, type RowIdentity } from './TextCache.ts';
 import { storeMetrics } from '../telemetry/metrics.ts';
 import { activeTraceContext } from '../telemetry/tracing.ts';
@@ -309,7 +309,13 @@ export class SqliteStore implements Store {
     // at a third of the cost.
     // The read cache takes the whole transaction before any watcher runs: a handler reading another object of the
     // same batch must see it as committed.
-    const delivered = done.map(({ item, events }) => ({ item, events: events.map((e) => ({ e, ...sharedAndOwn(stored(e.stored), item.shared) })) }));
+    const delivered = done.map(({ item, events }) => ({
+      item,
+      events: events.map((e) => {
+        const own = stored(e.stored);
+        return { e, own, shared: watchersObject(own, item.shared) };
+      }),
+    }));
     for (const { events } of delivered) {
       for (const { e, shared } of events) this.cache.remember(cacheId(e.key), e.type === 'DELETED' ? undefined : e.data, e.rv, shared);
     }

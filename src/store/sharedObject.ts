@@ -25,11 +25,10 @@ function deepFreeze(value: unknown): void {
 }
 
 /**
- * What a committed object becomes: the watchers' and read cache's copy, and the writer's. One object for both when
- * the writer only reads it (CommitOptions.shared); else the writer gets the object made of what it gave and the
- * others a copy (what parsing the stored text would give, at a third of the cost).
+ * The object a commit's watchers and read cache share, for the committed `object` (the one its text was made from,
+ * which its writer gets back): that very object when the writer only reads it (CommitOptions.shared), else a copy
+ * (what parsing the stored text would give, at a third of the cost).
  */
-export function sharedAndOwn(object: StoredObject, writerShares: boolean): { shared: StoredObject; own: StoredObject } {
-  const shared = shareObject(writerShares ? object : cloneJson(object));
-  return { shared, own: object };
+export function watchersObject(object: StoredObject, writerShares: boolean): StoredObject {
+  return shareObject(writerShares ? object : cloneJson(object));
 }
