@@ -157,6 +157,32 @@ function copyJson(value: unknown): unknown {
   }
 }
 
+/**
+ * Whether `value` is JSON data as parsing its text would give it: what cloneJson copies without changing anything (no
+ * undefined members, functions, symbols, class instances, -0 or numbers JSON cannot write). A walk that allocates
+ * nothing: it lets a write take a body's members as they are instead of copying them (see ObjectStrategy.decode).
+ */
+export function isJsonData(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case 'object':
+      if (value === null) return true;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!isJsonData(value[i])) return false;
+        return true;
+      }
+      if (!isPlainRecord(value)) return false;
+      for (const key in value) if (Object.hasOwn(value, key) && !isJsonData(value[key])) return false;
+      return true;
+    default:
+      return false;
+  }
+}
+
 /** An object JSON writes member by member: a plain object (or one without prototype) with no toJSON of its own. */
 function isPlainRecord(value: object): value is Record<string, unknown> {
   const proto: unknown = Object.getPrototypeOf(value);

@@ -14,7 +14,7 @@ import { keyOf, type CheckOp, type GetOptions, type ObjectKey, type Store, type 
 import { rfc3339Seconds } from '../api/time.ts';
 import { recordUpdate, serverSideApply } from './managedFields.ts';
 import { ObjectReader, objectKey, present, type ListQuery, type ObjectList, type TextList, type WatchEvent, type WatchQuery } from './ObjectReader.ts';
-import { ObjectStrategy, type AdmitOptions } from './ObjectStrategy.ts';
+import { ObjectStrategy, type AdmitOptions, type BodyHolding } from './ObjectStrategy.ts';
 import type { Registry } from './Registry.ts';
 import { apiVersionOf, preferredVersion, type ResourceType } from './ResourceType.ts';
 import type { SchemaValidator } from './schema/SchemaValidator.ts';
@@ -39,10 +39,17 @@ export interface WriteOptions extends AdmitOptions {
    */
   ownedBody?: boolean;
   /**
-   * The caller only reads the answer, or ignores it: it may be the object the store's watchers and read cache share
-   * (frozen under FLEETOPS_CHECK_SHARED) rather than a copy of the caller's own. GetOptions.shared's counterpart.
+   * The caller only reads the answer, or ignores it, and leaves the body alone after the call: the answer may be the
+   * object the store's watchers and read cache share (frozen under FLEETOPS_CHECK_SHARED) rather than a copy of the
+   * caller's own, and that object may hold the body's members (only the body's root and metadata are copied; see
+   * BodyHolding). GetOptions.shared's counterpart.
    */
   shared?: boolean;
+}
+
+/** How a write's body is held (ObjectStrategy.decode). */
+function holdingOf(opts: WriteOptions): BodyHolding {
+  return opts.ownedBody ? 'owned' : opts.shared ? 'shared' : 'copy';
 }
 
 export interface UpdateOptions extends WriteOptions {
@@ -228,7 +235,7 @@ export class ObjectService {
 
   async create(type: ResourceType, namespace: string, body: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
     const version = opts.version ?? preferredVersion(type);
-    const obj = this.strategy.decode(type, body, namespace, version, undefined, opts.ownedBody);
+    const obj = this.strategy.decode(type, body, namespace, version, undefined, holdingOf(opts));
     this.strategy.prepareForCreate(type, obj);
     const m = obj.metadata;
     const warnings = this.strategy.admit(type, obj, undefined, opts, version);
@@ -265,7 +272,10 @@ export class ObjectService {
     const m = obj.metadata;
     const warnings = this.strategy.admit(type, obj, old, opts, version);
     await opts.validate?.(obj, old);
-    m.generation = this.strategy.generation(type, old, obj);
+    const generation = this.strategy.generation(type, old, obj);
+    // Not set to undefined for a kind without one: the stored object is its watchers' as it is (JSON data only).
+    if (generation === undefined) delete m.generation;
+    else m.generation = generation;
     // Whether the managed fields record a change of some field: then the write is not a no-op, and the object need
     // not be compared whole with the stored one (a walk of every member on most writes).
     let fieldChanged = false;
@@ -304,7 +314,7 @@ export class ObjectService {
 
   async update(type: ResourceType, namespace: string, name: string, body: unknown, opts: UpdateOptions = {}): Promise<WriteResult> {
     const version = opts.version ?? preferredVersion(type);
-    const next = this.strategy.decode(type, body, namespace, version, opts.subresource, opts.ownedBody);
+    const next = this.strategy.decode(type, body, namespace, version, opts.subresource, holdingOf(opts));
     if (next.metadata.name !== undefined && next.metadata.name !== name) {
       throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
     }
@@ -315,7 +325,8 @@ export class ObjectService {
         cause('FieldValueInvalid', 'metadata.resourceVersion', 'Invalid value: 0x0: must be specified for an update'),
       ]);
     }
-    const old = await this.readForWrite(this.key(type, namespace, name), (o) => o?.metadata.resourceVersion === rv);
+    // A write that shares its answer starts from the store's shared object: admission changes nothing below the root.
+    const old = await this.readForWrite(this.key(type, namespace, name), (o) => o?.metadata.resourceVersion === rv, opts.shared);
     if (!old) throw notFound(type.plural, type.group, name);
     if (old.metadata.resourceVersion !== rv) throw conflict(type.plural, type.group, name);
     return this.write(type, old, next, { ...opts, expectedRv: rv }, version);
@@ -339,7 +350,7 @@ export class ObjectService {
       // After a conflict, the latest: the cached version was behind.
       const old = attempt
         ? await this.store.get(this.key(type, namespace, name))
-        : await this.readForWrite(this.key(type, namespace, name), (o) => o !== undefined);
+        : await this.readForWrite(this.key(type, namespace, name), (o) => o !== undefined, opts.shared);
       if (!old) throw notFound(type.plural, type.group, name);
       // A merge patch copies what it changes and checkIdentity copies the result: `old` needs no deep copy for it.
       const current = this.present(type, patchType === 'json' ? cloneJson(old) : { ...old }, version);
@@ -359,7 +370,7 @@ export class ObjectService {
         const failed = results.find((r) => r !== null);
         if (failed) throw invalid(type.kind, type.group, name, [cause('FieldValueInvalid', '', `JSON patch failed: ${failed.name}: ${failed.message}`)]);
       }
-      const next = this.strategy.decode(type, patched, namespace, version, opts.subresource);
+      const next = this.strategy.decode(type, patched, namespace, version, opts.subresource, opts.shared ? 'shared' : 'copy');
       if (next.metadata.name !== name) throw badRequest('a patch may not change metadata.name');
       const pinned = next.metadata.resourceVersion !== old.metadata.resourceVersion ? next.metadata.resourceVersion : undefined;
       if (pinned !== undefined) throw conflict(type.plural, type.group, name);

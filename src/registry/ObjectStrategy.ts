@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { badRequest, cause, invalid, type StatusCause } from '../api/errors.ts';
-import { isPlainObject, jsonEqual, type JsonObject, type KubeObject, type StoredObject, cloneJson } from '../api/types.ts';
+import { isPlainObject, isJsonData, jsonEqual, type JsonObject, type KubeObject, type StoredObject, cloneJson } from '../api/types.ts';
 import {
   MAX_ANNOTATIONS_BYTES,
   validateDns1123Label,
@@ -17,6 +17,7 @@ import {
 } from '../api/validation.ts';
 import { apiVersionOf, preferredVersion, type ResourceType } from './ResourceType.ts';
 import { SchemaValidator } from './schema/SchemaValidator.ts';
+import { shareMembers } from '../store/sharedObject.ts';
 import { applyDefaults, prune } from './schema/structural.ts';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
@@ -36,6 +37,32 @@ function specOf(type: ResourceType, obj: KubeObject): JsonObject {
   return type.statusSubresource ? rest : { ...rest, status };
 }
 
+/**
+ * Who holds a write's body. `copy`: its caller keeps it, and may change it after the write: it is copied whole.
+ * `shared`: its caller leaves it alone after the write and only reads the answer (WriteOptions.shared): its members
+ * become the store's, shared with its watchers, and only its root and metadata are copied (admission changes those
+ * in place and replaces, never changes, anything below them; see schema/structural), unless it is not JSON data. `owned`: parsed for this write
+ * and held by nobody else: not copied.
+ */
+export type BodyHolding = 'copy' | 'shared' | 'owned';
+
+function ownBody(body: JsonObject, subresource: 'status' | undefined, owned: boolean): KubeObject {
+  const copy = owned ? <T>(v: T): T => v : cloneJson;
+  return (
+    subresource === 'status' ? { metadata: copy(body.metadata ?? {}), ...(body.status !== undefined ? { status: copy(body.status) } : {}) } : copy(body)
+  ) as KubeObject;
+}
+
+function sharedBody(body: JsonObject, subresource: 'status' | undefined, apiVersion: string, kind: string): KubeObject {
+  // Its watchers get its members as they are: they must be what parsing the stored text gives. A body that is not
+  // (an undefined member, say) is copied, which makes it so.
+  if (!isJsonData(body)) return ownBody(body, subresource, false);
+  shareMembers(body);
+  const metadata = isPlainObject(body.metadata) ? { ...body.metadata } : {};
+  const kept = subresource === 'status' ? { metadata, ...(body.status !== undefined ? { status: body.status } : {}) } : body;
+  return { ...kept, apiVersion, kind, metadata };
+}
+
 export class ObjectStrategy {
   private readonly validator: SchemaValidator;
 
@@ -44,11 +71,11 @@ export class ObjectStrategy {
   }
 
   /**
-   * A request body as an object of `type` in `namespace` (a copy): 400 when it names another kind or namespace. For
-   * a write of the status subresource only metadata and status are read of the body (the rest is the stored
-   * object's), and only they are copied. An `owned` body (parsed for this write, held by nobody else) is not copied.
+   * A request body as an object of `type` in `namespace`: 400 when it names another kind or namespace. For a write of
+   * the status subresource only metadata and status are read of the body (the rest is the stored object's). How much
+   * of the body is copied depends on who holds it (BodyHolding).
    */
-  decode(type: ResourceType, body: unknown, namespace: string, version: string, subresource?: 'status', owned = false): KubeObject {
+  decode(type: ResourceType, body: unknown, namespace: string, version: string, subresource?: 'status', holding: BodyHolding = 'copy'): KubeObject {
     if (!isPlainObject(body)) throw badRequest('the body of the request must be a JSON or YAML object');
     const expected = apiVersionOf(type, version);
     if (body.kind !== undefined && body.kind !== type.kind) {
@@ -58,10 +85,7 @@ export class ObjectStrategy {
       throw badRequest(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${expected})`);
     }
     if (body.metadata !== undefined && !isPlainObject(body.metadata)) throw badRequest('metadata must be an object');
-    const copy = owned ? <T>(v: T): T => v : cloneJson;
-    const obj = (
-      subresource === 'status' ? { metadata: copy(body.metadata ?? {}), ...(body.status !== undefined ? { status: copy(body.status) } : {}) } : copy(body)
-    ) as KubeObject;
+    const obj = holding === 'shared' ? sharedBody(body, subresource, expected, type.kind) : ownBody(body, subresource, holding === 'owned');
     obj.apiVersion = expected;
     obj.kind = type.kind;
     obj.metadata ??= {};
@@ -159,7 +183,8 @@ export class ObjectStrategy {
 
   /** Checks a stored object against another type definition (e.g. a Promise's changed schema). */
   validateAgainst(type: ResourceType, object: KubeObject): StatusCause[] {
-    const copy = cloneJson(object);
+    // Pruning and defaulting change the root only.
+    const copy = { ...object };
     const version = preferredVersion(type);
     const schema = type.schemas[version];
     if (!schema) return [];

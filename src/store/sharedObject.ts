@@ -8,7 +8,7 @@
  * mutation detector (KUBE_CACHE_MUTATION_DETECTOR) finds changes to an informer's objects the same way. Off by
  * default: freezing walks the whole object on every write.
  */
-import { cloneJson, type StoredObject } from '../api/types.ts';
+import { cloneJson, isPlainObject, type StoredObject } from '../api/types.ts';
 
 const checking = process.env.FLEETOPS_CHECK_SHARED === '1';
 
@@ -31,4 +31,19 @@ function deepFreeze(value: unknown): void {
  */
 export function watchersObject(object: StoredObject, writerShares: boolean): StoredObject {
   return shareObject(writerShares ? object : cloneJson(object));
+}
+
+/**
+ * The members of a write's body that the write shares with the store's watchers (a write that asks for a shared
+ * answer leaves its body alone after the call; ObjectService copies only its root and metadata): frozen under
+ * FLEETOPS_CHECK_SHARED=1 (metadata's own members, not metadata), so a change made to them later, by the write or by
+ * its caller, throws.
+ */
+export function shareMembers(body: Record<string, unknown>): void {
+  if (!checking) return;
+  for (const key of Object.keys(body)) {
+    const member = body[key];
+    if (key === 'metadata' && isPlainObject(member)) for (const m of Object.values(member)) deepFreeze(m);
+    else deepFreeze(member);
+  }
 }

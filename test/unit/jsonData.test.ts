@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cloneJson, jsonEqual } from '../../src/api/types.ts';
+import { cloneJson, isJsonData, jsonEqual } from '../../src/api/types.ts';
 
 const roundTrip = (v: unknown): unknown => JSON.parse(JSON.stringify(v) as string);
 
@@ -116,4 +116,34 @@ test('random JSON-like values copy as the round trip does', () => {
     assertSameAsRoundTrip(value, `random value ${i}`);
     assert.ok(jsonEqual(roundTrip(value), cloneJson(value)), `random value ${i} equals its copy`);
   }
+});
+
+test('JSON data is told from what a copy would change', () => {
+  const data: unknown[] = [
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', labels: { a: 'b' } }, data: { k: 'v' }, list: [1, 'x', null, true, { y: [] }] },
+    JSON.parse('{"__proto__": {"polluted": true}, "a": 1}'),
+    Object.assign(Object.create(null) as object, { b: 2 }),
+    'text',
+    null,
+  ];
+  const notData: unknown[] = [
+    { a: { b: undefined } },
+    { list: [1, undefined] },
+    [1, , 3], // eslint-disable-line no-sparse-arrays
+    { f: () => 1 },
+    { s: Symbol('x') },
+    { n: NaN },
+    { z: [-0] },
+    { at: new Date(0) },
+    { x: { toJSON: () => 'custom' } },
+    { s: Object('text') as unknown },
+    { big: 1n },
+    undefined,
+  ];
+  for (const value of data) {
+    assert.ok(isJsonData(value), JSON.stringify(value));
+    assert.equal(JSON.stringify(cloneJson(value)), JSON.stringify(value));
+  }
+  for (const value of notData)
+    assert.equal(isJsonData(value), false, String(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? 'bigint' : v))));
 });

@@ -50,6 +50,30 @@ describe('structural pruning and defaulting', () => {
     applyDefaults(schema, obj);
     assert.deepEqual(obj.spec, { image: 'i', replicas: 1, items: [{ name: 'x' }], service: { port: 8080 } });
   });
+  it('changes the root in place and nothing below it: members that change are replaced by copies, the others kept', () => {
+    const spec = Object.freeze({
+      image: 'i',
+      bogus: 2,
+      labels: Object.freeze({ any: 'x' }),
+      items: Object.freeze([Object.freeze({ name: 'a', junk: 1 }), Object.freeze({ name: 'b' })]),
+      service: Object.freeze({ port: 80 }),
+    });
+    const untouched = Object.freeze({ image: 'j', replicas: 3, service: Object.freeze({ port: 1 }), items: Object.freeze([]) });
+    const obj: Record<string, unknown> = { apiVersion: 'v', kind: 'K', metadata: { name: 'n' }, spec };
+    assert.deepEqual(prune(schema, obj), ['spec.bogus', 'spec.items[0].junk']);
+    applyDefaults(schema, obj);
+    const out = obj.spec as typeof spec;
+    assert.notEqual(out, spec);
+    assert.deepEqual(out, { image: 'i', labels: { any: 'x' }, items: [{ name: 'a' }, { name: 'b' }], service: { port: 80 }, replicas: 1 });
+    assert.equal(out.labels, spec.labels, 'a member nothing changed in is kept, not copied');
+    assert.equal(out.items[1], spec.items[1]);
+    assert.equal(out.service, spec.service);
+    assert.deepEqual(spec.items[0], { name: 'a', junk: 1 }, 'the members given are left as they were');
+    const whole: Record<string, unknown> = { spec: untouched };
+    assert.deepEqual(prune(schema, whole), []);
+    applyDefaults(schema, whole);
+    assert.equal(whole.spec, untouched, 'an object with nothing to prune or default is not copied at all');
+  });
 });
 
 describe('schema validation causes', () => {

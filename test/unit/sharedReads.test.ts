@@ -84,6 +84,28 @@ describe('shared reads', () => {
     const own = await client.updateStatus({ ...answer, metadata: { ...answer.metadata, labels: { a: 'own' } } });
     assert.notEqual(await client.get(ref, { shared: true }), own, 'an answer of its own is not the shared copy');
   });
+
+  it("copies only the root and metadata of a shared write's body, and starts it from the shared stored object", async () => {
+    const ref = await configMap();
+    const read = await client.get(ref, { shared: true });
+    assert.ok(read);
+    const data = { k: 'v2' };
+    const answer = await client.update({ ...read, metadata: { ...read.metadata, labels: { a: 'd' } }, data }, { shared: true });
+    assert.equal(answer.data, data, "the body's members are the stored object's: not copied");
+    assert.deepEqual((await client.get(ref))?.data, { k: 'v2' });
+    const mine = { k: 'v3' };
+    const own = await client.update({ ...answer, data: mine });
+    assert.notEqual(own.data, mine, 'a write that keeps its answer gets copies of its own');
+    assert.deepEqual(own.data, mine);
+
+    await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `ns${++n}`, annotations: { team: 'a' } } });
+    const ns = await client.get({ apiVersion: 'v1', kind: 'Namespace', name: `ns${n}` }, { shared: true });
+    assert.ok(ns);
+    const status = await client.updateStatus({ ...ns, status: { phase: 'Terminating' } }, { shared: true });
+    assert.equal(status.metadata.annotations, ns.metadata.annotations, 'a status write starts from the shared stored object, not a copy');
+    assert.deepEqual(ns.status, { phase: 'Active' }, 'which it leaves as it was');
+    assert.deepEqual(status.status, { phase: 'Terminating' });
+  });
 });
 
 describe('the shared-object check (FLEETOPS_CHECK_SHARED)', () => {
@@ -97,8 +119,12 @@ describe('the shared-object check (FLEETOPS_CHECK_SHARED)', () => {
     const created = await client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'default' }, data: { k: 'v' } }, { shared: true });
     const read = await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'c' }, { shared: true });
     const own = await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'c' });
-    const tries = { answer: () => (created.data.k = 'x'), read: () => (read.metadata.labels = {}), event: () => events[0].data.extra = 'y', own: () => (own.data.k = 'mine') };
+    const body = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'd', namespace: 'default' }, data: { k: 'v' } };
+    await client.create(body, { shared: true });
+    const tries = { answer: () => (created.data.k = 'x'), read: () => (read.metadata.labels = {}), event: () => events[0].data.extra = 'y', own: () => (own.data.k = 'mine'), body: () => (body.data.k = 'later') };
     const out = {};
+    const notJson = await client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'e', namespace: 'default' }, data: { k: 'v', gone: undefined } }, { shared: true });
+    out.notJson = Object.keys(notJson.data).join();
     for (const [what, change] of Object.entries(tries)) {
       try { change(); out[what] = 'changed'; } catch (err) { out[what] = err instanceof TypeError ? 'refused' : String(err); }
     }
@@ -112,11 +138,11 @@ describe('the shared-object check (FLEETOPS_CHECK_SHARED)', () => {
     return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
   };
 
-  it('refuses changes to shared objects when on, and leaves a reader its own copy to change', async () => {
-    assert.deepEqual(await run('1'), { answer: 'refused', read: 'refused', event: 'refused', own: 'changed' });
+  it("refuses changes to shared objects when on (a shared write's body included), and leaves a reader its own copy to change", async () => {
+    assert.deepEqual(await run('1'), { notJson: 'k', answer: 'refused', read: 'refused', event: 'refused', own: 'changed', body: 'refused' });
   });
 
   it('is off by default: nothing is frozen (freezing costs a walk of every object written)', async () => {
-    assert.deepEqual(await run(''), { answer: 'changed', read: 'changed', event: 'changed', own: 'changed' });
+    assert.deepEqual(await run(''), { notJson: 'k', answer: 'changed', read: 'changed', event: 'changed', own: 'changed', body: 'changed' });
   });
 });
