@@ -160,24 +160,31 @@ function copyJson(value: unknown): unknown {
 /**
  * Whether `value` is JSON data as parsing its text would give it: what cloneJson copies without changing anything (no
  * undefined members, functions, symbols, class instances, -0 or numbers JSON cannot write). A walk that allocates
- * nothing: it lets a write take a body's members as they are instead of copying them (see ObjectStrategy.decode).
+ * nothing: it lets a write take a body's members as they are instead of copying them (see ObjectStrategy). `known`:
+ * JSON data that `value` was likely made from (a stored object a write starts from): a part of `value` that is the
+ * very same object as its counterpart in `known` is JSON data without a look.
  */
-export function isJsonData(value: unknown): boolean {
+export function isJsonData(value: unknown, known?: unknown): boolean {
+  if (value === known && known !== undefined) return true;
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return true;
     case 'number':
       return Number.isFinite(value) && !Object.is(value, -0);
-    case 'object':
+    case 'object': {
       if (value === null) return true;
+      const twin = typeof known === 'object' && known !== null ? known : undefined;
       if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) if (!isJsonData(value[i])) return false;
+        const items = Array.isArray(twin) ? twin : undefined;
+        for (let i = 0; i < value.length; i++) if (!isJsonData(value[i], items?.[i])) return false;
         return true;
       }
       if (!isPlainRecord(value)) return false;
-      for (const key in value) if (Object.hasOwn(value, key) && !isJsonData(value[key])) return false;
+      const members = isPlainObject(twin) ? twin : undefined;
+      for (const key in value) if (Object.hasOwn(value, key) && !isJsonData(value[key], members?.[key])) return false;
       return true;
+    }
     default:
       return false;
   }

@@ -235,7 +235,9 @@ export class ObjectService {
 
   async create(type: ResourceType, namespace: string, body: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
     const version = opts.version ?? preferredVersion(type);
-    const obj = this.strategy.decode(type, body, namespace, version, undefined, holdingOf(opts));
+    const holding = holdingOf(opts);
+    const obj = this.strategy.decode(type, body, namespace, version, undefined, holding);
+    if (holding === 'shared') this.strategy.adoptShared(obj, undefined);
     this.strategy.prepareForCreate(type, obj);
     const m = obj.metadata;
     const warnings = this.strategy.admit(type, obj, undefined, opts, version);
@@ -314,7 +316,8 @@ export class ObjectService {
 
   async update(type: ResourceType, namespace: string, name: string, body: unknown, opts: UpdateOptions = {}): Promise<WriteResult> {
     const version = opts.version ?? preferredVersion(type);
-    const next = this.strategy.decode(type, body, namespace, version, opts.subresource, holdingOf(opts));
+    const holding = holdingOf(opts);
+    const next = this.strategy.decode(type, body, namespace, version, opts.subresource, holding);
     if (next.metadata.name !== undefined && next.metadata.name !== name) {
       throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
     }
@@ -329,6 +332,7 @@ export class ObjectService {
     const old = await this.readForWrite(this.key(type, namespace, name), (o) => o?.metadata.resourceVersion === rv, opts.shared);
     if (!old) throw notFound(type.plural, type.group, name);
     if (old.metadata.resourceVersion !== rv) throw conflict(type.plural, type.group, name);
+    if (holding === 'shared') this.strategy.adoptShared(next, old);
     return this.write(type, old, next, { ...opts, expectedRv: rv }, version);
   }
 
@@ -371,6 +375,7 @@ export class ObjectService {
         if (failed) throw invalid(type.kind, type.group, name, [cause('FieldValueInvalid', '', `JSON patch failed: ${failed.name}: ${failed.message}`)]);
       }
       const next = this.strategy.decode(type, patched, namespace, version, opts.subresource, opts.shared ? 'shared' : 'copy');
+      if (opts.shared) this.strategy.adoptShared(next, old);
       if (next.metadata.name !== name) throw badRequest('a patch may not change metadata.name');
       const pinned = next.metadata.resourceVersion !== old.metadata.resourceVersion ? next.metadata.resourceVersion : undefined;
       if (pinned !== undefined) throw conflict(type.plural, type.group, name);

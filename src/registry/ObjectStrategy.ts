@@ -41,7 +41,7 @@ function specOf(type: ResourceType, obj: KubeObject): JsonObject {
  * Who holds a write's body. `copy`: its caller keeps it, and may change it after the write: it is copied whole.
  * `shared`: its caller leaves it alone after the write and only reads the answer (WriteOptions.shared): its members
  * become the store's, shared with its watchers, and only its root and metadata are copied (admission changes those
- * in place and replaces, never changes, anything below them; see schema/structural), unless it is not JSON data. `owned`: parsed for this write
+ * in place and replaces, never changes, anything below them; see schema/structural); see adoptShared. `owned`: parsed for this write
  * and held by nobody else: not copied.
  */
 export type BodyHolding = 'copy' | 'shared' | 'owned';
@@ -54,13 +54,20 @@ function ownBody(body: JsonObject, subresource: 'status' | undefined, owned: boo
 }
 
 function sharedBody(body: JsonObject, subresource: 'status' | undefined, apiVersion: string, kind: string): KubeObject {
-  // Its watchers get its members as they are: they must be what parsing the stored text gives. A body that is not
-  // (an undefined member, say) is copied, which makes it so.
-  if (!isJsonData(body)) return ownBody(body, subresource, false);
-  shareMembers(body);
   const metadata = isPlainObject(body.metadata) ? { ...body.metadata } : {};
   const kept = subresource === 'status' ? { metadata, ...(body.status !== undefined ? { status: body.status } : {}) } : body;
   return { ...kept, apiVersion, kind, metadata };
+}
+
+/** Replaces each member of `target` that is not JSON data by a copy (which makes it so); `known`: see isJsonData. */
+function adoptMembers(target: object, known: object | undefined, skip?: string): void {
+  for (const key of Object.keys(target)) {
+    if (key === skip) continue;
+    const member: unknown = Reflect.get(target, key);
+    if (isJsonData(member, known && Reflect.get(known, key))) continue;
+    if (member === undefined) Reflect.deleteProperty(target, key);
+    else Reflect.set(target, key, cloneJson(member));
+  }
 }
 
 export class ObjectStrategy {
@@ -98,6 +105,19 @@ export class ObjectStrategy {
       delete obj.metadata.namespace;
     }
     return obj;
+  }
+
+  /**
+   * Takes the members of a shared write's body (decoded with `shared`) as they are: its watchers get them, so they
+   * must be what parsing the stored text would give, and a member that is not JSON data (an undefined member, say) is
+   * replaced by a copy, which makes it so. `old`: the stored object the write starts from; what the body carries of it
+   * unchanged is not walked (a status write walks the status it changed, not the spec it carries). Under
+   * FLEETOPS_CHECK_SHARED the members are frozen: a change made to them later, by the write or its caller, throws.
+   */
+  adoptShared(obj: KubeObject, old: KubeObject | undefined): void {
+    adoptMembers(obj, old, 'metadata');
+    adoptMembers(obj.metadata, old?.metadata);
+    shareMembers(obj);
   }
 
   /** A new object: a name from generateName, no server-owned fields, generation 1, no status behind a subresource. */

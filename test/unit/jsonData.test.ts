@@ -147,3 +147,15 @@ test('JSON data is told from what a copy would change', () => {
   for (const value of notData)
     assert.equal(isJsonData(value), false, String(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? 'bigint' : v))));
 });
+
+test('JSON data beside what it was made from: the parts it shares are not looked at', () => {
+  const stored = { spec: { image: 'i' }, status: { conditions: [{ type: 'Ready' }] } };
+  const changed = { ...stored, status: { ...stored.status, phase: 'Done' } };
+  assert.ok(isJsonData(changed, stored));
+  assert.equal(isJsonData({ ...stored, status: { ...stored.status, gone: undefined } }, stored), false, 'what changed is looked at');
+  assert.equal(isJsonData({ ...stored, spec: undefined }, stored), false, 'an undefined member is not JSON data beside anything');
+  // A part taken as it is from `known` is not walked (so a non-JSON part shows that it was not).
+  const unseen = { at: new Date(0) };
+  assert.ok(isJsonData({ spec: unseen }, { spec: unseen }));
+  assert.equal(isJsonData({ spec: { at: new Date(0) } }, { spec: unseen }), false);
+});
