@@ -217,7 +217,8 @@ export class ObjectStrategy {
     const causes: StatusCause[] = [];
     const m = obj.metadata;
     if (!m.name) causes.push(cause('FieldValueRequired', 'metadata.name', 'Required value: name or generateName is required'));
-    else {
+    else if (m.name !== old?.metadata.name) {
+      // An update keeps the name it was created with, checked then.
       const err = type.nameIsLabel ? validateDns1123Label(m.name) : type.nameIsPathSegment ? validatePathSegment(m.name) : validateDns1123Subdomain(m.name);
       if (err) causes.push(cause('FieldValueInvalid', 'metadata.name', `Invalid value: ${JSON.stringify(m.name)}: ${err}`));
     }
@@ -225,7 +226,9 @@ export class ObjectStrategy {
       ['labels', m.labels],
       ['annotations', m.annotations],
     ] as const) {
-      if (map === undefined) continue;
+      // The very map the stored version has (a status write, a write made from a shared read) was checked when it
+      // was stored, and stored objects change only through writes.
+      if (map === undefined || (old !== undefined && map === old.metadata[field])) continue;
       if (!isPlainObject(map)) {
         causes.push(cause('FieldValueTypeInvalid', `metadata.${field}`, `Invalid value: must be a map of strings`));
         continue;

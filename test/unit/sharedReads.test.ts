@@ -106,6 +106,17 @@ describe('shared reads', () => {
     assert.deepEqual(ns.status, { phase: 'Active' }, 'which it leaves as it was');
     assert.deepEqual(status.status, { phase: 'Terminating' });
   });
+
+  it('checks the labels and annotations a write changes, whether it starts from a shared read or not', async () => {
+    const ref = await configMap();
+    const read = await client.get(ref, { shared: true });
+    assert.ok(read);
+    const bad = { 'not a key!': 'x' };
+    await assert.rejects(client.update({ ...read, metadata: { ...read.metadata, labels: bad } }, { shared: true }), /metadata\.labels/);
+    await assert.rejects(client.update({ ...read, metadata: { ...read.metadata, annotations: bad } }), /metadata\.annotations/);
+    const kept = await client.update({ ...read, data: { k: 'v9' } }, { shared: true });
+    assert.equal(kept.metadata.labels, read.metadata.labels, 'the labels it carries unchanged are the stored ones');
+  });
 });
 
 describe('the shared-object check (FLEETOPS_CHECK_SHARED)', () => {
