@@ -223,7 +223,8 @@ export class ResourceController {
     const type = this.opts.registry.byKind(group, kind);
     if (!type) return;
     const { client } = this.opts;
-    const found = await client.get({ apiVersion: apiVersionOf(type), kind, namespace, name });
+    // Only read: every change is written from a new object (spreads, a copy of the status).
+    const found = await client.get({ apiVersion: apiVersionOf(type), kind, namespace, name }, { shared: true });
     if (!found) return;
     const obj = resourceRequest(found);
     const promiseName = promiseNameOf(type);
