@@ -25,6 +25,23 @@ test('a Work sealed by FleetOps verifies; a changed spec, another name or anothe
   assert.ok(!seal.verify(work), 'an unsealed Work');
 });
 
+test('a spec sealed or checked once is not written out again while it is the same object, and only for its own Work', () => {
+  const seal = new WorkSeal({ secret });
+  const sealed = seal.sealed(work);
+  // The spec's own members are read while canonical JSON is written: counted through a getter.
+  let reads = 0;
+  const spec = Object.defineProperty({ ...work.spec }, 'a', { get: () => (reads++, 'x'), enumerable: true });
+  const counted = { ...sealed, spec };
+  assert.ok(seal.verify(counted));
+  assert.equal(reads, 1);
+  assert.ok(seal.verify(counted));
+  assert.ok(seal.verify({ ...counted, metadata: { ...counted.metadata } }));
+  assert.equal(reads, 1, 'checked again from the digest it made');
+  assert.ok(!seal.verify({ ...counted, metadata: { ...counted.metadata, name: 'other' } }), 'another Work with the same spec object is checked in full');
+  assert.equal(reads, 2);
+  assert.ok(seal.verify({ ...sealed, spec: { ...work.spec } }), 'an equal spec in another object is checked in full, and verifies');
+});
+
 test('a seal is the same bytes from one version to the next (Works stored before an upgrade stay scheduled)', () => {
   const key = createHmac('sha256', secret).update('fleetops.dev/work-seal/v1').digest();
   const expected = createHmac('sha256', key).update('{"name":"w","namespace":"default","spec":{"a":"x","b":[1,{"x":1,"y":2}]}}').digest('base64url');

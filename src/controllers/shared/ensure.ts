@@ -8,7 +8,8 @@ import { refOf, type Client } from '../../client/Client.ts';
 export type EnsureOutcome = 'created' | 'updated' | 'unchanged';
 
 export async function ensureObject(client: Client, desired: KubeObject, fields: string[] = ['spec']): Promise<{ object: KubeObject; outcome: EnsureOutcome }> {
-  // Only compared, and spread into the update (which copies what it is given): the store's shared copy.
+  // Only compared, and spread into the update: the store's shared copy. The writes are shared too: `desired`'s members
+  // become the stored object's (its caller leaves it alone after the call).
   const existing = await client.get(refOf(desired), { shared: true });
   if (!existing) return { object: await client.create(desired, { shared: true }), outcome: 'created' };
   const same =

@@ -53,6 +53,14 @@ function quoted(text: string): string {
 export class WorkSeal {
   /** A KeyObject, not a Buffer: an HMAC keyed by a Buffer imports the key again on every call (21 µs against 4). */
   private readonly key: KeyObject;
+  /**
+   * The digests this seal made or checked, by spec object. A Work (or WorkflowRun) is written with the spec object it
+   * was sealed with, and a write that shares its answer stores that very object, which its watchers — the scheduler,
+   * the run worker — then check: no second canonical JSON of it. Sound because an object a store shares is never
+   * changed (frozen under FLEETOPS_CHECK_SHARED); a spec that comes any other way (an API request, a row parsed again)
+   * is a new object, checked in full. Weak: an entry goes with its object.
+   */
+  private readonly digests = new WeakMap<object, { namespace: string; name: string; digest: Buffer }>();
 
   /** `secret`: the installation's signing key; the seal's own key is derived from it. */
   constructor(options: { secret: Buffer }) {
@@ -61,9 +69,14 @@ export class WorkSeal {
 
   private digest(work: KubeObject): Buffer {
     const { namespace = '', name = '' } = work.metadata;
-    return createHmac('sha256', this.key)
+    const spec = isPlainObject(work.spec) ? work.spec : undefined;
+    const known = spec && this.digests.get(spec);
+    if (known && known.namespace === namespace && known.name === name) return known.digest;
+    const digest = createHmac('sha256', this.key)
       .update(canonicalJson({ namespace, name, spec: work.spec ?? {} }))
       .digest();
+    if (spec) this.digests.set(spec, { namespace, name, digest });
+    return digest;
   }
 
   /** The Work with its seal. */
