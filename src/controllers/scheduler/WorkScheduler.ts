@@ -299,7 +299,8 @@ export class WorkScheduler {
 
   private async writeStatus(work: Work, groups: number, placements: string[], unscheduled: string[]): Promise<void> {
     const now = this.timestamp();
-    const status = cloneJson(work.status ?? {});
+    // Its members are assigned, never changed in place (conditions are set as a new list): a shallow copy.
+    const status = { ...work.status };
     let c = status.conditions;
     if (unscheduled.length) {
       const message = `No matching destination found for workloadGroups: [${unscheduled.join(', ')}]; add a Destination with matching labels`;

@@ -5,7 +5,7 @@
  * workflow's status.yaml adds.
  */
 import type { Condition } from '../../api/conditions.ts';
-import { cloneJson, isPlainObject, type JsonObject, type StoredObject } from '../../api/types.ts';
+import { isPlainObject, type JsonObject, type StoredObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import type { WorkflowsStatus } from '../../registry/builtin/kratixKinds.ts';
 import { writeStatus } from '../../client/writeStatus.ts';
@@ -77,9 +77,9 @@ export function resourceRequest(obj: StoredObject): ResourceRequest {
 }
 
 /**
- * Writes a request's status through `change` (given a copy of the status and the request as read), re-reading and
- * trying again on a conflict (see writeStatus). `change` returns false to leave the status as it is; an unchanged
- * status is not written. Undefined when the request is gone.
+ * Writes a request's status through `change` (given a shallow copy of the status, whose members it assigns and never
+ * changes in place, and the request as read), re-reading and trying again on a conflict (see writeStatus). `change`
+ * returns false to leave the status as it is; an unchanged status is not written. Undefined when the request is gone.
  */
 export async function writeRequestStatus(
   client: Client,
@@ -87,7 +87,7 @@ export async function writeRequestStatus(
   change: (status: ResourceRequestStatus, current: ResourceRequest) => void | false,
 ): Promise<{ request: ResourceRequest; written: boolean } | undefined> {
   const result = await writeStatus(client, request, resourceRequest, (current) => {
-    const status = cloneJson(current.status ?? {});
+    const status = { ...current.status };
     return change(status, current) === false ? false : status;
   });
   return result && { request: result.object, written: result.written };

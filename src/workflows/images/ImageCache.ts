@@ -152,6 +152,8 @@ export class ImageCache {
   private readonly roots = new Map<string, Root>();
   /** What each reference resolved to, and the mtime of its file when read (another process may rewrite it). */
   private readonly refs = new Map<string, { digest: string; mtimeMs: number }>();
+  /** The file of each reference (a hash of it): every run looks its image's up. Emptied past 1,024 references. */
+  private readonly refFiles = new Map<string, string>();
   private readonly pulls = new Map<string, Promise<{ digest: string; cached: boolean }>>();
   private readonly unpacks = new Map<string, Promise<Root>>();
   /** Keyed by reference and credential: one team's failures never hold back another's pulls. */
@@ -360,7 +362,13 @@ export class ImageCache {
   }
 
   private refFile(canonical: string): string {
-    return join(this.opts.dir, 'refs', `${createHash('sha256').update(canonical).digest('hex').slice(0, 32)}.json`);
+    let file = this.refFiles.get(canonical);
+    if (file === undefined) {
+      if (this.refFiles.size >= 1024) this.refFiles.clear();
+      file = join(this.opts.dir, 'refs', `${createHash('sha256').update(canonical).digest('hex').slice(0, 32)}.json`);
+      this.refFiles.set(canonical, file);
+    }
+    return file;
   }
 
   /**
