@@ -356,7 +356,8 @@ export class ObjectService {
         ? await this.store.get(this.key(type, namespace, name))
         : await this.readForWrite(this.key(type, namespace, name), (o) => o !== undefined, opts.shared);
       if (!old) throw notFound(type.plural, type.group, name);
-      // A merge patch copies what it changes and checkIdentity copies the result: `old` needs no deep copy for it.
+      // A merge patch copies what it changes, and nothing below the root of its result is changed after (decode
+      // copies it, or, for a shared write, admission replaces rather than changes): `old` needs no deep copy for it.
       const current = this.present(type, patchType === 'json' ? cloneJson(old) : { ...old }, version);
       let patched: unknown;
       if (patchType === 'merge' || patchType === 'strategic') {

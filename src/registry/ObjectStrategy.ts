@@ -40,9 +40,9 @@ function specOf(type: ResourceType, obj: KubeObject): JsonObject {
 /**
  * Who holds a write's body. `copy`: its caller keeps it, and may change it after the write: it is copied whole.
  * `shared`: its caller leaves it alone after the write and only reads the answer (WriteOptions.shared): its members
- * become the store's, shared with its watchers, and only its root and metadata are copied (admission changes those
- * in place and replaces, never changes, anything below them; see schema/structural); see adoptShared. `owned`: parsed for this write
- * and held by nobody else: not copied.
+ * become the store's, shared with its watchers (see adoptShared), and only its root and metadata are copied
+ * (admission changes those in place and replaces, never changes, anything below them; see schema/structural).
+ * `owned`: parsed for this write and held by nobody else: not copied.
  */
 export type BodyHolding = 'copy' | 'shared' | 'owned';
 
