@@ -24,6 +24,7 @@ import {
 import type { Logger } from 'pino';
 import { WalCheckpointer } from './WalCheckpointer.ts';
 import { WatchHub } from './WatchHub.ts';
+import { cachedIn } from '../lib/cachedIn.ts';
 import { watchersObject } from './sharedObject.ts';
 import { TextCache, type RowIdentity } from './TextCache.ts';
 import { storeMetrics } from '../telemetry/metrics.ts';
@@ -206,13 +207,7 @@ export class SqliteStore implements Store {
    * costs more than running it on a small table.
    */
   private statement(sql: string): StatementSync {
-    let stmt = this.prepared.get(sql);
-    if (!stmt) {
-      if (this.prepared.size >= 64) this.prepared.clear();
-      stmt = this.db.prepare(sql);
-      this.prepared.set(sql, stmt);
-    }
-    return stmt;
+    return cachedIn(this.prepared, sql, 64, () => this.db.prepare(sql));
   }
 
   async list(type: TypeKey, options: ListOptions = {}): Promise<ListResult> {

@@ -14,6 +14,7 @@ import type { StepRoot } from './StepRuntime.ts';
 import type { StepLimits } from './runtime/cgroups.ts';
 import { cpuMillis, memoryBytes, QuantityError } from '../api/quantity.ts';
 import { mountsFor, type ConfigReader, type PreparedVolumes } from './volumes.ts';
+import { cachedIn } from '../lib/cachedIn.ts';
 
 export interface StepInImage {
   argv: string[];
@@ -31,12 +32,7 @@ const SHELLS = new Set(['sh', 'bash', 'ash', 'dash', 'zsh', '/bin/sh', '/bin/bas
  */
 const facts = new Map<string, Map<string, unknown>>();
 function memo<T>(rootfs: string, key: string, compute: () => T): T {
-  let perRoot = facts.get(rootfs);
-  if (!perRoot) {
-    if (facts.size >= 256) facts.clear();
-    perRoot = new Map();
-    facts.set(rootfs, perRoot);
-  }
+  const perRoot = cachedIn(facts, rootfs, 256, () => new Map<string, unknown>());
   if (perRoot.has(key)) return perRoot.get(key) as T;
   const value = compute();
   if (perRoot.size < 1024) perRoot.set(key, value);

@@ -36,17 +36,21 @@ export function prune(schema: JsonSchema | undefined, root: JsonObject): string[
 function pruned(schema: JsonSchema | undefined, value: unknown, isRoot: boolean, path: string, removed: string[]): unknown {
   if (!schema) return value;
   if (isPlainObject(value)) return pruneMembers(schema, value, isRoot, path, removed, undefined);
-  if (Array.isArray(value) && schema.items) {
-    let out: unknown[] | undefined;
-    for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i];
-      if (typeof item !== 'object' || item === null) continue;
-      const next = pruned(schema.items, item, false, `${path}[${i}]`, removed);
-      if (next !== item) (out ??= value.slice())[i] = next;
-    }
-    return out ?? value;
-  }
+  const items = schema.items;
+  if (Array.isArray(value) && items)
+    return itemsReplaced(value, (item, i) => (typeof item === 'object' && item !== null ? pruned(items, item, false, `${path}[${i}]`, removed) : item));
   return value;
+}
+
+/** `list` with each item as `next` makes it: `list` itself when no item changes, else a copy made at the first change. */
+function itemsReplaced(list: unknown[], next: (item: unknown, i: number) => unknown): unknown[] {
+  let out: unknown[] | undefined;
+  for (let i = 0; i < list.length; i++) {
+    const item: unknown = list[i];
+    const made = next(item, i);
+    if (made !== item) (out ??= list.slice())[i] = made;
+  }
+  return out ?? list;
 }
 
 /** The members of `value` pruned, into `target` when given (the root), else into a copy made at the first change. */
@@ -92,15 +96,8 @@ export function applyDefaults(schema: JsonSchema | undefined, root: JsonObject):
 function defaulted(schema: JsonSchema | undefined, value: unknown): unknown {
   if (!schema) return value;
   if (isPlainObject(value)) return defaultMembers(schema, value, undefined);
-  if (Array.isArray(value) && schema.items) {
-    let out: unknown[] | undefined;
-    for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i];
-      const next = defaulted(schema.items, item);
-      if (next !== item) (out ??= value.slice())[i] = next;
-    }
-    return out ?? value;
-  }
+  const items = schema.items;
+  if (Array.isArray(value) && items) return itemsReplaced(value, (item) => defaulted(items, item));
   return value;
 }
 

@@ -29,6 +29,7 @@ import { byDigest, defaultPullPolicy, InvalidImageName, LOCAL_DOMAIN, parseImage
 import { readLayoutConfig, type ImageConfig } from './ociLayout.ts';
 import { prepareRoot } from './rootfs.ts';
 import { processAlive } from '../../lib/processAlive.ts';
+import { cachedIn } from '../../lib/cachedIn.ts';
 
 /** Credentials for registries, as in a `kubernetes.io/dockerconfigjson` Secret (`auths` by registry host). */
 export type RegistryAuths = Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }>;
@@ -362,13 +363,9 @@ export class ImageCache {
   }
 
   private refFile(canonical: string): string {
-    let file = this.refFiles.get(canonical);
-    if (file === undefined) {
-      if (this.refFiles.size >= 1024) this.refFiles.clear();
-      file = join(this.opts.dir, 'refs', `${createHash('sha256').update(canonical).digest('hex').slice(0, 32)}.json`);
-      this.refFiles.set(canonical, file);
-    }
-    return file;
+    return cachedIn(this.refFiles, canonical, 1024, () =>
+      join(this.opts.dir, 'refs', `${createHash('sha256').update(canonical).digest('hex').slice(0, 32)}.json`),
+    );
   }
 
   /**
