@@ -5,6 +5,7 @@
  * worker for big ones (see workers/YamlParser).
  */
 import { errorMessage } from './errors.ts';
+import { parsePlainYaml } from './plainYaml.ts';
 import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, parseDocument, type Document } from 'yaml';
 
 export interface ParseLimits {
@@ -72,12 +73,22 @@ const READ_AS_KUBERNETES = { uniqueKeys: false, merge: true } as const;
 
 /** Parses one YAML document (JSON is YAML) under the limits. */
 export function parseYamlBounded(text: string, limits: ParseLimits = DEFAULT_LIMITS): unknown {
-  return valueOf(parseDocument(text, READ_AS_KUBERNETES), limits, { nodes: 0 });
+  const plain = parsePlainYaml(text, limits, false);
+  return plain ? plain[0] : readWithLibrary(text, limits, false)[0];
 }
 
 /** Parses a multi-document YAML stream under the limits (counted over all documents). */
 export function parseYamlStreamBounded(text: string, limits: ParseLimits = DEFAULT_LIMITS): unknown[] {
+  return parsePlainYaml(text, limits, true) ?? readWithLibrary(text, limits, true);
+}
+
+/**
+ * The documents as the yaml library reads them, under the limits: what parsePlainYaml must agree with wherever it
+ * answers (exported for the tests that check it does).
+ */
+export function readWithLibrary(text: string, limits: ParseLimits, stream: boolean): unknown[] {
   const counted = { nodes: 0 };
+  if (!stream) return [valueOf(parseDocument(text, READ_AS_KUBERNETES), limits, counted)];
   return parseAllDocuments(text, READ_AS_KUBERNETES).map((doc) => valueOf(doc, limits, counted));
 }
 
