@@ -54,6 +54,7 @@ import { ServedApis } from './controllers/promise/ServedApis.ts';
 import { ReplicaHeartbeat } from './controller/ReplicaHeartbeat.ts';
 import {
   ANNOTATION_REPLICA_ROLE,
+  REPLICA_LEASE_NAMESPACE,
   ANNOTATION_REPLICA_STORE,
   ANNOTATION_REPLICA_URL,
   CONTROLLERS_LEASE_NAME,
@@ -318,7 +319,7 @@ async function warnOfLocalStateStores(objects: ObjectService, logger: Logger): P
 }
 
 /** The Lease of the replica that runs the controllers (`kubectl get leases -n fleetops-system`). */
-const CONTROLLERS_LEASE = { namespace: 'fleetops-system', name: CONTROLLERS_LEASE_NAME };
+const CONTROLLERS_LEASE = { namespace: REPLICA_LEASE_NAMESPACE, name: CONTROLLERS_LEASE_NAME };
 
 /** One Lease object, read and written through the registry (validation, resourceVersions, watches). */
 export function leaseAccess(
@@ -535,8 +536,27 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
         },
       },
     });
-  // With replicas, the leader records runs for any replica's RunWorker and awaits them; alone, it runs them itself.
-  const awaiter = replicated ? new RunAwaiter({ client }) : undefined;
+  const identity = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 200);
+  // Pipeline steps on this replica: runs any replica's leader dispatched, claimed through the store (started once
+  // the API serves). Its writes are not fenced (a worker leads nothing): its claims fence its results instead.
+  const workerClient = replicated && role !== 'api' ? new SharedInformers({ client: new InProcessClient({ objects }) }) : undefined;
+  const worker = workerClient
+    ? new RunWorker({
+        client: workerClient,
+        executor: executorFor(workerClient),
+        seal,
+        identity,
+        logger: logger.child({ component: 'worker' }),
+        now,
+        concurrency: stepConcurrency,
+      })
+    : undefined;
+  // With replicas, the leader records runs for any replica's RunWorker and awaits them (claimed at once by the worker
+  // here when it has one and room); alone, it runs them itself.
+  const awaiter = replicated ? new RunAwaiter({ client, ...(worker ? { here: worker } : {}) }) : undefined;
   const executor = executorFor(client, awaiter);
   const promises = new PromiseController({
     seal,
@@ -618,10 +638,6 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   // With a shared database several replicas serve the API, and the one holding the controllers' Lease runs them;
   // the others serve the Promises' APIs as the leader accepts them. Alone on SQLite, this replica runs everything.
   const served = new ServedApis({ client, registry, validator, logger: controllerLog });
-  const identity = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
-    .toLowerCase()
-    .replace(/[^a-z0-9-]/g, '-')
-    .slice(0, 200);
   // The informers' caches spared the controllers' start-up a list per watch; they go once it is over (see
   // SharedInformers): later watches, on a leader's take-over or a Promise's new kind, list what exists.
   if (!replicated) {
@@ -702,20 +718,6 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const { url, port } = await server.start(options.port ?? 6443, options.host ?? '127.0.0.1');
   apiPort = port;
   portalUrl = `${url}/portal/`;
-  // Pipeline steps on this replica: runs any replica's leader dispatched, claimed through the store. Its writes are
-  // not fenced (a worker leads nothing): its claims fence its results instead.
-  const workerClient = replicated && role !== 'api' ? new SharedInformers({ client: new InProcessClient({ objects }) }) : undefined;
-  const worker = workerClient
-    ? new RunWorker({
-        client: workerClient,
-        executor: executorFor(workerClient),
-        seal,
-        identity,
-        logger: logger.child({ component: 'worker' }),
-        now,
-        concurrency: stepConcurrency,
-      })
-    : undefined;
   await worker?.start();
   workerClient?.stopCaching();
   const heartbeat = new ReplicaHeartbeat({

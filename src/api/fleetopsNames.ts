@@ -45,6 +45,8 @@ export const ANNOTATION_OUTPUT_GENERATORS = 'fleetops.dev/allowed-output-generat
 /** SelfSubjectReview `status.userInfo.extra` key: the namespaces where RoleBindings name the identity. */
 export const EXTRA_NAMESPACES = 'fleetops.dev/namespaces';
 
+/** Where the replicas' Leases are. */
+export const REPLICA_LEASE_NAMESPACE = 'fleetops-system';
 /** The Lease (in fleetops-system) whose holder runs the controllers. */
 export const CONTROLLERS_LEASE_NAME = 'fleetops-controllers';
 /** Each replica's own Lease (in fleetops-system) is named this plus its identity; annotated with its URL and store. */

@@ -42,8 +42,11 @@ export interface ClientWatchEvent {
 export interface Client {
   get(ref: ObjectRef, options?: ClientGetOptions): Promise<StoredObject | undefined>;
   list(apiVersion: string, kind: string, options?: ClientListOptions): Promise<StoredObject[]>;
-  /** Creates; with `dryRun` the object is decoded, defaulted and validated as a create would be, and not stored. */
-  create(object: KubeObject, options?: ClientWriteOptions & { dryRun?: boolean }): Promise<StoredObject>;
+  /**
+   * Creates; with `dryRun` the object is decoded, defaulted and validated as a create would be, and not stored;
+   * `withStatus` keeps the object's status (WriteOptions.withStatus).
+   */
+  create(object: KubeObject, options?: ClientWriteOptions & { dryRun?: boolean; withStatus?: boolean }): Promise<StoredObject>;
   /** Full update; `object.metadata.resourceVersion` must be current (409 otherwise). */
   update(object: KubeObject, options?: ClientWriteOptions): Promise<StoredObject>;
   /** Writes `.status` only (status subresource). */

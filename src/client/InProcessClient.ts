@@ -39,9 +39,15 @@ export class InProcessClient implements Client {
     return (await this.objects.list(type, options.namespace, query)).items;
   }
 
-  async create(object: KubeObject, options: ClientWriteOptions & { dryRun?: boolean } = {}): Promise<StoredObject> {
+  async create(object: KubeObject, options: ClientWriteOptions & { dryRun?: boolean; withStatus?: boolean } = {}): Promise<StoredObject> {
     const { type, version } = this.type(object.apiVersion, object.kind);
-    const opts = { fieldManager: this.fieldManager, version, shared: options.shared === true, ...(options.dryRun ? { dryRun: true } : {}) };
+    const opts = {
+      fieldManager: this.fieldManager,
+      version,
+      shared: options.shared === true,
+      ...(options.dryRun ? { dryRun: true } : {}),
+      ...(options.withStatus ? { withStatus: true } : {}),
+    };
     const { object: created } = await this.objects.create(type, object.metadata.namespace ?? '', object, opts);
     // A dry run's object was never stored: it has no resourceVersion of its own.
     return stored(options.dryRun ? { ...created, metadata: { ...created.metadata, resourceVersion: '0' } } : created);

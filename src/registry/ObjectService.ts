@@ -45,6 +45,11 @@ export interface WriteOptions extends AdmitOptions {
    * BodyHolding). GetOptions.shared's counterpart.
    */
   shared?: boolean;
+  /**
+   * A create keeps the body's status even behind a status subresource: an in-process writer whose object starts in a
+   * state of its own (a WorkflowRun created already claimed by the replica that runs it). The API never sets it.
+   */
+  withStatus?: boolean;
 }
 
 /** How a write's body is held (ObjectStrategy.decode). */
@@ -238,7 +243,7 @@ export class ObjectService {
     const holding = holdingOf(opts);
     const obj = this.strategy.decode(type, body, namespace, version, undefined, holding);
     if (holding === 'shared') this.strategy.adoptShared(obj, undefined);
-    this.strategy.prepareForCreate(type, obj);
+    this.strategy.prepareForCreate(type, obj, opts.withStatus === true);
     const m = obj.metadata;
     const warnings = this.strategy.admit(type, obj, undefined, opts, version);
     await opts.validate?.(obj, undefined);

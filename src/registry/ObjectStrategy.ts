@@ -120,14 +120,17 @@ export class ObjectStrategy {
     shareMembers(obj);
   }
 
-  /** A new object: a name from generateName, no server-owned fields, generation 1, no status behind a subresource. */
-  prepareForCreate(type: ResourceType, obj: KubeObject): void {
+  /**
+   * A new object: a name from generateName, no server-owned fields, generation 1, no status behind a subresource
+   * (unless `keepStatus`: see WriteOptions.withStatus).
+   */
+  prepareForCreate(type: ResourceType, obj: KubeObject, keepStatus = false): void {
     const m = obj.metadata;
     if (!m.name && m.generateName) m.name = `${m.generateName}${randomUUID().replace(/-/g, '').slice(0, 5)}`;
     for (const f of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const) delete m[f];
     if (type.noGeneration) delete m.generation;
     else m.generation = 1;
-    if (type.statusSubresource) delete obj.status;
+    if (type.statusSubresource && !keepStatus) delete obj.status;
     type.strategy?.prepareForCreate?.(obj);
   }
 

@@ -7,7 +7,7 @@ import type { StoredObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
 import { getOf, watchOf } from '../../client/typed.ts';
 import { workflowRunType } from '../../registry/builtin/fleetopsKinds.ts';
-import type { RunDispatch } from './WorkflowExecutor.ts';
+import type { HereClaim, RunDispatch } from './WorkflowExecutor.ts';
 
 interface Waiter {
   resolve(run: StoredObject): void;
@@ -19,11 +19,18 @@ const finished = (run: { status?: { phase?: string } }): boolean => run.status?.
 
 export class RunAwaiter implements RunDispatch {
   private readonly client: Client;
+  private readonly here: { claimHere(): HereClaim | undefined } | undefined;
   private readonly waiters = new Map<string, Waiter[]>();
   private watch: { stop(): void } | undefined;
 
-  constructor(options: { client: Client }) {
+  /** `here`: this replica's RunWorker, when it runs pipelines too (RunWorker.claimHere). */
+  constructor(options: { client: Client; here?: { claimHere(): HereClaim | undefined } }) {
     this.client = options.client;
+    this.here = options.here;
+  }
+
+  claimHere(): HereClaim | undefined {
+    return this.here?.claimHere();
   }
 
   async start(): Promise<void> {

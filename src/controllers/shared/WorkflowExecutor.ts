@@ -111,6 +111,20 @@ type WorkflowRunStatus = NonNullable<WorkflowRun['status']>;
 /** Where dispatched runs are awaited: resolves with the run once it has Succeeded or Failed. */
 export interface RunDispatch {
   awaitRun(namespace: string, name: string): Promise<StoredObject>;
+  /**
+   * A claim for this replica's own RunWorker, when it takes the next run at once (see RunWorker.claimHere): the run
+   * is created claimed, so no replica claims it by a write of its own. Undefined: the run is created for any replica.
+   */
+  claimHere?(): HereClaim | undefined;
+}
+
+/** A run's claim by this replica's worker, made before the run exists: the run is created with it, then handed over. */
+export interface HereClaim {
+  claim: { holder: string; attempt: number; renewTime: string };
+  /** The run as created (with the claim): the worker carries it out. */
+  start(run: StoredObject): void;
+  /** The run was not created: the worker's room is given back. */
+  cancel(): void;
 }
 
 /** A dispatched run not yet Succeeded or Failed (pending, or claimed by a replica). */
@@ -231,8 +245,16 @@ export class WorkflowExecutor {
         outcome.succeeded++;
         continue;
       }
-      const run = dryRun ? undefined : await this.startRun(target, pipeline, input);
+      const here = dryRun ? undefined : this.opts.dispatch?.claimHere?.();
+      let run: StoredObject | undefined;
+      try {
+        run = dryRun ? undefined : await this.startRun(target, pipeline, input, here?.claim);
+      } catch (err) {
+        here?.cancel();
+        throw err;
+      }
       if (run) outcome.runs.unshift(run.metadata.name);
+      if (run && here) here.start(run);
       const started = Date.now();
       // With several replicas, any replica's RunWorker carries the run out; this one waits for its end.
       const result =
@@ -392,7 +414,8 @@ export class WorkflowExecutor {
     return all.slice(0, keep);
   }
 
-  private async startRun(target: WorkflowTarget, pipeline: Pipeline, input: StoredObject): Promise<StoredObject> {
+  /** Records the run; a dispatched run claimed by this replica's worker (`claim`) is created with its claim. */
+  private async startRun(target: WorkflowTarget, pipeline: Pipeline, input: StoredObject, claim?: HereClaim['claim']): Promise<StoredObject> {
     const { object } = target;
     const base = `${target.promise.metadata.name}${target.workflowType === 'resource' ? `-${object.metadata.name}` : ''}-${pipeline.metadata.name}`
       .slice(0, 56)
@@ -425,10 +448,11 @@ export class WorkflowExecutor {
         steps: pipeline.spec.containers.map((c) => ({ name: c.name, image: c.image ?? '', command: [...(c.command ?? []), ...(c.args ?? [])] })),
         ...(this.opts.dispatch ? { execution: executionOf(target, pipeline, input) } : {}),
       },
+      ...(claim ? { status: { phase: 'Running', claim, startTime: rfc3339Seconds(this.now()) } } : {}),
     };
     // A dispatched run is sealed like a Work: a replica runs only what FleetOps asked for.
     // The run is only read from here on (its status is written as a new object): the store's shared copy.
-    return this.opts.client.create(this.opts.dispatch ? this.opts.seal.sealed(run) : run, { shared: true });
+    return this.opts.client.create(this.opts.dispatch ? this.opts.seal.sealed(run) : run, { shared: true, ...(claim ? { withStatus: true } : {}) });
   }
 
   private async finishRun(run: StoredObject, result: PipelineResult, durationMs: number): Promise<void> {

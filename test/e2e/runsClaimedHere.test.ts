@@ -1,0 +1,140 @@
+/**
+ * Runs claimed where they are created (#25): a leader that runs pipelines itself creates its runs claimed by its own
+ * worker — every run while no other replica runs pipelines (no run is ever seen unclaimed, one write fewer each), and
+ * only as many as its worker has room for once another worker replica is up, so the others are left to any replica.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KubeObject } from '../../src/api/types.ts';
+import { openImageCache } from '../../src/workflows/images/openImageCache.ts';
+import { eventually } from '../helpers/fleet.ts';
+import { buildTestImage, TEST_IMAGE } from '../helpers/images.ts';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { spawnFleet, type FleetProcess } from '../helpers/process.ts';
+import { testPromise } from '../helpers/promises.ts';
+
+const KRATIX = '/apis/platform.kratix.io/v1alpha1';
+const RUNS = '/apis/fleetops.dev/v1alpha1/namespaces/default/workflowruns';
+const LEASES = '/apis/coordination.k8s.io/v1/namespaces/fleetops-system/leases';
+const NAPS = '/apis/test.fleetops.dev/v1/namespaces/default/naps';
+
+interface Run extends KubeObject {
+  spec: { object: { name: string } };
+  status?: { phase?: string; claim?: { holder?: string; attempt?: number } };
+}
+
+/** Every version of every run, as a watch delivers them. */
+interface Seen {
+  type: string;
+  run: Run;
+}
+
+describe('runs claimed where they are created', () => {
+  let db: TestPostgres;
+  const dirs: string[] = [];
+  const fleets: FleetProcess[] = [];
+  const watching = new AbortController();
+
+  async function replica(name: string, role: string): Promise<FleetProcess> {
+    const dir = mkdtempSync(join(tmpdir(), `fo-here-${name}-`));
+    dirs.push(dir);
+    const images = openImageCache(dir);
+    await buildTestImage(images);
+    images.stop();
+    const fleet = await spawnFleet(dir, { FLEETOPS_STORE: db.url, FLEETOPS_ROLE: role });
+    fleets.push(fleet);
+    return fleet;
+  }
+
+  before(async () => {
+    db = await startPostgres();
+  });
+  after(async () => {
+    watching.abort();
+    for (const f of fleets) await f.kill('SIGKILL');
+    db.cleanup();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('creates every run claimed while alone, and leaves runs to other workers once they are up', async () => {
+    const a = await replica('a', 'all');
+    const c = a.client;
+    const seen: Seen[] = [];
+    const watch = c.watch(RUNS, {}, (e) => seen.push({ type: e.type, run: e.object as Run }), watching.signal);
+    const promise = testPromise({
+      kind: 'Nap',
+      plural: 'naps',
+      pipeline: {
+        name: 'nap',
+        spec: {
+          containers: [
+            {
+              name: 'nap',
+              image: TEST_IMAGE,
+              command: [
+                'sh',
+                '-c',
+                'sleep "$(cat /kratix/input/object.yaml | grep -o "seconds: [0-9]*" | cut -d" " -f2)"; echo "done: true" > /kratix/metadata/status.yaml',
+              ],
+            },
+          ],
+        },
+      },
+    });
+    await c.request('POST', `${KRATIX}/promises`, { body: promise });
+    await eventually(() => c.get(NAPS), 30_000, 'kind served');
+    const nap = async (name: string, seconds: number): Promise<void> => {
+      await c.request('POST', NAPS, { body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Nap', metadata: { name }, spec: { seconds } } });
+    };
+    const done = async (names: string[]): Promise<boolean> => {
+      const items = (await c.get<{ items: (KubeObject & { status?: { done?: boolean } })[] }>(NAPS)).items;
+      return names.every((n) => items.some((i) => i.metadata.name === n && i.status?.done === true));
+    };
+    const holderIs = (run: Run, f: FleetProcess): boolean => run.status?.claim?.holder?.includes(`-${f.child.pid}-`) === true;
+    const leaseOf = async (f: FleetProcess): Promise<boolean> =>
+      (await c.get<{ items: KubeObject[] }>(LEASES)).items.some((l) => l.metadata.name?.includes(`-${f.child.pid}-`));
+    // Its Lease is written once its worker has started.
+    await eventually(() => leaseOf(a), 30_000, "the replica's Lease");
+
+    // Alone: each run appears claimed by this replica (attempt 1), and is never seen unclaimed or claimed again.
+    const alone = ['alone-0', 'alone-1', 'alone-2', 'alone-3'];
+    for (const name of alone) await nap(name, 0);
+    await eventually(() => done(alone), 60_000, 'the first resources done');
+    const aloneRuns = seen.filter((s) => alone.includes(s.run.spec.object.name));
+    const added = aloneRuns.filter((s) => s.type === 'ADDED');
+    assert.equal(added.length, alone.length, 'one run per resource');
+    for (const { run } of added) {
+      assert.equal(run.status?.phase, 'Running', `${run.metadata.name} created running`);
+      assert.ok(holderIs(run, a), `${run.metadata.name} created claimed by the replica that created it`);
+      assert.equal(run.status?.claim?.attempt, 1);
+    }
+    for (const { run } of aloneRuns) {
+      assert.ok(holderIs(run, a), `${run.metadata.name} is never unclaimed nor claimed by another`);
+      assert.equal(run.status?.claim?.attempt, 1, `${run.metadata.name} is never claimed again`);
+    }
+    for (const name of new Set(added.map((s) => s.run.metadata.name)))
+      assert.equal(aloneRuns.filter((s) => s.run.metadata.name === name).at(-1)?.run.status?.phase, 'Succeeded', `${name} finished`);
+
+    // A worker replica comes up: more runs at once than this replica's worker has room for (8 steps on 2 cores, 4 per
+    // core elsewhere) are left unclaimed at creation, and the other worker takes some of them.
+    const b = await replica('b', 'worker');
+    await eventually(() => leaseOf(b), 30_000, "the worker's Lease seen by the leader");
+    const busy = Array.from({ length: 40 }, (_, i) => `busy-${i}`);
+    for (const name of busy) await nap(name, 5);
+    await eventually(() => done(busy), 180_000, 'every resource done');
+    const busyRuns = seen.filter((s) => busy.includes(s.run.spec.object.name));
+    const createdFree = busyRuns.filter((s) => s.type === 'ADDED' && !s.run.status?.claim?.holder);
+    assert.ok(createdFree.length > 0, 'runs past the leader worker’s room are created for any replica');
+    const finished = busyRuns.filter((s) => s.run.status?.phase === 'Succeeded');
+    assert.ok(
+      finished.some((s) => holderIs(s.run, b)),
+      'the other worker carries some of them out',
+    );
+    assert.equal(new Set(finished.map((s) => s.run.spec.object.name)).size, busy.length, 'each resource has its run');
+    watching.abort();
+    await watch;
+  });
+});
