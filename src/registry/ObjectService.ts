@@ -241,8 +241,7 @@ export class ObjectService {
   async create(type: ResourceType, namespace: string, body: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
     const version = opts.version ?? preferredVersion(type);
     const holding = holdingOf(opts);
-    const obj = this.strategy.decode(type, body, namespace, version, undefined, holding);
-    if (holding === 'shared') this.strategy.adoptShared(obj, undefined);
+    const obj = this.strategy.decodeForWrite(type, body, namespace, version, undefined, holding).toWrite(undefined);
     this.strategy.prepareForCreate(type, obj, opts.withStatus === true);
     const m = obj.metadata;
     const warnings = this.strategy.admit(type, obj, undefined, opts, version);
@@ -322,7 +321,7 @@ export class ObjectService {
   async update(type: ResourceType, namespace: string, name: string, body: unknown, opts: UpdateOptions = {}): Promise<WriteResult> {
     const version = opts.version ?? preferredVersion(type);
     const holding = holdingOf(opts);
-    const next = this.strategy.decode(type, body, namespace, version, opts.subresource, holding);
+    const next = this.strategy.decodeForWrite(type, body, namespace, version, opts.subresource, holding);
     if (next.metadata.name !== undefined && next.metadata.name !== name) {
       throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
     }
@@ -337,8 +336,7 @@ export class ObjectService {
     const old = await this.readForWrite(this.key(type, namespace, name), (o) => o?.metadata.resourceVersion === rv, opts.shared);
     if (!old) throw notFound(type.plural, type.group, name);
     if (old.metadata.resourceVersion !== rv) throw conflict(type.plural, type.group, name);
-    if (holding === 'shared') this.strategy.adoptShared(next, old);
-    return this.write(type, old, next, { ...opts, expectedRv: rv }, version);
+    return this.write(type, old, next.toWrite(old), { ...opts, expectedRv: rv }, version);
   }
 
   async patch(type: ResourceType, namespace: string, name: string, patchType: PatchType, patch: unknown, opts: PatchOptions = {}): Promise<WriteResult> {
@@ -380,8 +378,7 @@ export class ObjectService {
         const failed = results.find((r) => r !== null);
         if (failed) throw invalid(type.kind, type.group, name, [cause('FieldValueInvalid', '', `JSON patch failed: ${failed.name}: ${failed.message}`)]);
       }
-      const next = this.strategy.decode(type, patched, namespace, version, opts.subresource, opts.shared ? 'shared' : 'copy');
-      if (opts.shared) this.strategy.adoptShared(next, old);
+      const next = this.strategy.decodeForWrite(type, patched, namespace, version, opts.subresource, opts.shared ? 'shared' : 'copy').toWrite(old);
       if (next.metadata.name !== name) throw badRequest('a patch may not change metadata.name');
       const pinned = next.metadata.resourceVersion !== old.metadata.resourceVersion ? next.metadata.resourceVersion : undefined;
       if (pinned !== undefined) throw conflict(type.plural, type.group, name);

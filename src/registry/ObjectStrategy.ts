@@ -46,6 +46,17 @@ function specOf(type: ResourceType, obj: KubeObject): JsonObject {
  */
 export type BodyHolding = 'copy' | 'shared' | 'owned';
 
+/**
+ * A write's body, decoded (ObjectStrategy.decodeForWrite). Its metadata (a copy) may be read and set at once; the
+ * object to write is had from `toWrite` once the stored version the write replaces is known, which for a shared body
+ * is when its members are adopted (see adoptShared): no shared write can skip that step.
+ */
+export interface DecodedBody {
+  metadata: KubeObject['metadata'];
+  /** The object to write over `old` (undefined: a create). */
+  toWrite(old: KubeObject | undefined): KubeObject;
+}
+
 function ownBody(body: JsonObject, subresource: 'status' | undefined, owned: boolean): KubeObject {
   const copy = owned ? <T>(v: T): T => v : cloneJson;
   return (
@@ -82,7 +93,30 @@ export class ObjectStrategy {
    * the status subresource only metadata and status are read of the body (the rest is the stored object's). How much
    * of the body is copied depends on who holds it (BodyHolding).
    */
-  decode(type: ResourceType, body: unknown, namespace: string, version: string, subresource?: 'status', holding: BodyHolding = 'copy'): KubeObject {
+  decode(type: ResourceType, body: unknown, namespace: string, version: string, subresource?: 'status', holding: 'copy' | 'owned' = 'copy'): KubeObject {
+    return this.decodeHeld(type, body, namespace, version, subresource, holding);
+  }
+
+  /** decode, for a write whose body is held as `holding` says (see DecodedBody). */
+  decodeForWrite(type: ResourceType, body: unknown, namespace: string, version: string, subresource: 'status' | undefined, holding: BodyHolding): DecodedBody {
+    const obj = this.decodeHeld(type, body, namespace, version, subresource, holding);
+    return {
+      metadata: obj.metadata,
+      toWrite: (old) => {
+        if (holding === 'shared') this.adoptShared(obj, old);
+        return obj;
+      },
+    };
+  }
+
+  private decodeHeld(
+    type: ResourceType,
+    body: unknown,
+    namespace: string,
+    version: string,
+    subresource: 'status' | undefined,
+    holding: BodyHolding,
+  ): KubeObject {
     if (!isPlainObject(body)) throw badRequest('the body of the request must be a JSON or YAML object');
     const expected = apiVersionOf(type, version);
     if (body.kind !== undefined && body.kind !== type.kind) {
@@ -114,7 +148,7 @@ export class ObjectStrategy {
    * unchanged is not walked (a status write walks the status it changed, not the spec it carries). Under
    * FLEETOPS_CHECK_SHARED the members are frozen: a change made to them later, by the write or its caller, throws.
    */
-  adoptShared(obj: KubeObject, old: KubeObject | undefined): void {
+  private adoptShared(obj: KubeObject, old: KubeObject | undefined): void {
     adoptMembers(obj, old, 'metadata');
     adoptMembers(obj.metadata, old?.metadata);
     shareMembers(obj);
