@@ -73,7 +73,13 @@ export function recordOutcome(s: ResourceRequestStatus, end: RunEnd): void {
   s.workflowsFailed = outcome.ok ? 0 : 1;
   let c = s.conditions;
   if (!outcome.ok) {
-    Object.assign(wf, { phase: 'Failed', attempts: end.attempts, nextRetryAt: end.retryAt, message: outcome.failure });
+    // No member left undefined: the status is stored as it is built (a shared write takes its members as they are).
+    Object.assign(wf, {
+      phase: 'Failed',
+      attempts: end.attempts,
+      ...(end.retryAt !== undefined ? { nextRetryAt: end.retryAt } : {}),
+      ...(outcome.failure !== undefined ? { message: outcome.failure } : {}),
+    });
     const message = `Pipeline ${outcome.failedPipeline ?? ''} failed: ${outcome.failure ?? ''}`;
     c = setCondition(c, { type: 'ConfigureWorkflowCompleted', status: 'False', reason: 'ConfigureWorkflowFailed', message }, now);
     c = setCondition(c, { type: 'Reconciled', status: 'False', reason: 'ConfigureWorkflowFailed', message: 'Failing' }, now);
@@ -82,7 +88,7 @@ export function recordOutcome(s: ResourceRequestStatus, end: RunEnd): void {
   } else if (outcome.control.suspend || outcome.control.retryAfterMs !== undefined) {
     Object.assign(wf, {
       phase: 'Suspended',
-      lastSuccessfulConfigureWorkflowTime: state.lastSuccessfulConfigureWorkflowTime,
+      ...(state.lastSuccessfulConfigureWorkflowTime !== undefined ? { lastSuccessfulConfigureWorkflowTime: state.lastSuccessfulConfigureWorkflowTime } : {}),
       message: outcome.control.message ?? 'Suspended',
     });
     if (end.resumeAt !== undefined) wf.nextRetryAt = end.resumeAt;
