@@ -74,16 +74,16 @@ export function createWorkspace(root: string, owner: { uid: number; gid: number 
   };
 }
 
-/**
- * Removes workspaces left behind by a FleetOps that was killed during runs (kill -9, power loss): at once when the
- * process that made one is gone, else once it is older than any run could be (other FleetOps processes on the
- * machine share the folder). Returns how many.
- */
 /** The API relay socket of a FleetOps process, beside the workspaces (see UnixSocketProxy). */
 export function apiSocketPath(root: string = defaultWorkRoot(), pid = process.pid): string {
   return join(root, `api-${pid}.sock`);
 }
 
+/**
+ * Removes workspaces left behind by a FleetOps that was killed during runs (kill -9, power loss): at once when the
+ * process that made one is gone, else once it is older than any run could be (other FleetOps processes on the
+ * machine share the folder). Returns how many.
+ */
 export function removeStaleWorkspaces(root: string = defaultWorkRoot(), olderThanMs = 24 * 3_600_000, now = Date.now()): number {
   let removed = 0;
   let all: string[];
