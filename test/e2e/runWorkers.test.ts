@@ -5,15 +5,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { KubeObject } from '../../src/api/types.ts';
-import { openImageCache } from '../../src/workflows/images/openImageCache.ts';
 import { eventually } from '../helpers/fleet.ts';
-import { buildTestImage, TEST_IMAGE } from '../helpers/images.ts';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
-import { spawnFleet, type FleetProcess } from '../helpers/process.ts';
+import { TEST_IMAGE } from '../helpers/images.ts';
+import type { FleetProcess } from '../helpers/process.ts';
+import { startPostgresReplicas, type PostgresReplicas } from '../helpers/replicas.ts';
 import { testPromise } from '../helpers/promises.ts';
 import { decodeWorkload } from '../../src/lib/workloads.ts';
 
@@ -28,28 +24,14 @@ interface Run extends KubeObject {
 }
 
 describe('pipeline runs on worker replicas', () => {
-  let db: TestPostgres;
-  const dirs: string[] = [];
-  const fleets: FleetProcess[] = [];
-
-  async function replica(name: string, role: string): Promise<FleetProcess> {
-    const dir = mkdtempSync(join(tmpdir(), `fo-worker-${name}-`));
-    dirs.push(dir);
-    const images = openImageCache(dir);
-    await buildTestImage(images);
-    images.stop();
-    const fleet = await spawnFleet(dir, { FLEETOPS_STORE: db.url, FLEETOPS_ROLE: role });
-    fleets.push(fleet);
-    return fleet;
-  }
+  let replicas: PostgresReplicas;
+  const replica = (name: string, role: 'all' | 'api' | 'worker'): Promise<FleetProcess> => replicas.start(name, role);
 
   before(async () => {
-    db = await startPostgres();
+    replicas = await startPostgresReplicas();
   });
   after(async () => {
-    for (const f of fleets) await f.kill('SIGKILL');
-    db.cleanup();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    await replicas.stop();
   });
 
   it('takes over the runs of a worker killed mid-run, each resource succeeding once', async () => {
@@ -108,7 +90,7 @@ describe('pipeline runs on worker replicas', () => {
   it('refuses the result of a run whose spec changed while its leader was gone', async () => {
     // A second API replica to take over; the first leads now (it started first) and goes mid-run.
     const api2 = await replica('api2', 'api');
-    const [api, , w2] = fleets as [FleetProcess, FleetProcess, FleetProcess];
+    const [api, , w2] = replicas.fleets as [FleetProcess, FleetProcess, FleetProcess];
     const c = api2.client;
     const KEEPS = '/apis/test.fleetops.dev/v1/namespaces/default/keeps';
     const promise = testPromise({

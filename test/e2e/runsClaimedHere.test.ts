@@ -5,15 +5,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { KubeObject } from '../../src/api/types.ts';
-import { openImageCache } from '../../src/workflows/images/openImageCache.ts';
 import { eventually } from '../helpers/fleet.ts';
-import { buildTestImage, TEST_IMAGE } from '../helpers/images.ts';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
-import { spawnFleet, type FleetProcess } from '../helpers/process.ts';
+import { TEST_IMAGE } from '../helpers/images.ts';
+import type { FleetProcess } from '../helpers/process.ts';
+import { startPostgresReplicas, type PostgresReplicas } from '../helpers/replicas.ts';
 import { testPromise } from '../helpers/promises.ts';
 
 const KRATIX = '/apis/platform.kratix.io/v1alpha1';
@@ -33,30 +29,16 @@ interface Seen {
 }
 
 describe('runs claimed where they are created', () => {
-  let db: TestPostgres;
-  const dirs: string[] = [];
-  const fleets: FleetProcess[] = [];
+  let replicas: PostgresReplicas;
+  const replica = (name: string, role: 'all' | 'api' | 'worker'): Promise<FleetProcess> => replicas.start(name, role);
   const watching = new AbortController();
 
-  async function replica(name: string, role: string): Promise<FleetProcess> {
-    const dir = mkdtempSync(join(tmpdir(), `fo-here-${name}-`));
-    dirs.push(dir);
-    const images = openImageCache(dir);
-    await buildTestImage(images);
-    images.stop();
-    const fleet = await spawnFleet(dir, { FLEETOPS_STORE: db.url, FLEETOPS_ROLE: role });
-    fleets.push(fleet);
-    return fleet;
-  }
-
   before(async () => {
-    db = await startPostgres();
+    replicas = await startPostgresReplicas();
   });
   after(async () => {
     watching.abort();
-    for (const f of fleets) await f.kill('SIGKILL');
-    db.cleanup();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    await replicas.stop();
   });
 
   it('creates every run claimed while alone, and leaves runs to other workers once they are up', async () => {

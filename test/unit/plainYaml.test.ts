@@ -9,17 +9,7 @@ import { stringify } from 'yaml';
 import { DEFAULT_LIMITS, parseYamlBounded, parseYamlStreamBounded, readWithLibrary } from '../../src/api/boundedYaml.ts';
 import { toBlockYaml } from '../../src/api/blockYaml.ts';
 import { parsePlainYaml } from '../../src/api/plainYaml.ts';
-
-/** A small seeded generator (mulberry32): the same texts on every run. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as seeded } from '../helpers/random.ts';
 
 const KEYS = [
   'name',

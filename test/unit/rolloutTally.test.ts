@@ -3,16 +3,12 @@ import assert from 'node:assert/strict';
 import { computeProgress, decide, inScope, summarize, type ResourceView, type RolloutInput } from '../../src/controllers/rollout/progress.ts';
 import { RolloutTally } from '../../src/controllers/rollout/RolloutTally.ts';
 import { DEFAULT_STRATEGY, parseStrategy, type RolloutStrategy } from '../../src/controllers/rollout/strategy.ts';
+import { seededRandom } from '../helpers/random.ts';
 
-/** A small seeded generator: the same sequence of changes on every run. */
+/** A whole number below `n`, from a seeded sequence: the same sequence of changes on every run. */
 function random(seed: number): (n: number) => number {
-  let a = seed;
-  return (n) => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const next = seededRandom(seed);
+  return (n) => Math.floor(next() * n);
 }
 
 const REVISION = 3;

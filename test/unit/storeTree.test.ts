@@ -8,22 +8,12 @@ import assert from 'node:assert/strict';
 import { placementKey, StoreTree, type TreePlacement } from '../../src/controllers/statestore/StoreTree.ts';
 import type { DestinationLayout } from '../../src/statestores/layout.ts';
 import { compareCodeUnits } from '../../src/api/types.ts';
+import { seededRandom as random } from '../helpers/random.ts';
 
 const layouts: DestinationLayout[] = [
   { name: 'east', root: 'east', mode: 'nestedByMetadata', filename: 'aggregated.yaml', canary: true },
   { name: 'west', root: 'west', mode: 'nestedByMetadata', filename: 'aggregated.yaml', canary: true },
 ];
-
-/** A deterministic random sequence (mulberry32). */
-function random(start: number): () => number {
-  let a = start;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function placement(rnd: () => number, i: number, version: number): TreePlacement {
   const escape = rnd() < 0.03;
