@@ -225,16 +225,24 @@ export class RunWorker {
         }
       });
     };
-    const timer = setInterval(renew, this.renewMs);
+    // Renewed from its first step on: a run waiting for a step slot (a leader alone claims every run it creates, more
+    // than its slots) writes nothing meanwhile. Should another replica take over such a claim, that replica runs it,
+    // and this one's next renewal or its check before recording finds the claim gone.
+    let timer: NodeJS.Timeout | undefined;
+    const underWay = (): void => {
+      timer ??= setInterval(renew, this.renewMs);
+    };
     try {
       const { target, pipeline, input } = targetOfRun(latest);
       await this.opts.executor.execute(target, pipeline, input, {
         run: () => latest,
+        onStepStart: underWay,
         // As where the run was started: resource workflows read ConfigMaps and Secrets of their namespace.
         ...(target.workflowType === 'resource' ? { readConfig: configReader(client, target.namespace) } : {}),
         signal: abort.signal,
         beforeRecord: async () => {
           clearInterval(timer);
+          timer = undefined;
           await chain;
           // Still ours? (A replica that took it over has written a newer claim.) A shared read: the run is only
           // read from here on (its last write is built by spreading it).
