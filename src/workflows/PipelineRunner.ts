@@ -108,13 +108,7 @@ export interface PipelineResult {
   control: WorkflowControl;
 }
 
-type RunOptions = {
-  signal?: AbortSignal;
-  onStep?: (step: StepRecord, done: boolean) => void;
-  onLog?: (step: string, chunk: string) => void;
-  /** A step has its slot and starts: the run is under way (before, it waits for the machine). */
-  onStepStart?: () => void;
-};
+type RunOptions = { signal?: AbortSignal; onStep?: (step: StepRecord, done: boolean) => void; onLog?: (step: string, chunk: string) => void };
 
 /** What every step of one run shares. */
 interface StepsContext {
@@ -350,7 +344,6 @@ export class PipelineRunner {
     }
     // A run stopped while its step waits for a slot goes on to the sandbox, which reports it stopped at once.
     const giveBack = await this.opts.stepSlots?.take(options.signal).catch(() => undefined);
-    options.onStepStart?.();
     // Stopped while it runs if it writes more than its outputs and metadata may hold (workspaces are in memory).
     const maxWritten = outputLimits.maxBytes + METADATA_BYTES;
     const guard = new AbortController();

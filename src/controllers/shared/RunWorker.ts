@@ -8,7 +8,8 @@
  *
  * The leader on this replica claims here, as it creates them, the runs this worker takes at once (`claimHere`): one
  * write per run fewer, and no wait for the watch. While no other replica runs pipelines that is every run (nobody
- * else could take them); with others, only while this worker has room, so runs still spread over the replicas.
+ * else could take them, and their claims are not renewed meanwhile); with others, only while this worker has room,
+ * so runs still spread over the replicas.
  */
 import type { Logger } from 'pino';
 import { errorMessage, isApiError } from '../../api/errors.ts';
@@ -211,11 +212,13 @@ export class RunWorker {
         .catch(() => undefined);
       return;
     }
-    // Renewals and the final write go one after another, each over the version the previous one wrote.
+    // Renewals and the final write go one after another, each over the version the previous one wrote. While no other
+    // replica runs pipelines nobody could take the claim over: nothing is written (a leader alone claims every run it
+    // creates, more than it has step slots for, and each would renew every few seconds while it waits for one).
     let chain: Promise<void> = Promise.resolve();
     const renew = (): void => {
       chain = chain.then(async () => {
-        if (abort.signal.aborted) return;
+        if (abort.signal.aborted || !this.othersRunPipelines()) return;
         try {
           const renewed = { ...latest.status, claim: { ...claim, renewTime: rfc3339Micro(this.opts.now()) } };
           latest = objectOf(workflowRunType, await client.updateStatus({ ...latest, status: renewed }, { shared: true }));
@@ -225,24 +228,16 @@ export class RunWorker {
         }
       });
     };
-    // Renewed from its first step on: a run waiting for a step slot (a leader alone claims every run it creates, more
-    // than its slots) writes nothing meanwhile. Should another replica take over such a claim, that replica runs it,
-    // and this one's next renewal or its check before recording finds the claim gone.
-    let timer: NodeJS.Timeout | undefined;
-    const underWay = (): void => {
-      timer ??= setInterval(renew, this.renewMs);
-    };
+    const timer = setInterval(renew, this.renewMs);
     try {
       const { target, pipeline, input } = targetOfRun(latest);
       await this.opts.executor.execute(target, pipeline, input, {
         run: () => latest,
-        onStepStart: underWay,
         // As where the run was started: resource workflows read ConfigMaps and Secrets of their namespace.
         ...(target.workflowType === 'resource' ? { readConfig: configReader(client, target.namespace) } : {}),
         signal: abort.signal,
         beforeRecord: async () => {
           clearInterval(timer);
-          timer = undefined;
           await chain;
           // Still ours? (A replica that took it over has written a newer claim.) A shared read: the run is only
           // read from here on (its last write is built by spreading it).

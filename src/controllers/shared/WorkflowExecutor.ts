@@ -301,8 +301,6 @@ export class WorkflowExecutor {
       signal?: AbortSignal;
       /** Before the Work and the result are written: false when this replica may no longer record the run. */
       beforeRecord?: () => Promise<boolean>;
-      /** Each time a step has its slot and starts (PipelineRunner's onStepStart). */
-      onStepStart?: () => void;
     },
   ): Promise<PipelineResult> {
     const started = Date.now();
@@ -326,10 +324,7 @@ export class WorkflowExecutor {
       const limit = backoffLimitOf(pipeline);
       let attempts = 0;
       do {
-        result = await this.opts.runner.run(pipeline, context, {
-          ...(options.signal ? { signal: options.signal } : {}),
-          ...(options.onStepStart ? { onStepStart: options.onStepStart } : {}),
-        });
+        result = await this.opts.runner.run(pipeline, context, options.signal ? { signal: options.signal } : {});
         attempts++;
       } while (!result.ok && attempts <= limit && !options.signal?.aborted);
       if (!result.ok && limit && attempts > limit)
