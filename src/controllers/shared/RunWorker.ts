@@ -122,11 +122,13 @@ export class RunWorker {
 
   /**
    * A claim on the next run the leader here creates, so that it is created claimed by this worker (RunDispatch's
-   * claimHere): always while no other replica runs pipelines, else only if this worker has room for it now.
+   * claimHere): if this worker has room for it now, or else while no other replica runs pipelines — unless runs
+   * left unclaimed wait for this worker (made before it started, released or abandoned by a replica gone): they go
+   * first, and new runs are left unclaimed behind them.
    */
   claimHere(): HereClaim | undefined {
     if (this.stopped) return undefined;
-    if (this.running.size + this.reserved >= this.concurrency && this.othersRunPipelines()) return undefined;
+    if (this.running.size + this.reserved >= this.concurrency && (this.othersRunPipelines() || this.unclaimedWaiting())) return undefined;
     this.reserved++;
     const claim = { holder: this.opts.identity, attempt: 1, renewTime: rfc3339Micro(this.opts.now()) };
     let settled = false;
@@ -149,6 +151,12 @@ export class RunWorker {
         settle();
       },
     };
+  }
+
+  /** Whether a run this worker could claim waits for it. */
+  private unclaimedWaiting(): boolean {
+    for (const [key, seen] of this.candidates) if (!this.running.has(key) && this.claimable(seen)) return true;
+    return false;
   }
 
   private get concurrency(): number {
