@@ -60,7 +60,7 @@ function plainValue(s: string): unknown {
       return false;
   }
   if (!PLAIN.test(s) || s.endsWith(' ')) throw BEYOND;
-  if (NUMBERISH.test(s) || s[0] === '.') {
+  if (NUMBERISH.test(s)) {
     if (INT.test(s) || FLOAT.test(s)) return Number(s);
     for (const re of CORE_NUMBERS) if (re.test(s)) throw BEYOND;
   }

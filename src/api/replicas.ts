@@ -13,6 +13,13 @@ export interface Lease extends KubeObject {
   spec?: { holderIdentity?: string; leaseDurationSeconds?: number; renewTime?: string; acquireTime?: string };
 }
 
+/** How long ago a replica's Lease was renewed (Infinity: never), and whether that is past its duration (gone). */
+export function leaseAge(spec: Lease['spec'], now: Date): { ageMs: number; gone: boolean } {
+  const renewed = Date.parse(spec?.renewTime ?? '');
+  const ageMs = Number.isNaN(renewed) ? Infinity : now.getTime() - renewed;
+  return { ageMs, gone: ageMs > (spec?.leaseDurationSeconds ?? 30) * 1000 };
+}
+
 /** One row per replica, the leader first; a replica whose Lease is past its duration is marked gone. */
 export function replicaRows(leases: Lease[], now: Date): string[][] {
   const controllers = leases.find((l) => l.metadata.name === CONTROLLERS_LEASE_NAME);
@@ -21,9 +28,7 @@ export function replicaRows(leases: Lease[], now: Date): string[][] {
     .filter((l) => l.metadata.name?.startsWith(REPLICA_LEASE_PREFIX))
     .map((l) => {
       const id = l.spec?.holderIdentity ?? l.metadata.name?.slice(REPLICA_LEASE_PREFIX.length) ?? '';
-      const renewed = Date.parse(l.spec?.renewTime ?? '');
-      const age = Number.isNaN(renewed) ? Infinity : now.getTime() - renewed;
-      const gone = age > (l.spec?.leaseDurationSeconds ?? 30) * 1000;
+      const { ageMs: age, gone } = leaseAge(l.spec, now);
       const ago = Number.isFinite(age) ? `${humanDuration(Math.max(0, age))} ago` : 'never';
       return [
         id,

@@ -22,6 +22,7 @@ import { objectOf } from '../../registry/builtin/defineType.ts';
 import { configReader } from './configReader.ts';
 import { isUnfinishedDispatch, targetOfRun, type HereClaim, type WorkflowExecutor } from './WorkflowExecutor.ts';
 import { ANNOTATION_REPLICA_ROLE, REPLICA_LEASE_NAMESPACE, REPLICA_LEASE_PREFIX } from '../../api/fleetopsNames.ts';
+import { leaseAge } from '../../api/replicas.ts';
 import { leaseType, type Lease } from '../../registry/builtin/coordinationKinds.ts';
 import type { WorkSeal } from './workSeal.ts';
 
@@ -112,11 +113,8 @@ export class RunWorker {
 
   /** Whether another replica that runs pipelines has renewed its Lease within its duration (by this replica's clock). */
   private othersRunPipelines(): boolean {
-    const now = this.opts.now().getTime();
-    for (const spec of this.otherWorkers.values()) {
-      const renewed = Date.parse(spec?.renewTime ?? '');
-      if (!Number.isNaN(renewed) && now - renewed <= (spec?.leaseDurationSeconds ?? 30) * 1000) return true;
-    }
+    const now = this.opts.now();
+    for (const spec of this.otherWorkers.values()) if (!leaseAge(spec, now).gone) return true;
     return false;
   }
 
@@ -208,7 +206,7 @@ export class RunWorker {
   }
 
   /** Runs a run this worker has claimed (`latest`: as the claim was written), renewing the claim meanwhile. */
-  private async carryOut(claimed: Run, claim: { holder: string; attempt: number; renewTime: string }, abort: AbortController): Promise<void> {
+  private async carryOut(claimed: Run, claim: HereClaim['claim'], abort: AbortController): Promise<void> {
     const { client, identity, logger } = this.opts;
     const { attempt } = claim;
     let latest = claimed;
