@@ -8,10 +8,11 @@
  * its main thread sampled during the update. Figures only, no assertions.
  *
  * Usage: node bench/rollout.bench.ts [--resources 10000] [--concurrency 8] [--profile rollout.cpuprofile] [--no-floor]
- *   [--postgres] [--allocations [rollout.heapprofile]]
+ *   [--postgres] [--pg-statements] [--allocations [rollout.heapprofile]]
  * (--profile writes a CPU profile of FleetOps' process during the fleet update only; --no-floor skips the floors, for
  * benchmarks that compare FleetOps with itself; --postgres runs FleetOps on a throw-away PostgreSQL 15 cluster
- * instead of the embedded store, and adds the database's CPU; --allocations samples the heap's allocations during the
+ * instead of the embedded store, and adds the database's CPU; --pg-statements (implies --postgres) loads
+ * pg_stat_statements and prints the database's statements and tables during the update; --allocations samples the heap's allocations during the
  * update and prints them per resource by component, at a small cost to the CPU figures, and writes the sampled
  * profile to the file named after it, if any; KEEP_BENCH_DIR=1 keeps the
  * data directory.)
@@ -33,6 +34,7 @@ import { BENCH_IMAGE, buildBenchImage } from './lib/benchImage.ts';
 import { arg } from './lib/figures.ts';
 import { childCpuMs, cpuBreakdown, machineTicks, ticksMs, postgresCpuSeconds, threadCpuMs, threadCpuSince, type CpuProfile } from './lib/cpuBreakdown.ts';
 import { startPostgres, type TestPostgres } from '../test/helpers/postgres.ts';
+import { printStatements, resetStatements, STATEMENT_SETTINGS } from './lib/postgresStatements.ts';
 import { metricsRegistry } from '../src/telemetry/metrics.ts';
 import { allocationBreakdown, type SamplingHeapProfile } from './lib/allocationBreakdown.ts';
 
@@ -148,9 +150,18 @@ function gcCounter(): Record<'minor' | 'major' | 'incremental', { count: number;
  * Writes (resourceVersions handed out) and transactions (grouped commits: fleetops_store_commits_total) so far: what
  * the update costs the store, whatever the machine's load.
  */
-async function storeCounts(fleet: FleetOps): Promise<{ writes: number; transactions: number }> {
-  const metric = await metricsRegistry.getSingleMetric('fleetops_store_commits_total')?.get();
-  return { writes: await fleet.store.currentRv(), transactions: metric?.values[0]?.value ?? 0 };
+async function storeCounts(fleet: FleetOps): Promise<{ writes: number; transactions: number; cached: number; missed: number; readQueries: number }> {
+  const value = async (name: string, from?: string): Promise<number> =>
+    ((await metricsRegistry.getSingleMetric(name)?.get())?.values ?? [])
+      .filter((v) => from === undefined || v.labels.from === from)
+      .reduce((sum, v) => sum + v.value, 0);
+  return {
+    writes: await fleet.store.currentRv(),
+    transactions: await value('fleetops_store_commits_total'),
+    cached: await value('fleetops_store_reads_total', 'cache'),
+    missed: await value('fleetops_store_reads_total', 'database'),
+    readQueries: await value('fleetops_store_read_queries_total'),
+  };
 }
 
 /** Reconciles so far by controller (controller_runtime_reconcile_total, every result together). */
@@ -238,7 +249,10 @@ function printBreakdown(profile: CpuProfile, threads: Map<string, number>): void
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fleetops-rollout-bench-'));
-  const db: TestPostgres | undefined = process.argv.includes('--postgres') ? await startPostgres() : undefined;
+  // --pg-statements: PostgreSQL's own account of the update (its statements, its tables), printed at the end.
+  const statements = process.argv.includes('--pg-statements');
+  const db: TestPostgres | undefined =
+    process.argv.includes('--postgres') || statements ? await startPostgres(statements ? { settings: STATEMENT_SETTINGS } : {}) : undefined;
   const commits = commitCounter();
   const fleet = await startFleetOps({
     dataDir: join(dir, 'fleet'),
@@ -297,6 +311,7 @@ async function main(): Promise<void> {
     const cpuStart = process.cpuUsage();
     const threadsStart = threadCpuMs();
     const childrenStart = childCpuMs(['sh']);
+    if (db && statements) await resetStatements(db.url);
     const dbCpuStart = db ? postgresCpuSeconds() : 0;
     const machineStart = machineTicks();
     const storeStart = await storeCounts(fleet);
@@ -360,6 +375,14 @@ async function main(): Promise<void> {
     console.log(
       `  store during the update: ${(writes / N).toFixed(1)} writes per resource, in ${(transactions / N).toFixed(2)} transactions per resource (${(writes / Math.max(1, transactions)).toFixed(1)} writes each)`,
     );
+    const [cached, missed, readQueries] = [
+      storeEnd.cached - storeStart.cached,
+      storeEnd.missed - storeStart.missed,
+      storeEnd.readQueries - storeStart.readQueries,
+    ];
+    console.log(
+      `  store reads of single objects: ${((cached + missed) / N).toFixed(1)} per resource, ${(missed / N).toFixed(2)} missed the read cache (${(100 * (missed / Math.max(1, cached + missed))).toFixed(0)}%), read from the database in ${(readQueries / N).toFixed(2)} statements per resource`,
+    );
     const kinds = [...byKind.counts].sort((a, b) => b[1] - a[1]);
     console.log(`    by kind: ${kinds.map(([kind, n]) => `${kind} ${(n / N).toFixed(2)}`).join(', ')}`);
     const reconciles = [...reconcilesEnd]
@@ -379,6 +402,7 @@ async function main(): Promise<void> {
     if (heapSampled) printAllocations(heapSampled);
     const heapFile = process.argv[process.argv.indexOf('--allocations') + 1];
     if (heapSampled && heapFile?.endsWith('.heapprofile')) writeFileSync(heapFile, JSON.stringify(heapSampled));
+    if (db && statements) await printStatements(db.url, N);
     if (db) console.log(`  PostgreSQL's CPU during the update: ${((dbCpu * 1000) / N).toFixed(2)} ms per resource (${dbCpu.toFixed(1)} s)`);
     console.log(`  machine CPU busy during the update: ${(100 * machineBusy).toFixed(0)}% of ${availableParallelism()} cores`);
     console.log(

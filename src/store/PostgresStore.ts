@@ -44,12 +44,13 @@ import {
 import { WatchHub } from './WatchHub.ts';
 import { shareObject, watchersObject } from './sharedObject.ts';
 import { TextCache } from './TextCache.ts';
+import { TurnReads, type StoredRow } from './TurnReads.ts';
 import { storeMetrics } from '../telemetry/metrics.ts';
 import { activeTraceContext } from '../telemetry/tracing.ts';
 import { listPage, listQuery } from './listPage.ts';
 import { countCommit, eventTypeOf, rowOf, rowProblems, stampWrite, type CommittedEvent, type PendingCommit } from './storedWrite.ts';
 import { migrate } from './postgresSchema.ts';
-import { CHANGES_CHANNEL, lockAndReadSql, readRowsSql, writeQuery, type Assumed, type Slot } from './postgresBatchSql.ts';
+import { CHANGES_CHANNEL, lockAndReadSql, READ_ROW, READ_ROWS, readRowsSql, writeQuery, type Assumed, type Slot } from './postgresBatchSql.ts';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database` (libpq's parameters in the query string). */
@@ -70,6 +71,7 @@ export interface PostgresStoreOptions {
 
 /** Rows read from the change log at a time while catching up. */
 const TAIL_PAGE = 2000;
+const READ_QUERIES = storeMetrics.readQueries.with();
 
 const idOf = (key: ObjectKey): string => `${key.group}\0${key.kind}\0${key.namespace}\0${key.name}`;
 
@@ -134,6 +136,8 @@ export class PostgresStore implements Store {
   private readonly ownCommits = new Set<number>();
   /** Stored text of objects this replica delivered or read, at their versions (see get). */
   private readonly cache: TextCache;
+  /** The cache's misses, read from the database a turn's at a time. */
+  private readonly rowReads = new TurnReads({ read: (keys) => this.readRows(keys) });
   /** Gets waiting for the next read of the counter (see freshRv). */
   private rvWaiters: { resolve(rv: number): void; reject(err: unknown): void }[] = [];
   /** The change log's start as this replica last saw it (at open and after its own compactions), for the metric. */
@@ -275,7 +279,7 @@ export class PostgresStore implements Store {
   async get(key: ObjectKey, options: GetOptions = {}): Promise<StoredObject | undefined> {
     // A consistent read, as Kubernetes' reads from its watch cache: the counter now (one read shared by the gets of
     // a turn), the tail caught up to it, then the object's text as of then from the cache of what this replica has
-    // delivered and read; the database only on a miss.
+    // delivered and read; the database only on a miss (a turn's misses in one statement: TurnReads).
     // A cached read skips the counter: what this replica has delivered (its own writes are delivered before they
     // resolve, so a controller reads what it wrote).
     if (!options.cached) {
@@ -286,18 +290,34 @@ export class PostgresStore implements Store {
     const cached = this.cache.object(id, options.shared);
     if (cached !== undefined) return cached;
     this.cache.beginRead(id);
-    let row: { rv: string; data: string } | undefined;
+    let row: StoredRow | undefined;
     try {
-      const { rows } = await this.pool.query<{ rv: string; data: string }>({
-        name: 'fleetops-get',
-        text: 'SELECT rv, data FROM fleetops_objects WHERE grp = $1 AND kind = $2 AND ns = $3 AND name = $4',
-        values: [key.group, key.kind, key.namespace, key.name],
-      });
-      row = rows[0];
+      row = await this.rowReads.read(id, key);
     } finally {
-      this.cache.endRead(id, row && { text: row.data, rv: Number(row.rv) });
+      this.cache.endRead(id, row);
     }
-    return row && JSON.parse(row.data);
+    return row && JSON.parse(row.text);
+  }
+
+  /** The rows of `keys` as the database holds them now, in one statement (a turn's read cache misses). */
+  private async readRows(keys: ReadonlyMap<string, ObjectKey>): Promise<Map<string, StoredRow>> {
+    READ_QUERIES.inc();
+    const rows = new Map<string, StoredRow>();
+    const [only] = keys;
+    if (keys.size === 1 && only) {
+      const [id, key] = only;
+      const { rows: found } = await this.pool.query<{ rv: string; data: string }>({ ...READ_ROW, values: [key.group, key.kind, key.namespace, key.name] });
+      if (found[0]) rows.set(id, { rv: Number(found[0].rv), text: found[0].data });
+      return rows;
+    }
+    const columns: string[][] = [[], [], [], []];
+    for (const k of keys.values()) columns.forEach((c, i) => c.push([k.group, k.kind, k.namespace, k.name][i]!));
+    const { rows: found } = await this.pool.query<{ grp: string; kind: string; ns: string; name: string; rv: string; data: string }>({
+      ...READ_ROWS,
+      values: columns,
+    });
+    for (const r of found) rows.set(idOf({ group: r.grp, kind: r.kind, namespace: r.ns, name: r.name }), { rv: Number(r.rv), text: r.data });
+    return rows;
   }
 
   /**

@@ -81,6 +81,8 @@ export function sqliteListSql(q: ListQuery): string {
   return `SELECT ns, name, ${TEXT_OF_ROW} FROM objects WHERE ${q.where} ORDER BY ns, name${q.limitSql}`;
 }
 
+const READ_QUERIES = storeMetrics.readQueries.with();
+
 export class SqliteStore implements Store {
   private readonly db: DatabaseSync;
   readonly now: () => Date;
@@ -179,6 +181,7 @@ export class SqliteStore implements Store {
     const id = cacheId(key);
     const cached = this.cache.object(id, options?.shared);
     if (cached !== undefined) return cached;
+    READ_QUERIES.inc();
     const text = this.storedText(key);
     if (text === undefined) return undefined;
     this.cache.remember(id, text);

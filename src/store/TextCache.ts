@@ -12,6 +12,10 @@
  */
 import { cloneJson, type StoredObject } from '../api/types.ts';
 import { shareObject } from './sharedObject.ts';
+import { storeMetrics } from '../telemetry/metrics.ts';
+
+const HITS = storeMetrics.reads.with('cache');
+const MISSES = storeMetrics.reads.with('database');
 
 /**
  * The default budget: 128 Mi characters (about as many bytes). A fleet update reads each resource's objects (about
@@ -80,7 +84,11 @@ export class TextCache {
    */
   object(id: string, shared = false): StoredObject | undefined {
     const text = this.get(id);
-    if (text === undefined) return undefined;
+    if (text === undefined) {
+      MISSES.inc();
+      return undefined;
+    }
+    HITS.inc();
     const template = this.templateOf(id, text);
     if (template !== undefined) {
       this.templateClock = freshen(this.templates, id, template, this.templateClock);

@@ -50,6 +50,22 @@ function keyColumns(keys: Iterable<ObjectKey>): string {
 
 const JOIN_KEYS = 'o.grp = k.grp AND o.kind = k.kind AND o.ns = k.ns AND o.name = k.name';
 
+/** The prepared read of one row by its key (the read cache's miss of a turn that had one). */
+export const READ_ROW = {
+  name: 'fleetops-get',
+  text: 'SELECT rv, data FROM fleetops_objects WHERE grp = $1 AND kind = $2 AND ns = $3 AND name = $4',
+};
+
+/**
+ * The prepared read of several rows by their keys, given as four text[] of their columns (the read cache's misses of
+ * a turn, TurnReads). Its plan is the database's to cache: planned while the table was small it may scan, and the
+ * table's next analysis (which the growth itself triggers) plans it again.
+ */
+export const READ_ROWS = {
+  name: 'fleetops-get-rows',
+  text: `SELECT o.grp, o.kind, o.ns, o.name, o.rv, o.data FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS k(grp, kind, ns, name) JOIN fleetops_objects o ON ${JOIN_KEYS}`,
+};
+
 /**
  * The rows of `keys` and the counter, in one statement (one snapshot), without any lock: the first row carries the
  * counter, and the row's columns are null when no key exists.

@@ -240,6 +240,16 @@ export const storeMetrics = {
     WRITE_BUCKETS,
   ),
   commits: counter('fleetops_store_commits_total', 'Store commits (each a group of writes)', []),
+  reads: counter(
+    'fleetops_store_reads_total',
+    "Single objects the store read, by where the answer came from: its read cache, or the database (the cache's misses)",
+    ['from'],
+  ),
+  readQueries: counter(
+    'fleetops_store_read_queries_total',
+    "Statements the store sent the database for its cache's misses (PostgreSQL reads a turn's misses in one)",
+    [],
+  ),
   watchers: new SampledGauge('fleetops_watchers', 'Watches open on the store (API watches, informers and controllers)', []),
   changeLog: new SampledGauge('fleetops_store_changelog_entries', "Entries in the store's change log (what watches resume from; compacted)", []),
 };

@@ -79,8 +79,13 @@ function cluster(bin: string, dir: string, port: number): TestPostgres {
   return self;
 }
 
+export interface StartPostgresOptions {
+  /** Lines added to postgresql.conf (e.g. a benchmark's `shared_preload_libraries = 'pg_stat_statements'`). */
+  settings?: string[];
+}
+
 /** Makes, starts and returns a fresh cluster with an empty database `fleetops`. */
-export async function startPostgres(): Promise<TestPostgres> {
+export async function startPostgres(options: StartPostgresOptions = {}): Promise<TestPostgres> {
   const bin = postgresBin();
   if (!bin) throw new Error('PostgreSQL is not installed: run scripts/setup-test-deps.sh (Debian package postgresql)');
   const dir = mkdtempSync(join(tmpdir(), 'fo-pg-'));
@@ -104,6 +109,7 @@ export async function startPostgres(): Promise<TestPostgres> {
       'max_connections = 200',
       'wal_level = replica',
       'max_wal_senders = 4',
+      ...(options.settings ?? []),
       '',
     ].join('\n'),
   );
