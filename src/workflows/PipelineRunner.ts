@@ -108,7 +108,13 @@ export interface PipelineResult {
   control: WorkflowControl;
 }
 
-type RunOptions = { signal?: AbortSignal; onStep?: (step: StepRecord, done: boolean) => void; onLog?: (step: string, chunk: string) => void };
+type RunOptions = {
+  signal?: AbortSignal;
+  onStep?: (step: StepRecord, done: boolean) => void;
+  onLog?: (step: string, chunk: string) => void;
+  /** A step has its slot and goes into its sandbox (the run is under way: stopping it now costs the step's work). */
+  onSandbox?: (step: string) => void;
+};
 
 /** What every step of one run shares. */
 interface StepsContext {
@@ -344,6 +350,7 @@ export class PipelineRunner {
     }
     // A run stopped while its step waits for a slot goes on to the sandbox, which reports it stopped at once.
     const giveBack = await this.opts.stepSlots?.take(options.signal).catch(() => undefined);
+    if (!options.signal?.aborted) options.onSandbox?.(container.name);
     // Stopped while it runs if it writes more than its outputs and metadata may hold (workspaces are in memory).
     const maxWritten = outputLimits.maxBytes + METADATA_BYTES;
     const guard = new AbortController();

@@ -28,6 +28,50 @@ interface Seen {
   run: Run;
 }
 
+/** A Promise whose one step sleeps for the resource's `spec.seconds`, then reports `done: true`. */
+const napPromise = testPromise({
+  kind: 'Nap',
+  plural: 'naps',
+  pipeline: {
+    name: 'nap',
+    spec: {
+      containers: [
+        {
+          name: 'nap',
+          image: TEST_IMAGE,
+          command: [
+            'sh',
+            '-c',
+            'sleep "$(grep -o "seconds: [0-9]*" /kratix/input/object.yaml | cut -d" " -f2)"; echo "done: true" > /kratix/metadata/status.yaml',
+          ],
+        },
+      ],
+    },
+  },
+});
+
+/** What the tests do through a replica's API: the Promise, naps, and what became of them. */
+function napsThrough(c: FleetProcess['client']) {
+  return {
+    async serve(): Promise<void> {
+      await c.request('POST', `${KRATIX}/promises`, { body: napPromise });
+      await eventually(() => c.get(NAPS), 30_000, 'kind served');
+    },
+    async nap(name: string, seconds: number): Promise<void> {
+      await c.request('POST', NAPS, { body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Nap', metadata: { name }, spec: { seconds } } });
+    },
+    async done(names: string[]): Promise<boolean> {
+      const items = (await c.get<{ items: (KubeObject & { status?: { done?: boolean } })[] }>(NAPS)).items;
+      return names.every((n) => items.some((i) => i.metadata.name === n && i.status?.done === true));
+    },
+    async leaseOf(f: FleetProcess): Promise<boolean> {
+      return (await c.get<{ items: KubeObject[] }>(LEASES)).items.some((l) => l.metadata.name?.includes(`-${f.child.pid}-`));
+    },
+  };
+}
+
+const holderIs = (run: Run, f: FleetProcess): boolean => run.status?.claim?.holder?.includes(`-${f.child.pid}-`) === true;
+
 describe('runs claimed where they are created', () => {
   let replicas: PostgresReplicas;
   const replica = (name: string, role: 'all' | 'api' | 'worker'): Promise<FleetProcess> => replicas.start(name, role);
@@ -46,38 +90,8 @@ describe('runs claimed where they are created', () => {
     const c = a.client;
     const seen: Seen[] = [];
     const watch = c.watch(RUNS, {}, (e) => seen.push({ type: e.type, run: e.object as Run }), watching.signal);
-    const promise = testPromise({
-      kind: 'Nap',
-      plural: 'naps',
-      pipeline: {
-        name: 'nap',
-        spec: {
-          containers: [
-            {
-              name: 'nap',
-              image: TEST_IMAGE,
-              command: [
-                'sh',
-                '-c',
-                'sleep "$(grep -o "seconds: [0-9]*" /kratix/input/object.yaml | cut -d" " -f2)"; echo "done: true" > /kratix/metadata/status.yaml',
-              ],
-            },
-          ],
-        },
-      },
-    });
-    await c.request('POST', `${KRATIX}/promises`, { body: promise });
-    await eventually(() => c.get(NAPS), 30_000, 'kind served');
-    const nap = async (name: string, seconds: number): Promise<void> => {
-      await c.request('POST', NAPS, { body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Nap', metadata: { name }, spec: { seconds } } });
-    };
-    const done = async (names: string[]): Promise<boolean> => {
-      const items = (await c.get<{ items: (KubeObject & { status?: { done?: boolean } })[] }>(NAPS)).items;
-      return names.every((n) => items.some((i) => i.metadata.name === n && i.status?.done === true));
-    };
-    const holderIs = (run: Run, f: FleetProcess): boolean => run.status?.claim?.holder?.includes(`-${f.child.pid}-`) === true;
-    const leaseOf = async (f: FleetProcess): Promise<boolean> =>
-      (await c.get<{ items: KubeObject[] }>(LEASES)).items.some((l) => l.metadata.name?.includes(`-${f.child.pid}-`));
+    const { serve, nap, done, leaseOf } = napsThrough(c);
+    await serve();
     // Its Lease is written once its worker has started.
     await eventually(() => leaseOf(a), 30_000, "the replica's Lease");
 
@@ -122,6 +136,62 @@ describe('runs claimed where they are created', () => {
       'the other worker carries some of them out',
     );
     assert.equal(new Set(finished.map((s) => s.run.spec.object.name)).size, busy.length, 'each resource has its run');
+    watching.abort();
+    await watch;
+  });
+});
+
+describe('a backlog claimed alone', () => {
+  let replicas: PostgresReplicas;
+  const watching = new AbortController();
+
+  before(async () => {
+    replicas = await startPostgresReplicas();
+  });
+  after(async () => {
+    watching.abort();
+    await replicas.stop();
+  });
+
+  it('spreads once another worker is up: runs not yet in a sandbox are released, and that worker carries them out', async () => {
+    const a = await replicas.start('a', 'all');
+    const c = a.client;
+    const seen: Seen[] = [];
+    const watch = c.watch(RUNS, {}, (e) => seen.push({ type: e.type, run: e.object as Run }), watching.signal);
+    const { serve, nap, done, leaseOf } = napsThrough(c);
+    await serve();
+    await eventually(() => leaseOf(a), 30_000, "the replica's Lease");
+
+    // Alone, the leader claims every run it creates: four times its 8 step slots, each step 20 s, so most of them
+    // wait for a slot on this replica for a minute or more.
+    const backlog = Array.from({ length: 32 }, (_, i) => `backlog-${i}`);
+    for (const name of backlog) await nap(name, 20);
+    await eventually(() => backlog.every((n) => seen.some((s) => s.type === 'ADDED' && s.run.spec.object.name === n)), 60_000, 'every run created');
+    const created = seen.filter((s) => s.type === 'ADDED' && backlog.includes(s.run.spec.object.name));
+    assert.ok(
+      created.every((s) => holderIs(s.run, a)),
+      'created claimed by the leader',
+    );
+
+    // Another worker comes up while most of them wait: the leader keeps what its slots can take and releases the rest.
+    const b = await replicas.start('b', 'worker');
+    await eventually(() => done(backlog), 240_000, 'every resource done');
+    const runs = seen.filter((s) => backlog.includes(s.run.spec.object.name));
+    const finished = runs.filter((s) => s.run.status?.phase === 'Succeeded');
+    assert.ok(
+      runs.some((s) => s.type === 'MODIFIED' && !s.run.status?.claim?.holder),
+      'some runs were released',
+    );
+    assert.ok(
+      finished.some((s) => holderIs(s.run, b)),
+      'the joining worker carries out runs the leader had claimed',
+    );
+    assert.ok(
+      finished.some((s) => holderIs(s.run, a)),
+      'the leader carries out the runs it kept',
+    );
+    const succeeded = new Map(finished.map((s) => [s.run.metadata.name, s.run.spec.object.name]));
+    assert.deepEqual([...succeeded.values()].sort(), [...backlog].sort(), 'each resource has exactly one run succeeded');
     watching.abort();
     await watch;
   });

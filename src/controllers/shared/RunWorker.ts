@@ -9,7 +9,8 @@
  * The leader on this replica claims here, as it creates them, the runs this worker takes at once (`claimHere`): one
  * write per run fewer, and no wait for the watch. While no other replica runs pipelines that is every run (nobody
  * else could take them, and their claims are not renewed meanwhile); with others, only while this worker has room,
- * so runs still spread over the replicas.
+ * so runs still spread over the replicas. Runs it claimed alone past its room, not yet in a sandbox, are released once
+ * another such replica is up (releaseBacklog).
  */
 import type { Logger } from 'pino';
 import { errorMessage, isApiError } from '../../api/errors.ts';
@@ -53,11 +54,22 @@ interface Seen {
 
 const keyOf = (run: StoredObject): string => `${run.metadata.namespace ?? ''}/${run.metadata.name}`;
 
+/** A run this worker holds. */
+interface Job {
+  abort: AbortController;
+  done: Promise<void>;
+  /** A step of it has entered its sandbox: from then on it is carried out here. */
+  inSandbox: boolean;
+  /** Stopped to be left to another replica (releaseBacklog): its claim is withdrawn. */
+  released: boolean;
+}
+
 export class RunWorker {
   private readonly opts: RunWorkerOptions;
   private readonly monotonic: () => number;
   private readonly candidates = new Map<string, Seen>();
-  private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  /** The runs this worker holds, in the order it took them. */
+  private readonly running = new Map<string, Job>();
   /** Claims handed out by claimHere whose runs are not created yet. */
   private reserved = 0;
   /** Other replicas that run pipelines, by identity: their Leases (renewed while they run). */
@@ -143,7 +155,7 @@ export class RunWorker {
         const key = keyOf(run);
         // Stopped meanwhile: the claim is left to run out, and another replica takes the run over.
         if (this.stopped || this.running.has(key)) return;
-        this.launch(key, (abort) => this.carryOut(objectOf(workflowRunType, run), claim, abort));
+        this.launch(key, (job) => this.carryOut(objectOf(workflowRunType, run), claim, job));
       },
       cancel: () => {
         settle();
@@ -161,14 +173,34 @@ export class RunWorker {
     return this.opts.concurrency ?? 8;
   }
 
-  private launch(key: string, run: (abort: AbortController) => Promise<void>): void {
-    const abort = new AbortController();
-    const entry = { abort, done: Promise.resolve() };
-    this.running.set(key, entry);
-    entry.done = run(abort).finally(() => {
+  private launch(key: string, run: (job: Job) => Promise<void>): void {
+    const job: Job = { abort: new AbortController(), done: Promise.resolve(), inSandbox: false, released: false };
+    this.running.set(key, job);
+    job.done = run(job).finally(() => {
       this.running.delete(key);
       this.pump();
     });
+  }
+
+  /**
+   * While another replica runs pipelines, the runs this worker holds past its room that have not entered a sandbox
+   * are stopped and their claims withdrawn, the runs it took first kept: a leader alone claims every run it creates
+   * (claimHere), and without this a replica that joins during a fleet update would wait for that backlog to drain
+   * on the leader's slots before it got any of it.
+   */
+  private releaseBacklog(): void {
+    if (this.running.size <= this.concurrency || !this.othersRunPipelines()) return;
+    let room = this.concurrency;
+    for (const job of this.running.values()) if (job.inSandbox) room--;
+    for (const job of this.running.values()) {
+      if (job.inSandbox || job.released) continue;
+      if (room > 0) {
+        room--;
+        continue;
+      }
+      job.released = true;
+      job.abort.abort(new Error('released to another replica'));
+    }
   }
 
   private claimable(seen: Seen): boolean {
@@ -179,14 +211,15 @@ export class RunWorker {
 
   private pump(): void {
     if (this.stopped) return;
+    this.releaseBacklog();
     for (const [key, seen] of this.candidates) {
       if (this.running.size >= this.concurrency) return;
       if (this.running.has(key) || !this.claimable(seen)) continue;
-      this.launch(key, (abort) => this.claimAndRun(seen.run, abort));
+      this.launch(key, (job) => this.claimAndRun(seen.run, job));
     }
   }
 
-  private async claimAndRun(seen: Run, abort: AbortController): Promise<void> {
+  private async claimAndRun(seen: Run, job: Job): Promise<void> {
     const { client, identity, logger } = this.opts;
     const attempt = (seen.status?.claim?.attempt ?? 0) + 1;
     const claim = { holder: identity, attempt, renewTime: rfc3339Micro(this.opts.now()) };
@@ -202,12 +235,13 @@ export class RunWorker {
       if (!isApiError(err, 'Conflict') && !isApiError(err, 'NotFound')) logger.warn({ err, run: keyOf(seen) }, 'could not claim a run');
       return; // another replica was quicker, or the run changed: the watch shows its new state
     }
-    await this.carryOut(latest, claim, abort);
+    await this.carryOut(latest, claim, job);
   }
 
   /** Runs a run this worker has claimed (`latest`: as the claim was written), renewing the claim meanwhile. */
-  private async carryOut(claimed: Run, claim: HereClaim['claim'], abort: AbortController): Promise<void> {
+  private async carryOut(claimed: Run, claim: HereClaim['claim'], job: Job): Promise<void> {
     const { client, identity, logger } = this.opts;
+    const { abort } = job;
     const { attempt } = claim;
     let latest = claimed;
     const log = logger.child({ run: keyOf(latest), attempt });
@@ -242,6 +276,9 @@ export class RunWorker {
         // As where the run was started: resource workflows read ConfigMaps and Secrets of their namespace.
         ...(target.workflowType === 'resource' ? { readConfig: configReader(client, target.namespace) } : {}),
         signal: abort.signal,
+        onSandbox: () => {
+          job.inSandbox = true;
+        },
         beforeRecord: async () => {
           clearInterval(timer);
           await chain;
@@ -261,7 +298,7 @@ export class RunWorker {
       clearInterval(timer);
       await chain;
     }
-    if (abort.signal.aborted && this.stopped) {
+    if (abort.signal.aborted && (this.stopped || job.released)) {
       // Released, so another replica takes it at once instead of after the claim's time-out.
       await client
         .updateStatus({ ...latest, status: { ...latest.status, phase: undefined, claim: undefined } })

@@ -301,6 +301,8 @@ export class WorkflowExecutor {
       signal?: AbortSignal;
       /** Before the Work and the result are written: false when this replica may no longer record the run. */
       beforeRecord?: () => Promise<boolean>;
+      /** A step of the run has its slot and goes into its sandbox. */
+      onSandbox?: () => void;
     },
   ): Promise<PipelineResult> {
     const started = Date.now();
@@ -324,7 +326,10 @@ export class WorkflowExecutor {
       const limit = backoffLimitOf(pipeline);
       let attempts = 0;
       do {
-        result = await this.opts.runner.run(pipeline, context, options.signal ? { signal: options.signal } : {});
+        result = await this.opts.runner.run(pipeline, context, {
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.onSandbox ? { onSandbox: options.onSandbox } : {}),
+        });
         attempts++;
       } while (!result.ok && attempts <= limit && !options.signal?.aborted);
       if (!result.ok && limit && attempts > limit)
