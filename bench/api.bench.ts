@@ -21,7 +21,7 @@ import { SqliteStore } from '../src/store/SqliteStore.ts';
 import { PostgresStore } from '../src/store/PostgresStore.ts';
 import type { Store } from '../src/store/Store.ts';
 import { startPostgres, type TestPostgres } from '../test/helpers/postgres.ts';
-import { postgresCpuSeconds } from './lib/cpuBreakdown.ts';
+import { postgresCpu, postgresCpuSince } from './lib/cpuBreakdown.ts';
 import { keyOf } from '../src/store/Store.ts';
 import { kubectlFor } from '../test/helpers/kubectl.ts';
 import { arg, pct, fmt } from './lib/figures.ts';
@@ -86,12 +86,12 @@ async function main(): Promise<void> {
     // controllers have nothing to do with ConfigMaps).
     const load = async (kubeconfig: string, writes: number, prefix: string): Promise<{ rate: number; cpuMs: number; dbCpuMs: number }> => {
       const cpu = process.cpuUsage();
-      const dbCpu = db ? postgresCpuSeconds() : 0;
+      const dbCpu = postgresCpu();
       const out = await run(process.execPath, [join(import.meta.dirname, 'lib', 'writeLoad.ts'), kubeconfig, String(writes), String(CONCURRENCY), prefix]);
       const used = process.cpuUsage(cpu);
       const seconds: unknown = JSON.parse(out.trim().split('\n').pop() ?? '{}').seconds;
       if (typeof seconds !== 'number') throw new Error(`the write load printed no figure: ${out}`);
-      return { rate: writes / seconds, cpuMs: (used.user + used.system) / 1000 / writes, dbCpuMs: db ? ((postgresCpuSeconds() - dbCpu) * 1000) / writes : 0 };
+      return { rate: writes / seconds, cpuMs: (used.user + used.system) / 1000 / writes, dbCpuMs: db ? (postgresCpuSince(dbCpu) * 1000) / writes : 0 };
     };
     await load(fleet.kubeconfigPath, Math.ceil(WRITES / 5), 'warm');
     const api = await load(fleet.kubeconfigPath, WRITES, 'w');

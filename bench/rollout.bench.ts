@@ -32,7 +32,17 @@ import { keyOf } from '../src/store/Store.ts';
 import { bareSpawns, describeFloors, describeLimitedFloor, sandboxFloors, type MachineBudget } from './lib/sandboxFloor.ts';
 import { BENCH_IMAGE, buildBenchImage } from './lib/benchImage.ts';
 import { arg } from './lib/figures.ts';
-import { childCpuMs, cpuBreakdown, machineTicks, ticksMs, postgresCpuSeconds, threadCpuMs, threadCpuSince, type CpuProfile } from './lib/cpuBreakdown.ts';
+import {
+  childCpuMs,
+  cpuBreakdown,
+  machineTicks,
+  ticksMs,
+  postgresCpu,
+  postgresCpuSince,
+  threadCpuMs,
+  threadCpuSince,
+  type CpuProfile,
+} from './lib/cpuBreakdown.ts';
 import { startPostgres, type TestPostgres } from '../test/helpers/postgres.ts';
 import { printStatements, resetStatements, STATEMENT_SETTINGS } from './lib/postgresStatements.ts';
 import { metricsRegistry } from '../src/telemetry/metrics.ts';
@@ -312,7 +322,7 @@ async function main(): Promise<void> {
     const threadsStart = threadCpuMs();
     const childrenStart = childCpuMs(['sh']);
     if (db && statements) await resetStatements(db.url);
-    const dbCpuStart = db ? postgresCpuSeconds() : 0;
+    const dbCpuStart = postgresCpu();
     const machineStart = machineTicks();
     const storeStart = await storeCounts(fleet);
     const byKind = await writesByKind(fleet);
@@ -331,7 +341,7 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage(cpuStart);
     const threads = threadCpuSince(threadsStart);
     const childrenMs = childCpuMs(['sh']) - childrenStart;
-    const dbCpu = db ? postgresCpuSeconds() - dbCpuStart : 0;
+    const dbCpu = db ? postgresCpuSince(dbCpuStart) : 0;
     const machineEnd = machineTicks();
     const storeEnd = await storeCounts(fleet);
     byKind.stop();

@@ -171,21 +171,40 @@ export function cpuBreakdown(profile: CpuProfile): { lines: BreakdownLine[]; idl
   return { lines, idleShare: total ? idle / total : 0 };
 }
 
-/**
- * CPU seconds used so far by the processes named postgres (the throw-away cluster is the machine's only one), and by
- * those that ended: a backend whose connection closed is counted in its parent's (the postmaster's) children's time.
- * Without them the figure went down, below zero, when the pool closed idle connections during the run.
- */
-export function postgresCpuSeconds(): number {
-  let ms = 0;
+/** The CPU (ms) used so far by each process named postgres (the throw-away cluster is the machine's only one), and by those they reaped. */
+export interface PostgresCpu {
+  own: Map<string, number>;
+  reaped: number;
+}
+
+export function postgresCpu(): PostgresCpu {
+  const own = new Map<string, number>();
+  let reaped = 0;
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (stat.includes('(postgres)')) ms += withReapedMs(statFields(stat));
+      if (!stat.includes('(postgres)')) continue;
+      const fields = statFields(stat);
+      own.set(pid, ticksAt(fields, 11));
+      reaped += ticksAt(fields, 13);
     } catch {
       // The process ended between the listing and the read.
     }
   }
+  return { own, reaped };
+}
+
+/**
+ * CPU seconds the postgres processes used between two snapshots: a process alive at both its difference, one started
+ * since all of its own, and one that ended since (a pool closed an idle connection) what it used after `start` — its
+ * whole life is in its postmaster's reaped time, less what it had used at `start`. Counting reaped time whole charged
+ * a backend's earlier work (a fleet's set-up, seconds of it) to the phase measured; leaving it out took the figure
+ * below zero.
+ */
+export function postgresCpuSince(start: PostgresCpu, now: PostgresCpu = postgresCpu()): number {
+  let ms = now.reaped - start.reaped;
+  for (const [pid, used] of now.own) ms += used - (start.own.get(pid) ?? 0);
+  for (const [pid, used] of start.own) if (!now.own.has(pid)) ms -= used;
   return ms / 1000;
 }

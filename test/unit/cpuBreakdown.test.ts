@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { componentOf, cpuBreakdown, threadCpuMs, threadCpuSince, type CpuProfile } from '../../bench/lib/cpuBreakdown.ts';
+import { componentOf, cpuBreakdown, postgresCpuSince, threadCpuMs, threadCpuSince, type CpuProfile } from '../../bench/lib/cpuBreakdown.ts';
 
 const src = (path: string): string => `file:///opt/fleetops/src/${path}`;
 
@@ -57,4 +57,26 @@ test("the process's threads' CPU time is read by name, the main thread's under m
   const used = threadCpuSince(before);
   assert.ok(used.has('main'));
   assert.ok([...used.values()].every((ms) => ms >= 0));
+});
+
+test("PostgreSQL's CPU between two snapshots counts what each process used in between, ended ones too, and nothing before", () => {
+  // 10: alive throughout (100 → 150 ms); 11: a pool connection that used 400 ms during set-up and 30 ms more before it
+  // closed (its 430 ms land in the postmaster's reaped time); 12: started since (20 ms).
+  const start = {
+    own: new Map([
+      ['1', 5],
+      ['10', 100],
+      ['11', 400],
+    ]),
+    reaped: 1000,
+  };
+  const now = {
+    own: new Map([
+      ['1', 5],
+      ['10', 150],
+      ['12', 20],
+    ]),
+    reaped: 1430,
+  };
+  assert.equal(postgresCpuSince(start, now), (50 + 30 + 20) / 1000);
 });
