@@ -72,28 +72,37 @@ function napsThrough(c: FleetProcess['client']) {
 
 const holderIs = (run: Run, f: FleetProcess): boolean => run.status?.claim?.holder?.includes(`-${f.child.pid}-`) === true;
 
-describe('runs claimed where they are created', () => {
-  let replicas: PostgresReplicas;
-  const replica = (name: string, role: 'all' | 'api' | 'worker'): Promise<FleetProcess> => replicas.start(name, role);
+/** Replicas on a PostgreSQL of the describe's own (made before its tests, removed after), and a signal for its watches. */
+function describeReplicas(): { replicas: () => PostgresReplicas; watching: AbortController } {
+  let replicas: PostgresReplicas | undefined;
   const watching = new AbortController();
-
   before(async () => {
     replicas = await startPostgresReplicas();
   });
   after(async () => {
     watching.abort();
-    await replicas.stop();
+    await replicas?.stop();
   });
+  return { replicas: () => replicas!, watching };
+}
+
+/** The first replica (role all) up with its Lease, the nap Promise served, and every version of every run recorded. */
+async function startLeader(replicas: PostgresReplicas, signal: AbortSignal) {
+  const a = await replicas.start('a', 'all');
+  const seen: Seen[] = [];
+  const watch = a.client.watch(RUNS, {}, (e) => seen.push({ type: e.type, run: e.object as Run }), signal);
+  const naps = napsThrough(a.client);
+  await naps.serve();
+  // Its Lease is written once its worker has started.
+  await eventually(() => naps.leaseOf(a), 30_000, "the replica's Lease");
+  return { a, seen, watch, ...naps };
+}
+
+describe('runs claimed where they are created', () => {
+  const { replicas, watching } = describeReplicas();
 
   it('creates every run claimed while alone, and leaves runs to other workers once they are up', async () => {
-    const a = await replica('a', 'all');
-    const c = a.client;
-    const seen: Seen[] = [];
-    const watch = c.watch(RUNS, {}, (e) => seen.push({ type: e.type, run: e.object as Run }), watching.signal);
-    const { serve, nap, done, leaseOf } = napsThrough(c);
-    await serve();
-    // Its Lease is written once its worker has started.
-    await eventually(() => leaseOf(a), 30_000, "the replica's Lease");
+    const { a, seen, watch, nap, done, leaseOf } = await startLeader(replicas(), watching.signal);
 
     // Alone: each run appears claimed by this replica (attempt 1), and is never seen unclaimed or claimed again. More
     // runs than the replica has step slots (8 on 2 cores), each alive for seconds (waiting for a slot, then its step):
@@ -122,7 +131,7 @@ describe('runs claimed where they are created', () => {
 
     // A worker replica comes up: more runs at once than this replica's worker has room for (8 steps on 2 cores, 4 per
     // core elsewhere) are left unclaimed at creation, and the other worker takes some of them.
-    const b = await replica('b', 'worker');
+    const b = await replicas().start('b', 'worker');
     await eventually(() => leaseOf(b), 30_000, "the worker's Lease seen by the leader");
     const busy = Array.from({ length: 40 }, (_, i) => `busy-${i}`);
     for (const name of busy) await nap(name, 5);
@@ -142,25 +151,10 @@ describe('runs claimed where they are created', () => {
 });
 
 describe('a backlog claimed alone', () => {
-  let replicas: PostgresReplicas;
-  const watching = new AbortController();
-
-  before(async () => {
-    replicas = await startPostgresReplicas();
-  });
-  after(async () => {
-    watching.abort();
-    await replicas.stop();
-  });
+  const { replicas, watching } = describeReplicas();
 
   it('spreads once another worker is up: runs not yet in a sandbox are released, and that worker carries them out', async () => {
-    const a = await replicas.start('a', 'all');
-    const c = a.client;
-    const seen: Seen[] = [];
-    const watch = c.watch(RUNS, {}, (e) => seen.push({ type: e.type, run: e.object as Run }), watching.signal);
-    const { serve, nap, done, leaseOf } = napsThrough(c);
-    await serve();
-    await eventually(() => leaseOf(a), 30_000, "the replica's Lease");
+    const { a, seen, watch, nap, done } = await startLeader(replicas(), watching.signal);
 
     // Alone, the leader claims every run it creates: four times its 8 step slots, each step 20 s, so most of them
     // wait for a slot on this replica for a minute or more.
@@ -174,7 +168,7 @@ describe('a backlog claimed alone', () => {
     );
 
     // Another worker comes up while most of them wait: the leader keeps what its slots can take and releases the rest.
-    const b = await replicas.start('b', 'worker');
+    const b = await replicas().start('b', 'worker');
     await eventually(() => done(backlog), 240_000, 'every resource done');
     const runs = seen.filter((s) => backlog.includes(s.run.spec.object.name));
     const finished = runs.filter((s) => s.run.status?.phase === 'Succeeded');
