@@ -132,16 +132,32 @@ export function isUnfinishedDispatch(run: StoredObject & { spec?: { execution?: 
   return run.spec?.execution !== undefined && run.status?.phase !== 'Succeeded' && run.status?.phase !== 'Failed';
 }
 
+/** The annotation `kubectl apply` keeps the whole applied object in. */
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
 /** What a dispatched run carries (RunExecution), from the target as this replica sees it now. */
-function executionOf(target: WorkflowTarget, pipeline: Pipeline, input: StoredObject): RunExecution {
+export function executionOf(target: WorkflowTarget, pipeline: Pipeline, input: StoredObject): RunExecution {
   const { apiVersion, kind, metadata, spec } = target.promise;
+  const { [LAST_APPLIED]: _applied, ...annotations } = metadata.annotations ?? {};
   return {
     pipeline,
     input,
     plural: target.plural,
     namespace: target.namespace,
-    // Not its API nor its workflows (the run carries its own pipeline): they can be large.
-    promise: { apiVersion, kind, metadata, spec: { destinationSelectors: spec?.destinationSelectors ?? [] } },
+    // Not its API nor its workflows (the run carries its own pipeline), nor its managed fields or the copy of the whole
+    // Promise that `kubectl apply` leaves in an annotation: they can be large, and every run of the fleet carries this.
+    promise: {
+      apiVersion,
+      kind,
+      metadata: {
+        name: metadata.name,
+        uid: metadata.uid,
+        resourceVersion: metadata.resourceVersion,
+        creationTimestamp: metadata.creationTimestamp,
+        ...(Object.keys(annotations).length ? { annotations } : {}),
+      },
+      spec: { destinationSelectors: spec?.destinationSelectors ?? [] },
+    },
   };
 }
 

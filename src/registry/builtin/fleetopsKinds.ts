@@ -85,7 +85,10 @@ export interface RunExecution {
   input: StoredObject;
   plural: string;
   namespace: string;
-  /** The Promise as far as the run needs it: its metadata (name, uid, output rules) and destination selectors. */
+  /**
+   * The Promise as far as the run needs it: its name, uid and annotations (output rules; not the copy of the whole
+   * Promise that `kubectl apply` keeps in one) and its destination selectors.
+   */
   promise: KratixPromise;
 }
 
