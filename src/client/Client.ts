@@ -32,6 +32,8 @@ export interface ClientGetOptions {
  */
 export interface ClientWriteOptions {
   shared?: boolean;
+  /** The object is not read again soon (a finished run): a cache of the client's may leave it out. A client may ignore it. */
+  uncached?: boolean;
 }
 
 export interface ClientWatchEvent {

@@ -45,6 +45,7 @@ export class InProcessClient implements Client {
       fieldManager: this.fieldManager,
       version,
       shared: options.shared === true,
+      uncached: options.uncached === true,
       ...(options.dryRun ? { dryRun: true } : {}),
       ...(options.withStatus ? { withStatus: true } : {}),
     };
@@ -61,6 +62,7 @@ export class InProcessClient implements Client {
           fieldManager: this.fieldManager,
           version,
           shared: options.shared === true,
+          uncached: options.uncached === true,
         })
       ).object,
     );
@@ -75,6 +77,7 @@ export class InProcessClient implements Client {
           version,
           subresource: 'status',
           shared: options.shared === true,
+          uncached: options.uncached === true,
         })
       ).object,
     );
@@ -88,6 +91,7 @@ export class InProcessClient implements Client {
           fieldManager: this.fieldManager,
           version,
           shared: options.shared === true,
+          uncached: options.uncached === true,
           ...(subresource ? { subresource } : {}),
         })
       ).object,

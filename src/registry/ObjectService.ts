@@ -50,6 +50,8 @@ export interface WriteOptions extends AdmitOptions {
    * state of its own (a WorkflowRun created already claimed by the replica that runs it). The API never sets it.
    */
   withStatus?: boolean;
+  /** The object is not read again soon: the store's read cache does not keep it (CommitOptions.uncached). */
+  uncached?: boolean;
 }
 
 /** How a write's body is held (ObjectStrategy.decode). */
@@ -202,9 +204,9 @@ export class ObjectService {
    * The objects stored; with `shared`, as the store's watchers and read cache share them (WriteOptions.shared): the
    * objects given are made for the write (decoded, admitted), and nothing here changes them afterwards.
    */
-  private async commit(type: ResourceType, name: string, ops: WriteOp[], shared = false): Promise<StoredObject[]> {
+  private async commit(type: ResourceType, name: string, ops: WriteOp[], opts: Pick<WriteOptions, 'shared' | 'uncached'> = {}): Promise<StoredObject[]> {
     try {
-      return await this.store.commit(this.fence ? [this.fence(), ...ops] : ops, { shared });
+      return await this.store.commit(this.fence ? [this.fence(), ...ops] : ops, { shared: opts.shared === true, uncached: opts.uncached === true });
     } catch (err) {
       throw this.translate(type, name, err);
     }
@@ -253,7 +255,7 @@ export class ObjectService {
       if (await this.store.get(this.key(type, namespace, name))) throw alreadyExists(type.plural, type.group, name);
       return { object: { ...obj, metadata: { ...m, uid: randomUUID(), creationTimestamp: this.timestamp() } }, warnings, created: true };
     }
-    const [stored] = await this.commit(type, name, [{ op: 'create', key: this.key(type, namespace, name), object: obj }], opts.shared);
+    const [stored] = await this.commit(type, name, [{ op: 'create', key: this.key(type, namespace, name), object: obj }], opts);
     return { object: this.present(type, only(stored), version), warnings, created: true };
   }
 
@@ -314,7 +316,7 @@ export class ObjectService {
       // no-op writes keep the resourceVersion, as the apiserver does
       return { object: this.present(type, old, version), warnings, created: false };
     }
-    const [stored] = await this.commit(type, name, [{ op: 'update', key, object: obj, expectedRv: opts.expectedRv }], opts.shared);
+    const [stored] = await this.commit(type, name, [{ op: 'update', key, object: obj, expectedRv: opts.expectedRv }], opts);
     return { object: this.present(type, only(stored), version), warnings, created: false };
   }
 

@@ -358,7 +358,7 @@ export class PostgresStore implements Store {
   commit(ops: WriteOp[], options?: CommitOptions): Promise<StoredObject[]> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ ops, shared: options?.shared === true, resolve, reject, cause: activeTraceContext() });
+      this.queue.push({ ops, shared: options?.shared === true, uncached: options?.uncached === true, resolve, reject, cause: activeTraceContext() });
       if (!this.flushing) this.flushing = this.flushAll();
     });
   }
@@ -617,8 +617,8 @@ export class PostgresStore implements Store {
         // The read cache takes the whole batch before any watcher runs (one reading another object of it sees it).
         // One object per text, shared by the watchers and the cache (and a writer that asked for it shared): made
         // here only, as the change log's path parses its own.
-        const events = done.flatMap((d) => d.events.map((e) => ({ e, shared: watchersObject(stored(e.stored), d.item.shared) })));
-        for (const { e, shared } of events) this.cache.remember(idOf(e.key), e.type === 'DELETED' ? undefined : e.data, e.rv, shared);
+        const events = done.flatMap((d) => d.events.map((e) => ({ e, shared: watchersObject(stored(e.stored), d.item.shared), uncached: d.item.uncached })));
+        for (const { e, shared, uncached } of events) this.cache.remember(idOf(e.key), e.type === 'DELETED' || uncached ? undefined : e.data, e.rv, shared);
         for (const { e, shared } of events) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object: shared }, e.cause);
         this.delivered = last.rv;
         return;

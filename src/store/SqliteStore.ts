@@ -233,7 +233,7 @@ export class SqliteStore implements Store {
   commit(ops: WriteOp[], options?: CommitOptions): Promise<StoredObject[]> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ ops, shared: options?.shared === true, resolve, reject, cause: activeTraceContext() });
+      this.queue.push({ ops, shared: options?.shared === true, uncached: options?.uncached === true, resolve, reject, cause: activeTraceContext() });
       if (this.queue.length === 1) setImmediate(() => this.flush());
     });
   }
@@ -314,8 +314,8 @@ export class SqliteStore implements Store {
         return { e, own, shared: watchersObject(own, item.shared) };
       }),
     }));
-    for (const { events } of delivered) {
-      for (const { e, shared } of events) this.cache.remember(cacheId(e.key), e.type === 'DELETED' ? undefined : e.data, e.rv, shared);
+    for (const { item, events } of delivered) {
+      for (const { e, shared } of events) this.cache.remember(cacheId(e.key), e.type === 'DELETED' || item.uncached ? undefined : e.data, e.rv, shared);
     }
     for (const { item, events } of delivered) {
       for (const { e, shared } of events) this.hub.publish({ type: e.type, rv: e.rv, key: e.key, object: shared }, item.cause);

@@ -108,6 +108,11 @@ export interface CommitOptions {
    * (made of those given) rather than a copy for the caller alone. GetOptions.shared's counterpart for writes.
    */
   shared?: boolean;
+  /**
+   * What is written is not read again soon (a finished run: its watchers get it, nobody reads it back): the read cache
+   * drops the objects' texts rather than keep them, leaving its room to objects that are read again.
+   */
+  uncached?: boolean;
 }
 
 export interface Store {

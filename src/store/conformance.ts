@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { KubeObject, StoredObject } from '../api/types.ts';
 import { ApiError, isApiError } from '../api/errors.ts';
 import { createObject, deleteObject, keyOf, MAX_OBJECT_BYTES, updateObject, type Store, type StoreEvent } from './Store.ts';
+import { metricsRegistry } from '../telemetry/metrics.ts';
 
 const T = { group: 'apps.example.com', kind: 'App' };
 const U = { group: 'platform.kratix.io', kind: 'Promise' };
@@ -19,6 +20,12 @@ async function collect(store: Store, options: Parameters<Store['watch']>[0]): Pr
   const events: StoreEvent[] = [];
   const handle = await store.watch(options, (e) => events.push(e));
   return { events, stop: () => handle.stop() };
+}
+
+/** Single-object reads the store answered from its database so far (fleetops_store_reads_total). */
+async function readsFromDatabase(): Promise<number> {
+  const values = (await metricsRegistry.getSingleMetric('fleetops_store_reads_total')?.get())?.values ?? [];
+  return values.filter((v) => v.labels.from === 'database').reduce((sum, v) => sum + v.value, 0);
 }
 
 export function runStoreConformance(name: string, makeStore: () => Promise<Store>): void {
@@ -390,6 +397,23 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       const read = await store.get(key, { shared: true });
       // A store may ignore `shared` on reads (GetOptions.shared); then the read is a copy, equal to the answer.
       if (read !== updated) assert.deepEqual(read, updated);
+      seen.stop();
+      await store.close();
+    });
+
+    it('reads back the latest version of an object written uncached, once its watchers have it, and nothing older', async () => {
+      const store = await makeStore();
+      const seen = await collect(store, { type: T });
+      const key = keyOf(T, 'default', 'a');
+      await createObject(store, key, app('a', { phase: 'Running' }));
+      assert.deepEqual((await store.get(key))?.spec, { phase: 'Running' }, 'read once: in the read cache now');
+      const [done] = await store.commit([{ op: 'update', key, object: app('a', { phase: 'Succeeded' }) }], { uncached: true });
+      assert.deepEqual(seen.events[1]?.object.spec, { phase: 'Succeeded' }, 'its watchers get it as ever');
+      // A store with a read cache does not keep it there: the read goes to the database, never to the older text.
+      const before = await readsFromDatabase();
+      assert.deepEqual(await store.get(key), done);
+      assert.deepEqual(await store.get(key, { cached: true }), done);
+      assert.ok((await readsFromDatabase()) > before, 'read back from the database');
       seen.stop();
       await store.close();
     });

@@ -104,6 +104,8 @@ export interface PendingCommit {
   ops: WriteOp[];
   /** CommitOptions.shared: the writer gets the objects its watchers get. */
   shared: boolean;
+  /** CommitOptions.uncached: the read cache keeps none of its texts. */
+  uncached: boolean;
   /** The trace context the commit was asked for in (tracing on): its events reach watchers inside it. */
   cause?: Context | undefined;
   resolve(objects: StoredObject[]): void;

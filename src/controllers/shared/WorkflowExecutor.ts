@@ -493,7 +493,8 @@ export class WorkflowExecutor {
           ...(result.ok ? { output: { status: result.status, ...(Object.keys(result.control).length ? { control: result.control } : {}) } } : {}),
         },
       },
-      { shared: true },
+      // Finished: its watchers (the workflow awaiting it) get it, and nothing reads it back but a list or a person.
+      { shared: true, uncached: true },
     );
   }
 }
