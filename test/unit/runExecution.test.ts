@@ -10,14 +10,13 @@ import { ANNOTATION_OUTPUT_NAMESPACES } from '../../src/api/fleetopsNames.ts';
 import type { KratixPromise } from '../../src/registry/builtin/kratixKinds.ts';
 
 const schema = { type: 'object', properties: Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`field${i}`, { type: 'string' }])) };
+/** What a run keeps of the Promise's metadata, beside its output rules. */
+const identity = { name: 'app', uid: 'u-1', resourceVersion: '7', creationTimestamp: '2026-01-01T00:00:00Z' };
 const promise = {
   apiVersion: 'platform.kratix.io/v1alpha1',
   kind: 'Promise',
   metadata: {
-    name: 'app',
-    uid: 'u-1',
-    resourceVersion: '7',
-    creationTimestamp: '2026-01-01T00:00:00Z',
+    ...identity,
     labels: { team: 'platform' },
     annotations: {
       [ANNOTATION_OUTPUT_NAMESPACES]: 'apps',
@@ -55,13 +54,7 @@ test("a dispatched run carries the Promise's name, uid, output rules and selecto
   assert.deepEqual(x.promise, {
     apiVersion: 'platform.kratix.io/v1alpha1',
     kind: 'Promise',
-    metadata: {
-      name: 'app',
-      uid: 'u-1',
-      resourceVersion: '7',
-      creationTimestamp: '2026-01-01T00:00:00Z',
-      annotations: { [ANNOTATION_OUTPUT_NAMESPACES]: 'apps' },
-    },
+    metadata: { ...identity, annotations: { [ANNOTATION_OUTPUT_NAMESPACES]: 'apps' } },
     spec: { destinationSelectors: [{ matchLabels: { env: 'prod' } }] },
   });
   assert.ok(JSON.stringify(x.promise).length < 400, 'a few hundred bytes, whatever the Promise holds');
