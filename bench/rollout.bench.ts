@@ -45,7 +45,7 @@ import {
 } from './lib/cpuBreakdown.ts';
 import { startPostgres, type TestPostgres } from '../test/helpers/postgres.ts';
 import { printStatements, resetStatements, STATEMENT_SETTINGS } from './lib/postgresStatements.ts';
-import { metricsRegistry } from '../src/telemetry/metrics.ts';
+import { metricsRegistry, metricTotal } from '../src/telemetry/metrics.ts';
 import { allocationBreakdown, type SamplingHeapProfile } from './lib/allocationBreakdown.ts';
 
 const N = arg('resources', 10_000);
@@ -161,16 +161,12 @@ function gcCounter(): Record<'minor' | 'major' | 'incremental', { count: number;
  * the update costs the store, whatever the machine's load.
  */
 async function storeCounts(fleet: FleetOps): Promise<{ writes: number; transactions: number; cached: number; missed: number; readQueries: number }> {
-  const value = async (name: string, from?: string): Promise<number> =>
-    ((await metricsRegistry.getSingleMetric(name)?.get())?.values ?? [])
-      .filter((v) => from === undefined || v.labels.from === from)
-      .reduce((sum, v) => sum + v.value, 0);
   return {
     writes: await fleet.store.currentRv(),
-    transactions: await value('fleetops_store_commits_total'),
-    cached: await value('fleetops_store_reads_total', 'cache'),
-    missed: await value('fleetops_store_reads_total', 'database'),
-    readQueries: await value('fleetops_store_read_queries_total'),
+    transactions: await metricTotal('fleetops_store_commits_total'),
+    cached: await metricTotal('fleetops_store_reads_total', { from: 'cache' }),
+    missed: await metricTotal('fleetops_store_reads_total', { from: 'database' }),
+    readQueries: await metricTotal('fleetops_store_read_queries_total'),
   };
 }
 

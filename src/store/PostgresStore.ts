@@ -50,7 +50,7 @@ import { activeTraceContext } from '../telemetry/tracing.ts';
 import { listPage, listQuery } from './listPage.ts';
 import { countCommit, eventTypeOf, rowOf, rowProblems, stampWrite, type CommittedEvent, type PendingCommit } from './storedWrite.ts';
 import { migrate } from './postgresSchema.ts';
-import { CHANGES_CHANNEL, lockAndReadSql, READ_ROW, READ_ROWS, readRowsSql, writeQuery, type Assumed, type Slot } from './postgresBatchSql.ts';
+import { CHANGES_CHANNEL, keyArrays, lockAndReadSql, READ_ROW, READ_ROWS, readRowsSql, writeQuery, type Assumed, type Slot } from './postgresBatchSql.ts';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database` (libpq's parameters in the query string). */
@@ -310,11 +310,9 @@ export class PostgresStore implements Store {
       if (found[0]) rows.set(id, { rv: Number(found[0].rv), text: found[0].data });
       return rows;
     }
-    const columns: string[][] = [[], [], [], []];
-    for (const k of keys.values()) columns.forEach((c, i) => c.push([k.group, k.kind, k.namespace, k.name][i]!));
     const { rows: found } = await this.pool.query<{ grp: string; kind: string; ns: string; name: string; rv: string; data: string }>({
       ...READ_ROWS,
-      values: columns,
+      values: keyArrays(keys.values()),
     });
     for (const r of found) rows.set(idOf({ group: r.grp, kind: r.kind, namespace: r.ns, name: r.name }), { rv: Number(r.rv), text: r.data });
     return rows;

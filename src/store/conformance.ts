@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { KubeObject, StoredObject } from '../api/types.ts';
 import { ApiError, isApiError } from '../api/errors.ts';
 import { createObject, deleteObject, keyOf, MAX_OBJECT_BYTES, updateObject, type Store, type StoreEvent } from './Store.ts';
-import { metricsRegistry } from '../telemetry/metrics.ts';
+import { metricTotal } from '../telemetry/metrics.ts';
 
 const T = { group: 'apps.example.com', kind: 'App' };
 const U = { group: 'platform.kratix.io', kind: 'Promise' };
@@ -23,10 +23,7 @@ async function collect(store: Store, options: Parameters<Store['watch']>[0]): Pr
 }
 
 /** Single-object reads the store answered from its database so far (fleetops_store_reads_total). */
-async function readsFromDatabase(): Promise<number> {
-  const values = (await metricsRegistry.getSingleMetric('fleetops_store_reads_total')?.get())?.values ?? [];
-  return values.filter((v) => v.labels.from === 'database').reduce((sum, v) => sum + v.value, 0);
-}
+const readsFromDatabase = (): Promise<number> => metricTotal('fleetops_store_reads_total', { from: 'database' });
 
 export function runStoreConformance(name: string, makeStore: () => Promise<Store>): void {
   describe(`Store conformance: ${name}`, () => {

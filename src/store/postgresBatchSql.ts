@@ -50,6 +50,18 @@ function keyColumns(keys: Iterable<ObjectKey>): string {
 
 const JOIN_KEYS = 'o.grp = k.grp AND o.kind = k.kind AND o.ns = k.ns AND o.name = k.name';
 
+/** Keys as four parameters, the arrays of their group, kind, namespace and name (a prepared statement's text[]s). */
+export function keyArrays(keys: Iterable<ObjectKey>): [string[], string[], string[], string[]] {
+  const cols: [string[], string[], string[], string[]] = [[], [], [], []];
+  for (const k of keys) {
+    cols[0].push(k.group);
+    cols[1].push(k.kind);
+    cols[2].push(k.namespace);
+    cols[3].push(k.name);
+  }
+  return cols;
+}
+
 /** The prepared read of one row by its key (the read cache's miss of a turn that had one). */
 export const READ_ROW = {
   name: 'fleetops-get',
@@ -144,7 +156,6 @@ export function writeQuery(slots: Iterable<Slot>, events: LogEntry[], rv: number
   const up: Slot[] = [];
   const gone: Slot[] = [];
   for (const slot of slots) if (slot.dirty) (slot.data === undefined ? gone : up).push(slot);
-  const keyCols = (keys: ObjectKey[]): string[][] => [keys.map((k) => k.group), keys.map((k) => k.kind), keys.map((k) => k.namespace), keys.map((k) => k.name)];
   const seen = assumed?.rows ?? [];
   // An entry at the version of a row the batch upserts has that row's text: sent once, as the row (migration 3).
   const upserted = new Set(up.map((s) => s.rv));
@@ -153,15 +164,15 @@ export function writeQuery(slots: Iterable<Slot>, events: LogEntry[], rv: number
     text: WRITE_SQL,
     values: [
       assumed ? assumed.counter : null,
-      ...keyCols(seen.map((r) => r.key)),
+      ...keyArrays(seen.map((r) => r.key)),
       seen.map((r) => r.rv),
-      ...keyCols(up.map((s) => s.key)),
+      ...keyArrays(up.map((s) => s.key)),
       up.map((s) => s.rv),
       binaryTextArray(up.map((s) => s.data ?? null)),
-      ...keyCols(gone.map((s) => s.key)),
+      ...keyArrays(gone.map((s) => s.key)),
       events.map((e) => e.rv),
       events.map((e) => e.type),
-      ...keyCols(events.map((e) => e.key)),
+      ...keyArrays(events.map((e) => e.key)),
       binaryTextArray(events.map((e) => (upserted.has(e.rv) ? null : e.data))),
       rv,
     ],

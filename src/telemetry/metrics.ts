@@ -21,6 +21,15 @@ if (enabled) {
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) metricsRegistry.removeSingleMetric(name);
 }
 
+/**
+ * A family's total now over its series whose labels include `labels` (every series without): what a scrape would
+ * show, summed. For tests and benchmarks that count what the process did between two points.
+ */
+export async function metricTotal(name: string, labels: Record<string, string> = {}): Promise<number> {
+  const values = (await metricsRegistry.getSingleMetric(name)?.get())?.values ?? [];
+  return values.filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want)).reduce((sum, v) => sum + v.value, 0);
+}
+
 /** One labelled series of a counter. */
 export interface CounterSeries {
   inc(by?: number): void;

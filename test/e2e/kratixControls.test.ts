@@ -12,7 +12,7 @@ import { eventually, installPromise, startTestFleet, type TestFleet } from '../h
 import { kubectlFor, type Kubectl } from '../helpers/kubectl.ts';
 import { testPromise } from '../helpers/promises.ts';
 import { TEST_IMAGE } from '../helpers/images.ts';
-import { metricsRegistry } from '../../src/telemetry/metrics.ts';
+import { metricTotal } from '../../src/telemetry/metrics.ts';
 
 const promise = testPromise({
   kind: 'Lamp',
@@ -330,11 +330,7 @@ describe('workflows that suspend themselves', () => {
         : undefined;
     await eventually(failed, 30_000, 'the workflow failed');
     // Three runs of the pipeline (one and two more), counted where the runner counts them.
-    const runsOf = async (): Promise<number> => {
-      const metric = metricsRegistry.getSingleMetric('fleetops_pipeline_runs_total');
-      const { values } = (await metric?.get()) ?? { values: [] };
-      return values.filter((v) => v.labels.promise === 'flaky' && v.labels.result === 'failed').reduce((n, v) => n + v.value, 0);
-    };
+    const runsOf = (): Promise<number> => metricTotal('fleetops_pipeline_runs_total', { promise: 'flaky', result: 'failed' });
     assert.ok((await runsOf()) >= 3, `runs ${await runsOf()}`);
     const message = (
       await fleet.client.get<{ status?: { kratix?: { workflows?: { message?: string } } } }>('/apis/test.fleetops.dev/v1/namespaces/default/flakies/f1')

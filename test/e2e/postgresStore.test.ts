@@ -15,7 +15,7 @@ import { Registry } from '../../src/registry/Registry.ts';
 import { widgetType } from '../helpers/widgetType.ts';
 import { startPostgres, startStandby, type TestPostgres } from '../helpers/postgres.ts';
 import { eventually } from '../helpers/fleet.ts';
-import { metricsRegistry } from '../../src/telemetry/metrics.ts';
+import { metricTotal } from '../../src/telemetry/metrics.ts';
 
 const T = { group: 'apps.example.com', kind: 'App' };
 const app = (name: string, spec: Record<string, unknown> = {}): Parameters<typeof createObject>[2] => ({
@@ -72,12 +72,6 @@ describe('PostgreSQL store schema', () => {
   });
 });
 
-/** A counter's value now (every series of it together, or those whose labels match). */
-async function counted(name: string, labels: Record<string, string> = {}): Promise<number> {
-  const values = (await metricsRegistry.getSingleMetric(name)?.get())?.values ?? [];
-  return values.filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want)).reduce((sum, v) => sum + v.value, 0);
-}
-
 describe('PostgreSQL store reads', () => {
   it("reads a turn's cache misses together: every answer right, absent objects undefined, in a statement per 256 rows", async () => {
     const url = await freshDatabase();
@@ -90,14 +84,14 @@ describe('PostgreSQL store reads', () => {
     const reader = await PostgresStore.open({ url, cacheChars: 1 });
     try {
       const asked = [...names, ...names.slice(0, 20), 'absent-1', 'absent-2'];
-      const [misses, queries] = [await counted('fleetops_store_reads_total', { from: 'database' }), await counted('fleetops_store_read_queries_total')];
+      const [misses, queries] = [await metricTotal('fleetops_store_reads_total', { from: 'database' }), await metricTotal('fleetops_store_read_queries_total')];
       const answers = await Promise.all(asked.map((n) => reader.get(keyOf(T, 'default', n))));
       assert.deepEqual(
         answers.map((o) => o && { name: o.metadata.name, spec: o.spec }),
         asked.map((n) => (n.startsWith('absent') ? undefined : { name: n, spec: { n: names.indexOf(n) } })),
       );
-      assert.equal((await counted('fleetops_store_reads_total', { from: 'database' })) - misses, asked.length);
-      assert.equal((await counted('fleetops_store_read_queries_total')) - queries, 2, '302 distinct rows: two statements');
+      assert.equal((await metricTotal('fleetops_store_reads_total', { from: 'database' })) - misses, asked.length);
+      assert.equal((await metricTotal('fleetops_store_read_queries_total')) - queries, 2, '302 distinct rows: two statements');
     } finally {
       await reader.close();
     }
