@@ -13,6 +13,7 @@ import { isPlainObject, jsonEqual, type KubeObject, type StoredObject, cloneJson
 import { keyOf, type CheckOp, type GetOptions, type ObjectKey, type Store, type WatchHandle, type WriteOp } from '../store/Store.ts';
 import { rfc3339Seconds } from '../api/time.ts';
 import { recordUpdate, serverSideApply } from './managedFields.ts';
+import { atomicFieldsOf, type AtomicFields } from './schema/atomicFields.ts';
 import { ObjectReader, objectKey, present, type ListQuery, type ObjectList, type TextList, type WatchEvent, type WatchQuery } from './ObjectReader.ts';
 import { ObjectStrategy, type AdmitOptions, type BodyHolding } from './ObjectStrategy.ts';
 import type { Registry } from './Registry.ts';
@@ -96,6 +97,11 @@ export const FINALIZER_NAMESPACE = 'kubernetes';
 
 function isNamespace(type: ResourceType): boolean {
   return type.group === '' && type.kind === 'Namespace';
+}
+
+/** The maps a version of a kind's schema marks atomic, for its managed fields (the preferred version's as a fallback). */
+function atomicMaps(type: ResourceType, version: string): AtomicFields | undefined {
+  return atomicFieldsOf(type.schemas[version] ?? type.schemas[preferredVersion(type)]);
 }
 
 export interface DeleteResult {
@@ -249,7 +255,8 @@ export class ObjectService {
     const warnings = this.strategy.admit(type, obj, undefined, opts, version);
     await opts.validate?.(obj, undefined);
     await this.ensureNamespace(type, namespace);
-    if (opts.fieldManager) m.managedFields = recordUpdate(undefined, obj, opts.fieldManager, obj.apiVersion, this.timestamp());
+    if (opts.fieldManager)
+      m.managedFields = recordUpdate(undefined, obj, opts.fieldManager, obj.apiVersion, this.timestamp(), undefined, atomicMaps(type, version));
     const name = m.name ?? '';
     if (opts.dryRun) {
       if (await this.store.get(this.key(type, namespace, name))) throw alreadyExists(type.plural, type.group, name);
@@ -291,7 +298,7 @@ export class ObjectService {
       const sentOwn = next.metadata.managedFields !== undefined && !jsonEqual(next.metadata.managedFields, old.metadata.managedFields);
       if (!sentOwn && opts.fieldManager) {
         const before = old.metadata.managedFields;
-        m.managedFields = recordUpdate(old, obj, opts.fieldManager, obj.apiVersion, this.timestamp(), opts.subresource);
+        m.managedFields = recordUpdate(old, obj, opts.fieldManager, obj.apiVersion, this.timestamp(), opts.subresource, atomicMaps(type, version));
         // recordUpdate answers the entries it was given when no field changed, a new list when one did.
         fieldChanged = before === undefined ? m.managedFields.length > 0 : m.managedFields !== before;
       } else if (!sentOwn) m.managedFields = old.metadata.managedFields;
@@ -417,7 +424,15 @@ export class ObjectService {
       const old = await this.store.get(this.key(type, namespace, name));
       const live = old ? this.present(type, cloneJson(old), version) : undefined;
       if (live && opts.subresource !== 'status' && type.statusSubresource) delete applied.status;
-      const { object, conflicts } = serverSideApply(live, applied, opts.fieldManager, opts.force === true, apiVersionOf(type, version), this.timestamp());
+      const { object, conflicts } = serverSideApply(
+        live,
+        applied,
+        opts.fieldManager,
+        opts.force === true,
+        apiVersionOf(type, version),
+        this.timestamp(),
+        atomicMaps(type, version),
+      );
       if (conflicts.length) {
         const summary = conflicts.map((c) => c.message).join('\n- ');
         throw new ApiError(

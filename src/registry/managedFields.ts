@@ -1,22 +1,36 @@
 /**
  * Field ownership for server-side apply, stored in `metadata.managedFields` as FieldsV1 trees. Lists are treated
- * as atomic (owned whole), which is what CRDs without list-map keys get from the real apiserver.
+ * as atomic (owned whole), which is what CRDs without list-map keys get from the real apiserver; so are the maps the
+ * kind's schema marks `x-kubernetes-map-type: atomic` (`AtomicFields`, given by the caller), as there.
  */
 import { cause } from '../api/errors.ts';
 import type { StatusCause } from '../api/errors.ts';
 import { hasMembers, isPlainObject, jsonEqual, type JsonObject, type KubeObject, type ManagedFieldsEntry, cloneJson } from '../api/types.ts';
+import { memberOf, type AtomicFields } from './schema/atomicFields.ts';
 
 /** A leaf path, e.g. ['spec', 'replicas'] or ['metadata', 'labels', 'app']. */
 type Path = string[];
 
 const SEP = '\u0000';
 
-function leafPaths(value: unknown, path: Path, out: Path[]): void {
-  if (isPlainObject(value) && hasMembers(value)) {
+/** Whether `path` leads to an atomic map. */
+function isAtomicAt(atomic: AtomicFields | undefined, path: Path): boolean {
+  let node = atomic;
+  for (const part of path) node = memberOf(node, part);
+  return node?.atomic === true;
+}
+
+/** Whether the value at a path is one field: anything but a map with members, or an atomic map. */
+function isField(value: unknown, atomic: AtomicFields | undefined): boolean {
+  return !isPlainObject(value) || !hasMembers(value) || atomic?.atomic === true;
+}
+
+function leafPaths(value: unknown, path: Path, out: Path[], atomic: AtomicFields | undefined): void {
+  if (isPlainObject(value) && !isField(value, atomic)) {
     for (const k in value) {
       if (!Object.hasOwn(value, k)) continue;
       path.push(k);
-      leafPaths(value[k], path, out);
+      leafPaths(value[k], path, out, memberOf(atomic, k));
       path.pop();
     }
   } else {
@@ -25,18 +39,18 @@ function leafPaths(value: unknown, path: Path, out: Path[]): void {
 }
 
 /** The fields an object sets, as leaf paths (identity fields excluded). */
-export function fieldPaths(obj: JsonObject): Path[] {
+export function fieldPaths(obj: JsonObject, atomic?: AtomicFields): Path[] {
   const out: Path[] = [];
   for (const [k, v] of Object.entries(obj)) {
     if (k === 'apiVersion' || k === 'kind') continue;
     if (k === 'metadata' && isPlainObject(v)) {
       for (const mk of ['labels', 'annotations'] as const) {
-        if (isPlainObject(v[mk])) for (const [lk, lv] of Object.entries(v[mk])) leafPaths(lv, ['metadata', mk, lk], out);
+        if (isPlainObject(v[mk])) for (const [lk, lv] of Object.entries(v[mk])) leafPaths(lv, ['metadata', mk, lk], out, undefined);
       }
       if (Array.isArray(v.finalizers)) out.push(['metadata', 'finalizers']);
       continue;
     }
-    leafPaths(v, [k], out);
+    leafPaths(v, [k], out, memberOf(atomic, k));
   }
   return out;
 }
@@ -47,7 +61,7 @@ export function fieldPaths(obj: JsonObject): Path[] {
  * skipped whole rather than listed leaf by leaf and compared: most of an object is the same before and after a write.
  * `old` is JSON data (as stored: no undefined members); both have an object, or nothing, as metadata.
  */
-export function diffFieldPaths(old: JsonObject, updated: JsonObject): { changed: Path[]; removed: Path[] } {
+export function diffFieldPaths(old: JsonObject, updated: JsonObject, atomic?: AtomicFields): { changed: Path[]; removed: Path[] } {
   const changed: Path[] = [];
   const removed: Path[] = [];
   // for-in over own members throughout (rather than Object.entries): this runs on every write, and entries lists
@@ -55,12 +69,12 @@ export function diffFieldPaths(old: JsonObject, updated: JsonObject): { changed:
   for (const k in updated) {
     if (!Object.hasOwn(updated, k) || k === 'apiVersion' || k === 'kind') continue;
     if (k === 'metadata') diffMetadata(old.metadata, updated[k], changed, removed);
-    else diffLeaves(old[k], updated[k], [k], changed, removed);
+    else diffLeaves(old[k], updated[k], [k], changed, removed, memberOf(atomic, k));
   }
   for (const k in old) {
     if (!Object.hasOwn(old, k) || k === 'apiVersion' || k === 'kind' || Object.hasOwn(updated, k)) continue;
     if (k === 'metadata') diffMetadata(old[k], undefined, changed, removed);
-    else leafPaths(old[k], [k], removed);
+    else leafPaths(old[k], [k], removed, memberOf(atomic, k));
   }
   return { changed, removed };
 }
@@ -72,8 +86,8 @@ function diffMetadata(old: unknown, updated: unknown, changed: Path[], removed: 
   for (const mk of ['labels', 'annotations'] as const) {
     const oldMap = isPlainObject(oldMeta[mk]) ? oldMeta[mk] : {};
     const newMap = isPlainObject(newMeta[mk]) ? newMeta[mk] : {};
-    for (const k in newMap) if (Object.hasOwn(newMap, k)) diffLeaves(oldMap[k], newMap[k], ['metadata', mk, k], changed, removed);
-    for (const k in oldMap) if (Object.hasOwn(oldMap, k) && !Object.hasOwn(newMap, k)) leafPaths(oldMap[k], ['metadata', mk, k], removed);
+    for (const k in newMap) if (Object.hasOwn(newMap, k)) diffLeaves(oldMap[k], newMap[k], ['metadata', mk, k], changed, removed, undefined);
+    for (const k in oldMap) if (Object.hasOwn(oldMap, k) && !Object.hasOwn(newMap, k)) leafPaths(oldMap[k], ['metadata', mk, k], removed, undefined);
   }
   if (Array.isArray(newMeta.finalizers) && !jsonEqual(oldMeta.finalizers, newMeta.finalizers)) changed.push(['metadata', 'finalizers']);
   if (Array.isArray(oldMeta.finalizers) && newMeta.finalizers === undefined) removed.push(['metadata', 'finalizers']);
@@ -84,30 +98,30 @@ function diffMetadata(old: unknown, updated: unknown, changed: Path[], removed: 
  * pushed while it is visited, copied only into a path it records (an array per member visited was most of what the
  * diff of a write allocated); so does `leafPaths`.
  */
-function diffLeaves(old: unknown, updated: unknown, path: Path, changed: Path[], removed: Path[]): void {
-  if (isPlainObject(updated) && hasMembers(updated)) {
+function diffLeaves(old: unknown, updated: unknown, path: Path, changed: Path[], removed: Path[], atomic: AtomicFields | undefined): void {
+  if (isPlainObject(updated) && !isField(updated, atomic)) {
     const before = isPlainObject(old) ? old : undefined;
     if (before !== undefined && jsonEqual(before, updated)) return;
     // Without members in old, what it had here (a leaf) is replaced by members: each is new, and that leaf not removed.
     for (const k in updated) {
       if (!Object.hasOwn(updated, k)) continue;
       path.push(k);
-      diffLeaves(before?.[k], updated[k], path, changed, removed);
+      diffLeaves(before?.[k], updated[k], path, changed, removed, memberOf(atomic, k));
       path.pop();
     }
     if (before !== undefined) {
       for (const k in before) {
         if (!Object.hasOwn(before, k) || Object.hasOwn(updated, k)) continue;
         path.push(k);
-        leafPaths(before[k], path, removed);
+        leafPaths(before[k], path, removed, memberOf(atomic, k));
         path.pop();
       }
     }
     return;
   }
-  // A leaf of updated (a scalar, a list, an empty object, or nothing).
+  // A leaf of updated (a scalar, a list, an empty object, an atomic map, or nothing).
   if (!jsonEqual(old, updated)) changed.push(path.slice());
-  if (isPlainObject(old) && hasMembers(old)) leafPaths(old, path, removed);
+  if (!isField(old, atomic)) leafPaths(old, path, removed, atomic);
   else if (old !== undefined && updated === undefined) removed.push(path.slice());
 }
 
@@ -175,11 +189,11 @@ function removeAt(root: JsonObject, path: Path, owned: WeakSet<object>): void {
   }
 }
 
-/** Deep merge of an applied configuration into a live object; maps merge, everything else replaces. */
-function mergeApplied(live: unknown, applied: unknown): unknown {
-  if (!isPlainObject(applied) || !isPlainObject(live)) return copyValue(applied);
+/** Deep merge of an applied configuration into a live object; maps merge, everything else (atomic maps too) replaces. */
+function mergeApplied(live: unknown, applied: unknown, atomic: AtomicFields | undefined): unknown {
+  if (!isPlainObject(applied) || !isPlainObject(live) || atomic?.atomic === true) return copyValue(applied);
   const out: JsonObject = { ...live };
-  for (const [k, v] of Object.entries(applied)) out[k] = k in live ? mergeApplied(live[k], v) : copyValue(v);
+  for (const [k, v] of Object.entries(applied)) out[k] = k in live ? mergeApplied(live[k], v, memberOf(atomic, k)) : copyValue(v);
   return out;
 }
 
@@ -193,11 +207,13 @@ function copyValue(v: unknown): unknown {
  * tree's order, then those it changed — what `toTree` makes of that list of leaves, made by editing a copy of the tree
  * rather than listing its leaves and building it again (a status write whose fields change did that at every write).
  */
-function ownedAfter(tree: JsonObject | undefined, changed: Path[], removed: Path[]): JsonObject {
+function ownedAfter(tree: JsonObject | undefined, changed: Path[], removed: Path[], atomic: AtomicFields | undefined): JsonObject {
   if (!tree) return toTree(changed);
   const owned = fieldsOf(tree);
   for (const p of removed) dropLeaf(owned, p);
-  for (const p of changed) dropLeaf(owned, p);
+  // An atomic map is one field, whatever the tree held below it: its members, recorded one by one before its schema
+  // said so, go with it.
+  for (const p of changed) dropLeaf(owned, p, atomic !== undefined && isAtomicAt(atomic, p));
   for (const p of changed) addLeaf(owned, p);
   return owned;
 }
@@ -209,8 +225,11 @@ function fieldsOf(tree: JsonObject): JsonObject {
   return out;
 }
 
-/** Removes `path` from a tree of `f:` members when it is one of its leaves, and the parents that lose their last field. */
-function dropLeaf(tree: JsonObject, path: Path): void {
+/**
+ * Removes `path` from a tree of `f:` members when it is one of its leaves (or, with `below`, whatever the tree has
+ * there), and the parents that lose their last field.
+ */
+function dropLeaf(tree: JsonObject, path: Path, below = false): void {
   const parents: JsonObject[] = [];
   let node = tree;
   for (const part of path) {
@@ -219,7 +238,7 @@ function dropLeaf(tree: JsonObject, path: Path): void {
     parents.push(node);
     node = next;
   }
-  if (path.length === 0 || hasFields(node)) return;
+  if (path.length === 0 || (hasFields(node) && !below)) return;
   for (let i = path.length - 1; i >= 0; i--) {
     const parent = parents[i];
     if (parent === undefined) return;
@@ -292,7 +311,8 @@ export interface ApplyResult {
 
 /**
  * Server-side apply of `applied` by `manager` onto `live` (undefined when creating). With `force`, conflicting
- * fields change owner; without it they are reported as conflicts and nothing is changed.
+ * fields change owner; without it they are reported as conflicts and nothing is changed. `atomic`: the kind's
+ * atomic maps, replaced whole.
  */
 export function serverSideApply(
   live: KubeObject | undefined,
@@ -301,8 +321,9 @@ export function serverSideApply(
   force: boolean,
   apiVersion: string,
   time: string,
+  atomic?: AtomicFields,
 ): ApplyResult {
-  const appliedPaths = fieldPaths(applied);
+  const appliedPaths = fieldPaths(applied, atomic);
   const appliedKeys = pathSet(appliedPaths);
   const entries = live?.metadata.managedFields ?? [];
   const conflicts: StatusCause[] = [];
@@ -324,7 +345,7 @@ export function serverSideApply(
   }
   if (conflicts.length) return { object: live as KubeObject, conflicts };
 
-  const result = (live ? mergeApplied(live, applied) : cloneJson(applied)) as KubeObject;
+  const result = (live ? mergeApplied(live, applied, atomic) : cloneJson(applied)) as KubeObject;
   // Fields this manager applied before, no longer applies, and nobody else owns are removed.
   const previous = entries.find((e) => e.manager === manager && e.operation === 'Apply');
   if (previous && live) {
@@ -351,7 +372,7 @@ export function serverSideApply(
 
 /**
  * Records a non-apply write by `manager`: the fields it changed become its own (`operation: Update`) and are taken
- * from other managers. Returns the new managedFields list.
+ * from other managers. Returns the new managedFields list. `atomic`: the kind's atomic maps, each one field.
  */
 export function recordUpdate(
   old: KubeObject | undefined,
@@ -360,11 +381,12 @@ export function recordUpdate(
   apiVersion: string,
   time: string,
   subresource?: string,
+  atomic?: AtomicFields,
 ): ManagedFieldsEntry[] {
   const entries = old?.metadata.managedFields ?? [];
   // A status write changes nothing outside .status (the rest is the stored object's): only that part is compared.
   const scope = (o: KubeObject): JsonObject => (subresource === 'status' ? (o.status === undefined ? {} : { status: o.status }) : o);
-  const { changed, removed } = old ? diffFieldPaths(scope(old), scope(updated)) : { changed: fieldPaths(scope(updated)), removed: [] };
+  const { changed, removed } = old ? diffFieldPaths(scope(old), scope(updated), atomic) : { changed: fieldPaths(scope(updated), atomic), removed: [] };
   if (changed.length === 0 && removed.length === 0) return entries;
   const taken = [...changed, ...removed];
   const result: ManagedFieldsEntry[] = [];
@@ -381,7 +403,7 @@ export function recordUpdate(
   // rather than listed and built again. The same set: every changed field was its own, and it lost none.
   const tree = mineTree;
   const sameSet = tree !== undefined && hasFields(tree) && changed.every((p) => isLeaf(tree, p)) && !removed.some((p) => isLeaf(tree, p));
-  const owned = sameSet ? undefined : ownedAfter(tree, changed, removed);
+  const owned = sameSet ? undefined : ownedAfter(tree, changed, removed, atomic);
   if (sameSet || (owned !== undefined && hasFields(owned))) {
     const entry: ManagedFieldsEntry = {
       manager,

@@ -172,6 +172,74 @@ describe('kubectl 1.32 against FleetOps', () => {
     assert.equal(r.stdout, '5');
   });
 
+  it('applies a map the schema marks atomic whole: one field, conflicting as one and replaced as one', async () => {
+    const promise = join(scratch, 'gadget-promise.yaml');
+    const stringMap = '{type: object, additionalProperties: {type: string}}';
+    writeFileSync(
+      promise,
+      [
+        'apiVersion: platform.kratix.io/v1alpha1',
+        'kind: Promise',
+        'metadata: {name: gadget}',
+        'spec:',
+        '  api:',
+        '    apiVersion: apiextensions.k8s.io/v1',
+        '    kind: CustomResourceDefinition',
+        '    metadata: {name: gadgets.example.fleetops.dev}',
+        '    spec:',
+        '      group: example.fleetops.dev',
+        '      names: {kind: Gadget, plural: gadgets, singular: gadget}',
+        '      scope: Namespaced',
+        '      versions:',
+        '        - name: v1',
+        '          served: true',
+        '          storage: true',
+        '          schema:',
+        '            openAPIV3Schema:',
+        '              type: object',
+        '              properties:',
+        '                spec:',
+        '                  type: object',
+        '                  properties:',
+        `                    selector: {type: object, additionalProperties: {type: string}, x-kubernetes-map-type: atomic}`,
+        `                    labels: ${stringMap}`,
+        '',
+      ].join('\n'),
+    );
+    let r = await kubectl(['apply', '-f', promise]);
+    assert.equal(r.code, 0, r.stderr);
+    await eventually(
+      async () => (await kubectl(['get', 'promise', 'gadget', '-o', 'jsonpath={.status.status}'])).stdout === 'Available',
+      20_000,
+      'gadget promise available',
+    );
+    const gadget = (selector: string, labels: string): string =>
+      `apiVersion: example.fleetops.dev/v1\nkind: Gadget\nmetadata:\n  name: g1\nspec:\n  selector: ${selector}\n  labels: ${labels}\n`;
+    writeFileSync(join(scratch, 'g-a.yaml'), gadget('{app: web}', '{team: a}'));
+    writeFileSync(join(scratch, 'g-b.yaml'), gadget('{tier: front}', '{owner: b}'));
+    r = await kubectl(['apply', '--server-side', '--field-manager', 'a', '-f', join(scratch, 'g-a.yaml')]);
+    assert.equal(r.code, 0, r.stderr);
+    // Other members of both maps: the granular map's are separate fields, the atomic map is one field with another value.
+    r = await kubectl(['apply', '--server-side', '--field-manager', 'b', '-f', join(scratch, 'g-b.yaml')]);
+    assert.notEqual(r.code, 0, 'a conflict on the atomic map');
+    assert.match(r.stderr, /conflict with "a"/);
+    assert.match(r.stderr, /\.spec\.selector/);
+    assert.doesNotMatch(r.stderr, /\.spec\.labels/);
+    r = await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'b', '-f', join(scratch, 'g-b.yaml')]);
+    assert.equal(r.code, 0, r.stderr);
+    r = await kubectl(['get', 'gadget', 'g1', '-o', 'json', '--show-managed-fields']);
+    assert.equal(r.code, 0, r.stderr);
+    const got = JSON.parse(r.stdout) as { spec: unknown; metadata: { managedFields: { manager: string; fieldsV1: unknown }[] } };
+    assert.deepEqual(got.spec, { selector: { tier: 'front' }, labels: { team: 'a', owner: 'b' } }, 'the selector replaced whole, the labels merged');
+    assert.deepEqual(
+      got.metadata.managedFields.filter((f) => f.manager === 'a' || f.manager === 'b').map((f) => [f.manager, f.fieldsV1]),
+      [
+        ['a', { 'f:spec': { 'f:labels': { 'f:team': {} } } }],
+        ['b', { 'f:spec': { 'f:selector': {}, 'f:labels': { 'f:owner': {} } } }],
+      ],
+    );
+  });
+
   it('refuses an invalid App and names the field', async () => {
     const file = join(scratch, 'bad.yaml');
     writeFileSync(file, `apiVersion: marketplace.kratix.io/v1\nkind: App\nmetadata:\n  name: bad\nspec:\n  name: Bad_Name\n  replicas: many\n`);

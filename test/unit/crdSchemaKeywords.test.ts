@@ -41,3 +41,25 @@ describe("a CRD schema's keywords", () => {
     assert.deepEqual(crdSchemaCauses(fine, at), { causes: [], warnings: [] });
   });
 });
+
+describe('x-kubernetes-map-type', () => {
+  it('takes atomic and granular on objects, and refuses any other value or a map type on anything but an object', () => {
+    const causes = (schema: unknown): [string | undefined, string][] => crdSchemaCauses(schema, at).causes.map((c) => [c.field, c.message]);
+    assert.deepEqual(
+      causes({
+        type: 'object',
+        properties: { a: { type: 'object', 'x-kubernetes-map-type': 'atomic' }, g: { type: 'object', 'x-kubernetes-map-type': 'granular' } },
+      }),
+      [],
+    );
+    assert.deepEqual(causes({ type: 'object', properties: { a: { type: 'object', 'x-kubernetes-map-type': 'whole' } } }), [
+      [`${at}.properties.a.x-kubernetes-map-type`, 'Unsupported value: "whole": supported values: "atomic", "granular"'],
+    ]);
+    assert.deepEqual(causes({ type: 'object', properties: { a: { type: 'string', 'x-kubernetes-map-type': 'atomic' } } }), [
+      [`${at}.properties.a.x-kubernetes-map-type`, 'Invalid value: "atomic": is only allowed for type: object'],
+    ]);
+    assert.deepEqual(causes({ type: 'object', properties: { a: { 'x-kubernetes-map-type': 'atomic' } } }), [
+      [`${at}.properties.a.type`, 'Required value: must be object if x-kubernetes-map-type is specified'],
+    ]);
+  });
+});

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { diffFieldPaths, fieldPaths, recordUpdate, serverSideApply } from '../../src/registry/managedFields.ts';
 import { isPlainObject, jsonEqual, type JsonObject } from '../../src/api/types.ts';
+import { atomicFieldsOf } from '../../src/registry/schema/atomicFields.ts';
 import type { KubeObject } from '../../src/api/types.ts';
 
 const obj = (spec: Record<string, unknown>, labels?: Record<string, string>): KubeObject => ({
@@ -261,5 +262,96 @@ describe("a manager's fields after its write", () => {
       }
     }
     assert.ok(rebuilt > 500, `trees rebuilt in ${rebuilt} of 2000 cases`);
+  });
+});
+
+describe('maps the schema marks atomic (x-kubernetes-map-type: atomic)', () => {
+  const stringMap = { type: 'object', additionalProperties: { type: 'string' } };
+  const schema = {
+    type: 'object',
+    properties: {
+      spec: {
+        type: 'object',
+        properties: {
+          selector: { ...stringMap, 'x-kubernetes-map-type': 'atomic' },
+          labels: stringMap,
+          // below a granular map of objects: each value's `sealed` member is atomic
+          routes: { type: 'object', additionalProperties: { type: 'object', properties: { sealed: { type: 'object', 'x-kubernetes-map-type': 'atomic' } } } },
+        },
+      },
+    },
+  };
+  const atomic = atomicFieldsOf(schema);
+
+  it('are found through properties and additionalProperties, and a schema without any has none', () => {
+    assert.equal(atomicFieldsOf({ type: 'object', properties: { spec: { type: 'object', properties: { labels: stringMap } } } }), undefined);
+    assert.equal(atomicFieldsOf(undefined), undefined);
+    assert.equal(atomicFieldsOf(schema), atomic, 'worked out once per schema');
+    assert.deepEqual(
+      fieldPaths(obj({ selector: { app: 'web', tier: 'front' }, labels: { a: '1' }, routes: { r1: { sealed: { x: 1, y: { z: 2 } }, open: 1 } } }), atomic),
+      [
+        ['spec', 'selector'],
+        ['spec', 'labels', 'a'],
+        ['spec', 'routes', 'r1', 'sealed'],
+        ['spec', 'routes', 'r1', 'open'],
+      ],
+    );
+  });
+
+  it('are one field: a change of a member changes the map, another manager takes it whole', () => {
+    const before = obj({ selector: { app: 'web' }, labels: { a: '1' } });
+    const after = obj({ selector: { app: 'web', tier: 'front' }, labels: { a: '1' } });
+    assert.deepEqual(diffFieldPaths(before, after, atomic), { changed: [['spec', 'selector']], removed: [] });
+    assert.deepEqual(diffFieldPaths(after, obj({ labels: { a: '1' } }), atomic), { changed: [], removed: [['spec', 'selector']] });
+    const first = recordUpdate(undefined, before, 'one', 'g/v1', T, undefined, atomic);
+    assert.deepEqual(first[0]?.fieldsV1, { 'f:spec': { 'f:selector': {}, 'f:labels': { 'f:a': {} } } });
+    const fields = recordUpdate({ ...before, metadata: { ...before.metadata, managedFields: first } }, after, 'two', 'g/v1', T, undefined, atomic);
+    assert.deepEqual(
+      fields.map((f) => [f.manager, f.fieldsV1]),
+      [
+        ['one', { 'f:spec': { 'f:labels': { 'f:a': {} } } }],
+        ['two', { 'f:spec': { 'f:selector': {} } }],
+      ],
+    );
+  });
+
+  it('are replaced whole by an apply, and two appliers of different members conflict (granular maps merge)', () => {
+    const live = serverSideApply(undefined, obj({ selector: { app: 'web' }, labels: { team: 'a' } }), 'a', false, 'g/v1', T, atomic).object;
+    const other = obj({ selector: { tier: 'front' }, labels: { owner: 'b' } });
+    const clash = serverSideApply(live, other, 'b', false, 'g/v1', T, atomic);
+    assert.deepEqual(
+      clash.conflicts.map((c) => c.field),
+      ['.spec.selector'],
+    );
+    const forced = serverSideApply(live, other, 'b', true, 'g/v1', T, atomic).object;
+    assert.deepEqual(forced.spec, { selector: { tier: 'front' }, labels: { team: 'a', owner: 'b' } });
+    assert.deepEqual(
+      forced.metadata.managedFields?.map((f) => [f.manager, f.fieldsV1]),
+      [
+        ['a', { 'f:spec': { 'f:labels': { 'f:team': {} } } }],
+        ['b', { 'f:spec': { 'f:selector': {}, 'f:labels': { 'f:owner': {} } } }],
+      ],
+    );
+    // Without the schema's word, the same two applies merge the selectors member by member.
+    const granular = serverSideApply(
+      serverSideApply(undefined, obj({ selector: { app: 'web' } }), 'a', false, 'g/v1', T).object,
+      obj({ selector: { tier: 'front' } }),
+      'b',
+      false,
+      'g/v1',
+      T,
+    );
+    assert.deepEqual(granular.conflicts, []);
+    assert.deepEqual(granular.object.spec, { selector: { app: 'web', tier: 'front' } });
+  });
+
+  it('collapse into one field at the next write when the tree still lists their members', () => {
+    // Recorded member by member (before the map was marked atomic), then changed by the same manager.
+    const before = obj({ selector: { app: 'web', tier: 'front' } });
+    const entries = recordUpdate(undefined, before, 'ctl', 'g/v1', T);
+    assert.deepEqual(entries[0]?.fieldsV1, { 'f:spec': { 'f:selector': { 'f:app': {}, 'f:tier': {} } } });
+    const after = obj({ selector: { app: 'api' } });
+    const fields = recordUpdate({ ...before, metadata: { ...before.metadata, managedFields: entries } }, after, 'ctl', 'g/v1', T, undefined, atomic);
+    assert.deepEqual(fields[0]?.fieldsV1, { 'f:spec': { 'f:selector': {} } });
   });
 });

@@ -51,7 +51,7 @@ export const workflowRunType = defineType({
        * With several replicas: what any replica needs to run it (the pipeline, the input, the Promise's placement
        * and output rules), sealed like a Work. Absent when the run is carried out where it was started.
        */
-      execution: s.any<RunExecution>(),
+      execution: s.atomic<RunExecution>(),
     }),
     s.obj({
       phase: s.str({ enum: ['Running', 'Succeeded', 'Failed'] }),
@@ -63,7 +63,10 @@ export const workflowRunType = defineType({
       durationMs: s.int(),
       steps: s.arr(step),
       /** What the run produced besides its Work: the status.yaml fields (to resume after a restart). */
-      output: s.obj({ status: s.any<Record<string, unknown>>(), control: s.any<{ suspend?: boolean; retryAfterMs?: number }>() }),
+      output: s.obj(
+        { status: s.any<Record<string, unknown>>(), control: s.any<{ suspend?: boolean; retryAfterMs?: number }>() },
+        { 'x-kubernetes-map-type': 'atomic' },
+      ),
     }),
   ),
   printerColumns: [
@@ -107,7 +110,7 @@ export const revisionType = defineType({
   categories: ['fleetops'],
   schema: s.root(
     s.obj(
-      { promiseName: s.str(), revision: s.int(), hash: s.str(), version: s.str(), promiseSpec: s.any<PromiseSpec>(), change: s.str(), changeCause: s.str() },
+      { promiseName: s.str(), revision: s.int(), hash: s.str(), version: s.str(), promiseSpec: s.atomic<PromiseSpec>(), change: s.str(), changeCause: s.str() },
       { required: ['promiseName', 'revision'] },
     ),
     undefined,

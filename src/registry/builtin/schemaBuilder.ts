@@ -48,6 +48,12 @@ export const s = {
    * reads there (a status its controller owns, a Pipeline checked by the kind's strategy); it is not enforced here.
    */
   any: <T = JsonObject>(): Schema<NoInfer<T>> => ({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true }),
+  /**
+   * `any`, and one field for field ownership (`x-kubernetes-map-type: atomic`): for a copy written whole and never
+   * edited member by member (a sealed execution, a Promise's spec kept as a revision), whose members would otherwise
+   * each be a field in the managed fields of every object holding it.
+   */
+  atomic: <T = JsonObject>(): Schema<NoInfer<T>> => ({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true, 'x-kubernetes-map-type': 'atomic' }),
   /** The whole object: apiVersion, kind, metadata (typed by `KubeObject`), then spec, status and other fields. */
   root: <Spec, Status, const X extends Record<string, Schema<unknown>> = Record<never, Schema<unknown>>, const R extends 'spec' | (keyof X & string) = never>(
     spec: Schema<Spec> | undefined,

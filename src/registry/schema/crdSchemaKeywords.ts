@@ -93,6 +93,21 @@ export function crdSchemaCauses(schema: unknown, path: string): { causes: Status
           cause('FieldValueNotSupported', `${at}.type`, `Unsupported value: ${JSON.stringify(v)}: supported values: ${TYPES.map((t) => `"${t}"`).join(', ')}`),
         );
     }
+    const mapType = s['x-kubernetes-map-type'];
+    if (mapType !== undefined) {
+      if (mapType !== 'atomic' && mapType !== 'granular')
+        causes.push(
+          cause(
+            'FieldValueNotSupported',
+            `${at}.x-kubernetes-map-type`,
+            `Unsupported value: ${JSON.stringify(mapType)}: supported values: "atomic", "granular"`,
+          ),
+        );
+      else if (s.type === undefined)
+        causes.push(cause('FieldValueRequired', `${at}.type`, 'Required value: must be object if x-kubernetes-map-type is specified'));
+      else if (s.type !== 'object')
+        causes.push(cause('FieldValueInvalid', `${at}.x-kubernetes-map-type`, `Invalid value: ${JSON.stringify(mapType)}: is only allowed for type: object`));
+    }
     if (isPlainObject(s.properties)) for (const [name, p] of Object.entries(s.properties)) walk(p, `${at}.properties.${name}`);
     else if (s.properties !== undefined) causes.push(cause('FieldValueTypeInvalid', `${at}.properties`, 'Invalid value: must be a map of schemas'));
     if (Array.isArray(s.items)) s.items.forEach((item, i) => walk(item, `${at}.items[${i}]`));
