@@ -391,6 +391,14 @@ async function main(): Promise<void> {
     );
     const kinds = [...byKind.counts].sort((a, b) => b[1] - a[1]);
     console.log(`    by kind: ${kinds.map(([kind, n]) => `${kind} ${(n / N).toFixed(2)}`).join(', ')}`);
+    const [held, budget] = [
+      await metricTotal('fleetops_store_read_cache_characters', { of: 'held' }),
+      await metricTotal('fleetops_store_read_cache_characters', { of: 'budget' }),
+    ];
+    const mi = (chars: number): string => (chars / 1024 / 1024).toFixed(1);
+    console.log(
+      `    the read cache holds ${mi(held)} of its ${mi(budget)} Mi characters after the update: ${(held / N / 1000).toFixed(1)} K per resource${held > 0.85 * budget ? ' (full: objects past it are read from the database)' : ''}`,
+    );
     const reconciles = [...reconcilesEnd]
       .map(([controller, n]): [string, number] => [controller, n - (reconcilesStart.get(controller) ?? 0)])
       .filter(([, n]) => n > 0)

@@ -143,6 +143,7 @@ export class PostgresStore implements Store {
   /** The change log's start as this replica last saw it (at open and after its own compactions), for the metric. */
   private compactedSeen = 0;
   private readonly untrackLog = storeMetrics.changeLog.track(() => [[[], Math.max(0, this.delivered - this.compactedSeen)]]);
+  private readonly untrackCache = storeMetrics.readCache.track(() => this.cache.sample());
 
   private constructor(options: PostgresStoreOptions) {
     this.opts = options;
@@ -172,6 +173,7 @@ export class PostgresStore implements Store {
       await store.listen();
     } catch (err) {
       store.untrackLog();
+      store.untrackCache();
       await store.pool.end().catch(() => undefined);
       throw err;
     }
@@ -763,6 +765,7 @@ export class PostgresStore implements Store {
     await this.tailRunning;
     await this.lane;
     this.untrackLog();
+    this.untrackCache();
     this.hub.closeAll();
     const listener = this.listener;
     this.listener = undefined;

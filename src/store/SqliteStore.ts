@@ -95,6 +95,7 @@ export class SqliteStore implements Store {
   private writesSinceCompact = 0;
   private closed = false;
   private readonly untrackLog = storeMetrics.changeLog.track(() => [[[], this.rv - this.compactedRv]]);
+  private readonly untrackCache = storeMetrics.readCache.track(() => this.cache.sample());
   /** Stored text of recently used objects by cacheId (see get). */
   private readonly cache: TextCache;
   private readonly prepared = new Map<string, StatementSync>();
@@ -480,6 +481,7 @@ export class SqliteStore implements Store {
     this.flush(); // commits already asked for are written, not dropped
     this.closed = true;
     this.untrackLog();
+    this.untrackCache();
     this.hub.closeAll();
     // The writer's connection closes last: its close checkpoints what is left and removes the log.
     await this.checkpointer?.stop();

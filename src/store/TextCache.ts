@@ -78,6 +78,14 @@ export class TextCache {
     this.maxObjects = options.maxObjects ?? 1024;
   }
 
+  /** The characters held and the budget, as `fleetops_store_read_cache_characters` reports them. */
+  sample(): [labels: string[], value: number][] {
+    return [
+      [['held'], this.chars],
+      [['budget'], this.maxChars],
+    ];
+  }
+
   /**
    * A copy of the object, nobody else's (from its template, made at the first read), moved to the fresh end; with
    * `shared`, the template itself, for a reader that never changes it (see GetOptions.shared).

@@ -261,4 +261,9 @@ export const storeMetrics = {
   ),
   watchers: new SampledGauge('fleetops_watchers', 'Watches open on the store (API watches, informers and controllers)', []),
   changeLog: new SampledGauge('fleetops_store_changelog_entries', "Entries in the store's change log (what watches resume from; compacted)", []),
+  readCache: new SampledGauge(
+    'fleetops_store_read_cache_characters',
+    "Stored text the store's read cache holds, and its budget (FLEETOPS_READ_CACHE_MIB): a fleet update reads each resource's objects again, and those past the budget from the database",
+    ['of'],
+  ),
 };

@@ -180,6 +180,10 @@ describe('metrics scraped by Prometheus', () => {
     // Process and store levels.
     assert.ok(((await scalar('sum(fleetops_store_commits_total)')) ?? 0) > 0);
     assert.ok(((await scalar('sum(fleetops_watchers)')) ?? 0) > 0);
+    // The read cache holds the objects of the fleet's resources, within its budget.
+    const held = await scalar('sum(fleetops_store_read_cache_characters{of="held"})');
+    const budget = await scalar('sum(fleetops_store_read_cache_characters{of="budget"})');
+    assert.ok(held !== undefined && budget !== undefined && held > 20 * 1000 && held < budget, `read cache: ${held} characters of ${budget}`);
     assert.ok(((await scalar('sum(process_resident_memory_bytes{job="fleetops"})')) ?? 0) > 0);
     // No series carries a resource's name.
     assert.equal(
