@@ -18,9 +18,10 @@ const HITS = storeMetrics.reads.with('cache');
 const MISSES = storeMetrics.reads.with('database');
 
 /**
- * The default budget: 128 Mi characters (about as many bytes). A fleet update reads each resource's objects (about
- * 23 KB of text per resource, managed fields included) once, in the rollout's order, so a cache smaller than the
- * fleet's objects misses on every one of them. At 32 Mi, 3,000 resources on SQLite cost 3.5–3.6 ms of FleetOps' CPU
+ * The default budget: 128 Mi characters (about as many bytes). A fleet update reads each resource's objects once, in
+ * the rollout's order, so a cache smaller than the fleet's objects misses on every one of them: 23 KB of text per
+ * resource when this was set, 8.8 K since (10,000 resources, one-step pipeline: `bench:rollout` prints it), so about
+ * 13,000 resources fit. At 32 Mi, 3,000 resources on SQLite cost 3.5–3.6 ms of FleetOps' CPU
  * per resource, 3.1–3.2 at 256 Mi; on PostgreSQL, where a miss is a round trip, 10,000 resources took 117.5 s at
  * 32 Mi and 96.8 s with every object kept. The budget is held to keep 100,000 resources within 1 GiB: RSS peaked at
  * 689 MiB at 32 Mi, 867 at 128 and 1,056 at 256 (`bench:scale`). `FLEETOPS_READ_CACHE_MIB` sets it.
