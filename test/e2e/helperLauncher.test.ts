@@ -6,7 +6,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BwrapRuntime } from '../../src/workflows/runtime/BwrapRuntime.ts';
@@ -14,7 +14,6 @@ import { HelperLauncher } from '../../src/workflows/runtime/HelperLauncher.ts';
 import { LaunchError } from '../../src/workflows/runtime/ProcessLauncher.ts';
 import { ToolMissingError } from '../../src/lib/runTool.ts';
 import { eventually } from '../helpers/fleet.ts';
-import { sleepersWith } from '../helpers/sleepers.ts';
 
 /** Waits until `check` stops throwing. */
 const until = (check: () => void): Promise<true> => eventually(() => (check(), true as const));
@@ -30,6 +29,20 @@ function workspace(name: string): { input: string; output: string; metadata: str
   chmodSync(dirs.output, 0o777);
   chmodSync(dirs.metadata, 0o777);
   return dirs;
+}
+
+/** Pids of `sleep <marker>` processes (the sandboxed steps, not the processes that have the marker as an argument). */
+function processesWith(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8') === `sleep\0${marker}\0`) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
 }
 
 const alive = (pid: number): boolean => {
@@ -114,11 +127,11 @@ describe('sandbox helper process', () => {
       { name: 's', image: '', command: ['sleep', marker], args: [], env: {}, dirs: workspace('dies'), network: false, timeoutMs: 60_000, maxLogBytes: 1024 },
       {},
     );
-    await until(() => assert.ok(sleepersWith(marker).length > 0, 'the step runs'));
+    await until(() => assert.ok(processesWith(marker).length > 0, 'the step runs'));
     const first = launcher.pid as number;
     process.kill(first, 'SIGKILL');
     await assert.rejects(running, (err: Error) => err instanceof LaunchError && /helper process exited/.test(err.message));
-    await until(() => assert.deepEqual(sleepersWith(marker), [], 'the sandbox died with its helper'));
+    await until(() => assert.deepEqual(processesWith(marker), [], 'the sandbox died with its helper'));
     const next = await runtime.run(
       {
         name: 's',
@@ -148,9 +161,9 @@ describe('sandbox helper process', () => {
     owner.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     await until(() => assert.match(out, /helper \d+/));
     const helper = Number(/helper (\d+)/.exec(out)?.[1]);
-    await until(() => assert.ok(sleepersWith(marker).length > 0, 'the step runs'));
+    await until(() => assert.ok(processesWith(marker).length > 0, 'the step runs'));
     owner.kill('SIGKILL');
     await until(() => assert.equal(alive(helper), false, 'the helper exits'));
-    await until(() => assert.deepEqual(sleepersWith(marker), [], 'and its step is gone'));
+    await until(() => assert.deepEqual(processesWith(marker), [], 'and its step is gone'));
   });
 });

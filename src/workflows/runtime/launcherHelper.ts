@@ -2,18 +2,14 @@
  * The helper process behind HelperLauncher: a small Node process that starts the sandbox's processes for FleetOps.
  * fork() costs in proportion to the forking process's memory, and here that is a few tens of MB rather than
  * FleetOps' hundreds; it also runs on the other core while FleetOps' event loop goes on. When FleetOps goes away
- * (even killed with -9) the IPC channel closes and every running process group is killed before the helper exits; the
- * fork server that starts them kills what it started when the helper goes, however it goes (its stdin closes).
+ * (even killed with -9) the IPC channel closes and every running process group is killed before the helper exits.
  */
 import { errorCode, errorMessage } from '../../api/errors.ts';
 import { LocalLauncher } from './LocalLauncher.ts';
-import { ForkServer } from './ForkServer.ts';
 import { ToolMissingError, toolRunner } from '../../lib/runTool.ts';
 import { TOOL_MISSING, type HelperReply, type HelperRequest } from './HelperLauncher.ts';
 
-// Sandboxes are started by a fork server (a fork of this Node.js process costs ~1 ms more per run), by this process
-// where Perl is missing.
-const launcher = new ForkServer({ fallback: new LocalLauncher() });
+const launcher = new LocalLauncher();
 const runTool = toolRunner();
 const running = new Map<number, AbortController>();
 const send = (m: HelperReply): void => {
