@@ -5,6 +5,11 @@ import type { ObjectService } from '../registry/ObjectService.ts';
 import { preferredVersion, type ResourceType } from '../registry/ResourceType.ts';
 import type { Client, ClientGetOptions, ClientListOptions, ClientWatchEvent, ClientWriteOptions, ObjectRef } from './Client.ts';
 
+/** What a write tells the store's read cache (ClientWriteOptions), as the object service takes it. */
+function cacheHints(options: ClientWriteOptions): { shared: boolean; uncached: boolean } {
+  return { shared: options.shared === true, uncached: options.uncached === true };
+}
+
 export class InProcessClient implements Client {
   private readonly objects: ObjectService;
   private readonly fieldManager: string;
@@ -44,8 +49,7 @@ export class InProcessClient implements Client {
     const opts = {
       fieldManager: this.fieldManager,
       version,
-      shared: options.shared === true,
-      uncached: options.uncached === true,
+      ...cacheHints(options),
       ...(options.dryRun ? { dryRun: true } : {}),
       ...(options.withStatus ? { withStatus: true } : {}),
     };
@@ -61,8 +65,7 @@ export class InProcessClient implements Client {
         await this.objects.update(type, object.metadata.namespace ?? '', object.metadata.name ?? '', object, {
           fieldManager: this.fieldManager,
           version,
-          shared: options.shared === true,
-          uncached: options.uncached === true,
+          ...cacheHints(options),
         })
       ).object,
     );
@@ -76,8 +79,7 @@ export class InProcessClient implements Client {
           fieldManager: this.fieldManager,
           version,
           subresource: 'status',
-          shared: options.shared === true,
-          uncached: options.uncached === true,
+          ...cacheHints(options),
         })
       ).object,
     );
@@ -90,8 +92,7 @@ export class InProcessClient implements Client {
         await this.objects.patch(type, ref.namespace ?? '', ref.name, 'merge', patch, {
           fieldManager: this.fieldManager,
           version,
-          shared: options.shared === true,
-          uncached: options.uncached === true,
+          ...cacheHints(options),
           ...(subresource ? { subresource } : {}),
         })
       ).object,

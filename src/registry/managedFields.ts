@@ -213,7 +213,7 @@ function ownedAfter(tree: JsonObject | undefined, changed: Path[], removed: Path
   for (const p of removed) dropLeaf(owned, p);
   // An atomic map is one field, whatever the tree held below it: its members, recorded one by one before its schema
   // said so, go with it.
-  for (const p of changed) dropLeaf(owned, p, atomic !== undefined && isAtomicAt(atomic, p));
+  for (const p of changed) dropLeaf(owned, p, isAtomicAt(atomic, p));
   for (const p of changed) addLeaf(owned, p);
   return owned;
 }
