@@ -2,12 +2,15 @@
  * API benchmark. Prints:
  *  - writes/s through the HTTPS API (concurrent creates), next to two floors: raw store commits/s in one process, and
  *    what a bare Node.js HTTPS server (no routing, authentication, admission, store) answers under the same load —
- *    with the server process's CPU per write for both;
+ *    with the server process's CPU per write for both. Each side is measured as a server that has been running: a
+ *    warm-up of `--warm` writes first (V8 compiles a hot path in tiers; the first thousands of requests after start
+ *    measure the compiler), then the median of three rounds of `--writes`; the first round after start is printed
+ *    beside it;
  *  - listing 10,000 objects: server-side time of a Table list and of a JSON list, and the real kubectl end to end;
  *  - watch event latency with 100 concurrent watchers (write acknowledged → event received), p50/p99.
- * Figures only: no assertions. Usage: node bench/api.bench.ts [--objects 10000] [--writes 5000] [--postgres]
- * (--postgres: FleetOps and the raw store's floor on a throw-away PostgreSQL 15 cluster instead of the embedded store;
- * the database's CPU per write is printed beside the server's.)
+ * Figures only: no assertions. Usage: node bench/api.bench.ts [--objects 10000] [--writes 5000] [--warm 20000]
+ * [--postgres] (--postgres: FleetOps and the raw store's floor on a throw-away PostgreSQL 15 cluster instead of the
+ * embedded store; the database's CPU per write is printed beside the server's.)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,16 +36,38 @@ const run = async (file: string, args: string[]): Promise<string> => (await prom
 
 const OBJECTS = arg('objects', 10_000);
 const WRITES = arg('writes', 5_000);
+const WARM = arg('warm', 20_000);
+const ROUNDS = 3;
 const CONCURRENCY = 16;
 
 /**
- * Raw store commits in this process, one writer at a time, and `CONCURRENCY` at a time (a store groups concurrent
- * commits: that is what the API's concurrent clients can get at most from it). On PostgreSQL the objects go to a
- * namespace of their own in the database FleetOps then uses.
+ * Raw store commits in this process, `writers` at a time: one at a time is the floor; `CONCURRENCY` at a time is what
+ * the API's concurrent clients can get at most from the store, which groups concurrent commits. On PostgreSQL the
+ * floor has a database of its own in the same cluster (FleetOps runs beside it and would follow its changes).
  */
-async function storeFloor(dir: string, db: TestPostgres | undefined): Promise<{ sequential: number; concurrent: number }> {
-  const store: Store = db ? await PostgresStore.open({ url: db.url }) : new SqliteStore({ path: join(dir, 'floor.db') });
+interface StoreFloor {
+  /** Commits per second of `count` commits, `writers` at a time. */
+  round(count: number, writers: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A database `floor` beside FleetOps' own in the cluster: its URL. */
+async function floorDatabase(db: TestPostgres): Promise<string> {
+  const { default: pg } = await import('pg');
+  const admin = new pg.Client({ connectionString: db.url });
+  await admin.connect();
+  try {
+    await admin.query('CREATE DATABASE floor');
+  } finally {
+    await admin.end();
+  }
+  return db.url.replace(/fleetops$/, 'floor');
+}
+
+async function openStoreFloor(dir: string, db: TestPostgres | undefined): Promise<StoreFloor> {
+  const store: Store = db ? await PostgresStore.open({ url: await floorDatabase(db) }) : new SqliteStore({ path: join(dir, 'floor.db') });
   const t = { group: '', kind: 'ConfigMap' };
+  let next = 0;
   const write = (i: number): Promise<unknown> =>
     store.commit([
       {
@@ -51,27 +76,41 @@ async function storeFloor(dir: string, db: TestPostgres | undefined): Promise<{ 
         object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `f${i}`, namespace: 'floor' }, data: { i: String(i) } },
       },
     ]);
-  try {
-    let start = performance.now();
-    for (let i = 0; i < WRITES; i++) await write(i);
-    const sequential = WRITES / ((performance.now() - start) / 1000);
-    let next = WRITES;
-    start = performance.now();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        for (let i = next++; i < 2 * WRITES; i = next++) await write(i);
-      }),
-    );
-    return { sequential, concurrent: WRITES / ((performance.now() - start) / 1000) };
-  } finally {
-    await store.close();
-  }
+  return {
+    round: async (count, writers) => {
+      const end = next + count;
+      const start = performance.now();
+      await Promise.all(
+        Array.from({ length: writers }, async () => {
+          for (let i = next++; i < end; i = next++) await write(i);
+        }),
+      );
+      next = end;
+      return count / ((performance.now() - start) / 1000);
+    },
+    close: () => store.close(),
+  };
 }
+
+/** A load's figures: writes per second, the server process's CPU per write (and PostgreSQL's). */
+interface LoadFigures {
+  rate: number;
+  cpuMs: number;
+  dbCpuMs: number;
+}
+
+/** The median by rate of `rounds` (the CPU figures of that same round). */
+function medianRound(rounds: LoadFigures[]): LoadFigures {
+  const sorted = [...rounds].sort((x, y) => x.rate - y.rate);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+const median = (xs: number[]): number => pct(xs, 50);
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fleetops-bench-'));
   const db = process.argv.includes('--postgres') ? await startPostgres() : undefined;
-  const floor = await storeFloor(dir, db);
+  const storeFloor = await openStoreFloor(dir, db);
   const fleet = await startFleetOps({ dataDir: join(dir, 'fleet'), port: 0, logger: pino({ level: 'silent' }), ...(db ? { store: db.url } : {}) });
   const client = new HttpClient(loadKubeconfig(fleet.kubeconfigPath));
   const cm = (name: string): object => ({
@@ -84,7 +123,7 @@ async function main(): Promise<void> {
     // 1. writes/s through the API, the clients in a process of their own (a warm-up round first), and the same load
     // on a bare HTTPS server in this process; the CPU this process spends per write is the server's (FleetOps' own
     // controllers have nothing to do with ConfigMaps).
-    const load = async (kubeconfig: string, writes: number, prefix: string): Promise<{ rate: number; cpuMs: number; dbCpuMs: number }> => {
+    const load = async (kubeconfig: string, writes: number, prefix: string): Promise<LoadFigures> => {
       const cpu = process.cpuUsage();
       const dbCpu = postgresCpu();
       const out = await run(process.execPath, [join(import.meta.dirname, 'lib', 'writeLoad.ts'), kubeconfig, String(writes), String(CONCURRENCY), prefix]);
@@ -93,25 +132,44 @@ async function main(): Promise<void> {
       if (typeof seconds !== 'number') throw new Error(`the write load printed no figure: ${out}`);
       return { rate: writes / seconds, cpuMs: (used.user + used.system) / 1000 / writes, dbCpuMs: db ? (postgresCpuSince(dbCpu) * 1000) / writes : 0 };
     };
-    await load(fleet.kubeconfigPath, Math.ceil(WRITES / 5), 'warm');
-    const api = await load(fleet.kubeconfigPath, WRITES, 'w');
+    // Each side's first round after start, then a warm-up of each, then the rounds of every side in turn, so that a
+    // slow spell of the machine falls on all of them alike.
     const bare = await startBareHttps(join(dir, 'fleet'), fleet.kubeconfigPath, dir);
-    let transport: { rate: number; cpuMs: number; dbCpuMs: number };
+    const sequential: number[] = [];
+    const concurrent: number[] = [];
+    const apiRounds: LoadFigures[] = [];
+    const bareRounds: LoadFigures[] = [];
+    let cold: LoadFigures;
+    let storeCold: number;
     try {
-      await load(bare.kubeconfigPath, Math.ceil(WRITES / 5), 'warm');
-      transport = await load(bare.kubeconfigPath, WRITES, 'w');
+      storeCold = await storeFloor.round(WRITES, 1);
+      cold = await load(fleet.kubeconfigPath, WRITES, 'cold');
+      await storeFloor.round(WARM, 1);
+      await load(fleet.kubeconfigPath, WARM, 'warm');
+      await load(bare.kubeconfigPath, WARM, 'warm');
+      for (let r = 0; r < ROUNDS; r++) {
+        sequential.push(await storeFloor.round(WRITES, 1));
+        concurrent.push(await storeFloor.round(WRITES, CONCURRENCY));
+        apiRounds.push(await load(fleet.kubeconfigPath, WRITES, `w${r}-`));
+        bareRounds.push(await load(bare.kubeconfigPath, WRITES, `w${r}-`));
+      }
     } finally {
       await bare.close();
+      await storeFloor.close();
     }
+    const floor = { sequential: median(sequential), concurrent: median(concurrent), cold: storeCold };
+    const api = medianRound(apiRounds);
+    const transport = medianRound(bareRounds);
     const storeName = db ? 'PostgreSQL 15' : 'embedded SQLite';
+    const of = (x: number, floor: number): string => `${((x / floor) * 100).toFixed(0)}%`;
     console.log(
-      `writes through the API: ${fmt(api.rate)}/s (${WRITES} creates, ${CONCURRENCY} concurrent clients over HTTPS, in another process; store: ${storeName})`,
+      `writes through the API: ${fmt(api.rate)}/s (${WRITES} creates, ${CONCURRENCY} concurrent clients over HTTPS, in another process; store: ${storeName}; median of ${ROUNDS} rounds after ${WARM} writes of warm-up; the first ${WRITES} after start: ${fmt(cold.rate)}/s, ${cold.cpuMs.toFixed(3)} ms of CPU each)`,
     );
     console.log(
-      `  floor, raw store commits in-process, one at a time: ${fmt(floor.sequential)}/s  → API at ${((api.rate / floor.sequential) * 100).toFixed(0)}% of the floor (${CONCURRENCY} at a time: ${fmt(floor.concurrent)}/s)`,
+      `  floor, raw store commits in-process, one at a time: ${fmt(floor.sequential)}/s  → API at ${of(api.rate, floor.sequential)} of the floor (${CONCURRENCY} at a time: ${fmt(floor.concurrent)}/s; the first ${WRITES} after start one at a time: ${fmt(floor.cold)}/s)`,
     );
     console.log(
-      `  floor, a bare Node.js HTTPS server under the same load (parses the body, answers 201; no routing, auth, admission, store, audit): ${fmt(transport.rate)}/s  → API at ${((api.rate / transport.rate) * 100).toFixed(0)}% of it`,
+      `  floor, a bare Node.js HTTPS server under the same load (parses the body, answers 201; no routing, auth, admission, store, audit): ${fmt(transport.rate)}/s  → API at ${of(api.rate, transport.rate)} of it`,
     );
     console.log(
       `  server CPU per write: FleetOps ${api.cpuMs.toFixed(3)} ms${db ? ` (and PostgreSQL ${api.dbCpuMs.toFixed(3)} ms)` : ''}, the bare server ${transport.cpuMs.toFixed(3)} ms`,

@@ -2,6 +2,11 @@
  * The audit log: one Kubernetes `audit.k8s.io/v1` Event per write request (JSON lines), at the Metadata level —
  * who, what verb, which object, when, the response code — never a body, so no Secret's data reaches it. The file
  * rotates by size (`audit.log` → `audit.log.1` … `audit.log.<keep>`), as the apiserver's log backend does.
+ *
+ * The records of one turn of the event loop are written together, at the end of that turn (one system call for the
+ * writes a store commit answered together, where one each cost a tenth of a create's CPU), and at once when the
+ * process exits (an uncaught error included) or the log is closed. Only a process killed outright can lose the
+ * records of its last turn, as it can lose a record written after its answer in the apiserver's log backend.
  */
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
@@ -45,6 +50,10 @@ export class AuditLog {
   private failed = false;
   /** The file, kept open for appending (an open and a close per write request cost more than the write). */
   private fd: number | undefined;
+  /** Lines recorded in this turn, not yet written. */
+  private pending: string[] = [];
+  private flushing: NodeJS.Immediate | undefined;
+  private readonly flushAtExit = (): void => this.flush();
 
   constructor(options: AuditLogOptions) {
     this.opts = options;
@@ -71,13 +80,36 @@ export class AuditLog {
       stageTimestamp: now.toISOString(),
       annotations: {},
     };
-    const line = `${JSON.stringify(event)}\n`;
+    this.pending.push(`${JSON.stringify(event)}\n`);
+    if (this.flushing) return;
+    this.flushing = setImmediate(() => this.flush());
+    process.on('exit', this.flushAtExit);
+  }
+
+  /** Writes what was recorded (at most one system call per file it lands in). */
+  flush(): void {
+    if (this.flushing) clearImmediate(this.flushing);
+    this.flushing = undefined;
+    process.off('exit', this.flushAtExit);
+    const lines = this.pending;
+    if (lines.length === 0) return;
+    this.pending = [];
+    const max = this.opts.maxBytes ?? 100 * 1024 * 1024;
     try {
-      if (this.size + line.length > (this.opts.maxBytes ?? 100 * 1024 * 1024)) this.rotate();
-      // Synchronous: small, and an entry must not be lost to a crash right after the write it records.
-      this.fd ??= openSync(this.opts.path, 'a', 0o600);
-      writeSync(this.fd, line);
-      this.size += Buffer.byteLength(line);
+      let chunk = '';
+      let chunkBytes = 0;
+      for (const line of lines) {
+        const bytes = Buffer.byteLength(line);
+        if (this.size + chunkBytes + bytes > max && this.size + chunkBytes > 0) {
+          this.append(chunk, chunkBytes);
+          chunk = '';
+          chunkBytes = 0;
+          this.rotate();
+        }
+        chunk += line;
+        chunkBytes += bytes;
+      }
+      this.append(chunk, chunkBytes);
       this.failed = false;
     } catch (err) {
       if (!this.failed) this.opts.logger.error({ err, path: this.opts.path }, 'audit log not written');
@@ -85,8 +117,16 @@ export class AuditLog {
     }
   }
 
-  /** Closes the file (a later record opens it again). */
+  private append(text: string, bytes: number): void {
+    if (bytes === 0) return;
+    this.fd ??= openSync(this.opts.path, 'a', 0o600);
+    writeSync(this.fd, text);
+    this.size += bytes;
+  }
+
+  /** Writes what was recorded and closes the file (a later record opens it again). */
   close(): void {
+    this.flush();
     if (this.fd === undefined) return;
     closeSync(this.fd);
     this.fd = undefined;

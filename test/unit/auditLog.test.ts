@@ -1,6 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { setImmediate as turn } from 'node:timers/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import pino from 'pino';
@@ -40,6 +43,45 @@ describe('audit log', () => {
       log.record(record('after'));
       log.close();
       assert.match(readFileSync(path, 'utf8'), /"after"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes the records of a turn at its end, without being closed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fo-audit-'));
+    try {
+      const path = join(dir, 'audit.log');
+      const log = new AuditLog({ path, logger: pino({ level: 'silent' }) });
+      for (let i = 0; i < 3; i++) log.record(record(`turn${i}`));
+      await turn();
+      const names = readFileSync(path, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { objectRef: { name: string } }).objectRef.name);
+      assert.deepEqual(names, ['turn0', 'turn1', 'turn2']);
+      log.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes what was recorded when the process dies of an uncaught error in the same turn', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fo-audit-'));
+    try {
+      const path = join(dir, 'audit.log');
+      // A process of its own that records and then dies of an uncaught error before the turn ends.
+      const script = [
+        `import pino from 'pino';`,
+        `import { AuditLog } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, '../../src/apiserver/AuditLog.ts')).href)};`,
+        `const log = new AuditLog({ path: ${JSON.stringify(path)}, logger: pino({ level: 'silent' }) });`,
+        `log.record({ ...${JSON.stringify(record('before-crash'))}, received: new Date() });`,
+        `throw new Error('crash after the record');`,
+      ].join('\n');
+      const r = spawnSync(process.execPath, ['--input-type=module', '--eval', script], { encoding: 'utf8', cwd: join(import.meta.dirname, '../..') });
+      assert.notEqual(r.status, 0, 'the process died');
+      assert.match(r.stderr, /crash after the record/);
+      assert.match(readFileSync(path, 'utf8'), /"before-crash"/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
