@@ -8,13 +8,14 @@
  * its main thread sampled during the update. Figures only, no assertions.
  *
  * Usage: node bench/rollout.bench.ts [--resources 10000] [--concurrency 8] [--profile rollout.cpuprofile] [--no-floor]
- *   [--postgres] [--pg-statements] [--allocations [rollout.heapprofile]]
+ *   [--postgres] [--pg-statements] [--allocations [rollout.heapprofile]] [--survivors]
  * (--profile writes a CPU profile of FleetOps' process during the fleet update only; --no-floor skips the floors, for
  * benchmarks that compare FleetOps with itself; --postgres runs FleetOps on a throw-away PostgreSQL 15 cluster
  * instead of the embedded store, and adds the database's CPU; --pg-statements (implies --postgres) loads
  * pg_stat_statements and prints the database's statements and tables during the update; --allocations samples the heap's allocations during the
  * update and prints them per resource by component, at a small cost to the CPU figures, and writes the sampled
- * profile to the file named after it, if any; KEEP_BENCH_DIR=1 keeps the
+ * profile to the file named after it, if any; with --survivors only what outlived a young collection is counted (what
+ * the scavenger copied and promoted: the objects that make young collections cost); KEEP_BENCH_DIR=1 keeps the
  * data directory.)
  */
 import { testPromise } from '../test/helpers/promises.ts';
@@ -122,7 +123,8 @@ function commitCounter(): { at(repo: string, revision: number): Promise<number>;
 function printAllocations(profile: SamplingHeapProfile): void {
   const { total, lines } = allocationBreakdown(profile);
   const kib = (bytes: number): string => `${(bytes / 1024 / N).toFixed(0)} KiB`.padStart(8);
-  console.log(`  heap allocated during the update: ${kib(total).trim()} per resource (sampled), by component:`);
+  const what = process.argv.includes('--survivors') ? 'heap allocated during the update that outlived a young collection' : 'heap allocated during the update';
+  console.log(`  ${what}: ${kib(total).trim()} per resource (sampled), by component:`);
   let rest = 0;
   for (const line of lines) {
     if (line.bytes < total * 0.02) rest += line.bytes;
@@ -310,7 +312,7 @@ async function main(): Promise<void> {
       await session.post('HeapProfiler.startSampling', {
         samplingInterval: 32 * 1024,
         includeObjectsCollectedByMajorGC: true,
-        includeObjectsCollectedByMinorGC: true,
+        includeObjectsCollectedByMinorGC: !process.argv.includes('--survivors'),
       });
     }
     const start = performance.now();

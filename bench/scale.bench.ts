@@ -11,8 +11,10 @@
  *    balancer sees, not delayed by this process's work), and by phase;
  *  - how long a graceful stop (SIGTERM) takes with the rollout under way.
  * The floor for start-up is the same process started on an empty data directory.
- * Figures only, no assertions. Usage: node bench/scale.bench.ts [--resources 100000] [--settle 30] (KEEP_BENCH_DIR=1
- * keeps the data)
+ * With --trace-gc, FleetOps runs with V8's --trace-gc and the benchmark prints its full collections and every pause
+ * over 50 ms by phase, to tell a probe held by a collection from one held by work.
+ * Figures only, no assertions. Usage: node bench/scale.bench.ts [--resources 100000] [--settle 30] [--trace-gc]
+ * (KEEP_BENCH_DIR=1 keeps the data)
  */
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +33,7 @@ const N = arg('resources', 100_000);
 const SETTLE_S = arg('settle', 30);
 const GROUP = 'scale.fleetops.dev';
 const STOP_GRACE_MS = 120_000;
+const TRACE_GC = process.argv.includes('--trace-gc');
 const THINGS = `/apis/${GROUP}/v1/namespaces/default/things`;
 const KRATIX = '/apis/platform.kratix.io/v1alpha1';
 
@@ -107,6 +110,28 @@ function reconciledWatcher(client: HttpClient): () => Promise<boolean> {
   };
 }
 
+/**
+ * V8's --trace-gc lines of FleetOps' output, by phase: full collections, and every pause over 50 ms. A line's time is
+ * counted from the process's start, which is placed at its spawn (a few ms early: V8 starts after the fork).
+ */
+function printCollections(output: string, spawnedAt: number, phases: [string, number][]): void {
+  const line = /^\[\d+:0x[0-9a-f]+\]\s+(\d+) ms: ([A-Za-z-]+(?: \([a-z ]+\))?) .*?, ([\d.]+) \/ [\d.]+ ms/;
+  const gcs = output.split('\n').flatMap((l) => {
+    const m = line.exec(l);
+    return m ? [{ at: spawnedAt + Number(m[1]), kind: m[2]!, pause: Number(m[3]) }] : [];
+  });
+  console.log('  garbage collections (--trace-gc), by phase:');
+  phases.forEach(([name, from], i) => {
+    const to = phases[i + 1]?.[1] ?? Infinity;
+    const mine = gcs.filter((g) => g.at >= from && g.at < to);
+    const full = mine.filter((g) => !g.kind.startsWith('Scavenge'));
+    const long = mine.filter((g) => g.pause > 50).map((g) => `${g.kind} ${fmt(g.pause)} ms at +${fmt((g.at - from) / 1000)} s`);
+    console.log(
+      `    ${name}: ${mine.length - full.length} young, ${full.length} full (longest pause ${fmt(Math.max(0, ...full.map((g) => g.pause)))} ms)${long.length ? `; over 50 ms: ${long.join(', ')}` : ''}`,
+    );
+  });
+}
+
 async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'fleetops-scale-bench-'));
   const dir = join(root, 'fleet');
@@ -146,7 +171,8 @@ async function main(): Promise<void> {
     // Start-up with N objects, /healthz polled from the moment it listens.
     process.stderr.write(`starting FleetOps on ${N} resources…\n`);
     t = performance.now();
-    const fleet = await spawnFleet(dir);
+    const spawnedAt = performance.now();
+    const fleet = await spawnFleet(dir, {}, TRACE_GC ? ['--trace-gc'] : []);
     fleets.push(fleet);
     const health = healthProbe();
     // Probed from the moment it listens.
@@ -217,6 +243,7 @@ async function main(): Promise<void> {
     console.log(`  Promise change → Rollout created: ${fmt(createdMs)} ms; → first resource handed the new revision: ${fmt(startedMs)} ms`);
     console.log(`  /healthz every 50 ms: ${h.length} answers, p50 ${fmt(pct(h, 50))} ms, p99 ${fmt(pct(h, 99))} ms, max ${fmt(Math.max(...h))} ms`);
     console.log(`    by phase: ${byPhase.join('; ')}`);
+    if (TRACE_GC) printCollections(fleet.output(), spawnedAt, phases);
 
     // A graceful stop with the rollout under way, as an orchestrator stops a process: SIGTERM, SIGKILL after a grace period.
     t = performance.now();

@@ -12,8 +12,8 @@ export interface FleetProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-export async function spawnFleet(dataDir: string, env: Record<string, string> = {}): Promise<FleetProcess> {
-  const child = spawn(process.execPath, ['src/main.ts'], {
+export async function spawnFleet(dataDir: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<FleetProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, 'src/main.ts'], {
     env: { ...process.env, FLEETOPS_HOME: dataDir, FLEETOPS_PORT: '0', FLEETOPS_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
