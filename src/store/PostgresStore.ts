@@ -99,6 +99,13 @@ interface EventRow {
   ns: string;
   name: string;
   data: string;
+  /** Written with CommitOptions.uncached (migration 5; read by the tail, which fills the read cache). */
+  uncached?: boolean;
+}
+
+/** The versions of a batch's entries written with CommitOptions.uncached. */
+function uncachedVersions(done: Settled['done']): number[] {
+  return done.flatMap((d) => (d.item.uncached ? d.events.map((e) => e.rv) : []));
 }
 
 function eventOf(row: EventRow): StoreEvent {
@@ -264,13 +271,14 @@ export class PostgresStore implements Store {
     for (;;) {
       const { rows } = await this.pool.query<EventRow>({
         name: 'fleetops-tail',
-        text: 'SELECT rv, type, grp, kind, ns, name, data FROM fleetops_events WHERE rv > $1 ORDER BY rv LIMIT $2',
+        text: 'SELECT rv, type, grp, kind, ns, name, data, uncached FROM fleetops_events WHERE rv > $1 ORDER BY rv LIMIT $2',
         values: [this.delivered, TAIL_PAGE],
       });
       for (const row of rows) {
         const event = eventOf(row);
         shareObject(event.object);
-        this.cache.remember(idOf(event.key), event.type === 'DELETED' ? undefined : row.data, event.rv, event.object);
+        // Kept out of the read cache as its writer kept it (CommitOptions.uncached); any older text goes.
+        this.cache.remember(idOf(event.key), event.type === 'DELETED' || row.uncached === true ? undefined : row.data, event.rv, event.object);
         this.delivered = event.rv;
         this.hub.publish(event);
       }
@@ -445,12 +453,13 @@ export class PostgresStore implements Store {
     const { done, refused, rv } = this.settle(batch, slots, counter);
     if (!done.length) return locked();
     const events = done.flatMap((d) => d.events);
+    const uncached = uncachedVersions(done);
     const written = new Map<string, Slot>();
     for (const [id, slot] of slots) if (slot.dirty) written.set(id, slot);
     this.ownCommits.add(rv);
     const started = performance.now();
     const write = (again: boolean): Promise<boolean> =>
-      this.pool.query<{ ok: number }>(writeQuery(slots.values(), events, rv, assumed)).then(async (r) => {
+      this.pool.query<{ ok: number }>(writeQuery(slots.values(), events, rv, uncached, assumed)).then(async (r) => {
         const outcome = r.rows[0]?.ok;
         // Too early: the batch in flight had not taken the lock yet. Once it has committed, the assumptions hold
         // (if it committed as assumed: else the second answer is not 1 either, and the batch is redone locked).
@@ -537,6 +546,7 @@ export class PostgresStore implements Store {
           slots.values(),
           done.flatMap((d) => d.events),
           rv,
+          uncachedVersions(done),
         ),
       );
       await client.query('COMMIT');

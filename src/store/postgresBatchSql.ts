@@ -98,11 +98,15 @@ export function lockAndReadSql(keys: Iterable<ObjectKey>): string {
   );
 }
 
-/** The prepared call of `fleetops_write` (migration 2): one statement, its plans cached in the database. */
-export const WRITE_STATEMENT = 'fleetops-write-binary';
+/** The prepared call of `fleetops_write` (migration 5): one statement, its plans cached in the database. */
+export const WRITE_STATEMENT = 'fleetops-write-uncached';
 /** The parameters that carry objects' texts ($12 rows, $23 change-log entries): see binaryTextArray. */
 const TEXT_PARAMS = new Set([12, 23]);
-const WRITE_SQL = `SELECT fleetops_write(${Array.from({ length: 24 }, (_, i) => (TEXT_PARAMS.has(i + 1) ? `$${i + 1}::text[]` : `$${i + 1}`)).join(', ')}) AS ok`;
+/** The parameter that names the versions written uncached ($25; a bigint[] even when empty, to pick the overload). */
+const UNCACHED_PARAM = 25;
+const WRITE_SQL = `SELECT fleetops_write(${Array.from({ length: UNCACHED_PARAM }, (_, i) =>
+  TEXT_PARAMS.has(i + 1) ? `$${i + 1}::text[]` : i + 1 === UNCACHED_PARAM ? `$${i + 1}::bigint[]` : `$${i + 1}`,
+).join(', ')}) AS ok`;
 
 /** PostgreSQL's type number of `text`, named in the binary form of a text[]. */
 const TEXT_OID = 25;
@@ -150,9 +154,10 @@ export function binaryTextArray(texts: readonly (string | null)[]): Buffer {
  * A batch's writes as one call of `fleetops_write`: final rows, deletions, change-log entries, the counter and the
  * wake-up for other replicas (sent at COMMIT). With `assumed` the call takes the counter's lock itself and writes
  * only if the counter and the rows are what the batch assumed (its answer: 1 written, 0 stale, -1 too early); without, the caller
- * holds the lock and read the rows under it. A key's final state is one of upsert or delete.
+ * holds the lock and read the rows under it. A key's final state is one of upsert or delete. `uncached`: the
+ * versions of the entries written with CommitOptions.uncached, which other replicas keep out of their read caches.
  */
-export function writeQuery(slots: Iterable<Slot>, events: LogEntry[], rv: number, assumed?: Assumed): pg.QueryConfig {
+export function writeQuery(slots: Iterable<Slot>, events: LogEntry[], rv: number, uncached: number[], assumed?: Assumed): pg.QueryConfig {
   const up: Slot[] = [];
   const gone: Slot[] = [];
   for (const slot of slots) if (slot.dirty) (slot.data === undefined ? gone : up).push(slot);
@@ -175,6 +180,7 @@ export function writeQuery(slots: Iterable<Slot>, events: LogEntry[], rv: number
       ...keyArrays(events.map((e) => e.key)),
       binaryTextArray(events.map((e) => (upserted.has(e.rv) ? null : e.data))),
       rv,
+      uncached,
     ],
   };
 }

@@ -135,6 +135,52 @@ export const MIGRATIONS: readonly Migration[] = [
       END $$;
     `,
   },
+  {
+    version: 5,
+    name: 'change-log entries say whether their writer kept them out of its read cache',
+    // CommitOptions.uncached (a finished run: its watchers get it, nobody reads it back) reaches the other replicas'
+    // tails, which then keep its text out of their read caches as the writer does. A new overload of fleetops_write
+    // takes the versions written uncached; replicas not yet upgraded call the old one, whose entries say false.
+    sql: `
+      ALTER TABLE fleetops_events ADD COLUMN uncached BOOLEAN NOT NULL DEFAULT false;
+      CREATE FUNCTION fleetops_write(
+        expected BIGINT,
+        s_grp TEXT[], s_kind TEXT[], s_ns TEXT[], s_name TEXT[], s_rv BIGINT[],
+        u_grp TEXT[], u_kind TEXT[], u_ns TEXT[], u_name TEXT[], u_rv BIGINT[], u_data TEXT[],
+        g_grp TEXT[], g_kind TEXT[], g_ns TEXT[], g_name TEXT[],
+        e_rv BIGINT[], e_type TEXT[], e_grp TEXT[], e_kind TEXT[], e_ns TEXT[], e_name TEXT[], e_data TEXT[],
+        new_rv BIGINT, uncached_rv BIGINT[]) RETURNS INT LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+      DECLARE
+        current BIGINT;
+        found BIGINT;
+      BEGIN
+        SELECT v INTO current FROM fleetops_meta WHERE k = 'rv' FOR UPDATE;
+        IF expected IS NOT NULL THEN
+          IF current < expected THEN RETURN -1; END IF;
+          IF current > expected THEN RETURN 0; END IF;
+          FOR i IN 1 .. coalesce(array_length(s_grp, 1), 0) LOOP
+            found := NULL;
+            SELECT o.rv INTO found FROM fleetops_objects o
+              WHERE o.grp = s_grp[i] AND o.kind = s_kind[i] AND o.ns = s_ns[i] AND o.name = s_name[i];
+            IF coalesce(found, 0) <> s_rv[i] THEN RETURN 0; END IF;
+          END LOOP;
+        END IF;
+        INSERT INTO fleetops_objects (grp, kind, ns, name, rv, data)
+          SELECT * FROM unnest(u_grp, u_kind, u_ns, u_name, u_rv, u_data)
+          ON CONFLICT (grp, kind, ns, name) DO UPDATE SET rv = excluded.rv, data = excluded.data;
+        FOR i IN 1 .. coalesce(array_length(g_grp, 1), 0) LOOP
+          DELETE FROM fleetops_objects o WHERE o.grp = g_grp[i] AND o.kind = g_kind[i] AND o.ns = g_ns[i] AND o.name = g_name[i];
+        END LOOP;
+        INSERT INTO fleetops_events (rv, type, grp, kind, ns, name, data, uncached)
+          SELECT e.rv, e.type, e.grp, e.kind, e.ns, e.name, coalesce(e.data, u.data), e.rv = ANY (uncached_rv)
+          FROM unnest(e_rv, e_type, e_grp, e_kind, e_ns, e_name, e_data) AS e(rv, type, grp, kind, ns, name, data)
+          LEFT JOIN unnest(u_rv, u_data) AS u(rv, data) ON e.data IS NULL AND u.rv = e.rv;
+        UPDATE fleetops_meta SET v = new_rv WHERE k = 'rv';
+        PERFORM pg_notify('fleetops_changes', new_rv::text);
+        RETURN 1;
+      END $$;
+    `,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock that serialises migrations across replicas. */

@@ -70,6 +70,39 @@ describe('PostgreSQL store schema', () => {
       await reader.close();
     }
   });
+
+  it('takes the writes of a replica not yet upgraded past migration 5 (the old fleetops_write) and delivers them', async () => {
+    const url = await freshDatabase();
+    const upgraded = await PostgresStore.open({ url, pollMs: 60_000 });
+    const seen: StoreEvent[] = [];
+    const watch = await upgraded.watch({ type: T }, (e) => seen.push(e));
+    const sql = new pg.Client({ connectionString: url });
+    await sql.connect();
+    try {
+      // What a replica of the previous release sends: the 24 arguments of migration 3's function, its lock taken inside.
+      const rv = Number((await sql.query<{ v: string }>("SELECT v FROM fleetops_meta WHERE k = 'rv'")).rows[0]?.v) + 1;
+      const object = {
+        ...app('from-old', { v: 1 }),
+        metadata: { name: 'from-old', namespace: 'default', uid: 'u-old', resourceVersion: String(rv), creationTimestamp: '2026-01-01T00:00:00Z' },
+      };
+      const ok = await sql.query<{ ok: number }>(
+        `SELECT fleetops_write(NULL::bigint, '{}'::text[], '{}'::text[], '{}'::text[], '{}'::text[], '{}'::bigint[],
+           ARRAY[$1], ARRAY[$2], ARRAY['default'], ARRAY['from-old'], ARRAY[$3::bigint], ARRAY[$4],
+           '{}'::text[], '{}'::text[], '{}'::text[], '{}'::text[],
+           ARRAY[$3::bigint], ARRAY['ADDED'], ARRAY[$1], ARRAY[$2], ARRAY['default'], ARRAY['from-old'], ARRAY[NULL]::text[], $3::bigint) AS ok`,
+        [T.group, T.kind, rv, JSON.stringify(object)],
+      );
+      assert.equal(ok.rows[0]?.ok, 1);
+      await eventually(() => (seen.some((e) => e.rv === rv) ? true : undefined), 20_000, 'the upgraded replica delivered it');
+      assert.deepEqual((await upgraded.get(keyOf(T, 'default', 'from-old')))?.spec, { v: 1 });
+      const entry = await sql.query<{ uncached: boolean }>('SELECT uncached FROM fleetops_events WHERE rv = $1', [rv]);
+      assert.deepEqual(entry.rows, [{ uncached: false }]);
+    } finally {
+      await sql.end();
+      watch.stop();
+      await upgraded.close();
+    }
+  });
 });
 
 describe('PostgreSQL store reads', () => {
@@ -206,6 +239,37 @@ describe('PostgreSQL store with two replicas', () => {
     assert.equal(await b.get(key), undefined, 'a deletion too');
     await a.close();
     await b.close();
+  });
+
+  it('keeps out of its read cache what another replica wrote uncached, as the writer does', async () => {
+    const url = await freshDatabase();
+    const a = await PostgresStore.open({ url, pollMs: 60_000 });
+    const b = await PostgresStore.open({ url, pollMs: 60_000 });
+    const seen: StoreEvent[] = [];
+    const watch = await b.watch({ type: T }, (e) => seen.push(e));
+    const fromDatabase = (): Promise<number> => metricTotal('fleetops_store_reads_total', { from: 'database' });
+    try {
+      const kept = keyOf(T, 'default', 'kept');
+      const finished = keyOf(T, 'default', 'finished');
+      await createObject(a, kept, app('kept', { v: 1 }));
+      await createObject(a, finished, app('finished', { v: 1 }));
+      // B reads both once (its cache now holds both), then A changes both, one of them uncached.
+      await b.get(kept);
+      await b.get(finished);
+      const [keptNow] = await a.commit([{ op: 'update', key: kept, object: app('kept', { v: 2 }) }]);
+      const [finishedNow] = await a.commit([{ op: 'update', key: finished, object: app('finished', { v: 2 }) }], { uncached: true });
+      await eventually(() => (seen.some((e) => e.rv === Number(finishedNow!.metadata.resourceVersion)) ? true : undefined), 20_000, 'B delivered both changes');
+      assert.ok(seen.some((e) => e.rv === Number(keptNow!.metadata.resourceVersion)));
+      const before = await fromDatabase();
+      assert.deepEqual((await b.get(kept, { cached: true }))?.spec, { v: 2 }, 'the change written cached is read from the cache');
+      assert.equal((await fromDatabase()) - before, 0);
+      assert.deepEqual((await b.get(finished, { cached: true }))?.spec, { v: 2 }, 'the change written uncached is read right');
+      assert.equal((await fromDatabase()) - before, 1, 'from the database: B kept neither its text nor the older one');
+    } finally {
+      watch.stop();
+      await a.close();
+      await b.close();
+    }
   });
 
   it('updates, patches and deletes through one replica what another has just written (a stale cached read is never the answer)', async () => {
