@@ -44,6 +44,14 @@ export interface AuditLogOptions {
   now?: () => Date;
 }
 
+/** Logs with records not yet written, written when the process exits (one listener for every log). */
+const unwritten = new Set<AuditLog>();
+let exitListened = false;
+
+function writeAllAtExit(): void {
+  for (const log of unwritten) log.flush();
+}
+
 export class AuditLog {
   private readonly opts: AuditLogOptions;
   private size: number;
@@ -53,7 +61,6 @@ export class AuditLog {
   /** Lines recorded in this turn, not yet written. */
   private pending: string[] = [];
   private flushing: NodeJS.Immediate | undefined;
-  private readonly flushAtExit = (): void => this.flush();
 
   constructor(options: AuditLogOptions) {
     this.opts = options;
@@ -83,14 +90,18 @@ export class AuditLog {
     this.pending.push(`${JSON.stringify(event)}\n`);
     if (this.flushing) return;
     this.flushing = setImmediate(() => this.flush());
-    process.on('exit', this.flushAtExit);
+    unwritten.add(this);
+    if (!exitListened) {
+      process.on('exit', writeAllAtExit);
+      exitListened = true;
+    }
   }
 
   /** Writes what was recorded (at most one system call per file it lands in). */
   flush(): void {
     if (this.flushing) clearImmediate(this.flushing);
     this.flushing = undefined;
-    process.off('exit', this.flushAtExit);
+    unwritten.delete(this);
     const lines = this.pending;
     if (lines.length === 0) return;
     this.pending = [];
