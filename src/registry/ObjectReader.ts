@@ -123,9 +123,16 @@ export class ObjectReader {
     let after = start.after;
     const items: StoredObject[] = [];
     let listRv = '';
+    // A selector on the name (`kubectl wait`, an informer of one object) reads that name's rows only.
+    const name = fields.find((f) => f.field === 'metadata.name' && f.operator === '=')?.value;
     // Filtering happens after reading, so fetch pages until the limit is met (or everything when unlimited).
     for (;;) {
-      const page = await this.store.list(typeKeyOf(type), { namespace: ns, limit: filtered && limit ? Math.max(limit, 500) : limit, after });
+      const page = await this.store.list(typeKeyOf(type), {
+        namespace: ns,
+        ...(name !== undefined ? { name } : {}),
+        limit: filtered && limit ? Math.max(limit, 500) : limit,
+        after,
+      });
       listRv ||= page.resourceVersion;
       for (const obj of page.items) {
         if (limit && items.length === limit) break;

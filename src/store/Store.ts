@@ -39,6 +39,8 @@ export interface StoredEntry {
 export interface ListOptions {
   /** Restrict to one namespace; undefined lists all. */
   namespace?: string;
+  /** Restrict to objects of this name (a field selector `metadata.name=…`: a seek, not a scan of the type). */
+  name?: string;
   /** Maximum items to return; 0 or undefined means all. */
   limit?: number;
   /** Resume after this `namespace/name` (from a previous page's `continueAfter`). */

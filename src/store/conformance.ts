@@ -163,6 +163,17 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         ['z'],
       );
       assert.equal((await store.list(T, { namespace: 'default', after: 'team-x/a' })).items.length, 0);
+      // By name: in a namespace, and across namespaces.
+      await createObject(store, keyOf(T, 'team-x', 'a'), app('a'));
+      assert.deepEqual(
+        (await store.list(T, { namespace: 'default', name: 'b' })).items.map((o) => `${o.metadata.namespace}/${o.metadata.name}`),
+        ['default/b'],
+      );
+      assert.deepEqual(
+        (await store.list(T, { name: 'a' })).items.map((o) => `${o.metadata.namespace}/${o.metadata.name}`),
+        ['default/a', 'team-x/a'],
+      );
+      assert.deepEqual((await store.list(T, { namespace: 'team-x', name: 'b' })).items, []);
       assert.equal((await store.list(U)).items.length, 0);
       await store.close();
     });

@@ -30,6 +30,7 @@ export function listQuery(type: TypeKey, options: ListOptions, placeholder: (n: 
   };
   let where = `grp = ${placeholder(1)} AND kind = ${placeholder(2)}`;
   if (options.namespace !== undefined) where += ` AND ns = ${next(options.namespace)}`;
+  if (options.name !== undefined) where += ` AND name = ${next(options.name)}`;
   if (options.after) {
     const slash = options.after.indexOf('/');
     const afterNs = options.after.slice(0, slash);

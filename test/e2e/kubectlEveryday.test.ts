@@ -137,6 +137,19 @@ describe('everyday kubectl against FleetOps', () => {
     assert.match(ok(await kubectl(['get', 'widgets', '-n', 'team-a', '--show-labels']), 'labels'), /app=shop,.*size=small/);
     const selected = ok(await kubectl(['get', 'widgets', '-n', 'team-a', '--field-selector', 'metadata.name=c-widget', '-o', 'name']), 'field selector');
     assert.equal(selected.trim(), 'widget.test.fleetops.dev/c-widget');
+    // Read by name, not scanned: combined with a label and across namespaces, and with != (a scan, filtered).
+    assert.equal(
+      ok(await kubectl(['get', 'widgets', '-A', '-l', 'size=medium', '--field-selector', 'metadata.name=c-widget', '-o', 'name']), 'by name -A').trim(),
+      'widget.test.fleetops.dev/c-widget',
+    );
+    assert.equal(
+      ok(await kubectl(['get', 'widgets', '-A', '-l', 'size=small', '--field-selector', 'metadata.name=c-widget', '-o', 'name']), 'none').trim(),
+      '',
+    );
+    assert.equal(
+      ok(await kubectl(['get', 'widgets', '-n', 'team-a', '--field-selector', 'metadata.name!=c-widget', '-o', 'name']), 'not by name').trim(),
+      'widget.test.fleetops.dev/a-widget\nwidget.test.fleetops.dev/b-widget',
+    );
     assert.equal(
       ok(await kubectl(['get', 'widgets', '-n', 'team-a', '-o', 'go-template={{range .items}}{{.metadata.name}} {{end}}']), 'go-template'),
       'a-widget b-widget c-widget ',
