@@ -119,12 +119,15 @@ export class ObjectReader {
     const { labels, fields } = this.selectors(type, query);
     const filtered = !labels.isEmpty() || fields.length > 0;
     const start = this.pageStart(type, namespace, query);
-    const { ns, limit } = start;
+    const { limit } = start;
     let after = start.after;
     const items: StoredObject[] = [];
     let listRv = '';
-    // A selector on the name (`kubectl wait`, an informer of one object) reads that name's rows only.
-    const name = fields.find((f) => f.field === 'metadata.name' && f.operator === '=')?.value;
+    // A selector on the name (`kubectl wait`, an informer of one object) reads that name's rows only, one on the
+    // namespace of a list across namespaces that namespace's.
+    const equal = (field: string): string | undefined => fields.find((f) => f.field === field && f.operator === '=')?.value;
+    const name = equal('metadata.name');
+    const ns = start.ns ?? (type.namespaced ? equal('metadata.namespace') : undefined);
     // Filtering happens after reading, so fetch pages until the limit is met (or everything when unlimited).
     for (;;) {
       const page = await this.store.list(typeKeyOf(type), {

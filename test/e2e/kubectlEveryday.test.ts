@@ -146,6 +146,12 @@ describe('everyday kubectl against FleetOps', () => {
       ok(await kubectl(['get', 'widgets', '-A', '-l', 'size=small', '--field-selector', 'metadata.name=c-widget', '-o', 'name']), 'none').trim(),
       '',
     );
+    // A namespace selected across namespaces reads that namespace only.
+    assert.equal(
+      ok(await kubectl(['get', 'widgets', '-A', '--field-selector', 'metadata.namespace=team-a,metadata.name=b-widget', '-o', 'name']), 'by namespace').trim(),
+      'widget.test.fleetops.dev/b-widget',
+    );
+    assert.equal(ok(await kubectl(['get', 'widgets', '-A', '--field-selector', 'metadata.namespace=team-z', '-o', 'name']), 'other namespace').trim(), '');
     assert.equal(
       ok(await kubectl(['get', 'widgets', '-n', 'team-a', '--field-selector', 'metadata.name!=c-widget', '-o', 'name']), 'not by name').trim(),
       'widget.test.fleetops.dev/a-widget\nwidget.test.fleetops.dev/b-widget',
