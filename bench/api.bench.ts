@@ -23,7 +23,7 @@ import { loadKubeconfig } from '../src/client/kubeconfig.ts';
 import { SqliteStore } from '../src/store/SqliteStore.ts';
 import { PostgresStore } from '../src/store/PostgresStore.ts';
 import type { Store } from '../src/store/Store.ts';
-import { startPostgres, type TestPostgres } from '../test/helpers/postgres.ts';
+import { createDatabase, startPostgres, type TestPostgres } from '../test/helpers/postgres.ts';
 import { postgresCpu, postgresCpuSince } from './lib/cpuBreakdown.ts';
 import { keyOf } from '../src/store/Store.ts';
 import { kubectlFor } from '../test/helpers/kubectl.ts';
@@ -51,21 +51,8 @@ interface StoreFloor {
   close(): Promise<void>;
 }
 
-/** A database `floor` beside FleetOps' own in the cluster: its URL. */
-async function floorDatabase(db: TestPostgres): Promise<string> {
-  const { default: pg } = await import('pg');
-  const admin = new pg.Client({ connectionString: db.url });
-  await admin.connect();
-  try {
-    await admin.query('CREATE DATABASE floor');
-  } finally {
-    await admin.end();
-  }
-  return db.url.replace(/fleetops$/, 'floor');
-}
-
 async function openStoreFloor(dir: string, db: TestPostgres | undefined): Promise<StoreFloor> {
-  const store: Store = db ? await PostgresStore.open({ url: await floorDatabase(db) }) : new SqliteStore({ path: join(dir, 'floor.db') });
+  const store: Store = db ? await PostgresStore.open({ url: createDatabase(db, 'floor') }) : new SqliteStore({ path: join(dir, 'floor.db') });
   const t = { group: '', kind: 'ConfigMap' };
   let next = 0;
   const write = (i: number): Promise<unknown> =>

@@ -19,7 +19,7 @@ import { SqliteStore } from '../src/store/SqliteStore.ts';
 import { PostgresStore } from '../src/store/PostgresStore.ts';
 import { keyOf, type Store } from '../src/store/Store.ts';
 import { spawnFleet, type FleetProcess } from '../test/helpers/process.ts';
-import { startPostgres } from '../test/helpers/postgres.ts';
+import { createDatabase, startPostgres } from '../test/helpers/postgres.ts';
 import { openImageCache } from '../src/workflows/images/openImageCache.ts';
 import { BENCH_IMAGE, buildBenchImage } from './lib/benchImage.ts';
 import { arg, pct, fmt } from './lib/figures.ts';
@@ -248,12 +248,7 @@ async function main(): Promise<void> {
     for (const f of fleets) await f.kill('SIGTERM');
 
     // Runs spread over workers: an API replica leads (no steps), then 1 and 2 workers run the steps.
-    const runsDb = db.url.replace(/fleetops$/, 'runs');
-    const { default: pg } = await import('pg');
-    const c2 = new pg.Client({ connectionString: db.url });
-    await c2.connect();
-    await c2.query('CREATE DATABASE runs');
-    await c2.end();
+    const runsDb = createDatabase(db, 'runs');
     const lead = await spawnFleet(join(dir, 'lead'), { FLEETOPS_STORE: runsDb, FLEETOPS_ROLE: 'api' });
     fleets.push(lead);
     const w1 = await spawnFleet(await withImage(join(dir, 'w1')), { FLEETOPS_STORE: runsDb, FLEETOPS_ROLE: 'worker' });

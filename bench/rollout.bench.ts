@@ -51,6 +51,8 @@ import { allocationBreakdown, type SamplingHeapProfile } from './lib/allocationB
 
 const N = arg('resources', 10_000);
 const CONCURRENCY = arg('concurrency', defaultWorkflowConcurrency());
+/** With --allocations: only what outlived a young collection is sampled and printed. */
+const SURVIVORS = process.argv.includes('--survivors');
 const GROUP = 'bench.fleetops.dev';
 
 /** The step: one output document and one status field, both carrying the revision. */
@@ -123,7 +125,7 @@ function commitCounter(): { at(repo: string, revision: number): Promise<number>;
 function printAllocations(profile: SamplingHeapProfile): void {
   const { total, lines } = allocationBreakdown(profile);
   const kib = (bytes: number): string => `${(bytes / 1024 / N).toFixed(0)} KiB`.padStart(8);
-  const what = process.argv.includes('--survivors') ? 'heap allocated during the update that outlived a young collection' : 'heap allocated during the update';
+  const what = SURVIVORS ? 'heap allocated during the update that outlived a young collection' : 'heap allocated during the update';
   console.log(`  ${what}: ${kib(total).trim()} per resource (sampled), by component:`);
   let rest = 0;
   for (const line of lines) {
@@ -312,7 +314,7 @@ async function main(): Promise<void> {
       await session.post('HeapProfiler.startSampling', {
         samplingInterval: 32 * 1024,
         includeObjectsCollectedByMajorGC: true,
-        includeObjectsCollectedByMinorGC: !process.argv.includes('--survivors'),
+        includeObjectsCollectedByMinorGC: !SURVIVORS,
       });
     }
     const start = performance.now();

@@ -13,7 +13,7 @@ import { coreTypes, namespaceType } from '../../src/registry/builtin/coreKinds.t
 import { ObjectService } from '../../src/registry/ObjectService.ts';
 import { Registry } from '../../src/registry/Registry.ts';
 import { widgetType } from '../helpers/widgetType.ts';
-import { startPostgres, startStandby, type TestPostgres } from '../helpers/postgres.ts';
+import { createDatabase, startPostgres, startStandby, type TestPostgres } from '../helpers/postgres.ts';
 import { eventually } from '../helpers/fleet.ts';
 import { metricTotal } from '../../src/telemetry/metrics.ts';
 
@@ -30,12 +30,7 @@ let databases = 0;
 
 /** A fresh, empty database on the test cluster; its URL. */
 async function freshDatabase(): Promise<string> {
-  const name = `conformance_${++databases}`;
-  const admin = new pg.Client({ connectionString: server.url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  return server.url.replace(/\/fleetops$/, `/${name}`);
+  return createDatabase(server, `conformance_${++databases}`);
 }
 
 before(async () => {

@@ -116,8 +116,16 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   appendFileSync(join(data, 'pg_hba.conf'), 'host replication postgres 127.0.0.1/32 trust\n');
   const primary = cluster(bin, dir, port);
   primary.start();
-  run(bin, 'createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', 'fleetops']);
+  createDatabase(primary, 'fleetops');
   return primary;
+}
+
+/** Makes an empty database `name` on the cluster (beside `fleetops`); answers its URL. */
+export function createDatabase(db: TestPostgres, name: string): string {
+  const bin = postgresBin();
+  if (!bin) throw new Error('PostgreSQL is not installed: run scripts/setup-test-deps.sh (Debian package postgresql)');
+  run(bin, 'createdb', ['-h', '127.0.0.1', '-p', String(db.port), '-U', 'postgres', name]);
+  return db.url.replace(/\/fleetops$/, `/${name}`);
 }
 
 /** A streaming standby of `primary` (pg_basebackup -R), started and following; `promote()` makes it a primary. */
