@@ -5,7 +5,9 @@
  * committed to the embedded Git state store. Against the floor measured in the same run: N bare sandbox runs of the
  * same step (same bwrap arguments, same parallelism); also, for what the steps' limits cost, the same runs in the
  * control groups FleetOps gives each step. FleetOps' CPU per resource is printed by component, from a CPU profile of
- * its main thread sampled during the update. Figures only, no assertions.
+ * its main thread sampled during the update. The initial fulfilment (from the requests' creation to every status and
+ * output in Git) is measured the same way and printed after it, with its own ratio to the floor. Figures only, no
+ * assertions.
  *
  * Usage: node bench/rollout.bench.ts [--resources 10000] [--concurrency 8] [--profile rollout.cpuprofile] [--no-floor]
  *   [--postgres] [--pg-statements] [--allocations [rollout.heapprofile]] [--survivors]
@@ -24,29 +26,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { constants as perfConstants, performance, PerformanceObserver } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import type { KubeObject } from '../src/api/types.ts';
 import { startFleetOps, type FleetOps } from '../src/main.ts';
 import { defaultWorkflowConcurrency } from '../src/controllers/resource/ResourceController.ts';
 import { keyOf } from '../src/store/Store.ts';
-import { bareSpawns, describeFloors, describeLimitedFloor, sandboxFloors, type MachineBudget } from './lib/sandboxFloor.ts';
+import { bareSpawns, describeFloors, describeLimitedFloor, sandboxFloors } from './lib/sandboxFloor.ts';
 import { BENCH_IMAGE, buildBenchImage } from './lib/benchImage.ts';
 import { arg } from './lib/figures.ts';
-import {
-  childCpuMs,
-  cpuBreakdown,
-  machineTicks,
-  ticksMs,
-  postgresCpu,
-  postgresCpuSince,
-  threadCpuMs,
-  threadCpuSince,
-  type CpuProfile,
-} from './lib/cpuBreakdown.ts';
+import type { CpuProfile } from './lib/cpuBreakdown.ts';
+import { printPhase, startPhase } from './lib/phaseMeter.ts';
 import { startPostgres, type TestPostgres } from '../test/helpers/postgres.ts';
 import { printStatements, resetStatements, STATEMENT_SETTINGS } from './lib/postgresStatements.ts';
-import { metricsRegistry, metricTotal } from '../src/telemetry/metrics.ts';
 import { allocationBreakdown, type SamplingHeapProfile } from './lib/allocationBreakdown.ts';
 
 const N = arg('resources', 10_000);
@@ -135,95 +127,6 @@ function printAllocations(profile: SamplingHeapProfile): void {
   if (rest > 0) console.log(`    ${kib(rest)}  ${((100 * rest) / total).toFixed(0).padStart(2)}%  the rest (each under 2%)`);
 }
 
-/** The main thread's garbage collection pauses by kind, counted until stop(). */
-function gcCounter(): Record<'minor' | 'major' | 'incremental', { count: number; ms: number }> & { stop(): void } {
-  const counts = { minor: { count: 0, ms: 0 }, major: { count: 0, ms: 0 }, incremental: { count: 0, ms: 0 } };
-  const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) {
-      const detail: unknown = Reflect.get(entry, 'detail');
-      const kind: unknown = typeof detail === 'object' && detail !== null ? Reflect.get(detail, 'kind') : undefined;
-      const into =
-        kind === perfConstants.NODE_PERFORMANCE_GC_MINOR
-          ? counts.minor
-          : kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR
-            ? counts.major
-            : kind === perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL
-              ? counts.incremental
-              : undefined;
-      if (into) {
-        into.count++;
-        into.ms += entry.duration;
-      }
-    }
-  });
-  observer.observe({ entryTypes: ['gc'] });
-  return { ...counts, stop: () => observer.disconnect() };
-}
-
-/**
- * Writes (resourceVersions handed out) and transactions (grouped commits: fleetops_store_commits_total) so far: what
- * the update costs the store, whatever the machine's load.
- */
-async function storeCounts(fleet: FleetOps): Promise<{ writes: number; transactions: number; cached: number; missed: number; readQueries: number }> {
-  return {
-    writes: await fleet.store.currentRv(),
-    transactions: await metricTotal('fleetops_store_commits_total'),
-    cached: await metricTotal('fleetops_store_reads_total', { from: 'cache' }),
-    missed: await metricTotal('fleetops_store_reads_total', { from: 'database' }),
-    readQueries: await metricTotal('fleetops_store_read_queries_total'),
-  };
-}
-
-/** Reconciles so far by controller (controller_runtime_reconcile_total, every result together). */
-async function reconcileCounts(): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for (const v of (await metricsRegistry.getSingleMetric('controller_runtime_reconcile_total')?.get())?.values ?? []) {
-    const controller = String(v.labels.controller ?? '');
-    counts.set(controller, (counts.get(controller) ?? 0) + v.value);
-  }
-  return counts;
-}
-
-/** State store writes so far (each a batch of changes in one commit) and the seconds they took, every destination's together. */
-async function stateStoreWrites(): Promise<{ count: number; seconds: number }> {
-  let count = 0;
-  let seconds = 0;
-  for (const v of (await metricsRegistry.getSingleMetric('fleetops_statestore_write_duration_seconds')?.get())?.values ?? []) {
-    const name = String((v as { metricName?: string }).metricName ?? '');
-    if (name.endsWith('_count')) count += v.value;
-    else if (name.endsWith('_sum')) seconds += v.value;
-  }
-  return { count, seconds };
-}
-
-/** Writes during the update by kind (a watch on the store), to name the writes each resource costs. */
-async function writesByKind(fleet: FleetOps): Promise<{ counts: Map<string, number>; stop(): void }> {
-  const counts = new Map<string, number>();
-  const handle = await fleet.store.watch({}, (e) => {
-    if (e.key.kind !== 'Lease') counts.set(e.key.kind, (counts.get(e.key.kind) ?? 0) + 1);
-  });
-  return { counts, stop: () => handle.stop() };
-}
-
-/**
- * Where the machine's CPU went, per resource, against a bare sandbox run's: what the ratio to the floor is made of.
- * The rest is the kernel's own threads (a sandbox's namespaces are torn down there, charged to no process) and any
- * other process on the machine.
- */
-function printMachineBudget(b: { fleetOpsMs: number; childrenMs: number; busyMs: number; floor?: MachineBudget }): void {
-  const ms = (v: number): string => `${(v / N).toFixed(2)} ms`;
-  const rest = Math.max(0, b.busyMs - b.fleetOpsMs - b.childrenMs);
-  console.log(
-    `  machine CPU per resource: ${ms(b.busyMs)} = FleetOps ${ms(b.fleetOpsMs)} + its child processes (sandboxes, their helper, git) ${ms(b.childrenMs)} + the rest (kernel threads, other processes) ${ms(rest)}`,
-  );
-  if (b.floor) {
-    const f = b.floor;
-    console.log(
-      `    a bare sandbox run: ${ms(f.busyMs)} = the benchmark ${ms(f.selfMs)} + its child processes ${ms(f.childrenMs)} + the rest ${ms(Math.max(0, f.busyMs - f.selfMs - f.childrenMs))}`,
-    );
-  }
-}
-
 async function waitFor(what: string, start: number, check: () => Promise<number>, target: number, pollMs: number): Promise<void> {
   let lastPrint = performance.now();
   for (;;) {
@@ -235,26 +138,6 @@ async function waitFor(what: string, start: number, check: () => Promise<number>
     }
     await new Promise((r) => setTimeout(r, pollMs));
   }
-}
-
-/**
- * FleetOps' CPU per resource by component: the main thread's CPU time split by its samples' shares (wall-clock
- * samples: on a busy machine a preempted thread still shows busy, so the shares are applied to its measured CPU
- * time), then the process's other threads by name (V8's helpers: concurrent marking, compilation; libuv's pool).
- */
-function printBreakdown(profile: CpuProfile, threads: Map<string, number>): void {
-  const { lines } = cpuBreakdown(profile);
-  const mainCpuMs = threads.get('main') ?? 0;
-  const perResource = (ms: number): string => `${(ms / N).toFixed(2)} ms`.padStart(8);
-  console.log(`  by component, main thread (${perResource(mainCpuMs).trim()} per resource):`);
-  let rest = 0;
-  for (const line of lines) {
-    if (line.share < 0.01) rest += line.share;
-    else console.log(`    ${perResource(line.share * mainCpuMs)}  ${(100 * line.share).toFixed(0).padStart(2)}%  ${line.component}`);
-  }
-  if (rest > 0) console.log(`    ${perResource(rest * mainCpuMs)}  ${(100 * rest).toFixed(0).padStart(2)}%  the rest (each under 1%)`);
-  const others = [...threads].filter(([name, ms]) => name !== 'main' && ms / N >= 0.005).sort((a, b) => b[1] - a[1]);
-  console.log(`  other threads: ${others.map(([name, ms]) => `${name} ${perResource(ms).trim()}`).join(', ') || 'none'}`);
 }
 
 async function main(): Promise<void> {
@@ -284,6 +167,14 @@ async function main(): Promise<void> {
     while (!fleet.registry.byKind(GROUP, 'Thing')) await new Promise((r) => setTimeout(r, 20));
     const statuses = await statusCounter(fleet);
     process.stderr.write(`setup: ${N} resources fulfilled at revision 1…\n`);
+    // Sampled in both phases, for the breakdown by component: every 4 ms costs the process next to nothing; --profile
+    // samples the update every 1 ms (V8's default) and keeps the file.
+    const session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 4000 });
+    await session.post('Profiler.start');
+    const setupPhase = await startPhase(fleet, { postgres: !!db });
     const setupStart = performance.now();
     for (let i = 0; i < N; i += 500) {
       const batch = [];
@@ -298,14 +189,11 @@ async function main(): Promise<void> {
     await waitFor('revision 1 statuses', setupStart, () => Promise.resolve(statuses.at(1)), N, 1000);
     await waitFor('revision 1 commits', setupStart, () => commits.at(fleet.embeddedGit.path, 1), N, 2000);
     const setupMs = performance.now() - setupStart;
+    const setupFigures = await setupPhase.end();
+    const { profile: setupProfile } = await session.post('Profiler.stop');
 
     process.stderr.write('fleet update: the Promise changes, the rollout takes every resource to revision 2…\n');
     const profile = process.argv.indexOf('--profile') > 0 ? process.argv[process.argv.indexOf('--profile') + 1] : undefined;
-    // Always sampled, for the breakdown by component: every 4 ms costs the process next to nothing; --profile samples
-    // every 1 ms (V8's default) and keeps the file.
-    const session = new Session();
-    session.connect();
-    await session.post('Profiler.enable');
     await session.post('Profiler.setSamplingInterval', { interval: profile ? 1000 : 4000 });
     await session.post('Profiler.start');
     const allocations = process.argv.includes('--allocations');
@@ -317,18 +205,9 @@ async function main(): Promise<void> {
         includeObjectsCollectedByMinorGC: !SURVIVORS,
       });
     }
-    const start = performance.now();
-    const cpuStart = process.cpuUsage();
-    const threadsStart = threadCpuMs();
-    const childrenStart = childCpuMs(['sh']);
     if (db && statements) await resetStatements(db.url);
-    const dbCpuStart = postgresCpu();
-    const machineStart = machineTicks();
-    const storeStart = await storeCounts(fleet);
-    const byKind = await writesByKind(fleet);
-    const reconcilesStart = await reconcileCounts();
-    const stateWritesStart = await stateStoreWrites();
-    const gcs = gcCounter();
+    const updatePhase = await startPhase(fleet, { postgres: !!db });
+    const start = performance.now();
     const current = await fleet.objects.get(promiseType, '', 'thing');
     await fleet.objects.update(promiseType, '', 'thing', {
       ...promise(2),
@@ -338,17 +217,7 @@ async function main(): Promise<void> {
     const statusMs = performance.now() - start;
     await waitFor('revision 2 commits', start, () => commits.at(fleet.embeddedGit.path, 2), N, 500);
     const totalMs = performance.now() - start;
-    const cpu = process.cpuUsage(cpuStart);
-    const threads = threadCpuSince(threadsStart);
-    const childrenMs = childCpuMs(['sh']) - childrenStart;
-    const dbCpu = db ? postgresCpuSince(dbCpuStart) : 0;
-    const machineEnd = machineTicks();
-    const storeEnd = await storeCounts(fleet);
-    byKind.stop();
-    const reconcilesEnd = await reconcileCounts();
-    const stateWritesEnd = await stateStoreWrites();
-    gcs.stop();
-    const machineBusy = (machineEnd.busy - machineStart.busy) / (machineEnd.total - machineStart.total);
+    const updateFigures = await updatePhase.end();
     const { profile: sampled } = await session.post('Profiler.stop');
     const heapSampled = allocations ? (await session.post('HeapProfiler.stopSampling')).profile : undefined;
     session.disconnect();
@@ -370,62 +239,16 @@ async function main(): Promise<void> {
       const limited = describeLimitedFloor(floors, N, totalMs, fmt);
       if (limited) console.log(`  ${limited}`);
     }
-    console.log(
-      `  FleetOps process CPU during the update: ${((cpu.user + cpu.system) / 1000 / N).toFixed(2)} ms per resource (user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s)`,
-    );
-    printBreakdown(sampled as CpuProfile, threads);
-    printMachineBudget({
-      fleetOpsMs: (cpu.user + cpu.system) / 1000,
-      childrenMs,
-      busyMs: ticksMs(machineEnd.busy - machineStart.busy),
-      ...(floors ? { floor: floors.budget } : {}),
-    });
-    const writes = storeEnd.writes - storeStart.writes;
-    const transactions = storeEnd.transactions - storeStart.transactions;
-    console.log(
-      `  store during the update: ${(writes / N).toFixed(1)} writes per resource, in ${(transactions / N).toFixed(2)} transactions per resource (${(writes / Math.max(1, transactions)).toFixed(1)} writes each)`,
-    );
-    const [cached, missed, readQueries] = [
-      storeEnd.cached - storeStart.cached,
-      storeEnd.missed - storeStart.missed,
-      storeEnd.readQueries - storeStart.readQueries,
-    ];
-    console.log(
-      `  store reads of single objects: ${((cached + missed) / N).toFixed(1)} per resource, ${(missed / N).toFixed(2)} missed the read cache (${(100 * (missed / Math.max(1, cached + missed))).toFixed(0)}%), read from the database in ${(readQueries / N).toFixed(2)} statements per resource`,
-    );
-    const kinds = [...byKind.counts].sort((a, b) => b[1] - a[1]);
-    console.log(`    by kind: ${kinds.map(([kind, n]) => `${kind} ${(n / N).toFixed(2)}`).join(', ')}`);
-    const [held, budget] = [
-      await metricTotal('fleetops_store_read_cache_characters', { of: 'held' }),
-      await metricTotal('fleetops_store_read_cache_characters', { of: 'budget' }),
-    ];
-    const mi = (chars: number): string => (chars / 1024 / 1024).toFixed(1);
-    console.log(
-      `    the read cache holds ${mi(held)} of its ${mi(budget)} Mi characters after the update: ${(held / N / 1000).toFixed(1)} K per resource${held > 0.85 * budget ? ' (full: objects past it are read from the database)' : ''}`,
-    );
-    const reconciles = [...reconcilesEnd]
-      .map(([controller, n]): [string, number] => [controller, n - (reconcilesStart.get(controller) ?? 0)])
-      .filter(([, n]) => n > 0)
-      .sort((a, b) => b[1] - a[1]);
-    const stateWrites = stateWritesEnd.count - stateWritesStart.count;
-    console.log(
-      `  state store writes (a commit each): ${stateWrites}, ${((1000 * (stateWritesEnd.seconds - stateWritesStart.seconds)) / Math.max(1, stateWrites)).toFixed(0)} ms each on average`,
-    );
-    console.log(
-      `  reconciles per resource: ${(reconciles.reduce((sum, [, n]) => sum + n, 0) / N).toFixed(1)} (${reconciles.map(([c, n]) => `${c} ${(n / N).toFixed(2)}`).join(', ')})`,
-    );
-    console.log(
-      `  garbage collections during the update (main thread's pauses): ${gcs.minor.count} young (${gcs.minor.ms.toFixed(0)} ms), ${gcs.major.count} full (${gcs.major.ms.toFixed(0)} ms), ${gcs.incremental.count} incremental marking steps (${gcs.incremental.ms.toFixed(0)} ms)`,
-    );
+    printPhase('the update', updateFigures, N, { profile: sampled as CpuProfile, ...(floors ? { floor: floors.budget } : {}) });
     if (heapSampled) printAllocations(heapSampled);
     const heapFile = process.argv[process.argv.indexOf('--allocations') + 1];
     if (heapSampled && heapFile?.endsWith('.heapprofile')) writeFileSync(heapFile, JSON.stringify(heapSampled));
     if (db && statements) await printStatements(db.url, N);
-    if (db) console.log(`  PostgreSQL's CPU during the update: ${((dbCpu * 1000) / N).toFixed(2)} ms per resource (${dbCpu.toFixed(1)} s)`);
-    console.log(`  machine CPU busy during the update: ${(100 * machineBusy).toFixed(0)}% of ${availableParallelism()} cores`);
-    console.log(
-      `  for reference: initial fulfilment of ${N} requests ${fmt(setupMs)}${spawnMs !== undefined ? `; ${N} bare spawns of true (no sandbox) ${fmt(spawnMs)}` : ''}`,
-    );
+
+    console.log(`Initial fulfilment of ${N} requests (created in the store 500 at a time → every status and output committed to Git):`);
+    console.log(`  initial fulfilment: ${fmt(setupMs)}${floors ? `, ${(setupMs / floors.bestMs).toFixed(2)}× the floor` : ''}`);
+    printPhase('the initial fulfilment', setupFigures, N, { profile: setupProfile as CpuProfile, ...(floors ? { floor: floors.budget } : {}) });
+    if (spawnMs !== undefined) console.log(`  for reference: ${N} bare spawns of true (no sandbox) ${fmt(spawnMs)}`);
   } finally {
     commits.stop();
     await fleet.stop();
