@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { checkDatabase, DataDirError, keepPrivate, lockDataDir, markInitialized } from './dataDir.ts';
 import { dirname, join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { ApiError, isApiError, errorMessage } from './api/errors.ts';
+import { ApiError, isApiError, errorCode, errorMessage } from './api/errors.ts';
 import { ApiServer } from './apiserver/ApiServer.ts';
 import { Authenticator } from './apiserver/auth.ts';
 import { loadTokens } from './apiserver/tokenFile.ts';
@@ -104,6 +104,7 @@ import { execFileSync } from 'node:child_process';
 import type { FastifyInstance } from 'fastify';
 import { defaultDataDir, INSTALL_DIR } from './lib/installation.ts';
 import { kubeconfigYaml } from './client/kubeconfig.ts';
+import { Teardown } from './lib/Teardown.ts';
 
 export { defaultDataDir, INSTALL_DIR } from './lib/installation.ts';
 export { traceLogFields } from './telemetry/tracing.ts';
@@ -432,28 +433,61 @@ function roleOf(name: string, replicated: boolean): ReplicaRole {
   return role;
 }
 
+/** The API server started on its port; a port taken or not ours to take is refused with the fix. */
+async function listen(server: ApiServer, port: number, host: string): Promise<{ url: string; port: number }> {
+  try {
+    return await server.start(port, host);
+  } catch (err) {
+    const code = errorCode(err);
+    if (code === 'EADDRINUSE')
+      throw new DataDirError(
+        `the API port ${port} on ${host} is in use (another FleetOps?): stop what holds it, or start with another --port (FLEETOPS_PORT)`,
+        {
+          cause: err,
+        },
+      );
+    if (code === 'EACCES')
+      throw new DataDirError(`the API port ${port} on ${host} needs privileges this process lacks: start with a port above 1023 (--port, FLEETOPS_PORT)`, {
+        cause: err,
+      });
+    throw err;
+  }
+}
+
+/**
+ * Starts FleetOps. A start that fails part way releases what it had acquired (the data directory's lock, the store,
+ * the sandbox helper, the step cgroups, started controllers) before its error is thrown.
+ */
 export async function startFleetOps(options: FleetOpsOptions = {}): Promise<FleetOps> {
+  const teardown = new Teardown();
+  try {
+    return await assemble(options, teardown);
+  } catch (err) {
+    // The start's own error is the one to report; a release that fails as well changes nothing for the caller.
+    await teardown.run().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** FleetOps put together and started; each part's release is added to `teardown` as soon as it is acquired. */
+async function assemble(options: FleetOpsOptions, teardown: Teardown): Promise<FleetOps> {
   const storeUrl = options.store ?? process.env.FLEETOPS_STORE;
   const replicated = storeUrl !== undefined && isPostgresUrl(storeUrl);
   const role = roleOf(options.role ?? process.env.FLEETOPS_ROLE ?? 'all', replicated);
   const cacheChars = readCacheChars(options.readCacheMiB ?? process.env.FLEETOPS_READ_CACHE_MIB);
   const dataDir = resolve(options.dataDir ?? defaultDataDir());
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const unlock = lockDataDir(dataDir);
+  teardown.add('the data directory lock', lockDataDir(dataDir));
   limitHeapGrowth();
   // One clock for the store, the API and every controller (tests move it).
   const now = options.now ?? ((): Date => new Date());
   const logger = options.logger ?? pino({ level: process.env.FLEETOPS_LOG_LEVEL ?? 'info', mixin: traceLogFields });
   // Traces only when an OTLP endpoint is configured (the SDK is not even loaded otherwise).
   const tracing = await startTracing(process.env, { 'service.version': SERVER_VERSION.gitVersion, 'host.name': hostname(), 'process.pid': process.pid });
+  if (tracing) teardown.add('tracing', () => tracing.shutdown());
   if (tracing) logger.info({ endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT }, 'exporting traces (OTLP)');
-  let store: Store;
-  try {
-    store = await openStore(dataDir, storeUrl, { now, fresh: options.fresh === true, logger, cacheChars });
-  } catch (err) {
-    unlock();
-    throw err;
-  }
+  const store: Store = await openStore(dataDir, storeUrl, { now, fresh: options.fresh === true, logger, cacheChars });
+  teardown.add('the store', () => store.close());
   await migrateRenamedKinds(store, logger);
   const registry = new Registry();
   const validator = new SchemaValidator();
@@ -488,16 +522,22 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   const opened = options.runtime ? undefined : openCgroups({ name: cgroupsNameFor(dataDir) });
   if (typeof opened === 'string') logger.warn({ problem: opened }, 'steps run without memory and CPU limits');
   const cgroups = typeof opened === 'string' ? undefined : opened;
+  if (cgroups) teardown.add('the step cgroups', () => cgroups.close());
+  // Before the groups are removed: they must be empty, and the helper kills whatever it still runs when it stops.
+  teardown.add('the sandbox helper', () => launcher.stop());
   const runtime = options.runtime ?? (await openSandboxRuntime({ dataDir, logger, launcher, ...(cgroups ? { cgroups } : {}) }));
   const images = openImageCache(dataDir, options.images, logger.child({ component: 'images' }));
   images.start();
+  teardown.add('the image cache', () => images.stop());
   // One parser for what users send and what steps write: big YAML is parsed off the event loop, under limits.
   const parser = new YamlParser();
+  teardown.add('the YAML parser', () => parser.stop());
   // Steps of pipelines with spec.rbac reach the API through this socket (their sandbox has no network).
   let apiPort: number | undefined = undefined; // known once the API server listens
   let portalUrl = ''; // likewise
   const apiSocket = new UnixSocketProxy({ path: apiSocketPath(), port: () => apiPort });
   await apiSocket.start();
+  teardown.add('the API relay socket', () => apiSocket.stop());
   const tls = ensureSelfSignedCert(dataDir);
   const serviceAccountKey = loadSigningKey(dataDir);
   const stepConcurrency = options.workflowConcurrency ?? defaultWorkflowConcurrency();
@@ -638,6 +678,10 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   // With a shared database several replicas serve the API, and the one holding the controllers' Lease runs them;
   // the others serve the Promises' APIs as the leader accepts them. Alone on SQLite, this replica runs everything.
   const served = new ServedApis({ client, registry, validator, logger: controllerLog });
+  teardown.add('the served APIs', () => served.stop());
+  // A leader stops its controllers after the election (it hands the Lease over first), a replica alone after the
+  // run worker: its runs are released for another replica.
+  teardown.add('the controllers', () => manager.stop());
   // The informers' caches spared the controllers' start-up a list per watch; they go once it is over (see
   // SharedInformers): later watches, on a leader's take-over or a Promise's new kind, list what exists.
   if (!replicated) {
@@ -663,6 +707,8 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     });
     await served.start();
     await elector.start();
+    const leading = elector;
+    teardown.add('the leader election', () => leading.stop());
   }
   const authenticator = new Authenticator({
     tokens,
@@ -684,17 +730,21 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
   });
   const authorizer = new RbacAuthorizer({ objects });
   await authorizer.start();
+  teardown.add('the authorizer', () => authorizer.stop());
   const audit =
     options.audit === false
       ? undefined
       : new AuditLog({ path: join(dataDir, 'audit', 'audit.log'), logger: logger.child({ component: 'audit' }), now, ...(options.audit ?? {}) });
+  if (audit) teardown.add('the audit log', () => audit.close());
   const reclaimer =
     options.idleMemory === false ? undefined : new IdleMemoryReclaimer({ logger: logger.child({ component: 'memory' }), ...(options.idleMemory ?? {}) });
   reclaimer?.start();
+  if (reclaimer) teardown.add('the idle memory reclaimer', () => reclaimer.stop());
   // Writes are work too: a fleet update driven by the controllers makes no API request for minutes, and the
   // reclaimer's last-resort collection (several full collections, tens of milliseconds each) every 15 s would stall
   // it. Lease renewals (every replica's, every few seconds) are not: with them nothing would ever be idle.
   const writesSeen = reclaimer ? await store.watch({}, (e) => e.key.kind !== 'Lease' && reclaimer.touch()) : undefined;
+  if (writesSeen) teardown.add("the reclaimer's watch", () => writesSeen.stop());
   const storeReady = store.ready?.bind(store);
   const server = new ApiServer({
     ...(reclaimer ? { onActivity: () => reclaimer.touch() } : {}),
@@ -715,10 +765,12 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     logger: logger.child({ component: 'apiserver' }),
     ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
   });
-  const { url, port } = await server.start(options.port ?? 6443, options.host ?? '127.0.0.1');
+  const { url, port } = await listen(server, options.port ?? 6443, options.host ?? '127.0.0.1');
+  teardown.add('the API server', () => server.stop());
   apiPort = port;
   portalUrl = `${url}/portal/`;
   await worker?.start();
+  if (worker) teardown.add('the run worker', () => worker.stop());
   workerClient?.stopCaching();
   const heartbeat = new ReplicaHeartbeat({
     identity,
@@ -731,11 +783,11 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     }),
   });
   await heartbeat.start();
+  teardown.add('the replica heartbeat', () => heartbeat.stop());
   const admin = tokens.find((t) => t.role === 'admin');
   if (!admin) throw new DataDirError(`${join(dataDir, 'tokens.json')} has no user with role "admin": add one (or remove the file to get a new one)`);
   const kubeconfigPath = join(dataDir, 'kubeconfig');
   writeFileSync(kubeconfigPath, kubeconfigYaml(url, tls.cert, admin.token), { mode: 0o600 });
-  let stopped = false;
   return {
     url,
     port,
@@ -750,28 +802,10 @@ export async function startFleetOps(options: FleetOpsOptions = {}): Promise<Flee
     embeddedGit: { path: repoPath, cloneUrl: `${url}/git/state.git` },
     runtime,
     images,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await server.stop();
-      audit?.close();
-      await heartbeat.stop();
-      await apiSocket.stop();
-      reclaimer?.stop();
-      writesSeen?.stop();
-      authorizer.stop();
-      await worker?.stop(); // its runs are released for another replica
-      await elector?.stop(); // a leader stops its controllers, then hands the Lease over
-      await manager.stop();
-      served.stop();
-      await launcher.stop();
-      cgroups?.close();
-      images.stop();
-      await parser.stop();
-      await store.close();
-      await tracing?.shutdown();
-      unlock();
-    },
+    // The parts stop in the reverse of their start: the heartbeat and the run worker first (its runs are released
+    // for another replica), then the API server, the controllers (a leader hands its Lease over first), the sandbox
+    // helper and, last, the store and the data directory's lock.
+    stop: () => teardown.run(),
   };
 }
 

@@ -6,7 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, type Dirent } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, truncateSync, type Dirent } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -132,7 +133,47 @@ describe('the data directory', () => {
     assert.deepEqual(left, []);
     rmSync(dataDir, { recursive: true, force: true });
   });
+
+  it('refuses a port in use with the fix, and a start that fails leaves nothing behind: no lock, no open file, no step cgroup', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fleetops-busy-port-'));
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as AddressInfo;
+    try {
+      // The store, the sandbox helper, the cgroups and the controllers are up by the time the port is taken.
+      await assert.rejects(
+        startFleetOps({ dataDir, port, logger: quiet }),
+        new RegExp(`the API port ${port} on 127\\.0\\.0\\.1 is in use \\(another FleetOps\\?\\): .*another --port`),
+      );
+      assert.equal(existsSync(join(dataDir, 'fleetops.pid')), false, 'the data directory is still locked');
+      assert.deepEqual(openFilesUnder(dataDir), [], 'files of the data directory are still open (the database)');
+      const name = `fleetops-${cgroupsNameFor(dataDir)}`;
+      assert.deepEqual(
+        ['memory', 'cpu', 'pids', 'unified', ''].flatMap((h) => findDirs(join('/sys/fs/cgroup', h), name, 3)),
+        [],
+      );
+      // The directory serves the next start as if the failed one had never been.
+      const fleet = await startFleetOps({ dataDir, port: 0, logger: quiet });
+      await fleet.stop();
+      assert.deepEqual(openFilesUnder(dataDir), []);
+    } finally {
+      holder.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** Files under `dir` this process holds open (its /proc/self/fd links). */
+function openFilesUnder(dir: string): string[] {
+  return readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const target = readlinkSync(join('/proc/self/fd', fd));
+      return target.startsWith(`${dir}/`) ? [target] : [];
+    } catch {
+      return []; // closed meanwhile (the listing's own descriptor)
+    }
+  });
+}
 
 /** Folders named `name` under `root`, `depth` levels down at most. */
 function findDirs(root: string, name: string, depth: number): string[] {
