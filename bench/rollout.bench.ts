@@ -14,7 +14,7 @@
  * (--profile writes a CPU profile of FleetOps' process during the fleet update only; --no-floor skips the floors, for
  * benchmarks that compare FleetOps with itself; --postgres runs FleetOps on a throw-away PostgreSQL 15 cluster
  * instead of the embedded store, and adds the database's CPU; --pg-statements (implies --postgres) loads
- * pg_stat_statements and prints the database's statements and tables during the update; --allocations samples the heap's allocations during the
+ * pg_stat_statements and prints the database's statements and tables during each phase; --allocations samples the heap's allocations during the
  * update and prints them per resource by component, at a small cost to the CPU figures, and writes the sampled
  * profile to the file named after it, if any; with --survivors only what outlived a young collection is counted (what
  * the scavenger copied and promoted: the objects that make young collections cost); KEEP_BENCH_DIR=1 keeps the
@@ -38,7 +38,7 @@ import { arg } from './lib/figures.ts';
 import type { CpuProfile } from './lib/cpuBreakdown.ts';
 import { printPhase, startPhase } from './lib/phaseMeter.ts';
 import { startPostgres, type TestPostgres } from '../test/helpers/postgres.ts';
-import { printStatements, resetStatements, STATEMENT_SETTINGS } from './lib/postgresStatements.ts';
+import { resetStatements, statementLines, STATEMENT_SETTINGS } from './lib/postgresStatements.ts';
 import { allocationBreakdown, type SamplingHeapProfile } from './lib/allocationBreakdown.ts';
 
 const N = arg('resources', 10_000);
@@ -174,6 +174,7 @@ async function main(): Promise<void> {
     await session.post('Profiler.enable');
     await session.post('Profiler.setSamplingInterval', { interval: 4000 });
     await session.post('Profiler.start');
+    if (db && statements) await resetStatements(db.url);
     const setupPhase = await startPhase(fleet, { postgres: !!db });
     const setupStart = performance.now();
     for (let i = 0; i < N; i += 500) {
@@ -190,6 +191,7 @@ async function main(): Promise<void> {
     await waitFor('revision 1 commits', setupStart, () => commits.at(fleet.embeddedGit.path, 1), N, 2000);
     const setupMs = performance.now() - setupStart;
     const setupFigures = await setupPhase.end();
+    const setupStatements = db && statements ? await statementLines(db.url, N) : [];
     const { profile: setupProfile } = await session.post('Profiler.stop');
 
     process.stderr.write('fleet update: the Promise changes, the rollout takes every resource to revision 2…\n');
@@ -243,11 +245,12 @@ async function main(): Promise<void> {
     if (heapSampled) printAllocations(heapSampled);
     const heapFile = process.argv[process.argv.indexOf('--allocations') + 1];
     if (heapSampled && heapFile?.endsWith('.heapprofile')) writeFileSync(heapFile, JSON.stringify(heapSampled));
-    if (db && statements) await printStatements(db.url, N);
+    if (db && statements) for (const line of await statementLines(db.url, N)) console.log(line);
 
     console.log(`Initial fulfilment of ${N} requests (created in the store 500 at a time → every status and output committed to Git):`);
     console.log(`  initial fulfilment: ${fmt(setupMs)}${floors ? `, ${(setupMs / floors.bestMs).toFixed(2)}× the floor` : ''}`);
     printPhase('the initial fulfilment', setupFigures, N, { profile: setupProfile as CpuProfile, ...(floors ? { floor: floors.budget } : {}) });
+    for (const line of setupStatements) console.log(line);
     if (spawnMs !== undefined) console.log(`  for reference: ${N} bare spawns of true (no sandbox) ${fmt(spawnMs)}`);
   } finally {
     commits.stop();

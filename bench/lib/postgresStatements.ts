@@ -26,17 +26,18 @@ export async function resetStatements(url: string): Promise<void> {
   });
 }
 
-/** Prints the phase's statements by time spent, and the tables' activity, per resource of `n`. */
-export async function printStatements(url: string, n: number): Promise<void> {
+/** The phase's statements by time spent, and the tables' activity, per resource of `n`: lines to print. */
+export async function statementLines(url: string, n: number): Promise<string[]> {
+  const lines: string[] = [];
   await withClient(url, async (c) => {
     const statements = await c.query<{ calls: string; ms: number; rows: string; top: boolean; query: string }>(
       `SELECT calls, total_exec_time AS ms, rows, toplevel AS top, regexp_replace(query, '\\s+', ' ', 'g') AS query
        FROM pg_stat_statements WHERE calls > 0 ORDER BY total_exec_time DESC LIMIT 12`,
     );
-    console.log(`  PostgreSQL's statements by execution time (nested ones, inside fleetops_write, marked ›):`);
+    lines.push(`  PostgreSQL's statements by execution time (nested ones, inside fleetops_write, marked ›):`);
     for (const s of statements.rows) {
       const calls = Number(s.calls);
-      console.log(
+      lines.push(
         `    ${(s.ms / n).toFixed(3).padStart(7)} ms/resource  ${(calls / n).toFixed(2).padStart(6)} calls/resource  ${((1000 * s.ms) / calls).toFixed(0).padStart(6)} µs each  ${s.top ? ' ' : '›'} ${s.query.slice(0, 90)}`,
       );
     }
@@ -46,8 +47,9 @@ export async function printStatements(url: string, n: number): Promise<void> {
        FROM pg_stat_user_tables WHERE relname LIKE 'fleetops%' ORDER BY relname`,
     );
     for (const t of tables.rows)
-      console.log(
+      lines.push(
         `    ${t.name}: ${t.ins} inserted, ${t.upd} updated (${t.hot} in place), ${t.del} deleted, ${t.vacuums} autovacuums, ${t.size} with its TOAST and indexes`,
       );
   });
+  return lines;
 }
