@@ -28,14 +28,9 @@ export class InProcessClient implements Client {
 
   async get(ref: ObjectRef, options: ClientGetOptions = {}): Promise<StoredObject | undefined> {
     const { type, version } = this.type(ref.apiVersion, ref.kind);
-    try {
-      // Controllers read what this process has seen (as from an informer's cache): they are level-based, and their
-      // writes carry the version they start from.
-      return await this.objects.get(type, ref.namespace ?? '', ref.name, version, { cached: true, shared: options.shared === true });
-    } catch (err) {
-      if (isApiError(err, 'NotFound')) return undefined;
-      throw err;
-    }
+    // Controllers read what this process has seen (as from an informer's cache): they are level-based, and their
+    // writes carry the version they start from.
+    return this.objects.find(type, ref.namespace ?? '', ref.name, version, { cached: true, shared: options.shared === true });
   }
 
   async list(apiVersion: string, kind: string, options: ClientListOptions = {}): Promise<StoredObject[]> {

@@ -86,15 +86,18 @@ export class ObjectReader {
 
   /** The object; `read.cached`: any version this process has seen, `read.shared`: for a caller that only reads it (see GetOptions). */
   async get(type: ResourceType, namespace: string, name: string, version?: string, read: GetOptions = {}): Promise<StoredObject> {
-    const obj = await this.store.get(objectKey(type, namespace, name), read);
+    const obj = await this.find(type, namespace, name, version, read);
     if (!obj) throw notFound(type.plural, type.group, name);
-    return present(type, obj, version);
+    return obj;
   }
 
-  /** Like `get` but answers undefined for a missing object. */
-  async find(type: ResourceType, namespace: string, name: string): Promise<StoredObject | undefined> {
-    const obj = await this.store.get(objectKey(type, namespace, name));
-    return obj ? present(type, obj) : undefined;
+  /**
+   * Like `get` but answers undefined for a missing object: for callers to whom a missing object is an answer (a
+   * controller about to create it), with no error made (an error's stack trace costs more than the read).
+   */
+  async find(type: ResourceType, namespace: string, name: string, version?: string, read: GetOptions = {}): Promise<StoredObject | undefined> {
+    const obj = await this.store.get(objectKey(type, namespace, name), read);
+    return obj ? present(type, obj, version) : undefined;
   }
 
   /** Parses a query's selectors; throws 400 for bad ones. */

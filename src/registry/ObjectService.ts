@@ -170,9 +170,9 @@ export class ObjectService {
     return this.reader.get(type, namespace, name, version, read);
   }
 
-  /** Like `get` but answers undefined for a missing object. */
-  find(type: ResourceType, namespace: string, name: string): Promise<StoredObject | undefined> {
-    return this.reader.find(type, namespace, name);
+  /** Like `get` but answers undefined for a missing object (see ObjectReader.find). */
+  find(type: ResourceType, namespace: string, name: string, version?: string, read: GetOptions = {}): Promise<StoredObject | undefined> {
+    return this.reader.find(type, namespace, name, version, read);
   }
 
   /** Parses a query's selectors; throws 400 for bad ones. */

@@ -44,6 +44,16 @@ describe('shared reads', () => {
     assert.deepEqual((await client.get(ref))?.data, { k: 'v1' }, "a caller's own copy changed in place changes nothing stored");
   });
 
+  it('answers a missing object with nothing, and a shared read of a present one with the shared copy', async () => {
+    // The client reads through ObjectService.find, which answers a missing object without an error being made.
+    assert.equal(await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'never-made' }, { shared: true }), undefined);
+    assert.equal(await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'never-made' }), undefined);
+    const ref = await configMap();
+    const shared = await client.get(ref, { shared: true });
+    assert.equal(await client.get(ref, { shared: true }), shared);
+    assert.equal(shared?.apiVersion, 'v1');
+  });
+
   it('leaves a shared read as it was when a write is made from it', async () => {
     const ref = await configMap();
     const shared = await client.get(ref, { shared: true });
