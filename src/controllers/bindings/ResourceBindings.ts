@@ -190,7 +190,8 @@ export class ResourceBindings {
 
   /** What a binding reads of a Promise, as stored (and told to the cache); undefined when it is gone. */
   private async readPromise(name: string): Promise<PromiseFacts | undefined> {
-    const promise = await getOf(this.opts.client, promiseType, name);
+    // Read for two facts: the store's shared copy, not a copy of the whole Promise (its API schema, its workflows).
+    const promise = await getOf(this.opts.client, promiseType, name, undefined, { shared: true });
     if (!promise) return undefined;
     const facts = factsOf(promise);
     const told = this.promises.get(name);
@@ -242,7 +243,7 @@ export class ResourceBindings {
     // writing `conditions: []` was a write per new request that carried no information.
     if (conditions.length || status.conditions !== undefined) status.conditions = conditions;
     if (jsonEqual(status, binding.status ?? {})) return;
-    await this.opts.client.updateStatus({ ...binding, status });
+    await this.opts.client.updateStatus({ ...binding, status }, { shared: true }); // the answer is not read
   }
 }
 

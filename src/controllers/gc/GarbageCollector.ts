@@ -97,19 +97,24 @@ export class GarbageCollector {
   private async ownerExists(owner: OwnerReference, dependentNamespace: string | undefined): Promise<boolean> {
     const type = this.typeOf(owner.apiVersion, owner.kind);
     if (!type) return false;
-    const found = await this.opts.client.get({
-      apiVersion: apiVersionOf(type),
-      kind: type.kind,
-      name: owner.name,
-      ...(type.namespaced && dependentNamespace ? { namespace: dependentNamespace } : {}),
-    });
+    // Only its uid is looked at: the store's shared copy.
+    const found = await this.opts.client.get(
+      {
+        apiVersion: apiVersionOf(type),
+        kind: type.kind,
+        name: owner.name,
+        ...(type.namespaced && dependentNamespace ? { namespace: dependentNamespace } : {}),
+      },
+      { shared: true },
+    );
     return found?.metadata.uid === owner.uid;
   }
 
   /** Deletes an object whose owners are all gone; drops references to the gone ones otherwise. */
   private async collect(ref: ObjectRef): Promise<void> {
     const { client } = this.opts;
-    const obj = await client.get(ref);
+    // Read, and written from only as a new object (a spread): the store's shared copy.
+    const obj = await client.get(ref, { shared: true });
     const refs = obj?.metadata.ownerReferences ?? [];
     if (!obj || !refs.length || obj.metadata.deletionTimestamp) return;
     const alive: OwnerReference[] = [];

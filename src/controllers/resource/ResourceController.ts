@@ -241,14 +241,17 @@ export class ResourceController {
     const wanted = [...RESOURCE_FINALIZERS, ...(deletePipelines.length ? [FINALIZER_DELETE_WORKFLOWS] : [])];
     const finalizers = obj.metadata.finalizers ?? [];
     if (wanted.some((f) => !finalizers.includes(f)) || obj.metadata.labels?.[LABEL_PROMISE_NAME] !== promiseName) {
-      await client.update({
-        ...obj,
-        metadata: {
-          ...obj.metadata,
-          finalizers: [...new Set([...finalizers, ...wanted])],
-          labels: { ...(obj.metadata.labels ?? {}), [LABEL_PROMISE_NAME]: promiseName },
+      await client.update(
+        {
+          ...obj,
+          metadata: {
+            ...obj.metadata,
+            finalizers: [...new Set([...finalizers, ...wanted])],
+            labels: { ...(obj.metadata.labels ?? {}), [LABEL_PROMISE_NAME]: promiseName },
+          },
         },
-      });
+        { shared: true }, // its answer is not read
+      );
       return; // the update brings us back
     }
 
