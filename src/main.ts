@@ -350,7 +350,9 @@ export function leaseAccess(
       await objects.update(leaseType, at.namespace, at.name, body(spec, resourceVersion));
     },
     async watch(onChange) {
-      return objects.watch(leaseType, at.namespace, { resourceVersion: '', fieldSelector: `metadata.name=${at.name}` }, () => onChange());
+      return objects.watch(leaseType, at.namespace, { resourceVersion: '', fieldSelector: `metadata.name=${at.name}` }, (e) =>
+        onChange(e.type === 'DELETED' || !isObjectOf(leaseType, e.object) ? undefined : e.object.spec?.holderIdentity),
+      );
     },
     async delete() {
       await objects.delete(leaseType, at.namespace, at.name).catch((err: unknown) => {

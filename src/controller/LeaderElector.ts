@@ -22,8 +22,8 @@ export interface LeaseAccess {
   get(): Promise<{ spec: LeaseRecord; resourceVersion: string } | undefined>;
   create(spec: LeaseRecord): Promise<void>;
   update(spec: LeaseRecord, resourceVersion: string): Promise<void>;
-  /** Calls back on every change of the lease (followers react to a release at once). */
-  watch(onChange: () => void): Promise<{ stop(): void }>;
+  /** Calls back on every change of the lease with its holder, undefined once deleted (followers react to a release at once). */
+  watch(onChange: (holder: string | undefined) => void): Promise<{ stop(): void }>;
 }
 
 export interface LeaderElectorOptions {
@@ -75,7 +75,11 @@ export class LeaderElector {
 
   async start(): Promise<void> {
     this.stopped = false;
-    this.watch = await this.opts.leases.watch(() => this.kick());
+    // A change by anyone else brings a round at once (a release, a take-over). Not the leader's own renewals: a
+    // round renews, and a round for each renewal renewed the lease back to back, as fast as the store answered.
+    this.watch = await this.opts.leases.watch((holder) => {
+      if (holder !== this.opts.identity || !this.isLeader()) this.kick();
+    });
     this.kick();
   }
 

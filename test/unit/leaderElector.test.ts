@@ -1,13 +1,14 @@
 /**
  * Leader election over a Lease in a real (SQLite) store: one leader at a time, take-over only after the lease has
  * gone unrenewed for its duration by the follower's own clock, a graceful stop hands over at once, and a deposed
- * leader that has not noticed yet is fenced: its writes are refused in the store's transaction.
+ * leader that has not noticed yet is fenced: its writes are refused in the store's transaction. A lease held in memory
+ * shows a leader renewing on its own schedule, not again at each change its renewal makes.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { isApiError } from '../../src/api/errors.ts';
-import { LeaderElector } from '../../src/controller/LeaderElector.ts';
+import { LeaderElector, type LeaseAccess, type LeaseRecord } from '../../src/controller/LeaderElector.ts';
 import { fenceCheck, leaseAccess } from '../../src/main.ts';
 import { coordinationTypes } from '../../src/registry/builtin/coordinationKinds.ts';
 import { configMapType, coreTypes, namespaceType } from '../../src/registry/builtin/coreKinds.ts';
@@ -46,6 +47,47 @@ function elector(objects: ObjectService, identity: string, clock: { ms: number }
 const configMap = (name: string): object => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data: {} });
 
 describe('LeaderElector', () => {
+  it("renews on its retry period only: the leader's own renewals bring no further round", async () => {
+    // A lease in memory whose watchers are told of a write before it resolves, as the stores tell their own writes.
+    let lease: { spec: LeaseRecord; resourceVersion: string } | undefined;
+    let version = 0;
+    let updates = 0;
+    const watchers = new Set<(holder: string | undefined) => void>();
+    const write = async (spec: LeaseRecord): Promise<void> => {
+      await new Promise((r) => setImmediate(r));
+      lease = { spec, resourceVersion: String(++version) };
+      for (const w of watchers) w(spec.holderIdentity);
+    };
+    const leases: LeaseAccess = {
+      get: async () => lease,
+      create: (spec) => write(spec),
+      update: async (spec, resourceVersion) => {
+        if (lease?.resourceVersion !== resourceVersion) throw new Error('conflict');
+        updates++;
+        await write(spec);
+      },
+      watch: async (onChange) => {
+        watchers.add(onChange);
+        return { stop: () => void watchers.delete(onChange) };
+      },
+    };
+    const a = new LeaderElector({
+      identity: 'a',
+      leases,
+      logger,
+      now: () => new Date(),
+      retryPeriodMs: 60_000, // its next renewal is seconds away (a quarter of the renew deadline)
+      onStartedLeading: async () => {},
+      onStoppedLeading: async () => {},
+    });
+    await a.start();
+    await eventually(() => a.isLeader(), 5_000, 'a leads');
+    await new Promise((r) => setTimeout(r, 300));
+    // Before, each renewal's change asked for another round, which renewed again: thousands in these 300 ms.
+    assert.ok(updates <= 1, `the lease was renewed ${updates} times within 300 ms of a leading`);
+    await a.stop();
+  });
+
   it('fences a deposed leader, takes over only after the lease duration, and hands over at once on stop', async () => {
     const { store, objects, registry } = setup();
     await namespaces(objects);
