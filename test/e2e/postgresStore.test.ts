@@ -98,6 +98,54 @@ describe('PostgreSQL store schema', () => {
       await upgraded.close();
     }
   });
+
+  it('looks rows up by their key in fleetops_write, though the session planned it on a small table that grew since', async () => {
+    const url = await freshDatabase();
+    const store = await PostgresStore.open({ url, pollMs: 60_000 });
+    for (const name of ['a', 'b', 'c']) await createObject(store, keyOf(T, 'default', name), app(name));
+    await store.close();
+    const sql = new pg.Client({ connectionString: url });
+    await sql.connect();
+    try {
+      // An optimistic batch that checks the three rows' versions (and writes nothing): the lookups the plans are for.
+      const batch = async (): Promise<{ text: string; values: unknown[] }> => {
+        const rows = await sql.query<{ rv: string }>("SELECT rv FROM fleetops_objects WHERE name IN ('a', 'b', 'c') ORDER BY name");
+        const rv = (await sql.query<{ v: string }>("SELECT v FROM fleetops_meta WHERE k = 'rv'")).rows[0]?.v;
+        return {
+          text: `SELECT fleetops_write($1::bigint, ARRAY[$2, $2, $2], ARRAY[$3, $3, $3], ARRAY['default', 'default', 'default'], ARRAY['a', 'b', 'c'], $4::bigint[],
+             '{}'::text[], '{}'::text[], '{}'::text[], '{}'::text[], '{}'::bigint[], '{}'::text[],
+             '{}'::text[], '{}'::text[], '{}'::text[], '{}'::text[],
+             '{}'::bigint[], '{}'::text[], '{}'::text[], '{}'::text[], '{}'::text[], '{}'::text[], '{}'::text[], $1::bigint, '{}'::bigint[]) AS ok`,
+          values: [rv, T.group, T.kind, rows.rows.map((r) => r.rv)],
+        };
+      };
+      // This session plans the function's statements now, while the table holds a handful of rows, as a new
+      // installation's connections do; the table then grows without an ANALYZE.
+      await sql.query('ANALYZE fleetops_objects');
+      assert.equal((await sql.query<{ ok: number }>(await batch())).rows[0]?.ok, 1);
+      await sql.query(
+        `INSERT INTO fleetops_objects (grp, kind, ns, name, rv, data)
+         SELECT 'apps.example.com', 'App', 'default', 'x' || i, i + 1000, '{}' FROM generate_series(1, 5000) AS i`,
+      );
+      const again = await batch();
+      // The session's scans of the table not yet reported (this transaction's, and earlier ones' still pending).
+      const scans = async (): Promise<{ sequential: number; byIndex: number }> => {
+        const r = await sql.query<{ seq: string; idx: string }>(
+          "SELECT seq_scan AS seq, idx_scan AS idx FROM pg_stat_xact_user_tables WHERE relname = 'fleetops_objects'",
+        );
+        return { sequential: Number(r.rows[0]?.seq), byIndex: Number(r.rows[0]?.idx) };
+      };
+      await sql.query('BEGIN');
+      const before = await scans();
+      assert.equal((await sql.query<{ ok: number }>(again)).rows[0]?.ok, 1);
+      const after = await scans();
+      await sql.query('ROLLBACK');
+      assert.equal(after.sequential - before.sequential, 0, 'the 5,003 rows were scanned');
+      assert.ok(after.byIndex - before.byIndex >= 3, 'the three rows are looked up by their key');
+    } finally {
+      await sql.end();
+    }
+  });
 });
 
 describe('PostgreSQL store reads', () => {
