@@ -238,8 +238,7 @@ export class ResourceController {
 
     // Finalizers and the promise-name label, in one write; the reconcile goes on from what it wrote. (It used to
     // return and wait for the write's event to bring the resource back, behind every other new resource's first
-    // reconcile: 10,000 requests at once had all their finalizers written before the first pipeline started, the
-    // sandboxes idle for ~40 s on PostgreSQL.)
+    // reconcile: 10,000 requests at once had all their finalizers written before the first pipeline started.)
     const deletePipelines = pipelinesOf(promise, 'delete');
     const wanted = [...RESOURCE_FINALIZERS, ...(deletePipelines.length ? [FINALIZER_DELETE_WORKFLOWS] : [])];
     const finalizers = obj.metadata.finalizers ?? [];
