@@ -441,18 +441,14 @@ async function listen(server: ApiServer, port: number, host: string): Promise<{ 
     return await server.start(port, host);
   } catch (err) {
     const code = errorCode(err);
-    if (code === 'EADDRINUSE')
-      throw new DataDirError(
-        `the API port ${port} on ${host} is in use (another FleetOps?): stop what holds it, or start with another --port (FLEETOPS_PORT)`,
-        {
-          cause: err,
-        },
-      );
-    if (code === 'EACCES')
-      throw new DataDirError(`the API port ${port} on ${host} needs privileges this process lacks: start with a port above 1023 (--port, FLEETOPS_PORT)`, {
-        cause: err,
-      });
-    throw err;
+    const problem =
+      code === 'EADDRINUSE'
+        ? 'is in use (another FleetOps?): stop what holds it, or start with another --port (FLEETOPS_PORT)'
+        : code === 'EACCES'
+          ? 'needs privileges this process lacks: start with a port above 1023 (--port, FLEETOPS_PORT)'
+          : undefined;
+    if (!problem) throw err;
+    throw new DataDirError(`the API port ${port} on ${host} ${problem}`, { cause: err });
   }
 }
 
@@ -486,8 +482,10 @@ async function assemble(options: FleetOpsOptions, teardown: Teardown): Promise<F
   const logger = options.logger ?? pino({ level: process.env.FLEETOPS_LOG_LEVEL ?? 'info', mixin: traceLogFields });
   // Traces only when an OTLP endpoint is configured (the SDK is not even loaded otherwise).
   const tracing = await startTracing(process.env, { 'service.version': SERVER_VERSION.gitVersion, 'host.name': hostname(), 'process.pid': process.pid });
-  if (tracing) teardown.add('tracing', () => tracing.shutdown());
-  if (tracing) logger.info({ endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT }, 'exporting traces (OTLP)');
+  if (tracing) {
+    teardown.add('tracing', () => tracing.shutdown());
+    logger.info({ endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT }, 'exporting traces (OTLP)');
+  }
   const store: Store = await openStore(dataDir, storeUrl, { now, fresh: options.fresh === true, logger, cacheChars });
   teardown.add('the store', () => store.close());
   await migrateRenamedKinds(store, logger);

@@ -183,7 +183,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 6,
-    name: "fleetops_write looks rows up by their key's index, whatever the table's size was when a session planned it",
+    name: "fleetops_write looks rows up by their key's index, whatever the table's size was when a connection planned it",
     // fleetops_write's statements run on generic plans (migration 2), planned once per connection. A connection that
     // first wrote while fleetops_objects was small (a new installation, a fresh test database) planned the lookup of a
     // row by its key as a sequential scan, and kept that plan while the table grew, until an ANALYZE happened to

@@ -99,7 +99,7 @@ describe('PostgreSQL store schema', () => {
     }
   });
 
-  it('looks rows up by their key in fleetops_write, though the session planned it on a small table that grew since', async () => {
+  it('looks rows up by their key in fleetops_write, though the connection planned it on a small table that grew since', async () => {
     const url = await freshDatabase();
     const store = await PostgresStore.open({ url, pollMs: 60_000 });
     for (const name of ['a', 'b', 'c']) await createObject(store, keyOf(T, 'default', name), app(name));
@@ -119,7 +119,7 @@ describe('PostgreSQL store schema', () => {
           values: [rv, T.group, T.kind, rows.rows.map((r) => r.rv)],
         };
       };
-      // This session plans the function's statements now, while the table holds a handful of rows, as a new
+      // This connection plans the function's statements now, while the table holds a handful of rows, as a new
       // installation's connections do; the table then grows without an ANALYZE.
       await sql.query('ANALYZE fleetops_objects');
       assert.equal((await sql.query<{ ok: number }>(await batch())).rows[0]?.ok, 1);
@@ -128,7 +128,7 @@ describe('PostgreSQL store schema', () => {
          SELECT 'apps.example.com', 'App', 'default', 'x' || i, i + 1000, '{}' FROM generate_series(1, 5000) AS i`,
       );
       const again = await batch();
-      // The session's scans of the table not yet reported (this transaction's, and earlier ones' still pending).
+      // The connection's scans of the table not yet reported (this transaction's, and earlier ones' still pending).
       const scans = async (): Promise<{ sequential: number; byIndex: number }> => {
         const r = await sql.query<{ seq: string; idx: string }>(
           "SELECT seq_scan AS seq, idx_scan AS idx FROM pg_stat_xact_user_tables WHERE relname = 'fleetops_objects'",
