@@ -95,4 +95,30 @@ describe('garbage collection', () => {
     assert.equal(bad?.code, 400);
     assert.match(bad?.message ?? '', /propagationPolicy must be one of "Orphan", "Background" or "Foreground"/);
   });
+
+  // The collector does not read the owners of a new dependent that it has just seen exist (LiveObjects): what it knows
+  // of them must be as exact as a read — their uid under the name and in the namespace the reference says, not gone.
+  it('collects a new dependent whose owner was seen and is gone, or is named wrongly, and keeps one named rightly', async () => {
+    const goneUid = await owner('seen-then-gone');
+    await ok(['delete', 'configmap', 'seen-then-gone']);
+    await eventually(async () => !(await find('seen-then-gone')), 20_000, 'the owner gone');
+    await dependent('after-owner-gone', [{ name: 'seen-then-gone', uid: goneUid }]);
+
+    const liveUid = await owner('live-owner');
+    await dependent('wrong-name', [{ name: 'not-live-owner', uid: liveUid }]);
+    await ok(['create', 'namespace', 'elsewhere']);
+    await ok(['create', 'configmap', 'other-ns-owner', '-n', 'elsewhere', '--from-literal=role=owner']);
+    const otherUid = (await fleet.client.get<Cm>('/api/v1/namespaces/elsewhere/configmaps/other-ns-owner')).metadata.uid;
+    await dependent('other-namespace', [{ name: 'other-ns-owner', uid: otherUid }]);
+    await dependent('right-name', [{ name: 'live-owner', uid: liveUid }]);
+
+    await eventually(
+      async () => !(await find('after-owner-gone')) && !(await find('wrong-name')) && !(await find('other-namespace')),
+      20_000,
+      'the dependents without an owner collected',
+    );
+    // Collected after the others were written: had it been going, it would have gone by now.
+    assert.ok(await find('right-name'), 'the dependent of a live owner stays');
+    assert.ok(await find('live-owner'));
+  });
 });

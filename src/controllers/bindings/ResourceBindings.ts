@@ -9,6 +9,7 @@
 import type { Logger } from 'pino';
 import { setCondition } from '../../api/conditions.ts';
 import { ANNOTATION_PINNED_VERSION } from '../../api/fleetopsNames.ts';
+import { isApiError } from '../../api/errors.ts';
 import { isPlainObject, jsonEqual } from '../../api/types.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
 import type { Client } from '../../client/Client.ts';
@@ -76,6 +77,19 @@ export class ResourceBindings {
    */
   private pinned = false;
   private configWatch: { stop(): void } | undefined;
+  /**
+   * The bindings (namespace/name) a reconcile is creating: their creation's event is told to the binding watch before
+   * the create answers, while that reconcile goes on to write the binding's status; another reconcile for it, which
+   * would read everything again and find nothing to do, is not asked for (one reconcile less per new request).
+   */
+  private readonly creating = new Set<string>();
+  /**
+   * Every binding's generation (namespace/name), from their watch: a spec change is told from a status write by it;
+   * and once the watch has told every existing binding (`bindingsListed`), a binding it has not told of does not
+   * exist as far as this process has seen, and is created without being read first (a read that misses every cache).
+   */
+  private readonly generations = new Map<string, number>();
+  private bindingsListed = false;
 
   constructor(options: ResourceBindingsOptions) {
     this.opts = options;
@@ -113,7 +127,7 @@ export class ResourceBindings {
     });
     await this.runner.start();
     // A binding's own status writes need no reaction: only its spec (generation) and its coming and going.
-    const generations = new Map<string, number>();
+    const generations = this.generations;
     this.watch = await watchOf(this.opts.client, resourceBindingType, {}, (e) => {
       const id = `${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`;
       const generation = e.object.metadata.generation ?? 0;
@@ -126,12 +140,16 @@ export class ResourceBindings {
       const key = `${spec.promiseRef.name}/${ns}/${spec.resourceRef.name}`;
       if (e.type !== 'DELETED' && (spec.version || 'latest') === 'latest') this.followsLatest.add(key);
       else this.followsLatest.delete(key);
+      if (e.type === 'ADDED' && this.creating.has(id)) return;
       this.runner.controller.enqueue(key);
     });
+    this.bindingsListed = true;
   }
 
   async stop(): Promise<void> {
     this.watch?.stop();
+    this.bindingsListed = false;
+    this.generations.clear();
     await this.runner.stop();
     this.promiseWatch?.stop();
     this.configWatch?.stop();
@@ -147,7 +165,9 @@ export class ResourceBindings {
     if (!found || found.metadata.deletionTimestamp) return; // its binding goes with it (ownerReference)
     const resource = resourceRequest(found);
     const ref = { apiVersion: KRATIX_API, kind: 'ResourceBinding', namespace, name: bindingName(name, promiseName) };
-    let binding = await getOf(client, resourceBindingType, ref.name, namespace, { shared: true });
+    const id = `${namespace}/${ref.name}`;
+    const read = (): Promise<ResourceBinding | undefined> => getOf(client, resourceBindingType, ref.name, namespace, { shared: true });
+    let binding = this.bindingsListed && !this.generations.has(id) ? undefined : await read();
     // The Promise as its watch told it, unless that may be behind what this reconcile saw (a watch delivered apart
     // from the resource's, with a shared store): not told yet, or older than the revision the resource ran. A pinned
     // version (or a new binding, which may take the Promise's version) is looked up among the revisions as stored:
@@ -161,18 +181,24 @@ export class ResourceBindings {
     if (!binding) {
       // Kratix's `resourceBindingVersionStrategy: pinned`: a new request stays on the version it was made at.
       const version = this.pinned ? promise.version || 'latest' : 'latest';
-      const created = await client.create({
-        apiVersion: KRATIX_API,
-        kind: 'ResourceBinding',
-        metadata: {
-          name: ref.name,
-          namespace,
-          labels: { [LABEL_PROMISE_NAME]: promiseName, [LABEL_RESOURCE_NAME]: name },
-          ownerReferences: [{ apiVersion: resource.apiVersion, kind: resource.kind, name, uid: resource.metadata.uid, blockOwnerDeletion: true }],
-        },
-        spec: { version, promiseRef: { name: promiseName }, resourceRef: { name, namespace } },
-      });
-      binding = objectOf(resourceBindingType, created);
+      this.creating.add(id);
+      const created = await client
+        .create({
+          apiVersion: KRATIX_API,
+          kind: 'ResourceBinding',
+          metadata: {
+            name: ref.name,
+            namespace,
+            labels: { [LABEL_PROMISE_NAME]: promiseName, [LABEL_RESOURCE_NAME]: name },
+            ownerReferences: [{ apiVersion: resource.apiVersion, kind: resource.kind, name, uid: resource.metadata.uid, blockOwnerDeletion: true }],
+          },
+          spec: { version, promiseRef: { name: promiseName }, resourceRef: { name, namespace } },
+        })
+        // One this process had not been told of yet: it is read, and the reconcile goes on from it.
+        .catch((err: unknown) => (isApiError(err, 'AlreadyExists') ? undefined : Promise.reject(err)))
+        .finally(() => this.creating.delete(id));
+      binding = created ? objectOf(resourceBindingType, created) : await read();
+      if (!binding) throw new Error(`ResourceBinding ${id} was deleted while it was being created: reconciled again`);
     }
     const wanted = binding.spec?.version || 'latest';
     const latest = promise.latestRevision;

@@ -13,6 +13,7 @@ import { FINALIZER_FOREGROUND, FINALIZER_ORPHAN } from '../../registry/ObjectSer
 import type { Registry } from '../../registry/Registry.ts';
 import { apiVersionOf, type ResourceType } from '../../registry/ResourceType.ts';
 import { KindsController } from '../shared/KindsController.ts';
+import { LiveObjects } from './LiveObjects.ts';
 import { OwnerIndex } from './OwnerIndex.ts';
 
 export interface GarbageCollectorOptions {
@@ -27,6 +28,12 @@ function refOf(o: StoredObject): ObjectRef {
 
 const keyOf = (r: ObjectRef): string => JSON.stringify([r.apiVersion, r.kind, r.namespace ?? '', r.name]);
 
+/** What an owner reference must match of the object it names: its group, kind, namespace and name. */
+const identityOf = (group: string, kind: string, namespace: string, name: string): string => `${group}|${kind}|${namespace}|${name}`;
+
+/** How many objects' uids the collector keeps as known to exist (see LiveObjects): a few MiB. */
+const LIVE_CAPACITY = 16_384;
+
 /** The reference a `keyOf` key was made from. */
 function refFromKey(key: string): ObjectRef {
   const parts: unknown = JSON.parse(key);
@@ -40,6 +47,8 @@ export class GarbageCollector {
   private readonly runner: KindsController;
   /** Who names whom as owner (object keys and owner uids). */
   private readonly index = new OwnerIndex();
+  /** Objects known to exist: a new dependent whose owners all are is not read (two reads and a reconcile per new request). */
+  private readonly live = new LiveObjects({ capacity: LIVE_CAPACITY });
 
   constructor(options: GarbageCollectorOptions) {
     this.opts = options;
@@ -68,17 +77,29 @@ export class GarbageCollector {
     const uid = obj.metadata.uid;
     const current = event === 'DELETED' ? [] : (obj.metadata.ownerReferences ?? []).map((r) => r.uid);
     this.index.set(key, current);
-    // Whose owners may be gone: this object when it names some (checked once as it appears), its dependents when it goes.
-    if (event === 'ADDED' && current.length) enqueue(`dependent ${key}`);
+    // Whose owners may be gone: this object when it names some not known to exist (checked once as it appears), its
+    // dependents when it goes.
+    if (event === 'ADDED' && current.length && !this.ownersLive(obj)) enqueue(`dependent ${key}`);
     if (event === 'DELETED') {
+      if (uid) this.live.gone(uid);
       for (const d of this.index.dependentsOf(uid)) enqueue(`dependent ${d}`);
       this.index.forget(uid);
       return;
     }
+    if (uid) this.live.seen(uid, identityOf(parseApiVersion(obj.apiVersion).group, obj.kind, obj.metadata.namespace ?? '', obj.metadata.name));
     const finalizers = obj.metadata.finalizers ?? [];
     if (obj.metadata.deletionTimestamp && (finalizers.includes(FINALIZER_ORPHAN) || finalizers.includes(FINALIZER_FOREGROUND))) {
       enqueue(`owner ${key}`);
     }
+  }
+
+  /** Whether every owner `obj` names is known to exist, as named (a namespaced owner in the dependent's namespace). */
+  private ownersLive(obj: StoredObject): boolean {
+    return (obj.metadata.ownerReferences ?? []).every((owner) => {
+      const type = this.typeOf(owner.apiVersion, owner.kind);
+      const namespace = type?.namespaced ? (obj.metadata.namespace ?? '') : '';
+      return type !== undefined && this.live.has(owner.uid, identityOf(type.group, type.kind, namespace, owner.name));
+    });
   }
 
   private async reconcile(work: string): Promise<ReconcileResult | void> {

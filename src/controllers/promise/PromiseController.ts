@@ -323,6 +323,7 @@ export class PromiseController {
         pipelines,
         hash,
         namespace: PLATFORM_NAMESPACE,
+        worksWritten: wf.worksFor ?? [],
       };
       const outcome = await executor.run(target, log);
       const runs = await executor.pruneRuns(PLATFORM_NAMESPACE, outcome.runs, wf.runs ?? []);

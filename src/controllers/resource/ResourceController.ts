@@ -380,6 +380,7 @@ export class ResourceController {
       pipelines,
       hash,
       namespace: current.metadata.namespace ?? '',
+      worksWritten: state.worksFor ?? [],
     };
     const outcome = await executor.run(target, log, {
       readConfig: configReader(client, current.metadata.namespace ?? ''),

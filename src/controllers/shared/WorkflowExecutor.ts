@@ -49,6 +49,11 @@ export interface WorkflowTarget {
   hash: string;
   /** Namespace for WorkflowRuns and Works. */
   namespace: string;
+  /**
+   * The pipelines whose Works the object's status says were written (its last run's `worksFor`), when it says: the
+   * Work of any other pipeline is created without being read first (see EnsureOptions.likelyNew).
+   */
+  worksWritten?: readonly string[];
 }
 
 export interface WorkflowOutcome {
@@ -401,16 +406,21 @@ export class WorkflowExecutor {
     const workloadGroups = buildWorkloadGroups(result.outputs, result.selectors, promiseSelectors, `${target.workflowType}-workflow`);
     const spec: Record<string, unknown> = { promiseName: target.promise.metadata.name, workloadGroups };
     if (target.workflowType === 'resource') spec.resourceName = target.object.metadata.name;
-    await ensureWork(this.opts.client, this.opts.seal, {
-      apiVersion: KRATIX_API,
-      kind: 'Work',
-      metadata: {
-        name: this.workName(target, pipeline.metadata.name),
-        namespace: target.namespace,
-        labels: { ...this.labels(target, pipeline.metadata.name), [LABEL_WORK_TYPE]: target.workflowType },
+    await ensureWork(
+      this.opts.client,
+      this.opts.seal,
+      {
+        apiVersion: KRATIX_API,
+        kind: 'Work',
+        metadata: {
+          name: this.workName(target, pipeline.metadata.name),
+          namespace: target.namespace,
+          labels: { ...this.labels(target, pipeline.metadata.name), [LABEL_WORK_TYPE]: target.workflowType },
+        },
+        spec,
       },
-      spec,
-    });
+      target.worksWritten && !target.worksWritten.includes(pipeline.metadata.name) ? { likelyNew: true } : {},
+    );
   }
 
   /**

@@ -2,14 +2,36 @@
  * Idempotent create-or-update that skips the write when labels, annotations and spec already match. The object it
  * answers with may be shared with the store's read cache (when unchanged): for reading only.
  */
+import { isApiError } from '../../api/errors.ts';
 import { jsonEqual, type KubeObject } from '../../api/types.ts';
 import { refOf, type Client } from '../../client/Client.ts';
 
 export type EnsureOutcome = 'created' | 'updated' | 'unchanged';
 
-export async function ensureObject(client: Client, desired: KubeObject, fields: string[] = ['spec']): Promise<{ object: KubeObject; outcome: EnsureOutcome }> {
-  // Only compared, and spread into the update: the store's shared copy. The writes are shared too: `desired`'s members
-  // become the stored object's (its caller leaves it alone after the call).
+export interface EnsureOptions {
+  /**
+   * The caller knows the object is most likely new (its records say it was never written): it is created without
+   * being read first — a read of an object that does not exist misses every cache, and is a round trip on
+   * PostgreSQL. One that exists after all is read and updated as usual.
+   */
+  likelyNew?: boolean;
+}
+
+export async function ensureObject(
+  client: Client,
+  desired: KubeObject,
+  fields: string[] = ['spec'],
+  options: EnsureOptions = {},
+): Promise<{ object: KubeObject; outcome: EnsureOutcome }> {
+  // The writes are shared: `desired`'s members become the stored object's (its caller leaves it alone after the call).
+  if (options.likelyNew) {
+    try {
+      return { object: await client.create(desired, { shared: true }), outcome: 'created' };
+    } catch (err) {
+      if (!isApiError(err, 'AlreadyExists')) throw err;
+    }
+  }
+  // Only compared, and spread into the update: the store's shared copy.
   const existing = await client.get(refOf(desired), { shared: true });
   if (!existing) return { object: await client.create(desired, { shared: true }), outcome: 'created' };
   const same =

@@ -8,7 +8,7 @@ import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'no
 import { withFinalizer } from '../../api/finalizers.ts';
 import { isPlainObject, type KubeObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
-import { ensureObject } from './ensure.ts';
+import { ensureObject, type EnsureOptions } from './ensure.ts';
 
 export const ANNOTATION_WORK_SEAL = 'fleetops.dev/work-seal';
 /** The scheduler's finalizer: keeps a Work until its WorkPlacements are gone (and with them, its files in the state stores). */
@@ -100,6 +100,6 @@ export class WorkSeal {
  * already on it, which the scheduler would otherwise add in a write of its own before placing it (one write and one
  * reconcile less per new Work; an update changes the spec only, leaving the finalizers as they are).
  */
-export function ensureWork(client: Client, seal: WorkSeal, work: KubeObject): ReturnType<typeof ensureObject> {
-  return ensureObject(client, seal.sealed(withFinalizer(work, FINALIZER_WORK_CLEANUP)), ['spec']);
+export function ensureWork(client: Client, seal: WorkSeal, work: KubeObject, options?: EnsureOptions): ReturnType<typeof ensureObject> {
+  return ensureObject(client, seal.sealed(withFinalizer(work, FINALIZER_WORK_CLEANUP)), ['spec'], options);
 }
