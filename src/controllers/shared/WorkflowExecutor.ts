@@ -163,7 +163,13 @@ export function executionOf(target: WorkflowTarget, pipeline: Pipeline, input: S
       },
       spec: { destinationSelectors: spec?.destinationSelectors ?? [] },
     },
+    ...(workIsNew(target, pipeline) ? { workIsNew: true } : {}),
   };
+}
+
+/** Whether the target's status says the pipeline's Work was never written (WorkflowTarget.worksWritten). */
+function workIsNew(target: WorkflowTarget, pipeline: Pipeline): boolean {
+  return target.worksWritten !== undefined && !target.worksWritten.includes(pipeline.metadata.name);
 }
 
 /** The target a dispatched run was started for, as a RunWorker rebuilds it from the run. */
@@ -183,6 +189,8 @@ export function targetOfRun(run: StoredObject & { spec?: { workflowType?: string
     pipelines: [x.pipeline],
     hash: run.spec?.hash ?? '',
     namespace: x.namespace,
+    // What the run needs of the status it was started from: whether its pipeline's Work was written before.
+    worksWritten: x.workIsNew ? [] : [x.pipeline.metadata.name],
   };
   return { target, pipeline: x.pipeline, input: x.input };
 }
@@ -419,7 +427,7 @@ export class WorkflowExecutor {
         },
         spec,
       },
-      target.worksWritten && !target.worksWritten.includes(pipeline.metadata.name) ? { likelyNew: true } : {},
+      workIsNew(target, pipeline) ? { likelyNew: true } : {},
     );
   }
 

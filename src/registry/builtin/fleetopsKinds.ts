@@ -93,6 +93,8 @@ export interface RunExecution {
    * Promise that `kubectl apply` keeps in one) and its destination selectors.
    */
   promise: KratixPromise;
+  /** The object's status said this pipeline's Work was never written: it is created without a read first. */
+  workIsNew?: boolean;
 }
 
 /**

@@ -1,0 +1,27 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { LiveObjects } from '../../src/controllers/gc/LiveObjects.ts';
+
+describe('LiveObjects', () => {
+  it('knows an object seen as it was seen, and not once it is gone', () => {
+    const live = new LiveObjects({ capacity: 10 });
+    live.seen('u1', 'g|Thing|ns|a');
+    assert.equal(live.has('u1', 'g|Thing|ns|a'), true);
+    assert.equal(live.has('u1', 'g|Thing|other|a'), false, 'another namespace');
+    assert.equal(live.has('u1', 'g|Thing|ns|b'), false, 'another name');
+    assert.equal(live.has('u2', 'g|Thing|ns|a'), false, 'another uid');
+    live.gone('u1');
+    assert.equal(live.has('u1', 'g|Thing|ns|a'), false);
+  });
+
+  it('forgets the least recently seen beyond its capacity', () => {
+    const live = new LiveObjects({ capacity: 2 });
+    live.seen('u1', 'a');
+    live.seen('u2', 'b');
+    live.seen('u1', 'a'); // seen again: now the most recent
+    live.seen('u3', 'c');
+    assert.equal(live.has('u2', 'b'), false, 'the least recently seen went');
+    assert.equal(live.has('u1', 'a'), true);
+    assert.equal(live.has('u3', 'c'), true);
+  });
+});
