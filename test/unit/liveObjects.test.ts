@@ -14,14 +14,16 @@ describe('LiveObjects', () => {
     assert.equal(live.has('u1', 'g|Thing|ns|a'), false);
   });
 
-  it('forgets the least recently seen beyond its capacity', () => {
-    const live = new LiveObjects({ capacity: 2 });
+  it('forgets what was not seen again within its capacity', () => {
+    const live = new LiveObjects({ capacity: 4 });
     live.seen('u1', 'a');
-    live.seen('u2', 'b');
-    live.seen('u1', 'a'); // seen again: now the most recent
-    live.seen('u3', 'c');
-    assert.equal(live.has('u2', 'b'), false, 'the least recently seen went');
+    live.seen('u2', 'b'); // a generation of two: both become the older one
+    live.seen('u1', 'a'); // seen again: in the newer generation
+    live.seen('u3', 'c'); // the newer generation is full: the older one (u2 alone now) goes
+    assert.equal(live.has('u2', 'b'), false, 'not seen since two generations');
     assert.equal(live.has('u1', 'a'), true);
     assert.equal(live.has('u3', 'c'), true);
+    live.gone('u1');
+    assert.equal(live.has('u1', 'a'), false, 'gone from either generation');
   });
 });

@@ -183,17 +183,20 @@ export class ResourceBindings {
       const version = this.pinned ? promise.version || 'latest' : 'latest';
       this.creating.add(id);
       const created = await client
-        .create({
-          apiVersion: KRATIX_API,
-          kind: 'ResourceBinding',
-          metadata: {
-            name: ref.name,
-            namespace,
-            labels: { [LABEL_PROMISE_NAME]: promiseName, [LABEL_RESOURCE_NAME]: name },
-            ownerReferences: [{ apiVersion: resource.apiVersion, kind: resource.kind, name, uid: resource.metadata.uid, blockOwnerDeletion: true }],
+        .create(
+          {
+            apiVersion: KRATIX_API,
+            kind: 'ResourceBinding',
+            metadata: {
+              name: ref.name,
+              namespace,
+              labels: { [LABEL_PROMISE_NAME]: promiseName, [LABEL_RESOURCE_NAME]: name },
+              ownerReferences: [{ apiVersion: resource.apiVersion, kind: resource.kind, name, uid: resource.metadata.uid, blockOwnerDeletion: true }],
+            },
+            spec: { version, promiseRef: { name: promiseName }, resourceRef: { name, namespace } },
           },
-          spec: { version, promiseRef: { name: promiseName }, resourceRef: { name, namespace } },
-        })
+          { shared: true },
+        ) // only read from here on
         // One this process had not been told of yet: it is read, and the reconcile goes on from it.
         .catch((err: unknown) => (isApiError(err, 'AlreadyExists') ? undefined : Promise.reject(err)))
         .finally(() => this.creating.delete(id));

@@ -31,6 +31,9 @@ const keyOf = (r: ObjectRef): string => JSON.stringify([r.apiVersion, r.kind, r.
 /** What an owner reference must match of the object it names: its group, kind, namespace and name. */
 const identityOf = (group: string, kind: string, namespace: string, name: string): string => `${group}|${kind}|${namespace}|${name}`;
 
+/** The group of an apiVersion (`''` for the core group). */
+const apiGroupOf = (apiVersion: string): string => apiVersion.slice(0, Math.max(0, apiVersion.lastIndexOf('/')));
+
 /** How many objects' uids the collector keeps as known to exist (see LiveObjects): a few MiB. */
 const LIVE_CAPACITY = 16_384;
 
@@ -73,23 +76,31 @@ export class GarbageCollector {
   }
 
   private observe(event: 'ADDED' | 'MODIFIED' | 'DELETED', obj: StoredObject, enqueue: (key: string) => void): void {
-    const key = keyOf(refOf(obj));
-    const uid = obj.metadata.uid;
-    const current = event === 'DELETED' ? [] : (obj.metadata.ownerReferences ?? []).map((r) => r.uid);
-    this.index.set(key, current);
-    // Whose owners may be gone: this object when it names some not known to exist (checked once as it appears), its
-    // dependents when it goes.
-    if (event === 'ADDED' && current.length && !this.ownersLive(obj)) enqueue(`dependent ${key}`);
+    const uid = obj.metadata.uid ?? '';
+    const owners = obj.metadata.ownerReferences ?? [];
     if (event === 'DELETED') {
-      if (uid) this.live.gone(uid);
+      // Whose owners may be gone: its dependents.
+      this.index.set(keyOf(refOf(obj)), []);
+      this.live.gone(uid);
       for (const d of this.index.dependentsOf(uid)) enqueue(`dependent ${d}`);
       this.index.forget(uid);
       return;
     }
-    if (uid) this.live.seen(uid, identityOf(parseApiVersion(obj.apiVersion).group, obj.kind, obj.metadata.namespace ?? '', obj.metadata.name));
+    // Most objects name no owner, and every write of every kind comes here: their key is not even made. (One whose
+    // owners were all removed stays in the index until it goes; its former owner's going then finds nothing to do.)
+    if (owners.length) {
+      const key = keyOf(refOf(obj));
+      this.index.set(
+        key,
+        owners.map((r) => r.uid),
+      );
+      // A new dependent whose owners may be gone is checked once, as it appears.
+      if (event === 'ADDED' && !this.ownersLive(obj)) enqueue(`dependent ${key}`);
+    }
+    if (uid) this.live.seen(uid, identityOf(apiGroupOf(obj.apiVersion), obj.kind, obj.metadata.namespace ?? '', obj.metadata.name));
     const finalizers = obj.metadata.finalizers ?? [];
     if (obj.metadata.deletionTimestamp && (finalizers.includes(FINALIZER_ORPHAN) || finalizers.includes(FINALIZER_FOREGROUND))) {
-      enqueue(`owner ${key}`);
+      enqueue(`owner ${keyOf(refOf(obj))}`);
     }
   }
 

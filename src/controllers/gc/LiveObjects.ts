@@ -2,36 +2,43 @@
  * The objects the garbage collector's watches have shown to exist and not yet to be gone, by uid, as the identity an
  * owner reference must match (kind, namespace, name): a new dependent whose every owner is among them needs no read
  * of its owners. Kubernetes' collector keeps the same knowledge in its graph of every object's uid; this keeps only
- * the most recently seen (`capacity`), so a fleet's size costs no memory here: an owner seen too long ago is read,
- * as every owner was before.
+ * the most recently seen (between `capacity` / 2 and `capacity`), so a fleet's size costs no memory here: an owner
+ * seen too long ago is read, as every owner was before.
  *
  * Sound because the watches deliver every kind's events in the store's commit order: an owner gone before its
  * dependent was written has its deletion told first (and leaves the set), and one that goes after has its dependents
  * checked when it goes.
+ *
+ * Two generations rather than a least-recently-used order: every write of every object is seen here, and moving an
+ * entry to the end of one Map (a delete and a set), then dropping the oldest through an iterator that skips the
+ * deleted entries before it, cost more than the rest of the collector's handling of an event.
  */
 export class LiveObjects {
-  private readonly identities = new Map<string, string>();
-  private readonly capacity: number;
+  private current = new Map<string, string>();
+  private previous = new Map<string, string>();
+  private readonly half: number;
 
   constructor(options: { capacity: number }) {
-    this.capacity = options.capacity;
+    this.half = Math.max(1, Math.floor(options.capacity / 2));
   }
 
-  /** `uid` exists, as `identity`: it becomes the most recently seen. */
+  /** `uid` exists, as `identity`. */
   seen(uid: string, identity: string): void {
-    this.identities.delete(uid);
-    this.identities.set(uid, identity);
-    // The least recently seen goes first (a Map iterates in insertion order).
-    if (this.identities.size > this.capacity) this.identities.delete(this.identities.keys().next().value!);
+    this.current.set(uid, identity);
+    if (this.current.size < this.half) return;
+    // The older generation goes whole; what was seen since it began stays.
+    this.previous = this.current;
+    this.current = new Map();
   }
 
   /** `uid` is gone. */
   gone(uid: string): void {
-    this.identities.delete(uid);
+    this.current.delete(uid);
+    this.previous.delete(uid);
   }
 
   /** Whether `uid` is known to exist as `identity`. */
   has(uid: string, identity: string): boolean {
-    return this.identities.get(uid) === identity;
+    return (this.current.get(uid) ?? this.previous.get(uid)) === identity;
   }
 }
