@@ -4,7 +4,8 @@
  * revision. Measured end to end: from the Promise update to every status on the new revision and every output
  * committed to the embedded Git state store. Against the floor measured in the same run: N bare sandbox runs of the
  * same step (same bwrap arguments, same parallelism); also, for what the steps' limits cost, the same runs in the
- * control groups FleetOps gives each step. FleetOps' CPU per resource is printed by component, from a CPU profile of
+ * control groups FleetOps gives each step; and, as the machine's speed drifts over the minutes of a run, the floor
+ * through the helper once more after both phases, with the ratios against the mean of the two. FleetOps' CPU per resource is printed by component, from a CPU profile of
  * its main thread sampled during the update. The initial fulfilment (from the requests' creation to every status and
  * output in Git) is measured the same way and printed after it, with its own ratio to the floor. Figures only, no
  * assertions.
@@ -32,7 +33,7 @@ import type { KubeObject } from '../src/api/types.ts';
 import { startFleetOps, type FleetOps } from '../src/main.ts';
 import { defaultWorkflowConcurrency } from '../src/controllers/resource/ResourceController.ts';
 import { keyOf } from '../src/store/Store.ts';
-import { bareSpawns, describeFloors, describeLimitedFloor, sandboxFloors } from './lib/sandboxFloor.ts';
+import { bareSpawns, describeFloorAgain, describeFloors, describeLimitedFloor, helperFloorAgain, sandboxFloors } from './lib/sandboxFloor.ts';
 import { BENCH_IMAGE, buildBenchImage } from './lib/benchImage.ts';
 import { arg } from './lib/figures.ts';
 import type { CpuProfile } from './lib/cpuBreakdown.ts';
@@ -159,7 +160,8 @@ async function main(): Promise<void> {
     const root = await buildBenchImage(fleet.images);
     const withFloor = !process.argv.includes('--no-floor');
     if (withFloor) process.stderr.write(`floor: ${N} bare sandbox runs of the step…\n`);
-    const floors = withFloor ? await sandboxFloors({ n: N, concurrency: CONCURRENCY, hiddenPaths: [fleet.dataDir], command: step(2), root }) : undefined;
+    const floorOptions = { n: N, concurrency: CONCURRENCY, hiddenPaths: [fleet.dataDir], command: step(2), root };
+    const floors = withFloor ? await sandboxFloors(floorOptions) : undefined;
     const spawnMs = withFloor ? await bareSpawns(N, CONCURRENCY) : undefined;
 
     const promiseType = fleet.registry.byKind('platform.kratix.io', 'Promise')!;
@@ -226,6 +228,8 @@ async function main(): Promise<void> {
     if (profile) writeFileSync(profile, JSON.stringify(sampled));
     statuses.stop();
     const rollout = await fleet.objects.get(fleet.registry.byKind('fleetops.dev', 'Rollout')!, '', 'thing-r2');
+    if (floors) process.stderr.write('floor again: the bare sandbox runs through the helper, after both phases…\n');
+    const floorAgainMs = floors ? await helperFloorAgain(floorOptions) : undefined;
 
     console.log(
       `Fleet update of ${N} resources, one-step shell pipeline, ${CONCURRENCY} workflows in parallel on ${availableParallelism()} cores, store: ${db ? 'PostgreSQL 15 (same machine)' : 'embedded SQLite'}:`,
@@ -240,6 +244,8 @@ async function main(): Promise<void> {
       console.log(`  ratio to the floor: ${(totalMs / floors.bestMs).toFixed(2)}× (statuses only: ${(statusMs / floors.bestMs).toFixed(2)}×)`);
       const limited = describeLimitedFloor(floors, N, totalMs, fmt);
       if (limited) console.log(`  ${limited}`);
+      if (floorAgainMs !== undefined)
+        console.log(`  ${describeFloorAgain(floors, floorAgainMs, { 'the update': totalMs, 'the initial fulfilment': setupMs }, fmt)}`);
     }
     printPhase('the update', updateFigures, N, { profile: sampled as CpuProfile, ...(floors ? { floor: floors.budget } : {}) });
     if (heapSampled) printAllocations(heapSampled);

@@ -79,6 +79,31 @@ export async function sandboxFloor(opts: FloorOptions & { launcher?: ProcessLaun
   }
 }
 
+/**
+ * The floor through a helper process once more, measured after FleetOps' phases: the machine's speed drifts over the
+ * minutes of a run (other tenants of a shared host), and a floor measured only before the phases moves every ratio
+ * with it.
+ */
+export async function helperFloorAgain(opts: FloorOptions): Promise<number> {
+  const launcher = new HelperLauncher();
+  try {
+    return await sandboxFloor({ ...opts, launcher });
+  } finally {
+    await launcher.stop();
+  }
+}
+
+/**
+ * What the floor measured again says: how far the machine's speed moved between the two helper floors, and `phases`'
+ * ratios (label → milliseconds) against their mean.
+ */
+export function describeFloorAgain(f: Floors, againMs: number, phases: Record<string, number>, fmt: (ms: number) => string): string {
+  const mean = (f.helperMs + againMs) / 2;
+  const drift = ((againMs / f.helperMs - 1) * 100).toFixed(1);
+  const ratios = Object.entries(phases).map(([label, ms]) => `${label} ${(ms / mean).toFixed(2)}×`);
+  return `floor through the helper measured again after both phases: ${fmt(againMs)} (${Number(drift) >= 0 ? '+' : ''}${drift}% against before); against the mean of the two: ${ratios.join(', ')}`;
+}
+
 /** Milliseconds for `n` bare spawns of `true` (no sandbox). */
 export function bareSpawns(n: number, concurrency: number): Promise<number> {
   return pool(
