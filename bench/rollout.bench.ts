@@ -5,10 +5,10 @@
  * committed to the embedded Git state store. Against the floor measured in the same run: N bare sandbox runs of the
  * same step (same bwrap arguments, same parallelism); also, for what the steps' limits cost, the same runs in the
  * control groups FleetOps gives each step; and, as the machine's speed drifts over the minutes of a run, the floor
- * through the helper once more after both phases, with the ratios against the mean of the two. FleetOps' CPU per resource is printed by component, from a CPU profile of
- * its main thread sampled during the update. The initial fulfilment (from the requests' creation to every status and
- * output in Git) is measured the same way and printed after it, with its own ratio to the floor. Figures only, no
- * assertions.
+ * through the helper once more after both phases, with the ratios against the mean of the two. FleetOps' CPU per
+ * resource is printed by component, from a CPU profile of its main thread sampled during the update. The initial
+ * fulfilment (from the requests' creation to every status and output in Git) is measured the same way and printed
+ * after it, with its own ratio to the floor. Figures only, no assertions.
  *
  * Usage: node bench/rollout.bench.ts [--resources 10000] [--concurrency 8] [--profile rollout.cpuprofile] [--no-floor]
  *   [--postgres] [--pg-statements] [--allocations [rollout.heapprofile]] [--survivors]

@@ -369,7 +369,10 @@ export class ResourceController {
     if (pipelines.length) {
       const runningSince = since ?? obj.metadata.resourceVersion;
       current = await this.writeStatus(current, (s) => markRunning(s, { state, hash, runningSince, pipelines: pipelineNames, now: nowText() }));
-      await this.opts.events.record(current, 'Normal', 'PipelineStarted', `Configure Pipeline started: ${pipelineNames.join(', ')}`);
+      // A resource that never ran has never had this event: it is created without a read first.
+      await this.opts.events.record(current, 'Normal', 'PipelineStarted', `Configure Pipeline started: ${pipelineNames.join(', ')}`, {
+        likelyNew: state.phase === undefined,
+      });
     }
     const target: WorkflowTarget = {
       object: current,

@@ -4,6 +4,7 @@
  * events are informational.
  */
 import { createHash } from 'node:crypto';
+import { isApiError } from '../../api/errors.ts';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../api/types.ts';
 import type { Client } from '../../client/Client.ts';
@@ -25,20 +26,19 @@ export class EventRecorder {
     this.opts = options;
   }
 
-  async record(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
+  /**
+   * `options.likelyNew`: the caller knows this is the first such event about the object (its first run, say): it is
+   * created without a read first (a read of an event that does not exist misses every cache); a repeat after all is
+   * counted as usual.
+   */
+  async record(obj: KubeObject, type: EventType, reason: string, message: string, options: { likelyNew?: boolean } = {}): Promise<void> {
     const { client, component, logger } = this.opts;
     const now = rfc3339Seconds((this.opts.now ?? (() => new Date()))());
     const namespace = obj.metadata.namespace || 'default';
     const digest = createHash('sha1').update(`${obj.metadata.uid}|${reason}|${message}`).digest('hex').slice(0, 10);
     const name = `${obj.metadata.name}.${digest}`;
-    try {
-      const existing = await client.get({ apiVersion: 'v1', kind: 'Event', namespace, name }, { shared: true });
-      if (existing) {
-        // An update of what was just read (not a patch, which reads it again); a lost race only loses a count.
-        await client.update({ ...existing, count: (typeof existing.count === 'number' ? existing.count : 1) + 1, lastTimestamp: now }, { shared: true });
-        return;
-      }
-      await client.create(
+    const create = (): Promise<unknown> =>
+      client.create(
         {
           apiVersion: 'v1',
           kind: 'Event',
@@ -61,6 +61,21 @@ export class EventRecorder {
         },
         { shared: true },
       );
+    try {
+      if (options.likelyNew) {
+        const created = await create().then(
+          () => true,
+          (err: unknown) => (isApiError(err, 'AlreadyExists') ? false : Promise.reject(err)),
+        );
+        if (created) return;
+      }
+      const existing = await client.get({ apiVersion: 'v1', kind: 'Event', namespace, name }, { shared: true });
+      if (existing) {
+        // An update of what was just read (not a patch, which reads it again); a lost race only loses a count.
+        await client.update({ ...existing, count: (typeof existing.count === 'number' ? existing.count : 1) + 1, lastTimestamp: now }, { shared: true });
+        return;
+      }
+      await create();
     } catch (err) {
       logger.debug({ err, reason }, 'event not recorded');
     }
