@@ -182,6 +182,7 @@ export class ResourceBindings {
       // Kratix's `resourceBindingVersionStrategy: pinned`: a new request stays on the version it was made at.
       const version = this.pinned ? promise.version || 'latest' : 'latest';
       this.creating.add(id);
+      // The answer is only read from here on: the store's shared copy.
       const created = await client
         .create(
           {
@@ -196,7 +197,7 @@ export class ResourceBindings {
             spec: { version, promiseRef: { name: promiseName }, resourceRef: { name, namespace } },
           },
           { shared: true },
-        ) // only read from here on
+        )
         // One this process had not been told of yet: it is read, and the reconcile goes on from it.
         .catch((err: unknown) => (isApiError(err, 'AlreadyExists') ? undefined : Promise.reject(err)))
         .finally(() => this.creating.delete(id));

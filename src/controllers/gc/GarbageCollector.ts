@@ -90,10 +90,8 @@ export class GarbageCollector {
     // owners were all removed stays in the index until it goes; its former owner's going then finds nothing to do.)
     if (owners.length) {
       const key = keyOf(refOf(obj));
-      this.index.set(
-        key,
-        owners.map((r) => r.uid),
-      );
+      const uids = owners.map((r) => r.uid);
+      this.index.set(key, uids);
       // A new dependent whose owners may be gone is checked once, as it appears.
       if (event === 'ADDED' && !this.ownersLive(obj)) enqueue(`dependent ${key}`);
     }
