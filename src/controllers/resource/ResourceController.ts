@@ -92,8 +92,7 @@ export function resourceKey(type: Pick<ResourceType, 'group' | 'kind'>, namespac
  * annotations, finalizers and deletion. An event that changes only the status — mostly this controller's own
  * writes, two per run — brings no reconcile.
  */
-function reconcileSignature(obj: ResourceRequest): string {
-  const m = obj.metadata;
+function reconcileSignature(m: ResourceRequest['metadata']): string {
   return JSON.stringify([m.generation, m.labels, m.annotations, m.finalizers, m.deletionTimestamp]);
 }
 
@@ -155,7 +154,7 @@ export class ResourceController {
           this.signatures.delete(key);
           return;
         }
-        const signature = reconcileSignature(resourceRequest(e.object));
+        const signature = reconcileSignature(resourceRequest(e.object).metadata);
         if (e.type === 'MODIFIED' && this.signatures.get(key) === signature) return;
         this.signatures.set(key, signature);
         this.controller.enqueue(key);
@@ -243,17 +242,15 @@ export class ResourceController {
     const wanted = [...RESOURCE_FINALIZERS, ...(deletePipelines.length ? [FINALIZER_DELETE_WORKFLOWS] : [])];
     const finalizers = obj.metadata.finalizers ?? [];
     if (wanted.some((f) => !finalizers.includes(f)) || obj.metadata.labels?.[LABEL_PROMISE_NAME] !== promiseName) {
-      const written = await client.update(
-        {
-          ...obj,
-          metadata: {
-            ...obj.metadata,
-            finalizers: [...new Set([...finalizers, ...wanted])],
-            labels: { ...(obj.metadata.labels ?? {}), [LABEL_PROMISE_NAME]: promiseName },
-          },
-        },
-        { shared: true }, // only read from here on
-      );
+      const metadata = {
+        ...obj.metadata,
+        finalizers: [...new Set([...finalizers, ...wanted])],
+        labels: { ...(obj.metadata.labels ?? {}), [LABEL_PROMISE_NAME]: promiseName },
+      };
+      // The write's event is told before the write answers: as the signature it will carry is this reconcile's own,
+      // it asks for no second reconcile (one less per new request). A write that fails leaves this one to retry.
+      this.signatures.set(key, reconcileSignature(metadata));
+      const written = await client.update({ ...obj, metadata }, { shared: true }); // only read from here on
       obj = resourceRequest(written);
     }
 
