@@ -2,6 +2,7 @@
  * The one client interface controllers use. Objects are addressed by apiVersion/kind; every write goes through
  * the same rules as an API request (validation, conflicts, finalizers).
  */
+import { isApiError } from '../api/errors.ts';
 import type { KubeObject, StoredObject } from '../api/types.ts';
 
 export interface ObjectRef {
@@ -67,4 +68,17 @@ export function refOf(obj: KubeObject): ObjectRef {
   const ref: ObjectRef = { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name ?? '' };
   if (obj.metadata.namespace) ref.namespace = obj.metadata.namespace;
   return ref;
+}
+
+/**
+ * Creates `object`, or answers undefined when one of its name exists already (AlreadyExists): for a writer that
+ * believes the object new and creates it without reading first, and reads what exists when it was wrong.
+ */
+export async function createUnlessExists(client: Client, object: KubeObject, options?: ClientWriteOptions): Promise<StoredObject | undefined> {
+  try {
+    return await client.create(object, options);
+  } catch (err) {
+    if (isApiError(err, 'AlreadyExists')) return undefined;
+    throw err;
+  }
 }

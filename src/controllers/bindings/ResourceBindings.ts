@@ -9,10 +9,9 @@
 import type { Logger } from 'pino';
 import { setCondition } from '../../api/conditions.ts';
 import { ANNOTATION_PINNED_VERSION } from '../../api/fleetopsNames.ts';
-import { isApiError } from '../../api/errors.ts';
 import { isPlainObject, jsonEqual } from '../../api/types.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
-import type { Client } from '../../client/Client.ts';
+import { createUnlessExists, type Client } from '../../client/Client.ts';
 import { getOf, watchOf } from '../../client/typed.ts';
 import { configMapType } from '../../registry/builtin/coreKinds.ts';
 import { objectOf } from '../../registry/builtin/defineType.ts';
@@ -183,24 +182,22 @@ export class ResourceBindings {
       const version = this.pinned ? promise.version || 'latest' : 'latest';
       this.creating.add(id);
       // The answer is only read from here on: the store's shared copy.
-      const created = await client
-        .create(
-          {
-            apiVersion: KRATIX_API,
-            kind: 'ResourceBinding',
-            metadata: {
-              name: ref.name,
-              namespace,
-              labels: { [LABEL_PROMISE_NAME]: promiseName, [LABEL_RESOURCE_NAME]: name },
-              ownerReferences: [{ apiVersion: resource.apiVersion, kind: resource.kind, name, uid: resource.metadata.uid, blockOwnerDeletion: true }],
-            },
-            spec: { version, promiseRef: { name: promiseName }, resourceRef: { name, namespace } },
+      const created = await createUnlessExists(
+        client,
+        {
+          apiVersion: KRATIX_API,
+          kind: 'ResourceBinding',
+          metadata: {
+            name: ref.name,
+            namespace,
+            labels: { [LABEL_PROMISE_NAME]: promiseName, [LABEL_RESOURCE_NAME]: name },
+            ownerReferences: [{ apiVersion: resource.apiVersion, kind: resource.kind, name, uid: resource.metadata.uid, blockOwnerDeletion: true }],
           },
-          { shared: true },
-        )
-        // One this process had not been told of yet: it is read, and the reconcile goes on from it.
-        .catch((err: unknown) => (isApiError(err, 'AlreadyExists') ? undefined : Promise.reject(err)))
-        .finally(() => this.creating.delete(id));
+          spec: { version, promiseRef: { name: promiseName }, resourceRef: { name, namespace } },
+        },
+        { shared: true },
+      ).finally(() => this.creating.delete(id));
+      // One this process had not been told of yet: it is read, and the reconcile goes on from it.
       binding = created ? objectOf(resourceBindingType, created) : await read();
       if (!binding) throw new Error(`ResourceBinding ${id} was deleted while it was being created: reconciled again`);
     }

@@ -31,9 +31,6 @@ const keyOf = (r: ObjectRef): string => JSON.stringify([r.apiVersion, r.kind, r.
 /** What an owner reference must match of the object it names: its group, kind, namespace and name. */
 const identityOf = (group: string, kind: string, namespace: string, name: string): string => `${group}|${kind}|${namespace}|${name}`;
 
-/** The group of an apiVersion (`''` for the core group). */
-const apiGroupOf = (apiVersion: string): string => apiVersion.slice(0, Math.max(0, apiVersion.lastIndexOf('/')));
-
 /** How many objects' uids the collector keeps as known to exist (see LiveObjects): a few MiB. */
 const LIVE_CAPACITY = 16_384;
 
@@ -95,7 +92,7 @@ export class GarbageCollector {
       // A new dependent whose owners may be gone is checked once, as it appears.
       if (event === 'ADDED' && !this.ownersLive(obj)) enqueue(`dependent ${key}`);
     }
-    if (uid) this.live.seen(uid, identityOf(apiGroupOf(obj.apiVersion), obj.kind, obj.metadata.namespace ?? '', obj.metadata.name));
+    if (uid) this.live.seen(uid, identityOf(parseApiVersion(obj.apiVersion).group, obj.kind, obj.metadata.namespace ?? '', obj.metadata.name));
     const finalizers = obj.metadata.finalizers ?? [];
     if (obj.metadata.deletionTimestamp && (finalizers.includes(FINALIZER_ORPHAN) || finalizers.includes(FINALIZER_FOREGROUND))) {
       enqueue(`owner ${keyOf(refOf(obj))}`);

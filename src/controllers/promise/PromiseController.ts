@@ -7,7 +7,7 @@ import { ensureWork, type WorkSeal } from '../shared/workSeal.ts';
 import type { Logger } from 'pino';
 import { setCondition, type Condition } from '../../api/conditions.ts';
 import { jsonEqual, type JsonObject, cloneJson } from '../../api/types.ts';
-import { refOf, type Client } from '../../client/Client.ts';
+import { createUnlessExists, refOf, type Client } from '../../client/Client.ts';
 import { getOf, listOf, watchOf } from '../../client/typed.ts';
 import { promiseType, type KratixPromise, type PromiseSpec, type PromiseStatus, type WorkflowsStatus } from '../../registry/builtin/kratixKinds.ts';
 import { revisionType } from '../../registry/builtin/fleetopsKinds.ts';
@@ -385,39 +385,32 @@ export class PromiseController {
     const cause = promise.metadata.annotations?.[ANNOTATION_CHANGE_CAUSE] ?? '';
     const labels = { [LABEL_PROMISE_NAME]: name };
     const owner = [{ apiVersion: KRATIX_API, kind: 'Promise', name, uid: promise.metadata.uid }];
-    try {
-      await client.create({
-        apiVersion: FLEETOPS_API,
-        kind: 'Revision',
-        metadata: { name: revisionName(name, n), labels, ownerReferences: owner },
-        spec: {
-          promiseName: name,
-          revision: n,
-          hash,
-          version: promise.metadata.labels?.[LABEL_PROMISE_VERSION] ?? '',
-          promiseSpec: promise.spec ?? {},
-          changeCause: cause,
-          change: cause && cause !== previousSpec?.changeCause ? cause : describeChange(previousSpec?.promiseSpec, promise.spec),
-        },
-      });
-    } catch (err) {
-      if (!isApiError(err, 'AlreadyExists')) throw err; // made before a crash: ours
-    }
+    // One that exists was made before a crash: ours.
+    await createUnlessExists(client, {
+      apiVersion: FLEETOPS_API,
+      kind: 'Revision',
+      metadata: { name: revisionName(name, n), labels, ownerReferences: owner },
+      spec: {
+        promiseName: name,
+        revision: n,
+        hash,
+        version: promise.metadata.labels?.[LABEL_PROMISE_VERSION] ?? '',
+        promiseSpec: promise.spec ?? {},
+        changeCause: cause,
+        change: cause && cause !== previousSpec?.changeCause ? cause : describeChange(previousSpec?.promiseSpec, promise.spec),
+      },
+    });
     if (n > 1) {
       const { strategy, problem } = parseStrategy(promise.metadata.annotations?.[ANNOTATION_ROLLOUT_STRATEGY]);
       if (problem)
         await this.opts.events.record(promise, 'Warning', 'InvalidRolloutStrategy', `${problem}; rolling out with the default strategy (all resources)`);
-      try {
-        await client.create({
-          apiVersion: FLEETOPS_API,
-          kind: 'Rollout',
-          metadata: { name: revisionName(name, n), labels, ownerReferences: owner },
-          spec: { promiseName: name, revision: n, fromRevision: n - 1, strategy, paused: false, aborted: false, approvedStep: 0 },
-        });
-        await this.opts.events.record(promise, 'Normal', 'RolloutStarted', `Revision ${n} is rolling out (fleetops rollout status ${name})`);
-      } catch (err) {
-        if (!isApiError(err, 'AlreadyExists')) throw err;
-      }
+      const started = await createUnlessExists(client, {
+        apiVersion: FLEETOPS_API,
+        kind: 'Rollout',
+        metadata: { name: revisionName(name, n), labels, ownerReferences: owner },
+        spec: { promiseName: name, revision: n, fromRevision: n - 1, strategy, paused: false, aborted: false, approvedStep: 0 },
+      });
+      if (started) await this.opts.events.record(promise, 'Normal', 'RolloutStarted', `Revision ${n} is rolling out (fleetops rollout status ${name})`);
     }
     status.latestRevision = n;
     status.latestRevisionHash = hash;

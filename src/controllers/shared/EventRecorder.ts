@@ -4,10 +4,9 @@
  * events are informational.
  */
 import { createHash } from 'node:crypto';
-import { isApiError } from '../../api/errors.ts';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../api/types.ts';
-import type { Client } from '../../client/Client.ts';
+import { createUnlessExists, type Client } from '../../client/Client.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
 
 export type EventType = 'Normal' | 'Warning';
@@ -37,45 +36,36 @@ export class EventRecorder {
     const namespace = obj.metadata.namespace || 'default';
     const digest = createHash('sha1').update(`${obj.metadata.uid}|${reason}|${message}`).digest('hex').slice(0, 10);
     const name = `${obj.metadata.name}.${digest}`;
-    const create = (): Promise<unknown> =>
-      client.create(
-        {
-          apiVersion: 'v1',
-          kind: 'Event',
-          metadata: { name, namespace },
-          involvedObject: {
-            apiVersion: obj.apiVersion,
-            kind: obj.kind,
-            name: obj.metadata.name,
-            namespace: obj.metadata.namespace ?? '',
-            uid: obj.metadata.uid,
-          },
-          reason,
-          message,
-          type,
-          count: 1,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          source: { component },
-          reportingComponent: component,
-        },
-        { shared: true },
-      );
+    // Made anew for each create: a shared write's body becomes the store's, even when the create is refused.
+    const event = (): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name, namespace },
+      involvedObject: {
+        apiVersion: obj.apiVersion,
+        kind: obj.kind,
+        name: obj.metadata.name,
+        namespace: obj.metadata.namespace ?? '',
+        uid: obj.metadata.uid,
+      },
+      reason,
+      message,
+      type,
+      count: 1,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      source: { component },
+      reportingComponent: component,
+    });
     try {
-      if (options.likelyNew) {
-        const created = await create().then(
-          () => true,
-          (err: unknown) => (isApiError(err, 'AlreadyExists') ? false : Promise.reject(err)),
-        );
-        if (created) return;
-      }
+      if (options.likelyNew && (await createUnlessExists(client, event(), { shared: true }))) return;
       const existing = await client.get({ apiVersion: 'v1', kind: 'Event', namespace, name }, { shared: true });
       if (existing) {
         // An update of what was just read (not a patch, which reads it again); a lost race only loses a count.
         await client.update({ ...existing, count: (typeof existing.count === 'number' ? existing.count : 1) + 1, lastTimestamp: now }, { shared: true });
         return;
       }
-      await create();
+      await client.create(event(), { shared: true });
     } catch (err) {
       logger.debug({ err, reason }, 'event not recorded');
     }

@@ -2,9 +2,8 @@
  * Idempotent create-or-update that skips the write when labels, annotations and spec already match. The object it
  * answers with may be shared with the store's read cache (when unchanged): for reading only.
  */
-import { isApiError } from '../../api/errors.ts';
 import { jsonEqual, type KubeObject } from '../../api/types.ts';
-import { refOf, type Client } from '../../client/Client.ts';
+import { createUnlessExists, refOf, type Client } from '../../client/Client.ts';
 
 export type EnsureOutcome = 'created' | 'updated' | 'unchanged';
 
@@ -24,13 +23,8 @@ export async function ensureObject(
   options: EnsureOptions = {},
 ): Promise<{ object: KubeObject; outcome: EnsureOutcome }> {
   // The writes are shared: `desired`'s members become the stored object's (its caller leaves it alone after the call).
-  if (options.likelyNew) {
-    try {
-      return { object: await client.create(desired, { shared: true }), outcome: 'created' };
-    } catch (err) {
-      if (!isApiError(err, 'AlreadyExists')) throw err;
-    }
-  }
+  const created = options.likelyNew ? await createUnlessExists(client, desired, { shared: true }) : undefined;
+  if (created) return { object: created, outcome: 'created' };
   // Only compared, and spread into the update: the store's shared copy.
   const existing = await client.get(refOf(desired), { shared: true });
   if (!existing) return { object: await client.create(desired, { shared: true }), outcome: 'created' };
