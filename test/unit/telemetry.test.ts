@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { ApiError } from '../../src/api/errors.ts';
 import { Controller } from '../../src/controller/Controller.ts';
 import { WorkQueue } from '../../src/controller/WorkQueue.ts';
-import { metricsRegistry, SampledGauge } from '../../src/telemetry/metrics.ts';
+import { metricsRegistry, pipelineMetrics, SampledGauge, storeMetrics } from '../../src/telemetry/metrics.ts';
 import { RolloutGauges } from '../../src/controllers/rollout/rolloutMetrics.ts';
 
 /** Values of one metric family by their labels, as the scrape would show them. */
@@ -93,5 +93,32 @@ describe('metrics', () => {
     assert.equal(resources.get('promise=unit,revision=3,state=pending'), 9);
     assert.equal((await values('fleetops_rollout_paused')).get('promise=unit'), 1);
     assert.equal((await values('fleetops_rollout_halted')).get('promise=unit'), 0);
+  });
+
+  it('reports a histogram’s observations as cumulative buckets with their sum and count, and a counter exactly at every read', async () => {
+    // Buckets 0.01, 0.025, 0.05, …: an observation on a bound counts in that bound's bucket, as Prometheus' `le` says.
+    const steps = pipelineMetrics.stepDuration.with('unit-histogram', 'render');
+    for (const seconds of [0.005, 0.01, 0.02, 0.7, 1000]) steps.observe(seconds);
+    const h = await values('fleetops_pipeline_step_duration_seconds');
+    const at = (le: string): number | undefined => h.get(`le=${le},promise=unit-histogram,step=render`);
+    assert.equal(at('0.01'), 2);
+    assert.equal(at('0.025'), 3);
+    assert.equal(at('0.5'), 3);
+    assert.equal(at('1'), 4);
+    assert.equal(at('600'), 4);
+    assert.equal(at('+Inf'), 5, 'past the last bound only +Inf counts it');
+    const text = await metricsRegistry.metrics();
+    assert.match(text, /^fleetops_pipeline_step_duration_seconds_count\{promise="unit-histogram",step="render"\} 5$/m);
+    assert.match(text, /^fleetops_pipeline_step_duration_seconds_sum\{promise="unit-histogram",step="render"\} 1000\.735$/m);
+    assert.throws(() => steps.observe(Number.NaN), TypeError);
+
+    const reads = storeMetrics.reads.with('unit-counter');
+    reads.inc();
+    reads.inc(2);
+    assert.equal((await values('fleetops_store_reads_total')).get('from=unit-counter'), 3);
+    reads.inc();
+    assert.equal((await values('fleetops_store_reads_total')).get('from=unit-counter'), 4, 'what was counted since the last read is added once');
+    assert.equal((await values('fleetops_store_reads_total')).get('from=unit-counter'), 4);
+    assert.throws(() => reads.inc(-1), /cannot be increased by -1/);
   });
 });
