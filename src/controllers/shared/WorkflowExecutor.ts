@@ -4,7 +4,7 @@
  * resource and Promise controllers: the contract is the same, only the object and the Work's labels differ.
  */
 import { errorMessage } from '../../api/errors.ts';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isPlainObject, type StoredObject } from '../../api/types.ts';
 import type { KratixPromise } from '../../registry/builtin/kratixKinds.ts';
@@ -459,7 +459,9 @@ export class WorkflowExecutor {
     const base = `${target.promise.metadata.name}${target.workflowType === 'resource' ? `-${object.metadata.name}` : ''}-${pipeline.metadata.name}`
       .slice(0, 56)
       .replace(/[^a-z0-9]+$/, '');
-    const suffix = (this.opts.random ?? (() => randomBytes(3).toString('hex').slice(0, 5)))();
+    // Five hex digits, as Kubernetes' generateName adds five characters: from randomUUID, which hands out UUIDs from
+    // a buffer it fills in bulk, where randomBytes asked OpenSSL for three bytes at every run.
+    const suffix = (this.opts.random ?? (() => randomUUID().slice(0, 5)))();
     const labels = {
       ...this.labels(target, pipeline.metadata.name),
       [LABEL_WORKFLOW_TYPE]: target.workflowType,
