@@ -13,8 +13,12 @@ function scalarText(value: string): string {
   return value !== '' && PLAIN.test(value) && !RESERVED.test(value) ? value : JSON.stringify(value);
 }
 
+/** Whether a list or map has something to write (a member that is not undefined): a block of its own, not `[]`/`{}`. */
 function isCollection(value: unknown): value is object {
-  return typeof value === 'object' && value !== null && (Array.isArray(value) ? value.length > 0 : Object.values(value).some((v) => v !== undefined));
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return value.length > 0;
+  for (const key in value) if (Object.hasOwn(value, key) && Reflect.get(value, key) !== undefined) return true;
+  return false;
 }
 
 function scalar(value: unknown): string {
@@ -26,34 +30,37 @@ function scalar(value: unknown): string {
   return '{}';
 }
 
-function emit(value: unknown, indent: string, out: string[]): void {
+/**
+ * The lines of a collection, each ending with a newline, indented by `indent` but the first, which starts with `lead`
+ * instead: a list item's "- " puts its collection's first line on its own line. Written into one string as it goes
+ * (the first version built arrays of lines per list item and copied them into their parent's).
+ */
+function emit(value: object, indent: string, lead: string): string {
+  let out = '';
+  let first = true;
   if (Array.isArray(value)) {
-    for (const item of value) {
-      if (isCollection(item)) {
-        // "- " then the collection's first line on the same line, the rest indented under it.
-        const inner: string[] = [];
-        emit(item, `${indent}  `, inner);
-        out.push(`${indent}- ${(inner[0] ?? '').slice(indent.length + 2)}`, ...inner.slice(1));
-      } else out.push(`${indent}- ${scalar(item === undefined ? null : item)}`);
+    const items: unknown[] = value;
+    for (const item of items) {
+      const dash = `${first ? lead : indent}- `;
+      first = false;
+      out += isCollection(item) ? emit(item, `${indent}  `, dash) : `${dash}${scalar(item === undefined ? null : item)}\n`;
     }
-    return;
+    return out;
   }
-  if (typeof value !== 'object' || value === null) return;
   for (const key in value) {
     const v: unknown = Object.hasOwn(value, key) ? Reflect.get(value, key) : undefined;
     if (v === undefined) continue;
-    const k = scalarText(key);
+    const line = `${first ? lead : indent}${scalarText(key)}:`;
+    first = false;
     if (isCollection(v)) {
-      out.push(`${indent}${k}:`);
-      emit(v, Array.isArray(v) ? indent : `${indent}  `, out);
-    } else out.push(`${indent}${k}: ${scalar(v)}`);
+      const inner = Array.isArray(v) ? indent : `${indent}  `;
+      out += `${line}\n${emit(v, inner, inner)}`;
+    } else out += `${line} ${scalar(v)}\n`;
   }
+  return out;
 }
 
 /** `value` (JSON data) as block-style YAML, ending with a newline. */
 export function toBlockYaml(value: unknown): string {
-  if (!isCollection(value)) return `${scalar(value ?? null)}\n`;
-  const out: string[] = [];
-  emit(value, '', out);
-  return `${out.join('\n')}\n`;
+  return isCollection(value) ? emit(value, '', '') : `${scalar(value ?? null)}\n`;
 }
