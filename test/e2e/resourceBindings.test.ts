@@ -19,13 +19,14 @@ interface Binding {
   status?: { lastAppliedVersion?: string; failedVersion?: string; conditions?: { type: string; status: string; reason: string }[] };
 }
 
-function promise(version: string, strategy = ''): string {
+/** `note`: a shell comment after the step's command, which changes the Promise's workflows but not its version. */
+function promise(version: string, strategy = '', note = ''): string {
   const p = testPromise({
     kind: 'Widget',
     plural: 'widgets',
     pipeline: {
       name: 'render',
-      spec: { containers: [{ name: 'render', image: TEST_IMAGE, command: ['/bin/sh', '-c', `echo "ran: ${version}" > /kratix/metadata/status.yaml`] }] },
+      spec: { containers: [{ name: 'render', image: TEST_IMAGE, command: ['/bin/sh', '-c', `echo "ran: ${version}" > /kratix/metadata/status.yaml${note}`] }] },
     },
   });
   p.metadata.labels = { 'kratix.io/promise-version': version };
@@ -196,5 +197,26 @@ describe('ResourceBindings', () => {
     assert.equal(await requestWith('w6', 'latest'), 'latest');
     assert.equal(await requestWith('w7', 'pinned'), 'v3');
     assert.equal(await requestWith('w8', undefined), 'latest');
+  });
+
+  it("rewrites a binding's status changed by hand when its resource next runs, even on the same version", async () => {
+    const complete = (b: Binding): boolean =>
+      b.status?.lastAppliedVersion === 'v3' && (b.status.conditions ?? []).some((c) => c.type === 'UpgradeSucceeded' && c.status === 'True');
+    await eventually(async () => complete(await binding('w6')), 20_000, 'w6 binding on v3, upgrade complete');
+    // The controller does not read a binding whose status its watch told is what it would write; one changed by
+    // someone else (its condition gone, the version left right) is told too, so it is read and written again.
+    await ok(['patch', 'resourcebinding', 'w6-widget', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { conditions: null } })]);
+    assert.equal((await binding('w6')).status?.conditions, undefined);
+    await ok(['label', 'widget', 'w6', 'updates=auto']);
+    await ok(['apply', '-f', '-'], promise('v3', 'selector: updates=auto\n', ' # the same version, other workflows'));
+    await eventually(
+      async () => {
+        const w = await fleet.client.get<{ status?: { kratix?: { workflows?: { revision?: number } } } }>(`${WIDGETS}/w6`);
+        return w.status?.kratix?.workflows?.revision === 4;
+      },
+      60_000,
+      'w6 ran revision 4',
+    );
+    await eventually(async () => complete(await binding('w6')), 20_000, "w6 binding's condition written again");
   });
 });

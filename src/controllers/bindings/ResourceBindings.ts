@@ -89,6 +89,14 @@ export class ResourceBindings {
    */
   private readonly generations = new Map<string, number>();
   private bindingsListed = false;
+  /**
+   * What each binding's status says (namespace/name → `statusFacts`), from the same watch, status writes included. A
+   * resource whose run succeeded on a revision of the version its binding already reports needs no read of the
+   * binding: a fleet update that keeps the Promise's version read every binding once, to write nothing. The strings
+   * are shared: most bindings say the same.
+   */
+  private readonly statuses = new Map<string, string>();
+  private readonly statusTexts = new Map<string, string>();
 
   constructor(options: ResourceBindingsOptions) {
     this.opts = options;
@@ -130,6 +138,7 @@ export class ResourceBindings {
     this.watch = await watchOf(this.opts.client, resourceBindingType, {}, (e) => {
       const id = `${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`;
       const generation = e.object.metadata.generation ?? 0;
+      this.recordStatus(id, e.type === 'DELETED' ? undefined : e.object.status);
       if (e.type === 'DELETED') generations.delete(id);
       else if (generations.get(id) === generation) return;
       else generations.set(id, generation);
@@ -149,6 +158,7 @@ export class ResourceBindings {
     this.watch?.stop();
     this.bindingsListed = false;
     this.generations.clear();
+    this.statuses.clear();
     await this.runner.stop();
     this.promiseWatch?.stop();
     this.configWatch?.stop();
@@ -165,8 +175,6 @@ export class ResourceBindings {
     const resource = resourceRequest(found);
     const ref = { apiVersion: KRATIX_API, kind: 'ResourceBinding', namespace, name: bindingName(name, promiseName) };
     const id = `${namespace}/${ref.name}`;
-    const read = (): Promise<ResourceBinding | undefined> => getOf(client, resourceBindingType, ref.name, namespace, { shared: true });
-    let binding = this.bindingsListed && !this.generations.has(id) ? undefined : await read();
     // The Promise as its watch told it, unless that may be behind what this reconcile saw (a watch delivered apart
     // from the resource's, with a shared store): not told yet, or older than the revision the resource ran. A pinned
     // version (or a new binding, which may take the Promise's version) is looked up among the revisions as stored:
@@ -174,6 +182,9 @@ export class ResourceBindings {
     const told = this.promises.get(promiseName);
     const ran = resource.status?.kratix?.workflows?.revision;
     const current = told !== undefined && told.latestRevision >= (typeof ran === 'number' ? ran : 0);
+    if (current && (await this.reportsAlready(key, id, resource, promiseName, told.latestRevision))) return;
+    const read = (): Promise<ResourceBinding | undefined> => getOf(client, resourceBindingType, ref.name, namespace, { shared: true });
+    let binding = this.bindingsListed && !this.generations.has(id) ? undefined : await read();
     const pinned = !binding || (binding.spec?.version ?? 'latest') !== 'latest';
     const promise = current && !pinned ? told : await this.readPromise(promiseName);
     if (!promise) return;
@@ -225,6 +236,35 @@ export class ResourceBindings {
     // The watch may have told a newer one meanwhile: the cache never goes back.
     if (!told || told.latestRevision <= facts.latestRevision) this.promises.set(name, facts);
     return facts;
+  }
+
+  /** Keeps what a binding's status says (undefined: the binding is gone). */
+  private recordStatus(id: string, status: unknown): void {
+    const facts = status === undefined ? undefined : statusFacts(status);
+    if (facts === undefined) {
+      this.statuses.delete(id);
+      return;
+    }
+    let shared = this.statusTexts.get(facts);
+    if (shared === undefined) {
+      if (this.statusTexts.size >= 1024) this.statusTexts.clear();
+      this.statusTexts.set(facts, (shared = facts));
+    }
+    this.statuses.set(id, shared);
+  }
+
+  /**
+   * Whether the binding `id` of a resource following `latest` already says what `writeStatus` would write now: the
+   * resource's run succeeded, and the binding reports that revision's version as applied and the upgrade complete
+   * (and nothing else). Then it is not read.
+   */
+  private async reportsAlready(key: string, id: string, resource: ResourceRequest, promiseName: string, latest: number): Promise<boolean> {
+    const told = this.statuses.get(id);
+    const wf = resource.status?.kratix?.workflows;
+    if (told === undefined || !this.followsLatest.has(key) || wf?.phase !== 'Succeeded' || typeof wf.revision !== 'number') return false;
+    if (resource.metadata.annotations?.[ANNOTATION_PINNED_VERSION] !== undefined) return false;
+    const version = await this.opts.versions.versionOf(promiseName, latest, wf.revision);
+    return version !== undefined && told === completeFacts(version);
   }
 
   private async writeStatus(
@@ -286,4 +326,35 @@ function pinsNewRequests(text: string | undefined): boolean {
   } catch {
     return false; // a broken config pins nothing; Kratix reads the other keys the same way
   }
+}
+
+/**
+ * A binding's status as one string — the version applied, the one that failed, each condition's type, status,
+ * reason, message and whether it has a transition time — or undefined when it holds anything else (then a reconcile
+ * always reads the binding).
+ */
+function statusFacts(status: unknown): string | undefined {
+  if (!isPlainObject(status)) return undefined;
+  const { lastAppliedVersion, failedVersion, conditions, ...rest } = status;
+  if (Object.keys(rest).length || !optionalString(lastAppliedVersion) || !optionalString(failedVersion)) return undefined;
+  const listed: unknown[] = [];
+  if (conditions !== undefined) {
+    if (!Array.isArray(conditions)) return undefined;
+    for (const c of conditions) {
+      if (!isPlainObject(c)) return undefined;
+      const { type, status: value, reason, message, lastTransitionTime, ...other } = c;
+      if (Object.keys(other).length || ![type, value, reason, message, lastTransitionTime].every(optionalString)) return undefined;
+      listed.push([type ?? null, value ?? null, reason ?? null, message ?? null, lastTransitionTime !== undefined]);
+    }
+  }
+  return JSON.stringify([lastAppliedVersion ?? null, failedVersion ?? null, conditions === undefined ? null : listed]);
+}
+
+function optionalString(value: unknown): boolean {
+  return value === undefined || typeof value === 'string';
+}
+
+/** The status `writeStatus` leaves as it is for a resource following latest whose run of `version` succeeded. */
+function completeFacts(version: string): string {
+  return JSON.stringify([version, null, [['UpgradeSucceeded', 'True', 'UpgradeComplete', `on version ${version || '(none)'}`, true]]]);
 }
