@@ -143,7 +143,12 @@ class CountedHistogram extends Histogram {
     for (const c of this.counted?.values() ?? []) c.clear();
   }
 
-  /** What prom-client's registry reads to format the family (and `get()` too): made from the counted series. */
+  /**
+   * What prom-client's registry reads to format the family (it calls a metric's `getForPromString` when it has one),
+   * and what its Histogram's `get()` reads too: made from the counted series. Not in prom-client's typings: a release
+   * that stopped calling it would scrape these histograms empty, which `test/unit/telemetry.test.ts` and the real
+   * Prometheus of `test/e2e/prometheus.test.ts` would see.
+   */
   async getForPromString(): Promise<{ name: string; help: string; type: string; aggregator: string; values: ExportedValue[] }> {
     const { name, help, bounds } = this.family;
     const values: ExportedValue[] = [];
