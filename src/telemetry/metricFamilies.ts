@@ -25,9 +25,9 @@ const NOOP: CounterSeries & HistogramSeries & GaugeSeries = { inc() {}, observe(
 export class Family<S> {
   private readonly series = new Map<string, S>();
   private readonly make: (values: string[]) => S;
-  private readonly drop: (values: string[]) => void;
+  private readonly drop: (values: string[], series: S | undefined) => void;
 
-  constructor(make: (values: string[]) => S, drop: (values: string[]) => void) {
+  constructor(make: (values: string[]) => S, drop: (values: string[], series: S | undefined) => void) {
     this.make = make;
     this.drop = drop;
   }
@@ -41,9 +41,19 @@ export class Family<S> {
 
   /** Removes a series (a gauge whose subject is gone, e.g. a finished rollout's revision). */
   remove(...values: string[]): void {
-    this.series.delete(values.join('\u0000'));
-    this.drop(values);
+    const key = values.join('\u0000');
+    const removed = this.series.get(key);
+    this.series.delete(key);
+    this.drop(values, removed);
   }
+}
+
+/** A family whose every series is `off` (metrics switched off). */
+function noopFamily<S>(off: S): Family<S> {
+  return new Family<S>(
+    () => off,
+    () => {},
+  );
 }
 
 /** A prom-client metric as a Family: its labelled children wrapped once each; no-ops when metrics are off. */
@@ -53,11 +63,7 @@ function familyOf<L, S>(
   wrap: (labelled: L) => S,
   off: S,
 ): Family<S> {
-  if (!enabled)
-    return new Family<S>(
-      () => off,
-      () => {},
-    );
+  if (!enabled) return noopFamily(off);
   const metric = make();
   return new Family<S>(
     (v) => wrap(metric.labels(...v)),
@@ -71,12 +77,8 @@ function familyOf<L, S>(
  * read. Exact at every read: what was counted since the last one is added before prom-client reports.
  */
 export function counterFamily(registry: Registry, enabled: boolean, name: string, help: string, labelNames: string[]): Family<CounterSeries> {
-  if (!enabled)
-    return new Family<CounterSeries>(
-      () => NOOP,
-      () => {},
-    );
-  const series = new Map<string, { values: string[]; pending: number }>();
+  if (!enabled) return noopFamily<CounterSeries>(NOOP);
+  const series = new Set<CounterCount>();
   const metric = new Counter({
     name,
     help,
@@ -93,20 +95,32 @@ export function counterFamily(registry: Registry, enabled: boolean, name: string
   return new Family<CounterSeries>(
     (values) => {
       metric.labels(...values); // checks the label values once, as prom-client does on every call
-      const s = { values, pending: 0 };
-      series.set(values.join('\u0000'), s);
-      return {
-        inc(by = 1) {
-          if (!(by >= 0)) throw new Error(`counter ${name} cannot be increased by ${by}`);
-          s.pending += by;
-        },
-      };
+      const s = new CounterCount(name, values);
+      series.add(s);
+      return s;
     },
-    (values) => {
-      series.delete(values.join('\u0000'));
+    (values, removed) => {
+      if (removed instanceof CounterCount) series.delete(removed);
       metric.remove(...values);
     },
   );
+}
+
+/** One series of a counter: what was counted since prom-client's series was last brought up to date. */
+class CounterCount implements CounterSeries {
+  readonly values: string[];
+  pending = 0;
+  private readonly name: string;
+
+  constructor(name: string, values: string[]) {
+    this.name = name;
+    this.values = values;
+  }
+
+  inc(by = 1): void {
+    if (!(by >= 0)) throw new Error(`counter ${this.name} cannot be increased by ${by}`);
+    this.pending += by;
+  }
 }
 
 /**
@@ -118,29 +132,29 @@ export function counterFamily(registry: Registry, enabled: boolean, name: string
 class CountedHistogram extends Histogram {
   private readonly family: { name: string; help: string; labelNames: readonly string[]; bounds: readonly number[] };
   /** Made at the first series: prom-client's constructor calls reset() before this class's fields exist. */
-  private counted: Map<string, HistogramCounts> | undefined;
+  private counted: Set<HistogramCounts> | undefined;
 
   constructor(registry: Registry, name: string, help: string, labelNames: string[], buckets: number[]) {
     super({ name, help, labelNames, buckets, registers: [registry] });
     this.family = { name, help, labelNames, bounds: [...buckets].sort((a, b) => a - b) };
   }
 
-  series(values: string[]): HistogramSeries {
+  series(values: string[]): HistogramCounts {
     this.labels(...values); // checks the label values once, as prom-client does on every call
     const labels: Record<string, string> = {};
     this.family.labelNames.forEach((label, i) => (labels[label] = values[i] ?? ''));
     const counts = new HistogramCounts(labels, this.family.bounds);
-    (this.counted ??= new Map()).set(values.join('\u0000'), counts);
+    (this.counted ??= new Set()).add(counts);
     return counts;
   }
 
-  drop(values: string[]): void {
-    this.counted?.delete(values.join('\u0000'));
+  drop(counts: HistogramCounts): void {
+    this.counted?.delete(counts);
   }
 
   override reset(): void {
     super.reset();
-    for (const c of this.counted?.values() ?? []) c.clear();
+    for (const c of this.counted ?? []) c.clear();
   }
 
   /**
@@ -152,7 +166,7 @@ class CountedHistogram extends Histogram {
   async getForPromString(): Promise<{ name: string; help: string; type: string; aggregator: string; values: ExportedValue[] }> {
     const { name, help, bounds } = this.family;
     const values: ExportedValue[] = [];
-    for (const c of this.counted?.values() ?? []) {
+    for (const c of this.counted ?? []) {
       let cumulative = 0;
       for (let i = 0; i < bounds.length; i++) {
         cumulative += c.buckets[i] ?? 0;
@@ -212,16 +226,12 @@ export function histogramFamily(
   labelNames: string[],
   buckets: number[],
 ): Family<HistogramSeries> {
-  if (!enabled)
-    return new Family<HistogramSeries>(
-      () => NOOP,
-      () => {},
-    );
+  if (!enabled) return noopFamily<HistogramSeries>(NOOP);
   const metric = new CountedHistogram(registry, name, help, labelNames, buckets);
   return new Family<HistogramSeries>(
     (values) => metric.series(values),
-    (values) => {
-      metric.drop(values);
+    (values, removed) => {
+      if (removed instanceof HistogramCounts) metric.drop(removed);
       metric.remove(...values);
     },
   );
