@@ -199,24 +199,24 @@ describe('ResourceBindings', () => {
     assert.equal(await requestWith('w8', undefined), 'latest');
   });
 
-  it("rewrites a binding's status changed by hand when its resource next runs, even on the same version", async () => {
+  it("writes a binding's status back when someone changes it by hand, and again when its resource next runs", async () => {
     const complete = (b: Binding): boolean =>
       b.status?.lastAppliedVersion === 'v3' && (b.status.conditions ?? []).some((c) => c.type === 'UpgradeSucceeded' && c.status === 'True');
+    const revision = async (): Promise<number | undefined> =>
+      (await fleet.client.get<{ status?: { kratix?: { workflows?: { revision?: number } } } }>(`${WIDGETS}/w6`)).status?.kratix?.workflows?.revision;
     await eventually(async () => complete(await binding('w6')), 20_000, 'w6 binding on v3, upgrade complete');
-    // The controller does not read a binding whose status its watch told is what it would write; one changed by
-    // someone else (its condition gone, the version left right) is told too, so it is read and written again.
+    const ran = await revision();
+    // The status is the controller's to write: a change by someone else (the condition gone, the version left right,
+    // which is what the controller may skip reading a binding for) is written back without waiting for a run.
     await ok(['patch', 'resourcebinding', 'w6-widget', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { conditions: null } })]);
-    assert.equal((await binding('w6')).status?.conditions, undefined);
+    await eventually(async () => complete(await binding('w6')), 20_000, "w6 binding's condition written back");
+    await ok(['patch', 'resourcebinding', 'w6-widget', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { lastAppliedVersion: 'v0' } })]);
+    await eventually(async () => complete(await binding('w6')), 20_000, "w6 binding's version written back");
+    assert.equal(await revision(), ran, 'written back without a run');
+    // And a run of a new revision of the same version leaves it complete.
     await ok(['label', 'widget', 'w6', 'updates=auto']);
     await ok(['apply', '-f', '-'], promise('v3', 'selector: updates=auto\n', ' # the same version, other workflows'));
-    await eventually(
-      async () => {
-        const w = await fleet.client.get<{ status?: { kratix?: { workflows?: { revision?: number } } } }>(`${WIDGETS}/w6`);
-        return w.status?.kratix?.workflows?.revision === 4;
-      },
-      60_000,
-      'w6 ran revision 4',
-    );
-    await eventually(async () => complete(await binding('w6')), 20_000, "w6 binding's condition written again");
+    await eventually(async () => (await revision()) === 4, 60_000, 'w6 ran revision 4');
+    await eventually(async () => complete(await binding('w6')), 20_000, 'w6 binding complete on revision 4');
   });
 });

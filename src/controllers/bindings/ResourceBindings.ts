@@ -133,14 +133,16 @@ export class ResourceBindings {
       else this.promises.set(e.object.metadata.name, factsOf(e.object));
     });
     await this.runner.start();
-    // A binding's own status writes need no reaction: only its spec (generation) and its coming and going.
+    // A binding's spec (generation), its coming and going, and a change of its status: the status is this controller's
+    // to write, so one changed by someone else is written back (a write of its own brings one reconcile that finds
+    // nothing to do, without reading the binding when it says what the controller wrote).
     const generations = this.generations;
     this.watch = await watchOf(this.opts.client, resourceBindingType, {}, (e) => {
       const id = `${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`;
       const generation = e.object.metadata.generation ?? 0;
-      this.recordStatus(id, e.type === 'DELETED' ? undefined : e.object.status);
+      const statusChanged = this.recordStatus(id, e.type === 'DELETED' ? undefined : e.object.status);
       if (e.type === 'DELETED') generations.delete(id);
-      else if (generations.get(id) === generation) return;
+      else if (generations.get(id) === generation && !statusChanged) return;
       else generations.set(id, generation);
       const spec = e.object.spec;
       const ns = spec?.resourceRef.namespace ?? e.object.metadata.namespace ?? '';
@@ -238,12 +240,16 @@ export class ResourceBindings {
     return facts;
   }
 
-  /** Keeps what a binding's status says (undefined: the binding is gone). */
-  private recordStatus(id: string, status: unknown): void {
+  /**
+   * Keeps what a binding's status says (undefined: the binding is gone). Whether it may have changed: it did, or it
+   * holds more than `statusFacts` tells (then it cannot be told, and a reconcile looks).
+   */
+  private recordStatus(id: string, status: unknown): boolean {
     const facts = status === undefined ? undefined : statusFacts(status);
+    const before = this.statuses.get(id);
     if (facts === undefined) {
       this.statuses.delete(id);
-      return;
+      return status !== undefined;
     }
     let shared = this.statusTexts.get(facts);
     if (shared === undefined) {
@@ -251,6 +257,7 @@ export class ResourceBindings {
       this.statusTexts.set(facts, (shared = facts));
     }
     this.statuses.set(id, shared);
+    return shared !== before;
   }
 
   /**
