@@ -97,6 +97,11 @@ export class ResourceBindings {
    */
   private readonly statuses = new Map<string, string>();
   private readonly statusTexts = new Map<string, string>();
+  /**
+   * The status facts of the bindings whose status this controller is writing (namespace/name), until the write
+   * answers: the event of its own write, told before that, brings no reconcile (there would be nothing to do).
+   */
+  private readonly writing = new Map<string, string>();
 
   constructor(options: ResourceBindingsOptions) {
     this.opts = options;
@@ -140,7 +145,8 @@ export class ResourceBindings {
     this.watch = await watchOf(this.opts.client, resourceBindingType, {}, (e) => {
       const id = `${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`;
       const generation = e.object.metadata.generation ?? 0;
-      const statusChanged = this.recordStatus(id, e.type === 'DELETED' ? undefined : e.object.status);
+      const mine = this.writing.get(id);
+      const statusChanged = this.recordStatus(id, e.type === 'DELETED' ? undefined : e.object.status) && (mine === undefined || mine !== this.statuses.get(id));
       if (e.type === 'DELETED') generations.delete(id);
       else if (generations.get(id) === generation && !statusChanged) return;
       else generations.set(id, generation);
@@ -317,7 +323,14 @@ export class ResourceBindings {
     // writing `conditions: []` was a write per new request that carried no information.
     if (conditions.length || status.conditions !== undefined) status.conditions = conditions;
     if (jsonEqual(status, binding.status ?? {})) return;
-    await this.opts.client.updateStatus({ ...binding, status }, { shared: true }); // the answer is not read
+    const id = `${binding.metadata.namespace ?? ''}/${binding.metadata.name}`;
+    const facts = statusFacts(status);
+    if (facts !== undefined) this.writing.set(id, facts);
+    try {
+      await this.opts.client.updateStatus({ ...binding, status }, { shared: true }); // the answer is not read
+    } finally {
+      this.writing.delete(id);
+    }
   }
 }
 
