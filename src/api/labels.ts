@@ -74,6 +74,28 @@ export function selectorFromRequirements(requirements: Requirement[]): LabelSele
   };
 }
 
+/**
+ * What an object's JSON text must contain to have a chance of matching `selector`: for each requirement that a label
+ * must be there for (`=`, `in`, exists, `>`, `<`), the texts one of which a matching label writes — `"key":"value"`,
+ * or `"key":` — as JSON.stringify writes them (label keys and values hold no character it escapes). A text holding
+ * none of a requirement's cannot match; one holding them may (the text may be elsewhere in the object): it is parsed
+ * and matched. Requirements a label's absence meets (`!=`, `notin`, `!`) ask for nothing.
+ */
+export function labelNeedles(selector: LabelSelector): string[][] {
+  const needles: string[][] = [];
+  for (const r of selector.requirements) {
+    const key = JSON.stringify(r.key);
+    if (r.operator === '=' || r.operator === 'in') needles.push(r.values.map((v) => `${key}:${JSON.stringify(v)}`));
+    else if (r.operator === 'exists' || r.operator === 'gt' || r.operator === 'lt') needles.push([`${key}:`]);
+  }
+  return needles;
+}
+
+/** Whether `text` holds one of each group of `needles` (see labelNeedles). */
+export function mayMatchText(needles: string[][], text: string): boolean {
+  return needles.every((group) => group.some((n) => text.includes(n)));
+}
+
 /** The selector that matches everything. */
 export const everything: LabelSelector = selectorFromRequirements([]);
 

@@ -437,15 +437,13 @@ export class ApiServer {
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 0))
       throw badRequest(`limit must be a non-negative integer, got ${JSON.stringify(q.limit)}`);
     const query = { labelSelector: q.labelSelector, fieldSelector: q.fieldSelector, limit, continue: q.continue, version };
-    // JSON without selectors: the stored texts, forwarded unparsed.
+    // JSON: the stored texts, forwarded as they are (a selective list parses only to match).
     if (!table && sendJson) {
       const list = await this.opts.objects.listTexts(type, path.namespace, query);
-      if (list) {
-        const metadata: Record<string, string> = { resourceVersion: list.resourceVersion };
-        if (list.continue) metadata.continue = list.continue;
-        const head = JSON.stringify({ kind: type.listKind, apiVersion: apiVersionOf(type, version), metadata });
-        return sendJson(200, `${head.slice(0, -1)},"items":[${list.texts.join(',')}]}`);
-      }
+      const metadata: Record<string, string> = { resourceVersion: list.resourceVersion };
+      if (list.continue) metadata.continue = list.continue;
+      const head = JSON.stringify({ kind: type.listKind, apiVersion: apiVersionOf(type, version), metadata });
+      return sendJson(200, `${head.slice(0, -1)},"items":[${list.texts.join(',')}]}`);
     }
     const list = await this.opts.objects.list(type, path.namespace, query);
     if (table) {

@@ -5,7 +5,7 @@
  */
 import { badRequest, notFound } from '../api/errors.ts';
 import { matchesFields, parseFieldSelector, type FieldRequirement } from '../api/fields.ts';
-import { everything, parseLabelSelector, type LabelSelector } from '../api/labels.ts';
+import { everything, labelNeedles, mayMatchText, parseLabelSelector, type LabelSelector } from '../api/labels.ts';
 import { isPlainObject, type KubeObject, type StoredObject } from '../api/types.ts';
 import { keyOf, type GetOptions, type ObjectKey, type Store, type StoreEvent, type WatchHandle } from '../store/Store.ts';
 import { apiVersionOf, typeKeyOf, type ResourceType } from './ResourceType.ts';
@@ -119,12 +119,47 @@ export class ObjectReader {
   }
 
   async list(type: ResourceType, namespace: string | undefined, query: ListQuery = {}): Promise<ObjectList> {
+    const { items, resourceVersion, continue: next } = await this.select(type, namespace, query, (_text, obj) => present(type, obj(), query.version));
+    return { items, resourceVersion, ...(next ? { continue: next } : {}) };
+  }
+
+  /**
+   * A list as each object's stored JSON (its apiVersion made the one asked for), for an answer that only forwards the
+   * objects: parsing a page of 1,000 resources and serialising it again was most of a list's cost (a page took ~50 ms;
+   * the event loop serves nothing meanwhile). A selective list parses the objects that may match (see labelNeedles)
+   * to match them, and forwards the texts of those that do.
+   */
+  async listTexts(type: ResourceType, namespace: string | undefined, query: ListQuery = {}): Promise<TextList> {
+    // Stored objects begin with their apiVersion (writes keep the order they are given in, and every writer puts it
+    // first); any other text is parsed and written again.
+    const prefix = `{"apiVersion":${JSON.stringify(apiVersionOf(type, query.version))},`;
+    const {
+      items,
+      resourceVersion,
+      continue: next,
+    } = await this.select(type, namespace, query, (text, obj) => (text.startsWith(prefix) ? text : JSON.stringify(present(type, obj(), query.version))));
+    return { texts: items, resourceVersion, ...(next ? { continue: next } : {}) };
+  }
+
+  /**
+   * The objects of a list that match its selectors, a page at a time, each as `take` makes it of its stored text and
+   * its object (parsed when first asked; the object of a text a selector had to parse for is that parse). Texts
+   * that cannot match a label selector are not parsed (see labelNeedles): a list of the few objects with a label
+   * among thousands parsed every one of them.
+   */
+  private async select<T>(
+    type: ResourceType,
+    namespace: string | undefined,
+    query: ListQuery,
+    take: (text: string, object: () => StoredObject) => T,
+  ): Promise<{ items: T[]; resourceVersion: string; continue?: string }> {
     const { labels, fields } = this.selectors(type, query);
     const filtered = !labels.isEmpty() || fields.length > 0;
+    const needles = labelNeedles(labels);
     const start = this.pageStart(type, namespace, query);
     const { limit } = start;
     let after = start.after;
-    const items: StoredObject[] = [];
+    const items: T[] = [];
     let listRv = '';
     // A selector on the name (`kubectl wait`, an informer of one object) reads that name's rows only, one on the
     // namespace of a list across namespaces that namespace's.
@@ -140,42 +175,36 @@ export class ObjectReader {
         after,
       });
       listRv ||= page.resourceVersion;
-      for (const obj of page.items) {
-        if (limit && items.length === limit) break;
-        if (labels.matches(obj.metadata.labels) && matchesFields(obj, fields)) items.push(present(type, obj, query.version));
-        after = `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
+      const { texts } = page;
+      // Where this page's rows stop being read: the limit met with rows left after the last one taken.
+      let rowsLeft = false;
+      for (let i = 0; i < texts.length; i++) {
+        if (limit && items.length === limit) {
+          rowsLeft = true;
+          break;
+        }
+        const text = texts[i]!;
+        if (!filtered) {
+          // A page of a list without selectors is at most the limit: one that continues ends with its last row.
+          let parsed: StoredObject | undefined;
+          items.push(take(text, () => (parsed ??= JSON.parse(text))));
+          continue;
+        }
+        if (needles.length && !mayMatchText(needles, text)) continue;
+        const obj: StoredObject = JSON.parse(text);
+        if (!labels.matches(obj.metadata.labels) || !matchesFields(obj, fields)) continue;
+        items.push(take(text, () => obj));
+        after = keyOfText(obj);
       }
       if (!page.continueAfter || (limit && items.length === limit)) {
-        const more =
-          limit > 0 &&
-          items.length === limit &&
-          (page.continueAfter !== undefined || after !== `${page.items.at(-1)?.metadata.namespace ?? ''}/${page.items.at(-1)?.metadata.name}`);
-        const result: ObjectList = { items, resourceVersion: listRv };
-        if (more && after) result.continue = encodeContinue(after, listRv);
+        const more = limit > 0 && items.length === limit && (page.continueAfter !== undefined || rowsLeft);
+        const result: { items: T[]; resourceVersion: string; continue?: string } = { items, resourceVersion: listRv };
+        const resumeAfter = filtered ? after : page.continueAfter;
+        if (more && resumeAfter) result.continue = encodeContinue(resumeAfter, listRv);
         return result;
       }
       after = page.continueAfter;
     }
-  }
-
-  /**
-   * An unselective list as each object's stored JSON (its apiVersion made the one asked for), for an answer that only
-   * forwards the objects: parsing a page of 1,000 resources and serialising it again was most of a list's cost (a
-   * page took ~50 ms; the event loop serves nothing meanwhile). Undefined when the query selects by labels or fields,
-   * which needs the objects: `list` then.
-   */
-  async listTexts(type: ResourceType, namespace: string | undefined, query: ListQuery = {}): Promise<TextList | undefined> {
-    const { labels, fields } = this.selectors(type, query);
-    if (!labels.isEmpty() || fields.length > 0) return undefined;
-    const { ns, limit, after } = this.pageStart(type, namespace, query);
-    const page = await this.store.list(typeKeyOf(type), { namespace: ns, limit, after });
-    // Stored objects begin with their apiVersion (writes keep the order they are given in, and every writer puts it
-    // first); any other text is parsed and written again.
-    const prefix = `{"apiVersion":${JSON.stringify(apiVersionOf(type, query.version))},`;
-    const texts = page.texts.map((t) => (t.startsWith(prefix) ? t : JSON.stringify(present(type, JSON.parse(t) as StoredObject, query.version))));
-    const result: TextList = { texts, resourceVersion: page.resourceVersion };
-    if (page.continueAfter) result.continue = encodeContinue(page.continueAfter, page.resourceVersion);
-    return result;
   }
 
   watch(type: ResourceType, namespace: string | undefined, query: WatchQuery, onEvent: (e: WatchEvent) => void): Promise<WatchHandle> {
@@ -224,4 +253,9 @@ export class ObjectReader {
     };
     return start();
   }
+}
+
+/** The `namespace/name` a continue token resumes after. */
+function keyOfText(obj: StoredObject): string {
+  return `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
 }

@@ -184,7 +184,7 @@ export class ObjectService {
     return this.reader.list(type, namespace, query);
   }
 
-  listTexts(type: ResourceType, namespace: string | undefined, query: ListQuery = {}): Promise<TextList | undefined> {
+  listTexts(type: ResourceType, namespace: string | undefined, query: ListQuery = {}): Promise<TextList> {
     return this.reader.listTexts(type, namespace, query);
   }
 

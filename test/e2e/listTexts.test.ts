@@ -1,6 +1,7 @@
 /**
- * A list answered with each object's stored JSON, unparsed (no selector, JSON asked for): the same answer as the
- * parsed path gives, in every served version, page by page.
+ * A list answered with each object's stored JSON (JSON asked for): the same objects as a read of each gives, in every
+ * served version, page by page; with label selectors, only the objects whose labels match, though their text may hold
+ * what the selector names elsewhere (a selective list parses only the texts that may match).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,7 +73,10 @@ describe('lists as stored text', () => {
         pages.push(...page.items);
         cont = page.metadata.continue;
       } while (cont);
-      // A selector every object matches takes the parsed path.
+      // Each as a read of it answers (a read parses the stored object).
+      const read = await Promise.all(pages.map((o) => fleet.client.get<List['items'][number]>(`${path}/${o.metadata.name}`)));
+      assert.deepEqual(pages, read);
+      // A selector every object matches lists them all.
       const parsed = await fleet.client.get<List>(path, { query: { labelSelector: '!absent' } });
       assert.deepEqual(pages, parsed.items);
       assert.deepEqual(
@@ -84,6 +88,58 @@ describe('lists as stored text', () => {
       assert.deepEqual(whole.items, parsed.items);
     });
   }
+
+  it('lists by label only the objects whose labels match, page by page, whatever else their text holds', async () => {
+    const path = '/apis/example.fleetops.dev/v1/namespaces/default/gadgets';
+    // Labels, and the same words elsewhere: in annotations, and a label of the same value under another key.
+    const gadgets: [string, Record<string, string>, Record<string, string>][] = [
+      ['l0', { team: 'a', tier: '1' }, {}],
+      ['l1', { team: 'b', tier: '2' }, { team: 'a' }],
+      ['l2', { owner: 'a' }, { team: 'a', note: '"team":"a"' }],
+      ['l3', { team: 'a', tier: '3' }, {}],
+      ['l4', { team: 'c' }, {}],
+      ['l5', { team: 'a' }, { tier: '2' }],
+    ];
+    for (const [name, labels, annotations] of gadgets)
+      await fleet.client.request('POST', path, {
+        body: { apiVersion: 'example.fleetops.dev/v1', kind: 'Gadget', metadata: { name, labels, annotations }, spec: { size: 1 } },
+      });
+    const names = async (labelSelector: string, limit?: number): Promise<string[]> => {
+      const out: string[] = [];
+      let cont: string | undefined;
+      do {
+        const page = await fleet.client.get<List>(path, {
+          query: { labelSelector, ...(limit ? { limit: String(limit) } : {}), ...(cont ? { continue: cont } : {}) },
+        });
+        if (limit) assert.ok(page.items.length <= limit);
+        out.push(...page.items.map((o) => o.metadata.name));
+        cont = page.metadata.continue;
+      } while (cont);
+      return out;
+    };
+    const cases: [string, string[]][] = [
+      ['team=a', ['l0', 'l3', 'l5']],
+      ['team==a,tier', ['l0', 'l3']],
+      ['team in (b,c)', ['l1', 'l4']],
+      ['tier>1', ['l1', 'l3']],
+      ['owner', ['l2']],
+      ['team!=a,team', ['l1', 'l4']],
+      ['team=z', []],
+    ];
+    for (const [selector, want] of cases) {
+      assert.deepEqual(await names(selector), want, selector);
+      for (const limit of [1, 2]) assert.deepEqual(await names(selector, limit), want, `${selector}, ${limit} at a time`);
+    }
+    // The Table (kubectl get) and the JSON lists agree.
+    const table = await fleet.client.get<{ rows: { object: { metadata: { name: string } } }[] }>(path, {
+      query: { labelSelector: 'team=a' },
+      accept: 'application/json;as=Table;v=v1;g=meta.k8s.io',
+    });
+    assert.deepEqual(
+      table.rows.map((r) => r.object.metadata.name),
+      ['l0', 'l3', 'l5'],
+    );
+  });
 
   it("watches in two versions each see their own, and neither changes the other's object", async () => {
     const type = fleet.registry.byKind('example.fleetops.dev', 'Gadget');

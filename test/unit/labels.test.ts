@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseLabelSelector } from '../../src/api/labels.ts';
+import { labelNeedles, mayMatchText, parseLabelSelector } from '../../src/api/labels.ts';
 import { isApiError } from '../../src/api/errors.ts';
 
 describe('label selectors (apimachinery grammar)', () => {
@@ -38,5 +38,19 @@ describe('label selectors (apimachinery grammar)', () => {
         (e) => isApiError(e, 'BadRequest'),
       ));
   }
+  // Every case above: a text of an object with those labels never fails the needles of a selector its labels match.
+  const text = JSON.stringify({ metadata: { name: 'x', labels } });
+  for (const [sel, want] of cases)
+    if (want)
+      it(`"${sel}": its object's text holds what the selector needs`, () => assert.equal(mayMatchText(labelNeedles(parseLabelSelector(sel)), text), true));
+  it('asks the text for what a matching label writes, and nothing for what an absent label meets', () => {
+    assert.deepEqual(labelNeedles(parseLabelSelector('env=prod,tier in (a,b),n>4,x,y!=z,!w,v notin (a)')), [
+      ['"env":"prod"'],
+      ['"n":'],
+      ['"tier":"a"', '"tier":"b"'],
+      ['"x":'],
+    ]);
+    assert.equal(mayMatchText(labelNeedles(parseLabelSelector('env=dev')), text), false);
+  });
   it('prints a canonical, sorted form', () => assert.equal(parseLabelSelector('tier in (a,b),env=prod,!x').toString(), 'env=prod,tier in (a,b),!x'));
 });
