@@ -6,7 +6,8 @@
  *    warm-up of `--warm` writes first (V8 compiles a hot path in tiers; the first thousands of requests after start
  *    measure the compiler), then the median of three rounds of `--writes`; the first round after start is printed
  *    beside it;
- *  - listing 10,000 objects: server-side time of a Table list and of a JSON list, and the real kubectl end to end;
+ *  - listing 10,000 objects: server-side time of a Table list and of a JSON list, of one object by name and of a few by
+ *    label, and the real kubectl end to end;
  *  - watch event latency with 100 concurrent watchers (write acknowledged → event received), p50/p99.
  * Figures only: no assertions. Usage: node bench/api.bench.ts [--objects 10000] [--writes 5000] [--warm 20000]
  * [--postgres] (--postgres: FleetOps and the raw store's floor on a throw-away PostgreSQL 15 cluster instead of the
@@ -168,7 +169,12 @@ async function main(): Promise<void> {
     for (let i = 0; i < OBJECTS; i += 500) {
       const batch = [];
       for (let j = i; j < Math.min(OBJECTS, i + 500); j++)
-        batch.push({ op: 'create' as const, key: keyOf({ group: '', kind: 'ConfigMap' }, 'big', `o${j}`), object: cm(`o${j}`) as never });
+        batch.push({
+          op: 'create' as const,
+          key: keyOf({ group: '', kind: 'ConfigMap' }, 'big', `o${j}`),
+          // One in a thousand labelled sample=yes, for a list by label.
+          object: { ...cm(`o${j}`), metadata: { name: `o${j}`, labels: { bench: 'yes', sample: j % 1000 === 0 ? 'yes' : 'no' } } } as never,
+        });
       await fleet.store.commit(batch);
     }
     await fleet.objects.create(fleet.registry.byKind('', 'Namespace')!, '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'big' } });
@@ -206,6 +212,12 @@ async function main(): Promise<void> {
       `list ${OBJECTS} objects, server time (mean of 5): Table ${fmt(table.serverMs)} ms, JSON ${fmt(json.serverMs)} ms; request → parsed by the client (median): Table ${fmt(pct(table.client, 50))} ms, JSON ${fmt(pct(json.client, 50))} ms`,
     );
     console.log(`  one of them by name (fieldSelector metadata.name): server time ${fmt(byName.serverMs)} ms`);
+    // A few of them by label (kubectl get -l), as JSON and as a Table.
+    const byLabel = await times('application/json', `?labelSelector=${encodeURIComponent('sample=yes')}`);
+    const byLabelTable = await times('application/json;as=Table;v=v1;g=meta.k8s.io,application/json', `?labelSelector=${encodeURIComponent('sample=yes')}`);
+    console.log(
+      `  ${Math.ceil(OBJECTS / 1000)} of them by label (labelSelector sample=yes): server time JSON ${fmt(byLabel.serverMs)} ms, Table ${fmt(byLabelTable.serverMs)} ms`,
+    );
     try {
       const kubectl = kubectlFor(fleet.kubeconfigPath);
       await kubectl(['get', 'configmaps', '-n', 'big', '--chunk-size=0', '-o', 'name']);
