@@ -79,7 +79,8 @@ export function selectorFromRequirements(requirements: Requirement[]): LabelSele
  * must be there for (`=`, `in`, exists, `>`, `<`), the texts one of which a matching label writes — `"key":"value"`,
  * or `"key":` — as JSON.stringify writes them (label keys and values hold no character it escapes). A text holding
  * none of a requirement's cannot match; one holding them may (the text may be elsewhere in the object): it is parsed
- * and matched. Requirements a label's absence meets (`!=`, `notin`, `!`) ask for nothing.
+ * and matched. Requirements a label's absence meets (`!=`, `notin`, `!`) ask for nothing. The stores keep texts as
+ * JSON.stringify wrote them (ADR 0039; their conformance suite checks it).
  */
 export function labelNeedles(selector: LabelSelector): string[][] {
   const needles: string[][] = [];

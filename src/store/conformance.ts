@@ -175,6 +175,16 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       );
       assert.deepEqual((await store.list(T, { namespace: 'team-x', name: 'b' })).items, []);
       assert.equal((await store.list(U)).items.length, 0);
+      // A list's texts are the objects as JSON.stringify writes them (no whitespace, nothing escaped that it leaves as
+      // it is): lists by label look for a label's `"key":"value"` in them before parsing (ADR 0039).
+      await createObject(store, keyOf(T, 'default', 'labelled'), {
+        ...app('labelled', { note: '"team":"a"' }),
+        metadata: { name: 'labelled', namespace: 'default', labels: { team: 'a', 'app.kubernetes.io/name': 'x' } },
+      });
+      const listed = await store.list(T, { namespace: 'default' });
+      assert.equal(listed.texts.length, listed.items.length);
+      listed.texts.forEach((text, i) => assert.equal(text, JSON.stringify(listed.items[i])));
+      assert.ok(listed.texts.some((t) => t.includes('"labels":{"team":"a","app.kubernetes.io/name":"x"}')));
       await store.close();
     });
 
