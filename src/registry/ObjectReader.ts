@@ -194,7 +194,7 @@ export class ObjectReader {
         const obj: StoredObject = JSON.parse(text);
         if (!labels.matches(obj.metadata.labels) || !matchesFields(obj, fields)) continue;
         items.push(take(text, () => obj));
-        after = keyOfText(obj);
+        after = resumeKeyOf(obj);
       }
       if (!page.continueAfter || (limit && items.length === limit)) {
         const more = limit > 0 && items.length === limit && (page.continueAfter !== undefined || rowsLeft);
@@ -256,6 +256,6 @@ export class ObjectReader {
 }
 
 /** The `namespace/name` a continue token resumes after. */
-function keyOfText(obj: StoredObject): string {
+function resumeKeyOf(obj: StoredObject): string {
   return `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
 }

@@ -139,8 +139,7 @@ export class ResourceBindings {
     });
     await this.runner.start();
     // A binding's spec (generation), its coming and going, and a change of its status: the status is this controller's
-    // to write, so one changed by someone else is written back (a write of its own brings one reconcile that finds
-    // nothing to do, without reading the binding when it says what the controller wrote).
+    // to write, so one changed by someone else is written back (a write of its own brings no reconcile: `writing`).
     const generations = this.generations;
     this.watch = await watchOf(this.opts.client, resourceBindingType, {}, (e) => {
       const id = `${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`;
