@@ -13,8 +13,10 @@ export const STORED_MAX_BYTES = 256;
 
 /** gzip's header with no optional fields (FLG 0), no modification time, unknown OS, as zlib writes it. */
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
-/** The header (10 bytes), a stored block's header (5), and the trailer (CRC-32 and size, 8). */
-const STORED_OVERHEAD = GZIP_HEADER.length + 5 + 8;
+/** A stored block's header: BFINAL and BTYPE in one byte, then LEN and its ones' complement NLEN. */
+const BLOCK_HEADER_BYTES = 5;
+/** The gzip header, the block's header, and the trailer (CRC-32 and size, 8 bytes). */
+const STORED_OVERHEAD = GZIP_HEADER.length + BLOCK_HEADER_BYTES + 8;
 
 export function encodeWorkload(content: string | Buffer): string {
   const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
@@ -55,8 +57,8 @@ function storedContent(gzip: Buffer): Buffer | undefined {
   if (gzip.length < STORED_OVERHEAD || gzip[0] !== 0x1f || gzip[1] !== 0x8b || gzip[2] !== 0x08 || gzip[3] !== 0x00 || gzip[start] !== 0x01) return undefined;
   const length = gzip.readUInt16LE(start + 1);
   if ((gzip.readUInt16LE(start + 3) ^ 0xffff) !== length || gzip.length !== STORED_OVERHEAD + length) return undefined;
-  const content = gzip.subarray(start + 5, start + 5 + length);
-  const trailer = start + 5 + length;
+  const content = gzip.subarray(start + BLOCK_HEADER_BYTES, start + BLOCK_HEADER_BYTES + length);
+  const trailer = start + BLOCK_HEADER_BYTES + length;
   if (gzip.readUInt32LE(trailer) !== crc32(content) || gzip.readUInt32LE(trailer + 4) !== length) {
     throw new Error('invalid gzip payload: its stored data does not match its CRC-32 and size');
   }

@@ -56,21 +56,6 @@ function noopFamily<S>(off: S): Family<S> {
   );
 }
 
-/** A prom-client metric as a Family: its labelled children wrapped once each; no-ops when metrics are off. */
-function familyOf<L, S>(
-  enabled: boolean,
-  make: () => { labels(...values: string[]): L; remove(...values: string[]): void },
-  wrap: (labelled: L) => S,
-  off: S,
-): Family<S> {
-  if (!enabled) return noopFamily(off);
-  const metric = make();
-  return new Family<S>(
-    (v) => wrap(metric.labels(...v)),
-    (v) => metric.remove(...v),
-  );
-}
-
 /**
  * A counter whose series count in plain numbers, added to prom-client's series when it is read (a scrape, or
  * `metricTotal`): prom-client's labelled `inc` checked and hashed the labels on every call, and the store counts every
@@ -237,11 +222,15 @@ export function histogramFamily(
   );
 }
 
+/** A gauge: its labelled children wrapped once each (gauges are set where their value changes, not on hot paths). */
 export function gaugeFamily(registry: Registry, enabled: boolean, name: string, help: string, labelNames: string[]): Family<GaugeSeries> {
-  return familyOf(
-    enabled,
-    () => new Gauge({ name, help, labelNames, registers: [registry] }),
-    (l): GaugeSeries => ({ set: (x: number) => l.set(x), inc: (by?: number) => l.inc(by), dec: (by?: number) => l.dec(by) }),
-    NOOP,
+  if (!enabled) return noopFamily<GaugeSeries>(NOOP);
+  const metric = new Gauge({ name, help, labelNames, registers: [registry] });
+  return new Family<GaugeSeries>(
+    (values) => {
+      const l = metric.labels(...values);
+      return { set: (x: number) => l.set(x), inc: (by?: number) => l.inc(by), dec: (by?: number) => l.dec(by) };
+    },
+    (values) => metric.remove(...values),
   );
 }

@@ -7,7 +7,7 @@
  * resourcebindings` is true during a rollout.
  */
 import type { Logger } from 'pino';
-import { setCondition } from '../../api/conditions.ts';
+import { setCondition, type Condition } from '../../api/conditions.ts';
 import { ANNOTATION_PINNED_VERSION } from '../../api/fleetopsNames.ts';
 import { isPlainObject, jsonEqual } from '../../api/types.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
@@ -305,11 +305,7 @@ export class ResourceBindings {
       const done = wf.phase === 'Succeeded' && (pinnedRevision === undefined || wf.revision === pinnedRevision);
       // A binding following `latest` is moved by rollouts, which report their own progress: it says where it is.
       if (done) {
-        conditions = setCondition(
-          conditions,
-          { type: 'UpgradeSucceeded', status: 'True', reason: 'UpgradeComplete', message: `on version ${ran || '(none)'}` },
-          now,
-        );
+        conditions = setCondition(conditions, upgradeComplete(ran), now);
       } else if (pinnedRevision !== undefined) {
         conditions = setCondition(
           conditions,
@@ -373,7 +369,12 @@ function optionalString(value: unknown): boolean {
   return value === undefined || typeof value === 'string';
 }
 
-/** The status `writeStatus` leaves as it is for a resource following latest whose run of `version` succeeded. */
-function completeFacts(version: string): string {
-  return JSON.stringify([version, null, [['UpgradeSucceeded', 'True', 'UpgradeComplete', `on version ${version || '(none)'}`, true]]]);
+/** The condition of a binding whose resource's run of `version` (undefined: a revision without one) succeeded. */
+function upgradeComplete(version: string | undefined): Condition {
+  return { type: 'UpgradeSucceeded', status: 'True', reason: 'UpgradeComplete', message: `on version ${version || '(none)'}` };
+}
+
+/** The facts of the status `writeStatus` leaves as it is for a resource following latest whose run of `version` succeeded. */
+function completeFacts(version: string): string | undefined {
+  return statusFacts({ lastAppliedVersion: version, conditions: [{ ...upgradeComplete(version), lastTransitionTime: 'set' }] });
 }
