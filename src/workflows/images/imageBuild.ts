@@ -14,6 +14,7 @@ import { parse } from 'yaml';
 import type { ImageConfig } from './ociLayout.ts';
 import { writeLayout } from './ociLayout.ts';
 import type { ToolRunner } from '../../lib/runTool.ts';
+import { findBusybox, isStaticExecutable } from '../../lib/staticBusybox.ts';
 
 export type ImageBase = 'scratch' | 'busybox' | 'node';
 
@@ -68,7 +69,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuiltImage> {
   const root = join(opts.workDir, 'root');
   mkdirSync(root, { recursive: true });
   chmodSync(root, 0o755);
-  if (base !== 'scratch') addBusybox(root, opts.busyboxPath ?? findBusybox());
+  if (base !== 'scratch') addBusybox(root, busyboxOf(opts.busyboxPath));
   if (base === 'node') await addNode(root, opts.nodePath ?? process.execPath, opts.installDir, opts.run);
   const workingDir = spec.workingDir ?? '/pipeline';
   const pipelineDir = join(root, ...workingDir.split('/').filter(Boolean));
@@ -114,23 +115,10 @@ export async function buildIntoCache(cache: LayoutImporter, opts: Omit<BuildOpti
   }
 }
 
-function findBusybox(): string {
-  for (const dir of [...(process.env.PATH ?? '').split(':'), '/bin', '/usr/bin']) {
-    const candidate = join(dir, 'busybox');
-    if (dir && existsSync(candidate)) return candidate;
-  }
-  throw new Error('busybox is not installed; the busybox and node bases need a static busybox: apt-get install busybox-static');
-}
-
-/** True when the ELF file asks for no program interpreter (a static executable). */
-export function isStaticExecutable(path: string): boolean {
-  const b = readFileSync(path);
-  if (b.readUInt32BE(0) !== 0x7f454c46 || b[4] !== 2) return false; // 64-bit ELF only
-  const phoff = Number(b.readBigUInt64LE(0x20));
-  const phentsize = b.readUInt16LE(0x36);
-  const phnum = b.readUInt16LE(0x38);
-  for (let i = 0; i < phnum; i++) if (b.readUInt32LE(phoff + i * phentsize) === 3) return false; // PT_INTERP
-  return true;
+function busyboxOf(given: string | undefined): string {
+  const busybox = given ?? findBusybox();
+  if (!busybox) throw new Error('busybox is not installed; the busybox and node bases need a static busybox: apt-get install busybox-static');
+  return busybox;
 }
 
 function addBusybox(root: string, busybox: string): void {

