@@ -144,8 +144,8 @@ export class ObjectReader {
   /**
    * The objects of a list that match its selectors, a page at a time, each as `take` makes it of its stored text and
    * its object (parsed when first asked; the object of a text a selector had to parse for is that parse). Texts
-   * that cannot match a label selector are not parsed (see labelNeedles): a list of the few objects with a label
-   * among thousands parsed every one of them.
+   * that cannot match a label selector are left in the store, whose query searches them (see labelNeedles): a list
+   * of the few objects with a label among thousands parsed every one of them, and then read every one of them.
    */
   private async select<T>(
     type: ResourceType,
@@ -173,6 +173,7 @@ export class ObjectReader {
         ...(name !== undefined ? { name } : {}),
         limit: filtered && limit ? Math.max(limit, 500) : limit,
         after,
+        ...(needles.length ? { containing: needles } : {}),
       });
       listRv ||= page.resourceVersion;
       const { texts } = page;
@@ -190,6 +191,7 @@ export class ObjectReader {
           items.push(take(text, () => (parsed ??= JSON.parse(text))));
           continue;
         }
+        // The store searched its texts for the needles already; a store that does not is checked here.
         if (needles.length && !mayMatchText(needles, text)) continue;
         const obj: StoredObject = JSON.parse(text);
         if (!labels.matches(obj.metadata.labels) || !matchesFields(obj, fields)) continue;

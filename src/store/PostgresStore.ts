@@ -47,10 +47,13 @@ import { TextCache } from './TextCache.ts';
 import { TurnReads, type StoredRow } from './TurnReads.ts';
 import { storeMetrics } from '../telemetry/metrics.ts';
 import { activeTraceContext } from '../telemetry/tracing.ts';
-import { listPage, listQuery } from './listPage.ts';
+import { listPage, listQuery, type ListDialect } from './listPage.ts';
 import { countCommit, eventTypeOf, rowOf, rowProblems, stampWrite, type CommittedEvent, type PendingCommit } from './storedWrite.ts';
 import { migrate } from './postgresSchema.ts';
 import { CHANGES_CHANNEL, keyArrays, lockAndReadSql, READ_ROW, READ_ROWS, readRowsSql, writeQuery, type Assumed, type Slot } from './postgresBatchSql.ts';
+
+/** How a list's SQL is written for PostgreSQL. */
+const POSTGRES_LIST_DIALECT: ListDialect = { placeholder: (n) => `$${n}`, contains: (text, param) => `strpos(data, ${param(text)}) > 0` };
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database` (libpq's parameters in the query string). */
@@ -351,7 +354,7 @@ export class PostgresStore implements Store {
   }
 
   async list(type: TypeKey, options: ListOptions = {}): Promise<ListResult> {
-    const q = listQuery(type, options, (n) => `$${n}`);
+    const q = listQuery(type, options, POSTGRES_LIST_DIALECT);
     // One statement, one snapshot: the counter and the rows agree (a watch from this rv misses nothing).
     const { rows } = await this.pool.query<{ rv: string; ns: string | null; name: string | null; data: string | null }>(
       `SELECT m.v AS rv, o.ns, o.name, o.data FROM fleetops_meta m

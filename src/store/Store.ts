@@ -45,6 +45,12 @@ export interface ListOptions {
   limit?: number;
   /** Resume after this `namespace/name` (from a previous page's `continueAfter`). */
   after?: string;
+  /**
+   * Only rows whose stored text holds, for each group, one of its strings (a list by label: see labelNeedles). The
+   * store's query does the search, so rows that cannot match are neither sent nor copied into JavaScript strings;
+   * a prefilter only: the caller still matches the objects it gets. Groups and strings must not be empty.
+   */
+  containing?: readonly (readonly string[])[];
 }
 
 export interface ListResult {

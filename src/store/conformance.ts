@@ -185,6 +185,24 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       assert.equal(listed.texts.length, listed.items.length);
       listed.texts.forEach((text, i) => assert.equal(text, JSON.stringify(listed.items[i])));
       assert.ok(listed.texts.some((t) => t.includes('"labels":{"team":"a","app.kubernetes.io/name":"x"}')));
+      // Rows whose text holds one string of each group (a list by label's prefilter), in pages too; what SQL patterns
+      // treat as wildcards is searched as it is, and case counts.
+      await createObject(store, keyOf(T, 'default', 'other'), app('other', { note: '100%_x*?[a]' }));
+      const containing = async (groups: string[][], options: { limit?: number; after?: string } = {}): Promise<string[]> =>
+        (await store.list(T, { namespace: 'default', containing: groups, ...options })).items.map((o) => o.metadata.name);
+      assert.deepEqual(await containing([['"team":"a"']]), ['labelled']);
+      assert.deepEqual(await containing([['"team":"b"', '"name":"c"']]), ['c']);
+      assert.deepEqual(await containing([['"team":"a"', '"name":"c"']]), ['c', 'labelled']);
+      assert.deepEqual(await containing([['"team":"a"', '"name":"c"'], ['"app.kubernetes.io/name":']]), ['labelled']);
+      assert.deepEqual(await containing([['100%_x']]), ['other']);
+      assert.deepEqual(await containing([['%_x*?[a]"']]), ['other']);
+      assert.deepEqual(await containing([['1_0%']]), []);
+      assert.deepEqual(await containing([['x*?[a]']]), ['other']);
+      assert.deepEqual(await containing([['x*?[b]']]), []);
+      assert.deepEqual(await containing([['x?']]), []);
+      assert.deepEqual(await containing([['"TEAM":"A"']]), []);
+      assert.deepEqual(await containing([['"name":"']], { limit: 2 }), ['a', 'b']);
+      assert.deepEqual(await containing([['"name":"']], { limit: 2, after: 'default/b' }), ['c', 'labelled']);
       await store.close();
     });
 

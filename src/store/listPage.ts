@@ -21,8 +21,20 @@ export interface ListRow {
   data: string;
 }
 
-/** The query of a list; `placeholder(n)` writes the driver's n-th parameter (`?` or `$n`). */
-export function listQuery(type: TypeKey, options: ListOptions, placeholder: (n: number) => string): ListQuery {
+/** What the two stores' SQL writes differently in a list. */
+export interface ListDialect {
+  /** The driver's n-th parameter (`?` or `$n`). */
+  placeholder(n: number): string;
+  /**
+   * A condition: the row's stored text holds `text` (see ListOptions.containing); `param` makes the parameter that
+   * carries a value and writes its placeholder.
+   */
+  contains(text: string, param: (value: string) => string): string;
+}
+
+/** The query of a list. */
+export function listQuery(type: TypeKey, options: ListOptions, dialect: ListDialect): ListQuery {
+  const { placeholder } = dialect;
   const values: (string | number)[] = [type.group, type.kind];
   const next = (v: string | number): string => {
     values.push(v);
@@ -41,6 +53,7 @@ export function listQuery(type: TypeKey, options: ListOptions, placeholder: (n: 
     if (options.namespace === afterNs) where += ` AND name > ${next(afterName)}`;
     else where += ` AND (ns, name) > (${next(afterNs)}, ${next(afterName)})`;
   }
+  for (const group of options.containing ?? []) where += ` AND (${group.map((text) => dialect.contains(text, next)).join(' OR ')})`;
   const limit = options.limit && options.limit > 0 ? options.limit : 0;
   return { where, limitSql: limit ? ` LIMIT ${next(limit + 1)}` : '', values, limit };
 }

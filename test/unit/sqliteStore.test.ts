@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runStoreConformance } from '../../src/store/conformance.ts';
-import { SqliteStore, sqliteListSql } from '../../src/store/SqliteStore.ts';
+import { SQLITE_LIST_DIALECT, SqliteStore, sqliteListSql } from '../../src/store/SqliteStore.ts';
 import { listQuery } from '../../src/store/listPage.ts';
 import { SQLITE_SCHEMA_VERSION } from '../../src/store/sqliteSchema.ts';
 import { DatabaseSync } from 'node:sqlite';
@@ -155,7 +155,7 @@ test('a page of a list seeks to where the last one ended, within a namespace too
   await new SqliteStore({ path }).close(); // the schema, as the store makes it
   const db = new DatabaseSync(path);
   const plan = (options: Parameters<typeof listQuery>[1]): string => {
-    const q = listQuery({ group: 'g', kind: 'K' }, options, () => '?');
+    const q = listQuery({ group: 'g', kind: 'K' }, options, SQLITE_LIST_DIALECT);
     return db
       .prepare(`EXPLAIN QUERY PLAN ${sqliteListSql(q)}`)
       .all(...q.values)
@@ -164,6 +164,11 @@ test('a page of a list seeks to where the last one ended, within a namespace too
   };
   assert.match(plan({ limit: 500, after: 'default/t100' }), /\(ns,name\)>\(\?,\?\)/);
   assert.match(plan({ namespace: 'default', limit: 500, after: 'default/t100' }), /ns=\? AND name>\?/);
+  // A list by label searches the texts of the rows the key's index gives, one read each.
+  assert.match(
+    plan({ namespace: 'default', limit: 500, containing: [['"team":"a"']] }),
+    /^SEARCH objects USING INDEX objects_key \(grp=\? AND kind=\? AND ns=\?\); SEARCH events USING INTEGER PRIMARY KEY/,
+  );
   db.close();
 });
 
