@@ -48,7 +48,7 @@ export interface ListOptions {
   /**
    * Only rows whose stored text holds, for each group, one of its strings (a list by label: see labelNeedles). The
    * store's query does the search, so rows that cannot match are neither sent nor copied into JavaScript strings;
-   * a prefilter only: the caller still matches the objects it gets. Groups and strings must not be empty.
+   * a prefilter only: the caller still matches the objects it gets. A group of no strings matches no row.
    */
   containing?: readonly (readonly string[])[];
 }

@@ -201,6 +201,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       assert.deepEqual(await containing([['x*?[b]']]), []);
       assert.deepEqual(await containing([['x?']]), []);
       assert.deepEqual(await containing([['"TEAM":"A"']]), []);
+      assert.deepEqual(await containing([[]]), []);
       assert.deepEqual(await containing([['"name":"']], { limit: 2 }), ['a', 'b']);
       assert.deepEqual(await containing([['"name":"']], { limit: 2, after: 'default/b' }), ['c', 'labelled']);
       await store.close();

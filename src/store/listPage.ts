@@ -53,7 +53,8 @@ export function listQuery(type: TypeKey, options: ListOptions, dialect: ListDial
     if (options.namespace === afterNs) where += ` AND name > ${next(afterName)}`;
     else where += ` AND (ns, name) > (${next(afterNs)}, ${next(afterName)})`;
   }
-  for (const group of options.containing ?? []) where += ` AND (${group.map((text) => dialect.contains(text, next)).join(' OR ')})`;
+  // A group of no strings is one no text meets (as `some` of nothing is false).
+  for (const group of options.containing ?? []) where += ` AND (${group.map((text) => dialect.contains(text, next)).join(' OR ') || '1 = 0'})`;
   const limit = options.limit && options.limit > 0 ? options.limit : 0;
   return { where, limitSql: limit ? ` LIMIT ${next(limit + 1)}` : '', values, limit };
 }
