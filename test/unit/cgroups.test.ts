@@ -36,6 +36,7 @@ test('a run group writes its limit files only when a limit changes', { skip: pro
   writeFileSync(join(group, 'memory.events'), 'low 0\nhigh 0\nmax 3\noom 3\noom_kill 3\n');
   assert.equal(run.newOomKills(), 2);
   assert.equal(run.newOomKills(), 0, 'the next step starts from there');
+  opened.close();
 });
 
 test('closing removes the groups a killed FleetOps of the same data directory left', (t) => {
