@@ -80,7 +80,8 @@ export function selectorFromRequirements(requirements: Requirement[]): LabelSele
  * or `"key":` — as JSON.stringify writes them (label keys and values hold no character it escapes). A text holding
  * none of a requirement's cannot match; one holding them may (the text may be elsewhere in the object): it is parsed
  * and matched. Requirements a label's absence meets (`!=`, `notin`, `!`) ask for nothing. The stores keep texts as
- * JSON.stringify wrote them (ADR 0039; their conformance suite checks it).
+ * JSON.stringify wrote them (ADR 0039; their conformance suite checks it), and search them for these in their query
+ * (ListOptions.containing).
  */
 export function labelNeedles(selector: LabelSelector): string[][] {
   const needles: string[][] = [];
@@ -90,11 +91,6 @@ export function labelNeedles(selector: LabelSelector): string[][] {
     else if (r.operator === 'exists' || r.operator === 'gt' || r.operator === 'lt') needles.push([`${key}:`]);
   }
   return needles;
-}
-
-/** Whether `text` holds one of each group of `needles` (see labelNeedles). */
-export function mayMatchText(needles: string[][], text: string): boolean {
-  return needles.every((group) => group.some((n) => text.includes(n)));
 }
 
 /** The selector that matches everything. */

@@ -5,7 +5,7 @@
  */
 import { badRequest, notFound } from '../api/errors.ts';
 import { matchesFields, parseFieldSelector, type FieldRequirement } from '../api/fields.ts';
-import { everything, labelNeedles, mayMatchText, parseLabelSelector, type LabelSelector } from '../api/labels.ts';
+import { everything, labelNeedles, parseLabelSelector, type LabelSelector } from '../api/labels.ts';
 import { isPlainObject, type KubeObject, type StoredObject } from '../api/types.ts';
 import { keyOf, type GetOptions, type ObjectKey, type Store, type StoreEvent, type WatchHandle } from '../store/Store.ts';
 import { apiVersionOf, typeKeyOf, type ResourceType } from './ResourceType.ts';
@@ -191,8 +191,6 @@ export class ObjectReader {
           items.push(take(text, () => (parsed ??= JSON.parse(text))));
           continue;
         }
-        // The store searched its texts for the needles already; a store that does not is checked here.
-        if (needles.length && !mayMatchText(needles, text)) continue;
         const obj: StoredObject = JSON.parse(text);
         if (!labels.matches(obj.metadata.labels) || !matchesFields(obj, fields)) continue;
         items.push(take(text, () => obj));
