@@ -158,10 +158,17 @@ export class WorkScheduler {
     const spec = work.spec ?? {};
     const { wanted, unplaced } = this.placementsFor(work, [...this.destinations.values()], existing);
     const unscheduled = unplaced.map(groupName);
-    // Record the union first: a crash half-way must not leave a placement nobody remembers.
+    const placements = [...wanted.keys()].sort();
+    const groups = (spec.workloadGroups ?? []).length;
+    // Placements are recorded before they are made: a crash half-way must not leave a placement nobody remembers.
+    // When none goes (a new Work, one more Destination), the status the reconcile ends with records them, so it is
+    // written first, in one write instead of two; a create that fails fails the reconcile, which makes it again.
+    // When some go, the union is recorded first and the final status after the removals.
     let latest = work;
+    const removing = recorded.some((n) => !wanted.has(n));
+    if (!removing) latest = await this.writeStatus(work, groups, placements, unscheduled);
     const union = [...new Set([...recorded, ...wanted.keys()])].sort();
-    if (!jsonEqual(union, [...recorded].sort()))
+    if (removing && !jsonEqual(union, [...recorded].sort()))
       latest = objectOf(workType, await client.updateStatus({ ...work, status: { ...work.status, placements: union } }, { shared: true }));
     for (const wp of existing) {
       if (!wanted.has(wp.metadata.name)) {
@@ -177,7 +184,7 @@ export class WorkScheduler {
       }
     }
     const wasUnscheduled = work.status?.conditions?.some((c) => c.type === 'ScheduleSucceeded' && c.status === 'False') ?? false;
-    await this.writeStatus(latest, (spec.workloadGroups ?? []).length, [...wanted.keys()].sort(), unscheduled);
+    if (removing) await this.writeStatus(latest, groups, placements, unscheduled);
     if (unscheduled.length) {
       await this.opts.events.record(work, 'Warning', 'NoMatchingDestination', `No matching destination found for workloadGroups: [${unscheduled.join(', ')}]`);
     }
@@ -297,7 +304,8 @@ export class WorkScheduler {
     return rfc3339Seconds((this.opts.now ?? (() => new Date()))());
   }
 
-  private async writeStatus(work: Work, groups: number, placements: string[], unscheduled: string[]): Promise<void> {
+  /** Writes the Work's scheduling status when it changes; the Work as it now stands. */
+  private async writeStatus(work: Work, groups: number, placements: string[], unscheduled: string[]): Promise<Work> {
     const now = this.timestamp();
     // Its members are assigned, never changed in place (conditions are set as a new list): a shallow copy.
     const status = { ...work.status };
@@ -314,6 +322,7 @@ export class WorkScheduler {
     status.workPlacements = groups;
     status.workPlacementsCreated = placements.length;
     status.placements = placements;
-    if (!jsonEqual(status, work.status ?? {})) await this.opts.client.updateStatus({ ...work, status }, { shared: true });
+    if (jsonEqual(status, work.status ?? {})) return work;
+    return objectOf(workType, await this.opts.client.updateStatus({ ...work, status }, { shared: true }));
   }
 }
