@@ -37,7 +37,10 @@ describe('Work scheduling', () => {
         kind: 'Thing',
         plural: 'things',
         destinationSelectors: { environment: 'worker' },
-        pipeline: { name: 'render', spec: { containers: [{ name: 'render', image: TEST_IMAGE, command: ['sh', '-c', 'echo "a: b" > /kratix/output/a.yaml'] }] } },
+        pipeline: {
+          name: 'render',
+          spec: { containers: [{ name: 'render', image: TEST_IMAGE, command: ['sh', '-c', 'echo "a: b" > /kratix/output/a.yaml'] }] },
+        },
       }),
     });
     await eventually(() => c.get('/apis/test.fleetops.dev/v1/things'), 20_000, 'kind served');
