@@ -35,6 +35,7 @@ import type { KubeObject } from '../src/api/types.ts';
 import { startFleetOps, type FleetOps } from '../src/main.ts';
 import { defaultWorkflowConcurrency } from '../src/controllers/resource/ResourceController.ts';
 import { keyOf } from '../src/store/Store.ts';
+import { addCreateDefaults } from '../src/registry/ObjectStrategy.ts';
 import { bareSpawns, describeFloorAgain, describeFloors, describeLimitedFloor, helperFloorAgain, sandboxFloors } from './lib/sandboxFloor.ts';
 import { BENCH_IMAGE, buildBenchImage } from './lib/benchImage.ts';
 import { arg } from './lib/figures.ts';
@@ -242,15 +243,20 @@ async function main(): Promise<void> {
     const setupPhase = await startPhase(fleet, { postgres: !!db });
     const setupStart = performance.now();
     placements.begin();
+    const thingType = fleet.registry.byKind(GROUP, 'Thing')!;
     for (let i = 0; i < N; i += 500) {
       const batch = [];
-      for (let j = i; j < Math.min(N, i + 500); j++)
-        batch.push({
-          op: 'create' as const,
-          key: keyOf({ group: GROUP, kind: 'Thing' }, 'default', `t${j}`),
-          // As a create through the API stores it (generation 1), without the API's cost.
-          object: { apiVersion: `${GROUP}/v1`, kind: 'Thing', metadata: { name: `t${j}`, namespace: 'default', generation: 1 }, spec: { size: j } } as never,
-        });
+      for (let j = i; j < Math.min(N, i + 500); j++) {
+        // As a create through the API stores it (generation 1, the kind's createDefaults), without the API's cost.
+        const object: KubeObject = {
+          apiVersion: `${GROUP}/v1`,
+          kind: 'Thing',
+          metadata: { name: `t${j}`, namespace: 'default', generation: 1 },
+          spec: { size: j },
+        };
+        addCreateDefaults(thingType, object);
+        batch.push({ op: 'create' as const, key: keyOf({ group: GROUP, kind: 'Thing' }, 'default', `t${j}`), object });
+      }
       await fleet.store.commit(batch);
     }
     await waitFor('revision 1 statuses', setupStart, () => Promise.resolve(statuses.at(1)), N, 1000);

@@ -257,6 +257,8 @@ export class ObjectService {
     await this.ensureNamespace(type, namespace);
     if (opts.fieldManager)
       m.managedFields = recordUpdate(undefined, obj, opts.fieldManager, obj.apiVersion, this.timestamp(), undefined, atomicMaps(type, version));
+    // After the managed fields: what the API adds is not the creator's (an apply that leaves it out keeps it).
+    this.strategy.addCreateDefaults(type, obj);
     const name = m.name ?? '';
     if (opts.dryRun) {
       if (await this.store.get(this.key(type, namespace, name))) throw alreadyExists(type.plural, type.group, name);

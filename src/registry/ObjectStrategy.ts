@@ -168,6 +168,11 @@ export class ObjectStrategy {
     type.strategy?.prepareForCreate?.(obj);
   }
 
+  /** The kind's createDefaults on a new object (see addCreateDefaults). */
+  addCreateDefaults(type: ResourceType, obj: KubeObject): void {
+    addCreateDefaults(type, obj);
+  }
+
   /**
    * The object an update of `old` with `next` stores (before admission): uid and creation time carried over, the
    * status subresource's rules (a status write changes only status; a main write keeps the stored status), and
@@ -298,4 +303,18 @@ export class ObjectStrategy {
     }
     return causes;
   }
+}
+
+/**
+ * The kind's createDefaults on a new object (ResourceType.createDefaults): its labels set, its finalizers added.
+ * Members are replaced, never changed in place (the body's may be its caller's).
+ */
+export function addCreateDefaults(type: ResourceType, obj: KubeObject): void {
+  const defaults = type.createDefaults;
+  if (!defaults) return;
+  const m = obj.metadata;
+  if (defaults.labels) m.labels = { ...m.labels, ...defaults.labels };
+  const have = m.finalizers ?? [];
+  const more = (defaults.finalizers ?? []).filter((f) => !have.includes(f));
+  if (more.length) m.finalizers = [...have, ...more];
 }

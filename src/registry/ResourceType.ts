@@ -78,8 +78,19 @@ export interface ResourceType {
    * request and its user.
    */
   createOnly?: boolean;
+  /**
+   * Metadata the API gives every new object of the kind as it stores it, as a mutating admission would: labels set,
+   * finalizers added (a Promise's requests: see requestMetadata.ts). Not counted as the creator's fields in
+   * managedFields: a server-side apply that leaves them out later does not remove them.
+   */
+  createDefaults?: CreateDefaults;
   /** Who defines this type: 'builtin' or `promise/<name>`. */
   owner: string;
+}
+
+export interface CreateDefaults {
+  labels?: Record<string, string>;
+  finalizers?: string[];
 }
 
 export function typeKeyOf(t: ResourceType): { group: string; kind: string } {

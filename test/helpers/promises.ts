@@ -11,6 +11,8 @@ export interface TestPromiseOptions {
   /** Typed `spec` fields (openAPIV3Schema properties); default: any fields kept. */
   specProperties?: Record<string, unknown>;
   destinationSelectors?: Record<string, string>;
+  /** The resource workflow's delete pipeline (with `pipeline` only). */
+  deletePipeline?: { name: string; spec: Record<string, unknown> };
 }
 
 export function testPromise(opts: TestPromiseOptions): KubeObject {
@@ -41,6 +43,18 @@ export function testPromise(opts: TestPromiseOptions): KubeObject {
             workflows: {
               resource: {
                 configure: [{ apiVersion: 'platform.kratix.io/v1alpha1', kind: 'Pipeline', metadata: { name: opts.pipeline.name }, spec: opts.pipeline.spec }],
+                ...(opts.deletePipeline
+                  ? {
+                      delete: [
+                        {
+                          apiVersion: 'platform.kratix.io/v1alpha1',
+                          kind: 'Pipeline',
+                          metadata: { name: opts.deletePipeline.name },
+                          spec: opts.deletePipeline.spec,
+                        },
+                      ],
+                    }
+                  : {}),
               },
             },
           }

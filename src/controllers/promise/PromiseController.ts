@@ -23,6 +23,7 @@ import { encodeWorkload, ROOT_GROUP_ID } from '../../lib/workloads.ts';
 import { stringify } from 'yaml';
 import { md5Hex } from '../../lib/workloads.ts';
 import { kindServedBy, ownerOf, promiseNameOf } from '../shared/promiseKinds.ts';
+import { requestCreateDefaults } from '../shared/requestMetadata.ts';
 import type { WorkflowExecutor, WorkflowTarget } from '../shared/WorkflowExecutor.ts';
 import {
   isPaused,
@@ -80,11 +81,18 @@ function promisePipelines(spec: PromiseSpec, action: 'configure' | 'delete'): Pi
   return spec.workflows?.promise?.[action] ?? [];
 }
 
+/** The type a Promise serves (its requests given their metadata as they are created), if its API is valid. */
+function servedType(promise: KratixPromise, api: unknown, validator: SchemaValidator): ReturnType<typeof crdToResourceType> {
+  const served = crdToResourceType(api, ownerOf(promise.metadata.name), validator);
+  if (served.type) served.type.createDefaults = requestCreateDefaults(promise);
+  return served;
+}
+
 /** The type a Promise serves, if its API is valid. */
 export function typeFromPromise(promise: KratixPromise, validator: SchemaValidator): ResourceType | undefined {
   const api = promise.spec?.api;
   if (!api || Object.keys(api).length === 0) return undefined;
-  return crdToResourceType(api, ownerOf(promise.metadata.name), validator).type;
+  return servedType(promise, api, validator).type;
 }
 
 export class PromiseController {
@@ -217,7 +225,7 @@ export class PromiseController {
     const api = promise.spec?.api;
     if (!api || Object.keys(api).length === 0) return { conditions, fields: {} };
     const name = promise.metadata.name;
-    const { type, causes } = crdToResourceType(api, ownerOf(name), this.opts.validator);
+    const { type, causes } = servedType(promise, api, this.opts.validator);
     if (!type) return { conditions, fields: {}, problem: `Invalid API: ${causes.map((c) => `${c.field}: ${c.message}`).join('; ')}` };
     const fields = { kind: type.kind, apiVersion: `${type.group}/${preferredVersion(type)}`.toLowerCase() };
     const clash = this.opts.registry.all().find((t) => t.group === type.group && t.plural === type.plural && t.owner !== type.owner);

@@ -11,6 +11,7 @@ import type { Registry } from '../../registry/Registry.ts';
 import type { SchemaValidator } from '../../registry/schema/SchemaValidator.ts';
 import { kindServedBy } from '../shared/promiseKinds.ts';
 import { typeFromPromise } from './PromiseController.ts';
+import { requestCreateDefaults } from '../shared/requestMetadata.ts';
 
 export interface ServedApisOptions {
   client: Client;
@@ -49,7 +50,8 @@ export class ServedApis {
       this.servedApi.delete(name);
       return;
     }
-    const api = JSON.stringify(promise.spec?.api ?? null);
+    // What the served type is made of: the API, and whether its requests carry the delete workflow's finalizer.
+    const api = JSON.stringify([promise.spec?.api ?? null, requestCreateDefaults(promise)]);
     if (served && this.servedApi.get(name) === api) return;
     const refused = promise.status?.conditions?.some((c) => c.type === 'APICompatible' && c.status === 'False');
     if (refused) return; // the leader serves the previous schema; so do we

@@ -26,7 +26,6 @@ import { PromiseKindsWatcher } from '../shared/PromiseKindsWatcher.ts';
 import type { Registry } from '../../registry/Registry.ts';
 import { apiVersionOf, type ResourceType } from '../../registry/ResourceType.ts';
 import { rfc3339Seconds } from '../../api/time.ts';
-import type { Pipeline } from '../../workflows/PipelineRunner.ts';
 import type { EventRecorder } from '../shared/EventRecorder.ts';
 import { isUnfinishedDispatch, type CompletedRun, type WorkflowExecutor, type WorkflowTarget } from '../shared/WorkflowExecutor.ts';
 import {
@@ -47,14 +46,13 @@ import { kindServedBy, promiseNameOf } from '../shared/promiseKinds.ts';
 import { revisionName } from '../../registry/builtin/fleetopsKinds.ts';
 import { markRunning, recordOutcome } from './runStatus.ts';
 import { nextRun } from './nextRun.ts';
+import { FINALIZER_DELETE_WORKFLOWS, RESOURCE_FINALIZERS, requestFinalizers, requestPipelines } from '../shared/requestMetadata.ts';
 import { ANNOTATION_PINNED_VERSION, LABEL_REVISION } from '../../api/fleetopsNames.ts';
 import { RevisionVersions } from '../bindings/revisionVersions.ts';
 
 export { LABEL_MANUAL_RECONCILIATION } from '../shared/kratixNames.ts';
 export { LABEL_REVISION } from '../../api/fleetopsNames.ts';
 export const ANNOTATION_RECONCILIATION_INTERVAL = 'kratix.io/reconciliation-interval';
-export const RESOURCE_FINALIZERS = ['kratix.io/work-cleanup', 'kratix.io/workflows-cleanup'];
-export const FINALIZER_DELETE_WORKFLOWS = 'kratix.io/delete-workflows';
 const DEFAULT_INTERVAL_MS = 10 * 3_600_000;
 
 export interface ResourceControllerOptions {
@@ -107,10 +105,6 @@ export function configureHash(promise: KratixPromise, object: ResourceRequest): 
     specHashes.set(spec, promiseHash);
   }
   return md5Hex(`${promiseHash}-${md5Hex(JSON.stringify(object.spec ?? {}))}`);
-}
-
-function pipelinesOf(promise: KratixPromise, action: 'configure' | 'delete'): Pipeline[] {
-  return promise.spec?.workflows?.resource?.[action] ?? [];
 }
 
 const pipelineOf = (run: WorkflowRun): string => run.metadata.labels?.[LABEL_PIPELINE_NAME] ?? '';
@@ -235,11 +229,11 @@ export class ResourceController {
     const promise = revision ? await this.promiseAt(livePromise, revision) : livePromise;
     if (obj.metadata.deletionTimestamp) return this.finalize(obj, promise, type, log);
 
-    // Finalizers and the promise-name label, in one write; the reconcile goes on from what it wrote. (It used to
-    // return and wait for the write's event to bring the resource back, behind every other new resource's first
-    // reconcile: 10,000 requests at once had all their finalizers written before the first pipeline started.)
-    const deletePipelines = pipelinesOf(promise, 'delete');
-    const wanted = [...RESOURCE_FINALIZERS, ...(deletePipelines.length ? [FINALIZER_DELETE_WORKFLOWS] : [])];
+    // Finalizers and the promise-name label, in one write, for a request that lacks them (the API gives them to a
+    // new one: see requestMetadata.ts); the reconcile goes on from what it wrote. (It used to return and wait for the
+    // write's event to bring the resource back, behind every other new resource's first reconcile: 10,000 requests
+    // at once had all their finalizers written before the first pipeline started.)
+    const wanted = requestFinalizers(promise);
     const finalizers = obj.metadata.finalizers ?? [];
     if (wanted.some((f) => !finalizers.includes(f)) || obj.metadata.labels?.[LABEL_PROMISE_NAME] !== promiseName) {
       const metadata = {
@@ -343,7 +337,7 @@ export class ResourceController {
     { fromStart, signal }: { fromStart: boolean; signal?: AbortSignal },
   ): Promise<ReconcileResult | void> {
     const { client, executor } = this.opts;
-    const pipelines = pipelinesOf(promise, 'configure');
+    const pipelines = requestPipelines(promise, 'configure');
     const nowText = (): string => rfc3339Seconds(this.now());
     // The labels that asked for this run (or said it waited) go as it starts, as on Kratix.
     let current = await this.withoutLabels(obj, [LABEL_MANUAL_RECONCILIATION, LABEL_WORKFLOW_SUSPENDED]);
@@ -495,7 +489,7 @@ export class ResourceController {
     const finalizers = obj.metadata.finalizers ?? [];
     let current = obj;
     if (finalizers.includes(FINALIZER_DELETE_WORKFLOWS)) {
-      const pipelines = pipelinesOf(promise, 'delete').slice(0, 1); // Kratix runs delete[0] only
+      const pipelines = requestPipelines(promise, 'delete').slice(0, 1); // Kratix runs delete[0] only
       if (pipelines.length) {
         const target: WorkflowTarget = {
           object: obj,
@@ -557,7 +551,7 @@ export class ResourceController {
     const namespace = obj.metadata.namespace ?? '';
     await executor.removeStaleWorks(
       { object: obj, workflowType: 'resource', action: 'configure', promise, plural: type.plural, pipelines: [], hash: '', namespace },
-      [...new Set([...(state.worksFor ?? []), ...pipelinesOf(promise, 'configure').map((p) => p.metadata.name)])],
+      [...new Set([...(state.worksFor ?? []), ...requestPipelines(promise, 'configure').map((p) => p.metadata.name)])],
     );
     await executor.pruneRuns(namespace, [], state.runs ?? [], 0);
     const remaining = (current.metadata.finalizers ?? []).filter((f) => !RESOURCE_FINALIZERS.includes(f));
