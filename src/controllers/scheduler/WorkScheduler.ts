@@ -164,9 +164,9 @@ export class WorkScheduler {
     // When none goes (a new Work, one more Destination), the status the reconcile ends with records them, so it is
     // written first, in one write instead of two; a create that fails fails the reconcile, which makes it again.
     // When some go, the union is recorded first and the final status after the removals.
-    let latest = work;
     const removing = recorded.some((n) => !wanted.has(n));
-    if (!removing) latest = await this.writeStatus(work, groups, placements, unscheduled);
+    if (!removing) await this.writeStatus(work, groups, placements, unscheduled);
+    let latest = work;
     const union = [...new Set([...recorded, ...wanted.keys()])].sort();
     if (removing && !jsonEqual(union, [...recorded].sort()))
       latest = objectOf(workType, await client.updateStatus({ ...work, status: { ...work.status, placements: union } }, { shared: true }));
@@ -304,8 +304,8 @@ export class WorkScheduler {
     return rfc3339Seconds((this.opts.now ?? (() => new Date()))());
   }
 
-  /** Writes the Work's scheduling status when it changes; the Work as it now stands. */
-  private async writeStatus(work: Work, groups: number, placements: string[], unscheduled: string[]): Promise<Work> {
+  /** Writes the Work's scheduling status when it changes. */
+  private async writeStatus(work: Work, groups: number, placements: string[], unscheduled: string[]): Promise<void> {
     const now = this.timestamp();
     // Its members are assigned, never changed in place (conditions are set as a new list): a shallow copy.
     const status = { ...work.status };
@@ -322,7 +322,6 @@ export class WorkScheduler {
     status.workPlacements = groups;
     status.workPlacementsCreated = placements.length;
     status.placements = placements;
-    if (jsonEqual(status, work.status ?? {})) return work;
-    return objectOf(workType, await this.opts.client.updateStatus({ ...work, status }, { shared: true }));
+    if (!jsonEqual(status, work.status ?? {})) await this.opts.client.updateStatus({ ...work, status }, { shared: true });
   }
 }

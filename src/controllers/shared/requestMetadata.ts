@@ -20,7 +20,7 @@ export function requestPipelines(promise: KratixPromise, action: 'configure' | '
 
 /** The finalizers a request of this Promise (at this revision) carries. */
 export function requestFinalizers(promise: KratixPromise): string[] {
-  return requestPipelines(promise, 'delete').length ? [...RESOURCE_FINALIZERS, FINALIZER_DELETE_WORKFLOWS] : RESOURCE_FINALIZERS;
+  return requestPipelines(promise, 'delete').length ? [...RESOURCE_FINALIZERS, FINALIZER_DELETE_WORKFLOWS] : [...RESOURCE_FINALIZERS];
 }
 
 /** What the API gives a new request of the Promise's kind. */
