@@ -67,10 +67,13 @@ describe('Work scheduling', () => {
       body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Thing', metadata: { name: 'one' }, spec: {} },
     });
     const made = await eventually(() => placements.find((p) => p.type === 'ADDED' && p.name.startsWith('thing-one-')), 60_000, 'the placement made');
-    const ofWork = works.filter((w) => w.name === 'thing-one-render');
-    const withStatus = ofWork.filter((w) => w.status?.placements !== undefined);
-    assert.ok(withStatus.length > 0, 'the Work records its placements');
-    const first = withStatus[0]!;
+    // The two watches are two streams: the Work's may be behind the placements'. Each is in version order, so the
+    // first version of the Work seen naming placements is the first there was.
+    const first = await eventually(
+      () => works.find((w) => w.name === 'thing-one-render' && w.status?.placements !== undefined),
+      30_000,
+      'the Work recording its placements',
+    );
     assert.deepEqual(first.status?.placements, [made.name]);
     // Placements, count and conditions came in the same write: no version of the Work names them without them.
     assert.equal(first.status?.workPlacementsCreated, 1);
@@ -78,7 +81,7 @@ describe('Work scheduling', () => {
     assert.equal(condition(first, 'Ready'), 'True');
     assert.ok(first.rv < made.rv, `recorded (version ${first.rv}) before made (${made.rv})`);
     // Nothing else about scheduling was written for it: its status versions after the first change no placement.
-    for (const w of withStatus.slice(1)) assert.deepEqual(w.status?.placements, [made.name]);
+    for (const w of works.filter((x) => x.name === 'thing-one-render' && x.rv > first.rv)) assert.deepEqual(w.status?.placements, [made.name]);
   });
 
   it('removes a placement that goes before its Work stops naming it, and records one that comes before making it', async () => {
@@ -107,8 +110,11 @@ describe('Work scheduling', () => {
       contentType: 'application/merge-patch+json',
     });
     const back = await eventually(() => placements.find((p) => p.type === 'ADDED' && p.name === wp && p.rv > gone.rv), 60_000, 'the placement made again');
-    const recorded = works.find((w) => w.name === 'thing-one-render' && w.rv > unscheduled.rv && w.status?.placements?.includes(wp));
-    assert.ok(recorded, 'the Work records it again');
+    const recorded = await eventually(
+      () => works.find((w) => w.name === 'thing-one-render' && w.rv > unscheduled.rv && w.status?.placements?.includes(wp)),
+      30_000,
+      'the Work recording it again',
+    );
     assert.ok(recorded.rv < back.rv, `recorded (version ${recorded.rv}) before made (${back.rv})`);
     assert.equal(condition(recorded, 'ScheduleSucceeded'), 'True');
   });
