@@ -15,7 +15,7 @@ import { rfc3339Seconds } from '../api/time.ts';
 import { recordUpdate, serverSideApply } from './managedFields.ts';
 import { atomicFieldsOf, type AtomicFields } from './schema/atomicFields.ts';
 import { ObjectReader, objectKey, present, type ListQuery, type ObjectList, type TextList, type WatchEvent, type WatchQuery } from './ObjectReader.ts';
-import { ObjectStrategy, type AdmitOptions, type BodyHolding } from './ObjectStrategy.ts';
+import { addCreateDefaults, ObjectStrategy, type AdmitOptions, type BodyHolding } from './ObjectStrategy.ts';
 import type { Registry } from './Registry.ts';
 import { apiVersionOf, preferredVersion, type ResourceType } from './ResourceType.ts';
 import type { SchemaValidator } from './schema/SchemaValidator.ts';
@@ -258,7 +258,7 @@ export class ObjectService {
     if (opts.fieldManager)
       m.managedFields = recordUpdate(undefined, obj, opts.fieldManager, obj.apiVersion, this.timestamp(), undefined, atomicMaps(type, version));
     // After the managed fields: what the API adds is not the creator's (an apply that leaves it out keeps it).
-    this.strategy.addCreateDefaults(type, obj);
+    addCreateDefaults(type, obj);
     const name = m.name ?? '';
     if (opts.dryRun) {
       if (await this.store.get(this.key(type, namespace, name))) throw alreadyExists(type.plural, type.group, name);

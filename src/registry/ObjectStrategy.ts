@@ -168,11 +168,6 @@ export class ObjectStrategy {
     type.strategy?.prepareForCreate?.(obj);
   }
 
-  /** The kind's createDefaults on a new object (see addCreateDefaults). */
-  addCreateDefaults(type: ResourceType, obj: KubeObject): void {
-    addCreateDefaults(type, obj);
-  }
-
   /**
    * The object an update of `old` with `next` stores (before admission): uid and creation time carried over, the
    * status subresource's rules (a status write changes only status; a main write keeps the stored status), and

@@ -165,11 +165,13 @@ export class WorkScheduler {
     // written first, in one write instead of two; a create that fails fails the reconcile, which makes it again.
     // When some go, the union is recorded first and the final status after the removals.
     const removing = recorded.some((n) => !wanted.has(n));
-    if (!removing) await this.writeStatus(work, groups, placements, unscheduled);
     let latest = work;
-    const union = [...new Set([...recorded, ...wanted.keys()])].sort();
-    if (removing && !jsonEqual(union, [...recorded].sort()))
-      latest = objectOf(workType, await client.updateStatus({ ...work, status: { ...work.status, placements: union } }, { shared: true }));
+    if (!removing) await this.writeStatus(work, groups, placements, unscheduled);
+    else {
+      const union = [...new Set([...recorded, ...wanted.keys()])].sort();
+      if (!jsonEqual(union, [...recorded].sort()))
+        latest = objectOf(workType, await client.updateStatus({ ...work, status: { ...work.status, placements: union } }, { shared: true }));
+    }
     for (const wp of existing) {
       if (!wanted.has(wp.metadata.name)) {
         await client.delete({ apiVersion: KRATIX_API, kind: 'WorkPlacement', namespace, name: wp.metadata.name });
