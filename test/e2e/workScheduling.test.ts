@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { eventually, startTestFleet, type TestFleet } from '../helpers/fleet.ts';
 import { TEST_IMAGE } from '../helpers/images.ts';
 import { testPromise } from '../helpers/promises.ts';
+import { httpsGet } from '../helpers/https.ts';
+import { loadKubeconfig } from '../../src/client/kubeconfig.ts';
 
 const KRATIX = '/apis/platform.kratix.io/v1alpha1';
 const WORKS = `${KRATIX}/namespaces/default/works`;
@@ -82,6 +84,27 @@ describe('Work scheduling', () => {
     assert.ok(first.rv < made.rv, `recorded (version ${first.rv}) before made (${made.rv})`);
     // Nothing else about scheduling was written for it: its status versions after the first change no placement.
     for (const w of works.filter((x) => x.name === 'thing-one-render' && x.rv > first.rv)) assert.deepEqual(w.status?.placements, [made.name]);
+  });
+
+  it('reconciles a new Work once: its own status write does not bring it back', async () => {
+    const reconciles = async (): Promise<number> => {
+      const { status, body } = await httpsGet(`${fleet.url}/metrics`, fleet.caCert, loadKubeconfig(fleet.kubeconfigPath).token);
+      assert.equal(status, 200);
+      let sum = 0;
+      for (const m of body.matchAll(/^controller_runtime_reconcile_total\{controller="scheduler",[^}]*\} (\d+)$/gm)) sum += Number(m[1]);
+      return sum;
+    };
+    const before = await reconciles();
+    await fleet.client.request('POST', '/apis/test.fleetops.dev/v1/namespaces/default/things', {
+      body: { apiVersion: 'test.fleetops.dev/v1', kind: 'Thing', metadata: { name: 'two' }, spec: {} },
+    });
+    // Its placement written to the state store: long after the scheduler's reconcile and any it would bring.
+    await eventually(
+      () => placements.find((p) => p.name.startsWith('thing-two-') && p.type === 'MODIFIED' && (p.status?.conditions ?? []).some((c) => c.type === 'Ready')),
+      60_000,
+      'the placement written',
+    );
+    assert.equal(await reconciles(), before + 1);
   });
 
   it('removes a placement that goes before its Work stops naming it, and records one that comes before making it', async () => {

@@ -109,7 +109,12 @@ export class WorkScheduler {
       }),
     );
     this.watches.push(
-      await watchOf(this.opts.client, workType, {}, (e) => this.controller.enqueue(`${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`)),
+      await watchOf(this.opts.client, workType, {}, (e) => {
+        const key = `${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`;
+        const mine = this.writing.get(key);
+        if (mine && e.type === 'MODIFIED' && sameButVersion(mine, e.object)) return;
+        this.controller.enqueue(key);
+      }),
     );
     this.started = true;
   }
@@ -120,6 +125,13 @@ export class WorkScheduler {
    * and a list per Work was a query per Work on PostgreSQL. A change reschedules every Work once it is here.
    */
   private readonly destinations = new Map<string, Destination>();
+  /**
+   * The Works whose scheduling status this controller is writing (namespace/name → the body written), until the write
+   * answers: the event of that write, told before it answers, brings no reconcile (it would find nothing to do; a new
+   * Work's status write was its second reconcile). An event that differs in anything but its version is someone
+   * else's write and is reconciled.
+   */
+  private readonly writing = new Map<string, Work>();
 
   private async enqueueAll(): Promise<void> {
     for (const w of await listOf(this.opts.client, workType)) this.controller.enqueue(`${w.metadata.namespace ?? ''}/${w.metadata.name}`);
@@ -324,6 +336,32 @@ export class WorkScheduler {
     status.workPlacements = groups;
     status.workPlacementsCreated = placements.length;
     status.placements = placements;
-    if (!jsonEqual(status, work.status ?? {})) await this.opts.client.updateStatus({ ...work, status }, { shared: true });
+    if (jsonEqual(status, work.status ?? {})) return;
+    const key = `${work.metadata.namespace ?? ''}/${work.metadata.name}`;
+    const body = { ...work, status };
+    this.writing.set(key, body);
+    try {
+      await this.opts.client.updateStatus(body, { shared: true });
+    } finally {
+      if (this.writing.get(key) === body) this.writing.delete(key);
+    }
   }
+}
+
+/**
+ * Whether `stored` is `written` as the store keeps it: the same spec, status, labels, annotations, finalizers,
+ * generation and deletion (its version and managed fields aside).
+ */
+function sameButVersion(written: Work, stored: Work): boolean {
+  const a = written.metadata;
+  const b = stored.metadata;
+  return (
+    a.generation === b.generation &&
+    a.deletionTimestamp === b.deletionTimestamp &&
+    jsonEqual(a.labels, b.labels) &&
+    jsonEqual(a.annotations, b.annotations) &&
+    jsonEqual(a.finalizers, b.finalizers) &&
+    jsonEqual(written.spec, stored.spec) &&
+    jsonEqual(written.status, stored.status)
+  );
 }
