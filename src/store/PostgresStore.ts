@@ -427,7 +427,7 @@ export class PostgresStore implements Store {
         keys.set(id, op.key);
         if (op.op === 'create' || prev?.after?.rows.has(id) || known.has(id)) continue;
         const cached = this.cache.peek(id);
-        if (cached) known.set(id, { key: op.key, rv: cached.rv, data: cached.text, dirty: false });
+        if (cached) known.set(id, { key: op.key, rv: cached.rv, data: cached.text, dirty: false, identity: this.cache.identity(id) });
         else toRead.set(id, op.key);
       }
     const locked = (): Flight => ({ finished: prev?.finished.then(() => this.flushLocked(batch)) ?? this.flushLocked(batch), after: undefined });
@@ -608,11 +608,22 @@ export class PostgresStore implements Store {
     const id = idOf(key);
     const current = overlay.get(id) ?? slots.get(id);
     const text = current?.data;
-    // Only the row's identity is read (the read cache's shared template, when it was made from this text); a delete
-    // stores the object as last seen, and hands it to its writer: a copy of its own.
-    const existing = text === undefined ? undefined : { ...rowOf(this.cache.readOnly(id, text)), object: () => this.cache.parsed(id, text) };
+    // Only the row's identity is read: as the slot knows it, else from the read cache's shared template when it was
+    // made from this text, else from a parse. A delete stores the object as last seen, and hands it to its writer: a
+    // copy of its own.
+    const known = current?.identity;
+    const existing =
+      text === undefined
+        ? undefined
+        : known && known.rv === current.rv
+          ? { resourceVersion: String(known.rv), uid: known.uid, creationTimestamp: known.creationTimestamp, object: () => this.cache.parsed(id, text) }
+          : { ...rowOf(this.cache.readOnly(id, text)), object: () => this.cache.parsed(id, text) };
     const { type, data, stored: stamped } = stampWrite(op, existing, rv, this);
-    overlay.set(id, { key, rv, data: type === 'DELETED' ? undefined : data, dirty: true });
+    if (type === 'DELETED') overlay.set(id, { key, rv, data: undefined, dirty: true });
+    else {
+      const { uid, creationTimestamp } = stored(stamped).metadata;
+      overlay.set(id, { key, rv, data, dirty: true, identity: { rv, uid, creationTimestamp } });
+    }
     return { type, rv, key, data, stored: stamped };
   }
 

@@ -55,6 +55,12 @@ interface Entry {
   rv: number;
   /** The entries' clock when it was last put at the fresh end. */
   moved: number;
+  /**
+   * The object's uid and creation time when the entry was remembered from a commit (with its parsed object): a write's
+   * identity check needs no template (they are bounded far below the entries) and no parse.
+   */
+  uid?: string | undefined;
+  created?: string | undefined;
 }
 
 export class TextCache {
@@ -116,20 +122,28 @@ export class TextCache {
 
   /**
    * `text` (of the object `id`) parsed, for a caller that only reads it and keeps it no longer than its synchronous
-   * step: the template itself when it was made from this very text, else a parse. The order is left alone.
+   * step: the template itself when it was made from this very text, else a parse, kept as the template when the
+   * entry holds this text (a store's check of a fencing Lease before every batch parsed it each time: the templates
+   * are far fewer than the entries, and a fleet's writes push it out). The entries' order is left alone.
    */
   readOnly(id: string, text: string): StoredObject {
-    return this.templateOf(id, text)?.object ?? JSON.parse(text);
+    const template = this.templateOf(id, text);
+    if (template !== undefined) return template.object;
+    const object: StoredObject = JSON.parse(text);
+    if (this.entries.get(id)?.text === text) this.keep(id, text, object);
+    return object;
   }
 
   /**
-   * The version, uid and creationTimestamp of `id` as last committed, when its entry has a template (no parse, no
-   * copy: read from the template, whose text was stamped with them); undefined when the cache cannot tell without
-   * parsing. The version is the text's own: an entry remembered from a read may not know it.
+   * The version, uid and creationTimestamp of `id` as last committed, when its entry was remembered from a commit or
+   * has a template (no parse, no copy: the commit's object, or the template, was stamped with them); undefined when
+   * the cache cannot tell without parsing. The version is the text's own: an entry remembered from a read may not
+   * know it.
    */
   identity(id: string): RowIdentity | undefined {
     const entry = this.entries.get(id);
     if (entry === undefined) return undefined;
+    if (entry.uid !== undefined && entry.created !== undefined && entry.rv > 0) return { rv: entry.rv, uid: entry.uid, creationTimestamp: entry.created };
     const m = this.templateOf(id, entry.text)?.object.metadata;
     const rv = Number(m?.resourceVersion);
     return m && Number.isSafeInteger(rv) && rv > 0 ? { rv, uid: m.uid, creationTimestamp: m.creationTimestamp } : undefined;
@@ -184,7 +198,7 @@ export class TextCache {
     }
     if (text === undefined) return;
     if (parsed !== undefined) this.keep(id, text, parsed);
-    this.entries.set(id, { text, rv, moved: ++this.entryClock });
+    this.entries.set(id, { text, rv, moved: ++this.entryClock, uid: parsed?.metadata.uid, created: parsed?.metadata.creationTimestamp });
     this.chars += text.length;
     if (this.chars > this.maxChars) this.evict();
   }

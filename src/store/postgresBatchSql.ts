@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import type { ObjectKey } from './Store.ts';
+import type { RowIdentity } from './TextCache.ts';
 
 export const CHANGES_CHANNEL = 'fleetops_changes';
 
@@ -17,6 +18,11 @@ export interface Slot {
   data: string | undefined;
   /** Whether the batch changed it (and so must write it). */
   dirty: boolean;
+  /**
+   * The row's uid and creation time when known without parsing `data`: from the read cache, or from the object a
+   * commit of this replica made it from (a row the batch in flight wrote, which no cache holds yet).
+   */
+  identity?: RowIdentity | undefined;
 }
 
 /** One change of a batch, in the change log's columns. */

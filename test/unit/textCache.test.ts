@@ -125,4 +125,32 @@ describe('text cache', () => {
     assert.deepEqual(cache.readOnly('ns', newer), JSON.parse(newer), 'another text is parsed, not answered with the template');
     assert.deepEqual(cache.readOnly('unknown', newer), JSON.parse(newer));
   });
+
+  it("keeps a text read only as its template when the cache holds that very text, and never another's", () => {
+    const cache = new TextCache({ maxObjects: 1 });
+    const text = (name: string, rv: number): string => JSON.stringify({ metadata: { name, resourceVersion: String(rv) }, spec: { holder: 'me' } });
+    cache.remember('lease', text('lease', 1), 1, JSON.parse(text('lease', 1)));
+    cache.remember('other', text('other', 2), 2, JSON.parse(text('other', 2))); // one template at most: the lease's goes
+    const first = cache.readOnly('lease', text('lease', 1));
+    assert.deepEqual(first, JSON.parse(text('lease', 1)));
+    assert.equal(cache.readOnly('lease', text('lease', 1)), first, 'parsed once, then the template');
+    assert.equal(cache.object('lease', true), first, 'and the template shared readers get');
+    const stale = cache.readOnly('lease', text('lease', 0));
+    assert.deepEqual(stale, JSON.parse(text('lease', 0)));
+    assert.equal(cache.object('lease', true), first, 'a text the cache does not hold is not kept as its template');
+  });
+
+  it("tells a committed object's identity without its template or a parse", () => {
+    const cache = new TextCache({ maxObjects: 1 });
+    const object = (name: string, rv: number): { metadata: Record<string, string> } => ({
+      metadata: { name, resourceVersion: String(rv), uid: `uid-${name}`, creationTimestamp: '2026-01-02T03:04:05Z' },
+    });
+    cache.remember('a', JSON.stringify(object('a', 7)), 7, JSON.parse(JSON.stringify(object('a', 7))));
+    cache.remember('b', JSON.stringify(object('b', 8)), 8, JSON.parse(JSON.stringify(object('b', 8)))); // a's template goes
+    assert.deepEqual(cache.identity('a'), { rv: 7, uid: 'uid-a', creationTimestamp: '2026-01-02T03:04:05Z' });
+    cache.remember('c', JSON.stringify(object('c', 9)), 9); // remembered without its object (a read): no identity known
+    assert.equal(cache.identity('c'), undefined);
+    cache.remember('a', undefined, 10);
+    assert.equal(cache.identity('a'), undefined, 'deleted');
+  });
 });
