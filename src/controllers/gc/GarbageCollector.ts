@@ -92,7 +92,7 @@ export class GarbageCollector {
       // A new dependent whose owners may be gone is checked once, as it appears.
       if (event === 'ADDED' && !this.ownersLive(obj)) enqueue(`dependent ${key}`);
     }
-    if (uid) this.live.seen(uid, identityOf(parseApiVersion(obj.apiVersion).group, obj.kind, obj.metadata.namespace ?? '', obj.metadata.name));
+    if (uid) this.live.seen(uid, () => identityOf(parseApiVersion(obj.apiVersion).group, obj.kind, obj.metadata.namespace ?? '', obj.metadata.name));
     const finalizers = obj.metadata.finalizers ?? [];
     if (obj.metadata.deletionTimestamp && (finalizers.includes(FINALIZER_ORPHAN) || finalizers.includes(FINALIZER_FOREGROUND))) {
       enqueue(`owner ${keyOf(refOf(obj))}`);

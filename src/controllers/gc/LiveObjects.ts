@@ -22,9 +22,13 @@ export class LiveObjects {
     this.half = Math.max(1, Math.floor(options.capacity / 2));
   }
 
-  /** `uid` exists, as `identity`. */
-  seen(uid: string, identity: string): void {
-    this.current.set(uid, identity);
+  /**
+   * `uid` exists, as `identity` (made only when needed: an object seen since the current generation began is most of
+   * the events, and a uid names one object for good).
+   */
+  seen(uid: string, identity: () => string): void {
+    if (this.current.has(uid)) return;
+    this.current.set(uid, this.previous.get(uid) ?? identity());
     if (this.current.size < this.half) return;
     // The older generation goes whole; what was seen since it began stays.
     this.previous = this.current;
