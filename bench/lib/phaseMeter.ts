@@ -187,9 +187,14 @@ function printBreakdown(profile: CpuProfile, threads: Map<string, number>, n: nu
 /** The thread of V8's CPU profiler that the benchmark runs for its breakdown: the benchmark's instrument, not FleetOps. */
 const PROFILER_THREAD = 'v8:ProfEvntProc';
 
+/** The CPU (ms) of the benchmark's profiler thread in a phase. */
+function profilerCpuMs(f: PhaseFigures): number {
+  return f.threads.get(PROFILER_THREAD) ?? 0;
+}
+
 /** FleetOps' CPU in a phase (ms): its process's, less the benchmark's profiler thread. */
 function fleetOpsCpuMs(f: PhaseFigures): number {
-  return (f.cpu.user + f.cpu.system) / 1000 - (f.threads.get(PROFILER_THREAD) ?? 0);
+  return (f.cpu.user + f.cpu.system) / 1000 - profilerCpuMs(f);
 }
 
 /**
@@ -200,7 +205,7 @@ function fleetOpsCpuMs(f: PhaseFigures): number {
 function printMachineBudget(f: PhaseFigures, n: number, floor: MachineBudget | undefined): void {
   const ms = (v: number): string => `${(v / n).toFixed(2)} ms`;
   const fleetOpsMs = fleetOpsCpuMs(f);
-  const profilerMs = f.threads.get(PROFILER_THREAD) ?? 0;
+  const profilerMs = profilerCpuMs(f);
   const rest = Math.max(0, f.machine.busyMs - fleetOpsMs - profilerMs - f.childrenMs);
   console.log(
     `  machine CPU per resource: ${ms(f.machine.busyMs)} = FleetOps ${ms(fleetOpsMs)} + its child processes (sandboxes, their helper, git) ${ms(f.childrenMs)} + the benchmark's profiler ${ms(profilerMs)} + the rest (kernel threads, other processes) ${ms(rest)}`,
@@ -214,7 +219,7 @@ function printMachineBudget(f: PhaseFigures, n: number, floor: MachineBudget | u
 /** Prints a phase's figures per resource; `during`: the phase as the lines name it ("the update"). */
 export function printPhase(during: string, f: PhaseFigures, n: number, extra: { profile?: CpuProfile; floor?: MachineBudget } = {}): void {
   const per = (v: number, digits = 2): string => (v / n).toFixed(digits);
-  const profilerMs = f.threads.get(PROFILER_THREAD) ?? 0;
+  const profilerMs = profilerCpuMs(f);
   console.log(
     `  FleetOps process CPU during ${during}: ${per(fleetOpsCpuMs(f))} ms per resource (user ${(f.cpu.user / 1e6).toFixed(1)} s, system ${(f.cpu.system / 1e6).toFixed(1)} s, less the benchmark's CPU profiler thread's ${(profilerMs / 1000).toFixed(1)} s)`,
   );

@@ -48,7 +48,17 @@ import { TurnReads, type StoredRow } from './TurnReads.ts';
 import { storeMetrics } from '../telemetry/metrics.ts';
 import { activeTraceContext } from '../telemetry/tracing.ts';
 import { listPage, listQuery, type ListDialect } from './listPage.ts';
-import { countCommit, eventTypeOf, rowOf, rowProblems, stampWrite, type CommittedEvent, type PendingCommit } from './storedWrite.ts';
+import {
+  countCommit,
+  eventTypeOf,
+  existingRow,
+  rowOf,
+  rowProblems,
+  stampWrite,
+  type CommittedEvent,
+  type ExistingRow,
+  type PendingCommit,
+} from './storedWrite.ts';
 import { migrate } from './postgresSchema.ts';
 import { CHANGES_CHANNEL, keyArrays, lockAndReadSql, READ_ROW, READ_ROWS, readRowsSql, writeQuery, type Assumed, type Slot } from './postgresBatchSql.ts';
 
@@ -611,13 +621,12 @@ export class PostgresStore implements Store {
     // Only the row's identity is read: as the slot knows it, else from the read cache's shared template when it was
     // made from this text, else from a parse. A delete stores the object as last seen, and hands it to its writer: a
     // copy of its own.
-    const known = current?.identity;
-    const existing =
-      text === undefined
-        ? undefined
-        : known && known.rv === current.rv
-          ? { resourceVersion: String(known.rv), uid: known.uid, creationTimestamp: known.creationTimestamp, object: () => this.cache.parsed(id, text) }
-          : { ...rowOf(this.cache.readOnly(id, text)), object: () => this.cache.parsed(id, text) };
+    let existing: ExistingRow | undefined;
+    if (text !== undefined) {
+      const object = (): StoredObject => this.cache.parsed(id, text);
+      const known = current?.identity;
+      existing = known && known.rv === current.rv ? existingRow(known, object) : { ...rowOf(this.cache.readOnly(id, text)), object };
+    }
     const { type, data, stored: stamped } = stampWrite(op, existing, rv, this);
     if (type === 'DELETED') overlay.set(id, { key, rv, data: undefined, dirty: true });
     else {

@@ -31,7 +31,7 @@ import { storeMetrics } from '../telemetry/metrics.ts';
 import { activeTraceContext } from '../telemetry/tracing.ts';
 import { listPage, listQuery, type ListDialect, type ListQuery } from './listPage.ts';
 import { openSqliteSchema } from './sqliteSchema.ts';
-import { countCommit, eventTypeOf, resourceName, rowProblems, stampWrite, type CommittedEvent, type PendingCommit } from './storedWrite.ts';
+import { countCommit, eventTypeOf, existingRow, resourceName, rowProblems, stampWrite, type CommittedEvent, type PendingCommit } from './storedWrite.ts';
 
 export interface SqliteStoreOptions {
   /** Database file path, or ':memory:'. */
@@ -371,16 +371,13 @@ export class SqliteStore implements Store {
       const row = known ?? this.identityRow(key);
       touched.add(id);
       const existingRv = row?.rv ?? 0;
-      const existing = row && {
-        resourceVersion: String(existingRv),
-        uid: row.uid,
-        creationTimestamp: row.creationTimestamp,
-        object: () => {
+      const existing =
+        row &&
+        existingRow(row, () => {
           const stored = this.getSync(key);
           if (!stored) throw new Error(`the store's row of ${key.kind} ${key.namespace}/${key.name} vanished inside its transaction`);
           return stored;
-        },
-      };
+        });
       const { type, data, stored: stamped } = stampWrite(op, existing, rv, this);
       progress.wrote = true;
       // The version it replaces was kept through compaction only as the current one: it goes now (see compactSync).

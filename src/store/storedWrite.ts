@@ -9,6 +9,7 @@ import { storeMetrics } from '../telemetry/metrics.ts';
 import { alreadyExists, conflict, notFound } from '../api/errors.ts';
 import { rfc3339Seconds } from '../api/time.ts';
 import type { KubeObject, StoredObject } from '../api/types.ts';
+import type { RowIdentity } from './TextCache.ts';
 import { MAX_OBJECT_BYTES, objectTooLarge, type CheckOp, type ObjectKey, type StoreEvent, type TypeKey, type WriteOp } from './Store.ts';
 
 /** The row a write finds: its identity, and (for a delete, which stores it as last seen) the whole object. */
@@ -27,6 +28,11 @@ export interface Stamp {
 /** Kind-agnostic "plural" used only in store error messages, which the registry rewrites with real names. */
 export function resourceName(key: TypeKey): string {
   return key.kind.toLowerCase();
+}
+
+/** The row a write finds, from its identity as known without its text; `object` reads the whole object if needed. */
+export function existingRow(identity: RowIdentity, object: () => StoredObject): ExistingRow {
+  return { resourceVersion: String(identity.rv), uid: identity.uid, creationTimestamp: identity.creationTimestamp, object };
 }
 
 export function rowOf(object: StoredObject): ExistingRow {

@@ -110,7 +110,7 @@ export class WorkScheduler {
     );
     this.watches.push(
       await watchOf(this.opts.client, workType, {}, (e) => {
-        const key = `${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`;
+        const key = workKey(e.object);
         const mine = this.writing.get(key);
         if (mine && e.type === 'MODIFIED' && sameButVersion(mine, e.object)) return;
         this.controller.enqueue(key);
@@ -134,7 +134,7 @@ export class WorkScheduler {
   private readonly writing = new Map<string, Work>();
 
   private async enqueueAll(): Promise<void> {
-    for (const w of await listOf(this.opts.client, workType)) this.controller.enqueue(`${w.metadata.namespace ?? ''}/${w.metadata.name}`);
+    for (const w of await listOf(this.opts.client, workType)) this.controller.enqueue(workKey(w));
   }
 
   async stop(): Promise<void> {
@@ -337,7 +337,7 @@ export class WorkScheduler {
     status.workPlacementsCreated = placements.length;
     status.placements = placements;
     if (jsonEqual(status, work.status ?? {})) return;
-    const key = `${work.metadata.namespace ?? ''}/${work.metadata.name}`;
+    const key = workKey(work);
     const body = { ...work, status };
     this.writing.set(key, body);
     try {
@@ -346,6 +346,11 @@ export class WorkScheduler {
       if (this.writing.get(key) === body) this.writing.delete(key);
     }
   }
+}
+
+/** A Work's key in the scheduler's queue (and in what it is writing): namespace/name. */
+function workKey(work: Work): string {
+  return `${work.metadata.namespace ?? ''}/${work.metadata.name}`;
 }
 
 /**
